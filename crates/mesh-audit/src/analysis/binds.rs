@@ -1,0 +1,218 @@
+//! Server binds: where a service starts listening, and on which address.
+//! Shared by the bind rules so that they agree on what a bind is.
+
+use mesh_audit_model::TextRange;
+use syn::visit::Visit;
+use syn::Expr;
+
+use super::eval::{host_port, Evaluator, Value};
+use super::paths::{ends_with, mentions};
+use super::scope::{functions, FnScope};
+use super::FileCtx;
+
+/// One place a server starts listening.
+#[derive(Debug, Clone)]
+pub struct ServerBind {
+    /// The bind or serve call.
+    pub range: TextRange,
+    /// `tokio`, `std`, `axum`, `hyper`, `actix-web`, `tonic`, `warp`, ...
+    pub framework: &'static str,
+    /// The listen host, as the code wrote it (`127.0.0.1`, `::1`, `localhost`).
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// The address came from an environment variable's default.
+    pub from_env: bool,
+}
+
+impl ServerBind {
+    pub fn is_loopback(&self) -> bool {
+        self.host.as_deref().is_some_and(is_loopback_host)
+    }
+}
+
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
+        return true;
+    }
+    h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Every server bind in the file whose address is at least partly known.
+pub fn server_binds(cx: &FileCtx<'_>) -> Vec<ServerBind> {
+    let mut out = Vec::new();
+    for f in functions(cx.file) {
+        let scope = FnScope::new(Some(f.sig), f.body);
+        let mut v = BindVisitor { cx, ev: Evaluator::new(cx, &scope), scope: &scope, out: &mut out };
+        v.visit_block(f.body);
+    }
+    out.sort_by_key(|b| (b.range.byte_start, b.range.byte_end));
+    out.dedup_by_key(|b| (b.range.byte_start, b.range.byte_end));
+    out
+}
+
+struct BindVisitor<'e, 'a> {
+    cx: &'e FileCtx<'a>,
+    ev: Evaluator<'e, 'a>,
+    scope: &'e FnScope<'e>,
+    out: &'e mut Vec<ServerBind>,
+}
+
+impl BindVisitor<'_, '_> {
+    fn record(&mut self, node: &dyn quote::ToTokens, framework: &'static str, addr: Value) {
+        let (v, from_env) = addr.or_env_default();
+        let Some((host, port)) = host_port(v) else {
+            return;
+        };
+        self.out.push(ServerBind {
+            range: self.cx.node_range(&node.to_token_stream()),
+            framework,
+            host: Some(host),
+            port,
+            from_env,
+        });
+    }
+
+    /// The call a method chain starts from, through `let` bindings:
+    /// `let s = HttpServer::new(..); s.workers(4).bind(a)` → `HttpServer::new`.
+    fn chain_root(&self, mut e: &Expr, depth: u32) -> Option<Vec<String>> {
+        loop {
+            match e {
+                Expr::MethodCall(m) => e = &m.receiver,
+                Expr::Await(a) => e = &a.base,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Call(c) => {
+                    return match &*c.func {
+                        Expr::Path(p) => Some(self.cx.uses.resolve(&p.path)),
+                        _ => None,
+                    }
+                }
+                Expr::Path(p) if depth < 4 => {
+                    let id = p.path.get_ident()?;
+                    let b = self.scope.lookup(&id.to_string(), id.span().byte_range().start)?;
+                    return self.chain_root(b.init?, depth + 1);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn check_call(&mut self, c: &syn::ExprCall) {
+        let Expr::Path(fp) = &*c.func else { return };
+        let segs = self.cx.uses.resolve(&fp.path);
+        let Some(first_arg) = c.args.first() else { return };
+        let framework = if ends_with(&segs, &["TcpListener", "bind"]) {
+            match segs.first().map(String::as_str) {
+                Some("std") => "std",
+                Some("async_std") => "async-std",
+                Some("poem") => "poem",
+                _ => "tokio",
+            }
+        } else if ends_with(&segs, &["Server", "bind"]) || ends_with(&segs, &["Server", "try_bind"]) {
+            if mentions(&segs, "hyper") {
+                "hyper"
+            } else if mentions(&segs, "axum") {
+                "axum"
+            } else {
+                return;
+            }
+        } else if ends_with(&segs, &["axum_server", "bind"]) || ends_with(&segs, &["axum_server", "bind_rustls"]) {
+            "axum-server"
+        } else if ends_with(&segs, &["TcpListener", "new"]) && mentions(&segs, "salvo") {
+            "salvo"
+        } else {
+            return;
+        };
+        let addr = self.ev.eval(first_arg);
+        self.record(c, framework, addr);
+    }
+
+    fn check_method(&mut self, m: &syn::ExprMethodCall) {
+        let method = m.method.to_string();
+        let Some(first_arg) = m.args.first() else { return };
+        let framework = match method.as_str() {
+            "bind" | "bind_auto_h2c" | "bind_rustls" | "bind_rustls_021" | "bind_rustls_0_22" | "bind_rustls_0_23"
+            | "bind_openssl" | "bind_uds" | "try_bind" | "bind_ephemeral" | "bind_with_graceful_shutdown"
+            | "try_bind_with_graceful_shutdown" | "run" => {
+                let Some(root) = self.chain_root(&m.receiver, 0) else { return };
+                if ends_with(&root, &["HttpServer", "new"]) && method.starts_with("bind") && method != "bind_uds" {
+                    "actix-web"
+                } else if ends_with(&root, &["warp", "serve"]) || (ends_with(&root, &["serve"]) && mentions(&root, "warp")) {
+                    "warp"
+                } else if ends_with(&root, &["TcpSocket", "new_v4"]) || ends_with(&root, &["TcpSocket", "new_v6"]) {
+                    if method != "bind" {
+                        return;
+                    }
+                    "tokio"
+                } else {
+                    return;
+                }
+            }
+            "serve" | "serve_with_shutdown" => {
+                let Some(root) = self.chain_root(&m.receiver, 0) else { return };
+                let tonic = ends_with(&root, &["Server", "builder"])
+                    && (mentions(&root, "tonic") || mentions(&root, "transport") || self.cx.uses.imports_from("tonic"));
+                if !tonic {
+                    return;
+                }
+                "tonic"
+            }
+            _ => return,
+        };
+        let addr = self.ev.eval(first_arg);
+        self.record(m, framework, addr);
+    }
+
+    /// `rocket::Config { address: .., port: .., ..}`.
+    fn check_struct(&mut self, s: &syn::ExprStruct) {
+        let segs = self.cx.uses.resolve(&s.path);
+        if !(ends_with(&segs, &["Config"]) && mentions(&segs, "rocket")) {
+            return;
+        }
+        let field = |name: &str| {
+            s.fields.iter().find_map(|f| match &f.member {
+                syn::Member::Named(id) if id == name => Some(self.ev.eval(&f.expr)),
+                _ => None,
+            })
+        };
+        let Some(address) = field("address") else { return };
+        let port = field("port").unwrap_or(Value::Unknown);
+        let (host, from_env) = match address.or_env_default() {
+            (v, env) => match super::eval::to_ip(v) {
+                Some(Value::Ip(ip)) => (ip, env),
+                _ => return,
+            },
+        };
+        self.out.push(ServerBind {
+            range: self.cx.node_range(s),
+            framework: "rocket",
+            host: Some(host),
+            port: port.as_int().and_then(|p| u16::try_from(p).ok()),
+            from_env,
+        });
+    }
+}
+
+impl<'e> Visit<'e> for BindVisitor<'e, '_> {
+    fn visit_expr_call(&mut self, c: &'e syn::ExprCall) {
+        self.check_call(c);
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_expr_method_call(&mut self, m: &'e syn::ExprMethodCall) {
+        self.check_method(m);
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_expr_struct(&mut self, s: &'e syn::ExprStruct) {
+        self.check_struct(s);
+        syn::visit::visit_expr_struct(self, s);
+    }
+    fn visit_macro(&mut self, mac: &'e syn::Macro) {
+        let cx = self.cx;
+        for e in cx.macros.exprs(mac) {
+            self.visit_expr(e);
+        }
+    }
+    // Nested fn items are visited as functions of their own.
+    fn visit_item(&mut self, _: &'e syn::Item) {}
+}

@@ -1,0 +1,557 @@
+//! Constant folding as a reader does it: literals, `const`s and `static`s,
+//! `let` bindings, `format!`/`concat!`, `Duration` and address constructors,
+//! and environment lookups with a default. Anything else is `Unknown`:
+//! rules must never guess a value.
+
+use syn::{Expr, Lit};
+
+use super::paths::ends_with;
+use super::scope::FnScope;
+use super::FileCtx;
+
+/// Marks an interpolated piece of a string whose value is unknown, so that
+/// `format!("127.0.0.1:{}", port)` still tells the host.
+pub const UNKNOWN_PART: char = '\u{1A}';
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+    /// In nanoseconds.
+    Duration(u128),
+    /// An IP address in its textual form (`127.0.0.1`, `::1`).
+    Ip(String),
+    /// A socket address.
+    Addr { host: String, port: Option<u16> },
+    Tuple(Vec<Value>),
+    Array(Vec<Value>),
+    /// Read from the environment; `default` is what the code falls back to.
+    Env { var: String, default: Option<Box<Value>> },
+    Unknown,
+}
+
+impl Value {
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Value::Unknown)
+    }
+
+    /// The value the code uses when the environment does not say otherwise.
+    pub fn or_env_default(&self) -> (&Value, bool) {
+        match self {
+            Value::Env { default: Some(d), .. } => (d.as_ref(), true),
+            other => (other, false),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) if !s.contains(UNKNOWN_PART) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_int(&self) -> Option<i128> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_duration_nanos(&self) -> Option<u128> {
+        match self {
+            Value::Duration(d) => Some(*d),
+            _ => None,
+        }
+    }
+}
+
+/// Evaluates expressions of one file, optionally inside one function body.
+pub struct Evaluator<'e, 'a> {
+    pub cx: &'e FileCtx<'a>,
+    pub scope: &'e FnScope<'e>,
+}
+
+const MAX_DEPTH: u32 = 24;
+
+impl<'e, 'a> Evaluator<'e, 'a> {
+    pub fn new(cx: &'e FileCtx<'a>, scope: &'e FnScope<'e>) -> Self {
+        Evaluator { cx, scope }
+    }
+
+    pub fn eval(&self, e: &Expr) -> Value {
+        self.eval_at(e, 0)
+    }
+
+    fn eval_at(&self, e: &Expr, depth: u32) -> Value {
+        if depth > MAX_DEPTH {
+            return Value::Unknown;
+        }
+        let d = depth + 1;
+        match e {
+            Expr::Lit(l) => lit_value(&l.lit),
+            Expr::Paren(p) => self.eval_at(&p.expr, d),
+            Expr::Group(g) => self.eval_at(&g.expr, d),
+            Expr::Reference(r) => self.eval_at(&r.expr, d),
+            Expr::Cast(c) => self.eval_at(&c.expr, d),
+            Expr::Try(t) => self.eval_at(&t.expr, d),
+            Expr::Await(a) => self.eval_at(&a.base, d),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => match self.eval_at(&u.expr, d) {
+                Value::Int(i) => Value::Int(-i),
+                Value::Float(f) => Value::Float(-f),
+                _ => Value::Unknown,
+            },
+            Expr::Block(b) => match b.block.stmts.last() {
+                Some(syn::Stmt::Expr(e, None)) if b.block.stmts.len() == 1 => self.eval_at(e, d),
+                _ => Value::Unknown,
+            },
+            Expr::Tuple(t) => Value::Tuple(t.elems.iter().map(|x| self.eval_at(x, d)).collect()),
+            Expr::Array(a) => Value::Array(a.elems.iter().map(|x| self.eval_at(x, d)).collect()),
+            Expr::Path(p) => self.eval_path(&p.path, d),
+            Expr::Binary(b) => binary(&b.op, self.eval_at(&b.left, d), self.eval_at(&b.right, d)),
+            Expr::Macro(m) => self.eval_macro(&m.mac, d),
+            Expr::Call(c) => self.eval_call(c, d),
+            Expr::MethodCall(m) => self.eval_method(m, d),
+            _ => Value::Unknown,
+        }
+    }
+
+    fn eval_path(&self, path: &syn::Path, d: u32) -> Value {
+        let segs = self.cx.uses.resolve(path);
+        if let Some(v) = well_known_const(&segs) {
+            return v;
+        }
+        if path.segments.len() == 1 {
+            let ident = &path.segments[0].ident;
+            let name = ident.to_string();
+            let at = ident.span().byte_range().start;
+            if let Some(b) = self.scope.lookup(&name, at) {
+                return match b.init {
+                    Some(init) => self.eval_at(init, d),
+                    None => Value::Unknown,
+                };
+            }
+        }
+        // `Self::TIMEOUT`, `config::ADDR`, `ADDR`: consts are looked up by name.
+        let Some(last) = path.segments.last() else {
+            return Value::Unknown;
+        };
+        let name = last.ident.to_string();
+        if !name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+            return Value::Unknown;
+        }
+        if let Some(init) = self.cx.const_expr(&name) {
+            let empty = FnScope::empty();
+            return Evaluator { cx: self.cx, scope: &empty }.eval_at(init, d);
+        }
+        self.cx.index.const_value(&name).cloned().unwrap_or(Value::Unknown)
+    }
+
+    fn eval_macro(&self, mac: &syn::Macro, d: u32) -> Value {
+        let name = super::macros::macro_name(mac);
+        let args = self.cx.macros.exprs(mac);
+        match name.as_str() {
+            "format" => {
+                let Some(Expr::Lit(syn::ExprLit { lit: Lit::Str(fmt), .. })) = args.first() else {
+                    return Value::Unknown;
+                };
+                Value::Str(self.format(&fmt.value(), &args[1..], fmt.span().byte_range().start, d))
+            }
+            "concat" => {
+                let mut out = String::new();
+                for a in args {
+                    match self.eval_at(a, d) {
+                        Value::Str(s) => out.push_str(&s),
+                        Value::Int(i) => out.push_str(&i.to_string()),
+                        _ => out.push(UNKNOWN_PART),
+                    }
+                }
+                Value::Str(out)
+            }
+            _ => Value::Unknown,
+        }
+    }
+
+    /// Renders a format string; unknown arguments become `UNKNOWN_PART`.
+    fn format(&self, fmt: &str, args: &[&Expr], at: usize, d: u32) -> String {
+        let mut positional = Vec::new();
+        let mut named = Vec::new();
+        for a in args {
+            match a {
+                Expr::Assign(asg) => {
+                    if let Expr::Path(p) = &*asg.left {
+                        if let Some(id) = p.path.get_ident() {
+                            named.push((id.to_string(), self.eval_at(&asg.right, d)));
+                        }
+                    }
+                }
+                other => positional.push(self.eval_at(other, d)),
+            }
+        }
+        let mut out = String::new();
+        let mut next = 0usize;
+        let mut chars = fmt.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    out.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    out.push('}');
+                }
+                '{' => {
+                    let mut spec = String::new();
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            break;
+                        }
+                        spec.push(c);
+                    }
+                    let arg = spec.split(':').next().unwrap_or("").trim().to_string();
+                    let v = if arg.is_empty() {
+                        next += 1;
+                        positional.get(next - 1).cloned()
+                    } else if let Ok(i) = arg.parse::<usize>() {
+                        positional.get(i).cloned()
+                    } else if let Some((_, v)) = named.iter().find(|(n, _)| *n == arg) {
+                        Some(v.clone())
+                    } else {
+                        // Inline capture `{port}`: a binding in scope.
+                        self.scope
+                            .lookup(&arg, at)
+                            .and_then(|b| b.init)
+                            .map(|e| self.eval_at(e, d))
+                            .or_else(|| self.cx.const_expr(&arg).map(|e| self.eval_at(e, d)))
+                    };
+                    out.push_str(&display(v.as_ref().unwrap_or(&Value::Unknown)));
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    fn eval_call(&self, c: &syn::ExprCall, d: u32) -> Value {
+        let Expr::Path(fp) = &*c.func else {
+            return Value::Unknown;
+        };
+        let segs = self.cx.uses.resolve(&fp.path);
+        let arg = |i: usize| c.args.iter().nth(i).map(|a| self.eval_at(a, d)).unwrap_or(Value::Unknown);
+        let last = segs.last().map(String::as_str).unwrap_or("");
+        let in_type = |ty: &str| segs.len() >= 2 && segs[segs.len() - 2] == ty;
+        if in_type("Duration") {
+            return duration_ctor(last, &c.args.iter().map(|a| self.eval_at(a, d)).collect::<Vec<_>>());
+        }
+        if (in_type("Ipv4Addr") || in_type("Ipv6Addr")) && last == "new" {
+            let parts: Vec<Value> = c.args.iter().map(|a| self.eval_at(a, d)).collect();
+            return ip_from_parts(&parts).unwrap_or(Value::Unknown);
+        }
+        if (in_type("IpAddr") && matches!(last, "V4" | "V6" | "from"))
+            || (in_type("Ipv4Addr") || in_type("Ipv6Addr")) && last == "from"
+        {
+            return to_ip(&arg(0)).unwrap_or(Value::Unknown);
+        }
+        if in_type("SocketAddr") || in_type("SocketAddrV4") || in_type("SocketAddrV6") {
+            return match last {
+                "new" => socket_addr(&arg(0), &arg(1)),
+                "from" => match arg(0) {
+                    Value::Tuple(t) if t.len() == 2 => socket_addr(&t[0], &t[1]),
+                    _ => Value::Unknown,
+                },
+                "V4" | "V6" => arg(0),
+                _ => Value::Unknown,
+            };
+        }
+        if ends_with(&segs, &["humantime", "parse_duration"]) {
+            return match arg(0) {
+                Value::Str(s) => parse_humantime(&s).map(Value::Duration).unwrap_or(Value::Unknown),
+                _ => Value::Unknown,
+            };
+        }
+        if (segs.len() >= 2 && segs[segs.len() - 2] == "env" && matches!(last, "var" | "var_os"))
+            || ends_with(&segs, &["dotenv", "var"])
+            || ends_with(&segs, &["dotenvy", "var"])
+        {
+            return match arg(0) {
+                Value::Str(var) => Value::Env { var, default: None },
+                _ => Value::Env { var: String::new(), default: None },
+            };
+        }
+        // Wrappers that keep their argument's meaning.
+        if matches!(last, "from" | "from_static" | "from_shared" | "parse" | "Some" | "Ok")
+            && c.args.len() == 1
+            && (last != "from" || matches!(segs.first().map(String::as_str), Some("String" | "Url" | "Uri")))
+        {
+            return arg(0);
+        }
+        Value::Unknown
+    }
+
+    fn eval_method(&self, m: &syn::ExprMethodCall, d: u32) -> Value {
+        let method = m.method.to_string();
+        let recv = || self.eval_at(&m.receiver, d);
+        let arg = |i: usize| m.args.iter().nth(i).map(|a| self.eval_at(a, d)).unwrap_or(Value::Unknown);
+        match method.as_str() {
+            "to_string" | "to_owned" | "into" | "as_str" | "as_ref" | "clone" | "unwrap" | "expect"
+            | "parse" | "ok" | "as_deref" | "borrow" | "into_owned" | "to_socket_addrs" => recv(),
+            "unwrap_or" | "unwrap_or_else" | "or" | "or_else" | "unwrap_or_default" => {
+                let fallback = match method.as_str() {
+                    "unwrap_or" | "or" => arg(0),
+                    "unwrap_or_else" | "or_else" => match m.args.first() {
+                        Some(Expr::Closure(cl)) => self.eval_at(&cl.body, d),
+                        Some(other) => self.eval_at(other, d),
+                        None => Value::Unknown,
+                    },
+                    _ => Value::Unknown,
+                };
+                match recv() {
+                    Value::Env { var, default: None } => Value::Env {
+                        var,
+                        default: (!fallback.is_unknown()).then(|| Box::new(fallback)),
+                    },
+                    Value::Unknown => Value::Unknown,
+                    known => known,
+                }
+            }
+            // `env::var("X").map(|s| s.parse()).and_then(..)` still comes from X.
+            "map" | "and_then" | "map_err" | "context" | "with_context" => match recv() {
+                env @ Value::Env { .. } => env,
+                _ => Value::Unknown,
+            },
+            "join" => match (recv(), arg(0)) {
+                (Value::Str(base), Value::Str(rel)) => Value::Str(url_join(&base, &rel)),
+                _ => Value::Unknown,
+            },
+            "mul_f64" | "mul_f32" => match (recv(), arg(0)) {
+                (Value::Duration(n), Value::Float(f)) if f >= 0.0 => Value::Duration((n as f64 * f) as u128),
+                _ => Value::Unknown,
+            },
+            "saturating_mul" | "checked_mul" => match (recv(), arg(0)) {
+                (Value::Duration(n), Value::Int(k)) if k >= 0 => Value::Duration(n * k as u128),
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
+                _ => Value::Unknown,
+            },
+            _ => Value::Unknown,
+        }
+    }
+}
+
+fn lit_value(l: &Lit) -> Value {
+    match l {
+        Lit::Str(s) => Value::Str(s.value()),
+        Lit::Int(i) => i.base10_parse::<i128>().map(Value::Int).unwrap_or(Value::Unknown),
+        Lit::Float(f) => f.base10_parse::<f64>().map(Value::Float).unwrap_or(Value::Unknown),
+        Lit::Bool(b) => Value::Bool(b.value),
+        _ => Value::Unknown,
+    }
+}
+
+fn well_known_const(segs: &[String]) -> Option<Value> {
+    let n = segs.len();
+    if n < 2 {
+        return None;
+    }
+    let (ty, name) = (segs[n - 2].as_str(), segs[n - 1].as_str());
+    Some(match (ty, name) {
+        ("Ipv4Addr", "LOCALHOST") => Value::Ip("127.0.0.1".into()),
+        ("Ipv4Addr", "UNSPECIFIED") => Value::Ip("0.0.0.0".into()),
+        ("Ipv6Addr", "LOCALHOST") => Value::Ip("::1".into()),
+        ("Ipv6Addr", "UNSPECIFIED") => Value::Ip("::".into()),
+        ("Duration", "ZERO") => Value::Duration(0),
+        ("Duration", "SECOND") => Value::Duration(1_000_000_000),
+        ("Duration", "MILLISECOND") => Value::Duration(1_000_000),
+        _ => return None,
+    })
+}
+
+fn binary(op: &syn::BinOp, l: Value, r: Value) -> Value {
+    use syn::BinOp::*;
+    match (op, l, r) {
+        (Add(_), Value::Str(a), Value::Str(b)) => Value::Str(a + &b),
+        (Add(_), Value::Str(a), Value::Int(b)) => Value::Str(format!("{a}{b}")),
+        (Add(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_add(b)),
+        (Sub(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_sub(b)),
+        (Mul(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
+        (Div(_), Value::Int(a), Value::Int(b)) if b != 0 => Value::Int(a / b),
+        (Add(_), Value::Duration(a), Value::Duration(b)) => Value::Duration(a + b),
+        (Mul(_), Value::Duration(a), Value::Int(b)) | (Mul(_), Value::Int(b), Value::Duration(a)) if b >= 0 => {
+            Value::Duration(a * b as u128)
+        }
+        (Div(_), Value::Duration(a), Value::Int(b)) if b > 0 => Value::Duration(a / b as u128),
+        (Add(_), Value::Str(a), _) => Value::Str(format!("{a}{UNKNOWN_PART}")),
+        _ => Value::Unknown,
+    }
+}
+
+fn duration_ctor(ctor: &str, args: &[Value]) -> Value {
+    let int = |i: usize| args.get(i).and_then(Value::as_int).filter(|v| *v >= 0).map(|v| v as u128);
+    let float = |i: usize| match args.get(i) {
+        Some(Value::Float(f)) if *f >= 0.0 => Some(*f),
+        Some(Value::Int(i)) if *i >= 0 => Some(*i as f64),
+        _ => None,
+    };
+    let nanos = match ctor {
+        "from_secs" => int(0).map(|s| s * 1_000_000_000),
+        "from_millis" => int(0).map(|s| s * 1_000_000),
+        "from_micros" => int(0).map(|s| s * 1_000),
+        "from_nanos" => int(0),
+        "from_mins" => int(0).map(|s| s * 60_000_000_000),
+        "from_hours" => int(0).map(|s| s * 3_600_000_000_000),
+        "from_secs_f64" | "from_secs_f32" => float(0).map(|f| (f * 1e9).round() as u128),
+        "new" => match (int(0), int(1)) {
+            (Some(s), Some(n)) => Some(s * 1_000_000_000 + n),
+            _ => None,
+        },
+        _ => None,
+    };
+    nanos.map(Value::Duration).unwrap_or(Value::Unknown)
+}
+
+/// `humantime`'s grammar, for the units services write: `2s`, `500ms`, `1m 30s`.
+pub fn parse_humantime(s: &str) -> Option<u128> {
+    let mut total = 0u128;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let n: u128 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == ' ').unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = rest[unit_len..].trim_start();
+        let mult = match unit {
+            "ns" | "nsec" => 1,
+            "us" | "usec" => 1_000,
+            "ms" | "msec" => 1_000_000,
+            "s" | "sec" | "secs" | "second" | "seconds" => 1_000_000_000,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60_000_000_000,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000_000_000,
+            _ => return None,
+        };
+        total += n * mult;
+    }
+    Some(total)
+}
+
+fn ip_from_parts(parts: &[Value]) -> Option<Value> {
+    let ints: Option<Vec<i128>> = parts.iter().map(Value::as_int).collect();
+    let ints = ints?;
+    match ints.len() {
+        4 if ints.iter().all(|i| (0..=255).contains(i)) => Some(Value::Ip(
+            ints.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("."),
+        )),
+        8 if ints.iter().all(|i| (0..=0xffff).contains(i)) => {
+            let segs: Vec<u16> = ints.iter().map(|i| *i as u16).collect();
+            let ip = std::net::Ipv6Addr::new(segs[0], segs[1], segs[2], segs[3], segs[4], segs[5], segs[6], segs[7]);
+            Some(Value::Ip(ip.to_string()))
+        }
+        16 if ints.iter().all(|i| (0..=255).contains(i)) => {
+            let bytes: Vec<u8> = ints.iter().map(|i| *i as u8).collect();
+            let arr: [u8; 16] = bytes.try_into().ok()?;
+            Some(Value::Ip(std::net::Ipv6Addr::from(arr).to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// An IP from whatever form the code wrote it in.
+pub fn to_ip(v: &Value) -> Option<Value> {
+    match v {
+        Value::Ip(_) => Some(v.clone()),
+        Value::Array(parts) => ip_from_parts(parts),
+        Value::Str(s) => s.parse::<std::net::IpAddr>().ok().map(|ip| Value::Ip(ip.to_string())),
+        _ => None,
+    }
+}
+
+fn socket_addr(ip: &Value, port: &Value) -> Value {
+    let Some(Value::Ip(host)) = to_ip(ip) else {
+        return Value::Unknown;
+    };
+    let port = port.as_int().and_then(|p| u16::try_from(p).ok());
+    Value::Addr { host, port }
+}
+
+fn display(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Ip(ip) => ip.clone(),
+        Value::Addr { host, port: Some(p) } if host.contains(':') => format!("[{host}]:{p}"),
+        Value::Addr { host, port: Some(p) } => format!("{host}:{p}"),
+        Value::Env { default: Some(d), .. } => display(d),
+        _ => UNKNOWN_PART.to_string(),
+    }
+}
+
+fn url_join(base: &str, rel: &str) -> String {
+    if rel.contains("://") {
+        return rel.to_string();
+    }
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let authority_end = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    if rel.starts_with('/') {
+        format!("{}{}", &base[..authority_end], rel)
+    } else {
+        let dir_end = base.rfind('/').filter(|&i| i >= authority_end).map(|i| i + 1);
+        match dir_end {
+            Some(i) => format!("{}{}", &base[..i], rel),
+            None => format!("{}/{}", base, rel),
+        }
+    }
+}
+
+/// Host and port of a listen or connect address, from any form the code wrote.
+/// The host is `None` only when it cannot be read at all.
+pub fn host_port(v: &Value) -> Option<(String, Option<u16>)> {
+    match v {
+        Value::Addr { host, port } => Some((host.clone(), *port)),
+        Value::Ip(ip) => Some((ip.clone(), None)),
+        Value::Tuple(t) if t.len() == 2 => {
+            let port = t[1].as_int().and_then(|p| u16::try_from(p).ok());
+            let host = match &t[0] {
+                Value::Str(s) if !s.contains(UNKNOWN_PART) => s.clone(),
+                other => match to_ip(other)? {
+                    Value::Ip(ip) => ip,
+                    _ => return None,
+                },
+            };
+            Some((host, port))
+        }
+        Value::Str(s) => split_host_port(s),
+        _ => None,
+    }
+}
+
+/// `127.0.0.1:8080`, `[::1]:50051`, `localhost:3000`, `http://x:80/y`.
+pub fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
+    let s = s.split_once("://").map(|(_, r)| r).unwrap_or(s);
+    let s = s.split(['/', '?', '#']).next().unwrap_or(s);
+    let s = s.rsplit_once('@').map(|(_, r)| r).unwrap_or(s);
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, after) = rest.split_once(']')?;
+        (h.to_string(), after.strip_prefix(':'))
+    } else if s.matches(':').count() > 1 {
+        // A bare IPv6 address has no port.
+        (s.to_string(), None)
+    } else {
+        match s.split_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (s.to_string(), None),
+        }
+    };
+    if host.is_empty() || host.contains(UNKNOWN_PART) || host.contains(char::is_whitespace) {
+        return None;
+    }
+    let port = port.and_then(|p| p.parse::<u16>().ok());
+    Some((host, port))
+}

@@ -1,0 +1,116 @@
+//! Shared analysis that every rule builds on: import resolution, constant
+//! folding, `let` scopes, macro bodies, test-code regions and server binds.
+//! Rules ask these questions instead of re-deriving answers from syntax.
+
+pub mod binds;
+pub mod eval;
+pub mod macros;
+pub mod paths;
+pub mod scope;
+pub mod testcode;
+
+use std::collections::HashMap;
+
+use mesh_audit_model::TextRange;
+use syn::visit::Visit;
+use syn::Expr;
+
+use crate::index::CrateIndex;
+use crate::source::LineIndex;
+
+pub use eval::{Evaluator, Value};
+pub use macros::MacroTable;
+pub use paths::UseMap;
+pub use scope::{FnItem, FnScope};
+
+/// Everything a rule may look at for one file.
+pub struct FileCtx<'a> {
+    pub file: &'a syn::File,
+    /// Relative to the audit root, `/` separators.
+    pub path: &'a str,
+    pub lines: &'a LineIndex<'a>,
+    pub index: &'a CrateIndex,
+    pub uses: UseMap,
+    pub macros: MacroTable,
+    consts: HashMap<String, &'a Expr>,
+    binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
+    /// Long-lived consumer reconnect loops count as retry loops (opt-in).
+    pub include_reconnect: bool,
+}
+
+impl<'a> FileCtx<'a> {
+    pub fn new(file: &'a syn::File, path: &'a str, lines: &'a LineIndex<'a>, index: &'a CrateIndex) -> Self {
+        FileCtx {
+            file,
+            path,
+            lines,
+            index,
+            uses: UseMap::new(file),
+            macros: MacroTable::new(file),
+            consts: const_exprs(file),
+            binds: std::cell::OnceCell::new(),
+            include_reconnect: false,
+        }
+    }
+
+    /// Server binds of this file, computed once for all bind rules.
+    pub fn server_binds(&self) -> &[binds::ServerBind] {
+        self.binds.get_or_init(|| binds::server_binds(self))
+    }
+
+    /// The initialiser of a `const`/`static` of this file (any module, any
+    /// impl), by name.
+    pub fn const_expr(&self, name: &str) -> Option<&'a Expr> {
+        self.consts.get(name).copied()
+    }
+
+    pub fn range(&self, span: proc_macro2::Span) -> TextRange {
+        self.lines.span_range(span)
+    }
+
+    /// Range covering a syntax node's tokens.
+    pub fn node_range<T: quote::ToTokens>(&self, node: &T) -> TextRange {
+        let mut tokens = node.to_token_stream().into_iter();
+        let Some(first) = tokens.next() else {
+            return TextRange::default();
+        };
+        let start = first.span().byte_range().start;
+        let end = tokens.last().map(|t| t.span().byte_range().end).unwrap_or(first.span().byte_range().end);
+        self.lines.range(start..end.max(start))
+    }
+}
+
+/// `const`/`static` initialisers by name; a name defined twice with
+/// different initialisers is left out rather than guessed.
+pub fn const_exprs(file: &syn::File) -> HashMap<String, &Expr> {
+    struct V<'a> {
+        out: HashMap<String, Option<&'a Expr>>,
+    }
+    impl<'a> V<'a> {
+        fn add(&mut self, name: String, e: &'a Expr) {
+            match self.out.get(&name) {
+                None => {
+                    self.out.insert(name, Some(e));
+                }
+                Some(Some(prev)) if quote::quote!(#prev).to_string() == quote::quote!(#e).to_string() => {}
+                Some(_) => {
+                    self.out.insert(name, None);
+                }
+            }
+        }
+    }
+    impl<'a> Visit<'a> for V<'a> {
+        fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
+            self.add(c.ident.to_string(), &c.expr);
+        }
+        fn visit_item_static(&mut self, s: &'a syn::ItemStatic) {
+            self.add(s.ident.to_string(), &s.expr);
+        }
+        fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
+            self.add(c.ident.to_string(), &c.expr);
+        }
+    }
+    let mut v = V { out: HashMap::new() };
+    v.visit_file(file);
+    v.out.into_iter().filter_map(|(k, v)| v.map(|e| (k, e))).collect()
+}

@@ -1,0 +1,135 @@
+//! `use` resolution: what a path in this file names, as a reader would expand
+//! it (`use tokio::time::timeout as deadline;` makes `deadline(..)` a
+//! `tokio::time::timeout` call).
+
+use std::collections::HashMap;
+
+use syn::visit::Visit;
+
+/// Local name → full path, from every `use` in the file. A name imported
+/// twice in different modules keeps its first meaning: rules only need the
+/// crate-level picture, and a wrong guess costs a miss, not a false finding.
+#[derive(Debug, Default, Clone)]
+pub struct UseMap {
+    names: HashMap<String, Vec<String>>,
+}
+
+impl UseMap {
+    pub fn new(file: &syn::File) -> UseMap {
+        let mut v = UseCollector::default();
+        v.visit_file(file);
+        UseMap { names: v.names }
+    }
+
+    /// The full path a local name was imported as, if it was.
+    pub fn get(&self, name: &str) -> Option<&[String]> {
+        self.names.get(name).map(Vec::as_slice)
+    }
+
+    /// Expands a path's first segment through the imports; strips `::`.
+    pub fn resolve(&self, path: &syn::Path) -> Vec<String> {
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        self.resolve_segments(segs)
+    }
+
+    pub fn resolve_segments(&self, mut segs: Vec<String>) -> Vec<String> {
+        if let Some(first) = segs.first() {
+            if let Some(full) = self.names.get(first) {
+                let mut out = full.clone();
+                out.extend(segs.drain(1..));
+                return out;
+            }
+        }
+        segs
+    }
+
+    /// Whether any import of the file comes from `krate` (e.g. "tonic").
+    pub fn imports_from(&self, krate: &str) -> bool {
+        self.names.values().any(|p| p.first().is_some_and(|s| s == krate))
+    }
+}
+
+#[derive(Default)]
+struct UseCollector {
+    names: HashMap<String, Vec<String>>,
+}
+
+impl UseCollector {
+    fn tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.tree(prefix, &p.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let name = n.ident.to_string();
+                if name == "self" {
+                    if let Some(last) = prefix.last().cloned() {
+                        self.names.entry(last).or_insert_with(|| prefix.clone());
+                    }
+                } else {
+                    let mut full = prefix.clone();
+                    full.push(name.clone());
+                    self.names.entry(name).or_insert(full);
+                }
+            }
+            syn::UseTree::Rename(r) => {
+                let mut full = prefix.clone();
+                if r.ident != "self" {
+                    full.push(r.ident.to_string());
+                }
+                self.names.entry(r.rename.to_string()).or_insert(full);
+            }
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.tree(prefix, t);
+                }
+            }
+            syn::UseTree::Glob(_) => {}
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for UseCollector {
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        let mut prefix = Vec::new();
+        self.tree(&mut prefix, &u.tree);
+    }
+}
+
+/// `a::b::c` as written, without generics.
+pub fn path_segments(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
+/// Whether `segs` ends with `tail`.
+pub fn ends_with(segs: &[String], tail: &[&str]) -> bool {
+    segs.len() >= tail.len() && segs[segs.len() - tail.len()..].iter().zip(tail).all(|(a, b)| a == b)
+}
+
+/// Whether any segment of `segs` is `name`.
+pub fn mentions(segs: &[String], name: &str) -> bool {
+    segs.iter().any(|s| s == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_renames_groups_and_self() {
+        let file: syn::File = syn::parse_str(
+            "use tokio::time::timeout as deadline; use std::net::{self, Ipv4Addr}; use actix_web::{web, HttpServer};",
+        )
+        .unwrap();
+        let uses = UseMap::new(&file);
+        let p: syn::Path = syn::parse_str("deadline").unwrap();
+        assert_eq!(uses.resolve(&p), ["tokio", "time", "timeout"]);
+        let p: syn::Path = syn::parse_str("net::TcpListener").unwrap();
+        assert_eq!(uses.resolve(&p), ["std", "net", "TcpListener"]);
+        let p: syn::Path = syn::parse_str("Ipv4Addr::LOCALHOST").unwrap();
+        assert_eq!(uses.resolve(&p), ["std", "net", "Ipv4Addr", "LOCALHOST"]);
+        assert!(uses.imports_from("actix_web"));
+    }
+}

@@ -1,0 +1,196 @@
+//! Function bodies and the `let` bindings a reader follows inside them.
+
+use std::collections::HashMap;
+
+use syn::visit::Visit;
+use syn::{Block, Expr, Pat, Type};
+
+/// One function-like body: a free `fn`, an impl or trait method.
+pub struct FnItem<'a> {
+    pub name: String,
+    /// The `impl` target type, for methods.
+    pub self_ty: Option<String>,
+    pub attrs: &'a [syn::Attribute],
+    pub sig: &'a syn::Signature,
+    pub body: &'a Block,
+}
+
+/// Every function body of the file, nested modules included.
+pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
+    let mut v = FnCollector { out: Vec::new(), self_ty: None };
+    v.visit_file(file);
+    v.out
+}
+
+struct FnCollector<'a> {
+    out: Vec<FnItem<'a>>,
+    self_ty: Option<String>,
+}
+
+impl<'a> Visit<'a> for FnCollector<'a> {
+    fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+        self.out.push(FnItem {
+            name: f.sig.ident.to_string(),
+            self_ty: None,
+            attrs: &f.attrs,
+            sig: &f.sig,
+            body: &f.block,
+        });
+        // Functions nested in a body are bodies of their own.
+        syn::visit::visit_block(self, &f.block);
+    }
+    fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
+        let prev = self.self_ty.replace(type_name(&i.self_ty).unwrap_or_default());
+        syn::visit::visit_item_impl(self, i);
+        self.self_ty = prev;
+    }
+    fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+        self.out.push(FnItem {
+            name: f.sig.ident.to_string(),
+            self_ty: self.self_ty.clone(),
+            attrs: &f.attrs,
+            sig: &f.sig,
+            body: &f.block,
+        });
+        syn::visit::visit_block(self, &f.block);
+    }
+    fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+        if let Some(body) = &f.default {
+            self.out.push(FnItem {
+                name: f.sig.ident.to_string(),
+                self_ty: None,
+                attrs: &f.attrs,
+                sig: &f.sig,
+                body,
+            });
+            syn::visit::visit_block(self, body);
+        }
+    }
+    // Closures and blocks belong to their enclosing fn; only items start new ones.
+    fn visit_expr(&mut self, e: &'a Expr) {
+        struct ItemsOnly<'b, 'a>(&'b mut FnCollector<'a>);
+        impl<'a> Visit<'a> for ItemsOnly<'_, 'a> {
+            fn visit_item(&mut self, i: &'a syn::Item) {
+                self.0.visit_item(i);
+            }
+        }
+        syn::visit::visit_expr(&mut ItemsOnly(self), e);
+    }
+}
+
+/// Last path segment of a type, through references: `&mut reqwest::Client` → `Client`.
+pub fn type_name(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        Type::Reference(r) => type_name(&r.elem),
+        Type::Paren(p) => type_name(&p.elem),
+        Type::Group(g) => type_name(&g.elem),
+        _ => None,
+    }
+}
+
+/// Full path of a type as written, through references and `Arc<..>`-like
+/// wrappers' first generic argument is NOT followed: callers decide.
+pub fn type_path(ty: &Type) -> Option<&syn::Path> {
+    match ty {
+        Type::Path(p) => Some(&p.path),
+        Type::Reference(r) => type_path(&r.elem),
+        Type::Paren(p) => type_path(&p.elem),
+        Type::Group(g) => type_path(&g.elem),
+        _ => None,
+    }
+}
+
+/// A `let` a reader can follow: one name, one initialiser (or a type).
+#[derive(Clone, Copy)]
+pub struct Binding<'a> {
+    /// Byte offset of the binding's name: uses after it see it.
+    pub at: usize,
+    pub init: Option<&'a Expr>,
+    pub ty: Option<&'a Type>,
+}
+
+/// The `let` bindings and parameters of one body. Shadowing is resolved by
+/// position: a use sees the last binding of its name that starts before it.
+#[derive(Default)]
+pub struct FnScope<'a> {
+    bindings: HashMap<String, Vec<Binding<'a>>>,
+}
+
+impl<'a> FnScope<'a> {
+    pub fn new(sig: Option<&'a syn::Signature>, body: &'a Block) -> FnScope<'a> {
+        let mut scope = FnScope::default();
+        if let Some(sig) = sig {
+            for input in &sig.inputs {
+                if let syn::FnArg::Typed(pt) = input {
+                    if let Pat::Ident(pi) = &*pt.pat {
+                        scope.push(&pi.ident, None, Some(&pt.ty));
+                    }
+                }
+            }
+        }
+        let mut v = LetCollector { scope: &mut scope };
+        v.visit_block(body);
+        for list in scope.bindings.values_mut() {
+            list.sort_by_key(|b| b.at);
+        }
+        scope
+    }
+
+    /// An empty scope, for code outside any function.
+    pub fn empty() -> FnScope<'a> {
+        FnScope::default()
+    }
+
+    fn push(&mut self, ident: &syn::Ident, init: Option<&'a Expr>, ty: Option<&'a Type>) {
+        let at = ident.span().byte_range().start;
+        self.bindings
+            .entry(ident.to_string())
+            .or_default()
+            .push(Binding { at, init, ty });
+    }
+
+    /// The binding of `name` visible at byte offset `at`.
+    pub fn lookup(&self, name: &str, at: usize) -> Option<Binding<'a>> {
+        let list = self.bindings.get(name)?;
+        list.iter().rev().find(|b| b.at < at).copied()
+    }
+
+    /// Every binding of `name`, in source order.
+    pub fn all(&self, name: &str) -> &[Binding<'a>] {
+        self.bindings.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+struct LetCollector<'s, 'a> {
+    scope: &'s mut FnScope<'a>,
+}
+
+impl<'a> Visit<'a> for LetCollector<'_, 'a> {
+    fn visit_local(&mut self, l: &'a syn::Local) {
+        let init = l.init.as_ref().map(|i| &*i.expr);
+        match &l.pat {
+            Pat::Ident(pi) => self.scope.push(&pi.ident, init, None),
+            Pat::Type(pt) => {
+                if let Pat::Ident(pi) = &*pt.pat {
+                    self.scope.push(&pi.ident, init, Some(&pt.ty));
+                }
+            }
+            _ => {}
+        }
+        syn::visit::visit_local(self, l);
+    }
+    fn visit_expr_closure(&mut self, c: &'a syn::ExprClosure) {
+        for input in &c.inputs {
+            if let Pat::Type(pt) = input {
+                if let Pat::Ident(pi) = &*pt.pat {
+                    self.scope.push(&pi.ident, None, Some(&pt.ty));
+                }
+            }
+        }
+        syn::visit::visit_expr_closure(self, c);
+    }
+    // `if let Ok(x) = ..` and `for x in ..` bind too, but to values we cannot
+    // name; leaving them out makes such names unknown rather than wrong.
+    fn visit_item(&mut self, _: &'a syn::Item) {}
+}

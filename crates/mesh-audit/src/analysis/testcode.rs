@@ -1,0 +1,152 @@
+//! Test code, classified once for every rule: findings there are noise
+//! unless the user asks for them (`--include-tests`).
+
+use std::path::{Path, PathBuf};
+
+use syn::visit::Visit;
+
+/// Whether attributes mark an item as test-only: `#[cfg(test)]`,
+/// `#[test]`, `#[tokio::test]`, `#[rstest]`, `#[cfg(all(test, ..))]`.
+pub fn is_test_item(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        let path = a.path();
+        let last = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        if path.is_ident("cfg") {
+            let tokens = a.meta.require_list().map(|l| l.tokens.to_string()).unwrap_or_default();
+            return cfg_mentions_test(&tokens);
+        }
+        matches!(last.as_str(), "test" | "rstest" | "test_case" | "bench" | "quickcheck" | "proptest")
+    })
+}
+
+/// `test`, `all(test, ..)`, `any(test, ..)`, but not `not(test)`.
+fn cfg_mentions_test(tokens: &str) -> bool {
+    let t = tokens.replace(' ', "");
+    if t.starts_with("not(") {
+        return false;
+    }
+    t == "test" || t.starts_with("all(test") || t.contains(",test,") || t.contains(",test)") || t.starts_with("any(test")
+}
+
+/// Byte ranges of test-only items in one file.
+pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
+    struct V {
+        out: Vec<std::ops::Range<usize>>,
+    }
+    impl V {
+        fn item(&mut self, attrs: &[syn::Attribute], tokens: &dyn quote::ToTokens) -> bool {
+            if !is_test_item(attrs) {
+                return false;
+            }
+            let ts = tokens.to_token_stream();
+            let mut it = ts.into_iter();
+            if let Some(first) = it.next() {
+                let start = first.span().byte_range().start;
+                let end = it.last().map(|t| t.span().byte_range().end).unwrap_or(first.span().byte_range().end);
+                self.out.push(start..end);
+            }
+            true
+        }
+    }
+    impl<'a> Visit<'a> for V {
+        fn visit_item(&mut self, i: &'a syn::Item) {
+            let attrs: &[syn::Attribute] = match i {
+                syn::Item::Fn(f) => &f.attrs,
+                syn::Item::Mod(m) => &m.attrs,
+                syn::Item::Impl(m) => &m.attrs,
+                syn::Item::Const(m) => &m.attrs,
+                syn::Item::Static(m) => &m.attrs,
+                syn::Item::Struct(m) => &m.attrs,
+                syn::Item::Enum(m) => &m.attrs,
+                syn::Item::Use(m) => &m.attrs,
+                _ => &[],
+            };
+            if !self.item(attrs, i) {
+                syn::visit::visit_item(self, i);
+            }
+        }
+        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+            if !self.item(&f.attrs, f) {
+                syn::visit::visit_impl_item_fn(self, f);
+            }
+        }
+    }
+    let mut v = V { out: Vec::new() };
+    v.visit_file(file);
+    v.out
+}
+
+/// Files that `#[cfg(test)] mod x;` declarations of `file` (at `path`) pull
+/// in: `x.rs` or `x/mod.rs` beside a `mod.rs`/`lib.rs`/`main.rs`, else in the
+/// folder named after the file. Returned as paths; the folder `x/` is
+/// returned too, since every file below a test module is test code.
+pub fn test_module_paths(file: &syn::File, path: &Path) -> Vec<PathBuf> {
+    let dir = module_dir(path);
+    let mut out = Vec::new();
+    collect_mods(&file.items, &dir, false, &mut out);
+    out
+}
+
+fn module_dir(path: &Path) -> PathBuf {
+    let parent = path.parent().unwrap_or(Path::new(""));
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if matches!(stem, "mod" | "lib" | "main") {
+        parent.to_path_buf()
+    } else {
+        parent.join(stem)
+    }
+}
+
+fn collect_mods(items: &[syn::Item], dir: &Path, in_test: bool, out: &mut Vec<PathBuf>) {
+    for item in items {
+        let syn::Item::Mod(m) = item else { continue };
+        let test = in_test || is_test_item(&m.attrs);
+        let name = m.ident.to_string();
+        let explicit = m.attrs.iter().find_map(|a| {
+            if !a.path().is_ident("path") {
+                return None;
+            }
+            match &a.meta {
+                syn::Meta::NameValue(nv) => match &nv.value {
+                    syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+                    _ => None,
+                },
+                _ => None,
+            }
+        });
+        match &m.content {
+            Some((_, inner)) => collect_mods(inner, &dir.join(&name), test, out),
+            None if test => match explicit {
+                Some(p) => out.push(dir.join(p)),
+                None => {
+                    out.push(dir.join(format!("{name}.rs")));
+                    out.push(dir.join(&name));
+                }
+            },
+            None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cfg_test_forms() {
+        assert!(cfg_mentions_test("test"));
+        assert!(cfg_mentions_test("all(test, feature = \"x\")"));
+        assert!(cfg_mentions_test("any(feature = \"x\", test)"));
+        assert!(!cfg_mentions_test("not(test)"));
+        assert!(!cfg_mentions_test("feature = \"test\""));
+    }
+
+    #[test]
+    fn out_of_line_test_modules() {
+        let file: syn::File = syn::parse_str("#[cfg(test)] mod tests; mod real; #[cfg(test)] #[path = \"t.rs\"] mod t;").unwrap();
+        let got = test_module_paths(&file, Path::new("src/lib.rs"));
+        assert_eq!(got, [PathBuf::from("src/tests.rs"), PathBuf::from("src/tests"), PathBuf::from("src/t.rs")]);
+        let got = test_module_paths(&file, Path::new("src/net.rs"));
+        assert_eq!(got[0], PathBuf::from("src/net/tests.rs"));
+    }
+}

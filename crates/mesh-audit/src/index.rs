@@ -1,0 +1,140 @@
+//! Facts that cross files. A first pass turns each parsed file into a small
+//! `FileSummary` (no syntax, no spans); `CrateIndex` joins the summaries of
+//! one package so that rules can resolve a `const` defined in another module
+//! or a helper function that makes the network call.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+
+use syn::visit::Visit;
+
+use crate::analysis::{self, FileCtx, FnScope, Evaluator, Value};
+use crate::source::LineIndex;
+
+/// What one file contributes to its crate's index.
+#[derive(Debug, Default, Clone)]
+pub struct FileSummary {
+    /// Foldable `const`/`static` values by name.
+    pub consts: Vec<(String, Value)>,
+    /// Files and folders that `#[cfg(test)] mod x;` pulls in (absolute).
+    pub test_module_paths: Vec<PathBuf>,
+    /// Functions and methods defined here, by name.
+    pub functions: Vec<FnSummary>,
+}
+
+/// What a function does that callers inherit.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FnSummary {
+    pub name: String,
+    pub self_ty: Option<String>,
+    /// Values a caller may read, e.g. a helper returning a URL (`fn base() -> String`).
+    pub returns: Option<Value>,
+}
+
+impl FileSummary {
+    /// Summarises a parsed file. `abs_path` locates out-of-line modules.
+    pub fn build(file: &syn::File, abs_path: &std::path::Path, text: &str) -> FileSummary {
+        let lines = LineIndex::new(text);
+        let empty = CrateIndex::default();
+        let cx = FileCtx::new(file, "", &lines, &empty);
+        let mut consts = Vec::new();
+        let mut names: Vec<String> = {
+            struct Names(Vec<String>);
+            impl<'a> Visit<'a> for Names {
+                fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
+                    self.0.push(c.ident.to_string());
+                }
+                fn visit_item_static(&mut self, c: &'a syn::ItemStatic) {
+                    self.0.push(c.ident.to_string());
+                }
+                fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
+                    self.0.push(c.ident.to_string());
+                }
+            }
+            let mut n = Names(Vec::new());
+            n.visit_file(file);
+            n.0
+        };
+        names.sort();
+        names.dedup();
+        let empty_scope = FnScope::empty();
+        let ev = Evaluator::new(&cx, &empty_scope);
+        for name in names {
+            if let Some(e) = cx.const_expr(&name) {
+                let v = ev.eval(e);
+                if !v.is_unknown() {
+                    consts.push((name, v));
+                }
+            }
+        }
+        let functions = analysis::scope::functions(file)
+            .into_iter()
+            .map(|f| {
+                let scope = FnScope::new(Some(f.sig), f.body);
+                let ev = Evaluator::new(&cx, &scope);
+                let returns = match f.body.stmts.last() {
+                    Some(syn::Stmt::Expr(e, None)) if f.body.stmts.len() <= 3 => {
+                        Some(ev.eval(e)).filter(|v| !v.is_unknown())
+                    }
+                    _ => None,
+                };
+                FnSummary { name: f.name, self_ty: f.self_ty, returns }
+            })
+            .collect();
+        FileSummary {
+            consts,
+            test_module_paths: analysis::testcode::test_module_paths(file, abs_path),
+            functions,
+        }
+    }
+}
+
+/// The joined summaries of one package.
+#[derive(Debug, Default)]
+pub struct CrateIndex {
+    consts: HashMap<String, Value>,
+    functions: BTreeMap<String, Vec<FnSummary>>,
+    test_paths: HashSet<PathBuf>,
+}
+
+impl CrateIndex {
+    pub fn build<'s>(summaries: impl IntoIterator<Item = &'s FileSummary>) -> CrateIndex {
+        let mut index = CrateIndex::default();
+        let mut ambiguous = HashSet::new();
+        for s in summaries {
+            for (name, v) in &s.consts {
+                match index.consts.get(name) {
+                    Some(prev) if prev != v => {
+                        ambiguous.insert(name.clone());
+                    }
+                    _ => {
+                        index.consts.insert(name.clone(), v.clone());
+                    }
+                }
+            }
+            for f in &s.functions {
+                index.functions.entry(f.name.clone()).or_default().push(f.clone());
+            }
+            index.test_paths.extend(s.test_module_paths.iter().cloned());
+        }
+        for name in ambiguous {
+            index.consts.remove(&name);
+        }
+        index
+    }
+
+    /// A crate-wide `const` by name, when exactly one value has that name.
+    pub fn const_value(&self, name: &str) -> Option<&Value> {
+        self.consts.get(name)
+    }
+
+    /// Functions or methods with this name anywhere in the crate.
+    pub fn functions(&self, name: &str) -> &[FnSummary] {
+        self.functions.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Whether `path` is (inside) a module declared `#[cfg(test)]` elsewhere.
+    pub fn is_test_path(&self, path: &std::path::Path) -> bool {
+        path.ancestors().any(|p| self.test_paths.contains(p))
+    }
+}

@@ -1,0 +1,19 @@
+//! The cargo-mesh-audit engine.
+//!
+//! Data flows one way: [`discover`] finds files, [`engine`] parses each one,
+//! summarises it into the crate [`index`], runs the [`rules`] over it with the
+//! shared [`analysis`], and returns a sorted [`Report`]. Suggestions and
+//! rendering live in other crates.
+
+pub mod analysis;
+pub mod config;
+pub mod discover;
+pub mod engine;
+pub mod index;
+pub mod rules;
+pub mod source;
+pub mod suppress;
+
+pub use discover::Target;
+pub use engine::{audit, AuditFailure, AuditOptions};
+pub use mesh_audit_model::*;

@@ -1,0 +1,77 @@
+//! # ephemeral-port
+//!
+//! ## What it finds
+//! A server that binds port `0`, so that the kernel picks a free port at
+//! start-up: `TcpListener::bind("0.0.0.0:0")`, `SocketAddr::from(([0, 0, 0, 0], 0))`,
+//! `HttpServer::bind(("0.0.0.0", 0))` and the other binds `loopback-bind` knows.
+//!
+//! ## Why it breaks under a mesh
+//! A Kubernetes Service, the sidecar's inbound listener and the readiness
+//! probe all name a fixed `targetPort`. A port chosen at random is one none
+//! of them points at: the pod never becomes ready, or the mesh routes to a
+//! closed port. `127.0.0.1:0` is both this finding and `loopback-bind`.
+//!
+//! ## Example
+//! ```rust
+//! let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
+//! ```
+//!
+//! ## Use instead
+//! A fixed port, configurable through the environment:
+//! ```rust
+//! let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+//! let listener = std::net::TcpListener::bind(("0.0.0.0", port))?;
+//! ```
+//!
+//! ## Mesh config
+//! None: this is a code change. Declare the same port as the container's
+//! `containerPort` and the Service's `targetPort`.
+//!
+//! ## Not reported
+//! Test code (port 0 is the right choice for tests), and ports read from the
+//! environment with a non-zero default.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::FileCtx;
+use crate::config::RuleConfig;
+use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
+
+rule_meta!(
+    "ephemeral-port",
+    Error,
+    Networking,
+    "server binds port 0, which no Service or sidecar port can target",
+    "ephemeral_port.rs"
+);
+
+pub struct EphemeralPort;
+
+impl Rule for EphemeralPort {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
+        for bind in cx.server_binds() {
+            if bind.port != Some(0) {
+                continue;
+            }
+            let host = bind.host.clone().unwrap_or_default();
+            let mut values = BTreeMap::from([("host".to_string(), host.clone())]);
+            if bind.from_env {
+                values.insert("host_source".into(), "env".into());
+            }
+            out.push(Violation {
+                range: bind.range,
+                message: format!(
+                    "{} server binds port 0 on `{host}`; the kernel picks a random port that no Service or sidecar rule targets",
+                    bind.framework
+                ),
+                help: "bind a fixed port read from the environment (e.g. `PORT`) and declare it as the Service's targetPort"
+                    .into(),
+                values,
+            });
+        }
+    }
+}

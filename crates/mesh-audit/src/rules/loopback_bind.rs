@@ -1,0 +1,90 @@
+//! # loopback-bind
+//!
+//! ## What it finds
+//! A server that listens on a loopback address: `127.0.0.1`, `localhost` or
+//! `[::1]`, written as a string, `Ipv4Addr::LOCALHOST`, `[127, 0, 0, 1]`, a
+//! `format!`, or through a `const`, `static` or `let`. It looks at
+//! `TcpListener::bind` (std, tokio, async-std, poem), `hyper`/`axum`
+//! `Server::bind`, `axum_server::bind`, actix-web `HttpServer::bind` and
+//! friends, tonic `Server::builder()..serve`, `warp::serve(..).run`, salvo
+//! `TcpListener::new` and `rocket::Config { address, .. }`.
+//!
+//! ## Why it breaks under a mesh
+//! The sidecar receives inbound traffic and forwards it to the pod's IP, not
+//! to loopback. A server bound to `127.0.0.1` works on a laptop and answers
+//! every request through the mesh with a 503 (`upstream connect error`).
+//! Istio only reports this (IST0143) from a live cluster; here it is caught
+//! before the image is built. An address read from the environment with a
+//! loopback default is reported too: the default is what runs when the
+//! deployment forgets the variable (`host_source` says so).
+//!
+//! ## Example
+//! ```rust
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! ```
+//!
+//! ## Use instead
+//! Bind every interface and take the port from the environment:
+//! ```rust
+//! let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+//! let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+//! ```
+//!
+//! ## Mesh config
+//! None: this is a code change. Make the Service's `targetPort` the port the
+//! server binds.
+//!
+//! ## Not reported
+//! Test code, client connections to localhost, and addresses read from the
+//! environment or config with a non-loopback default.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::FileCtx;
+use crate::config::RuleConfig;
+use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
+
+rule_meta!(
+    "loopback-bind",
+    Error,
+    Networking,
+    "server listens on a loopback address the sidecar cannot reach",
+    "loopback_bind.rs"
+);
+
+pub struct LoopbackBind;
+
+impl Rule for LoopbackBind {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
+        for bind in cx.server_binds() {
+            if !bind.is_loopback() {
+                continue;
+            }
+            let host = bind.host.clone().unwrap_or_default();
+            let mut values = BTreeMap::from([("host".to_string(), host.clone())]);
+            if let Some(port) = bind.port {
+                values.insert("port".into(), port.to_string());
+            }
+            if bind.from_env {
+                values.insert("host_source".into(), "env".into());
+            }
+            let unspecified = if host.contains(':') { "[::]" } else { "0.0.0.0" };
+            let what = if bind.from_env {
+                format!("{} server falls back to loopback address `{host}` when its environment variable is unset", bind.framework)
+            } else {
+                format!("{} server listens on loopback address `{host}`", bind.framework)
+            };
+            out.push(Violation {
+                range: bind.range,
+                message: format!("{what}; the sidecar forwards to the pod IP and cannot reach it"),
+                help: format!("bind `{unspecified}` and read the port from the environment (e.g. `PORT`)"),
+                values,
+            });
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Source text helpers: byte offsets to rustc-style positions, and the cheap
+//! nesting check that keeps pathological files away from the recursive parser.
+
+use mesh_audit_model::TextRange;
+use proc_macro2::Span;
+
+/// Maps byte offsets of one file to 1-based line / character columns.
+pub struct LineIndex<'a> {
+    text: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text, line_starts }
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// 1-based line and 1-based character column of a byte offset.
+    pub fn position(&self, byte: usize) -> (u32, u32) {
+        let byte = byte.min(self.text.len());
+        let line = match self.line_starts.binary_search(&byte) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let col = self
+            .text
+            .get(start..byte)
+            .map(|s| s.chars().count())
+            .unwrap_or(byte - start);
+        (line as u32 + 1, col as u32 + 1)
+    }
+
+    pub fn range(&self, bytes: std::ops::Range<usize>) -> TextRange {
+        let (line, column) = self.position(bytes.start);
+        let (end_line, end_column) = self.position(bytes.end);
+        TextRange {
+            line,
+            column,
+            end_line,
+            end_column,
+            byte_start: bytes.start as u32,
+            byte_end: bytes.end as u32,
+        }
+    }
+
+    pub fn span_range(&self, span: Span) -> TextRange {
+        self.range(span.byte_range())
+    }
+
+    /// The text of a 1-based line, without its newline.
+    pub fn line_text(&self, line: u32) -> &'a str {
+        let i = (line as usize).saturating_sub(1);
+        let Some(&start) = self.line_starts.get(i) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(i + 1)
+            .map(|e| e - 1)
+            .unwrap_or(self.text.len());
+        self.text[start..end].trim_end_matches('\r')
+    }
+
+    pub fn line_count(&self) -> u32 {
+        self.line_starts.len() as u32
+    }
+}
+
+/// Deepest bracket nesting in `text`, ignoring brackets in comments, strings
+/// and char literals as far as a byte scan can tell. Returns the 1-based line
+/// where `limit` was first exceeded, if it was.
+///
+/// syn parses recursively; a stack overflow aborts the process and cannot be
+/// caught, so files nested beyond any hand-written code are refused up front.
+pub fn nesting_exceeds(text: &str, limit: usize) -> Option<u32> {
+    let b = text.as_bytes();
+    let (mut i, mut depth, mut line) = (0usize, 0usize, 1u32);
+    while i < b.len() {
+        match b[i] {
+            b'\n' => line += 1,
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                let mut level = 1;
+                while i < b.len() && level > 0 {
+                    if b[i] == b'\n' {
+                        line += 1;
+                    }
+                    if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        level -= 1;
+                        i += 1;
+                    } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        level += 1;
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    } else if b[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+            }
+            // A char literal such as '"' or '{' must not open anything.
+            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(line);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters() {
+        let idx = LineIndex::new("ab\né x\n");
+        assert_eq!(idx.position(0), (1, 1));
+        assert_eq!(idx.position(3), (2, 1));
+        // 'é' is two bytes but one column.
+        assert_eq!(idx.position(6), (2, 3));
+        assert_eq!(idx.line_text(2), "é x");
+    }
+
+    #[test]
+    fn nesting_ignores_strings_and_comments() {
+        assert_eq!(nesting_exceeds("fn f() { \"((((((\" }", 3), None);
+        assert_eq!(nesting_exceeds("// ((((((\nfn f() {}", 3), None);
+        assert_eq!(nesting_exceeds("\n((((", 3), Some(2));
+    }
+}

@@ -1,0 +1,124 @@
+//! Command-line flags (clap derive) and their resolution into what the
+//! engine and renderers take. Flags rather than subcommands, so that a
+//! directory named like a subcommand is still a path.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// rustc-like diagnostics with source snippets
+    Human,
+    /// `file:line:col: severity[rule]: message`, one a line
+    Short,
+    /// one JSON object (see README, "JSON format")
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  no finding at or above the --fail-on level (or --fail-on never)
+  1  findings at or above the --fail-on level, or files that could not be analysed
+  2  usage, configuration or I/O error that stopped the audit
+
+Examples:
+  cargo mesh-audit                                  audit the workspace of the current directory
+  cargo mesh-audit --manifest-path svc/Cargo.toml -p orders
+  cargo mesh-audit src/ --format short              audit plain paths without Cargo
+  cargo mesh-audit --explain loopback-bind";
+
+/// Finds retries, timeouts, circuit breakers and bind mistakes in Rust
+/// services that a service mesh (Istio, Linkerd) should own.
+#[derive(Debug, Parser)]
+#[command(name = "cargo-mesh-audit", bin_name = "cargo mesh-audit", version, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Files or directories to audit without Cargo (respects .gitignore, skips target/)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Path to Cargo.toml of the workspace or package to audit
+    #[arg(long, value_name = "PATH", help_heading = "Package selection")]
+    pub manifest_path: Option<PathBuf>,
+    /// Package to audit (repeatable)
+    #[arg(short, long = "package", value_name = "NAME", help_heading = "Package selection")]
+    pub packages: Vec<String>,
+    /// Audit every workspace member
+    #[arg(long, help_heading = "Package selection")]
+    pub workspace: bool,
+    /// Package to leave out (repeatable)
+    #[arg(long, value_name = "NAME", help_heading = "Package selection")]
+    pub exclude: Vec<String>,
+
+    /// Output format
+    #[arg(long, visible_alias = "message-format", value_enum, default_value_t = Format::Human, help_heading = "Output")]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+    /// When to colour the output (honours NO_COLOR and CARGO_TERM_COLOR)
+    #[arg(long, value_enum, value_name = "WHEN", help_heading = "Output")]
+    pub color: Option<ColorChoice>,
+    /// Print only findings, no summary line
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
+    /// Also list suppressions without a reason and the configuration used
+    #[arg(short, long, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+
+    /// Run only these rules (comma-separated ids)
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...", help_heading = "Rules")]
+    pub select: Option<Vec<String>>,
+    /// Skip these rules (comma-separated ids)
+    #[arg(long, value_delimiter = ',', value_name = "RULE,...", help_heading = "Rules")]
+    pub ignore: Vec<String>,
+    /// Also audit test code (tests/, benches/, examples/, #[cfg(test)], #[test])
+    #[arg(long, help_heading = "Rules")]
+    pub include_tests: bool,
+    /// Report reconnect loops of long-lived consumers as retry loops
+    #[arg(long, help_heading = "Rules")]
+    pub include_reconnect: bool,
+    /// Read configuration from FILE instead of mesh-audit.toml / Cargo metadata
+    #[arg(long, value_name = "FILE", help_heading = "Rules")]
+    pub config: Option<PathBuf>,
+
+    /// Lowest severity that makes the exit code 1
+    #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "LEVEL", help_heading = "CI")]
+    pub fail_on: FailOn,
+
+    /// List the rules and exit
+    #[arg(long, help_heading = "Rules")]
+    pub list_rules: bool,
+    /// Print a rule's documentation and exit
+    #[arg(long, value_name = "RULE", help_heading = "Rules")]
+    pub explain: Option<String>,
+
+    /// Worker threads (default: one per core)
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    pub threads: usize,
+}
+
+/// `cargo mesh-audit ...` runs us as `cargo-mesh-audit mesh-audit ...`:
+/// drop that word so both spellings parse the same.
+pub fn parse_from_env() -> Result<Args, clap::Error> {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "mesh-audit") {
+        argv.remove(1);
+    }
+    Args::try_parse_from(argv)
+}

@@ -1,0 +1,153 @@
+//! `cargo mesh-audit`: the thin command-line edge. It parses flags, calls
+//! the engine, hands the report to a renderer and owns the exit code.
+
+mod cli;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use cli::{Args, ColorChoice, FailOn, Format};
+use mesh_audit::config::Config;
+use mesh_audit::{Report, Severity, Target};
+use mesh_audit_render::{HumanOptions, Tool};
+
+const TOOL: Tool<'static> = Tool { name: "cargo-mesh-audit", version: env!("CARGO_PKG_VERSION") };
+
+fn main() -> ExitCode {
+    let args = match cli::parse_from_env() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    match run(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<u8> {
+    if args.list_rules {
+        print!("{}", list_rules());
+        return Ok(0);
+    }
+    if let Some(id) = &args.explain {
+        let meta = mesh_audit::rules::lookup(id)
+            .with_context(|| format!("unknown rule `{id}` (see --list-rules)"))?;
+        print!("{}", meta.doc());
+        return Ok(0);
+    }
+    let target = if !args.paths.is_empty() {
+        if args.manifest_path.is_some() || !args.packages.is_empty() {
+            anyhow::bail!("paths cannot be combined with --manifest-path or --package");
+        }
+        Target::Paths(args.paths.clone())
+    } else {
+        Target::Cargo {
+            manifest_path: args.manifest_path.clone(),
+            packages: args.packages.clone(),
+            exclude: args.exclude.clone(),
+        }
+    };
+    let config = match &args.config {
+        Some(path) => Some(Config::from_file(path)?),
+        None => None,
+    };
+    let opts = mesh_audit::AuditOptions {
+        config,
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        include_tests: args.include_tests,
+        include_reconnect: args.include_reconnect,
+        threads: args.threads,
+    };
+    let (report, _config) = mesh_audit::audit(&target, &opts)?;
+    let rendered = render(args, &report);
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(rendered.as_bytes()).and_then(|_| out.flush()) {
+                // A closed pipe (`| head`) is the reader's choice, not a failure.
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e).context("cannot write to stdout");
+                }
+            }
+        }
+    }
+    Ok(exit_code(&report, args.fail_on))
+}
+
+fn render(args: &Args, report: &Report) -> String {
+    match args.format {
+        Format::Json => mesh_audit_render::render_json(report, TOOL),
+        Format::Short => mesh_audit_render::render_short(report),
+        Format::Human => {
+            let root = Path::new(&report.root).to_path_buf();
+            let source = move |rel: &str| std::fs::read_to_string(root.join(rel)).ok();
+            mesh_audit_render::render_human(
+                report,
+                &HumanOptions {
+                    color: use_color(args),
+                    suggestions: true,
+                    verbose: args.verbose > 0,
+                    summary: !args.quiet,
+                    source: &source,
+                },
+            )
+        }
+    }
+}
+
+fn use_color(args: &Args) -> bool {
+    let choice = args.color.or_else(|| match std::env::var("CARGO_TERM_COLOR").as_deref() {
+        Ok("always") => Some(ColorChoice::Always),
+        Ok("never") => Some(ColorChoice::Never),
+        _ => None,
+    });
+    match choice {
+        Some(ColorChoice::Always) => true,
+        Some(ColorChoice::Never) => false,
+        _ => {
+            args.output.is_none()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
+    let threshold = match fail_on {
+        FailOn::Never => return 0,
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Info => Severity::Info,
+    };
+    let failing = report.findings.iter().any(|f| f.severity >= threshold);
+    u8::from(failing || !report.errors.is_empty())
+}
+
+fn list_rules() -> String {
+    let mut out = format!("{:<20} {:<9} {:<8} {:<11} {}\n", "RULE", "SEVERITY", "ENABLED", "CATEGORY", "SUMMARY");
+    for r in mesh_audit::rules::all() {
+        let m = r.meta();
+        out.push_str(&format!(
+            "{:<20} {:<9} {:<8} {:<11} {}\n",
+            m.id,
+            m.severity.as_str(),
+            if m.enabled { "yes" } else { "no" },
+            m.category.as_str(),
+            m.summary
+        ));
+    }
+    out
+}
