@@ -59,13 +59,13 @@ struct BindVisitor<'e, 'a> {
 }
 
 impl BindVisitor<'_, '_> {
-    fn record(&mut self, node: &dyn quote::ToTokens, framework: &'static str, addr: Value) {
+    fn record(&mut self, range: TextRange, framework: &'static str, addr: Value) {
         let (v, from_env) = addr.or_env_default();
         let Some((host, port)) = host_port(v) else {
             return;
         };
         self.out.push(ServerBind {
-            range: self.cx.node_range(&node.to_token_stream()),
+            range,
             framework,
             host: Some(host),
             port,
@@ -125,7 +125,7 @@ impl BindVisitor<'_, '_> {
             return;
         };
         let addr = self.ev.eval(first_arg);
-        self.record(c, framework, addr);
+        self.record(self.cx.node_range(c), framework, addr);
     }
 
     fn check_method(&mut self, m: &syn::ExprMethodCall) {
@@ -161,7 +161,7 @@ impl BindVisitor<'_, '_> {
             _ => return,
         };
         let addr = self.ev.eval(first_arg);
-        self.record(m, framework, addr);
+        self.record(self.cx.method_range(m), framework, addr);
     }
 
     /// `rocket::Config { address: .., port: .., ..}`.

@@ -68,6 +68,14 @@ impl<'a> FileCtx<'a> {
         self.lines.span_range(span)
     }
 
+    /// A method call from its name to its closing parenthesis: in a
+    /// multi-line builder chain this is the line a reader looks at.
+    pub fn method_range(&self, m: &syn::ExprMethodCall) -> TextRange {
+        let start = m.method.span().byte_range().start;
+        let end = m.paren_token.span.close().byte_range().end;
+        self.lines.range(start..end.max(start))
+    }
+
     /// Range covering a syntax node's tokens.
     pub fn node_range<T: quote::ToTokens>(&self, node: &T) -> TextRange {
         let mut tokens = node.to_token_stream().into_iter();

@@ -1,0 +1,89 @@
+//! UI tests for rules, clippy-style: every `fixtures/rules/<rule>/<case>.rs`
+//! sits beside `<case>.expected`, which lists the exact findings that rule
+//! produces on it (line:column, rule, every value). A diff shows what
+//! changed; `BLESS=1 cargo test --test rules` rewrites the expectations.
+//!
+//! Each fixture is audited as a plain path with only its rule selected, so a
+//! negative fixture's `.expected` is empty and proves the rule stays quiet.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use mesh_audit::{AuditOptions, Target};
+
+fn render(findings: &[mesh_audit::Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let values: Vec<String> = f.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(out, "{}:{} {} {}", f.range.line, f.range.column, f.rule, values.join(" "));
+    }
+    out
+}
+
+fn cases() -> Vec<(String, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules");
+    let mut out = Vec::new();
+    for rule_dir in std::fs::read_dir(&root).expect("fixtures/rules exists") {
+        let rule_dir = rule_dir.unwrap().path();
+        let rule = rule_dir.file_name().unwrap().to_string_lossy().into_owned();
+        for f in std::fs::read_dir(&rule_dir).unwrap() {
+            let p = f.unwrap().path();
+            if p.extension().is_some_and(|e| e == "rs") {
+                out.push((rule.clone(), p));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs one rule over one fixture and returns its findings.
+pub fn run_rule(rule: &str, file: &Path) -> Vec<mesh_audit::Finding> {
+    let opts = AuditOptions { select: Some(vec![rule.to_string()]), threads: 1, ..Default::default() };
+    let (report, _) = mesh_audit::audit(&Target::Paths(vec![file.to_path_buf()]), &opts).expect("audit runs");
+    assert!(report.errors.is_empty(), "{}: {:?}", file.display(), report.errors);
+    report.findings
+}
+
+#[test]
+fn rule_fixtures_match_expectations() {
+    let bless = std::env::var_os("BLESS").is_some();
+    let mut failures = Vec::new();
+    let cases = cases();
+    assert!(!cases.is_empty(), "no rule fixtures found");
+    for (rule, path) in &cases {
+        assert!(mesh_audit::rules::lookup(rule).is_some(), "fixture folder for unknown rule {rule}");
+        let got = render(&run_rule(rule, path));
+        let expected_path = path.with_extension("expected");
+        if bless {
+            std::fs::write(&expected_path, &got).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
+            panic!("{} is missing; run with BLESS=1 to create it", expected_path.display())
+        });
+        if got != expected {
+            failures.push(format!(
+                "{}:\n--- expected\n{expected}+++ got\n{got}",
+                path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "rule fixtures differ (BLESS=1 to accept):\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_rule_has_positive_and_negative_fixtures() {
+    let cases = cases();
+    for rule in mesh_audit::rules::all() {
+        let id = rule.meta().id;
+        let mine: Vec<_> = cases.iter().filter(|(r, _)| r == id).collect();
+        let positives = mine.iter().filter(|(_, p)| !run_rule(id, p).is_empty()).count();
+        let negatives = mine
+            .iter()
+            .filter(|(_, p)| p.file_name().unwrap().to_string_lossy().starts_with("negative"))
+            .count();
+        assert!(positives > 0, "{id} has no fixture where it fires");
+        assert!(negatives > 0, "{id} has no negative fixture");
+    }
+}
