@@ -465,7 +465,7 @@ mod tests {
 
     #[test]
     fn code_follows_the_framework() {
-        let f = finding_at("loopback-bind", "src/main.rs", 2, &[("host", "127.0.0.1"), ("port", "8080")], 2, 13, 2, 47);
+        let f = finding_at("loopback-bind", "src/main.rs", &[("host", "127.0.0.1"), ("port", "8080")], (2, 9, 2, 44));
         let src = "use tokio::net::TcpListener;\nlet l = TcpListener::bind(\"127.0.0.1:8080\").await?;\n";
         let s = code_suggestions(&f, Some(src));
         assert_eq!(s.len(), 1);
@@ -477,7 +477,7 @@ mod tests {
         assert_eq!(s[0].replacement.as_ref().unwrap().text, "\"0.0.0.0:8080\"");
 
         let actix = "use actix_web::HttpServer;\nHttpServer::new(app).bind((\"127.0.0.1\", 8080))?\n";
-        let f = finding_at("loopback-bind", "src/main.rs", 2, &[("host", "127.0.0.1"), ("port", "8080")], 2, 1, 2, 47);
+        let f = finding_at("loopback-bind", "src/main.rs", &[("host", "127.0.0.1"), ("port", "8080")], (2, 1, 2, 47));
         let s = code_suggestions(&f, Some(actix));
         assert!(s[0].code.as_deref().unwrap().contains("HttpServer::new(app).bind((\"0.0.0.0\", port))"));
         assert_eq!(s[0].replacement.as_ref().unwrap().text, "\"0.0.0.0\"");

@@ -289,7 +289,7 @@ impl Ctx<'_> {
 }
 
 fn header(comments: &mut Comments, what: &str, origins: &[Origin], notes: &[String]) {
-    comments.header.push(format!("{what}; replaces client-side code at:"));
+    comments.header.push(format!("{what}; replaces the code at:"));
     for origin in origins {
         comments.header.push(format!("  {origin} ({})", origin.rule));
     }
@@ -325,11 +325,12 @@ pub fn virtual_service(
         conflicts: Vec::new(),
         opts,
     };
+    let origins = policy.route_origins();
     header(
         &mut ctx.comments,
         "Retries and timeouts for this destination, enforced by the sidecar",
-        &policy.origins,
-        &policy.notes,
+        &origins,
+        &policy.notes_of(&origins),
     );
     let host = host_or_placeholder(policy, &mut ctx.comments, "spec.hosts");
     let route_path = "spec.http.0";
@@ -470,11 +471,12 @@ pub fn destination_rule(
         conflicts: Vec::new(),
         opts,
     };
+    let origins = policy.traffic_origins();
     header(
         &mut ctx.comments,
         "Connection policy for this destination, enforced by the sidecar",
-        &policy.origins,
-        &policy.notes,
+        &origins,
+        &policy.notes_of(&origins),
     );
     let host = host_or_placeholder(policy, &mut ctx.comments, "spec.host");
     let tp = "spec.trafficPolicy";

@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn file_stems_never_escape() {
-        let long = format!("{}.example.com", ["a".repeat(60); 4].join("."));
+        let long = format!("{}.example.com", vec!["a".repeat(60); 4].join("."));
         for host in [
             "../etc",
             "/abs",

@@ -60,6 +60,12 @@ impl<T> Sourced<T> {
     }
 }
 
+fn sources_into<T>(out: &mut Vec<Origin>, value: Option<&Sourced<T>>) {
+    if let Some(v) = value {
+        out.extend(v.sources.iter().map(|(_, o)| o.clone()));
+    }
+}
+
 /// Merges two optional values; `prefer_first(a, b)` says whether `a` is at
 /// least as conservative as `b`.
 fn merge_opt<T>(
@@ -168,6 +174,45 @@ impl DestinationPolicy {
         self.connect_timeout.is_some()
             || self.outlier.as_ref().is_some_and(|o| !o.is_empty())
             || !self.client_mtls.is_empty()
+    }
+
+    /// The findings behind the route settings (VirtualService), sorted.
+    pub fn route_origins(&self) -> Vec<Origin> {
+        let mut out = Vec::new();
+        sources_into(&mut out, self.request_timeout.as_ref());
+        if let Some(r) = &self.retry {
+            sources_into(&mut out, Some(&r.attempts));
+            sources_into(&mut out, r.per_try_timeout.as_ref());
+            sources_into(&mut out, Some(&r.retry_on));
+            sources_into(&mut out, r.backoff.as_ref());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The findings behind the traffic settings (DestinationRule), sorted.
+    pub fn traffic_origins(&self) -> Vec<Origin> {
+        let mut out = self.client_mtls.clone();
+        sources_into(&mut out, self.connect_timeout.as_ref());
+        if let Some(o) = &self.outlier {
+            sources_into(&mut out, o.consecutive_errors.as_ref());
+            sources_into(&mut out, o.interval.as_ref());
+            sources_into(&mut out, o.base_ejection_time.as_ref());
+            sources_into(&mut out, o.max_ejection_percent.as_ref());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The notes written by the given findings.
+    pub fn notes_of(&self, origins: &[Origin]) -> Vec<String> {
+        self.notes
+            .iter()
+            .filter(|n| origins.iter().any(|o| n.starts_with(&format!("{o}: "))))
+            .cloned()
+            .collect()
     }
 
     /// Folds `other` (same host) into `self`, keeping the most conservative

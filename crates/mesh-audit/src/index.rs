@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use syn::visit::Visit;
 
-use crate::analysis::{self, FileCtx, FnScope, Evaluator, Value};
+use crate::analysis::net::{callees, summarise_calls, NetScan, NetSummary};
+use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
 use crate::source::LineIndex;
 
 /// What one file contributes to its crate's index.
@@ -29,6 +30,10 @@ pub struct FnSummary {
     pub self_ty: Option<String>,
     /// Values a caller may read, e.g. a helper returning a URL (`fn base() -> String`).
     pub returns: Option<Value>,
+    /// The network calls the body makes itself.
+    pub net: Option<NetSummary>,
+    /// Functions it calls by name: `(name, via self)`.
+    pub callees: Vec<(String, bool)>,
 }
 
 impl FileSummary {
@@ -78,7 +83,8 @@ impl FileSummary {
                     }
                     _ => None,
                 };
-                FnSummary { name: f.name, self_ty: f.self_ty, returns }
+                let net = summarise_calls(&NetScan::new(&cx, &scope, f.self_ty.as_deref()).calls_in_block(f.body));
+                FnSummary { name: f.name, self_ty: f.self_ty, returns, net, callees: callees(f.body) }
             })
             .collect();
         FileSummary {
@@ -87,6 +93,25 @@ impl FileSummary {
             functions,
         }
     }
+}
+
+fn lookup_net<'i>(
+    functions: &'i BTreeMap<String, Vec<FnSummary>>,
+    name: &str,
+    self_ty: Option<&str>,
+    free: bool,
+) -> Option<&'i NetSummary> {
+    let list = functions.get(name)?;
+    let candidates: Vec<&FnSummary> = list
+        .iter()
+        .filter(|f| match self_ty {
+            Some(t) => f.self_ty.as_deref() == Some(t),
+            None => !free || f.self_ty.is_none(),
+        })
+        .collect();
+    // Two same-named functions that disagree: do not guess.
+    let first = candidates.first()?.net.as_ref()?;
+    candidates.iter().all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol)).then_some(first)
 }
 
 /// The joined summaries of one package.
@@ -120,7 +145,47 @@ impl CrateIndex {
         for name in ambiguous {
             index.consts.remove(&name);
         }
+        index.close_network_calls();
         index
+    }
+
+    /// A function that calls a networking function is a networking
+    /// function: propagate summaries along call edges to a fixpoint.
+    fn close_network_calls(&mut self) {
+        for _ in 0..8 {
+            let mut changed = false;
+            let snapshot = self.functions.clone();
+            for list in self.functions.values_mut() {
+                for f in list.iter_mut().filter(|f| f.net.is_none()) {
+                    for (callee, via_self) in &f.callees {
+                        let self_ty = if *via_self { f.self_ty.as_deref() } else { None };
+                        if let Some(n) = lookup_net(&snapshot, callee, self_ty, !*via_self) {
+                            f.net = Some(n.clone());
+                            changed = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// The network behaviour of a crate function called as `name(..)`
+    /// (`free`), `self.name(..)` / `Self::name(..)` (`self_ty`).
+    pub fn net_of(&self, name: &str, self_ty: Option<&str>, free: bool) -> Option<&NetSummary> {
+        lookup_net(&self.functions, name, self_ty, free)
+    }
+
+    /// A method called on a value of unknown type: only when every method of
+    /// that name in the crate makes network calls of one kind.
+    pub fn net_of_any_method(&self, name: &str) -> Option<&NetSummary> {
+        let list = self.functions.get(name)?;
+        let methods: Vec<&FnSummary> = list.iter().filter(|f| f.self_ty.is_some()).collect();
+        let first = methods.first()?.net.as_ref()?;
+        methods.iter().all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol)).then_some(first)
     }
 
     /// A crate-wide `const` by name, when exactly one value has that name.

@@ -25,9 +25,12 @@ impl Suppressions {
         let mut s = Suppressions::default();
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
-            let Some(pos) = line.find("//") else { continue };
-            let comment = line[pos + 2..].trim_start_matches(['/', '!']).trim();
-            let Some(rest) = comment.strip_prefix("mesh-audit:") else { continue };
+            // Not the first `//` of the line: code before a trailing comment may hold a URL.
+            let directive = line.match_indices("//").find_map(|(pos, _)| {
+                let comment = line[pos + 2..].trim_start_matches(['/', '!']).trim();
+                comment.strip_prefix("mesh-audit:").map(|rest| (pos, rest))
+            });
+            let Some((pos, rest)) = directive else { continue };
             let rest = rest.trim();
             let (file_wide, rest) = if let Some(r) = rest.strip_prefix("allow-file") {
                 (true, r)

@@ -3,9 +3,12 @@
 //! Rules ask these questions instead of re-deriving answers from syntax.
 
 pub mod binds;
+pub mod duration;
 pub mod eval;
 pub mod macros;
+pub mod net;
 pub mod paths;
+pub mod retry;
 pub mod scope;
 pub mod testcode;
 
@@ -33,7 +36,10 @@ pub struct FileCtx<'a> {
     pub uses: UseMap,
     pub macros: MacroTable,
     consts: HashMap<String, &'a Expr>,
+    fields: HashMap<String, &'a syn::Type>,
+    fn_returns: HashMap<String, &'a syn::Type>,
     binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
+    retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
     /// Long-lived consumer reconnect loops count as retry loops (opt-in).
     pub include_reconnect: bool,
 }
@@ -48,9 +54,33 @@ impl<'a> FileCtx<'a> {
             uses: UseMap::new(file),
             macros: MacroTable::new(file),
             consts: const_exprs(file),
+            fields: net::field_types(file),
+            fn_returns: scope::functions(file)
+                .into_iter()
+                .filter_map(|f| match &f.sig.output {
+                    syn::ReturnType::Type(_, ty) => Some((f.name, &**ty)),
+                    syn::ReturnType::Default => None,
+                })
+                .collect(),
             binds: std::cell::OnceCell::new(),
+            retry_loops: std::cell::OnceCell::new(),
             include_reconnect: false,
         }
+    }
+
+    /// The declared type of a struct field of this file, by field name.
+    pub fn field_type(&self, name: &str) -> Option<&'a syn::Type> {
+        self.fields.get(name).copied()
+    }
+
+    /// The return type of a function of this file, by name.
+    pub fn fn_return_type(&self, name: &str) -> Option<&'a syn::Type> {
+        self.fn_returns.get(name).copied()
+    }
+
+    /// Retry loops of this file, computed once for the resilience rules.
+    pub fn retry_loops(&self) -> &[retry::RetryLoop] {
+        self.retry_loops.get_or_init(|| retry::retry_loops(self))
     }
 
     /// Server binds of this file, computed once for all bind rules.

@@ -15,6 +15,8 @@ use crate::config::RuleConfig;
 
 mod ephemeral_port;
 mod loopback_bind;
+mod retry_loop;
+mod timeout_wrapper;
 
 /// What a rule's `[rules.<id>]` option accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +103,12 @@ pub trait Rule: Sync {
 
 /// Every rule, in `--list-rules` order.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&loopback_bind::LoopbackBind, &ephemeral_port::EphemeralPort]
+    &[
+        &loopback_bind::LoopbackBind,
+        &ephemeral_port::EphemeralPort,
+        &retry_loop::RetryLoopRule,
+        &timeout_wrapper::TimeoutWrapper,
+    ]
 }
 
 pub fn lookup(id: &str) -> Option<&'static RuleMeta> {

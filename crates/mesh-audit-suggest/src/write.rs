@@ -1,0 +1,77 @@
+//! Writing a [`ManifestSet`] to a directory, never overwriting by accident.
+
+use std::collections::BTreeSet;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::names::is_safe_file_name;
+use crate::ManifestSet;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{} already exists; pass --force to overwrite it", path.display())]
+    Exists { path: PathBuf },
+    #[error("refusing to write `{name}`: not a plain file name inside the output directory")]
+    UnsafeName { name: String },
+    #[error("two manifests would be written to the same file `{name}`")]
+    Duplicate { name: String },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// Writes every file of `set` into `dir` (created if missing) and returns
+/// the paths written, in order. Nothing is written when any file name is
+/// unsafe or, without `force`, when any target already exists: a half-written
+/// set would be worse than none.
+pub fn write_manifests(set: &ManifestSet, dir: &Path, force: bool) -> Result<Vec<PathBuf>, WriteError> {
+    let mut seen = BTreeSet::new();
+    for file in &set.files {
+        // The names come from build_manifests and are safe by construction;
+        // this guards callers that assemble a set themselves.
+        if !is_safe_file_name(&file.file_name) {
+            return Err(WriteError::UnsafeName {
+                name: file.file_name.clone(),
+            });
+        }
+        if !seen.insert(file.file_name.as_str()) {
+            return Err(WriteError::Duplicate {
+                name: file.file_name.clone(),
+            });
+        }
+    }
+    fs::create_dir_all(dir).map_err(|source| WriteError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if !force {
+        for file in &set.files {
+            let path = dir.join(&file.file_name);
+            // symlink_metadata: a dangling symlink also counts as existing.
+            if fs::symlink_metadata(&path).is_ok() {
+                return Err(WriteError::Exists { path });
+            }
+        }
+    }
+    let mut written = Vec::with_capacity(set.files.len());
+    for file in &set.files {
+        let path = dir.join(&file.file_name);
+        let mut options = OpenOptions::new();
+        options.write(true);
+        if force {
+            options.create(true).truncate(true);
+        } else {
+            // create_new closes the gap between the check above and the write.
+            options.create_new(true);
+        }
+        let result = options
+            .open(&path)
+            .and_then(|mut f| f.write_all(file.contents.as_bytes()).and_then(|()| f.flush()));
+        match result {
+            Ok(()) => written.push(path),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(WriteError::Exists { path }),
+            Err(source) => return Err(WriteError::Io { path, source }),
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,603 @@
+//! What is a network call. One shared, tested notion that every resilience
+//! rule uses: a call that leaves the process, tagged with its protocol and,
+//! where the code says so, its destination.
+//!
+//! A method name alone is never enough: `.send()` on an mpsc `Sender`,
+//! `.get()` on a `HashMap`, `.call()` on a closure are not network calls. The
+//! receiver is resolved first, through `let` bindings, declared types, struct
+//! fields, `use` aliases and method chains, to a known client constructor or
+//! type. Calls to the crate's own functions inherit what those functions do,
+//! transitively, through the crate index.
+
+use std::collections::HashMap;
+
+use mesh_audit_model::TextRange;
+use syn::visit::Visit;
+use syn::{Expr, Type};
+
+use super::eval::{split_host_port, Evaluator, Value};
+use super::paths::{ends_with, mentions};
+use super::scope::{type_path, FnScope};
+use super::FileCtx;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    Http,
+    Grpc,
+    Database,
+    Cache,
+    Broker,
+    Tcp,
+}
+
+impl Protocol {
+    /// Whether a mesh's L7 policies (retries, timeouts) apply.
+    pub fn is_l7(self) -> bool {
+        matches!(self, Protocol::Http | Protocol::Grpc)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Grpc => "grpc",
+            Protocol::Database => "database",
+            Protocol::Cache => "cache",
+            Protocol::Broker => "broker",
+            Protocol::Tcp => "tcp",
+        }
+    }
+}
+
+/// Where a call goes, as far as the code tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Destination {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// The address is an environment variable's default.
+    pub from_env: bool,
+}
+
+impl Destination {
+    pub fn from_value(v: &Value) -> Destination {
+        let (v, from_env) = v.or_env_default();
+        // An unknown path or query (`/price/{id}`) still names the host.
+        let text = match v {
+            Value::Str(s) => Some(s.as_str()),
+            _ => None,
+        };
+        match text.and_then(split_host_port) {
+            Some((host, port)) if looks_like_host(&host) => Destination { host: Some(host), port, from_env },
+            _ => Destination::default(),
+        }
+    }
+}
+
+fn looks_like_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
+}
+
+/// One call that leaves the process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetCall {
+    pub protocol: Protocol,
+    /// The client library (`reqwest`, `tonic`, `hyper`, ...), or the crate
+    /// function that makes the call.
+    pub client: String,
+    pub range: TextRange,
+    pub dest: Destination,
+    /// A per-request deadline set in the call's own chain
+    /// (`RequestBuilder::timeout`, tonic `Request::set_timeout`): value in
+    /// nanoseconds and the range of the call that sets it.
+    pub request_timeout: Option<(u128, TextRange)>,
+}
+
+/// What a value is, as far as network calls go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// An HTTP client (`reqwest::Client`, `awc::Client`, `ureq::Agent`, hyper's).
+    HttpClient(&'static str),
+    /// A request being built on an HTTP client, with its URL.
+    Request { client: &'static str, url: Value, timeout: Option<(u128, TextRange)> },
+    /// A tonic-generated client or channel, with the endpoint URL if known.
+    Grpc { url: Value },
+    /// An AWS SDK client: HTTP to an external endpoint.
+    Aws,
+    Database,
+    Cache,
+    Unknown,
+}
+
+/// Finds network calls in the code of one function.
+pub struct NetScan<'e, 'a> {
+    pub cx: &'e FileCtx<'a>,
+    pub scope: &'e FnScope<'e>,
+    pub ev: Evaluator<'e, 'a>,
+    /// The `impl` type of the function, for `self.method()` calls.
+    pub self_ty: Option<&'e str>,
+}
+
+/// Methods of a tonic client that configure it rather than call the server.
+const GRPC_CONFIG_METHODS: &[&str] = &[
+    "clone",
+    "send_compressed",
+    "accept_compressed",
+    "max_decoding_message_size",
+    "max_encoding_message_size",
+    "with_origin",
+    "into_inner",
+    "ready",
+    "poll_ready",
+];
+
+const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "request"];
+
+impl<'e, 'a> NetScan<'e, 'a> {
+    pub fn new(cx: &'e FileCtx<'a>, scope: &'e FnScope<'e>, self_ty: Option<&'e str>) -> Self {
+        NetScan { cx, scope, ev: Evaluator::new(cx, scope), self_ty }
+    }
+
+    /// Every network call inside `e`: closures, async blocks and macro
+    /// bodies included, crate functions followed through the index.
+    pub fn calls_in_expr(&self, e: &Expr) -> Vec<NetCall> {
+        let mut v = CallFinder { scan: self, out: Vec::new(), follow_lets: 3 };
+        v.visit_expr(e);
+        v.out.dedup_by_key(|c| c.range);
+        v.out
+    }
+
+    pub fn calls_in_block(&self, b: &syn::Block) -> Vec<NetCall> {
+        let mut v = CallFinder { scan: self, out: Vec::new(), follow_lets: 0 };
+        v.visit_block(b);
+        v.out
+    }
+
+    pub fn calls_in_stmts(&self, stmts: &[syn::Stmt]) -> Vec<NetCall> {
+        let mut v = CallFinder { scan: self, out: Vec::new(), follow_lets: 0 };
+        for s in stmts {
+            v.visit_stmt(s);
+        }
+        v.out
+    }
+
+    /// Whether this one expression (not its sub-expressions) is a network call.
+    pub fn classify(&self, e: &Expr) -> Option<NetCall> {
+        match e {
+            Expr::MethodCall(m) => self.classify_method(m),
+            Expr::Call(c) => self.classify_call(c),
+            _ => None,
+        }
+    }
+
+    fn classify_method(&self, m: &syn::ExprMethodCall) -> Option<NetCall> {
+        let method = m.method.to_string();
+        let range = self.cx.method_range(m);
+        let recv = self.kind_of(&m.receiver, 0);
+        let call = |protocol, client: &str, url: &Value, timeout| NetCall {
+            protocol,
+            client: client.to_string(),
+            range,
+            dest: Destination::from_value(url),
+            request_timeout: timeout,
+        };
+        match (&recv, method.as_str()) {
+            (Kind::Request { client, url, timeout }, "send" | "call" | "send_json" | "send_form" | "send_string" | "send_bytes" | "send_body") => {
+                Some(call(Protocol::Http, client, url, *timeout))
+            }
+            (Kind::HttpClient(client), "execute" | "send_request" | "request" | "call") if method != "request" || *client == "hyper" => {
+                Some(call(Protocol::Http, client, &Value::Unknown, None))
+            }
+            (Kind::Grpc { url }, "connect") => Some(call(Protocol::Grpc, "tonic", url, None)),
+            (Kind::Grpc { url }, _) if !GRPC_CONFIG_METHODS.contains(&method.as_str()) && !is_builder_method(&method) => {
+                Some(call(Protocol::Grpc, "tonic", url, None))
+            }
+            (Kind::Aws, "send") => Some(call(Protocol::Http, "aws-sdk", &Value::Unknown, None)),
+            (Kind::Database, "fetch_one" | "fetch_all" | "fetch_optional" | "fetch" | "execute" | "query" | "query_one" | "query_opt" | "acquire" | "begin") => {
+                Some(call(Protocol::Database, "database", &Value::Unknown, None))
+            }
+            (_, "send_request") => {
+                // hyper's `SendRequest` is the only `send_request` in the ecosystem we know.
+                Some(call(Protocol::Http, "hyper", &Value::Unknown, None))
+            }
+            _ => self.crate_method(m, &method, range),
+        }
+    }
+
+    fn classify_call(&self, c: &syn::ExprCall) -> Option<NetCall> {
+        let Expr::Path(p) = &*c.func else { return None };
+        let segs = self.cx.uses.resolve(&p.path);
+        let range = self.cx.node_range(c);
+        let first_arg = || c.args.first().map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown);
+        let krate = segs.first().map(String::as_str).unwrap_or("");
+        let last = segs.last().map(String::as_str).unwrap_or("");
+        let verb = HTTP_VERBS.contains(&last) || last.ends_with("_async") && HTTP_VERBS.contains(&last.trim_end_matches("_async"));
+        let call = |protocol, client: &str, url: Value| NetCall {
+            protocol,
+            client: client.to_string(),
+            range,
+            dest: Destination::from_value(&url),
+            request_timeout: None,
+        };
+        if verb && matches!(krate, "reqwest" | "isahc" | "surf") && segs.len() <= 3 {
+            return Some(call(Protocol::Http, krate, first_arg()));
+        }
+        if is_grpc_client_ctor(&segs, self.cx) && last == "connect" {
+            return Some(call(Protocol::Grpc, "tonic", first_arg()));
+        }
+        if ends_with(&segs, &["TcpStream", "connect"]) {
+            return Some(call(Protocol::Tcp, "tcp", first_arg()));
+        }
+        if krate == "tokio_postgres" && last == "connect" || ends_with(&segs, &["PgPool", "connect"]) || ends_with(&segs, &["MySqlPool", "connect"]) {
+            return Some(call(Protocol::Database, "database", Value::Unknown));
+        }
+        self.crate_fn(&segs, range)
+    }
+
+    /// A call of the crate's own free function, which inherits its network calls.
+    fn crate_fn(&self, segs: &[String], range: TextRange) -> Option<NetCall> {
+        let name = segs.last()?;
+        // `Self::helper()` or `helper()` or `module::helper()`.
+        let via_self = segs.first().is_some_and(|s| s == "Self");
+        let found = self.cx.index.net_of(name, if via_self { self.self_ty } else { None }, !via_self)?;
+        Some(NetCall { protocol: found.protocol, client: format!("{name}()"), range, dest: found.dest.clone(), request_timeout: None })
+    }
+
+    fn crate_method(&self, m: &syn::ExprMethodCall, method: &str, range: TextRange) -> Option<NetCall> {
+        let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+        let found = if on_self {
+            self.cx.index.net_of(method, self.self_ty, false)
+        } else if is_common_method(method) {
+            None
+        } else {
+            self.cx.index.net_of_any_method(method)
+        }?;
+        Some(NetCall { protocol: found.protocol, client: format!("{method}()"), range, dest: found.dest.clone(), request_timeout: None })
+    }
+
+    /// Resolves what an expression's value is, following lets, fields,
+    /// declared types and method chains.
+    pub fn kind_of(&self, e: &Expr, depth: u32) -> Kind {
+        if depth > 12 {
+            return Kind::Unknown;
+        }
+        let d = depth + 1;
+        match e {
+            Expr::Paren(p) => self.kind_of(&p.expr, d),
+            Expr::Group(g) => self.kind_of(&g.expr, d),
+            Expr::Reference(r) => self.kind_of(&r.expr, d),
+            Expr::Await(a) => self.kind_of(&a.base, d),
+            Expr::Try(t) => self.kind_of(&t.expr, d),
+            Expr::Path(p) => {
+                let Some(id) = p.path.get_ident() else { return Kind::Unknown };
+                let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_range().start) else {
+                    return Kind::Unknown;
+                };
+                if let Some(ty) = b.ty {
+                    let k = self.kind_of_type(ty);
+                    if k != Kind::Unknown {
+                        return k;
+                    }
+                }
+                b.init.map(|i| self.kind_of(i, d)).unwrap_or(Kind::Unknown)
+            }
+            Expr::Field(f) => match &f.member {
+                syn::Member::Named(name) => self.cx.field_type(&name.to_string()).map(|t| self.kind_of_type(t)).unwrap_or(Kind::Unknown),
+                _ => Kind::Unknown,
+            },
+            Expr::Call(c) => self.kind_of_call(c, d),
+            Expr::MethodCall(m) => self.kind_of_method(m, d),
+            _ => Kind::Unknown,
+        }
+    }
+
+    fn kind_of_call(&self, c: &syn::ExprCall, d: u32) -> Kind {
+        let Expr::Path(p) = &*c.func else { return Kind::Unknown };
+        let segs = self.cx.uses.resolve(&p.path);
+        let last = segs.last().map(String::as_str).unwrap_or("");
+        let krate = segs.first().map(String::as_str).unwrap_or("");
+        let arg = |i: usize| c.args.iter().nth(i);
+        if is_http_client_type(&segs[..segs.len().saturating_sub(1)]).is_some() || krate == "ureq" && matches!(last, "agent") {
+            if let Some(client) = is_http_client_type(&segs[..segs.len().saturating_sub(1)]).or(Some("ureq")) {
+                return Kind::HttpClient(client);
+            }
+        }
+        if ends_with(&segs, &["reqwest_middleware", "ClientBuilder", "new"]) {
+            return Kind::HttpClient("reqwest");
+        }
+        if matches!(krate, "ureq" | "awc") && HTTP_VERBS.contains(&last) && segs.len() == 2 {
+            let url = arg(0).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown);
+            return Kind::Request { client: if krate == "ureq" { "ureq" } else { "awc" }, url, timeout: None };
+        }
+        if is_grpc_client_ctor(&segs, self.cx) {
+            return match last {
+                "connect" | "from_static" | "from_shared" => Kind::Grpc { url: arg(0).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown) },
+                "new" | "with_interceptor" | "with_origin" => match arg(0).map(|a| self.kind_of(a, d)) {
+                    Some(Kind::Grpc { url }) => Kind::Grpc { url },
+                    _ => Kind::Grpc { url: Value::Unknown },
+                },
+                _ => Kind::Unknown,
+            };
+        }
+        if (ends_with(&segs, &["Channel", "from_static"]) || ends_with(&segs, &["Channel", "from_shared"]) || ends_with(&segs, &["Endpoint", "from_static"]) || ends_with(&segs, &["Endpoint", "from_shared"]) || ends_with(&segs, &["Endpoint", "new"]) || ends_with(&segs, &["Endpoint", "try_from"]))
+            && (mentions(&segs, "tonic") || self.cx.uses.imports_from("tonic"))
+        {
+            return Kind::Grpc { url: arg(0).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown) };
+        }
+        if krate.starts_with("aws_sdk_") && matches!(last, "new" | "from_conf") {
+            return Kind::Aws;
+        }
+        if krate == "sqlx" && last.starts_with("query") {
+            return Kind::Database;
+        }
+        if ends_with(&segs, &["Arc", "new"]) || ends_with(&segs, &["Rc", "new"]) || ends_with(&segs, &["Some"]) {
+            return arg(0).map(|a| self.kind_of(a, d)).unwrap_or(Kind::Unknown);
+        }
+        // A crate function returning a client: `fn http() -> reqwest::Client`.
+        if let Some(ret) = self.cx.fn_return_type(last) {
+            return self.kind_of_type(ret);
+        }
+        Kind::Unknown
+    }
+
+    fn kind_of_method(&self, m: &syn::ExprMethodCall, d: u32) -> Kind {
+        let method = m.method.to_string();
+        let recv = self.kind_of(&m.receiver, d);
+        match (recv, method.as_str()) {
+            (k, "clone" | "unwrap" | "expect" | "build" | "as_ref" | "to_owned" | "borrow" | "lock" | "read" | "connect_lazy") if !matches!(k, Kind::Request { .. }) || method == "clone" => {
+                match (k, method.as_str()) {
+                    (Kind::Grpc { url }, _) => Kind::Grpc { url },
+                    (k, _) => k,
+                }
+            }
+            (Kind::HttpClient(client), verb) if HTTP_VERBS.contains(&verb) => {
+                let idx = usize::from(verb == "request");
+                let url = m.args.iter().nth(idx).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown);
+                Kind::Request { client, url, timeout: None }
+            }
+            (Kind::Request { client, url, .. }, "timeout") => {
+                let t = m.args.first().and_then(|a| self.ev.eval(a).as_duration_nanos());
+                Kind::Request { client, url, timeout: t.map(|t| (t, self.cx.method_range(m))) }
+            }
+            (Kind::Request { client, url, timeout }, _) if method != "send" => Kind::Request { client, url, timeout },
+            (Kind::Grpc { url }, "connect" | "timeout" | "connect_timeout" | "concurrency_limit" | "rate_limit" | "tcp_keepalive" | "http2_keep_alive_interval" | "keep_alive_timeout" | "tls_config" | "user_agent" | "origin" | "buffer_size" | "tcp_nodelay") => Kind::Grpc { url },
+            (Kind::HttpClient(c), m) if is_builder_method(m) || m == "build" => Kind::HttpClient(c),
+            (Kind::Database, _) => Kind::Database,
+            (Kind::Unknown, _) => {
+                // `reqwest::Client::builder().timeout(..).build()`: the chain root decides.
+                if let Expr::Call(c) = &*m.receiver {
+                    if let Expr::Path(p) = &*c.func {
+                        let segs = self.cx.uses.resolve(&p.path);
+                        if ends_with(&segs, &["Client", "builder"]) || ends_with(&segs, &["ClientBuilder", "new"]) {
+                            if let Some(client) = is_http_client_type(&segs[..segs.len() - 1]) {
+                                return Kind::HttpClient(client);
+                            }
+                        }
+                    }
+                }
+                if method == "build" || is_builder_method(&method) {
+                    return match self.builder_root(&m.receiver, d) {
+                        Some(k) => k,
+                        None => Kind::Unknown,
+                    };
+                }
+                Kind::Unknown
+            }
+            _ => Kind::Unknown,
+        }
+    }
+
+    fn builder_root(&self, e: &Expr, d: u32) -> Option<Kind> {
+        match e {
+            Expr::MethodCall(m) => self.builder_root(&m.receiver, d + 1),
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let segs = self.cx.uses.resolve(&p.path);
+                if ends_with(&segs, &["Client", "builder"]) || ends_with(&segs, &["ClientBuilder", "new"]) || ends_with(&segs, &["AgentBuilder", "new"]) {
+                    return is_http_client_type(&segs[..segs.len() - 1]).or_else(|| segs.first().filter(|k| *k == "ureq").map(|_| "ureq")).map(Kind::HttpClient);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn kind_of_type(&self, ty: &Type) -> Kind {
+        let Some(path) = type_path(ty) else { return Kind::Unknown };
+        let segs = self.cx.uses.resolve(path);
+        let last = path.segments.last();
+        // Smart pointers and `State<T>` extractors wrap the client.
+        if let Some(seg) = last {
+            let name = seg.ident.to_string();
+            if matches!(name.as_str(), "Arc" | "Rc" | "Box" | "Option" | "State" | "Data" | "Extension" | "Mutex" | "RwLock") {
+                if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
+                    if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
+                        return self.kind_of_type(inner);
+                    }
+                }
+            }
+            // A generated tonic client: `InventoryClient<Channel>`.
+            if name.ends_with("Client") && name != "Client" {
+                if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
+                    let generic = quote::quote!(#a).to_string();
+                    if generic.contains("Channel") || generic.contains("InterceptedService") {
+                        return Kind::Grpc { url: Value::Unknown };
+                    }
+                }
+                if is_grpc_client_ctor(&[segs.clone(), vec!["new".into()]].concat(), self.cx) {
+                    return Kind::Grpc { url: Value::Unknown };
+                }
+            }
+        }
+        if let Some(client) = is_http_client_type(&segs) {
+            return Kind::HttpClient(client);
+        }
+        if ends_with(&segs, &["Channel"]) && (mentions(&segs, "tonic") || self.cx.uses.imports_from("tonic")) {
+            return Kind::Grpc { url: Value::Unknown };
+        }
+        if segs.first().is_some_and(|k| k.starts_with("aws_sdk_")) {
+            return Kind::Aws;
+        }
+        if matches!(segs.last().map(String::as_str), Some("PgPool" | "MySqlPool" | "SqlitePool" | "AnyPool")) || segs.first().is_some_and(|k| k == "sqlx" || k == "tokio_postgres" || k == "deadpool_postgres" || k == "diesel_async") {
+            return Kind::Database;
+        }
+        if segs.first().is_some_and(|k| k == "redis" || k == "deadpool_redis" || k == "bb8_redis" || k == "fred") {
+            return Kind::Cache;
+        }
+        Kind::Unknown
+    }
+}
+
+/// `reqwest::Client`, `awc::Client`, `ureq::Agent`, hyper clients.
+fn is_http_client_type(segs: &[String]) -> Option<&'static str> {
+    let krate = segs.first().map(String::as_str)?;
+    let last = segs.last().map(String::as_str)?;
+    match (krate, last) {
+        ("reqwest", "Client" | "ClientBuilder") => Some("reqwest"),
+        ("reqwest_middleware", "ClientWithMiddleware" | "ClientBuilder") => Some("reqwest"),
+        ("awc", "Client") => Some("awc"),
+        ("ureq", "Agent" | "AgentBuilder") => Some("ureq"),
+        ("isahc", "HttpClient") => Some("isahc"),
+        ("surf", "Client") => Some("surf"),
+        ("hyper" | "hyper_util", "Client") => Some("hyper"),
+        _ => None,
+    }
+}
+
+/// `InventoryClient::connect`, `inventory_client::InventoryClient::new`: a
+/// tonic-generated client. The generated module is named `<service>_client`;
+/// without that, the file must use tonic.
+fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
+    if segs.len() < 2 {
+        return false;
+    }
+    let ty = &segs[segs.len() - 2];
+    let generated_module = segs.len() >= 3 && segs[segs.len() - 3].ends_with("_client");
+    ty.ends_with("Client")
+        && ty != "Client"
+        && ty.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && (generated_module || cx.uses.imports_from("tonic") || cx.uses.get(ty).is_some_and(|p| p.iter().any(|s| s.ends_with("_client") || s == "proto" || s == "pb")))
+        && matches!(segs[segs.len() - 1].as_str(), "connect" | "new" | "with_interceptor" | "with_origin")
+}
+
+fn is_builder_method(m: &str) -> bool {
+    m.starts_with("with_") || m.starts_with("set_") || matches!(m, "timeout" | "connect_timeout" | "read_timeout" | "pool_max_idle_per_host" | "pool_idle_timeout" | "user_agent" | "default_headers" | "https_only" | "danger_accept_invalid_certs" | "use_rustls_tls" | "http2_prior_knowledge" | "tcp_keepalive" | "tcp_nodelay" | "redirect" | "proxy" | "no_proxy" | "gzip" | "brotli" | "cookie_store" | "identity" | "add_root_certificate" | "tls_built_in_root_certs" | "middleware" | "with" | "with_init")
+}
+
+/// Names too common to follow into the crate's own methods by name alone.
+fn is_common_method(m: &str) -> bool {
+    matches!(
+        m,
+        "get" | "set" | "send" | "call" | "run" | "new" | "clone" | "next" | "recv" | "insert" | "remove" | "push" | "pop" | "read" | "write" | "lock" | "load" | "store" | "update" | "process" | "handle" | "execute" | "build" | "start" | "stop" | "close" | "flush" | "poll" | "wait" | "apply" | "check" | "from" | "into" | "map" | "len" | "is_empty"
+    ) || m.len() <= 3
+}
+
+/// Visits an expression tree and classifies each call.
+struct CallFinder<'s, 'e, 'a> {
+    scan: &'s NetScan<'e, 'a>,
+    out: Vec<NetCall>,
+    /// How many `let` hops to follow from a name to its initialiser: a
+    /// future bound first and awaited under a deadline later is still the call.
+    follow_lets: u32,
+}
+
+impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if let Some(c) = self.scan.classify(e) {
+            self.out.push(c);
+        }
+        if let (Expr::Path(p), true) = (e, self.follow_lets > 0) {
+            if let Some(id) = p.path.get_ident() {
+                if let Some(init) = self.scan.scope.lookup(&id.to_string(), id.span().byte_range().start).and_then(|b| b.init) {
+                    let mut inner = CallFinder { scan: self.scan, out: Vec::new(), follow_lets: self.follow_lets - 1 };
+                    inner.visit_expr(init);
+                    self.out.extend(inner.out);
+                }
+            }
+        }
+        syn::visit::visit_expr(self, e);
+    }
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        for e in self.scan.cx.macros.exprs(mac) {
+            // Macro bodies live as long as the file context, not `'ast`.
+            let mut inner = CallFinder { scan: self.scan, out: Vec::new(), follow_lets: self.follow_lets };
+            inner.visit_expr(e);
+            self.out.extend(inner.out);
+        }
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// What a crate function does on the network, for callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetSummary {
+    pub protocol: Protocol,
+    pub dest: Destination,
+}
+
+/// Summarises a function's own network calls: the L7 ones first; a single
+/// destination is kept only when all calls agree on it.
+pub fn summarise_calls(calls: &[NetCall]) -> Option<NetSummary> {
+    let pick = calls.iter().find(|c| c.protocol.is_l7()).or_else(|| calls.first())?;
+    let same: Vec<&NetCall> = calls.iter().filter(|c| c.protocol == pick.protocol).collect();
+    let dest = if same.iter().all(|c| c.dest == pick.dest) { pick.dest.clone() } else { Destination::default() };
+    Some(NetSummary { protocol: pick.protocol, dest })
+}
+
+/// Calls a function body makes to other functions, by name, for the index's
+/// transitive closure: `(name, via_self)`.
+pub fn callees(body: &syn::Block) -> Vec<(String, bool)> {
+    struct V(Vec<(String, bool)>);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                if let Some(last) = p.path.segments.last() {
+                    let via_self = p.path.segments.first().is_some_and(|s| s.ident == "Self");
+                    self.0.push((last.ident.to_string(), via_self));
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+            if on_self || !is_common_method(&m.method.to_string()) {
+                self.0.push((m.method.to_string(), on_self));
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_block(body);
+    v.0.sort();
+    v.0.dedup();
+    v.0
+}
+
+/// Struct field types of a file, by field name; a name with two different
+/// types is left out.
+pub fn field_types(file: &syn::File) -> HashMap<String, &Type> {
+    struct V<'a>(HashMap<String, Option<&'a Type>>);
+    impl<'a> Visit<'a> for V<'a> {
+        fn visit_field(&mut self, f: &'a syn::Field) {
+            if let Some(id) = &f.ident {
+                let key = id.to_string();
+                match self.0.get(&key) {
+                    None => {
+                        self.0.insert(key, Some(&f.ty));
+                    }
+                    Some(Some(prev)) if {
+                        let ty = &f.ty;
+                        quote::quote!(#prev).to_string() == quote::quote!(#ty).to_string()
+                    } => {}
+                    Some(_) => {
+                        self.0.insert(key, None);
+                    }
+                }
+            }
+        }
+    }
+    let mut v = V(HashMap::new());
+    v.visit_file(file);
+    v.0.into_iter().filter_map(|(k, t)| t.map(|t| (k, t))).collect()
+}

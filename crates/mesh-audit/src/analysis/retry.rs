@@ -1,0 +1,829 @@
+//! Retry loops: a `loop`/`while`/`for` that makes a network call, exits when
+//! the call succeeds and goes round again when it fails. Read the way a
+//! reviewer reads it: how many times the call really runs (the loop is
+//! simulated with every attempt failing), how long each attempt may take,
+//! how long it waits between attempts, and what failures it retries.
+//!
+//! Shared by `retry-loop` (which reports them) and `timeout-wrapper` (which
+//! stays silent on a deadline inside one: that is the loop's per-try timeout).
+
+use std::ops::Range;
+
+use mesh_audit_model::TextRange;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, Pat};
+
+use super::eval::{Evaluator, Value};
+use super::net::{Destination, NetCall, NetScan, Protocol};
+use super::paths::ends_with;
+use super::scope::{functions, FnScope};
+use super::FileCtx;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryLoop {
+    /// The `loop`/`while`/`for` keyword.
+    pub range: TextRange,
+    /// Bytes of the whole loop expression.
+    pub bytes: Range<usize>,
+    /// Re-tries after the first try (Istio's `attempts`); `None` if unbounded
+    /// or not readable.
+    pub retries: Option<u32>,
+    pub bounded: bool,
+    /// Nanoseconds.
+    pub per_try_timeout: Option<u128>,
+    pub backoff: Option<u128>,
+    /// Istio `retryOn` tokens the code's conditions map to.
+    pub retry_on: Vec<String>,
+    pub protocol: Protocol,
+    pub dest: Destination,
+    /// A reconnect loop of a long-lived consumer (only with `include_reconnect`).
+    pub reconnect: bool,
+}
+
+/// Simulated iterations before a loop is called unbounded.
+const MAX_SIMULATED_TRIES: u32 = 1000;
+
+pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
+    let mut out = Vec::new();
+    for f in functions(cx.file) {
+        let scope = FnScope::new(Some(f.sig), f.body);
+        let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
+        let mut loops = Vec::new();
+        LoopCollector { cx, loops: &mut loops }.visit_block(f.body);
+        for l in loops {
+            if let Some(r) = analyse(&scan, l) {
+                out.push(r);
+            }
+        }
+    }
+    // An outer loop that only contains a retry loop is not itself one.
+    let all = out.clone();
+    out.retain(|r| {
+        !all.iter().any(|inner| inner.bytes != r.bytes && r.bytes.start <= inner.bytes.start && inner.bytes.end <= r.bytes.end)
+    });
+    out.sort_by_key(|r| r.bytes.start);
+    out
+}
+
+#[derive(Clone, Copy)]
+enum LoopRef<'a> {
+    Loop(&'a syn::ExprLoop),
+    While(&'a syn::ExprWhile),
+    For(&'a syn::ExprForLoop),
+}
+
+impl<'a> LoopRef<'a> {
+    fn body(&self) -> &'a syn::Block {
+        match self {
+            LoopRef::Loop(l) => &l.body,
+            LoopRef::While(l) => &l.body,
+            LoopRef::For(l) => &l.body,
+        }
+    }
+    fn keyword(&self) -> proc_macro2::Span {
+        match self {
+            LoopRef::Loop(l) => l.loop_token.span,
+            LoopRef::While(l) => l.while_token.span,
+            LoopRef::For(l) => l.for_token.span,
+        }
+    }
+    fn bytes(&self) -> Range<usize> {
+        let start = match self {
+            LoopRef::Loop(l) => l.loop_token.span.byte_range().start,
+            LoopRef::While(l) => l.while_token.span.byte_range().start,
+            LoopRef::For(l) => l.for_token.span.byte_range().start,
+        };
+        start..self.body().brace_token.span.close().byte_range().end
+    }
+}
+
+struct LoopCollector<'c, 'e, 'a> {
+    cx: &'e FileCtx<'a>,
+    loops: &'c mut Vec<LoopRef<'e>>,
+}
+
+impl<'e> Visit<'e> for LoopCollector<'_, 'e, '_> {
+    fn visit_expr_loop(&mut self, l: &'e syn::ExprLoop) {
+        self.loops.push(LoopRef::Loop(l));
+        syn::visit::visit_expr_loop(self, l);
+    }
+    fn visit_expr_while(&mut self, l: &'e syn::ExprWhile) {
+        self.loops.push(LoopRef::While(l));
+        syn::visit::visit_expr_while(self, l);
+    }
+    fn visit_expr_for_loop(&mut self, l: &'e syn::ExprForLoop) {
+        self.loops.push(LoopRef::For(l));
+        syn::visit::visit_expr_for_loop(self, l);
+    }
+    fn visit_macro(&mut self, mac: &'e syn::Macro) {
+        let cx = self.cx;
+        for e in cx.macros.exprs(mac) {
+            self.visit_expr(e);
+        }
+        for s in cx.macros.stmts(mac) {
+            self.visit_stmt(s);
+        }
+    }
+    fn visit_item(&mut self, _: &'e syn::Item) {}
+}
+
+fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
+    let cx = scan.cx;
+    let body = l.body();
+    let calls = scan.calls_in_block(body);
+    let l7: Vec<&NetCall> = calls.iter().filter(|c| c.protocol.is_l7()).collect();
+    let shape = BodyShape::of(body);
+    let has_sleep = !sleeps(cx, body).is_empty();
+
+    // A `for` over anything but an integer range walks a collection
+    // (items, endpoints): not a retry of one call.
+    let mut tries: Option<u32> = None;
+    let mut bounded = false;
+    match l {
+        LoopRef::For(f) => {
+            let range = match &*f.expr {
+                Expr::Range(r) => r,
+                Expr::Paren(p) => match &*p.expr {
+                    Expr::Range(r) => r,
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            bounded = true;
+            tries = range_len(&scan.ev, range);
+        }
+        LoopRef::While(w) => {
+            if matches!(&*w.cond, Expr::Let(_)) {
+                return None;
+            }
+            bounded = counters(body).iter().any(|c| mentions_ident(&w.cond, c));
+        }
+        LoopRef::Loop(_) => {}
+    }
+
+    if !(shape.success_exit && shape.continues_on_failure) {
+        // A consumer that reconnects forever: opt-in only.
+        if cx.include_reconnect && !calls.is_empty() && has_sleep && !bounded && matches!(l, LoopRef::Loop(_)) {
+            let first = &calls[0];
+            return Some(RetryLoop {
+                range: cx.range(l.keyword()),
+                bytes: l.bytes(),
+                retries: None,
+                bounded: false,
+                per_try_timeout: None,
+                backoff: sleeps(cx, body).first().copied().flatten(),
+                retry_on: Vec::new(),
+                protocol: first.protocol,
+                dest: first.dest.clone(),
+                reconnect: true,
+            });
+        }
+        return None;
+    }
+    if l7.is_empty() {
+        return None;
+    }
+    if !matches!(l, LoopRef::For(_)) {
+        let sim = simulate(scan, l, body, &l7);
+        if sim.is_some() {
+            bounded = true;
+        }
+        tries = sim.or(tries);
+        if !bounded && !counters(body).is_empty() {
+            // A counter we could not follow: bounded, count unknown.
+            bounded = shape.counter_exit;
+        }
+    }
+    let first = l7[0];
+    let dest = if l7.iter().all(|c| c.dest == first.dest) { first.dest.clone() } else { Destination::default() };
+    let per_try_timeout = l7
+        .iter()
+        .find_map(|c| c.request_timeout.map(|t| t.0))
+        .or_else(|| deadline_inside(scan, body));
+    Some(RetryLoop {
+        range: cx.range(l.keyword()),
+        bytes: l.bytes(),
+        retries: if bounded { tries.map(|t| t.saturating_sub(1)) } else { None },
+        bounded,
+        per_try_timeout,
+        backoff: sleeps(cx, body).into_iter().flatten().next(),
+        retry_on: retry_on(cx, body, first.protocol),
+        protocol: first.protocol,
+        dest,
+        reconnect: false,
+    })
+}
+
+/// `a..b` / `a..=b` with readable integer bounds: how many iterations.
+fn range_len(ev: &Evaluator<'_, '_>, r: &syn::ExprRange) -> Option<u32> {
+    let start = match &r.start {
+        Some(s) => ev.eval(s).as_int()?,
+        None => 0,
+    };
+    let end = ev.eval(r.end.as_ref()?).as_int()?;
+    let len = match r.limits {
+        syn::RangeLimits::HalfOpen(_) => end - start,
+        syn::RangeLimits::Closed(_) => end - start + 1,
+    };
+    u32::try_from(len.max(0)).ok()
+}
+
+/// What the body does on success and on failure.
+#[derive(Default, Debug)]
+struct BodyShape {
+    /// Leaves the loop when the call succeeded (`Ok(v) => return Ok(v)`,
+    /// `if let Ok(..) = .. { break }`, `if resp.status().is_success() { return }`).
+    success_exit: bool,
+    /// Some failure path goes round again (an `Err` arm that does not
+    /// always leave, or an implicit fall-through after a success check).
+    continues_on_failure: bool,
+    /// Some exit is guarded by a counter comparison.
+    counter_exit: bool,
+}
+
+impl BodyShape {
+    fn of(body: &syn::Block) -> BodyShape {
+        let mut v = ShapeVisitor { shape: BodyShape::default() };
+        v.visit_block(body);
+        v.shape
+    }
+}
+
+struct ShapeVisitor {
+    shape: BodyShape,
+}
+
+/// A match arm's pattern and guard (syn 3 keeps the guard in the pattern).
+fn arm_parts(arm: &syn::Arm) -> (&Pat, Option<&Expr>) {
+    match &arm.pat {
+        Pat::Guard(g) => (&g.pat, Some(&g.guard)),
+        p => (p, None),
+    }
+}
+
+fn is_success_pat(p: &Pat) -> bool {
+    match p {
+        Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Ok"),
+        Pat::Ident(pi) => pi.subpat.as_ref().is_some_and(|(_, p)| is_success_pat(p)),
+        Pat::Or(o) => o.cases.iter().all(is_success_pat),
+        _ => false,
+    }
+}
+
+fn is_failure_pat(p: &Pat) -> bool {
+    match p {
+        Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
+        Pat::Wild(_) => true,
+        Pat::Ident(pi) => pi.subpat.is_none() || pi.subpat.as_ref().is_some_and(|(_, p)| is_failure_pat(p)),
+        Pat::Or(o) => o.cases.iter().any(is_failure_pat),
+        _ => false,
+    }
+}
+
+/// `x.is_ok()`, `status.is_success()`, `resp.status() == StatusCode::OK`.
+fn is_success_cond(e: &Expr) -> bool {
+    match e {
+        Expr::MethodCall(m) => matches!(m.method.to_string().as_str(), "is_ok" | "is_success") || is_success_cond(&m.receiver) && m.method == "is_some",
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => is_success_cond(&b.left) || is_success_cond(&b.right),
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::Eq(_)) => {
+            let t = quote::quote!(#b).to_string();
+            t.contains("StatusCode :: OK") || t.contains("Code :: Ok")
+        }
+        Expr::Paren(p) => is_success_cond(&p.expr),
+        Expr::Let(l) => is_success_pat(&l.pat),
+        _ => false,
+    }
+}
+
+/// `resp.status().is_server_error()`, `!x.is_success()`, `e.is_connect()`.
+fn is_failure_cond(e: &Expr) -> bool {
+    match e {
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => is_success_cond(&u.expr),
+        Expr::MethodCall(m) => matches!(
+            m.method.to_string().as_str(),
+            "is_err" | "is_server_error" | "is_connect" | "is_timeout" | "is_request"
+        ),
+        Expr::Let(l) => is_failure_pat(&l.pat) && !matches!(&*l.pat, Pat::Wild(_) | Pat::Ident(_)),
+        Expr::Binary(b) => {
+            let t = quote::quote!(#b).to_string();
+            t.contains("SERVICE_UNAVAILABLE") || t.contains("BAD_GATEWAY") || t.contains("GATEWAY_TIMEOUT") || t.contains("TOO_MANY_REQUESTS") || t.contains("Code :: Unavailable") || t.contains("is_server_error")
+        }
+        Expr::Paren(p) => is_failure_cond(&p.expr),
+        _ => false,
+    }
+}
+
+/// Whether `e` always leaves the loop (return, break, `?` on an error).
+fn always_exits(e: &Expr) -> bool {
+    match e {
+        Expr::Return(_) | Expr::Break(_) => true,
+        Expr::Block(b) => block_always_exits(&b.block),
+        Expr::Macro(m) => m.mac.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "bail" | "panic" | "unreachable")),
+        Expr::Call(c) => matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Err")),
+        _ => false,
+    }
+}
+
+fn block_always_exits(b: &syn::Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        syn::Stmt::Expr(e, _) => always_exits(e),
+        syn::Stmt::Macro(m) => m.mac.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "bail" | "panic" | "unreachable")),
+        _ => false,
+    })
+}
+
+fn contains_exit(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_return(&mut self, _: &'a syn::ExprReturn) {
+            self.0 = true;
+        }
+        fn visit_expr_break(&mut self, _: &'a syn::ExprBreak) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
+}
+
+impl<'a> Visit<'a> for ShapeVisitor {
+    fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+        let mut saw_success_arm = false;
+        for arm in &m.arms {
+            let (pat, guard) = arm_parts(arm);
+            let exits = contains_exit(&arm.body) || always_exits(&arm.body);
+            let guard_counts = guard.is_some_and(|g| !is_success_cond(g));
+            if is_success_pat(pat) {
+                let guard_ok = guard.is_none_or(|g| is_success_cond(g) || !is_failure_cond(g));
+                if exits && guard_ok {
+                    self.shape.success_exit = true;
+                }
+                if !exits {
+                    // `Ok(resp) => { if resp.status().is_server_error() { continue } .. }`
+                    self.shape.continues_on_failure |= has_failure_branch(&arm.body);
+                }
+                saw_success_arm = true;
+            } else if is_failure_pat(pat) && (saw_success_arm || matches!(pat, Pat::TupleStruct(_))) {
+                if !always_exits(&arm.body) {
+                    self.shape.continues_on_failure = true;
+                }
+                if guard_counts && exits {
+                    self.shape.counter_exit = true;
+                }
+            }
+        }
+        syn::visit::visit_expr_match(self, m);
+    }
+    fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+        let then_exits = block_always_exits(&i.then_branch) || i.then_branch.stmts.iter().any(|s| matches!(s, syn::Stmt::Expr(e, _) if contains_exit(e)));
+        if is_success_cond(&i.cond) && then_exits {
+            self.shape.success_exit = true;
+            // No `else`, or an `else` that does not leave: failure goes round.
+            match &i.else_branch {
+                None => self.shape.continues_on_failure = true,
+                Some((_, e)) if !always_exits(e) => self.shape.continues_on_failure = true,
+                _ => {}
+            }
+        } else if is_failure_cond(&i.cond) && !then_exits {
+            self.shape.continues_on_failure = true;
+        } else if is_failure_cond(&i.cond) && i.then_branch.stmts.iter().any(|s| matches!(s, syn::Stmt::Expr(Expr::Continue(_), _))) {
+            self.shape.continues_on_failure = true;
+        } else if then_exits && !is_success_cond(&i.cond) {
+            self.shape.counter_exit = true;
+        }
+        syn::visit::visit_expr_if(self, i);
+    }
+    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+fn has_failure_branch(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+            if is_failure_cond(&i.cond) {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_if(self, i);
+        }
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
+}
+
+/// Names incremented in the body: `attempt += 1`, `tries = tries + 1`.
+fn counters(body: &syn::Block) -> Vec<String> {
+    let mut out: Vec<String> = increments(body).into_iter().map(|(n, _, _)| n).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `(name, step, byte offset)` of every counter increment in the body.
+fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
+    struct V(Vec<(String, i128, usize)>);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+            if let (syn::BinOp::AddAssign(_), Expr::Path(p), Expr::Lit(l)) = (&b.op, &*b.left, &*b.right) {
+                if let (Some(id), syn::Lit::Int(i)) = (p.path.get_ident(), &l.lit) {
+                    if let Ok(step) = i.base10_parse::<i128>() {
+                        self.0.push((id.to_string(), step, b.span().byte_range().start));
+                    }
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
+            // `n = n + 1`
+            if let (Expr::Path(p), Expr::Binary(b)) = (&*a.left, &*a.right) {
+                if let (Some(id), syn::BinOp::Add(_), Expr::Path(lp), Expr::Lit(l)) = (p.path.get_ident(), &b.op, &*b.left, &*b.right) {
+                    if lp.path.is_ident(id) {
+                        if let syn::Lit::Int(i) = &l.lit {
+                            if let Ok(step) = i.base10_parse::<i128>() {
+                                self.0.push((id.to_string(), step, a.span().byte_range().start));
+                            }
+                        }
+                    }
+                }
+            }
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_block(body);
+    v.0
+}
+
+fn mentions_ident(e: &Expr, name: &str) -> bool {
+    struct V<'n>(&'n str, bool);
+    impl<'a> Visit<'a> for V<'_> {
+        fn visit_ident(&mut self, i: &'a proc_macro2::Ident) {
+            if i == self.0 {
+                self.1 = true;
+            }
+        }
+    }
+    let mut v = V(name, false);
+    v.visit_expr(e);
+    v.1
+}
+
+/// One step of the simulated loop body, in source order.
+enum Event<'a> {
+    Call,
+    Inc(String, i128),
+    /// Leaves the loop when the condition holds.
+    ExitIf(&'a Expr),
+    /// Leaves the loop when the condition does not hold (a `while` head).
+    ContinueIf(&'a Expr),
+}
+
+/// Runs the loop with every attempt failing and counts the attempts.
+fn simulate(scan: &NetScan<'_, '_>, l: LoopRef<'_>, body: &syn::Block, calls: &[&NetCall]) -> Option<u32> {
+    let incs = increments(body);
+    if incs.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = counters(body);
+    // Initial values: the binding before the loop.
+    let loop_start = l.bytes().start;
+    let mut vars: Vec<(String, i128)> = Vec::new();
+    for n in &names {
+        let b = scan.scope.lookup(n, loop_start)?;
+        let v = scan.ev.eval(b.init?).as_int()?;
+        vars.push((n.clone(), v));
+    }
+    let mut events: Vec<(usize, Event<'_>)> = Vec::new();
+    let first_call = calls.iter().map(|c| c.range.byte_start as usize).min()?;
+    events.push((first_call, Event::Call));
+    for (n, step, at) in incs {
+        events.push((at, Event::Inc(n, step)));
+    }
+    for (at, cond, exit_when) in exit_checks(body, &names) {
+        events.push((at, if exit_when { Event::ExitIf(cond) } else { Event::ContinueIf(cond) }));
+    }
+    if let LoopRef::While(w) = l {
+        events.push((0, Event::ContinueIf(&w.cond)));
+    }
+    events.sort_by_key(|(at, _)| *at);
+    if !events.iter().any(|(_, e)| matches!(e, Event::ExitIf(_) | Event::ContinueIf(_))) {
+        return None;
+    }
+    let mut tries = 0u32;
+    while tries <= MAX_SIMULATED_TRIES {
+        for (_, ev) in &events {
+            match ev {
+                Event::Call => tries += 1,
+                Event::Inc(n, step) => {
+                    if let Some(v) = vars.iter_mut().find(|(x, _)| x == n) {
+                        v.1 += step;
+                    }
+                }
+                Event::ExitIf(c) => {
+                    if eval_cond(scan, c, &vars)? {
+                        return Some(tries);
+                    }
+                }
+                Event::ContinueIf(c) => {
+                    if !eval_cond(scan, c, &vars)? {
+                        return Some(tries);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Conditions that compare a counter and decide whether the loop is left:
+/// `if n >= MAX { return .. }` and `Err(e) if n >= MAX => return Err(e)`
+/// leave when true; `Err(e) if n < MAX => { .. }` followed by an arm that
+/// returns leaves when false. Positions are the conditions'.
+fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<(usize, &'a Expr, bool)> {
+    struct V<'a, 'n> {
+        names: &'n [String],
+        out: Vec<(usize, &'a Expr, bool)>,
+    }
+    impl<'a> V<'a, '_> {
+        fn counts(&self, e: &Expr) -> bool {
+            self.names.iter().any(|n| mentions_ident(e, n))
+        }
+    }
+    impl<'a> Visit<'a> for V<'a, '_> {
+        fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+            let exits = block_always_exits(&i.then_branch);
+            if exits && self.counts(&i.cond) {
+                self.out.push((i.cond.span().byte_range().start, &i.cond, true));
+            }
+            syn::visit::visit_expr_if(self, i);
+        }
+        fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+            for (idx, a) in m.arms.iter().enumerate() {
+                let (pat, Some(g)) = arm_parts(a) else { continue };
+                if !is_failure_pat(pat) || !self.counts(g) {
+                    continue;
+                }
+                if always_exits(&a.body) {
+                    self.out.push((g.span().byte_range().start, g, true));
+                } else if m.arms[idx + 1..].iter().any(|b| is_failure_pat(arm_parts(b).0) && always_exits(&b.body)) {
+                    self.out.push((g.span().byte_range().start, g, false));
+                }
+            }
+            syn::visit::visit_expr_match(self, m);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V { names, out: Vec::new() };
+    v.visit_block(body);
+    v.out
+}
+
+fn eval_cond(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option<bool> {
+    // Every attempt fails with a retryable error: a test that does not
+    // involve a counter (`status.code() == Code::Unavailable`) is taken to
+    // keep the loop going: true beside `&&`, false beside `||`.
+    let counts = |x: &Expr| vars.iter().any(|(n, _)| mentions_ident(x, n));
+    if let Expr::Binary(b) = e {
+        if let syn::BinOp::And(_) | syn::BinOp::Or(_) = b.op {
+            let neutral = matches!(b.op, syn::BinOp::And(_));
+            let side = |x: &Expr| if counts(x) { eval_cond(scan, x, vars) } else { Some(neutral) };
+            let (l, r) = (side(&b.left)?, side(&b.right)?);
+            return Some(if neutral { l && r } else { l || r });
+        }
+    }
+    match e {
+        Expr::Paren(p) => eval_cond(scan, &p.expr, vars),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => eval_cond(scan, &u.expr, vars).map(|b| !b),
+        Expr::Binary(b) => {
+            use syn::BinOp::*;
+            if let And(_) | Or(_) = b.op {
+                let l = eval_cond(scan, &b.left, vars)?;
+                let r = eval_cond(scan, &b.right, vars)?;
+                return Some(if matches!(b.op, And(_)) { l && r } else { l || r });
+            }
+            let l = eval_int(scan, &b.left, vars)?;
+            let r = eval_int(scan, &b.right, vars)?;
+            Some(match b.op {
+                Lt(_) => l < r,
+                Le(_) => l <= r,
+                Gt(_) => l > r,
+                Ge(_) => l >= r,
+                Eq(_) => l == r,
+                Ne(_) => l != r,
+                _ => return None,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn eval_int(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option<i128> {
+    match e {
+        Expr::Paren(p) => eval_int(scan, &p.expr, vars),
+        Expr::Cast(c) => eval_int(scan, &c.expr, vars),
+        Expr::Path(p) => {
+            if let Some(id) = p.path.get_ident() {
+                if let Some((_, v)) = vars.iter().find(|(n, _)| id == n) {
+                    return Some(*v);
+                }
+            }
+            scan.ev.eval(e).as_int()
+        }
+        Expr::Binary(b) => {
+            let l = eval_int(scan, &b.left, vars)?;
+            let r = eval_int(scan, &b.right, vars)?;
+            match b.op {
+                syn::BinOp::Add(_) => Some(l + r),
+                syn::BinOp::Sub(_) => Some(l - r),
+                syn::BinOp::Mul(_) => Some(l * r),
+                _ => None,
+            }
+        }
+        _ => scan.ev.eval(e).as_int(),
+    }
+}
+
+/// Sleeps in the body (`tokio::time::sleep`, `std::thread::sleep`, ...)
+/// and the base delay each one waits, when readable.
+pub fn sleeps(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<Option<u128>> {
+    struct V<'c, 'a> {
+        cx: &'c FileCtx<'a>,
+        out: Vec<&'c Expr>,
+    }
+    impl<'c> Visit<'c> for V<'c, '_> {
+        fn visit_expr_call(&mut self, c: &'c syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve(&p.path);
+                if ends_with(&segs, &["sleep"]) || ends_with(&segs, &["delay_for"]) || ends_with(&segs, &["Timer", "after"]) {
+                    if let Some(a) = c.args.first() {
+                        self.out.push(a);
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_macro(&mut self, mac: &'c syn::Macro) {
+            let cx = self.cx;
+            for e in cx.macros.exprs(mac) {
+                self.visit_expr(e);
+            }
+        }
+        fn visit_expr_closure(&mut self, _: &'c syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'c syn::Item) {}
+    }
+    let mut v = V { cx, out: Vec::new() };
+    v.visit_block(body);
+    v.out.into_iter().map(|a| base_delay(cx, body, a)).collect()
+}
+
+/// The base of a backoff: the delay of the first wait. `sleep(backoff)` with
+/// `let mut backoff = Duration::from_millis(100)` before the loop reads
+/// `100ms`; `Duration::from_millis(BASE_MS * 2u64.pow(attempt))` reads `BASE_MS`.
+fn base_delay(cx: &FileCtx<'_>, body: &syn::Block, arg: &Expr) -> Option<u128> {
+    let _ = body;
+    let fns = functions(cx.file);
+    let at = arg.span().byte_range().start;
+    let f = fns.iter().find(|f| {
+        let r = f.body.brace_token.span.join().byte_range();
+        r.start <= at && at < r.end
+    })?;
+    let scope = FnScope::new(Some(f.sig), f.body);
+    let ev = Evaluator::new(cx, &scope);
+    if let Some(d) = ev.eval(arg).as_duration_nanos() {
+        return Some(d);
+    }
+    // `Duration::from_millis(base * 2u64.pow(n))` / `base_delay * 2u32.pow(n)`.
+    let (ctor_mult, inner) = match arg {
+        Expr::Call(c) => {
+            let Expr::Path(p) = &*c.func else { return None };
+            let last = p.path.segments.last()?.ident.to_string();
+            let mult: u128 = match last.as_str() {
+                "from_secs" => 1_000_000_000,
+                "from_millis" => 1_000_000,
+                "from_micros" => 1_000,
+                _ => return None,
+            };
+            (Some(mult), c.args.first()?)
+        }
+        other => (None, other),
+    };
+    let mut factor = inner;
+    while let Expr::Binary(b) = factor {
+        if !matches!(b.op, syn::BinOp::Mul(_) | syn::BinOp::Shl(_)) {
+            break;
+        }
+        factor = &b.left;
+    }
+    let v = ev.eval(factor);
+    match (ctor_mult, v) {
+        (Some(m), Value::Int(i)) if i > 0 => Some(i as u128 * m),
+        (None, Value::Duration(d)) => Some(d),
+        _ => None,
+    }
+}
+
+/// A `timeout(d, fut)` around a network call inside the body.
+fn deadline_inside(scan: &NetScan<'_, '_>, body: &syn::Block) -> Option<u128> {
+    deadlines(scan, body).into_iter().find_map(|d| d.nanos)
+}
+
+/// A deadline applied to a future: `timeout(d, fut)`, `fut.timeout(d)`.
+pub struct Deadline<'a> {
+    pub range: TextRange,
+    pub nanos: Option<u128>,
+    pub future: &'a Expr,
+}
+
+/// Deadlines in `body` whose future makes a network call.
+pub fn deadlines<'a>(scan: &NetScan<'_, '_>, body: &'a syn::Block) -> Vec<Deadline<'a>> {
+    let mut v = DeadlineFinder { scan, out: Vec::new() };
+    v.visit_block(body);
+    v.out
+}
+
+struct DeadlineFinder<'s, 'e, 'a, 'b> {
+    scan: &'s NetScan<'e, 'a>,
+    out: Vec<Deadline<'b>>,
+}
+
+impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
+    fn visit_expr_call(&mut self, c: &'b syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func {
+            let segs = self.scan.cx.uses.resolve(&p.path);
+            if is_timeout_fn(&segs) && c.args.len() == 2 {
+                let fut = &c.args[1];
+                if self.scan.calls_in_expr(fut).iter().any(|n| n.protocol.is_l7()) {
+                    self.out.push(Deadline {
+                        range: self.scan.cx.node_range(c),
+                        nanos: self.scan.ev.eval(&c.args[0]).as_duration_nanos(),
+                        future: fut,
+                    });
+                }
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_item(&mut self, _: &'b syn::Item) {}
+}
+
+/// `tokio::time::timeout`, `timeout_at`, async-std's and futures-time's,
+/// also when imported by name (the path then resolves through the `use`).
+pub fn is_timeout_fn(segs: &[String]) -> bool {
+    segs.len() >= 2
+        && segs.last().is_some_and(|s| s == "timeout" || s == "timeout_at")
+        && matches!(segs[0].as_str(), "tokio" | "async_std" | "futures_time" | "smol_timeout" | "tokio_util")
+}
+
+/// Istio `retryOn` tokens for the failures the body's conditions test.
+fn retry_on(cx: &FileCtx<'_>, body: &syn::Block, protocol: Protocol) -> Vec<String> {
+    let _ = cx;
+    let text = quote::quote!(#body).to_string();
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |t: &str| {
+        if !out.iter().any(|x| x == t) {
+            out.push(t.to_string());
+        }
+    };
+    let http = [
+        ("is_server_error", "5xx"),
+        ("SERVICE_UNAVAILABLE", "503"),
+        ("BAD_GATEWAY", "502"),
+        ("GATEWAY_TIMEOUT", "504"),
+        ("TOO_MANY_REQUESTS", "429"),
+        ("is_connect", "connect-failure"),
+    ];
+    let grpc = [
+        ("Code :: Unavailable", "unavailable"),
+        ("Code :: DeadlineExceeded", "deadline-exceeded"),
+        ("Code :: ResourceExhausted", "resource-exhausted"),
+        ("Code :: Internal", "internal"),
+        ("Code :: Cancelled", "cancelled"),
+    ];
+    let table: &[(&str, &str)] = if protocol == Protocol::Grpc { &grpc } else { &http };
+    let mut hits: Vec<(usize, &str)> = table.iter().filter_map(|(pat, tok)| text.find(pat).map(|i| (i, *tok))).collect();
+    // `status.as_u16() == 503` / `matches!(code, 502 | 503)`.
+    if protocol == Protocol::Http {
+        for code in ["500", "502", "503", "504", "429"] {
+            for pat in [format!("== {code}"), format!("{code} |"), format!("| {code}"), format!("{code} =>")] {
+                if let Some(i) = text.find(&pat) {
+                    if text.contains("as_u16") {
+                        hits.push((i, code));
+                    }
+                }
+            }
+        }
+    }
+    hits.sort();
+    for (_, t) in hits {
+        add(t);
+    }
+    out
+}

@@ -1,0 +1,128 @@
+//! # retry-loop
+//!
+//! ## What it finds
+//! A hand-written retry around an HTTP or gRPC call: a `loop`, `while` or
+//! `for` whose body calls another service, leaves the loop when the call
+//! succeeds and goes round again when it fails, usually with an attempt
+//! counter and a sleep. The finding points at the loop keyword and reads
+//! what the loop really does: `retries` (re-tries after the first try, as
+//! Istio counts `attempts`: `for attempt in 0..3` is 2; counters are
+//! simulated with every attempt failing), `per_try_timeout` (a deadline on
+//! the call inside the loop), `backoff` (the first wait), `retry_on` (the
+//! failures the conditions test, as Istio `retryOn` tokens), and the
+//! destination `host` and `port`. An unbounded loop has no `retries`.
+//!
+//! ## Why the mesh should own it
+//! The sidecar already retries: Istio retries every request twice on
+//! connect failures and refused streams even without a VirtualService.
+//! Stacked, the two multiply: 3 tries in code behind `attempts: 2` are up to
+//! 9 upstream calls per request, and during a brownout every layer retries
+//! at once — a retry storm that keeps the upstream down. In mesh config the
+//! policy is visible, bounded and changeable without a rebuild.
+//!
+//! ## Example
+//! ```rust
+//! for attempt in 0..3 {
+//!     match client.get("http://inventory:8080/items").send().await {
+//!         Ok(resp) if resp.status().is_success() => return Ok(resp),
+//!         _ => tokio::time::sleep(Duration::from_millis(100)).await,
+//!     }
+//! }
+//! ```
+//!
+//! ## Use instead
+//! One call, and let the mesh retry:
+//! ```rust
+//! let resp = client.get("http://inventory:8080/items").send().await?.error_for_status()?;
+//! ```
+//!
+//! ## Mesh config
+//! ```yaml
+//! apiVersion: networking.istio.io/v1
+//! kind: VirtualService
+//! metadata: { name: inventory }
+//! spec:
+//!   hosts: [inventory]
+//!   http:
+//!   - route: [{ destination: { host: inventory } }]
+//!     retries: { attempts: 2, perTryTimeout: 2s, retryOn: "5xx,connect-failure,reset" }
+//! ```
+//!
+//! ## Not reported
+//! Loops around local work (files, locks, channels, `JoinHandle`s), polling
+//! loops that wait for a state (they do not leave on success of the call),
+//! database and broker calls (a mesh has no retries for opaque TCP, and a
+//! serialization-failure retry is the application's business), loops over a
+//! collection (`for url in mirrors`), and test code. Reconnect loops of
+//! long-lived consumers (`loop { connect; consume; sleep }`) are left out
+//! unless `--include-reconnect` (or `include-reconnect = true`) is set.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::duration::istio;
+use crate::analysis::net::Destination;
+use crate::analysis::FileCtx;
+use crate::config::RuleConfig;
+use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
+
+rule_meta!(
+    "retry-loop",
+    Warning,
+    Resilience,
+    "hand-written retry loop around an HTTP/gRPC call that the mesh already retries",
+    "retry_loop.rs"
+);
+
+pub struct RetryLoopRule;
+
+/// `host`, `port`, `host_source` of a destination.
+pub(crate) fn destination_values(dest: &Destination, values: &mut BTreeMap<String, String>) {
+    if let Some(h) = &dest.host {
+        values.insert("host".into(), h.clone());
+        if let Some(p) = dest.port {
+            values.insert("port".into(), p.to_string());
+        }
+        if dest.from_env {
+            values.insert("host_source".into(), "env".into());
+        }
+    }
+}
+
+impl Rule for RetryLoopRule {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
+        for l in cx.retry_loops() {
+            let mut values = BTreeMap::new();
+            if let Some(r) = l.retries {
+                values.insert("retries".to_string(), r.to_string());
+            }
+            if let Some(t) = l.per_try_timeout {
+                values.insert("per_try_timeout".into(), istio(t));
+            }
+            if let Some(b) = l.backoff {
+                values.insert("backoff".into(), istio(b));
+            }
+            if !l.retry_on.is_empty() {
+                values.insert("retry_on".into(), l.retry_on.join(","));
+            }
+            values.insert("protocol".into(), l.protocol.as_str().into());
+            destination_values(&l.dest, &mut values);
+            let target = l.dest.host.as_deref().map(|h| format!(" to `{h}`")).unwrap_or_default();
+            let what = match (l.reconnect, l.retries) {
+                (true, _) => format!("reconnect loop{target} retries forever"),
+                (false, Some(r)) => format!("retry loop re-tries a {} call{target} {r} time{}", l.protocol.as_str(), if r == 1 { "" } else { "s" }),
+                (false, None) if l.bounded => format!("retry loop re-tries a {} call{target}", l.protocol.as_str()),
+                (false, None) => format!("unbounded retry loop around a {} call{target}", l.protocol.as_str()),
+            };
+            out.push(Violation {
+                range: l.range,
+                message: format!("{what}; stacked with the sidecar's retries this multiplies upstream calls"),
+                help: "make one call and move the policy to a VirtualService `retries` block".into(),
+                values,
+            });
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! # timeout-wrapper
+//!
+//! ## What it finds
+//! A client-side deadline on an HTTP or gRPC call: `tokio::time::timeout`
+//! (also `timeout_at`, or imported as `timeout`), `tokio::select!` racing a
+//! call against a sleep, `.timeout(d)` on the future (tokio-util,
+//! futures-time), reqwest `ClientBuilder::timeout` / `connect_timeout` /
+//! `read_timeout` and `RequestBuilder::timeout`, tonic `Endpoint::timeout` /
+//! `connect_timeout` and `Request::set_timeout`, and hyper-util's
+//! `HttpConnector::set_connect_timeout`. The finding points at the call that
+//! applies the deadline and reads `timeout` or `connect_timeout` (Istio
+//! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
+//! guarded call names it. Durations are read through `Duration::from_*`,
+//! `const`s, `let`s and `humantime`.
+//!
+//! ## Why the mesh should own it
+//! A client deadline that differs from the mesh's `timeout` hides the
+//! mesh's: a 5 s client deadline behind a 3 s route timeout never fires,
+//! and a shorter one cancels requests the mesh counts as healthy, which
+//! skews outlier detection and metrics. The route timeout lives in one place
+//! that operators can see and change without a rebuild.
+//!
+//! ## Example
+//! ```rust
+//! let resp = tokio::time::timeout(Duration::from_secs(2), client.get(url).send()).await??;
+//! ```
+//!
+//! ## Use instead
+//! ```rust
+//! let resp = client.get(url).send().await?;
+//! ```
+//!
+//! ## Mesh config
+//! ```yaml
+//! apiVersion: networking.istio.io/v1
+//! kind: VirtualService
+//! spec:
+//!   http:
+//!   - route: [{ destination: { host: pricing } }]
+//!     timeout: 2s
+//! ---
+//! apiVersion: networking.istio.io/v1
+//! kind: DestinationRule
+//! spec:
+//!   host: pricing
+//!   trafficPolicy: { connectionPool: { tcp: { connectTimeout: 500ms } } }
+//! ```
+//!
+//! ## Not reported
+//! A deadline on a call inside a retry loop (that is the loop's
+//! `per_try_timeout`, reported by `retry-loop`), deadlines on in-process
+//! futures (channels, locks, `JoinHandle`s, CPU work), database and cache
+//! clients, `Duration` constants used for caches, TTLs or intervals,
+//! server-side timeouts (`TimeoutLayer` on a server router), and test code.
+
+use std::collections::BTreeMap;
+
+use mesh_audit_model::TextRange;
+use syn::visit::Visit;
+use syn::Expr;
+
+use crate::analysis::duration::istio;
+use crate::analysis::macros::MacroBody;
+use crate::analysis::net::{Destination, Kind, NetScan};
+use crate::analysis::paths::ends_with;
+use crate::analysis::retry::deadlines;
+use crate::analysis::scope::{functions, FnScope};
+use crate::analysis::FileCtx;
+use crate::config::RuleConfig;
+use crate::rules::retry_loop::destination_values;
+use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
+
+rule_meta!(
+    "timeout-wrapper",
+    Warning,
+    Resilience,
+    "client-side deadline on an HTTP/gRPC call that a mesh route timeout should own",
+    "timeout_wrapper.rs"
+);
+
+pub struct TimeoutWrapper;
+
+/// One deadline found, before it becomes a violation.
+struct Found {
+    range: TextRange,
+    key: &'static str,
+    nanos: Option<u128>,
+    dest: Destination,
+    what: &'static str,
+}
+
+impl Rule for TimeoutWrapper {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
+        let loops: Vec<_> = cx.retry_loops().iter().map(|l| l.bytes.clone()).collect();
+        let in_retry_loop = |r: &TextRange| loops.iter().any(|b| b.contains(&(r.byte_start as usize)));
+        let mut found: Vec<Found> = Vec::new();
+        for f in functions(cx.file) {
+            let scope = FnScope::new(Some(f.sig), f.body);
+            let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
+            for d in deadlines(&scan, f.body) {
+                let calls = scan.calls_in_expr(d.future);
+                found.push(Found { range: d.range, key: "timeout", nanos: d.nanos, dest: common_dest(&calls), what: "timeout wraps" });
+            }
+            for call in scan.calls_in_block(f.body) {
+                if let Some((nanos, range)) = call.request_timeout {
+                    found.push(Found { range, key: "timeout", nanos: Some(nanos), dest: call.dest.clone(), what: "request timeout on" });
+                }
+            }
+            let mut v = MethodDeadlines { scan: &scan, out: &mut found };
+            v.visit_block(f.body);
+        }
+        found.sort_by_key(|f| (f.range.byte_start, f.key));
+        found.dedup_by_key(|f| (f.range.byte_start, f.key));
+        for f in found {
+            if in_retry_loop(&f.range) {
+                continue;
+            }
+            let mut values = BTreeMap::new();
+            if let Some(n) = f.nanos {
+                values.insert(f.key.to_string(), istio(n));
+            }
+            destination_values(&f.dest, &mut values);
+            let target = f.dest.host.as_deref().map(|h| format!(" to `{h}`")).unwrap_or_default();
+            let value = f.nanos.map(|n| format!(" of {}", istio(n))).unwrap_or_default();
+            let (message, help) = if f.key == "connect_timeout" {
+                (
+                    format!("client connect timeout{value}{target}; the mesh's connection pool sets it"),
+                    "drop it and set `connectionPool.tcp.connectTimeout` in a DestinationRule".to_string(),
+                )
+            } else {
+                (
+                    format!("client-side {}{value} a network call{target}; it hides the mesh route timeout", f.what),
+                    "drop the deadline and set `timeout` on the VirtualService route".to_string(),
+                )
+            };
+            out.push(Violation { range: f.range, message, help, values });
+        }
+    }
+}
+
+fn common_dest(calls: &[crate::analysis::net::NetCall]) -> Destination {
+    let l7: Vec<_> = calls.iter().filter(|c| c.protocol.is_l7()).collect();
+    match l7.first() {
+        Some(first) if l7.iter().all(|c| c.dest == first.dest) => first.dest.clone(),
+        _ => Destination::default(),
+    }
+}
+
+/// `.timeout(d)` / `.connect_timeout(d)` on clients, endpoints and futures,
+/// and `select!` races.
+struct MethodDeadlines<'s, 'e, 'a> {
+    scan: &'s NetScan<'e, 'a>,
+    out: &'s mut Vec<Found>,
+}
+
+impl MethodDeadlines<'_, '_, '_> {
+    fn method(&mut self, m: &syn::ExprMethodCall) {
+        let method = m.method.to_string();
+        let cx = self.scan.cx;
+        let arg = || m.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos());
+        let key = match method.as_str() {
+            "timeout" | "set_timeout" => "timeout",
+            "connect_timeout" | "set_connect_timeout" => "connect_timeout",
+            "read_timeout" => "read_timeout",
+            _ => return,
+        };
+        let range = cx.method_range(m);
+        let kind = self.scan.kind_of(&m.receiver, 0);
+        match kind {
+            Kind::HttpClient(_) => {
+                self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on the HTTP client for" });
+            }
+            Kind::Grpc { url } => {
+                self.out.push(Found { range, key, nanos: arg(), dest: Destination::from_value(&url), what: "timeout on the gRPC channel for" });
+            }
+            Kind::Request { .. } => {} // reported through the call's `request_timeout`
+            _ => {
+                if method == "set_timeout" && self.is_tonic_request(&m.receiver) {
+                    self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on the gRPC request for" });
+                } else if method == "set_connect_timeout" && self.is_http_connector(&m.receiver) {
+                    let nanos = match m.args.first() {
+                        Some(Expr::Call(c)) => c.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos()),
+                        _ => None,
+                    };
+                    self.out.push(Found { range, key, nanos, dest: Destination::default(), what: "connect timeout on" });
+                } else if method == "timeout" && m.args.len() == 1 {
+                    // `fut.timeout(d)` from tokio-util / futures-time.
+                    let calls = self.scan.calls_in_expr(&m.receiver);
+                    if calls.iter().any(|c| c.protocol.is_l7() && c.request_timeout.is_none()) && !matches!(&*m.receiver, Expr::MethodCall(r) if r.method == "send" && self.scan.kind_of(&r.receiver, 0) != Kind::Unknown) {
+                        self.out.push(Found { range, key, nanos: arg(), dest: common_dest(&calls), what: "timeout wraps" });
+                    }
+                }
+            }
+        }
+    }
+
+    fn binding_root_is(&self, e: &Expr, tail: &[&str]) -> bool {
+        let cx = self.scan.cx;
+        let mut e = e;
+        for _ in 0..4 {
+            match e {
+                Expr::Path(p) => {
+                    let Some(id) = p.path.get_ident() else { return false };
+                    let Some(b) = self.scan.scope.lookup(&id.to_string(), id.span().byte_range().start) else { return false };
+                    let Some(init) = b.init else { return false };
+                    e = init;
+                }
+                Expr::MethodCall(m) => e = &m.receiver,
+                Expr::Reference(r) => e = &r.expr,
+                Expr::Call(c) => {
+                    return matches!(&*c.func, Expr::Path(p) if ends_with(&cx.uses.resolve(&p.path), tail));
+                }
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    fn is_tonic_request(&self, e: &Expr) -> bool {
+        self.binding_root_is(e, &["Request", "new"]) && (self.scan.cx.uses.imports_from("tonic") || self.binding_root_is(e, &["tonic", "Request", "new"]))
+    }
+
+    fn is_http_connector(&self, e: &Expr) -> bool {
+        self.binding_root_is(e, &["HttpConnector", "new"])
+    }
+
+    fn select(&mut self, mac: &syn::Macro) {
+        let cx = self.scan.cx;
+        let Some(MacroBody::Select(arms)) = cx.macros.get(mac) else { return };
+        let mut sleep = None;
+        let mut calls = Vec::new();
+        for arm in arms {
+            if let Expr::Call(c) = &arm.future {
+                if let Expr::Path(p) = &*c.func {
+                    let segs = cx.uses.resolve(&p.path);
+                    if ends_with(&segs, &["sleep"]) {
+                        sleep = Some(c.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos()));
+                        continue;
+                    }
+                }
+            }
+            calls.extend(self.scan.calls_in_expr(&arm.future));
+        }
+        let Some(nanos) = sleep else { return };
+        if !calls.iter().any(|c| c.protocol.is_l7()) {
+            return;
+        }
+        let range = cx.node_range(mac);
+        self.out.push(Found { range, key: "timeout", nanos, dest: common_dest(&calls), what: "`select!` races a sleep against" });
+    }
+}
+
+impl<'b> Visit<'b> for MethodDeadlines<'_, '_, '_> {
+    fn visit_expr_method_call(&mut self, m: &'b syn::ExprMethodCall) {
+        self.method(m);
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_macro(&mut self, mac: &'b syn::Macro) {
+        let name = crate::analysis::macros::macro_name(mac);
+        if name == "select" || name == "select_biased" {
+            self.select(mac);
+        }
+        let cx = self.scan.cx;
+        for e in cx.macros.exprs(mac) {
+            let mut inner = MethodDeadlines { scan: self.scan, out: self.out };
+            inner.visit_expr(e);
+        }
+    }
+    fn visit_item(&mut self, _: &'b syn::Item) {}
+}
