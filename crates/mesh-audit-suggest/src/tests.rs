@@ -625,7 +625,8 @@ fn all_kinds() -> Vec<Finding> {
         finding("hand-rolled-tls", "api/src/ledger.rs", 8, &[("side", "client"), ("host", "ledger")]),
         tls_server,
         retry("api/src/zero.rs", 1, &[("retries", "0"), ("per_try_timeout", "1s"), ("host", "audit")]),
-        retry("api/src/forever.rs", 1, &[("host", "search"), ("retry_on", "unavailable,cancelled")]),
+        retry("api/src/forever.rs", 1, &[("host", "search"), ("port", "9090"), ("retry_on", "unavailable,cancelled")]),
+        retry("api/src/search.rs", 2, &[("retries", "1"), ("host", "search"), ("port", "9091"), ("retry_on", "bogus")]),
         retry("api/src/nohost.rs", 1, &[("retries", "2")]),
         finding("loopback-bind", "api/src/main.rs", 40, &[("host", "127.0.0.1"), ("port", "8080")]),
     ]
@@ -673,7 +674,7 @@ fn every_per_finding_suggestion_parses_and_validates() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 11);
+    assert_eq!(checked, 12);
 }
 
 #[test]
@@ -726,15 +727,19 @@ fn semantic_checks_catch_webhook_errors() {
     assert_eq!(problems.len(), 7, "{problems:#?}");
 }
 
+/// The whole manifest set for one finding of every kind, byte for byte.
 #[test]
-#[ignore]
-fn dump_all_kinds() {
+fn manifest_set_snapshot() {
     let set = build_manifests(&all_kinds(), &SuggestOptions::default());
+    let mut text = String::new();
     for f in &set.files {
-        println!("==> {} <==\n{}", f.file_name, f.contents);
+        text.push_str(&format!("==> {} <==\n{}\n", f.file_name, f.contents));
     }
     for c in &set.conflicts {
-        println!("conflict: {c}");
+        text.push_str(&format!("conflict: {c}\n"));
     }
-    println!("unplaced: {:?}", set.unplaced);
+    for (file, line, rule) in &set.unplaced {
+        text.push_str(&format!("unplaced: {file}:{line} {rule}\n"));
+    }
+    insta::assert_snapshot!("manifest_set", text);
 }

@@ -164,7 +164,7 @@ fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
 
     if !(shape.success_exit && shape.continues_on_failure) {
         // A consumer that reconnects forever: opt-in only.
-        if cx.include_reconnect && !calls.is_empty() && has_sleep && !bounded && matches!(l, LoopRef::Loop(_)) {
+        if cx.include_reconnect && !calls.is_empty() && has_sleep && shape.continues_on_failure && !bounded && matches!(l, LoopRef::Loop(_)) {
             let first = &calls[0];
             return Some(RetryLoop {
                 range: cx.range(l.keyword()),

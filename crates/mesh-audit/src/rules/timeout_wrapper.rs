@@ -125,15 +125,15 @@ impl Rule for TimeoutWrapper {
             }
             destination_values(&f.dest, &mut values);
             let target = f.dest.host.as_deref().map(|h| format!(" to `{h}`")).unwrap_or_default();
-            let value = f.nanos.map(|n| format!(" of {}", istio(n))).unwrap_or_default();
+            let value = f.nanos.map(|n| format!(" ({})", istio(n))).unwrap_or_default();
             let (message, help) = if f.key == "connect_timeout" {
                 (
-                    format!("client connect timeout{value}{target}; the mesh's connection pool sets it"),
+                    format!("client connect timeout{target}{value}; the mesh's connection pool sets it"),
                     "drop it and set `connectionPool.tcp.connectTimeout` in a DestinationRule".to_string(),
                 )
             } else {
                 (
-                    format!("client-side {}{value} a network call{target}; it hides the mesh route timeout", f.what),
+                    format!("client-side {} a network call{target}{value}; it hides the mesh route timeout", f.what),
                     "drop the deadline and set `timeout` on the VirtualService route".to_string(),
                 )
             };
@@ -172,15 +172,15 @@ impl MethodDeadlines<'_, '_, '_> {
         let kind = self.scan.kind_of(&m.receiver, 0);
         match kind {
             Kind::HttpClient(_) => {
-                self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on the HTTP client for" });
+                self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on the HTTP client for every" });
             }
             Kind::Grpc { url } => {
-                self.out.push(Found { range, key, nanos: arg(), dest: Destination::from_value(&url), what: "timeout on the gRPC channel for" });
+                self.out.push(Found { range, key, nanos: arg(), dest: Destination::from_value(&url), what: "timeout on the gRPC channel for every" });
             }
             Kind::Request { .. } => {} // reported through the call's `request_timeout`
             _ => {
                 if method == "set_timeout" && self.is_tonic_request(&m.receiver) {
-                    self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on the gRPC request for" });
+                    self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on the gRPC request of" });
                 } else if method == "set_connect_timeout" && self.is_http_connector(&m.receiver) {
                     let nanos = match m.args.first() {
                         Some(Expr::Call(c)) => c.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos()),
