@@ -103,11 +103,11 @@ impl Rule for TimeoutWrapper {
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
             for d in deadlines(&scan, f.body) {
                 let calls = scan.calls_in_expr(d.future);
-                found.push(Found { range: d.range, key: "timeout", nanos: d.nanos, dest: common_dest(&calls), what: "timeout wraps" });
+                found.push(Found { range: d.range, key: "timeout", nanos: d.nanos, dest: common_dest(&calls), what: "timeout wraps a network call" });
             }
             for call in scan.calls_in_block(f.body) {
                 if let Some((nanos, range)) = call.request_timeout {
-                    found.push(Found { range, key: "timeout", nanos: Some(nanos), dest: call.dest.clone(), what: "request timeout on" });
+                    found.push(Found { range, key: "timeout", nanos: Some(nanos), dest: call.dest.clone(), what: "request timeout on a network call" });
                 }
             }
             let mut v = MethodDeadlines { scan: &scan, out: &mut found };
@@ -133,7 +133,7 @@ impl Rule for TimeoutWrapper {
                 )
             } else {
                 (
-                    format!("client-side {} a network call{target}{value}; it hides the mesh route timeout", f.what),
+                    format!("client-side {}{target}{value}; it hides the mesh route timeout", f.what),
                     "drop the deadline and set `timeout` on the VirtualService route".to_string(),
                 )
             };
@@ -172,26 +172,26 @@ impl MethodDeadlines<'_, '_, '_> {
         let kind = self.scan.kind_of(&m.receiver, 0);
         match kind {
             Kind::HttpClient(_) => {
-                self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on the HTTP client for every" });
+                self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on an HTTP client, for every request it makes" });
             }
             Kind::Grpc { url } => {
-                self.out.push(Found { range, key, nanos: arg(), dest: Destination::from_value(&url), what: "timeout on the gRPC channel for every" });
+                self.out.push(Found { range, key, nanos: arg(), dest: Destination::from_value(&url), what: "timeout on a gRPC channel" });
             }
             Kind::Request { .. } => {} // reported through the call's `request_timeout`
             _ => {
                 if method == "set_timeout" && self.is_tonic_request(&m.receiver) {
-                    self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on the gRPC request of" });
+                    self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on a gRPC request" });
                 } else if method == "set_connect_timeout" && self.is_http_connector(&m.receiver) {
                     let nanos = match m.args.first() {
                         Some(Expr::Call(c)) => c.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos()),
                         _ => None,
                     };
-                    self.out.push(Found { range, key, nanos, dest: Destination::default(), what: "connect timeout on" });
+                    self.out.push(Found { range, key, nanos, dest: Destination::default(), what: "connect timeout on an HTTP connector" });
                 } else if method == "timeout" && m.args.len() == 1 {
                     // `fut.timeout(d)` from tokio-util / futures-time.
                     let calls = self.scan.calls_in_expr(&m.receiver);
                     if calls.iter().any(|c| c.protocol.is_l7() && c.request_timeout.is_none()) && !matches!(&*m.receiver, Expr::MethodCall(r) if r.method == "send" && self.scan.kind_of(&r.receiver, 0) != Kind::Unknown) {
-                        self.out.push(Found { range, key, nanos: arg(), dest: common_dest(&calls), what: "timeout wraps" });
+                        self.out.push(Found { range, key, nanos: arg(), dest: common_dest(&calls), what: "timeout wraps a network call" });
                     }
                 }
             }
@@ -250,7 +250,7 @@ impl MethodDeadlines<'_, '_, '_> {
             return;
         }
         let range = cx.node_range(mac);
-        self.out.push(Found { range, key: "timeout", nanos, dest: common_dest(&calls), what: "`select!` races a sleep against" });
+        self.out.push(Found { range, key: "timeout", nanos, dest: common_dest(&calls), what: "`select!` races a sleep against a network call" });
     }
 }
 
