@@ -63,8 +63,16 @@ pub fn stderr(o: &Output) -> String {
 /// streams when it fails.
 #[track_caller]
 pub fn assert_exit(o: &Output, expected: i32) {
-    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert_eq!(o.status.code(), Some(expected), "exit status {:?}\n--- stdout\n{out}\n--- stderr\n{err}", o.status);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(expected),
+        "exit status {:?}\n--- stdout\n{out}\n--- stderr\n{err}",
+        o.status
+    );
     assert_no_panic(o);
 }
 
@@ -74,16 +82,26 @@ pub fn assert_no_panic(o: &Output) {
     let out = String::from_utf8_lossy(&o.stdout);
     for text in [&err, &out] {
         assert!(!text.contains("panicked"), "the process panicked:\n{text}");
-        assert!(!text.contains("internal error"), "an internal error was reported:\n{text}");
-        assert!(!text.contains("RUST_BACKTRACE"), "the process panicked:\n{text}");
+        assert!(
+            !text.contains("internal error"),
+            "an internal error was reported:\n{text}"
+        );
+        assert!(
+            !text.contains("RUST_BACKTRACE"),
+            "the process panicked:\n{text}"
+        );
     }
 }
 
 /// Parses `--format json` output.
 #[track_caller]
 pub fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", String::from_utf8_lossy(&o.stdout)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    })
 }
 
 /// `file:line:column rule` of every finding, in report order.
@@ -92,7 +110,15 @@ pub fn locations(report: &Value) -> Vec<String> {
         .as_array()
         .expect("findings is an array")
         .iter()
-        .map(|f| format!("{}:{}:{} {}", s(&f["file"]), f["line"], f["column"], s(&f["rule"])))
+        .map(|f| {
+            format!(
+                "{}:{}:{} {}",
+                s(&f["file"]),
+                f["line"],
+                f["column"],
+                s(&f["rule"])
+            )
+        })
         .collect()
 }
 
@@ -102,7 +128,15 @@ pub fn severities(report: &Value) -> Vec<String> {
         .as_array()
         .expect("findings is an array")
         .iter()
-        .map(|f| format!("{}:{} {} {}", s(&f["file"]), f["line"], s(&f["severity"]), s(&f["rule"])))
+        .map(|f| {
+            format!(
+                "{}:{} {} {}",
+                s(&f["file"]),
+                f["line"],
+                s(&f["severity"]),
+                s(&f["rule"])
+            )
+        })
         .collect()
 }
 
@@ -112,12 +146,21 @@ pub fn errors(report: &Value) -> Vec<(String, Option<u64>, Option<u64>, String)>
         .as_array()
         .expect("errors is an array")
         .iter()
-        .map(|e| (s(&e["file"]), e["line"].as_u64(), e["column"].as_u64(), s(&e["message"])))
+        .map(|e| {
+            (
+                s(&e["file"]),
+                e["line"].as_u64(),
+                e["column"].as_u64(),
+                s(&e["message"]),
+            )
+        })
         .collect()
 }
 
 pub fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}")).to_string()
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+        .to_string()
 }
 
 /// The JSON report without the fields that legitimately differ between runs.
@@ -144,7 +187,9 @@ pub fn write(root: &Path, rel: &str, bytes: &[u8]) {
 /// A one-package Cargo project without dependencies: `cargo metadata
 /// --offline` reads it without any network.
 pub fn package_manifest(name: &str) -> String {
-    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n")
+    format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n"
+    )
 }
 
 /// A server that binds loopback on line 4, column 20.

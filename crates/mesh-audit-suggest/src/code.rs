@@ -29,7 +29,10 @@ fn framework(span: &str, file: &str) -> Framework {
         Framework::Tonic
     } else if span.contains("Server::bind") || span.contains("Server::try_bind") {
         Framework::Hyper
-    } else if file.contains("tokio::net") || span.contains(".await") || file.contains("#[tokio::main]") {
+    } else if file.contains("tokio::net")
+        || span.contains(".await")
+        || file.contains("#[tokio::main]")
+    {
         if file.contains("axum") {
             Framework::Axum
         } else {
@@ -42,7 +45,8 @@ fn framework(span: &str, file: &str) -> Framework {
     }
 }
 
-const PORT_FROM_ENV: &str = "let port: u16 = std::env::var(\"PORT\").ok().and_then(|p| p.parse().ok()).unwrap_or(DEFAULT);";
+const PORT_FROM_ENV: &str =
+    "let port: u16 = std::env::var(\"PORT\").ok().and_then(|p| p.parse().ok()).unwrap_or(DEFAULT);";
 
 fn port_line(default_port: Option<u16>) -> String {
     match default_port {
@@ -205,10 +209,7 @@ fn offset_of(source: &str, line: u32, column: u32) -> Option<usize> {
     if col == line_text.chars().count() {
         return Some(start + line_text.len());
     }
-    line_text
-        .char_indices()
-        .nth(col)
-        .map(|(i, _)| start + i)
+    line_text.char_indices().nth(col).map(|(i, _)| start + i)
 }
 
 /// 1-based line and character column of a byte offset.
@@ -307,7 +308,11 @@ fn token_candidates(span: &str, found: &mut Vec<Candidate>) {
     }
     let bytes = span.as_bytes();
     for (i, _) in span.match_indices("127") {
-        if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'.') {
+        if i > 0
+            && (bytes[i - 1].is_ascii_alphanumeric()
+                || bytes[i - 1] == b'_'
+                || bytes[i - 1] == b'.')
+        {
             continue;
         }
         let mut j = i + 3;
@@ -401,7 +406,10 @@ mod tests {
         let r = replacement_for(src, "TcpListener::bind(\"127.0.0.1:8080\")").unwrap();
         assert_eq!(r.text, "\"0.0.0.0:8080\"");
         assert_eq!((r.line, r.column, r.end_line, r.end_column), (2, 31, 2, 47));
-        assert_eq!(&src[r.byte_start as usize..r.byte_end as usize], "\"127.0.0.1:8080\"");
+        assert_eq!(
+            &src[r.byte_start as usize..r.byte_end as usize],
+            "\"127.0.0.1:8080\""
+        );
         assert_eq!(r.applicability, "MaybeIncorrect");
     }
 
@@ -413,8 +421,14 @@ mod tests {
             ("bind((\"127.0.0.1\", 8080))", "\"0.0.0.0\""),
             ("bind((\"::1\", 8080))", "\"::\""),
             ("SocketAddr::from(([127, 0, 0, 1], 3000))", "0, 0, 0, 0"),
-            ("SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 3000)", "Ipv4Addr::UNSPECIFIED"),
-            ("SocketAddr::from((Ipv6Addr::LOCALHOST, 3000))", "Ipv6Addr::UNSPECIFIED"),
+            (
+                "SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 3000)",
+                "Ipv4Addr::UNSPECIFIED",
+            ),
+            (
+                "SocketAddr::from((Ipv6Addr::LOCALHOST, 3000))",
+                "Ipv6Addr::UNSPECIFIED",
+            ),
         ];
         for (code, want) in cases {
             let src = format!("// é multi-byte before\nlet x = {code};\n");
@@ -422,7 +436,10 @@ mod tests {
             assert_eq!(r.text, want, "{code}");
             let mut fixed = src.clone();
             fixed.replace_range(r.byte_start as usize..r.byte_end as usize, &r.text);
-            assert!(!fixed.contains("127.0.0.1") && !fixed.contains("localhost"), "{fixed}");
+            assert!(
+                !fixed.contains("127.0.0.1") && !fixed.contains("localhost"),
+                "{fixed}"
+            );
         }
     }
 
@@ -445,8 +462,22 @@ mod tests {
     fn bad_ranges_do_not_panic() {
         let src = "é\n";
         for range in [
-            TextRange { line: 9, column: 1, end_line: 9, end_column: 4, byte_start: 50, byte_end: 90 },
-            TextRange { line: 1, column: 2, end_line: 1, end_column: 1, byte_start: 1, byte_end: 2 },
+            TextRange {
+                line: 9,
+                column: 1,
+                end_line: 9,
+                end_column: 4,
+                byte_start: 50,
+                byte_end: 90,
+            },
+            TextRange {
+                line: 1,
+                column: 2,
+                end_line: 1,
+                end_column: 1,
+                byte_start: 1,
+                byte_end: 2,
+            },
             TextRange::default(),
         ] {
             assert!(loopback_replacement(src, &range).is_none());
@@ -465,8 +496,14 @@ mod tests {
 
     #[test]
     fn code_follows_the_framework() {
-        let f = finding_at("loopback-bind", "src/main.rs", &[("host", "127.0.0.1"), ("port", "8080")], (2, 9, 2, 44));
-        let src = "use tokio::net::TcpListener;\nlet l = TcpListener::bind(\"127.0.0.1:8080\").await?;\n";
+        let f = finding_at(
+            "loopback-bind",
+            "src/main.rs",
+            &[("host", "127.0.0.1"), ("port", "8080")],
+            (2, 9, 2, 44),
+        );
+        let src =
+            "use tokio::net::TcpListener;\nlet l = TcpListener::bind(\"127.0.0.1:8080\").await?;\n";
         let s = code_suggestions(&f, Some(src));
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].kind, "code");
@@ -476,10 +513,20 @@ mod tests {
         );
         assert_eq!(s[0].replacement.as_ref().unwrap().text, "\"0.0.0.0:8080\"");
 
-        let actix = "use actix_web::HttpServer;\nHttpServer::new(app).bind((\"127.0.0.1\", 8080))?\n";
-        let f = finding_at("loopback-bind", "src/main.rs", &[("host", "127.0.0.1"), ("port", "8080")], (2, 1, 2, 47));
+        let actix =
+            "use actix_web::HttpServer;\nHttpServer::new(app).bind((\"127.0.0.1\", 8080))?\n";
+        let f = finding_at(
+            "loopback-bind",
+            "src/main.rs",
+            &[("host", "127.0.0.1"), ("port", "8080")],
+            (2, 1, 2, 47),
+        );
         let s = code_suggestions(&f, Some(actix));
-        assert!(s[0].code.as_deref().unwrap().contains("HttpServer::new(app).bind((\"0.0.0.0\", port))"));
+        assert!(s[0]
+            .code
+            .as_deref()
+            .unwrap()
+            .contains("HttpServer::new(app).bind((\"0.0.0.0\", port))"));
         assert_eq!(s[0].replacement.as_ref().unwrap().text, "\"0.0.0.0\"");
     }
 
@@ -489,10 +536,18 @@ mod tests {
         let s = code_suggestions(&f, None);
         assert!(s[0].replacement.is_none());
         assert!(s[0].code.as_deref().unwrap().contains("(\"::\", port)"));
-        assert!(s[0].code.as_deref().unwrap().contains("use your containerPort"));
+        assert!(s[0]
+            .code
+            .as_deref()
+            .unwrap()
+            .contains("use your containerPort"));
         let f = finding("ephemeral-port", "src/main.rs", 2, &[("host", "0.0.0.0")]);
         let s = code_suggestions(&f, None);
-        assert!(s[0].code.as_deref().unwrap().contains("std::env::var(\"PORT\")"));
+        assert!(s[0]
+            .code
+            .as_deref()
+            .unwrap()
+            .contains("std::env::var(\"PORT\")"));
         assert!(code_suggestions(&finding("some-new-rule", "a.rs", 1, &[]), None).is_empty());
     }
 }

@@ -88,7 +88,7 @@ pub fn format_millis(ms: u64) -> Option<String> {
     if ms == 0 {
         return None;
     }
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         if ms <= MAX_UNIT {
             return Some(format!("{ms}ms"));
         }
@@ -152,7 +152,17 @@ mod tests {
 
     #[test]
     fn rejects_non_durations() {
-        for bad in ["", "2", "s", "abc", "2 parsecs", "1..5s", ".s", "-1s", "1e3s"] {
+        for bad in [
+            "",
+            "2",
+            "s",
+            "abc",
+            "2 parsecs",
+            "1..5s",
+            ".s",
+            "-1s",
+            "1e3s",
+        ] {
             assert_eq!(parse_millis(bad), None, "{bad}");
         }
     }

@@ -123,7 +123,10 @@ pub struct TcpSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct OutlierDetection {
-    #[serde(rename = "consecutive5xxErrors", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "consecutive5xxErrors",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consecutive_5xx_errors: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
@@ -271,13 +274,24 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// Records a disagreement: a comment above the field naming every source,
     /// and a conflict for the run's report.
-    fn check<T>(&mut self, path: &str, field: &'static str, chosen: &str, v: &Sourced<T>, why: &'static str) {
+    fn check<T>(
+        &mut self,
+        path: &str,
+        field: &'static str,
+        chosen: &str,
+        v: &Sourced<T>,
+        why: &'static str,
+    ) {
         if !v.disagrees() {
             return;
         }
         self.comments.add_before(
             path,
-            format!("conflict: {} ({why}); the code says {}", chosen, sources_text(&v.sources)),
+            format!(
+                "conflict: {} ({why}); the code says {}",
+                chosen,
+                sources_text(&v.sources)
+            ),
         );
         self.conflicts.push(FieldConflict {
             field,
@@ -289,9 +303,13 @@ impl Ctx<'_> {
 }
 
 fn header(comments: &mut Comments, what: &str, origins: &[Origin], notes: &[String]) {
-    comments.header.push(format!("{what}; replaces the code at:"));
+    comments
+        .header
+        .push(format!("{what}; replaces the code at:"));
     for origin in origins {
-        comments.header.push(format!("  {origin} ({})", origin.rule));
+        comments
+            .header
+            .push(format!("  {origin} ({})", origin.rule));
     }
     for note in notes {
         comments.header.push(format!("note: {note}"));
@@ -355,7 +373,13 @@ pub fn virtual_service(
 
     let timeout = policy.request_timeout.as_ref().and_then(|t| {
         let text = format_millis(t.value)?;
-        ctx.check(&format!("{route_path}.timeout"), "http[].timeout", &text, t, "shortest kept");
+        ctx.check(
+            &format!("{route_path}.timeout"),
+            "http[].timeout",
+            &text,
+            t,
+            "shortest kept",
+        );
         Some(text)
     });
 
@@ -484,9 +508,17 @@ pub fn destination_rule(
 
     if let Some(t) = &policy.connect_timeout {
         if let Some(text) = format_millis(t.value) {
-            ctx.check(&format!("{tp}.connectionPool.tcp.connectTimeout"), "trafficPolicy.connectionPool.tcp.connectTimeout", &text, t, "shortest kept");
+            ctx.check(
+                &format!("{tp}.connectionPool.tcp.connectTimeout"),
+                "trafficPolicy.connectionPool.tcp.connectTimeout",
+                &text,
+                t,
+                "shortest kept",
+            );
             traffic.connection_pool = Some(ConnectionPool {
-                tcp: TcpSettings { connect_timeout: text },
+                tcp: TcpSettings {
+                    connect_timeout: text,
+                },
             });
         }
     }
@@ -495,23 +527,47 @@ pub fn destination_rule(
         let od_path = format!("{tp}.outlierDetection");
         let mut od = OutlierDetection::default();
         if let Some(v) = &o.consecutive_errors {
-            ctx.check(&format!("{od_path}.consecutive5xxErrors"), "trafficPolicy.outlierDetection.consecutive5xxErrors", &v.value.to_string(), v, "highest threshold kept");
+            ctx.check(
+                &format!("{od_path}.consecutive5xxErrors"),
+                "trafficPolicy.outlierDetection.consecutive5xxErrors",
+                &v.value.to_string(),
+                v,
+                "highest threshold kept",
+            );
             od.consecutive_5xx_errors = Some(v.value);
         }
         if let Some(v) = &o.interval {
             if let Some(text) = format_millis(v.value) {
-                ctx.check(&format!("{od_path}.interval"), "trafficPolicy.outlierDetection.interval", &text, v, "shortest kept");
+                ctx.check(
+                    &format!("{od_path}.interval"),
+                    "trafficPolicy.outlierDetection.interval",
+                    &text,
+                    v,
+                    "shortest kept",
+                );
                 od.interval = Some(text);
             }
         }
         if let Some(v) = &o.base_ejection_time {
             if let Some(text) = format_millis(v.value) {
-                ctx.check(&format!("{od_path}.baseEjectionTime"), "trafficPolicy.outlierDetection.baseEjectionTime", &text, v, "shortest ejection kept");
+                ctx.check(
+                    &format!("{od_path}.baseEjectionTime"),
+                    "trafficPolicy.outlierDetection.baseEjectionTime",
+                    &text,
+                    v,
+                    "shortest ejection kept",
+                );
                 od.base_ejection_time = Some(text);
             }
         }
         if let Some(v) = &o.max_ejection_percent {
-            ctx.check(&format!("{od_path}.maxEjectionPercent"), "trafficPolicy.outlierDetection.maxEjectionPercent", &v.value.to_string(), v, "lowest kept");
+            ctx.check(
+                &format!("{od_path}.maxEjectionPercent"),
+                "trafficPolicy.outlierDetection.maxEjectionPercent",
+                &v.value.to_string(),
+                v,
+                "lowest kept",
+            );
             od.max_ejection_percent = Some(i32::try_from(v.value).unwrap_or(100));
         }
         if od != OutlierDetection::default() {

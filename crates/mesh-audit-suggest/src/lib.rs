@@ -51,9 +51,11 @@ pub use write::{write_manifests, WriteError};
 use crate::istio::FieldConflict;
 use crate::names::{
     dns_label, file_stem_for_host, full_resource_name_for_host, resource_name_for_host,
-    PLACEHOLDER_HOST,
+    PLACEHOLDER_HOST, PLACEHOLDER_NAME,
 };
-use crate::policy::{clean, extract, rule_kind, Attempts, DestinationPolicy, HostRef, Origin, RuleKind};
+use crate::policy::{
+    clean, extract, rule_kind, Attempts, DestinationPolicy, HostRef, Origin, RuleKind,
+};
 
 /// The served API version of the Istio resources written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,7 +82,9 @@ impl FromStr for ApiVersion {
         match s {
             "v1" => Ok(ApiVersion::V1),
             "v1beta1" => Ok(ApiVersion::V1beta1),
-            other => Err(format!("unknown mesh API version `{other}` (expected `v1` or `v1beta1`)")),
+            other => Err(format!(
+                "unknown mesh API version `{other}` (expected `v1` or `v1beta1`)"
+            )),
         }
     }
 }
@@ -129,7 +133,12 @@ impl SuggestOptions {
         }
         if let Some(v) = &self.istio_version {
             match istio::parse_istio_version(v) {
-                None => return Err(format!("Istio version `{}` is not like `1.26` or `1.30.3`", clean(v))),
+                None => {
+                    return Err(format!(
+                        "Istio version `{}` is not like `1.26` or `1.30.3`",
+                        clean(v)
+                    ))
+                }
                 Some(ver) if ver < (1, 22) && self.api_version == ApiVersion::V1 => {
                     return Err(format!(
                         "Istio {} does not serve the v1 API; use --mesh-api-version v1beta1",
@@ -168,7 +177,11 @@ pub fn attach_suggestions(
 }
 
 /// The suggestions for one finding (what [`attach_suggestions`] stores).
-pub fn suggestions_for(finding: &Finding, source: Option<&str>, opts: &SuggestOptions) -> Vec<Suggestion> {
+pub fn suggestions_for(
+    finding: &Finding,
+    source: Option<&str>,
+    opts: &SuggestOptions,
+) -> Vec<Suggestion> {
     let kind = rule_kind(finding.rule);
     if kind == RuleKind::Code {
         return code::code_suggestions(finding, source);
@@ -189,7 +202,7 @@ pub fn suggestions_for(finding: &Finding, source: Option<&str>, opts: &SuggestOp
     });
     let name = match &extracted.host {
         HostRef::Known(h) => resource_name_for_host(h),
-        _ => dns_label(PLACEHOLDER_HOST.split('.').next().unwrap_or("replace-me"), PLACEHOLDER_HOST),
+        _ => PLACEHOLDER_NAME.to_string(),
     };
     let mut out = Vec::new();
     let finish = |lead: String| {
@@ -226,7 +239,10 @@ pub fn suggestions_for(finding: &Finding, source: Option<&str>, opts: &SuggestOp
     }
     if extracted.server_mtls {
         let crate_name = finding.package.as_deref();
-        let pa_name = dns_label(crate_name.unwrap_or("workload"), crate_name.unwrap_or("workload"));
+        let pa_name = dns_label(
+            crate_name.unwrap_or("workload"),
+            crate_name.unwrap_or("workload"),
+        );
         let doc = istio::peer_authentication(crate_name, &pa_name, &[Origin::of(finding)], opts);
         if let Ok(yaml) = yaml::to_yaml(&doc.resource, &doc.comments) {
             out.push(Suggestion {
@@ -310,7 +326,11 @@ impl fmt::Display for Conflict {
             .map(|(v, at)| format!("{v} at {at}"))
             .collect::<Vec<_>>()
             .join(", ");
-        write!(f, "{}: {} set to {} ({values})", self.host, self.field, self.chosen)
+        write!(
+            f,
+            "{}: {} set to {} ({values})",
+            self.host, self.field, self.chosen
+        )
     }
 }
 
@@ -330,7 +350,11 @@ pub struct ManifestSet {
 /// VirtualService and/or DestinationRule, `<crate>.peerauthentication.yaml`.
 pub fn build_manifests(findings: &[Finding], opts: &SuggestOptions) -> ManifestSet {
     let mut sorted: Vec<&Finding> = findings.iter().collect();
-    sorted.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
+    sorted.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
 
     let mut set = ManifestSet::default();
     let mut by_host: BTreeMap<String, DestinationPolicy> = BTreeMap::new();
@@ -343,7 +367,10 @@ pub fn build_manifests(findings: &[Finding], opts: &SuggestOptions) -> ManifestS
         let unplaced = (finding.file.clone(), finding.range.line, finding.rule);
         if extracted.server_mtls {
             match finding.package.as_deref().filter(|p| !p.trim().is_empty()) {
-                Some(krate) => by_crate.entry(krate.to_string()).or_default().push(Origin::of(finding)),
+                Some(krate) => by_crate
+                    .entry(krate.to_string())
+                    .or_default()
+                    .push(Origin::of(finding)),
                 None => set.unplaced.push(unplaced.clone()),
             }
         }
@@ -369,7 +396,10 @@ pub fn build_manifests(findings: &[Finding], opts: &SuggestOptions) -> ManifestS
     let names = unique_names(by_host.keys().map(String::as_str));
     let mut used_files = BTreeSet::new();
     for (host, policy) in &by_host {
-        let name = names.get(host.as_str()).cloned().unwrap_or_else(|| resource_name_for_host(host));
+        let name = names
+            .get(host.as_str())
+            .cloned()
+            .unwrap_or_else(|| resource_name_for_host(host));
         let mut docs = Vec::new();
         let mut conflicts: Vec<FieldConflict> = Vec::new();
         if let Some((doc, c)) = istio::virtual_service(policy, &name, opts) {
@@ -385,24 +415,43 @@ pub fn build_manifests(findings: &[Finding], opts: &SuggestOptions) -> ManifestS
                 host: host.clone(),
                 field: c.field.to_string(),
                 chosen: c.chosen,
-                values: c.values.iter().map(|(v, o)| (v.clone(), o.to_string())).collect(),
+                values: c
+                    .values
+                    .iter()
+                    .map(|(v, o)| (v.clone(), o.to_string()))
+                    .collect(),
             });
         }
         let file_name = unique_file_name(&mut used_files, &file_stem_for_host(host), ".yaml");
-        push_file(&mut set, file_name, ManifestSubject::Host(host.clone()), docs);
+        push_file(
+            &mut set,
+            file_name,
+            ManifestSubject::Host(host.clone()),
+            docs,
+        );
     }
     for (krate, origins) in &by_crate {
         let name = dns_label(krate, krate);
         let doc = istio::peer_authentication(Some(krate), &name, origins, opts);
         let stem = crate_file_stem(krate);
         let file_name = unique_file_name(&mut used_files, &stem, ".peerauthentication.yaml");
-        push_file(&mut set, file_name, ManifestSubject::Crate(krate.clone()), vec![doc]);
+        push_file(
+            &mut set,
+            file_name,
+            ManifestSubject::Crate(krate.clone()),
+            vec![doc],
+        );
     }
     set.files.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     set
 }
 
-fn push_file(set: &mut ManifestSet, file_name: String, subject: ManifestSubject, docs: Vec<Document>) {
+fn push_file(
+    set: &mut ManifestSet,
+    file_name: String,
+    subject: ManifestSubject,
+    docs: Vec<Document>,
+) {
     if docs.is_empty() {
         return;
     }
@@ -417,7 +466,11 @@ fn push_file(set: &mut ManifestSet, file_name: String, subject: ManifestSubject,
                 contents.push_str(&text);
                 documents.push(doc.resource);
             }
-            Err(e) => set.errors.push(format!("{file_name}: {} {}: {e}", doc.resource.kind(), doc.resource.name())),
+            Err(e) => set.errors.push(format!(
+                "{file_name}: {} {}: {e}",
+                doc.resource.kind(),
+                doc.resource.name()
+            )),
         }
     }
     if !documents.is_empty() {
@@ -436,7 +489,9 @@ fn crate_file_stem(krate: &str) -> String {
     let plain = !krate.is_empty()
         && krate.len() <= 64
         && !krate.starts_with(['.', '-'])
-        && krate.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && krate
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if plain {
         krate.to_string()
     } else {
@@ -490,8 +545,9 @@ fn unique_names<'a>(hosts: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, S
 }
 
 fn fnv(text: &str) -> u32 {
-    text.bytes()
-        .fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    text.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 #[cfg(test)]

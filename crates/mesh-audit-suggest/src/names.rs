@@ -11,6 +11,8 @@ const MAX_FILE_STEM: usize = 200;
 
 /// The placeholder written where the destination could not be read.
 pub const PLACEHOLDER_HOST: &str = "REPLACE-ME.svc.cluster.local";
+/// `metadata.name` of a resource for the placeholder host.
+pub const PLACEHOLDER_NAME: &str = "replace-me";
 /// The placeholder written where a workload label is not known.
 pub const PLACEHOLDER_LABEL: &str = "REPLACE-ME";
 
@@ -167,7 +169,10 @@ mod tests {
 
     #[test]
     fn service_hosts_are_named_after_the_service() {
-        assert_eq!(resource_name_for_host("pricing.shop.svc.cluster.local"), "pricing");
+        assert_eq!(
+            resource_name_for_host("pricing.shop.svc.cluster.local"),
+            "pricing"
+        );
         assert_eq!(resource_name_for_host("pricing.shop.svc"), "pricing");
         assert_eq!(resource_name_for_host("pricing.shop"), "pricing");
         assert_eq!(resource_name_for_host("inventory"), "inventory");

@@ -369,7 +369,10 @@ pub fn extract(finding: &Finding) -> Extracted {
             Ok(p) if (1..=65535).contains(&p) => {
                 policy.port = Some(Sourced::new(p, p.to_string(), origin.clone()));
             }
-            _ => reader.note(format!("port `{}` is not a port number; left out", clean(port))),
+            _ => reader.note(format!(
+                "port `{}` is not a port number; left out",
+                clean(port)
+            )),
         }
     }
     let protocol = match finding.value("protocol") {
@@ -444,12 +447,18 @@ impl Reader<'_> {
             Some(ms) => match format_millis(ms) {
                 Some(text) => Some(Sourced::new(ms, text, self.origin.clone())),
                 None => {
-                    self.note(format!("{key} `{}` is zero, which Istio rejects; left out", clean(raw)));
+                    self.note(format!(
+                        "{key} `{}` is zero, which Istio rejects; left out",
+                        clean(raw)
+                    ));
                     None
                 }
             },
             None => {
-                self.note(format!("{key} `{}` is not a duration; left out", clean(raw)));
+                self.note(format!(
+                    "{key} `{}` is not a duration; left out",
+                    clean(raw)
+                ));
                 None
             }
         }
@@ -458,9 +467,16 @@ impl Reader<'_> {
     fn count(&mut self, key: &str, range: std::ops::RangeInclusive<u32>) -> Option<Sourced<u32>> {
         let raw = self.finding.value(key)?;
         match raw.trim().parse::<u32>() {
-            Ok(n) if range.contains(&n) => Some(Sourced::new(n, n.to_string(), self.origin.clone())),
+            Ok(n) if range.contains(&n) => {
+                Some(Sourced::new(n, n.to_string(), self.origin.clone()))
+            }
             _ => {
-                self.note(format!("{key} `{}` is not a number in {}..={}; left out", clean(raw), range.start(), range.end()));
+                self.note(format!(
+                    "{key} `{}` is not a number in {}..={}; left out",
+                    clean(raw),
+                    range.start(),
+                    range.end()
+                ));
                 None
             }
         }
@@ -488,7 +504,10 @@ impl Reader<'_> {
                         tokens.push(token);
                     }
                 } else {
-                    self.note(format!("retry condition `{}` is not one Istio accepts; left out", clean(&token)));
+                    self.note(format!(
+                        "retry condition `{}` is not one Istio accepts; left out",
+                        clean(&token)
+                    ));
                 }
             }
         }
@@ -520,7 +539,9 @@ pub fn clean(raw: &str) -> String {
 /// What the code most likely retried on when it did not say.
 pub fn default_retry_on(protocol: Protocol) -> &'static str {
     match protocol {
-        Protocol::Grpc => "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+        Protocol::Grpc => {
+            "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
+        }
         Protocol::Http => "5xx,connect-failure,reset",
     }
 }
@@ -586,7 +607,12 @@ mod tests {
             "retry-loop",
             "src/a.rs",
             10,
-            &[("retries", "3"), ("per_try_timeout", "2s"), ("retry_on", "5xx, 503,bogus"), ("host", "Inventory")],
+            &[
+                ("retries", "3"),
+                ("per_try_timeout", "2s"),
+                ("retry_on", "5xx, 503,bogus"),
+                ("host", "Inventory"),
+            ],
         );
         let x = extract(&f);
         assert_eq!(x.host, HostRef::Known("inventory".into()));
@@ -595,7 +621,13 @@ mod tests {
         assert_eq!(r.attempts.value, Attempts::Count(3));
         assert_eq!(r.per_try_timeout.unwrap().value, 2000);
         assert_eq!(r.retry_on.value, vec!["5xx".to_string(), "503".to_string()]);
-        assert_eq!(p.notes, vec!["src/a.rs:10: retry condition `bogus` is not one Istio accepts; left out".to_string()]);
+        assert_eq!(
+            p.notes,
+            vec![
+                "src/a.rs:10: retry condition `bogus` is not one Istio accepts; left out"
+                    .to_string()
+            ]
+        );
     }
 
     #[test]
@@ -625,19 +657,41 @@ mod tests {
             "timeout-wrapper",
             "a.rs",
             4,
-            &[("timeout", "soon"), ("connect_timeout", "0s"), ("port", "http")],
+            &[
+                ("timeout", "soon"),
+                ("connect_timeout", "0s"),
+                ("port", "http"),
+            ],
         );
         let x = extract(&f);
         assert!(x.destination.is_none());
-        let f = finding("circuit-breaker", "a.rs", 4, &[("consecutive_errors", "-1"), ("max_ejection_percent", "150")]);
+        let f = finding(
+            "circuit-breaker",
+            "a.rs",
+            4,
+            &[
+                ("consecutive_errors", "-1"),
+                ("max_ejection_percent", "150"),
+            ],
+        );
         assert!(extract(&f).destination.is_none());
     }
 
     #[test]
     fn tls_sides() {
-        let server = extract(&finding("hand-rolled-tls", "a.rs", 1, &[("side", "server")]));
+        let server = extract(&finding(
+            "hand-rolled-tls",
+            "a.rs",
+            1,
+            &[("side", "server")],
+        ));
         assert!(server.server_mtls && server.destination.is_none());
-        let client = extract(&finding("hand-rolled-tls", "a.rs", 1, &[("side", "client"), ("host", "db")]));
+        let client = extract(&finding(
+            "hand-rolled-tls",
+            "a.rs",
+            1,
+            &[("side", "client"), ("host", "db")],
+        ));
         assert!(!client.server_mtls);
         assert_eq!(client.destination.unwrap().client_mtls.len(), 1);
         let both = extract(&finding("hand-rolled-tls", "a.rs", 1, &[("host", "db")]));
@@ -646,12 +700,32 @@ mod tests {
 
     #[test]
     fn merge_is_conservative() {
-        let a = extract(&finding("retry-loop", "a.rs", 1, &[("retries", "3"), ("per_try_timeout", "2s"), ("retry_on", "5xx,reset"), ("backoff", "100ms")]))
-            .destination
-            .unwrap();
-        let b = extract(&finding("retry-loop", "b.rs", 2, &[("retries", "5"), ("per_try_timeout", "1s"), ("retry_on", "reset,connect-failure"), ("backoff", "1s")]))
-            .destination
-            .unwrap();
+        let a = extract(&finding(
+            "retry-loop",
+            "a.rs",
+            1,
+            &[
+                ("retries", "3"),
+                ("per_try_timeout", "2s"),
+                ("retry_on", "5xx,reset"),
+                ("backoff", "100ms"),
+            ],
+        ))
+        .destination
+        .unwrap();
+        let b = extract(&finding(
+            "retry-loop",
+            "b.rs",
+            2,
+            &[
+                ("retries", "5"),
+                ("per_try_timeout", "1s"),
+                ("retry_on", "reset,connect-failure"),
+                ("backoff", "1s"),
+            ],
+        ))
+        .destination
+        .unwrap();
         let m = a.merge(b);
         let r = m.retry.unwrap();
         assert_eq!(r.attempts.value, Attempts::Count(3));
@@ -661,12 +735,30 @@ mod tests {
         assert_eq!(r.backoff.unwrap().value, 1000);
         assert_eq!(m.origins.len(), 2);
 
-        let a = extract(&finding("circuit-breaker", "a.rs", 1, &[("consecutive_errors", "3"), ("base_ejection_time", "30s"), ("interval", "5s")]))
-            .destination
-            .unwrap();
-        let b = extract(&finding("circuit-breaker", "b.rs", 1, &[("consecutive_errors", "5"), ("base_ejection_time", "10s"), ("interval", "10s")]))
-            .destination
-            .unwrap();
+        let a = extract(&finding(
+            "circuit-breaker",
+            "a.rs",
+            1,
+            &[
+                ("consecutive_errors", "3"),
+                ("base_ejection_time", "30s"),
+                ("interval", "5s"),
+            ],
+        ))
+        .destination
+        .unwrap();
+        let b = extract(&finding(
+            "circuit-breaker",
+            "b.rs",
+            1,
+            &[
+                ("consecutive_errors", "5"),
+                ("base_ejection_time", "10s"),
+                ("interval", "10s"),
+            ],
+        ))
+        .destination
+        .unwrap();
         let o = a.merge(b).outlier.unwrap();
         assert_eq!(o.consecutive_errors.unwrap().value, 5);
         assert_eq!(o.base_ejection_time.unwrap().value, 10_000);
@@ -675,8 +767,12 @@ mod tests {
 
     #[test]
     fn counted_attempts_win_over_unbounded() {
-        let a = extract(&finding("retry-loop", "a.rs", 1, &[])).destination.unwrap();
-        let b = extract(&finding("retry-loop", "b.rs", 1, &[("retries", "4")])).destination.unwrap();
+        let a = extract(&finding("retry-loop", "a.rs", 1, &[]))
+            .destination
+            .unwrap();
+        let b = extract(&finding("retry-loop", "b.rs", 1, &[("retries", "4")]))
+            .destination
+            .unwrap();
         assert_eq!(a.merge(b).retry.unwrap().attempts.value, Attempts::Count(4));
     }
 }

@@ -89,7 +89,10 @@ fn grpc_retry_crate_with_backoff_and_max_elapsed() {
             ("host", "pricing.shop.svc.cluster.local"),
         ],
     );
-    let yaml = yaml_of(&suggestions_for(&f, None, &SuggestOptions::default()), "VirtualService");
+    let yaml = yaml_of(
+        &suggestions_for(&f, None, &SuggestOptions::default()),
+        "VirtualService",
+    );
     assert_eq!(
         yaml,
         "\
@@ -134,10 +137,17 @@ fn timeout_wrapper_with_connect_timeout_gives_vs_and_dr() {
         "timeout-wrapper",
         "src/http.rs",
         9,
-        &[("timeout", "2500ms"), ("connect_timeout", "500ms"), ("host", "Inventory")],
+        &[
+            ("timeout", "2500ms"),
+            ("connect_timeout", "500ms"),
+            ("host", "Inventory"),
+        ],
     );
     let s = suggestions_for(&f, None, &SuggestOptions::default());
-    assert_eq!(s.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(), ["VirtualService", "DestinationRule"]);
+    assert_eq!(
+        s.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+        ["VirtualService", "DestinationRule"]
+    );
     assert!(yaml_of(&s, "VirtualService").contains("    timeout: 2500ms\n"));
     assert_eq!(
         yaml_of(&s, "DestinationRule"),
@@ -165,7 +175,12 @@ fn circuit_breaker_becomes_outlier_detection() {
         "circuit-breaker",
         "src/breaker.rs",
         3,
-        &[("consecutive_errors", "5"), ("base_ejection_time", "30s"), ("interval", "10s"), ("host", "payments")],
+        &[
+            ("consecutive_errors", "5"),
+            ("base_ejection_time", "30s"),
+            ("interval", "10s"),
+            ("host", "payments"),
+        ],
     );
     let opts = SuggestOptions {
         namespace: "shop".into(),
@@ -229,13 +244,22 @@ spec:
         ..SuggestOptions::default()
     };
     let yaml = yaml_of(&suggestions_for(&server, None, &opts), "PeerAuthentication");
-    assert!(yaml.contains("    matchLabels:\n      app.kubernetes.io/name: orders\n"), "{yaml}");
+    assert!(
+        yaml.contains("    matchLabels:\n      app.kubernetes.io/name: orders\n"),
+        "{yaml}"
+    );
     assert!(!yaml.contains("REPLACE-ME"));
 
-    let client = finding("hand-rolled-tls", "src/db.rs", 4, &[("side", "client"), ("host", "ledger")]);
+    let client = finding(
+        "hand-rolled-tls",
+        "src/db.rs",
+        4,
+        &[("side", "client"), ("host", "ledger")],
+    );
     let s = suggestions_for(&client, None, &SuggestOptions::default());
     assert_eq!(s.len(), 1);
-    assert!(yaml_of(&s, "DestinationRule").ends_with("  trafficPolicy:\n    tls:\n      mode: ISTIO_MUTUAL\n"));
+    assert!(yaml_of(&s, "DestinationRule")
+        .ends_with("  trafficPolicy:\n    tls:\n      mode: ISTIO_MUTUAL\n"));
 
     let both = finding("hand-rolled-tls", "src/both.rs", 4, &[("host", "ledger")]);
     let kinds: Vec<String> = suggestions_for(&both, None, &SuggestOptions::default())
@@ -254,19 +278,37 @@ fn unknown_host_is_a_marked_placeholder() {
         "  # REPLACE-ME.svc.cluster.local: the destination host could not be read from the code; put the Service's host here\n  hosts:\n  - REPLACE-ME.svc.cluster.local\n"
     ), "{yaml}");
     assert!(yaml.contains("  name: replace-me\n"));
-    assert!(s[0].note.contains("could not be read from the code"), "{}", s[0].note);
+    assert!(
+        s[0].note.contains("could not be read from the code"),
+        "{}",
+        s[0].note
+    );
 
     let f = retry("src/a.rs", 1, &[("retries", "2"), ("host", "../etc")]);
     let s = suggestions_for(&f, None, &SuggestOptions::default());
     assert!(yaml_of(&s, "VirtualService").contains("- REPLACE-ME.svc.cluster.local\n"));
-    assert!(s[0].note.contains("`../etc` is not a Kubernetes host name"), "{}", s[0].note);
+    assert!(
+        s[0].note.contains("`../etc` is not a Kubernetes host name"),
+        "{}",
+        s[0].note
+    );
 }
 
 #[test]
 fn env_host_is_flagged() {
-    let f = retry("src/a.rs", 1, &[("retries", "2"), ("host", "inventory"), ("host_source", "env")]);
+    let f = retry(
+        "src/a.rs",
+        1,
+        &[
+            ("retries", "2"),
+            ("host", "inventory"),
+            ("host_source", "env"),
+        ],
+    );
     let s = suggestions_for(&f, None, &SuggestOptions::default());
-    assert!(s[0].note.ends_with("The host is the default of an environment variable: check the value deployed."));
+    assert!(s[0].note.ends_with(
+        "The host is the default of an environment variable: check the value deployed."
+    ));
 }
 
 #[test]
@@ -274,9 +316,16 @@ fn zero_attempts_sets_nothing_else() {
     let f = retry(
         "src/a.rs",
         1,
-        &[("retries", "0"), ("per_try_timeout", "1s"), ("host", "inventory")],
+        &[
+            ("retries", "0"),
+            ("per_try_timeout", "1s"),
+            ("host", "inventory"),
+        ],
     );
-    let yaml = yaml_of(&suggestions_for(&f, None, &SuggestOptions::default()), "VirtualService");
+    let yaml = yaml_of(
+        &suggestions_for(&f, None, &SuggestOptions::default()),
+        "VirtualService",
+    );
     assert!(yaml.ends_with(
         "    retries:\n      # attempts: 0 disables the mesh default retries; perTryTimeout and retryOn must stay unset\n      attempts: 0\n"
     ), "{yaml}");
@@ -299,10 +348,21 @@ fn per_try_timeout_not_shorter_than_timeout_is_flagged() {
         "retry-crate",
         "src/a.rs",
         1,
-        &[("retries", "2"), ("per_try_timeout", "5s"), ("timeout", "3s"), ("host", "inventory")],
+        &[
+            ("retries", "2"),
+            ("per_try_timeout", "5s"),
+            ("timeout", "3s"),
+            ("host", "inventory"),
+        ],
     );
-    let yaml = yaml_of(&suggestions_for(&f, None, &SuggestOptions::default()), "VirtualService");
-    assert!(yaml.contains("# perTryTimeout >= timeout: Envoy will not retry at all"), "{yaml}");
+    let yaml = yaml_of(
+        &suggestions_for(&f, None, &SuggestOptions::default()),
+        "VirtualService",
+    );
+    assert!(
+        yaml.contains("# perTryTimeout >= timeout: Envoy will not retry at all"),
+        "{yaml}"
+    );
 }
 
 #[test]
@@ -316,7 +376,11 @@ fn bind_findings_get_code_and_a_replacement() {
             (3, 20, 3, 55),
         ),
         finding("ephemeral-port", "src/other.rs", 1, &[("host", "0.0.0.0")]),
-        retry("src/client.rs", 5, &[("retries", "1"), ("host", "inventory")]),
+        retry(
+            "src/client.rs",
+            5,
+            &[("retries", "1"), ("host", "inventory")],
+        ),
     ];
     let asked = std::cell::RefCell::new(Vec::new());
     let source_of = |file: &str| {
@@ -330,7 +394,11 @@ fn bind_findings_get_code_and_a_replacement() {
     let r = bind.replacement.as_ref().unwrap();
     assert_eq!((r.line, r.column, r.end_line, r.end_column), (3, 38, 3, 54));
     assert_eq!(r.text, "\"0.0.0.0:8080\"");
-    assert!(bind.code.as_deref().unwrap().contains("tokio::net::TcpListener::bind((\"0.0.0.0\", port)).await?"));
+    assert!(bind
+        .code
+        .as_deref()
+        .unwrap()
+        .contains("tokio::net::TcpListener::bind((\"0.0.0.0\", port)).await?"));
     assert_eq!(findings[1].suggestions[0].kind, "code");
     assert!(findings[1].suggestions[0].replacement.is_none());
     assert_eq!(findings[2].suggestions[0].kind, "VirtualService");
@@ -341,8 +409,24 @@ fn bind_findings_get_code_and_a_replacement() {
 #[test]
 fn conflicting_findings_merge_to_the_conservative_value() {
     let findings = vec![
-        retry("src/b.rs", 20, &[("retries", "5"), ("per_try_timeout", "1s"), ("host", "inventory")]),
-        retry("src/a.rs", 10, &[("retries", "3"), ("per_try_timeout", "2s"), ("host", "inventory")]),
+        retry(
+            "src/b.rs",
+            20,
+            &[
+                ("retries", "5"),
+                ("per_try_timeout", "1s"),
+                ("host", "inventory"),
+            ],
+        ),
+        retry(
+            "src/a.rs",
+            10,
+            &[
+                ("retries", "3"),
+                ("per_try_timeout", "2s"),
+                ("host", "inventory"),
+            ],
+        ),
     ];
     let set = build_manifests(&findings, &SuggestOptions::default());
     assert_eq!(set.files.len(), 1);
@@ -382,13 +466,19 @@ spec:
                 host: "inventory".into(),
                 field: "http[].retries.attempts".into(),
                 chosen: "3".into(),
-                values: vec![("3".into(), "src/a.rs:10".into()), ("5".into(), "src/b.rs:20".into())],
+                values: vec![
+                    ("3".into(), "src/a.rs:10".into()),
+                    ("5".into(), "src/b.rs:20".into())
+                ],
             },
             Conflict {
                 host: "inventory".into(),
                 field: "http[].retries.perTryTimeout".into(),
                 chosen: "1s".into(),
-                values: vec![("2s".into(), "src/a.rs:10".into()), ("1s".into(), "src/b.rs:20".into())],
+                values: vec![
+                    ("2s".into(), "src/a.rs:10".into()),
+                    ("1s".into(), "src/b.rs:20".into())
+                ],
             },
         ]
     );
@@ -402,9 +492,36 @@ spec:
 #[test]
 fn breaker_conflicts_keep_higher_threshold_and_shorter_ejection() {
     let findings = vec![
-        finding("circuit-breaker", "src/a.rs", 1, &[("consecutive_errors", "3"), ("base_ejection_time", "60s"), ("host", "payments")]),
-        finding("circuit-breaker", "src/b.rs", 1, &[("consecutive_errors", "7"), ("base_ejection_time", "15s"), ("host", "payments")]),
-        finding("timeout-wrapper", "src/c.rs", 1, &[("connect_timeout", "1s"), ("timeout", "4s"), ("host", "payments")]),
+        finding(
+            "circuit-breaker",
+            "src/a.rs",
+            1,
+            &[
+                ("consecutive_errors", "3"),
+                ("base_ejection_time", "60s"),
+                ("host", "payments"),
+            ],
+        ),
+        finding(
+            "circuit-breaker",
+            "src/b.rs",
+            1,
+            &[
+                ("consecutive_errors", "7"),
+                ("base_ejection_time", "15s"),
+                ("host", "payments"),
+            ],
+        ),
+        finding(
+            "timeout-wrapper",
+            "src/c.rs",
+            1,
+            &[
+                ("connect_timeout", "1s"),
+                ("timeout", "4s"),
+                ("host", "payments"),
+            ],
+        ),
     ];
     let set = build_manifests(&findings, &SuggestOptions::default());
     let file = &set.files[0];
@@ -416,7 +533,13 @@ fn breaker_conflicts_keep_higher_threshold_and_shorter_ejection() {
     assert_eq!(od.consecutive_5xx_errors, Some(7));
     assert_eq!(od.base_ejection_time.as_deref(), Some("15s"));
     assert_eq!(
-        dr.spec.traffic_policy.connection_pool.as_ref().unwrap().tcp.connect_timeout,
+        dr.spec
+            .traffic_policy
+            .connection_pool
+            .as_ref()
+            .unwrap()
+            .tcp
+            .connect_timeout,
         "1s"
     );
     assert!(file.contents.contains("---\n"));
@@ -433,13 +556,24 @@ fn breaker_conflicts_keep_higher_threshold_and_shorter_ejection() {
 #[test]
 fn port_disagreement_drops_the_port() {
     let findings = vec![
-        retry("src/a.rs", 1, &[("retries", "1"), ("host", "inventory"), ("port", "8080")]),
-        retry("src/b.rs", 1, &[("retries", "1"), ("host", "inventory"), ("port", "9090")]),
+        retry(
+            "src/a.rs",
+            1,
+            &[("retries", "1"), ("host", "inventory"), ("port", "8080")],
+        ),
+        retry(
+            "src/b.rs",
+            1,
+            &[("retries", "1"), ("host", "inventory"), ("port", "9090")],
+        ),
     ];
     let set = build_manifests(&findings, &SuggestOptions::default());
     assert!(!set.files[0].contents.contains("number:"));
     assert!(set.files[0].contents.contains("# port left out"));
-    assert_eq!(set.conflicts[0].field, "http[].route[].destination.port.number");
+    assert_eq!(
+        set.conflicts[0].field,
+        "http[].route[].destination.port.number"
+    );
 }
 
 #[test]
@@ -449,7 +583,12 @@ fn findings_without_a_usable_host_are_listed_not_merged() {
         retry("src/b.rs", 2, &[("retries", "1"), ("host", "../etc")]),
         retry("src/c.rs", 3, &[("retries", "1"), ("host", "/abs/path")]),
         finding("hand-rolled-tls", "src/d.rs", 4, &[("side", "server")]),
-        finding("loopback-bind", "src/e.rs", 5, &[("host", "127.0.0.1"), ("port", "80")]),
+        finding(
+            "loopback-bind",
+            "src/e.rs",
+            5,
+            &[("host", "127.0.0.1"), ("port", "80")],
+        ),
         finding("ephemeral-port", "src/f.rs", 6, &[("host", "localhost")]),
     ];
     let set = build_manifests(&findings, &SuggestOptions::default());
@@ -467,7 +606,12 @@ fn findings_without_a_usable_host_are_listed_not_merged() {
 
 #[test]
 fn bind_hosts_never_name_a_manifest() {
-    let findings = vec![finding("loopback-bind", "src/e.rs", 5, &[("host", "inventory"), ("port", "80")])];
+    let findings = vec![finding(
+        "loopback-bind",
+        "src/e.rs",
+        5,
+        &[("host", "inventory"), ("port", "80")],
+    )];
     let set = build_manifests(&findings, &SuggestOptions::default());
     assert!(set.files.is_empty() && set.unplaced.is_empty());
 }
@@ -476,7 +620,11 @@ fn bind_hosts_never_name_a_manifest() {
 fn names_and_file_names_are_safe_and_unique() {
     let long = format!("{}.example.com", vec!["svc".repeat(20); 3].join("."));
     let findings = vec![
-        retry("a.rs", 1, &[("retries", "1"), ("host", "pricing.shop.svc.cluster.local")]),
+        retry(
+            "a.rs",
+            1,
+            &[("retries", "1"), ("host", "pricing.shop.svc.cluster.local")],
+        ),
         retry("a.rs", 2, &[("retries", "1"), ("host", "pricing.other")]),
         retry("a.rs", 3, &[("retries", "1"), ("host", "INVENTORY.Shop")]),
         retry("a.rs", 4, &[("retries", "1"), ("host", "api.stripe.com")]),
@@ -487,19 +635,35 @@ fn names_and_file_names_are_safe_and_unique() {
     let set = build_manifests(&findings, &SuggestOptions::default());
     let mut names = Vec::new();
     for file in &set.files {
-        assert!(names::is_safe_file_name(&file.file_name), "{}", file.file_name);
+        assert!(
+            names::is_safe_file_name(&file.file_name),
+            "{}",
+            file.file_name
+        );
         let name = file.documents[0].name().to_string();
-        assert!(name.len() <= 63 && dns_label(&name, &name) == name, "{name}");
+        assert!(
+            name.len() <= 63 && dns_label(&name, &name) == name,
+            "{name}"
+        );
         names.push((file.file_name.clone(), name));
     }
     let by_file: BTreeMap<_, _> = names.iter().cloned().collect();
-    assert_eq!(by_file["pricing.shop.svc.cluster.local.yaml"], "pricing-shop-svc-cluster-local");
+    assert_eq!(
+        by_file["pricing.shop.svc.cluster.local.yaml"],
+        "pricing-shop-svc-cluster-local"
+    );
     assert_eq!(by_file["pricing.other.yaml"], "pricing-other");
     assert_eq!(by_file["inventory.shop.yaml"], "inventory");
     assert_eq!(by_file["api.stripe.com.yaml"], "api-stripe-com");
     let distinct: std::collections::BTreeSet<_> = names.iter().map(|(_, n)| n).collect();
     assert_eq!(distinct.len(), names.len(), "{names:#?}");
-    let Resource::VirtualService(vs) = &set.files.iter().find(|f| f.file_name == "inventory.shop.yaml").unwrap().documents[0] else {
+    let Resource::VirtualService(vs) = &set
+        .files
+        .iter()
+        .find(|f| f.file_name == "inventory.shop.yaml")
+        .unwrap()
+        .documents[0]
+    else {
         panic!()
     };
     assert_eq!(vs.spec.hosts, ["inventory.shop"]);
@@ -514,18 +678,36 @@ fn names_and_file_names_are_safe_and_unique() {
 
 #[test]
 fn peer_authentication_files_per_crate() {
-    let mut a = finding("hand-rolled-tls", "svc/src/main.rs", 3, &[("side", "server")]);
+    let mut a = finding(
+        "hand-rolled-tls",
+        "svc/src/main.rs",
+        3,
+        &[("side", "server")],
+    );
     a.package = Some("orders_api".into());
-    let mut b = finding("hand-rolled-tls", "svc/src/tls.rs", 9, &[("side", "server")]);
+    let mut b = finding(
+        "hand-rolled-tls",
+        "svc/src/tls.rs",
+        9,
+        &[("side", "server")],
+    );
     b.package = Some("orders_api".into());
     let mut evil = finding("hand-rolled-tls", "x/src/main.rs", 1, &[("side", "server")]);
     evil.package = Some("../../etc/passwd".into());
     let set = build_manifests(&[a, b, evil], &SuggestOptions::default());
     let files: Vec<&str> = set.files.iter().map(|f| f.file_name.as_str()).collect();
-    assert_eq!(files, ["etc-passwd.peerauthentication.yaml", "orders_api.peerauthentication.yaml"]);
+    assert_eq!(
+        files,
+        [
+            "etc-passwd.peerauthentication.yaml",
+            "orders_api.peerauthentication.yaml"
+        ]
+    );
     let orders = &set.files[1];
     assert_eq!(orders.subject, ManifestSubject::Crate("orders_api".into()));
-    assert!(orders.contents.contains("#   svc/src/main.rs:3 (hand-rolled-tls)\n#   svc/src/tls.rs:9 (hand-rolled-tls)\n"));
+    assert!(orders.contents.contains(
+        "#   svc/src/main.rs:3 (hand-rolled-tls)\n#   svc/src/tls.rs:9 (hand-rolled-tls)\n"
+    ));
 }
 
 #[test]
@@ -539,7 +721,11 @@ fn output_is_deterministic_whatever_the_input_order() {
 
 #[test]
 fn comments_from_file_paths_cannot_break_yaml() {
-    let f = retry("src/evil\nkind: Secret\r\n.rs", 1, &[("retries", "1"), ("host", "inventory")]);
+    let f = retry(
+        "src/evil\nkind: Secret\r\n.rs",
+        1,
+        &[("retries", "1"), ("host", "inventory")],
+    );
     let set = build_manifests(&[f], &SuggestOptions::default());
     let docs = validate::yaml_documents(&set.files[0].contents).unwrap();
     assert_eq!(docs.len(), 1);
@@ -560,20 +746,32 @@ fn write_refuses_to_overwrite_without_force() {
 
     std::fs::write(&written[0], "mine\n").unwrap();
     let err = write_manifests(&set, &out, false).unwrap_err();
-    assert!(matches!(&err, WriteError::Exists { path } if *path == written[0]), "{err}");
+    assert!(
+        matches!(&err, WriteError::Exists { path } if *path == written[0]),
+        "{err}"
+    );
     assert!(err.to_string().contains(&set.files[0].file_name), "{err}");
     assert!(err.to_string().contains("--force"));
     assert_eq!(std::fs::read_to_string(&written[0]).unwrap(), "mine\n");
 
     let again = write_manifests(&set, &out, true).unwrap();
     assert_eq!(again, written);
-    assert_eq!(std::fs::read_to_string(&written[0]).unwrap(), set.files[0].contents);
+    assert_eq!(
+        std::fs::read_to_string(&written[0]).unwrap(),
+        set.files[0].contents
+    );
 }
 
 #[test]
 fn write_rejects_names_that_leave_the_directory() {
     let dir = tempfile::tempdir().unwrap();
-    for bad in ["../escape.yaml", "/tmp/abs.yaml", "a/b.yaml", "..", ".hidden.yaml"] {
+    for bad in [
+        "../escape.yaml",
+        "/tmp/abs.yaml",
+        "a/b.yaml",
+        "..",
+        ".hidden.yaml",
+    ] {
         let set = ManifestSet {
             files: vec![ManifestFile {
                 file_name: bad.into(),
@@ -614,21 +812,111 @@ fn options_are_checked() {
 
 /// One finding of every kind, with conflicts, for the whole-set tests.
 fn all_kinds() -> Vec<Finding> {
-    let mut tls_server = finding("hand-rolled-tls", "api/src/main.rs", 30, &[("side", "server")]);
+    let mut tls_server = finding(
+        "hand-rolled-tls",
+        "api/src/main.rs",
+        30,
+        &[("side", "server")],
+    );
     tls_server.package = Some("api".into());
     vec![
-        retry("api/src/inventory.rs", 10, &[("retries", "3"), ("per_try_timeout", "2s"), ("retry_on", "5xx,503"), ("host", "inventory"), ("port", "8080")]),
-        retry("api/src/inventory.rs", 50, &[("retries", "5"), ("retry_on", "503,reset"), ("host", "inventory"), ("port", "8080")]),
-        finding("retry-crate", "api/src/pricing.rs", 7, &[("retries", "4"), ("backoff", "250ms"), ("timeout", "100500ms"), ("protocol", "grpc"), ("host", "pricing.shop.svc.cluster.local")]),
-        finding("timeout-wrapper", "api/src/pricing.rs", 20, &[("timeout", "1.5s"), ("connect_timeout", "250us"), ("host", "pricing.shop.svc.cluster.local")]),
-        finding("circuit-breaker", "api/src/payments.rs", 3, &[("consecutive_errors", "5"), ("interval", "10s"), ("base_ejection_time", "30s"), ("max_ejection_percent", "50"), ("host", "payments")]),
-        finding("hand-rolled-tls", "api/src/ledger.rs", 8, &[("side", "client"), ("host", "ledger")]),
+        retry(
+            "api/src/inventory.rs",
+            10,
+            &[
+                ("retries", "3"),
+                ("per_try_timeout", "2s"),
+                ("retry_on", "5xx,503"),
+                ("host", "inventory"),
+                ("port", "8080"),
+            ],
+        ),
+        retry(
+            "api/src/inventory.rs",
+            50,
+            &[
+                ("retries", "5"),
+                ("retry_on", "503,reset"),
+                ("host", "inventory"),
+                ("port", "8080"),
+            ],
+        ),
+        finding(
+            "retry-crate",
+            "api/src/pricing.rs",
+            7,
+            &[
+                ("retries", "4"),
+                ("backoff", "250ms"),
+                ("timeout", "100500ms"),
+                ("protocol", "grpc"),
+                ("host", "pricing.shop.svc.cluster.local"),
+            ],
+        ),
+        finding(
+            "timeout-wrapper",
+            "api/src/pricing.rs",
+            20,
+            &[
+                ("timeout", "1.5s"),
+                ("connect_timeout", "250us"),
+                ("host", "pricing.shop.svc.cluster.local"),
+            ],
+        ),
+        finding(
+            "circuit-breaker",
+            "api/src/payments.rs",
+            3,
+            &[
+                ("consecutive_errors", "5"),
+                ("interval", "10s"),
+                ("base_ejection_time", "30s"),
+                ("max_ejection_percent", "50"),
+                ("host", "payments"),
+            ],
+        ),
+        finding(
+            "hand-rolled-tls",
+            "api/src/ledger.rs",
+            8,
+            &[("side", "client"), ("host", "ledger")],
+        ),
         tls_server,
-        retry("api/src/zero.rs", 1, &[("retries", "0"), ("per_try_timeout", "1s"), ("host", "audit")]),
-        retry("api/src/forever.rs", 1, &[("host", "search"), ("port", "9090"), ("retry_on", "unavailable,cancelled")]),
-        retry("api/src/search.rs", 2, &[("retries", "1"), ("host", "search"), ("port", "9091"), ("retry_on", "bogus")]),
+        retry(
+            "api/src/zero.rs",
+            1,
+            &[
+                ("retries", "0"),
+                ("per_try_timeout", "1s"),
+                ("host", "audit"),
+            ],
+        ),
+        retry(
+            "api/src/forever.rs",
+            1,
+            &[
+                ("host", "search"),
+                ("port", "9090"),
+                ("retry_on", "unavailable,cancelled"),
+            ],
+        ),
+        retry(
+            "api/src/search.rs",
+            2,
+            &[
+                ("retries", "1"),
+                ("host", "search"),
+                ("port", "9091"),
+                ("retry_on", "bogus"),
+            ],
+        ),
         retry("api/src/nohost.rs", 1, &[("retries", "2")]),
-        finding("loopback-bind", "api/src/main.rs", 40, &[("host", "127.0.0.1"), ("port", "8080")]),
+        finding(
+            "loopback-bind",
+            "api/src/main.rs",
+            40,
+            &[("host", "127.0.0.1"), ("port", "8080")],
+        ),
     ]
 }
 
@@ -644,7 +932,12 @@ fn every_manifest_parses_back_and_validates() {
         },
     ] {
         let set = build_manifests(&all_kinds(), &opts);
-        assert_eq!(set.files.len(), 7, "{:#?}", set.files.iter().map(|f| &f.file_name).collect::<Vec<_>>());
+        assert_eq!(
+            set.files.len(),
+            7,
+            "{:#?}",
+            set.files.iter().map(|f| &f.file_name).collect::<Vec<_>>()
+        );
         assert!(set.errors.is_empty(), "{:?}", set.errors);
         let problems = validate::check_manifest_set(&set, schemas.as_ref(), &ISTIO_VERSIONS);
         assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -670,7 +963,13 @@ fn every_per_finding_suggestion_parses_and_validates() {
                     problems.extend(schemas.validate(v, &docs[0]));
                 }
             }
-            assert!(problems.is_empty(), "{}:{} {}\n{yaml}", f.file, f.range.line, problems.join("\n"));
+            assert!(
+                problems.is_empty(),
+                "{}:{} {}\n{yaml}",
+                f.file,
+                f.range.line,
+                problems.join("\n")
+            );
             checked += 1;
         }
     }
@@ -694,7 +993,11 @@ fn backoff_is_valid_only_where_the_version_has_it() {
 fn closed_schemas_catch_misspelt_fields() {
     let Some(schemas) = schemas() else { return };
     let set = build_manifests(&all_kinds(), &SuggestOptions::default());
-    let inventory = set.files.iter().find(|f| f.file_name == "inventory.yaml").unwrap();
+    let inventory = set
+        .files
+        .iter()
+        .find(|f| f.file_name == "inventory.yaml")
+        .unwrap();
     let mut doc = serde_json::to_value(&inventory.documents[0]).unwrap();
     for v in ISTIO_VERSIONS {
         assert!(schemas.validate(v, &doc).is_empty());
@@ -712,7 +1015,10 @@ fn closed_schemas_catch_misspelt_fields() {
     });
     assert!(!validate::semantic_problems(&dr).is_empty());
     dr["spec"]["trafficPolicy"] = serde_json::json!({});
-    assert_eq!(validate::semantic_problems(&dr), ["spec.trafficPolicy is empty"]);
+    assert_eq!(
+        validate::semantic_problems(&dr),
+        ["spec.trafficPolicy is empty"]
+    );
 }
 
 #[test]

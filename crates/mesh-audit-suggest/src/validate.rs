@@ -62,17 +62,24 @@ pub fn load_schemas() -> Result<SchemaLoad, String> {
     let required = std::env::var("MESH_AUDIT_REQUIRE_SCHEMAS").is_ok_and(|v| v == "1");
     let Some(root) = schema_root() else {
         let msg = "Istio schema directory not found (set MESH_AUDIT_SCHEMA_DIR); schema validation skipped".to_string();
-        return if required { Err(msg) } else { Ok(SchemaLoad::Absent(msg)) };
+        return if required {
+            Err(msg)
+        } else {
+            Ok(SchemaLoad::Absent(msg))
+        };
     };
     let mut validators = BTreeMap::new();
     for version in ISTIO_VERSIONS {
         let mut by_kind = BTreeMap::new();
         for (kind, group) in KINDS {
-            let path = root
-                .join(format!("json-{version}"))
-                .join(format!("{}.{group}.v1.openapi-v3.json", kind.to_ascii_lowercase()));
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut schema: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let path = root.join(format!("json-{version}")).join(format!(
+                "{}.{group}.v1.openapi-v3.json",
+                kind.to_ascii_lowercase()
+            ));
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut schema: Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             add_envelope(&mut schema, kind, group);
             close_objects(&mut schema);
             let validator = jsonschema::options()
@@ -90,7 +97,8 @@ pub fn load_schemas() -> Result<SchemaLoad, String> {
 /// `apiVersion`, `kind` and `metadata`. Describe those too, so that closing
 /// the top level does not reject them and a typo in them is caught.
 pub fn add_envelope(schema: &mut Value, kind: &str, group: &str) {
-    let name = json!({"type": "string", "maxLength": 63, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"});
+    let name =
+        json!({"type": "string", "maxLength": 63, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"});
     let Some(obj) = schema.as_object_mut() else {
         return;
     };
@@ -109,7 +117,10 @@ pub fn add_envelope(schema: &mut Value, kind: &str, group: &str) {
             json!({"type": "object", "required": ["name"], "properties": {"name": name, "namespace": name}}),
         );
     }
-    obj.insert("required".into(), json!(["apiVersion", "kind", "metadata", "spec"]));
+    obj.insert(
+        "required".into(),
+        json!(["apiVersion", "kind", "metadata", "spec"]),
+    );
 }
 
 /// Adds `additionalProperties: false` to every schema object that lists
@@ -121,7 +132,10 @@ pub fn close_objects(schema: &mut Value) {
                 .get("x-kubernetes-preserve-unknown-fields")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            if obj.contains_key("properties") && !preserve && !obj.contains_key("additionalProperties") {
+            if obj.contains_key("properties")
+                && !preserve
+                && !obj.contains_key("additionalProperties")
+            {
                 obj.insert("additionalProperties".into(), Value::Bool(false));
             }
             for value in obj.values_mut() {
@@ -167,7 +181,9 @@ fn yaml_to_json(node: &Yaml) -> Result<Value, String> {
         Yaml::Value(Scalar::Integer(i)) => json!(i),
         Yaml::Value(Scalar::FloatingPoint(f)) => json!(f.into_inner()),
         Yaml::Value(Scalar::String(s)) => Value::String(s.to_string()),
-        Yaml::Sequence(items) => Value::Array(items.iter().map(yaml_to_json).collect::<Result<_, _>>()?),
+        Yaml::Sequence(items) => {
+            Value::Array(items.iter().map(yaml_to_json).collect::<Result<_, _>>()?)
+        }
         Yaml::Mapping(map) => {
             let mut out = Map::new();
             for (k, v) in map {
@@ -216,7 +232,9 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
         if let Some(v) = v {
             match v.as_str() {
                 Some(s) if is_mesh_duration(s) => {}
-                _ => problems.push(format!("{path}: `{v}` is not a duration of at least 1ms in ms/s form")),
+                _ => problems.push(format!(
+                    "{path}: `{v}` is not a duration of at least 1ms in ms/s form"
+                )),
             }
         }
     };
@@ -239,9 +257,11 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
                 _ => problems.push("spec.hosts must not be empty".into()),
             }
             let http = spec.get("http").and_then(Value::as_array);
-            let has_route_kind = ["http", "tcp", "tls"]
-                .iter()
-                .any(|k| spec.get(k).and_then(Value::as_array).is_some_and(|a| !a.is_empty()));
+            let has_route_kind = ["http", "tcp", "tls"].iter().any(|k| {
+                spec.get(k)
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+            });
             if !has_route_kind {
                 problems.push("one of http, tcp, tls must be present".into());
             }
@@ -255,7 +275,10 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
                 match dests {
                     Some(d) if !d.is_empty() => {
                         for (j, dest) in d.iter().enumerate() {
-                            let host = dest.get("destination").and_then(|d| d.get("host")).and_then(Value::as_str);
+                            let host = dest
+                                .get("destination")
+                                .and_then(|d| d.get("host"))
+                                .and_then(Value::as_str);
                             if host.is_none_or(str::is_empty) {
                                 problems.push(format!("{p}.route[{j}]: destination is required"));
                             }
@@ -267,11 +290,20 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
                 if let Some(retries) = route.get("retries") {
                     let attempts = retries.get("attempts").and_then(Value::as_i64);
                     match attempts {
-                        Some(a) if a < 0 => problems.push(format!("{p}.retries.attempts must be >= 0")),
+                        Some(a) if a < 0 => {
+                            problems.push(format!("{p}.retries.attempts must be >= 0"))
+                        }
                         Some(0) => {
-                            for f in ["perTryTimeout", "retryOn", "retryRemoteLocalities", "backoff"] {
+                            for f in [
+                                "perTryTimeout",
+                                "retryOn",
+                                "retryRemoteLocalities",
+                                "backoff",
+                            ] {
                                 if retries.get(f).is_some() {
-                                    problems.push(format!("{p}.retries.{f} is set while attempts is 0"));
+                                    problems.push(format!(
+                                        "{p}.retries.{f} is set while attempts is 0"
+                                    ));
                                 }
                             }
                         }
@@ -280,8 +312,16 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
                             "{p}.retries.attempts missing: it defaults to 0, which disables retries"
                         )),
                     }
-                    duration(&format!("{p}.retries.perTryTimeout"), retries.get("perTryTimeout"), &mut problems);
-                    duration(&format!("{p}.retries.backoff"), retries.get("backoff"), &mut problems);
+                    duration(
+                        &format!("{p}.retries.perTryTimeout"),
+                        retries.get("perTryTimeout"),
+                        &mut problems,
+                    );
+                    duration(
+                        &format!("{p}.retries.backoff"),
+                        retries.get("backoff"),
+                        &mut problems,
+                    );
                     if let Some(on) = retries.get("retryOn") {
                         let text = on.as_str().unwrap_or("");
                         if text.is_empty() {
@@ -289,7 +329,9 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
                         }
                         for token in text.split(',').filter(|t| !t.is_empty()) {
                             if !is_retry_on_token(token.trim()) {
-                                problems.push(format!("{p}.retries.retryOn: `{token}` is not a retry policy"));
+                                problems.push(format!(
+                                    "{p}.retries.retryOn: `{token}` is not a retry policy"
+                                ));
                             }
                         }
                     }
@@ -297,7 +339,11 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
             }
         }
         Some("DestinationRule") => {
-            if spec.get("host").and_then(Value::as_str).is_none_or(str::is_empty) {
+            if spec
+                .get("host")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
                 problems.push("spec.host is required".into());
             }
             if let Some(tp) = spec.get("trafficPolicy") {
@@ -316,7 +362,11 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
                         }
                     }
                     if let Some(tcp) = cp.get("tcp") {
-                        duration("connectionPool.tcp.connectTimeout", tcp.get("connectTimeout"), &mut problems);
+                        duration(
+                            "connectionPool.tcp.connectTimeout",
+                            tcp.get("connectTimeout"),
+                            &mut problems,
+                        );
                     }
                 }
                 if let Some(od) = tp.get("outlierDetection") {
@@ -326,17 +376,32 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
                     for f in ["maxEjectionPercent", "minHealthPercent"] {
                         if let Some(v) = od.get(f) {
                             if !v.as_i64().is_some_and(|n| (0..=100).contains(&n)) {
-                                problems.push(format!("outlierDetection.{f} must be within 0..100"));
+                                problems
+                                    .push(format!("outlierDetection.{f} must be within 0..100"));
                             }
                         }
                     }
-                    if od.get("consecutiveLocalOriginFailures").and_then(Value::as_u64).is_some_and(|n| n > 0)
+                    if od
+                        .get("consecutiveLocalOriginFailures")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|n| n > 0)
                         && od.get("splitExternalLocalOriginErrors") != Some(&Value::Bool(true))
                     {
-                        problems.push("consecutiveLocalOriginFailures needs splitExternalLocalOriginErrors".into());
+                        problems.push(
+                            "consecutiveLocalOriginFailures needs splitExternalLocalOriginErrors"
+                                .into(),
+                        );
                     }
-                    duration("outlierDetection.interval", od.get("interval"), &mut problems);
-                    duration("outlierDetection.baseEjectionTime", od.get("baseEjectionTime"), &mut problems);
+                    duration(
+                        "outlierDetection.interval",
+                        od.get("interval"),
+                        &mut problems,
+                    );
+                    duration(
+                        "outlierDetection.baseEjectionTime",
+                        od.get("baseEjectionTime"),
+                        &mut problems,
+                    );
                 }
                 if let Some(tls) = tp.get("tls") {
                     if tls.get("mode").and_then(Value::as_str) == Some("ISTIO_MUTUAL")
@@ -369,7 +434,12 @@ pub fn semantic_problems(doc: &Value) -> Vec<String> {
 
 /// Everything wrong with one file: parse-back mismatches, nulls, schema
 /// errors for `versions`, webhook rules.
-pub fn check_file(contents: &str, expected: &[Resource], schemas: Option<&Schemas>, versions: &[&str]) -> Vec<String> {
+pub fn check_file(
+    contents: &str,
+    expected: &[Resource],
+    schemas: Option<&Schemas>,
+    versions: &[&str],
+) -> Vec<String> {
     let mut problems = Vec::new();
     let parsed = match yaml_documents(contents) {
         Ok(p) => p,
@@ -401,7 +471,11 @@ pub fn check_file(contents: &str, expected: &[Resource], schemas: Option<&Schema
 }
 
 /// [`check_file`] for every file of a set, each problem prefixed with its file.
-pub fn check_manifest_set(set: &ManifestSet, schemas: Option<&Schemas>, versions: &[&str]) -> Vec<String> {
+pub fn check_manifest_set(
+    set: &ManifestSet,
+    schemas: Option<&Schemas>,
+    versions: &[&str],
+) -> Vec<String> {
     set.files
         .iter()
         .flat_map(|f| {

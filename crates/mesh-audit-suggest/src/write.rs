@@ -24,7 +24,11 @@ pub enum WriteError {
 /// the paths written, in order. Nothing is written when any file name is
 /// unsafe or, without `force`, when any target already exists: a half-written
 /// set would be worse than none.
-pub fn write_manifests(set: &ManifestSet, dir: &Path, force: bool) -> Result<Vec<PathBuf>, WriteError> {
+pub fn write_manifests(
+    set: &ManifestSet,
+    dir: &Path,
+    force: bool,
+) -> Result<Vec<PathBuf>, WriteError> {
     let mut seen = BTreeSet::new();
     for file in &set.files {
         // The names come from build_manifests and are safe by construction;
@@ -64,12 +68,15 @@ pub fn write_manifests(set: &ManifestSet, dir: &Path, force: bool) -> Result<Vec
             // create_new closes the gap between the check above and the write.
             options.create_new(true);
         }
-        let result = options
-            .open(&path)
-            .and_then(|mut f| f.write_all(file.contents.as_bytes()).and_then(|()| f.flush()));
+        let result = options.open(&path).and_then(|mut f| {
+            f.write_all(file.contents.as_bytes())
+                .and_then(|()| f.flush())
+        });
         match result {
             Ok(()) => written.push(path),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(WriteError::Exists { path }),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(WriteError::Exists { path })
+            }
             Err(source) => return Err(WriteError::Io { path, source }),
         }
     }

@@ -47,7 +47,10 @@ impl Comments {
     }
 
     pub fn add_end(&mut self, path: &str, line: impl Into<String>) {
-        self.end.entry(path.to_string()).or_default().push(line.into());
+        self.end
+            .entry(path.to_string())
+            .or_default()
+            .push(line.into());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -194,7 +197,14 @@ fn write_seq(out: &mut String, items: &[Node], indent: usize, path: &str, commen
                 let mut prefix = String::new();
                 push_indent(&mut prefix, indent);
                 prefix.push_str("- ");
-                write_map(out, entries, indent + 2, &item_path, comments, Some(&prefix));
+                write_map(
+                    out,
+                    entries,
+                    indent + 2,
+                    &item_path,
+                    comments,
+                    Some(&prefix),
+                );
             }
             Node::Seq(inner) if !inner.is_empty() => {
                 push_indent(out, indent);
@@ -380,7 +390,10 @@ impl ser::Serializer for NodeSerializer {
         variant: &'static str,
         value: &T,
     ) -> Result<Node, EmitError> {
-        Ok(Node::Map(vec![(variant.to_string(), value.serialize(self)?)]))
+        Ok(Node::Map(vec![(
+            variant.to_string(),
+            value.serialize(self)?,
+        )]))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder, EmitError> {
         Ok(SeqBuilder(Vec::with_capacity(len.unwrap_or(0))))
@@ -583,14 +596,57 @@ mod tests {
     #[test]
     fn ambiguous_strings_are_quoted() {
         for s in [
-            "", "503", "1.5", "0x1f", "0o17", "1e3", "1_000", "1:30", "2024-01-01", "true",
-            "No", "ON", "~", "null", ".inf", "-.INF", ".nan", " lead", "trail ", "-x", "?x",
-            "*a", "&a", "!t", "%x", "@x", "`x", "[a]", "{a}", "a: b", "a #b", "#x", "'q'",
-            "\"q\"", "|", ">", "a\nb", "=", "<<",
+            "",
+            "503",
+            "1.5",
+            "0x1f",
+            "0o17",
+            "1e3",
+            "1_000",
+            "1:30",
+            "2024-01-01",
+            "true",
+            "No",
+            "ON",
+            "~",
+            "null",
+            ".inf",
+            "-.INF",
+            ".nan",
+            " lead",
+            "trail ",
+            "-x",
+            "?x",
+            "*a",
+            "&a",
+            "!t",
+            "%x",
+            "@x",
+            "`x",
+            "[a]",
+            "{a}",
+            "a: b",
+            "a #b",
+            "#x",
+            "'q'",
+            "\"q\"",
+            "|",
+            ">",
+            "a\nb",
+            "=",
+            "<<",
         ] {
             assert!(!is_plain_safe(s), "{s:?} must be quoted");
         }
-        for s in ["5xx", "2s", "500ms", "pricing.shop.svc.cluster.local", "a-b", "ISTIO_MUTUAL", "app.kubernetes.io/name"] {
+        for s in [
+            "5xx",
+            "2s",
+            "500ms",
+            "pricing.shop.svc.cluster.local",
+            "a-b",
+            "ISTIO_MUTUAL",
+            "app.kubernetes.io/name",
+        ] {
             assert!(is_plain_safe(s), "{s:?} may be plain");
         }
     }
@@ -608,5 +664,78 @@ mod tests {
     #[test]
     fn escapes_in_double_quotes() {
         assert_eq!(double_quoted("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
+    }
+
+    #[test]
+    fn any_string_round_trips_through_a_yaml_parser() {
+        let mut samples: Vec<String> = [
+            "",
+            " ",
+            "503",
+            "5xx",
+            "yes",
+            "No",
+            "~",
+            "null",
+            "a: b",
+            "a #b",
+            "#",
+            "-",
+            "- x",
+            "? x",
+            ": x",
+            "'",
+            "\"",
+            "\\",
+            "\n",
+            "a\r\nb",
+            "\t",
+            "\u{0}",
+            "\u{7f}",
+            "\u{85}",
+            "\u{2028}",
+            "\u{feff}x",
+            "日本語",
+            "é",
+            "💥",
+            "{a: 1}",
+            "[1]",
+            "&anchor",
+            "*alias",
+            "!tag",
+            "%YAML",
+            "@x",
+            "`x",
+            "|",
+            ">",
+            "1e3",
+            "0x1F",
+            "0o17",
+            ".inf",
+            "-.NaN",
+            "1:30",
+            "2024-01-01",
+            "=",
+            "<<",
+            "---",
+            "...",
+            "a---b",
+            "trailing ",
+            " leading",
+            "x,y",
+            "REPLACE-ME",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        samples.push((0u8..=127).map(char::from).collect());
+        for sample in samples {
+            let value = BTreeMap::from([(sample.clone(), vec![sample.clone()])]);
+            let yaml = to_yaml(&value, &Comments::default()).unwrap();
+            let docs = crate::validate::yaml_documents(&yaml)
+                .unwrap_or_else(|e| panic!("{sample:?}: {e}\n{yaml}"));
+            let expected = serde_json::json!({ sample.clone(): [sample.clone()] });
+            assert_eq!(docs, vec![expected], "{sample:?}\n{yaml}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! Architecture invariant: this is the only module that spawns a process.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -267,15 +267,24 @@ fn walk(start: &Path, root: &Path, pkg: Option<&Package>, excludes: &Gitignore, 
     for message in errors.into_inner().unwrap_or_default() {
         found.errors.push(AuditError { file: String::new(), line: None, column: None, message });
     }
+    // Package of each folder, looked up once per folder: thousands of files
+    // share a handful of manifests.
+    let mut by_dir: HashMap<PathBuf, (Option<String>, PathBuf, Option<PathBuf>)> = HashMap::new();
     for abs in files.into_inner().unwrap_or_default() {
         let (pkg_name, pkg_root, build_script) = match pkg {
             Some(p) => (p.name.clone(), p.root.clone(), p.build_script.clone()),
             None => {
-                let manifest = abs.parent().and_then(find_manifest);
-                let dir = manifest.as_ref().and_then(|m| m.parent()).map(Path::to_path_buf);
-                let name = manifest.as_ref().and_then(|m| package_name(m));
-                let script = dir.as_ref().map(|d| d.join("build.rs"));
-                (name, dir.unwrap_or_else(|| start.to_path_buf()), script)
+                let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+                by_dir
+                    .entry(parent)
+                    .or_insert_with_key(|parent| {
+                        let manifest = find_manifest(parent);
+                        let dir = manifest.as_ref().and_then(|m| m.parent()).map(Path::to_path_buf);
+                        let name = manifest.as_ref().and_then(|m| package_name(m));
+                        let script = dir.as_ref().map(|d| d.join("build.rs"));
+                        (name, dir.unwrap_or_else(|| start.to_path_buf()), script)
+                    })
+                    .clone()
             }
         };
         let in_pkg = abs.strip_prefix(&pkg_root).unwrap_or(&abs);

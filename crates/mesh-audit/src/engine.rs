@@ -173,11 +173,27 @@ pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
     if let Some(line) = nesting_exceeds(text, MAX_NESTING) {
         return Err((Some((line, 1)), format!("nesting deeper than {MAX_NESTING} levels; not analysed")));
     }
-    syn::parse_file(text).map_err(|e| {
+    syn::parse_file(&blank_preamble(text)).map_err(|e| {
         let start = e.span().start();
         let pos = (start.line > 0).then_some((start.line as u32, start.column as u32 + 1));
         (pos, format!("cannot parse: {e}"))
     })
+}
+
+/// syn drops a leading BOM and `#!` line and counts spans from what is left;
+/// blanking them instead keeps every span a byte offset into `text`.
+fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
+    let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let rest = &text[bom..];
+    let shebang = if rest.starts_with("#!") && !rest[2..].trim_start().starts_with('[') {
+        rest.find('\n').unwrap_or(rest.len())
+    } else {
+        0
+    };
+    if bom + shebang == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(format!("{}{}", " ".repeat(bom + shebang), &rest[shebang..]))
 }
 
 fn summarise(f: &SourceFile) -> Result<(String, FileSummary), AuditError> {

@@ -125,7 +125,7 @@ impl BindVisitor<'_, '_> {
             return;
         };
         let addr = self.ev.eval(first_arg);
-        self.record(self.cx.node_range(c), framework, addr);
+        self.record(self.cx.call_range(c), framework, addr);
     }
 
     fn check_method(&mut self, m: &syn::ExprMethodCall) {

@@ -106,6 +106,17 @@ impl<'a> FileCtx<'a> {
         self.lines.range(start..end.max(start))
     }
 
+    /// A call from its callee's first token to its closing parenthesis,
+    /// without re-tokenising the arguments (calls are classified by the
+    /// thousand; a token stream per call would make this quadratic).
+    pub fn call_range(&self, c: &syn::ExprCall) -> TextRange {
+        let end = c.paren_token.span.close().byte_range().end;
+        match expr_start(&c.func) {
+            Some(start) => self.lines.range(start..end.max(start)),
+            None => self.node_range(c),
+        }
+    }
+
     /// Range covering a syntax node's tokens.
     pub fn node_range<T: quote::ToTokens>(&self, node: &T) -> TextRange {
         let mut tokens = node.to_token_stream().into_iter();
@@ -151,4 +162,24 @@ pub fn const_exprs(file: &syn::File) -> HashMap<String, &Expr> {
     let mut v = V { out: HashMap::new() };
     v.visit_file(file);
     v.out.into_iter().filter_map(|(k, v)| v.map(|e| (k, e))).collect()
+}
+
+/// Byte offset of an expression's first token, for the shapes a callee or
+/// receiver takes; `None` where it would take a token walk.
+fn expr_start(e: &Expr) -> Option<usize> {
+    let span = match e {
+        Expr::Path(p) => match (&p.qself, &p.path.leading_colon) {
+            (Some(q), _) => q.lt_token.span,
+            (None, Some(c)) => c.spans[0],
+            (None, None) => p.path.segments.first()?.ident.span(),
+        },
+        Expr::MethodCall(m) => return expr_start(&m.receiver),
+        Expr::Field(f) => return expr_start(&f.base),
+        Expr::Call(c) => return expr_start(&c.func),
+        Expr::Await(a) => return expr_start(&a.base),
+        Expr::Try(t) => return expr_start(&t.expr),
+        Expr::Paren(p) => p.paren_token.span.open(),
+        _ => return None,
+    };
+    Some(span.byte_range().start)
 }

@@ -207,7 +207,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
     fn classify_call(&self, c: &syn::ExprCall) -> Option<NetCall> {
         let Expr::Path(p) = &*c.func else { return None };
         let segs = self.cx.uses.resolve(&p.path);
-        let range = self.cx.node_range(c);
+        let range = self.cx.call_range(c);
         let first_arg = || c.args.first().map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown);
         let krate = segs.first().map(String::as_str).unwrap_or("");
         let last = segs.last().map(String::as_str).unwrap_or("");

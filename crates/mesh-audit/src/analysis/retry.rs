@@ -762,7 +762,7 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
                 let fut = &c.args[1];
                 if self.scan.calls_in_expr(fut).iter().any(|n| n.protocol.is_l7()) {
                     self.out.push(Deadline {
-                        range: self.scan.cx.node_range(c),
+                        range: self.scan.cx.call_range(c),
                         nanos: self.scan.ev.eval(&c.args[0]).as_duration_nanos(),
                         future: fut,
                     });

@@ -13,8 +13,10 @@ use mesh_audit_model::{Severity, TextRange};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 
+mod circuit_breaker;
 mod ephemeral_port;
 mod loopback_bind;
+mod retry_crate;
 mod retry_loop;
 mod timeout_wrapper;
 
@@ -107,7 +109,9 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &loopback_bind::LoopbackBind,
         &ephemeral_port::EphemeralPort,
         &retry_loop::RetryLoopRule,
+        &retry_crate::RetryCrate,
         &timeout_wrapper::TimeoutWrapper,
+        &circuit_breaker::CircuitBreaker,
     ]
 }
 
