@@ -97,6 +97,27 @@ pub struct Args {
     #[arg(long, value_name = "FILE", help_heading = "Rules")]
     pub config: Option<PathBuf>,
 
+    /// Do not print the suggested mesh config / code under each finding
+    #[arg(long, help_heading = "Output")]
+    pub no_suggestions: bool,
+
+    /// Write one VirtualService + DestinationRule file per destination host
+    /// (and a PeerAuthentication per crate with TLS) into DIR
+    #[arg(long, value_name = "DIR", help_heading = "Mesh config")]
+    pub emit_manifests: Option<PathBuf>,
+    /// Namespace of generated resources (default: config `namespace`, else `default`)
+    #[arg(long, value_name = "NS", help_heading = "Mesh config")]
+    pub namespace: Option<String>,
+    /// apiVersion of generated Istio resources: v1 (Istio >= 1.22) or v1beta1
+    #[arg(long, value_name = "VERSION", default_value = "v1", help_heading = "Mesh config")]
+    pub mesh_api_version: String,
+    /// Target Istio version; unlocks fields newer than 1.22 (e.g. retries.backoff on >= 1.26)
+    #[arg(long, value_name = "X.Y", help_heading = "Mesh config")]
+    pub istio_version: Option<String>,
+    /// Overwrite existing files in the --emit-manifests directory
+    #[arg(long, help_heading = "Mesh config")]
+    pub force: bool,
+
     /// Lowest severity that makes the exit code 1
     #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "LEVEL", help_heading = "CI")]
     pub fail_on: FailOn,

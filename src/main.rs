@@ -12,6 +12,7 @@ use cli::{Args, ColorChoice, FailOn, Format};
 use mesh_audit::config::Config;
 use mesh_audit::{Report, Severity, Target};
 use mesh_audit_render::{HumanOptions, Tool};
+use mesh_audit_suggest::{ApiVersion, SuggestOptions};
 
 const TOOL: Tool<'static> = Tool { name: "cargo-mesh-audit", version: env!("CARGO_PKG_VERSION") };
 
@@ -70,7 +71,22 @@ fn run(args: &Args) -> Result<u8> {
         include_reconnect: args.include_reconnect,
         threads: args.threads,
     };
-    let (report, _config) = mesh_audit::audit(&target, &opts)?;
+    let suggest_opts = suggest_options(args)?;
+    let (mut report, config) = mesh_audit::audit(&target, &opts)?;
+    let suggest_opts = SuggestOptions {
+        namespace: args.namespace.clone().or(config.namespace.clone()).unwrap_or(suggest_opts.namespace),
+        ..suggest_opts
+    };
+    suggest_opts.check().map_err(anyhow::Error::msg)?;
+    let root = Path::new(&report.root).to_path_buf();
+    mesh_audit_suggest::attach_suggestions(
+        &mut report.findings,
+        &|rel| std::fs::read_to_string(root.join(rel)).ok(),
+        &suggest_opts,
+    );
+    if let Some(dir) = &args.emit_manifests {
+        emit_manifests(&report, dir, &suggest_opts, args.force, args.quiet)?;
+    }
     let rendered = render(args, &report);
     match &args.output {
         Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
@@ -87,6 +103,42 @@ fn run(args: &Args) -> Result<u8> {
     Ok(exit_code(&report, args.fail_on))
 }
 
+fn suggest_options(args: &Args) -> Result<SuggestOptions> {
+    let api_version = args
+        .mesh_api_version
+        .parse::<ApiVersion>()
+        .map_err(|e| anyhow::anyhow!("--mesh-api-version: {e}"))?;
+    Ok(SuggestOptions {
+        namespace: args.namespace.clone().unwrap_or_else(|| "default".into()),
+        api_version,
+        istio_version: args.istio_version.clone(),
+        ..Default::default()
+    })
+}
+
+/// Writes the manifest set; what could not be placed or merged goes to
+/// stderr so that stdout stays the report.
+fn emit_manifests(report: &Report, dir: &Path, opts: &SuggestOptions, force: bool, quiet: bool) -> Result<()> {
+    let set = mesh_audit_suggest::build_manifests(&report.findings, opts);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let written = mesh_audit_suggest::write_manifests(&set, dir, force)?;
+    if !quiet {
+        for p in &written {
+            eprintln!("wrote {}", p.display());
+        }
+    }
+    for c in &set.conflicts {
+        eprintln!("warning: {c}");
+    }
+    for (file, line, rule) in &set.unplaced {
+        eprintln!("note: {file}:{line}: {rule} finding has no known destination host; not in any manifest");
+    }
+    for e in &set.errors {
+        eprintln!("warning: {e}");
+    }
+    Ok(())
+}
+
 fn render(args: &Args, report: &Report) -> String {
     match args.format {
         Format::Json => mesh_audit_render::render_json(report, TOOL),
@@ -98,7 +150,7 @@ fn render(args: &Args, report: &Report) -> String {
                 report,
                 &HumanOptions {
                     color: use_color(args),
-                    suggestions: true,
+                    suggestions: !args.no_suggestions,
                     verbose: args.verbose > 0,
                     summary: !args.quiet,
                     source: &source,

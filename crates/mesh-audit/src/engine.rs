@@ -171,7 +171,7 @@ pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
         return Err((None, "contains NUL bytes; not a Rust source file".into()));
     }
     if let Some(line) = nesting_exceeds(text, MAX_NESTING) {
-        return Err((Some((line, 1)), format!("nesting deeper than {MAX_NESTING} levels; not analysed")));
+        return Err((Some((line, 1)), format!("nested deeper than {MAX_NESTING} levels or a statement longer than {} tokens; not analysed", crate::source::MAX_STATEMENT_TOKENS)));
     }
     syn::parse_file(&blank_preamble(text)).map_err(|e| {
         let start = e.span().start();

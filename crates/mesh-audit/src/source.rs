@@ -73,6 +73,11 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// Operators and words in one statement (between `;`, `,` and brackets)
+/// beyond which a file is not hand-written code: `!!!..`, `|| || ..`,
+/// `return return ..` and `a + a + ..` nest without brackets.
+pub const MAX_STATEMENT_TOKENS: usize = 20_000;
+
 /// Deepest bracket nesting in `text`, ignoring brackets in comments, strings
 /// and char literals as far as a byte scan can tell. Returns the 1-based line
 /// where `limit` was first exceeded, if it was.
@@ -81,7 +86,7 @@ impl<'a> LineIndex<'a> {
 /// caught, so files nested beyond any hand-written code are refused up front.
 pub fn nesting_exceeds(text: &str, limit: usize) -> Option<u32> {
     let b = text.as_bytes();
-    let (mut i, mut depth, mut line) = (0usize, 0usize, 1u32);
+    let (mut i, mut depth, mut line, mut run) = (0usize, 0usize, 1u32, 0usize);
     while i < b.len() {
         match b[i] {
             b'\n' => line += 1,
@@ -133,9 +138,28 @@ pub fn nesting_exceeds(text: &str, limit: usize) -> Option<u32> {
                 if depth > limit {
                     return Some(line);
                 }
+                run = 0;
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                run = 0;
+            }
+            b';' | b',' => run = 0,
+            // Prefix operators, closures, `.field` chains and binary chains
+            // nest without brackets: count operators and words per statement.
+            b'+' | b'-' | b'*' | b'/' | b'!' | b'&' | b'|' | b'.' | b'^' | b'%' | b'<' | b'>'
+            | b'=' | b'?' => {
+                run += 1;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' => {
+                if i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') {
+                    run += 1;
+                }
+            }
             _ => {}
+        }
+        if run > MAX_STATEMENT_TOKENS {
+            return Some(line);
         }
         i += 1;
     }

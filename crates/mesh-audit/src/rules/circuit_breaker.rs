@@ -681,7 +681,7 @@ fn hand_written(file: &File<'_, '_>, out: &mut Vec<Found>) {
 fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
     let def = *file.types.get(name)?;
     let impl_fns: Vec<usize> = (0..file.fns.len())
-        .filter(|&i| file.fns[i].self_ty.as_deref() == Some(name) && !file.test_fn[i])
+        .filter(|&i| file.fns[i].self_ty.as_deref() == Some(name))
         .collect();
     if impl_fns.is_empty() {
         return None;
@@ -818,7 +818,6 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
                 .self_ty
                 .as_ref()
                 .is_some_and(|t| shape.family.contains(t))
-                && !file.test_fn[i]
         })
         .collect();
     let tripping: HashSet<String> = family_fns
@@ -1409,9 +1408,6 @@ fn crate_breakers(file: &File<'_, '_>, out: &mut Vec<Found>) {
     // Walk every function body (and `const`/`static` initialisers) once.
     let mut hits: Vec<(Option<usize>, Found, Option<String>)> = Vec::new();
     for (i, f) in file.fns.iter().enumerate() {
-        if file.test_fn[i] {
-            continue;
-        }
         let mut v = ChainVisitor {
             file,
             f: Some(i),

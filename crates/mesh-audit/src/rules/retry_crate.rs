@@ -91,7 +91,17 @@ rule_meta!(
 pub struct RetryCrate;
 
 /// Crates whose retry policies this rule reads.
-const RETRY_CRATES: &[&str] = &["backoff", "backon", "tokio_retry", "tokio_retry2", "reqwest_retry", "retry_policies", "again", "retry", "tryhard"];
+const RETRY_CRATES: &[&str] = &[
+    "backoff",
+    "backon",
+    "tokio_retry",
+    "tokio_retry2",
+    "reqwest_retry",
+    "retry_policies",
+    "again",
+    "retry",
+    "tryhard",
+];
 
 /// Types that are retry policies or their builders, across the crates.
 const POLICY_TYPES: &[&str] = &[
@@ -192,7 +202,10 @@ impl FileFacts {
                 syn::visit::visit_item_mod(self, m);
             }
         }
-        let mut facts = FileFacts { used: HashSet::new(), mods: HashSet::new() };
+        let mut facts = FileFacts {
+            used: HashSet::new(),
+            mods: HashSet::new(),
+        };
         V(&mut facts).visit_file(file);
         facts
     }
@@ -223,7 +236,14 @@ impl Rule for RetryCrate {
             let scope = FnScope::new(Some(f.sig), f.body);
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
             let mutations = Mutations::of(f.body);
-            let mut v = Finder { scan: &scan, facts: &facts, body: f.body, mutations: &mutations, chains_seen: HashSet::new(), out: &mut found };
+            let mut v = Finder {
+                scan: &scan,
+                facts: &facts,
+                body: f.body,
+                mutations: &mutations,
+                chains_seen: HashSet::new(),
+                out: &mut found,
+            };
             v.visit_block(f.body);
         }
         found.sort_by_key(|f| f.range.byte_start);
@@ -248,12 +268,28 @@ fn violation(f: Found) -> Violation {
     }
     values.insert("protocol".into(), f.protocol.as_str().into());
     destination_values(&f.dest, &mut values);
-    let target = f.dest.host.as_deref().map(|h| format!(" to `{h}`")).unwrap_or_default();
-    let times = p.retries.map(|r| format!(" up to {r} time{}", if r == 1 { "" } else { "s" })).unwrap_or_default();
+    let target = f
+        .dest
+        .host
+        .as_deref()
+        .map(|h| format!(" to `{h}`"))
+        .unwrap_or_default();
+    let times = p
+        .retries
+        .map(|r| format!(" up to {r} time{}", if r == 1 { "" } else { "s" }))
+        .unwrap_or_default();
     let what = if f.client_wide {
-        format!("`{}` retries every {} request of this client{target}{times}", f.lib, f.protocol.as_str())
+        format!(
+            "`{}` retries every {} request of this client{target}{times}",
+            f.lib,
+            f.protocol.as_str()
+        )
     } else {
-        format!("`{}` retries a {} call{target}{times}", f.lib, f.protocol.as_str())
+        format!(
+            "`{}` retries a {} call{target}{times}",
+            f.lib,
+            f.protocol.as_str()
+        )
     };
     Violation {
         range: f.range,
@@ -279,9 +315,16 @@ impl<'a> Mutations<'a> {
                     match e {
                         Expr::Assign(a) => {
                             if let Expr::Field(f) = &*a.left {
-                                if let (Expr::Path(p), syn::Member::Named(field)) = (&*f.base, &f.member) {
+                                if let (Expr::Path(p), syn::Member::Named(field)) =
+                                    (&*f.base, &f.member)
+                                {
                                     if let Some(id) = p.path.get_ident() {
-                                        self.0.push((id.to_string(), id.span().byte_range().start, field.to_string(), Some(&a.right)));
+                                        self.0.push((
+                                            id.to_string(),
+                                            id.span().byte_range().start,
+                                            field.to_string(),
+                                            Some(&a.right),
+                                        ));
                                     }
                                 }
                             }
@@ -289,7 +332,12 @@ impl<'a> Mutations<'a> {
                         Expr::MethodCall(m) => {
                             if let Expr::Path(p) = &*m.receiver {
                                 if let Some(id) = p.path.get_ident() {
-                                    self.0.push((id.to_string(), id.span().byte_range().start, m.method.to_string(), m.args.first()));
+                                    self.0.push((
+                                        id.to_string(),
+                                        id.span().byte_range().start,
+                                        m.method.to_string(),
+                                        m.args.first(),
+                                    ));
                                 }
                             }
                         }
@@ -355,7 +403,8 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
     }
 
     fn int(&self, e: Option<&Expr>) -> Option<i128> {
-        e.and_then(|a| self.scan.ev.eval(a).as_int()).filter(|n| *n >= 0)
+        e.and_then(|a| self.scan.ev.eval(a).as_int())
+            .filter(|n| *n >= 0)
     }
 
     /// Reads a retry policy expression: constructors, builder chains, struct
@@ -385,7 +434,11 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                         if pol.known {
                             for (n, off, what, val) in &self.mutations.list {
                                 if *n == name && *off > b.at && *off < at {
-                                    self.apply(&mut pol, what, val.iter().copied().collect::<Vec<_>>().as_slice());
+                                    self.apply(
+                                        &mut pol,
+                                        what,
+                                        val.iter().copied().collect::<Vec<_>>().as_slice(),
+                                    );
                                 }
                             }
                         }
@@ -394,8 +447,13 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 }
                 let segs = cx.uses.resolve(&p.path);
                 let last = segs.last().map(String::as_str).unwrap_or("");
-                if last == "NoDelay" && (self.facts.uses("retry") || segs.first().is_some_and(|s| s == "retry")) {
-                    return Policy { known: true, ..Policy::default() };
+                if last == "NoDelay"
+                    && (self.facts.uses("retry") || segs.first().is_some_and(|s| s == "retry"))
+                {
+                    return Policy {
+                        known: true,
+                        ..Policy::default()
+                    };
                 }
                 if last.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
                     if let Some(init) = cx.const_expr(last) {
@@ -405,7 +463,10 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 Policy::default()
             }
             Expr::Field(f) => match &f.member {
-                syn::Member::Named(name) => cx.field_type(&name.to_string()).map(|t| self.policy_type(t)).unwrap_or_default(),
+                syn::Member::Named(name) => cx
+                    .field_type(&name.to_string())
+                    .map(|t| self.policy_type(t))
+                    .unwrap_or_default(),
                 _ => Policy::default(),
             },
             Expr::Struct(s) => {
@@ -419,9 +480,15 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                         p.known = true;
                         p
                     }
-                    None => Policy { known: true, ..Policy::default() },
+                    None => Policy {
+                        known: true,
+                        ..Policy::default()
+                    },
                 };
-                pol.lib = pol.lib.or(lib_of(&segs, "ExponentialBackoff")).or(Some("backoff"));
+                pol.lib = pol
+                    .lib
+                    .or(lib_of(&segs, "ExponentialBackoff"))
+                    .or(Some("backoff"));
                 for fv in &s.fields {
                     if let syn::Member::Named(name) = &fv.member {
                         self.apply(&mut pol, &name.to_string(), &[&fv.expr]);
@@ -430,7 +497,9 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 pol
             }
             Expr::Call(c) => {
-                let Expr::Path(p) = &*c.func else { return Policy::default() };
+                let Expr::Path(p) = &*c.func else {
+                    return Policy::default();
+                };
                 let segs = cx.uses.resolve(&p.path);
                 self.policy_ctor(&segs, c)
             }
@@ -449,14 +518,22 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
     /// `Ty::ctor` of a policy type from a retry crate (or, unqualified, in a
     /// file that imports one).
     fn is_policy_path(&self, segs: &[String], ty: &str) -> bool {
-        let from_crate = segs.first().is_some_and(|k| RETRY_CRATES.contains(&k.as_str()) && !self.facts.mods.contains(k.as_str()));
+        let from_crate = segs.first().is_some_and(|k| {
+            RETRY_CRATES.contains(&k.as_str()) && !self.facts.mods.contains(k.as_str())
+        });
         segs.iter().any(|s| s == ty) && (from_crate || self.facts.uses_retry_crate())
     }
 
     fn policy_type(&self, ty: &syn::Type) -> Policy {
-        let Some(name) = type_name(ty) else { return Policy::default() };
+        let Some(name) = type_name(ty) else {
+            return Policy::default();
+        };
         let known = POLICY_TYPES.contains(&name.as_str()) && self.facts.uses_retry_crate();
-        Policy { known, again: known && name == "RetryPolicy", ..Policy::default() }
+        Policy {
+            known,
+            again: known && name == "RetryPolicy",
+            ..Policy::default()
+        }
     }
 
     fn policy_ctor(&self, segs: &[String], c: &syn::ExprCall) -> Policy {
@@ -474,14 +551,20 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             return Policy::default();
         }
         let arg = |i: usize| c.args.iter().nth(i);
-        let mut pol = Policy { known: true, again: ty == "RetryPolicy", lib: lib_of(segs, ty), ..Policy::default() };
+        let mut pol = Policy {
+            known: true,
+            again: ty == "RetryPolicy",
+            lib: lib_of(segs, ty),
+            ..Policy::default()
+        };
         match (ty, ctor) {
             (_, "from_millis" | "from_millis_with_factor") => {
                 let ms = self.int(arg(0)).map(|ms| ms as u128 * 1_000_000);
                 pol.backoff = ms;
                 pol.millis_base = ms;
             }
-            ("FixedInterval" | "Fixed" | "Constant", "new" | "from") | ("RetryPolicy", "exponential" | "fixed") => {
+            ("FixedInterval" | "Fixed" | "Constant", "new" | "from")
+            | ("RetryPolicy", "exponential" | "fixed") => {
                 pol.backoff = self.dur(arg(0));
             }
             _ => {}
@@ -492,13 +575,26 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
     /// One configuring call or field of a policy.
     fn apply(&self, pol: &mut Policy, what: &str, args: &[&Expr]) {
         let arg = |i: usize| args.get(i).copied();
-        let is_none = |i: usize| matches!(arg(i).map(strip), Some(Expr::Path(p)) if p.path.is_ident("None"));
+        let is_none =
+            |i: usize| matches!(arg(i).map(strip), Some(Expr::Path(p)) if p.path.is_ident("None"));
         match what {
-            "with_max_times" | "take" | "with_max_retries" | "build_with_max_retries" | "retries" | "max_retries" => {
+            "with_max_times"
+            | "take"
+            | "with_max_retries"
+            | "build_with_max_retries"
+            | "retries"
+            | "max_retries" => {
                 pol.retries = self.int(arg(0));
             }
             "without_max_times" => pol.retries = None,
-            "with_min_delay" | "with_delay" | "with_initial_interval" | "initial_interval" | "retry_bounds" | "exponential_backoff" | "fixed_backoff" | "linear_backoff" => {
+            "with_min_delay"
+            | "with_delay"
+            | "with_initial_interval"
+            | "initial_interval"
+            | "retry_bounds"
+            | "exponential_backoff"
+            | "fixed_backoff"
+            | "linear_backoff" => {
                 pol.backoff = self.dur(arg(0));
                 pol.millis_base = None;
             }
@@ -512,7 +608,8 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             "with_total_delay" | "with_max_elapsed_time" | "max_elapsed_time" => {
                 pol.timeout = if is_none(0) { None } else { self.dur(arg(0)) };
             }
-            "build_with_total_retry_duration" | "build_with_total_retry_duration_and_limit_retries" => {
+            "build_with_total_retry_duration"
+            | "build_with_total_retry_duration_and_limit_retries" => {
                 pol.timeout = self.dur(arg(0));
             }
             "build_with_total_retry_duration_and_max_retries" => {
@@ -529,11 +626,20 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         let mut calls = self.scan.calls_in_expr(op);
         if calls.is_empty() {
             if let Expr::Path(p) = strip(op) {
-                let bound = p.path.get_ident().is_some_and(|id| self.scan.scope.lookup(&id.to_string(), id.span().byte_range().start).is_some());
+                let bound = p.path.get_ident().is_some_and(|id| {
+                    self.scan
+                        .scope
+                        .lookup(&id.to_string(), id.span().byte_range().start)
+                        .is_some()
+                });
                 let segs = self.scan.cx.uses.resolve(&p.path);
                 if let (false, Some(name)) = (bound, segs.last()) {
                     let via_self = segs.first().is_some_and(|s| s == "Self");
-                    let found = self.scan.cx.index.net_of(name, if via_self { self.scan.self_ty } else { None }, !via_self);
+                    let found = self.scan.cx.index.net_of(
+                        name,
+                        if via_self { self.scan.self_ty } else { None },
+                        !via_self,
+                    );
                     if let Some(n) = found {
                         calls.push(NetCall {
                             protocol: n.protocol,
@@ -553,8 +659,19 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
     fn report_op(&mut self, range: TextRange, lib: &'static str, policy: Policy, op: &Expr) {
         let calls = self.op_calls(op);
         let Some(first) = calls.first() else { return };
-        let dest = if calls.iter().all(|c| c.dest == first.dest) { first.dest.clone() } else { Destination::default() };
-        self.out.push(Found { range, lib, policy, protocol: first.protocol, dest, client_wide: false });
+        let dest = if calls.iter().all(|c| c.dest == first.dest) {
+            first.dest.clone()
+        } else {
+            Destination::default()
+        };
+        self.out.push(Found {
+            range,
+            lib,
+            policy,
+            protocol: first.protocol,
+            dest,
+            client_wide: false,
+        });
     }
 
     fn call(&mut self, c: &syn::ExprCall) {
@@ -573,7 +690,10 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             return;
         }
         // retry::retry(delays, op)
-        if facts.names_crate(&segs, "retry") && segs.len() == 2 && matches!(last, "retry" | "retry_with_index") {
+        if facts.names_crate(&segs, "retry")
+            && segs.len() == 2
+            && matches!(last, "retry" | "retry_with_index")
+        {
             if let (Some(policy), Some(op)) = (arg(0), arg(1)) {
                 let pol = self.policy_of(policy, 0);
                 self.report_op(self.call_range(c), "retry", pol, op);
@@ -588,12 +708,21 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             return;
         }
         // tokio_retry::Retry::spawn(strategy, action), RetryIf::spawn(strategy, action, cond)
-        let tokio_retry = ["tokio_retry", "tokio_retry2"].into_iter().find(|k| facts.names_crate(&segs, k) || segs.len() == 2 && facts.uses(k));
+        let tokio_retry = ["tokio_retry", "tokio_retry2"]
+            .into_iter()
+            .find(|k| facts.names_crate(&segs, k) || segs.len() == 2 && facts.uses(k));
         if let Some(k) = tokio_retry {
-            if segs.len() >= 2 && matches!(segs[segs.len() - 2].as_str(), "Retry" | "RetryIf") && matches!(last, "spawn" | "start" | "spawn_notify") {
+            if segs.len() >= 2
+                && matches!(segs[segs.len() - 2].as_str(), "Retry" | "RetryIf")
+                && matches!(last, "spawn" | "start" | "spawn_notify")
+            {
                 if let (Some(policy), Some(op)) = (arg(0), arg(1)) {
                     let pol = self.policy_of(policy, 0);
-                    let lib = if k == "tokio_retry" { "tokio-retry" } else { "tokio-retry2" };
+                    let lib = if k == "tokio_retry" {
+                        "tokio-retry"
+                    } else {
+                        "tokio-retry2"
+                    };
                     self.report_op(self.call_range(c), lib, pol, op);
                 }
                 return;
@@ -610,17 +739,36 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             return;
         }
         // reqwest-retry: always HTTP.
-        if ends_with(&segs, &["RetryTransientMiddleware", "new_with_policy"]) || ends_with(&segs, &["RetryTransientMiddleware", "new_with_policy_and_strategy"]) {
+        if ends_with(&segs, &["RetryTransientMiddleware", "new_with_policy"])
+            || ends_with(
+                &segs,
+                &["RetryTransientMiddleware", "new_with_policy_and_strategy"],
+            )
+        {
             let pol = arg(0).map(|a| self.policy_of(a, 0)).unwrap_or_default();
             let dest = self.middleware_client_dest(c.func.span().byte_range().start);
-            self.out.push(Found { range: self.call_range(c), lib: "reqwest-retry", policy: pol, protocol: Protocol::Http, dest, client_wide: true });
+            self.out.push(Found {
+                range: self.call_range(c),
+                lib: "reqwest-retry",
+                policy: pol,
+                protocol: Protocol::Http,
+                dest,
+                client_wide: true,
+            });
             return;
         }
         // tower::retry::Retry::new(policy, service)
         if segs.first().is_some_and(|s| s == "tower") && ends_with(&segs, &["Retry", "new"]) {
             if let Some(svc) = arg(1) {
                 if let Some((protocol, dest)) = self.client_of(svc) {
-                    self.out.push(Found { range: self.call_range(c), lib: "tower", policy: Policy::default(), protocol, dest, client_wide: true });
+                    self.out.push(Found {
+                        range: self.call_range(c),
+                        lib: "tower",
+                        policy: Policy::default(),
+                        protocol,
+                        dest,
+                        client_wide: true,
+                    });
                 }
             }
         }
@@ -639,10 +787,23 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 }
                 return;
             }
-            let arg = m.args.first().map(|a| self.policy_of(a, 0)).unwrap_or_default();
-            let closure_like = matches!(strip(&m.receiver), Expr::Closure(_) | Expr::Path(_) | Expr::Async(_));
+            let arg = m
+                .args
+                .first()
+                .map(|a| self.policy_of(a, 0))
+                .unwrap_or_default();
+            let closure_like = matches!(
+                strip(&m.receiver),
+                Expr::Closure(_) | Expr::Path(_) | Expr::Async(_)
+            );
             if arg.known || method == "retry" && self.facts.uses("backon") && closure_like {
-                let lib = arg.lib.unwrap_or(if self.facts.uses("backoff") && !self.facts.uses("backon") { "backoff" } else { "backon" });
+                let lib = arg.lib.unwrap_or(
+                    if self.facts.uses("backoff") && !self.facts.uses("backon") {
+                        "backoff"
+                    } else {
+                        "backon"
+                    },
+                );
                 self.report_op(self.scan.cx.method_range(m), lib, arg, &m.receiver);
             }
             return;
@@ -651,7 +812,14 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         if method == "layer" {
             if let (Some(site), Some(svc)) = (self.retry_layer(&m.receiver, 0), m.args.first()) {
                 if let Some((protocol, dest)) = self.client_of(svc) {
-                    self.out.push(Found { range: site, lib: "tower", policy: Policy::default(), protocol, dest, client_wide: true });
+                    self.out.push(Found {
+                        range: site,
+                        lib: "tower",
+                        policy: Policy::default(),
+                        protocol,
+                        dest,
+                        client_wide: true,
+                    });
                 }
             }
         }
@@ -675,7 +843,15 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             match strip(&cur.receiver) {
                 Expr::MethodCall(inner) => cur = inner,
                 Expr::Path(p) if hops < 3 => {
-                    let init = p.path.get_ident().and_then(|id| self.scan.scope.lookup(&id.to_string(), id.span().byte_range().start)).and_then(|b| b.init);
+                    let init = p
+                        .path
+                        .get_ident()
+                        .and_then(|id| {
+                            self.scan
+                                .scope
+                                .lookup(&id.to_string(), id.span().byte_range().start)
+                        })
+                        .and_then(|b| b.init);
                     match init.map(strip) {
                         Some(Expr::MethodCall(inner)) => {
                             hops += 1;
@@ -692,9 +868,13 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         let Expr::Path(p) = &*c.func else { return };
         let segs = self.scan.cx.uses.resolve(&p.path);
         // tryhard::retry_fn(op).retries(3).exponential_backoff(d)
-        if self.facts.names_crate(&segs, "tryhard") && segs.last().is_some_and(|s| s == "retry_fn") {
+        if self.facts.names_crate(&segs, "tryhard") && segs.last().is_some_and(|s| s == "retry_fn")
+        {
             self.chains_seen.insert(c.func.span().byte_range().start);
-            let mut pol = Policy { known: true, ..Policy::default() };
+            let mut pol = Policy {
+                known: true,
+                ..Policy::default()
+            };
             for l in links.iter().rev() {
                 let args: Vec<&Expr> = l.args.iter().collect();
                 self.apply(&mut pol, &l.method.to_string(), &args);
@@ -705,9 +885,19 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             return;
         }
         // tower::ServiceBuilder::new()...layer(RetryLayer::new(p))...service(client)
-        if ends_with(&segs, &["ServiceBuilder", "new"]) && (segs[0] == "tower" || self.facts.uses("tower")) {
-            let Some(svc) = links.iter().find(|l| l.method == "service").and_then(|l| l.args.first()) else { return };
-            let Some((protocol, dest)) = self.client_of(svc) else { return };
+        if ends_with(&segs, &["ServiceBuilder", "new"])
+            && (segs[0] == "tower" || self.facts.uses("tower"))
+        {
+            let Some(svc) = links
+                .iter()
+                .find(|l| l.method == "service")
+                .and_then(|l| l.args.first())
+            else {
+                return;
+            };
+            let Some((protocol, dest)) = self.client_of(svc) else {
+                return;
+            };
             for l in &links {
                 let site = match l.method.to_string().as_str() {
                     "retry" => Some(self.scan.cx.method_range(l)),
@@ -715,7 +905,14 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                     _ => None,
                 };
                 if let Some(range) = site {
-                    self.out.push(Found { range, lib: "tower", policy: Policy::default(), protocol, dest: dest.clone(), client_wide: true });
+                    self.out.push(Found {
+                        range,
+                        lib: "tower",
+                        policy: Policy::default(),
+                        protocol,
+                        dest: dest.clone(),
+                        client_wide: true,
+                    });
                 }
             }
         }
@@ -729,7 +926,12 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 Expr::MethodCall(m) => e = strip(&m.receiver),
                 Expr::Path(p) => {
                     let id = p.path.get_ident()?;
-                    e = strip(self.scan.scope.lookup(&id.to_string(), id.span().byte_range().start)?.init?);
+                    e = strip(
+                        self.scan
+                            .scope
+                            .lookup(&id.to_string(), id.span().byte_range().start)?
+                            .init?,
+                    );
                 }
                 _ => break,
             }
@@ -750,7 +952,11 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             }
             Expr::Path(p) if depth < 3 => {
                 let id = p.path.get_ident()?;
-                let init = self.scan.scope.lookup(&id.to_string(), id.span().byte_range().start)?.init?;
+                let init = self
+                    .scan
+                    .scope
+                    .lookup(&id.to_string(), id.span().byte_range().start)?
+                    .init?;
                 self.retry_layer(init, depth + 1)
             }
             _ => None,
@@ -762,7 +968,9 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         let mut e = e;
         for _ in 0..12 {
             match self.scan.kind_of(e, 0) {
-                Kind::HttpClient(_) | Kind::Aws => return Some((Protocol::Http, Destination::default())),
+                Kind::HttpClient(_) | Kind::Aws => {
+                    return Some((Protocol::Http, Destination::default()))
+                }
                 Kind::Grpc { url } => return Some((Protocol::Grpc, Destination::from_value(&url))),
                 _ => {}
             }
@@ -773,7 +981,10 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 Expr::Try(t) => &t.expr,
                 Expr::Path(p) => {
                     let id = p.path.get_ident()?;
-                    self.scan.scope.lookup(&id.to_string(), id.span().byte_range().start)?.init?
+                    self.scan
+                        .scope
+                        .lookup(&id.to_string(), id.span().byte_range().start)?
+                        .init?
                 }
                 _ => return None,
             };
@@ -784,7 +995,10 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
     /// Where a client built with a retry middleware sends its requests,
     /// when the function uses it with literal URLs that agree.
     fn middleware_client_dest(&self, site: usize) -> Destination {
-        struct Lets<'a>(Vec<(String, std::ops::Range<usize>)>, std::marker::PhantomData<&'a ()>);
+        struct Lets<'a>(
+            Vec<(String, std::ops::Range<usize>)>,
+            std::marker::PhantomData<&'a ()>,
+        );
         impl<'a> Visit<'a> for Lets<'a> {
             fn visit_local(&mut self, l: &'a syn::Local) {
                 if let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
@@ -798,7 +1012,12 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         }
         let mut lets = Lets(Vec::new(), std::marker::PhantomData);
         lets.visit_block(self.body);
-        let Some((name, _)) = lets.0.iter().filter(|(_, r)| r.contains(&site)).min_by_key(|(_, r)| r.len()) else {
+        let Some((name, _)) = lets
+            .0
+            .iter()
+            .filter(|(_, r)| r.contains(&site))
+            .min_by_key(|(_, r)| r.len())
+        else {
             return Destination::default();
         };
         struct Uses<'s, 'e, 'a> {
@@ -809,18 +1028,32 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         impl<'b> Visit<'b> for Uses<'_, '_, '_> {
             fn visit_expr_method_call(&mut self, m: &'b syn::ExprMethodCall) {
                 let verb = m.method.to_string();
-                if matches!(verb.as_str(), "get" | "post" | "put" | "patch" | "delete" | "head") && matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident(self.name)) {
-                    let url = m.args.first().map(|a| self.scan.ev.eval(a)).unwrap_or(crate::analysis::Value::Unknown);
+                if matches!(
+                    verb.as_str(),
+                    "get" | "post" | "put" | "patch" | "delete" | "head"
+                ) && matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident(self.name))
+                {
+                    let url = m
+                        .args
+                        .first()
+                        .map(|a| self.scan.ev.eval(a))
+                        .unwrap_or(crate::analysis::Value::Unknown);
                     self.dests.push(Destination::from_value(&url));
                 }
                 syn::visit::visit_expr_method_call(self, m);
             }
             fn visit_item(&mut self, _: &'b syn::Item) {}
         }
-        let mut uses = Uses { scan: self.scan, name, dests: Vec::new() };
+        let mut uses = Uses {
+            scan: self.scan,
+            name,
+            dests: Vec::new(),
+        };
         uses.visit_block(self.body);
         match uses.dests.first() {
-            Some(first) if first.host.is_some() && uses.dests.iter().all(|d| d == first) => first.clone(),
+            Some(first) if first.host.is_some() && uses.dests.iter().all(|d| d == first) => {
+                first.clone()
+            }
             _ => Destination::default(),
         }
     }
