@@ -58,7 +58,7 @@ pub struct Args {
     /// Package to audit (repeatable)
     #[arg(short, long = "package", value_name = "NAME", help_heading = "Package selection")]
     pub packages: Vec<String>,
-    /// Audit every workspace member
+    /// Audit every workspace member, also from a member's folder or manifest
     #[arg(long, help_heading = "Package selection")]
     pub workspace: bool,
     /// Package to leave out (repeatable)

@@ -48,8 +48,8 @@ fn run(args: &Args) -> Result<u8> {
         return Ok(0);
     }
     let target = if !args.paths.is_empty() {
-        if args.manifest_path.is_some() || !args.packages.is_empty() {
-            anyhow::bail!("paths cannot be combined with --manifest-path or --package");
+        if args.manifest_path.is_some() || !args.packages.is_empty() || !args.exclude.is_empty() || args.workspace {
+            anyhow::bail!("paths cannot be combined with --manifest-path, --package, --exclude or --workspace");
         }
         Target::Paths(args.paths.clone())
     } else {
@@ -57,6 +57,7 @@ fn run(args: &Args) -> Result<u8> {
             manifest_path: args.manifest_path.clone(),
             packages: args.packages.clone(),
             exclude: args.exclude.clone(),
+            workspace: args.workspace,
         }
     };
     let config = match &args.config {
@@ -73,6 +74,12 @@ fn run(args: &Args) -> Result<u8> {
     };
     let suggest_opts = suggest_options(args)?;
     let (mut report, config) = mesh_audit::audit(&target, &opts)?;
+    if args.verbose > 0 {
+        match &config.source {
+            Some(p) => eprintln!("configuration: {}", p.display()),
+            None => eprintln!("configuration: defaults (no mesh-audit.toml or [*.metadata.mesh-audit])"),
+        }
+    }
     let suggest_opts = SuggestOptions {
         namespace: args.namespace.clone().or(config.namespace.clone()).unwrap_or(suggest_opts.namespace),
         ..suggest_opts

@@ -33,6 +33,9 @@ pub enum Target {
         manifest_path: Option<PathBuf>,
         packages: Vec<String>,
         exclude: Vec<String>,
+        /// Every member, even when the manifest (or the current folder)
+        /// names one member package.
+        workspace: bool,
     },
     Paths(Vec<PathBuf>),
 }
@@ -76,7 +79,9 @@ pub fn apply_excludes(found: &mut Discovered, excludes: &[String]) {
 
 pub fn discover(target: &Target, excludes: &[String]) -> Result<Discovered, DiscoverError> {
     match target {
-        Target::Cargo { manifest_path, packages, exclude } => from_cargo(manifest_path.as_deref(), packages, exclude, excludes),
+        Target::Cargo { manifest_path, packages, exclude, workspace } => {
+            from_cargo(manifest_path.as_deref(), packages, exclude, *workspace, excludes)
+        }
         Target::Paths(paths) => from_paths(paths, excludes),
     }
 }
@@ -85,6 +90,7 @@ fn from_cargo(
     manifest_path: Option<&Path>,
     select: &[String],
     exclude: &[String],
+    workspace: bool,
     excludes: &[String],
 ) -> Result<Discovered, DiscoverError> {
     if let Some(p) = manifest_path {
@@ -130,8 +136,24 @@ fn from_cargo(
             return Err(DiscoverError::Usage(format!("package `{name}` is not a member of the workspace at {}", root.display())));
         }
     }
-    // Default: the package in the current directory, else the whole workspace
-    // (cargo's own default, simplified: auditing more is the safe side).
+    // As cargo does: a member's manifest (given, or the nearest to the
+    // current folder) selects that member; the workspace root's selects
+    // every member (cargo would take only a root package: auditing more is
+    // the safe side for a CI gate).
+    let invoked = manifest_path
+        .map(Path::to_path_buf)
+        .or_else(|| find_manifest(&std::env::current_dir().unwrap_or_default()))
+        .and_then(|p| std::fs::canonicalize(p).ok());
+    let root_manifest = std::fs::canonicalize(root.join("Cargo.toml")).ok();
+    let member_selected: Vec<String> = match (&invoked, workspace || !select.is_empty()) {
+        (Some(m), false) if Some(m) != root_manifest.as_ref() => all
+            .iter()
+            .filter(|p| std::fs::canonicalize(p.manifest_path.as_std_path()).ok().as_ref() == Some(m))
+            .map(|p| p.name.to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let select: &[String] = if member_selected.is_empty() { select } else { &member_selected };
     let chosen: Vec<_> = all
         .into_iter()
         .filter(|p| select.is_empty() || select.iter().any(|s| s == p.name.as_str()))
