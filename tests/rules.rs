@@ -11,11 +11,17 @@ use std::path::{Path, PathBuf};
 
 use mesh_audit::{AuditOptions, Target};
 
-fn render(findings: &[mesh_audit::Finding]) -> String {
+/// One line per finding; a folder case (a small crate whose facts cross
+/// files) names the file too, relative to the case folder.
+fn render(findings: &[mesh_audit::Finding], case_dir: Option<&str>) -> String {
     let mut out = String::new();
     for f in findings {
         let values: Vec<String> = f.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let _ = writeln!(out, "{}:{} {} {}", f.range.line, f.range.column, f.rule, values.join(" "));
+        let file = match case_dir {
+            Some(dir) => format!("{}:", f.file.strip_prefix(dir).unwrap_or(&f.file).trim_start_matches('/')),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "{file}{}:{} {} {}", f.range.line, f.range.column, f.rule, values.join(" "));
     }
     out
 }
@@ -28,7 +34,7 @@ fn cases() -> Vec<(String, PathBuf)> {
         let rule = rule_dir.file_name().unwrap().to_string_lossy().into_owned();
         for f in std::fs::read_dir(&rule_dir).unwrap() {
             let p = f.unwrap().path();
-            if p.extension().is_some_and(|e| e == "rs") {
+            if p.extension().is_some_and(|e| e == "rs") || p.is_dir() {
                 out.push((rule.clone(), p));
             }
         }
@@ -53,7 +59,10 @@ fn rule_fixtures_match_expectations() {
     assert!(!cases.is_empty(), "no rule fixtures found");
     for (rule, path) in &cases {
         assert!(mesh_audit::rules::lookup(rule).is_some(), "fixture folder for unknown rule {rule}");
-        let got = render(&run_rule(rule, path));
+        let case_dir = path
+            .is_dir()
+            .then(|| path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_string_lossy().replace('\\', "/"));
+        let got = render(&run_rule(rule, path), case_dir.as_deref());
         let expected_path = path.with_extension("expected");
         if bless {
             std::fs::write(&expected_path, &got).unwrap();

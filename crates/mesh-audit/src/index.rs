@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use syn::visit::Visit;
 
-use crate::analysis::net::{callees, summarise_calls, NetScan, NetSummary};
+use crate::analysis::net::{callees, summarise_calls, Kind, NetScan, NetSummary};
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
 use crate::source::LineIndex;
 
@@ -21,6 +21,8 @@ pub struct FileSummary {
     pub test_module_paths: Vec<PathBuf>,
     /// Functions and methods defined here, by name.
     pub functions: Vec<FnSummary>,
+    /// Struct fields whose declared type is a known network client.
+    pub client_fields: Vec<(String, Kind)>,
 }
 
 /// What a function does that callers inherit.
@@ -87,7 +89,16 @@ impl FileSummary {
                 FnSummary { name: f.name, self_ty: f.self_ty, returns, net, callees: callees(f.body) }
             })
             .collect();
+        let empty_scope = FnScope::empty();
+        let scan = NetScan::new(&cx, &empty_scope, None);
+        let mut client_fields: Vec<(String, Kind)> = analysis::net::field_types(file)
+            .into_iter()
+            .map(|(name, ty)| (name, scan.kind_of_type(ty)))
+            .filter(|(_, k)| *k != Kind::Unknown)
+            .collect();
+        client_fields.sort_by(|a, b| a.0.cmp(&b.0));
         FileSummary {
+            client_fields,
             consts,
             test_module_paths: analysis::testcode::test_module_paths(file, abs_path),
             functions,
@@ -118,6 +129,7 @@ fn lookup_net<'i>(
 #[derive(Debug, Default)]
 pub struct CrateIndex {
     consts: HashMap<String, Value>,
+    client_fields: HashMap<String, Kind>,
     functions: BTreeMap<String, Vec<FnSummary>>,
     test_paths: HashSet<PathBuf>,
 }
@@ -126,6 +138,7 @@ impl CrateIndex {
     pub fn build<'s>(summaries: impl IntoIterator<Item = &'s FileSummary>) -> CrateIndex {
         let mut index = CrateIndex::default();
         let mut ambiguous = HashSet::new();
+        let mut ambiguous_fields = HashSet::new();
         for s in summaries {
             for (name, v) in &s.consts {
                 match index.consts.get(name) {
@@ -137,6 +150,16 @@ impl CrateIndex {
                     }
                 }
             }
+            for (name, kind) in &s.client_fields {
+                match index.client_fields.get(name) {
+                    Some(prev) if prev != kind => {
+                        ambiguous_fields.insert(name.clone());
+                    }
+                    _ => {
+                        index.client_fields.insert(name.clone(), kind.clone());
+                    }
+                }
+            }
             for f in &s.functions {
                 index.functions.entry(f.name.clone()).or_default().push(f.clone());
             }
@@ -144,6 +167,9 @@ impl CrateIndex {
         }
         for name in ambiguous {
             index.consts.remove(&name);
+        }
+        for name in ambiguous_fields {
+            index.client_fields.remove(&name);
         }
         index.close_network_calls();
         index
@@ -186,6 +212,12 @@ impl CrateIndex {
         let methods: Vec<&FnSummary> = list.iter().filter(|f| f.self_ty.is_some()).collect();
         let first = methods.first()?.net.as_ref()?;
         methods.iter().all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol)).then_some(first)
+    }
+
+    /// What a struct field of the crate holds, by field name, when it is a
+    /// known network client and no other field of that name disagrees.
+    pub fn field_kind(&self, name: &str) -> Option<&Kind> {
+        self.client_fields.get(name)
     }
 
     /// A crate-wide `const` by name, when exactly one value has that name.

@@ -225,6 +225,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                             .and_then(|b| b.init)
                             .map(|e| self.eval_at(e, d))
                             .or_else(|| self.cx.const_expr(&arg).map(|e| self.eval_at(e, d)))
+                            .or_else(|| self.cx.index.const_value(&arg).cloned())
                     };
                     out.push_str(&display(v.as_ref().unwrap_or(&Value::Unknown)));
                 }

@@ -282,7 +282,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 b.init.map(|i| self.kind_of(i, d)).unwrap_or(Kind::Unknown)
             }
             Expr::Field(f) => match &f.member {
-                syn::Member::Named(name) => self.cx.field_type(&name.to_string()).map(|t| self.kind_of_type(t)).unwrap_or(Kind::Unknown),
+                // A field declared in this file, else in another file of the
+                // crate (`AppState` in state.rs, used in handlers.rs).
+                syn::Member::Named(name) => match self.cx.field_type(&name.to_string()) {
+                    Some(t) => self.kind_of_type(t),
+                    None => self.cx.index.field_kind(&name.to_string()).cloned().unwrap_or(Kind::Unknown),
+                },
                 _ => Kind::Unknown,
             },
             Expr::Call(c) => self.kind_of_call(c, d),
@@ -402,7 +407,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }
     }
 
-    fn kind_of_type(&self, ty: &Type) -> Kind {
+    pub fn kind_of_type(&self, ty: &Type) -> Kind {
         let Some(path) = type_path(ty) else { return Kind::Unknown };
         let segs = self.cx.uses.resolve(path);
         let last = path.segments.last();

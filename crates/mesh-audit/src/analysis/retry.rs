@@ -131,9 +131,23 @@ impl<'e> Visit<'e> for LoopCollector<'_, 'e, '_> {
 fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
     let cx = scan.cx;
     let body = l.body();
-    let calls = scan.calls_in_block(body);
+    let mut calls = scan.calls_in_block(body);
+    let mut shape = BodyShape::of(body);
+    // `while let Err(e) = call().await { .. }`: goes round while the call
+    // fails, leaves when it succeeds.
+    if let LoopRef::While(w) = l {
+        if let Expr::Let(lt) = &*w.cond {
+            let head_calls = scan.calls_in_expr(&lt.expr);
+            if is_failure_pat(&lt.pat) && !matches!(&*lt.pat, Pat::Wild(_) | Pat::Ident(_)) && head_calls.iter().any(|c| c.protocol.is_l7()) {
+                shape.success_exit = true;
+                shape.continues_on_failure = true;
+                let mut all = head_calls;
+                all.extend(calls);
+                calls = all;
+            }
+        }
+    }
     let l7: Vec<&NetCall> = calls.iter().filter(|c| c.protocol.is_l7()).collect();
-    let shape = BodyShape::of(body);
     let has_sleep = !sleeps(cx, body).is_empty();
 
     // A `for` over anything but an integer range walks a collection
@@ -154,7 +168,7 @@ fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
             tries = range_len(&scan.ev, range);
         }
         LoopRef::While(w) => {
-            if matches!(&*w.cond, Expr::Let(_)) {
+            if matches!(&*w.cond, Expr::Let(_)) && !shape.success_exit {
                 return None;
             }
             bounded = counters(body).iter().any(|c| mentions_ident(&w.cond, c));
@@ -510,7 +524,9 @@ fn simulate(scan: &NetScan<'_, '_>, l: LoopRef<'_>, body: &syn::Block, calls: &[
         events.push((at, if exit_when { Event::ExitIf(cond) } else { Event::ContinueIf(cond) }));
     }
     if let LoopRef::While(w) = l {
-        events.push((0, Event::ContinueIf(&w.cond)));
+        if !matches!(&*w.cond, Expr::Let(_)) {
+            events.push((0, Event::ContinueIf(&w.cond)));
+        }
     }
     events.sort_by_key(|(at, _)| *at);
     if !events.iter().any(|(_, e)| matches!(e, Event::ExitIf(_) | Event::ContinueIf(_))) {

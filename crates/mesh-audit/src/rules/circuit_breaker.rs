@@ -403,7 +403,9 @@ impl<'c, 'a> File<'c, 'a> {
                         _ => return Value::Unknown,
                     };
                     return match self.resolve(&c.args[0], f, family, d) {
-                        Value::Int(n) if n >= 0 => Value::Duration(n as u128 * unit),
+                        Value::Int(n) if n >= 0 => {
+                            Value::Duration((n as u128).saturating_mul(unit))
+                        }
                         _ => Value::Unknown,
                     };
                 }
@@ -425,7 +427,7 @@ impl<'c, 'a> File<'c, 'a> {
                         Value::Int(a.saturating_mul(b))
                     }
                     (BinOp::Add(_), Value::Duration(a), Value::Duration(b)) => {
-                        Value::Duration(a + b)
+                        Value::Duration(a.saturating_add(b))
                     }
                     (BinOp::Mul(_), Value::Duration(a), Value::Int(k))
                     | (BinOp::Mul(_), Value::Int(k), Value::Duration(a))
@@ -854,7 +856,7 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
             let is_rate = text(&**other).contains('/') || text(&**other).contains("as f");
             match file.resolve(side, Some(i), &shape.family, 0) {
                 Value::Int(n) if n > 0 && !is_rate => {
-                    thresholds.push(Value::Int(n + plus_one as i128))
+                    thresholds.push(Value::Int(n.saturating_add(plus_one as i128)))
                 }
                 Value::Int(_) | Value::Float(_) => thresholds.push(Value::Str("rate".into())),
                 _ => {}
@@ -1782,4 +1784,89 @@ fn crate_breaker_host(file: &File<'_, '_>, f: Option<usize>, binding: &str) -> O
     (hosts.len() == 1)
         .then(|| hosts.into_iter().next())
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::CrateIndex;
+    use crate::source::LineIndex;
+
+    fn run(src: &str) -> Vec<Violation> {
+        let file: syn::File = syn::parse_str(src).expect("parses");
+        let lines = LineIndex::new(src);
+        let index = CrateIndex::default();
+        let cx = FileCtx::new(&file, "x.rs", &lines, &index);
+        let mut out = Vec::new();
+        CircuitBreaker.check(&cx, &RuleConfig::default(), &mut out);
+        out
+    }
+
+    #[test]
+    fn breaker_in_test_code_is_found_for_the_engine_to_filter() {
+        let src = r#"
+            #[cfg(test)]
+            mod tests {
+                enum State { Closed, Open }
+                struct Fake { state: State, failures: u32, opened: Option<std::time::Instant> }
+                impl Fake {
+                    fn fail(&mut self) {
+                        self.failures += 1;
+                        if self.failures >= 2 { self.state = State::Open; }
+                    }
+                }
+                fn t() { let cb = failsafe::Config::new().build(); }
+            }
+        "#;
+        assert_eq!(run(src).len(), 2);
+    }
+
+    #[test]
+    fn test_call_sites_do_not_set_values() {
+        let src = r#"
+            use std::time::{Duration, Instant};
+            pub struct Cb { failures: u32, threshold: u32, cooldown: Duration, open_until: Option<Instant> }
+            impl Cb {
+                pub fn new(threshold: u32, cooldown: Duration) -> Self {
+                    Cb { failures: 0, threshold, cooldown, open_until: None }
+                }
+                pub fn fail(&mut self) {
+                    self.failures += 1;
+                    if self.failures >= self.threshold { self.open_until = Some(Instant::now() + self.cooldown); }
+                }
+            }
+            fn main() { let cb = Cb::new(6, Duration::from_secs(9)); }
+            #[cfg(test)]
+            mod tests { fn t() { let cb = super::Cb::new(1, std::time::Duration::from_millis(1)); } }
+        "#;
+        let v = run(src);
+        assert_eq!(v.len(), 1);
+        assert_eq!(
+            v[0].values.get("consecutive_errors").map(String::as_str),
+            Some("6")
+        );
+        assert_eq!(
+            v[0].values.get("base_ejection_time").map(String::as_str),
+            Some("9s")
+        );
+    }
+
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        for src in [
+            "",
+            "struct S;",
+            "enum E { Closed, Open }",
+            "struct B { failures: u32, open: bool, t: std::time::Instant } impl B { fn f(&mut self) { if self.failures >= self.failures { self.open = true; } } }",
+            "impl X { fn f() { Config::new().failure_policy(p).build(); } }",
+            "fn f() { let x = Recloser::custom().open_wait(Duration::from_secs(u64::MAX)).build(); }",
+            "fn f() { failsafe::Config::new().failure_policy(consecutive_failures(-1, backoff::constant(x))).build(); }",
+            "fn f() { ::new(); a::b::c::d(); (|| Config::new())().build(); }",
+            "const T: u32 = 170141183460469231731687303715884105727; struct B { failures: u32, open: bool, t: std::time::Instant } impl B { fn f(&mut self) { if self.failures > T { self.open = true; } } }",
+            "const D: Duration = Duration::from_secs(18446744073709551615); struct B { failures: u32, open: bool, t: std::time::Instant } impl B { fn f(&mut self) { if self.failures > 1 { self.open = true; } if self.t.elapsed() > D + D + D { } } }",
+            "struct B { failures: u32, open: bool, t: std::time::Instant } impl B { fn f(&mut self) { let a = a; let b = b; if a >= b { self.open = true; } } }",
+        ] {
+            let _ = run(src);
+        }
+    }
 }
