@@ -71,7 +71,11 @@ fn checked_documents(what: &str, text: &str, versions: &[&str]) -> Vec<Value> {
     assert!(!docs.is_empty(), "{what}: no YAML document:\n{text}");
     let mut problems = Vec::new();
     for doc in &docs {
-        problems.extend(validate::nulls(doc).into_iter().map(|p| format!("null at {p}")));
+        problems.extend(
+            validate::nulls(doc)
+                .into_iter()
+                .map(|p| format!("null at {p}")),
+        );
         problems.extend(validate::semantic_problems(doc));
         if let Some(schemas) = schemas() {
             for version in versions {
@@ -79,7 +83,11 @@ fn checked_documents(what: &str, text: &str, versions: &[&str]) -> Vec<Value> {
             }
         }
     }
-    assert!(problems.is_empty(), "{what}:\n{}\n---\n{text}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{what}:\n{}\n---\n{text}",
+        problems.join("\n")
+    );
     docs
 }
 
@@ -89,7 +97,11 @@ fn file_names(dir: &Path) -> Vec<String> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| {
             let e = e.unwrap();
-            assert!(e.file_type().unwrap().is_file(), "{:?} is not a file", e.path());
+            assert!(
+                e.file_type().unwrap().is_file(),
+                "{:?} is not a file",
+                e.path()
+            );
             e.file_name().into_string().unwrap()
         })
         .collect();
@@ -127,10 +139,7 @@ fn stderr_in(o: &Output, dir: &Path) -> String {
 
 /// `"[dir]/<name>"` lines as printed for every written file.
 fn wrote_lines(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("wrote [dir]/{n}\n"))
-        .collect()
+    names.iter().map(|n| format!("wrote [dir]/{n}\n")).collect()
 }
 
 /// The parsed, schema-checked documents of every file in `dir`, by file.
@@ -173,9 +182,7 @@ fn example_summary(api: &str, ns: &str) -> Vec<String> {
         ("pricing.yaml", "pricing"),
     ]
     .iter()
-    .map(|(file, name)| {
-        format!("{file}: networking.istio.io/{api} VirtualService {ns}/{name}")
-    })
+    .map(|(file, name)| format!("{file}: networking.istio.io/{api} VirtualService {ns}/{name}"))
     .collect()
 }
 
@@ -229,9 +236,18 @@ fn emits_one_valid_file_per_destination_host() {
     let root = repo().canonicalize().unwrap();
     for (name, bytes) in read_all(&dir) {
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "{name}: {text:?}");
-        assert!(!text.contains(root.to_str().unwrap()), "{name}: absolute path:\n{text}");
-        assert!(!text.contains(tmp.path().to_str().unwrap()), "{name}:\n{text}");
+        assert!(
+            text.ends_with('\n') && !text.ends_with("\n\n"),
+            "{name}: {text:?}"
+        );
+        assert!(
+            !text.contains(root.to_str().unwrap()),
+            "{name}: absolute path:\n{text}"
+        );
+        assert!(
+            !text.contains(tmp.path().to_str().unwrap()),
+            "{name}:\n{text}"
+        );
         let snapshot = format!("emit_{}", name.replace(['.', '-'], "_"));
         insta::assert_snapshot!(snapshot, text);
     }
@@ -359,7 +375,10 @@ fn unknown_mesh_api_version_is_a_usage_error() {
 #[test]
 fn istio_version_errors_are_usage_errors() {
     for (version, message) in [
-        ("1.x", "error: Istio version `1.x` is not like `1.26` or `1.30.3`\n"),
+        (
+            "1.x",
+            "error: Istio version `1.x` is not like `1.26` or `1.30.3`\n",
+        ),
         (
             "1.20",
             "error: Istio 1.20 does not serve the v1 API; use --mesh-api-version v1beta1\n",
@@ -376,7 +395,13 @@ fn istio_version_errors_are_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let o = emit(
         tmp.path(),
-        &["--istio-version", "1.20", "--mesh-api-version", "v1beta1", "--quiet"],
+        &[
+            "--istio-version",
+            "1.20",
+            "--mesh-api-version",
+            "v1beta1",
+            "--quiet",
+        ],
     );
     assert_exit(&o, 0);
     assert_eq!(file_names(tmp.path()), EXAMPLE_FILES);
@@ -400,7 +425,10 @@ fn istio_1_26_writes_the_backoff() {
         serde_json::json!({"attempts": 4, "retryOn": "5xx,connect-failure,reset", "backoff": "100ms"})
     );
     let inventory = std::fs::read_to_string(tmp.path().join("inventory.yaml")).unwrap();
-    assert!(inventory.contains("\n      backoff: 200ms\n"), "{inventory}");
+    assert!(
+        inventory.contains("\n      backoff: 200ms\n"),
+        "{inventory}"
+    );
     assert!(!inventory.contains("# backoff"), "{inventory}");
     // Timeout-only files do not change.
     let default = tempfile::tempdir().unwrap();
@@ -484,7 +512,12 @@ fn json_findings_carry_suggestions_by_rule_kind() {
 
 #[test]
 fn bind_suggestions_replace_only_a_loopback_literal() {
-    let o = run_example(&["--format", "json", "--select", "loopback-bind,ephemeral-port"]);
+    let o = run_example(&[
+        "--format",
+        "json",
+        "--select",
+        "loopback-bind,ephemeral-port",
+    ]);
     assert_exit(&o, 1);
     let report = json(&o);
     let replacements: Vec<String> = report["findings"]
@@ -498,7 +531,12 @@ fn bind_suggestions_replace_only_a_loopback_literal() {
             } else {
                 format!(
                     "{}:{}-{}:{} {} {}",
-                    r["line"], r["column"], r["end_line"], r["end_column"], s(&r["text"]), s(&r["applicability"])
+                    r["line"],
+                    r["column"],
+                    r["end_line"],
+                    r["end_column"],
+                    s(&r["text"]),
+                    s(&r["applicability"])
                 )
             };
             format!("{}:{} {}", s(&f["file"]), f["line"], what)
@@ -543,12 +581,17 @@ fn human_output_shows_yaml_unless_no_suggestions() {
         "retries:",
         "bind((\"0.0.0.0\", port))",
     ] {
-        assert!(!bare.contains(needle), "`{needle}` with --no-suggestions:\n{bare}");
+        assert!(
+            !bare.contains(needle),
+            "`{needle}` with --no-suggestions:\n{bare}"
+        );
     }
     // Only the suggestions go: every finding header and help line stays.
     let kept = |t: &str| -> Vec<String> {
         t.lines()
-            .filter(|l| l.starts_with("error[") || l.starts_with("warning[") || l.contains("= help:"))
+            .filter(|l| {
+                l.starts_with("error[") || l.starts_with("warning[") || l.contains("= help:")
+            })
             .map(String::from)
             .collect()
     };

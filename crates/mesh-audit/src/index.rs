@@ -171,8 +171,25 @@ impl CrateIndex {
         for name in ambiguous_fields {
             index.client_fields.remove(&name);
         }
+        index.resolve_destinations();
         index.close_network_calls();
         index
+    }
+
+    /// Destinations that named `const`s of other files, now that every
+    /// file's consts are known.
+    fn resolve_destinations(&mut self) {
+        let consts = self.consts.clone();
+        let lookup = |name: &str| consts.get(name).cloned();
+        for list in self.functions.values_mut() {
+            for f in list.iter_mut() {
+                if let Some(n) = &mut f.net {
+                    if n.dest.template.is_some() {
+                        n.dest = n.dest.resolve(&lookup);
+                    }
+                }
+            }
+        }
     }
 
     /// A function that calls a networking function is a networking

@@ -29,12 +29,18 @@ pub enum Value {
     Array(Vec<Value>),
     /// Read from the environment; `default` is what the code falls back to.
     Env { var: String, default: Option<Box<Value>> },
+    /// A `const` of another file, not known while files are summarised one
+    /// at a time; the crate index substitutes it later.
+    ConstRef(String),
     Unknown,
 }
 
+/// Brackets a `ConstRef` inside a string template.
+pub const CONST_MARK: char = '\u{1B}';
+
 impl Value {
     pub fn is_unknown(&self) -> bool {
-        matches!(self, Value::Unknown)
+        matches!(self, Value::Unknown | Value::ConstRef(_))
     }
 
     /// The value the code uses when the environment does not say otherwise.
@@ -145,7 +151,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             let empty = FnScope::empty();
             return Evaluator { cx: self.cx, scope: &empty }.eval_at(init, d);
         }
-        self.cx.index.const_value(&name).cloned().unwrap_or(Value::Unknown)
+        self.cx.index.const_value(&name).cloned().unwrap_or(Value::ConstRef(name))
     }
 
     fn eval_macro(&self, mac: &syn::Macro, d: u32) -> Value {
@@ -226,6 +232,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                             .map(|e| self.eval_at(e, d))
                             .or_else(|| self.cx.const_expr(&arg).map(|e| self.eval_at(e, d)))
                             .or_else(|| self.cx.index.const_value(&arg).cloned())
+                            .or_else(|| {
+                                arg.chars().next().is_some_and(|c| c.is_ascii_uppercase()).then(|| Value::ConstRef(arg.clone()))
+                            })
                     };
                     out.push_str(&display(v.as_ref().unwrap_or(&Value::Unknown)));
                 }
@@ -382,6 +391,8 @@ fn binary(op: &syn::BinOp, l: Value, r: Value) -> Value {
             Value::Duration(a * b as u128)
         }
         (Div(_), Value::Duration(a), Value::Int(b)) if b > 0 => Value::Duration(a / b as u128),
+        (Add(_), Value::Str(a), r @ Value::ConstRef(_)) => Value::Str(format!("{a}{}", display(&r))),
+        (Add(_), l @ Value::ConstRef(_), Value::Str(b)) => Value::Str(format!("{}{b}", display(&l))),
         (Add(_), Value::Str(a), _) => Value::Str(format!("{a}{UNKNOWN_PART}")),
         _ => Value::Unknown,
     }
@@ -481,7 +492,7 @@ fn socket_addr(ip: &Value, port: &Value) -> Value {
     Value::Addr { host, port }
 }
 
-fn display(v: &Value) -> String {
+pub fn display(v: &Value) -> String {
     match v {
         Value::Str(s) => s.clone(),
         Value::Int(i) => i.to_string(),
@@ -490,6 +501,7 @@ fn display(v: &Value) -> String {
         Value::Addr { host, port: Some(p) } if host.contains(':') => format!("[{host}]:{p}"),
         Value::Addr { host, port: Some(p) } => format!("{host}:{p}"),
         Value::Env { default: Some(d), .. } => display(d),
+        Value::ConstRef(name) => format!("{CONST_MARK}{name}{CONST_MARK}"),
         _ => UNKNOWN_PART.to_string(),
     }
 }

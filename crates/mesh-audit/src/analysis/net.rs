@@ -15,7 +15,7 @@ use mesh_audit_model::TextRange;
 use syn::visit::Visit;
 use syn::{Expr, Type};
 
-use super::eval::{split_host_port, Evaluator, Value};
+use super::eval::{split_host_port, Evaluator, Value, CONST_MARK};
 use super::paths::{ends_with, mentions};
 use super::scope::{type_path, FnScope};
 use super::FileCtx;
@@ -55,18 +55,47 @@ pub struct Destination {
     pub port: Option<u16>,
     /// The address is an environment variable's default.
     pub from_env: bool,
+    /// A URL naming `const`s of other files (`{CONST_MARK}NAME{CONST_MARK}`),
+    /// resolved by the crate index.
+    pub template: Option<String>,
 }
 
 impl Destination {
+    /// Fills a template's `const`s from the crate's values.
+    pub fn resolve(&self, consts: &dyn Fn(&str) -> Option<Value>) -> Destination {
+        let Some(t) = &self.template else { return self.clone() };
+        let mut out = String::new();
+        for (i, part) in t.split(CONST_MARK).enumerate() {
+            if i % 2 == 0 {
+                out.push_str(part);
+                continue;
+            }
+            match consts(part) {
+                Some(Value::Str(s)) => out.push_str(&s),
+                Some(Value::Int(n)) => out.push_str(&n.to_string()),
+                _ => return Destination { from_env: self.from_env, ..Default::default() },
+            }
+        }
+        let mut d = Destination::from_value(&Value::Str(out));
+        d.from_env |= self.from_env;
+        d
+    }
+
     pub fn from_value(v: &Value) -> Destination {
         let (v, from_env) = v.or_env_default();
         // An unknown path or query (`/price/{id}`) still names the host.
         let text = match v {
+            Value::Str(s) if s.contains(CONST_MARK) => {
+                return Destination { template: Some(s.clone()), from_env, ..Default::default() }
+            }
+            Value::ConstRef(_) => {
+                return Destination { template: Some(super::eval::display(v)), from_env, ..Default::default() }
+            }
             Value::Str(s) => Some(s.as_str()),
             _ => None,
         };
         match text.and_then(split_host_port) {
-            Some((host, port)) if looks_like_host(&host) => Destination { host: Some(host), port, from_env },
+            Some((host, port)) if looks_like_host(&host) => Destination { host: Some(host), port, from_env, template: None },
             _ => Destination::default(),
         }
     }
