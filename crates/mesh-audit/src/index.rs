@@ -23,6 +23,8 @@ pub struct FileSummary {
     pub functions: Vec<FnSummary>,
     /// Struct fields whose declared type is a known network client.
     pub client_fields: Vec<(String, Kind)>,
+    /// Names of structs and enums defined here.
+    pub types: Vec<String>,
 }
 
 /// What a function does that callers inherit.
@@ -97,7 +99,22 @@ impl FileSummary {
             .filter(|(_, k)| *k != Kind::Unknown)
             .collect();
         client_fields.sort_by(|a, b| a.0.cmp(&b.0));
+        let types = {
+            struct Types(Vec<String>);
+            impl<'a> Visit<'a> for Types {
+                fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
+                    self.0.push(i.ident.to_string());
+                }
+                fn visit_item_enum(&mut self, i: &'a syn::ItemEnum) {
+                    self.0.push(i.ident.to_string());
+                }
+            }
+            let mut t = Types(Vec::new());
+            t.visit_file(file);
+            t.0
+        };
         FileSummary {
+            types,
             client_fields,
             consts,
             test_module_paths: analysis::testcode::test_module_paths(file, abs_path),
@@ -129,6 +146,7 @@ fn lookup_net<'i>(
 #[derive(Debug, Default)]
 pub struct CrateIndex {
     consts: HashMap<String, Value>,
+    types: HashSet<String>,
     client_fields: HashMap<String, Kind>,
     functions: BTreeMap<String, Vec<FnSummary>>,
     test_paths: HashSet<PathBuf>,
@@ -150,6 +168,7 @@ impl CrateIndex {
                     }
                 }
             }
+            index.types.extend(s.types.iter().cloned());
             for (name, kind) in &s.client_fields {
                 match index.client_fields.get(name) {
                     Some(prev) if prev != kind => {
@@ -235,6 +254,11 @@ impl CrateIndex {
     /// known network client and no other field of that name disagrees.
     pub fn field_kind(&self, name: &str) -> Option<&Kind> {
         self.client_fields.get(name)
+    }
+
+    /// Whether the crate defines a struct or enum of this name.
+    pub fn defines_type(&self, name: &str) -> bool {
+        self.types.contains(name)
     }
 
     /// A crate-wide `const` by name, when exactly one value has that name.

@@ -83,7 +83,13 @@ impl Suppressions {
                 }
                 j as u32 + 1
             };
-            s.by_line.entry(target).or_default().extend(rules);
+            // A comment above a statement covers the whole statement, so
+            // that a rustfmt-style chain (`HttpServer::new(..)` on one line,
+            // `.bind(..)` a few lines down) is covered too.
+            let last = if code_before.is_empty() { statement_end(&lines, target as usize - 1) } else { target as usize - 1 };
+            for l in target..=last as u32 + 1 {
+                s.by_line.entry(l).or_default().extend(rules.iter().cloned());
+            }
         }
         s
     }
@@ -91,6 +97,34 @@ impl Suppressions {
     pub fn allows(&self, rule: &str, line: u32) -> bool {
         self.file_wide.contains(rule) || self.by_line.get(&line).is_some_and(|r| r.iter().any(|x| x == rule))
     }
+}
+
+/// Index of the last line of the statement starting at line index `start`:
+/// brackets balanced and the line ends with `;` or `,`. A block header
+/// (`for x in y {`) is a statement of one line: findings of loops point at
+/// their keyword. Bounded, so a stray bracket cannot cover a whole file.
+fn statement_end(lines: &[&str], start: usize) -> usize {
+    let mut depth: i32 = 0;
+    for (k, line) in lines.iter().enumerate().skip(start).take(40) {
+        let code = line.split("//").next().unwrap_or("");
+        let mut in_str = false;
+        for c in code.chars() {
+            match c {
+                '"' => in_str = !in_str,
+                '(' | '[' | '{' if !in_str => depth += 1,
+                ')' | ']' | '}' if !in_str => depth -= 1,
+                _ => {}
+            }
+        }
+        let t = code.trim_end();
+        if k == start && t.ends_with('{') && depth == 1 {
+            return start;
+        }
+        if depth <= 0 && (t.ends_with(';') || t.ends_with(',') || t.ends_with('}')) {
+            return k;
+        }
+    }
+    start
 }
 
 #[cfg(test)]
@@ -108,6 +142,18 @@ mod tests {
         assert!(!s.allows("loopback-bind", 3));
         assert!(s.allows("ephemeral-port", 3));
         assert!(s.notes.is_empty());
+    }
+
+    #[test]
+    fn covers_a_multi_line_statement_but_not_the_next() {
+        let text = "// mesh-audit: allow(loopback-bind) -- admin\nlet s = HttpServer::new(|| {\n    App::new()\n})\n.bind(\"127.0.0.1:1\")?;\nlet t = bind();\n";
+        let s = parse(text);
+        assert!(s.allows("loopback-bind", 2));
+        assert!(s.allows("loopback-bind", 5));
+        assert!(!s.allows("loopback-bind", 6));
+        let s = parse("// mesh-audit: allow(loopback-bind) -- x\nfor i in 0..3 {\n    bind();\n}\n");
+        assert!(s.allows("loopback-bind", 2));
+        assert!(!s.allows("loopback-bind", 3));
     }
 
     #[test]

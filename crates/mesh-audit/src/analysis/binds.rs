@@ -35,7 +35,15 @@ pub fn is_loopback_host(host: &str) -> bool {
     if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
         return true;
     }
-    h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    match h.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            // `::ffff:127.0.0.1` is IPv4 loopback on a dual-stack socket,
+            // though `Ipv6Addr::is_loopback` only knows `::1`.
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => false,
+    }
 }
 
 /// Every server bind in the file whose address is at least partly known.
@@ -60,7 +68,21 @@ struct BindVisitor<'e, 'a> {
 
 impl BindVisitor<'_, '_> {
     fn record(&mut self, range: TextRange, framework: &'static str, addr: Value) {
-        let (v, from_env) = addr.or_env_default();
+        let (v, mut from_env) = addr.or_env_default();
+        // `(host, port)` with either part from the environment: its default
+        // is what runs when the variable is unset. Only an environment host
+        // makes the address `from_env`; a port alone says nothing about it.
+        let unwrapped;
+        let v = match v {
+            Value::Tuple(t) if t.len() == 2 => {
+                let (host, host_env) = t[0].or_env_default();
+                let (port, _) = t[1].or_env_default();
+                from_env |= host_env;
+                unwrapped = Value::Tuple(vec![host.clone(), port.clone()]);
+                &unwrapped
+            }
+            other => other,
+        };
         let Some((host, port)) = host_port(v) else {
             return;
         };
@@ -75,7 +97,11 @@ impl BindVisitor<'_, '_> {
 
     /// The call a method chain starts from, through `let` bindings:
     /// `let s = HttpServer::new(..); s.workers(4).bind(a)` → `HttpServer::new`.
-    fn chain_root(&self, mut e: &Expr, depth: u32) -> Option<Vec<String>> {
+    ///
+    /// `seen_at` is where the names of `e` are looked up: `None` for the
+    /// expression as written, a binding's own position once inside its
+    /// initialiser, so that `let s = s.workers(4)` follows the earlier `s`.
+    fn chain_root(&self, mut e: &Expr, seen_at: Option<usize>, depth: u32) -> Option<Vec<String>> {
         loop {
             match e {
                 Expr::MethodCall(m) => e = &m.receiver,
@@ -90,8 +116,10 @@ impl BindVisitor<'_, '_> {
                 }
                 Expr::Path(p) if depth < 4 => {
                     let id = p.path.get_ident()?;
-                    let b = self.scope.lookup(&id.to_string(), id.span().byte_range().start)?;
-                    return self.chain_root(b.init?, depth + 1);
+                    let use_at = id.span().byte_range().start;
+                    let at = seen_at.map_or(use_at, |s| s.min(use_at));
+                    let b = self.scope.lookup(&id.to_string(), at)?;
+                    return self.chain_root(b.init?, Some(b.at), depth + 1);
                 }
                 _ => return None,
             }
@@ -135,7 +163,7 @@ impl BindVisitor<'_, '_> {
             "bind" | "bind_auto_h2c" | "bind_rustls" | "bind_rustls_021" | "bind_rustls_0_22" | "bind_rustls_0_23"
             | "bind_openssl" | "bind_uds" | "try_bind" | "bind_ephemeral" | "bind_with_graceful_shutdown"
             | "try_bind_with_graceful_shutdown" | "run" => {
-                let Some(root) = self.chain_root(&m.receiver, 0) else { return };
+                let Some(root) = self.chain_root(&m.receiver, None, 0) else { return };
                 if ends_with(&root, &["HttpServer", "new"]) && method.starts_with("bind") && method != "bind_uds" {
                     "actix-web"
                 } else if ends_with(&root, &["warp", "serve"]) || (ends_with(&root, &["serve"]) && mentions(&root, "warp")) {
@@ -150,7 +178,7 @@ impl BindVisitor<'_, '_> {
                 }
             }
             "serve" | "serve_with_shutdown" => {
-                let Some(root) = self.chain_root(&m.receiver, 0) else { return };
+                let Some(root) = self.chain_root(&m.receiver, None, 0) else { return };
                 let tonic = ends_with(&root, &["Server", "builder"])
                     && (mentions(&root, "tonic") || mentions(&root, "transport") || self.cx.uses.imports_from("tonic"));
                 if !tonic {
@@ -178,12 +206,8 @@ impl BindVisitor<'_, '_> {
         };
         let Some(address) = field("address") else { return };
         let port = field("port").unwrap_or(Value::Unknown);
-        let (host, from_env) = match address.or_env_default() {
-            (v, env) => match super::eval::to_ip(v) {
-                Some(Value::Ip(ip)) => (ip, env),
-                _ => return,
-            },
-        };
+        let (v, from_env) = address.or_env_default();
+        let Some(Value::Ip(host)) = super::eval::to_ip(v) else { return };
         self.out.push(ServerBind {
             range: self.cx.node_range(s),
             framework: "rocket",

@@ -162,7 +162,13 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 let Some(Expr::Lit(syn::ExprLit { lit: Lit::Str(fmt), .. })) = args.first() else {
                     return Value::Unknown;
                 };
-                Value::Str(self.format(&fmt.value(), &args[1..], fmt.span().byte_range().start, d))
+                let (text, env) = self.format(&fmt.value(), &args[1..], fmt.span().byte_range().start, d);
+                // `format!("{host}:{port}")` with `host` from the environment
+                // still comes from there: keep the provenance.
+                match env {
+                    Some(var) => Value::Env { var, default: Some(Box::new(Value::Str(text))) },
+                    None => Value::Str(text),
+                }
             }
             "concat" => {
                 let mut out = String::new();
@@ -180,7 +186,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     }
 
     /// Renders a format string; unknown arguments become `UNKNOWN_PART`.
-    fn format(&self, fmt: &str, args: &[&Expr], at: usize, d: u32) -> String {
+    /// Also returns the variable of the first interpolated environment value
+    /// with a non-numeric default (a host, an address; a numeric default is
+    /// a port or a count, which does not make the text come from there).
+    fn format(&self, fmt: &str, args: &[&Expr], at: usize, d: u32) -> (String, Option<String>) {
         let mut positional = Vec::new();
         let mut named = Vec::new();
         for a in args {
@@ -196,6 +205,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
         }
         let mut out = String::new();
+        let mut env = None;
         let mut next = 0usize;
         let mut chars = fmt.chars().peekable();
         while let Some(c) = chars.next() {
@@ -236,12 +246,18 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                                 arg.chars().next().is_some_and(|c| c.is_ascii_uppercase()).then(|| Value::ConstRef(arg.clone()))
                             })
                     };
-                    out.push_str(&display(v.as_ref().unwrap_or(&Value::Unknown)));
+                    let v = v.unwrap_or(Value::Unknown);
+                    if let Value::Env { var, default: Some(dv) } = &v {
+                        if env.is_none() && !matches!(**dv, Value::Int(_)) {
+                            env = Some(var.clone());
+                        }
+                    }
+                    out.push_str(&display(&v));
                 }
                 c => out.push(c),
             }
         }
-        out
+        (out, env)
     }
 
     fn eval_call(&self, c: &syn::ExprCall, d: u32) -> Value {
@@ -331,10 +347,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 env @ Value::Env { .. } => env,
                 _ => Value::Unknown,
             },
-            "join" => match (recv(), arg(0)) {
+            "join" => through_env(recv(), |base| match (base, arg(0)) {
                 (Value::Str(base), Value::Str(rel)) => Value::Str(url_join(&base, &rel)),
                 _ => Value::Unknown,
-            },
+            }),
             "mul_f64" | "mul_f32" => match (recv(), arg(0)) {
                 (Value::Duration(n), Value::Float(f)) if f >= 0.0 => Value::Duration((n as f64 * f) as u128),
                 _ => Value::Unknown,
@@ -377,9 +393,23 @@ fn well_known_const(segs: &[String]) -> Option<Value> {
     })
 }
 
+/// `f` applied to an environment value's default, keeping the provenance;
+/// to the value itself otherwise.
+fn through_env(v: Value, f: impl FnOnce(Value) -> Value) -> Value {
+    match v {
+        Value::Env { var, default: Some(d) } => match f(*d) {
+            Value::Unknown => Value::Unknown,
+            out => Value::Env { var, default: Some(Box::new(out)) },
+        },
+        other => f(other),
+    }
+}
+
 fn binary(op: &syn::BinOp, l: Value, r: Value) -> Value {
     use syn::BinOp::*;
     match (op, l, r) {
+        // `format!("http://{host}") + "/x"` with an environment host.
+        (Add(_), l @ Value::Env { .. }, r @ Value::Str(_)) => through_env(l, |l| binary(op, l, r)),
         (Add(_), Value::Str(a), Value::Str(b)) => Value::Str(a + &b),
         (Add(_), Value::Str(a), Value::Int(b)) => Value::Str(format!("{a}{b}")),
         (Add(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_add(b)),

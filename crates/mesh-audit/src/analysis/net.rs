@@ -507,6 +507,10 @@ fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
     }
     let ty = &segs[segs.len() - 2];
     let generated_module = segs.len() >= 3 && segs[segs.len() - 3].ends_with("_client");
+    // A client struct the crate defines itself is a wrapper, not tonic's.
+    if !generated_module && cx.index.defines_type(ty) {
+        return false;
+    }
     ty.ends_with("Client")
         && ty != "Client"
         && ty.chars().next().is_some_and(|c| c.is_ascii_uppercase())
