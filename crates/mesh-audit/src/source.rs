@@ -151,10 +151,10 @@ pub fn nesting_exceeds(text: &str, limit: usize) -> Option<u32> {
             | b'=' | b'?' => {
                 run += 1;
             }
-            c if c.is_ascii_alphanumeric() || c == b'_' => {
-                if i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') {
-                    run += 1;
-                }
+            c if (c.is_ascii_alphanumeric() || c == b'_')
+                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
+            {
+                run += 1;
             }
             _ => {}
         }

@@ -8,15 +8,15 @@ pub fn istio(nanos: u128) -> String {
     if nanos == 0 {
         return "0s".into();
     }
-    if nanos % S == 0 {
+    if nanos.is_multiple_of(S) {
         let s = nanos / S;
         if s > 99_999 {
-            return if s % 3600 == 0 { format!("{}h", s / 3600) } else { format!("{}m", s.div_ceil(60)) };
+            return if s.is_multiple_of(3600) { format!("{}h", s / 3600) } else { format!("{}m", s.div_ceil(60)) };
         }
         return format!("{s}s");
     }
     let ms = nanos.div_ceil(MS);
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         return istio(ms * MS);
     }
     if ms > 99_999 {

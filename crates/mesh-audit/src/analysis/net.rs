@@ -410,7 +410,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     }
                 }
                 if method == "build" || is_builder_method(&method) {
-                    return match self.builder_root(&m.receiver, d) {
+                    return match self.builder_root(&m.receiver) {
                         Some(k) => k,
                         None => Kind::Unknown,
                     };
@@ -421,9 +421,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }
     }
 
-    fn builder_root(&self, e: &Expr, d: u32) -> Option<Kind> {
+    fn builder_root(&self, e: &Expr) -> Option<Kind> {
         match e {
-            Expr::MethodCall(m) => self.builder_root(&m.receiver, d + 1),
+            Expr::MethodCall(m) => self.builder_root(&m.receiver),
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
                 let segs = self.cx.uses.resolve(&p.path);

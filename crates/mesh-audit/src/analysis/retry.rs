@@ -402,9 +402,9 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 Some((_, e)) if !always_exits(e) => self.shape.continues_on_failure = true,
                 _ => {}
             }
-        } else if is_failure_cond(&i.cond) && !then_exits {
-            self.shape.continues_on_failure = true;
-        } else if is_failure_cond(&i.cond) && i.then_branch.stmts.iter().any(|s| matches!(s, syn::Stmt::Expr(Expr::Continue(_), _))) {
+        } else if is_failure_cond(&i.cond)
+            && (!then_exits || i.then_branch.stmts.iter().any(|s| matches!(s, syn::Stmt::Expr(Expr::Continue(_), _))))
+        {
             self.shape.continues_on_failure = true;
         } else if then_exits && !is_success_cond(&i.cond) {
             self.shape.counter_exit = true;
