@@ -3,6 +3,8 @@
 //! and environment lookups with a default. Anything else is `Unknown`:
 //! rules must never guess a value.
 
+use std::cell::Cell;
+
 use syn::{Expr, Lit};
 
 use super::paths::ends_with;
@@ -77,13 +79,32 @@ impl Value {
 pub struct Evaluator<'e, 'a> {
     pub cx: &'e FileCtx<'a>,
     pub scope: &'e FnScope<'e>,
+    /// While a binding's initialiser is evaluated, the binding's position:
+    /// names in it see only bindings made before it, so that the shadowing
+    /// `let addr = addr.parse()?` reads the earlier `addr`.
+    horizon: Cell<Option<usize>>,
 }
 
 const MAX_DEPTH: u32 = 24;
 
 impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn new(cx: &'e FileCtx<'a>, scope: &'e FnScope<'e>) -> Self {
-        Evaluator { cx, scope }
+        Evaluator { cx, scope, horizon: Cell::new(None) }
+    }
+
+    /// The binding of `name` that a use at byte offset `at` sees.
+    fn lookup(&self, name: &str, at: usize) -> Option<super::scope::Binding<'e>> {
+        let at = self.horizon.get().map_or(at, |h| h.min(at));
+        self.scope.lookup(name, at)
+    }
+
+    /// Evaluates a binding's initialiser as seen from the binding itself.
+    fn eval_binding(&self, b: super::scope::Binding<'e>, d: u32) -> Value {
+        let Some(init) = b.init else { return Value::Unknown };
+        let outer = self.horizon.replace(Some(b.at));
+        let v = self.eval_at(init, d);
+        self.horizon.set(outer);
+        v
     }
 
     pub fn eval(&self, e: &Expr) -> Value {
@@ -132,11 +153,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             let ident = &path.segments[0].ident;
             let name = ident.to_string();
             let at = ident.span().byte_range().start;
-            if let Some(b) = self.scope.lookup(&name, at) {
-                return match b.init {
-                    Some(init) => self.eval_at(init, d),
-                    None => Value::Unknown,
-                };
+            if let Some(b) = self.lookup(&name, at) {
+                return self.eval_binding(b, d);
             }
         }
         // `Self::TIMEOUT`, `config::ADDR`, `ADDR`: consts are looked up by name.
@@ -149,7 +167,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
         if let Some(init) = self.cx.const_expr(&name) {
             let empty = FnScope::empty();
-            return Evaluator { cx: self.cx, scope: &empty }.eval_at(init, d);
+            return Evaluator::new(self.cx, &empty).eval_at(init, d);
         }
         self.cx.index.const_value(&name).cloned().unwrap_or(Value::ConstRef(name))
     }
@@ -236,10 +254,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         Some(v.clone())
                     } else {
                         // Inline capture `{port}`: a binding in scope.
-                        self.scope
-                            .lookup(&arg, at)
-                            .and_then(|b| b.init)
-                            .map(|e| self.eval_at(e, d))
+                        self.lookup(&arg, at)
+                            .filter(|b| b.init.is_some())
+                            .map(|b| self.eval_binding(b, d))
                             .or_else(|| self.cx.const_expr(&arg).map(|e| self.eval_at(e, d)))
                             .or_else(|| self.cx.index.const_value(&arg).cloned())
                             .or_else(|| {
@@ -518,7 +535,8 @@ fn socket_addr(ip: &Value, port: &Value) -> Value {
     let Some(Value::Ip(host)) = to_ip(ip) else {
         return Value::Unknown;
     };
-    let port = port.as_int().and_then(|p| u16::try_from(p).ok());
+    // A port from the environment: its default is the port that runs.
+    let port = port.or_env_default().0.as_int().and_then(|p| u16::try_from(p).ok());
     Value::Addr { host, port }
 }
 
