@@ -383,13 +383,13 @@ fn paths_cannot_be_combined_with_cargo_selection() {
     assert_exit(&o, 2);
     assert_eq!(
         stderr(&o),
-        "error: paths cannot be combined with --manifest-path or --package\n"
+        "error: paths cannot be combined with --manifest-path, --package, --exclude or --workspace\n"
     );
     let o = run(&example_workspace(), &["services", "-p", "orders"]);
     assert_exit(&o, 2);
     assert_eq!(
         stderr(&o),
-        "error: paths cannot be combined with --manifest-path or --package\n"
+        "error: paths cannot be combined with --manifest-path, --package, --exclude or --workspace\n"
     );
 }
 

@@ -44,7 +44,7 @@
 //! destination, changed without a deploy.
 //!
 //! ## Example
-//! ```rust
+//! ```text
 //! let breaker = failsafe::Config::new()
 //!     .failure_policy(consecutive_failures(5, backoff::constant(Duration::from_secs(30))))
 //!     .build();
@@ -53,7 +53,7 @@
 //!
 //! ## Use instead
 //! Call the service directly and let the mesh eject failing endpoints:
-//! ```rust
+//! ```text
 //! let body = client.get("http://inventory:8080/items").send().await?;
 //! ```
 //!

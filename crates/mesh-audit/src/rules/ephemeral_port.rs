@@ -12,13 +12,13 @@
 //! closed port. `127.0.0.1:0` is both this finding and `loopback-bind`.
 //!
 //! ## Example
-//! ```rust
+//! ```text
 //! let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
 //! ```
 //!
 //! ## Use instead
 //! A fixed port, configurable through the environment:
-//! ```rust
+//! ```text
 //! let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
 //! let listener = std::net::TcpListener::bind(("0.0.0.0", port))?;
 //! ```

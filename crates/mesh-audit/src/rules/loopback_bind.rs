@@ -19,14 +19,14 @@
 //! deployment forgets the variable (`host_source` says so).
 //!
 //! ## Example
-//! ```rust
+//! ```text
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await?;
 //! ```
 //!
 //! ## Use instead
 //! Bind every interface and take the port from the environment:
-//! ```rust
+//! ```text
 //! let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
 //! let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
 //! ```

@@ -31,7 +31,7 @@
 //! changeable without a rebuild.
 //!
 //! ## Example
-//! ```rust
+//! ```text
 //! let resp = (|| async { client.get("http://inventory:8080/items").send().await?.error_for_status() })
 //!     .retry(ExponentialBuilder::default().with_min_delay(Duration::from_millis(100)).with_max_times(3))
 //!     .await?;
@@ -39,7 +39,7 @@
 //!
 //! ## Use instead
 //! One call, and let the mesh retry:
-//! ```rust
+//! ```text
 //! let resp = client.get("http://inventory:8080/items").send().await?.error_for_status()?;
 //! ```
 //!

@@ -21,7 +21,7 @@
 //! policy is visible, bounded and changeable without a rebuild.
 //!
 //! ## Example
-//! ```rust
+//! ```text
 //! for attempt in 0..3 {
 //!     match client.get("http://inventory:8080/items").send().await {
 //!         Ok(resp) if resp.status().is_success() => return Ok(resp),
@@ -32,7 +32,7 @@
 //!
 //! ## Use instead
 //! One call, and let the mesh retry:
-//! ```rust
+//! ```text
 //! let resp = client.get("http://inventory:8080/items").send().await?.error_for_status()?;
 //! ```
 //!

@@ -21,12 +21,12 @@
 //! that operators can see and change without a rebuild.
 //!
 //! ## Example
-//! ```rust
+//! ```text
 //! let resp = tokio::time::timeout(Duration::from_secs(2), client.get(url).send()).await??;
 //! ```
 //!
 //! ## Use instead
-//! ```rust
+//! ```text
 //! let resp = client.get(url).send().await?;
 //! ```
 //!
