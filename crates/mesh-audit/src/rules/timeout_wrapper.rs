@@ -228,6 +228,52 @@ impl MethodDeadlines<'_, '_, '_> {
         self.binding_root_is(e, &["HttpConnector", "new"])
     }
 
+    /// `ServiceBuilder::new().timeout(d).service(client)` and
+    /// `.layer(TimeoutLayer::new(d))` on a client stack. On a server router
+    /// the same layer is server policy and stays out.
+    fn tower_client_stack(&mut self, m: &syn::ExprMethodCall) {
+        if m.method != "service" || m.args.len() != 1 {
+            return;
+        }
+        let inner = self.scan.kind_of(&m.args[0], 0);
+        let dest = match inner {
+            Kind::Grpc { url } => Destination::from_value(&url),
+            Kind::HttpClient(_) => Destination::default(),
+            _ => return,
+        };
+        let cx = self.scan.cx;
+        let mut e: &Expr = &m.receiver;
+        let mut is_builder = false;
+        let mut found = Vec::new();
+        while let Expr::MethodCall(step) = e {
+            if step.method == "timeout" {
+                let nanos = step.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos());
+                found.push((cx.method_range(step), nanos));
+            } else if step.method == "layer" {
+                if let Some(Expr::Call(c)) = step.args.first() {
+                    if let Expr::Path(p) = &*c.func {
+                        if ends_with(&cx.uses.resolve(&p.path), &["TimeoutLayer", "new"]) {
+                            let nanos = c.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos());
+                            found.push((cx.method_range(step), nanos));
+                        }
+                    }
+                }
+            }
+            e = &step.receiver;
+        }
+        if let Expr::Call(c) = e {
+            if let Expr::Path(p) = &*c.func {
+                is_builder = ends_with(&cx.uses.resolve(&p.path), &["ServiceBuilder", "new"]);
+            }
+        }
+        if !is_builder {
+            return;
+        }
+        for (range, nanos) in found {
+            self.out.push(Found { range, key: "timeout", nanos, dest: dest.clone(), what: "tower timeout on a client stack" });
+        }
+    }
+
     fn select(&mut self, mac: &syn::Macro) {
         let cx = self.scan.cx;
         let Some(MacroBody::Select(arms)) = cx.macros.get(mac) else { return };
@@ -257,6 +303,7 @@ impl MethodDeadlines<'_, '_, '_> {
 impl<'b> Visit<'b> for MethodDeadlines<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'b syn::ExprMethodCall) {
         self.method(m);
+        self.tower_client_stack(m);
         syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_macro(&mut self, mac: &'b syn::Macro) {
