@@ -23,6 +23,9 @@ pub struct FileSummary {
     pub functions: Vec<FnSummary>,
     /// Struct fields whose declared type is a known network client.
     pub client_fields: Vec<(String, Kind)>,
+    /// Values struct literals give fields (`AppState { base: "http://x".into() }`);
+    /// `None` where a literal gives one the code does not fold.
+    pub field_values: Vec<(String, Option<Value>)>,
     /// Names of structs and enums defined here.
     pub types: Vec<String>,
 }
@@ -76,11 +79,29 @@ impl FileSummary {
                 }
             }
         }
+        let mut field_values = Vec::new();
         let functions = analysis::scope::functions(file)
             .into_iter()
             .map(|f| {
                 let scope = FnScope::new(Some(f.sig), f.body);
                 let ev = Evaluator::new(&cx, &scope);
+                struct Literals<'v, 'e, 'a> {
+                    ev: &'v Evaluator<'e, 'a>,
+                    out: &'v mut Vec<(String, Option<Value>)>,
+                }
+                impl<'x> Visit<'x> for Literals<'_, '_, '_> {
+                    fn visit_expr_struct(&mut self, s: &'x syn::ExprStruct) {
+                        for field in &s.fields {
+                            if let syn::Member::Named(id) = &field.member {
+                                let v = self.ev.eval(&field.expr);
+                                self.out.push((id.to_string(), (!v.is_unknown()).then_some(v)));
+                            }
+                        }
+                        syn::visit::visit_expr_struct(self, s);
+                    }
+                    fn visit_item(&mut self, _: &'x syn::Item) {}
+                }
+                Literals { ev: &ev, out: &mut field_values }.visit_block(f.body);
                 let returns = match f.body.stmts.last() {
                     Some(syn::Stmt::Expr(e, None)) if f.body.stmts.len() <= 3 => {
                         Some(ev.eval(e)).filter(|v| !v.is_unknown())
@@ -114,6 +135,7 @@ impl FileSummary {
             t.0
         };
         FileSummary {
+            field_values,
             types,
             client_fields,
             consts,
@@ -146,6 +168,7 @@ fn lookup_net<'i>(
 #[derive(Debug, Default)]
 pub struct CrateIndex {
     consts: HashMap<String, Value>,
+    field_values: HashMap<String, Option<Value>>,
     types: HashSet<String>,
     client_fields: HashMap<String, Kind>,
     functions: BTreeMap<String, Vec<FnSummary>>,
@@ -169,6 +192,16 @@ impl CrateIndex {
                 }
             }
             index.types.extend(s.types.iter().cloned());
+            for (name, v) in &s.field_values {
+                match index.field_values.get(name) {
+                    Some(prev) if prev != v => {
+                        index.field_values.insert(name.clone(), None);
+                    }
+                    _ => {
+                        index.field_values.insert(name.clone(), v.clone());
+                    }
+                }
+            }
             for (name, kind) in &s.client_fields {
                 match index.client_fields.get(name) {
                     Some(prev) if prev != kind => {
@@ -254,6 +287,11 @@ impl CrateIndex {
     /// known network client and no other field of that name disagrees.
     pub fn field_kind(&self, name: &str) -> Option<&Kind> {
         self.client_fields.get(name)
+    }
+
+    /// The one value struct literals of the crate give this field.
+    pub fn field_value(&self, name: &str) -> Option<&Value> {
+        self.field_values.get(name).and_then(Option::as_ref)
     }
 
     /// Whether the crate defines a struct or enum of this name.

@@ -136,6 +136,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             Expr::Tuple(t) => Value::Tuple(t.elems.iter().map(|x| self.eval_at(x, d)).collect()),
             Expr::Array(a) => Value::Array(a.elems.iter().map(|x| self.eval_at(x, d)).collect()),
             Expr::Path(p) => self.eval_path(&p.path, d),
+            // `state.base_url`: the value every struct literal of the crate
+            // gives that field, when they all agree.
+            Expr::Field(f) => match &f.member {
+                syn::Member::Named(name) => self.cx.index.field_value(&name.to_string()).cloned().unwrap_or(Value::Unknown),
+                syn::Member::Unnamed(_) => Value::Unknown,
+            },
             Expr::Binary(b) => binary(&b.op, self.eval_at(&b.left, d), self.eval_at(&b.right, d)),
             Expr::Macro(m) => self.eval_macro(&m.mac, d),
             Expr::Call(c) => self.eval_call(c, d),

@@ -148,6 +148,10 @@ fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
         }
     }
     let l7: Vec<&NetCall> = calls.iter().filter(|c| c.protocol.is_l7()).collect();
+    // Driven by `interval.tick()`: a periodic poll, not a retry.
+    if ticks(body) {
+        return None;
+    }
     let has_sleep = !sleeps(cx, body).is_empty();
 
     // A `for` over anything but an integer range walks a collection
@@ -842,4 +846,21 @@ fn retry_on(cx: &FileCtx<'_>, body: &syn::Block, protocol: Protocol) -> Vec<Stri
         add(t);
     }
     out
+}
+
+/// Whether the body waits on `interval.tick()`.
+fn ticks(body: &syn::Block) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            if m.method == "tick" && m.args.is_empty() {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_block(body);
+    v.0
 }
