@@ -18,6 +18,24 @@
 //! marked placeholder (`REPLACE-ME.svc.cluster.local`) in per-finding
 //! suggestions and is never merged into a manifest file; no value is invented.
 //!
+//! # Destinations
+//!
+//! Every resource goes to the target namespace ([`SuggestOptions::namespace`]),
+//! so the hosts that name one Service of that namespace are one destination:
+//! with namespace `shop`, `pricing`, `pricing.shop`, `pricing.shop.svc` and
+//! `pricing.shop.svc.cluster.local` are all written as the short name
+//! `pricing` in `spec.hosts` and `destination.host` (see
+//! [`names::mesh_host`]), in one `pricing.yaml` whose resources are named
+//! `pricing`. Two VirtualServices for one Service would conflict in Istio;
+//! the short name is exact because Istio reads it in the resource's own
+//! namespace (always written in `metadata.namespace`), and it holds whatever
+//! DNS domain the cluster uses. Findings folded this way merge like findings
+//! for one host, disagreements reported as [`Conflict`]s. A host in another
+//! namespace (`pricing.other.svc.cluster.local`) or outside the cluster
+//! (`api.stripe.com`) is kept as written and stays its own destination. A
+//! per-finding suggestion uses the same host and the same `metadata.name` as
+//! the file `--emit-manifests` writes for it.
+//!
 //! # Design
 //!
 //! Findings are first read into a mesh-neutral [`policy`] (retries, timeouts,
@@ -50,11 +68,11 @@ pub use write::{write_manifests, WriteError};
 
 use crate::istio::FieldConflict;
 use crate::names::{
-    dns_label, file_stem_for_host, full_resource_name_for_host, resource_name_for_host,
-    PLACEHOLDER_HOST, PLACEHOLDER_NAME,
+    dns_label, file_stem_for_host, full_resource_name_for_host, mesh_host,
+    resource_name_for_host, PLACEHOLDER_HOST, PLACEHOLDER_NAME,
 };
 use crate::policy::{
-    clean, extract, rule_kind, Attempts, DestinationPolicy, HostRef, Origin, RuleKind,
+    clean, extract, rule_kind, Attempts, DestinationPolicy, Extracted, HostRef, Origin, RuleKind,
 };
 
 /// The served API version of the Istio resources written.
@@ -162,6 +180,22 @@ pub fn attach_suggestions(
     source_of: &dyn Fn(&str) -> Option<String>,
     opts: &SuggestOptions,
 ) {
+    // The names `build_manifests` gives the same findings, so that a
+    // suggestion and its manifest file agree even where two hosts share a
+    // Service name.
+    let hosts: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| rule_kind(f.rule) != RuleKind::Code)
+        .filter_map(|f| match extract_for(f, opts) {
+            Extracted {
+                host: HostRef::Known(h),
+                destination: Some(_),
+                ..
+            } => Some(h),
+            _ => None,
+        })
+        .collect();
+    let names = unique_names(hosts.iter().map(String::as_str));
     let mut cache: BTreeMap<String, Option<String>> = BTreeMap::new();
     for finding in findings.iter_mut() {
         let source = if rule_kind(finding.rule) == RuleKind::Code {
@@ -172,21 +206,46 @@ pub fn attach_suggestions(
         } else {
             None
         };
-        finding.suggestions = suggestions_for(finding, source.as_deref(), opts);
+        finding.suggestions = suggestions_named(finding, source.as_deref(), opts, &names);
     }
 }
 
-/// The suggestions for one finding (what [`attach_suggestions`] stores).
+/// The suggestions for one finding (what [`attach_suggestions`] stores when
+/// no other finding of the run shares the Service name of its host).
 pub fn suggestions_for(
     finding: &Finding,
     source: Option<&str>,
     opts: &SuggestOptions,
 ) -> Vec<Suggestion> {
+    suggestions_named(finding, source, opts, &BTreeMap::new())
+}
+
+/// [`extract`] with the host written as the mesh sees it from the target
+/// namespace ([`mesh_host`]), in both the finding's host and its policy.
+fn extract_for(finding: &Finding, opts: &SuggestOptions) -> Extracted {
+    let mut extracted = extract(finding);
+    if let HostRef::Known(host) = &mut extracted.host {
+        *host = mesh_host(host, &opts.namespace);
+        if let Some(policy) = &mut extracted.destination {
+            policy.host = Some(host.clone());
+        }
+    }
+    extracted
+}
+
+/// `names`: `metadata.name` by host for the whole run (see [`unique_names`]);
+/// a host not in it gets [`resource_name_for_host`].
+fn suggestions_named(
+    finding: &Finding,
+    source: Option<&str>,
+    opts: &SuggestOptions,
+    names: &BTreeMap<&str, String>,
+) -> Vec<Suggestion> {
     let kind = rule_kind(finding.rule);
     if kind == RuleKind::Code {
         return code::code_suggestions(finding, source);
     }
-    let extracted = extract(finding);
+    let extracted = extract_for(finding, opts);
     let host_note = match &extracted.host {
         HostRef::Known(_) => None,
         HostRef::Missing => Some(format!(
@@ -201,7 +260,10 @@ pub fn suggestions_for(
         "The host is the default of an environment variable: check the value deployed.".to_string()
     });
     let name = match &extracted.host {
-        HostRef::Known(h) => resource_name_for_host(h),
+        HostRef::Known(h) => names
+            .get(h.as_str())
+            .cloned()
+            .unwrap_or_else(|| resource_name_for_host(h)),
         _ => PLACEHOLDER_NAME.to_string(),
     };
     let mut out = Vec::new();
@@ -345,8 +407,9 @@ pub struct ManifestSet {
     pub errors: Vec<String>,
 }
 
-/// Groups the policy findings by destination host (and server TLS findings
-/// by crate) and builds one file per group: `<host>.yaml` with a
+/// Groups the policy findings by destination host (hosts naming one Service
+/// of the target namespace are one destination, see the crate doc) and
+/// server TLS findings by crate, and builds one file per group: `<host>.yaml` with a
 /// VirtualService and/or DestinationRule, `<crate>.peerauthentication.yaml`.
 pub fn build_manifests(findings: &[Finding], opts: &SuggestOptions) -> ManifestSet {
     let mut sorted: Vec<&Finding> = findings.iter().collect();
@@ -363,7 +426,7 @@ pub fn build_manifests(findings: &[Finding], opts: &SuggestOptions) -> ManifestS
         if rule_kind(finding.rule) == RuleKind::Code {
             continue;
         }
-        let extracted = extract(finding);
+        let extracted = extract_for(finding, opts);
         let unplaced = (finding.file.clone(), finding.range.line, finding.rule);
         if extracted.server_mtls {
             match finding.package.as_deref().filter(|p| !p.trim().is_empty()) {

@@ -39,6 +39,27 @@ pub fn normalize_host(raw: &str) -> Option<String> {
     valid.then(|| host.to_string())
 }
 
+/// The host written for a destination whose resources go to `namespace`.
+/// `x`, `x.<ns>`, `x.<ns>.svc` and `x.<ns>.svc.cluster.local` all name the
+/// Service `x` of the target namespace and become its short name `x`: Istio
+/// reads a short name in the namespace of the resource, which is always
+/// `namespace` here, and the short name holds whatever DNS domain the
+/// cluster uses. Any other host (another namespace, an external name) is
+/// returned unchanged. `host` is already normalised ([`normalize_host`]).
+pub fn mesh_host(host: &str, namespace: &str) -> String {
+    let labels: Vec<&str> = host.split('.').collect();
+    let same_service = match labels.as_slice() {
+        [_] => true,
+        [_, ns] | [_, ns, "svc"] | [_, ns, "svc", "cluster", "local"] => *ns == namespace,
+        _ => false,
+    };
+    if same_service {
+        labels[0].to_string()
+    } else {
+        host.to_string()
+    }
+}
+
 /// `metadata.name` for the resources of one destination. A Kubernetes Service
 /// host (`pricing`, `pricing.shop`, `pricing.shop.svc`,
 /// `pricing.shop.svc.cluster.local`) is named after the Service; any other
@@ -165,6 +186,29 @@ mod tests {
             assert_eq!(normalize_host(bad), None, "{bad}");
         }
         assert_eq!(normalize_host(&"a".repeat(64)), None);
+    }
+
+    #[test]
+    fn hosts_of_the_target_namespace_become_the_service_name() {
+        for host in [
+            "pricing",
+            "pricing.shop",
+            "pricing.shop.svc",
+            "pricing.shop.svc.cluster.local",
+        ] {
+            assert_eq!(mesh_host(host, "shop"), "pricing", "{host}");
+        }
+        for host in [
+            "pricing.other",
+            "pricing.other.svc",
+            "pricing.other.svc.cluster.local",
+            "pricing.shop.svc.example.org",
+            "pricing.shop.cluster.local",
+            "api.stripe.com",
+            "shop.svc",
+        ] {
+            assert_eq!(mesh_host(host, "shop"), host, "{host}");
+        }
     }
 
     #[test]

@@ -676,6 +676,93 @@ fn names_and_file_names_are_safe_and_unique() {
     assert_eq!(vs.spec.hosts, ["pricing.shop.svc.cluster.local"]);
 }
 
+/// Findings for one Service of the target namespace, under each of its
+/// names, plus the same Service name in another namespace and an external
+/// host.
+fn pricing_under_many_names() -> Vec<Finding> {
+    vec![
+        retry(
+            "src/a.rs",
+            1,
+            &[("retries", "3"), ("host", "pricing"), ("port", "8080")],
+        ),
+        finding(
+            "timeout-wrapper",
+            "src/b.rs",
+            2,
+            &[
+                ("timeout", "1500ms"),
+                ("host", "pricing.shop.svc.cluster.local"),
+                ("port", "8080"),
+            ],
+        ),
+        finding(
+            "timeout-wrapper",
+            "src/c.rs",
+            3,
+            &[("timeout", "3s"), ("host", "Pricing.Shop.svc.")],
+        ),
+        retry("src/d.rs", 4, &[("retries", "2"), ("host", "pricing.shop")]),
+        finding(
+            "circuit-breaker",
+            "src/e.rs",
+            5,
+            &[
+                ("consecutive_errors", "5"),
+                ("host", "pricing.shop.svc.cluster.local"),
+            ],
+        ),
+        finding(
+            "timeout-wrapper",
+            "src/f.rs",
+            6,
+            &[("timeout", "2s"), ("host", "pricing.other.svc.cluster.local")],
+        ),
+        finding(
+            "timeout-wrapper",
+            "src/g.rs",
+            7,
+            &[("timeout", "5s"), ("host", "api.stripe.com")],
+        ),
+    ]
+}
+
+fn shop() -> SuggestOptions {
+    SuggestOptions {
+        namespace: "shop".into(),
+        ..SuggestOptions::default()
+    }
+}
+
+#[test]
+fn hosts_of_one_service_are_one_destination() {
+    let set = build_manifests(&pricing_under_many_names(), &shop());
+    let files: Vec<_> = set
+        .files
+        .iter()
+        .map(|f| (f.file_name.as_str(), f.subject.clone()))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            (
+                "api.stripe.com.yaml",
+                ManifestSubject::Host("api.stripe.com".into())
+            ),
+            (
+                "pricing.other.svc.cluster.local.yaml",
+                ManifestSubject::Host("pricing.other.svc.cluster.local".into())
+            ),
+            ("pricing.yaml", ManifestSubject::Host("pricing".into())),
+        ]
+    );
+    let pricing = &set.files[2];
+    println!("{}", pricing.contents);
+    for c in &set.conflicts { println!("{c}"); }
+    for f in &set.files { for d in &f.documents { println!("{} {}", f.file_name, d.name()); } }
+    assert_eq!(pricing.contents, "");
+}
+
 #[test]
 fn peer_authentication_files_per_crate() {
     let mut a = finding(

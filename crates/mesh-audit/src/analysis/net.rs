@@ -215,7 +215,8 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 Some(call(Protocol::Http, client, url, *timeout))
             }
             (Kind::HttpClient(client), "execute" | "send_request" | "request" | "call") if method != "request" || *client == "hyper" => {
-                Some(call(Protocol::Http, client, &Value::Unknown, None))
+                let url = m.args.first().map(|a| self.request_url(a, 0)).unwrap_or(Value::Unknown);
+                Some(call(Protocol::Http, client, &url, None))
             }
             (Kind::Grpc { url }, "connect") => Some(call(Protocol::Grpc, "tonic", url, None)),
             (Kind::Grpc { url }, _) if !GRPC_CONFIG_METHODS.contains(&method.as_str()) && !is_builder_method(&method) => {
@@ -227,7 +228,8 @@ impl<'e, 'a> NetScan<'e, 'a> {
             }
             (_, "send_request") => {
                 // hyper's `SendRequest` is the only `send_request` in the ecosystem we know.
-                Some(call(Protocol::Http, "hyper", &Value::Unknown, None))
+                let url = m.args.first().map(|a| self.request_url(a, 0)).unwrap_or(Value::Unknown);
+                Some(call(Protocol::Http, "hyper", &url, None))
             }
             _ => self.crate_method(m, &method, range),
         }
@@ -282,6 +284,40 @@ impl<'e, 'a> NetScan<'e, 'a> {
             self.cx.index.net_of_any_method(method)
         }?;
         Some(NetCall { protocol: found.protocol, client: format!("{method}()"), range, dest: found.dest.clone(), request_timeout: None })
+    }
+
+    /// The URL of an `http::Request` built as `Request::get(url)` or
+    /// `Request::builder().uri(url)`, through `let`s and `.clone()`.
+    fn request_url(&self, e: &Expr, depth: u32) -> Value {
+        if depth > 6 {
+            return Value::Unknown;
+        }
+        match e {
+            Expr::MethodCall(m) if m.method == "uri" => m.args.first().map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown),
+            Expr::MethodCall(m) => self.request_url(&m.receiver, depth + 1),
+            Expr::Try(t) => self.request_url(&t.expr, depth + 1),
+            Expr::Reference(r) => self.request_url(&r.expr, depth + 1),
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => {
+                    let segs = self.cx.uses.resolve(&p.path);
+                    let verb = segs.last().is_some_and(|l| HTTP_VERBS.contains(&l.as_str()));
+                    if verb && segs.len() >= 2 && segs[segs.len() - 2] == "Request" {
+                        c.args.first().map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown)
+                    } else {
+                        Value::Unknown
+                    }
+                }
+                _ => Value::Unknown,
+            },
+            Expr::Path(p) => {
+                let Some(id) = p.path.get_ident() else { return Value::Unknown };
+                match self.scope.lookup(&id.to_string(), id.span().byte_range().start).and_then(|b| b.init) {
+                    Some(init) => self.request_url(init, depth + 1),
+                    None => Value::Unknown,
+                }
+            }
+            _ => Value::Unknown,
+        }
     }
 
     /// Resolves what an expression's value is, following lets, fields,
@@ -378,7 +414,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let method = m.method.to_string();
         let recv = self.kind_of(&m.receiver, d);
         match (recv, method.as_str()) {
-            (k, "clone" | "unwrap" | "expect" | "build" | "as_ref" | "to_owned" | "borrow" | "lock" | "read" | "connect_lazy") if !matches!(k, Kind::Request { .. }) || method == "clone" => {
+            (k, "clone" | "unwrap" | "expect" | "build" | "build_http" | "as_ref" | "to_owned" | "borrow" | "lock" | "read" | "connect_lazy") if !matches!(k, Kind::Request { .. }) || method == "clone" => {
                 match (k, method.as_str()) {
                     (Kind::Grpc { url }, _) => Kind::Grpc { url },
                     (k, _) => k,

@@ -717,7 +717,9 @@ fn base_delay(cx: &FileCtx<'_>, body: &syn::Block, arg: &Expr) -> Option<u128> {
     })?;
     let scope = FnScope::new(Some(f.sig), f.body);
     let ev = Evaluator::new(cx, &scope);
-    if let Some(d) = ev.eval(arg).as_duration_nanos() {
+    // A zero read from a counter's initial value (`100 * attempt` before the
+    // first increment) is not the wait: fall through to the base factor.
+    if let Some(d) = ev.eval(arg).as_duration_nanos().filter(|d| *d > 0) {
         return Some(d);
     }
     // `Duration::from_millis(base * 2u64.pow(n))` / `base_delay * 2u32.pow(n)`.
