@@ -756,11 +756,164 @@ fn hosts_of_one_service_are_one_destination() {
             ("pricing.yaml", ManifestSubject::Host("pricing".into())),
         ]
     );
-    let pricing = &set.files[2];
-    println!("{}", pricing.contents);
-    for c in &set.conflicts { println!("{c}"); }
-    for f in &set.files { for d in &f.documents { println!("{} {}", f.file_name, d.name()); } }
-    assert_eq!(pricing.contents, "");
+    let names: Vec<_> = set
+        .files
+        .iter()
+        .flat_map(|f| f.documents.iter().map(|d| (d.kind(), d.name())))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("VirtualService", "api-stripe-com"),
+            ("VirtualService", "pricing-other-svc-cluster-local"),
+            ("VirtualService", "pricing"),
+            ("DestinationRule", "pricing"),
+        ]
+    );
+    assert_eq!(
+        set.files[2].contents,
+        "\
+# Retries and timeouts for this destination, enforced by the sidecar; replaces the code at:
+#   src/a.rs:1 (retry-loop)
+#   src/b.rs:2 (timeout-wrapper)
+#   src/c.rs:3 (timeout-wrapper)
+#   src/d.rs:4 (retry-loop)
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: pricing
+  namespace: shop
+spec:
+  hosts:
+  - pricing
+  http:
+  - route:
+    - destination:
+        host: pricing
+        port:
+          number: 8080
+    # conflict: 1500ms (shortest kept); the code says 1500ms at src/b.rs:2, 3s at src/c.rs:3
+    timeout: 1500ms
+    retries:
+      # conflict: 2 (fewest kept); the code says 3 at src/a.rs:1, 2 at src/d.rs:4
+      attempts: 2
+      retryOn: 5xx,connect-failure,reset
+---
+# Connection policy for this destination, enforced by the sidecar; replaces the code at:
+#   src/e.rs:5 (circuit-breaker)
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: pricing
+  namespace: shop
+spec:
+  host: pricing
+  trafficPolicy:
+    outlierDetection:
+      consecutive5xxErrors: 5
+      # maxEjectionPercent: 10  # Istio's default; a client-side breaker stopped all calls, raise this only knowingly
+"
+    );
+    let conflicts: Vec<String> = set.conflicts.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        conflicts,
+        [
+            "pricing: http[].timeout set to 1500ms (1500ms at src/b.rs:2, 3s at src/c.rs:3)",
+            "pricing: http[].retries.attempts set to 2 (3 at src/a.rs:1, 2 at src/d.rs:4)",
+        ]
+    );
+    let problems = validate::check_manifest_set(&set, schemas().as_ref(), &ISTIO_VERSIONS);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // In the default namespace none of them is a local Service name but the
+    // short one: `pricing.shop...` are another namespace's and stay apart.
+    let default = build_manifests(&pricing_under_many_names(), &SuggestOptions::default());
+    let files: Vec<_> = default.files.iter().map(|f| f.file_name.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "api.stripe.com.yaml",
+            "pricing.other.svc.cluster.local.yaml",
+            "pricing.shop.svc.cluster.local.yaml",
+            "pricing.shop.svc.yaml",
+            "pricing.shop.yaml",
+            "pricing.yaml",
+        ]
+    );
+}
+
+/// `metadata.name` and host of every YAML suggestion, as
+/// `file:line Kind name host`.
+fn suggested_names(findings: &[Finding]) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in findings {
+        for s in &f.suggestions {
+            let Some(yaml) = &s.yaml else { continue };
+            let doc = &validate::yaml_documents(yaml).unwrap()[0];
+            let host = doc["spec"]["hosts"][0]
+                .as_str()
+                .or(doc["spec"]["host"].as_str())
+                .unwrap();
+            out.push(format!(
+                "{}:{} {} {} {host}",
+                f.file,
+                f.range.line,
+                s.kind,
+                doc["metadata"]["name"].as_str().unwrap()
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn per_finding_suggestions_use_the_manifest_host_and_name() {
+    let mut findings = pricing_under_many_names();
+    attach_suggestions(&mut findings, &|_| None, &shop());
+    assert_eq!(
+        suggested_names(&findings),
+        [
+            "src/a.rs:1 VirtualService pricing pricing",
+            "src/b.rs:2 VirtualService pricing pricing",
+            "src/c.rs:3 VirtualService pricing pricing",
+            "src/d.rs:4 VirtualService pricing pricing",
+            "src/e.rs:5 DestinationRule pricing pricing",
+            "src/f.rs:6 VirtualService pricing-other-svc-cluster-local pricing.other.svc.cluster.local",
+            "src/g.rs:7 VirtualService api-stripe-com api.stripe.com",
+        ]
+    );
+    // The same (kind, name, host) as the manifest files, finding by finding.
+    let set = build_manifests(&findings, &shop());
+    for f in &findings {
+        for s in &f.suggestions {
+            let Some(yaml) = &s.yaml else { continue };
+            let doc = &validate::yaml_documents(yaml).unwrap()[0];
+            let name = doc["metadata"]["name"].as_str().unwrap();
+            let in_set = set.files.iter().flat_map(|m| &m.documents).any(|d| {
+                d.kind() == s.kind && d.name() == name && {
+                    let m = serde_json::to_value(d).unwrap();
+                    m["spec"]["hosts"] == doc["spec"]["hosts"]
+                        && m["spec"]["host"] == doc["spec"]["host"]
+                }
+            });
+            assert!(in_set, "{}:{} {yaml}", f.file, f.range.line);
+        }
+    }
+    // The note names the host written.
+    assert_eq!(
+        findings[1].suggestions[0].note,
+        "Drop the client-side timeout and set it on the route: apply this VirtualService for `pricing`."
+    );
+
+    // Alone, a finding is named after its Service.
+    let alone = suggestions_for(&findings[5], None, &shop());
+    assert_eq!(
+        suggested_names(&[Finding {
+            suggestions: alone,
+            ..findings[5].clone()
+        }]),
+        ["src/f.rs:6 VirtualService pricing pricing.other.svc.cluster.local"]
+    );
 }
 
 #[test]

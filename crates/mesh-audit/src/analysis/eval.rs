@@ -125,7 +125,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             Expr::Try(t) => self.eval_at(&t.expr, d),
             Expr::Await(a) => self.eval_at(&a.base, d),
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => match self.eval_at(&u.expr, d) {
-                Value::Int(i) => Value::Int(-i),
+                Value::Int(i) => Value::Int(i.saturating_neg()),
                 Value::Float(f) => Value::Float(-f),
                 _ => Value::Unknown,
             },
@@ -379,7 +379,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 _ => Value::Unknown,
             },
             "saturating_mul" | "checked_mul" => match (recv(), arg(0)) {
-                (Value::Duration(n), Value::Int(k)) if k >= 0 => Value::Duration(n * k as u128),
+                (Value::Duration(n), Value::Int(k)) if k >= 0 => Value::Duration(n.saturating_mul(k as u128)),
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
                 _ => Value::Unknown,
             },
@@ -439,9 +439,9 @@ fn binary(op: &syn::BinOp, l: Value, r: Value) -> Value {
         (Sub(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_sub(b)),
         (Mul(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
         (Div(_), Value::Int(a), Value::Int(b)) if b != 0 => Value::Int(a / b),
-        (Add(_), Value::Duration(a), Value::Duration(b)) => Value::Duration(a + b),
+        (Add(_), Value::Duration(a), Value::Duration(b)) => Value::Duration(a.saturating_add(b)),
         (Mul(_), Value::Duration(a), Value::Int(b)) | (Mul(_), Value::Int(b), Value::Duration(a)) if b >= 0 => {
-            Value::Duration(a * b as u128)
+            Value::Duration(a.saturating_mul(b as u128))
         }
         (Div(_), Value::Duration(a), Value::Int(b)) if b > 0 => Value::Duration(a / b as u128),
         (Add(_), Value::Str(a), r @ Value::ConstRef(_)) => Value::Str(format!("{a}{}", display(&r))),
@@ -459,15 +459,15 @@ fn duration_ctor(ctor: &str, args: &[Value]) -> Value {
         _ => None,
     };
     let nanos = match ctor {
-        "from_secs" => int(0).map(|s| s * 1_000_000_000),
-        "from_millis" => int(0).map(|s| s * 1_000_000),
-        "from_micros" => int(0).map(|s| s * 1_000),
+        "from_secs" => int(0).map(|s| s.saturating_mul(1_000_000_000)),
+        "from_millis" => int(0).map(|s| s.saturating_mul(1_000_000)),
+        "from_micros" => int(0).map(|s| s.saturating_mul(1_000)),
         "from_nanos" => int(0),
-        "from_mins" => int(0).map(|s| s * 60_000_000_000),
-        "from_hours" => int(0).map(|s| s * 3_600_000_000_000),
+        "from_mins" => int(0).map(|s| s.saturating_mul(60_000_000_000)),
+        "from_hours" => int(0).map(|s| s.saturating_mul(3_600_000_000_000)),
         "from_secs_f64" | "from_secs_f32" => float(0).map(|f| (f * 1e9).round() as u128),
         "new" => match (int(0), int(1)) {
-            (Some(s), Some(n)) => Some(s * 1_000_000_000 + n),
+            (Some(s), Some(n)) => Some(s.saturating_mul(1_000_000_000).saturating_add(n)),
             _ => None,
         },
         _ => None,
@@ -501,7 +501,7 @@ pub fn parse_humantime(s: &str) -> Option<u128> {
             "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000_000_000,
             _ => return None,
         };
-        total += n * mult;
+        total = total.saturating_add(n.saturating_mul(mult));
     }
     Some(total)
 }

@@ -241,8 +241,8 @@ fn range_len(ev: &Evaluator<'_, '_>, r: &syn::ExprRange) -> Option<u32> {
     };
     let end = ev.eval(r.end.as_ref()?).as_int()?;
     let len = match r.limits {
-        syn::RangeLimits::HalfOpen(_) => end - start,
-        syn::RangeLimits::Closed(_) => end - start + 1,
+        syn::RangeLimits::HalfOpen(_) => end.saturating_sub(start),
+        syn::RangeLimits::Closed(_) => end.saturating_sub(start).saturating_add(1),
     };
     u32::try_from(len.max(0)).ok()
 }
@@ -543,7 +543,7 @@ fn simulate(scan: &NetScan<'_, '_>, l: LoopRef<'_>, body: &syn::Block, calls: &[
                 Event::Call => tries += 1,
                 Event::Inc(n, step) => {
                     if let Some(v) = vars.iter_mut().find(|(x, _)| x == n) {
-                        v.1 += step;
+                        v.1 = v.1.saturating_add(*step);
                     }
                 }
                 Event::ExitIf(c) => {
@@ -661,9 +661,9 @@ fn eval_int(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option
             let l = eval_int(scan, &b.left, vars)?;
             let r = eval_int(scan, &b.right, vars)?;
             match b.op {
-                syn::BinOp::Add(_) => Some(l + r),
-                syn::BinOp::Sub(_) => Some(l - r),
-                syn::BinOp::Mul(_) => Some(l * r),
+                syn::BinOp::Add(_) => Some(l.saturating_add(r)),
+                syn::BinOp::Sub(_) => Some(l.saturating_sub(r)),
+                syn::BinOp::Mul(_) => Some(l.saturating_mul(r)),
                 _ => None,
             }
         }
