@@ -17,6 +17,16 @@ pub enum Format {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// same as --format human
+    Human,
+    /// same as --format short
+    Short,
+    /// rustc JSON diagnostics, one a line
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
     Always,
@@ -66,8 +76,12 @@ pub struct Args {
     pub exclude: Vec<String>,
 
     /// Output format
-    #[arg(long, visible_alias = "message-format", value_enum, default_value_t = Format::Human, help_heading = "Output")]
+    #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
     pub format: Format,
+    /// Diagnostics as cargo prints them: `json` is rustc's JSON, one object a
+    /// line, for rust-analyzer's check.overrideCommand (overrides --format)
+    #[arg(long, value_enum, value_name = "FMT", help_heading = "Output")]
+    pub message_format: Option<MessageFormat>,
     /// Write the report to FILE instead of stdout
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use cli::{Args, ColorChoice, FailOn, Format};
+use cli::{Args, ColorChoice, FailOn, Format, MessageFormat};
 use mesh_audit::config::Config;
 use mesh_audit::{Report, Severity, Target};
 use mesh_audit_render::{HumanOptions, Tool};
@@ -147,7 +147,15 @@ fn emit_manifests(report: &Report, dir: &Path, opts: &SuggestOptions, force: boo
 }
 
 fn render(args: &Args, report: &Report) -> String {
-    match args.format {
+    let root = Path::new(&report.root).to_path_buf();
+    let read = |rel: &str| std::fs::read_to_string(root.join(rel)).ok();
+    let format = match args.message_format {
+        Some(MessageFormat::Json) => return mesh_audit_render::render_rustc_json(report, &read),
+        Some(MessageFormat::Short) => Format::Short,
+        Some(MessageFormat::Human) => Format::Human,
+        None => args.format,
+    };
+    match format {
         Format::Json => mesh_audit_render::render_json(report, TOOL),
         Format::Short => mesh_audit_render::render_short(report),
         Format::Human => {

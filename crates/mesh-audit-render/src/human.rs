@@ -1,7 +1,7 @@
 use std::fmt::Write;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
-use mesh_audit_model::{Report, Severity};
+use mesh_audit_model::{Report, Severity, Suggestion};
 
 pub struct HumanOptions<'a> {
     pub color: bool,
@@ -26,7 +26,11 @@ fn level(s: Severity) -> Level<'static> {
 
 /// rustc-style diagnostics with the source underlined, then a summary.
 pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
-    let renderer = if opts.color { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if opts.color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     let mut out = String::new();
     let mut cache: Option<(String, Option<String>)> = None;
     for f in &report.findings {
@@ -34,11 +38,14 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
             cache = Some((f.file.clone(), (opts.source)(&f.file)));
         }
         let source = cache.as_ref().and_then(|(_, s)| s.as_deref());
-        let title = level(f.severity).primary_title(f.message.as_str()).id(f.rule);
+        let title = level(f.severity)
+            .primary_title(f.message.as_str())
+            .id(f.rule);
         let mut group = match source {
             Some(src) if (f.range.byte_end as usize) <= src.len() => {
                 let label = values_label(f);
-                let span = f.range.byte_start as usize..(f.range.byte_end as usize).max(f.range.byte_start as usize);
+                let span = f.range.byte_start as usize
+                    ..(f.range.byte_end as usize).max(f.range.byte_start as usize);
                 title.element(
                     Snippet::source(src)
                         .path(f.file.as_str())
@@ -46,22 +53,20 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
                         .annotation(AnnotationKind::Primary.span(span).label(label)),
                 )
             }
-            _ => title.element(annotate_snippets::Origin::path(f.file.as_str()).line(f.range.line as usize).char_column(f.range.column as usize)),
+            _ => title.element(
+                annotate_snippets::Origin::path(f.file.as_str())
+                    .line(f.range.line as usize)
+                    .char_column(f.range.column as usize),
+            ),
         };
         group = group.element(Level::HELP.message(f.help.as_str()));
-        let mut groups = vec![group];
+        let _ = writeln!(out, "{}", renderer.render(&[group]));
         if opts.suggestions {
             for s in &f.suggestions {
-                let body = s.yaml.as_deref().or(s.code.as_deref()).unwrap_or("");
-                let text = if body.is_empty() {
-                    format!("{}: {}", s.kind, s.note)
-                } else {
-                    format!("{} ({}):\n{}", s.kind, s.note, body.trim_end())
-                };
-                groups.push(Group::with_title(Level::NOTE.secondary_title(text)));
+                write_suggestion(&mut out, s, source, opts.color);
             }
         }
-        let _ = writeln!(out, "{}\n", renderer.render(&groups));
+        out.push('\n');
     }
     for e in &report.errors {
         let loc = match (e.line, e.column) {
@@ -69,14 +74,22 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
             _ => e.file.clone(),
         };
         let title = format!("{loc}: {}", e.message);
-        let _ = writeln!(out, "{}\n", renderer.render(&[Group::with_title(Level::ERROR.primary_title(title))]));
+        let _ = writeln!(
+            out,
+            "{}\n",
+            renderer.render(&[Group::with_title(Level::ERROR.primary_title(title))])
+        );
     }
     for n in &report.suppression_notes {
         if n.kind == "missing-reason" && !opts.verbose {
             continue;
         }
         let title = format!("{}:{}: {}", n.file, n.line, n.message);
-        let _ = writeln!(out, "{}\n", renderer.render(&[Group::with_title(Level::WARNING.primary_title(title))]));
+        let _ = writeln!(
+            out,
+            "{}\n",
+            renderer.render(&[Group::with_title(Level::WARNING.primary_title(title))])
+        );
     }
     if opts.summary {
         let _ = writeln!(
@@ -98,8 +111,85 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
     out
 }
 
+/// One suggestion under its finding:
+///
+/// ```text
+/// suggestion: VirtualService for `pricing`
+///   <note>
+///   quick fix: replace `"127.0.0.1:8080"` with `"0.0.0.0:8080"` (line 12:20)
+///     <YAML or code, indented>
+/// ```
+fn write_suggestion(out: &mut String, s: &Suggestion, source: Option<&str>, color: bool) {
+    let what = match (s.kind.as_str(), s.yaml.as_deref().and_then(yaml_host)) {
+        ("code", _) => "code change".to_string(),
+        (kind, Some(host)) if !host.starts_with("REPLACE-ME") => format!("{kind} for `{host}`"),
+        (kind, _) => kind.to_string(),
+    };
+    let label = if color {
+        "\x1b[1;36msuggestion\x1b[0m\x1b[1m:\x1b[0m"
+    } else {
+        "suggestion:"
+    };
+    let _ = writeln!(out, "{label} {what}");
+    for line in s.note.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    if let Some(r) = &s.replacement {
+        let old = source
+            .and_then(|src| src.get(r.byte_start as usize..r.byte_end as usize))
+            .filter(|old| r.byte_start < r.byte_end && !old.contains('\n'));
+        let at = if (r.line, r.column) == (r.end_line, r.end_column) || old.is_some() {
+            format!("line {}:{}", r.line, r.column)
+        } else {
+            format!(
+                "line {}:{} to {}:{}",
+                r.line, r.column, r.end_line, r.end_column
+            )
+        };
+        let _ = match old {
+            Some(old) => writeln!(out, "  quick fix: replace `{old}` with `{}` ({at})", r.text),
+            None => writeln!(
+                out,
+                "  quick fix: replace the code at {at} with `{}`",
+                r.text
+            ),
+        };
+    }
+    let body = s.yaml.as_deref().or(s.code.as_deref()).unwrap_or("");
+    for line in body.trim_end().lines() {
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+}
+
+/// The host of a VirtualService (`spec.hosts[0]`) or DestinationRule
+/// (`spec.host`) as written by mesh-audit-suggest: block YAML, two-space
+/// indent, comments on their own lines.
+fn yaml_host(yaml: &str) -> Option<&str> {
+    let mut lines = yaml.lines().filter(|l| !l.trim_start().starts_with('#'));
+    while let Some(line) = lines.next() {
+        let line = line.trim_end();
+        let host = if line == "  hosts:" {
+            lines.next()?.trim().strip_prefix("- ")
+        } else {
+            line.strip_prefix("  host: ")
+        };
+        if let Some(host) = host {
+            return Some(host.trim().trim_matches(['"', '\'']));
+        }
+    }
+    None
+}
+
 fn values_label(f: &mesh_audit_model::Finding) -> String {
-    f.values.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    f.values
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn plural(n: usize) -> &'static str {
@@ -107,5 +197,105 @@ fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mesh_audit_model::Replacement;
+
+    use super::*;
+
+    fn render(s: &Suggestion, source: Option<&str>) -> String {
+        let mut out = String::new();
+        write_suggestion(&mut out, s, source, false);
+        out
+    }
+
+    #[test]
+    fn mesh_suggestion_names_its_host_then_note_then_yaml() {
+        let s = Suggestion {
+            kind: "VirtualService".into(),
+            yaml: Some("# from a.rs:1\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: pricing\nspec:\n  hosts:\n  - pricing\n  http:\n  - route:\n    - destination:\n        host: pricing\n".into()),
+            code: None,
+            note: "Apply this VirtualService for `pricing`.".into(),
+            replacement: None,
+        };
+        assert_eq!(
+            render(&s, None),
+            "\
+suggestion: VirtualService for `pricing`
+  Apply this VirtualService for `pricing`.
+    # from a.rs:1
+    apiVersion: networking.istio.io/v1
+    kind: VirtualService
+    metadata:
+      name: pricing
+    spec:
+      hosts:
+      - pricing
+      http:
+      - route:
+        - destination:
+            host: pricing
+"
+        );
+        let dr = Suggestion {
+            kind: "DestinationRule".into(),
+            yaml: Some("kind: DestinationRule\nspec:\n  # REPLACE-ME.svc.cluster.local: put the host here\n  host: REPLACE-ME.svc.cluster.local\n".into()),
+            note: "Apply this DestinationRule.".into(),
+            ..s.clone()
+        };
+        assert!(render(&dr, None).starts_with("suggestion: DestinationRule\n  Apply"));
+        let named = Suggestion {
+            yaml: Some("spec:\n  host: payments\n".into()),
+            ..dr
+        };
+        assert!(render(&named, None).starts_with("suggestion: DestinationRule for `payments`\n"));
+    }
+
+    #[test]
+    fn code_suggestion_shows_its_replacement() {
+        let src = "fn main() {\n    let l = TcpListener::bind(\"127.0.0.1:8080\").await?;\n}\n";
+        let start = src.find("\"127").unwrap() as u32;
+        let s = Suggestion {
+            kind: "code".into(),
+            yaml: None,
+            code: Some("let listener = bind((\"0.0.0.0\", port)).await?;\n".into()),
+            note: "Bind every interface.".into(),
+            replacement: Some(Replacement {
+                line: 2,
+                column: 31,
+                end_line: 2,
+                end_column: 47,
+                byte_start: start,
+                byte_end: start + 16,
+                text: "\"0.0.0.0:8080\"".into(),
+                applicability: "MaybeIncorrect".into(),
+            }),
+        };
+        assert_eq!(
+            render(&s, Some(src)),
+            "\
+suggestion: code change
+  Bind every interface.
+  quick fix: replace `\"127.0.0.1:8080\"` with `\"0.0.0.0:8080\"` (line 2:31)
+    let listener = bind((\"0.0.0.0\", port)).await?;
+"
+        );
+        // Without the source the span is given by position.
+        assert_eq!(
+            render(&s, None).lines().nth(2),
+            Some("  quick fix: replace the code at line 2:31 to 2:47 with `\"0.0.0.0:8080\"`")
+        );
+        let bare = Suggestion {
+            code: None,
+            replacement: None,
+            ..s
+        };
+        assert_eq!(
+            render(&bare, None),
+            "suggestion: code change\n  Bind every interface.\n"
+        );
     }
 }

@@ -9,8 +9,11 @@ pub const JSON_VERSION: u32 = 1;
 /// The report as one JSON value; byte-identical across runs except
 /// `summary.elapsed_ms`.
 pub fn report_json(report: &Report, tool: Tool<'_>) -> Value {
-    let by_rule: serde_json::Map<String, Value> =
-        report.by_rule().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let by_rule: serde_json::Map<String, Value> = report
+        .by_rule()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
     json!({
         "version": JSON_VERSION,
         "tool": { "name": tool.name, "version": tool.version },

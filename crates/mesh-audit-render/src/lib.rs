@@ -4,10 +4,12 @@
 
 mod human;
 mod json;
+mod rustc_json;
 mod short;
 
 pub use human::{render_human, HumanOptions};
 pub use json::{render_json, report_json, JSON_VERSION};
+pub use rustc_json::render_rustc_json;
 pub use short::render_short;
 
 /// Tool identity printed in machine-readable output.

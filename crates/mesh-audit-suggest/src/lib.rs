@@ -68,8 +68,8 @@ pub use write::{write_manifests, WriteError};
 
 use crate::istio::FieldConflict;
 use crate::names::{
-    dns_label, file_stem_for_host, full_resource_name_for_host, mesh_host,
-    resource_name_for_host, PLACEHOLDER_HOST, PLACEHOLDER_NAME,
+    dns_label, file_stem_for_host, full_resource_name_for_host, mesh_host, resource_name_for_host,
+    PLACEHOLDER_HOST, PLACEHOLDER_NAME,
 };
 use crate::policy::{
     clean, extract, rule_kind, Attempts, DestinationPolicy, Extracted, HostRef, Origin, RuleKind,

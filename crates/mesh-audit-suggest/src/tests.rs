@@ -716,7 +716,10 @@ fn pricing_under_many_names() -> Vec<Finding> {
             "timeout-wrapper",
             "src/f.rs",
             6,
-            &[("timeout", "2s"), ("host", "pricing.other.svc.cluster.local")],
+            &[
+                ("timeout", "2s"),
+                ("host", "pricing.other.svc.cluster.local"),
+            ],
         ),
         finding(
             "timeout-wrapper",
@@ -1259,6 +1262,43 @@ fn closed_schemas_catch_misspelt_fields() {
         validate::semantic_problems(&dr),
         ["spec.trafficPolicy is empty"]
     );
+}
+
+#[test]
+fn missing_schemas_are_an_error_only_when_required() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("schemas");
+    let candidates = [dir.clone(), dir.join("istio")];
+    let looked = format!("{}, {}", candidates[0].display(), candidates[1].display());
+    let Err(required) = validate::load_schemas_from(&candidates, true) else {
+        panic!("required schemas that are absent must be an error");
+    };
+    assert_eq!(
+        required,
+        format!(
+            "Istio schemas are required (MESH_AUDIT_REQUIRE_SCHEMAS=1) but were not found: \
+             no json-1.22.0/ folder in {looked}; set MESH_AUDIT_SCHEMA_DIR to the directory \
+             holding json-<version>/ folders"
+        )
+    );
+    assert!(!required.contains("skipped"), "{required}");
+    let Ok(SchemaLoad::Absent(optional)) = validate::load_schemas_from(&candidates, false) else {
+        panic!("absent schemas that are not required are skipped");
+    };
+    assert_eq!(
+        optional,
+        format!(
+            "Istio schemas not found (no json-1.22.0/ folder in {looked}; set \
+             MESH_AUDIT_SCHEMA_DIR); schema validation skipped"
+        )
+    );
+    // The default place is beside the repository, spelt without `..`.
+    if std::env::var_os("MESH_AUDIT_SCHEMA_DIR").is_none() {
+        let default = validate::schema_candidates();
+        assert_eq!(default.len(), 1);
+        assert!(default[0].ends_with("shared/schemas/istio"), "{default:?}");
+        assert!(!default[0].to_string_lossy().contains(".."), "{default:?}");
+    }
 }
 
 #[test]

@@ -29,18 +29,37 @@ const KINDS: [(&str, &str); 3] = [
     ("PeerAuthentication", "security.istio.io"),
 ];
 
-/// The directory holding `json-<version>/` folders, if one can be found.
-pub fn schema_root() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("MESH_AUDIT_SCHEMA_DIR") {
+/// Where the schemas are looked for: `MESH_AUDIT_SCHEMA_DIR` (or its
+/// `istio/` folder) when set, else `shared/schemas/istio` beside the
+/// repository.
+pub fn schema_candidates() -> Vec<PathBuf> {
+    match std::env::var_os("MESH_AUDIT_SCHEMA_DIR") {
         Some(dir) => {
             let dir = PathBuf::from(dir);
             vec![dir.clone(), dir.join("istio")]
         }
-        None => vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas/istio")],
-    };
+        None => {
+            let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+            // crates/mesh-audit-suggest -> the repository -> beside it.
+            let beside = crate_dir
+                .ancestors()
+                .nth(3)
+                .map_or_else(|| crate_dir.join("../../.."), Path::to_path_buf);
+            vec![beside.join("shared/schemas/istio")]
+        }
+    }
+}
+
+/// The directory holding `json-<version>/` folders, if one can be found.
+pub fn schema_root() -> Option<PathBuf> {
+    find_schema_root(&schema_candidates())
+}
+
+fn find_schema_root(candidates: &[PathBuf]) -> Option<PathBuf> {
     candidates
-        .into_iter()
+        .iter()
         .find(|d| d.join(format!("json-{}", ISTIO_VERSIONS[0])).is_dir())
+        .cloned()
 }
 
 /// Compiled validators per Istio version and kind.
@@ -60,12 +79,29 @@ pub enum SchemaLoad {
 /// present but unreadable.
 pub fn load_schemas() -> Result<SchemaLoad, String> {
     let required = std::env::var("MESH_AUDIT_REQUIRE_SCHEMAS").is_ok_and(|v| v == "1");
-    let Some(root) = schema_root() else {
-        let msg = "Istio schema directory not found (set MESH_AUDIT_SCHEMA_DIR); schema validation skipped".to_string();
+    load_schemas_from(&schema_candidates(), required)
+}
+
+/// [`load_schemas`] from the first of `candidates` that holds the schemas.
+pub fn load_schemas_from(candidates: &[PathBuf], required: bool) -> Result<SchemaLoad, String> {
+    let Some(root) = find_schema_root(candidates) else {
+        let looked = candidates
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let wanted = format!("json-{}/", ISTIO_VERSIONS[0]);
         return if required {
-            Err(msg)
+            Err(format!(
+                "Istio schemas are required (MESH_AUDIT_REQUIRE_SCHEMAS=1) but were not found: \
+                 no {wanted} folder in {looked}; set MESH_AUDIT_SCHEMA_DIR to the directory \
+                 holding json-<version>/ folders"
+            ))
         } else {
-            Ok(SchemaLoad::Absent(msg))
+            Ok(SchemaLoad::Absent(format!(
+                "Istio schemas not found (no {wanted} folder in {looked}; set \
+                 MESH_AUDIT_SCHEMA_DIR); schema validation skipped"
+            )))
         };
     };
     let mut validators = BTreeMap::new();
