@@ -24,13 +24,17 @@ use mesh_audit_suggest::validate::{self, SchemaLoad, Schemas, ISTIO_VERSIONS};
 use serde_json::Value;
 
 /// What `--emit-manifests` writes for the example workspace: one file per
-/// destination host. The circuit breaker has no host and stays out.
-const EXAMPLE_FILES: [&str; 4] = [
-    "inventory.yaml",
-    "orders.yaml",
-    "pricing.shop.svc.cluster.local.yaml",
-    "pricing.yaml",
-];
+/// destination. `pricing` (gateway) and `pricing.shop.svc.cluster.local`
+/// (orders) are one Service of the namespace `shop`, so one file. The
+/// circuit breaker has no host and stays out.
+const EXAMPLE_FILES: [&str; 3] = ["inventory.yaml", "orders.yaml", "pricing.yaml"];
+
+/// The stderr warnings for the two `pricing` findings, which disagree on the
+/// port and the timeout.
+const PRICING_CONFLICTS: &str = "\
+warning: pricing: http[].route[].destination.port.number set to none (50051 at services/gateway/src/upstream.rs:24, 8080 at services/orders/src/pricing.rs:16)
+warning: pricing: http[].timeout set to 1500ms (3s at services/gateway/src/upstream.rs:24, 1500ms at services/orders/src/pricing.rs:16)
+";
 
 /// The stderr note for the breaker that no manifest can hold.
 const UNPLACED_NOTE: &str = "note: services/orders/src/breaker.rs:22: circuit-breaker finding has no known destination host; not in any manifest";
@@ -171,19 +175,11 @@ fn summary(docs: &BTreeMap<String, Vec<Value>>) -> Vec<String> {
         .collect()
 }
 
-fn example_summary(api: &str, ns: &str) -> Vec<String> {
-    [
-        ("inventory.yaml", "inventory"),
-        ("orders.yaml", "orders"),
-        (
-            "pricing.shop.svc.cluster.local.yaml",
-            "pricing-shop-svc-cluster-local",
-        ),
-        ("pricing.yaml", "pricing"),
-    ]
-    .iter()
-    .map(|(file, name)| format!("{file}: networking.istio.io/{api} VirtualService {ns}/{name}"))
-    .collect()
+fn example_summary(api: &str) -> Vec<String> {
+    ["inventory", "orders", "pricing"]
+        .iter()
+        .map(|name| format!("{name}.yaml: networking.istio.io/{api} VirtualService shop/{name}"))
+        .collect()
 }
 
 /// `.spec.http[0].retries` of a VirtualService file's only document.
@@ -205,7 +201,10 @@ fn emits_one_valid_file_per_destination_host() {
     assert_eq!(file_names(&dir), EXAMPLE_FILES);
     assert_eq!(
         stderr_in(&o, &dir),
-        format!("{}{UNPLACED_NOTE}\n", wrote_lines(&EXAMPLE_FILES))
+        format!(
+            "{}{PRICING_CONFLICTS}{UNPLACED_NOTE}\n",
+            wrote_lines(&EXAMPLE_FILES)
+        )
     );
 
     // The report on stdout is the same as without --emit-manifests.
@@ -215,7 +214,7 @@ fn emits_one_valid_file_per_destination_host() {
 
     // Namespace from the workspace's mesh-audit.toml.
     let docs = documents_in(&dir, &ISTIO_VERSIONS);
-    assert_eq!(summary(&docs), example_summary("v1", "shop"));
+    assert_eq!(summary(&docs), example_summary("v1"));
 
     // The values read from the code, on the fields Istio 1.22 accepts; the
     // backoff stays a comment without --istio-version.
@@ -227,10 +226,46 @@ fn emits_one_valid_file_per_destination_host() {
         retries(&docs, "orders.yaml"),
         serde_json::json!({"attempts": 4, "retryOn": "5xx,connect-failure,reset"})
     );
-    assert_eq!(docs["pricing.yaml"][0]["spec"]["http"][0]["timeout"], "3s");
+    // Both `pricing` hosts as the short name, the shorter timeout, no port.
+    let pricing = &docs["pricing.yaml"][0]["spec"];
+    assert_eq!(pricing["hosts"], serde_json::json!(["pricing"]));
     assert_eq!(
-        docs["pricing.shop.svc.cluster.local.yaml"][0]["spec"]["http"][0]["timeout"],
-        "1500ms"
+        pricing["http"][0]["route"],
+        serde_json::json!([{"destination": {"host": "pricing"}}])
+    );
+    assert_eq!(pricing["http"][0]["timeout"], "1500ms");
+
+    // Every per-finding suggestion with a known host has the name and host
+    // of the document written for it.
+    let mut matched = Vec::new();
+    for f in json(&o)["findings"].as_array().unwrap() {
+        for sug in f["suggestions"].as_array().unwrap() {
+            let Some(yaml) = sug["yaml"].as_str() else {
+                continue;
+            };
+            let doc = &validate::yaml_documents(yaml).unwrap()[0];
+            let name = s(&doc["metadata"]["name"]);
+            if name == "replace-me" {
+                continue;
+            }
+            let file = format!("{name}.yaml");
+            let written = docs[&file]
+                .iter()
+                .find(|d| d["kind"] == doc["kind"])
+                .unwrap_or_else(|| panic!("{file}: no {}", doc["kind"]));
+            assert_eq!(written["metadata"], doc["metadata"], "{file}");
+            assert_eq!(written["spec"]["hosts"], doc["spec"]["hosts"], "{file}");
+            matched.push(format!("{}:{} {file}", s(&f["file"]), f["line"]));
+        }
+    }
+    assert_eq!(
+        matched,
+        [
+            "services/gateway/src/upstream.rs:24 pricing.yaml",
+            "services/gateway/src/upstream.rs:34 orders.yaml",
+            "services/orders/src/inventory.rs:20 inventory.yaml",
+            "services/orders/src/pricing.rs:16 pricing.yaml",
+        ]
     );
 
     let root = repo().canonicalize().unwrap();
@@ -280,7 +315,10 @@ fn existing_files_are_kept_without_force_and_rewritten_identically_with_it() {
     assert_eq!(stdout(&forced), stdout(&first));
     assert_eq!(
         stderr_in(&forced, dir),
-        format!("{}{UNPLACED_NOTE}\n", wrote_lines(&EXAMPLE_FILES))
+        format!(
+            "{}{PRICING_CONFLICTS}{UNPLACED_NOTE}\n",
+            wrote_lines(&EXAMPLE_FILES)
+        )
     );
     assert_eq!(read_all(dir), written);
 }
@@ -306,7 +344,7 @@ fn quiet_drops_the_wrote_lines_but_not_the_notes() {
     let tmp = tempfile::tempdir().unwrap();
     let o = emit(tmp.path(), &["--quiet", "--format", "short"]);
     assert_exit(&o, 0);
-    assert_eq!(stderr(&o), format!("{UNPLACED_NOTE}\n"));
+    assert_eq!(stderr(&o), format!("{PRICING_CONFLICTS}{UNPLACED_NOTE}\n"));
     assert_eq!(file_names(tmp.path()), EXAMPLE_FILES);
 }
 
@@ -318,7 +356,21 @@ fn namespace_flag_overrides_the_config() {
     let o = emit(tmp.path(), &["--namespace", "other", "--format", "json"]);
     assert_exit(&o, 0);
     let docs = documents_in(tmp.path(), &ISTIO_VERSIONS);
-    assert_eq!(summary(&docs), example_summary("v1", "other"));
+    // From `other`, `pricing.shop.svc.cluster.local` is another namespace's
+    // Service: its own file, and both `pricing` files get their full names.
+    assert_eq!(
+        summary(&docs),
+        [
+            "inventory.yaml: networking.istio.io/v1 VirtualService other/inventory",
+            "orders.yaml: networking.istio.io/v1 VirtualService other/orders",
+            "pricing.shop.svc.cluster.local.yaml: networking.istio.io/v1 VirtualService other/pricing-shop-svc-cluster-local",
+            "pricing.yaml: networking.istio.io/v1 VirtualService other/pricing",
+        ]
+    );
+    assert_eq!(
+        docs["pricing.shop.svc.cluster.local.yaml"][0]["spec"]["hosts"],
+        serde_json::json!(["pricing.shop.svc.cluster.local"])
+    );
 
     // The per-finding suggestions follow the flag too.
     let report = json(&o);
@@ -355,7 +407,7 @@ fn mesh_api_version_v1beta1_changes_every_api_version() {
     let o = emit(tmp.path(), &["--mesh-api-version", "v1beta1", "--quiet"]);
     assert_exit(&o, 0);
     let docs = documents_in(tmp.path(), &ISTIO_VERSIONS);
-    assert_eq!(summary(&docs), example_summary("v1beta1", "shop"));
+    assert_eq!(summary(&docs), example_summary("v1beta1"));
 }
 
 #[test]
@@ -415,7 +467,7 @@ fn istio_1_26_writes_the_backoff() {
     assert_eq!(file_names(tmp.path()), EXAMPLE_FILES);
     // `retries.backoff` only exists from Istio 1.26: check on 1.30.3.
     let docs = documents_in(tmp.path(), &["1.30.3"]);
-    assert_eq!(summary(&docs), example_summary("v1", "shop"));
+    assert_eq!(summary(&docs), example_summary("v1"));
     assert_eq!(
         retries(&docs, "inventory.yaml"),
         serde_json::json!({"attempts": 2, "perTryTimeout": "2s", "retryOn": "5xx,connect-failure,reset", "backoff": "200ms"})
@@ -433,13 +485,10 @@ fn istio_1_26_writes_the_backoff() {
     // Timeout-only files do not change.
     let default = tempfile::tempdir().unwrap();
     assert_exit(&emit(default.path(), &["--quiet"]), 0);
-    for file in ["pricing.yaml", "pricing.shop.svc.cluster.local.yaml"] {
-        assert_eq!(
-            std::fs::read(tmp.path().join(file)).unwrap(),
-            std::fs::read(default.path().join(file)).unwrap(),
-            "{file}"
-        );
-    }
+    assert_eq!(
+        std::fs::read(tmp.path().join("pricing.yaml")).unwrap(),
+        std::fs::read(default.path().join("pricing.yaml")).unwrap(),
+    );
 
     // The closed 1.22.0 schema rejects the field: the check has teeth.
     if let Some(schemas) = schemas() {
@@ -560,10 +609,11 @@ fn human_output_shows_yaml_unless_no_suggestions() {
     assert_exit(&with, 0);
     let text = stdout(&with);
     for needle in [
-        "note: VirtualService (",
-        "note: DestinationRule (",
-        "note: code (",
-        "apiVersion: networking.istio.io/v1",
+        "\nsuggestion: VirtualService for `pricing`\n  Drop the client-side timeout and set it on the route: apply this VirtualService for `pricing`.\n    # Retries and timeouts",
+        "\nsuggestion: DestinationRule\n  Remove the client-side circuit breaker",
+        "\nsuggestion: code change\n  Bind every interface",
+        "\n  quick fix: replace `\"127.0.0.1:9090\"` with `\"0.0.0.0:9090\"` (line 43:38)\n",
+        "\n    apiVersion: networking.istio.io/v1\n",
         "namespace: shop",
         "retries:",
     ] {
@@ -574,7 +624,8 @@ fn human_output_shows_yaml_unless_no_suggestions() {
     assert_exit(&without, 0);
     let bare = stdout(&without);
     for needle in [
-        "note: ",
+        "suggestion",
+        "quick fix",
         "apiVersion",
         "kind: ",
         "namespace: ",

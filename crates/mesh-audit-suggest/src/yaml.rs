@@ -149,8 +149,14 @@ fn write_map(
     for (i, (key, value)) in entries.iter().enumerate() {
         let key_path = child_path(path, key);
         if let Some(lines) = comments.before.get(&key_path) {
+            // Before the first key of a sequence item the comment goes
+            // above the item's `- `, at the dash's indentation.
+            let at = match (i, first_prefix) {
+                (0, Some(_)) => indent.saturating_sub(2),
+                _ => indent,
+            };
             for line in lines {
-                write_comment(out, indent, line);
+                write_comment(out, at, line);
             }
         }
         match (i, first_prefix) {
@@ -558,6 +564,7 @@ mod tests {
         };
         let mut comments = Comments::default();
         comments.header.push("from src/a.rs:3".into());
+        comments.add_before("list.0.retryOn", "first key");
         comments.add_before("list.0.attempts", "3 and 5\nfrom two places");
         comments.add_end("list.0", "backoff: 1s");
         let yaml = to_yaml(&value, &comments).unwrap();
@@ -566,6 +573,7 @@ mod tests {
             "# from src/a.rs:3\n\
              name: pricing\n\
              list:\n\
+             # first key\n\
              - retryOn: 5xx,connect-failure\n\
              \x20 # 3 and 5\n\
              \x20 # from two places\n\
