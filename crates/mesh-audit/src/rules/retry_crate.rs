@@ -796,7 +796,12 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 strip(&m.receiver),
                 Expr::Closure(_) | Expr::Path(_) | Expr::Async(_)
             );
-            if arg.known || method == "retry" && self.facts.uses("backon") && closure_like {
+            if arg.known
+                || method == "retry"
+                    && m.args.len() == 1
+                    && self.facts.uses("backon")
+                    && closure_like
+            {
                 let lib = arg.lib.unwrap_or(
                     if self.facts.uses("backoff") && !self.facts.uses("backon") {
                         "backoff"
@@ -971,7 +976,14 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 Kind::HttpClient(_) | Kind::Aws => {
                     return Some((Protocol::Http, Destination::default()))
                 }
-                Kind::Grpc { url } => return Some((Protocol::Grpc, Destination::from_value(&url))),
+                // A tower stack wraps a tonic `Channel`, never a generated
+                // client (which is not a `Service`): `H3Client::new(..)` in an
+                // `h3_client` module is not gRPC.
+                Kind::Grpc { url } => {
+                    return self
+                        .is_channel(e, 0)
+                        .then(|| (Protocol::Grpc, Destination::from_value(&url)))
+                }
                 _ => {}
             }
             // `Client::builder(exec).build_http()`: the chain root decides.
@@ -990,6 +1002,48 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             };
         }
         None
+    }
+
+    /// A tonic `Channel` or `Endpoint`: by constructor, declared type or field type.
+    fn is_channel(&self, e: &Expr, depth: u32) -> bool {
+        if depth > 12 {
+            return false;
+        }
+        let d = depth + 1;
+        let cx = self.scan.cx;
+        let named = |ty: Option<String>| ty.is_some_and(|t| t == "Channel" || t == "Endpoint");
+        match strip(e) {
+            Expr::MethodCall(m) => self.is_channel(&m.receiver, d),
+            Expr::Await(a) => self.is_channel(&a.base, d),
+            Expr::Try(t) => self.is_channel(&t.expr, d),
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => {
+                    let segs = cx.uses.resolve(&p.path);
+                    segs.len() >= 2 && named(Some(segs[segs.len() - 2].clone()))
+                }
+                _ => false,
+            },
+            Expr::Field(f) => match &f.member {
+                syn::Member::Named(name) => {
+                    named(cx.field_type(&name.to_string()).and_then(type_name))
+                }
+                _ => false,
+            },
+            Expr::Path(p) => {
+                let Some(id) = p.path.get_ident() else {
+                    return false;
+                };
+                let Some(b) = self
+                    .scan
+                    .scope
+                    .lookup(&id.to_string(), id.span().byte_range().start)
+                else {
+                    return false;
+                };
+                named(b.ty.and_then(type_name)) || b.init.is_some_and(|i| self.is_channel(i, d))
+            }
+            _ => false,
+        }
     }
 
     /// Where a client built with a retry middleware sends its requests,
