@@ -28,6 +28,8 @@ pub struct FileSummary {
     pub field_values: Vec<(String, Option<Value>)>,
     /// Names of structs and enums defined here.
     pub types: Vec<String>,
+    /// Holds tonic-build output: a struct with a `tonic::client::Grpc<_>` field.
+    pub tonic_codegen: bool,
 }
 
 /// What a function does that callers inherit.
@@ -120,6 +122,22 @@ impl FileSummary {
             .filter(|(_, k)| *k != Kind::Unknown)
             .collect();
         client_fields.sort_by(|a, b| a.0.cmp(&b.0));
+        let tonic_codegen = {
+            struct Grpc(bool);
+            impl<'a> Visit<'a> for Grpc {
+                fn visit_field(&mut self, f: &'a syn::Field) {
+                    if let syn::Type::Path(p) = &f.ty {
+                        let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                        if segs.ends_with(&["client".to_string(), "Grpc".to_string()]) {
+                            self.0 = true;
+                        }
+                    }
+                }
+            }
+            let mut g = Grpc(false);
+            g.visit_file(file);
+            g.0
+        };
         let types = {
             struct Types(Vec<String>);
             impl<'a> Visit<'a> for Types {
@@ -135,6 +153,7 @@ impl FileSummary {
             t.0
         };
         FileSummary {
+            tonic_codegen,
             field_values,
             types,
             client_fields,
@@ -167,6 +186,7 @@ fn lookup_net<'i>(
 /// The joined summaries of one package.
 #[derive(Debug, Default)]
 pub struct CrateIndex {
+    tonic_codegen: bool,
     consts: HashMap<String, Value>,
     field_values: HashMap<String, Option<Value>>,
     types: HashSet<String>,
@@ -192,6 +212,7 @@ impl CrateIndex {
                 }
             }
             index.types.extend(s.types.iter().cloned());
+            index.tonic_codegen |= s.tonic_codegen;
             for (name, v) in &s.field_values {
                 match index.field_values.get(name) {
                     Some(prev) if prev != v => {
@@ -292,6 +313,11 @@ impl CrateIndex {
     /// The one value struct literals of the crate give this field.
     pub fn field_value(&self, name: &str) -> Option<&Value> {
         self.field_values.get(name).and_then(Option::as_ref)
+    }
+
+    /// Whether the crate carries tonic-generated client code.
+    pub fn has_tonic_codegen(&self) -> bool {
+        self.tonic_codegen
     }
 
     /// Whether the crate defines a struct or enum of this name.

@@ -543,8 +543,10 @@ fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
     }
     let ty = &segs[segs.len() - 2];
     let generated_module = segs.len() >= 3 && segs[segs.len() - 3].ends_with("_client");
-    // A client struct the crate defines itself is a wrapper, not tonic's.
-    if !generated_module && cx.index.defines_type(ty) {
+    // A client struct the crate defines itself is its own wrapper (or, like
+    // reqwest's `h3_client::H3Client`, not gRPC at all) unless the crate
+    // carries tonic-build output, whose clients wrap `tonic::client::Grpc`.
+    if cx.index.defines_type(ty) && !cx.index.has_tonic_codegen() {
         return false;
     }
     ty.ends_with("Client")
