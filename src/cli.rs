@@ -66,7 +66,12 @@ pub struct Args {
     #[arg(long, value_name = "PATH", help_heading = "Package selection")]
     pub manifest_path: Option<PathBuf>,
     /// Package to audit (repeatable)
-    #[arg(short, long = "package", value_name = "NAME", help_heading = "Package selection")]
+    #[arg(
+        short,
+        long = "package",
+        value_name = "NAME",
+        help_heading = "Package selection"
+    )]
     pub packages: Vec<String>,
     /// Audit every workspace member, also from a member's folder or manifest
     #[arg(long, help_heading = "Package selection")]
@@ -96,10 +101,20 @@ pub struct Args {
     pub verbose: u8,
 
     /// Run only these rules (comma-separated ids)
-    #[arg(long, value_delimiter = ',', value_name = "RULE,...", help_heading = "Rules")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "RULE,...",
+        help_heading = "Rules"
+    )]
     pub select: Option<Vec<String>>,
     /// Skip these rules (comma-separated ids)
-    #[arg(long, value_delimiter = ',', value_name = "RULE,...", help_heading = "Rules")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "RULE,...",
+        help_heading = "Rules"
+    )]
     pub ignore: Vec<String>,
     /// Also audit test code (tests/, benches/, examples/, #[cfg(test)], #[test])
     #[arg(long, help_heading = "Rules")]
@@ -123,7 +138,12 @@ pub struct Args {
     #[arg(long, value_name = "NS", help_heading = "Mesh config")]
     pub namespace: Option<String>,
     /// apiVersion of generated Istio resources: v1 (Istio >= 1.22) or v1beta1
-    #[arg(long, value_name = "VERSION", default_value = "v1", help_heading = "Mesh config")]
+    #[arg(
+        long,
+        value_name = "VERSION",
+        default_value = "v1",
+        help_heading = "Mesh config"
+    )]
     pub mesh_api_version: String,
     /// Target Istio version; unlocks fields newer than 1.22 (e.g. retries.backoff on >= 1.26)
     #[arg(long, value_name = "X.Y", help_heading = "Mesh config")]
@@ -144,7 +164,13 @@ pub struct Args {
     pub explain: Option<String>,
 
     /// Worker threads (default: one per core)
-    #[arg(short = 'j', long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     pub threads: usize,
 }
 

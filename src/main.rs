@@ -14,7 +14,10 @@ use mesh_audit::{Report, Severity, Target};
 use mesh_audit_render::{HumanOptions, Tool};
 use mesh_audit_suggest::{ApiVersion, SuggestOptions};
 
-const TOOL: Tool<'static> = Tool { name: "cargo-mesh-audit", version: env!("CARGO_PKG_VERSION") };
+const TOOL: Tool<'static> = Tool {
+    name: "cargo-mesh-audit",
+    version: env!("CARGO_PKG_VERSION"),
+};
 
 fn main() -> ExitCode {
     let args = match cli::parse_from_env() {
@@ -22,7 +25,9 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
                 _ => ExitCode::from(2),
             };
         }
@@ -48,7 +53,11 @@ fn run(args: &Args) -> Result<u8> {
         return Ok(0);
     }
     let target = if !args.paths.is_empty() {
-        if args.manifest_path.is_some() || !args.packages.is_empty() || !args.exclude.is_empty() || args.workspace {
+        if args.manifest_path.is_some()
+            || !args.packages.is_empty()
+            || !args.exclude.is_empty()
+            || args.workspace
+        {
             anyhow::bail!("paths cannot be combined with --manifest-path, --package, --exclude or --workspace");
         }
         Target::Paths(args.paths.clone())
@@ -77,11 +86,17 @@ fn run(args: &Args) -> Result<u8> {
     if args.verbose > 0 {
         match &config.source {
             Some(p) => eprintln!("configuration: {}", p.display()),
-            None => eprintln!("configuration: defaults (no mesh-audit.toml or [*.metadata.mesh-audit])"),
+            None => {
+                eprintln!("configuration: defaults (no mesh-audit.toml or [*.metadata.mesh-audit])")
+            }
         }
     }
     let suggest_opts = SuggestOptions {
-        namespace: args.namespace.clone().or(config.namespace.clone()).unwrap_or(suggest_opts.namespace),
+        namespace: args
+            .namespace
+            .clone()
+            .or(config.namespace.clone())
+            .unwrap_or(suggest_opts.namespace),
         ..suggest_opts
     };
     suggest_opts.check().map_err(anyhow::Error::msg)?;
@@ -96,7 +111,8 @@ fn run(args: &Args) -> Result<u8> {
     }
     let rendered = render(args, &report);
     match &args.output {
-        Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
             if let Err(e) = out.write_all(rendered.as_bytes()).and_then(|_| out.flush()) {
@@ -125,7 +141,13 @@ fn suggest_options(args: &Args) -> Result<SuggestOptions> {
 
 /// Writes the manifest set; what could not be placed or merged goes to
 /// stderr so that stdout stays the report.
-fn emit_manifests(report: &Report, dir: &Path, opts: &SuggestOptions, force: bool, quiet: bool) -> Result<()> {
+fn emit_manifests(
+    report: &Report,
+    dir: &Path,
+    opts: &SuggestOptions,
+    force: bool,
+    quiet: bool,
+) -> Result<()> {
     let set = mesh_audit_suggest::build_manifests(&report.findings, opts);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let written = mesh_audit_suggest::write_manifests(&set, dir, force)?;
@@ -176,11 +198,13 @@ fn render(args: &Args, report: &Report) -> String {
 }
 
 fn use_color(args: &Args) -> bool {
-    let choice = args.color.or_else(|| match std::env::var("CARGO_TERM_COLOR").as_deref() {
-        Ok("always") => Some(ColorChoice::Always),
-        Ok("never") => Some(ColorChoice::Never),
-        _ => None,
-    });
+    let choice = args
+        .color
+        .or_else(|| match std::env::var("CARGO_TERM_COLOR").as_deref() {
+            Ok("always") => Some(ColorChoice::Always),
+            Ok("never") => Some(ColorChoice::Never),
+            _ => None,
+        });
     match choice {
         Some(ColorChoice::Always) => true,
         Some(ColorChoice::Never) => false,
@@ -204,7 +228,10 @@ fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
 }
 
 fn list_rules() -> String {
-    let mut out = format!("{:<20} {:<9} {:<8} {:<11} {}\n", "RULE", "SEVERITY", "ENABLED", "CATEGORY", "SUMMARY");
+    let mut out = format!(
+        "{:<20} {:<9} {:<8} {:<11} {}\n",
+        "RULE", "SEVERITY", "ENABLED", "CATEGORY", "SUMMARY"
+    );
     for r in mesh_audit::rules::all() {
         let m = r.meta();
         out.push_str(&format!(

@@ -355,7 +355,9 @@ fn absurd_bracket_nesting_is_refused_with_a_position() {
     assert_exit(&o, 1);
     let v = json(&o);
     assert_eq!(locations(&v), ["src/server.rs:4:20 loopback-bind"]);
-    let message = "nested deeper than 256 levels or a statement longer than 20000 tokens; not analysed".to_string();
+    let message =
+        "nested deeper than 256 levels or a statement longer than 20000 tokens; not analysed"
+            .to_string();
     assert_eq!(
         errors(&v),
         [

@@ -18,10 +18,23 @@ fn render(findings: &[mesh_audit::Finding], case_dir: Option<&str>) -> String {
     for f in findings {
         let values: Vec<String> = f.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let file = match case_dir {
-            Some(dir) => format!("{}:", f.file.strip_prefix(dir).unwrap_or(&f.file).trim_start_matches('/')),
+            Some(dir) => format!(
+                "{}:",
+                f.file
+                    .strip_prefix(dir)
+                    .unwrap_or(&f.file)
+                    .trim_start_matches('/')
+            ),
             None => String::new(),
         };
-        let _ = writeln!(out, "{file}{}:{} {} {}", f.range.line, f.range.column, f.rule, values.join(" "));
+        let _ = writeln!(
+            out,
+            "{file}{}:{} {} {}",
+            f.range.line,
+            f.range.column,
+            f.rule,
+            values.join(" ")
+        );
     }
     out
 }
@@ -45,9 +58,19 @@ fn cases() -> Vec<(String, PathBuf)> {
 
 /// Runs one rule over one fixture and returns its findings.
 pub fn run_rule(rule: &str, file: &Path) -> Vec<mesh_audit::Finding> {
-    let opts = AuditOptions { select: Some(vec![rule.to_string()]), threads: 1, ..Default::default() };
-    let (report, _) = mesh_audit::audit(&Target::Paths(vec![file.to_path_buf()]), &opts).expect("audit runs");
-    assert!(report.errors.is_empty(), "{}: {:?}", file.display(), report.errors);
+    let opts = AuditOptions {
+        select: Some(vec![rule.to_string()]),
+        threads: 1,
+        ..Default::default()
+    };
+    let (report, _) =
+        mesh_audit::audit(&Target::Paths(vec![file.to_path_buf()]), &opts).expect("audit runs");
+    assert!(
+        report.errors.is_empty(),
+        "{}: {:?}",
+        file.display(),
+        report.errors
+    );
     report.findings
 }
 
@@ -58,10 +81,16 @@ fn rule_fixtures_match_expectations() {
     let cases = cases();
     assert!(!cases.is_empty(), "no rule fixtures found");
     for (rule, path) in &cases {
-        assert!(mesh_audit::rules::lookup(rule).is_some(), "fixture folder for unknown rule {rule}");
-        let case_dir = path
-            .is_dir()
-            .then(|| path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_string_lossy().replace('\\', "/"));
+        assert!(
+            mesh_audit::rules::lookup(rule).is_some(),
+            "fixture folder for unknown rule {rule}"
+        );
+        let case_dir = path.is_dir().then(|| {
+            path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        });
         let got = render(&run_rule(rule, path), case_dir.as_deref());
         let expected_path = path.with_extension("expected");
         if bless {
@@ -69,16 +98,25 @@ fn rule_fixtures_match_expectations() {
             continue;
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
-            panic!("{} is missing; run with BLESS=1 to create it", expected_path.display())
+            panic!(
+                "{} is missing; run with BLESS=1 to create it",
+                expected_path.display()
+            )
         });
         if got != expected {
             failures.push(format!(
                 "{}:\n--- expected\n{expected}+++ got\n{got}",
-                path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display()
+                path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                    .unwrap_or(path)
+                    .display()
             ));
         }
     }
-    assert!(failures.is_empty(), "rule fixtures differ (BLESS=1 to accept):\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "rule fixtures differ (BLESS=1 to accept):\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -87,10 +125,18 @@ fn every_rule_has_positive_and_negative_fixtures() {
     for rule in mesh_audit::rules::all() {
         let id = rule.meta().id;
         let mine: Vec<_> = cases.iter().filter(|(r, _)| r == id).collect();
-        let positives = mine.iter().filter(|(_, p)| !run_rule(id, p).is_empty()).count();
+        let positives = mine
+            .iter()
+            .filter(|(_, p)| !run_rule(id, p).is_empty())
+            .count();
         let negatives = mine
             .iter()
-            .filter(|(_, p)| p.file_name().unwrap().to_string_lossy().starts_with("negative"))
+            .filter(|(_, p)| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("negative")
+            })
             .count();
         assert!(positives > 0, "{id} has no fixture where it fires");
         assert!(negatives > 0, "{id} has no negative fixture");

@@ -197,7 +197,11 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 fn string_list(v: &toml::Value) -> Result<Vec<String>, String> {
     let arr = v.as_array().ok_or("expected an array of strings")?;
     arr.iter()
-        .map(|x| x.as_str().map(str::to_string).ok_or_else(|| "expected an array of strings".to_string()))
+        .map(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| "expected an array of strings".to_string())
+        })
         .collect()
 }
 
@@ -215,7 +219,8 @@ fn rule_list(v: &toml::Value) -> Result<Vec<String>, String> {
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -245,10 +250,22 @@ mod tests {
     fn unknown_key_names_file_and_key() {
         let e = parse("selekt = []").unwrap_err();
         assert_eq!(e.file, "mesh-audit.toml");
-        assert!(e.message.starts_with("`selekt`: unknown key"), "{}", e.message);
+        assert!(
+            e.message.starts_with("`selekt`: unknown key"),
+            "{}",
+            e.message
+        );
         let e = parse("[rules.loopback-bind]\nseverity = \"loud\"").unwrap_err();
-        assert!(e.message.starts_with("`rules.loopback-bind.severity`"), "{}", e.message);
+        assert!(
+            e.message.starts_with("`rules.loopback-bind.severity`"),
+            "{}",
+            e.message
+        );
         let e = parse("[rules.no-such-rule]\nenabled = true").unwrap_err();
-        assert!(e.message.contains("unknown rule `no-such-rule`"), "{}", e.message);
+        assert!(
+            e.message.contains("unknown rule `no-such-rule`"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -72,16 +72,27 @@ pub fn apply_excludes(found: &mut Discovered, excludes: &[String]) {
         return;
     }
     let matcher = exclude_matcher(&found.root, excludes);
-    found
-        .files
-        .retain(|f| !matcher.matched_path_or_any_parents(Path::new(&f.rel), false).is_ignore());
+    found.files.retain(|f| {
+        !matcher
+            .matched_path_or_any_parents(Path::new(&f.rel), false)
+            .is_ignore()
+    });
 }
 
 pub fn discover(target: &Target, excludes: &[String]) -> Result<Discovered, DiscoverError> {
     match target {
-        Target::Cargo { manifest_path, packages, exclude, workspace } => {
-            from_cargo(manifest_path.as_deref(), packages, exclude, *workspace, excludes)
-        }
+        Target::Cargo {
+            manifest_path,
+            packages,
+            exclude,
+            workspace,
+        } => from_cargo(
+            manifest_path.as_deref(),
+            packages,
+            exclude,
+            *workspace,
+            excludes,
+        ),
         Target::Paths(paths) => from_paths(paths, excludes),
     }
 }
@@ -95,7 +106,9 @@ fn from_cargo(
 ) -> Result<Discovered, DiscoverError> {
     if let Some(p) = manifest_path {
         if !p.is_file() {
-            return Err(DiscoverError::Missing { path: p.display().to_string() });
+            return Err(DiscoverError::Missing {
+                path: p.display().to_string(),
+            });
         }
     }
     let mut cmd = cargo_metadata::MetadataCommand::new();
@@ -117,23 +130,36 @@ fn from_cargo(
                     )))?,
             };
             let dir = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
-            let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+            let dir = if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir
+            };
             let mut found = from_paths(&[dir], excludes)?;
             found.errors.push(AuditError {
                 file: rel_to(&found.root, &manifest),
                 line: None,
                 column: None,
-                message: format!("cargo metadata failed, audited the folder without Cargo: {message}"),
+                message: format!(
+                    "cargo metadata failed, audited the folder without Cargo: {message}"
+                ),
             });
             return Ok(found);
         }
     };
     let root = meta.workspace_root.clone().into_std_path_buf();
     let members: BTreeSet<_> = meta.workspace_members.iter().collect();
-    let all: Vec<_> = meta.packages.iter().filter(|p| members.contains(&p.id)).collect();
+    let all: Vec<_> = meta
+        .packages
+        .iter()
+        .filter(|p| members.contains(&p.id))
+        .collect();
     for name in select.iter().chain(exclude) {
         if !all.iter().any(|p| p.name.as_str() == name) {
-            return Err(DiscoverError::Usage(format!("package `{name}` is not a member of the workspace at {}", root.display())));
+            return Err(DiscoverError::Usage(format!(
+                "package `{name}` is not a member of the workspace at {}",
+                root.display()
+            )));
         }
     }
     // As cargo does: a member's manifest (given, or the nearest to the
@@ -148,12 +174,21 @@ fn from_cargo(
     let member_selected: Vec<String> = match (&invoked, workspace || !select.is_empty()) {
         (Some(m), false) if Some(m) != root_manifest.as_ref() => all
             .iter()
-            .filter(|p| std::fs::canonicalize(p.manifest_path.as_std_path()).ok().as_ref() == Some(m))
+            .filter(|p| {
+                std::fs::canonicalize(p.manifest_path.as_std_path())
+                    .ok()
+                    .as_ref()
+                    == Some(m)
+            })
             .map(|p| p.name.to_string())
             .collect(),
         _ => Vec::new(),
     };
-    let select: &[String] = if member_selected.is_empty() { select } else { &member_selected };
+    let select: &[String] = if member_selected.is_empty() {
+        select
+    } else {
+        &member_selected
+    };
     let chosen: Vec<_> = all
         .into_iter()
         .filter(|p| select.is_empty() || select.iter().any(|s| s == p.name.as_str()))
@@ -163,7 +198,11 @@ fn from_cargo(
         .iter()
         .map(|p| Package {
             name: Some(p.name.to_string()),
-            root: p.manifest_path.parent().map(|d| d.as_std_path().to_path_buf()).unwrap_or_default(),
+            root: p
+                .manifest_path
+                .parent()
+                .map(|d| d.as_std_path().to_path_buf())
+                .unwrap_or_default(),
             build_script: p
                 .targets
                 .iter()
@@ -172,7 +211,10 @@ fn from_cargo(
         })
         .collect();
     packages.sort_by(|a, b| a.root.cmp(&b.root));
-    let mut found = Discovered { root: root.clone(), ..Default::default() };
+    let mut found = Discovered {
+        root: root.clone(),
+        ..Default::default()
+    };
     let matcher = exclude_matcher(&root, excludes);
     for pkg in &packages {
         walk(&pkg.root, &root, Some(pkg), &matcher, &mut found);
@@ -195,13 +237,17 @@ fn cargo_error_text(e: &cargo_metadata::Error) -> String {
 }
 
 fn find_manifest(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors().map(|d| d.join("Cargo.toml")).find(|p| p.is_file())
+    dir.ancestors()
+        .map(|d| d.join("Cargo.toml"))
+        .find(|p| p.is_file())
 }
 
 fn from_paths(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, DiscoverError> {
     for p in paths {
         if !p.exists() {
-            return Err(DiscoverError::Missing { path: p.display().to_string() });
+            return Err(DiscoverError::Missing {
+                path: p.display().to_string(),
+            });
         }
     }
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -216,9 +262,16 @@ fn from_paths(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, Disc
         cwd
     } else {
         let first = &abs[0];
-        if first.is_dir() { first.clone() } else { first.parent().map(Path::to_path_buf).unwrap_or_default() }
+        if first.is_dir() {
+            first.clone()
+        } else {
+            first.parent().map(Path::to_path_buf).unwrap_or_default()
+        }
     };
-    let mut found = Discovered { root: root.clone(), ..Default::default() };
+    let mut found = Discovered {
+        root: root.clone(),
+        ..Default::default()
+    };
     let matcher = exclude_matcher(&root, excludes);
     for p in &abs {
         walk(p, &root, None, &matcher, &mut found);
@@ -243,7 +296,13 @@ fn exclude_matcher(root: &Path, excludes: &[String]) -> Gitignore {
 /// Walks `start` in parallel, collecting `.rs` files. With a package, nested
 /// folders that hold a `Cargo.toml` of their own belong to another package
 /// and are skipped.
-fn walk(start: &Path, root: &Path, pkg: Option<&Package>, excludes: &Gitignore, found: &mut Discovered) {
+fn walk(
+    start: &Path,
+    root: &Path,
+    pkg: Option<&Package>,
+    excludes: &Gitignore,
+    found: &mut Discovered,
+) {
     let files = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
     let start_owned = start.to_path_buf();
@@ -276,18 +335,32 @@ fn walk(start: &Path, root: &Path, pkg: Option<&Package>, excludes: &Gitignore, 
                     if is_file && p.extension().is_some_and(|x| x == "rs") {
                         let is_dir = false;
                         let rel_root = p.strip_prefix(root).unwrap_or(p);
-                        if !excludes.matched_path_or_any_parents(rel_root, is_dir).is_ignore() {
-                            files.lock().unwrap_or_else(|e| e.into_inner()).push(p.to_path_buf());
+                        if !excludes
+                            .matched_path_or_any_parents(rel_root, is_dir)
+                            .is_ignore()
+                        {
+                            files
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(p.to_path_buf());
                         }
                     }
                 }
-                Err(err) => errors.lock().unwrap_or_else(|e| e.into_inner()).push(err.to_string()),
+                Err(err) => errors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(err.to_string()),
             }
             ignore::WalkState::Continue
         })
     });
     for message in errors.into_inner().unwrap_or_default() {
-        found.errors.push(AuditError { file: String::new(), line: None, column: None, message });
+        found.errors.push(AuditError {
+            file: String::new(),
+            line: None,
+            column: None,
+            message,
+        });
     }
     // Package of each folder, looked up once per folder: thousands of files
     // share a handful of manifests.
@@ -301,7 +374,10 @@ fn walk(start: &Path, root: &Path, pkg: Option<&Package>, excludes: &Gitignore, 
                     .entry(parent)
                     .or_insert_with_key(|parent| {
                         let manifest = find_manifest(parent);
-                        let dir = manifest.as_ref().and_then(|m| m.parent()).map(Path::to_path_buf);
+                        let dir = manifest
+                            .as_ref()
+                            .and_then(|m| m.parent())
+                            .map(Path::to_path_buf);
                         let name = manifest.as_ref().and_then(|m| package_name(m));
                         let script = dir.as_ref().map(|d| d.join("build.rs"));
                         (name, dir.unwrap_or_else(|| start.to_path_buf()), script)
@@ -310,8 +386,13 @@ fn walk(start: &Path, root: &Path, pkg: Option<&Package>, excludes: &Gitignore, 
             }
         };
         let in_pkg = abs.strip_prefix(&pkg_root).unwrap_or(&abs);
-        let first = in_pkg.components().next().and_then(|c| c.as_os_str().to_str()).unwrap_or("");
-        let test_path = matches!(first, "tests" | "benches" | "examples") && in_pkg.components().count() > 1
+        let first = in_pkg
+            .components()
+            .next()
+            .and_then(|c| c.as_os_str().to_str())
+            .unwrap_or("");
+        let test_path = matches!(first, "tests" | "benches" | "examples")
+            && in_pkg.components().count() > 1
             || build_script.as_deref() == Some(abs.as_path());
         found.files.push(SourceFile {
             rel: rel_to(root, &abs),
@@ -327,7 +408,10 @@ fn walk(start: &Path, root: &Path, pkg: Option<&Package>, excludes: &Gitignore, 
 fn package_name(manifest: &Path) -> Option<String> {
     let text = std::fs::read_to_string(manifest).ok()?;
     let doc: toml::Table = text.parse().ok()?;
-    doc.get("package")?.get("name")?.as_str().map(str::to_string)
+    doc.get("package")?
+        .get("name")?
+        .as_str()
+        .map(str::to_string)
 }
 
 pub fn rel_to(root: &Path, p: &Path) -> String {

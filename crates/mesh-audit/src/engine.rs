@@ -52,7 +52,10 @@ pub enum AuditFailure {
 }
 
 /// The rules that will run, with their settings.
-pub fn active_rules(opts: &AuditOptions, config: &Config) -> Result<Vec<(&'static dyn Rule, RuleConfig)>, AuditFailure> {
+pub fn active_rules(
+    opts: &AuditOptions,
+    config: &Config,
+) -> Result<Vec<(&'static dyn Rule, RuleConfig)>, AuditFailure> {
     for id in opts.select.iter().flatten().chain(&opts.ignore) {
         if rules::lookup(id).is_none() {
             return Err(AuditFailure::UnknownRule(id.clone()));
@@ -89,7 +92,9 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
     crate::discover::apply_excludes(&mut found, &config.exclude);
     let active = active_rules(opts, &config)?;
     let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         opts.threads
     };
@@ -98,16 +103,23 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
 
     // Pass 1: read, check, parse, summarise.
     let pass1: Vec<Result<(String, FileSummary), AuditError>> =
-        run_parallel(&found.files, threads, summarise, |f, msg| Err(file_error(f, None, msg)));
+        run_parallel(&found.files, threads, summarise, |f, msg| {
+            Err(file_error(f, None, msg))
+        });
 
     let mut by_package: HashMap<PathBuf, Vec<&FileSummary>> = HashMap::new();
     for (f, r) in found.files.iter().zip(&pass1) {
         if let Ok((_, s)) = r {
-            by_package.entry(f.package_root.clone()).or_default().push(s);
+            by_package
+                .entry(f.package_root.clone())
+                .or_default()
+                .push(s);
         }
     }
-    let indexes: HashMap<PathBuf, CrateIndex> =
-        by_package.into_iter().map(|(k, v)| (k, CrateIndex::build(v))).collect();
+    let indexes: HashMap<PathBuf, CrateIndex> = by_package
+        .into_iter()
+        .map(|(k, v)| (k, CrateIndex::build(v)))
+        .collect();
     let empty_index = CrateIndex::default();
 
     // Pass 2: the rules, with the crate's index.
@@ -124,7 +136,10 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
             let index = indexes.get(&f.package_root).unwrap_or(&empty_index);
             check_file(f, text, index, &active, include_tests, include_reconnect)
         },
-        |(f, _), msg| FileOutcome { error: Some(file_error(f, None, msg)), ..Default::default() },
+        |(f, _), msg| FileOutcome {
+            error: Some(file_error(f, None, msg)),
+            ..Default::default()
+        },
     );
 
     let mut report = Report {
@@ -149,17 +164,27 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
 }
 
 fn file_error(f: &SourceFile, line: Option<(u32, u32)>, message: String) -> AuditError {
-    AuditError { file: f.rel.clone(), line: line.map(|l| l.0), column: line.map(|l| l.1), message }
+    AuditError {
+        file: f.rel.clone(),
+        line: line.map(|l| l.0),
+        column: line.map(|l| l.1),
+        message,
+    }
 }
 
 /// Reads and parses a file, or says why it cannot be analysed.
 fn load(f: &SourceFile) -> Result<(String, syn::File), AuditError> {
-    let bytes = std::fs::read(&f.abs).map_err(|e| file_error(f, None, format!("cannot read: {e}")))?;
+    let bytes =
+        std::fs::read(&f.abs).map_err(|e| file_error(f, None, format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let valid = &e.as_bytes()[..at];
         let line = valid.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-        file_error(f, Some((line, 1)), format!("not valid UTF-8 (byte {at}); Rust sources must be UTF-8"))
+        file_error(
+            f,
+            Some((line, 1)),
+            format!("not valid UTF-8 (byte {at}); Rust sources must be UTF-8"),
+        )
     })?;
     let file = parse(&text).map_err(|(pos, msg)| file_error(f, pos, msg))?;
     Ok((text, file))
@@ -167,7 +192,10 @@ fn load(f: &SourceFile) -> Result<(String, syn::File), AuditError> {
 
 /// Parses Rust source, refusing pathological nesting before syn recurses into it.
 pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
-    if text.as_bytes().contains(&0) && !text.is_empty() && text.bytes().filter(|&b| b == 0).count() > 0 {
+    if text.as_bytes().contains(&0)
+        && !text.is_empty()
+        && text.bytes().filter(|&b| b == 0).count() > 0
+    {
         return Err((None, "contains NUL bytes; not a Rust source file".into()));
     }
     if let Some(line) = nesting_exceeds(text, MAX_NESTING) {
@@ -183,7 +211,11 @@ pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
 /// syn drops a leading BOM and `#!` line and counts spans from what is left;
 /// blanking them instead keeps every span a byte offset into `text`.
 fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
-    let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let bom = if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
     let rest = &text[bom..];
     let shebang = if rest.starts_with("#!") && !rest[2..].trim_start().starts_with('[') {
         rest.find('\n').unwrap_or(rest.len())
@@ -219,14 +251,23 @@ fn check_file(
 ) -> FileOutcome {
     let file = match parse(text) {
         Ok(file) => file,
-        Err((pos, msg)) => return FileOutcome { error: Some(file_error(f, pos, msg)), ..Default::default() },
+        Err((pos, msg)) => {
+            return FileOutcome {
+                error: Some(file_error(f, pos, msg)),
+                ..Default::default()
+            }
+        }
     };
     let lines = LineIndex::new(text);
     let whole_file_is_test = f.test_path || index.is_test_path(&f.abs);
     if whole_file_is_test && !include_tests {
         return FileOutcome::default();
     }
-    let regions = if include_tests { Vec::new() } else { test_regions(&file) };
+    let regions = if include_tests {
+        Vec::new()
+    } else {
+        test_regions(&file)
+    };
     let suppressions = Suppressions::parse(text, &f.rel, &|id| rules::lookup(id).is_some());
     let mut cx = FileCtx::new(&file, &f.rel, &lines, index);
     cx.include_reconnect = include_reconnect;
@@ -244,7 +285,9 @@ fn check_file(
             if suppressions.allows(meta.id, v.range.line) {
                 continue;
             }
-            let code = text.get(v.range.byte_start as usize..v.range.byte_end as usize).unwrap_or("");
+            let code = text
+                .get(v.range.byte_start as usize..v.range.byte_end as usize)
+                .unwrap_or("");
             let normalised: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
             let key = format!("{}\0{}\0{}", meta.id, f.rel, normalised);
             let nth = seen.entry(key.clone()).or_insert(0);
@@ -265,7 +308,11 @@ fn check_file(
     }
     drop(cx);
     drop(file);
-    FileOutcome { findings, notes: suppressions.notes, error: None }
+    FileOutcome {
+        findings,
+        notes: suppressions.notes,
+        error: None,
+    }
 }
 
 /// FNV-1a: stable across Rust versions and platforms, unlike `DefaultHasher`.
@@ -316,7 +363,10 @@ fn run_parallel<T: Sync, R: Send>(
                     .expect("spawning a worker thread")
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()

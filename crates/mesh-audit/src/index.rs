@@ -96,22 +96,35 @@ impl FileSummary {
                         for field in &s.fields {
                             if let syn::Member::Named(id) = &field.member {
                                 let v = self.ev.eval(&field.expr);
-                                self.out.push((id.to_string(), (!v.is_unknown()).then_some(v)));
+                                self.out
+                                    .push((id.to_string(), (!v.is_unknown()).then_some(v)));
                             }
                         }
                         syn::visit::visit_expr_struct(self, s);
                     }
                     fn visit_item(&mut self, _: &'x syn::Item) {}
                 }
-                Literals { ev: &ev, out: &mut field_values }.visit_block(f.body);
+                Literals {
+                    ev: &ev,
+                    out: &mut field_values,
+                }
+                .visit_block(f.body);
                 let returns = match f.body.stmts.last() {
                     Some(syn::Stmt::Expr(e, None)) if f.body.stmts.len() <= 3 => {
                         Some(ev.eval(e)).filter(|v| !v.is_unknown())
                     }
                     _ => None,
                 };
-                let net = summarise_calls(&NetScan::new(&cx, &scope, f.self_ty.as_deref()).calls_in_block(f.body));
-                FnSummary { name: f.name, self_ty: f.self_ty, returns, net, callees: callees(f.body) }
+                let net = summarise_calls(
+                    &NetScan::new(&cx, &scope, f.self_ty.as_deref()).calls_in_block(f.body),
+                );
+                FnSummary {
+                    name: f.name,
+                    self_ty: f.self_ty,
+                    returns,
+                    net,
+                    callees: callees(f.body),
+                }
             })
             .collect();
         let empty_scope = FnScope::empty();
@@ -127,7 +140,12 @@ impl FileSummary {
             impl<'a> Visit<'a> for Grpc {
                 fn visit_field(&mut self, f: &'a syn::Field) {
                     if let syn::Type::Path(p) = &f.ty {
-                        let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+                        let segs: Vec<String> = p
+                            .path
+                            .segments
+                            .iter()
+                            .map(|s| s.ident.to_string())
+                            .collect();
                         if segs.ends_with(&["client".to_string(), "Grpc".to_string()]) {
                             self.0 = true;
                         }
@@ -180,7 +198,10 @@ fn lookup_net<'i>(
         .collect();
     // Two same-named functions that disagree: do not guess.
     let first = candidates.first()?.net.as_ref()?;
-    candidates.iter().all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol)).then_some(first)
+    candidates
+        .iter()
+        .all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol))
+        .then_some(first)
 }
 
 /// The joined summaries of one package.
@@ -234,7 +255,11 @@ impl CrateIndex {
                 }
             }
             for f in &s.functions {
-                index.functions.entry(f.name.clone()).or_default().push(f.clone());
+                index
+                    .functions
+                    .entry(f.name.clone())
+                    .or_default()
+                    .push(f.clone());
             }
             index.test_paths.extend(s.test_module_paths.iter().cloned());
         }
@@ -274,7 +299,11 @@ impl CrateIndex {
             for list in self.functions.values_mut() {
                 for f in list.iter_mut().filter(|f| f.net.is_none()) {
                     for (callee, via_self) in &f.callees {
-                        let self_ty = if *via_self { f.self_ty.as_deref() } else { None };
+                        let self_ty = if *via_self {
+                            f.self_ty.as_deref()
+                        } else {
+                            None
+                        };
                         if let Some(n) = lookup_net(&snapshot, callee, self_ty, !*via_self) {
                             f.net = Some(n.clone());
                             changed = true;
@@ -301,7 +330,10 @@ impl CrateIndex {
         let list = self.functions.get(name)?;
         let methods: Vec<&FnSummary> = list.iter().filter(|f| f.self_ty.is_some()).collect();
         let first = methods.first()?.net.as_ref()?;
-        methods.iter().all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol)).then_some(first)
+        methods
+            .iter()
+            .all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol))
+            .then_some(first)
     }
 
     /// What a struct field of the crate holds, by field name, when it is a

@@ -30,7 +30,9 @@ impl Suppressions {
                 let comment = line[pos + 2..].trim_start_matches(['/', '!']).trim();
                 comment.strip_prefix("mesh-audit:").map(|rest| (pos, rest))
             });
-            let Some((pos, rest)) = directive else { continue };
+            let Some((pos, rest)) = directive else {
+                continue;
+            };
             let rest = rest.trim();
             let (file_wide, rest) = if let Some(r) = rest.strip_prefix("allow-file") {
                 (true, r)
@@ -40,8 +42,12 @@ impl Suppressions {
                 continue;
             };
             let lineno = i as u32 + 1;
-            let Some(open) = rest.trim_start().strip_prefix('(') else { continue };
-            let Some((ids, after)) = open.split_once(')') else { continue };
+            let Some(open) = rest.trim_start().strip_prefix('(') else {
+                continue;
+            };
+            let Some((ids, after)) = open.split_once(')') else {
+                continue;
+            };
             let reason = after.trim().strip_prefix("--").map(str::trim).unwrap_or("");
             let mut rules = Vec::new();
             for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -52,7 +58,9 @@ impl Suppressions {
                         file: file.to_string(),
                         line: lineno,
                         kind: "unknown-rule",
-                        message: format!("unknown rule `{id}` in suppression comment (see --list-rules)"),
+                        message: format!(
+                            "unknown rule `{id}` in suppression comment (see --list-rules)"
+                        ),
                     });
                 }
             }
@@ -61,7 +69,8 @@ impl Suppressions {
                     file: file.to_string(),
                     line: lineno,
                     kind: "missing-reason",
-                    message: "suppression without a reason; add `-- why` after the rule list".into(),
+                    message: "suppression without a reason; add `-- why` after the rule list"
+                        .into(),
                 });
             }
             if file_wide {
@@ -86,16 +95,27 @@ impl Suppressions {
             // A comment above a statement covers the whole statement, so
             // that a rustfmt-style chain (`HttpServer::new(..)` on one line,
             // `.bind(..)` a few lines down) is covered too.
-            let last = if code_before.is_empty() { statement_end(&lines, target as usize - 1) } else { target as usize - 1 };
+            let last = if code_before.is_empty() {
+                statement_end(&lines, target as usize - 1)
+            } else {
+                target as usize - 1
+            };
             for l in target..=last as u32 + 1 {
-                s.by_line.entry(l).or_default().extend(rules.iter().cloned());
+                s.by_line
+                    .entry(l)
+                    .or_default()
+                    .extend(rules.iter().cloned());
             }
         }
         s
     }
 
     pub fn allows(&self, rule: &str, line: u32) -> bool {
-        self.file_wide.contains(rule) || self.by_line.get(&line).is_some_and(|r| r.iter().any(|x| x == rule))
+        self.file_wide.contains(rule)
+            || self
+                .by_line
+                .get(&line)
+                .is_some_and(|r| r.iter().any(|x| x == rule))
     }
 }
 
@@ -132,7 +152,9 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Suppressions {
-        Suppressions::parse(text, "src/main.rs", &|id| id == "loopback-bind" || id == "ephemeral-port")
+        Suppressions::parse(text, "src/main.rs", &|id| {
+            id == "loopback-bind" || id == "ephemeral-port"
+        })
     }
 
     #[test]
@@ -151,7 +173,8 @@ mod tests {
         assert!(s.allows("loopback-bind", 2));
         assert!(s.allows("loopback-bind", 5));
         assert!(!s.allows("loopback-bind", 6));
-        let s = parse("// mesh-audit: allow(loopback-bind) -- x\nfor i in 0..3 {\n    bind();\n}\n");
+        let s =
+            parse("// mesh-audit: allow(loopback-bind) -- x\nfor i in 0..3 {\n    bind();\n}\n");
         assert!(s.allows("loopback-bind", 2));
         assert!(!s.allows("loopback-bind", 3));
     }

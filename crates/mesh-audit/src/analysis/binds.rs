@@ -51,7 +51,12 @@ pub fn server_binds(cx: &FileCtx<'_>) -> Vec<ServerBind> {
     let mut out = Vec::new();
     for f in functions(cx.file) {
         let scope = FnScope::new(Some(f.sig), f.body);
-        let mut v = BindVisitor { cx, ev: Evaluator::new(cx, &scope), scope: &scope, out: &mut out };
+        let mut v = BindVisitor {
+            cx,
+            ev: Evaluator::new(cx, &scope),
+            scope: &scope,
+            out: &mut out,
+        };
         v.visit_block(f.body);
     }
     out.sort_by_key(|b| (b.range.byte_start, b.range.byte_end));
@@ -129,7 +134,9 @@ impl BindVisitor<'_, '_> {
     fn check_call(&mut self, c: &syn::ExprCall) {
         let Expr::Path(fp) = &*c.func else { return };
         let segs = self.cx.uses.resolve(&fp.path);
-        let Some(first_arg) = c.args.first() else { return };
+        let Some(first_arg) = c.args.first() else {
+            return;
+        };
         let framework = if ends_with(&segs, &["TcpListener", "bind"]) {
             match segs.first().map(String::as_str) {
                 Some("std") => "std",
@@ -137,7 +144,8 @@ impl BindVisitor<'_, '_> {
                 Some("poem") => "poem",
                 _ => "tokio",
             }
-        } else if ends_with(&segs, &["Server", "bind"]) || ends_with(&segs, &["Server", "try_bind"]) {
+        } else if ends_with(&segs, &["Server", "bind"]) || ends_with(&segs, &["Server", "try_bind"])
+        {
             if mentions(&segs, "hyper") {
                 "hyper"
             } else if mentions(&segs, "axum") {
@@ -145,7 +153,9 @@ impl BindVisitor<'_, '_> {
             } else {
                 return;
             }
-        } else if ends_with(&segs, &["axum_server", "bind"]) || ends_with(&segs, &["axum_server", "bind_rustls"]) {
+        } else if ends_with(&segs, &["axum_server", "bind"])
+            || ends_with(&segs, &["axum_server", "bind_rustls"])
+        {
             "axum-server"
         } else if ends_with(&segs, &["TcpListener", "new"]) && mentions(&segs, "salvo") {
             "salvo"
@@ -158,17 +168,38 @@ impl BindVisitor<'_, '_> {
 
     fn check_method(&mut self, m: &syn::ExprMethodCall) {
         let method = m.method.to_string();
-        let Some(first_arg) = m.args.first() else { return };
+        let Some(first_arg) = m.args.first() else {
+            return;
+        };
         let framework = match method.as_str() {
-            "bind" | "bind_auto_h2c" | "bind_rustls" | "bind_rustls_021" | "bind_rustls_0_22" | "bind_rustls_0_23"
-            | "bind_openssl" | "bind_uds" | "try_bind" | "bind_ephemeral" | "bind_with_graceful_shutdown"
-            | "try_bind_with_graceful_shutdown" | "run" => {
-                let Some(root) = self.chain_root(&m.receiver, None, 0) else { return };
-                if ends_with(&root, &["HttpServer", "new"]) && method.starts_with("bind") && method != "bind_uds" {
+            "bind"
+            | "bind_auto_h2c"
+            | "bind_rustls"
+            | "bind_rustls_021"
+            | "bind_rustls_0_22"
+            | "bind_rustls_0_23"
+            | "bind_openssl"
+            | "bind_uds"
+            | "try_bind"
+            | "bind_ephemeral"
+            | "bind_with_graceful_shutdown"
+            | "try_bind_with_graceful_shutdown"
+            | "run" => {
+                let Some(root) = self.chain_root(&m.receiver, None, 0) else {
+                    return;
+                };
+                if ends_with(&root, &["HttpServer", "new"])
+                    && method.starts_with("bind")
+                    && method != "bind_uds"
+                {
                     "actix-web"
-                } else if ends_with(&root, &["warp", "serve"]) || (ends_with(&root, &["serve"]) && mentions(&root, "warp")) {
+                } else if ends_with(&root, &["warp", "serve"])
+                    || (ends_with(&root, &["serve"]) && mentions(&root, "warp"))
+                {
                     "warp"
-                } else if ends_with(&root, &["TcpSocket", "new_v4"]) || ends_with(&root, &["TcpSocket", "new_v6"]) {
+                } else if ends_with(&root, &["TcpSocket", "new_v4"])
+                    || ends_with(&root, &["TcpSocket", "new_v6"])
+                {
                     if method != "bind" {
                         return;
                     }
@@ -178,9 +209,13 @@ impl BindVisitor<'_, '_> {
                 }
             }
             "serve" | "serve_with_shutdown" => {
-                let Some(root) = self.chain_root(&m.receiver, None, 0) else { return };
+                let Some(root) = self.chain_root(&m.receiver, None, 0) else {
+                    return;
+                };
                 let tonic = ends_with(&root, &["Server", "builder"])
-                    && (mentions(&root, "tonic") || mentions(&root, "transport") || self.cx.uses.imports_from("tonic"));
+                    && (mentions(&root, "tonic")
+                        || mentions(&root, "transport")
+                        || self.cx.uses.imports_from("tonic"));
                 if !tonic {
                     return;
                 }
@@ -204,10 +239,14 @@ impl BindVisitor<'_, '_> {
                 _ => None,
             })
         };
-        let Some(address) = field("address") else { return };
+        let Some(address) = field("address") else {
+            return;
+        };
         let port = field("port").unwrap_or(Value::Unknown);
         let (v, from_env) = address.or_env_default();
-        let Some(Value::Ip(host)) = super::eval::to_ip(v) else { return };
+        let Some(Value::Ip(host)) = super::eval::to_ip(v) else {
+            return;
+        };
         self.out.push(ServerBind {
             range: self.cx.node_range(s),
             framework: "rocket",

@@ -11,7 +11,11 @@ pub fn istio(nanos: u128) -> String {
     if nanos.is_multiple_of(S) {
         let s = nanos / S;
         if s > 99_999 {
-            return if s.is_multiple_of(3600) { format!("{}h", s / 3600) } else { format!("{}m", s.div_ceil(60)) };
+            return if s.is_multiple_of(3600) {
+                format!("{}h", s / 3600)
+            } else {
+                format!("{}m", s.div_ceil(60))
+            };
         }
         return format!("{s}s");
     }

@@ -26,11 +26,17 @@ pub enum Value {
     /// An IP address in its textual form (`127.0.0.1`, `::1`).
     Ip(String),
     /// A socket address.
-    Addr { host: String, port: Option<u16> },
+    Addr {
+        host: String,
+        port: Option<u16>,
+    },
     Tuple(Vec<Value>),
     Array(Vec<Value>),
     /// Read from the environment; `default` is what the code falls back to.
-    Env { var: String, default: Option<Box<Value>> },
+    Env {
+        var: String,
+        default: Option<Box<Value>>,
+    },
     /// A `const` of another file, not known while files are summarised one
     /// at a time; the crate index substitutes it later.
     ConstRef(String),
@@ -48,7 +54,9 @@ impl Value {
     /// The value the code uses when the environment does not say otherwise.
     pub fn or_env_default(&self) -> (&Value, bool) {
         match self {
-            Value::Env { default: Some(d), .. } => (d.as_ref(), true),
+            Value::Env {
+                default: Some(d), ..
+            } => (d.as_ref(), true),
             other => (other, false),
         }
     }
@@ -89,7 +97,11 @@ const MAX_DEPTH: u32 = 24;
 
 impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn new(cx: &'e FileCtx<'a>, scope: &'e FnScope<'e>) -> Self {
-        Evaluator { cx, scope, horizon: Cell::new(None) }
+        Evaluator {
+            cx,
+            scope,
+            horizon: Cell::new(None),
+        }
     }
 
     /// The binding of `name` that a use at byte offset `at` sees.
@@ -100,7 +112,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     /// Evaluates a binding's initialiser as seen from the binding itself.
     fn eval_binding(&self, b: super::scope::Binding<'e>, d: u32) -> Value {
-        let Some(init) = b.init else { return Value::Unknown };
+        let Some(init) = b.init else {
+            return Value::Unknown;
+        };
         let outer = self.horizon.replace(Some(b.at));
         let v = self.eval_at(init, d);
         self.horizon.set(outer);
@@ -139,7 +153,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             // `state.base_url`: the value every struct literal of the crate
             // gives that field, when they all agree.
             Expr::Field(f) => match &f.member {
-                syn::Member::Named(name) => self.cx.index.field_value(&name.to_string()).cloned().unwrap_or(Value::Unknown),
+                syn::Member::Named(name) => self
+                    .cx
+                    .index
+                    .field_value(&name.to_string())
+                    .cloned()
+                    .unwrap_or(Value::Unknown),
                 syn::Member::Unnamed(_) => Value::Unknown,
             },
             Expr::Binary(b) => binary(&b.op, self.eval_at(&b.left, d), self.eval_at(&b.right, d)),
@@ -175,7 +194,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             let empty = FnScope::empty();
             return Evaluator::new(self.cx, &empty).eval_at(init, d);
         }
-        self.cx.index.const_value(&name).cloned().unwrap_or(Value::ConstRef(name))
+        self.cx
+            .index
+            .const_value(&name)
+            .cloned()
+            .unwrap_or(Value::ConstRef(name))
     }
 
     fn eval_macro(&self, mac: &syn::Macro, d: u32) -> Value {
@@ -183,14 +206,21 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let args = self.cx.macros.exprs(mac);
         match name.as_str() {
             "format" => {
-                let Some(Expr::Lit(syn::ExprLit { lit: Lit::Str(fmt), .. })) = args.first() else {
+                let Some(Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(fmt), ..
+                })) = args.first()
+                else {
                     return Value::Unknown;
                 };
-                let (text, env) = self.format(&fmt.value(), &args[1..], fmt.span().byte_range().start, d);
+                let (text, env) =
+                    self.format(&fmt.value(), &args[1..], fmt.span().byte_range().start, d);
                 // `format!("{host}:{port}")` with `host` from the environment
                 // still comes from there: keep the provenance.
                 match env {
-                    Some(var) => Value::Env { var, default: Some(Box::new(Value::Str(text))) },
+                    Some(var) => Value::Env {
+                        var,
+                        default: Some(Box::new(Value::Str(text))),
+                    },
                     None => Value::Str(text),
                 }
             }
@@ -266,11 +296,18 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                             .or_else(|| self.cx.const_expr(&arg).map(|e| self.eval_at(e, d)))
                             .or_else(|| self.cx.index.const_value(&arg).cloned())
                             .or_else(|| {
-                                arg.chars().next().is_some_and(|c| c.is_ascii_uppercase()).then(|| Value::ConstRef(arg.clone()))
+                                arg.chars()
+                                    .next()
+                                    .is_some_and(|c| c.is_ascii_uppercase())
+                                    .then(|| Value::ConstRef(arg.clone()))
                             })
                     };
                     let v = v.unwrap_or(Value::Unknown);
-                    if let Value::Env { var, default: Some(dv) } = &v {
+                    if let Value::Env {
+                        var,
+                        default: Some(dv),
+                    } = &v
+                    {
                         if env.is_none() && !matches!(**dv, Value::Int(_)) {
                             env = Some(var.clone());
                         }
@@ -288,11 +325,23 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             return Value::Unknown;
         };
         let segs = self.cx.uses.resolve(&fp.path);
-        let arg = |i: usize| c.args.iter().nth(i).map(|a| self.eval_at(a, d)).unwrap_or(Value::Unknown);
+        let arg = |i: usize| {
+            c.args
+                .iter()
+                .nth(i)
+                .map(|a| self.eval_at(a, d))
+                .unwrap_or(Value::Unknown)
+        };
         let last = segs.last().map(String::as_str).unwrap_or("");
         let in_type = |ty: &str| segs.len() >= 2 && segs[segs.len() - 2] == ty;
         if in_type("Duration") {
-            return duration_ctor(last, &c.args.iter().map(|a| self.eval_at(a, d)).collect::<Vec<_>>());
+            return duration_ctor(
+                last,
+                &c.args
+                    .iter()
+                    .map(|a| self.eval_at(a, d))
+                    .collect::<Vec<_>>(),
+            );
         }
         if (in_type("Ipv4Addr") || in_type("Ipv6Addr")) && last == "new" {
             let parts: Vec<Value> = c.args.iter().map(|a| self.eval_at(a, d)).collect();
@@ -316,7 +365,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
         if ends_with(&segs, &["humantime", "parse_duration"]) {
             return match arg(0) {
-                Value::Str(s) => parse_humantime(&s).map(Value::Duration).unwrap_or(Value::Unknown),
+                Value::Str(s) => parse_humantime(&s)
+                    .map(Value::Duration)
+                    .unwrap_or(Value::Unknown),
                 _ => Value::Unknown,
             };
         }
@@ -326,13 +377,22 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         {
             return match arg(0) {
                 Value::Str(var) => Value::Env { var, default: None },
-                _ => Value::Env { var: String::new(), default: None },
+                _ => Value::Env {
+                    var: String::new(),
+                    default: None,
+                },
             };
         }
         // Wrappers that keep their argument's meaning.
-        if matches!(last, "from" | "from_static" | "from_shared" | "parse" | "Some" | "Ok")
-            && c.args.len() == 1
-            && (last != "from" || matches!(segs.first().map(String::as_str), Some("String" | "Url" | "Uri")))
+        if matches!(
+            last,
+            "from" | "from_static" | "from_shared" | "parse" | "Some" | "Ok"
+        ) && c.args.len() == 1
+            && (last != "from"
+                || matches!(
+                    segs.first().map(String::as_str),
+                    Some("String" | "Url" | "Uri")
+                ))
         {
             return arg(0);
         }
@@ -342,10 +402,17 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     fn eval_method(&self, m: &syn::ExprMethodCall, d: u32) -> Value {
         let method = m.method.to_string();
         let recv = || self.eval_at(&m.receiver, d);
-        let arg = |i: usize| m.args.iter().nth(i).map(|a| self.eval_at(a, d)).unwrap_or(Value::Unknown);
+        let arg = |i: usize| {
+            m.args
+                .iter()
+                .nth(i)
+                .map(|a| self.eval_at(a, d))
+                .unwrap_or(Value::Unknown)
+        };
         match method.as_str() {
-            "to_string" | "to_owned" | "into" | "as_str" | "as_ref" | "clone" | "unwrap" | "expect"
-            | "parse" | "ok" | "as_deref" | "borrow" | "into_owned" | "to_socket_addrs" => recv(),
+            "to_string" | "to_owned" | "into" | "as_str" | "as_ref" | "clone" | "unwrap"
+            | "expect" | "parse" | "ok" | "as_deref" | "borrow" | "into_owned"
+            | "to_socket_addrs" => recv(),
             "unwrap_or" | "unwrap_or_else" | "or" | "or_else" | "unwrap_or_default" => {
                 let fallback = match method.as_str() {
                     "unwrap_or" | "or" => arg(0),
@@ -375,11 +442,15 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 _ => Value::Unknown,
             }),
             "mul_f64" | "mul_f32" => match (recv(), arg(0)) {
-                (Value::Duration(n), Value::Float(f)) if f >= 0.0 => Value::Duration((n as f64 * f) as u128),
+                (Value::Duration(n), Value::Float(f)) if f >= 0.0 => {
+                    Value::Duration((n as f64 * f) as u128)
+                }
                 _ => Value::Unknown,
             },
             "saturating_mul" | "checked_mul" => match (recv(), arg(0)) {
-                (Value::Duration(n), Value::Int(k)) if k >= 0 => Value::Duration(n.saturating_mul(k as u128)),
+                (Value::Duration(n), Value::Int(k)) if k >= 0 => {
+                    Value::Duration(n.saturating_mul(k as u128))
+                }
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
                 _ => Value::Unknown,
             },
@@ -391,8 +462,14 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 fn lit_value(l: &Lit) -> Value {
     match l {
         Lit::Str(s) => Value::Str(s.value()),
-        Lit::Int(i) => i.base10_parse::<i128>().map(Value::Int).unwrap_or(Value::Unknown),
-        Lit::Float(f) => f.base10_parse::<f64>().map(Value::Float).unwrap_or(Value::Unknown),
+        Lit::Int(i) => i
+            .base10_parse::<i128>()
+            .map(Value::Int)
+            .unwrap_or(Value::Unknown),
+        Lit::Float(f) => f
+            .base10_parse::<f64>()
+            .map(Value::Float)
+            .unwrap_or(Value::Unknown),
         Lit::Bool(b) => Value::Bool(b.value),
         _ => Value::Unknown,
     }
@@ -420,9 +497,15 @@ fn well_known_const(segs: &[String]) -> Option<Value> {
 /// to the value itself otherwise.
 fn through_env(v: Value, f: impl FnOnce(Value) -> Value) -> Value {
     match v {
-        Value::Env { var, default: Some(d) } => match f(*d) {
+        Value::Env {
+            var,
+            default: Some(d),
+        } => match f(*d) {
             Value::Unknown => Value::Unknown,
-            out => Value::Env { var, default: Some(Box::new(out)) },
+            out => Value::Env {
+                var,
+                default: Some(Box::new(out)),
+            },
         },
         other => f(other),
     }
@@ -440,19 +523,31 @@ fn binary(op: &syn::BinOp, l: Value, r: Value) -> Value {
         (Mul(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
         (Div(_), Value::Int(a), Value::Int(b)) if b != 0 => Value::Int(a / b),
         (Add(_), Value::Duration(a), Value::Duration(b)) => Value::Duration(a.saturating_add(b)),
-        (Mul(_), Value::Duration(a), Value::Int(b)) | (Mul(_), Value::Int(b), Value::Duration(a)) if b >= 0 => {
+        (Mul(_), Value::Duration(a), Value::Int(b))
+        | (Mul(_), Value::Int(b), Value::Duration(a))
+            if b >= 0 =>
+        {
             Value::Duration(a.saturating_mul(b as u128))
         }
         (Div(_), Value::Duration(a), Value::Int(b)) if b > 0 => Value::Duration(a / b as u128),
-        (Add(_), Value::Str(a), r @ Value::ConstRef(_)) => Value::Str(format!("{a}{}", display(&r))),
-        (Add(_), l @ Value::ConstRef(_), Value::Str(b)) => Value::Str(format!("{}{b}", display(&l))),
+        (Add(_), Value::Str(a), r @ Value::ConstRef(_)) => {
+            Value::Str(format!("{a}{}", display(&r)))
+        }
+        (Add(_), l @ Value::ConstRef(_), Value::Str(b)) => {
+            Value::Str(format!("{}{b}", display(&l)))
+        }
         (Add(_), Value::Str(a), _) => Value::Str(format!("{a}{UNKNOWN_PART}")),
         _ => Value::Unknown,
     }
 }
 
 fn duration_ctor(ctor: &str, args: &[Value]) -> Value {
-    let int = |i: usize| args.get(i).and_then(Value::as_int).filter(|v| *v >= 0).map(|v| v as u128);
+    let int = |i: usize| {
+        args.get(i)
+            .and_then(Value::as_int)
+            .filter(|v| *v >= 0)
+            .map(|v| v as u128)
+    };
     let float = |i: usize| match args.get(i) {
         Some(Value::Float(f)) if *f >= 0.0 => Some(*f),
         Some(Value::Int(i)) if *i >= 0 => Some(*i as f64),
@@ -483,13 +578,17 @@ pub fn parse_humantime(s: &str) -> Option<u128> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
         let n: u128 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == ' ').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == ' ')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = rest[unit_len..].trim_start();
         let mult = match unit {
@@ -511,11 +610,16 @@ fn ip_from_parts(parts: &[Value]) -> Option<Value> {
     let ints = ints?;
     match ints.len() {
         4 if ints.iter().all(|i| (0..=255).contains(i)) => Some(Value::Ip(
-            ints.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("."),
+            ints.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join("."),
         )),
         8 if ints.iter().all(|i| (0..=0xffff).contains(i)) => {
             let segs: Vec<u16> = ints.iter().map(|i| *i as u16).collect();
-            let ip = std::net::Ipv6Addr::new(segs[0], segs[1], segs[2], segs[3], segs[4], segs[5], segs[6], segs[7]);
+            let ip = std::net::Ipv6Addr::new(
+                segs[0], segs[1], segs[2], segs[3], segs[4], segs[5], segs[6], segs[7],
+            );
             Some(Value::Ip(ip.to_string()))
         }
         16 if ints.iter().all(|i| (0..=255).contains(i)) => {
@@ -532,7 +636,10 @@ pub fn to_ip(v: &Value) -> Option<Value> {
     match v {
         Value::Ip(_) => Some(v.clone()),
         Value::Array(parts) => ip_from_parts(parts),
-        Value::Str(s) => s.parse::<std::net::IpAddr>().ok().map(|ip| Value::Ip(ip.to_string())),
+        Value::Str(s) => s
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| Value::Ip(ip.to_string())),
         _ => None,
     }
 }
@@ -542,7 +649,11 @@ fn socket_addr(ip: &Value, port: &Value) -> Value {
         return Value::Unknown;
     };
     // A port from the environment: its default is the port that runs.
-    let port = port.or_env_default().0.as_int().and_then(|p| u16::try_from(p).ok());
+    let port = port
+        .or_env_default()
+        .0
+        .as_int()
+        .and_then(|p| u16::try_from(p).ok());
     Value::Addr { host, port }
 }
 
@@ -552,9 +663,17 @@ pub fn display(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Ip(ip) => ip.clone(),
-        Value::Addr { host, port: Some(p) } if host.contains(':') => format!("[{host}]:{p}"),
-        Value::Addr { host, port: Some(p) } => format!("{host}:{p}"),
-        Value::Env { default: Some(d), .. } => display(d),
+        Value::Addr {
+            host,
+            port: Some(p),
+        } if host.contains(':') => format!("[{host}]:{p}"),
+        Value::Addr {
+            host,
+            port: Some(p),
+        } => format!("{host}:{p}"),
+        Value::Env {
+            default: Some(d), ..
+        } => display(d),
         Value::ConstRef(name) => format!("{CONST_MARK}{name}{CONST_MARK}"),
         _ => UNKNOWN_PART.to_string(),
     }
@@ -565,11 +684,17 @@ fn url_join(base: &str, rel: &str) -> String {
         return rel.to_string();
     }
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let authority_end = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
     if rel.starts_with('/') {
         format!("{}{}", &base[..authority_end], rel)
     } else {
-        let dir_end = base.rfind('/').filter(|&i| i >= authority_end).map(|i| i + 1);
+        let dir_end = base
+            .rfind('/')
+            .filter(|&i| i >= authority_end)
+            .map(|i| i + 1);
         match dir_end {
             Some(i) => format!("{}{}", &base[..i], rel),
             None => format!("{}/{}", base, rel),

@@ -130,12 +130,19 @@ impl<'ast> Visit<'ast> for MacroFinder<'_> {
 
 /// Name of a macro as written, last segment (`tokio::select` → `select`).
 pub fn macro_name(mac: &syn::Macro) -> String {
-    mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+    mac.path
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
 }
 
 fn parse_body(mac: &syn::Macro) -> Option<MacroBody> {
     let name = macro_name(mac);
-    if matches!(name.as_str(), "macro_rules" | "include_str" | "include_bytes" | "stringify" | "env" | "cfg") {
+    if matches!(
+        name.as_str(),
+        "macro_rules" | "include_str" | "include_bytes" | "stringify" | "env" | "cfg"
+    ) {
         return None;
     }
     if name == "select" || name == "select_biased" {
@@ -147,7 +154,10 @@ fn parse_body(mac: &syn::Macro) -> Option<MacroBody> {
     }
     // `format!("{}", x = y)`-style named arguments parse as assignments above;
     // blocks of statements (`try_join!` helpers, `tokio::pin!` lists) below.
-    syn::Block::parse_within.parse2(mac.tokens.clone()).ok().map(MacroBody::Stmts)
+    syn::Block::parse_within
+        .parse2(mac.tokens.clone())
+        .ok()
+        .map(MacroBody::Stmts)
 }
 
 /// `select!` arms are `pat = fut (, if cond)? => handler,`: not an
@@ -180,28 +190,34 @@ fn parse_select(tokens: TokenStream) -> Vec<SelectArm> {
         }
         let Some(fut_end) = fut_end else { break };
         let mut fut_toks: Vec<TokenTree> = toks[eq + 1..fut_end].to_vec();
-        if let Some(pos) = fut_toks
-            .windows(2)
-            .position(|w| is_punct(&w[0], ',') && matches!(&w[1], TokenTree::Ident(id) if id == "if"))
-        {
+        if let Some(pos) = fut_toks.windows(2).position(|w| {
+            is_punct(&w[0], ',') && matches!(&w[1], TokenTree::Ident(id) if id == "if")
+        }) {
             fut_toks.truncate(pos);
         }
         // Handler runs to the next top-level `,` (a braced block may omit it).
         let mut h = fut_end + 2;
         let start = h;
         while h < toks.len() && !is_punct(&toks[h], ',') {
-            if matches!(&toks[h], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace) && h == start {
+            if matches!(&toks[h], TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
+                && h == start
+            {
                 h += 1;
                 break;
             }
             h += 1;
         }
         let future = syn::parse2::<Expr>(fut_toks.into_iter().collect());
-        let handler = syn::parse2::<Expr>(toks[start..h.min(toks.len())].iter().cloned().collect()).ok();
+        let handler =
+            syn::parse2::<Expr>(toks[start..h.min(toks.len())].iter().cloned().collect()).ok();
         if let Ok(future) = future {
             arms.push(SelectArm { future, handler });
         }
-        i = if h < toks.len() && is_punct(&toks[h], ',') { h + 1 } else { h };
+        i = if h < toks.len() && is_punct(&toks[h], ',') {
+            h + 1
+        } else {
+            h
+        };
     }
     arms
 }
@@ -212,7 +228,9 @@ fn is_punct(t: &TokenTree, c: char) -> bool {
 
 /// Whether the `=` at `j` is part of `==`, `=>`, `<=`, `>=`, `!=`.
 fn joint_eq(toks: &[TokenTree], j: usize) -> bool {
-    let next = toks.get(j + 1).is_some_and(|t| is_punct(t, '=') || is_punct(t, '>'));
+    let next = toks
+        .get(j + 1)
+        .is_some_and(|t| is_punct(t, '=') || is_punct(t, '>'));
     let prev = j > 0
         && matches!(&toks[j - 1], TokenTree::Punct(p) if matches!(p.as_char(), '<' | '>' | '!' | '=') && p.spacing() == proc_macro2::Spacing::Joint);
     next || prev

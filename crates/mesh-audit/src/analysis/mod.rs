@@ -45,7 +45,12 @@ pub struct FileCtx<'a> {
 }
 
 impl<'a> FileCtx<'a> {
-    pub fn new(file: &'a syn::File, path: &'a str, lines: &'a LineIndex<'a>, index: &'a CrateIndex) -> Self {
+    pub fn new(
+        file: &'a syn::File,
+        path: &'a str,
+        lines: &'a LineIndex<'a>,
+        index: &'a CrateIndex,
+    ) -> Self {
         FileCtx {
             file,
             path,
@@ -124,7 +129,10 @@ impl<'a> FileCtx<'a> {
             return TextRange::default();
         };
         let start = first.span().byte_range().start;
-        let end = tokens.last().map(|t| t.span().byte_range().end).unwrap_or(first.span().byte_range().end);
+        let end = tokens
+            .last()
+            .map(|t| t.span().byte_range().end)
+            .unwrap_or(first.span().byte_range().end);
         self.lines.range(start..end.max(start))
     }
 }
@@ -141,7 +149,8 @@ pub fn const_exprs(file: &syn::File) -> HashMap<String, &Expr> {
                 None => {
                     self.out.insert(name, Some(e));
                 }
-                Some(Some(prev)) if quote::quote!(#prev).to_string() == quote::quote!(#e).to_string() => {}
+                Some(Some(prev))
+                    if quote::quote!(#prev).to_string() == quote::quote!(#e).to_string() => {}
                 Some(_) => {
                     self.out.insert(name, None);
                 }
@@ -159,9 +168,14 @@ pub fn const_exprs(file: &syn::File) -> HashMap<String, &Expr> {
             self.add(c.ident.to_string(), &c.expr);
         }
     }
-    let mut v = V { out: HashMap::new() };
+    let mut v = V {
+        out: HashMap::new(),
+    };
     v.visit_file(file);
-    v.out.into_iter().filter_map(|(k, v)| v.map(|e| (k, e))).collect()
+    v.out
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|e| (k, e)))
+        .collect()
 }
 
 /// Byte offset of an expression's first token, for the shapes a callee or

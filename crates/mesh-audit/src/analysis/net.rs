@@ -63,7 +63,9 @@ pub struct Destination {
 impl Destination {
     /// Fills a template's `const`s from the crate's values.
     pub fn resolve(&self, consts: &dyn Fn(&str) -> Option<Value>) -> Destination {
-        let Some(t) = &self.template else { return self.clone() };
+        let Some(t) = &self.template else {
+            return self.clone();
+        };
         let mut out = String::new();
         for (i, part) in t.split(CONST_MARK).enumerate() {
             if i % 2 == 0 {
@@ -73,7 +75,12 @@ impl Destination {
             match consts(part) {
                 Some(Value::Str(s)) => out.push_str(&s),
                 Some(Value::Int(n)) => out.push_str(&n.to_string()),
-                _ => return Destination { from_env: self.from_env, ..Default::default() },
+                _ => {
+                    return Destination {
+                        from_env: self.from_env,
+                        ..Default::default()
+                    }
+                }
             }
         }
         let mut d = Destination::from_value(&Value::Str(out));
@@ -86,16 +93,29 @@ impl Destination {
         // An unknown path or query (`/price/{id}`) still names the host.
         let text = match v {
             Value::Str(s) if s.contains(CONST_MARK) => {
-                return Destination { template: Some(s.clone()), from_env, ..Default::default() }
+                return Destination {
+                    template: Some(s.clone()),
+                    from_env,
+                    ..Default::default()
+                }
             }
             Value::ConstRef(_) => {
-                return Destination { template: Some(super::eval::display(v)), from_env, ..Default::default() }
+                return Destination {
+                    template: Some(super::eval::display(v)),
+                    from_env,
+                    ..Default::default()
+                }
             }
             Value::Str(s) => Some(s.as_str()),
             _ => None,
         };
         match text.and_then(split_host_port) {
-            Some((host, port)) if looks_like_host(&host) => Destination { host: Some(host), port, from_env, template: None },
+            Some((host, port)) if looks_like_host(&host) => Destination {
+                host: Some(host),
+                port,
+                from_env,
+                template: None,
+            },
             _ => Destination::default(),
         }
     }
@@ -104,7 +124,8 @@ impl Destination {
 fn looks_like_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 253
-        && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
+        && h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
 }
 
 /// One call that leaves the process.
@@ -128,9 +149,15 @@ pub enum Kind {
     /// An HTTP client (`reqwest::Client`, `awc::Client`, `ureq::Agent`, hyper's).
     HttpClient(&'static str),
     /// A request being built on an HTTP client, with its URL.
-    Request { client: &'static str, url: Value, timeout: Option<(u128, TextRange)> },
+    Request {
+        client: &'static str,
+        url: Value,
+        timeout: Option<(u128, TextRange)>,
+    },
     /// A tonic-generated client or channel, with the endpoint URL if known.
-    Grpc { url: Value },
+    Grpc {
+        url: Value,
+    },
     /// An AWS SDK client: HTTP to an external endpoint.
     Aws,
     Database,
@@ -164,26 +191,43 @@ const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "
 
 impl<'e, 'a> NetScan<'e, 'a> {
     pub fn new(cx: &'e FileCtx<'a>, scope: &'e FnScope<'e>, self_ty: Option<&'e str>) -> Self {
-        NetScan { cx, scope, ev: Evaluator::new(cx, scope), self_ty }
+        NetScan {
+            cx,
+            scope,
+            ev: Evaluator::new(cx, scope),
+            self_ty,
+        }
     }
 
     /// Every network call inside `e`: closures, async blocks and macro
     /// bodies included, crate functions followed through the index.
     pub fn calls_in_expr(&self, e: &Expr) -> Vec<NetCall> {
-        let mut v = CallFinder { scan: self, out: Vec::new(), follow_lets: 3 };
+        let mut v = CallFinder {
+            scan: self,
+            out: Vec::new(),
+            follow_lets: 3,
+        };
         v.visit_expr(e);
         v.out.dedup_by_key(|c| c.range);
         v.out
     }
 
     pub fn calls_in_block(&self, b: &syn::Block) -> Vec<NetCall> {
-        let mut v = CallFinder { scan: self, out: Vec::new(), follow_lets: 0 };
+        let mut v = CallFinder {
+            scan: self,
+            out: Vec::new(),
+            follow_lets: 0,
+        };
         v.visit_block(b);
         v.out
     }
 
     pub fn calls_in_stmts(&self, stmts: &[syn::Stmt]) -> Vec<NetCall> {
-        let mut v = CallFinder { scan: self, out: Vec::new(), follow_lets: 0 };
+        let mut v = CallFinder {
+            scan: self,
+            out: Vec::new(),
+            follow_lets: 0,
+        };
         for s in stmts {
             v.visit_stmt(s);
         }
@@ -211,24 +255,45 @@ impl<'e, 'a> NetScan<'e, 'a> {
             request_timeout: timeout,
         };
         match (&recv, method.as_str()) {
-            (Kind::Request { client, url, timeout }, "send" | "call" | "send_json" | "send_form" | "send_string" | "send_bytes" | "send_body") => {
-                Some(call(Protocol::Http, client, url, *timeout))
-            }
-            (Kind::HttpClient(client), "execute" | "send_request" | "request" | "call") if method != "request" || *client == "hyper" => {
-                let url = m.args.first().map(|a| self.request_url(a, 0)).unwrap_or(Value::Unknown);
+            (
+                Kind::Request {
+                    client,
+                    url,
+                    timeout,
+                },
+                "send" | "call" | "send_json" | "send_form" | "send_string" | "send_bytes"
+                | "send_body",
+            ) => Some(call(Protocol::Http, client, url, *timeout)),
+            (Kind::HttpClient(client), "execute" | "send_request" | "request" | "call")
+                if method != "request" || *client == "hyper" =>
+            {
+                let url = m
+                    .args
+                    .first()
+                    .map(|a| self.request_url(a, 0))
+                    .unwrap_or(Value::Unknown);
                 Some(call(Protocol::Http, client, &url, None))
             }
             (Kind::Grpc { url }, "connect") => Some(call(Protocol::Grpc, "tonic", url, None)),
-            (Kind::Grpc { url }, _) if !GRPC_CONFIG_METHODS.contains(&method.as_str()) && !is_builder_method(&method) => {
+            (Kind::Grpc { url }, _)
+                if !GRPC_CONFIG_METHODS.contains(&method.as_str())
+                    && !is_builder_method(&method) =>
+            {
                 Some(call(Protocol::Grpc, "tonic", url, None))
             }
             (Kind::Aws, "send") => Some(call(Protocol::Http, "aws-sdk", &Value::Unknown, None)),
-            (Kind::Database, "fetch_one" | "fetch_all" | "fetch_optional" | "fetch" | "execute" | "query" | "query_one" | "query_opt" | "acquire" | "begin") => {
-                Some(call(Protocol::Database, "database", &Value::Unknown, None))
-            }
+            (
+                Kind::Database,
+                "fetch_one" | "fetch_all" | "fetch_optional" | "fetch" | "execute" | "query"
+                | "query_one" | "query_opt" | "acquire" | "begin",
+            ) => Some(call(Protocol::Database, "database", &Value::Unknown, None)),
             (_, "send_request") => {
                 // hyper's `SendRequest` is the only `send_request` in the ecosystem we know.
-                let url = m.args.first().map(|a| self.request_url(a, 0)).unwrap_or(Value::Unknown);
+                let url = m
+                    .args
+                    .first()
+                    .map(|a| self.request_url(a, 0))
+                    .unwrap_or(Value::Unknown);
                 Some(call(Protocol::Http, "hyper", &url, None))
             }
             _ => self.crate_method(m, &method, range),
@@ -239,10 +304,16 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let Expr::Path(p) = &*c.func else { return None };
         let segs = self.cx.uses.resolve(&p.path);
         let range = self.cx.call_range(c);
-        let first_arg = || c.args.first().map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown);
+        let first_arg = || {
+            c.args
+                .first()
+                .map(|a| self.ev.eval(a))
+                .unwrap_or(Value::Unknown)
+        };
         let krate = segs.first().map(String::as_str).unwrap_or("");
         let last = segs.last().map(String::as_str).unwrap_or("");
-        let verb = HTTP_VERBS.contains(&last) || last.ends_with("_async") && HTTP_VERBS.contains(&last.trim_end_matches("_async"));
+        let verb = HTTP_VERBS.contains(&last)
+            || last.ends_with("_async") && HTTP_VERBS.contains(&last.trim_end_matches("_async"));
         let call = |protocol, client: &str, url: Value| NetCall {
             protocol,
             client: client.to_string(),
@@ -259,7 +330,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
         if ends_with(&segs, &["TcpStream", "connect"]) {
             return Some(call(Protocol::Tcp, "tcp", first_arg()));
         }
-        if krate == "tokio_postgres" && last == "connect" || ends_with(&segs, &["PgPool", "connect"]) || ends_with(&segs, &["MySqlPool", "connect"]) {
+        if krate == "tokio_postgres" && last == "connect"
+            || ends_with(&segs, &["PgPool", "connect"])
+            || ends_with(&segs, &["MySqlPool", "connect"])
+        {
             return Some(call(Protocol::Database, "database", Value::Unknown));
         }
         self.crate_fn(&segs, range)
@@ -270,11 +344,25 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let name = segs.last()?;
         // `Self::helper()` or `helper()` or `module::helper()`.
         let via_self = segs.first().is_some_and(|s| s == "Self");
-        let found = self.cx.index.net_of(name, if via_self { self.self_ty } else { None }, !via_self)?;
-        Some(NetCall { protocol: found.protocol, client: format!("{name}()"), range, dest: found.dest.clone(), request_timeout: None })
+        let found =
+            self.cx
+                .index
+                .net_of(name, if via_self { self.self_ty } else { None }, !via_self)?;
+        Some(NetCall {
+            protocol: found.protocol,
+            client: format!("{name}()"),
+            range,
+            dest: found.dest.clone(),
+            request_timeout: None,
+        })
     }
 
-    fn crate_method(&self, m: &syn::ExprMethodCall, method: &str, range: TextRange) -> Option<NetCall> {
+    fn crate_method(
+        &self,
+        m: &syn::ExprMethodCall,
+        method: &str,
+        range: TextRange,
+    ) -> Option<NetCall> {
         let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
         let found = if on_self {
             self.cx.index.net_of(method, self.self_ty, false)
@@ -283,7 +371,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
         } else {
             self.cx.index.net_of_any_method(method)
         }?;
-        Some(NetCall { protocol: found.protocol, client: format!("{method}()"), range, dest: found.dest.clone(), request_timeout: None })
+        Some(NetCall {
+            protocol: found.protocol,
+            client: format!("{method}()"),
+            range,
+            dest: found.dest.clone(),
+            request_timeout: None,
+        })
     }
 
     /// The URL of an `http::Request` built as `Request::get(url)` or
@@ -293,16 +387,25 @@ impl<'e, 'a> NetScan<'e, 'a> {
             return Value::Unknown;
         }
         match e {
-            Expr::MethodCall(m) if m.method == "uri" => m.args.first().map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown),
+            Expr::MethodCall(m) if m.method == "uri" => m
+                .args
+                .first()
+                .map(|a| self.ev.eval(a))
+                .unwrap_or(Value::Unknown),
             Expr::MethodCall(m) => self.request_url(&m.receiver, depth + 1),
             Expr::Try(t) => self.request_url(&t.expr, depth + 1),
             Expr::Reference(r) => self.request_url(&r.expr, depth + 1),
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => {
                     let segs = self.cx.uses.resolve(&p.path);
-                    let verb = segs.last().is_some_and(|l| HTTP_VERBS.contains(&l.as_str()));
+                    let verb = segs
+                        .last()
+                        .is_some_and(|l| HTTP_VERBS.contains(&l.as_str()));
                     if verb && segs.len() >= 2 && segs[segs.len() - 2] == "Request" {
-                        c.args.first().map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown)
+                        c.args
+                            .first()
+                            .map(|a| self.ev.eval(a))
+                            .unwrap_or(Value::Unknown)
                     } else {
                         Value::Unknown
                     }
@@ -310,8 +413,14 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 _ => Value::Unknown,
             },
             Expr::Path(p) => {
-                let Some(id) = p.path.get_ident() else { return Value::Unknown };
-                match self.scope.lookup(&id.to_string(), id.span().byte_range().start).and_then(|b| b.init) {
+                let Some(id) = p.path.get_ident() else {
+                    return Value::Unknown;
+                };
+                match self
+                    .scope
+                    .lookup(&id.to_string(), id.span().byte_range().start)
+                    .and_then(|b| b.init)
+                {
                     Some(init) => self.request_url(init, depth + 1),
                     None => Value::Unknown,
                 }
@@ -334,8 +443,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::Await(a) => self.kind_of(&a.base, d),
             Expr::Try(t) => self.kind_of(&t.expr, d),
             Expr::Path(p) => {
-                let Some(id) = p.path.get_ident() else { return Kind::Unknown };
-                let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_range().start) else {
+                let Some(id) = p.path.get_ident() else {
+                    return Kind::Unknown;
+                };
+                let Some(b) = self
+                    .scope
+                    .lookup(&id.to_string(), id.span().byte_range().start)
+                else {
                     return Kind::Unknown;
                 };
                 if let Some(ty) = b.ty {
@@ -351,7 +465,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // crate (`AppState` in state.rs, used in handlers.rs).
                 syn::Member::Named(name) => match self.cx.field_type(&name.to_string()) {
                     Some(t) => self.kind_of_type(t),
-                    None => self.cx.index.field_kind(&name.to_string()).cloned().unwrap_or(Kind::Unknown),
+                    None => self
+                        .cx
+                        .index
+                        .field_kind(&name.to_string())
+                        .cloned()
+                        .unwrap_or(Kind::Unknown),
                 },
                 _ => Kind::Unknown,
             },
@@ -362,13 +481,19 @@ impl<'e, 'a> NetScan<'e, 'a> {
     }
 
     fn kind_of_call(&self, c: &syn::ExprCall, d: u32) -> Kind {
-        let Expr::Path(p) = &*c.func else { return Kind::Unknown };
+        let Expr::Path(p) = &*c.func else {
+            return Kind::Unknown;
+        };
         let segs = self.cx.uses.resolve(&p.path);
         let last = segs.last().map(String::as_str).unwrap_or("");
         let krate = segs.first().map(String::as_str).unwrap_or("");
         let arg = |i: usize| c.args.iter().nth(i);
-        if is_http_client_type(&segs[..segs.len().saturating_sub(1)]).is_some() || krate == "ureq" && matches!(last, "agent") {
-            if let Some(client) = is_http_client_type(&segs[..segs.len().saturating_sub(1)]).or(Some("ureq")) {
+        if is_http_client_type(&segs[..segs.len().saturating_sub(1)]).is_some()
+            || krate == "ureq" && matches!(last, "agent")
+        {
+            if let Some(client) =
+                is_http_client_type(&segs[..segs.len().saturating_sub(1)]).or(Some("ureq"))
+            {
                 return Kind::HttpClient(client);
             }
         }
@@ -377,22 +502,39 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }
         if matches!(krate, "ureq" | "awc") && HTTP_VERBS.contains(&last) && segs.len() == 2 {
             let url = arg(0).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown);
-            return Kind::Request { client: if krate == "ureq" { "ureq" } else { "awc" }, url, timeout: None };
+            return Kind::Request {
+                client: if krate == "ureq" { "ureq" } else { "awc" },
+                url,
+                timeout: None,
+            };
         }
         if is_grpc_client_ctor(&segs, self.cx) {
             return match last {
-                "connect" | "from_static" | "from_shared" => Kind::Grpc { url: arg(0).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown) },
-                "new" | "with_interceptor" | "with_origin" => match arg(0).map(|a| self.kind_of(a, d)) {
-                    Some(Kind::Grpc { url }) => Kind::Grpc { url },
-                    _ => Kind::Grpc { url: Value::Unknown },
+                "connect" | "from_static" | "from_shared" => Kind::Grpc {
+                    url: arg(0).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown),
                 },
+                "new" | "with_interceptor" | "with_origin" => {
+                    match arg(0).map(|a| self.kind_of(a, d)) {
+                        Some(Kind::Grpc { url }) => Kind::Grpc { url },
+                        _ => Kind::Grpc {
+                            url: Value::Unknown,
+                        },
+                    }
+                }
                 _ => Kind::Unknown,
             };
         }
-        if (ends_with(&segs, &["Channel", "from_static"]) || ends_with(&segs, &["Channel", "from_shared"]) || ends_with(&segs, &["Endpoint", "from_static"]) || ends_with(&segs, &["Endpoint", "from_shared"]) || ends_with(&segs, &["Endpoint", "new"]) || ends_with(&segs, &["Endpoint", "try_from"]))
+        if (ends_with(&segs, &["Channel", "from_static"])
+            || ends_with(&segs, &["Channel", "from_shared"])
+            || ends_with(&segs, &["Endpoint", "from_static"])
+            || ends_with(&segs, &["Endpoint", "from_shared"])
+            || ends_with(&segs, &["Endpoint", "new"])
+            || ends_with(&segs, &["Endpoint", "try_from"]))
             && (mentions(&segs, "tonic") || self.cx.uses.imports_from("tonic"))
         {
-            return Kind::Grpc { url: arg(0).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown) };
+            return Kind::Grpc {
+                url: arg(0).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown),
+            };
         }
         if krate.starts_with("aws_sdk_") && matches!(last, "new" | "from_conf") {
             return Kind::Aws;
@@ -400,7 +542,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
         if krate == "sqlx" && last.starts_with("query") {
             return Kind::Database;
         }
-        if ends_with(&segs, &["Arc", "new"]) || ends_with(&segs, &["Rc", "new"]) || ends_with(&segs, &["Some"]) {
+        if ends_with(&segs, &["Arc", "new"])
+            || ends_with(&segs, &["Rc", "new"])
+            || ends_with(&segs, &["Some"])
+        {
             return arg(0).map(|a| self.kind_of(a, d)).unwrap_or(Kind::Unknown);
         }
         // A crate function returning a client: `fn http() -> reqwest::Client`.
@@ -414,7 +559,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let method = m.method.to_string();
         let recv = self.kind_of(&m.receiver, d);
         match (recv, method.as_str()) {
-            (k, "clone" | "unwrap" | "expect" | "build" | "build_http" | "as_ref" | "to_owned" | "borrow" | "lock" | "read" | "connect_lazy") if !matches!(k, Kind::Request { .. }) || method == "clone" => {
+            (
+                k,
+                "clone" | "unwrap" | "expect" | "build" | "build_http" | "as_ref" | "to_owned"
+                | "borrow" | "lock" | "read" | "connect_lazy",
+            ) if !matches!(k, Kind::Request { .. }) || method == "clone" => {
                 match (k, method.as_str()) {
                     (Kind::Grpc { url }, _) => Kind::Grpc { url },
                     (k, _) => k,
@@ -422,15 +571,57 @@ impl<'e, 'a> NetScan<'e, 'a> {
             }
             (Kind::HttpClient(client), verb) if HTTP_VERBS.contains(&verb) => {
                 let idx = usize::from(verb == "request");
-                let url = m.args.iter().nth(idx).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown);
-                Kind::Request { client, url, timeout: None }
+                let url = m
+                    .args
+                    .iter()
+                    .nth(idx)
+                    .map(|a| self.ev.eval(a))
+                    .unwrap_or(Value::Unknown);
+                Kind::Request {
+                    client,
+                    url,
+                    timeout: None,
+                }
             }
             (Kind::Request { client, url, .. }, "timeout") => {
-                let t = m.args.first().and_then(|a| self.ev.eval(a).as_duration_nanos());
-                Kind::Request { client, url, timeout: t.map(|t| (t, self.cx.method_range(m))) }
+                let t = m
+                    .args
+                    .first()
+                    .and_then(|a| self.ev.eval(a).as_duration_nanos());
+                Kind::Request {
+                    client,
+                    url,
+                    timeout: t.map(|t| (t, self.cx.method_range(m))),
+                }
             }
-            (Kind::Request { client, url, timeout }, _) if method != "send" => Kind::Request { client, url, timeout },
-            (Kind::Grpc { url }, "connect" | "timeout" | "connect_timeout" | "concurrency_limit" | "rate_limit" | "tcp_keepalive" | "http2_keep_alive_interval" | "keep_alive_timeout" | "tls_config" | "user_agent" | "origin" | "buffer_size" | "tcp_nodelay") => Kind::Grpc { url },
+            (
+                Kind::Request {
+                    client,
+                    url,
+                    timeout,
+                },
+                _,
+            ) if method != "send" => Kind::Request {
+                client,
+                url,
+                timeout,
+            },
+            (
+                Kind::Grpc { url },
+                "connect"
+                | "timeout"
+                | "connect_timeout"
+                | "concurrency_limit"
+                | "rate_limit"
+                | "tcp_keepalive"
+                | "http2_keep_alive_interval"
+                | "keep_alive_timeout"
+                | "tls_config"
+                | "user_agent"
+                | "origin"
+                | "buffer_size"
+                | "tcp_nodelay",
+            ) => Kind::Grpc { url },
             (Kind::HttpClient(c), m) if is_builder_method(m) || m == "build" => Kind::HttpClient(c),
             (Kind::Database, _) => Kind::Database,
             (Kind::Unknown, _) => {
@@ -438,7 +629,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 if let Expr::Call(c) = &*m.receiver {
                     if let Expr::Path(p) = &*c.func {
                         let segs = self.cx.uses.resolve(&p.path);
-                        if ends_with(&segs, &["Client", "builder"]) || ends_with(&segs, &["ClientBuilder", "new"]) {
+                        if ends_with(&segs, &["Client", "builder"])
+                            || ends_with(&segs, &["ClientBuilder", "new"])
+                        {
                             if let Some(client) = is_http_client_type(&segs[..segs.len() - 1]) {
                                 return Kind::HttpClient(client);
                             }
@@ -463,8 +656,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
                 let segs = self.cx.uses.resolve(&p.path);
-                if ends_with(&segs, &["Client", "builder"]) || ends_with(&segs, &["ClientBuilder", "new"]) || ends_with(&segs, &["AgentBuilder", "new"]) {
-                    return is_http_client_type(&segs[..segs.len() - 1]).or_else(|| segs.first().filter(|k| *k == "ureq").map(|_| "ureq")).map(Kind::HttpClient);
+                if ends_with(&segs, &["Client", "builder"])
+                    || ends_with(&segs, &["ClientBuilder", "new"])
+                    || ends_with(&segs, &["AgentBuilder", "new"])
+                {
+                    return is_http_client_type(&segs[..segs.len() - 1])
+                        .or_else(|| segs.first().filter(|k| *k == "ureq").map(|_| "ureq"))
+                        .map(Kind::HttpClient);
                 }
                 None
             }
@@ -473,13 +671,26 @@ impl<'e, 'a> NetScan<'e, 'a> {
     }
 
     pub fn kind_of_type(&self, ty: &Type) -> Kind {
-        let Some(path) = type_path(ty) else { return Kind::Unknown };
+        let Some(path) = type_path(ty) else {
+            return Kind::Unknown;
+        };
         let segs = self.cx.uses.resolve(path);
         let last = path.segments.last();
         // Smart pointers and `State<T>` extractors wrap the client.
         if let Some(seg) = last {
             let name = seg.ident.to_string();
-            if matches!(name.as_str(), "Arc" | "Rc" | "Box" | "Option" | "State" | "Data" | "Extension" | "Mutex" | "RwLock") {
+            if matches!(
+                name.as_str(),
+                "Arc"
+                    | "Rc"
+                    | "Box"
+                    | "Option"
+                    | "State"
+                    | "Data"
+                    | "Extension"
+                    | "Mutex"
+                    | "RwLock"
+            ) {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
                     if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
                         return self.kind_of_type(inner);
@@ -491,27 +702,42 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
                     let generic = quote::quote!(#a).to_string();
                     if generic.contains("Channel") || generic.contains("InterceptedService") {
-                        return Kind::Grpc { url: Value::Unknown };
+                        return Kind::Grpc {
+                            url: Value::Unknown,
+                        };
                     }
                 }
                 if is_grpc_client_ctor(&[segs.clone(), vec!["new".into()]].concat(), self.cx) {
-                    return Kind::Grpc { url: Value::Unknown };
+                    return Kind::Grpc {
+                        url: Value::Unknown,
+                    };
                 }
             }
         }
         if let Some(client) = is_http_client_type(&segs) {
             return Kind::HttpClient(client);
         }
-        if ends_with(&segs, &["Channel"]) && (mentions(&segs, "tonic") || self.cx.uses.imports_from("tonic")) {
-            return Kind::Grpc { url: Value::Unknown };
+        if ends_with(&segs, &["Channel"])
+            && (mentions(&segs, "tonic") || self.cx.uses.imports_from("tonic"))
+        {
+            return Kind::Grpc {
+                url: Value::Unknown,
+            };
         }
         if segs.first().is_some_and(|k| k.starts_with("aws_sdk_")) {
             return Kind::Aws;
         }
-        if matches!(segs.last().map(String::as_str), Some("PgPool" | "MySqlPool" | "SqlitePool" | "AnyPool")) || segs.first().is_some_and(|k| k == "sqlx" || k == "tokio_postgres" || k == "deadpool_postgres" || k == "diesel_async") {
+        if matches!(
+            segs.last().map(String::as_str),
+            Some("PgPool" | "MySqlPool" | "SqlitePool" | "AnyPool")
+        ) || segs.first().is_some_and(|k| {
+            k == "sqlx" || k == "tokio_postgres" || k == "deadpool_postgres" || k == "diesel_async"
+        }) {
             return Kind::Database;
         }
-        if segs.first().is_some_and(|k| k == "redis" || k == "deadpool_redis" || k == "bb8_redis" || k == "fred") {
+        if segs.first().is_some_and(|k| {
+            k == "redis" || k == "deadpool_redis" || k == "bb8_redis" || k == "fred"
+        }) {
             return Kind::Cache;
         }
         Kind::Unknown
@@ -552,19 +778,91 @@ fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
     ty.ends_with("Client")
         && ty != "Client"
         && ty.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && (generated_module || cx.uses.imports_from("tonic") || cx.uses.get(ty).is_some_and(|p| p.iter().any(|s| s.ends_with("_client") || s == "proto" || s == "pb")))
-        && matches!(segs[segs.len() - 1].as_str(), "connect" | "new" | "with_interceptor" | "with_origin")
+        && (generated_module
+            || cx.uses.imports_from("tonic")
+            || cx.uses.get(ty).is_some_and(|p| {
+                p.iter()
+                    .any(|s| s.ends_with("_client") || s == "proto" || s == "pb")
+            }))
+        && matches!(
+            segs[segs.len() - 1].as_str(),
+            "connect" | "new" | "with_interceptor" | "with_origin"
+        )
 }
 
 fn is_builder_method(m: &str) -> bool {
-    m.starts_with("with_") || m.starts_with("set_") || matches!(m, "timeout" | "connect_timeout" | "read_timeout" | "pool_max_idle_per_host" | "pool_idle_timeout" | "user_agent" | "default_headers" | "https_only" | "danger_accept_invalid_certs" | "use_rustls_tls" | "http2_prior_knowledge" | "tcp_keepalive" | "tcp_nodelay" | "redirect" | "proxy" | "no_proxy" | "gzip" | "brotli" | "cookie_store" | "identity" | "add_root_certificate" | "tls_built_in_root_certs" | "middleware" | "with" | "with_init")
+    m.starts_with("with_")
+        || m.starts_with("set_")
+        || matches!(
+            m,
+            "timeout"
+                | "connect_timeout"
+                | "read_timeout"
+                | "pool_max_idle_per_host"
+                | "pool_idle_timeout"
+                | "user_agent"
+                | "default_headers"
+                | "https_only"
+                | "danger_accept_invalid_certs"
+                | "use_rustls_tls"
+                | "http2_prior_knowledge"
+                | "tcp_keepalive"
+                | "tcp_nodelay"
+                | "redirect"
+                | "proxy"
+                | "no_proxy"
+                | "gzip"
+                | "brotli"
+                | "cookie_store"
+                | "identity"
+                | "add_root_certificate"
+                | "tls_built_in_root_certs"
+                | "middleware"
+                | "with"
+                | "with_init"
+        )
 }
 
 /// Names too common to follow into the crate's own methods by name alone.
 fn is_common_method(m: &str) -> bool {
     matches!(
         m,
-        "get" | "set" | "send" | "call" | "run" | "new" | "clone" | "next" | "recv" | "insert" | "remove" | "push" | "pop" | "read" | "write" | "lock" | "load" | "store" | "update" | "process" | "handle" | "execute" | "build" | "start" | "stop" | "close" | "flush" | "poll" | "wait" | "apply" | "check" | "from" | "into" | "map" | "len" | "is_empty"
+        "get"
+            | "set"
+            | "send"
+            | "call"
+            | "run"
+            | "new"
+            | "clone"
+            | "next"
+            | "recv"
+            | "insert"
+            | "remove"
+            | "push"
+            | "pop"
+            | "read"
+            | "write"
+            | "lock"
+            | "load"
+            | "store"
+            | "update"
+            | "process"
+            | "handle"
+            | "execute"
+            | "build"
+            | "start"
+            | "stop"
+            | "close"
+            | "flush"
+            | "poll"
+            | "wait"
+            | "apply"
+            | "check"
+            | "from"
+            | "into"
+            | "map"
+            | "len"
+            | "is_empty"
     ) || m.len() <= 3
 }
 
@@ -584,8 +882,17 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
         if let (Expr::Path(p), true) = (e, self.follow_lets > 0) {
             if let Some(id) = p.path.get_ident() {
-                if let Some(init) = self.scan.scope.lookup(&id.to_string(), id.span().byte_range().start).and_then(|b| b.init) {
-                    let mut inner = CallFinder { scan: self.scan, out: Vec::new(), follow_lets: self.follow_lets - 1 };
+                if let Some(init) = self
+                    .scan
+                    .scope
+                    .lookup(&id.to_string(), id.span().byte_range().start)
+                    .and_then(|b| b.init)
+                {
+                    let mut inner = CallFinder {
+                        scan: self.scan,
+                        out: Vec::new(),
+                        follow_lets: self.follow_lets - 1,
+                    };
                     inner.visit_expr(init);
                     self.out.extend(inner.out);
                 }
@@ -596,7 +903,11 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         for e in self.scan.cx.macros.exprs(mac) {
             // Macro bodies live as long as the file context, not `'ast`.
-            let mut inner = CallFinder { scan: self.scan, out: Vec::new(), follow_lets: self.follow_lets };
+            let mut inner = CallFinder {
+                scan: self.scan,
+                out: Vec::new(),
+                follow_lets: self.follow_lets,
+            };
             inner.visit_expr(e);
             self.out.extend(inner.out);
         }
@@ -614,10 +925,23 @@ pub struct NetSummary {
 /// Summarises a function's own network calls: the L7 ones first; a single
 /// destination is kept only when all calls agree on it.
 pub fn summarise_calls(calls: &[NetCall]) -> Option<NetSummary> {
-    let pick = calls.iter().find(|c| c.protocol.is_l7()).or_else(|| calls.first())?;
-    let same: Vec<&NetCall> = calls.iter().filter(|c| c.protocol == pick.protocol).collect();
-    let dest = if same.iter().all(|c| c.dest == pick.dest) { pick.dest.clone() } else { Destination::default() };
-    Some(NetSummary { protocol: pick.protocol, dest })
+    let pick = calls
+        .iter()
+        .find(|c| c.protocol.is_l7())
+        .or_else(|| calls.first())?;
+    let same: Vec<&NetCall> = calls
+        .iter()
+        .filter(|c| c.protocol == pick.protocol)
+        .collect();
+    let dest = if same.iter().all(|c| c.dest == pick.dest) {
+        pick.dest.clone()
+    } else {
+        Destination::default()
+    };
+    Some(NetSummary {
+        protocol: pick.protocol,
+        dest,
+    })
 }
 
 /// Calls a function body makes to other functions, by name, for the index's
@@ -662,10 +986,11 @@ pub fn field_types(file: &syn::File) -> HashMap<String, &Type> {
                     None => {
                         self.0.insert(key, Some(&f.ty));
                     }
-                    Some(Some(prev)) if {
-                        let ty = &f.ty;
-                        quote::quote!(#prev).to_string() == quote::quote!(#ty).to_string()
-                    } => {}
+                    Some(Some(prev))
+                        if {
+                            let ty = &f.ty;
+                            quote::quote!(#prev).to_string() == quote::quote!(#ty).to_string()
+                        } => {}
                     Some(_) => {
                         self.0.insert(key, None);
                     }
@@ -675,5 +1000,7 @@ pub fn field_types(file: &syn::File) -> HashMap<String, &Type> {
     }
     let mut v = V(HashMap::new());
     v.visit_file(file);
-    v.0.into_iter().filter_map(|(k, t)| t.map(|t| (k, t))).collect()
+    v.0.into_iter()
+        .filter_map(|(k, t)| t.map(|t| (k, t)))
+        .collect()
 }

@@ -45,7 +45,9 @@ impl UseMap {
 
     /// Whether any import of the file comes from `krate` (e.g. "tonic").
     pub fn imports_from(&self, krate: &str) -> bool {
-        self.names.values().any(|p| p.first().is_some_and(|s| s == krate))
+        self.names
+            .values()
+            .any(|p| p.first().is_some_and(|s| s == krate))
     }
 }
 
@@ -105,7 +107,11 @@ pub fn path_segments(path: &syn::Path) -> Vec<String> {
 
 /// Whether `segs` ends with `tail`.
 pub fn ends_with(segs: &[String], tail: &[&str]) -> bool {
-    segs.len() >= tail.len() && segs[segs.len() - tail.len()..].iter().zip(tail).all(|(a, b)| a == b)
+    segs.len() >= tail.len()
+        && segs[segs.len() - tail.len()..]
+            .iter()
+            .zip(tail)
+            .all(|(a, b)| a == b)
 }
 
 /// Whether any segment of `segs` is `name`.

@@ -50,7 +50,11 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         let scope = FnScope::new(Some(f.sig), f.body);
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let mut loops = Vec::new();
-        LoopCollector { cx, loops: &mut loops }.visit_block(f.body);
+        LoopCollector {
+            cx,
+            loops: &mut loops,
+        }
+        .visit_block(f.body);
         for l in loops {
             if let Some(r) = analyse(&scan, l) {
                 out.push(r);
@@ -60,7 +64,11 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     // An outer loop that only contains a retry loop is not itself one.
     let all = out.clone();
     out.retain(|r| {
-        !all.iter().any(|inner| inner.bytes != r.bytes && r.bytes.start <= inner.bytes.start && inner.bytes.end <= r.bytes.end)
+        !all.iter().any(|inner| {
+            inner.bytes != r.bytes
+                && r.bytes.start <= inner.bytes.start
+                && inner.bytes.end <= r.bytes.end
+        })
     });
     out.sort_by_key(|r| r.bytes.start);
     out
@@ -138,7 +146,10 @@ fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
     if let LoopRef::While(w) = l {
         if let Expr::Let(lt) = &*w.cond {
             let head_calls = scan.calls_in_expr(&lt.expr);
-            if is_failure_pat(&lt.pat) && !matches!(&*lt.pat, Pat::Wild(_) | Pat::Ident(_)) && head_calls.iter().any(|c| c.protocol.is_l7()) {
+            if is_failure_pat(&lt.pat)
+                && !matches!(&*lt.pat, Pat::Wild(_) | Pat::Ident(_))
+                && head_calls.iter().any(|c| c.protocol.is_l7())
+            {
                 shape.success_exit = true;
                 shape.continues_on_failure = true;
                 let mut all = head_calls;
@@ -182,7 +193,13 @@ fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
 
     if !(shape.success_exit && shape.continues_on_failure) {
         // A consumer that reconnects forever: opt-in only.
-        if cx.include_reconnect && !calls.is_empty() && has_sleep && shape.continues_on_failure && !bounded && matches!(l, LoopRef::Loop(_)) {
+        if cx.include_reconnect
+            && !calls.is_empty()
+            && has_sleep
+            && shape.continues_on_failure
+            && !bounded
+            && matches!(l, LoopRef::Loop(_))
+        {
             let first = &calls[0];
             return Some(RetryLoop {
                 range: cx.range(l.keyword()),
@@ -214,7 +231,11 @@ fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
         }
     }
     let first = l7[0];
-    let dest = if l7.iter().all(|c| c.dest == first.dest) { first.dest.clone() } else { Destination::default() };
+    let dest = if l7.iter().all(|c| c.dest == first.dest) {
+        first.dest.clone()
+    } else {
+        Destination::default()
+    };
     let per_try_timeout = l7
         .iter()
         .find_map(|c| c.request_timeout.map(|t| t.0))
@@ -222,7 +243,11 @@ fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
     Some(RetryLoop {
         range: cx.range(l.keyword()),
         bytes: l.bytes(),
-        retries: if bounded { tries.map(|t| t.saturating_sub(1)) } else { None },
+        retries: if bounded {
+            tries.map(|t| t.saturating_sub(1))
+        } else {
+            None
+        },
         bounded,
         per_try_timeout,
         backoff: sleeps(cx, body).into_iter().flatten().next(),
@@ -262,7 +287,9 @@ struct BodyShape {
 
 impl BodyShape {
     fn of(body: &syn::Block) -> BodyShape {
-        let mut v = ShapeVisitor { shape: BodyShape::default() };
+        let mut v = ShapeVisitor {
+            shape: BodyShape::default(),
+        };
         v.visit_block(body);
         v.shape
     }
@@ -293,7 +320,9 @@ fn is_failure_pat(p: &Pat) -> bool {
     match p {
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
         Pat::Wild(_) => true,
-        Pat::Ident(pi) => pi.subpat.is_none() || pi.subpat.as_ref().is_some_and(|(_, p)| is_failure_pat(p)),
+        Pat::Ident(pi) => {
+            pi.subpat.is_none() || pi.subpat.as_ref().is_some_and(|(_, p)| is_failure_pat(p))
+        }
         Pat::Or(o) => o.cases.iter().any(is_failure_pat),
         _ => false,
     }
@@ -302,8 +331,13 @@ fn is_failure_pat(p: &Pat) -> bool {
 /// `x.is_ok()`, `status.is_success()`, `resp.status() == StatusCode::OK`.
 fn is_success_cond(e: &Expr) -> bool {
     match e {
-        Expr::MethodCall(m) => matches!(m.method.to_string().as_str(), "is_ok" | "is_success") || is_success_cond(&m.receiver) && m.method == "is_some",
-        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => is_success_cond(&b.left) || is_success_cond(&b.right),
+        Expr::MethodCall(m) => {
+            matches!(m.method.to_string().as_str(), "is_ok" | "is_success")
+                || is_success_cond(&m.receiver) && m.method == "is_some"
+        }
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+            is_success_cond(&b.left) || is_success_cond(&b.right)
+        }
         Expr::Binary(b) if matches!(b.op, syn::BinOp::Eq(_)) => {
             let t = quote::quote!(#b).to_string();
             t.contains("StatusCode :: OK") || t.contains("Code :: Ok")
@@ -325,7 +359,12 @@ fn is_failure_cond(e: &Expr) -> bool {
         Expr::Let(l) => is_failure_pat(&l.pat) && !matches!(&*l.pat, Pat::Wild(_) | Pat::Ident(_)),
         Expr::Binary(b) => {
             let t = quote::quote!(#b).to_string();
-            t.contains("SERVICE_UNAVAILABLE") || t.contains("BAD_GATEWAY") || t.contains("GATEWAY_TIMEOUT") || t.contains("TOO_MANY_REQUESTS") || t.contains("Code :: Unavailable") || t.contains("is_server_error")
+            t.contains("SERVICE_UNAVAILABLE")
+                || t.contains("BAD_GATEWAY")
+                || t.contains("GATEWAY_TIMEOUT")
+                || t.contains("TOO_MANY_REQUESTS")
+                || t.contains("Code :: Unavailable")
+                || t.contains("is_server_error")
         }
         Expr::Paren(p) => is_failure_cond(&p.expr),
         _ => false,
@@ -337,8 +376,15 @@ fn always_exits(e: &Expr) -> bool {
     match e {
         Expr::Return(_) | Expr::Break(_) => true,
         Expr::Block(b) => block_always_exits(&b.block),
-        Expr::Macro(m) => m.mac.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "bail" | "panic" | "unreachable")),
-        Expr::Call(c) => matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Err")),
+        Expr::Macro(m) => m.mac.path.segments.last().is_some_and(|s| {
+            matches!(
+                s.ident.to_string().as_str(),
+                "bail" | "panic" | "unreachable"
+            )
+        }),
+        Expr::Call(c) => {
+            matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Err"))
+        }
         _ => false,
     }
 }
@@ -346,7 +392,12 @@ fn always_exits(e: &Expr) -> bool {
 fn block_always_exits(b: &syn::Block) -> bool {
     b.stmts.iter().any(|s| match s {
         syn::Stmt::Expr(e, _) => always_exits(e),
-        syn::Stmt::Macro(m) => m.mac.path.segments.last().is_some_and(|s| matches!(s.ident.to_string().as_str(), "bail" | "panic" | "unreachable")),
+        syn::Stmt::Macro(m) => m.mac.path.segments.last().is_some_and(|s| {
+            matches!(
+                s.ident.to_string().as_str(),
+                "bail" | "panic" | "unreachable"
+            )
+        }),
         _ => false,
     })
 }
@@ -385,7 +436,8 @@ impl<'a> Visit<'a> for ShapeVisitor {
                     self.shape.continues_on_failure |= has_failure_branch(&arm.body);
                 }
                 saw_success_arm = true;
-            } else if is_failure_pat(pat) && (saw_success_arm || matches!(pat, Pat::TupleStruct(_))) {
+            } else if is_failure_pat(pat) && (saw_success_arm || matches!(pat, Pat::TupleStruct(_)))
+            {
                 if !always_exits(&arm.body) {
                     self.shape.continues_on_failure = true;
                 }
@@ -397,7 +449,11 @@ impl<'a> Visit<'a> for ShapeVisitor {
         syn::visit::visit_expr_match(self, m);
     }
     fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
-        let then_exits = block_always_exits(&i.then_branch) || i.then_branch.stmts.iter().any(|s| matches!(s, syn::Stmt::Expr(e, _) if contains_exit(e)));
+        let then_exits = block_always_exits(&i.then_branch)
+            || i.then_branch
+                .stmts
+                .iter()
+                .any(|s| matches!(s, syn::Stmt::Expr(e, _) if contains_exit(e)));
         if is_success_cond(&i.cond) && then_exits {
             self.shape.success_exit = true;
             // No `else`, or an `else` that does not leave: failure goes round.
@@ -407,7 +463,11 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 _ => {}
             }
         } else if is_failure_cond(&i.cond)
-            && (!then_exits || i.then_branch.stmts.iter().any(|s| matches!(s, syn::Stmt::Expr(Expr::Continue(_), _))))
+            && (!then_exits
+                || i.then_branch
+                    .stmts
+                    .iter()
+                    .any(|s| matches!(s, syn::Stmt::Expr(Expr::Continue(_), _))))
         {
             self.shape.continues_on_failure = true;
         } else if then_exits && !is_success_cond(&i.cond) {
@@ -447,10 +507,13 @@ fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
     struct V(Vec<(String, i128, usize)>);
     impl<'a> Visit<'a> for V {
         fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
-            if let (syn::BinOp::AddAssign(_), Expr::Path(p), Expr::Lit(l)) = (&b.op, &*b.left, &*b.right) {
+            if let (syn::BinOp::AddAssign(_), Expr::Path(p), Expr::Lit(l)) =
+                (&b.op, &*b.left, &*b.right)
+            {
                 if let (Some(id), syn::Lit::Int(i)) = (p.path.get_ident(), &l.lit) {
                     if let Ok(step) = i.base10_parse::<i128>() {
-                        self.0.push((id.to_string(), step, b.span().byte_range().start));
+                        self.0
+                            .push((id.to_string(), step, b.span().byte_range().start));
                     }
                 }
             }
@@ -459,11 +522,14 @@ fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
         fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
             // `n = n + 1`
             if let (Expr::Path(p), Expr::Binary(b)) = (&*a.left, &*a.right) {
-                if let (Some(id), syn::BinOp::Add(_), Expr::Path(lp), Expr::Lit(l)) = (p.path.get_ident(), &b.op, &*b.left, &*b.right) {
+                if let (Some(id), syn::BinOp::Add(_), Expr::Path(lp), Expr::Lit(l)) =
+                    (p.path.get_ident(), &b.op, &*b.left, &*b.right)
+                {
                     if lp.path.is_ident(id) {
                         if let syn::Lit::Int(i) = &l.lit {
                             if let Ok(step) = i.base10_parse::<i128>() {
-                                self.0.push((id.to_string(), step, a.span().byte_range().start));
+                                self.0
+                                    .push((id.to_string(), step, a.span().byte_range().start));
                             }
                         }
                     }
@@ -504,7 +570,12 @@ enum Event<'a> {
 }
 
 /// Runs the loop with every attempt failing and counts the attempts.
-fn simulate(scan: &NetScan<'_, '_>, l: LoopRef<'_>, body: &syn::Block, calls: &[&NetCall]) -> Option<u32> {
+fn simulate(
+    scan: &NetScan<'_, '_>,
+    l: LoopRef<'_>,
+    body: &syn::Block,
+    calls: &[&NetCall],
+) -> Option<u32> {
     let incs = increments(body);
     if incs.is_empty() {
         return None;
@@ -525,7 +596,14 @@ fn simulate(scan: &NetScan<'_, '_>, l: LoopRef<'_>, body: &syn::Block, calls: &[
         events.push((at, Event::Inc(n, step)));
     }
     for (at, cond, exit_when) in exit_checks(body, &names) {
-        events.push((at, if exit_when { Event::ExitIf(cond) } else { Event::ContinueIf(cond) }));
+        events.push((
+            at,
+            if exit_when {
+                Event::ExitIf(cond)
+            } else {
+                Event::ContinueIf(cond)
+            },
+        ));
     }
     if let LoopRef::While(w) = l {
         if !matches!(&*w.cond, Expr::Let(_)) {
@@ -533,7 +611,10 @@ fn simulate(scan: &NetScan<'_, '_>, l: LoopRef<'_>, body: &syn::Block, calls: &[
         }
     }
     events.sort_by_key(|(at, _)| *at);
-    if !events.iter().any(|(_, e)| matches!(e, Event::ExitIf(_) | Event::ContinueIf(_))) {
+    if !events
+        .iter()
+        .any(|(_, e)| matches!(e, Event::ExitIf(_) | Event::ContinueIf(_)))
+    {
         return None;
     }
     let mut tries = 0u32;
@@ -580,19 +661,25 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<(usize, &'a Ex
         fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
             let exits = block_always_exits(&i.then_branch);
             if exits && self.counts(&i.cond) {
-                self.out.push((i.cond.span().byte_range().start, &i.cond, true));
+                self.out
+                    .push((i.cond.span().byte_range().start, &i.cond, true));
             }
             syn::visit::visit_expr_if(self, i);
         }
         fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
             for (idx, a) in m.arms.iter().enumerate() {
-                let (pat, Some(g)) = arm_parts(a) else { continue };
+                let (pat, Some(g)) = arm_parts(a) else {
+                    continue;
+                };
                 if !is_failure_pat(pat) || !self.counts(g) {
                     continue;
                 }
                 if always_exits(&a.body) {
                     self.out.push((g.span().byte_range().start, g, true));
-                } else if m.arms[idx + 1..].iter().any(|b| is_failure_pat(arm_parts(b).0) && always_exits(&b.body)) {
+                } else if m.arms[idx + 1..]
+                    .iter()
+                    .any(|b| is_failure_pat(arm_parts(b).0) && always_exits(&b.body))
+                {
                     self.out.push((g.span().byte_range().start, g, false));
                 }
             }
@@ -601,7 +688,10 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<(usize, &'a Ex
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'a syn::Item) {}
     }
-    let mut v = V { names, out: Vec::new() };
+    let mut v = V {
+        names,
+        out: Vec::new(),
+    };
     v.visit_block(body);
     v.out
 }
@@ -614,20 +704,32 @@ fn eval_cond(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Optio
     if let Expr::Binary(b) = e {
         if let syn::BinOp::And(_) | syn::BinOp::Or(_) = b.op {
             let neutral = matches!(b.op, syn::BinOp::And(_));
-            let side = |x: &Expr| if counts(x) { eval_cond(scan, x, vars) } else { Some(neutral) };
+            let side = |x: &Expr| {
+                if counts(x) {
+                    eval_cond(scan, x, vars)
+                } else {
+                    Some(neutral)
+                }
+            };
             let (l, r) = (side(&b.left)?, side(&b.right)?);
             return Some(if neutral { l && r } else { l || r });
         }
     }
     match e {
         Expr::Paren(p) => eval_cond(scan, &p.expr, vars),
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => eval_cond(scan, &u.expr, vars).map(|b| !b),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => {
+            eval_cond(scan, &u.expr, vars).map(|b| !b)
+        }
         Expr::Binary(b) => {
             use syn::BinOp::*;
             if let And(_) | Or(_) = b.op {
                 let l = eval_cond(scan, &b.left, vars)?;
                 let r = eval_cond(scan, &b.right, vars)?;
-                return Some(if matches!(b.op, And(_)) { l && r } else { l || r });
+                return Some(if matches!(b.op, And(_)) {
+                    l && r
+                } else {
+                    l || r
+                });
             }
             let l = eval_int(scan, &b.left, vars)?;
             let r = eval_int(scan, &b.right, vars)?;
@@ -682,7 +784,10 @@ pub fn sleeps(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<Option<u128>> {
         fn visit_expr_call(&mut self, c: &'c syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
                 let segs = self.cx.uses.resolve(&p.path);
-                if ends_with(&segs, &["sleep"]) || ends_with(&segs, &["delay_for"]) || ends_with(&segs, &["Timer", "after"]) {
+                if ends_with(&segs, &["sleep"])
+                    || ends_with(&segs, &["delay_for"])
+                    || ends_with(&segs, &["Timer", "after"])
+                {
                     if let Some(a) = c.args.first() {
                         self.out.push(a);
                     }
@@ -699,7 +804,10 @@ pub fn sleeps(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<Option<u128>> {
         fn visit_expr_closure(&mut self, _: &'c syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'c syn::Item) {}
     }
-    let mut v = V { cx, out: Vec::new() };
+    let mut v = V {
+        cx,
+        out: Vec::new(),
+    };
     v.visit_block(body);
     v.out.into_iter().map(|a| base_delay(cx, body, a)).collect()
 }
@@ -766,7 +874,10 @@ pub struct Deadline<'a> {
 
 /// Deadlines in `body` whose future makes a network call.
 pub fn deadlines<'a>(scan: &NetScan<'_, '_>, body: &'a syn::Block) -> Vec<Deadline<'a>> {
-    let mut v = DeadlineFinder { scan, out: Vec::new() };
+    let mut v = DeadlineFinder {
+        scan,
+        out: Vec::new(),
+    };
     v.visit_block(body);
     v.out
 }
@@ -782,7 +893,12 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
             let segs = self.scan.cx.uses.resolve(&p.path);
             if is_timeout_fn(&segs) && c.args.len() == 2 {
                 let fut = &c.args[1];
-                if self.scan.calls_in_expr(fut).iter().any(|n| n.protocol.is_l7()) {
+                if self
+                    .scan
+                    .calls_in_expr(fut)
+                    .iter()
+                    .any(|n| n.protocol.is_l7())
+                {
                     self.out.push(Deadline {
                         range: self.scan.cx.call_range(c),
                         nanos: self.scan.ev.eval(&c.args[0]).as_duration_nanos(),
@@ -800,8 +916,13 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
 /// also when imported by name (the path then resolves through the `use`).
 pub fn is_timeout_fn(segs: &[String]) -> bool {
     segs.len() >= 2
-        && segs.last().is_some_and(|s| s == "timeout" || s == "timeout_at")
-        && matches!(segs[0].as_str(), "tokio" | "async_std" | "futures_time" | "smol_timeout" | "tokio_util")
+        && segs
+            .last()
+            .is_some_and(|s| s == "timeout" || s == "timeout_at")
+        && matches!(
+            segs[0].as_str(),
+            "tokio" | "async_std" | "futures_time" | "smol_timeout" | "tokio_util"
+        )
 }
 
 /// Istio `retryOn` tokens for the failures the body's conditions test.
@@ -829,12 +950,24 @@ fn retry_on(cx: &FileCtx<'_>, body: &syn::Block, protocol: Protocol) -> Vec<Stri
         ("Code :: Internal", "internal"),
         ("Code :: Cancelled", "cancelled"),
     ];
-    let table: &[(&str, &str)] = if protocol == Protocol::Grpc { &grpc } else { &http };
-    let mut hits: Vec<(usize, &str)> = table.iter().filter_map(|(pat, tok)| text.find(pat).map(|i| (i, *tok))).collect();
+    let table: &[(&str, &str)] = if protocol == Protocol::Grpc {
+        &grpc
+    } else {
+        &http
+    };
+    let mut hits: Vec<(usize, &str)> = table
+        .iter()
+        .filter_map(|(pat, tok)| text.find(pat).map(|i| (i, *tok)))
+        .collect();
     // `status.as_u16() == 503` / `matches!(code, 502 | 503)`.
     if protocol == Protocol::Http {
         for code in ["500", "502", "503", "504", "429"] {
-            for pat in [format!("== {code}"), format!("{code} |"), format!("| {code}"), format!("{code} =>")] {
+            for pat in [
+                format!("== {code}"),
+                format!("{code} |"),
+                format!("| {code}"),
+                format!("{code} =>"),
+            ] {
                 if let Some(i) = text.find(&pat) {
                     if text.contains("as_u16") {
                         hits.push((i, code));

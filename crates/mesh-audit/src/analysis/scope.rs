@@ -17,7 +17,10 @@ pub struct FnItem<'a> {
 
 /// Every function body of the file, nested modules included.
 pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
-    let mut v = FnCollector { out: Vec::new(), self_ty: None };
+    let mut v = FnCollector {
+        out: Vec::new(),
+        self_ty: None,
+    };
     v.visit_file(file);
     v.out
 }
@@ -40,7 +43,9 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         syn::visit::visit_block(self, &f.block);
     }
     fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
-        let prev = self.self_ty.replace(type_name(&i.self_ty).unwrap_or_default());
+        let prev = self
+            .self_ty
+            .replace(type_name(&i.self_ty).unwrap_or_default());
         syn::visit::visit_item_impl(self, i);
         self.self_ty = prev;
     }

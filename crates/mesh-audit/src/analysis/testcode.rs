@@ -10,12 +10,23 @@ use syn::visit::Visit;
 pub fn is_test_item(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
         let path = a.path();
-        let last = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let last = path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         if path.is_ident("cfg") {
-            let tokens = a.meta.require_list().map(|l| l.tokens.to_string()).unwrap_or_default();
+            let tokens = a
+                .meta
+                .require_list()
+                .map(|l| l.tokens.to_string())
+                .unwrap_or_default();
             return cfg_mentions_test(&tokens);
         }
-        matches!(last.as_str(), "test" | "rstest" | "test_case" | "bench" | "quickcheck" | "proptest")
+        matches!(
+            last.as_str(),
+            "test" | "rstest" | "test_case" | "bench" | "quickcheck" | "proptest"
+        )
     })
 }
 
@@ -25,7 +36,11 @@ fn cfg_mentions_test(tokens: &str) -> bool {
     if t.starts_with("not(") {
         return false;
     }
-    t == "test" || t.starts_with("all(test") || t.contains(",test,") || t.contains(",test)") || t.starts_with("any(test")
+    t == "test"
+        || t.starts_with("all(test")
+        || t.contains(",test,")
+        || t.contains(",test)")
+        || t.starts_with("any(test")
 }
 
 /// Byte ranges of test-only items in one file.
@@ -42,7 +57,10 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
             let mut it = ts.into_iter();
             if let Some(first) = it.next() {
                 let start = first.span().byte_range().start;
-                let end = it.last().map(|t| t.span().byte_range().end).unwrap_or(first.span().byte_range().end);
+                let end = it
+                    .last()
+                    .map(|t| t.span().byte_range().end)
+                    .unwrap_or(first.span().byte_range().end);
                 self.out.push(start..end);
             }
             true
@@ -108,7 +126,10 @@ fn collect_mods(items: &[syn::Item], dir: &Path, in_test: bool, out: &mut Vec<Pa
             }
             match &a.meta {
                 syn::Meta::NameValue(nv) => match &nv.value {
-                    syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) => Some(s.value()),
                     _ => None,
                 },
                 _ => None,
@@ -143,9 +164,19 @@ mod tests {
 
     #[test]
     fn out_of_line_test_modules() {
-        let file: syn::File = syn::parse_str("#[cfg(test)] mod tests; mod real; #[cfg(test)] #[path = \"t.rs\"] mod t;").unwrap();
+        let file: syn::File = syn::parse_str(
+            "#[cfg(test)] mod tests; mod real; #[cfg(test)] #[path = \"t.rs\"] mod t;",
+        )
+        .unwrap();
         let got = test_module_paths(&file, Path::new("src/lib.rs"));
-        assert_eq!(got, [PathBuf::from("src/tests.rs"), PathBuf::from("src/tests"), PathBuf::from("src/t.rs")]);
+        assert_eq!(
+            got,
+            [
+                PathBuf::from("src/tests.rs"),
+                PathBuf::from("src/tests"),
+                PathBuf::from("src/t.rs")
+            ]
+        );
         let got = test_module_paths(&file, Path::new("src/net.rs"));
         assert_eq!(got[0], PathBuf::from("src/net/tests.rs"));
     }

@@ -73,16 +73,25 @@ impl Rule for LoopbackBind {
             if bind.from_env {
                 values.insert("host_source".into(), "env".into());
             }
-            let unspecified = if host.contains(':') { "[::]" } else { "0.0.0.0" };
+            let unspecified = if host.contains(':') {
+                "[::]"
+            } else {
+                "0.0.0.0"
+            };
             let what = if bind.from_env {
                 format!("{} server falls back to loopback address `{host}` when its environment variable is unset", bind.framework)
             } else {
-                format!("{} server listens on loopback address `{host}`", bind.framework)
+                format!(
+                    "{} server listens on loopback address `{host}`",
+                    bind.framework
+                )
             };
             out.push(Violation {
                 range: bind.range,
                 message: format!("{what}; the sidecar forwards to the pod IP and cannot reach it"),
-                help: format!("bind `{unspecified}` and read the port from the environment (e.g. `PORT`)"),
+                help: format!(
+                    "bind `{unspecified}` and read the port from the environment (e.g. `PORT`)"
+                ),
                 values,
             });
         }

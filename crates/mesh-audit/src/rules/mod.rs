@@ -147,9 +147,19 @@ mod tests {
         for rule in all() {
             let m = rule.meta();
             assert!(ids.insert(m.id), "duplicate id {}", m.id);
-            assert!(m.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{}", m.id);
+            assert!(
+                m.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{}",
+                m.id
+            );
             let doc = m.doc();
-            for section in ["## What it finds", "## Why", "## Example", "## Use instead", "## Mesh config"] {
+            for section in [
+                "## What it finds",
+                "## Why",
+                "## Example",
+                "## Use instead",
+                "## Mesh config",
+            ] {
                 assert!(doc.contains(section), "{} doc lacks {section}", m.id);
             }
         }

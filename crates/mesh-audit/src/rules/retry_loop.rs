@@ -110,17 +110,34 @@ impl Rule for RetryLoopRule {
             }
             values.insert("protocol".into(), l.protocol.as_str().into());
             destination_values(&l.dest, &mut values);
-            let target = l.dest.host.as_deref().map(|h| format!(" to `{h}`")).unwrap_or_default();
+            let target = l
+                .dest
+                .host
+                .as_deref()
+                .map(|h| format!(" to `{h}`"))
+                .unwrap_or_default();
             let what = match (l.reconnect, l.retries) {
                 (true, _) => format!("reconnect loop{target} retries forever"),
-                (false, Some(r)) => format!("retry loop re-tries a {} call{target} {r} time{}", l.protocol.as_str(), if r == 1 { "" } else { "s" }),
-                (false, None) if l.bounded => format!("retry loop re-tries a {} call{target}", l.protocol.as_str()),
-                (false, None) => format!("unbounded retry loop around a {} call{target}", l.protocol.as_str()),
+                (false, Some(r)) => format!(
+                    "retry loop re-tries a {} call{target} {r} time{}",
+                    l.protocol.as_str(),
+                    if r == 1 { "" } else { "s" }
+                ),
+                (false, None) if l.bounded => {
+                    format!("retry loop re-tries a {} call{target}", l.protocol.as_str())
+                }
+                (false, None) => format!(
+                    "unbounded retry loop around a {} call{target}",
+                    l.protocol.as_str()
+                ),
             };
             out.push(Violation {
                 range: l.range,
-                message: format!("{what}; stacked with the sidecar's retries this multiplies upstream calls"),
-                help: "make one call and move the policy to a VirtualService `retries` block".into(),
+                message: format!(
+                    "{what}; stacked with the sidecar's retries this multiplies upstream calls"
+                ),
+                help: "make one call and move the policy to a VirtualService `retries` block"
+                    .into(),
                 values,
             });
         }

@@ -96,21 +96,37 @@ impl Rule for TimeoutWrapper {
 
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
         let loops: Vec<_> = cx.retry_loops().iter().map(|l| l.bytes.clone()).collect();
-        let in_retry_loop = |r: &TextRange| loops.iter().any(|b| b.contains(&(r.byte_start as usize)));
+        let in_retry_loop =
+            |r: &TextRange| loops.iter().any(|b| b.contains(&(r.byte_start as usize)));
         let mut found: Vec<Found> = Vec::new();
         for f in functions(cx.file) {
             let scope = FnScope::new(Some(f.sig), f.body);
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
             for d in deadlines(&scan, f.body) {
                 let calls = scan.calls_in_expr(d.future);
-                found.push(Found { range: d.range, key: "timeout", nanos: d.nanos, dest: common_dest(&calls), what: "timeout wraps a network call" });
+                found.push(Found {
+                    range: d.range,
+                    key: "timeout",
+                    nanos: d.nanos,
+                    dest: common_dest(&calls),
+                    what: "timeout wraps a network call",
+                });
             }
             for call in scan.calls_in_block(f.body) {
                 if let Some((nanos, range)) = call.request_timeout {
-                    found.push(Found { range, key: "timeout", nanos: Some(nanos), dest: call.dest.clone(), what: "request timeout on a network call" });
+                    found.push(Found {
+                        range,
+                        key: "timeout",
+                        nanos: Some(nanos),
+                        dest: call.dest.clone(),
+                        what: "request timeout on a network call",
+                    });
                 }
             }
-            let mut v = MethodDeadlines { scan: &scan, out: &mut found };
+            let mut v = MethodDeadlines {
+                scan: &scan,
+                out: &mut found,
+            };
             v.visit_block(f.body);
         }
         found.sort_by_key(|f| (f.range.byte_start, f.key));
@@ -124,20 +140,39 @@ impl Rule for TimeoutWrapper {
                 values.insert(f.key.to_string(), istio(n));
             }
             destination_values(&f.dest, &mut values);
-            let target = f.dest.host.as_deref().map(|h| format!(" to `{h}`")).unwrap_or_default();
-            let value = f.nanos.map(|n| format!(" ({})", istio(n))).unwrap_or_default();
+            let target = f
+                .dest
+                .host
+                .as_deref()
+                .map(|h| format!(" to `{h}`"))
+                .unwrap_or_default();
+            let value = f
+                .nanos
+                .map(|n| format!(" ({})", istio(n)))
+                .unwrap_or_default();
             let (message, help) = if f.key == "connect_timeout" {
                 (
-                    format!("client connect timeout{target}{value}; the mesh's connection pool sets it"),
-                    "drop it and set `connectionPool.tcp.connectTimeout` in a DestinationRule".to_string(),
+                    format!(
+                        "client connect timeout{target}{value}; the mesh's connection pool sets it"
+                    ),
+                    "drop it and set `connectionPool.tcp.connectTimeout` in a DestinationRule"
+                        .to_string(),
                 )
             } else {
                 (
-                    format!("client-side {}{target}{value}; it hides the mesh route timeout", f.what),
+                    format!(
+                        "client-side {}{target}{value}; it hides the mesh route timeout",
+                        f.what
+                    ),
                     "drop the deadline and set `timeout` on the VirtualService route".to_string(),
                 )
             };
-            out.push(Violation { range: f.range, message, help, values });
+            out.push(Violation {
+                range: f.range,
+                message,
+                help,
+                values,
+            });
         }
     }
 }
@@ -161,7 +196,11 @@ impl MethodDeadlines<'_, '_, '_> {
     fn method(&mut self, m: &syn::ExprMethodCall) {
         let method = m.method.to_string();
         let cx = self.scan.cx;
-        let arg = || m.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos());
+        let arg = || {
+            m.args
+                .first()
+                .and_then(|a| self.scan.ev.eval(a).as_duration_nanos())
+        };
         let key = match method.as_str() {
             "timeout" | "set_timeout" => "timeout",
             "connect_timeout" | "set_connect_timeout" => "connect_timeout",
@@ -172,26 +211,63 @@ impl MethodDeadlines<'_, '_, '_> {
         let kind = self.scan.kind_of(&m.receiver, 0);
         match kind {
             Kind::HttpClient(_) => {
-                self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on an HTTP client, for every request it makes" });
+                self.out.push(Found {
+                    range,
+                    key,
+                    nanos: arg(),
+                    dest: Destination::default(),
+                    what: "timeout on an HTTP client, for every request it makes",
+                });
             }
             Kind::Grpc { url } => {
-                self.out.push(Found { range, key, nanos: arg(), dest: Destination::from_value(&url), what: "timeout on a gRPC channel" });
+                self.out.push(Found {
+                    range,
+                    key,
+                    nanos: arg(),
+                    dest: Destination::from_value(&url),
+                    what: "timeout on a gRPC channel",
+                });
             }
             Kind::Request { .. } => {} // reported through the call's `request_timeout`
             _ => {
                 if method == "set_timeout" && self.is_tonic_request(&m.receiver) {
-                    self.out.push(Found { range, key, nanos: arg(), dest: Destination::default(), what: "timeout on a gRPC request" });
+                    self.out.push(Found {
+                        range,
+                        key,
+                        nanos: arg(),
+                        dest: Destination::default(),
+                        what: "timeout on a gRPC request",
+                    });
                 } else if method == "set_connect_timeout" && self.is_http_connector(&m.receiver) {
                     let nanos = match m.args.first() {
-                        Some(Expr::Call(c)) => c.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos()),
+                        Some(Expr::Call(c)) => c
+                            .args
+                            .first()
+                            .and_then(|a| self.scan.ev.eval(a).as_duration_nanos()),
                         _ => None,
                     };
-                    self.out.push(Found { range, key, nanos, dest: Destination::default(), what: "connect timeout on an HTTP connector" });
+                    self.out.push(Found {
+                        range,
+                        key,
+                        nanos,
+                        dest: Destination::default(),
+                        what: "connect timeout on an HTTP connector",
+                    });
                 } else if method == "timeout" && m.args.len() == 1 {
                     // `fut.timeout(d)` from tokio-util / futures-time.
                     let calls = self.scan.calls_in_expr(&m.receiver);
-                    if calls.iter().any(|c| c.protocol.is_l7() && c.request_timeout.is_none()) && !matches!(&*m.receiver, Expr::MethodCall(r) if r.method == "send" && self.scan.kind_of(&r.receiver, 0) != Kind::Unknown) {
-                        self.out.push(Found { range, key, nanos: arg(), dest: common_dest(&calls), what: "timeout wraps a network call" });
+                    if calls
+                        .iter()
+                        .any(|c| c.protocol.is_l7() && c.request_timeout.is_none())
+                        && !matches!(&*m.receiver, Expr::MethodCall(r) if r.method == "send" && self.scan.kind_of(&r.receiver, 0) != Kind::Unknown)
+                    {
+                        self.out.push(Found {
+                            range,
+                            key,
+                            nanos: arg(),
+                            dest: common_dest(&calls),
+                            what: "timeout wraps a network call",
+                        });
                     }
                 }
             }
@@ -204,8 +280,16 @@ impl MethodDeadlines<'_, '_, '_> {
         for _ in 0..4 {
             match e {
                 Expr::Path(p) => {
-                    let Some(id) = p.path.get_ident() else { return false };
-                    let Some(b) = self.scan.scope.lookup(&id.to_string(), id.span().byte_range().start) else { return false };
+                    let Some(id) = p.path.get_ident() else {
+                        return false;
+                    };
+                    let Some(b) = self
+                        .scan
+                        .scope
+                        .lookup(&id.to_string(), id.span().byte_range().start)
+                    else {
+                        return false;
+                    };
                     let Some(init) = b.init else { return false };
                     e = init;
                 }
@@ -221,7 +305,9 @@ impl MethodDeadlines<'_, '_, '_> {
     }
 
     fn is_tonic_request(&self, e: &Expr) -> bool {
-        self.binding_root_is(e, &["Request", "new"]) && (self.scan.cx.uses.imports_from("tonic") || self.binding_root_is(e, &["tonic", "Request", "new"]))
+        self.binding_root_is(e, &["Request", "new"])
+            && (self.scan.cx.uses.imports_from("tonic")
+                || self.binding_root_is(e, &["tonic", "Request", "new"]))
     }
 
     fn is_http_connector(&self, e: &Expr) -> bool {
@@ -247,13 +333,19 @@ impl MethodDeadlines<'_, '_, '_> {
         let mut found = Vec::new();
         while let Expr::MethodCall(step) = e {
             if step.method == "timeout" {
-                let nanos = step.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos());
+                let nanos = step
+                    .args
+                    .first()
+                    .and_then(|a| self.scan.ev.eval(a).as_duration_nanos());
                 found.push((cx.method_range(step), nanos));
             } else if step.method == "layer" {
                 if let Some(Expr::Call(c)) = step.args.first() {
                     if let Expr::Path(p) = &*c.func {
                         if ends_with(&cx.uses.resolve(&p.path), &["TimeoutLayer", "new"]) {
-                            let nanos = c.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos());
+                            let nanos = c
+                                .args
+                                .first()
+                                .and_then(|a| self.scan.ev.eval(a).as_duration_nanos());
                             found.push((cx.method_range(step), nanos));
                         }
                     }
@@ -270,13 +362,21 @@ impl MethodDeadlines<'_, '_, '_> {
             return;
         }
         for (range, nanos) in found {
-            self.out.push(Found { range, key: "timeout", nanos, dest: dest.clone(), what: "tower timeout on a client stack" });
+            self.out.push(Found {
+                range,
+                key: "timeout",
+                nanos,
+                dest: dest.clone(),
+                what: "tower timeout on a client stack",
+            });
         }
     }
 
     fn select(&mut self, mac: &syn::Macro) {
         let cx = self.scan.cx;
-        let Some(MacroBody::Select(arms)) = cx.macros.get(mac) else { return };
+        let Some(MacroBody::Select(arms)) = cx.macros.get(mac) else {
+            return;
+        };
         let mut sleep = None;
         let mut calls = Vec::new();
         for arm in arms {
@@ -284,7 +384,11 @@ impl MethodDeadlines<'_, '_, '_> {
                 if let Expr::Path(p) = &*c.func {
                     let segs = cx.uses.resolve(&p.path);
                     if ends_with(&segs, &["sleep"]) {
-                        sleep = Some(c.args.first().and_then(|a| self.scan.ev.eval(a).as_duration_nanos()));
+                        sleep = Some(
+                            c.args
+                                .first()
+                                .and_then(|a| self.scan.ev.eval(a).as_duration_nanos()),
+                        );
                         continue;
                     }
                 }
@@ -296,7 +400,13 @@ impl MethodDeadlines<'_, '_, '_> {
             return;
         }
         let range = cx.node_range(mac);
-        self.out.push(Found { range, key: "timeout", nanos, dest: common_dest(&calls), what: "`select!` races a sleep against a network call" });
+        self.out.push(Found {
+            range,
+            key: "timeout",
+            nanos,
+            dest: common_dest(&calls),
+            what: "`select!` races a sleep against a network call",
+        });
     }
 }
 
@@ -313,7 +423,10 @@ impl<'b> Visit<'b> for MethodDeadlines<'_, '_, '_> {
         }
         let cx = self.scan.cx;
         for e in cx.macros.exprs(mac) {
-            let mut inner = MethodDeadlines { scan: self.scan, out: self.out };
+            let mut inner = MethodDeadlines {
+                scan: self.scan,
+                out: self.out,
+            };
             inner.visit_expr(e);
         }
     }
