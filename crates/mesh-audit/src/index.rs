@@ -140,12 +140,7 @@ impl FileSummary {
             impl<'a> Visit<'a> for Grpc {
                 fn visit_field(&mut self, f: &'a syn::Field) {
                     if let syn::Type::Path(p) = &f.ty {
-                        let segs: Vec<String> = p
-                            .path
-                            .segments
-                            .iter()
-                            .map(|s| s.ident.to_string())
-                            .collect();
+                        let segs = crate::analysis::paths::path_segments(&p.path);
                         if segs.ends_with(&["client".to_string(), "Grpc".to_string()]) {
                             self.0 = true;
                         }

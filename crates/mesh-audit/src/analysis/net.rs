@@ -416,11 +416,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 let Some(id) = p.path.get_ident() else {
                     return Value::Unknown;
                 };
-                match self
-                    .scope
-                    .lookup(&id.to_string(), id.span().byte_range().start)
-                    .and_then(|b| b.init)
-                {
+                match self.scope.binding_at(id).and_then(|b| b.init) {
                     Some(init) => self.request_url(init, depth + 1),
                     None => Value::Unknown,
                 }
@@ -446,10 +442,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 let Some(id) = p.path.get_ident() else {
                     return Kind::Unknown;
                 };
-                let Some(b) = self
-                    .scope
-                    .lookup(&id.to_string(), id.span().byte_range().start)
-                else {
+                let Some(b) = self.scope.binding_at(id) else {
                     return Kind::Unknown;
                 };
                 if let Some(ty) = b.ty {
@@ -882,12 +875,7 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
         if let (Expr::Path(p), true) = (e, self.follow_lets > 0) {
             if let Some(id) = p.path.get_ident() {
-                if let Some(init) = self
-                    .scan
-                    .scope
-                    .lookup(&id.to_string(), id.span().byte_range().start)
-                    .and_then(|b| b.init)
-                {
+                if let Some(init) = self.scan.scope.binding_at(id).and_then(|b| b.init) {
                     let mut inner = CallFinder {
                         scan: self.scan,
                         out: Vec::new(),

@@ -161,6 +161,12 @@ impl<'a> FnScope<'a> {
         list.iter().rev().find(|b| b.at < at).copied()
     }
 
+    /// The binding a use of `ident` refers to: the last one of its name
+    /// that starts before it.
+    pub fn binding_at(&self, ident: &syn::Ident) -> Option<Binding<'a>> {
+        self.lookup(&ident.to_string(), ident.span().byte_range().start)
+    }
+
     /// Every binding of `name`, in source order.
     pub fn all(&self, name: &str) -> &[Binding<'a>] {
         self.bindings.get(name).map(Vec::as_slice).unwrap_or(&[])

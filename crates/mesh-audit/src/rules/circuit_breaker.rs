@@ -447,7 +447,7 @@ impl<'c, 'a> File<'c, 'a> {
                     return Value::Unknown;
                 };
                 let Some(i) = f else { return Value::Unknown };
-                match scope.lookup(&id.to_string(), id.span().byte_range().start) {
+                match scope.binding_at(id) {
                     Some(b) => match b.init {
                         Some(init) => self.resolve(init, f, family, d),
                         None => self.param_value(i, &id.to_string(), family, d),
@@ -505,12 +505,7 @@ impl<'c, 'a> File<'c, 'a> {
         let mut vals = Vec::new();
         for (caller, call) in &self.calls {
             let Expr::Path(p) = &*call.func else { continue };
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
+            let segs = crate::analysis::paths::path_segments(&p.path);
             let n = segs.len();
             if segs.last().map(String::as_str) != Some(item.name.as_str()) {
                 continue;
@@ -1711,9 +1706,7 @@ impl<'a> ChainVisitor<'_, '_, 'a> {
             Expr::Path(p) => {
                 let id = p.path.get_ident()?;
                 let scope = &self.file.scopes[self.f?];
-                let init = scope
-                    .lookup(&id.to_string(), id.span().byte_range().start)?
-                    .init?;
+                let init = scope.binding_at(id)?.init?;
                 self.through_lets(init, depth + 1)
             }
             Expr::Paren(p) => self.through_lets(&p.expr, depth + 1),

@@ -626,12 +626,10 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         let mut calls = self.scan.calls_in_expr(op);
         if calls.is_empty() {
             if let Expr::Path(p) = strip(op) {
-                let bound = p.path.get_ident().is_some_and(|id| {
-                    self.scan
-                        .scope
-                        .lookup(&id.to_string(), id.span().byte_range().start)
-                        .is_some()
-                });
+                let bound = p
+                    .path
+                    .get_ident()
+                    .is_some_and(|id| self.scan.scope.binding_at(id).is_some());
                 let segs = self.scan.cx.uses.resolve(&p.path);
                 if let (false, Some(name)) = (bound, segs.last()) {
                     let via_self = segs.first().is_some_and(|s| s == "Self");
@@ -851,11 +849,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                     let init = p
                         .path
                         .get_ident()
-                        .and_then(|id| {
-                            self.scan
-                                .scope
-                                .lookup(&id.to_string(), id.span().byte_range().start)
-                        })
+                        .and_then(|id| self.scan.scope.binding_at(id))
                         .and_then(|b| b.init);
                     match init.map(strip) {
                         Some(Expr::MethodCall(inner)) => {
@@ -931,12 +925,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 Expr::MethodCall(m) => e = strip(&m.receiver),
                 Expr::Path(p) => {
                     let id = p.path.get_ident()?;
-                    e = strip(
-                        self.scan
-                            .scope
-                            .lookup(&id.to_string(), id.span().byte_range().start)?
-                            .init?,
-                    );
+                    e = strip(self.scan.scope.binding_at(id)?.init?);
                 }
                 _ => break,
             }
@@ -957,11 +946,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             }
             Expr::Path(p) if depth < 3 => {
                 let id = p.path.get_ident()?;
-                let init = self
-                    .scan
-                    .scope
-                    .lookup(&id.to_string(), id.span().byte_range().start)?
-                    .init?;
+                let init = self.scan.scope.binding_at(id)?.init?;
                 self.retry_layer(init, depth + 1)
             }
             _ => None,
@@ -993,10 +978,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 Expr::Try(t) => &t.expr,
                 Expr::Path(p) => {
                     let id = p.path.get_ident()?;
-                    self.scan
-                        .scope
-                        .lookup(&id.to_string(), id.span().byte_range().start)?
-                        .init?
+                    self.scan.scope.binding_at(id)?.init?
                 }
                 _ => return None,
             };
@@ -1033,11 +1015,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 let Some(id) = p.path.get_ident() else {
                     return false;
                 };
-                let Some(b) = self
-                    .scan
-                    .scope
-                    .lookup(&id.to_string(), id.span().byte_range().start)
-                else {
+                let Some(b) = self.scan.scope.binding_at(id) else {
                     return false;
                 };
                 named(b.ty.and_then(type_name)) || b.init.is_some_and(|i| self.is_channel(i, d))

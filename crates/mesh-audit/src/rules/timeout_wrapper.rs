@@ -283,11 +283,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     let Some(id) = p.path.get_ident() else {
                         return false;
                     };
-                    let Some(b) = self
-                        .scan
-                        .scope
-                        .lookup(&id.to_string(), id.span().byte_range().start)
-                    else {
+                    let Some(b) = self.scan.scope.binding_at(id) else {
                         return false;
                     };
                     let Some(init) = b.init else { return false };
