@@ -693,8 +693,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
             // A generated tonic client: `InventoryClient<Channel>`.
             if name.ends_with("Client") && name != "Client" {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
-                    let generic = quote::quote!(#a).to_string();
-                    if generic.contains("Channel") || generic.contains("InterceptedService") {
+                    let over_channel = a.args.iter().any(|g| {
+                        matches!(g, syn::GenericArgument::Type(t)
+                            if super::scope::type_name(t).is_some_and(|n| n == "Channel" || n == "InterceptedService"))
+                    });
+                    if over_channel {
                         return Kind::Grpc {
                             url: Value::Unknown,
                         };

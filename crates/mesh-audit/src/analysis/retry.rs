@@ -251,7 +251,7 @@ fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
         bounded,
         per_try_timeout,
         backoff: sleeps(cx, body).into_iter().flatten().next(),
-        retry_on: retry_on(cx, body, first.protocol),
+        retry_on: retry_on(body, first.protocol),
         protocol: first.protocol,
         dest,
         reconnect: false,
@@ -339,8 +339,12 @@ fn is_success_cond(e: &Expr) -> bool {
             is_success_cond(&b.left) || is_success_cond(&b.right)
         }
         Expr::Binary(b) if matches!(b.op, syn::BinOp::Eq(_)) => {
-            let t = quote::quote!(#b).to_string();
-            t.contains("StatusCode :: OK") || t.contains("Code :: Ok")
+            [&*b.left, &*b.right].iter().any(|side| {
+                matches!(side, Expr::Path(p) if {
+                    let segs = super::paths::path_segments(&p.path);
+                    ends_with(&segs, &["StatusCode", "OK"]) || ends_with(&segs, &["Code", "Ok"])
+                })
+            })
         }
         Expr::Paren(p) => is_success_cond(&p.expr),
         Expr::Let(l) => is_success_pat(&l.pat),
@@ -357,15 +361,7 @@ fn is_failure_cond(e: &Expr) -> bool {
             "is_err" | "is_server_error" | "is_connect" | "is_timeout" | "is_request"
         ),
         Expr::Let(l) => is_failure_pat(&l.pat) && !matches!(&*l.pat, Pat::Wild(_) | Pat::Ident(_)),
-        Expr::Binary(b) => {
-            let t = quote::quote!(#b).to_string();
-            t.contains("SERVICE_UNAVAILABLE")
-                || t.contains("BAD_GATEWAY")
-                || t.contains("GATEWAY_TIMEOUT")
-                || t.contains("TOO_MANY_REQUESTS")
-                || t.contains("Code :: Unavailable")
-                || t.contains("is_server_error")
-        }
+        Expr::Binary(b) => names_failure(b),
         Expr::Paren(p) => is_failure_cond(&p.expr),
         _ => false,
     }
@@ -925,62 +921,149 @@ pub fn is_timeout_fn(segs: &[String]) -> bool {
         )
 }
 
-/// Istio `retryOn` tokens for the failures the body's conditions test.
-fn retry_on(cx: &FileCtx<'_>, body: &syn::Block, protocol: Protocol) -> Vec<String> {
-    let _ = cx;
-    let text = quote::quote!(#body).to_string();
-    let mut out: Vec<String> = Vec::new();
-    let mut add = |t: &str| {
-        if !out.iter().any(|x| x == t) {
-            out.push(t.to_string());
+/// Istio `retryOn` tokens for the failures the body's conditions test,
+/// in source order.
+fn retry_on(body: &syn::Block, protocol: Protocol) -> Vec<String> {
+    let mut v = Signals {
+        protocol,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out.sort();
+    let mut tokens: Vec<String> = Vec::new();
+    for (_, t) in v.out {
+        if !tokens.iter().any(|x| x == t) {
+            tokens.push(t.to_string());
         }
-    };
-    let http = [
-        ("is_server_error", "5xx"),
-        ("SERVICE_UNAVAILABLE", "503"),
-        ("BAD_GATEWAY", "502"),
-        ("GATEWAY_TIMEOUT", "504"),
-        ("TOO_MANY_REQUESTS", "429"),
-        ("is_connect", "connect-failure"),
-    ];
-    let grpc = [
-        ("Code :: Unavailable", "unavailable"),
-        ("Code :: DeadlineExceeded", "deadline-exceeded"),
-        ("Code :: ResourceExhausted", "resource-exhausted"),
-        ("Code :: Internal", "internal"),
-        ("Code :: Cancelled", "cancelled"),
-    ];
-    let table: &[(&str, &str)] = if protocol == Protocol::Grpc {
-        &grpc
-    } else {
-        &http
-    };
-    let mut hits: Vec<(usize, &str)> = table
-        .iter()
-        .filter_map(|(pat, tok)| text.find(pat).map(|i| (i, *tok)))
-        .collect();
-    // `status.as_u16() == 503` / `matches!(code, 502 | 503)`.
-    if protocol == Protocol::Http {
-        for code in ["500", "502", "503", "504", "429"] {
-            for pat in [
-                format!("== {code}"),
-                format!("{code} |"),
-                format!("| {code}"),
-                format!("{code} =>"),
-            ] {
-                if let Some(i) = text.find(&pat) {
-                    if text.contains("as_u16") {
-                        hits.push((i, code));
+    }
+    tokens
+}
+
+/// The Istio token a status constant or gRPC code names.
+fn signal_of_path(segs: &[String], protocol: Protocol) -> Option<&'static str> {
+    let n = segs.len();
+    if n < 2 {
+        return None;
+    }
+    match (protocol, segs[n - 2].as_str(), segs[n - 1].as_str()) {
+        (Protocol::Http, "StatusCode", "SERVICE_UNAVAILABLE") => Some("503"),
+        (Protocol::Http, "StatusCode", "BAD_GATEWAY") => Some("502"),
+        (Protocol::Http, "StatusCode", "GATEWAY_TIMEOUT") => Some("504"),
+        (Protocol::Http, "StatusCode", "TOO_MANY_REQUESTS") => Some("429"),
+        (Protocol::Http, "StatusCode", "INTERNAL_SERVER_ERROR") => Some("500"),
+        (Protocol::Grpc, "Code", "Unavailable") => Some("unavailable"),
+        (Protocol::Grpc, "Code", "DeadlineExceeded") => Some("deadline-exceeded"),
+        (Protocol::Grpc, "Code", "ResourceExhausted") => Some("resource-exhausted"),
+        (Protocol::Grpc, "Code", "Internal") => Some("internal"),
+        (Protocol::Grpc, "Code", "Cancelled") => Some("cancelled"),
+        _ => None,
+    }
+}
+
+/// Whether `e` calls `.as_u16()` (a status code compared as a number).
+fn reads_status_number(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            self.0 |= m.method == "as_u16";
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
+}
+
+fn retriable_code(l: &syn::Lit) -> Option<&'static str> {
+    let syn::Lit::Int(i) = l else { return None };
+    match i.base10_parse::<u16>().ok()? {
+        500 => Some("500"),
+        502 => Some("502"),
+        503 => Some("503"),
+        504 => Some("504"),
+        429 => Some("429"),
+        _ => None,
+    }
+}
+
+/// Failure tests in a loop body: `is_server_error()`, `is_connect()`,
+/// `StatusCode::SERVICE_UNAVAILABLE`, `Code::Unavailable`, `as_u16() == 503`.
+struct Signals {
+    protocol: Protocol,
+    out: Vec<(usize, &'static str)>,
+}
+
+impl<'a> Visit<'a> for Signals {
+    fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+        let token = match (self.protocol, m.method.to_string().as_str()) {
+            (Protocol::Http, "is_server_error") => Some("5xx"),
+            (Protocol::Http, "is_connect") => Some("connect-failure"),
+            _ => None,
+        };
+        if let Some(t) = token {
+            self.out.push((m.method.span().byte_range().start, t));
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_path(&mut self, p: &'a syn::Path) {
+        let segs = super::paths::path_segments(p);
+        if let Some(t) = signal_of_path(&segs, self.protocol) {
+            let at = p
+                .segments
+                .first()
+                .map(|s| s.ident.span().byte_range().start)
+                .unwrap_or(0);
+            self.out.push((at, t));
+        }
+        syn::visit::visit_path(self, p);
+    }
+    fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+        if self.protocol == Protocol::Http && matches!(b.op, syn::BinOp::Eq(_)) {
+            for (num, other) in [(&*b.right, &*b.left), (&*b.left, &*b.right)] {
+                if let Expr::Lit(l) = num {
+                    if let Some(t) = retriable_code(&l.lit).filter(|_| reads_status_number(other)) {
+                        self.out.push((l.lit.span().byte_range().start, t));
                     }
                 }
             }
         }
+        syn::visit::visit_expr_binary(self, b);
     }
-    hits.sort();
-    for (_, t) in hits {
-        add(t);
+    fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+        if self.protocol == Protocol::Http && reads_status_number(&m.expr) {
+            for arm in &m.arms {
+                let mut pats = vec![arm_parts(arm).0];
+                while let Some(p) = pats.pop() {
+                    match p {
+                        Pat::Or(o) => pats.extend(o.cases.iter()),
+                        Pat::Lit(l) => {
+                            if let Some(t) = retriable_code(&l.lit) {
+                                self.out.push((l.lit.span().byte_range().start, t));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        syn::visit::visit_expr_match(self, m);
     }
-    out
+    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+/// Whether `e` tests for a failure Istio can retry on.
+fn names_failure(e: &syn::ExprBinary) -> bool {
+    [Protocol::Http, Protocol::Grpc]
+        .into_iter()
+        .any(|protocol| {
+            let mut v = Signals {
+                protocol,
+                out: Vec::new(),
+            };
+            v.visit_expr_binary(e);
+            !v.out.is_empty()
+        })
 }
 
 /// Whether the body waits on `interval.tick()`.
