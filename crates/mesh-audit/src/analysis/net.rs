@@ -85,7 +85,43 @@ impl Destination {
         }
         let mut d = Destination::from_value(&Value::Str(out));
         d.from_env |= self.from_env;
+        if d.is_loopback() {
+            // Not a mesh destination: never name it.
+            return Destination {
+                from_env: d.from_env,
+                ..Default::default()
+            };
+        }
         d
+    }
+
+    /// A loopback host (`localhost`, `127.x.x.x`, `::1`): the process itself
+    /// or its own sidecar, never a destination the mesh routes.
+    pub fn is_loopback(&self) -> bool {
+        let Some(h) = self.host.as_deref() else {
+            return false;
+        };
+        let h = h.trim_start_matches('[').trim_end_matches(']');
+        h.eq_ignore_ascii_case("localhost")
+            || h.to_ascii_lowercase().ends_with(".localhost")
+            || h == "::1"
+            || h == "0.0.0.0"
+            || h.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|a| a.is_loopback())
+    }
+
+    /// The destination as the mesh sees it: `None` for a literal loopback
+    /// address (a call to the pod itself or its sidecar is no mesh
+    /// traffic); a loopback default of an environment variable is a
+    /// developer's default, so the host is left unknown.
+    pub fn meshable(self) -> Option<Destination> {
+        if !self.is_loopback() {
+            return Some(self);
+        }
+        self.from_env.then(|| Destination {
+            from_env: true,
+            ..Default::default()
+        })
     }
 
     pub fn from_value(v: &Value) -> Destination {
@@ -264,13 +300,21 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 "send" | "call" | "send_json" | "send_form" | "send_string" | "send_bytes"
                 | "send_body",
             ) => Some(call(Protocol::Http, client, url, *timeout)),
-            (Kind::HttpClient(client), "execute" | "send_request" | "request" | "call")
-                if method != "request" || *client == "hyper" =>
+            // hyper's `Client::get(uri)` (0.14 and hyper-util's legacy client).
+            (Kind::HttpClient(client), "execute" | "send_request" | "request" | "call" | "get")
+                if !matches!(method.as_str(), "request" | "get") || *client == "hyper" =>
             {
                 let url = m
                     .args
                     .first()
-                    .map(|a| self.request_url(a, 0))
+                    .map(|a| {
+                        if method == "get" {
+                            // `client.get(uri)`: the argument is the URI.
+                            self.ev.eval(a)
+                        } else {
+                            self.request_url(a, 0)
+                        }
+                    })
                     .unwrap_or(Value::Unknown);
                 Some(call(Protocol::Http, client, &url, None))
             }
@@ -664,9 +708,27 @@ impl<'e, 'a> NetScan<'e, 'a> {
     }
 
     pub fn kind_of_type(&self, ty: &Type) -> Kind {
+        self.kind_of_type_at(ty, 0)
+    }
+
+    fn kind_of_type_at(&self, ty: &Type, depth: u32) -> Kind {
+        if depth > 8 {
+            return Kind::Unknown;
+        }
         let Some(path) = type_path(ty) else {
             return Kind::Unknown;
         };
+        // A type alias of this file first (`type HttpClient = Client<HttpConnector, Body>;`):
+        // its name may look like a generated gRPC client's.
+        if let Some(id) = path.get_ident() {
+            for item in &self.cx.file.items {
+                if let syn::Item::Type(t) = item {
+                    if t.ident == *id && t.generics.params.is_empty() {
+                        return self.kind_of_type_at(&t.ty, depth + 1);
+                    }
+                }
+            }
+        }
         let segs = self.cx.uses.resolve(path);
         let last = path.segments.last();
         // Smart pointers and `State<T>` extractors wrap the client.
@@ -686,7 +748,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             ) {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
                     if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
-                        return self.kind_of_type(inner);
+                        return self.kind_of_type_at(inner, depth + 1);
                     }
                 }
             }
@@ -873,8 +935,13 @@ struct CallFinder<'s, 'e, 'a> {
 
 impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
     fn visit_expr(&mut self, e: &'ast Expr) {
-        if let Some(c) = self.scan.classify(e) {
-            self.out.push(c);
+        if let Some(mut c) = self.scan.classify(e) {
+            // Calls to localhost (the pod itself, its sidecar's admin port)
+            // are not mesh traffic.
+            if let Some(dest) = std::mem::take(&mut c.dest).meshable() {
+                c.dest = dest;
+                self.out.push(c);
+            }
         }
         if let (Expr::Path(p), true) = (e, self.follow_lets > 0) {
             if let Some(id) = p.path.get_ident() {

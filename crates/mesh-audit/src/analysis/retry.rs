@@ -319,6 +319,15 @@ fn is_success_pat(p: &Pat) -> bool {
 fn is_failure_pat(p: &Pat) -> bool {
     match p {
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
+        // `StatusCode::SERVICE_UNAVAILABLE`, `Code::Unavailable`, `503` in a
+        // `match` on the status.
+        Pat::Path(pp) => {
+            let segs = super::paths::path_segments(&pp.path);
+            [Protocol::Http, Protocol::Grpc]
+                .into_iter()
+                .any(|proto| signal_of_path(&segs, proto).is_some())
+        }
+        Pat::Lit(l) => retriable_code(&l.lit).is_some(),
         Pat::Wild(_) => true,
         Pat::Ident(pi) => {
             pi.subpat.is_none() || pi.subpat.as_ref().is_some_and(|(_, p)| is_failure_pat(p))
@@ -422,7 +431,10 @@ impl<'a> Visit<'a> for ShapeVisitor {
             let (pat, guard) = arm_parts(arm);
             let exits = contains_exit(&arm.body) || always_exits(&arm.body);
             let guard_counts = guard.is_some_and(|g| !is_success_cond(g));
-            if is_success_pat(pat) {
+            // `s if s.is_success() => return ..` on a status.
+            let success_guard = guard.is_some_and(is_success_cond)
+                && matches!(pat, Pat::Ident(pi) if pi.subpat.is_none());
+            if is_success_pat(pat) || success_guard {
                 let guard_ok = guard.is_none_or(|g| is_success_cond(g) || !is_failure_cond(g));
                 if exits && guard_ok {
                     self.shape.success_exit = true;
@@ -471,6 +483,28 @@ impl<'a> Visit<'a> for ShapeVisitor {
         }
         syn::visit::visit_expr_if(self, i);
     }
+    fn visit_block(&mut self, b: &'a syn::Block) {
+        // `if resp.status() == SERVICE_UNAVAILABLE { sleep; continue; }`
+        // followed by an unconditional `return Ok(..)`: the call that got
+        // past the failure test leaves the loop.
+        for (i, st) in b.stmts.iter().enumerate() {
+            let syn::Stmt::Expr(Expr::If(ifx), _) = st else {
+                continue;
+            };
+            let continues =
+                ifx.then_branch.stmts.iter().any(
+                    |s| matches!(s, syn::Stmt::Expr(Expr::Continue(c), _) if c.label.is_none()),
+                );
+            let exits_after = b.stmts[i + 1..]
+                .iter()
+                .any(|s| matches!(s, syn::Stmt::Expr(e, _) if matches!(e, Expr::Return(_) | Expr::Break(_))));
+            if ifx.else_branch.is_none() && continues && exits_after && is_failure_cond(&ifx.cond) {
+                self.shape.success_exit = true;
+                self.shape.continues_on_failure = true;
+            }
+        }
+        syn::visit::visit_block(self, b);
+    }
     fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
     fn visit_item(&mut self, _: &'a syn::Item) {}
 }
@@ -503,29 +537,41 @@ fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
     struct V(Vec<(String, i128, usize)>);
     impl<'a> Visit<'a> for V {
         fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
-            if let (syn::BinOp::AddAssign(_), Expr::Path(p), Expr::Lit(l)) =
-                (&b.op, &*b.left, &*b.right)
-            {
+            // `attempt += 1`, and `remaining -= 1` counting down.
+            let sign = match b.op {
+                syn::BinOp::AddAssign(_) => Some(1),
+                syn::BinOp::SubAssign(_) => Some(-1),
+                _ => None,
+            };
+            if let (Some(sign), Expr::Path(p), Expr::Lit(l)) = (sign, &*b.left, &*b.right) {
                 if let (Some(id), syn::Lit::Int(i)) = (p.path.get_ident(), &l.lit) {
                     if let Ok(step) = i.base10_parse::<i128>() {
                         self.0
-                            .push((id.to_string(), step, b.span().byte_range().start));
+                            .push((id.to_string(), sign * step, b.span().byte_range().start));
                     }
                 }
             }
             syn::visit::visit_expr_binary(self, b);
         }
         fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
-            // `n = n + 1`
+            // `n = n + 1`, `n = n - 1`
             if let (Expr::Path(p), Expr::Binary(b)) = (&*a.left, &*a.right) {
-                if let (Some(id), syn::BinOp::Add(_), Expr::Path(lp), Expr::Lit(l)) =
-                    (p.path.get_ident(), &b.op, &*b.left, &*b.right)
+                let sign = match b.op {
+                    syn::BinOp::Add(_) => Some(1),
+                    syn::BinOp::Sub(_) => Some(-1),
+                    _ => None,
+                };
+                if let (Some(id), Some(sign), Expr::Path(lp), Expr::Lit(l)) =
+                    (p.path.get_ident(), sign, &*b.left, &*b.right)
                 {
                     if lp.path.is_ident(id) {
                         if let syn::Lit::Int(i) = &l.lit {
                             if let Ok(step) = i.base10_parse::<i128>() {
-                                self.0
-                                    .push((id.to_string(), step, a.span().byte_range().start));
+                                self.0.push((
+                                    id.to_string(),
+                                    sign * step,
+                                    a.span().byte_range().start,
+                                ));
                             }
                         }
                     }

@@ -833,6 +833,16 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
         if !direct && !callees.iter().any(|c| tripping.contains(c)) {
             continue;
         }
+        // An `if` on the counter must open the breaker (or leave early
+        // before it does): `if failed > 3 { state = Locked }` beside a
+        // `state = Open` on success is a lock, not a breaker.
+        let comparisons: Vec<_> = comparisons
+            .into_iter()
+            .filter(|(cmp, left)| guards_trip(&shape, &tripping, file.fns[i].body, cmp, *left))
+            .collect();
+        if comparisons.is_empty() {
+            continue;
+        }
         qualified = true;
         for (cmp, counter_left) in comparisons {
             let (side, other) = if counter_left {
@@ -858,7 +868,7 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
             }
         }
     }
-    if !qualified {
+    if !qualified || guards_local_io(file, &impl_fns) {
         return None;
     }
     let consecutive_errors = agree(thresholds).as_int();
@@ -874,6 +884,116 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
         host,
     };
     Some((shape, found))
+}
+
+/// Whether the type's own methods guard file-system work (`std::fs::write`,
+/// `tokio::fs::read`, `File::open`) and make no network call: a breaker
+/// around a disk, which no mesh replaces.
+fn guards_local_io(file: &File<'_, '_>, impl_fns: &[usize]) -> bool {
+    struct Fs<'c, 'a> {
+        cx: &'c FileCtx<'a>,
+        hit: bool,
+    }
+    impl<'x> Visit<'x> for Fs<'_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve(&p.path);
+                let fs_module = segs.len() >= 3
+                    && matches!(segs[0].as_str(), "std" | "tokio" | "async_std")
+                    && segs[1] == "fs";
+                if fs_module
+                    || ends_with(&segs, &["fs", "File", "open"])
+                    || ends_with(&segs, &["fs", "File", "create"])
+                {
+                    self.hit = true;
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut fs = Fs {
+        cx: file.cx,
+        hit: false,
+    };
+    for &i in impl_fns {
+        fs.visit_block(file.fns[i].body);
+    }
+    fs.hit
+        && impl_fns.iter().all(|&i| {
+            NetScan::new(file.cx, &file.scopes[i], file.fns[i].self_ty.as_deref())
+                .calls_in_block(file.fns[i].body)
+                .is_empty()
+        })
+}
+
+/// Whether the `if` whose condition holds `cmp` opens the breaker in one of
+/// its branches (directly or through a method that does), or leaves early
+/// while the counter is still below the threshold (`if failures < max { return }`).
+/// A comparison that is no `if` condition (a guard, a `let`) counts.
+fn guards_trip(
+    shape: &Shape,
+    tripping: &HashSet<String>,
+    body: &syn::Block,
+    cmp: &syn::ExprBinary,
+    counter_left: bool,
+) -> bool {
+    use syn::spanned::Spanned;
+    struct Find<'a> {
+        at: usize,
+        found: Option<&'a syn::ExprIf>,
+    }
+    impl<'a> Visit<'a> for Find<'a> {
+        fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+            let r = i.cond.span().byte_range();
+            if r.start <= self.at && self.at < r.end {
+                self.found = Some(i);
+            }
+            syn::visit::visit_expr_if(self, i);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut f = Find {
+        at: cmp.span().byte_range().start,
+        found: None,
+    };
+    f.visit_block(body);
+    let Some(i) = f.found else {
+        return true;
+    };
+    struct Exits(bool);
+    impl<'a> Visit<'a> for Exits {
+        fn visit_expr_return(&mut self, _: &'a syn::ExprReturn) {
+            self.0 = true;
+        }
+        fn visit_expr_try(&mut self, _: &'a syn::ExprTry) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let below = matches!(
+        (&cmp.op, counter_left),
+        (BinOp::Lt(_) | BinOp::Le(_), true) | (BinOp::Gt(_) | BinOp::Ge(_), false)
+    );
+    let mut exits = Exits(false);
+    exits.visit_block(&i.then_branch);
+    if below && exits.0 {
+        return true;
+    }
+    let whole = syn::Block {
+        brace_token: Default::default(),
+        stmts: vec![syn::Stmt::Expr(
+            Expr::If(syn::ExprIf {
+                cond: Box::new(Expr::Verbatim(Default::default())),
+                ..i.clone()
+            }),
+            None,
+        )],
+    };
+    let (direct, callees) = trips(shape, &whole);
+    direct || callees.iter().any(|c| tripping.contains(c))
 }
 
 /// Comparisons of a failure counter with something else: `(cmp, counter on the left)`.

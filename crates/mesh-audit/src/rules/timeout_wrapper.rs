@@ -220,11 +220,15 @@ impl MethodDeadlines<'_, '_, '_> {
                 });
             }
             Kind::Grpc { url } => {
+                // A channel to localhost is no mesh traffic.
+                let Some(dest) = Destination::from_value(&url).meshable() else {
+                    return;
+                };
                 self.out.push(Found {
                     range,
                     key,
                     nanos: arg(),
-                    dest: Destination::from_value(&url),
+                    dest,
                     what: "timeout on a gRPC channel",
                 });
             }
