@@ -276,6 +276,12 @@ impl CrateIndex {
         let lookup = |name: &str| consts.get(name).cloned();
         for list in self.functions.values_mut() {
             for f in list.iter_mut() {
+                if let Some(Value::Str(t)) = &f.returns {
+                    if t.contains(crate::analysis::eval::CONST_MARK) {
+                        f.returns =
+                            crate::analysis::eval::fill_template(t, &lookup).map(Value::Str);
+                    }
+                }
                 if let Some(n) = &mut f.net {
                     if n.dest.template.is_some() {
                         n.dest = n.dest.resolve(&lookup);
@@ -340,6 +346,15 @@ impl CrateIndex {
     /// The one value struct literals of the crate give this field.
     pub fn field_value(&self, name: &str) -> Option<&Value> {
         self.field_values.get(name).and_then(Option::as_ref)
+    }
+
+    /// The value a crate function without receiver returns, when exactly
+    /// one function has that name and the code spells the value out.
+    pub fn fn_returns(&self, name: &str) -> Option<&Value> {
+        match self.functions.get(name)?.as_slice() {
+            [only] if only.self_ty.is_none() => only.returns.as_ref(),
+            _ => None,
+        }
     }
 
     /// Whether the crate carries tonic-generated client code.

@@ -46,6 +46,23 @@ pub enum Value {
 /// Brackets a `ConstRef` inside a string template.
 pub const CONST_MARK: char = '\u{1B}';
 
+/// Fills the `ConstRef`s of a string template; `None` if one is unknown.
+pub fn fill_template(t: &str, consts: &dyn Fn(&str) -> Option<Value>) -> Option<String> {
+    let mut out = String::new();
+    for (i, part) in t.split(CONST_MARK).enumerate() {
+        if i % 2 == 0 {
+            out.push_str(part);
+            continue;
+        }
+        match consts(part)? {
+            Value::Str(s) => out.push_str(&s),
+            Value::Int(n) => out.push_str(&n.to_string()),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 impl Value {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Value::Unknown | Value::ConstRef(_))
@@ -395,6 +412,13 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 ))
         {
             return arg(0);
+        }
+        // `base_url()`: a crate function without arguments that returns a
+        // value the code spells out (`format!("http://{}:8081", HOST)`).
+        if c.args.is_empty() {
+            if let Some(v) = self.cx.index.fn_returns(last) {
+                return v.clone();
+            }
         }
         Value::Unknown
     }

@@ -66,23 +66,12 @@ impl Destination {
         let Some(t) = &self.template else {
             return self.clone();
         };
-        let mut out = String::new();
-        for (i, part) in t.split(CONST_MARK).enumerate() {
-            if i % 2 == 0 {
-                out.push_str(part);
-                continue;
-            }
-            match consts(part) {
-                Some(Value::Str(s)) => out.push_str(&s),
-                Some(Value::Int(n)) => out.push_str(&n.to_string()),
-                _ => {
-                    return Destination {
-                        from_env: self.from_env,
-                        ..Default::default()
-                    }
-                }
-            }
-        }
+        let Some(out) = super::eval::fill_template(t, consts) else {
+            return Destination {
+                from_env: self.from_env,
+                ..Default::default()
+            };
+        };
         let mut d = Destination::from_value(&Value::Str(out));
         d.from_env |= self.from_env;
         if d.is_loopback() {

@@ -904,7 +904,30 @@ fn base_delay(cx: &FileCtx<'_>, body: &syn::Block, arg: &Expr) -> Option<u128> {
 
 /// A `timeout(d, fut)` around a network call inside the body.
 fn deadline_inside(scan: &NetScan<'_, '_>, body: &syn::Block) -> Option<u128> {
-    deadlines(scan, body).into_iter().find_map(|d| d.nanos)
+    deadlines(scan, body)
+        .into_iter()
+        .find_map(|d| d.nanos)
+        .or_else(|| request_set_timeout(scan, body))
+}
+
+/// tonic's `request.set_timeout(d)` on the request each attempt sends.
+fn request_set_timeout(scan: &NetScan<'_, '_>, body: &syn::Block) -> Option<u128> {
+    struct V<'s, 'e, 'a> {
+        scan: &'s NetScan<'e, 'a>,
+        found: Option<u128>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.method == "set_timeout" && m.args.len() == 1 && self.found.is_none() {
+                self.found = self.scan.ev.eval(&m.args[0]).as_duration_nanos();
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V { scan, found: None };
+    v.visit_block(body);
+    v.found
 }
 
 /// A deadline applied to a future: `timeout(d, fut)`, `fut.timeout(d)`.
