@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use mesh_audit_model::{AuditError, Finding, Report, Severity, SuppressionNote};
+use mesh_audit_model::{AuditError, Finding, Report, SuppressionNote};
 
 use crate::analysis::testcode::test_regions;
 use crate::analysis::FileCtx;
@@ -370,9 +370,4 @@ fn run_parallel<T: Sync, R: Send>(
     });
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
-}
-
-/// Severity helper for callers deciding exit codes.
-pub fn worst(report: &Report) -> Option<Severity> {
-    report.findings.iter().map(|f| f.severity).max()
 }

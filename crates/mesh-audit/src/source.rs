@@ -67,10 +67,6 @@ impl<'a> LineIndex<'a> {
             .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches('\r')
     }
-
-    pub fn line_count(&self) -> u32 {
-        self.line_starts.len() as u32
-    }
 }
 
 /// Operators and words in one statement (between `;`, `,` and brackets)

@@ -247,18 +247,6 @@ impl<'e, 'a> NetScan<'e, 'a> {
         v.out
     }
 
-    pub fn calls_in_stmts(&self, stmts: &[syn::Stmt]) -> Vec<NetCall> {
-        let mut v = CallFinder {
-            scan: self,
-            out: Vec::new(),
-            follow_lets: 0,
-        };
-        for s in stmts {
-            v.visit_stmt(s);
-        }
-        v.out
-    }
-
     /// Whether this one expression (not its sub-expressions) is a network call.
     pub fn classify(&self, e: &Expr) -> Option<NetCall> {
         match e {
