@@ -30,6 +30,8 @@ pub struct FileSummary {
     pub types: Vec<String>,
     /// Holds tonic-build output: a struct with a `tonic::client::Grpc<_>` field.
     pub tonic_codegen: bool,
+    /// gRPC clients that struct literals store in fields, with their URL.
+    pub endpoint_fields: Vec<(String, Kind)>,
 }
 
 /// What a function does that callers inherit.
@@ -82,14 +84,21 @@ impl FileSummary {
             }
         }
         let mut field_values = Vec::new();
+        let mut endpoint_fields = Vec::new();
         let functions = analysis::scope::functions(file)
             .into_iter()
             .map(|f| {
                 let scope = FnScope::new(Some(f.sig), f.body);
                 let ev = Evaluator::new(&cx, &scope);
+                let scan = NetScan::new(&cx, &scope, f.self_ty.as_deref());
+                // What struct literals put in fields: plain values, and gRPC
+                // clients whose endpoint URL the constructor spells out
+                // (`Self { pricing: PricingClient::new(channel) }`).
                 struct Literals<'v, 'e, 'a> {
                     ev: &'v Evaluator<'e, 'a>,
+                    scan: &'v NetScan<'e, 'a>,
                     out: &'v mut Vec<(String, Option<Value>)>,
+                    endpoints: &'v mut Vec<(String, Kind)>,
                 }
                 impl<'x> Visit<'x> for Literals<'_, '_, '_> {
                     fn visit_expr_struct(&mut self, s: &'x syn::ExprStruct) {
@@ -98,6 +107,10 @@ impl FileSummary {
                                 let v = self.ev.eval(&field.expr);
                                 self.out
                                     .push((id.to_string(), (!v.is_unknown()).then_some(v)));
+                                let k = self.scan.kind_of(&field.expr, 0);
+                                if matches!(&k, Kind::Grpc { url } if !url.is_unknown()) {
+                                    self.endpoints.push((id.to_string(), k));
+                                }
                             }
                         }
                         syn::visit::visit_expr_struct(self, s);
@@ -106,7 +119,9 @@ impl FileSummary {
                 }
                 Literals {
                     ev: &ev,
+                    scan: &scan,
                     out: &mut field_values,
+                    endpoints: &mut endpoint_fields,
                 }
                 .visit_block(f.body);
                 let returns = match f.body.stmts.last() {
@@ -166,6 +181,7 @@ impl FileSummary {
             t.0
         };
         FileSummary {
+            endpoint_fields,
             tonic_codegen,
             field_values,
             types,
@@ -203,6 +219,7 @@ fn lookup_net<'i>(
 #[derive(Debug, Default)]
 pub struct CrateIndex {
     tonic_codegen: bool,
+    endpoint_fields: HashMap<String, Option<Kind>>,
     consts: HashMap<String, Value>,
     field_values: HashMap<String, Option<Value>>,
     types: HashSet<String>,
@@ -236,6 +253,18 @@ impl CrateIndex {
                     }
                     _ => {
                         index.field_values.insert(name.clone(), v.clone());
+                    }
+                }
+            }
+            for (name, kind) in &s.endpoint_fields {
+                match index.endpoint_fields.get(name) {
+                    Some(prev) if prev.as_ref() != Some(kind) => {
+                        index.endpoint_fields.insert(name.clone(), None);
+                    }
+                    _ => {
+                        index
+                            .endpoint_fields
+                            .insert(name.clone(), Some(kind.clone()));
                     }
                 }
             }
@@ -335,6 +364,12 @@ impl CrateIndex {
             .iter()
             .all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol))
             .then_some(first)
+    }
+
+    /// The gRPC client, with its endpoint URL, that every struct literal of
+    /// the crate stores in this field.
+    pub fn endpoint_field(&self, name: &str) -> Option<&Kind> {
+        self.endpoint_fields.get(name).and_then(Option::as_ref)
     }
 
     /// What a struct field of the crate holds, by field name, when it is a

@@ -478,11 +478,21 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // A field declared in this file, else in another file of the
                 // crate (`AppState` in state.rs, used in handlers.rs).
                 syn::Member::Named(name) => match self.cx.field_type(&name.to_string()) {
-                    Some(t) => self.kind_of_type(t),
+                    Some(t) => match self.kind_of_type(t) {
+                        // The type says gRPC; a constructor may say where to.
+                        Kind::Grpc { url } if url.is_unknown() => self
+                            .cx
+                            .index
+                            .endpoint_field(&name.to_string())
+                            .cloned()
+                            .unwrap_or(Kind::Grpc { url }),
+                        k => k,
+                    },
                     None => self
                         .cx
                         .index
-                        .field_kind(&name.to_string())
+                        .endpoint_field(&name.to_string())
+                        .or_else(|| self.cx.index.field_kind(&name.to_string()))
                         .cloned()
                         .unwrap_or(Kind::Unknown),
                 },
