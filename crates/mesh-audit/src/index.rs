@@ -32,6 +32,18 @@ pub struct FileSummary {
     pub tonic_codegen: bool,
     /// gRPC clients that struct literals store in fields, with their URL.
     pub endpoint_fields: Vec<(String, Kind)>,
+    /// Closures and async blocks passed to functions (`with_retry(|| ..)`):
+    /// the callee's name, the closure's own network calls, and the crate
+    /// functions it calls (resolved once the index is whole).
+    pub closure_args: Vec<ClosureArg>,
+}
+
+/// A closure handed to a function of the crate.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ClosureArg {
+    pub callee: String,
+    pub net: Option<NetSummary>,
+    pub callees: Vec<(String, bool)>,
 }
 
 /// What a function does that callers inherit.
@@ -180,7 +192,58 @@ impl FileSummary {
             t.visit_file(file);
             t.0
         };
+        let mut closure_args = Vec::new();
+        for f in analysis::scope::functions(file) {
+            let scope = FnScope::new(Some(f.sig), f.body);
+            let scan = NetScan::new(&cx, &scope, f.self_ty.as_deref());
+            struct Args<'v, 'e, 'a> {
+                scan: &'v NetScan<'e, 'a>,
+                out: &'v mut Vec<ClosureArg>,
+            }
+            impl Args<'_, '_, '_> {
+                fn add<'x>(&mut self, callee: String, args: impl Iterator<Item = &'x syn::Expr>) {
+                    for a in args {
+                        let body: &syn::Expr = match a {
+                            syn::Expr::Closure(c) => &c.body,
+                            syn::Expr::Async(_) => a,
+                            _ => continue,
+                        };
+                        let calls = self.scan.calls_in_expr(body);
+                        let block = syn::Block {
+                            brace_token: Default::default(),
+                            stmts: vec![syn::Stmt::Expr(body.clone(), None)],
+                        };
+                        self.out.push(ClosureArg {
+                            callee: callee.clone(),
+                            net: summarise_calls(&calls),
+                            callees: callees(&block),
+                        });
+                    }
+                }
+            }
+            impl<'x> Visit<'x> for Args<'_, '_, '_> {
+                fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+                    if let syn::Expr::Path(p) = &*c.func {
+                        if let Some(last) = p.path.segments.last() {
+                            self.add(last.ident.to_string(), c.args.iter());
+                        }
+                    }
+                    syn::visit::visit_expr_call(self, c);
+                }
+                fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+                    self.add(m.method.to_string(), m.args.iter());
+                    syn::visit::visit_expr_method_call(self, m);
+                }
+                fn visit_item(&mut self, _: &'x syn::Item) {}
+            }
+            Args {
+                scan: &scan,
+                out: &mut closure_args,
+            }
+            .visit_block(f.body);
+        }
         FileSummary {
+            closure_args,
             endpoint_fields,
             tonic_codegen,
             field_values,
@@ -219,6 +282,10 @@ fn lookup_net<'i>(
 #[derive(Debug, Default)]
 pub struct CrateIndex {
     tonic_codegen: bool,
+    closure_args: Vec<ClosureArg>,
+    /// Per function name: what the closures its callers pass in do on the
+    /// network; `None` where callers disagree.
+    closure_net: HashMap<String, Option<NetSummary>>,
     endpoint_fields: HashMap<String, Option<Kind>>,
     consts: HashMap<String, Value>,
     field_values: HashMap<String, Option<Value>>,
@@ -245,6 +312,7 @@ impl CrateIndex {
                 }
             }
             index.types.extend(s.types.iter().cloned());
+            index.closure_args.extend(s.closure_args.iter().cloned());
             index.tonic_codegen |= s.tonic_codegen;
             for (name, v) in &s.field_values {
                 match index.field_values.get(name) {
@@ -295,7 +363,51 @@ impl CrateIndex {
         }
         index.resolve_destinations();
         index.close_network_calls();
+        index.resolve_closure_args();
         index
+    }
+
+    /// Only functions of the crate that take closures matter; a closure is
+    /// networking when it calls the network itself or through a crate
+    /// function.
+    fn resolve_closure_args(&mut self) {
+        let consts = self.consts.clone();
+        let lookup = |name: &str| consts.get(name).cloned();
+        for arg in std::mem::take(&mut self.closure_args) {
+            if !self.functions.contains_key(&arg.callee) {
+                continue;
+            }
+            let net = arg.net.clone().map(|mut n| {
+                n.dest = n.dest.resolve(&lookup);
+                n
+            });
+            let net = net.filter(|n| n.protocol.is_l7()).or_else(|| {
+                arg.callees
+                    .iter()
+                    .find_map(|(name, _)| lookup_net(&self.functions, name, None, false))
+                    .filter(|n| n.protocol.is_l7())
+                    .cloned()
+            });
+            let Some(net) = net else { continue };
+            match self.closure_net.get(&arg.callee) {
+                Some(Some(prev)) if prev.dest != net.dest => {
+                    let merged = NetSummary {
+                        protocol: prev.protocol,
+                        dest: Default::default(),
+                    };
+                    self.closure_net.insert(arg.callee.clone(), Some(merged));
+                }
+                Some(_) => {}
+                None => {
+                    self.closure_net.insert(arg.callee.clone(), Some(net));
+                }
+            }
+        }
+    }
+
+    /// What the closures passed to crate function `name` do on the network.
+    pub fn closure_net(&self, name: &str) -> Option<&NetSummary> {
+        self.closure_net.get(name).and_then(Option::as_ref)
     }
 
     /// Destinations that named `const`s of other files, now that every

@@ -15,7 +15,7 @@ use syn::visit::Visit;
 use syn::{Expr, Pat};
 
 use super::eval::{Evaluator, Value};
-use super::net::{Destination, NetCall, NetScan, Protocol};
+use super::net::{Destination, NetCall, NetScan, NetSummary, Protocol};
 use super::paths::ends_with;
 use super::scope::{functions, FnScope};
 use super::FileCtx;
@@ -55,8 +55,10 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
             loops: &mut loops,
         }
         .visit_block(f.body);
+        // A generic helper (`with_retry(f)`) calls what its callers pass in.
+        let passed_in = cx.index.closure_net(&f.name).map(|n| (n, fn_params(f.sig)));
         for l in loops {
-            if let Some(r) = analyse(&scan, l) {
+            if let Some(r) = analyse(&scan, l, passed_in.as_ref()) {
                 out.push(r);
             }
         }
@@ -136,10 +138,28 @@ impl<'e> Visit<'e> for LoopCollector<'_, 'e, '_> {
     fn visit_item(&mut self, _: &'e syn::Item) {}
 }
 
-fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
+fn analyse(
+    scan: &NetScan<'_, '_>,
+    l: LoopRef<'_>,
+    passed_in: Option<&(&NetSummary, Vec<String>)>,
+) -> Option<RetryLoop> {
     let cx = scan.cx;
     let body = l.body();
     let mut calls = scan.calls_in_block(body);
+    if let Some((net, params)) = passed_in {
+        calls.extend(
+            param_calls(cx, body, params)
+                .into_iter()
+                .map(|range| NetCall {
+                    protocol: net.protocol,
+                    client: "closure".into(),
+                    range,
+                    dest: net.dest.clone(),
+                    request_timeout: None,
+                }),
+        );
+        calls.sort_by_key(|c| c.range.byte_start);
+    }
     let mut shape = BodyShape::of(body);
     // `while let Err(e) = call().await { .. }`: goes round while the call
     // fails, leaves when it succeeds.
@@ -256,6 +276,54 @@ fn analyse(scan: &NetScan<'_, '_>, l: LoopRef<'_>) -> Option<RetryLoop> {
         dest,
         reconnect: false,
     })
+}
+
+/// Names of a function's parameters.
+fn fn_params(sig: &syn::Signature) -> Vec<String> {
+    sig.inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) => Some(pi.ident.to_string()),
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// Calls of a parameter (`f()`, `(op)()`) in the body.
+fn param_calls(cx: &FileCtx<'_>, body: &syn::Block, params: &[String]) -> Vec<TextRange> {
+    struct V<'c, 'a, 'p> {
+        cx: &'c FileCtx<'a>,
+        params: &'p [String],
+        out: Vec<TextRange>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            let mut f = &*c.func;
+            while let Expr::Paren(p) = f {
+                f = &p.expr;
+            }
+            if let Expr::Path(p) = f {
+                if p.path
+                    .get_ident()
+                    .is_some_and(|id| self.params.iter().any(|n| id == n))
+                {
+                    self.out.push(self.cx.call_range(c));
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        params,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out
 }
 
 /// `a..b` / `a..=b` with readable integer bounds: how many iterations.
