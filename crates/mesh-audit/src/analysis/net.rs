@@ -61,6 +61,14 @@ pub struct Destination {
 }
 
 impl Destination {
+    /// ` to `host`` for messages, empty when the host is unknown.
+    pub fn target(&self) -> String {
+        self.host
+            .as_deref()
+            .map(|h| format!(" to `{h}`"))
+            .unwrap_or_default()
+    }
+
     /// Fills a template's `const`s from the crate's values.
     pub fn resolve(&self, consts: &dyn Fn(&str) -> Option<Value>) -> Destination {
         let Some(t) = &self.template else {

@@ -268,12 +268,7 @@ fn violation(f: Found) -> Violation {
     }
     values.insert("protocol".into(), f.protocol.as_str().into());
     destination_values(&f.dest, &mut values);
-    let target = f
-        .dest
-        .host
-        .as_deref()
-        .map(|h| format!(" to `{h}`"))
-        .unwrap_or_default();
+    let target = f.dest.target();
     let times = p
         .retries
         .map(|r| format!(" up to {r} time{}", if r == 1 { "" } else { "s" }))

@@ -110,12 +110,7 @@ impl Rule for RetryLoopRule {
             }
             values.insert("protocol".into(), l.protocol.as_str().into());
             destination_values(&l.dest, &mut values);
-            let target = l
-                .dest
-                .host
-                .as_deref()
-                .map(|h| format!(" to `{h}`"))
-                .unwrap_or_default();
+            let target = l.dest.target();
             let what = match (l.reconnect, l.retries) {
                 (true, _) => format!("reconnect loop{target} retries forever"),
                 (false, Some(r)) => format!(

@@ -140,12 +140,7 @@ impl Rule for TimeoutWrapper {
                 values.insert(f.key.to_string(), istio(n));
             }
             destination_values(&f.dest, &mut values);
-            let target = f
-                .dest
-                .host
-                .as_deref()
-                .map(|h| format!(" to `{h}`"))
-                .unwrap_or_default();
+            let target = f.dest.target();
             let value = f
                 .nanos
                 .map(|n| format!(" ({})", istio(n)))
