@@ -26,8 +26,14 @@ use serde_json::Value;
 /// What `--emit-manifests` writes for the example workspace: one file per
 /// destination. `pricing` (gateway) and `pricing.shop.svc.cluster.local`
 /// (orders) are one Service of the namespace `shop`, so one file. The
-/// circuit breaker has no host and stays out.
-const EXAMPLE_FILES: [&str; 3] = ["inventory.yaml", "orders.yaml", "pricing.yaml"];
+/// circuit breaker (breaker.rs) guards the calls payments.rs makes to
+/// `payments`, which the crate index tells it.
+const EXAMPLE_FILES: [&str; 4] = [
+    "inventory.yaml",
+    "orders.yaml",
+    "payments.yaml",
+    "pricing.yaml",
+];
 
 /// The stderr warnings for the two `pricing` findings, which disagree on the
 /// port and the timeout.
@@ -35,9 +41,6 @@ const PRICING_CONFLICTS: &str = "\
 warning: pricing: http[].route[].destination.port.number set to none (50051 at services/gateway/src/upstream.rs:24, 8080 at services/orders/src/pricing.rs:16)
 warning: pricing: http[].timeout set to 1500ms (3s at services/gateway/src/upstream.rs:24, 1500ms at services/orders/src/pricing.rs:16)
 ";
-
-/// The stderr note for the breaker that no manifest can hold.
-const UNPLACED_NOTE: &str = "note: services/orders/src/breaker.rs:22: circuit-breaker finding has no known destination host; not in any manifest";
 
 const POLICY_RULES: [&str; 4] = [
     "retry-loop",
@@ -176,10 +179,15 @@ fn summary(docs: &BTreeMap<String, Vec<Value>>) -> Vec<String> {
 }
 
 fn example_summary(api: &str) -> Vec<String> {
-    ["inventory", "orders", "pricing"]
-        .iter()
-        .map(|name| format!("{name}.yaml: networking.istio.io/{api} VirtualService shop/{name}"))
-        .collect()
+    [
+        ("inventory", "VirtualService"),
+        ("orders", "VirtualService"),
+        ("payments", "DestinationRule"),
+        ("pricing", "VirtualService"),
+    ]
+    .iter()
+    .map(|(name, kind)| format!("{name}.yaml: networking.istio.io/{api} {kind} shop/{name}"))
+    .collect()
 }
 
 /// `.spec.http[0].retries` of a VirtualService file's only document.
@@ -201,10 +209,7 @@ fn emits_one_valid_file_per_destination_host() {
     assert_eq!(file_names(&dir), EXAMPLE_FILES);
     assert_eq!(
         stderr_in(&o, &dir),
-        format!(
-            "{}{PRICING_CONFLICTS}{UNPLACED_NOTE}\n",
-            wrote_lines(&EXAMPLE_FILES)
-        )
+        format!("{}{PRICING_CONFLICTS}", wrote_lines(&EXAMPLE_FILES))
     );
 
     // The report on stdout is the same as without --emit-manifests.
@@ -263,6 +268,7 @@ fn emits_one_valid_file_per_destination_host() {
         [
             "services/gateway/src/upstream.rs:24 pricing.yaml",
             "services/gateway/src/upstream.rs:34 orders.yaml",
+            "services/orders/src/breaker.rs:22 payments.yaml",
             "services/orders/src/inventory.rs:20 inventory.yaml",
             "services/orders/src/pricing.rs:16 pricing.yaml",
         ]
@@ -315,10 +321,7 @@ fn existing_files_are_kept_without_force_and_rewritten_identically_with_it() {
     assert_eq!(stdout(&forced), stdout(&first));
     assert_eq!(
         stderr_in(&forced, dir),
-        format!(
-            "{}{PRICING_CONFLICTS}{UNPLACED_NOTE}\n",
-            wrote_lines(&EXAMPLE_FILES)
-        )
+        format!("{}{PRICING_CONFLICTS}", wrote_lines(&EXAMPLE_FILES))
     );
     assert_eq!(read_all(dir), written);
 }
@@ -344,7 +347,7 @@ fn quiet_drops_the_wrote_lines_but_not_the_notes() {
     let tmp = tempfile::tempdir().unwrap();
     let o = emit(tmp.path(), &["--quiet", "--format", "short"]);
     assert_exit(&o, 0);
-    assert_eq!(stderr(&o), format!("{PRICING_CONFLICTS}{UNPLACED_NOTE}\n"));
+    assert_eq!(stderr(&o), format!("{PRICING_CONFLICTS}"));
     assert_eq!(file_names(tmp.path()), EXAMPLE_FILES);
 }
 
@@ -363,6 +366,7 @@ fn namespace_flag_overrides_the_config() {
         [
             "inventory.yaml: networking.istio.io/v1 VirtualService other/inventory",
             "orders.yaml: networking.istio.io/v1 VirtualService other/orders",
+            "payments.yaml: networking.istio.io/v1 DestinationRule other/payments",
             "pricing.shop.svc.cluster.local.yaml: networking.istio.io/v1 VirtualService other/pricing-shop-svc-cluster-local",
             "pricing.yaml: networking.istio.io/v1 VirtualService other/pricing",
         ]
@@ -610,7 +614,7 @@ fn human_output_shows_yaml_unless_no_suggestions() {
     let text = stdout(&with);
     for needle in [
         "\nsuggestion: VirtualService for `pricing`\n  Drop the client-side timeout and set it on the route: apply this VirtualService for `pricing`.\n    # Retries and timeouts",
-        "\nsuggestion: DestinationRule\n  Remove the client-side circuit breaker",
+        "\nsuggestion: DestinationRule for `payments`\n  Remove the client-side circuit breaker",
         "\nsuggestion: code change\n  Bind every interface",
         "\n  quick fix: replace `\"127.0.0.1:9090\"` with `\"0.0.0.0:9090\"` (line 43:38)\n",
         "\n    apiVersion: networking.istio.io/v1\n",

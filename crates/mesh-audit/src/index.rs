@@ -32,6 +32,9 @@ pub struct FileSummary {
     pub tonic_codegen: bool,
     /// gRPC clients that struct literals store in fields, with their URL.
     pub endpoint_fields: Vec<(String, Kind)>,
+    /// Types whose methods a function calls, paired with the one host the
+    /// function's own network calls go to: what a breaker type guards.
+    pub guarded_hosts: Vec<(String, String)>,
     /// Closures and async blocks passed to functions (`with_retry(|| ..)`):
     /// the callee's name, the closure's own network calls, and the crate
     /// functions it calls (resolved once the index is whole).
@@ -193,9 +196,16 @@ impl FileSummary {
             t.0
         };
         let mut closure_args = Vec::new();
+        let mut guarded_hosts = Vec::new();
         for f in analysis::scope::functions(file) {
             let scope = FnScope::new(Some(f.sig), f.body);
             let scan = NetScan::new(&cx, &scope, f.self_ty.as_deref());
+            let own = summarise_calls(&scan.calls_in_block(f.body));
+            if let Some(host) = own.filter(|n| n.protocol.is_l7()).and_then(|n| n.dest.host) {
+                for ty in receiver_types(&cx, &scope, f.body) {
+                    guarded_hosts.push((ty, host.clone()));
+                }
+            }
             struct Args<'v, 'e, 'a> {
                 scan: &'v NetScan<'e, 'a>,
                 out: &'v mut Vec<ClosureArg>,
@@ -242,7 +252,10 @@ impl FileSummary {
             }
             .visit_block(f.body);
         }
+        guarded_hosts.sort();
+        guarded_hosts.dedup();
         FileSummary {
+            guarded_hosts,
             closure_args,
             endpoint_fields,
             tonic_codegen,
@@ -282,6 +295,7 @@ fn lookup_net<'i>(
 #[derive(Debug, Default)]
 pub struct CrateIndex {
     tonic_codegen: bool,
+    guarded_hosts: HashMap<String, Option<String>>,
     closure_args: Vec<ClosureArg>,
     /// Per function name: what the closures its callers pass in do on the
     /// network; `None` where callers disagree.
@@ -313,6 +327,17 @@ impl CrateIndex {
             }
             index.types.extend(s.types.iter().cloned());
             index.closure_args.extend(s.closure_args.iter().cloned());
+            for (ty, host) in &s.guarded_hosts {
+                match index.guarded_hosts.get(ty) {
+                    Some(Some(prev)) if prev != host => {
+                        index.guarded_hosts.insert(ty.clone(), None);
+                    }
+                    Some(_) => {}
+                    None => {
+                        index.guarded_hosts.insert(ty.clone(), Some(host.clone()));
+                    }
+                }
+            }
             index.tonic_codegen |= s.tonic_codegen;
             for (name, v) in &s.field_values {
                 match index.field_values.get(name) {
@@ -403,6 +428,12 @@ impl CrateIndex {
                 }
             }
         }
+    }
+
+    /// The one host that functions calling methods on a value of type `ty`
+    /// send their own network calls to, anywhere in the crate.
+    pub fn guarded_host(&self, ty: &str) -> Option<&str> {
+        self.guarded_hosts.get(ty).and_then(|h| h.as_deref())
     }
 
     /// What the closures passed to crate function `name` do on the network.
@@ -528,4 +559,69 @@ impl CrateIndex {
     pub fn is_test_path(&self, path: &std::path::Path) -> bool {
         path.ancestors().any(|p| self.test_paths.contains(p))
     }
+}
+
+/// Types of the values a body calls methods on: `self.breaker.call(..)`
+/// with a field `breaker: CircuitBreaker`, a parameter `b: &Breaker`, or a
+/// `let b = Breaker::new(..)`. Smart pointers are looked through.
+fn receiver_types(cx: &FileCtx<'_>, scope: &FnScope<'_>, body: &syn::Block) -> Vec<String> {
+    fn core(ty: &syn::Type) -> Option<String> {
+        let path = analysis::scope::type_path(ty)?;
+        let seg = path.segments.last()?;
+        let name = seg.ident.to_string();
+        if matches!(
+            name.as_str(),
+            "Arc" | "Rc" | "Box" | "Mutex" | "RwLock" | "Option"
+        ) {
+            if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
+                if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
+                    return core(inner);
+                }
+            }
+        }
+        Some(name)
+    }
+    struct V<'v, 'c, 'a> {
+        cx: &'v FileCtx<'a>,
+        scope: &'v FnScope<'c>,
+        out: Vec<String>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            let ty = match &*m.receiver {
+                syn::Expr::Field(f) => match &f.member {
+                    syn::Member::Named(n) => self.cx.field_type(&n.to_string()).and_then(core),
+                    syn::Member::Unnamed(_) => None,
+                },
+                syn::Expr::Path(p) => p.path.get_ident().and_then(|id| {
+                    let b = self.scope.binding_at(id)?;
+                    b.ty.and_then(core).or_else(|| match b.init? {
+                        syn::Expr::Call(c) => match &*c.func {
+                            syn::Expr::Path(fp) if fp.path.segments.len() >= 2 => {
+                                let segs = &fp.path.segments;
+                                Some(segs[segs.len() - 2].ident.to_string())
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                }),
+                _ => None,
+            };
+            if let Some(t) = ty {
+                self.out.push(t);
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        scope,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out.sort();
+    v.out.dedup();
+    v.out
 }

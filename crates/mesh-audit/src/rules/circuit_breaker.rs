@@ -874,7 +874,9 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
     let consecutive_errors = agree(thresholds).as_int();
     let (ejection, interval) = durations(file, &shape, &impl_fns);
     let ident = def.ident();
-    let host = hand_written_host(file, name, &impl_fns);
+    // Guarded calls in this file, else in the crate's other files.
+    let host = hand_written_host(file, name, &impl_fns)
+        .or_else(|| file.cx.index.guarded_host(name).map(str::to_string));
     let found = Found {
         range: file.cx.range(ident.span()),
         what: format!("hand-written circuit breaker `{name}`"),
