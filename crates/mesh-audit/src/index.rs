@@ -100,6 +100,8 @@ impl FileSummary {
         }
         let mut field_values = Vec::new();
         let mut endpoint_fields = Vec::new();
+        let mut closure_args = Vec::new();
+        let mut guarded_hosts = Vec::new();
         let functions = analysis::scope::functions(file)
             .into_iter()
             .map(|f| {
@@ -145,9 +147,21 @@ impl FileSummary {
                     }
                     _ => None,
                 };
-                let net = summarise_calls(
-                    &NetScan::new(&cx, &scope, f.self_ty.as_deref()).calls_in_block(f.body),
-                );
+                let net = summarise_calls(&scan.calls_in_block(f.body));
+                if let Some(host) = net
+                    .as_ref()
+                    .filter(|n| n.protocol.is_l7())
+                    .and_then(|n| n.dest.host.clone())
+                {
+                    for ty in receiver_types(&cx, &scope, f.body) {
+                        guarded_hosts.push((ty, host.clone()));
+                    }
+                }
+                Args {
+                    scan: &scan,
+                    out: &mut closure_args,
+                }
+                .visit_block(f.body);
                 FnSummary {
                     name: f.name,
                     self_ty: f.self_ty,
@@ -195,63 +209,6 @@ impl FileSummary {
             t.visit_file(file);
             t.0
         };
-        let mut closure_args = Vec::new();
-        let mut guarded_hosts = Vec::new();
-        for f in analysis::scope::functions(file) {
-            let scope = FnScope::new(Some(f.sig), f.body);
-            let scan = NetScan::new(&cx, &scope, f.self_ty.as_deref());
-            let own = summarise_calls(&scan.calls_in_block(f.body));
-            if let Some(host) = own.filter(|n| n.protocol.is_l7()).and_then(|n| n.dest.host) {
-                for ty in receiver_types(&cx, &scope, f.body) {
-                    guarded_hosts.push((ty, host.clone()));
-                }
-            }
-            struct Args<'v, 'e, 'a> {
-                scan: &'v NetScan<'e, 'a>,
-                out: &'v mut Vec<ClosureArg>,
-            }
-            impl Args<'_, '_, '_> {
-                fn add<'x>(&mut self, callee: String, args: impl Iterator<Item = &'x syn::Expr>) {
-                    for a in args {
-                        let body: &syn::Expr = match a {
-                            syn::Expr::Closure(c) => &c.body,
-                            syn::Expr::Async(_) => a,
-                            _ => continue,
-                        };
-                        let calls = self.scan.calls_in_expr(body);
-                        let block = syn::Block {
-                            brace_token: Default::default(),
-                            stmts: vec![syn::Stmt::Expr(body.clone(), None)],
-                        };
-                        self.out.push(ClosureArg {
-                            callee: callee.clone(),
-                            net: summarise_calls(&calls),
-                            callees: callees(&block),
-                        });
-                    }
-                }
-            }
-            impl<'x> Visit<'x> for Args<'_, '_, '_> {
-                fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
-                    if let syn::Expr::Path(p) = &*c.func {
-                        if let Some(last) = p.path.segments.last() {
-                            self.add(last.ident.to_string(), c.args.iter());
-                        }
-                    }
-                    syn::visit::visit_expr_call(self, c);
-                }
-                fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-                    self.add(m.method.to_string(), m.args.iter());
-                    syn::visit::visit_expr_method_call(self, m);
-                }
-                fn visit_item(&mut self, _: &'x syn::Item) {}
-            }
-            Args {
-                scan: &scan,
-                out: &mut closure_args,
-            }
-            .visit_block(f.body);
-        }
         guarded_hosts.sort();
         guarded_hosts.dedup();
         FileSummary {
@@ -624,4 +581,46 @@ fn receiver_types(cx: &FileCtx<'_>, scope: &FnScope<'_>, body: &syn::Block) -> V
     v.out.sort();
     v.out.dedup();
     v.out
+}
+
+/// Closures and async blocks passed as arguments, per callee name.
+struct Args<'v, 'e, 'a> {
+    scan: &'v NetScan<'e, 'a>,
+    out: &'v mut Vec<ClosureArg>,
+}
+impl Args<'_, '_, '_> {
+    fn add<'x>(&mut self, callee: String, args: impl Iterator<Item = &'x syn::Expr>) {
+        for a in args {
+            let body: &syn::Expr = match a {
+                syn::Expr::Closure(c) => &c.body,
+                syn::Expr::Async(_) => a,
+                _ => continue,
+            };
+            let calls = self.scan.calls_in_expr(body);
+            let block = syn::Block {
+                brace_token: Default::default(),
+                stmts: vec![syn::Stmt::Expr(body.clone(), None)],
+            };
+            self.out.push(ClosureArg {
+                callee: callee.clone(),
+                net: summarise_calls(&calls),
+                callees: callees(&block),
+            });
+        }
+    }
+}
+impl<'x> Visit<'x> for Args<'_, '_, '_> {
+    fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+        if let syn::Expr::Path(p) = &*c.func {
+            if let Some(last) = p.path.segments.last() {
+                self.add(last.ident.to_string(), c.args.iter());
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+        self.add(m.method.to_string(), m.args.iter());
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_item(&mut self, _: &'x syn::Item) {}
 }
