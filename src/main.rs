@@ -100,12 +100,8 @@ fn run(args: &Args) -> Result<u8> {
         ..suggest_opts
     };
     suggest_opts.check().map_err(anyhow::Error::msg)?;
-    let root = Path::new(&report.root).to_path_buf();
-    mesh_audit_suggest::attach_suggestions(
-        &mut report.findings,
-        &|rel| std::fs::read_to_string(root.join(rel)).ok(),
-        &suggest_opts,
-    );
+    let read = source_reader(&report.root);
+    mesh_audit_suggest::attach_suggestions(&mut report.findings, &read, &suggest_opts);
     if let Some(dir) = &args.emit_manifests {
         emit_manifests(&report, dir, &suggest_opts, args.force, args.quiet)?;
     }
@@ -168,9 +164,14 @@ fn emit_manifests(
     Ok(())
 }
 
+/// Reads a report file's text by its path relative to the audit root.
+fn source_reader(root: &str) -> impl Fn(&str) -> Option<String> {
+    let root = Path::new(root).to_path_buf();
+    move |rel| std::fs::read_to_string(root.join(rel)).ok()
+}
+
 fn render(args: &Args, report: &Report) -> String {
-    let root = Path::new(&report.root).to_path_buf();
-    let read = |rel: &str| std::fs::read_to_string(root.join(rel)).ok();
+    let read = source_reader(&report.root);
     let format = match args.message_format {
         Some(MessageFormat::Json) => return mesh_audit_render::render_rustc_json(report, &read),
         Some(MessageFormat::Short) => Format::Short,
@@ -180,20 +181,16 @@ fn render(args: &Args, report: &Report) -> String {
     match format {
         Format::Json => mesh_audit_render::render_json(report, TOOL),
         Format::Short => mesh_audit_render::render_short(report),
-        Format::Human => {
-            let root = Path::new(&report.root).to_path_buf();
-            let source = move |rel: &str| std::fs::read_to_string(root.join(rel)).ok();
-            mesh_audit_render::render_human(
-                report,
-                &HumanOptions {
-                    color: use_color(args),
-                    suggestions: !args.no_suggestions,
-                    verbose: args.verbose > 0,
-                    summary: !args.quiet,
-                    source: &source,
-                },
-            )
-        }
+        Format::Human => mesh_audit_render::render_human(
+            report,
+            &HumanOptions {
+                color: use_color(args),
+                suggestions: !args.no_suggestions,
+                verbose: args.verbose > 0,
+                summary: !args.quiet,
+                source: &read,
+            },
+        ),
     }
 }
 

@@ -997,6 +997,16 @@ pub fn summarise_calls(calls: &[NetCall]) -> Option<NetSummary> {
     })
 }
 
+/// Where a group of calls goes: the destination of its HTTP/gRPC calls when
+/// they all agree, else unknown.
+pub fn l7_destination(calls: &[NetCall]) -> Destination {
+    let mut l7 = calls.iter().filter(|c| c.protocol.is_l7());
+    match l7.next() {
+        Some(first) if l7.all(|c| c.dest == first.dest) => first.dest.clone(),
+        _ => Destination::default(),
+    }
+}
+
 /// Calls a function body makes to other functions, by name, for the index's
 /// transitive closure: `(name, via_self)`.
 pub fn callees(body: &syn::Block) -> Vec<(String, bool)> {

@@ -183,7 +183,10 @@ fn analyse(
     if ticks(body) {
         return None;
     }
-    let has_sleep = !sleeps(cx, body).is_empty();
+    // Every wait in the body and its base delay, read once.
+    let waits = sleeps(scan, body);
+    let has_sleep = !waits.is_empty();
+    let backoff = waits.iter().flatten().next().copied();
 
     // A `for` over anything but an integer range walks a collection
     // (items, endpoints): not a retry of one call.
@@ -227,7 +230,7 @@ fn analyse(
                 retries: None,
                 bounded: false,
                 per_try_timeout: None,
-                backoff: sleeps(cx, body).first().copied().flatten(),
+                backoff,
                 retry_on: Vec::new(),
                 protocol: first.protocol,
                 dest: first.dest.clone(),
@@ -251,11 +254,7 @@ fn analyse(
         }
     }
     let first = l7[0];
-    let dest = if l7.iter().all(|c| c.dest == first.dest) {
-        first.dest.clone()
-    } else {
-        Destination::default()
-    };
+    let dest = super::net::l7_destination(&calls);
     let per_try_timeout = l7
         .iter()
         .find_map(|c| c.request_timeout.map(|t| t.0))
@@ -270,7 +269,7 @@ fn analyse(
         },
         bounded,
         per_try_timeout,
-        backoff: sleeps(cx, body).into_iter().flatten().next(),
+        backoff,
         retry_on: retry_on(body, first.protocol),
         protocol: first.protocol,
         dest,
@@ -885,7 +884,8 @@ fn eval_int(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option
 
 /// Sleeps in the body (`tokio::time::sleep`, `std::thread::sleep`, ...)
 /// and the base delay each one waits, when readable.
-pub fn sleeps(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<Option<u128>> {
+fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
+    let cx = scan.cx;
     struct V<'c, 'a> {
         cx: &'c FileCtx<'a>,
         out: Vec<&'c Expr>,
@@ -919,22 +919,13 @@ pub fn sleeps(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<Option<u128>> {
         out: Vec::new(),
     };
     v.visit_block(body);
-    v.out.into_iter().map(|a| base_delay(cx, body, a)).collect()
+    v.out.into_iter().map(|a| base_delay(&scan.ev, a)).collect()
 }
 
 /// The base of a backoff: the delay of the first wait. `sleep(backoff)` with
 /// `let mut backoff = Duration::from_millis(100)` before the loop reads
 /// `100ms`; `Duration::from_millis(BASE_MS * 2u64.pow(attempt))` reads `BASE_MS`.
-fn base_delay(cx: &FileCtx<'_>, body: &syn::Block, arg: &Expr) -> Option<u128> {
-    let _ = body;
-    let fns = functions(cx.file);
-    let at = arg.span().byte_range().start;
-    let f = fns.iter().find(|f| {
-        let r = f.body.brace_token.span.join().byte_range();
-        r.start <= at && at < r.end
-    })?;
-    let scope = FnScope::new(Some(f.sig), f.body);
-    let ev = Evaluator::new(cx, &scope);
+fn base_delay(ev: &Evaluator<'_, '_>, arg: &Expr) -> Option<u128> {
     // A zero read from a counter's initial value (`100 * attempt` before the
     // first increment) is not the wait: fall through to the base factor.
     if let Some(d) = ev.eval(arg).as_duration_nanos().filter(|d| *d > 0) {

@@ -61,7 +61,7 @@ use syn::Expr;
 
 use crate::analysis::duration::istio;
 use crate::analysis::macros::MacroBody;
-use crate::analysis::net::{Destination, Kind, NetScan};
+use crate::analysis::net::{l7_destination, Destination, Kind, NetScan};
 use crate::analysis::paths::ends_with;
 use crate::analysis::retry::deadlines;
 use crate::analysis::scope::{functions, FnScope};
@@ -108,7 +108,7 @@ impl Rule for TimeoutWrapper {
                     range: d.range,
                     key: "timeout",
                     nanos: d.nanos,
-                    dest: common_dest(&calls),
+                    dest: l7_destination(&calls),
                     what: "timeout wraps a network call",
                 });
             }
@@ -169,14 +169,6 @@ impl Rule for TimeoutWrapper {
                 values,
             });
         }
-    }
-}
-
-fn common_dest(calls: &[crate::analysis::net::NetCall]) -> Destination {
-    let l7: Vec<_> = calls.iter().filter(|c| c.protocol.is_l7()).collect();
-    match l7.first() {
-        Some(first) if l7.iter().all(|c| c.dest == first.dest) => first.dest.clone(),
-        _ => Destination::default(),
     }
 }
 
@@ -264,7 +256,7 @@ impl MethodDeadlines<'_, '_, '_> {
                             range,
                             key,
                             nanos: arg(),
-                            dest: common_dest(&calls),
+                            dest: l7_destination(&calls),
                             what: "timeout wraps a network call",
                         });
                     }
@@ -399,7 +391,7 @@ impl MethodDeadlines<'_, '_, '_> {
             range,
             key: "timeout",
             nanos,
-            dest: common_dest(&calls),
+            dest: l7_destination(&calls),
             what: "`select!` races a sleep against a network call",
         });
     }
