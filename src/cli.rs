@@ -122,6 +122,9 @@ pub struct Args {
     /// Report reconnect loops of long-lived consumers as retry loops
     #[arg(long, help_heading = "Rules")]
     pub include_reconnect: bool,
+    /// Also audit packages in the `dev` scope (CLIs, test support, benches) and `skip`
+    #[arg(long, help_heading = "Package selection")]
+    pub all_scopes: bool,
     /// Read configuration from FILE instead of mesh-audit.toml / Cargo metadata
     #[arg(long, value_name = "FILE", help_heading = "Rules")]
     pub config: Option<PathBuf>,

@@ -79,6 +79,7 @@ fn run(args: &Args) -> Result<u8> {
         ignore: args.ignore.clone(),
         include_tests: args.include_tests,
         include_reconnect: args.include_reconnect,
+        all_scopes: args.all_scopes,
         threads: args.threads,
     };
     let suggest_opts = suggest_options(args)?;

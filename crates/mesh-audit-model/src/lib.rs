@@ -150,6 +150,24 @@ pub struct Report {
     pub suppression_notes: Vec<SuppressionNote>,
     pub files_scanned: usize,
     pub elapsed_ms: u128,
+    /// Workspace packages and the deployment scope each was given (cargo
+    /// mode only): which were audited and why.
+    pub packages: Vec<PackageScope>,
+    /// Files under an audited package that no target compiles (orphans);
+    /// not audited, listed with `-v`.
+    pub unreached_files: Vec<String>,
+}
+
+/// What a package is in the deployment model, and whether it was audited.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PackageScope {
+    pub name: String,
+    /// `service`, `library`, `job`, `dev`, `unknown` or `skip`.
+    pub scope: String,
+    /// Why, in words (`bin `api` starts a server`, `reached only through
+    /// dev-dependencies of orders`, `[package.metadata.mesh-audit] scope`).
+    pub why: String,
+    pub audited: bool,
 }
 
 impl Report {
@@ -163,6 +181,8 @@ impl Report {
         });
         self.errors.sort();
         self.suppression_notes.sort();
+        self.packages.sort();
+        self.unreached_files.sort();
     }
 
     pub fn count(&self, severity: Severity) -> usize {

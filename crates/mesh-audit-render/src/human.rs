@@ -91,6 +91,18 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
             renderer.render(&[Group::with_title(Level::WARNING.primary_title(title))])
         );
     }
+    if opts.summary && opts.verbose {
+        for p in &report.packages {
+            let verb = if p.audited { "audited" } else { "skipped" };
+            let _ = writeln!(out, "package {} ({}, {verb}): {}", p.name, p.scope, p.why);
+        }
+        for f in &report.unreached_files {
+            let _ = writeln!(out, "not compiled by any target, not audited: {f}");
+        }
+    }
+    if opts.summary && !report.packages.is_empty() {
+        let _ = writeln!(out, "{}", packages_line(report));
+    }
     if opts.summary {
         let _ = writeln!(
             out,
@@ -109,6 +121,35 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
         );
     }
     out
+}
+
+/// `4 packages audited (2 service, 1 library, 1 job); 3 skipped (3 dev); -v lists them`
+fn packages_line(report: &Report) -> String {
+    let tally = |audited: bool| {
+        let mut by: std::collections::BTreeMap<&str, usize> = Default::default();
+        for p in report.packages.iter().filter(|p| p.audited == audited) {
+            *by.entry(p.scope.as_str()).or_default() += 1;
+        }
+        let total: usize = by.values().sum();
+        let parts: Vec<String> = by.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        (total, parts.join(", "))
+    };
+    let (audited, a) = tally(true);
+    let (skipped, s) = tally(false);
+    let mut line = format!("{audited} package{} audited ({a})", plural(audited));
+    if skipped > 0 {
+        line.push_str(&format!(
+            "; {skipped} skipped ({s}: not run in a meshed pod, --all-scopes audits them; -v says why)"
+        ));
+    }
+    if !report.unreached_files.is_empty() {
+        line.push_str(&format!(
+            "; {} file{} no target compiles",
+            report.unreached_files.len(),
+            plural(report.unreached_files.len())
+        ));
+    }
+    line
 }
 
 /// One suggestion under its finding:

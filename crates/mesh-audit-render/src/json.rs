@@ -26,6 +26,8 @@ pub fn report_json(report: &Report, tool: Tool<'_>) -> Value {
             "findings": report.findings.len(),
             "errors": report.errors.len(),
             "by_rule": by_rule,
+            "packages": report.packages,
+            "unreached_files": report.unreached_files,
             "elapsed_ms": report.elapsed_ms as u64,
         }
     })

@@ -24,6 +24,76 @@ pub struct SourceFile {
     pub package_root: PathBuf,
     /// `tests/`, `benches/`, `examples/` under the package root, or a build script.
     pub test_path: bool,
+    /// Index of its package in `Discovered::packages` (cargo mode).
+    pub package_index: Option<usize>,
+}
+
+/// What cargo says a target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TargetKind {
+    Lib,
+    Bin,
+    Test,
+    Bench,
+    Example,
+    BuildScript,
+}
+
+impl TargetKind {
+    /// Code that ships in a binary or library, as opposed to test support.
+    pub fn is_production(self) -> bool {
+        matches!(self, TargetKind::Lib | TargetKind::Bin)
+    }
+}
+
+/// One cargo target: where the compiler starts reading.
+#[derive(Debug, Clone)]
+pub struct TargetInfo {
+    pub kind: TargetKind,
+    pub name: String,
+    pub src_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepKind {
+    Normal,
+    Dev,
+    Build,
+}
+
+/// A dependency of a package on another member of the workspace.
+#[derive(Debug, Clone)]
+pub struct MemberDep {
+    /// The name code uses for it (`rename`, `-` as `_`).
+    pub extern_name: String,
+    /// The member package it names.
+    pub package: String,
+    pub kind: DepKind,
+}
+
+/// A workspace member, as cargo metadata describes it.
+#[derive(Debug, Clone)]
+pub struct PackageInfo {
+    pub name: String,
+    pub root: PathBuf,
+    pub manifest: PathBuf,
+    /// Selected on the command line (or by default): its files are audited.
+    pub selected: bool,
+    pub targets: Vec<TargetInfo>,
+    /// Dependencies on other workspace members.
+    pub member_deps: Vec<MemberDep>,
+    /// `[package.metadata.mesh-audit] scope`, when set.
+    pub scope_override: Option<String>,
+}
+
+impl PackageInfo {
+    /// The crate name other members write in paths (`my-http` is `my_http`).
+    pub fn lib_crate_name(&self) -> Option<String> {
+        self.targets
+            .iter()
+            .find(|t| t.kind == TargetKind::Lib)
+            .map(|t| t.name.replace('-', "_"))
+    }
 }
 
 /// What to audit.
@@ -57,12 +127,19 @@ pub struct Discovered {
     /// Problems that did not stop discovery (e.g. a broken manifest that fell
     /// back to a plain walk).
     pub errors: Vec<AuditError>,
+    /// Every workspace member (cargo mode), selected or not: the scope of a
+    /// library depends on who uses it.
+    pub packages: Vec<PackageInfo>,
+    /// Binaries and packages that the repository's deployment files name
+    /// (Dockerfiles, Kubernetes or Helm manifests, compose files).
+    pub deployed: BTreeSet<String>,
 }
 
 struct Package {
     name: Option<String>,
     root: PathBuf,
     build_script: Option<PathBuf>,
+    index: Option<usize>,
 }
 
 /// Drops files matched by the configuration's `exclude` globs
@@ -189,14 +266,24 @@ fn from_cargo(
     } else {
         &member_selected
     };
-    let chosen: Vec<_> = all
-        .into_iter()
-        .filter(|p| select.is_empty() || select.iter().any(|s| s == p.name.as_str()))
-        .filter(|p| !exclude.iter().any(|s| s == p.name.as_str()))
+    let is_chosen = |p: &cargo_metadata::Package| {
+        (select.is_empty() || select.iter().any(|s| s == p.name.as_str()))
+            && !exclude.iter().any(|s| s == p.name.as_str())
+    };
+    let member_names: BTreeSet<String> = all.iter().map(|p| p.name.to_string()).collect();
+    let infos: Vec<PackageInfo> = all
+        .iter()
+        .map(|p| package_info(p, is_chosen(p), &member_names))
+        .collect();
+    let chosen: Vec<(usize, &&cargo_metadata::Package)> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| is_chosen(p))
         .collect();
     let mut packages: Vec<Package> = chosen
         .iter()
-        .map(|p| Package {
+        .map(|&(i, p)| Package {
+            index: Some(i),
             name: Some(p.name.to_string()),
             root: p
                 .manifest_path
@@ -213,6 +300,8 @@ fn from_cargo(
     packages.sort_by(|a, b| a.root.cmp(&b.root));
     let mut found = Discovered {
         root: root.clone(),
+        deployed: crate::deploy::deployed_names(&root),
+        packages: infos,
         ..Default::default()
     };
     let matcher = exclude_matcher(&root, excludes);
@@ -220,6 +309,72 @@ fn from_cargo(
         walk(&pkg.root, &root, Some(pkg), &matcher, &mut found);
     }
     finish(found)
+}
+
+fn package_info(
+    p: &cargo_metadata::Package,
+    selected: bool,
+    members: &BTreeSet<String>,
+) -> PackageInfo {
+    let targets = p
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let kind = t.kind.iter().find_map(|k| match k.to_string().as_str() {
+                "lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro" => {
+                    Some(TargetKind::Lib)
+                }
+                "bin" => Some(TargetKind::Bin),
+                "test" => Some(TargetKind::Test),
+                "bench" => Some(TargetKind::Bench),
+                "example" => Some(TargetKind::Example),
+                "custom-build" => Some(TargetKind::BuildScript),
+                _ => None,
+            })?;
+            Some(TargetInfo {
+                kind,
+                name: t.name.clone(),
+                src_path: t.src_path.clone().into_std_path_buf(),
+            })
+        })
+        .collect();
+    let member_deps = p
+        .dependencies
+        .iter()
+        .filter(|d| members.contains(d.name.as_str()))
+        .map(|d| MemberDep {
+            extern_name: d
+                .rename
+                .clone()
+                .unwrap_or_else(|| d.name.clone())
+                .replace('-', "_"),
+            package: d.name.clone(),
+            kind: match d.kind {
+                cargo_metadata::DependencyKind::Development => DepKind::Dev,
+                cargo_metadata::DependencyKind::Build => DepKind::Build,
+                _ => DepKind::Normal,
+            },
+        })
+        .collect();
+    let scope_override = p
+        .metadata
+        .get("mesh-audit")
+        .and_then(|m| m.get("scope"))
+        .and_then(|s| s.as_str())
+        .map(str::to_string);
+    PackageInfo {
+        name: p.name.to_string(),
+        root: p
+            .manifest_path
+            .parent()
+            .map(|d| d.as_std_path().to_path_buf())
+            .unwrap_or_default(),
+        manifest: p.manifest_path.clone().into_std_path_buf(),
+        selected,
+        targets,
+        member_deps,
+        scope_override,
+    }
 }
 
 fn cargo_error_text(e: &cargo_metadata::Error) -> String {
@@ -400,6 +555,7 @@ fn walk(
             package: pkg_name,
             package_root: pkg_root,
             test_path,
+            package_index: pkg.and_then(|p| p.index),
         });
     }
 }

@@ -37,6 +37,8 @@ pub struct AuditOptions {
     pub ignore: Vec<String>,
     pub include_tests: bool,
     pub include_reconnect: bool,
+    /// Audit `dev` and `skip` packages too.
+    pub all_scopes: bool,
     /// 0 = one per core.
     pub threads: usize,
 }
@@ -107,8 +109,56 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
             Err(file_error(f, None, msg))
         });
 
+    // Which files cargo compiles, as what, and which packages run in a pod.
+    let summaries: Vec<Option<&FileSummary>> = pass1
+        .iter()
+        .map(|r| r.as_ref().ok().map(|(_, s)| s))
+        .collect();
+    let cargo_mode = !found.packages.is_empty();
+    let (roles, packages) = if cargo_mode {
+        let decls: Vec<Option<&[crate::modtree::ModDecl]>> = summaries
+            .iter()
+            .map(|s| s.map(|s| s.mod_decls.as_slice()))
+            .collect();
+        let mut roles = crate::modtree::file_roles(&found.packages, &found.files, &decls);
+        fallback_roles(&found, &mut roles);
+        let packages = crate::packages::classify(&found, &roles, &summaries, opts.all_scopes);
+        (roles, packages)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let audited_package = |f: &SourceFile| {
+        f.package_index
+            .and_then(|i| packages.get(i))
+            .is_none_or(|p| p.audited)
+    };
+    // `None`: not compiled by any target (cargo mode); else whether it is
+    // test code as a whole.
+    let file_test: Vec<Option<bool>> = found
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            if !cargo_mode || f.package_index.is_none() {
+                return Some(f.test_path);
+            }
+            roles[i].as_ref().map(|r| r.test)
+        })
+        .collect();
+    let mut unreached_files = Vec::new();
+    let mut audited = vec![false; found.files.len()];
+    for (i, f) in found.files.iter().enumerate() {
+        match file_test[i] {
+            None => unreached_files.push(f.rel.clone()),
+            Some(_) => audited[i] = audited_package(f),
+        }
+    }
+
     let mut by_package: HashMap<PathBuf, Vec<&FileSummary>> = HashMap::new();
-    for (f, r) in found.files.iter().zip(&pass1) {
+    for ((f, r), ok) in found.files.iter().zip(&pass1).zip(&audited) {
+        if !ok {
+            continue;
+        }
         if let Ok((_, s)) = r {
             by_package
                 .entry(f.package_root.clone())
@@ -123,34 +173,61 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
     let empty_index = CrateIndex::default();
 
     // Pass 2: the rules, with the crate's index.
-    let jobs: Vec<(&SourceFile, &str)> = found
+    let jobs: Vec<(&SourceFile, &str, bool)> = found
         .files
         .iter()
         .zip(&pass1)
-        .filter_map(|(f, r)| r.as_ref().ok().map(|(text, _)| (f, text.as_str())))
+        .zip(&file_test)
+        .zip(&audited)
+        .filter(|(_, ok)| **ok)
+        .filter_map(|(((f, r), test), _)| {
+            r.as_ref()
+                .ok()
+                .map(|(text, _)| (f, text.as_str(), test.unwrap_or(false)))
+        })
         .collect();
+    let files_scanned = jobs.len();
     let pass2: Vec<FileOutcome> = run_parallel(
         &jobs,
         threads,
-        |(f, text)| {
+        |(f, text, test)| {
             let index = indexes.get(&f.package_root).unwrap_or(&empty_index);
-            check_file(f, text, index, &active, include_tests, include_reconnect)
+            check_file(
+                f,
+                text,
+                *test,
+                index,
+                &active,
+                include_tests,
+                include_reconnect,
+            )
         },
-        |(f, _), msg| FileOutcome {
+        |(f, _, _), msg| FileOutcome {
             error: Some(file_error(f, None, msg)),
             ..Default::default()
         },
     );
 
+    let packages = packages
+        .into_iter()
+        .zip(&found.packages)
+        .filter(|(_, p)| p.selected)
+        .map(|(s, _)| s)
+        .collect();
     let mut report = Report {
         root: found.root.display().to_string(),
         errors: found.errors,
-        files_scanned: found.files.len(),
+        files_scanned,
+        packages,
+        unreached_files,
         ..Default::default()
     };
-    for r in pass1 {
-        if let Err(e) = r {
-            report.errors.push(e);
+    for (r, ok) in pass1.into_iter().zip(&audited) {
+        match r {
+            // A file of a skipped package, or one no target compiles, is not
+            // audited: whether it parses is not this audit's business.
+            Err(e) if *ok || !cargo_mode => report.errors.push(e),
+            _ => {}
         }
     }
     for o in pass2 {
@@ -241,6 +318,7 @@ struct FileOutcome {
 fn check_file(
     f: &SourceFile,
     text: &str,
+    test_file: bool,
     index: &CrateIndex,
     active: &[(&'static dyn Rule, RuleConfig)],
     include_tests: bool,
@@ -256,7 +334,7 @@ fn check_file(
         }
     };
     let lines = LineIndex::new(text);
-    let whole_file_is_test = f.test_path || index.is_test_path(&f.abs);
+    let whole_file_is_test = test_file || index.is_test_path(&f.abs);
     if whole_file_is_test && !include_tests {
         return FileOutcome::default();
     }
@@ -309,6 +387,36 @@ fn check_file(
         findings,
         notes: suppressions.notes,
         error: None,
+    }
+}
+
+/// Packages whose targets reach none of their files (a target's source
+/// outside the walk, or excluded): audit their files as the folder layout
+/// says rather than drop the package.
+fn fallback_roles(
+    found: &crate::discover::Discovered,
+    roles: &mut [Option<crate::modtree::FileRole>],
+) {
+    let mut reached = vec![false; found.packages.len()];
+    for (f, r) in found.files.iter().zip(roles.iter()) {
+        if let (Some(i), Some(_)) = (f.package_index, r) {
+            reached[i] = true;
+        }
+    }
+    for (f, r) in found.files.iter().zip(roles.iter_mut()) {
+        let Some(i) = f.package_index else { continue };
+        if !reached[i] && r.is_none() {
+            let rel = f.abs.strip_prefix(&f.package_root).unwrap_or(&f.abs);
+            *r = Some(crate::modtree::FileRole {
+                kind: if f.test_path {
+                    crate::discover::TargetKind::Test
+                } else {
+                    crate::discover::TargetKind::Lib
+                },
+                module: crate::modtree::module_from_path(rel),
+                test: f.test_path,
+            });
+        }
     }
 }
 

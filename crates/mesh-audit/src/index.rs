@@ -19,6 +19,14 @@ pub struct FileSummary {
     pub consts: Vec<(String, Value)>,
     /// Files and folders that `#[cfg(test)] mod x;` pulls in (absolute).
     pub test_module_paths: Vec<PathBuf>,
+    /// Out-of-line `mod x;` declarations: how the module tree reaches files.
+    pub mod_decls: Vec<crate::modtree::ModDecl>,
+    /// Line of the first place this file starts a server (a bind or serve
+    /// call that is not a free-port probe).
+    pub serves_at: Option<u32>,
+    /// Parses command-line arguments with clap (a tool run by people, unless
+    /// it also serves or is deployed).
+    pub uses_clap: bool,
     /// Functions and methods defined here, by name.
     pub functions: Vec<FnSummary>,
     /// Struct fields whose declared type is a known network client.
@@ -54,6 +62,8 @@ pub struct ClosureArg {
 pub struct FnSummary {
     pub name: String,
     pub self_ty: Option<String>,
+    /// Inline modules around it within its file.
+    pub module: Vec<String>,
     /// Values a caller may read, e.g. a helper returning a URL (`fn base() -> String`).
     pub returns: Option<Value>,
     /// The network calls the body makes itself.
@@ -165,6 +175,7 @@ impl FileSummary {
                 FnSummary {
                     name: f.name,
                     self_ty: f.self_ty,
+                    module: f.module,
                     returns,
                     net,
                     callees: callees(f.body),
@@ -211,7 +222,24 @@ impl FileSummary {
         };
         guarded_hosts.sort();
         guarded_hosts.dedup();
+        let serves_at = cx.server_binds().first().map(|b| b.range.line);
+        let uses_clap = cx.uses.imports_from("clap")
+            || file.attrs.iter().any(|a| a.path().is_ident("clap"))
+            || {
+                struct Clap(bool);
+                impl<'a> Visit<'a> for Clap {
+                    fn visit_path(&mut self, p: &'a syn::Path) {
+                        self.0 |= p.segments.first().is_some_and(|s| s.ident == "clap");
+                    }
+                }
+                let mut c = Clap(false);
+                c.visit_file(file);
+                c.0
+            };
         FileSummary {
+            mod_decls: crate::modtree::mod_decls(file, abs_path),
+            serves_at,
+            uses_clap,
             guarded_hosts,
             closure_args,
             endpoint_fields,

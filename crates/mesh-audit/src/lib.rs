@@ -7,9 +7,12 @@
 
 pub mod analysis;
 pub mod config;
+pub mod deploy;
 pub mod discover;
 pub mod engine;
 pub mod index;
+pub mod modtree;
+pub mod packages;
 pub mod rules;
 pub mod source;
 pub mod suppress;

@@ -56,6 +56,7 @@ pub fn server_binds(cx: &FileCtx<'_>) -> Vec<ServerBind> {
             ev: Evaluator::new(cx, &scope),
             scope: &scope,
             out: &mut out,
+            probes: free_port_probes(f.body),
         };
         v.visit_block(f.body);
     }
@@ -69,6 +70,120 @@ struct BindVisitor<'e, 'a> {
     ev: Evaluator<'e, 'a>,
     scope: &'e FnScope<'e>,
     out: &'e mut Vec<ServerBind>,
+    /// Byte offsets of `TcpListener::bind` calls that only probe for a free
+    /// port.
+    probes: Vec<u32>,
+}
+
+/// `TcpListener::bind(..)` calls whose listener is only asked for its
+/// address and then dropped: a free-port probe (`bind("127.0.0.1:0")?
+/// .local_addr()?.port()`, or `let l = bind(..)?; let p = l.local_addr()?;
+/// drop(l)`), not a server. Returns the byte offset of each such call.
+fn free_port_probes(body: &syn::Block) -> Vec<u32> {
+    fn bind_call(e: &Expr) -> Option<&syn::ExprCall> {
+        match e {
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p)
+                    if ends_with(
+                        &super::paths::path_segments(&p.path),
+                        &["TcpListener", "bind"],
+                    ) || p.path.is_ident("bind") =>
+                {
+                    Some(c)
+                }
+                _ => None,
+            },
+            Expr::Try(t) => bind_call(&t.expr),
+            Expr::Await(a) => bind_call(&a.base),
+            Expr::Paren(p) => bind_call(&p.expr),
+            Expr::MethodCall(m)
+                if matches!(
+                    m.method.to_string().as_str(),
+                    "unwrap" | "expect" | "context" | "with_context" | "map_err"
+                ) =>
+            {
+                bind_call(&m.receiver)
+            }
+            _ => None,
+        }
+    }
+    fn start(c: &syn::ExprCall) -> u32 {
+        match &*c.func {
+            Expr::Path(p) => p
+                .path
+                .segments
+                .first()
+                .map(|s| s.ident.span().byte_range().start as u32)
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+    /// Uses of a local: `(all, only local_addr()/drop())`.
+    struct Uses<'n> {
+        name: &'n syn::Ident,
+        all: usize,
+        harmless: usize,
+    }
+    impl<'x> Visit<'x> for Uses<'_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident(self.name))
+                && m.method == "local_addr"
+            {
+                self.harmless += 1;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if matches!(&*c.func, Expr::Path(p) if p.path.is_ident("drop"))
+                && matches!(c.args.first(), Some(Expr::Path(p)) if p.path.is_ident(self.name))
+            {
+                self.harmless += 1;
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+            if p.path.is_ident(self.name) {
+                self.all += 1;
+            }
+        }
+    }
+    struct Probes<'b> {
+        body: &'b syn::Block,
+        out: Vec<u32>,
+    }
+    impl<'x> Visit<'x> for Probes<'_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.method == "local_addr" {
+                if let Some(c) = bind_call(&m.receiver) {
+                    self.out.push(start(c));
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_local(&mut self, l: &'x syn::Local) {
+            if let (syn::Pat::Ident(id), Some(init)) = (&l.pat, &l.init) {
+                if let Some(c) = bind_call(&init.expr) {
+                    let mut u = Uses {
+                        name: &id.ident,
+                        all: 0,
+                        harmless: 0,
+                    };
+                    u.visit_block(self.body);
+                    if u.all > 0 && u.all == u.harmless {
+                        self.out.push(start(c));
+                    }
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut p = Probes {
+        body,
+        out: Vec::new(),
+    };
+    p.visit_block(body);
+    p.out
 }
 
 impl BindVisitor<'_, '_> {
@@ -88,15 +203,22 @@ impl BindVisitor<'_, '_> {
             }
             other => other,
         };
-        let Some((host, port)) = host_port(v) else {
+        if self.probes.contains(&range.byte_start) {
             return;
+        }
+        // A bind whose address the code does not spell out still says the
+        // file starts a server (package scopes need that); rules read
+        // `host`/`port` and stay quiet on `None`.
+        let (host, port) = match host_port(v) {
+            Some((host, port)) => (Some(host), port),
+            None => (None, None),
         };
         self.out.push(ServerBind {
             range,
             framework,
-            host: Some(host),
+            host,
             port,
-            from_env,
+            from_env: from_env && host_port(v).is_some(),
         });
     }
 

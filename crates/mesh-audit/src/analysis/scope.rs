@@ -10,6 +10,8 @@ pub struct FnItem<'a> {
     pub name: String,
     /// The `impl` target type, for methods.
     pub self_ty: Option<String>,
+    /// Inline modules it sits in, within its file (`mod a { fn f() {} }`).
+    pub module: Vec<String>,
     pub attrs: &'a [syn::Attribute],
     pub sig: &'a syn::Signature,
     pub body: &'a Block,
@@ -20,6 +22,7 @@ pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
     let mut v = FnCollector {
         out: Vec::new(),
         self_ty: None,
+        module: Vec::new(),
     };
     v.visit_file(file);
     v.out
@@ -28,6 +31,7 @@ pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
 struct FnCollector<'a> {
     out: Vec<FnItem<'a>>,
     self_ty: Option<String>,
+    module: Vec<String>,
 }
 
 impl<'a> Visit<'a> for FnCollector<'a> {
@@ -35,12 +39,18 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         self.out.push(FnItem {
             name: f.sig.ident.to_string(),
             self_ty: None,
+            module: self.module.clone(),
             attrs: &f.attrs,
             sig: &f.sig,
             body: &f.block,
         });
         // Functions nested in a body are bodies of their own.
         syn::visit::visit_block(self, &f.block);
+    }
+    fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
+        self.module.push(m.ident.to_string());
+        syn::visit::visit_item_mod(self, m);
+        self.module.pop();
     }
     fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
         let prev = self
@@ -53,6 +63,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         self.out.push(FnItem {
             name: f.sig.ident.to_string(),
             self_ty: self.self_ty.clone(),
+            module: self.module.clone(),
             attrs: &f.attrs,
             sig: &f.sig,
             body: &f.block,
@@ -64,6 +75,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
             self.out.push(FnItem {
                 name: f.sig.ident.to_string(),
                 self_ty: None,
+                module: self.module.clone(),
                 attrs: &f.attrs,
                 sig: &f.sig,
                 body,

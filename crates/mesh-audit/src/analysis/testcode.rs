@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use syn::visit::Visit;
 
 /// Whether attributes mark an item as test-only: `#[cfg(test)]`,
-/// `#[test]`, `#[tokio::test]`, `#[rstest]`, `#[cfg(all(test, ..))]`.
+/// `#[test]`, `#[tokio::test]`, `#[rstest]`, `#[cfg(all(test, ..))]`,
+/// `#[cfg(any(test, ..))]`, or a feature whose name says it is for tests
+/// (`#[cfg(feature = "test-helpers")]`, `"testing"`, `"mocks"`).
 pub fn is_test_item(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
         let path = a.path();
@@ -16,12 +18,9 @@ pub fn is_test_item(attrs: &[syn::Attribute]) -> bool {
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
         if path.is_ident("cfg") {
-            let tokens = a
-                .meta
-                .require_list()
-                .map(|l| l.tokens.to_string())
-                .unwrap_or_default();
-            return cfg_mentions_test(&tokens);
+            return a
+                .parse_args::<syn::Meta>()
+                .is_ok_and(|m| cfg_is_test_only(&m));
         }
         matches!(
             last.as_str(),
@@ -30,17 +29,63 @@ pub fn is_test_item(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
-/// `test`, `all(test, ..)`, `any(test, ..)`, but not `not(test)`.
-fn cfg_mentions_test(tokens: &str) -> bool {
-    let t = tokens.replace(' ', "");
-    if t.starts_with("not(") {
-        return false;
+/// Whether a `cfg` predicate holds only when building tests.
+fn cfg_is_test_only(meta: &syn::Meta) -> bool {
+    match meta {
+        syn::Meta::Path(p) => p.is_ident("test"),
+        syn::Meta::NameValue(nv) if nv.path.is_ident("feature") => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => is_test_feature(&s.value()),
+            _ => false,
+        },
+        syn::Meta::NameValue(_) => false,
+        syn::Meta::List(l) => {
+            let Ok(items) = l.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            ) else {
+                return false;
+            };
+            if l.path.is_ident("all") {
+                items.iter().any(cfg_is_test_only)
+            } else if l.path.is_ident("any") {
+                // `any(test, feature = "x")`: the item exists for tests and is
+                // exported for other crates' tests; either way test support.
+                items
+                    .iter()
+                    .any(|m| matches!(m, syn::Meta::Path(p) if p.is_ident("test")))
+                    || !items.is_empty() && items.iter().all(cfg_is_test_only)
+            } else {
+                false
+            }
+        }
     }
-    t == "test"
-        || t.starts_with("all(test")
-        || t.contains(",test,")
-        || t.contains(",test)")
-        || t.starts_with("any(test")
+}
+
+/// Feature names that say "for tests": `test-helpers`, `testing`,
+/// `test_utils`, `mock`, `mocks`, `fixtures`, `bench`, `integration-tests`.
+pub fn is_test_feature(name: &str) -> bool {
+    name.split(['-', '_']).any(|w| {
+        matches!(
+            w.to_ascii_lowercase().as_str(),
+            "test"
+                | "tests"
+                | "testing"
+                | "testutil"
+                | "testutils"
+                | "testkit"
+                | "mock"
+                | "mocks"
+                | "mocking"
+                | "fixture"
+                | "fixtures"
+                | "bench"
+                | "benches"
+                | "benchmark"
+                | "benchmarks"
+        )
+    })
 }
 
 /// Byte ranges of test-only items in one file.
@@ -153,13 +198,24 @@ fn collect_mods(items: &[syn::Item], dir: &Path, in_test: bool, out: &mut Vec<Pa
 mod tests {
     use super::*;
 
+    fn cfg(text: &str) -> bool {
+        let item: syn::ItemFn = syn::parse_str(&format!("#[cfg({text})] fn f() {{}}")).unwrap();
+        is_test_item(&item.attrs)
+    }
+
     #[test]
     fn cfg_test_forms() {
-        assert!(cfg_mentions_test("test"));
-        assert!(cfg_mentions_test("all(test, feature = \"x\")"));
-        assert!(cfg_mentions_test("any(feature = \"x\", test)"));
-        assert!(!cfg_mentions_test("not(test)"));
-        assert!(!cfg_mentions_test("feature = \"test\""));
+        assert!(cfg("test"));
+        assert!(cfg("all(test, feature = \"x\")"));
+        assert!(cfg("any(feature = \"x\", test)"));
+        assert!(cfg("feature = \"test-helpers\""));
+        assert!(cfg("feature = \"testing\""));
+        assert!(cfg("any(feature = \"mocks\", feature = \"test_utils\")"));
+        assert!(!cfg("not(test)"));
+        assert!(!cfg("feature = \"latest\""));
+        assert!(!cfg("feature = \"attestation\""));
+        assert!(!cfg("any(feature = \"tls\", feature = \"testing\")"));
+        assert!(!cfg("unix"));
     }
 
     #[test]

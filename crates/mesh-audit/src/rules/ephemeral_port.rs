@@ -9,7 +9,8 @@
 //! A Kubernetes Service, the sidecar's inbound listener and the readiness
 //! probe all name a fixed `targetPort`. A port chosen at random is one none
 //! of them points at: the pod never becomes ready, or the mesh routes to a
-//! closed port. `127.0.0.1:0` is both this finding and `loopback-bind`.
+//! closed port. `127.0.0.1:0` is reported once, here, with the loopback
+//! address named in the message (`loopback-bind` leaves it to this rule).
 //!
 //! ## Example
 //! ```text
@@ -28,8 +29,10 @@
 //! `containerPort` and the Service's `targetPort`.
 //!
 //! ## Not reported
-//! Test code (port 0 is the right choice for tests), and ports read from the
-//! environment with a non-zero default.
+//! Test code (port 0 is the right choice for tests), ports read from the
+//! environment with a non-zero default, and free-port probes: a listener
+//! bound only to ask `local_addr()` for a free port and then dropped
+//! (`TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()`) serves nothing.
 
 use std::collections::BTreeMap;
 
@@ -58,14 +61,22 @@ impl Rule for EphemeralPort {
                 continue;
             }
             let host = bind.host.clone().unwrap_or_default();
-            let mut values = BTreeMap::from([("host".to_string(), host.clone())]);
+            let mut values = BTreeMap::from([
+                ("host".to_string(), host.clone()),
+                ("port".to_string(), "0".to_string()),
+            ]);
             if bind.from_env {
                 values.insert("host_source".into(), "env".into());
             }
+            let loopback = if bind.is_loopback() {
+                " (a loopback address, which the sidecar cannot reach either)"
+            } else {
+                ""
+            };
             out.push(Violation {
                 range: bind.range,
                 message: format!(
-                    "{} server binds port 0 on `{host}`; the kernel picks a random port that no Service or sidecar rule targets",
+                    "{} server binds port 0 on `{host}`{loopback}; the kernel picks a random port that no Service or sidecar rule targets",
                     bind.framework
                 ),
                 help: "bind a fixed port read from the environment (e.g. `PORT`) and declare it as the Service's targetPort"

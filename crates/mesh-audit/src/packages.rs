@@ -1,0 +1,286 @@
+//! The deployment model: which workspace members run in a meshed pod.
+//!
+//! Each member gets a scope, decided in this order:
+//! 1. `[package.metadata.mesh-audit] scope = "..."` (or `"skip"`);
+//! 2. `service` / `job`: a binary that the repository's deployment files
+//!    name (Dockerfile, Kubernetes / Helm manifest, compose file);
+//! 3. `dev`: a package that only has test, bench or example targets, one
+//!    whose name or folder says it is test support, benchmarks, fuzzing,
+//!    mocks or a developer task runner (`*-integration`, `test-utils`,
+//!    `xtask`, `benches/`), or one reached only through dev-dependencies;
+//! 4. `service`: a binary whose code starts a server;
+//! 5. `dev`: a binary that parses arguments with clap, starts no server and
+//!    is not deployed: a command-line tool run by people;
+//! 6. `job`: a binary that makes HTTP/gRPC calls but serves nothing;
+//! 7. `library`: reached through normal dependencies from a service or job;
+//!    `dev` when only dev packages reach it;
+//! 8. `unknown` otherwise (audited: a gate must not go quiet on doubt).
+//!
+//! `dev` and `skip` packages are not audited unless `--all-scopes`.
+
+use std::collections::BTreeSet;
+
+use mesh_audit_model::PackageScope;
+
+use crate::discover::{DepKind, Discovered, TargetKind};
+use crate::index::FileSummary;
+use crate::modtree::FileRole;
+
+/// Words in a package's name or folder that say it never ships.
+const DEV_WORDS: &[&str] = &[
+    "test",
+    "tests",
+    "testing",
+    "testutil",
+    "testutils",
+    "testkit",
+    "integration",
+    "e2e",
+    "bench",
+    "benches",
+    "benchmark",
+    "benchmarks",
+    "mock",
+    "mocks",
+    "fixture",
+    "fixtures",
+    "chaos",
+    "xtask",
+    "fuzz",
+    "example",
+    "examples",
+];
+
+const CLI_WHY: &str = "a command-line tool (clap, no server, not deployed)";
+
+#[derive(Debug, Default)]
+struct Facts {
+    /// `file:line` of the first server start in production code.
+    serves: Option<String>,
+    clap: bool,
+    net: bool,
+    bins: Vec<String>,
+    has_lib: bool,
+    only_test_targets: bool,
+}
+
+/// Scopes of every member, in `found.packages` order.
+pub fn classify(
+    found: &Discovered,
+    roles: &[Option<FileRole>],
+    summaries: &[Option<&FileSummary>],
+    all_scopes: bool,
+) -> Vec<PackageScope> {
+    let n = found.packages.len();
+    let mut facts: Vec<Facts> = (0..n).map(|_| Facts::default()).collect();
+    for (i, p) in found.packages.iter().enumerate() {
+        let f = &mut facts[i];
+        f.bins = p
+            .targets
+            .iter()
+            .filter(|t| t.kind == TargetKind::Bin)
+            .map(|t| t.name.clone())
+            .collect();
+        f.has_lib = p.targets.iter().any(|t| t.kind == TargetKind::Lib);
+        f.only_test_targets = !p.targets.iter().any(|t| t.kind.is_production());
+    }
+    for ((file, role), summary) in found.files.iter().zip(roles).zip(summaries) {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, summary) else {
+            continue;
+        };
+        if role.test {
+            continue;
+        }
+        let f = &mut facts[pi];
+        if f.serves.is_none() {
+            f.serves = s.serves_at.map(|l| format!("{}:{l}", file.rel));
+        }
+        f.clap |= s.uses_clap;
+        f.net |= s
+            .functions
+            .iter()
+            .any(|f| f.net.as_ref().is_some_and(|n| n.protocol.is_l7()));
+    }
+
+    let name_of = |i: usize| found.packages[i].name.as_str();
+    let mut scope: Vec<Option<(&'static str, String)>> = vec![None; n];
+    for (i, p) in found.packages.iter().enumerate() {
+        let f = &facts[i];
+        let deployed = f
+            .bins
+            .iter()
+            .chain(std::iter::once(&p.name))
+            .find(|b| found.deployed.contains(*b));
+        let rel = crate::discover::rel_to(&found.root, &p.root);
+        let name_word = dev_word(&p.name, "");
+        scope[i] = Some(if let Some(s) = &p.scope_override {
+            (
+                match s.as_str() {
+                    "service" => "service",
+                    "library" => "library",
+                    "job" => "job",
+                    "dev" => "dev",
+                    "skip" => "skip",
+                    _ => "unknown",
+                },
+                "[package.metadata.mesh-audit] scope".to_string(),
+            )
+        } else if f.only_test_targets {
+            ("dev", "only test, bench or example targets".to_string())
+        } else if let (Some(word), false) = (name_word, found.deployed.contains(&p.name)) {
+            // The package's own name outranks a deployment file that names
+            // one of its bins: `router-fuzz` may have a bin called `router`.
+            ("dev", format!("named as {word} code (`{}`)", p.name))
+        } else if let Some(bin) = deployed {
+            ("service", format!("`{bin}` is named by a deployment file"))
+        } else if let Some(word) = dev_word("", &rel) {
+            ("dev", format!("named as {word} code (`{rel}`)"))
+        } else if !f.bins.is_empty() && f.serves.is_some() {
+            (
+                "service",
+                format!(
+                    "starts a server ({})",
+                    f.serves.as_deref().unwrap_or_default()
+                ),
+            )
+        } else if !f.bins.is_empty() && f.clap {
+            ("dev", CLI_WHY.to_string())
+        } else if !f.bins.is_empty() && f.net {
+            (
+                "job",
+                "a binary that calls services and serves nothing".to_string(),
+            )
+        } else {
+            // Libraries are decided below, from who depends on them.
+            ("unknown", String::new())
+        });
+    }
+
+    // Libraries: reached through normal dependencies from a service or job
+    // (transitively); dev when only dev packages (or dev-dependencies) reach
+    // them. A fixpoint over the member graph.
+    for _ in 0..n.max(1) {
+        let mut changed = false;
+        for i in 0..n {
+            // Undecided packages, and command-line tools that are also a
+            // library the services link.
+            let open = match &scope[i] {
+                Some(("unknown", w)) => w.is_empty() || w.starts_with("used by"),
+                Some(("dev", w)) => w == CLI_WHY && facts[i].has_lib,
+                Some(("library", w)) => w.starts_with("used by"),
+                _ => false,
+            };
+            if !open {
+                continue;
+            }
+            let mut prod_user = None;
+            let mut any_user = None;
+            for (j, p) in found.packages.iter().enumerate() {
+                for d in p.member_deps.iter().filter(|d| d.package == name_of(i)) {
+                    any_user.get_or_insert(j);
+                    let user_scope = scope[j].as_ref().map(|s| s.0).unwrap_or("unknown");
+                    if d.kind != DepKind::Dev && matches!(user_scope, "service" | "job" | "library")
+                    {
+                        prod_user.get_or_insert(j);
+                    }
+                }
+            }
+            let next = if let Some(j) = prod_user {
+                Some(("library", format!("used by {}", name_of(j))))
+            } else if matches!(&scope[i], Some(("dev", _))) {
+                None
+            } else if let Some(j) = any_user {
+                let users_all_dev = found.packages.iter().enumerate().all(|(k, p)| {
+                    !p.member_deps.iter().any(|d| d.package == name_of(i))
+                        || p.member_deps
+                            .iter()
+                            .filter(|d| d.package == name_of(i))
+                            .all(|d| d.kind == DepKind::Dev)
+                        || matches!(scope[k].as_ref().map(|s| s.0), Some("dev" | "skip"))
+                });
+                if users_all_dev {
+                    Some((
+                        "dev",
+                        format!(
+                            "reached only through dev-dependencies or dev packages ({})",
+                            name_of(j)
+                        ),
+                    ))
+                } else {
+                    None
+                }
+            } else {
+                None
+            };
+            if let Some(next) = next {
+                if scope[i].as_ref() != Some(&next) {
+                    scope[i] = Some(next);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    found
+        .packages
+        .iter()
+        .zip(scope)
+        .map(|(p, s)| {
+            let (scope, mut why) = s.unwrap_or(("unknown", String::new()));
+            if why.is_empty() {
+                why = "no server, no deployment file and no workspace user says what it is".into();
+            }
+            PackageScope {
+                name: p.name.clone(),
+                scope: scope.to_string(),
+                why,
+                audited: p.selected && (all_scopes || !matches!(scope, "dev" | "skip")),
+            }
+        })
+        .collect()
+}
+
+/// The dev word in a package's name, or in a folder of its path below the
+/// workspace root (`tools/mock-server`, `benches/load`).
+fn dev_word(name: &str, rel: &str) -> Option<&'static str> {
+    let words: BTreeSet<String> = name
+        .split(['-', '_'])
+        .chain(rel.split('/').flat_map(|c| c.split(['-', '_'])))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    DEV_WORDS
+        .iter()
+        .copied()
+        .find(|w| words.contains(*w))
+        .map(|w| match w {
+            "bench" | "benches" | "benchmark" | "benchmarks" => "benchmark",
+            "mock" | "mocks" => "mock",
+            "fixture" | "fixtures" => "fixture",
+            "xtask" => "task-runner",
+            "fuzz" => "fuzzing",
+            "example" | "examples" => "example",
+            _ => "test-support",
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_words_in_names_and_folders() {
+        assert_eq!(
+            dev_word("orders-integration", "orders-integration"),
+            Some("test-support")
+        );
+        assert_eq!(dev_word("server", "tools/mock-server"), Some("mock"));
+        assert_eq!(dev_word("xtask", "xtask"), Some("task-runner"));
+        assert_eq!(dev_word("load", "benches/load"), Some("benchmark"));
+        assert_eq!(dev_word("attestation", "crates/attestation"), None);
+        assert_eq!(dev_word("latest-api", "services/latest-api"), None);
+    }
+}
