@@ -207,6 +207,15 @@ pub fn attach_suggestions(
             None
         };
         finding.suggestions = suggestions_named(finding, source.as_deref(), opts, &names);
+        if finding.value("destination") == Some("external") {
+            let host = finding.value("host").unwrap_or_default().to_string();
+            for s in &mut finding.suggestions {
+                s.note = format!(
+                    "`{host}` is outside the mesh: a VirtualService or DestinationRule for it applies only once a ServiceEntry declares it (`hosts: [{host}]`, `location: MESH_EXTERNAL`, `resolution: DNS`). {}",
+                    s.note
+                );
+            }
+        }
     }
 }
 

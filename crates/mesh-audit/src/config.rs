@@ -22,6 +22,9 @@ pub struct ConfigError {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleConfig {
     pub severity: Option<Severity>,
+    /// Severity of findings whose destination is outside the mesh (a public
+    /// domain or cloud API); `info` unless raised.
+    pub external: Option<Severity>,
     pub enabled: Option<bool>,
     /// The rule's own options, already checked against the rule's declaration.
     pub options: BTreeMap<String, toml::Value>,
@@ -135,13 +138,19 @@ impl Config {
                                     })?;
                                     rc.severity = Some(s);
                                 }
+                                "external" => {
+                                    let s = ov.as_str().and_then(Severity::parse).ok_or_else(|| {
+                                        err(&opt_key, "expected \"error\", \"warning\" or \"info\"".into())
+                                    })?;
+                                    rc.external = Some(s);
+                                }
                                 "enabled" => {
                                     rc.enabled =
                                         Some(ov.as_bool().ok_or_else(|| err(&opt_key, "expected true or false".into()))?)
                                 }
                                 _ => {
                                     let Some((_, kind, _)) = meta.options.iter().find(|(n, _, _)| n == opt) else {
-                                        let known: Vec<&str> = ["severity", "enabled"]
+                                        let known: Vec<&str> = ["severity", "enabled", "external"]
                                             .into_iter()
                                             .chain(meta.options.iter().map(|(n, _, _)| *n))
                                             .collect();

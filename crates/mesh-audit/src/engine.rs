@@ -115,22 +115,41 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
         .map(|r| r.as_ref().ok().map(|(_, s)| s))
         .collect();
     let cargo_mode = !found.packages.is_empty();
-    let (roles, packages) = if cargo_mode {
+    let (roles, packages, dev_bins) = if cargo_mode {
         let decls: Vec<Option<&[crate::modtree::ModDecl]>> = summaries
             .iter()
             .map(|s| s.map(|s| s.mod_decls.as_slice()))
             .collect();
         let mut roles = crate::modtree::file_roles(&found.packages, &found.files, &decls);
         fallback_roles(&found, &mut roles);
-        let packages = crate::packages::classify(&found, &roles, &summaries, opts.all_scopes);
-        (roles, packages)
+        let mut packages = crate::packages::classify(&found, &roles, &summaries, opts.all_scopes);
+        let dev_bins = if opts.all_scopes {
+            Default::default()
+        } else {
+            crate::packages::dev_bins(&found, &roles, &summaries)
+        };
+        for (pi, bin) in &dev_bins {
+            if let Some(p) = packages.get_mut(*pi).filter(|p| p.audited) {
+                p.why.push_str(&format!(
+                    "; bin `{bin}` is a developer tool (not deployed, serves nothing), not audited"
+                ));
+            }
+        }
+        (roles, packages, dev_bins)
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Default::default())
     };
-    let audited_package = |f: &SourceFile| {
-        f.package_index
-            .and_then(|i| packages.get(i))
-            .is_none_or(|p| p.audited)
+    let (roles, packages, dev_bins) = (roles, packages, dev_bins);
+    let audited_package = |i: usize, f: &SourceFile| {
+        let in_dev_bin = roles.get(i).and_then(Option::as_ref).is_some_and(|r| {
+            r.kind == crate::discover::TargetKind::Bin
+                && f.package_index
+                    .is_some_and(|p| dev_bins.contains(&(p, r.target.clone())))
+        });
+        !in_dev_bin
+            && f.package_index
+                .and_then(|i| packages.get(i))
+                .is_none_or(|p| p.audited)
     };
     // `None`: not compiled by any target (cargo mode); else whether it is
     // test code as a whole.
@@ -150,7 +169,7 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
     for (i, f) in found.files.iter().enumerate() {
         match file_test[i] {
             None => unreached_files.push(f.rel.clone()),
-            Some(_) => audited[i] = audited_package(f),
+            Some(_) => audited[i] = audited_package(i, f),
         }
     }
 
@@ -186,7 +205,8 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
                 .map(|(text, _)| (f, text.as_str(), test.unwrap_or(false)))
         })
         .collect();
-    let files_scanned = jobs.len();
+    // Every file the audit covers, whether or not it could be parsed.
+    let files_scanned = audited.iter().filter(|a| **a).count();
     let pass2: Vec<FileOutcome> = run_parallel(
         &jobs,
         threads,
@@ -352,8 +372,18 @@ fn check_file(
         let meta = rule.meta();
         let mut out = Vec::new();
         rule.check(&cx, rc, &mut out);
-        for v in out {
+        for mut v in out {
             let start = v.range.byte_start as usize;
+            // Client policy towards a public domain is egress: the mesh
+            // governs it only through a ServiceEntry, so it is `info` unless
+            // the rule's `external` option raises it.
+            let external = meta.category == rules::Category::Resilience
+                && v.values.get("host").is_some_and(|h| {
+                    crate::analysis::net::reach(h) == crate::analysis::net::Reach::External
+                });
+            if external {
+                v.values.insert("destination".into(), "external".into());
+            }
             if regions.iter().any(|r| r.contains(&start)) {
                 continue;
             }
@@ -369,7 +399,11 @@ fn check_file(
             *nth += 1;
             findings.push(Finding {
                 rule: meta.id,
-                severity: rc.severity.unwrap_or(meta.severity),
+                severity: if external {
+                    rc.external.unwrap_or(mesh_audit_model::Severity::Info)
+                } else {
+                    rc.severity.unwrap_or(meta.severity)
+                },
                 message: v.message,
                 file: f.rel.clone(),
                 range: v.range,
@@ -408,6 +442,7 @@ fn fallback_roles(
         if !reached[i] && r.is_none() {
             let rel = f.abs.strip_prefix(&f.package_root).unwrap_or(&f.abs);
             *r = Some(crate::modtree::FileRole {
+                target: String::new(),
                 kind: if f.test_path {
                     crate::discover::TargetKind::Test
                 } else {

@@ -193,6 +193,8 @@ pub struct FileRole {
     /// The most production-like target that reaches it (lib before bin
     /// before test, bench, example, build script).
     pub kind: TargetKind,
+    /// That target's name (a bin's name says which binary runs it).
+    pub target: String,
     /// Module path from that target's root (`["api", "routes"]`).
     pub module: Vec<String>,
     /// Only reached as test code.
@@ -232,6 +234,7 @@ pub fn file_roles(
                 }
                 roles[i] = Some(FileRole {
                     kind: t.kind,
+                    target: t.name.clone(),
                     module: module.clone(),
                     test,
                 });

@@ -243,6 +243,48 @@ pub fn classify(
         .collect()
 }
 
+/// Binaries of a package that are developer tools although the package
+/// ships: in a package with a deployed binary, a binary that is not deployed
+/// and starts no server (`src/bin/load_generator.rs` beside the deployed
+/// `api`), and any binary whose name says it is test support, a benchmark
+/// or a fixture. Their files (those no library or deployed binary also
+/// compiles) are not audited.
+pub fn dev_bins(
+    found: &Discovered,
+    roles: &[Option<FileRole>],
+    summaries: &[Option<&FileSummary>],
+) -> BTreeSet<(usize, String)> {
+    let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
+    for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
+            continue;
+        };
+        if role.kind == TargetKind::Bin && s.serves_at.is_some() {
+            serving.insert((pi, role.target.clone()));
+        }
+    }
+    let mut out = BTreeSet::new();
+    for (pi, p) in found.packages.iter().enumerate() {
+        let bins: Vec<&str> = p
+            .targets
+            .iter()
+            .filter(|t| t.kind == TargetKind::Bin)
+            .map(|t| t.name.as_str())
+            .collect();
+        let any_deployed = bins.iter().any(|b| found.deployed.contains(*b));
+        for b in bins {
+            let named_dev = dev_word(b, "").is_some() && !found.deployed.contains(b);
+            let undeployed_tool = any_deployed
+                && !found.deployed.contains(b)
+                && !serving.contains(&(pi, b.to_string()));
+            if named_dev || undeployed_tool {
+                out.insert((pi, b.to_string()));
+            }
+        }
+    }
+    out
+}
+
 /// The dev word in a package's name, or in a folder of its path below the
 /// workspace root (`tools/mock-server`, `benches/load`).
 fn dev_word(name: &str, rel: &str) -> Option<&'static str> {

@@ -60,7 +60,72 @@ pub struct Destination {
     pub template: Option<String>,
 }
 
+/// Where a destination sits relative to the mesh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// A Service of the cluster: a bare name, `name.ns`, `*.svc`,
+    /// `*.svc.cluster.local`, a private address, or a value from config.
+    InMesh,
+    /// A public domain or a cloud API (`api.stripe.com`,
+    /// `*.googleapis.com`): egress, which a VirtualService alone does not
+    /// govern.
+    External,
+}
+
+/// Top-level domains that make a two-label host public (`stripe.com`)
+/// rather than `service.namespace`.
+const PUBLIC_TLDS: &[&str] = &[
+    "com", "org", "net", "io", "dev", "ai", "app", "co", "cloud", "us", "uk", "de", "fr", "eu",
+    "jp", "cn", "in", "me", "info", "biz", "tech", "sh", "so", "xyz", "gov", "edu", "ly", "gg",
+    "tv", "ru", "br", "ca", "au", "nl", "se", "ch", "es", "it", "pl", "kr",
+];
+
+/// Classifies a host as in the mesh or outside it.
+pub fn reach(host: &str) -> Reach {
+    let h = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if let Ok(ip) = h.parse::<std::net::IpAddr>() {
+        let private = match ip {
+            std::net::IpAddr::V4(v4) => {
+                v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.octets()[0] == 100
+            }
+            std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        };
+        return if private {
+            Reach::InMesh
+        } else {
+            Reach::External
+        };
+    }
+    let labels: Vec<&str> = h.split('.').collect();
+    let last = labels.last().copied().unwrap_or("");
+    if labels.len() == 1
+        || h.ends_with(".svc")
+        || h.ends_with(".cluster.local")
+        || h.ends_with(".local")
+        || h.ends_with(".internal")
+        || h.contains(".svc.")
+    {
+        return Reach::InMesh;
+    }
+    if PUBLIC_TLDS.contains(&last) {
+        Reach::External
+    } else {
+        Reach::InMesh
+    }
+}
+
 impl Destination {
+    /// Outside the mesh: a public domain the code names.
+    pub fn is_external(&self) -> bool {
+        self.host
+            .as_deref()
+            .is_some_and(|h| reach(h) == Reach::External)
+    }
+
     /// ` to `host`` for messages, empty when the host is unknown.
     pub fn target(&self) -> String {
         self.host
@@ -1066,4 +1131,32 @@ pub fn field_types(file: &syn::File) -> HashMap<String, &Type> {
     v.0.into_iter()
         .filter_map(|(k, t)| t.map(|t| (k, t)))
         .collect()
+}
+
+#[cfg(test)]
+mod reach_tests {
+    use super::*;
+
+    #[test]
+    fn in_mesh_and_external_hosts() {
+        for h in [
+            "inventory",
+            "inventory.shop",
+            "inventory.shop.svc",
+            "inventory.shop.svc.cluster.local",
+            "10.0.0.7",
+            "metasrv.internal",
+        ] {
+            assert_eq!(reach(h), Reach::InMesh, "{h}");
+        }
+        for h in [
+            "api.stripe.com",
+            "storage.googleapis.com",
+            "s3.us-east-1.amazonaws.com",
+            "hooks.slack.com",
+            "8.8.8.8",
+        ] {
+            assert_eq!(reach(h), Reach::External, "{h}");
+        }
+    }
 }
