@@ -104,7 +104,7 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
     let include_reconnect = opts.include_reconnect || config.include_reconnect.unwrap_or(false);
 
     // Pass 1: read, check, parse, summarise.
-    let pass1: Vec<Result<(String, FileSummary), AuditError>> =
+    let mut pass1: Vec<Result<(String, FileSummary), AuditError>> =
         run_parallel(&found.files, threads, summarise, |f, msg| {
             Err(file_error(f, None, msg))
         });
@@ -173,26 +173,22 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
         }
     }
 
-    let mut by_package: HashMap<PathBuf, Vec<&FileSummary>> = HashMap::new();
-    for ((f, r), ok) in found.files.iter().zip(&pass1).zip(&audited) {
-        if !ok {
-            continue;
-        }
+    // Each file's module path: from the module tree, else from its folder.
+    for (i, (f, r)) in found.files.iter().zip(pass1.iter_mut()).enumerate() {
         if let Ok((_, s)) = r {
-            by_package
-                .entry(f.package_root.clone())
-                .or_default()
-                .push(s);
+            s.module = match roles.get(i).and_then(Option::as_ref) {
+                Some(role) => role.module.clone(),
+                None => crate::modtree::module_from_path(
+                    f.abs.strip_prefix(&f.package_root).unwrap_or(&f.abs),
+                ),
+            };
         }
     }
-    let indexes: HashMap<PathBuf, CrateIndex> = by_package
-        .into_iter()
-        .map(|(k, v)| (k, CrateIndex::build(v)))
-        .collect();
+    let indexes = build_indexes(&found, &pass1, &audited);
     let empty_index = CrateIndex::default();
 
     // Pass 2: the rules, with the crate's index.
-    let jobs: Vec<(&SourceFile, &str, bool)> = found
+    let jobs: Vec<(&SourceFile, &str, &[String], bool)> = found
         .files
         .iter()
         .zip(&pass1)
@@ -202,7 +198,7 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
         .filter_map(|(((f, r), test), _)| {
             r.as_ref()
                 .ok()
-                .map(|(text, _)| (f, text.as_str(), test.unwrap_or(false)))
+                .map(|(text, s)| (f, text.as_str(), s.module.as_slice(), test.unwrap_or(false)))
         })
         .collect();
     // Every file the audit covers, whether or not it could be parsed.
@@ -210,11 +206,12 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
     let pass2: Vec<FileOutcome> = run_parallel(
         &jobs,
         threads,
-        |(f, text, test)| {
+        |(f, text, module, test)| {
             let index = indexes.get(&f.package_root).unwrap_or(&empty_index);
             check_file(
                 f,
                 text,
+                module,
                 *test,
                 index,
                 &active,
@@ -222,7 +219,7 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
                 include_reconnect,
             )
         },
-        |(f, _, _), msg| FileOutcome {
+        |(f, _, _, _), msg| FileOutcome {
             error: Some(file_error(f, None, msg)),
             ..Default::default()
         },
@@ -335,9 +332,11 @@ struct FileOutcome {
     error: Option<AuditError>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check_file(
     f: &SourceFile,
     text: &str,
+    module: &[String],
     test_file: bool,
     index: &CrateIndex,
     active: &[(&'static dyn Rule, RuleConfig)],
@@ -366,6 +365,7 @@ fn check_file(
     let suppressions = Suppressions::parse(text, &f.rel, &|id| rules::lookup(id).is_some());
     let mut cx = FileCtx::new(&file, &f.rel, &lines, index);
     cx.include_reconnect = include_reconnect;
+    cx.module = module.to_vec();
     let mut findings = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (rule, rc) in active {
@@ -422,6 +422,110 @@ fn check_file(
         notes: suppressions.notes,
         error: None,
     }
+}
+
+/// One index per package, dependencies first, so that a crate sees the
+/// networking functions and re-exports of the workspace crates it uses;
+/// then closures passed across crates go to the crate that defines the
+/// function taking them.
+fn build_indexes(
+    found: &crate::discover::Discovered,
+    pass1: &[Result<(String, FileSummary), AuditError>],
+    audited: &[bool],
+) -> HashMap<PathBuf, CrateIndex> {
+    let mut groups: HashMap<PathBuf, (Option<usize>, Vec<&FileSummary>)> = HashMap::new();
+    for ((f, r), ok) in found.files.iter().zip(pass1).zip(audited) {
+        if let (true, Ok((_, s))) = (ok, r) {
+            let g = groups
+                .entry(f.package_root.clone())
+                .or_insert((f.package_index, Vec::new()));
+            g.1.push(s);
+        }
+    }
+    let n = found.packages.len();
+    let by_name: HashMap<&str, usize> = found
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i))
+        .collect();
+    let normal_deps = |i: usize| -> Vec<(String, usize)> {
+        found.packages[i]
+            .member_deps
+            .iter()
+            .filter(|d| d.kind != crate::discover::DepKind::Dev)
+            .filter_map(|d| Some((d.extern_name.clone(), *by_name.get(d.package.as_str())?)))
+            .collect()
+    };
+    // Dependencies first (depth-first post-order over normal dependencies).
+    let mut order = Vec::with_capacity(n);
+    let mut state = vec![0u8; n];
+    for start in 0..n {
+        let mut stack = vec![(start, false)];
+        while let Some((i, done)) = stack.pop() {
+            if done {
+                if state[i] != 2 {
+                    state[i] = 2;
+                    order.push(i);
+                }
+                continue;
+            }
+            if state[i] != 0 {
+                continue;
+            }
+            state[i] = 1;
+            stack.push((i, true));
+            for (_, j) in normal_deps(i) {
+                if state[j] == 0 {
+                    stack.push((j, false));
+                }
+            }
+        }
+    }
+    let mut by_package: Vec<Option<CrateIndex>> = (0..n).map(|_| None).collect();
+    let mut out: HashMap<PathBuf, CrateIndex> = HashMap::new();
+    let root_of: HashMap<usize, PathBuf> = groups
+        .iter()
+        .filter_map(|(root, (i, _))| Some(((*i)?, root.clone())))
+        .collect();
+    for i in order {
+        let Some(root) = root_of.get(&i) else {
+            continue;
+        };
+        let summaries = groups.get(root).map(|g| g.1.clone()).unwrap_or_default();
+        let deps: Vec<(String, &CrateIndex)> = normal_deps(i)
+            .into_iter()
+            .filter_map(|(name, j)| Some((name, by_package[j].as_ref()?)))
+            .collect();
+        let self_name = found.packages[i].lib_crate_name();
+        let index = CrateIndex::build_with_deps(summaries, &deps, self_name.as_deref());
+        by_package[i] = Some(index);
+    }
+    for i in 0..n {
+        for (name, j) in normal_deps(i) {
+            let passed = by_package[i]
+                .as_ref()
+                .map(|idx| idx.closures_for(&name))
+                .unwrap_or_default();
+            if let Some(dep) = by_package[j].as_mut() {
+                for (module, f, net) in passed {
+                    dep.add_foreign_closure(module, f, net);
+                }
+            }
+        }
+    }
+    for (i, index) in by_package.into_iter().enumerate() {
+        if let (Some(index), Some(root)) = (index, root_of.get(&i)) {
+            out.insert(root.clone(), index);
+        }
+    }
+    // Path mode, and files outside any package.
+    for (root, (i, summaries)) in groups {
+        if i.is_none() {
+            out.insert(root, CrateIndex::build(summaries));
+        }
+    }
+    out
 }
 
 /// Packages whose targets reach none of their files (a target's source

@@ -27,6 +27,13 @@ pub struct FileSummary {
     /// Parses command-line arguments with clap (a tool run by people, unless
     /// it also serves or is deployed).
     pub uses_clap: bool,
+    /// The file's module path in its crate (set once the module tree is
+    /// known; guessed from the folder layout in path mode).
+    pub module: Vec<String>,
+    /// Prefixes of glob imports (`use super::*;`), per inline module.
+    pub globs: Vec<(Vec<String>, Vec<String>)>,
+    /// `pub use` items: (inline module path and local name, the path it names).
+    pub reexports: Vec<(Vec<String>, Vec<String>)>,
     /// Functions and methods defined here, by name.
     pub functions: Vec<FnSummary>,
     /// Struct fields whose declared type is a known network client.
@@ -49,12 +56,28 @@ pub struct FileSummary {
     pub closure_args: Vec<ClosureArg>,
 }
 
+/// A call a function makes: a path (resolved through the file's `use`s;
+/// empty for method calls) or a method name.
+#[derive(Debug, Default, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Callee {
+    pub name: String,
+    /// `Self::f(..)` or `self.f(..)`.
+    pub via_self: bool,
+    /// The called path as the file's imports expand it (`crate::retry::f`,
+    /// `super::f`, `common::retry::with_backoff`, `f`); empty for methods.
+    pub path: Vec<String>,
+}
+
 /// A closure handed to a function of the crate.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ClosureArg {
-    pub callee: String,
+    /// The function it is passed to.
+    pub callee: Callee,
+    /// Module of the calling function (the file's module is prefixed when
+    /// the index is built).
+    pub module: Vec<String>,
     pub net: Option<NetSummary>,
-    pub callees: Vec<(String, bool)>,
+    pub callees: Vec<Callee>,
 }
 
 /// What a function does that callers inherit.
@@ -68,8 +91,13 @@ pub struct FnSummary {
     pub returns: Option<Value>,
     /// The network calls the body makes itself.
     pub net: Option<NetSummary>,
-    /// Functions it calls by name: `(name, via self)`.
-    pub callees: Vec<(String, bool)>,
+    /// What it calls.
+    pub callees: Vec<Callee>,
+    /// Takes a closure or function (`F: Fn() -> Fut`): a generic helper
+    /// whose callers say what it calls.
+    pub takes_fn: bool,
+    /// Defined in another workspace crate, imported under its extern name.
+    pub foreign: bool,
 }
 
 impl FileSummary {
@@ -169,6 +197,7 @@ impl FileSummary {
                 }
                 Args {
                     scan: &scan,
+                    module: &f.module,
                     out: &mut closure_args,
                 }
                 .visit_block(f.body);
@@ -178,7 +207,9 @@ impl FileSummary {
                     module: f.module,
                     returns,
                     net,
-                    callees: callees(f.body),
+                    callees: callees(f.body, &cx.uses),
+                    takes_fn: takes_fn(f.sig),
+                    foreign: false,
                 }
             })
             .collect();
@@ -236,7 +267,11 @@ impl FileSummary {
                 c.visit_file(file);
                 c.0
             };
+        let (globs, reexports) = imports(file);
         FileSummary {
+            module: Vec::new(),
+            globs,
+            reexports,
             mod_decls: crate::modtree::mod_decls(file, abs_path),
             serves_at,
             uses_clap,
@@ -254,21 +289,9 @@ impl FileSummary {
     }
 }
 
-fn lookup_net<'i>(
-    functions: &'i BTreeMap<String, Vec<FnSummary>>,
-    name: &str,
-    self_ty: Option<&str>,
-    free: bool,
-) -> Option<&'i NetSummary> {
-    let list = functions.get(name)?;
-    let candidates: Vec<&FnSummary> = list
-        .iter()
-        .filter(|f| match self_ty {
-            Some(t) => f.self_ty.as_deref() == Some(t),
-            None => !free || f.self_ty.is_none(),
-        })
-        .collect();
-    // Two same-named functions that disagree: do not guess.
+/// The network behaviour every candidate shares; two candidates that
+/// disagree are not guessed between.
+fn agreed_net<'i>(candidates: &[&'i FnSummary]) -> Option<&'i NetSummary> {
     let first = candidates.first()?.net.as_ref()?;
     candidates
         .iter()
@@ -276,15 +299,22 @@ fn lookup_net<'i>(
         .then_some(first)
 }
 
+/// Closure keys: a function's module path and name.
+type FnKey = (Vec<String>, String);
+
 /// The joined summaries of one package.
 #[derive(Debug, Default)]
 pub struct CrateIndex {
     tonic_codegen: bool,
     guarded_hosts: HashMap<String, Option<String>>,
     closure_args: Vec<ClosureArg>,
-    /// Per function name: what the closures its callers pass in do on the
-    /// network; `None` where callers disagree.
-    closure_net: HashMap<String, Option<NetSummary>>,
+    /// Per function (module, name): what the closures its callers pass in
+    /// do on the network; `None` where callers disagree.
+    closure_net: HashMap<FnKey, Option<NetSummary>>,
+    /// Closures this crate passes to functions of other workspace crates:
+    /// (that function's module path, starting with the crate's extern
+    /// name; its name; what the closure does).
+    foreign_closures: Vec<(Vec<String>, String, NetSummary)>,
     endpoint_fields: HashMap<String, Option<Kind>>,
     consts: HashMap<String, Value>,
     field_values: HashMap<String, Option<Value>>,
@@ -292,10 +322,43 @@ pub struct CrateIndex {
     client_fields: HashMap<String, Kind>,
     functions: BTreeMap<String, Vec<FnSummary>>,
     test_paths: HashSet<PathBuf>,
+    /// Glob import prefixes per module.
+    module_globs: HashMap<Vec<String>, Vec<Vec<String>>>,
+    /// This crate's `pub use` items: crate-relative path → what it names
+    /// (`crate::..` for the crate's own items).
+    reexports: Vec<(Vec<String>, Vec<String>)>,
+    /// Dependencies' re-exports under their extern names, for `UseMap`.
+    foreign_reexports: Vec<(Vec<String>, Vec<String>)>,
+    /// The package's library name: its binaries reach the library's items
+    /// as `name::module::f`.
+    self_name: Option<String>,
 }
 
 impl CrateIndex {
+    /// The index of one crate on its own.
     pub fn build<'s>(summaries: impl IntoIterator<Item = &'s FileSummary>) -> CrateIndex {
+        Self::build_with_deps(summaries, &[], None)
+    }
+
+    /// The index of one crate, with the workspace crates it depends on
+    /// (their extern names and finished indexes): their functions are
+    /// reachable as `dep::module::f`, their re-exports rewrite paths.
+    pub fn build_with_deps<'s>(
+        summaries: impl IntoIterator<Item = &'s FileSummary>,
+        deps: &[(String, &CrateIndex)],
+        self_name: Option<&str>,
+    ) -> CrateIndex {
+        let mut index = CrateIndex::collect(summaries);
+        index.self_name = self_name.map(str::to_string);
+        for (name, dep) in deps {
+            index.import(name, dep);
+        }
+        index.close_network_calls();
+        index.resolve_closure_args();
+        index
+    }
+
+    fn collect<'s>(summaries: impl IntoIterator<Item = &'s FileSummary>) -> CrateIndex {
         let mut index = CrateIndex::default();
         let mut ambiguous = HashSet::new();
         let mut ambiguous_fields = HashSet::new();
@@ -311,7 +374,11 @@ impl CrateIndex {
                 }
             }
             index.types.extend(s.types.iter().cloned());
-            index.closure_args.extend(s.closure_args.iter().cloned());
+            for arg in &s.closure_args {
+                let mut arg = arg.clone();
+                arg.module = [s.module.as_slice(), arg.module.as_slice()].concat();
+                index.closure_args.push(arg);
+            }
             for (ty, host) in &s.guarded_hosts {
                 match index.guarded_hosts.get(ty) {
                     Some(Some(prev)) if prev != host => {
@@ -357,11 +424,41 @@ impl CrateIndex {
                 }
             }
             for f in &s.functions {
+                let mut f = f.clone();
+                f.module = [s.module.as_slice(), f.module.as_slice()].concat();
+                index.functions.entry(f.name.clone()).or_default().push(f);
+            }
+            for (inline, prefix) in &s.globs {
+                let module = [s.module.as_slice(), inline.as_slice()].concat();
                 index
-                    .functions
-                    .entry(f.name.clone())
+                    .module_globs
+                    .entry(module)
                     .or_default()
-                    .push(f.clone());
+                    .push(prefix.clone());
+            }
+            for (key, target) in &s.reexports {
+                let Some((local, inline)) = key.split_last() else {
+                    continue;
+                };
+                let module: Vec<String> = [s.module.as_slice(), inline].concat();
+                let key = [module.as_slice(), std::slice::from_ref(local)].concat();
+                // `self::x` / `super::x` become `crate::..` paths.
+                let target = match target.first().map(String::as_str) {
+                    Some("self") | Some("super") => {
+                        let mut base = module.clone();
+                        let mut rest = &target[..];
+                        if rest[0] == "self" {
+                            rest = &rest[1..];
+                        }
+                        while rest.first().is_some_and(|s| s == "super") {
+                            base.pop();
+                            rest = &rest[1..];
+                        }
+                        [vec!["crate".to_string()], base, rest.to_vec()].concat()
+                    }
+                    _ => target.clone(),
+                };
+                index.reexports.push((key, target));
             }
             index.test_paths.extend(s.test_module_paths.iter().cloned());
         }
@@ -372,9 +469,130 @@ impl CrateIndex {
             index.client_fields.remove(&name);
         }
         index.resolve_destinations();
-        index.close_network_calls();
-        index.resolve_closure_args();
         index
+    }
+
+    /// Makes a finished dependency's networking functions reachable as
+    /// `extern_name::module::f` and its re-exports as `extern_name::x`.
+    fn import(&mut self, extern_name: &str, dep: &CrateIndex) {
+        for list in dep.functions.values() {
+            for f in list
+                .iter()
+                .filter(|f| !f.foreign && f.self_ty.is_none() && (f.net.is_some() || f.takes_fn))
+            {
+                let mut f = f.clone();
+                f.foreign = true;
+                f.module.insert(0, extern_name.to_string());
+                // Its calls were resolved in its own crate already.
+                f.callees.clear();
+                self.functions.entry(f.name.clone()).or_default().push(f);
+            }
+        }
+        let prefix = |p: &[String]| -> Vec<String> {
+            match p.first().map(String::as_str) {
+                Some("crate") => [&[extern_name.to_string()], &p[1..]].concat(),
+                _ => p.to_vec(),
+            }
+        };
+        for (key, target) in &dep.reexports {
+            let key = [&[extern_name.to_string()], key.as_slice()].concat();
+            self.foreign_reexports.push((key, prefix(target)));
+        }
+        // A dependency's own dependencies, re-exported through it.
+        self.foreign_reexports
+            .extend(dep.foreign_reexports.iter().cloned());
+    }
+
+    /// Re-exports of the workspace crates this one depends on, for
+    /// reading paths through them.
+    pub fn foreign_reexports(&self) -> Vec<(Vec<String>, Vec<String>)> {
+        self.foreign_reexports.clone()
+    }
+
+    /// Closures that other crates pass to this crate's functions
+    /// (`module` is this crate's module path, without its extern name).
+    pub fn add_foreign_closure(&mut self, module: Vec<String>, name: String, net: NetSummary) {
+        merge_closure(&mut self.closure_net, (module, name), net);
+    }
+
+    /// What this crate passes, in closures, to functions of the dependency
+    /// named `extern_name`.
+    pub fn closures_for(&self, extern_name: &str) -> Vec<(Vec<String>, String, NetSummary)> {
+        self.foreign_closures
+            .iter()
+            .filter(|(m, _, _)| m.first().is_some_and(|f| f == extern_name))
+            .map(|(m, n, net)| (m[1..].to_vec(), n.clone(), net.clone()))
+            .collect()
+    }
+
+    /// The crate functions a call may name, read from module `from` in an
+    /// `impl` of `self_ty`. Empty when the path names nothing of the crate
+    /// (a std or dependency function, or a name the resolver cannot tell
+    /// apart).
+    fn resolve(&self, callee: &Callee, from: &[String], self_ty: Option<&str>) -> Vec<&FnSummary> {
+        let Some(list) = self.functions.get(&callee.name) else {
+            return Vec::new();
+        };
+        let methods_of = |ty: &str| -> Vec<&FnSummary> {
+            list.iter()
+                .filter(|f| f.self_ty.as_deref() == Some(ty))
+                .collect()
+        };
+        if callee.path.is_empty() {
+            return match (callee.via_self, self_ty) {
+                (true, Some(ty)) => methods_of(ty),
+                (true, None) => Vec::new(),
+                // A method on a value of unknown type: only when every
+                // method of that name agrees (checked by the caller).
+                (false, _) => list.iter().filter(|f| f.self_ty.is_some()).collect(),
+            };
+        }
+        let own;
+        let path = match &self.self_name {
+            Some(me) if callee.path.len() > 1 && &callee.path[0] == me => {
+                own = [&["crate".to_string()], &callee.path[1..]].concat();
+                &own
+            }
+            _ => &callee.path,
+        };
+        if path.len() == 2 && path[0] == "Self" {
+            return self_ty.map(methods_of).unwrap_or_default();
+        }
+        let free_in = |module: &[String]| -> Vec<&FnSummary> {
+            list.iter()
+                .filter(|f| f.self_ty.is_none() && f.module == module)
+                .collect()
+        };
+        if path.len() == 1 {
+            let local = free_in(from);
+            if !local.is_empty() {
+                return local;
+            }
+            // `use super::*;` and friends.
+            let mut found = Vec::new();
+            for g in self.module_globs.get(from).into_iter().flatten() {
+                let mut p = g.clone();
+                p.push(callee.name.clone());
+                if let Some((modules, _)) = absolute(&p, from) {
+                    if let Some(l) = modules.iter().map(|m| free_in(m)).find(|l| !l.is_empty()) {
+                        found.extend(l);
+                    }
+                }
+            }
+            return found;
+        }
+        // `Type::f(..)` for a type of the crate.
+        if self.types.contains(&path[path.len() - 2]) {
+            return methods_of(&path[path.len() - 2]);
+        }
+        let Some((modules, _)) = absolute(path, from) else {
+            return Vec::new();
+        };
+        modules
+            .iter()
+            .map(|m| free_in(m))
+            .find(|l| !l.is_empty())
+            .unwrap_or_default()
     }
 
     /// Only functions of the crate that take closures matter; a closure is
@@ -384,9 +602,11 @@ impl CrateIndex {
         let consts = self.consts.clone();
         let lookup = |name: &str| consts.get(name).cloned();
         for arg in std::mem::take(&mut self.closure_args) {
-            if !self.functions.contains_key(&arg.callee) {
+            let targets = self.resolve(&arg.callee, &arg.module, None);
+            let Some(target) = targets.first() else {
                 continue;
-            }
+            };
+            let key = (target.module.clone(), target.name.clone());
             let net = arg.net.clone().map(|mut n| {
                 n.dest = n.dest.resolve(&lookup);
                 n
@@ -394,24 +614,18 @@ impl CrateIndex {
             let net = net.filter(|n| n.protocol.is_l7()).or_else(|| {
                 arg.callees
                     .iter()
-                    .find_map(|(name, _)| lookup_net(&self.functions, name, None, false))
+                    .find_map(|c| agreed_net(&self.resolve(c, &arg.module, None)))
                     .filter(|n| n.protocol.is_l7())
                     .cloned()
             });
             let Some(net) = net else { continue };
-            match self.closure_net.get(&arg.callee) {
-                Some(Some(prev)) if prev.dest != net.dest => {
-                    let merged = NetSummary {
-                        protocol: prev.protocol,
-                        dest: Default::default(),
-                    };
-                    self.closure_net.insert(arg.callee.clone(), Some(merged));
-                }
-                Some(_) => {}
-                None => {
-                    self.closure_net.insert(arg.callee.clone(), Some(net));
-                }
+            // A function another workspace crate defines: its crate learns
+            // of this closure when the workspace is joined.
+            if target.foreign {
+                self.foreign_closures
+                    .push((key.0.clone(), key.1.clone(), net.clone()));
             }
+            merge_closure(&mut self.closure_net, key, net);
         }
     }
 
@@ -422,8 +636,10 @@ impl CrateIndex {
     }
 
     /// What the closures passed to crate function `name` do on the network.
-    pub fn closure_net(&self, name: &str) -> Option<&NetSummary> {
-        self.closure_net.get(name).and_then(Option::as_ref)
+    pub fn closure_net(&self, module: &[String], name: &str) -> Option<&NetSummary> {
+        self.closure_net
+            .get(&(module.to_vec(), name.to_string()))
+            .and_then(Option::as_ref)
     }
 
     /// Destinations that named `const`s of other files, now that every
@@ -453,16 +669,18 @@ impl CrateIndex {
     fn close_network_calls(&mut self) {
         for _ in 0..8 {
             let mut changed = false;
-            let snapshot = self.functions.clone();
+            let snapshot = CrateIndex {
+                functions: self.functions.clone(),
+                types: self.types.clone(),
+                module_globs: self.module_globs.clone(),
+                self_name: self.self_name.clone(),
+                ..Default::default()
+            };
             for list in self.functions.values_mut() {
                 for f in list.iter_mut().filter(|f| f.net.is_none()) {
-                    for (callee, via_self) in &f.callees {
-                        let self_ty = if *via_self {
-                            f.self_ty.as_deref()
-                        } else {
-                            None
-                        };
-                        if let Some(n) = lookup_net(&snapshot, callee, self_ty, !*via_self) {
+                    for callee in &f.callees {
+                        let found = snapshot.resolve(callee, &f.module, f.self_ty.as_deref());
+                        if let Some(n) = agreed_net(&found) {
                             f.net = Some(n.clone());
                             changed = true;
                             break;
@@ -476,10 +694,31 @@ impl CrateIndex {
         }
     }
 
-    /// The network behaviour of a crate function called as `name(..)`
-    /// (`free`), `self.name(..)` / `Self::name(..)` (`self_ty`).
-    pub fn net_of(&self, name: &str, self_ty: Option<&str>, free: bool) -> Option<&NetSummary> {
-        lookup_net(&self.functions, name, self_ty, free)
+    /// The network behaviour of `self.name(..)` in an `impl` of `self_ty`.
+    pub fn net_of_self_method(&self, name: &str, self_ty: Option<&str>) -> Option<&NetSummary> {
+        let callee = Callee {
+            name: name.to_string(),
+            via_self: true,
+            path: Vec::new(),
+        };
+        agreed_net(&self.resolve(&callee, &[], self_ty))
+    }
+
+    /// The network behaviour of the crate function a call path names, read
+    /// from module `from` (`helper()`, `crate::net::fetch()`,
+    /// `super::fetch()`, `Self::fetch()`, `common::retry::with_backoff()`).
+    pub fn net_of_path(
+        &self,
+        path: &[String],
+        from: &[String],
+        self_ty: Option<&str>,
+    ) -> Option<&NetSummary> {
+        let callee = Callee {
+            name: path.last()?.clone(),
+            via_self: path.first().is_some_and(|s| s == "Self"),
+            path: path.to_vec(),
+        };
+        agreed_net(&self.resolve(&callee, from, self_ty))
     }
 
     /// A method called on a value of unknown type: only when every method of
@@ -614,10 +853,11 @@ fn receiver_types(cx: &FileCtx<'_>, scope: &FnScope<'_>, body: &syn::Block) -> V
 /// Closures and async blocks passed as arguments, per callee name.
 struct Args<'v, 'e, 'a> {
     scan: &'v NetScan<'e, 'a>,
+    module: &'v [String],
     out: &'v mut Vec<ClosureArg>,
 }
 impl Args<'_, '_, '_> {
-    fn add<'x>(&mut self, callee: String, args: impl Iterator<Item = &'x syn::Expr>) {
+    fn add<'x>(&mut self, callee: Callee, args: impl Iterator<Item = &'x syn::Expr>) {
         for a in args {
             let body: &syn::Expr = match a {
                 syn::Expr::Closure(c) => &c.body,
@@ -631,8 +871,9 @@ impl Args<'_, '_, '_> {
             };
             self.out.push(ClosureArg {
                 callee: callee.clone(),
+                module: self.module.to_vec(),
                 net: summarise_calls(&calls),
-                callees: callees(&block),
+                callees: callees(&block, &self.scan.cx.uses),
             });
         }
     }
@@ -641,14 +882,177 @@ impl<'x> Visit<'x> for Args<'_, '_, '_> {
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let syn::Expr::Path(p) = &*c.func {
             if let Some(last) = p.path.segments.last() {
-                self.add(last.ident.to_string(), c.args.iter());
+                let callee = Callee {
+                    name: last.ident.to_string(),
+                    via_self: p.path.segments.first().is_some_and(|s| s.ident == "Self"),
+                    path: self.scan.cx.uses.resolve(&p.path),
+                };
+                self.add(callee, c.args.iter());
             }
         }
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-        self.add(m.method.to_string(), m.args.iter());
+        let callee = Callee {
+            name: m.method.to_string(),
+            via_self: matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self")),
+            path: Vec::new(),
+        };
+        self.add(callee, m.args.iter());
         syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+/// Whether a signature takes something callable: a generic or `impl`
+/// bound on `Fn`, `FnMut` or `FnOnce`.
+fn takes_fn(sig: &syn::Signature) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_trait_bound(&mut self, b: &'a syn::TraitBound) {
+            self.0 |=
+                b.path.segments.last().is_some_and(|s| {
+                    matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce")
+                });
+            syn::visit::visit_trait_bound(self, b);
+        }
+    }
+    let mut v = V(false);
+    v.visit_signature(sig);
+    v.0
+}
+
+fn merge_closure(map: &mut HashMap<FnKey, Option<NetSummary>>, key: FnKey, net: NetSummary) {
+    match map.get(&key) {
+        Some(Some(prev)) if prev.dest != net.dest => {
+            let merged = NetSummary {
+                protocol: prev.protocol,
+                dest: Default::default(),
+            };
+            map.insert(key, Some(merged));
+        }
+        Some(_) => {}
+        None => {
+            map.insert(key, Some(net));
+        }
+    }
+}
+
+/// Glob imports and `pub use` re-exports of a file, by inline module.
+#[allow(clippy::type_complexity)]
+fn imports(
+    file: &syn::File,
+) -> (
+    Vec<(Vec<String>, Vec<String>)>,
+    Vec<(Vec<String>, Vec<String>)>,
+) {
+    fn tree(
+        t: &syn::UseTree,
+        prefix: &mut Vec<String>,
+        module: &[String],
+        public: bool,
+        globs: &mut Vec<(Vec<String>, Vec<String>)>,
+        reexports: &mut Vec<(Vec<String>, Vec<String>)>,
+    ) {
+        match t {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                tree(&p.tree, prefix, module, public, globs, reexports);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) if public => {
+                let name = n.ident.to_string();
+                let (local, full) = if name == "self" {
+                    (prefix.last().cloned().unwrap_or_default(), prefix.clone())
+                } else {
+                    let mut full = prefix.clone();
+                    full.push(name.clone());
+                    (name, full)
+                };
+                let mut key = module.to_vec();
+                key.push(local);
+                reexports.push((key, full));
+            }
+            syn::UseTree::Rename(r) if public => {
+                let mut full = prefix.clone();
+                if r.ident != "self" {
+                    full.push(r.ident.to_string());
+                }
+                let mut key = module.to_vec();
+                key.push(r.rename.to_string());
+                reexports.push((key, full));
+            }
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    tree(t, prefix, module, public, globs, reexports);
+                }
+            }
+            syn::UseTree::Glob(_) => globs.push((module.to_vec(), prefix.clone())),
+            _ => {}
+        }
+    }
+    fn items(
+        list: &[syn::Item],
+        module: &mut Vec<String>,
+        globs: &mut Vec<(Vec<String>, Vec<String>)>,
+        reexports: &mut Vec<(Vec<String>, Vec<String>)>,
+    ) {
+        for item in list {
+            match item {
+                syn::Item::Use(u) => {
+                    let public = matches!(u.vis, syn::Visibility::Public(_));
+                    let mut prefix = Vec::new();
+                    tree(&u.tree, &mut prefix, module, public, globs, reexports);
+                }
+                syn::Item::Mod(m) => {
+                    if let Some((_, inner)) = &m.content {
+                        module.push(m.ident.to_string());
+                        items(inner, module, globs, reexports);
+                        module.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut globs = Vec::new();
+    let mut reexports = Vec::new();
+    items(&file.items, &mut Vec::new(), &mut globs, &mut reexports);
+    (globs, reexports)
+}
+
+/// `path` (as written, imports expanded) read from module `from`: the
+/// module it names and the item's name. `None` for a bare name (resolved
+/// by the caller through the module's own items and globs) and for paths
+/// that leave the crate root (`super` above it).
+fn absolute(path: &[String], from: &[String]) -> Option<(Vec<Vec<String>>, String)> {
+    let (name, prefix) = path.split_last()?;
+    if prefix.is_empty() {
+        return None;
+    }
+    let mut base: Vec<String> = from.to_vec();
+    let mut rest = prefix;
+    match rest[0].as_str() {
+        "crate" => {
+            base.clear();
+            rest = &rest[1..];
+        }
+        "self" => rest = &rest[1..],
+        "super" => {
+            while rest.first().is_some_and(|s| s == "super") {
+                base.pop()?;
+                rest = &rest[1..];
+            }
+        }
+        // Relative to the current module (2018), else from the root
+        // (2015 paths, and dependency crates whose functions the index
+        // imported under their extern name).
+        _ => {
+            let mut rel = base.clone();
+            rel.extend(rest.iter().cloned());
+            return Some((vec![rel, rest.to_vec()], name.clone()));
+        }
+    }
+    base.extend(rest.iter().cloned());
+    Some((vec![base], name.clone()))
 }

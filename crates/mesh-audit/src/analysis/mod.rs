@@ -42,6 +42,8 @@ pub struct FileCtx<'a> {
     retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
     /// Long-lived consumer reconnect loops count as retry loops (opt-in).
     pub include_reconnect: bool,
+    /// The file's module path in its crate, where its paths are read from.
+    pub module: Vec<String>,
 }
 
 impl<'a> FileCtx<'a> {
@@ -56,7 +58,7 @@ impl<'a> FileCtx<'a> {
             path,
             lines,
             index,
-            uses: UseMap::new(file),
+            uses: UseMap::new(file).with_reexports(index.foreign_reexports()),
             macros: MacroTable::new(file),
             consts: const_exprs(file),
             fields: net::field_types(file),
@@ -70,6 +72,7 @@ impl<'a> FileCtx<'a> {
             binds: std::cell::OnceCell::new(),
             retry_loops: std::cell::OnceCell::new(),
             include_reconnect: false,
+            module: Vec::new(),
         }
     }
 

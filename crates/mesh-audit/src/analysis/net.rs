@@ -436,12 +436,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// A call of the crate's own free function, which inherits its network calls.
     fn crate_fn(&self, segs: &[String], range: TextRange) -> Option<NetCall> {
         let name = segs.last()?;
-        // `Self::helper()` or `helper()` or `module::helper()`.
-        let via_self = segs.first().is_some_and(|s| s == "Self");
-        let found =
-            self.cx
-                .index
-                .net_of(name, if via_self { self.self_ty } else { None }, !via_self)?;
+        // `Self::helper()`, `helper()`, `module::helper()`, `crate::m::f()`,
+        // `dep_crate::m::f()`: resolved from this file's module.
+        let found = self
+            .cx
+            .index
+            .net_of_path(segs, &self.cx.module, self.self_ty)?;
         Some(NetCall {
             protocol: found.protocol,
             client: format!("{name}()"),
@@ -459,7 +459,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
     ) -> Option<NetCall> {
         let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
         let found = if on_self {
-            self.cx.index.net_of(method, self.self_ty, false)
+            self.cx.index.net_of_self_method(method, self.self_ty)
         } else if is_common_method(method) {
             None
         } else {
@@ -1074,14 +1074,19 @@ pub fn l7_destination(calls: &[NetCall]) -> Destination {
 
 /// Calls a function body makes to other functions, by name, for the index's
 /// transitive closure: `(name, via_self)`.
-pub fn callees(body: &syn::Block) -> Vec<(String, bool)> {
-    struct V(Vec<(String, bool)>);
-    impl<'a> Visit<'a> for V {
+pub fn callees(body: &syn::Block, uses: &super::UseMap) -> Vec<crate::index::Callee> {
+    use crate::index::Callee;
+    struct V<'u>(Vec<Callee>, &'u super::UseMap);
+    impl<'a> Visit<'a> for V<'_> {
         fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
                 if let Some(last) = p.path.segments.last() {
                     let via_self = p.path.segments.first().is_some_and(|s| s.ident == "Self");
-                    self.0.push((last.ident.to_string(), via_self));
+                    self.0.push(Callee {
+                        name: last.ident.to_string(),
+                        via_self,
+                        path: self.1.resolve(&p.path),
+                    });
                 }
             }
             syn::visit::visit_expr_call(self, c);
@@ -1089,13 +1094,17 @@ pub fn callees(body: &syn::Block) -> Vec<(String, bool)> {
         fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
             let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
             if on_self || !is_common_method(&m.method.to_string()) {
-                self.0.push((m.method.to_string(), on_self));
+                self.0.push(Callee {
+                    name: m.method.to_string(),
+                    via_self: on_self,
+                    path: Vec::new(),
+                });
             }
             syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_item(&mut self, _: &'a syn::Item) {}
     }
-    let mut v = V(Vec::new());
+    let mut v = V(Vec::new(), uses);
     v.visit_block(body);
     v.0.sort();
     v.0.dedup();

@@ -12,13 +12,63 @@ use syn::visit::Visit;
 #[derive(Debug, Default, Clone)]
 pub struct UseMap {
     names: HashMap<String, Vec<String>>,
+    /// `use a::b::*;` prefixes, where a bare name may come from.
+    globs: Vec<Vec<String>>,
+    /// Re-exports of other workspace crates: path prefix → what it names.
+    reexports: Vec<(Vec<String>, Vec<String>)>,
 }
 
 impl UseMap {
     pub fn new(file: &syn::File) -> UseMap {
         let mut v = UseCollector::default();
         v.visit_file(file);
-        UseMap { names: v.names }
+        UseMap {
+            names: v.names,
+            globs: v.globs,
+            reexports: Vec::new(),
+        }
+    }
+
+    /// Reads paths through other workspace crates' re-exports:
+    /// `my_http::reqwest::Client` is reqwest's `Client` when `my_http` has
+    /// `pub use reqwest;`. `reexports` maps a path prefix to what it names.
+    pub fn with_reexports(mut self, reexports: Vec<(Vec<String>, Vec<String>)>) -> UseMap {
+        if reexports.is_empty() {
+            return self;
+        }
+        self.reexports = reexports;
+        let names = std::mem::take(&mut self.names);
+        self.names = names
+            .into_iter()
+            .map(|(k, v)| (k, self.canonical(v)))
+            .collect();
+        let globs = std::mem::take(&mut self.globs);
+        self.globs = globs.into_iter().map(|g| self.canonical(g)).collect();
+        self
+    }
+
+    /// A path with a re-exported prefix replaced by what it names (a few
+    /// rounds: a re-export may name another).
+    fn canonical(&self, mut segs: Vec<String>) -> Vec<String> {
+        for _ in 0..4 {
+            let Some((prefix, target)) = self
+                .reexports
+                .iter()
+                .filter(|(p, _)| segs.starts_with(p))
+                .max_by_key(|(p, _)| p.len())
+            else {
+                break;
+            };
+            let mut out = target.clone();
+            out.extend(segs.drain(prefix.len()..));
+            segs = out;
+        }
+        segs
+    }
+
+    /// Prefixes of the file's glob imports.
+    pub fn globs(&self) -> &[Vec<String>] {
+        &self.globs
     }
 
     /// The full path a local name was imported as, if it was.
@@ -40,7 +90,11 @@ impl UseMap {
                 return out;
             }
         }
-        segs
+        if self.reexports.is_empty() {
+            segs
+        } else {
+            self.canonical(segs)
+        }
     }
 
     /// Whether any import of the file comes from `krate` (e.g. "tonic").
@@ -54,6 +108,7 @@ impl UseMap {
 #[derive(Default)]
 struct UseCollector {
     names: HashMap<String, Vec<String>>,
+    globs: Vec<Vec<String>>,
 }
 
 impl UseCollector {
@@ -88,7 +143,7 @@ impl UseCollector {
                     self.tree(prefix, t);
                 }
             }
-            syn::UseTree::Glob(_) => {}
+            syn::UseTree::Glob(_) => self.globs.push(prefix.clone()),
         }
     }
 }

@@ -56,7 +56,11 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         }
         .visit_block(f.body);
         // A generic helper (`with_retry(f)`) calls what its callers pass in.
-        let passed_in = cx.index.closure_net(&f.name).map(|n| (n, fn_params(f.sig)));
+        let module = [cx.module.as_slice(), f.module.as_slice()].concat();
+        let passed_in = cx
+            .index
+            .closure_net(&module, &f.name)
+            .map(|n| (n, fn_params(f.sig)));
         for l in loops {
             if let Some(r) = analyse(&scan, l, passed_in.as_ref()) {
                 out.push(r);

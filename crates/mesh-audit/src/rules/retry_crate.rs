@@ -627,11 +627,10 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                     .is_some_and(|id| self.scan.scope.binding_at(id).is_some());
                 let segs = self.scan.cx.uses.resolve(&p.path);
                 if let (false, Some(name)) = (bound, segs.last()) {
-                    let via_self = segs.first().is_some_and(|s| s == "Self");
-                    let found = self.scan.cx.index.net_of(
-                        name,
-                        if via_self { self.scan.self_ty } else { None },
-                        !via_self,
+                    let found = self.scan.cx.index.net_of_path(
+                        &segs,
+                        &self.scan.cx.module,
+                        self.scan.self_ty,
                     );
                     if let Some(n) = found {
                         calls.push(NetCall {
