@@ -150,6 +150,36 @@ pub struct Report {
     pub suppression_notes: Vec<SuppressionNote>,
     pub files_scanned: usize,
     pub elapsed_ms: u128,
+    /// The cargo packages audited (cargo mode only), for formats that name
+    /// packages and targets as cargo does; not part of the JSON report.
+    #[serde(skip)]
+    pub cargo_packages: Vec<CargoPackage>,
+}
+
+/// A workspace member as `cargo metadata` describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CargoPackage {
+    pub name: String,
+    /// Cargo's package id (`path+file:///...#name@0.1.0`).
+    pub id: String,
+    /// Absolute path of the package's `Cargo.toml`.
+    pub manifest_path: String,
+    pub targets: Vec<CargoTarget>,
+}
+
+/// One build target of a package, with the fields cargo prints in a
+/// `compiler-message`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CargoTarget {
+    pub name: String,
+    pub kind: Vec<String>,
+    pub crate_types: Vec<String>,
+    /// Absolute path of the target's root source file.
+    pub src_path: String,
+    pub edition: String,
+    pub doc: bool,
+    pub doctest: bool,
+    pub test: bool,
 }
 
 impl Report {

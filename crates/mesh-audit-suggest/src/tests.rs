@@ -10,7 +10,7 @@ fn schemas() -> Option<Schemas> {
     match load_schemas() {
         Ok(SchemaLoad::Loaded(s)) => Some(s),
         Ok(SchemaLoad::Absent(msg)) => {
-            eprintln!("{msg}");
+            validate::announce_skip(&msg);
             None
         }
         Err(e) => panic!("{e}"),
@@ -470,6 +470,7 @@ spec:
                     ("3".into(), "src/a.rs:10".into()),
                     ("5".into(), "src/b.rs:20".into())
                 ],
+                why: "fewest kept".into(),
             },
             Conflict {
                 host: "inventory".into(),
@@ -479,12 +480,13 @@ spec:
                     ("2s".into(), "src/a.rs:10".into()),
                     ("1s".into(), "src/b.rs:20".into())
                 ],
+                why: "shortest kept".into(),
             },
         ]
     );
     assert_eq!(
         set.conflicts[0].to_string(),
-        "inventory: http[].retries.attempts set to 3 (3 at src/a.rs:10, 5 at src/b.rs:20)"
+        "inventory: retry attempts differ (3 at src/a.rs:10, 5 at src/b.rs:20): kept 3, the fewest (http[].retries.attempts)"
     );
     assert!(set.unplaced.is_empty());
 }

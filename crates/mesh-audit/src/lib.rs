@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod config;
 pub mod discover;
 pub mod engine;
+pub mod fingerprint;
 pub mod index;
 pub mod rules;
 pub mod source;
