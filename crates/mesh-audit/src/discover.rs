@@ -279,13 +279,26 @@ fn cargo_package(p: &cargo_metadata::Package) -> CargoPackage {
     }
 }
 
-/// The manifest cargo could not parse, and the line and column it names:
-/// cargo says ``failed to parse manifest at `/abs/Cargo.toml` `` and then
-/// ``TOML parse error at line 3, column 7``.
+/// The manifest cargo could not parse, and the line and column it names.
+/// Cargo says either ``failed to parse manifest at `/abs/Cargo.toml` ``
+/// then ``TOML parse error at line 3, column 7``, or (newer) points at it
+/// rustc-style, ``--> svc/Cargo.toml:3:7``, relative to where it ran.
 fn broken_manifest(e: &cargo_metadata::Error) -> Option<(PathBuf, Option<u32>, Option<u32>)> {
     let cargo_metadata::Error::CargoMetadata { stderr } = e else {
         return None;
     };
+    if let Some(pointer) = stderr.lines().find_map(|l| l.trim().strip_prefix("--> ")) {
+        // `path:line:column`, split from the right: the path may hold `:`.
+        let mut parts = pointer.trim().rsplitn(3, ':');
+        let column = parts.next().and_then(|c| c.parse().ok());
+        let line = parts.next().and_then(|l| l.parse().ok());
+        if let (Some(path), Some(_), Some(_)) = (parts.next(), line, column) {
+            let path = std::env::current_dir().unwrap_or_default().join(path);
+            if path.is_file() {
+                return Some((path, line, column));
+            }
+        }
+    }
     let after = stderr.split("failed to parse manifest at `").nth(1)?;
     let path = PathBuf::from(after.split('`').next()?);
     let position = after.split("at line ").nth(1).and_then(|rest| {
