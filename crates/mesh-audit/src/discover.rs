@@ -181,7 +181,10 @@ fn from_cargo(
             .collect()
     };
     let (select_globs, exclude_globs) = (patterns(select)?, patterns(exclude)?);
-    let named = select.iter().zip(&select_globs).chain(exclude.iter().zip(&exclude_globs));
+    let named = select
+        .iter()
+        .zip(&select_globs)
+        .chain(exclude.iter().zip(&exclude_globs));
     for (name, glob) in named {
         if !all.iter().any(|p| glob.is_match(p.name.as_str())) {
             let what = if name.contains(['*', '?', '[']) {
