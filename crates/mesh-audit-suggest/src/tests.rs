@@ -823,8 +823,8 @@ spec:
     assert_eq!(
         conflicts,
         [
-            "pricing: http[].timeout set to 1500ms (1500ms at src/b.rs:2, 3s at src/c.rs:3)",
-            "pricing: http[].retries.attempts set to 2 (3 at src/a.rs:1, 2 at src/d.rs:4)",
+            "pricing: timeouts differ (1500ms at src/b.rs:2, 3s at src/c.rs:3): kept 1500ms, the shortest (http[].timeout)",
+            "pricing: retry attempts differ (3 at src/a.rs:1, 2 at src/d.rs:4): kept 2, the fewest (http[].retries.attempts)",
         ]
     );
     let problems = validate::check_manifest_set(&set, schemas().as_ref(), &ISTIO_VERSIONS);
