@@ -14,16 +14,55 @@ pub enum Format {
     Short,
     /// one JSON object (see README, "JSON format")
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the changed lines)
+    Github,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// `--message-format`, as cargo spells it: `human`, `short`, `json` and the
+/// `json-*` variants rust-analyzer passes (comma-separated, as cargo takes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageFormat {
-    /// same as --format human
     Human,
-    /// same as --format short
     Short,
-    /// rustc JSON diagnostics, one a line
-    Json,
+    /// rustc JSON diagnostics, one a line; `ansi` colours `rendered`.
+    Json {
+        ansi: bool,
+    },
+}
+
+fn parse_message_format(text: &str) -> Result<MessageFormat, String> {
+    let mut format = None;
+    let mut ansi = false;
+    for part in text.split(',').map(str::trim) {
+        match part {
+            "human" => format = Some(MessageFormat::Human),
+            "short" => format = Some(MessageFormat::Short),
+            "json" | "json-diagnostic-short" | "json-render-diagnostics" => {
+                format = Some(MessageFormat::Json { ansi: false })
+            }
+            "json-diagnostic-rendered-ansi" => {
+                format = Some(MessageFormat::Json { ansi: false });
+                ansi = true;
+            }
+            other => {
+                return Err(format!(
+                    "`{other}` is not one of human, short, json, json-diagnostic-rendered-ansi, json-diagnostic-short, json-render-diagnostics"
+                ))
+            }
+        }
+    }
+    Ok(match format {
+        Some(MessageFormat::Json { .. }) => MessageFormat::Json { ansi },
+        Some(f) => f,
+        None => return Err("expected a message format".into()),
+    })
+}
+
+/// A comma-separated rule id, without the spaces of `"a, b"`.
+fn parse_rule_id(text: &str) -> Result<String, String> {
+    Ok(text.trim().to_string())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,13 +122,20 @@ pub struct Args {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human, help_heading = "Output")]
     pub format: Format,
-    /// Diagnostics as cargo prints them: `json` is rustc's JSON, one object a
-    /// line, for rust-analyzer's check.overrideCommand (overrides --format)
-    #[arg(long, value_enum, value_name = "FMT", help_heading = "Output")]
+    /// Diagnostics as cargo prints them: `json` (or rust-analyzer's
+    /// `json-diagnostic-rendered-ansi`) is rustc's JSON, one object a line,
+    /// for rust-analyzer (overrides --format)
+    #[arg(long, value_name = "FMT", value_parser = parse_message_format, help_heading = "Output")]
     pub message_format: Option<MessageFormat>,
     /// Write the report to FILE instead of stdout
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
+    /// Also write the report as SARIF to FILE (stdout keeps --format)
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub sarif_output: Option<PathBuf>,
+    /// Also write the report as JSON to FILE (stdout keeps --format)
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub json_output: Option<PathBuf>,
     /// When to colour the output (honours NO_COLOR and CARGO_TERM_COLOR)
     #[arg(long, value_enum, value_name = "WHEN", help_heading = "Output")]
     pub color: Option<ColorChoice>,
@@ -105,6 +151,7 @@ pub struct Args {
         long,
         value_delimiter = ',',
         value_name = "RULE,...",
+        value_parser = parse_rule_id,
         help_heading = "Rules"
     )]
     pub select: Option<Vec<String>>,
@@ -113,6 +160,7 @@ pub struct Args {
         long,
         value_delimiter = ',',
         value_name = "RULE,...",
+        value_parser = parse_rule_id,
         help_heading = "Rules"
     )]
     pub ignore: Vec<String>,
@@ -133,8 +181,9 @@ pub struct Args {
     #[arg(long, help_heading = "Output")]
     pub no_suggestions: bool,
 
-    /// Write one VirtualService + DestinationRule file per destination host
-    /// (and a PeerAuthentication per crate with TLS) into DIR
+    /// Write DIR/<host>.yaml per destination host, holding the kinds that
+    /// apply (a VirtualService, a DestinationRule, or both), and a
+    /// PeerAuthentication per crate with server TLS
     #[arg(long, value_name = "DIR", help_heading = "Mesh config")]
     pub emit_manifests: Option<PathBuf>,
     /// Namespace of generated resources (default: config `namespace`, else `default`)
@@ -158,6 +207,35 @@ pub struct Args {
     /// Lowest severity that makes the exit code 1
     #[arg(long, value_enum, default_value_t = FailOn::Warning, value_name = "LEVEL", help_heading = "CI")]
     pub fail_on: FailOn,
+    /// Report only findings not recorded in FILE (see --write-baseline)
+    #[arg(long, value_name = "FILE", help_heading = "CI")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in FILE, to accept them as known
+    #[arg(long, value_name = "FILE", help_heading = "CI")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Accepted for rust-analyzer's `check.command` and cargo habits; a
+    /// source audit builds nothing, so these change nothing.
+    #[arg(long, hide = true)]
+    pub all_targets: bool,
+    #[arg(long, hide = true)]
+    pub keep_going: bool,
+    #[arg(long, hide = true)]
+    pub all_features: bool,
+    #[arg(long, hide = true)]
+    pub no_default_features: bool,
+    #[arg(short = 'F', long, hide = true, value_name = "FEATURES")]
+    pub features: Vec<String>,
+    #[arg(long, hide = true, value_name = "TRIPLE")]
+    pub target: Vec<String>,
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    pub locked: bool,
+    #[arg(long, hide = true)]
+    pub offline: bool,
+    #[arg(long, hide = true)]
+    pub frozen: bool,
 
     /// List the rules and exit
     #[arg(long, help_heading = "Rules")]

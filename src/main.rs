@@ -1,6 +1,7 @@
 //! `cargo mesh-audit`: the thin command-line edge. It parses flags, calls
 //! the engine, hands the report to a renderer and owns the exit code.
 
+mod baseline;
 mod cli;
 
 use std::io::{IsTerminal, Write};
@@ -11,13 +12,22 @@ use anyhow::{Context, Result};
 use cli::{Args, ColorChoice, FailOn, Format, MessageFormat};
 use mesh_audit::config::Config;
 use mesh_audit::{Report, Severity, Target};
-use mesh_audit_render::{HumanOptions, Tool};
+use mesh_audit_render::{HumanOptions, RuleInfo, RustcJsonOptions, SarifOptions, Tool};
 use mesh_audit_suggest::{ApiVersion, SuggestOptions};
 
 const TOOL: Tool<'static> = Tool {
     name: "cargo-mesh-audit",
     version: env!("CARGO_PKG_VERSION"),
 };
+
+/// Where SARIF consumers send a reader for the tool and its rules: the
+/// repository when the manifest names one, else the crate's page.
+fn information_uri() -> &'static str {
+    match env!("CARGO_PKG_REPOSITORY") {
+        "" => "https://crates.io/crates/cargo-mesh-audit",
+        repo => repo,
+    }
+}
 
 fn main() -> ExitCode {
     let args = match cli::parse_from_env() {
@@ -41,9 +51,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// Rule ids from `--select` / `--ignore` (`"a, b"` and a trailing comma
+/// are fine).
+fn rule_ids(list: &[String]) -> Vec<String> {
+    list.iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn audit_options(args: &Args, config: Option<Config>) -> mesh_audit::AuditOptions {
+    mesh_audit::AuditOptions {
+        config,
+        select: args.select.as_deref().map(rule_ids),
+        ignore: rule_ids(&args.ignore),
+        include_tests: args.include_tests,
+        include_reconnect: args.include_reconnect,
+        all_scopes: args.all_scopes,
+        threads: args.threads,
+    }
+}
+
 fn run(args: &Args) -> Result<u8> {
     if args.list_rules {
-        print!("{}", list_rules());
+        print!("{}", list_rules(args)?);
         return Ok(0);
     }
     if let Some(id) = &args.explain {
@@ -62,6 +93,11 @@ fn run(args: &Args) -> Result<u8> {
         }
         Target::Paths(args.paths.clone())
     } else {
+        if !args.exclude.is_empty() && !args.workspace {
+            // As cargo: leaving a package out only means something when
+            // every member is chosen.
+            anyhow::bail!("--exclude can only be used together with --workspace");
+        }
         Target::Cargo {
             manifest_path: args.manifest_path.clone(),
             packages: args.packages.clone(),
@@ -73,14 +109,10 @@ fn run(args: &Args) -> Result<u8> {
         Some(path) => Some(Config::from_file(path)?),
         None => None,
     };
-    let opts = mesh_audit::AuditOptions {
-        config,
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-        include_tests: args.include_tests,
-        include_reconnect: args.include_reconnect,
-        all_scopes: args.all_scopes,
-        threads: args.threads,
+    let opts = audit_options(args, config);
+    let baseline = match &args.baseline {
+        Some(path) => Some(baseline::Baseline::read(path)?),
+        None => None,
     };
     let suggest_opts = suggest_options(args)?;
     let (mut report, config) = mesh_audit::audit(&target, &opts)?;
@@ -106,13 +138,59 @@ fn run(args: &Args) -> Result<u8> {
     if let Some(dir) = &args.emit_manifests {
         emit_manifests(&report, dir, &suggest_opts, args.force, args.quiet)?;
     }
+    let mut accepted = false;
+    if let Some(path) = &args.write_baseline {
+        baseline::Baseline::of(&report.findings).write(path)?;
+        if !args.quiet {
+            eprintln!(
+                "wrote {} ({} finding{} recorded as known)",
+                path.display(),
+                report.findings.len(),
+                if report.findings.len() == 1 { "" } else { "s" }
+            );
+        }
+        accepted = true;
+    }
+    if let Some(known) = &baseline {
+        let outcome = known.filter(&mut report.findings);
+        if !args.quiet {
+            eprintln!(
+                "baseline {}: {} known finding{} not reported, {} baseline entr{} no longer match{}",
+                args.baseline.as_deref().unwrap_or(Path::new("")).display(),
+                outcome.known,
+                if outcome.known == 1 { "" } else { "s" },
+                outcome.stale,
+                if outcome.stale == 1 { "y" } else { "ies" },
+                if outcome.stale == 1 { "es" } else { "" },
+            );
+        }
+    }
     let rendered = render(args, &report);
-    match &args.output {
-        Some(path) => std::fs::write(path, rendered)
+    write_output(args.output.as_deref(), &rendered)?;
+    if let Some(path) = &args.sarif_output {
+        write_output(Some(path), &render_format(args, &report, Format::Sarif))?;
+    }
+    if let Some(path) = &args.json_output {
+        write_output(Some(path), &render_format(args, &report, Format::Json))?;
+    }
+    if accepted {
+        // The findings were just recorded as known: only files that could
+        // not be analysed still fail the run.
+        return Ok(u8::from(
+            !report.errors.is_empty() && args.fail_on != FailOn::Never,
+        ));
+    }
+    Ok(exit_code(&report, args.fail_on))
+}
+
+/// Writes to FILE, or to stdout when there is none.
+fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(rendered.as_bytes()).and_then(|_| out.flush()) {
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
                 // A closed pipe (`| head`) is the reader's choice, not a failure.
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
                     return Err(e).context("cannot write to stdout");
@@ -120,7 +198,7 @@ fn run(args: &Args) -> Result<u8> {
             }
         }
     }
-    Ok(exit_code(&report, args.fail_on))
+    Ok(())
 }
 
 fn suggest_options(args: &Args) -> Result<SuggestOptions> {
@@ -172,16 +250,40 @@ fn source_reader(root: &str) -> impl Fn(&str) -> Option<String> {
 }
 
 fn render(args: &Args, report: &Report) -> String {
-    let read = source_reader(&report.root);
     let format = match args.message_format {
-        Some(MessageFormat::Json) => return mesh_audit_render::render_rustc_json(report, &read),
+        Some(MessageFormat::Json { ansi }) => {
+            let read = source_reader(&report.root);
+            return mesh_audit_render::render_rustc_json(report, &read, RustcJsonOptions { ansi });
+        }
         Some(MessageFormat::Short) => Format::Short,
         Some(MessageFormat::Human) => Format::Human,
         None => args.format,
     };
+    render_format(args, report, format)
+}
+
+fn render_format(args: &Args, report: &Report, format: Format) -> String {
+    let read = source_reader(&report.root);
     match format {
         Format::Json => mesh_audit_render::render_json(report, TOOL),
         Format::Short => mesh_audit_render::render_short(report),
+        Format::Sarif => {
+            let (root_in_repo, repo_uri) = repository_root(Path::new(&report.root));
+            let rules = rule_infos();
+            mesh_audit_render::render_sarif(
+                report,
+                TOOL,
+                &SarifOptions {
+                    root_in_repo: &root_in_repo,
+                    repo_root_uri: repo_uri.as_deref(),
+                    information_uri: information_uri(),
+                    rules: &rules,
+                },
+            )
+        }
+        Format::Github => {
+            mesh_audit_render::render_github(report, &repository_root(Path::new(&report.root)).0)
+        }
         Format::Human => mesh_audit_render::render_human(
             report,
             &HumanOptions {
@@ -193,6 +295,47 @@ fn render(args: &Args, report: &Report) -> String {
             },
         ),
     }
+}
+
+/// The report root relative to the Git repository that holds it (`svc/`,
+/// or empty), and the repository root as a `file:` URI. GitHub resolves
+/// SARIF and annotation paths from the checkout, so a workspace in a
+/// subfolder needs the prefix. Outside a repository the report root stands in.
+fn repository_root(root: &Path) -> (String, Option<String>) {
+    let repo = root.ancestors().find(|d| d.join(".git").exists());
+    match repo {
+        Some(repo) => {
+            let rel = mesh_audit::discover::rel_to(repo, root);
+            let prefix = if rel.is_empty() {
+                rel
+            } else {
+                format!("{rel}/")
+            };
+            let uri = mesh_audit_render::file_uri_of_dir(&repo.display().to_string());
+            (prefix, Some(uri))
+        }
+        None => (
+            String::new(),
+            Some(mesh_audit_render::file_uri_of_dir(
+                &root.display().to_string(),
+            )),
+        ),
+    }
+}
+
+fn rule_infos() -> Vec<RuleInfo> {
+    mesh_audit::rules::all()
+        .iter()
+        .map(|r| {
+            let m = r.meta();
+            RuleInfo {
+                id: m.id.to_string(),
+                summary: m.summary.to_string(),
+                doc: m.doc(),
+                severity: m.severity,
+            }
+        })
+        .collect()
 }
 
 fn use_color(args: &Args) -> bool {
@@ -225,21 +368,67 @@ fn exit_code(report: &Report, fail_on: FailOn) -> u8 {
     u8::from(failing || !report.errors.is_empty())
 }
 
-fn list_rules() -> String {
+/// The rule table with the state after the configuration and the flags:
+/// the configuration is the one an audit from here would read.
+fn list_rules(args: &Args) -> Result<String> {
+    let config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::discover(&config_root(args))?,
+    };
+    let opts = audit_options(args, None);
+    let active = mesh_audit::engine::active_rules(&opts, &config).unwrap_or_default();
     let mut out = format!(
         "{:<20} {:<9} {:<8} {:<11} {}\n",
         "RULE", "SEVERITY", "ENABLED", "CATEGORY", "SUMMARY"
     );
     for r in mesh_audit::rules::all() {
         let m = r.meta();
+        let severity = config
+            .rules
+            .get(m.id)
+            .and_then(|rc| rc.severity)
+            .unwrap_or(m.severity);
+        let enabled = active.iter().any(|(a, _)| a.meta().id == m.id);
         out.push_str(&format!(
             "{:<20} {:<9} {:<8} {:<11} {}\n",
             m.id,
-            m.severity.as_str(),
-            if m.enabled { "yes" } else { "no" },
+            severity.as_str(),
+            if enabled { "yes" } else { "no" },
             m.category.as_str(),
             m.summary
         ));
     }
-    out
+    if let Some(source) = &config.source {
+        out.push_str(&format!("\nconfiguration: {}\n", source.display()));
+    }
+    Ok(out)
+}
+
+/// Where an audit started here would look for its configuration: the
+/// folder of `--manifest-path`, else the outermost `[workspace]` manifest
+/// above the current folder, else the nearest manifest, else here. Found
+/// without running cargo, so listing rules stays instant.
+fn config_root(args: &Args) -> std::path::PathBuf {
+    let start = match &args.manifest_path {
+        Some(m) => m.parent().map(Path::to_path_buf).unwrap_or_default(),
+        None => std::env::current_dir().unwrap_or_default(),
+    };
+    let start = std::fs::canonicalize(&start).unwrap_or(start);
+    let manifests: Vec<&Path> = start
+        .ancestors()
+        .filter(|d| d.join("Cargo.toml").is_file())
+        .collect();
+    let is_workspace = |d: &&&Path| {
+        std::fs::read_to_string(d.join("Cargo.toml"))
+            .ok()
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .is_some_and(|t| t.contains_key("workspace"))
+    };
+    manifests
+        .iter()
+        .rev()
+        .find(is_workspace)
+        .or(manifests.first())
+        .map(|d| d.to_path_buf())
+        .unwrap_or(start)
 }

@@ -99,7 +99,11 @@ fn broken_cargo_toml_falls_back_to_a_plain_walk() {
         let errs = errors(&v);
         assert_eq!(errs.len(), 1, "{errs:?}");
         let (file, line, column, message) = &errs[0];
-        assert_eq!((file.as_str(), *line, *column), ("Cargo.toml", None, None));
+        // At the line and column cargo names.
+        assert_eq!(
+            (file.as_str(), *line, *column),
+            ("Cargo.toml", Some(1), Some(9))
+        );
         assert!(
             message.starts_with("cargo metadata failed, audited the folder without Cargo: "),
             "{message}"
@@ -118,7 +122,7 @@ fn broken_cargo_toml_falls_back_to_a_plain_walk() {
     let out = stdout(&o);
     assert!(
         out.contains(
-            "error: Cargo.toml: cargo metadata failed, audited the folder without Cargo: "
+            "error: Cargo.toml:1:9: cargo metadata failed, audited the folder without Cargo: "
         ),
         "{out}"
     );
@@ -151,7 +155,8 @@ fn broken_member_manifest_is_reported() {
     );
     let errs = errors(&v);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!(errs[0].0, "Cargo.toml");
+    // Under the member's manifest, at cargo's line, not under the root's.
+    assert_eq!((errs[0].0.as_str(), errs[0].1), ("b/Cargo.toml", Some(2)));
     assert!(
         errs[0].3.contains("b/Cargo.toml"),
         "names the broken member: {}",

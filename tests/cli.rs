@@ -313,12 +313,13 @@ fn unknown_package_is_a_usage_error() {
 
 #[test]
 fn exclude_flag_leaves_packages_out() {
-    let (o, v) = example_json(&["--exclude", "gateway"]);
+    let (o, v) = example_json(&["--workspace", "--exclude", "gateway"]);
     assert_exit(&o, 1);
     assert_eq!(locations(&v), EXAMPLE_BIND_FINDINGS[2..]);
     assert_eq!(v["summary"]["files_scanned"], EXAMPLE_FILES - 3);
 
     let (o, v) = example_json(&[
+        "--workspace",
         "--exclude",
         "gateway",
         "--exclude",
@@ -330,12 +331,20 @@ fn exclude_flag_leaves_packages_out() {
     assert_eq!(locations(&v), Vec::<String>::new());
     assert_eq!(v["summary"]["files_scanned"], 2);
 
-    let o = run_example(&["--exclude", "nope"]);
+    let o = run_example(&["--workspace", "--exclude", "nope"]);
     assert_exit(&o, 2);
     assert!(
         stderr(&o).contains("package `nope` is not a member"),
         "{}",
         stderr(&o)
+    );
+
+    // As in cargo, --exclude only means something with --workspace.
+    let o = run_example(&["--exclude", "gateway"]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: --exclude can only be used together with --workspace\n"
     );
 }
 
@@ -474,8 +483,12 @@ fn json_format_has_the_documented_shape() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
         .collect();
-    assert_eq!(lines.len(), 4);
-    assert!(lines.iter().all(|d| d["$message_type"] == "diagnostic"));
+    // Cargo mode: each diagnostic in a `compiler-message`, then `build-finished`.
+    assert_eq!(lines.len(), 5);
+    assert!(lines[..4].iter().all(
+        |d| d["reason"] == "compiler-message" && d["message"]["$message_type"] == "diagnostic"
+    ));
+    assert_eq!(lines[4]["reason"], "build-finished");
 }
 
 #[test]
@@ -622,6 +635,7 @@ fn select_and_ignore_choose_rules() {
         ["services/gateway/src/main.rs:53:20 ephemeral-port"]
     );
 
+    // Nothing left to run is a usage error, not a silent empty run.
     let o = run_example(&[
         "--format",
         "json",
@@ -630,8 +644,11 @@ fn select_and_ignore_choose_rules() {
         "--ignore",
         "loopback-bind",
     ]);
-    assert_exit(&o, 0);
-    assert_eq!(json(&o)["findings"], serde_json::json!([]));
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: no rule left to run: --ignore removes every rule --select chose\n"
+    );
 
     // Repeated flags accumulate.
     let o = run_example(&[

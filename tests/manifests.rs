@@ -38,8 +38,8 @@ const EXAMPLE_FILES: [&str; 4] = [
 /// The stderr warnings for the two `pricing` findings, which disagree on the
 /// port and the timeout.
 const PRICING_CONFLICTS: &str = "\
-warning: pricing: http[].route[].destination.port.number set to none (50051 at services/gateway/src/upstream.rs:24, 8080 at services/orders/src/pricing.rs:16)
-warning: pricing: http[].timeout set to 1500ms (3s at services/gateway/src/upstream.rs:24, 1500ms at services/orders/src/pricing.rs:16)
+warning: pricing: ports differ (50051 at services/gateway/src/upstream.rs:24, 8080 at services/orders/src/pricing.rs:16): port left out (http[].route[].destination.port.number)
+warning: pricing: timeouts differ (3s at services/gateway/src/upstream.rs:24, 1500ms at services/orders/src/pricing.rs:16): kept 1500ms, the shortest (http[].timeout)
 ";
 
 const POLICY_RULES: [&str; 4] = [
@@ -60,7 +60,7 @@ fn schemas() -> Option<&'static Schemas> {
         .get_or_init(|| match validate::load_schemas() {
             Ok(SchemaLoad::Loaded(s)) => Some(s),
             Ok(SchemaLoad::Absent(msg)) => {
-                eprintln!("{msg}");
+                validate::announce_skip(&msg);
                 None
             }
             Err(e) => panic!("Istio schemas: {e}"),

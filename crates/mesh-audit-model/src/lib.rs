@@ -156,6 +156,10 @@ pub struct Report {
     /// Files under an audited package that no target compiles (orphans);
     /// not audited, listed with `-v`.
     pub unreached_files: Vec<String>,
+    /// The cargo packages audited (cargo mode only), for formats that name
+    /// packages and targets as cargo does; not part of the JSON report.
+    #[serde(skip)]
+    pub cargo_packages: Vec<CargoPackage>,
 }
 
 /// What a package is in the deployment model, and whether it was audited.
@@ -168,6 +172,32 @@ pub struct PackageScope {
     /// dev-dependencies of orders`, `[package.metadata.mesh-audit] scope`).
     pub why: String,
     pub audited: bool,
+}
+
+/// A workspace member as `cargo metadata` describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CargoPackage {
+    pub name: String,
+    /// Cargo's package id (`path+file:///...#name@0.1.0`).
+    pub id: String,
+    /// Absolute path of the package's `Cargo.toml`.
+    pub manifest_path: String,
+    pub targets: Vec<CargoTarget>,
+}
+
+/// One build target of a package, with the fields cargo prints in a
+/// `compiler-message`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CargoTarget {
+    pub name: String,
+    pub kind: Vec<String>,
+    pub crate_types: Vec<String>,
+    /// Absolute path of the target's root source file.
+    pub src_path: String,
+    pub edition: String,
+    pub doc: bool,
+    pub doctest: bool,
+    pub test: bool,
 }
 
 impl Report {

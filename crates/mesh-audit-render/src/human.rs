@@ -1,7 +1,7 @@
 use std::fmt::Write;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
-use mesh_audit_model::{Report, Severity, Suggestion};
+use mesh_audit_model::{Finding, Report, Severity, Suggestion};
 
 pub struct HumanOptions<'a> {
     pub color: bool,
@@ -38,34 +38,7 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
             cache = Some((f.file.clone(), (opts.source)(&f.file)));
         }
         let source = cache.as_ref().and_then(|(_, s)| s.as_deref());
-        let title = level(f.severity)
-            .primary_title(f.message.as_str())
-            .id(f.rule);
-        let mut group = match source {
-            Some(src) if (f.range.byte_end as usize) <= src.len() => {
-                let label = values_label(f);
-                let span = f.range.byte_start as usize
-                    ..(f.range.byte_end as usize).max(f.range.byte_start as usize);
-                title.element(
-                    Snippet::source(src)
-                        .path(f.file.as_str())
-                        .fold(true)
-                        .annotation(AnnotationKind::Primary.span(span).label(label)),
-                )
-            }
-            _ => title.element(
-                annotate_snippets::Origin::path(f.file.as_str())
-                    .line(f.range.line as usize)
-                    .char_column(f.range.column as usize),
-            ),
-        };
-        group = group.element(Level::HELP.message(f.help.as_str()));
-        let _ = writeln!(out, "{}", renderer.render(&[group]));
-        if opts.suggestions {
-            for s in &f.suggestions {
-                write_suggestion(&mut out, s, source, opts.color);
-            }
-        }
+        write_finding(&mut out, &renderer, f, source, opts.suggestions, opts.color);
         out.push('\n');
     }
     for e in &report.errors {
@@ -152,6 +125,59 @@ fn packages_line(report: &Report) -> String {
     line
 }
 
+/// One finding as rustc prints a diagnostic (header, snippet with the values
+/// as the label, help), then its suggestions when asked for.
+fn write_finding(
+    out: &mut String,
+    renderer: &Renderer,
+    f: &Finding,
+    source: Option<&str>,
+    suggestions: bool,
+    color: bool,
+) {
+    let title = level(f.severity)
+        .primary_title(f.message.as_str())
+        .id(f.rule);
+    let mut group = match source {
+        Some(src) if (f.range.byte_end as usize) <= src.len() => {
+            let label = values_label(f);
+            let span = f.range.byte_start as usize
+                ..(f.range.byte_end as usize).max(f.range.byte_start as usize);
+            title.element(
+                Snippet::source(src)
+                    .path(f.file.as_str())
+                    .fold(true)
+                    .annotation(AnnotationKind::Primary.span(span).label(label)),
+            )
+        }
+        _ => title.element(
+            annotate_snippets::Origin::path(f.file.as_str())
+                .line(f.range.line as usize)
+                .char_column(f.range.column as usize),
+        ),
+    };
+    group = group.element(Level::HELP.message(f.help.as_str()));
+    let _ = writeln!(out, "{}", renderer.render(&[group]));
+    if suggestions {
+        for s in &f.suggestions {
+            write_suggestion(out, s, source, color);
+        }
+    }
+}
+
+/// One finding rendered as `--format human` prints it, for the `rendered`
+/// field of rustc JSON diagnostics.
+pub fn render_finding(f: &Finding, source: Option<&str>, color: bool) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    write_finding(&mut out, &renderer, f, source, true, color);
+    out
+}
+
 /// One suggestion under its finding:
 ///
 /// ```text
@@ -225,7 +251,7 @@ fn yaml_host(yaml: &str) -> Option<&str> {
     None
 }
 
-fn values_label(f: &mesh_audit_model::Finding) -> String {
+pub(crate) fn values_label(f: &Finding) -> String {
     f.values
         .iter()
         .map(|(k, v)| format!("{k}={v}"))

@@ -383,13 +383,35 @@ pub struct Conflict {
     pub host: String,
     /// Istio field path, e.g. `http[].retries.attempts`.
     pub field: String,
-    /// The value written.
+    /// The value written (`none` when the field was left out).
     pub chosen: String,
     /// What each finding said, and where (`file:line`).
     pub values: Vec<(String, String)>,
+    /// The merge rule that picked `chosen`: `fewest kept`, `left out`, ...
+    pub why: String,
+}
+
+impl Conflict {
+    /// The field in words, plural: what the findings disagree on.
+    fn subject(&self) -> (&'static str, &'static str) {
+        let f = self.field.as_str();
+        match () {
+            _ if f.ends_with("port.number") => ("ports", "port"),
+            _ if f.ends_with("perTryTimeout") => ("per-try timeouts", "per-try timeout"),
+            _ if f.ends_with("retries.attempts") => ("retry attempts", "retry attempts"),
+            _ if f.ends_with("retryOn") => ("retry conditions", "retry conditions"),
+            _ if f.ends_with("backoff") => ("retry backoffs", "backoff"),
+            _ if f.ends_with("timeout") => ("timeouts", "timeout"),
+            _ if f.contains("consecutive") => ("error thresholds", "error threshold"),
+            _ if f.contains("baseEjectionTime") => ("ejection times", "ejection time"),
+            _ if f.contains("interval") => ("detection intervals", "interval"),
+            _ => ("values", "value"),
+        }
+    }
 }
 
 impl fmt::Display for Conflict {
+    /// `pricing: ports differ (50051 at a.rs:3, 8080 at b.rs:9): port left out (http[].route[].destination.port.number)`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let values = self
             .values
@@ -397,10 +419,17 @@ impl fmt::Display for Conflict {
             .map(|(v, at)| format!("{v} at {at}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let (plural, singular) = self.subject();
+        let outcome = match self.why.strip_suffix(" kept") {
+            _ if self.why == "left out" || self.chosen == "none" => format!("{singular} left out"),
+            Some(rule) if rule.starts_with("only") => format!("kept {}, {rule}", self.chosen),
+            Some(rule) => format!("kept {}, the {rule}", self.chosen),
+            None => format!("kept {} ({})", self.chosen, self.why),
+        };
         write!(
             f,
-            "{}: {} set to {} ({values})",
-            self.host, self.field, self.chosen
+            "{}: {plural} differ ({values}): {outcome} ({})",
+            self.host, self.field
         )
     }
 }
@@ -492,6 +521,7 @@ pub fn build_manifests(findings: &[Finding], opts: &SuggestOptions) -> ManifestS
                     .iter()
                     .map(|(v, o)| (v.clone(), o.to_string()))
                     .collect(),
+                why: c.why.to_string(),
             });
         }
         let file_name = unique_file_name(&mut used_files, &file_stem_for_host(host), ".yaml");

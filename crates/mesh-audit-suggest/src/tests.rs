@@ -10,7 +10,7 @@ fn schemas() -> Option<Schemas> {
     match load_schemas() {
         Ok(SchemaLoad::Loaded(s)) => Some(s),
         Ok(SchemaLoad::Absent(msg)) => {
-            eprintln!("{msg}");
+            validate::announce_skip(&msg);
             None
         }
         Err(e) => panic!("{e}"),
@@ -470,6 +470,7 @@ spec:
                     ("3".into(), "src/a.rs:10".into()),
                     ("5".into(), "src/b.rs:20".into())
                 ],
+                why: "fewest kept".into(),
             },
             Conflict {
                 host: "inventory".into(),
@@ -479,12 +480,13 @@ spec:
                     ("2s".into(), "src/a.rs:10".into()),
                     ("1s".into(), "src/b.rs:20".into())
                 ],
+                why: "shortest kept".into(),
             },
         ]
     );
     assert_eq!(
         set.conflicts[0].to_string(),
-        "inventory: http[].retries.attempts set to 3 (3 at src/a.rs:10, 5 at src/b.rs:20)"
+        "inventory: retry attempts differ (3 at src/a.rs:10, 5 at src/b.rs:20): kept 3, the fewest (http[].retries.attempts)"
     );
     assert!(set.unplaced.is_empty());
 }
@@ -821,8 +823,8 @@ spec:
     assert_eq!(
         conflicts,
         [
-            "pricing: http[].timeout set to 1500ms (1500ms at src/b.rs:2, 3s at src/c.rs:3)",
-            "pricing: http[].retries.attempts set to 2 (3 at src/a.rs:1, 2 at src/d.rs:4)",
+            "pricing: timeouts differ (1500ms at src/b.rs:2, 3s at src/c.rs:3): kept 1500ms, the shortest (http[].timeout)",
+            "pricing: retry attempts differ (3 at src/a.rs:1, 2 at src/d.rs:4): kept 2, the fewest (http[].retries.attempts)",
         ]
     );
     let problems = validate::check_manifest_set(&set, schemas().as_ref(), &ISTIO_VERSIONS);

@@ -74,6 +74,18 @@ pub enum SchemaLoad {
     Absent(String),
 }
 
+/// Prints why schema validation is skipped where a `cargo test` run shows
+/// it: straight to the process's stderr, past libtest's output capture
+/// (which only catches `print!`/`eprint!`), so a passing run still says
+/// that it validated nothing.
+pub fn announce_skip(reason: &str) {
+    use std::io::Write;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = writeln!(std::io::stderr().lock(), "note: {reason}");
+    });
+}
+
 /// Loads the schemas. [`SchemaLoad::Absent`] when the directory is absent and
 /// `MESH_AUDIT_REQUIRE_SCHEMAS` is not `1`; an error when it is required, or
 /// present but unreadable.

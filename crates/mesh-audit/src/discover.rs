@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use mesh_audit_model::AuditError;
+use mesh_audit_model::{AuditError, CargoPackage, CargoTarget};
 
 /// One `.rs` file to audit.
 #[derive(Debug, Clone)]
@@ -133,6 +133,8 @@ pub struct Discovered {
     /// Binaries and packages that the repository's deployment files name
     /// (Dockerfiles, Kubernetes or Helm manifests, compose files).
     pub deployed: BTreeSet<String>,
+    /// The packages chosen, as cargo describes them (cargo mode only).
+    pub cargo_packages: Vec<CargoPackage>,
 }
 
 struct Package {
@@ -182,6 +184,14 @@ fn from_cargo(
     excludes: &[String],
 ) -> Result<Discovered, DiscoverError> {
     if let Some(p) = manifest_path {
+        if p.is_dir() {
+            // cargo's own wording: it wants the file, not its folder.
+            return Err(DiscoverError::Usage(format!(
+                "--manifest-path {}: the manifest-path must be a path to a Cargo.toml file, not a directory (try {})",
+                p.display(),
+                p.join("Cargo.toml").display()
+            )));
+        }
         if !p.is_file() {
             return Err(DiscoverError::Missing {
                 path: p.display().to_string(),
@@ -213,10 +223,13 @@ fn from_cargo(
                 dir
             };
             let mut found = from_paths(&[dir], excludes)?;
+            // A broken member manifest is reported under that file, at the
+            // line cargo names, not under the root manifest.
+            let (broken, line, column) = broken_manifest(&e).unwrap_or((manifest, None, None));
             found.errors.push(AuditError {
-                file: rel_to(&found.root, &manifest),
-                line: None,
-                column: None,
+                file: rel_to(&found.root, &broken),
+                line,
+                column,
                 message: format!(
                     "cargo metadata failed, audited the folder without Cargo: {message}"
                 ),
@@ -231,10 +244,33 @@ fn from_cargo(
         .iter()
         .filter(|p| members.contains(&p.id))
         .collect();
-    for name in select.iter().chain(exclude) {
-        if !all.iter().any(|p| p.name.as_str() == name) {
+    // `-p` and `--exclude` take cargo's glob patterns (`svc-*`).
+    let patterns = |names: &[String]| -> Result<Vec<globset::GlobMatcher>, DiscoverError> {
+        names
+            .iter()
+            .map(|n| {
+                globset::Glob::new(n)
+                    .map(|g| g.compile_matcher())
+                    .map_err(|e| {
+                        DiscoverError::Usage(format!("invalid package pattern `{n}`: {e}"))
+                    })
+            })
+            .collect()
+    };
+    let (select_globs, exclude_globs) = (patterns(select)?, patterns(exclude)?);
+    let named = select
+        .iter()
+        .zip(&select_globs)
+        .chain(exclude.iter().zip(&exclude_globs));
+    for (name, glob) in named {
+        if !all.iter().any(|p| glob.is_match(p.name.as_str())) {
+            let what = if name.contains(['*', '?', '[']) {
+                "matches no member"
+            } else {
+                "is not a member"
+            };
             return Err(DiscoverError::Usage(format!(
-                "package `{name}` is not a member of the workspace at {}",
+                "package `{name}` {what} of the workspace at {}",
                 root.display()
             )));
         }
@@ -261,14 +297,14 @@ fn from_cargo(
             .collect(),
         _ => Vec::new(),
     };
-    let select: &[String] = if member_selected.is_empty() {
-        select
+    let select_globs = if member_selected.is_empty() {
+        select_globs
     } else {
-        &member_selected
+        patterns(&member_selected)?
     };
     let is_chosen = |p: &cargo_metadata::Package| {
-        (select.is_empty() || select.iter().any(|s| s == p.name.as_str()))
-            && !exclude.iter().any(|s| s == p.name.as_str())
+        (select_globs.is_empty() || select_globs.iter().any(|g| g.is_match(p.name.as_str())))
+            && !exclude_globs.iter().any(|g| g.is_match(p.name.as_str()))
     };
     let member_names: BTreeSet<String> = all.iter().map(|p| p.name.to_string()).collect();
     let infos: Vec<PackageInfo> = all
@@ -302,6 +338,7 @@ fn from_cargo(
         root: root.clone(),
         deployed: crate::deploy::deployed_names(&root),
         packages: infos,
+        cargo_packages: chosen.iter().map(|(_, p)| cargo_package(p)).collect(),
         ..Default::default()
     };
     let matcher = exclude_matcher(&root, excludes);
@@ -375,6 +412,63 @@ fn package_info(
         member_deps,
         scope_override,
     }
+}
+
+fn cargo_package(p: &cargo_metadata::Package) -> CargoPackage {
+    CargoPackage {
+        name: p.name.to_string(),
+        id: p.id.repr.clone(),
+        manifest_path: p.manifest_path.to_string(),
+        targets: p
+            .targets
+            .iter()
+            .map(|t| CargoTarget {
+                name: t.name.clone(),
+                kind: t.kind.iter().map(|k| k.to_string()).collect(),
+                crate_types: t.crate_types.iter().map(|k| k.to_string()).collect(),
+                src_path: t.src_path.to_string(),
+                edition: t.edition.as_str().to_string(),
+                doc: t.doc,
+                doctest: t.doctest,
+                test: t.test,
+            })
+            .collect(),
+    }
+}
+
+/// The manifest cargo could not parse, and the line and column it names.
+/// Cargo says either ``failed to parse manifest at `/abs/Cargo.toml` ``
+/// then ``TOML parse error at line 3, column 7``, or (newer) points at it
+/// rustc-style, ``--> svc/Cargo.toml:3:7``, relative to where it ran.
+fn broken_manifest(e: &cargo_metadata::Error) -> Option<(PathBuf, Option<u32>, Option<u32>)> {
+    let cargo_metadata::Error::CargoMetadata { stderr } = e else {
+        return None;
+    };
+    if let Some(pointer) = stderr.lines().find_map(|l| l.trim().strip_prefix("--> ")) {
+        // `path:line:column`, split from the right: the path may hold `:`.
+        let mut parts = pointer.trim().rsplitn(3, ':');
+        let column = parts.next().and_then(|c| c.parse().ok());
+        let line = parts.next().and_then(|l| l.parse().ok());
+        if let (Some(path), Some(_), Some(_)) = (parts.next(), line, column) {
+            let path = std::env::current_dir().unwrap_or_default().join(path);
+            if path.is_file() {
+                return Some((path, line, column));
+            }
+        }
+    }
+    let after = stderr.split("failed to parse manifest at `").nth(1)?;
+    let path = PathBuf::from(after.split('`').next()?);
+    let position = after.split("at line ").nth(1).and_then(|rest| {
+        let (line, rest) = rest.split_once(',')?;
+        let column: String = rest
+            .trim_start()
+            .strip_prefix("column ")?
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        Some((line.trim().parse().ok()?, column.parse().ok()?))
+    });
+    Some((path, position.map(|p| p.0), position.map(|p| p.1)))
 }
 
 fn cargo_error_text(e: &cargo_metadata::Error) -> String {

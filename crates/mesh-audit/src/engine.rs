@@ -49,6 +49,8 @@ pub enum AuditFailure {
     Discover(#[from] DiscoverError),
     #[error("unknown rule `{0}` (see --list-rules)")]
     UnknownRule(String),
+    #[error("no rule left to run: {0}")]
+    NoRules(String),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
 }
@@ -64,8 +66,19 @@ pub fn active_rules(
         }
     }
     let select = opts.select.clone().or_else(|| config.select.clone());
-    let ignore: BTreeSet<&String> = opts.ignore.iter().chain(&config.ignore).collect();
-    Ok(rules::all()
+    // Flags win over the configuration: a rule selected on the command
+    // line runs even when the configuration ignores it.
+    let ignore: BTreeSet<&String> = opts
+        .ignore
+        .iter()
+        .chain(
+            config
+                .ignore
+                .iter()
+                .filter(|id| !opts.select.iter().flatten().any(|s| s == *id)),
+        )
+        .collect();
+    let active: Vec<_> = rules::all()
         .iter()
         .copied()
         .filter_map(|r| {
@@ -77,7 +90,16 @@ pub fn active_rules(
             };
             (on && !ignore.contains(&m.id.to_string())).then_some((r, rc))
         })
-        .collect())
+        .collect();
+    if active.is_empty() {
+        let why = match (&opts.select, opts.ignore.is_empty()) {
+            (Some(_), false) => "--ignore removes every rule --select chose",
+            (Some(s), true) if s.is_empty() => "--select names no rule",
+            _ => "the selection and the configuration disable every rule",
+        };
+        return Err(AuditFailure::NoRules(why.into()));
+    }
+    Ok(active)
 }
 
 /// Runs the whole audit. Returns the report and the configuration that
@@ -237,6 +259,7 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
         files_scanned,
         packages,
         unreached_files,
+        cargo_packages: found.cargo_packages,
         ..Default::default()
     };
     for (r, ok) in pass1.into_iter().zip(&audited) {
@@ -295,7 +318,19 @@ pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
     syn::parse_file(&blank_preamble(text)).map_err(|e| {
         let start = e.span().start();
         let pos = (start.line > 0).then_some((start.line as u32, start.column as u32 + 1));
-        (pos, format!("cannot parse: {e}"))
+        let lex_error = e.to_string() == "cannot parse string into token stream";
+        // The lexer's own message names no cause; find the bracket or literal.
+        match crate::source::delimiter_problem(text).filter(|_| lex_error) {
+            Some((at, what)) => {
+                let (line, column) = LineIndex::new(text).position(at);
+                (Some((line, column)), format!("cannot parse: {what}"))
+            }
+            None if lex_error => (
+                pos,
+                "cannot parse: a token the Rust lexer rejects (a stray character, or an unterminated char literal)".into(),
+            ),
+            None => (pos, format!("cannot parse: {e}")),
+        }
     })
 }
 
@@ -390,11 +425,15 @@ fn check_file(
             if suppressions.allows(meta.id, v.range.line) {
                 continue;
             }
+            // Rule, file, enclosing item and normalised code, plus an
+            // occurrence index for identical snippets in one item: stable
+            // across edits above the finding and re-formatting.
             let code = text
                 .get(v.range.byte_start as usize..v.range.byte_end as usize)
                 .unwrap_or("");
-            let normalised: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
-            let key = format!("{}\0{}\0{}", meta.id, f.rel, normalised);
+            let item = crate::fingerprint::enclosing_item_path(&file, start);
+            let normalised = crate::fingerprint::normalised_code(code);
+            let key = format!("{}\0{}\0{item}\0{normalised}", meta.id, f.rel);
             let nth = seen.entry(key.clone()).or_insert(0);
             *nth += 1;
             findings.push(Finding {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod deploy;
 pub mod discover;
 pub mod engine;
+pub mod fingerprint;
 pub mod index;
 pub mod modtree;
 pub mod packages;

@@ -162,9 +162,170 @@ pub fn nesting_exceeds(text: &str, limit: usize) -> Option<u32> {
     None
 }
 
+/// What is wrong with the brackets of `text`, for files the lexer rejects
+/// ("cannot parse string into token stream" says nothing): the byte offset
+/// to point at and a sentence. `None` when every bracket is matched (the
+/// problem is then an unterminated literal or comment, or a stray char).
+pub fn delimiter_problem(text: &str) -> Option<(usize, String)> {
+    let b = text.as_bytes();
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    let mut i = 0usize;
+    let closing = |c: u8| match c {
+        b'(' => b')',
+        b'[' => b']',
+        _ => b'}',
+    };
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let start = i;
+                i += 2;
+                let mut level = 1;
+                while i < b.len() && level > 0 {
+                    if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        level -= 1;
+                        i += 1;
+                    } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        level += 1;
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if level > 0 {
+                    return Some((start, "unterminated block comment `/*`".into()));
+                }
+                continue;
+            }
+            // Raw strings: r"..", r#".."#, br"..", cr"..".
+            b'r' if (i == 0
+                || !ident(b[i - 1])
+                || matches!(b[i - 1], b'b' | b'c') && (i < 2 || !ident(b[i - 2])))
+                && matches!(b.get(i + 1), Some(b'"' | b'#')) =>
+            {
+                let start = i;
+                let mut j = i + 1;
+                while b.get(j) == Some(&b'#') {
+                    j += 1;
+                }
+                if b.get(j) != Some(&b'"') {
+                    i += 1;
+                    continue;
+                }
+                let hashes = j - i - 1;
+                let mut end = None;
+                let mut k = j + 1;
+                while k < b.len() {
+                    if b[k] == b'"'
+                        && b.len() >= k + 1 + hashes
+                        && b[k + 1..k + 1 + hashes].iter().all(|&h| h == b'#')
+                    {
+                        end = Some(k + 1 + hashes);
+                        break;
+                    }
+                    k += 1;
+                }
+                match end {
+                    Some(e) => i = e,
+                    None => return Some((start, "unterminated raw string".into())),
+                }
+                continue;
+            }
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if i >= b.len() {
+                    return Some((start, "unterminated string literal".into()));
+                }
+            }
+            b'\'' => {
+                // `'\n'`, `'x'`, `'é'` are chars; `'a` is a lifetime.
+                if b.get(i + 1) == Some(&b'\\') {
+                    let mut j = i + 3;
+                    while j < b.len() && b[j] != b'\'' && b[j] != b'\n' {
+                        j += 1;
+                    }
+                    i = j;
+                } else if let Some(ch) = text.get(i + 1..).and_then(|t| t.chars().next()) {
+                    let after = i + 1 + ch.len_utf8();
+                    if b.get(after) == Some(&b'\'') {
+                        i = after;
+                    }
+                }
+            }
+            b'(' | b'[' | b'{' => open.push((c, i)),
+            b')' | b']' | b'}' => match open.pop() {
+                Some((o, _)) if closing(o) == c => {}
+                Some((o, at)) => {
+                    let (line, column) = LineIndex::new(text).position(at);
+                    return Some((
+                        i,
+                        format!(
+                            "mismatched closing delimiter `{}`: the `{}` opened at {line}:{column} is closed here",
+                            c as char, o as char
+                        ),
+                    ));
+                }
+                None => return Some((i, format!("unexpected closing delimiter `{}`", c as char))),
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    open.pop().map(|(o, at)| {
+        (
+            at,
+            format!("unclosed delimiter `{}`: it is never closed", o as char),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delimiter_problems_point_at_the_bracket() {
+        assert_eq!(
+            delimiter_problem("fn f() { let s = \"}\"; '}'; r#\"{\"#; }"),
+            None
+        );
+        assert_eq!(delimiter_problem("fn f<'a>(x: &'a str) {}"), None);
+        let (at, msg) = delimiter_problem("fn f() {\n    g(;\n").unwrap();
+        assert_eq!(at, 14);
+        assert!(msg.contains("`)`") || msg.contains("unclosed"), "{msg}");
+        let (at, msg) = delimiter_problem("fn f() {\n").unwrap();
+        assert_eq!(
+            (at, msg.as_str()),
+            (7, "unclosed delimiter `{`: it is never closed")
+        );
+        let (_, msg) = delimiter_problem("fn f() { ( }").unwrap();
+        assert_eq!(
+            msg,
+            "mismatched closing delimiter `}`: the `(` opened at 1:10 is closed here"
+        );
+        assert_eq!(
+            delimiter_problem("}").unwrap().1,
+            "unexpected closing delimiter `}`"
+        );
+        assert_eq!(
+            delimiter_problem("/* x").unwrap().1,
+            "unterminated block comment `/*`"
+        );
+    }
 
     #[test]
     fn positions_count_characters() {
