@@ -155,11 +155,22 @@ const OPAQUE_CLIENT_CRATES: &[&str] = &[
     "lettre",
     "ldap3",
     "zookeeper",
+    // QUIC runs over UDP with TLS built in; sidecars do not carry it.
+    "quinn",
+    "quinn_proto",
+    "h3_quinn",
+    "s2n_quic",
+    "quiche",
 ];
 
 /// Server crates of protocols the mesh does not carry as HTTP (database
-/// wire protocols, LDAP, SMTP): TLS they terminate is not the sidecar's.
+/// wire protocols, LDAP, SMTP, QUIC): TLS they terminate is not the sidecar's.
 const OPAQUE_SERVER_CRATES: &[&str] = &[
+    "quinn",
+    "quinn_proto",
+    "h3_quinn",
+    "s2n_quic",
+    "quiche",
     "pgwire",
     "opensrv_mysql",
     "msql_srv",

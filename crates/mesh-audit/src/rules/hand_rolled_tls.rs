@@ -85,7 +85,11 @@
 //!   originate TLS for them by default, so the application's TLS is the only
 //!   encryption on the wire.
 //! - Servers of protocols the mesh does not carry as HTTP (a Postgres or
-//!   MySQL wire server, LDAPS, SMTP) in files that use such a server crate.
+//!   MySQL wire server, LDAPS, SMTP) in files that use such a server crate,
+//!   and QUIC (quinn, h3-quinn, s2n-quic): UDP, which sidecars do not carry.
+//!   A generic rustls `ServerConfig` built in one module and handed to such
+//!   a server in another is still reported (the protocol is not known where
+//!   the configuration is made): suppress it with a reason.
 //! - TLS to hosts outside the mesh (`api.stripe.com`, any public domain):
 //!   that is egress, reported as `info` by the separate `egress-tls` rule
 //!   (off by default).
@@ -212,5 +216,38 @@ impl Rule for HandRolledTls {
                 values,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::Config;
+    use crate::{audit, AuditOptions, Target};
+
+    /// `mesh-domains` moves a host under a declared suffix from egress to
+    /// the mesh; the fixture's `.expected` (default config) has no finding.
+    #[test]
+    fn mesh_domains_option_makes_a_suffix_in_mesh() {
+        let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/rules/hand-rolled-tls/mesh-domains");
+        let config = Config::from_file(&case.join("mesh-audit.toml")).expect("config parses");
+        let run = |rule: &str| {
+            let opts = AuditOptions {
+                config: Some(config.clone()),
+                select: Some(vec![rule.to_string()]),
+                threads: 1,
+                ..Default::default()
+            };
+            let (report, _) = audit(&Target::Paths(vec![case.clone()]), &opts).expect("audit runs");
+            report
+                .findings
+                .iter()
+                .map(|f| format!("{} {}", f.range.line, f.value("host").unwrap_or("")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run("hand-rolled-tls"), ["3 ledger.mesh.example.com"]);
+        assert_eq!(run("egress-tls"), ["8 api.example.com"]);
     }
 }
