@@ -671,3 +671,102 @@ fn short_output_never_prints_yaml() {
         }
     }
 }
+
+// ------------------------------------------------------------ hand-rolled TLS
+
+/// A crate with server and client TLS of its own: the server side becomes
+/// one PeerAuthentication (STRICT) for the crate, each client host a
+/// DestinationRule with `tls.mode: ISTIO_MUTUAL`; every document, in the
+/// report and in the files, passes both Istio versions' schemas.
+#[test]
+fn hand_rolled_tls_gets_peer_authentication_and_istio_mutual() {
+    let work = tempfile::tempdir().unwrap();
+    let krate = work.path().join("orders");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"orders\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    for case in ["positive-tonic", "positive-https-urls"] {
+        std::fs::copy(
+            repo().join(format!("fixtures/rules/hand-rolled-tls/{case}.rs")),
+            krate.join(format!("src/{}.rs", case.replace('-', "_"))),
+        )
+        .unwrap();
+    }
+    let out = work.path().join("manifests");
+    let o = run(
+        work.path(),
+        &[
+            "--select",
+            "hand-rolled-tls",
+            "--namespace",
+            "shop",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--emit-manifests",
+            out.to_str().unwrap(),
+            krate.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&o, 0);
+    let mut seen = Vec::new();
+    for f in json(&o)["findings"].as_array().unwrap() {
+        let at = format!("{}:{}", s(&f["file"]), f["line"]);
+        let kinds: Vec<String> = f["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|sug| {
+                let kind = s(&sug["kind"]);
+                let docs = checked_documents(&at, &s(&sug["yaml"]), &ISTIO_VERSIONS);
+                assert_eq!(docs.len(), 1, "{at}");
+                assert_eq!(docs[0]["kind"], kind.as_str(), "{at}");
+                kind
+            })
+            .collect();
+        seen.push(format!(
+            "{at} {}: {}",
+            s(&f["values"]["side"]),
+            kinds.join(",")
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            "orders/src/positive_https_urls.rs:9 client: DestinationRule",
+            "orders/src/positive_https_urls.rs:22 client: DestinationRule",
+            "orders/src/positive_https_urls.rs:28 client: DestinationRule",
+            "orders/src/positive_tonic.rs:7 server: PeerAuthentication",
+            "orders/src/positive_tonic.rs:18 server: PeerAuthentication",
+            "orders/src/positive_tonic.rs:23 client: DestinationRule",
+            "orders/src/positive_tonic.rs:35 client: DestinationRule",
+        ]
+    );
+    let docs = documents_in(&out, &ISTIO_VERSIONS);
+    assert_eq!(
+        summary(&docs),
+        [
+            "audit.yaml: networking.istio.io/v1 DestinationRule shop/audit",
+            "inventory.yaml: networking.istio.io/v1 DestinationRule shop/inventory",
+            "ledger.payments.svc.cluster.local.yaml: networking.istio.io/v1 DestinationRule shop/ledger",
+            "orders.peerauthentication.yaml: security.istio.io/v1 PeerAuthentication shop/orders",
+            "pricing.yaml: networking.istio.io/v1 DestinationRule shop/pricing",
+        ]
+    );
+    for (file, docs) in &docs {
+        let d = &docs[0];
+        if file.ends_with(".peerauthentication.yaml") {
+            assert_eq!(d["spec"]["mtls"]["mode"], "STRICT", "{file}");
+        } else {
+            assert_eq!(
+                d["spec"]["trafficPolicy"],
+                serde_json::json!({ "tls": { "mode": "ISTIO_MUTUAL" } }),
+                "{file}"
+            );
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub mod paths;
 pub mod retry;
 pub mod scope;
 pub mod testcode;
+pub mod tls;
 
 use std::collections::HashMap;
 

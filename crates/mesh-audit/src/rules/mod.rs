@@ -14,7 +14,9 @@ use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 
 mod circuit_breaker;
+mod egress_tls;
 mod ephemeral_port;
+mod hand_rolled_tls;
 mod loopback_bind;
 mod retry_crate;
 mod retry_loop;
@@ -112,6 +114,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &retry_crate::RetryCrate,
         &timeout_wrapper::TimeoutWrapper,
         &circuit_breaker::CircuitBreaker,
+        &hand_rolled_tls::HandRolledTls,
+        &egress_tls::EgressTls,
     ]
 }
 
