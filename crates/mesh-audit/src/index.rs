@@ -39,6 +39,11 @@ pub struct FileSummary {
     /// the callee's name, the closure's own network calls, and the crate
     /// functions it calls (resolved once the index is whole).
     pub closure_args: Vec<ClosureArg>,
+    /// Route paths the file registers (`.route("/healthz", ..)`,
+    /// `#[get("/health")]`), for the health rules.
+    pub route_paths: Vec<String>,
+    /// Registers tonic-health's gRPC health service.
+    pub grpc_health: bool,
 }
 
 /// A closure handed to a function of the crate.
@@ -212,6 +217,8 @@ impl FileSummary {
         guarded_hosts.sort();
         guarded_hosts.dedup();
         FileSummary {
+            route_paths: analysis::lifecycle::file_route_paths(&cx),
+            grpc_health: analysis::lifecycle::file_has_grpc_health(&cx),
             guarded_hosts,
             closure_args,
             endpoint_fields,
@@ -264,6 +271,8 @@ pub struct CrateIndex {
     client_fields: HashMap<String, Kind>,
     functions: BTreeMap<String, Vec<FnSummary>>,
     test_paths: HashSet<PathBuf>,
+    route_paths: Vec<String>,
+    grpc_health: bool,
 }
 
 impl CrateIndex {
@@ -296,6 +305,8 @@ impl CrateIndex {
                 }
             }
             index.tonic_codegen |= s.tonic_codegen;
+            index.route_paths.extend(s.route_paths.iter().cloned());
+            index.grpc_health |= s.grpc_health;
             for (name, v) in &s.field_values {
                 match index.field_values.get(name) {
                     Some(prev) if prev != v => {
@@ -490,6 +501,16 @@ impl CrateIndex {
             [only] if only.self_ty.is_none() => only.returns.as_ref(),
             _ => None,
         }
+    }
+
+    /// Route paths registered anywhere in the crate.
+    pub fn route_paths(&self) -> &[String] {
+        &self.route_paths
+    }
+
+    /// Whether the crate registers tonic-health's service.
+    pub fn has_grpc_health(&self) -> bool {
+        self.grpc_health
     }
 
     /// Whether the crate carries tonic-generated client code.

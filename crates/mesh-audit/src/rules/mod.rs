@@ -15,7 +15,9 @@ use crate::config::RuleConfig;
 
 mod circuit_breaker;
 mod ephemeral_port;
+mod exit_after_bind;
 mod loopback_bind;
+mod missing_graceful_shutdown;
 mod retry_crate;
 mod retry_loop;
 mod timeout_wrapper;
@@ -112,6 +114,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &retry_crate::RetryCrate,
         &timeout_wrapper::TimeoutWrapper,
         &circuit_breaker::CircuitBreaker,
+        &exit_after_bind::ExitAfterBind,
+        &missing_graceful_shutdown::MissingGracefulShutdown,
     ]
 }
 
