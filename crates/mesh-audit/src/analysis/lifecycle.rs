@@ -451,7 +451,7 @@ struct RouteWalk<'l, 'e, 'a> {
 }
 
 /// Methods whose first argument is a route path.
-const ROUTE_METHODS: &[&str] = &[
+pub const ROUTE_METHODS: &[&str] = &[
     "route",
     "nest",
     "route_service",
@@ -464,7 +464,7 @@ const ROUTE_METHODS: &[&str] = &[
 ];
 
 /// Calls whose first argument is a route path (`web::resource("/x")`).
-fn is_route_fn(segs: &[String]) -> bool {
+pub fn is_route_fn(segs: &[String]) -> bool {
     ends_with(segs, &["web", "resource"])
         || ends_with(segs, &["web", "scope"])
         || ends_with(segs, &["warp", "path"])
@@ -513,6 +513,9 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
         }
         syn::visit::visit_expr_method_call(self, m);
     }
+    // Handlers are not router builders.
+    fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'x syn::ExprAsync) {}
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
             let segs = self.lc.cx.uses.resolve(&p.path);
@@ -520,8 +523,8 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
                 if let Some(Value::Str(s)) = c.args.first().map(|a| self.lc.ev.eval(a)) {
                     self.out.push(s);
                 }
-            } else if let Some(name) = segs.last().filter(|_| !is_library_ctor(&segs)) {
-                self.crate_fn(name);
+            } else if !is_library_ctor(&segs) {
+                self.crate_fn(&segs);
             }
         }
         for a in &c.args {
@@ -589,21 +592,37 @@ impl RouteWalk<'_, '_, '_> {
 
     /// A router built by a function of the crate: read it when it is in
     /// this file, else the app is only partly known.
-    fn crate_fn(&mut self, name: &str) {
-        if self.lc.cx.index.functions(name).is_empty() && !self.lc.attr_routes.contains_key(name) {
-            // Not a crate function: a library call (`get(handler)`, `Cors::new()`).
-            if file_fn(self.lc.cx.file, name).is_none() {
-                return;
-            }
+    fn crate_fn(&mut self, segs: &[String]) {
+        let Some(name) = segs.last() else { return };
+        // `Type::new()`: a constructor of some value, not a router builder.
+        if segs.len() >= 2
+            && segs[segs.len() - 2]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase())
+        {
+            return;
         }
+        let here = file_fn(self.lc.cx.file, name).filter(|f| f.self_ty.is_none());
+        let in_crate = self
+            .lc
+            .cx
+            .index
+            .functions(name)
+            .iter()
+            .any(|f| f.self_ty.is_none());
+        let Some(f) = here else {
+            // A library call (`get(handler)`, `cors()` of a crate we do not
+            // see) says nothing; a crate function in another file hides routes.
+            if in_crate {
+                self.complete = false;
+            }
+            return;
+        };
         if self.depth >= 4 {
             self.complete = false;
             return;
         }
-        let Some(f) = file_fn(self.lc.cx.file, name) else {
-            self.complete = false;
-            return;
-        };
         let scope = FnScope::new(Some(f.sig), f.body);
         let lc = Lifecycle {
             cx: self.lc.cx,

@@ -16,8 +16,10 @@ use crate::config::RuleConfig;
 mod circuit_breaker;
 mod ephemeral_port;
 mod exit_after_bind;
+mod health_check_calls_downstream;
 mod loopback_bind;
 mod missing_graceful_shutdown;
+mod missing_health_endpoint;
 mod retry_crate;
 mod retry_loop;
 mod timeout_wrapper;
@@ -116,6 +118,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &circuit_breaker::CircuitBreaker,
         &exit_after_bind::ExitAfterBind,
         &missing_graceful_shutdown::MissingGracefulShutdown,
+        &missing_health_endpoint::MissingHealthEndpoint,
+        &health_check_calls_downstream::HealthCheckCallsDownstream,
     ]
 }
 
