@@ -44,6 +44,8 @@ pub struct FileSummary {
     pub route_paths: Vec<String>,
     /// Registers tonic-health's gRPC health service.
     pub grpc_health: bool,
+    /// Holds a `fn main`: the crate is a program, not only a library.
+    pub has_main: bool,
 }
 
 /// A closure handed to a function of the crate.
@@ -219,6 +221,7 @@ impl FileSummary {
         FileSummary {
             route_paths: analysis::lifecycle::file_route_paths(&cx),
             grpc_health: analysis::lifecycle::file_has_grpc_health(&cx),
+            has_main: analysis::lifecycle::file_has_main(file),
             guarded_hosts,
             closure_args,
             endpoint_fields,
@@ -273,6 +276,7 @@ pub struct CrateIndex {
     test_paths: HashSet<PathBuf>,
     route_paths: Vec<String>,
     grpc_health: bool,
+    has_main: bool,
 }
 
 impl CrateIndex {
@@ -307,6 +311,7 @@ impl CrateIndex {
             index.tonic_codegen |= s.tonic_codegen;
             index.route_paths.extend(s.route_paths.iter().cloned());
             index.grpc_health |= s.grpc_health;
+            index.has_main |= s.has_main;
             for (name, v) in &s.field_values {
                 match index.field_values.get(name) {
                     Some(prev) if prev != v => {
@@ -506,6 +511,11 @@ impl CrateIndex {
     /// Route paths registered anywhere in the crate.
     pub fn route_paths(&self) -> &[String] {
         &self.route_paths
+    }
+
+    /// Whether the crate is a program (some file holds `fn main`).
+    pub fn has_main(&self) -> bool {
+        self.has_main
     }
 
     /// Whether the crate registers tonic-health's service.

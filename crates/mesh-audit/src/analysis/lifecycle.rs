@@ -47,6 +47,9 @@ pub struct Server {
     /// Route paths of the app it serves, when every part of the app is
     /// known; `None` when some part is built where we cannot see.
     pub routes: Option<Vec<String>>,
+    /// The app comes from a parameter: its caller, maybe in another crate,
+    /// decides the routes.
+    pub app_from_caller: bool,
     /// Serves gRPC only (tonic).
     pub grpc: bool,
 }
@@ -288,15 +291,16 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
 
     /// Route paths an app expression registers; `None` when part of it is
     /// built out of sight (another file, a parameter, a crate we do not know).
-    pub fn routes_of(&self, e: &Expr, depth: u32) -> Option<Vec<String>> {
+    pub fn routes_of(&self, e: &Expr, depth: u32) -> (Option<Vec<String>>, bool) {
         let mut v = RouteWalk {
             lc: self,
             out: Vec::new(),
             complete: true,
+            from_param: false,
             depth,
         };
         v.visit_expr(e);
-        v.complete.then_some(v.out)
+        (v.complete.then_some(v.out), v.from_param)
     }
 
     fn server_of<'x>(&self, e: &'x Expr, in_select: bool) -> Option<(usize, Root, Server)>
@@ -361,13 +365,16 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             shutdown
         };
         let apps = Self::app_expr(root, root_call, &c.links);
+        let mut from_caller = false;
         let routes = if apps.is_empty() {
             None
         } else {
             let mut all = Vec::new();
             let mut complete = true;
             for a in apps {
-                match self.routes_of(a, 0) {
+                let (routes, param) = self.routes_of(a, 0);
+                from_caller |= param;
+                match routes {
                     Some(r) => all.extend(r),
                     None => complete = false,
                 }
@@ -383,6 +390,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 start,
                 shutdown,
                 routes,
+                app_from_caller: from_caller,
                 grpc: root == Root::Tonic,
             },
         ))
@@ -396,6 +404,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             start,
             shutdown: Shutdown::Unknown,
             routes: None,
+            app_from_caller: false,
             grpc: false,
         }
     }
@@ -447,6 +456,7 @@ struct RouteWalk<'l, 'e, 'a> {
     lc: &'l Lifecycle<'e, 'a>,
     out: Vec<String>,
     complete: bool,
+    from_param: bool,
     depth: u32,
 }
 
@@ -549,7 +559,11 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
             Some(b) => match b.init {
                 Some(init) if self.depth < 6 => self.sub(init),
                 // A parameter or an uninitialised binding: built elsewhere.
-                _ => self.complete = false,
+                Some(_) => self.complete = false,
+                None => {
+                    self.complete = false;
+                    self.from_param = true;
+                }
             },
             None => {}
         }
@@ -583,11 +597,13 @@ impl RouteWalk<'_, '_, '_> {
             lc: self.lc,
             out: Vec::new(),
             complete: true,
+            from_param: false,
             depth: self.depth + 1,
         };
         inner.visit_expr(e);
         self.out.extend(inner.out);
         self.complete &= inner.complete;
+        self.from_param |= inner.from_param;
     }
 
     /// A router built by a function of the crate: read it when it is in
@@ -635,6 +651,7 @@ impl RouteWalk<'_, '_, '_> {
             lc: &lc,
             out: Vec::new(),
             complete: true,
+            from_param: false,
             depth: self.depth + 1,
         };
         inner.visit_block(f.body);
@@ -820,6 +837,23 @@ fn pat_strs(p: &syn::Pat, out: &mut Vec<String>) {
     }
 }
 
+/// Whether the file holds a program's entry point: a top-level `fn main`,
+/// or rocket's `#[launch]` function (which generates one).
+pub fn file_has_main(file: &syn::File) -> bool {
+    file.items.iter().any(|i| match i {
+        syn::Item::Fn(f) => {
+            f.sig.ident == "main"
+                || f.attrs.iter().any(|a| {
+                    a.path()
+                        .segments
+                        .last()
+                        .is_some_and(|s| s.ident == "launch")
+                })
+        }
+        _ => false,
+    })
+}
+
 /// Whether the file registers tonic-health's service.
 pub fn file_has_grpc_health(cx: &FileCtx<'_>) -> bool {
     struct V<'c, 'a>(&'c FileCtx<'a>, bool);
@@ -852,6 +886,8 @@ pub const HEALTH_NAMES: &[&str] = &[
     "healthcheck",
     "health_check",
     "health-check",
+    "alive",
+    "heartbeat",
 ];
 
 /// Whether a route path is a health route: one of its segments is a

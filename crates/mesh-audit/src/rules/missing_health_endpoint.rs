@@ -50,7 +50,9 @@
 //!
 //! ## Not reported
 //! A second server whose routes are all metrics, admin or debug endpoints
-//! (`/metrics`, `/admin/..`, `/debug/..`), libraries without a server,
+//! (`/metrics`, `/admin/..`, `/debug/..`), servers in library crates (no
+//! `fn main`) and servers whose app is a parameter (the caller builds the
+//! routes, maybe in another crate),
 //! listeners that are only bound, and test code. A health route anywhere in
 //! the crate silences the rule for every server of the crate.
 
@@ -86,7 +88,10 @@ impl Rule for MissingHealthEndpoint {
 
     fn check(&self, cx: &FileCtx<'_>, config: &RuleConfig, out: &mut Vec<Violation>) {
         let extra = health_option(config);
-        if cx.index.has_grpc_health()
+        // A library's server is started, and its routes completed, by the
+        // program that uses it.
+        if !cx.index.has_main()
+            || cx.index.has_grpc_health()
             || cx
                 .index
                 .route_paths()
@@ -100,7 +105,7 @@ impl Rule for MissingHealthEndpoint {
             let scope = FnScope::new(Some(f.sig), f.body);
             let lc = analyse_fn(cx, &f, &scope, &attrs);
             for s in lc.servers {
-                if s.shutdown == Shutdown::Unknown {
+                if s.shutdown == Shutdown::Unknown || s.app_from_caller {
                     continue;
                 }
                 if let Some(routes) = &s.routes {

@@ -17,6 +17,7 @@ mod circuit_breaker;
 mod ephemeral_port;
 mod exit_after_bind;
 mod health_check_calls_downstream;
+mod in_code_metrics;
 mod loopback_bind;
 mod missing_graceful_shutdown;
 mod missing_health_endpoint;
@@ -53,6 +54,8 @@ pub enum Category {
     Networking,
     /// Transport security that fights the mesh's mTLS.
     Security,
+    /// Request telemetry the sidecar already reports.
+    Telemetry,
 }
 
 impl Category {
@@ -61,6 +64,7 @@ impl Category {
             Category::Resilience => "resilience",
             Category::Networking => "networking",
             Category::Security => "security",
+            Category::Telemetry => "telemetry",
         }
     }
 }
@@ -120,6 +124,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &missing_graceful_shutdown::MissingGracefulShutdown,
         &missing_health_endpoint::MissingHealthEndpoint,
         &health_check_calls_downstream::HealthCheckCallsDownstream,
+        &in_code_metrics::InCodeMetrics,
     ]
 }
 
@@ -129,17 +134,19 @@ pub fn lookup(id: &str) -> Option<&'static RuleMeta> {
 
 /// Declares a rule's metadata next to its doc comment.
 macro_rules! rule_meta {
-    ($id:literal, $sev:ident, $cat:ident, $summary:literal, $file:literal $(, options: $opts:expr)?) => {
+    ($id:literal, $sev:ident, $cat:ident, $summary:literal, $file:literal $(, options: $opts:expr)? $(, enabled: $on:expr)?) => {
         pub(crate) static META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
             id: $id,
             severity: mesh_audit_model::Severity::$sev,
-            enabled: true,
+            enabled: rule_meta!(@on $($on)?),
             category: $crate::rules::Category::$cat,
             summary: $summary,
             source: include_str!($file),
             options: rule_meta!(@opts $($opts)?),
         };
     };
+    (@on) => { true };
+    (@on $on:expr) => { $on };
     (@opts) => { &[] };
     (@opts $opts:expr) => { $opts };
 }
