@@ -221,7 +221,12 @@ impl FileSummary {
         FileSummary {
             route_paths: analysis::lifecycle::file_route_paths(&cx),
             grpc_health: analysis::lifecycle::file_has_grpc_health(&cx),
-            has_main: analysis::lifecycle::file_has_main(file),
+            // Examples, tests and benches have a `main` of their own; they
+            // do not make the package a program.
+            has_main: analysis::lifecycle::file_has_main(file)
+                && !abs_path.components().any(|c| {
+                    matches!(c.as_os_str().to_str(), Some("examples" | "tests" | "benches"))
+                }),
             guarded_hosts,
             closure_args,
             endpoint_fields,

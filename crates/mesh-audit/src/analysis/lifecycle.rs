@@ -555,7 +555,16 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
             self.out.push(r.clone());
             return;
         }
-        match self.lc.scope.binding_at(id) {
+        // `let handler = handler.clone()`: the name inside its own
+        // initialiser is the earlier binding.
+        let pos = id.span().byte_range().start;
+        let mut binding = self.lc.scope.binding_at(id);
+        if let Some(b) = binding {
+            if b.init.is_some_and(|init| byte_range(init).contains(&pos)) {
+                binding = self.lc.scope.lookup(&id.to_string(), b.at);
+            }
+        }
+        match binding {
             Some(b) => match b.init {
                 Some(init) if self.depth < 6 => self.sub(init),
                 // A parameter or an uninitialised binding: built elsewhere.
@@ -1274,8 +1283,11 @@ impl AfterServe<'_, '_, '_, '_> {
 
     fn is_server_expr(&self, e: &Expr) -> bool {
         let c = self.walk.lc.full_chain(e);
-        if self.walk.lc.classify_root(c.root).is_some() {
-            return true;
+        match self.walk.lc.classify_root(c.root) {
+            // Awaiting a bind is not serving.
+            Some(Root::Listener) => return false,
+            Some(_) => return true,
+            None => {}
         }
         // `run(listener, app).await`: a call handed a bound listener.
         let mut args_mention = false;
