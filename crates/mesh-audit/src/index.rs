@@ -225,7 +225,10 @@ impl FileSummary {
             // do not make the package a program.
             has_main: analysis::lifecycle::file_has_main(file)
                 && !abs_path.components().any(|c| {
-                    matches!(c.as_os_str().to_str(), Some("examples" | "tests" | "benches"))
+                    matches!(
+                        c.as_os_str().to_str(),
+                        Some("examples" | "tests" | "benches")
+                    )
                 }),
             guarded_hosts,
             closure_args,
