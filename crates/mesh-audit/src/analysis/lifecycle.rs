@@ -564,17 +564,16 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
                 binding = self.lc.scope.lookup(&id.to_string(), b.at);
             }
         }
-        match binding {
-            Some(b) => match b.init {
+        if let Some(b) = binding {
+            match b.init {
                 Some(init) if self.depth < 6 => self.sub(init),
-                // A parameter or an uninitialised binding: built elsewhere.
                 Some(_) => self.complete = false,
+                // A parameter or an uninitialised binding: built elsewhere.
                 None => {
                     self.complete = false;
                     self.from_param = true;
                 }
-            },
-            None => {}
+            }
         }
     }
     fn visit_macro(&mut self, mac: &'x syn::Macro) {
@@ -1166,7 +1165,19 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
         syn::visit::visit_local(self, l);
     }
     fn visit_macro(&mut self, mac: &'x syn::Macro) {
-        let select = macro_name(mac) == "select";
+        // A server raced in `select!` against something that is not a
+        // server (a signal, a shutdown channel, a token) is told to stop;
+        // servers raced only against each other are not.
+        let select = macro_name(mac) == "select"
+            && match self.lc.cx.macros.get(mac) {
+                Some(super::macros::MacroBody::Select(arms)) => arms.iter().any(|a| {
+                    !matches!(
+                        self.lc.classify_root(self.lc.full_chain(&a.future).root),
+                        Some(r) if r != Root::Listener
+                    )
+                }),
+                _ => false,
+            };
         if select {
             self.select_depth += 1;
         }
@@ -1325,10 +1336,7 @@ impl<'x> Visit<'x> for AfterServe<'_, '_, '_, '_> {
 
 /// Exit and panic calls inside a range of a function body: `(offset,
 /// range, what)`.
-pub fn exits_in<'x>(
-    cx: &FileCtx<'_>,
-    body: &'x syn::Block,
-) -> Vec<(usize, TextRange, &'static str)> {
+pub fn exits_in(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<(usize, TextRange, &'static str)> {
     struct V<'c, 'a> {
         cx: &'c FileCtx<'a>,
         out: Vec<(usize, TextRange, &'static str)>,
@@ -1364,4 +1372,42 @@ pub fn exits_in<'x>(
     };
     v.visit_block(body);
     v.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_paths_match_by_segment_or_option() {
+        assert!(is_health_path("/healthz", &[]));
+        assert!(is_health_path("/api/v1/health/", &[]));
+        assert!(is_health_path("ping", &[]));
+        assert!(!is_health_path("/orders/{id}", &[]));
+        assert!(!is_health_path("/healthcare", &[]));
+        let extra = vec!["/api/v1/status".to_string()];
+        assert!(is_health_path("/api/v1/status", &extra));
+        assert!(!is_health_path("/api/v1/orders", &extra));
+    }
+
+    #[test]
+    fn admin_paths() {
+        assert!(is_admin_path("/metrics"));
+        assert!(is_admin_path("/debug/pprof/heap"));
+        assert!(!is_admin_path("/orders"));
+    }
+
+    #[test]
+    fn health_option_reads_the_rule_table() {
+        let text = "[rules.missing-health-endpoint]\nhealth-paths = [\"/status\"]\n";
+        let path =
+            std::env::temp_dir().join(format!("mesh-audit-health-{}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let cfg = crate::config::Config::from_file(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(
+            health_option(&cfg.rules["missing-health-endpoint"]),
+            ["/status"]
+        );
+    }
 }
