@@ -325,7 +325,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             _ => return Some((start, root, self.bind_only(root, start, root_call))),
         };
         let has = |m: &str| names.iter().any(|n| n == m);
-        let body_calls = method_names(self.f.body);
+        let body_calls = method_names(self.cx, self.f.body);
         let shutdown = match root {
             Root::Rocket => Shutdown::Builtin,
             Root::Actix if !has("disable_signals") => Shutdown::Builtin,
@@ -420,19 +420,26 @@ fn is_launch_fn(f: &FnItem<'_>) -> bool {
     })
 }
 
-/// Every method name called in a body.
-fn method_names(body: &syn::Block) -> HashSet<String> {
-    struct V(HashSet<String>);
-    impl<'a> Visit<'a> for V {
-        fn visit_expr_method_call(&mut self, m: &'a ExprMethodCall) {
-            self.0.insert(m.method.to_string());
+/// Every method name called in a body, macro bodies (`select!`) included.
+fn method_names(cx: &FileCtx<'_>, body: &syn::Block) -> HashSet<String> {
+    struct V<'c, 'a>(&'c FileCtx<'a>, HashSet<String>);
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
+            self.1.insert(m.method.to_string());
             syn::visit::visit_expr_method_call(self, m);
         }
-        fn visit_item(&mut self, _: &'a syn::Item) {}
+        fn visit_macro(&mut self, mac: &'x syn::Macro) {
+            for e in self.0.macros.exprs(mac) {
+                let mut inner = V(self.0, HashSet::new());
+                inner.visit_expr(e);
+                self.1.extend(inner.1);
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
     }
-    let mut v = V(HashSet::new());
+    let mut v = V(cx, HashSet::new());
     v.visit_block(body);
-    v.0
+    v.1
 }
 
 /// `hyper_util::server::graceful::GracefulShutdown` named in a body.
