@@ -54,6 +54,13 @@ pub struct FileSummary {
     /// the callee's name, the closure's own network calls, and the crate
     /// functions it calls (resolved once the index is whole).
     pub closure_args: Vec<ClosureArg>,
+    /// Route paths the file registers (`.route("/healthz", ..)`,
+    /// `#[get("/health")]`), for the health rules.
+    pub route_paths: Vec<String>,
+    /// Registers tonic-health's gRPC health service.
+    pub grpc_health: bool,
+    /// Holds a `fn main`: the crate is a program, not only a library.
+    pub has_main: bool,
 }
 
 /// A call a function makes: a path (resolved through the file's `use`s;
@@ -275,6 +282,17 @@ impl FileSummary {
             mod_decls: crate::modtree::mod_decls(file, abs_path),
             serves_at,
             uses_clap,
+            route_paths: analysis::lifecycle::file_route_paths(&cx),
+            grpc_health: analysis::lifecycle::file_has_grpc_health(&cx),
+            // Examples, tests and benches have a `main` of their own; they
+            // do not make the package a program.
+            has_main: analysis::lifecycle::file_has_main(file)
+                && !abs_path.components().any(|c| {
+                    matches!(
+                        c.as_os_str().to_str(),
+                        Some("examples" | "tests" | "benches")
+                    )
+                }),
             guarded_hosts,
             closure_args,
             endpoint_fields,
@@ -332,6 +350,9 @@ pub struct CrateIndex {
     /// The package's library name: its binaries reach the library's items
     /// as `name::module::f`.
     self_name: Option<String>,
+    route_paths: Vec<String>,
+    grpc_health: bool,
+    has_main: bool,
 }
 
 impl CrateIndex {
@@ -391,6 +412,9 @@ impl CrateIndex {
                 }
             }
             index.tonic_codegen |= s.tonic_codegen;
+            index.route_paths.extend(s.route_paths.iter().cloned());
+            index.grpc_health |= s.grpc_health;
+            index.has_main |= s.has_main;
             for (name, v) in &s.field_values {
                 match index.field_values.get(name) {
                     Some(prev) if prev != v => {
@@ -757,6 +781,21 @@ impl CrateIndex {
             [only] if only.self_ty.is_none() => only.returns.as_ref(),
             _ => None,
         }
+    }
+
+    /// Route paths registered anywhere in the crate.
+    pub fn route_paths(&self) -> &[String] {
+        &self.route_paths
+    }
+
+    /// Whether the crate is a program (some file holds `fn main`).
+    pub fn has_main(&self) -> bool {
+        self.has_main
+    }
+
+    /// Whether the crate registers tonic-health's service.
+    pub fn has_grpc_health(&self) -> bool {
+        self.grpc_health
     }
 
     /// Whether the crate carries tonic-generated client code.

@@ -5,6 +5,7 @@
 pub mod binds;
 pub mod duration;
 pub mod eval;
+pub mod lifecycle;
 pub mod macros;
 pub mod net;
 pub mod paths;

@@ -16,8 +16,13 @@ use crate::config::RuleConfig;
 mod circuit_breaker;
 mod egress_tls;
 mod ephemeral_port;
+mod exit_after_bind;
 mod hand_rolled_tls;
+mod health_check_calls_downstream;
+mod in_code_metrics;
 mod loopback_bind;
+mod missing_graceful_shutdown;
+mod missing_health_endpoint;
 mod retry_crate;
 mod retry_loop;
 mod timeout_wrapper;
@@ -51,6 +56,8 @@ pub enum Category {
     Networking,
     /// Transport security that fights the mesh's mTLS.
     Security,
+    /// Request telemetry the sidecar already reports.
+    Telemetry,
 }
 
 impl Category {
@@ -59,6 +66,7 @@ impl Category {
             Category::Resilience => "resilience",
             Category::Networking => "networking",
             Category::Security => "security",
+            Category::Telemetry => "telemetry",
         }
     }
 }
@@ -116,6 +124,11 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &circuit_breaker::CircuitBreaker,
         &hand_rolled_tls::HandRolledTls,
         &egress_tls::EgressTls,
+        &exit_after_bind::ExitAfterBind,
+        &missing_graceful_shutdown::MissingGracefulShutdown,
+        &missing_health_endpoint::MissingHealthEndpoint,
+        &health_check_calls_downstream::HealthCheckCallsDownstream,
+        &in_code_metrics::InCodeMetrics,
     ]
 }
 
@@ -125,17 +138,19 @@ pub fn lookup(id: &str) -> Option<&'static RuleMeta> {
 
 /// Declares a rule's metadata next to its doc comment.
 macro_rules! rule_meta {
-    ($id:literal, $sev:ident, $cat:ident, $summary:literal, $file:literal $(, options: $opts:expr)?) => {
+    ($id:literal, $sev:ident, $cat:ident, $summary:literal, $file:literal $(, options: $opts:expr)? $(, enabled: $on:expr)?) => {
         pub(crate) static META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
             id: $id,
             severity: mesh_audit_model::Severity::$sev,
-            enabled: true,
+            enabled: rule_meta!(@on $($on)?),
             category: $crate::rules::Category::$cat,
             summary: $summary,
             source: include_str!($file),
             options: rule_meta!(@opts $($opts)?),
         };
     };
+    (@on) => { true };
+    (@on $on:expr) => { $on };
     (@opts) => { &[] };
     (@opts $opts:expr) => { $opts };
 }

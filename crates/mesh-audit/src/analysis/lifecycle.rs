@@ -1,0 +1,1420 @@
+//! Server lifecycle: where a server starts serving, whether it drains on a
+//! shutdown signal, which routes it serves, and where the process can exit
+//! while it serves. Shared by the lifecycle rules (`exit-after-bind`,
+//! `missing-graceful-shutdown`, `missing-health-endpoint`,
+//! `health-check-calls-downstream`, `in-code-metrics`).
+//!
+//! A server is recognised by the resolved path of the call its builder
+//! chain starts from (`axum::serve`, tonic `Server::builder`, actix
+//! `HttpServer::new`, ...), followed through `let` bindings, never by a
+//! method name alone.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use mesh_audit_model::TextRange;
+use syn::visit::Visit;
+use syn::{Expr, ExprMethodCall};
+
+use super::eval::{Evaluator, Value};
+use super::macros::macro_name;
+use super::paths::{ends_with, mentions};
+use super::scope::{functions, FnItem, FnScope};
+use super::FileCtx;
+
+/// How a server reacts to SIGTERM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// The code hands the server a shutdown signal (or races it against one).
+    Wired,
+    /// The framework drains on SIGTERM by itself (actix-web, rocket).
+    Builtin,
+    /// No signal reaches the server.
+    Missing,
+    /// The server value leaves the function; someone else may wire it.
+    Unknown,
+}
+
+/// One server that starts serving.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub framework: &'static str,
+    /// The serving call (`axum::serve(..)`, `.serve(addr)`, `.run()`).
+    pub range: TextRange,
+    /// Byte offset where the chain starts (the bind).
+    pub start: usize,
+    pub shutdown: Shutdown,
+    /// Route paths of the app it serves, when every part of the app is
+    /// known; `None` when some part is built where we cannot see.
+    pub routes: Option<Vec<String>>,
+    /// The app comes from a parameter: its caller, maybe in another crate,
+    /// decides the routes.
+    pub app_from_caller: bool,
+    /// Serves gRPC only (tonic).
+    pub grpc: bool,
+}
+
+/// What the lifecycle rules know about one function.
+#[derive(Default)]
+pub struct FnLifecycle {
+    pub servers: Vec<Server>,
+    /// Every listener bind and server start: where its statement ends and
+    /// the block it is in (for a bind inside a spawned task, the statement
+    /// and block of the spawn). Code of that block after that statement
+    /// runs while the listener is open.
+    pub binds: Vec<(usize, Range<usize>)>,
+    /// Regions that run only after a server future has completed: from the
+    /// statement that awaits it to the end of its block.
+    pub after_serve: Vec<Range<usize>>,
+    /// Closures and async blocks handed to `spawn`-like functions or signal
+    /// handler registrations; `true` when the task waits for a signal.
+    pub spawned: Vec<(Range<usize>, bool)>,
+    /// Functions of this file that spawned tasks call, with the task's
+    /// byte offset and whether it waits for a signal.
+    pub spawned_calls: Vec<(String, usize, bool)>,
+}
+
+/// The first byte of a node.
+fn start_of<T: quote::ToTokens>(node: &T) -> usize {
+    node.to_token_stream()
+        .into_iter()
+        .next()
+        .map(|t| t.span().byte_range().start)
+        .unwrap_or(0)
+}
+
+/// The byte range of a node.
+pub fn byte_range<T: quote::ToTokens>(node: &T) -> Range<usize> {
+    let mut tokens = node.to_token_stream().into_iter();
+    let Some(first) = tokens.next() else {
+        return 0..0;
+    };
+    let start = first.span().byte_range().start;
+    let end = tokens
+        .last()
+        .map(|t| t.span().byte_range().end)
+        .unwrap_or(first.span().byte_range().end);
+    start..end.max(start)
+}
+
+/// A method chain read from the outside in: `root.a().b().await?`.
+struct Chain<'a> {
+    root: &'a Expr,
+    /// Innermost first.
+    links: Vec<&'a ExprMethodCall>,
+}
+
+fn chain(mut e: &Expr) -> Chain<'_> {
+    let mut links = Vec::new();
+    loop {
+        match e {
+            Expr::MethodCall(m) => {
+                links.push(m);
+                e = &m.receiver;
+            }
+            Expr::Await(a) => e = &a.base,
+            Expr::Try(t) => e = &t.expr,
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Reference(r) => e = &r.expr,
+            _ => break,
+        }
+    }
+    links.reverse();
+    Chain { root: e, links }
+}
+
+/// What a chain's root call makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Root {
+    AxumServe,
+    HyperServer(&'static str),
+    AxumServer,
+    Tonic,
+    Actix,
+    Warp,
+    Poem,
+    Salvo,
+    Rocket,
+    HyperConn,
+    /// A bare listener (`TcpListener::bind`): a bind, not a server.
+    Listener,
+}
+
+/// Methods that make a chain serve, per root.
+fn serving_method(root: Root, m: &str) -> bool {
+    match root {
+        Root::AxumServe => true,
+        Root::HyperServer(_) | Root::AxumServer | Root::Salvo => m == "serve",
+        Root::Tonic => m.starts_with("serve"),
+        Root::Actix => m == "run",
+        Root::Warp => {
+            matches!(
+                m,
+                "run" | "bind" | "try_bind" | "run_incoming" | "serve_incoming" | "graceful"
+            ) || m.contains("graceful_shutdown")
+        }
+        Root::Poem => m == "run" || m == "run_with_graceful_shutdown",
+        Root::Rocket => m == "launch",
+        Root::HyperConn => m.starts_with("serve_connection"),
+        Root::Listener => false,
+    }
+}
+
+/// Per-function server analysis.
+pub struct Lifecycle<'e, 'a> {
+    cx: &'e FileCtx<'a>,
+    scope: &'e FnScope<'e>,
+    ev: Evaluator<'e, 'a>,
+    f: &'e FnItem<'e>,
+    /// Route paths by function name, from route attributes (`#[get("/x")]`).
+    attr_routes: &'e HashMap<String, String>,
+}
+
+impl<'e, 'a> Lifecycle<'e, 'a> {
+    fn classify_root(&self, root: &Expr) -> Option<Root> {
+        let Expr::Call(c) = root else { return None };
+        let Expr::Path(p) = &*c.func else { return None };
+        let segs = self.cx.uses.resolve(&p.path);
+        let uses = &self.cx.uses;
+        let from = |k: &str| mentions(&segs, k) || uses.imports_from(k);
+        Some(if ends_with(&segs, &["axum", "serve"]) {
+            Root::AxumServe
+        } else if (ends_with(&segs, &["Server", "bind"])
+            || ends_with(&segs, &["Server", "try_bind"])
+            || ends_with(&segs, &["Server", "builder"])
+            || ends_with(&segs, &["Server", "from_tcp"]))
+            && (mentions(&segs, "hyper") || mentions(&segs, "axum"))
+        {
+            Root::HyperServer(if mentions(&segs, "axum") {
+                "axum"
+            } else {
+                "hyper"
+            })
+        } else if segs.first().is_some_and(|s| s == "axum_server")
+            && segs.last().is_some_and(|l| {
+                matches!(
+                    l.as_str(),
+                    "bind" | "bind_rustls" | "bind_openssl" | "from_tcp" | "from_tcp_rustls"
+                )
+            })
+        {
+            Root::AxumServer
+        } else if ends_with(&segs, &["Server", "builder"])
+            && (mentions(&segs, "tonic") || mentions(&segs, "transport") || from("tonic"))
+        {
+            Root::Tonic
+        } else if ends_with(&segs, &["HttpServer", "new"]) && from("actix_web") {
+            Root::Actix
+        } else if ends_with(&segs, &["warp", "serve"]) {
+            Root::Warp
+        } else if ends_with(&segs, &["Server", "new"]) && from("poem") {
+            Root::Poem
+        } else if ends_with(&segs, &["Server", "new"]) && from("salvo") {
+            Root::Salvo
+        } else if ends_with(&segs, &["rocket", "build"]) || ends_with(&segs, &["rocket", "custom"])
+        {
+            Root::Rocket
+        } else if ends_with(&segs, &["Builder", "new"])
+            && (mentions(&segs, "http1") || mentions(&segs, "http2") || mentions(&segs, "auto"))
+            && (from("hyper") || from("hyper_util"))
+        {
+            Root::HyperConn
+        } else if ends_with(&segs, &["TcpListener", "bind"]) {
+            Root::Listener
+        } else {
+            return None;
+        })
+    }
+
+    /// Follows `let` bindings from a chain's root to the call it started
+    /// from: `let s = HttpServer::new(..).bind(a)?; s.run().await`.
+    fn full_chain<'x>(&self, e: &'x Expr) -> Chain<'x>
+    where
+        'e: 'x,
+    {
+        let mut c = chain(e);
+        for _ in 0..4 {
+            let Expr::Path(p) = c.root else { break };
+            let Some(id) = p.path.get_ident() else { break };
+            let Some(init) = self.scope.binding_at(id).and_then(|b| b.init) else {
+                break;
+            };
+            let mut inner = chain(init);
+            inner.links.extend(c.links);
+            c = inner;
+        }
+        c
+    }
+
+    fn framework(root: Root) -> &'static str {
+        match root {
+            Root::AxumServe | Root::AxumServer => "axum",
+            Root::HyperServer(f) => f,
+            Root::Tonic => "tonic",
+            Root::Actix => "actix-web",
+            Root::Warp => "warp",
+            Root::Poem => "poem",
+            Root::Salvo => "salvo",
+            Root::Rocket => "rocket",
+            Root::HyperConn => "hyper",
+            Root::Listener => "tcp",
+        }
+    }
+
+    /// The app a server serves, as an expression.
+    fn app_expr<'x>(
+        root: Root,
+        root_call: &'x syn::ExprCall,
+        links: &[&'x ExprMethodCall],
+    ) -> Vec<&'x Expr> {
+        let link_args = |names: &[&str]| -> Vec<&'x Expr> {
+            links
+                .iter()
+                .filter(|m| names.contains(&m.method.to_string().as_str()))
+                .flat_map(|m| m.args.iter())
+                .collect()
+        };
+        match root {
+            Root::AxumServe => root_call.args.iter().skip(1).take(1).collect(),
+            Root::Actix | Root::Warp => root_call.args.iter().take(1).collect(),
+            Root::HyperServer(_) | Root::AxumServer | Root::Salvo => link_args(&["serve"]),
+            Root::Poem => link_args(&["run", "run_with_graceful_shutdown"])
+                .into_iter()
+                .take(1)
+                .collect(),
+            Root::Rocket => link_args(&["mount"]),
+            Root::Tonic => link_args(&["add_service", "add_optional_service"]),
+            Root::HyperConn => link_args(&["serve_connection", "serve_connection_with_upgrades"]),
+            Root::Listener => Vec::new(),
+        }
+    }
+
+    /// Route paths an app expression registers; `None` when part of it is
+    /// built out of sight (another file, a parameter, a crate we do not know).
+    pub fn routes_of(&self, e: &Expr, depth: u32) -> (Option<Vec<String>>, bool) {
+        let mut v = RouteWalk {
+            lc: self,
+            out: Vec::new(),
+            complete: true,
+            from_param: false,
+            depth,
+        };
+        v.visit_expr(e);
+        (v.complete.then_some(v.out), v.from_param)
+    }
+
+    fn server_of<'x>(&self, e: &'x Expr, in_select: bool) -> Option<(usize, Root, Server)>
+    where
+        'e: 'x,
+    {
+        let c = self.full_chain(e);
+        let root = self.classify_root(c.root)?;
+        let Expr::Call(root_call) = c.root else {
+            return None;
+        };
+        let start = start_of(root_call);
+        let names: Vec<String> = c.links.iter().map(|m| m.method.to_string()).collect();
+        let serving = c
+            .links
+            .iter()
+            .find(|m| serving_method(root, &m.method.to_string()));
+        let range = match (root, serving) {
+            (Root::AxumServe, _) => self.cx.call_range(root_call),
+            (_, Some(m)) => self.cx.method_range(m),
+            (Root::Rocket, None) if is_launch_fn(self.f) => self.cx.call_range(root_call),
+            _ => return Some((start, root, self.bind_only(root, start, root_call))),
+        };
+        let has = |m: &str| names.iter().any(|n| n == m);
+        let body_calls = method_names(self.cx, self.f.body);
+        let shutdown = match root {
+            Root::Rocket => Shutdown::Builtin,
+            Root::Actix if !has("disable_signals") => Shutdown::Builtin,
+            Root::Actix => {
+                if body_calls.contains("stop") || has("handle") || body_calls.contains("handle") {
+                    Shutdown::Wired
+                } else {
+                    Shutdown::Missing
+                }
+            }
+            Root::AxumServe | Root::HyperServer(_) if has("with_graceful_shutdown") => {
+                Shutdown::Wired
+            }
+            Root::AxumServer if has("handle") => Shutdown::Wired,
+            Root::Tonic if names.iter().any(|n| n.ends_with("_shutdown")) => Shutdown::Wired,
+            Root::Warp
+                if names
+                    .iter()
+                    .any(|n| n == "graceful" || n.contains("graceful_shutdown")) =>
+            {
+                Shutdown::Wired
+            }
+            Root::Poem if has("run_with_graceful_shutdown") => Shutdown::Wired,
+            Root::Salvo if body_calls.contains("stop_graceful") || has("handle") => Shutdown::Wired,
+            Root::HyperConn
+                if body_calls.contains("graceful_shutdown")
+                    || body_calls.contains("watch")
+                    || mentions_graceful_type(self.f.body) =>
+            {
+                Shutdown::Wired
+            }
+            _ => Shutdown::Missing,
+        };
+        let shutdown = if shutdown == Shutdown::Missing && in_select {
+            Shutdown::Wired
+        } else {
+            shutdown
+        };
+        let apps = Self::app_expr(root, root_call, &c.links);
+        let mut from_caller = false;
+        let routes = if apps.is_empty() {
+            None
+        } else {
+            let mut all = Vec::new();
+            let mut complete = true;
+            for a in apps {
+                let (routes, param) = self.routes_of(a, 0);
+                from_caller |= param;
+                match routes {
+                    Some(r) => all.extend(r),
+                    None => complete = false,
+                }
+            }
+            complete.then_some(all)
+        };
+        Some((
+            start,
+            root,
+            Server {
+                framework: Self::framework(root),
+                range,
+                start,
+                shutdown,
+                routes,
+                app_from_caller: from_caller,
+                grpc: root == Root::Tonic,
+            },
+        ))
+    }
+
+    /// A bind that is not (yet) seen serving.
+    fn bind_only(&self, root: Root, start: usize, root_call: &syn::ExprCall) -> Server {
+        Server {
+            framework: Self::framework(root),
+            range: self.cx.call_range(root_call),
+            start,
+            shutdown: Shutdown::Unknown,
+            routes: None,
+            app_from_caller: false,
+            grpc: false,
+        }
+    }
+}
+
+/// Whether a fn is rocket's `#[launch]` (or `#[rocket::launch]`) entry point.
+fn is_launch_fn(f: &FnItem<'_>) -> bool {
+    f.attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "launch")
+    })
+}
+
+/// Every method name called in a body, macro bodies (`select!`) included.
+fn method_names(cx: &FileCtx<'_>, body: &syn::Block) -> HashSet<String> {
+    struct V<'c, 'a>(&'c FileCtx<'a>, HashSet<String>);
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
+            self.1.insert(m.method.to_string());
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_macro(&mut self, mac: &'x syn::Macro) {
+            for e in self.0.macros.exprs(mac) {
+                let mut inner = V(self.0, HashSet::new());
+                inner.visit_expr(e);
+                self.1.extend(inner.1);
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(cx, HashSet::new());
+    v.visit_block(body);
+    v.1
+}
+
+/// `hyper_util::server::graceful::GracefulShutdown` named in a body.
+fn mentions_graceful_type(body: &syn::Block) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_path(&mut self, p: &'a syn::Path) {
+            if p.segments.iter().any(|s| s.ident == "GracefulShutdown") {
+                self.0 = true;
+            }
+            syn::visit::visit_path(self, p);
+        }
+    }
+    let mut v = V(false);
+    v.visit_block(body);
+    v.0
+}
+
+/// Collects route paths from an app expression.
+struct RouteWalk<'l, 'e, 'a> {
+    lc: &'l Lifecycle<'e, 'a>,
+    out: Vec<String>,
+    complete: bool,
+    from_param: bool,
+    depth: u32,
+}
+
+/// Methods whose first argument is a route path.
+pub const ROUTE_METHODS: &[&str] = &[
+    "route",
+    "nest",
+    "route_service",
+    "nest_service",
+    "at",
+    "nest_no_strip",
+    "mount",
+    "with_path",
+    "push",
+];
+
+/// Calls whose first argument is a route path (`web::resource("/x")`).
+pub fn is_route_fn(segs: &[String]) -> bool {
+    ends_with(segs, &["web", "resource"])
+        || ends_with(segs, &["web", "scope"])
+        || ends_with(segs, &["warp", "path"])
+        || ends_with(segs, &["Router", "with_path"])
+        || ends_with(segs, &["Resource", "new"])
+        || ends_with(segs, &["Scope", "new"])
+}
+
+/// Calls that build parts of an app from nothing we need to see.
+fn is_library_ctor(segs: &[String]) -> bool {
+    let krate = segs.first().map(String::as_str).unwrap_or("");
+    matches!(
+        krate,
+        "axum"
+            | "actix_web"
+            | "actix_files"
+            | "warp"
+            | "poem"
+            | "salvo"
+            | "rocket"
+            | "tower"
+            | "tower_http"
+            | "hyper"
+            | "tonic"
+            | "std"
+            | "http"
+            | "Arc"
+            | "Router"
+            | "App"
+            | "Some"
+            | "Ok"
+    ) || segs.len() >= 2
+        && matches!(
+            segs[segs.len() - 2].as_str(),
+            "Router" | "App" | "Route" | "ServiceBuilder" | "Arc" | "Extension" | "Data" | "web"
+        )
+}
+
+impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
+    fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
+        let name = m.method.to_string();
+        if ROUTE_METHODS.contains(&name.as_str()) {
+            if let Some(Value::Str(s)) = m.args.first().map(|a| self.lc.ev.eval(a)) {
+                self.out.push(s);
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    // Handlers are not router builders.
+    fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+    fn visit_expr_async(&mut self, _: &'x syn::ExprAsync) {}
+    fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func {
+            let segs = self.lc.cx.uses.resolve(&p.path);
+            if is_route_fn(&segs) {
+                if let Some(Value::Str(s)) = c.args.first().map(|a| self.lc.ev.eval(a)) {
+                    self.out.push(s);
+                }
+            } else if !is_library_ctor(&segs) {
+                self.crate_fn(&segs);
+            }
+        }
+        for a in &c.args {
+            self.visit_expr(a);
+        }
+    }
+    fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+        let Some(id) = p.path.get_ident() else {
+            // `handlers::health` passed to `.service(..)`: its attribute route.
+            if let Some(last) = p.path.segments.last() {
+                if let Some(r) = self.lc.attr_routes.get(&last.ident.to_string()) {
+                    self.out.push(r.clone());
+                }
+            }
+            return;
+        };
+        if let Some(r) = self.lc.attr_routes.get(&id.to_string()) {
+            self.out.push(r.clone());
+            return;
+        }
+        // `let handler = handler.clone()`: the name inside its own
+        // initialiser is the earlier binding.
+        let pos = id.span().byte_range().start;
+        let mut binding = self.lc.scope.binding_at(id);
+        if let Some(b) = binding {
+            if b.init.is_some_and(|init| byte_range(init).contains(&pos)) {
+                binding = self.lc.scope.lookup(&id.to_string(), b.at);
+            }
+        }
+        if let Some(b) = binding {
+            match b.init {
+                Some(init) if self.depth < 6 => self.sub(init),
+                Some(_) => self.complete = false,
+                // A parameter or an uninitialised binding: built elsewhere.
+                None => {
+                    self.complete = false;
+                    self.from_param = true;
+                }
+            }
+        }
+    }
+    fn visit_macro(&mut self, mac: &'x syn::Macro) {
+        let name = macro_name(mac);
+        let exprs = self.lc.cx.macros.exprs(mac);
+        if name == "path" {
+            // `warp::path!("api" / "health")`: the literals are the segments.
+            let mut segs = Vec::new();
+            for e in &exprs {
+                collect_str_lits(e, &mut segs);
+            }
+            if !segs.is_empty() {
+                self.out.push(format!("/{}", segs.join("/")));
+            }
+            return;
+        }
+        for e in exprs {
+            self.sub(e);
+        }
+    }
+    fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+impl RouteWalk<'_, '_, '_> {
+    /// Walks an expression that lives elsewhere (a binding's initialiser, a
+    /// macro body) with a walker of its own.
+    fn sub(&mut self, e: &Expr) {
+        let mut inner = RouteWalk {
+            lc: self.lc,
+            out: Vec::new(),
+            complete: true,
+            from_param: false,
+            depth: self.depth + 1,
+        };
+        inner.visit_expr(e);
+        self.out.extend(inner.out);
+        self.complete &= inner.complete;
+        self.from_param |= inner.from_param;
+    }
+
+    /// A router built by a function of the crate: read it when it is in
+    /// this file, else the app is only partly known.
+    fn crate_fn(&mut self, segs: &[String]) {
+        let Some(name) = segs.last() else { return };
+        // `Type::new()`: a constructor of some value, not a router builder.
+        if segs.len() >= 2
+            && segs[segs.len() - 2]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase())
+        {
+            return;
+        }
+        let here = file_fn(self.lc.cx.file, name).filter(|f| f.self_ty.is_none());
+        let in_crate = self
+            .lc
+            .cx
+            .index
+            .functions(name)
+            .iter()
+            .any(|f| f.self_ty.is_none());
+        let Some(f) = here else {
+            // A library call (`get(handler)`, `cors()` of a crate we do not
+            // see) says nothing; a crate function in another file hides routes.
+            if in_crate {
+                self.complete = false;
+            }
+            return;
+        };
+        if self.depth >= 4 {
+            self.complete = false;
+            return;
+        }
+        let scope = FnScope::new(Some(f.sig), f.body);
+        let lc = Lifecycle {
+            cx: self.lc.cx,
+            scope: &scope,
+            ev: Evaluator::new(self.lc.cx, &scope),
+            f: &f,
+            attr_routes: self.lc.attr_routes,
+        };
+        let mut inner = RouteWalk {
+            lc: &lc,
+            out: Vec::new(),
+            complete: true,
+            from_param: false,
+            depth: self.depth + 1,
+        };
+        inner.visit_block(f.body);
+        self.out.extend(inner.out);
+        self.complete &= inner.complete;
+    }
+}
+
+fn collect_str_lits(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => out.push(s.value()),
+        Expr::Binary(b) => {
+            collect_str_lits(&b.left, out);
+            collect_str_lits(&b.right, out);
+        }
+        Expr::Paren(p) => collect_str_lits(&p.expr, out),
+        _ => {}
+    }
+}
+
+/// A function of this file by name, when exactly one has it.
+pub fn file_fn<'f>(file: &'f syn::File, name: &str) -> Option<FnItem<'f>> {
+    let mut found: Vec<FnItem<'f>> = functions(file)
+        .into_iter()
+        .filter(|f| f.name == name)
+        .collect();
+    (found.len() == 1).then(|| found.remove(0))
+}
+
+/// Route attributes of the file's functions: `#[get("/health")]`,
+/// `#[actix_web::route("/x", method = "GET")]`, rocket's `#[get("/x")]`.
+pub fn attr_routes(file: &syn::File) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for f in functions(file) {
+        for a in f.attrs {
+            let Some(last) = a.path().segments.last() else {
+                continue;
+            };
+            let verb = last.ident.to_string();
+            if !matches!(
+                verb.as_str(),
+                "get" | "post" | "put" | "delete" | "head" | "patch" | "options" | "route"
+            ) {
+                continue;
+            }
+            let Ok(list) = a.meta.require_list() else {
+                continue;
+            };
+            let Some(proc_macro2::TokenTree::Literal(lit)) = list.tokens.clone().into_iter().next()
+            else {
+                continue;
+            };
+            if let Ok(syn::Lit::Str(s)) = syn::parse_str::<syn::Lit>(&lit.to_string()) {
+                out.insert(f.name.clone(), s.value());
+            }
+        }
+    }
+    out
+}
+
+/// Every route path the file registers anywhere, for the crate index: route
+/// methods and functions with a literal path, route attributes, `path!`
+/// macros, and string patterns matched against a request's `.path()`.
+pub fn file_route_paths(cx: &FileCtx<'_>) -> Vec<String> {
+    let attrs = attr_routes(cx.file);
+    let mut out: Vec<String> = attrs.values().cloned().collect();
+    for f in functions(cx.file) {
+        let scope = FnScope::new(Some(f.sig), f.body);
+        let lc = Lifecycle {
+            cx,
+            scope: &scope,
+            ev: Evaluator::new(cx, &scope),
+            f: &f,
+            attr_routes: &attrs,
+        };
+        let mut v = AllRoutes {
+            lc: &lc,
+            out: &mut out,
+        };
+        v.visit_block(f.body);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+struct AllRoutes<'l, 'e, 'a> {
+    lc: &'l Lifecycle<'e, 'a>,
+    out: &'l mut Vec<String>,
+}
+
+impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
+    fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
+        if ROUTE_METHODS.contains(&m.method.to_string().as_str()) {
+            if let Some(Value::Str(s)) = m.args.first().map(|a| self.lc.ev.eval(a)) {
+                self.out.push(s);
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func {
+            if is_route_fn(&self.lc.cx.uses.resolve(&p.path)) {
+                if let Some(Value::Str(s)) = c.args.first().map(|a| self.lc.ev.eval(a)) {
+                    self.out.push(s);
+                }
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_expr_match(&mut self, m: &'x syn::ExprMatch) {
+        if calls_path_method(&m.expr) {
+            for arm in &m.arms {
+                pat_strs(&arm.pat, self.out);
+            }
+        }
+        syn::visit::visit_expr_match(self, m);
+    }
+    fn visit_expr_binary(&mut self, b: &'x syn::ExprBinary) {
+        if matches!(b.op, syn::BinOp::Eq(_)) {
+            for (side, other) in [(&b.left, &b.right), (&b.right, &b.left)] {
+                if calls_path_method(side) {
+                    let mut s = Vec::new();
+                    collect_str_lits(other, &mut s);
+                    self.out.extend(s);
+                }
+            }
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+    fn visit_macro(&mut self, mac: &'x syn::Macro) {
+        let exprs = self.lc.cx.macros.exprs(mac);
+        if macro_name(mac) == "path" {
+            let mut segs = Vec::new();
+            for e in &exprs {
+                collect_str_lits(e, &mut segs);
+            }
+            if !segs.is_empty() {
+                self.out.push(format!("/{}", segs.join("/")));
+            }
+            return;
+        }
+        for e in exprs {
+            AllRoutes {
+                lc: self.lc,
+                out: &mut *self.out,
+            }
+            .visit_expr(e);
+        }
+    }
+    fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+/// `req.uri().path()`, `req.path()`: the request path.
+fn calls_path_method(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_method_call(&mut self, m: &'a ExprMethodCall) {
+            if m.method == "path" && m.args.is_empty() {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
+}
+
+fn pat_strs(p: &syn::Pat, out: &mut Vec<String>) {
+    match p {
+        syn::Pat::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => out.push(s.value()),
+        syn::Pat::Or(o) => o.cases.iter().for_each(|c| pat_strs(c, out)),
+        syn::Pat::Tuple(t) => t.elems.iter().for_each(|c| pat_strs(c, out)),
+        syn::Pat::Paren(pp) => pat_strs(&pp.pat, out),
+        _ => {}
+    }
+}
+
+/// Whether the file holds a program's entry point: a top-level `fn main`,
+/// or rocket's `#[launch]` function (which generates one).
+pub fn file_has_main(file: &syn::File) -> bool {
+    file.items.iter().any(|i| match i {
+        syn::Item::Fn(f) => {
+            f.sig.ident == "main"
+                || f.attrs.iter().any(|a| {
+                    a.path()
+                        .segments
+                        .last()
+                        .is_some_and(|s| s.ident == "launch")
+                })
+        }
+        _ => false,
+    })
+}
+
+/// Whether the file registers tonic-health's service.
+pub fn file_has_grpc_health(cx: &FileCtx<'_>) -> bool {
+    struct V<'c, 'a>(&'c FileCtx<'a>, bool);
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_path(&mut self, p: &'x syn::Path) {
+            let segs = self.0.uses.resolve(p);
+            if mentions(&segs, "tonic_health") || ends_with(&segs, &["HealthServer", "new"]) {
+                self.1 = true;
+            }
+            syn::visit::visit_path(self, p);
+        }
+    }
+    let mut v = V(cx, false);
+    v.visit_file(cx.file);
+    v.1
+}
+
+/// Default health route names; a route counts when one of its path
+/// segments is one of these.
+pub const HEALTH_NAMES: &[&str] = &[
+    "healthz",
+    "health",
+    "livez",
+    "readyz",
+    "ready",
+    "ping",
+    "live",
+    "liveness",
+    "readiness",
+    "healthcheck",
+    "health_check",
+    "health-check",
+    "alive",
+    "heartbeat",
+];
+
+/// Whether a route path is a health route: one of its segments is a
+/// default health name, or it is (or ends with) a configured path.
+pub fn is_health_path(path: &str, extra: &[String]) -> bool {
+    let p = path.trim().trim_end_matches('/');
+    p.split('/').any(|s| HEALTH_NAMES.contains(&s))
+        || extra.iter().any(|e| {
+            let e = e.trim().trim_end_matches('/');
+            !e.is_empty() && (p == e || p.ends_with(e) || e.ends_with(p) && p.len() > 1)
+        })
+}
+
+/// Metrics, admin and debug endpoints: what a second server on its own
+/// port serves besides the application.
+pub fn is_admin_path(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    matches!(
+        first,
+        "metrics" | "admin" | "debug" | "pprof" | "prometheus" | "stats" | "-" | "status" | "vars"
+    )
+}
+
+/// The `health-paths` option: extra paths that count as health routes.
+pub fn health_option(config: &crate::config::RuleConfig) -> Vec<String> {
+    config
+        .options
+        .get("health-paths")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `std::process::exit` / `abort`, however imported.
+pub fn is_exit_call(cx: &FileCtx<'_>, c: &syn::ExprCall) -> Option<&'static str> {
+    let Expr::Path(p) = &*c.func else { return None };
+    let segs = cx.uses.resolve(&p.path);
+    let first = segs.first().map(String::as_str);
+    if !matches!(first, Some("std" | "core" | "process")) || !mentions(&segs, "process") {
+        return None;
+    }
+    match segs.last().map(String::as_str) {
+        Some("exit") => Some("process::exit"),
+        Some("abort") => Some("process::abort"),
+        _ => None,
+    }
+}
+
+/// Whether an expression waits for a termination signal:
+/// `tokio::signal::ctrl_c()`, `signal(SignalKind::terminate())`, ...
+pub fn waits_for_signal(cx: &FileCtx<'_>, e: &Expr) -> bool {
+    struct V<'c, 'a>(&'c FileCtx<'a>, bool);
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.0.uses.resolve(&p.path);
+                if ends_with(&segs, &["ctrl_c"])
+                    || (mentions(&segs, "signal") && ends_with(&segs, &["signal"]))
+                    || ends_with(&segs, &["SignalKind", "terminate"])
+                    || ends_with(&segs, &["SignalKind", "interrupt"])
+                {
+                    self.1 = true;
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_macro(&mut self, mac: &'x syn::Macro) {
+            for e in self.0.macros.exprs(mac) {
+                let mut inner = V(self.0, false);
+                inner.visit_expr(e);
+                self.1 |= inner.1;
+            }
+        }
+    }
+    let mut v = V(cx, false);
+    v.visit_expr(e);
+    v.1
+}
+
+/// Calls that run their closure or future concurrently with the caller.
+fn is_spawn(segs: &[String]) -> bool {
+    let last = segs.last().map(String::as_str).unwrap_or("");
+    (matches!(last, "spawn" | "spawn_blocking" | "spawn_local")
+        && (mentions(segs, "tokio")
+            || mentions(segs, "thread")
+            || mentions(segs, "task")
+            || mentions(segs, "async_std")
+            || mentions(segs, "actix_rt")
+            || mentions(segs, "rt")))
+        || ends_with(segs, &["ctrlc", "set_handler"])
+        || ends_with(segs, &["signal_hook", "low_level", "register"])
+}
+
+/// Analyses one function: its servers, binds, spawned tasks and the regions
+/// that run only after a server has stopped.
+pub fn analyse_fn<'e>(
+    cx: &'e FileCtx<'_>,
+    f: &'e FnItem<'e>,
+    scope: &'e FnScope<'e>,
+    attr_routes: &'e HashMap<String, String>,
+) -> FnLifecycle {
+    let lc = Lifecycle {
+        cx,
+        scope,
+        ev: Evaluator::new(cx, scope),
+        f,
+        attr_routes,
+    };
+    let mut v = FnWalk {
+        lc: &lc,
+        out: FnLifecycle::default(),
+        by_start: HashMap::new(),
+        server_names: HashSet::new(),
+        select_depth: 0,
+        stmts: vec![(
+            f.body.brace_token.span.close().byte_range().end,
+            f.body.brace_token.span.open().byte_range().start
+                ..f.body.brace_token.span.close().byte_range().end,
+        )],
+        spawn_marks: Vec::new(),
+    };
+    v.visit_block(f.body);
+    // Statements that await a server end its serving: what follows runs
+    // after it stopped.
+    let mut after = AfterServe {
+        walk: &v,
+        out: Vec::new(),
+    };
+    after.visit_block(f.body);
+    let regions = after.out;
+    let mut out = v.out;
+    out.after_serve = regions;
+    let mut servers: Vec<Server> = v.by_start.into_values().collect();
+    servers.sort_by_key(|s| s.start);
+    out.servers = servers;
+    out.binds.sort_by_key(|b| (b.0, b.1.start));
+    out.binds.dedup();
+    out
+}
+
+struct FnWalk<'l, 'e, 'a> {
+    lc: &'l Lifecycle<'e, 'a>,
+    out: FnLifecycle,
+    by_start: HashMap<usize, Server>,
+    /// `let` names bound to a server or a listener.
+    server_names: HashSet<String>,
+    select_depth: u32,
+    /// Enclosing statements: where each ends and its block's range.
+    stmts: Vec<(usize, Range<usize>)>,
+    /// `stmts` depth at each enclosing spawn.
+    spawn_marks: Vec<usize>,
+}
+
+impl FnWalk<'_, '_, '_> {
+    fn record(&mut self, e: &Expr) {
+        let Some((start, root, server)) = self.lc.server_of(e, self.select_depth > 0) else {
+            return;
+        };
+        let at = match self.spawn_marks.first() {
+            Some(&mark) => mark.saturating_sub(1),
+            None => self.stmts.len().saturating_sub(1),
+        };
+        if let Some(ctx) = self.stmts.get(at) {
+            self.out.binds.push(ctx.clone());
+        }
+        if root == Root::Listener
+            || server.shutdown == Shutdown::Unknown
+                && server.routes.is_none()
+                && !self.is_serving(&server)
+        {
+            return;
+        }
+        match self.by_start.get_mut(&start) {
+            Some(prev) => {
+                // The same server seen through a `let`: the longer chain
+                // knows more.
+                if prev.shutdown == Shutdown::Unknown
+                    || server.shutdown == Shutdown::Wired
+                    || (prev.shutdown == Shutdown::Missing && server.shutdown != Shutdown::Unknown)
+                {
+                    let routes = prev.routes.take().or(server.routes.clone());
+                    *prev = server;
+                    if prev.routes.is_none() {
+                        prev.routes = routes;
+                    }
+                }
+            }
+            None => {
+                self.by_start.insert(start, server);
+            }
+        }
+    }
+
+    fn is_serving(&self, s: &Server) -> bool {
+        s.shutdown != Shutdown::Unknown
+    }
+}
+
+impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
+    fn visit_expr(&mut self, e: &'x Expr) {
+        if matches!(
+            e,
+            Expr::Call(_) | Expr::MethodCall(_) | Expr::Await(_) | Expr::Try(_)
+        ) {
+            self.record(e);
+        }
+        if let Expr::Call(c) = e {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.lc.cx.uses.resolve(&p.path);
+                if is_spawn(&segs) {
+                    for a in &c.args {
+                        let signal = waits_for_signal(self.lc.cx, a)
+                            || ends_with(&segs, &["ctrlc", "set_handler"])
+                            || mentions(&segs, "signal_hook");
+                        match a {
+                            Expr::Closure(_) | Expr::Async(_) | Expr::Block(_) => {
+                                self.out.spawned.push((byte_range(a), signal));
+                            }
+                            _ => {}
+                        }
+                        // `spawn(shutdown_handler())`, `spawn(async { watch().await })`.
+                        for name in called_fns(a) {
+                            let signal = signal
+                                || file_fn(self.lc.cx.file, &name).is_some_and(|f| {
+                                    f.body.stmts.iter().any(|s| match s {
+                                        syn::Stmt::Expr(e, _) => waits_for_signal(self.lc.cx, e),
+                                        syn::Stmt::Local(l) => l
+                                            .init
+                                            .as_ref()
+                                            .is_some_and(|i| waits_for_signal(self.lc.cx, &i.expr)),
+                                        _ => false,
+                                    })
+                                });
+                            self.out.spawned_calls.push((name, start_of(a), signal));
+                        }
+                    }
+                    self.spawn_marks.push(self.stmts.len());
+                    syn::visit::visit_expr(self, e);
+                    self.spawn_marks.pop();
+                    return;
+                }
+            }
+        }
+        syn::visit::visit_expr(self, e);
+    }
+    fn visit_block(&mut self, b: &'x syn::Block) {
+        let block = b.brace_token.span.open().byte_range().start
+            ..b.brace_token.span.close().byte_range().end;
+        for s in &b.stmts {
+            let end = stmt_end(s).unwrap_or(block.end);
+            self.stmts.push((end, block.clone()));
+            self.visit_stmt(s);
+            self.stmts.pop();
+        }
+    }
+    fn visit_local(&mut self, l: &'x syn::Local) {
+        if let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
+            let c = self.lc.full_chain(&init.expr);
+            if self.lc.classify_root(c.root).is_some() {
+                self.server_names.insert(pi.ident.to_string());
+            }
+        }
+        syn::visit::visit_local(self, l);
+    }
+    fn visit_macro(&mut self, mac: &'x syn::Macro) {
+        // A server raced in `select!` against something that is not a
+        // server (a signal, a shutdown channel, a token) is told to stop;
+        // servers raced only against each other are not.
+        let select = macro_name(mac) == "select"
+            && match self.lc.cx.macros.get(mac) {
+                Some(super::macros::MacroBody::Select(arms)) => arms.iter().any(|a| {
+                    !matches!(
+                        self.lc.classify_root(self.lc.full_chain(&a.future).root),
+                        Some(r) if r != Root::Listener
+                    )
+                }),
+                _ => false,
+            };
+        if select {
+            self.select_depth += 1;
+        }
+        for e in self.lc.cx.macros.exprs(mac) {
+            let mut inner = FnWalk {
+                lc: self.lc,
+                out: std::mem::take(&mut self.out),
+                by_start: std::mem::take(&mut self.by_start),
+                server_names: std::mem::take(&mut self.server_names),
+                select_depth: self.select_depth,
+                stmts: std::mem::take(&mut self.stmts),
+                spawn_marks: std::mem::take(&mut self.spawn_marks),
+            };
+            inner.visit_expr(e);
+            self.stmts = inner.stmts;
+            self.spawn_marks = inner.spawn_marks;
+            self.out = inner.out;
+            self.by_start = inner.by_start;
+            self.server_names = inner.server_names;
+        }
+        if select {
+            self.select_depth -= 1;
+        }
+    }
+    fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+/// Where a statement ends, when a token says so without a token walk.
+fn stmt_end(s: &syn::Stmt) -> Option<usize> {
+    match s {
+        syn::Stmt::Local(l) => Some(l.semi_token.span.byte_range().end),
+        syn::Stmt::Expr(_, Some(semi)) => Some(semi.span.byte_range().end),
+        syn::Stmt::Expr(e, None) => Some(byte_range(e).end),
+        syn::Stmt::Macro(m) => Some(byte_range(m).end),
+        syn::Stmt::Item(_) => None,
+    }
+}
+
+/// Names of functions an expression calls (`f()`, `f().await`, `m::f()`).
+fn called_fns(e: &Expr) -> Vec<String> {
+    struct V(Vec<String>);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                if let Some(last) = p.path.segments.last() {
+                    self.0.push(last.ident.to_string());
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_expr(e);
+    v.0
+}
+
+/// Finds statements that wait for a server to finish.
+struct AfterServe<'w, 'l, 'e, 'a> {
+    walk: &'w FnWalk<'l, 'e, 'a>,
+    out: Vec<Range<usize>>,
+}
+
+impl AfterServe<'_, '_, '_, '_> {
+    /// Whether a statement awaits (or blocks on) a server or a value bound
+    /// to one (a listener handed to a serving function counts too).
+    fn awaits_server(&self, s: &syn::Stmt) -> bool {
+        struct V<'v, 'w, 'l, 'e, 'a> {
+            a: &'v AfterServe<'w, 'l, 'e, 'a>,
+            found: bool,
+        }
+        impl<'x> Visit<'x> for V<'_, '_, '_, '_, '_> {
+            fn visit_expr_await(&mut self, aw: &'x syn::ExprAwait) {
+                if self.a.is_server_expr(&aw.base) {
+                    self.found = true;
+                }
+                syn::visit::visit_expr_await(self, aw);
+            }
+            fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
+                if m.method == "block_on" && m.args.iter().any(|x| self.a.is_server_expr(x)) {
+                    self.found = true;
+                }
+                syn::visit::visit_expr_method_call(self, m);
+            }
+            fn visit_macro(&mut self, mac: &'x syn::Macro) {
+                let name = macro_name(mac);
+                let exprs = self.a.walk.lc.cx.macros.exprs(mac);
+                if matches!(name.as_str(), "join" | "try_join" | "select")
+                    && exprs.iter().any(|x| self.a.is_server_expr(x))
+                {
+                    self.found = true;
+                }
+                for e in exprs {
+                    let mut inner = V {
+                        a: self.a,
+                        found: false,
+                    };
+                    inner.visit_expr(e);
+                    self.found |= inner.found;
+                }
+            }
+            // A spawned task's await does not block this function.
+            fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+            fn visit_expr_async(&mut self, _: &'x syn::ExprAsync) {}
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut v = V {
+            a: self,
+            found: false,
+        };
+        v.visit_stmt(s);
+        v.found
+    }
+
+    fn is_server_expr(&self, e: &Expr) -> bool {
+        let c = self.walk.lc.full_chain(e);
+        match self.walk.lc.classify_root(c.root) {
+            // Awaiting a bind is not serving.
+            Some(Root::Listener) => return false,
+            Some(_) => return true,
+            None => {}
+        }
+        // `run(listener, app).await`: a call handed a bound listener.
+        let mut args_mention = false;
+        struct Names<'n>(&'n HashSet<String>, bool);
+        impl<'a> Visit<'a> for Names<'_> {
+            fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
+                if p.path
+                    .get_ident()
+                    .is_some_and(|i| self.0.contains(&i.to_string()))
+                {
+                    self.1 = true;
+                }
+            }
+        }
+        let mut n = Names(&self.walk.server_names, false);
+        n.visit_expr(e);
+        args_mention |= n.1;
+        args_mention
+    }
+}
+
+impl<'x> Visit<'x> for AfterServe<'_, '_, '_, '_> {
+    fn visit_block(&mut self, b: &'x syn::Block) {
+        let end = b.brace_token.span.close().byte_range().end;
+        for s in &b.stmts {
+            if self.awaits_server(s) {
+                self.out.push(start_of(s)..end);
+                break;
+            }
+        }
+        syn::visit::visit_block(self, b);
+    }
+    fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+/// Exit and panic calls inside a range of a function body: `(offset,
+/// range, what)`.
+pub fn exits_in(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<(usize, TextRange, &'static str)> {
+    struct V<'c, 'a> {
+        cx: &'c FileCtx<'a>,
+        out: Vec<(usize, TextRange, &'static str)>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Some(what) = is_exit_call(self.cx, c) {
+                let r = self.cx.call_range(c);
+                self.out.push((r.byte_start as usize, r, what));
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_macro(&mut self, mac: &'x syn::Macro) {
+            if macro_name(mac) == "panic" {
+                let r = self.cx.node_range(mac);
+                self.out.push((r.byte_start as usize, r, "panic!"));
+                return;
+            }
+            for e in self.cx.macros.exprs(mac) {
+                let mut inner = V {
+                    cx: self.cx,
+                    out: Vec::new(),
+                };
+                inner.visit_expr(e);
+                self.out.extend(inner.out);
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_paths_match_by_segment_or_option() {
+        assert!(is_health_path("/healthz", &[]));
+        assert!(is_health_path("/api/v1/health/", &[]));
+        assert!(is_health_path("ping", &[]));
+        assert!(!is_health_path("/orders/{id}", &[]));
+        assert!(!is_health_path("/healthcare", &[]));
+        let extra = vec!["/api/v1/status".to_string()];
+        assert!(is_health_path("/api/v1/status", &extra));
+        assert!(!is_health_path("/api/v1/orders", &extra));
+    }
+
+    #[test]
+    fn admin_paths() {
+        assert!(is_admin_path("/metrics"));
+        assert!(is_admin_path("/debug/pprof/heap"));
+        assert!(!is_admin_path("/orders"));
+    }
+
+    #[test]
+    fn health_option_reads_the_rule_table() {
+        let text = "[rules.missing-health-endpoint]\nhealth-paths = [\"/status\"]\n";
+        let path =
+            std::env::temp_dir().join(format!("mesh-audit-health-{}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let cfg = crate::config::Config::from_file(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(
+            health_option(&cfg.rules["missing-health-endpoint"]),
+            ["/status"]
+        );
+    }
+}

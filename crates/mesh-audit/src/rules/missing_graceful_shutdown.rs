@@ -1,0 +1,117 @@
+//! # missing-graceful-shutdown
+//!
+//! ## What it finds
+//! A server that never receives a shutdown signal: `axum::serve` (and
+//! hyper/axum 0.6 `Server::bind(..).serve(..)`) without
+//! `.with_graceful_shutdown(..)`, tonic `Server::builder()..serve(addr)` or
+//! `serve_with_incoming` instead of `serve_with_shutdown` /
+//! `serve_with_incoming_shutdown`, `warp::serve(..).run(..)` instead of
+//! `bind_with_graceful_shutdown` / `.graceful(..)`, poem `run` instead of
+//! `run_with_graceful_shutdown`, `axum_server` without a `Handle`, salvo
+//! without `stop_graceful`, and hyper 1 `serve_connection` without
+//! `graceful_shutdown` / `GracefulShutdown`. actix-web drains on SIGTERM by
+//! itself, so it is reported only after `.disable_signals()` with no
+//! `ServerHandle::stop` call; rocket drains by itself too.
+//!
+//! ## Why it breaks under a mesh
+//! When Kubernetes terminates a pod it sends SIGTERM to every container, and
+//! SIGKILL after `terminationGracePeriodSeconds` (30 s by default). At the
+//! same time the endpoint is removed from the Service, but the sidecars of
+//! the callers learn it a moment later. A server that ignores SIGTERM dies
+//! with its in-flight requests (the default signal action), and requests
+//! still routed to it fail with resets. A server that stops accepting and
+//! finishes what it has (drains) on SIGTERM loses nothing.
+//!
+//! ## Example
+//! ```text
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+//! axum::serve(listener, app).await?;
+//! ```
+//!
+//! ## Use instead
+//! Drain on SIGTERM (and Ctrl-C for local runs):
+//! ```text
+//! async fn shutdown_signal() {
+//!     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+//!     tokio::select! { _ = term.recv() => {}, _ = tokio::signal::ctrl_c() => {} }
+//! }
+//! axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+//! ```
+//! For tonic: `Server::builder().add_service(svc).serve_with_shutdown(addr, shutdown_signal())`.
+//!
+//! ## Mesh config
+//! None in Istio. On the Kubernetes side: keep `terminationGracePeriodSeconds`
+//! longer than the longest request, optionally add a short `preStop` sleep so
+//! the callers' sidecars stop routing before the server stops accepting, and
+//! make the sidecar outlive the app (a native sidecar container, or
+//! `proxy.istio.io/config: '{"terminationDrainDuration": "20s"}'`).
+//!
+//! ## Not reported
+//! actix-web and rocket servers with their default signal handling, servers
+//! whose future is raced against a signal in `select!`, server values handed
+//! to another function (which may wire the signal), listeners that are only
+//! bound, and test code.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::lifecycle::{analyse_fn, attr_routes, Shutdown};
+use crate::analysis::scope::functions;
+use crate::analysis::{FileCtx, FnScope};
+use crate::config::RuleConfig;
+use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
+
+rule_meta!(
+    "missing-graceful-shutdown",
+    Info,
+    Networking,
+    "server never wired to a shutdown signal: a rollout cuts its in-flight requests",
+    "missing_graceful_shutdown.rs"
+);
+
+pub struct MissingGracefulShutdown;
+
+impl Rule for MissingGracefulShutdown {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
+        let attrs = attr_routes(cx.file);
+        for f in functions(cx.file) {
+            let scope = FnScope::new(Some(f.sig), f.body);
+            let lc = analyse_fn(cx, &f, &scope, &attrs);
+            for s in lc.servers {
+                if s.shutdown != Shutdown::Missing {
+                    continue;
+                }
+                let fix = match s.framework {
+                    "tonic" => "`serve_with_shutdown(addr, signal)`",
+                    "actix-web" => {
+                        "`server.handle().stop(true)` on SIGTERM, or drop `disable_signals()`"
+                    }
+                    "warp" => "`bind_with_graceful_shutdown(addr, signal)`",
+                    "poem" => "`run_with_graceful_shutdown(app, signal, timeout)`",
+                    "salvo" => "`server.handle().stop_graceful(..)` on SIGTERM",
+                    "hyper" => {
+                        "`GracefulShutdown::watch` for each connection and `shutdown()` on SIGTERM"
+                    }
+                    _ => "`.with_graceful_shutdown(signal)`",
+                };
+                out.push(Violation {
+                    range: s.range,
+                    message: format!(
+                        "{} server is never told to shut down: on SIGTERM it dies with its in-flight requests",
+                        s.framework
+                    ),
+                    help: format!(
+                        "Kubernetes sends SIGTERM, then SIGKILL after the grace period: drain on SIGTERM with {fix}"
+                    ),
+                    values: BTreeMap::from([
+                        ("framework".to_string(), s.framework.to_string()),
+                        ("signal".to_string(), "SIGTERM".to_string()),
+                    ]),
+                });
+            }
+        }
+    }
+}

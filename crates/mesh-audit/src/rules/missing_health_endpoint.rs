@@ -1,0 +1,142 @@
+//! # missing-health-endpoint
+//!
+//! ## What it finds
+//! A server (axum, actix-web, warp, hyper, poem, rocket, salvo, tonic) in a
+//! crate that registers no health route anywhere: no `/healthz`, `/health`,
+//! `/livez`, `/readyz`, `/ready`, `/ping`, `/live` (a route counts when one
+//! of its path segments is such a name, or it matches a path of the
+//! `health-paths` option) and no tonic-health service. Routes are read from
+//! every file of the crate: `.route(..)`, `.nest(..)`, `.at(..)`,
+//! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]`,
+//! `warp::path("health")` and `path!(..)`, and string patterns matched
+//! against a request's `.path()` in a hand-written hyper service. One
+//! finding per server, at the call that starts it.
+//!
+//! ## Why it breaks under a mesh
+//! Without a health route, the readiness probe has nothing to ask, so it is
+//! left out or pointed at `/` (which may need authentication or do real
+//! work). The pod is then "ready" as soon as the container starts, before
+//! the server listens or while it is wedged, and the sidecars of its callers
+//! route requests to it that fail. Istio rewrites HTTP probes to go through
+//! the sidecar's agent (port 15020), which forwards them to the application
+//! port: the application must answer them itself.
+//!
+//! ## Example
+//! ```text
+//! let app = Router::new().route("/orders", get(list_orders));
+//! axum::serve(listener, app).await?;
+//! ```
+//!
+//! ## Use instead
+//! ```text
+//! let app = Router::new()
+//!     .route("/orders", get(list_orders))
+//!     .route("/healthz", get(|| async { "ok" }));
+//! ```
+//! For tonic, serve `tonic_health::server::health_reporter()`'s service.
+//!
+//! ## Mesh config
+//! None in Istio. On the Kubernetes side, point the probes at the
+//! application port (not the sidecar's 15021):
+//! ```text
+//! readinessProbe:
+//!   httpGet: { path: /healthz, port: 8080 }
+//! ```
+//! (for gRPC: `grpc: { port: 50051 }`).
+//!
+//! ## Options
+//! `health-paths` (array of strings): more paths that count as health routes,
+//! e.g. `["/api/v1/status"]`.
+//!
+//! ## Not reported
+//! A second server whose routes are all metrics, admin or debug endpoints
+//! (`/metrics`, `/admin/..`, `/debug/..`), servers in library crates (no
+//! `fn main`) and servers whose app is a parameter (the caller builds the
+//! routes, maybe in another crate),
+//! listeners that are only bound, and test code. A health route anywhere in
+//! the crate silences the rule for every server of the crate.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::lifecycle::{
+    analyse_fn, attr_routes, health_option, is_admin_path, is_health_path, Shutdown,
+};
+use crate::analysis::scope::functions;
+use crate::analysis::{FileCtx, FnScope};
+use crate::config::RuleConfig;
+use crate::rules::{rule_meta, OptionKind, Rule, RuleMeta, Violation};
+
+rule_meta!(
+    "missing-health-endpoint",
+    Warning,
+    Networking,
+    "server without a health route: readiness probes cannot tell when the pod can serve",
+    "missing_health_endpoint.rs",
+    options: &[(
+        "health-paths",
+        OptionKind::StringList,
+        "more route paths that count as health routes"
+    )]
+);
+
+pub struct MissingHealthEndpoint;
+
+impl Rule for MissingHealthEndpoint {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &FileCtx<'_>, config: &RuleConfig, out: &mut Vec<Violation>) {
+        let extra = health_option(config);
+        // A library's server is started, and its routes completed, by the
+        // program that uses it.
+        if !cx.index.has_main()
+            || cx.index.has_grpc_health()
+            || cx
+                .index
+                .route_paths()
+                .iter()
+                .any(|p| is_health_path(p, &extra))
+        {
+            return;
+        }
+        let attrs = attr_routes(cx.file);
+        for f in functions(cx.file) {
+            let scope = FnScope::new(Some(f.sig), f.body);
+            let lc = analyse_fn(cx, &f, &scope, &attrs);
+            for s in lc.servers {
+                if s.shutdown == Shutdown::Unknown || s.app_from_caller {
+                    continue;
+                }
+                if let Some(routes) = &s.routes {
+                    if !routes.is_empty() && routes.iter().all(|r| is_admin_path(r)) {
+                        continue;
+                    }
+                }
+                let (what, fix) = if s.grpc {
+                    (
+                        "registers no gRPC health service",
+                        "serve `tonic_health`'s health service and point a `grpc` readinessProbe at the port",
+                    )
+                } else {
+                    (
+                        "has no health route",
+                        "serve a cheap `/healthz` on the application port and point the readinessProbe at it",
+                    )
+                };
+                out.push(Violation {
+                    range: s.range,
+                    message: format!(
+                        "{} server {what} anywhere in its crate: the readiness probe cannot tell when the pod can serve",
+                        s.framework
+                    ),
+                    help: fix.into(),
+                    values: BTreeMap::from([(
+                        "framework".to_string(),
+                        s.framework.to_string(),
+                    )]),
+                });
+            }
+        }
+    }
+}
