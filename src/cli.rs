@@ -244,15 +244,19 @@ pub struct Args {
     #[arg(long, value_name = "RULE", help_heading = "Rules")]
     pub explain: Option<String>,
 
-    /// Worker threads (default: one per core)
+    /// Worker threads for every stage (default: one per core)
     #[arg(
         short = 'j',
-        long,
+        long = "jobs",
+        visible_alias = "threads",
         value_name = "N",
         default_value_t = 0,
         hide_default_value = true
     )]
     pub threads: usize,
+    /// Print where the time went and the five slowest files (stderr)
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// `cargo mesh-audit ...` runs us as `cargo-mesh-audit mesh-audit ...`:

@@ -3,6 +3,7 @@
 
 mod baseline;
 mod cli;
+mod progress;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -115,7 +116,14 @@ fn run(args: &Args) -> Result<u8> {
         None => None,
     };
     let suggest_opts = suggest_options(args)?;
-    let (mut report, config) = mesh_audit::audit(&target, &opts)?;
+    let progress = mesh_audit::Progress::default();
+    let (mut report, config, timings) = {
+        let show = !args.quiet && std::io::stderr().is_terminal();
+        progress::while_running(show, &progress, || {
+            mesh_audit::audit_observed(&target, &opts, &progress)
+        })?
+    };
+    let render_started = std::time::Instant::now();
     if args.verbose > 0 {
         match &config.source {
             Some(p) => eprintln!("configuration: {}", p.display()),
@@ -172,6 +180,9 @@ fn run(args: &Args) -> Result<u8> {
     }
     if let Some(path) = &args.json_output {
         write_output(Some(path), &render_format(args, &report, Format::Json))?;
+    }
+    if args.timings {
+        eprint!("{}", progress::timings(&timings, render_started.elapsed()));
     }
     if accepted {
         // The findings were just recorded as known: only files that could

@@ -158,6 +158,24 @@ pub fn apply_excludes(found: &mut Discovered, excludes: &[String]) {
     });
 }
 
+thread_local! {
+    /// Walker threads for the `discover` call running on this thread (0 =
+    /// the walker's own default); set only by `discover_with_threads`.
+    static WALK_THREADS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// `discover` with the folder walk on `threads` threads (0 = one per core).
+pub fn discover_with_threads(
+    target: &Target,
+    excludes: &[String],
+    threads: usize,
+) -> Result<Discovered, DiscoverError> {
+    WALK_THREADS.set(threads);
+    let found = discover(target, excludes);
+    WALK_THREADS.set(0);
+    found
+}
+
 pub fn discover(target: &Target, excludes: &[String]) -> Result<Discovered, DiscoverError> {
     match target {
         Target::Cargo {
@@ -562,6 +580,7 @@ fn walk(
         .git_exclude(true)
         .parents(true)
         .require_git(false)
+        .threads(WALK_THREADS.get())
         .filter_entry(move |e| {
             let p = e.path();
             if e.file_type().is_some_and(|t| t.is_dir()) && p != start_owned {

@@ -10,14 +10,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mesh_audit_model::{AuditError, Finding, Report, SuppressionNote};
 
 use crate::analysis::testcode::test_regions;
 use crate::analysis::FileCtx;
 use crate::config::{Config, RuleConfig};
-use crate::discover::{discover, DiscoverError, SourceFile, Target};
+use crate::discover::{discover_with_threads, DiscoverError, SourceFile, Target};
 use crate::index::{CrateIndex, FileSummary};
 use crate::rules::{self, Rule};
 use crate::source::{nesting_exceeds, LineIndex};
@@ -102,19 +102,77 @@ pub fn active_rules(
     Ok(active)
 }
 
+/// How far a running audit is, for a progress line; the engine only
+/// stores into it.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// The stage running: [`Progress::DISCOVER`], [`Progress::SUMMARISE`]
+    /// or [`Progress::CHECK`].
+    pub stage: AtomicUsize,
+    /// Files done in this stage.
+    pub done: AtomicUsize,
+    /// Files this stage will do.
+    pub total: AtomicUsize,
+}
+
+impl Progress {
+    pub const DISCOVER: usize = 0;
+    pub const SUMMARISE: usize = 1;
+    pub const CHECK: usize = 2;
+
+    fn start(&self, stage: usize, total: usize) {
+        self.done.store(0, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+        self.stage.store(stage, Ordering::Relaxed);
+    }
+}
+
+/// Where an audit's time went (`--timings`). Stage times are wall-clock;
+/// the per-file columns are summed over the worker threads.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    pub threads: usize,
+    pub discover: Duration,
+    /// Pass 1: read, parse and summarise every file.
+    pub summarise: Duration,
+    pub index: Duration,
+    /// Pass 2: read and parse again, run the rules.
+    pub check: Duration,
+    /// Files pass 1 read and parsed / pass 2 read, parsed and checked.
+    pub files_summarised: usize,
+    pub files_checked: usize,
+    /// Reading and parsing, summed over threads, pass 1 and pass 2.
+    pub read_parse_cpu: [Duration; 2],
+    /// Building summaries (pass 1) and running the rules (pass 2), summed
+    /// over threads.
+    pub analyse_cpu: [Duration; 2],
+    /// The files that took longest, both passes together, slowest first.
+    pub slowest: Vec<(String, Duration)>,
+}
+
+/// Time one file took in one pass.
+#[derive(Debug, Clone, Copy, Default)]
+struct FileTime {
+    read_parse: Duration,
+    analyse: Duration,
+}
+
 /// Runs the whole audit. Returns the report and the configuration that
 /// applied (later stages read e.g. its `namespace`).
 pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), AuditFailure> {
+    audit_observed(target, opts, &Progress::default()).map(|(r, c, _)| (r, c))
+}
+
+/// [`audit`], reporting progress as it goes and where the time went.
+pub fn audit_observed(
+    target: &Target,
+    opts: &AuditOptions,
+    progress: &Progress,
+) -> Result<(Report, Config, Timings), AuditFailure> {
     let started = Instant::now();
+    let mut timings = Timings::default();
     // Rule names on the command line are checked before any work is done.
     active_rules(opts, &Config::default())?;
-    let mut found = discover(target, &[])?;
-    let config = match &opts.config {
-        Some(c) => c.clone(),
-        None => Config::discover(&found.root)?,
-    };
-    crate::discover::apply_excludes(&mut found, &config.exclude);
-    let active = active_rules(opts, &config)?;
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -122,20 +180,39 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
     } else {
         opts.threads
     };
+    timings.threads = threads;
+    progress.start(Progress::DISCOVER, 0);
+    let mut found = discover_with_threads(target, &[], threads)?;
+    let config = match &opts.config {
+        Some(c) => c.clone(),
+        None => Config::discover(&found.root)?,
+    };
+    crate::discover::apply_excludes(&mut found, &config.exclude);
+    let active = active_rules(opts, &config)?;
+    timings.discover = started.elapsed();
     let include_tests = opts.include_tests || config.include_tests.unwrap_or(false);
     let include_reconnect = opts.include_reconnect || config.include_reconnect.unwrap_or(false);
 
-    // Pass 1: read, check, parse, summarise.
-    let mut pass1: Vec<Result<(String, FileSummary), AuditError>> =
-        run_parallel(&found.files, threads, summarise, |f, msg| {
-            Err(file_error(f, None, msg))
-        });
+    // Pass 1: read, check, parse, summarise. Only the summaries are kept:
+    // pass 2 reads the few files it needs again, so memory does not grow
+    // with the text of the repository.
+    let stage = Instant::now();
+    progress.start(Progress::SUMMARISE, found.files.len());
+    let (mut pass1, pass1_times): (Vec<Result<FileSummary, AuditError>>, Vec<FileTime>) =
+        run_parallel(
+            &found.files,
+            threads,
+            &progress.done,
+            summarise,
+            |f, msg| (Err(file_error(f, None, msg)), FileTime::default()),
+        )
+        .into_iter()
+        .unzip();
+    timings.summarise = stage.elapsed();
+    timings.files_summarised = found.files.len();
 
     // Which files cargo compiles, as what, and which packages run in a pod.
-    let summaries: Vec<Option<&FileSummary>> = pass1
-        .iter()
-        .map(|r| r.as_ref().ok().map(|(_, s)| s))
-        .collect();
+    let summaries: Vec<Option<&FileSummary>> = pass1.iter().map(|r| r.as_ref().ok()).collect();
     let cargo_mode = !found.packages.is_empty();
     let (roles, packages, dev_bins) = if cargo_mode {
         let decls: Vec<Option<&[crate::modtree::ModDecl]>> = summaries
@@ -197,7 +274,7 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
 
     // Each file's module path: from the module tree, else from its folder.
     for (i, (f, r)) in found.files.iter().zip(pass1.iter_mut()).enumerate() {
-        if let Ok((_, s)) = r {
+        if let Ok(s) = r {
             s.module = match roles.get(i).and_then(Option::as_ref) {
                 Some(role) => role.module.clone(),
                 None => crate::modtree::module_from_path(
@@ -206,46 +283,110 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
             };
         }
     }
+    let stage = Instant::now();
     let indexes = build_indexes(&found, &pass1, &audited);
     let empty_index = CrateIndex::default();
+    timings.index = stage.elapsed();
 
-    // Pass 2: the rules, with the crate's index.
-    let jobs: Vec<(&SourceFile, &str, &[String], bool)> = found
+    // Pass 2: the rules, with the crate's index. A file that is test code
+    // as a whole yields nothing unless tests are included: it is not read
+    // again.
+    let stage = Instant::now();
+    let jobs: Vec<(usize, &[String], bool, &CrateIndex)> = found
         .files
         .iter()
         .zip(&pass1)
         .zip(&file_test)
         .zip(&audited)
-        .filter(|(_, ok)| **ok)
-        .filter_map(|(((f, r), test), _)| {
-            r.as_ref()
-                .ok()
-                .map(|(text, s)| (f, text.as_str(), s.module.as_slice(), test.unwrap_or(false)))
+        .enumerate()
+        .filter(|(_, (_, ok))| **ok)
+        .filter_map(|(i, (((f, r), test), _))| {
+            let s = r.as_ref().ok()?;
+            let index = indexes.get(&f.package_root).unwrap_or(&empty_index);
+            let test = test.unwrap_or(false);
+            let whole_file_is_test = test || index.is_test_path(&f.abs);
+            (include_tests || !whole_file_is_test).then_some((
+                i,
+                s.module.as_slice(),
+                whole_file_is_test,
+                index,
+            ))
         })
         .collect();
     // Every file the audit covers, whether or not it could be parsed.
     let files_scanned = audited.iter().filter(|a| **a).count();
-    let pass2: Vec<FileOutcome> = run_parallel(
+    progress.start(Progress::CHECK, jobs.len());
+    let (pass2, pass2_times): (Vec<FileOutcome>, Vec<FileTime>) = run_parallel(
         &jobs,
         threads,
-        |(f, text, module, test)| {
-            let index = indexes.get(&f.package_root).unwrap_or(&empty_index);
-            check_file(
+        &progress.done,
+        |&(i, module, test, index)| {
+            let f = &found.files[i];
+            let t = Instant::now();
+            let (text, file) = match load(f) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    let outcome = FileOutcome {
+                        error: Some(e),
+                        ..Default::default()
+                    };
+                    return (outcome, FileTime::default());
+                }
+            };
+            let read_parse = t.elapsed();
+            let outcome = check_file(
                 f,
-                text,
+                &text,
+                &file,
                 module,
-                *test,
+                test,
                 index,
                 &active,
                 include_tests,
                 include_reconnect,
+            );
+            let analyse = t.elapsed() - read_parse;
+            (
+                outcome,
+                FileTime {
+                    read_parse,
+                    analyse,
+                },
             )
         },
-        |(f, _, _, _), msg| FileOutcome {
-            error: Some(file_error(f, None, msg)),
-            ..Default::default()
+        |&(i, ..), msg| {
+            let outcome = FileOutcome {
+                error: Some(file_error(&found.files[i], None, msg)),
+                ..Default::default()
+            };
+            (outcome, FileTime::default())
         },
-    );
+    )
+    .into_iter()
+    .unzip();
+    timings.check = stage.elapsed();
+    timings.files_checked = jobs.len();
+    let mut per_file: Vec<Duration> = pass1_times
+        .iter()
+        .map(|t| t.read_parse + t.analyse)
+        .collect();
+    for (&(i, ..), t) in jobs.iter().zip(&pass2_times) {
+        per_file[i] += t.read_parse + t.analyse;
+    }
+    for (pass, times) in [&pass1_times, &pass2_times].into_iter().enumerate() {
+        timings.read_parse_cpu[pass] = times.iter().map(|t| t.read_parse).sum();
+        timings.analyse_cpu[pass] = times.iter().map(|t| t.analyse).sum();
+    }
+    let mut slowest: Vec<(usize, Duration)> = per_file.into_iter().enumerate().collect();
+    // Ties by input order, so the list does not depend on scheduling more
+    // than the times themselves do.
+    slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    timings.slowest = slowest
+        .into_iter()
+        .take(5)
+        .map(|(i, d)| (found.files[i].rel.clone(), d))
+        .collect();
+    drop(jobs);
 
     let packages = packages
         .into_iter()
@@ -277,7 +418,7 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
     }
     report.sort();
     report.elapsed_ms = started.elapsed().as_millis();
-    Ok((report, config))
+    Ok((report, config, timings))
 }
 
 fn file_error(f: &SourceFile, line: Option<(u32, u32)>, message: String) -> AuditError {
@@ -354,10 +495,22 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}{}", " ".repeat(bom + shebang), &rest[shebang..]))
 }
 
-fn summarise(f: &SourceFile) -> Result<(String, FileSummary), AuditError> {
-    let (text, file) = load(f)?;
+fn summarise(f: &SourceFile) -> (Result<FileSummary, AuditError>, FileTime) {
+    let t = Instant::now();
+    let (text, file) = match load(f) {
+        Ok(loaded) => loaded,
+        Err(e) => return (Err(e), FileTime::default()),
+    };
+    let read_parse = t.elapsed();
     let summary = FileSummary::build(&file, &f.abs, &text);
-    Ok((text, summary))
+    let analyse = t.elapsed() - read_parse;
+    (
+        Ok(summary),
+        FileTime {
+            read_parse,
+            analyse,
+        },
+    )
 }
 
 #[derive(Default)]
@@ -371,38 +524,30 @@ struct FileOutcome {
 fn check_file(
     f: &SourceFile,
     text: &str,
+    file: &syn::File,
     module: &[String],
-    test_file: bool,
+    whole_file_is_test: bool,
     index: &CrateIndex,
     active: &[(&'static dyn Rule, RuleConfig)],
     include_tests: bool,
     include_reconnect: bool,
 ) -> FileOutcome {
-    let file = match parse(text) {
-        Ok(file) => file,
-        Err((pos, msg)) => {
-            return FileOutcome {
-                error: Some(file_error(f, pos, msg)),
-                ..Default::default()
-            }
-        }
-    };
     let lines = LineIndex::new(text);
-    let whole_file_is_test = test_file || index.is_test_path(&f.abs);
     if whole_file_is_test && !include_tests {
         return FileOutcome::default();
     }
     let regions = if include_tests {
         Vec::new()
     } else {
-        test_regions(&file)
+        test_regions(file)
     };
     let suppressions = Suppressions::parse(text, &f.rel, &|id| rules::lookup(id).is_some());
-    let mut cx = FileCtx::new(&file, &f.rel, &lines, index);
+    let mut cx = FileCtx::new(file, &f.rel, &lines, index);
     cx.include_reconnect = include_reconnect;
     cx.module = module.to_vec();
     let mut findings = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
+    let item_paths = std::cell::OnceCell::new();
     for (rule, rc) in active {
         let meta = rule.meta();
         let mut out = Vec::new();
@@ -431,7 +576,9 @@ fn check_file(
             let code = text
                 .get(v.range.byte_start as usize..v.range.byte_end as usize)
                 .unwrap_or("");
-            let item = crate::fingerprint::enclosing_item_path(&file, start);
+            let item = item_paths
+                .get_or_init(|| crate::fingerprint::ItemPaths::new(file))
+                .at(start);
             let normalised = crate::fingerprint::normalised_code(code);
             let key = format!("{}\0{}\0{item}\0{normalised}", meta.id, f.rel);
             let nth = seen.entry(key.clone()).or_insert(0);
@@ -455,7 +602,6 @@ fn check_file(
         }
     }
     drop(cx);
-    drop(file);
     FileOutcome {
         findings,
         notes: suppressions.notes,
@@ -469,12 +615,12 @@ fn check_file(
 /// function taking them.
 fn build_indexes(
     found: &crate::discover::Discovered,
-    pass1: &[Result<(String, FileSummary), AuditError>],
+    pass1: &[Result<FileSummary, AuditError>],
     audited: &[bool],
 ) -> HashMap<PathBuf, CrateIndex> {
     let mut groups: HashMap<PathBuf, (Option<usize>, Vec<&FileSummary>)> = HashMap::new();
     for ((f, r), ok) in found.files.iter().zip(pass1).zip(audited) {
-        if let (true, Ok((_, s))) = (ok, r) {
+        if let (true, Ok(s)) = (ok, r) {
             let g = groups
                 .entry(f.package_root.clone())
                 .or_insert((f.package_index, Vec::new()));
@@ -614,6 +760,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 fn run_parallel<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
+    done: &AtomicUsize,
     work: impl Fn(&T) -> R + Sync,
     on_panic: impl Fn(&T, String) -> R + Sync,
 ) -> Vec<R> {
@@ -640,6 +787,7 @@ fn run_parallel<T: Sync, R: Send>(
                             // Every tree of this file is gone; forget its spans.
                             proc_macro2::extra::invalidate_current_thread_spans();
                             local.push((i, r));
+                            done.fetch_add(1, Ordering::Relaxed);
                         }
                         local
                     })

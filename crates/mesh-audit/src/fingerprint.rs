@@ -11,12 +11,38 @@ use syn::visit::Visit;
 /// `::`-joined names of the items enclosing byte `offset`, outermost first;
 /// empty at the top level of a file.
 pub fn enclosing_item_path(file: &syn::File, offset: usize) -> String {
-    let mut finder = Enclosing {
-        offset,
-        path: Vec::new(),
-    };
-    finder.visit_file(file);
-    finder.path.join("::")
+    ItemPaths::new(file).at(offset).to_string()
+}
+
+/// Every named item of a file with its byte range and path, built in one
+/// walk: a file with many findings asks for many paths, and an item's span
+/// costs a walk over its tokens, so they are computed once per file.
+pub struct ItemPaths {
+    /// Pre-order: an item comes before the items inside it.
+    items: Vec<(std::ops::Range<usize>, String)>,
+}
+
+impl ItemPaths {
+    pub fn new(file: &syn::File) -> ItemPaths {
+        let mut walker = Enclosing {
+            path: Vec::new(),
+            items: Vec::new(),
+        };
+        walker.visit_file(file);
+        ItemPaths {
+            items: walker.items,
+        }
+    }
+
+    /// The path of the innermost named item around byte `offset`: the last
+    /// one in pre-order that contains it, as enclosing ranges nest.
+    pub fn at(&self, offset: usize) -> &str {
+        self.items
+            .iter()
+            .rev()
+            .find(|(range, _)| range.contains(&offset))
+            .map_or("", |(_, path)| path.as_str())
+    }
 }
 
 /// The code of a finding with layout removed: tokens re-printed with
@@ -31,21 +57,29 @@ pub fn normalised_code(code: &str) -> String {
 }
 
 struct Enclosing {
-    offset: usize,
+    /// Names of the named items around the one being visited.
     path: Vec<String>,
+    items: Vec<(std::ops::Range<usize>, String)>,
 }
 
 impl Enclosing {
-    fn contains(&self, node: &impl Spanned) -> bool {
-        node.span().byte_range().contains(&self.offset)
+    /// Visits `node`'s inner items with `name` (if any) on the path.
+    fn enter(&mut self, node: &impl Spanned, name: Option<String>, inner: impl FnOnce(&mut Self)) {
+        let pushed = name.is_some();
+        if let Some(name) = name {
+            self.path.push(name);
+            self.items
+                .push((node.span().byte_range(), self.path.join("::")));
+        }
+        inner(self);
+        if pushed {
+            self.path.pop();
+        }
     }
 }
 
 impl<'ast> Visit<'ast> for Enclosing {
     fn visit_item(&mut self, item: &'ast syn::Item) {
-        if !self.contains(item) {
-            return;
-        }
         let name = match item {
             syn::Item::Fn(f) => Some(format!("fn {}", f.sig.ident)),
             syn::Item::Mod(m) => Some(format!("mod {}", m.ident)),
@@ -75,32 +109,24 @@ impl<'ast> Visit<'ast> for Enclosing {
             )),
             _ => None,
         };
-        if let Some(name) = name {
-            self.path.push(name);
-        }
-        syn::visit::visit_item(self, item);
+        self.enter(item, name, |v| syn::visit::visit_item(v, item));
     }
 
     fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
-        if !self.contains(item) {
-            return;
-        }
-        if let syn::ImplItem::Fn(f) = item {
-            self.path.push(format!("fn {}", f.sig.ident));
-        } else if let syn::ImplItem::Const(c) = item {
-            self.path.push(format!("const {}", c.ident));
-        }
-        syn::visit::visit_impl_item(self, item);
+        let name = match item {
+            syn::ImplItem::Fn(f) => Some(format!("fn {}", f.sig.ident)),
+            syn::ImplItem::Const(c) => Some(format!("const {}", c.ident)),
+            _ => None,
+        };
+        self.enter(item, name, |v| syn::visit::visit_impl_item(v, item));
     }
 
     fn visit_trait_item(&mut self, item: &'ast syn::TraitItem) {
-        if !self.contains(item) {
-            return;
-        }
-        if let syn::TraitItem::Fn(f) = item {
-            self.path.push(format!("fn {}", f.sig.ident));
-        }
-        syn::visit::visit_trait_item(self, item);
+        let name = match item {
+            syn::TraitItem::Fn(f) => Some(format!("fn {}", f.sig.ident)),
+            _ => None,
+        };
+        self.enter(item, name, |v| syn::visit::visit_trait_item(v, item));
     }
 }
 

@@ -19,5 +19,5 @@ pub mod source;
 pub mod suppress;
 
 pub use discover::Target;
-pub use engine::{audit, AuditFailure, AuditOptions};
+pub use engine::{audit, audit_observed, AuditFailure, AuditOptions, Progress, Timings};
 pub use mesh_audit_model::*;
