@@ -124,8 +124,20 @@ struct MacroFinder<'a> {
 
 impl<'ast> Visit<'ast> for MacroFinder<'_> {
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        self.found.push(mac.clone());
+        // Bodies that are never parsed are not copied either: a
+        // `macro_rules!` definition can be most of a file.
+        if !never_code(&macro_name(mac)) {
+            self.found.push(mac.clone());
+        }
     }
+}
+
+/// Macros whose bodies are not Rust expressions or statements.
+fn never_code(name: &str) -> bool {
+    matches!(
+        name,
+        "macro_rules" | "include_str" | "include_bytes" | "stringify" | "env" | "cfg"
+    )
 }
 
 /// Name of a macro as written, last segment (`tokio::select` → `select`).
@@ -139,10 +151,7 @@ pub fn macro_name(mac: &syn::Macro) -> String {
 
 fn parse_body(mac: &syn::Macro) -> Option<MacroBody> {
     let name = macro_name(mac);
-    if matches!(
-        name.as_str(),
-        "macro_rules" | "include_str" | "include_bytes" | "stringify" | "env" | "cfg"
-    ) {
+    if never_code(&name) {
         return None;
     }
     if name == "select" || name == "select_biased" {
