@@ -150,6 +150,20 @@ pub struct Timings {
     pub slowest: Vec<(String, Duration)>,
 }
 
+/// A source file at least this large is read, parsed and analysed while
+/// no other such file is: its syntax tree takes ~150 times its size (a
+/// 2.5 MB table of numbers, as `encoding_rs` ships, is ~400 MB), so peak
+/// memory is one such tree, not one per thread. Results do not change:
+/// only when a worker gets to the file.
+const BIG_FILE: u64 = 512 * 1024;
+static BIG_FILE_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// For a big file, waits for its turn; hold the guard while its tree lives.
+fn big_file_turn(f: &SourceFile) -> Option<std::sync::MutexGuard<'static, ()>> {
+    let big = std::fs::metadata(&f.abs).is_ok_and(|m| m.len() >= BIG_FILE);
+    big.then(|| BIG_FILE_TURN.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 /// Time one file took in one pass.
 #[derive(Debug, Clone, Copy, Default)]
 struct FileTime {
@@ -322,6 +336,7 @@ pub fn audit_observed(
         &progress.done,
         |&(i, module, test, index)| {
             let f = &found.files[i];
+            let _turn = big_file_turn(f);
             let t = Instant::now();
             let (text, file) = match load(f) {
                 Ok(loaded) => loaded,
@@ -496,6 +511,7 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn summarise(f: &SourceFile) -> (Result<FileSummary, AuditError>, FileTime) {
+    let _turn = big_file_turn(f);
     let t = Instant::now();
     let (text, file) = match load(f) {
         Ok(loaded) => loaded,
