@@ -159,9 +159,24 @@ const BIG_FILE: u64 = 512 * 1024;
 static BIG_FILE_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// For a big file, waits for its turn; hold the guard while its tree lives.
-fn big_file_turn(f: &SourceFile) -> Option<std::sync::MutexGuard<'static, ()>> {
+fn big_file_turn(f: &SourceFile) -> Option<BigFileTurn> {
     let big = std::fs::metadata(&f.abs).is_ok_and(|m| m.len() >= BIG_FILE);
-    big.then(|| BIG_FILE_TURN.lock().unwrap_or_else(|e| e.into_inner()))
+    big.then(|| BigFileTurn(BIG_FILE_TURN.lock().unwrap_or_else(|e| e.into_inner())))
+}
+
+struct BigFileTurn(#[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
+
+impl Drop for BigFileTurn {
+    /// The big tree is gone; glibc would keep its pages in this thread's
+    /// arena, so that every thread that once held a big file stays as large.
+    fn drop(&mut self) {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: `malloc_trim` only releases free memory; it has no
+        // preconditions and touches no live allocation.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
 }
 
 /// Time one file took in one pass.
