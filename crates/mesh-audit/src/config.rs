@@ -110,6 +110,17 @@ impl Config {
                     cfg.include_reconnect =
                         Some(v.as_bool().ok_or_else(|| err(key, "expected true or false".into()))?)
                 }
+                // Read by discovery per package (`[package.metadata.mesh-audit]`);
+                // checked here so a typo is an error, not a silent default.
+                "scope" => {
+                    let v = v.as_str().ok_or_else(|| err(key, "expected a string".into()))?;
+                    if !matches!(v, "service" | "library" | "job" | "dev" | "skip") {
+                        return Err(err(
+                            key,
+                            format!("`{v}` is not a scope; expected \"service\", \"library\", \"job\", \"dev\" or \"skip\""),
+                        ));
+                    }
+                }
                 "namespace" => {
                     let ns = v.as_str().ok_or_else(|| err(key, "expected a string".into()))?;
                     if !is_dns_label(ns) {
@@ -170,7 +181,7 @@ impl Config {
                 _ => {
                     return Err(err(
                         key,
-                        "unknown key; expected one of select, ignore, exclude, include-tests, include-reconnect, namespace, rules"
+                        "unknown key; expected one of select, ignore, exclude, include-tests, include-reconnect, namespace, scope, rules"
                             .into(),
                     ))
                 }

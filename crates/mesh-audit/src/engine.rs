@@ -206,6 +206,7 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
             };
         }
     }
+    resummarise_through_reexports(&found, &mut pass1, &audited, threads);
     let indexes = build_indexes(&found, &pass1, &audited);
     let empty_index = CrateIndex::default();
 
@@ -460,6 +461,95 @@ fn check_file(
         findings,
         notes: suppressions.notes,
         error: None,
+    }
+}
+
+/// Files whose crate depends on a workspace crate that re-exports another
+/// crate's items (`pub use reqwest;`) are summarised again, reading paths
+/// through those re-exports, so that `my_http::reqwest::Client` is known to
+/// be reqwest's before the index is joined. Only those packages pay for it.
+fn resummarise_through_reexports(
+    found: &crate::discover::Discovered,
+    pass1: &mut [Result<(String, FileSummary), AuditError>],
+    audited: &[bool],
+    threads: usize,
+) {
+    let n = found.packages.len();
+    if n == 0 {
+        return;
+    }
+    // Each package's external re-exports, keyed as its dependents write them.
+    let mut own: Vec<Vec<(Vec<String>, Vec<String>)>> = vec![Vec::new(); n];
+    for (f, r) in found.files.iter().zip(pass1.iter()) {
+        let (Some(i), Ok((_, s))) = (f.package_index, r) else {
+            continue;
+        };
+        for (key, target) in &s.reexports {
+            if matches!(
+                target.first().map(String::as_str),
+                Some("crate" | "self" | "super") | None
+            ) {
+                continue;
+            }
+            own[i].push((
+                [s.module.as_slice(), key.as_slice()].concat(),
+                target.clone(),
+            ));
+        }
+    }
+    let by_name: HashMap<&str, usize> = found
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i))
+        .collect();
+    let seen_by: Vec<Vec<(Vec<String>, Vec<String>)>> = found
+        .packages
+        .iter()
+        .map(|p| {
+            p.member_deps
+                .iter()
+                .filter_map(|d| Some((d, *by_name.get(d.package.as_str())?)))
+                .flat_map(|(d, j)| {
+                    own[j].iter().map(move |(k, t)| {
+                        ([&[d.extern_name.clone()], k.as_slice()].concat(), t.clone())
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let redo: Vec<usize> = found
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            audited[*i]
+                && pass1[*i].is_ok()
+                && f.package_index.is_some_and(|p| !seen_by[p].is_empty())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if redo.is_empty() {
+        return;
+    }
+    let again = run_parallel(
+        &redo,
+        threads,
+        |&i| {
+            let f = &found.files[i];
+            let (text, file) = load(f)?;
+            let list = seen_by[f.package_index.unwrap_or_default()].clone();
+            let summary = FileSummary::build_with_reexports(&file, &f.abs, &text, list);
+            Ok((text, summary))
+        },
+        |&i, msg| Err(file_error(&found.files[i], None, msg)),
+    );
+    for (i, r) in redo.into_iter().zip(again) {
+        if let (Ok((_, new)), Ok((_, old))) = (r, &mut pass1[i]) {
+            let module = std::mem::take(&mut old.module);
+            *old = new;
+            old.module = module;
+        }
     }
 }
 

@@ -110,8 +110,22 @@ pub struct FnSummary {
 impl FileSummary {
     /// Summarises a parsed file. `abs_path` locates out-of-line modules.
     pub fn build(file: &syn::File, abs_path: &std::path::Path, text: &str) -> FileSummary {
+        Self::build_with_reexports(file, abs_path, text, Vec::new())
+    }
+
+    /// The same, reading paths through the re-exports of the workspace
+    /// crates the file's crate depends on (`my_http::reqwest::Client`).
+    pub fn build_with_reexports(
+        file: &syn::File,
+        abs_path: &std::path::Path,
+        text: &str,
+        reexports: Vec<(Vec<String>, Vec<String>)>,
+    ) -> FileSummary {
         let lines = LineIndex::new(text);
-        let empty = CrateIndex::default();
+        let empty = CrateIndex {
+            foreign_reexports: reexports,
+            ..CrateIndex::default()
+        };
         let cx = FileCtx::new(file, "", &lines, &empty);
         let mut consts = Vec::new();
         let mut names: Vec<String> = {
