@@ -512,7 +512,10 @@ fn resummarise_through_reexports(
                 .filter_map(|d| Some((d, *by_name.get(d.package.as_str())?)))
                 .flat_map(|(d, j)| {
                     own[j].iter().map(move |(k, t)| {
-                        ([std::slice::from_ref(&d.extern_name), k.as_slice()].concat(), t.clone())
+                        (
+                            [std::slice::from_ref(&d.extern_name), k.as_slice()].concat(),
+                            t.clone(),
+                        )
                     })
                 })
                 .collect()

@@ -40,7 +40,9 @@ pub struct FileSummary {
     pub client_fields: Vec<(String, Kind)>,
     /// Values struct literals give fields (`AppState { base: "http://x".into() }`);
     /// `None` where a literal gives one the code does not fold.
-    pub field_values: Vec<(String, Option<Value>)>,
+    pub field_values: Vec<(String, String, Option<Value>)>,
+    /// Struct fields declared here: (type, field).
+    pub struct_fields: Vec<(String, String)>,
     /// Names of structs and enums defined here.
     pub types: Vec<String>,
     /// Holds tonic-build output: a struct with a `tonic::client::Grpc<_>` field.
@@ -173,16 +175,28 @@ impl FileSummary {
                 struct Literals<'v, 'e, 'a> {
                     ev: &'v Evaluator<'e, 'a>,
                     scan: &'v NetScan<'e, 'a>,
-                    out: &'v mut Vec<(String, Option<Value>)>,
+                    self_ty: Option<&'v str>,
+                    out: &'v mut Vec<(String, String, Option<Value>)>,
                     endpoints: &'v mut Vec<(String, Kind)>,
                 }
                 impl<'x> Visit<'x> for Literals<'_, '_, '_> {
                     fn visit_expr_struct(&mut self, s: &'x syn::ExprStruct) {
+                        // The literal's type: `Self { .. }` in an impl, else
+                        // the path's last segment.
+                        let ty = match s.path.segments.last() {
+                            Some(seg) if seg.ident == "Self" => self.self_ty.map(str::to_string),
+                            Some(seg) => Some(seg.ident.to_string()),
+                            None => None,
+                        }
+                        .unwrap_or_default();
                         for field in &s.fields {
                             if let syn::Member::Named(id) = &field.member {
                                 let v = self.ev.eval(&field.expr);
-                                self.out
-                                    .push((id.to_string(), (!v.is_unknown()).then_some(v)));
+                                self.out.push((
+                                    ty.clone(),
+                                    id.to_string(),
+                                    (!v.is_unknown()).then_some(v),
+                                ));
                                 let k = self.scan.kind_of(&field.expr, 0);
                                 if matches!(&k, Kind::Grpc { url } if !url.is_unknown()) {
                                     self.endpoints.push((id.to_string(), k));
@@ -196,6 +210,7 @@ impl FileSummary {
                 Literals {
                     ev: &ev,
                     scan: &scan,
+                    self_ty: f.self_ty.as_deref(),
                     out: &mut field_values,
                     endpoints: &mut endpoint_fields,
                 }
@@ -312,6 +327,21 @@ impl FileSummary {
             endpoint_fields,
             tonic_codegen,
             field_values,
+            struct_fields: {
+                struct Fields(Vec<(String, String)>);
+                impl<'a> Visit<'a> for Fields {
+                    fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
+                        for f in &i.fields {
+                            if let Some(id) = &f.ident {
+                                self.0.push((i.ident.to_string(), id.to_string()));
+                            }
+                        }
+                    }
+                }
+                let mut v = Fields(Vec::new());
+                v.visit_file(file);
+                v.0
+            },
             types,
             client_fields,
             consts,
@@ -349,7 +379,11 @@ pub struct CrateIndex {
     foreign_closures: Vec<(Vec<String>, String, NetSummary)>,
     endpoint_fields: HashMap<String, Option<Kind>>,
     consts: HashMap<String, Value>,
-    field_values: HashMap<String, Option<Value>>,
+    /// Per (type, field): the one value struct literals of that type give
+    /// the field; `None` where literals disagree.
+    field_values: HashMap<(String, String), Option<Value>>,
+    /// Per field name: the types that declare or build a field of that name.
+    field_owners: HashMap<String, HashSet<String>>,
     types: HashSet<String>,
     client_fields: HashMap<String, Kind>,
     functions: BTreeMap<String, Vec<FnSummary>>,
@@ -429,15 +463,28 @@ impl CrateIndex {
             index.route_paths.extend(s.route_paths.iter().cloned());
             index.grpc_health |= s.grpc_health;
             index.has_main |= s.has_main;
-            for (name, v) in &s.field_values {
-                match index.field_values.get(name) {
+            for (ty, name, v) in &s.field_values {
+                let key = (ty.clone(), name.clone());
+                index
+                    .field_owners
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(ty.clone());
+                match index.field_values.get(&key) {
                     Some(prev) if prev != v => {
-                        index.field_values.insert(name.clone(), None);
+                        index.field_values.insert(key, None);
                     }
                     _ => {
-                        index.field_values.insert(name.clone(), v.clone());
+                        index.field_values.insert(key, v.clone());
                     }
                 }
+            }
+            for (ty, name) in &s.struct_fields {
+                index
+                    .field_owners
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(ty.clone());
             }
             for (name, kind) in &s.endpoint_fields {
                 match index.endpoint_fields.get(name) {
@@ -785,7 +832,18 @@ impl CrateIndex {
 
     /// The one value struct literals of the crate give this field.
     pub fn field_value(&self, name: &str) -> Option<&Value> {
-        self.field_values.get(name).and_then(Option::as_ref)
+        // A field is read by name where the receiver's type is unknown: only
+        // when one type of the crate has a field of that name is the value
+        // of its literals the value read (`host` of `Settings` is not `host`
+        // of `Upstream`).
+        let owners = self.field_owners.get(name)?;
+        if owners.len() != 1 {
+            return None;
+        }
+        let ty = owners.iter().next()?;
+        self.field_values
+            .get(&(ty.clone(), name.to_string()))
+            .and_then(Option::as_ref)
     }
 
     /// The value a crate function without receiver returns, when exactly
