@@ -80,10 +80,17 @@ fn run(args: &Args) -> Result<u8> {
         include_tests: args.include_tests,
         include_reconnect: args.include_reconnect,
         threads: args.threads,
+        max_file_size: args.max_file_size,
     };
     let suggest_opts = suggest_options(args)?;
     let (mut report, config) = mesh_audit::audit(&target, &opts)?;
     if args.verbose > 0 {
+        for link in &report.skipped_links {
+            eprintln!(
+                "note: {}: a symbolic link; not followed, not audited",
+                mesh_audit_render::escape_controls(link)
+            );
+        }
         match &config.source {
             Some(p) => eprintln!("configuration: {}", p.display()),
             None => {
@@ -107,7 +114,7 @@ fn run(args: &Args) -> Result<u8> {
     }
     let rendered = render(args, &report);
     match &args.output {
-        Some(path) => std::fs::write(path, rendered)
+        Some(path) => write_output(path, &rendered, &report.inputs)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
@@ -119,7 +126,37 @@ fn run(args: &Args) -> Result<u8> {
             }
         }
     }
+    if report.files_scanned == 0 && !args.allow_empty {
+        // A CI gate that audited nothing must not pass quietly.
+        eprintln!("warning: no Rust files were found to audit (ignored, excluded or absent); pass --allow-empty if that is expected");
+        return Ok(2);
+    }
     Ok(exit_code(&report, args.fail_on))
+}
+
+/// Writes the report to `path`: never over a file the audit read, and by
+/// renaming a temporary file in the same folder, so that a symbolic link
+/// at `path` is replaced, never followed. A FIFO or device (`/dev/null`) is
+/// written in place.
+fn write_output(path: &Path, text: &str, inputs: &[std::path::PathBuf]) -> Result<()> {
+    if let Ok(target) = std::fs::canonicalize(path) {
+        if inputs
+            .iter()
+            .any(|i| std::fs::canonicalize(i).is_ok_and(|i| i == target))
+        {
+            anyhow::bail!("it is a file this audit reads; choose another output file");
+        }
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        let t = meta.file_type();
+        if !t.is_file() && !t.is_symlink() && !t.is_dir() {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            f.write_all(text.as_bytes())?;
+            return Ok(());
+        }
+    }
+    mesh_audit_suggest::write_replacing(path, text.as_bytes())?;
+    Ok(())
 }
 
 fn suggest_options(args: &Args) -> Result<SuggestOptions> {

@@ -150,6 +150,14 @@ pub struct Report {
     pub suppression_notes: Vec<SuppressionNote>,
     pub files_scanned: usize,
     pub elapsed_ms: u128,
+    /// Absolute paths of every file the audit read as input (sources and
+    /// configuration): the report must never be written over one.
+    #[serde(skip)]
+    pub inputs: Vec<std::path::PathBuf>,
+    /// `.rs` files inside the tree that are symbolic links, not followed
+    /// (relative to `root`); listed with `-v`.
+    #[serde(skip)]
+    pub skipped_links: Vec<String>,
 }
 
 impl Report {

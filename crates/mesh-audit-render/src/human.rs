@@ -3,6 +3,8 @@ use std::fmt::Write;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use mesh_audit_model::{Report, Severity, Suggestion};
 
+use crate::escape_controls as esc;
+
 pub struct HumanOptions<'a> {
     pub color: bool,
     /// Print each finding's suggested mesh config or code under it.
@@ -38,9 +40,9 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
             cache = Some((f.file.clone(), (opts.source)(&f.file)));
         }
         let source = cache.as_ref().and_then(|(_, s)| s.as_deref());
-        let title = level(f.severity)
-            .primary_title(f.message.as_str())
-            .id(f.rule);
+        let file = esc(&f.file);
+        let message = esc(&f.message);
+        let title = level(f.severity).primary_title(&*message).id(f.rule);
         let mut group = match source {
             Some(src) if (f.range.byte_end as usize) <= src.len() => {
                 let label = values_label(f);
@@ -48,13 +50,13 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
                     ..(f.range.byte_end as usize).max(f.range.byte_start as usize);
                 title.element(
                     Snippet::source(src)
-                        .path(f.file.as_str())
+                        .path(&*file)
                         .fold(true)
                         .annotation(AnnotationKind::Primary.span(span).label(label)),
                 )
             }
             _ => title.element(
-                annotate_snippets::Origin::path(f.file.as_str())
+                annotate_snippets::Origin::path(&*file)
                     .line(f.range.line as usize)
                     .char_column(f.range.column as usize),
             ),
@@ -69,11 +71,12 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
         out.push('\n');
     }
     for e in &report.errors {
+        let file = esc(&e.file);
         let loc = match (e.line, e.column) {
-            (Some(l), Some(c)) => format!("{}:{l}:{c}", e.file),
-            _ => e.file.clone(),
+            (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+            _ => file.into_owned(),
         };
-        let title = format!("{loc}: {}", e.message);
+        let title = format!("{loc}: {}", esc(&e.message));
         let _ = writeln!(
             out,
             "{}\n",
@@ -84,7 +87,7 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
         if n.kind == "missing-reason" && !opts.verbose {
             continue;
         }
-        let title = format!("{}:{}: {}", n.file, n.line, n.message);
+        let title = format!("{}:{}: {}", esc(&n.file), n.line, esc(&n.message));
         let _ = writeln!(
             out,
             "{}\n",

@@ -9,8 +9,10 @@ pub mod analysis;
 pub mod config;
 pub mod discover;
 pub mod engine;
+pub mod ignore_files;
 pub mod index;
 pub mod rules;
+pub mod safe_fs;
 pub mod source;
 pub mod suppress;
 
