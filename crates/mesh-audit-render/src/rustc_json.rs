@@ -4,7 +4,7 @@
 //! in `text`, the code as `mesh_audit::<rule>`, help and suggestion notes as
 //! children, and quick fixes as `suggested_replacement`.
 
-use mesh_audit_model::{Finding, Report, Severity};
+use mesh_audit_model::{AuditError, Finding, Report, Severity};
 use serde_json::{json, Value};
 
 /// Relative paths in `file_name`: rust-analyzer joins them to the workspace root.
@@ -15,7 +15,41 @@ pub fn render_rustc_json(report: &Report, source: &dyn Fn(&str) -> Option<String
         out.push_str(&diagnostic(f, text.as_deref()).to_string());
         out.push('\n');
     }
+    for e in &report.errors {
+        out.push_str(&error_diagnostic(e).to_string());
+        out.push('\n');
+    }
     out
+}
+
+/// A file that could not be analysed, as an error on that file (line 1 when
+/// the position is unknown), so the editor says why it shows no findings.
+fn error_diagnostic(e: &AuditError) -> Value {
+    let line = e.line.unwrap_or(1);
+    let column = e.column.unwrap_or(1);
+    json!({
+        "$message_type": "diagnostic",
+        "message": e.message,
+        "code": { "code": "mesh_audit::file", "explanation": null },
+        "level": "error",
+        "spans": [{
+            "file_name": e.file,
+            "byte_start": 0,
+            "byte_end": 0,
+            "line_start": line,
+            "line_end": line,
+            "column_start": column,
+            "column_end": column,
+            "is_primary": true,
+            "text": [],
+            "label": null,
+            "suggested_replacement": null,
+            "suggestion_applicability": null,
+            "expansion": null,
+        }],
+        "children": [],
+        "rendered": format!("error: {}\n  --> {}:{line}:{column}\n", e.message, e.file),
+    })
 }
 
 fn level(s: Severity) -> &'static str {
