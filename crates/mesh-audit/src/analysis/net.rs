@@ -20,6 +20,9 @@ use super::paths::{ends_with, mentions};
 use super::scope::{type_path, FnScope};
 use super::FileCtx;
 
+/// Method calls followed back from one call to the root of its chain.
+const MAX_BUILDER_CHAIN: usize = 64;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
     Http,
@@ -682,9 +685,16 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }
     }
 
-    fn builder_root(&self, e: &Expr) -> Option<Kind> {
+    fn builder_root(&self, mut e: &Expr) -> Option<Kind> {
+        // Asked at every link of a chain: a bounded walk keeps a generated
+        // 10,000-call chain linear. No hand-written client builder is longer.
+        for _ in 0..MAX_BUILDER_CHAIN {
+            match e {
+                Expr::MethodCall(m) => e = &m.receiver,
+                _ => break,
+            }
+        }
         match e {
-            Expr::MethodCall(m) => self.builder_root(&m.receiver),
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
                 let segs = self.cx.uses.resolve(&p.path);

@@ -1643,6 +1643,9 @@ impl<'a> ChainVisitor<'_, '_, 'a> {
         let mut cur = e;
         let root = loop {
             match cur {
+                // Every link asks for its chain: bounded, a generated
+                // 10,000-call chain stays linear; no breaker builder is longer.
+                Expr::MethodCall(_) if methods.len() >= 64 => return None,
                 Expr::MethodCall(m) => {
                     methods.push(m);
                     cur = &m.receiver;
