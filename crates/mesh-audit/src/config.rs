@@ -53,9 +53,14 @@ impl Config {
         }
         let manifest = root.join("Cargo.toml");
         if std::fs::symlink_metadata(&manifest).is_ok() {
-            let text = read(&manifest)?;
-            // A broken Cargo.toml is reported by discovery, with cargo's words.
-            let Ok(doc) = text.parse::<toml::Table>() else {
+            // A broken (or unreadable, or special) Cargo.toml is reported by
+            // discovery, with cargo's words.
+            let Ok(doc) = read(&manifest).and_then(|text| {
+                text.parse::<toml::Table>().map_err(|e| ConfigError {
+                    file: String::new(),
+                    message: e.to_string(),
+                })
+            }) else {
                 return Ok(Config::default());
             };
             for section in ["workspace", "package"] {
