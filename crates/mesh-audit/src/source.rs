@@ -210,7 +210,7 @@ mod tests {
         assert_eq!(idx.position(x), (2, 101));
         assert_eq!(idx.position(text.len() - 1), (2, 302));
         // Offsets inside a character land on that character.
-        assert_eq!(idx.position(12), (2, 1));
+        assert_eq!(idx.position(11), (2, 1));
     }
 
     fn depth(text: &str, max_nesting: usize) -> Option<u32> {
