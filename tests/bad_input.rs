@@ -1062,7 +1062,8 @@ fn audit_seconds(dir: &std::path::Path, text: &str) -> f64 {
 #[test]
 fn pathological_shapes_scale_near_linearly() {
     let call = "async fn f(c: reqwest::Client) { for _ in 0..3 { if c.get(\"http://inventory:8080/x\").send().await.is_ok() { break; } } } ";
-    let shapes: [(&str, Box<dyn Fn(usize) -> String>, usize); 3] = [
+    type Shape = Box<dyn Fn(usize) -> String>;
+    let shapes: [(&str, Shape, usize); 3] = [
         (
             "one long line",
             Box::new(|n| format!("{}\n", call.repeat(n))),

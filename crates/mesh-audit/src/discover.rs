@@ -562,3 +562,39 @@ pub fn rel_to(root: &Path, p: &Path) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Walk errors name the folder they are about (the integration test
+    /// cannot make a folder unreadable when it runs as root).
+    #[test]
+    fn walk_errors_name_their_folder() {
+        let err = ignore::Error::WithDepth {
+            depth: 2,
+            err: Box::new(ignore::Error::WithPath {
+                path: PathBuf::from("/w/src/locked"),
+                err: Box::new(ignore::Error::Io(std::io::Error::from(
+                    std::io::ErrorKind::PermissionDenied,
+                ))),
+            }),
+        };
+        assert_eq!(walk_error_path(&err), Some(Path::new("/w/src/locked")));
+        assert_eq!(
+            rel_to(Path::new("/w"), walk_error_path(&err).unwrap()),
+            "src/locked"
+        );
+        assert!(
+            walk_error_message(&err).starts_with("cannot read folder: "),
+            "{}",
+            walk_error_message(&err)
+        );
+    }
+
+    #[test]
+    fn paths_outside_the_root_stay_absolute() {
+        assert_eq!(rel_to(Path::new("/w"), Path::new("/w/a/b.rs")), "a/b.rs");
+        assert_eq!(rel_to(Path::new("/w"), Path::new("/x/b.rs")), "/x/b.rs");
+    }
+}

@@ -70,9 +70,9 @@ fn check_regular(meta: &std::fs::Metadata, limit: u64) -> Result<(), ReadError> 
 /// `4 MB`, `512 KB`, `100 bytes`: how limits are written in messages.
 pub fn human_size(bytes: u64) -> String {
     const MB: u64 = 1024 * 1024;
-    if bytes >= MB && bytes % MB == 0 {
+    if bytes >= MB && bytes.is_multiple_of(MB) {
         format!("{} MB", bytes / MB)
-    } else if bytes >= 1024 && bytes % 1024 == 0 {
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
         format!("{} KB", bytes / 1024)
     } else {
         format!("{bytes} bytes")
