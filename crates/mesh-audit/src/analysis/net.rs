@@ -725,14 +725,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
         };
         // A type alias of this file first (`type HttpClient = Client<HttpConnector, Body>;`):
         // its name may look like a generated gRPC client's.
-        if let Some(id) = path.get_ident() {
-            for item in &self.cx.file.items {
-                if let syn::Item::Type(t) = item {
-                    if t.ident == *id && t.generics.params.is_empty() {
-                        return self.kind_of_type_at(&t.ty, depth + 1);
-                    }
-                }
-            }
+        if let Some(aliased) = path
+            .get_ident()
+            .and_then(|id| self.cx.type_alias(&id.to_string()))
+        {
+            return self.kind_of_type_at(aliased, depth + 1);
         }
         let segs = self.cx.uses.resolve(path);
         let last = path.segments.last();
