@@ -894,7 +894,7 @@ fn special_ignore_files_are_named_not_read() {
             "src/main.rs:4:20 loopback-bind"
         ]
     );
-    let message = "ignore file not a regular file (a FIFO, device or folder); not read; its patterns are not applied";
+    let message = "not a regular file (a FIFO, device or folder); not read; its ignore patterns are not applied";
     assert_eq!(
         errors(&v),
         [
@@ -1435,5 +1435,34 @@ async fn padded(client: reqwest::Client) {
             "26 retry-loop host=shard007 retries=2",
             "30 retry-loop host=inventory retries=2",
         ]
+    );
+}
+
+/// cargo quotes the offending line of a broken manifest; a `Cargo.toml`
+/// linked to a private file must not put its lines into the report.
+#[cfg(unix)]
+#[test]
+fn broken_manifest_lines_are_not_quoted_in_the_report() {
+    let outside = scratch(&[("id_key", "PRIVATE-KEY-MATERIAL abc\n")]);
+    let dir = scratch(&[("src/main.rs", LOOPBACK_MAIN)]);
+    symlink(
+        &outside.path().join("id_key"),
+        &dir.path().join("Cargo.toml"),
+    );
+    let o = run_bounded(dir.path(), &["--format", "json"]);
+    assert_exit(&o, 1);
+    let v = json(&o);
+    assert_eq!(locations(&v), ["src/main.rs:4:20 loopback-bind"]);
+    let errs = errors(&v);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].3.starts_with("cargo metadata failed"),
+        "{}",
+        errs[0].3
+    );
+    assert!(
+        !stdout(&o).contains("PRIVATE-KEY-MATERIAL"),
+        "{}",
+        stdout(&o)
     );
 }

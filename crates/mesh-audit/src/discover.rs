@@ -307,12 +307,20 @@ fn neutral_dir() -> PathBuf {
         .unwrap_or_else(std::env::temp_dir)
 }
 
-/// cargo's error lines as one sentence, without its `error:` / `Caused by:` framing.
+/// cargo's error lines as one sentence, without its `error:` / `Caused by:`
+/// framing and without the source lines it quotes (`1 | ...`, `  | ^^^`): a
+/// manifest may be a link to a private file, and the report may be public.
 fn cargo_error_text(stderr: &str) -> String {
+    let quoted = |l: &str| {
+        let rest = l
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start();
+        rest.starts_with('|')
+    };
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("Caused by:"))
+        .filter(|l| !l.is_empty() && !l.starts_with("Caused by:") && !quoted(l))
         .collect();
     lines.join(" ").trim_start_matches("error: ").to_string()
 }
@@ -376,7 +384,7 @@ fn finish(mut found: Discovered, ignores: &TreeIgnores) -> Result<Discovered, Di
             file: rel_to(&found.root, &file),
             line: None,
             column: None,
-            message: format!("ignore file {message}; its patterns are not applied"),
+            message: format!("{message}; its ignore patterns are not applied"),
         });
     }
     found.files.sort_by(|a, b| a.rel.cmp(&b.rel));
