@@ -136,8 +136,8 @@ fn run(args: &Args) -> Result<u8> {
 
 /// Writes the report to `path`: never over a file the audit read, and by
 /// renaming a temporary file in the same folder, so that a symbolic link
-/// at `path` is replaced, never followed. A FIFO or device (`/dev/null`) is
-/// written in place.
+/// at `path` is replaced, never followed to a file. A FIFO or device, also
+/// through a link (`/dev/null`, `/dev/stdout`), is written in place.
 fn write_output(path: &Path, text: &str, inputs: &[std::path::PathBuf]) -> Result<()> {
     if let Ok(target) = std::fs::canonicalize(path) {
         if inputs
@@ -147,9 +147,9 @@ fn write_output(path: &Path, text: &str, inputs: &[std::path::PathBuf]) -> Resul
             anyhow::bail!("it is a file this audit reads; choose another output file");
         }
     }
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
+    if let Ok(meta) = std::fs::metadata(path) {
         let t = meta.file_type();
-        if !t.is_file() && !t.is_symlink() && !t.is_dir() {
+        if !t.is_file() && !t.is_dir() {
             let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
             f.write_all(text.as_bytes())?;
             return Ok(());
@@ -189,14 +189,19 @@ fn emit_manifests(
             eprintln!("wrote {}", p.display());
         }
     }
+    // File names and hosts come from the audited repository: escaped.
+    let esc = mesh_audit_render::escape_controls;
     for c in &set.conflicts {
-        eprintln!("warning: {c}");
+        eprintln!("warning: {}", esc(&c.to_string()));
     }
     for (file, line, rule) in &set.unplaced {
-        eprintln!("note: {file}:{line}: {rule} finding has no known destination host; not in any manifest");
+        eprintln!(
+            "note: {}:{line}: {rule} finding has no known destination host; not in any manifest",
+            esc(file)
+        );
     }
     for e in &set.errors {
-        eprintln!("warning: {e}");
+        eprintln!("warning: {}", esc(&e.to_string()));
     }
     Ok(())
 }

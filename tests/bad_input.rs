@@ -738,6 +738,26 @@ fn output_file_never_overwrites_an_audited_source_or_follows_a_link() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep\n");
     let report = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
     assert!(report.contains("\"loopback-bind\""), "{report}");
+
+    // A link to a device is written through: `-o /dev/stdout` still works.
+    std::fs::remove_file(dir.path().join("report.json")).unwrap();
+    symlink(std::path::Path::new("/dev/null"), &dir.path().join("null"));
+    let o = run(dir.path(), &["src", "-o", "null"]);
+    assert_exit(&o, 1);
+    assert!(std::fs::symlink_metadata(dir.path().join("null"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let o = run(
+        dir.path(),
+        &["src", "--format", "short", "-o", "/dev/stdout"],
+    );
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o).starts_with("src/main.rs:4:20: error[loopback-bind]"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// Chains that nest without brackets (or whose brackets close at once)
