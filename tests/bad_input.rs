@@ -962,6 +962,34 @@ fn cargo_toml_linked_to_dev_zero_is_not_read() {
     }
 }
 
+/// A workspace member's `Cargo.toml` linked to `/dev/zero` is never handed
+/// to cargo either: the workspace folder is audited without Cargo.
+#[cfg(unix)]
+#[test]
+fn member_manifest_linked_to_dev_zero_is_not_read() {
+    let dir = scratch(&[
+        ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+        ("crates/a/src/main.rs", LOOPBACK_MAIN),
+    ]);
+    symlink(
+        std::path::Path::new("/dev/zero"),
+        &dir.path().join("crates/a/Cargo.toml"),
+    );
+    let o = run_bounded(dir.path(), &["--format", "json"]);
+    assert_exit(&o, 1);
+    let v = json(&o);
+    assert_eq!(locations(&v), ["crates/a/src/main.rs:4:20 loopback-bind"]);
+    let errs = errors(&v);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].3.ends_with(
+            "crates/a/Cargo.toml: not a regular file (a FIFO, device or folder); not read"
+        ),
+        "{}",
+        errs[0].3
+    );
+}
+
 /// `--config` naming a FIFO would block forever on open: a configuration error.
 #[cfg(unix)]
 #[test]

@@ -247,6 +247,13 @@ fn cargo_metadata(manifest: &Path) -> Result<cargo_metadata::Metadata, String> {
                 .map_err(|e| format!("{}: {e}", candidate.display()))?;
         }
     }
+    // And every member's manifest the workspace lists (`a`, `crates/*`).
+    for member in member_manifests(manifest) {
+        if std::fs::symlink_metadata(&member).is_ok() {
+            read_regular(&member, MAX_CONTROL_FILE)
+                .map_err(|e| format!("{}: {e}", member.display()))?;
+        }
+    }
     let mut cmd = cargo_metadata::MetadataCommand::new();
     cmd.no_deps()
         .other_options(vec!["--offline".to_string()])
@@ -286,6 +293,71 @@ fn cargo_metadata(manifest: &Path) -> Result<cargo_metadata::Metadata, String> {
     }
     let text = String::from_utf8(stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
     cargo_metadata::MetadataCommand::parse(text).map_err(|e| e.to_string())
+}
+
+/// The `Cargo.toml` of each `[workspace] members` entry of `manifest`, with
+/// `*` and `?` expanded one folder level at a time (other glob syntax is left
+/// to cargo, under its time limit).
+fn member_manifests(manifest: &Path) -> Vec<PathBuf> {
+    let Some(dir) = manifest.parent() else {
+        return Vec::new();
+    };
+    let Ok(text) = read_regular_text(manifest, MAX_CONTROL_FILE) else {
+        return Vec::new();
+    };
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let members = doc
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(|m| m.as_array());
+    let mut out = Vec::new();
+    for pattern in members.into_iter().flatten().filter_map(|m| m.as_str()) {
+        let mut dirs = vec![dir.to_path_buf()];
+        for segment in pattern.split('/').filter(|s| !s.is_empty() && *s != ".") {
+            if !segment.contains(['*', '?']) {
+                dirs.iter_mut().for_each(|d| d.push(segment));
+                continue;
+            }
+            dirs = dirs
+                .iter()
+                .filter_map(|d| std::fs::read_dir(d).ok())
+                .flatten()
+                .flatten()
+                .filter(|e| wildcard_match(segment, &e.file_name().to_string_lossy()))
+                .map(|e| e.path())
+                .take(10_000)
+                .collect();
+        }
+        out.extend(dirs.into_iter().map(|d| d.join("Cargo.toml")));
+    }
+    out
+}
+
+/// `*` (any run) and `?` (one character) against a file name.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Classic two-pointer match with backtracking to the last `*`: linear-ish,
+    // never exponential.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
 }
 
 /// Reads a child's pipe to the end on its own thread, so that neither pipe
@@ -598,6 +670,15 @@ mod tests {
             "{}",
             walk_error_message(&err)
         );
+    }
+
+    #[test]
+    fn member_wildcards_match_names() {
+        assert!(wildcard_match("*", "svc"));
+        assert!(wildcard_match("svc-*", "svc-orders"));
+        assert!(wildcard_match("a?c", "abc"));
+        assert!(!wildcard_match("svc-*", "lib"));
+        assert!(!wildcard_match("a?c", "ac"));
     }
 
     #[test]
