@@ -209,7 +209,9 @@ fn emit_manifests(
 /// Reads a report file's text by its path relative to the audit root.
 fn source_reader(root: &str) -> impl Fn(&str) -> Option<String> {
     let root = Path::new(root).to_path_buf();
-    move |rel| std::fs::read_to_string(root.join(rel)).ok()
+    // Only files that were audited have findings, so they passed the size
+    // limit; the cap guards against one replaced since.
+    move |rel| mesh_audit::safe_fs::read_regular_text(&root.join(rel), 1 << 30).ok()
 }
 
 fn render(args: &Args, report: &Report) -> String {
