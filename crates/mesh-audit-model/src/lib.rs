@@ -160,6 +160,14 @@ pub struct Report {
     /// packages and targets as cargo does; not part of the JSON report.
     #[serde(skip)]
     pub cargo_packages: Vec<CargoPackage>,
+    /// Absolute paths of every file the audit read as input (sources and
+    /// configuration): the report must never be written over one.
+    #[serde(skip)]
+    pub inputs: Vec<std::path::PathBuf>,
+    /// `.rs` files inside the tree that are symbolic links, not followed
+    /// (relative to `root`); listed with `-v`.
+    #[serde(skip)]
+    pub skipped_links: Vec<String>,
 }
 
 /// What a package is in the deployment model, and whether it was audited.

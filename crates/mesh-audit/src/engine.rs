@@ -20,7 +20,7 @@ use crate::config::{Config, RuleConfig};
 use crate::discover::{discover, DiscoverError, SourceFile, Target};
 use crate::index::{CrateIndex, FileSummary};
 use crate::rules::{self, Rule};
-use crate::source::{nesting_exceeds, LineIndex};
+use crate::source::{depth_exceeds, LineIndex};
 use crate::suppress::Suppressions;
 
 /// Deeper bracket nesting than any hand-written Rust; syn recurses per level.
@@ -41,6 +41,8 @@ pub struct AuditOptions {
     pub all_scopes: bool,
     /// 0 = one per core.
     pub threads: usize,
+    /// Largest `.rs` file analysed, in bytes; `None` = config, else the default.
+    pub max_file_size: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,11 +127,18 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
     let include_tests = opts.include_tests || config.include_tests.unwrap_or(false);
     let include_reconnect = opts.include_reconnect || config.include_reconnect.unwrap_or(false);
 
+    let max_file_size = opts
+        .max_file_size
+        .or(config.max_file_size)
+        .unwrap_or(crate::safe_fs::DEFAULT_MAX_FILE_SIZE);
+
     // Pass 1: read, check, parse, summarise.
-    let mut pass1: Vec<Result<(String, FileSummary), AuditError>> =
-        run_parallel(&found.files, threads, summarise, |f, msg| {
-            Err(file_error(f, None, msg))
-        });
+    let mut pass1: Vec<Result<(String, FileSummary), AuditError>> = run_parallel(
+        &found.files,
+        threads,
+        |f| summarise(f, max_file_size),
+        |f, msg| Err(file_error(f, None, msg)),
+    );
 
     // Which files cargo compiles, as what, and which packages run in a pod.
     let summaries: Vec<Option<&FileSummary>> = pass1
@@ -206,7 +215,7 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
             };
         }
     }
-    resummarise_through_reexports(&found, &mut pass1, &audited, threads);
+    resummarise_through_reexports(&found, &mut pass1, &audited, threads, max_file_size);
     let indexes = build_indexes(&found, &pass1, &audited);
     let empty_index = CrateIndex::default();
 
@@ -261,6 +270,13 @@ pub fn audit(target: &Target, opts: &AuditOptions) -> Result<(Report, Config), A
         packages,
         unreached_files,
         cargo_packages: found.cargo_packages,
+        inputs: found
+            .files
+            .iter()
+            .map(|f| f.abs.clone())
+            .chain(config.source.clone())
+            .collect(),
+        skipped_links: found.skipped_links,
         ..Default::default()
     };
     for (r, ok) in pass1.into_iter().zip(&audited) {
@@ -291,9 +307,19 @@ fn file_error(f: &SourceFile, line: Option<(u32, u32)>, message: String) -> Audi
 }
 
 /// Reads and parses a file, or says why it cannot be analysed.
-fn load(f: &SourceFile) -> Result<(String, syn::File), AuditError> {
-    let bytes =
-        std::fs::read(&f.abs).map_err(|e| file_error(f, None, format!("cannot read: {e}")))?;
+fn load(f: &SourceFile, max_file_size: u64) -> Result<(String, syn::File), AuditError> {
+    use crate::safe_fs::{human_size, read_regular, ReadError};
+    let bytes = read_regular(&f.abs, max_file_size).map_err(|e| {
+        let message = match e {
+            ReadError::TooLarge { size, limit } => format!(
+                "larger than the {} limit ({size} bytes), likely generated; not analysed (raise `max-file-size` or --max-file-size to audit it)",
+                human_size(limit)
+            ),
+            ReadError::NotRegular => "not a regular file; not analysed".to_string(),
+            ReadError::Io(e) => format!("cannot read: {e}"),
+        };
+        file_error(f, None, message)
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let valid = &e.as_bytes()[..at];
@@ -308,15 +334,12 @@ fn load(f: &SourceFile) -> Result<(String, syn::File), AuditError> {
     Ok((text, file))
 }
 
-/// Parses Rust source, refusing pathological nesting before syn recurses into it.
+/// Parses Rust source, refusing pathological depth before syn recurses into it.
 pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
     if text.as_bytes().contains(&0) {
         return Err((None, "contains NUL bytes; not a Rust source file".into()));
     }
-    if let Some(line) = nesting_exceeds(text, MAX_NESTING) {
-        return Err((Some((line, 1)), format!("nested deeper than {MAX_NESTING} levels or a statement longer than {} tokens; not analysed", crate::source::MAX_STATEMENT_TOKENS)));
-    }
-    syn::parse_file(&blank_preamble(text)).map_err(|e| {
+    let syntax_error = |e: syn::Error| {
         let start = e.span().start();
         let pos = (start.line > 0).then_some((start.line as u32, start.column as u32 + 1));
         let lex_error = e.to_string() == "cannot parse string into token stream";
@@ -332,7 +355,16 @@ pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
             ),
             None => (pos, format!("cannot parse: {e}")),
         }
-    })
+    };
+    // Lexed once: the depth check and syn read the same tokens (what
+    // `syn::parse_file` does, with the preamble blanked instead of cut).
+    let tokens: proc_macro2::TokenStream = blank_preamble(text)
+        .parse()
+        .map_err(|e: proc_macro2::LexError| syntax_error(e.into()))?;
+    if let Some(line) = depth_exceeds(&tokens, MAX_NESTING) {
+        return Err((Some((line, 1)), format!("nested deeper than {MAX_NESTING} levels or a statement longer than {} tokens; not analysed", crate::source::MAX_STATEMENT_TOKENS)));
+    }
+    syn::parse2::<syn::File>(tokens).map_err(syntax_error)
 }
 
 /// syn drops a leading BOM and `#!` line and counts spans from what is left;
@@ -355,8 +387,8 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}{}", " ".repeat(bom + shebang), &rest[shebang..]))
 }
 
-fn summarise(f: &SourceFile) -> Result<(String, FileSummary), AuditError> {
-    let (text, file) = load(f)?;
+fn summarise(f: &SourceFile, max_file_size: u64) -> Result<(String, FileSummary), AuditError> {
+    let (text, file) = load(f, max_file_size)?;
     let summary = FileSummary::build(&file, &f.abs, &text);
     Ok((text, summary))
 }
@@ -404,6 +436,7 @@ fn check_file(
     cx.module = module.to_vec();
     let mut findings = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut item_paths: Option<crate::fingerprint::ItemPaths> = None;
     for (rule, rc) in active {
         let meta = rule.meta();
         let mut out = Vec::new();
@@ -432,7 +465,10 @@ fn check_file(
             let code = text
                 .get(v.range.byte_start as usize..v.range.byte_end as usize)
                 .unwrap_or("");
-            let item = crate::fingerprint::enclosing_item_path(&file, start);
+            let item = item_paths
+                .get_or_insert_with(|| crate::fingerprint::ItemPaths::new(&file))
+                .at(start)
+                .to_string();
             let normalised = crate::fingerprint::normalised_code(code);
             let key = format!("{}\0{}\0{item}\0{normalised}", meta.id, f.rel);
             let nth = seen.entry(key.clone()).or_insert(0);
@@ -473,6 +509,7 @@ fn resummarise_through_reexports(
     pass1: &mut [Result<(String, FileSummary), AuditError>],
     audited: &[bool],
     threads: usize,
+    max_file_size: u64,
 ) {
     let n = found.packages.len();
     if n == 0 {
@@ -540,7 +577,7 @@ fn resummarise_through_reexports(
         threads,
         |&i| {
             let f = &found.files[i];
-            let (text, file) = load(f)?;
+            let (text, file) = load(f, max_file_size)?;
             let list = seen_by[f.package_index.unwrap_or_default()].clone();
             let summary = FileSummary::build_with_reexports(&file, &f.abs, &text, list);
             Ok((text, summary))

@@ -11,12 +11,116 @@ use syn::visit::Visit;
 /// `::`-joined names of the items enclosing byte `offset`, outermost first;
 /// empty at the top level of a file.
 pub fn enclosing_item_path(file: &syn::File, offset: usize) -> String {
-    let mut finder = Enclosing {
-        offset,
-        path: Vec::new(),
-    };
-    finder.visit_file(file);
-    finder.path.join("::")
+    ItemPaths::new(file).at(offset).to_string()
+}
+
+/// Every named item of a file with its byte range and path, computed once
+/// per file: a file with thousands of findings asks for thousands of paths,
+/// and each span costs a walk over the item's tokens.
+pub struct ItemPaths {
+    /// (start, end, path), in pre-order.
+    items: Vec<(usize, usize, String)>,
+}
+
+impl ItemPaths {
+    pub fn new(file: &syn::File) -> ItemPaths {
+        let mut c = Collect {
+            path: Vec::new(),
+            out: Vec::new(),
+        };
+        c.visit_file(file);
+        ItemPaths { items: c.out }
+    }
+
+    /// The path of the innermost item that holds `offset`.
+    pub fn at(&self, offset: usize) -> &str {
+        self.items
+            .iter()
+            .filter(|(s, e, _)| (*s..*e).contains(&offset))
+            .min_by_key(|(s, e, _)| e - s)
+            .map(|(_, _, p)| p.as_str())
+            .unwrap_or("")
+    }
+}
+
+struct Collect {
+    path: Vec<String>,
+    out: Vec<(usize, usize, String)>,
+}
+
+impl Collect {
+    fn enter(&mut self, node: &impl Spanned, name: Option<String>) -> bool {
+        let Some(name) = name else { return false };
+        let r = node.span().byte_range();
+        self.path.push(name);
+        self.out.push((r.start, r.end, self.path.join("::")));
+        true
+    }
+}
+
+impl<'ast> Visit<'ast> for Collect {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let pushed = self.enter(item, item_name(item));
+        syn::visit::visit_item(self, item);
+        if pushed {
+            self.path.pop();
+        }
+    }
+    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
+        let name = match item {
+            syn::ImplItem::Fn(f) => Some(format!("fn {}", f.sig.ident)),
+            syn::ImplItem::Const(c) => Some(format!("const {}", c.ident)),
+            _ => None,
+        };
+        let pushed = self.enter(item, name);
+        syn::visit::visit_impl_item(self, item);
+        if pushed {
+            self.path.pop();
+        }
+    }
+    fn visit_trait_item(&mut self, item: &'ast syn::TraitItem) {
+        let name = match item {
+            syn::TraitItem::Fn(f) => Some(format!("fn {}", f.sig.ident)),
+            _ => None,
+        };
+        let pushed = self.enter(item, name);
+        syn::visit::visit_trait_item(self, item);
+        if pushed {
+            self.path.pop();
+        }
+    }
+}
+
+fn item_name(item: &syn::Item) -> Option<String> {
+    match item {
+        syn::Item::Fn(f) => Some(format!("fn {}", f.sig.ident)),
+        syn::Item::Mod(m) => Some(format!("mod {}", m.ident)),
+        syn::Item::Trait(t) => Some(format!("trait {}", t.ident)),
+        syn::Item::Const(c) => Some(format!("const {}", c.ident)),
+        syn::Item::Static(s) => Some(format!("static {}", s.ident)),
+        syn::Item::Struct(s) => Some(format!("struct {}", s.ident)),
+        syn::Item::Enum(e) => Some(format!("enum {}", e.ident)),
+        syn::Item::Impl(i) => {
+            let ty = normalised_code(&quote::ToTokens::to_token_stream(&i.self_ty).to_string());
+            Some(match &i.trait_ {
+                Some((path, _)) => {
+                    let tr = quote::ToTokens::to_token_stream(path).to_string();
+                    format!("impl {tr} for {ty}")
+                }
+                None => format!("impl {ty}"),
+            })
+        }
+        syn::Item::Macro(m) => Some(format!(
+            "{}!",
+            m.mac
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default()
+        )),
+        _ => None,
+    }
 }
 
 /// The code of a finding with layout removed: tokens re-printed with
@@ -27,80 +131,6 @@ pub fn normalised_code(code: &str) -> String {
     match proc_macro2::TokenStream::from_str(code) {
         Ok(tokens) => tokens.to_string(),
         Err(_) => code.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
-}
-
-struct Enclosing {
-    offset: usize,
-    path: Vec<String>,
-}
-
-impl Enclosing {
-    fn contains(&self, node: &impl Spanned) -> bool {
-        node.span().byte_range().contains(&self.offset)
-    }
-}
-
-impl<'ast> Visit<'ast> for Enclosing {
-    fn visit_item(&mut self, item: &'ast syn::Item) {
-        if !self.contains(item) {
-            return;
-        }
-        let name = match item {
-            syn::Item::Fn(f) => Some(format!("fn {}", f.sig.ident)),
-            syn::Item::Mod(m) => Some(format!("mod {}", m.ident)),
-            syn::Item::Trait(t) => Some(format!("trait {}", t.ident)),
-            syn::Item::Const(c) => Some(format!("const {}", c.ident)),
-            syn::Item::Static(s) => Some(format!("static {}", s.ident)),
-            syn::Item::Struct(s) => Some(format!("struct {}", s.ident)),
-            syn::Item::Enum(e) => Some(format!("enum {}", e.ident)),
-            syn::Item::Impl(i) => {
-                let ty = normalised_code(&quote::ToTokens::to_token_stream(&i.self_ty).to_string());
-                Some(match &i.trait_ {
-                    Some((path, _)) => {
-                        let tr = quote::ToTokens::to_token_stream(path).to_string();
-                        format!("impl {tr} for {ty}")
-                    }
-                    None => format!("impl {ty}"),
-                })
-            }
-            syn::Item::Macro(m) => Some(format!(
-                "{}!",
-                m.mac
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident.to_string())
-                    .unwrap_or_default()
-            )),
-            _ => None,
-        };
-        if let Some(name) = name {
-            self.path.push(name);
-        }
-        syn::visit::visit_item(self, item);
-    }
-
-    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
-        if !self.contains(item) {
-            return;
-        }
-        if let syn::ImplItem::Fn(f) = item {
-            self.path.push(format!("fn {}", f.sig.ident));
-        } else if let syn::ImplItem::Const(c) = item {
-            self.path.push(format!("const {}", c.ident));
-        }
-        syn::visit::visit_impl_item(self, item);
-    }
-
-    fn visit_trait_item(&mut self, item: &'ast syn::TraitItem) {
-        if !self.contains(item) {
-            return;
-        }
-        if let syn::TraitItem::Fn(f) = item {
-            self.path.push(format!("fn {}", f.sig.ident));
-        }
-        syn::visit::visit_trait_item(self, item);
     }
 }
 

@@ -40,6 +40,9 @@ pub struct FileCtx<'a> {
     consts: HashMap<String, &'a Expr>,
     fields: HashMap<String, &'a syn::Type>,
     fn_returns: HashMap<String, &'a syn::Type>,
+    /// Non-generic `type X = ..;` items at the file's top level, by name:
+    /// looked up for every parameter, so a map rather than a scan of items.
+    type_aliases: HashMap<String, &'a syn::Type>,
     binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
     retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
     /// Long-lived consumer reconnect loops count as retry loops (opt-in).
@@ -71,11 +74,17 @@ impl<'a> FileCtx<'a> {
                     syn::ReturnType::Default => None,
                 })
                 .collect(),
+            type_aliases: type_aliases(file),
             binds: std::cell::OnceCell::new(),
             retry_loops: std::cell::OnceCell::new(),
             include_reconnect: false,
             module: Vec::new(),
         }
+    }
+
+    /// The aliased type of a non-generic top-level `type` item of this file.
+    pub fn type_alias(&self, name: &str) -> Option<&'a syn::Type> {
+        self.type_aliases.get(name).copied()
     }
 
     /// The declared type of a struct field of this file, by field name.
@@ -201,4 +210,17 @@ fn expr_start(e: &Expr) -> Option<usize> {
         _ => return None,
     };
     Some(span.byte_range().start)
+}
+
+/// The first non-generic top-level `type` alias of each name.
+fn type_aliases(file: &syn::File) -> HashMap<String, &syn::Type> {
+    let mut out = HashMap::new();
+    for item in &file.items {
+        if let syn::Item::Type(t) = item {
+            if t.generics.params.is_empty() {
+                out.entry(t.ident.to_string()).or_insert(&*t.ty);
+            }
+        }
+    }
+    out
 }

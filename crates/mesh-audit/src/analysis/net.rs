@@ -20,6 +20,9 @@ use super::paths::{ends_with, mentions};
 use super::scope::{type_path, FnScope};
 use super::FileCtx;
 
+/// Method calls followed back from one call to the root of its chain.
+const MAX_BUILDER_CHAIN: usize = 64;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
     Http,
@@ -747,9 +750,16 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }
     }
 
-    fn builder_root(&self, e: &Expr) -> Option<Kind> {
+    fn builder_root(&self, mut e: &Expr) -> Option<Kind> {
+        // Asked at every link of a chain: a bounded walk keeps a generated
+        // 10,000-call chain linear. No hand-written client builder is longer.
+        for _ in 0..MAX_BUILDER_CHAIN {
+            match e {
+                Expr::MethodCall(m) => e = &m.receiver,
+                _ => break,
+            }
+        }
         match e {
-            Expr::MethodCall(m) => self.builder_root(&m.receiver),
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
                 let segs = self.cx.uses.resolve(&p.path);
@@ -780,14 +790,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
         };
         // A type alias of this file first (`type HttpClient = Client<HttpConnector, Body>;`):
         // its name may look like a generated gRPC client's.
-        if let Some(id) = path.get_ident() {
-            for item in &self.cx.file.items {
-                if let syn::Item::Type(t) = item {
-                    if t.ident == *id && t.generics.params.is_empty() {
-                        return self.kind_of_type_at(&t.ty, depth + 1);
-                    }
-                }
-            }
+        if let Some(aliased) = path
+            .get_ident()
+            .and_then(|id| self.cx.type_alias(&id.to_string()))
+        {
+            return self.kind_of_type_at(aliased, depth + 1);
         }
         let segs = self.cx.uses.resolve(path);
         let last = path.segments.last();

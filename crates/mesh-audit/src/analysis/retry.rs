@@ -208,6 +208,10 @@ fn analyse(
             };
             bounded = true;
             tries = range_len(&scan.ev, range);
+            // `0..1`, `5..3`: the body runs at most once, nothing is re-tried.
+            if tries.is_some_and(|t| t <= 1) {
+                return None;
+            }
         }
         LoopRef::While(w) => {
             if matches!(&*w.cond, Expr::Let(_)) && !shape.success_exit {

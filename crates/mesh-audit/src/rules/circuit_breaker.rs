@@ -88,6 +88,7 @@ use syn::visit::Visit;
 use syn::{BinOp, Expr, Member, Type};
 
 use crate::analysis::duration::istio;
+use crate::analysis::eval::{duration_value, int_value};
 use crate::analysis::net::NetScan;
 use crate::analysis::paths::ends_with;
 use crate::analysis::scope::functions;
@@ -403,8 +404,8 @@ impl<'c, 'a> File<'c, 'a> {
                         _ => return Value::Unknown,
                     };
                     return match self.resolve(&c.args[0], f, family, d) {
-                        Value::Int(n) if n >= 0 => {
-                            Value::Duration((n as u128).saturating_mul(unit))
+                        Value::Int(n) if (0..=i128::from(u64::MAX)).contains(&n) => {
+                            duration_value((n as u128).checked_mul(unit))
                         }
                         _ => Value::Unknown,
                     };
@@ -417,23 +418,17 @@ impl<'c, 'a> File<'c, 'a> {
                     self.resolve(&b.right, f, family, d),
                 );
                 match (&b.op, l, r) {
-                    (BinOp::Add(_), Value::Int(a), Value::Int(b)) => {
-                        Value::Int(a.saturating_add(b))
-                    }
-                    (BinOp::Sub(_), Value::Int(a), Value::Int(b)) => {
-                        Value::Int(a.saturating_sub(b))
-                    }
-                    (BinOp::Mul(_), Value::Int(a), Value::Int(b)) => {
-                        Value::Int(a.saturating_mul(b))
-                    }
+                    (BinOp::Add(_), Value::Int(a), Value::Int(b)) => int_value(a.checked_add(b)),
+                    (BinOp::Sub(_), Value::Int(a), Value::Int(b)) => int_value(a.checked_sub(b)),
+                    (BinOp::Mul(_), Value::Int(a), Value::Int(b)) => int_value(a.checked_mul(b)),
                     (BinOp::Add(_), Value::Duration(a), Value::Duration(b)) => {
-                        Value::Duration(a.saturating_add(b))
+                        duration_value(a.checked_add(b))
                     }
                     (BinOp::Mul(_), Value::Duration(a), Value::Int(k))
                     | (BinOp::Mul(_), Value::Int(k), Value::Duration(a))
                         if k >= 0 =>
                     {
-                        Value::Duration(a.saturating_mul(k as u128))
+                        duration_value(a.checked_mul(k as u128))
                     }
                     _ => Value::Unknown,
                 }
@@ -1648,6 +1643,9 @@ impl<'a> ChainVisitor<'_, '_, 'a> {
         let mut cur = e;
         let root = loop {
             match cur {
+                // Every link asks for its chain: bounded, a generated
+                // 10,000-call chain stays linear; no breaker builder is longer.
+                Expr::MethodCall(_) if methods.len() >= 64 => return None,
                 Expr::MethodCall(m) => {
                     methods.push(m);
                     cur = &m.receiver;
