@@ -75,6 +75,17 @@ pub struct MemberDep {
     pub kind: DepKind,
 }
 
+impl Discovered {
+    /// Each member's position in `packages`, by package name.
+    pub fn package_indexes(&self) -> HashMap<&str, usize> {
+        self.packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i))
+            .collect()
+    }
+}
+
 /// A workspace member, as cargo metadata describes it.
 #[derive(Debug, Clone)]
 pub struct PackageInfo {

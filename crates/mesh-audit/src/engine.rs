@@ -534,12 +534,7 @@ fn resummarise_through_reexports(
             ));
         }
     }
-    let by_name: HashMap<&str, usize> = found
-        .packages
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.name.as_str(), i))
-        .collect();
+    let by_name = found.package_indexes();
     let seen_by: Vec<Vec<(Vec<String>, Vec<String>)>> = found
         .packages
         .iter()
@@ -563,9 +558,13 @@ fn resummarise_through_reexports(
         .iter()
         .enumerate()
         .filter(|(i, f)| {
-            audited[*i]
-                && pass1[*i].is_ok()
-                && f.package_index.is_some_and(|p| !seen_by[p].is_empty())
+            let (Some(p), true, Ok((_, s))) = (f.package_index, audited[*i], &pass1[*i]) else {
+                return false;
+            };
+            // Only files that write a path through a re-exporting crate.
+            seen_by[p]
+                .iter()
+                .any(|(k, _)| s.path_roots.iter().any(|r| k.first() == Some(r)))
         })
         .map(|(i, _)| i)
         .collect();
@@ -612,12 +611,7 @@ fn build_indexes(
         }
     }
     let n = found.packages.len();
-    let by_name: HashMap<&str, usize> = found
-        .packages
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.name.as_str(), i))
-        .collect();
+    let by_name = found.package_indexes();
     let normal_deps = |i: usize| -> Vec<(String, usize)> {
         found.packages[i]
             .member_deps

@@ -34,6 +34,10 @@ pub struct FileSummary {
     pub globs: Vec<(Vec<String>, Vec<String>)>,
     /// `pub use` items: (inline module path and local name, the path it names).
     pub reexports: Vec<(Vec<String>, Vec<String>)>,
+    /// First segments of the multi-segment paths and imports the file
+    /// writes (`my_http` of `my_http::reqwest::Client`): whether another
+    /// crate's re-exports can change how it reads.
+    pub path_roots: Vec<String>,
     /// Functions and methods defined here, by name.
     pub functions: Vec<FnSummary>,
     /// Struct fields whose declared type is a known network client.
@@ -304,7 +308,27 @@ impl FileSummary {
                 c.0
             };
         let (globs, reexports) = imports(file);
+        let path_roots = {
+            struct Roots(std::collections::BTreeSet<String>);
+            impl<'a> Visit<'a> for Roots {
+                fn visit_path(&mut self, p: &'a syn::Path) {
+                    if p.segments.len() > 1 {
+                        if let Some(first) = p.segments.first() {
+                            self.0.insert(first.ident.to_string());
+                        }
+                    }
+                    syn::visit::visit_path(self, p);
+                }
+                fn visit_use_path(&mut self, u: &'a syn::UsePath) {
+                    self.0.insert(u.ident.to_string());
+                }
+            }
+            let mut r = Roots(Default::default());
+            r.visit_file(file);
+            r.0.into_iter().collect()
+        };
         FileSummary {
+            path_roots,
             module: Vec::new(),
             globs,
             reexports,
@@ -583,9 +607,13 @@ impl CrateIndex {
             let key = [&[extern_name.to_string()], key.as_slice()].concat();
             self.foreign_reexports.push((key, prefix(target)));
         }
-        // A dependency's own dependencies, re-exported through it.
+        // A dependency's own dependencies, re-exported through it. Shared
+        // dependencies arrive along many paths: keep one copy of each entry,
+        // or a diamond-shaped workspace multiplies them at every level.
         self.foreign_reexports
             .extend(dep.foreign_reexports.iter().cloned());
+        self.foreign_reexports.sort();
+        self.foreign_reexports.dedup();
     }
 
     /// Re-exports of the workspace crates this one depends on, for
