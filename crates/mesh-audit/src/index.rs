@@ -525,6 +525,10 @@ impl CrateIndex {
         // A dependency's own dependencies, re-exported through it.
         self.foreign_reexports
             .extend(dep.foreign_reexports.iter().cloned());
+        // Routes a workspace crate registers (a routes or api crate) are
+        // served by the program that mounts them: its health route counts.
+        self.route_paths.extend(dep.route_paths.iter().cloned());
+        self.grpc_health |= dep.grpc_health;
     }
 
     /// Re-exports of the workspace crates this one depends on, for
