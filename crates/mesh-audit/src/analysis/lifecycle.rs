@@ -517,6 +517,9 @@ pub const ROUTE_METHODS: &[&str] = &[
     "mount",
     "with_path",
     "push",
+    // aide's `ApiRouter` (axum with OpenAPI docs).
+    "api_route",
+    "api_route_with",
 ];
 
 /// Calls whose first argument is a route path (`web::resource("/x")`).

@@ -5,7 +5,8 @@
 //! counts as one, including its `health-paths` option) that makes a network
 //! call: a database query or pool checkout, a Redis command, an HTTP or gRPC
 //! call to another service. The handler is resolved from the route
-//! registration (`.route("/healthz", get(health))`, `web::resource(..).to(..)`,
+//! registration (`.route("/healthz", get(health))`, aide's
+//! `.api_route("/health", get_with(health, docs))`, `web::resource(..).to(..)`,
 //! `#[get("/health")]`, `warp::path("health").and_then(..)`, an inline
 //! closure) to the function, and followed through the functions it calls:
 //! in the same file for every kind of call, across the crate for the calls

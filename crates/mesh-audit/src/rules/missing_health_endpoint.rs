@@ -7,6 +7,7 @@
 //! of its path segments is such a name, or it matches a path of the
 //! `health-paths` option) and no tonic-health service. Routes are read from
 //! every file of the crate: `.route(..)`, `.nest(..)`, `.at(..)`,
+//! `.api_route(..)` (aide),
 //! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]`,
 //! `warp::path("health")` and `path!(..)`, and string patterns matched
 //! against a request's `.path()` in a hand-written hyper service. Routes
