@@ -614,6 +614,12 @@ impl CrateIndex {
             .extend(dep.foreign_reexports.iter().cloned());
         self.foreign_reexports.sort();
         self.foreign_reexports.dedup();
+        // Routes a workspace crate registers (a routes or api crate) are
+        // served by the program that mounts them: its health route counts.
+        self.route_paths.extend(dep.route_paths.iter().cloned());
+        self.route_paths.sort();
+        self.route_paths.dedup();
+        self.grpc_health |= dep.grpc_health;
     }
 
     /// Re-exports of the workspace crates this one depends on, for

@@ -145,7 +145,10 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
 /// returned too, since every file below a test module is test code.
 pub fn test_module_paths(file: &syn::File, path: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for d in crate::modtree::mod_decls(file, path).into_iter().filter(|d| d.test) {
+    for d in crate::modtree::mod_decls(file, path)
+        .into_iter()
+        .filter(|d| d.test)
+    {
         for c in d.candidates {
             // `x/mod.rs` is covered by the folder `x/`.
             match c.file_name().and_then(|n| n.to_str()) {

@@ -50,7 +50,9 @@
 //! actix-web and rocket servers with their default signal handling, servers
 //! whose future is raced against a signal in `select!`, server values handed
 //! to another function (which may wire the signal), listeners that are only
-//! bound, and test code.
+//! bound, tonic servers fed a fixed in-process stream of connections
+//! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
+//! probe, no sidecar), and test code.
 
 use std::collections::BTreeMap;
 
