@@ -218,6 +218,11 @@ const GRPC_CONFIG_METHODS: &[&str] = &[
     "into_inner",
     "ready",
     "poll_ready",
+    // Reads from a response stream the call already opened.
+    "message",
+    "trailers",
+    "next",
+    "try_next",
 ];
 
 const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "request"];
@@ -953,6 +958,18 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
         syn::visit::visit_expr(self, e);
     }
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        // Work handed to `tokio::spawn(..)` runs on its own: a loop or a
+        // deadline around the spawn does not re-try or bound it.
+        if let Expr::Path(p) = &*c.func {
+            let segs = self.scan.cx.uses.resolve(&p.path);
+            if is_spawn(&segs) {
+                self.visit_expr(&c.func);
+                return;
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         for e in self.scan.cx.macros.exprs(mac) {
             // Macro bodies live as long as the file context, not `'ast`.
@@ -966,6 +983,20 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// `tokio::spawn`, `tokio::task::spawn_local`, `std::thread::spawn`, ...:
+/// the argument runs apart from the code that spawns it.
+pub fn is_spawn(segs: &[String]) -> bool {
+    segs.len() >= 2
+        && matches!(
+            segs.last().map(String::as_str),
+            Some("spawn" | "spawn_local" | "spawn_blocking")
+        )
+        && matches!(
+            segs[0].as_str(),
+            "tokio" | "std" | "async_std" | "smol" | "actix_rt" | "actix_web" | "task" | "thread"
+        )
 }
 
 /// What a crate function does on the network, for callers.

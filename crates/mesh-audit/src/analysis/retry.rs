@@ -57,8 +57,14 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         .visit_block(f.body);
         // A generic helper (`with_retry(f)`) calls what its callers pass in.
         let passed_in = cx.index.closure_net(&f.name).map(|n| (n, fn_params(f.sig)));
+        // A count passed in: what this file's callers pass, where they agree.
+        let params = if loops.is_empty() {
+            Vec::new()
+        } else {
+            param_values(cx, &f.name, f.sig)
+        };
         for l in loops {
-            if let Some(r) = analyse(&scan, l, passed_in.as_ref()) {
+            if let Some(r) = analyse(&scan, l, passed_in.as_ref(), &params) {
                 out.push(r);
             }
         }
@@ -142,6 +148,7 @@ fn analyse(
     scan: &NetScan<'_, '_>,
     l: LoopRef<'_>,
     passed_in: Option<&(&NetSummary, Vec<String>)>,
+    params: &[(String, i128)],
 ) -> Option<RetryLoop> {
     let cx = scan.cx;
     let body = l.body();
@@ -163,8 +170,30 @@ fn analyse(
     let mut shape = BodyShape::of(body);
     // `while let Err(e) = call().await { .. }`: goes round while the call
     // fails, leaves when it succeeds.
+    // A loop whose repeated step is the user's answer is a prompt.
+    if reads_user_input(cx, body) {
+        return None;
+    }
+    let mut policy_iterator = false;
     if let LoopRef::While(w) = l {
         if let Expr::Let(lt) = &*w.cond {
+            // `while let Err(p) = run().catch_unwind().await`: a supervisor
+            // restarting a long-lived task, not a retry of one call.
+            if calls_method(&lt.expr, "catch_unwind") {
+                return None;
+            }
+            // `while let Some(x) = it.next()`: a walk over a collection
+            // (failover across mirrors) unless the item is the wait of a
+            // retry policy (`while let Some(delay) = backoff.next()`).
+            if let Some(item) = next_item(lt) {
+                let waits_on_item = sleep_args(cx, body)
+                    .iter()
+                    .any(|a| mentions_ident(a, &item));
+                if !waits_on_item {
+                    return None;
+                }
+                policy_iterator = true;
+            }
             let head_calls = scan.calls_in_expr(&lt.expr);
             if is_failure_pat(&lt.pat)
                 && !matches!(&*lt.pat, Pat::Wild(_) | Pat::Ident(_))
@@ -203,18 +232,28 @@ fn analyse(
                 _ => return None,
             };
             bounded = true;
-            tries = range_len(&scan.ev, range);
+            tries = range_len(scan, range, params);
+            // `for _ in 0..1`, `for _ in 5..3`: nothing is re-tried.
+            if tries.is_some_and(|t| t <= 1) {
+                return None;
+            }
         }
         LoopRef::While(w) => {
             if matches!(&*w.cond, Expr::Let(_)) && !shape.success_exit {
                 return None;
             }
-            bounded = counters(body).iter().any(|c| mentions_ident(&w.cond, c));
+            bounded = policy_iterator
+                || counters(body).iter().any(|c| mentions_ident(&w.cond, c))
+                || budgets(body).iter().any(|c| mentions_ident(&w.cond, c));
         }
         LoopRef::Loop(_) => {}
     }
 
-    if !(shape.success_exit && shape.continues_on_failure) {
+    // A success that goes round again (`Ok(Some(event)) => handle(event)`,
+    // `Ok(resp) if resp.status().is_success() => {}`): a worker, heartbeat
+    // or receive loop that never leaves on success.
+    let retry_shape = shape.success_exit && shape.continues_on_failure && !shape.success_goes_round;
+    if !retry_shape {
         // A consumer that reconnects forever: opt-in only.
         if cx.include_reconnect
             && !calls.is_empty()
@@ -243,15 +282,22 @@ fn analyse(
         return None;
     }
     if !matches!(l, LoopRef::For(_)) {
-        let sim = simulate(scan, l, body, &l7);
+        let sim = simulate(scan, l, body, &l7, params);
         if sim.is_some() {
             bounded = true;
         }
         tries = sim.or(tries);
-        if !bounded && !counters(body).is_empty() {
-            // A counter we could not follow: bounded, count unknown.
+        if !bounded && !(counters(body).is_empty() && budgets(body).is_empty()) {
+            // A counter or time budget we could not follow
+            // (`waited += delay; if waited >= LIMIT { break }`): bounded,
+            // count unknown.
             bounded = shape.counter_exit;
         }
+    }
+    // One more call after a 401/403 (a fresh login, a refreshed token) is a
+    // session refresh, which no mesh policy replaces.
+    if refreshes_session(body) && tries.is_none_or(|t| t <= 2) {
+        return None;
     }
     let first = l7[0];
     let dest = super::net::l7_destination(&calls);
@@ -275,6 +321,69 @@ fn analyse(
         dest,
         reconnect: false,
     })
+}
+
+/// Integer parameters of `fname` whose value every call in this file
+/// spells out the same way (`with_tries(client, 3)` twice → `tries = 3`).
+/// A parameter callers disagree on, or that no call passes, stays out.
+fn param_values(cx: &FileCtx<'_>, fname: &str, sig: &syn::Signature) -> Vec<(String, i128)> {
+    let names = fn_params(sig);
+    if names.is_empty() {
+        return Vec::new();
+    }
+    struct V<'c, 'a, 'n> {
+        cx: &'c FileCtx<'a>,
+        fname: &'n str,
+        arity: usize,
+        calls: Vec<Vec<Option<i128>>>,
+    }
+    impl V<'_, '_, '_> {
+        fn args<'x>(&mut self, args: impl Iterator<Item = &'x Expr>) {
+            let empty = FnScope::empty();
+            let ev = Evaluator::new(self.cx, &empty);
+            let vals: Vec<Option<i128>> = args.map(|a| ev.eval(a).as_int()).collect();
+            if vals.len() == self.arity {
+                self.calls.push(vals);
+            }
+        }
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                if p.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == self.fname)
+                {
+                    self.args(c.args.iter());
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.method == self.fname {
+                self.args(m.args.iter());
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut v = V {
+        cx,
+        fname,
+        arity: names.len(),
+        calls: Vec::new(),
+    };
+    v.visit_file(cx.file);
+    let mut out = Vec::new();
+    for (i, name) in names.into_iter().enumerate() {
+        let mut seen = v.calls.iter().map(|c| c[i]);
+        if let Some(Some(first)) = seen.next() {
+            if seen.all(|x| x == Some(first)) {
+                out.push((name, first));
+            }
+        }
+    }
+    out
 }
 
 /// Names of a function's parameters.
@@ -326,12 +435,12 @@ fn param_calls(cx: &FileCtx<'_>, body: &syn::Block, params: &[String]) -> Vec<Te
 }
 
 /// `a..b` / `a..=b` with readable integer bounds: how many iterations.
-fn range_len(ev: &Evaluator<'_, '_>, r: &syn::ExprRange) -> Option<u32> {
+fn range_len(scan: &NetScan<'_, '_>, r: &syn::ExprRange, params: &[(String, i128)]) -> Option<u32> {
     let start = match &r.start {
-        Some(s) => ev.eval(s).as_int()?,
+        Some(s) => eval_int(scan, s, params)?,
         None => 0,
     };
-    let end = ev.eval(r.end.as_ref()?).as_int()?;
+    let end = eval_int(scan, r.end.as_ref()?, params)?;
     let len = match r.limits {
         syn::RangeLimits::HalfOpen(_) => end.saturating_sub(start),
         syn::RangeLimits::Closed(_) => end.saturating_sub(start).saturating_add(1),
@@ -350,6 +459,9 @@ struct BodyShape {
     continues_on_failure: bool,
     /// Some exit is guarded by a counter comparison.
     counter_exit: bool,
+    /// A success arm that neither leaves nor tests the response for a
+    /// failure: the loop goes round on success.
+    success_goes_round: bool,
 }
 
 impl BodyShape {
@@ -494,6 +606,7 @@ fn contains_exit(e: &Expr) -> bool {
 impl<'a> Visit<'a> for ShapeVisitor {
     fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
         let mut saw_success_arm = false;
+        let mut saw_guarded_success_exit = false;
         for arm in &m.arms {
             let (pat, guard) = arm_parts(arm);
             let exits = contains_exit(&arm.body) || always_exits(&arm.body);
@@ -505,10 +618,23 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 let guard_ok = guard.is_none_or(|g| is_success_cond(g) || !is_failure_cond(g));
                 if exits && guard_ok {
                     self.shape.success_exit = true;
+                    saw_guarded_success_exit |= guard.is_some();
                 }
                 if !exits {
                     // `Ok(resp) => { if resp.status().is_server_error() { continue } .. }`
-                    self.shape.continues_on_failure |= has_failure_branch(&arm.body);
+                    let tests_response = pat_bindings(pat)
+                        .iter()
+                        .any(|b| has_failure_branch_on(&arm.body, b));
+                    // An unguarded `Ok(resp)` after `Ok(resp) if
+                    // resp.status().is_success() => return ..` holds the
+                    // failed statuses, not a success.
+                    if tests_response {
+                        self.shape.continues_on_failure = true;
+                    } else if guard.is_some_and(is_success_cond)
+                        || guard.is_none() && !saw_guarded_success_exit
+                    {
+                        self.shape.success_goes_round = true;
+                    }
                 }
                 saw_success_arm = true;
             } else if is_failure_pat(pat) && (saw_success_arm || matches!(pat, Pat::TupleStruct(_)))
@@ -576,18 +702,161 @@ impl<'a> Visit<'a> for ShapeVisitor {
     fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
-fn has_failure_branch(e: &Expr) -> bool {
-    struct V(bool);
-    impl<'a> Visit<'a> for V {
+/// Whether `e` branches on a failure of `name` (the response a success
+/// arm bound): `if resp.status().is_server_error() { .. }`.
+fn has_failure_branch_on(e: &Expr, name: &str) -> bool {
+    struct V<'n>(&'n str, bool);
+    impl<'a> Visit<'a> for V<'_> {
         fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
-            if is_failure_cond(&i.cond) {
-                self.0 = true;
+            if is_failure_cond(&i.cond) && mentions_ident(&i.cond, self.0) {
+                self.1 = true;
             }
             syn::visit::visit_expr_if(self, i);
         }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(name, false);
+    v.visit_expr(e);
+    v.1
+}
+
+/// Names a pattern binds: `Ok(resp)` → `resp`, `Ok(Some(ev))` → `ev`.
+fn pat_bindings(p: &Pat) -> Vec<String> {
+    struct V(Vec<String>);
+    impl<'a> Visit<'a> for V {
+        fn visit_pat_ident(&mut self, pi: &'a syn::PatIdent) {
+            self.0.push(pi.ident.to_string());
+            syn::visit::visit_pat_ident(self, pi);
+        }
+    }
+    let mut v = V(Vec::new());
+    v.visit_pat(p);
+    v.0
+}
+
+/// Whether `e` calls a method named `method` anywhere in its chain.
+fn calls_method(e: &Expr, method: &str) -> bool {
+    struct V<'m>(&'m str, bool);
+    impl<'a> Visit<'a> for V<'_> {
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            self.1 |= m.method == self.0;
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    }
+    let mut v = V(method, false);
+    v.visit_expr(e);
+    v.1
+}
+
+/// `Some(item) = xs.next()`: the item's name.
+fn next_item(lt: &syn::ExprLet) -> Option<String> {
+    let Expr::MethodCall(m) = &*lt.expr else {
+        return None;
+    };
+    if m.method != "next" || !m.args.is_empty() {
+        return None;
+    }
+    let Pat::TupleStruct(ts) = &*lt.pat else {
+        return None;
+    };
+    if !ts.path.is_ident("Some") || ts.elems.len() != 1 {
+        return None;
+    }
+    match &ts.elems[0] {
+        Pat::Ident(pi) => Some(pi.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether the body reads what a user types: `stdin().read_line(..)`,
+/// `dialoguer`/`inquire` prompts, `rpassword`.
+fn reads_user_input(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
+    struct V<'c, 'a>(&'c FileCtx<'a>, bool);
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.0.uses.resolve(&p.path);
+                let krate = segs.first().map(String::as_str).unwrap_or("");
+                self.1 |= ends_with(&segs, &["io", "stdin"])
+                    || matches!(krate, "dialoguer" | "inquire" | "rpassword" | "rustyline");
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            // `Input::new().with_prompt(..).interact_text()`, `editor.readline(">> ")`.
+            self.1 |= matches!(
+                m.method.to_string().as_str(),
+                "interact" | "interact_text" | "interact_opt" | "readline"
+            );
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(cx, false);
+    v.visit_block(body);
+    v.1
+}
+
+/// Whether the body tests for an authentication failure (401, 403):
+/// `status() == StatusCode::UNAUTHORIZED`, `Code::Unauthenticated`,
+/// `as_u16() == 401`.
+fn refreshes_session(body: &syn::Block) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_path(&mut self, p: &'a syn::Path) {
+            let segs = super::paths::path_segments(p);
+            self.0 |= ends_with(&segs, &["StatusCode", "UNAUTHORIZED"])
+                || ends_with(&segs, &["StatusCode", "FORBIDDEN"])
+                || ends_with(&segs, &["Code", "Unauthenticated"]);
+            syn::visit::visit_path(self, p);
+        }
+        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+            if matches!(b.op, syn::BinOp::Eq(_)) {
+                for (num, other) in [(&*b.right, &*b.left), (&*b.left, &*b.right)] {
+                    if let Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(i),
+                        ..
+                    }) = num
+                    {
+                        self.0 |= matches!(i.base10_parse::<u16>(), Ok(401 | 403))
+                            && reads_status_number(other);
+                    }
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
     }
     let mut v = V(false);
-    v.visit_expr(e);
+    v.visit_block(body);
+    v.0
+}
+
+/// Names the body adds a non-literal amount to (`waited += delay`): a
+/// time or attempt budget the simulation cannot follow.
+fn budgets(body: &syn::Block) -> Vec<String> {
+    struct V(Vec<String>);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+            if let (syn::BinOp::AddAssign(_) | syn::BinOp::SubAssign(_), Expr::Path(p)) =
+                (&b.op, &*b.left)
+            {
+                if let (Some(id), false) = (p.path.get_ident(), matches!(&*b.right, Expr::Lit(_))) {
+                    self.0.push(id.to_string());
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_block(body);
+    v.0.sort();
+    v.0.dedup();
     v.0
 }
 
@@ -684,6 +953,7 @@ fn simulate(
     l: LoopRef<'_>,
     body: &syn::Block,
     calls: &[&NetCall],
+    params: &[(String, i128)],
 ) -> Option<u32> {
     let incs = increments(body);
     if incs.is_empty() {
@@ -698,6 +968,8 @@ fn simulate(
         let v = scan.ev.eval(b.init?).as_int()?;
         vars.push((n.clone(), v));
     }
+    // Parameters after counters: a counter shadows a parameter's name.
+    vars.extend(params.iter().cloned());
     let mut events: Vec<(usize, Event<'_>)> = Vec::new();
     let first_call = calls.iter().map(|c| c.range.byte_start as usize).min()?;
     events.push((first_call, Event::Call));
@@ -885,7 +1157,14 @@ fn eval_int(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option
 /// Sleeps in the body (`tokio::time::sleep`, `std::thread::sleep`, ...)
 /// and the base delay each one waits, when readable.
 fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
-    let cx = scan.cx;
+    sleep_args(scan.cx, body)
+        .into_iter()
+        .map(|a| base_delay(&scan.ev, a))
+        .collect()
+}
+
+/// The duration argument of every sleep in the body.
+fn sleep_args<'c>(cx: &'c FileCtx<'_>, body: &'c syn::Block) -> Vec<&'c Expr> {
     struct V<'c, 'a> {
         cx: &'c FileCtx<'a>,
         out: Vec<&'c Expr>,
@@ -919,7 +1198,7 @@ fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
         out: Vec::new(),
     };
     v.visit_block(body);
-    v.out.into_iter().map(|a| base_delay(&scan.ev, a)).collect()
+    v.out
 }
 
 /// The base of a backoff: the delay of the first wait. `sleep(backoff)` with
@@ -1017,15 +1296,21 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
             let segs = self.scan.cx.uses.resolve(&p.path);
             if is_timeout_fn(&segs) && c.args.len() == 2 {
                 let fut = &c.args[1];
-                if self
-                    .scan
-                    .calls_in_expr(fut)
-                    .iter()
-                    .any(|n| n.protocol.is_l7())
+                let nanos = self.scan.ev.eval(&c.args[0]).as_duration_nanos();
+                // `timeout(Duration::ZERO, fut)` polls once without waiting;
+                // `timeout(period, rx.next())` is a receive loop's watchdog
+                // on a stream that is already open.
+                if nanos != Some(0)
+                    && !is_stream_receive(fut)
+                    && self
+                        .scan
+                        .calls_in_expr(fut)
+                        .iter()
+                        .any(|n| n.protocol.is_l7())
                 {
                     self.out.push(Deadline {
                         range: self.scan.cx.call_range(c),
-                        nanos: self.scan.ev.eval(&c.args[0]).as_duration_nanos(),
+                        nanos,
                         future: fut,
                     });
                 }
@@ -1034,6 +1319,26 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_item(&mut self, _: &'b syn::Item) {}
+}
+
+/// `rx.next()`, `stream.message()`, `rx.recv()`: the next item of a stream
+/// or channel that is already open.
+pub fn is_stream_receive(fut: &Expr) -> bool {
+    let mut e = fut;
+    loop {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Reference(r) => e = &r.expr,
+            Expr::MethodCall(m) => {
+                return m.args.is_empty()
+                    && matches!(
+                        m.method.to_string().as_str(),
+                        "next" | "try_next" | "message" | "recv" | "next_message" | "changed"
+                    )
+            }
+            _ => return false,
+        }
+    }
 }
 
 /// `tokio::time::timeout`, `timeout_at`, async-std's and futures-time's,

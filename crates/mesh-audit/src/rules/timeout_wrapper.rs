@@ -244,7 +244,11 @@ impl MethodDeadlines<'_, '_, '_> {
                         dest: Destination::default(),
                         what: "connect timeout on an HTTP connector",
                     });
-                } else if method == "timeout" && m.args.len() == 1 {
+                } else if method == "timeout"
+                    && m.args.len() == 1
+                    && arg() != Some(0)
+                    && !crate::analysis::retry::is_stream_receive(&m.receiver)
+                {
                     // `fut.timeout(d)` from tokio-util / futures-time.
                     let calls = self.scan.calls_in_expr(&m.receiver);
                     if calls
