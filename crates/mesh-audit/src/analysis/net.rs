@@ -476,9 +476,21 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 let Some(id) = p.path.get_ident() else {
                     return Kind::Unknown;
                 };
-                let Some(b) = self.scope.binding_at(id) else {
+                let Some(mut b) = self.scope.binding_at(id) else {
                     return Kind::Unknown;
                 };
+                // `let ep = ep.timeout(..)`: the `ep` inside the initialiser
+                // is the binding before it.
+                let at = id.span().byte_range().start;
+                if b.init.is_some_and(|i| {
+                    use syn::spanned::Spanned;
+                    i.span().byte_range().contains(&at)
+                }) {
+                    match self.scope.lookup(&id.to_string(), b.at) {
+                        Some(prev) => b = prev,
+                        None => return Kind::Unknown,
+                    }
+                }
                 if let Some(ty) = b.ty {
                     let k = self.kind_of_type(ty);
                     if k != Kind::Unknown {
@@ -562,6 +574,8 @@ impl<'e, 'a> NetScan<'e, 'a> {
             };
         }
         if (ends_with(&segs, &["Channel", "from_static"])
+            || ends_with(&segs, &["Channel", "builder"])
+            || ends_with(&segs, &["Endpoint", "from"])
             || ends_with(&segs, &["Channel", "from_shared"])
             || ends_with(&segs, &["Endpoint", "from_static"])
             || ends_with(&segs, &["Endpoint", "from_shared"])
@@ -660,6 +674,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 | "tcp_nodelay",
             ) => Kind::Grpc { url },
             (Kind::HttpClient(c), m) if is_builder_method(m) || m == "build" => Kind::HttpClient(c),
+            // `Client::builder().dns_resolver(..)`: a builder method we do not list.
+            (Kind::HttpClient(c), _) if self.builder_root(&m.receiver).is_some() => {
+                Kind::HttpClient(c)
+            }
             (Kind::Database, _) => Kind::Database,
             (Kind::Unknown, _) => {
                 // `reqwest::Client::builder().timeout(..).build()`: the chain root decides.
@@ -675,7 +693,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
                         }
                     }
                 }
-                if method == "build" || is_builder_method(&method) {
+                // Any method on a chain that starts at `Client::builder()`
+                // (`dns_resolver`, `http1_title_case_headers`, ..) keeps
+                // building the client.
+                if method != "send" {
                     return match self.builder_root(&m.receiver) {
                         Some(k) => k,
                         None => Kind::Unknown,
@@ -775,7 +796,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         if let Some(client) = is_http_client_type(&segs) {
             return Kind::HttpClient(client);
         }
-        if ends_with(&segs, &["Channel"])
+        if (ends_with(&segs, &["Channel"]) || ends_with(&segs, &["Endpoint"]))
             && (mentions(&segs, "tonic") || self.cx.uses.imports_from("tonic"))
         {
             return Kind::Grpc {

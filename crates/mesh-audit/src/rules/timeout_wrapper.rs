@@ -188,6 +188,10 @@ impl MethodDeadlines<'_, '_, '_> {
                 .first()
                 .and_then(|a| self.scan.ev.eval(a).as_duration_nanos())
         };
+        if matches!(method.as_str(), "insert" | "append") && m.args.len() == 2 {
+            self.grpc_timeout_header(m);
+            return;
+        }
         let key = match method.as_str() {
             "timeout" | "set_timeout" => "timeout",
             "connect_timeout" | "set_connect_timeout" => "connect_timeout",
@@ -296,13 +300,68 @@ impl MethodDeadlines<'_, '_, '_> {
     }
 
     fn is_tonic_request(&self, e: &Expr) -> bool {
-        self.binding_root_is(e, &["Request", "new"])
-            && (self.scan.cx.uses.imports_from("tonic")
-                || self.binding_root_is(e, &["tonic", "Request", "new"]))
+        let tonic = self.scan.cx.uses.imports_from("tonic");
+        if self.binding_root_is(e, &["Request", "new"])
+            && (tonic || self.binding_root_is(e, &["tonic", "Request", "new"]))
+        {
+            return true;
+        }
+        // A request received as a parameter (`mut req: tonic::Request<T>`).
+        let Expr::Path(p) = e else { return false };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        self.scan
+            .scope
+            .binding_at(id)
+            .and_then(|b| b.ty)
+            .and_then(crate::analysis::scope::type_path)
+            .is_some_and(|path| {
+                let segs = self.scan.cx.uses.resolve(path);
+                ends_with(&segs, &["tonic", "Request"])
+                    || tonic && segs.len() == 1 && segs[0] == "Request"
+            })
     }
 
+    /// `req.metadata_mut().insert("grpc-timeout", "5S".parse()?)`: an
+    /// interceptor that sets the deadline every call sends.
+    fn grpc_timeout_header(&mut self, m: &syn::ExprMethodCall) {
+        let Expr::MethodCall(recv) = &*m.receiver else {
+            return;
+        };
+        if recv.method != "metadata_mut" && recv.method != "headers_mut" {
+            return;
+        }
+        let ev = &self.scan.ev;
+        if ev.eval(&m.args[0]).as_str() != Some("grpc-timeout") {
+            return;
+        }
+        let nanos = ev.eval(&m.args[1]).as_str().and_then(grpc_timeout_nanos);
+        self.out.push(Found {
+            range: self.scan.cx.method_range(m),
+            key: "timeout",
+            nanos,
+            dest: Destination::default(),
+            what: "`grpc-timeout` deadline on every gRPC request",
+        });
+    }
+
+    /// Built here with `HttpConnector::new()`, or received as one
+    /// (`connector: &mut HttpConnector`).
     fn is_http_connector(&self, e: &Expr) -> bool {
-        self.binding_root_is(e, &["HttpConnector", "new"])
+        if self.binding_root_is(e, &["HttpConnector", "new"]) {
+            return true;
+        }
+        let Expr::Path(p) = e else { return false };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        self.scan
+            .scope
+            .binding_at(id)
+            .and_then(|b| b.ty)
+            .and_then(crate::analysis::scope::type_path)
+            .is_some_and(|path| ends_with(&self.scan.cx.uses.resolve(path), &["HttpConnector"]))
     }
 
     /// `ServiceBuilder::new().timeout(d).service(client)` and
@@ -399,6 +458,23 @@ impl MethodDeadlines<'_, '_, '_> {
             what: "`select!` races a sleep against a network call",
         });
     }
+}
+
+/// The gRPC wire format of a deadline: digits and one unit letter
+/// (`H`, `M`, `S`, `m`, `u`, `n`).
+fn grpc_timeout_nanos(s: &str) -> Option<u128> {
+    let unit = s.chars().last()?;
+    let n: u128 = s[..s.len() - unit.len_utf8()].parse().ok()?;
+    let mult: u128 = match unit {
+        'H' => 3_600_000_000_000,
+        'M' => 60_000_000_000,
+        'S' => 1_000_000_000,
+        'm' => 1_000_000,
+        'u' => 1_000,
+        'n' => 1,
+        _ => return None,
+    };
+    n.checked_mul(mult)
 }
 
 impl<'b> Visit<'b> for MethodDeadlines<'_, '_, '_> {
