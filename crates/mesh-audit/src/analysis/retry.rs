@@ -14,7 +14,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Pat};
 
-use super::eval::{Evaluator, Value};
+use super::eval::{Evaluator, Source, Value};
 use super::net::{Destination, NetCall, NetScan, NetSummary, Protocol};
 use super::paths::ends_with;
 use super::scope::{functions, FnScope};
@@ -39,6 +39,9 @@ pub struct RetryLoop {
     pub dest: Destination,
     /// A reconnect loop of a long-lived consumer (only with `include_reconnect`).
     pub reconnect: bool,
+    /// Values that are configuration defaults (`retries`, `backoff`,
+    /// `per_try_timeout`), with where the default is written.
+    pub sources: Vec<(&'static str, Source)>,
 }
 
 /// Simulated iterations before a loop is called unbounded.
@@ -213,9 +216,17 @@ fn analyse(
         return None;
     }
     // Every wait in the body and its base delay, read once.
+    scan.ev.take_sources();
     let waits = sleeps(scan, body);
     let has_sleep = !waits.is_empty();
     let backoff = waits.iter().flatten().next().copied();
+    let mut sources: Vec<(&'static str, Source)> = Vec::new();
+    if backoff.is_some() {
+        if let Some(s) = scan.ev.take_sources().into_iter().next() {
+            sources.push(("backoff", s));
+        }
+    }
+    scan.ev.take_sources();
 
     // A `for` over anything but an integer range walks a collection
     // (items, endpoints): not a retry of one call.
@@ -274,6 +285,7 @@ fn analyse(
                 protocol: first.protocol,
                 dest: first.dest.clone(),
                 reconnect: true,
+                sources,
             });
         }
         return None;
@@ -299,12 +311,22 @@ fn analyse(
     if refreshes_session(body) && tries.is_none_or(|t| t <= 2) {
         return None;
     }
+    let count_source = scan.ev.take_sources().into_iter().next();
+    if let (Some(s), Some(_), true) = (count_source, tries, bounded) {
+        sources.push(("retries", s));
+    }
     let first = l7[0];
     let dest = super::net::l7_destination(&calls);
     let per_try_timeout = l7
         .iter()
         .find_map(|c| c.request_timeout.map(|t| t.0))
-        .or_else(|| deadline_inside(scan, body));
+        .or_else(|| {
+            let (t, src) = deadline_inside(scan, body)?;
+            if let Some(s) = src {
+                sources.push(("per_try_timeout", s));
+            }
+            Some(t)
+        });
     Some(RetryLoop {
         range: cx.range(l.keyword()),
         bytes: l.bytes(),
@@ -320,6 +342,7 @@ fn analyse(
         protocol: first.protocol,
         dest,
         reconnect: false,
+        sources,
     })
 }
 
@@ -1241,11 +1264,11 @@ fn base_delay(ev: &Evaluator<'_, '_>, arg: &Expr) -> Option<u128> {
 }
 
 /// A `timeout(d, fut)` around a network call inside the body.
-fn deadline_inside(scan: &NetScan<'_, '_>, body: &syn::Block) -> Option<u128> {
+fn deadline_inside(scan: &NetScan<'_, '_>, body: &syn::Block) -> Option<(u128, Option<Source>)> {
     deadlines(scan, body)
         .into_iter()
-        .find_map(|d| d.nanos)
-        .or_else(|| request_set_timeout(scan, body))
+        .find_map(|d| d.nanos.map(|n| (n, d.source)))
+        .or_else(|| request_set_timeout(scan, body).map(|n| (n, None)))
 }
 
 /// tonic's `request.set_timeout(d)` on the request each attempt sends.
@@ -1272,6 +1295,8 @@ fn request_set_timeout(scan: &NetScan<'_, '_>, body: &syn::Block) -> Option<u128
 pub struct Deadline<'a> {
     pub range: TextRange,
     pub nanos: Option<u128>,
+    /// The configuration default the duration came from.
+    pub source: Option<Source>,
     pub future: &'a Expr,
 }
 
@@ -1296,7 +1321,8 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
             let segs = self.scan.cx.uses.resolve(&p.path);
             if is_timeout_fn(&segs) && c.args.len() == 2 {
                 let fut = &c.args[1];
-                let nanos = self.scan.ev.eval(&c.args[0]).as_duration_nanos();
+                let (value, source) = self.scan.ev.eval_sourced(&c.args[0]);
+                let nanos = value.as_duration_nanos();
                 // `timeout(Duration::ZERO, fut)` polls once without waiting;
                 // `timeout(period, rx.next())` is a receive loop's watchdog
                 // on a stream that is already open.
@@ -1311,6 +1337,7 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
                     self.out.push(Deadline {
                         range: self.scan.cx.call_range(c),
                         nanos,
+                        source,
                         future: fut,
                     });
                 }

@@ -186,6 +186,7 @@ impl Found {
             ),
             help: format!("remove the breaker and configure `trafficPolicy.outlierDetection` in {target}{with}"),
             values,
+            sources: Default::default(),
         }
     }
 }

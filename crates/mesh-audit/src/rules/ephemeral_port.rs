@@ -58,7 +58,10 @@ impl Rule for EphemeralPort {
                 continue;
             }
             let host = bind.host.clone().unwrap_or_default();
-            let mut values = BTreeMap::from([("host".to_string(), host.clone())]);
+            let mut values = BTreeMap::from([
+                ("host".to_string(), host.clone()),
+                ("port".to_string(), "0".to_string()),
+            ]);
             if bind.from_env {
                 values.insert("host_source".into(), "env".into());
             }
@@ -71,6 +74,7 @@ impl Rule for EphemeralPort {
                 help: "bind a fixed port read from the environment (e.g. `PORT`) and declare it as the Service's targetPort"
                     .into(),
                 values,
+                sources: Default::default(),
             });
         }
     }

@@ -291,6 +291,7 @@ fn violation(f: Found) -> Violation {
         message: format!("{what}; stacked with the sidecar's retries this multiplies upstream calls"),
         help: "drop the retry policy, make one call and move the policy to a VirtualService `retries` block".into(),
         values,
+        sources: Default::default(),
     }
 }
 

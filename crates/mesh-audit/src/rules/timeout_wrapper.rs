@@ -60,6 +60,7 @@ use syn::visit::Visit;
 use syn::Expr;
 
 use crate::analysis::duration::istio;
+use crate::analysis::eval::Source;
 use crate::analysis::macros::MacroBody;
 use crate::analysis::net::{l7_destination, Destination, Kind, NetScan};
 use crate::analysis::paths::ends_with;
@@ -87,6 +88,8 @@ struct Found {
     nanos: Option<u128>,
     dest: Destination,
     what: &'static str,
+    /// The configuration default the duration came from.
+    source: Option<Source>,
 }
 
 impl Rule for TimeoutWrapper {
@@ -108,6 +111,7 @@ impl Rule for TimeoutWrapper {
                     range: d.range,
                     key: "timeout",
                     nanos: d.nanos,
+                    source: d.source,
                     dest: l7_destination(&calls),
                     what: "timeout wraps a network call",
                 });
@@ -120,6 +124,7 @@ impl Rule for TimeoutWrapper {
                         nanos: Some(nanos),
                         dest: call.dest.clone(),
                         what: "request timeout on a network call",
+                        source: None,
                     });
                 }
             }
@@ -141,10 +146,18 @@ impl Rule for TimeoutWrapper {
             }
             destination_values(&f.dest, &mut values);
             let target = f.dest.target();
+            // "(30s, default of `settings.timeout_secs`, src/settings.rs:12)"
             let value = f
                 .nanos
-                .map(|n| format!(" ({})", istio(n)))
+                .map(|n| match &f.source {
+                    Some(s) => format!(" ({}, {})", istio(n), s.phrase()),
+                    None => format!(" ({})", istio(n)),
+                })
                 .unwrap_or_default();
+            let mut sources = BTreeMap::new();
+            if let (Some(_), Some(s)) = (f.nanos, &f.source) {
+                sources.insert(f.key.to_string(), s.at.clone());
+            }
             let (message, help) = if f.key == "connect_timeout" {
                 (
                     format!(
@@ -167,6 +180,7 @@ impl Rule for TimeoutWrapper {
                 message,
                 help,
                 values,
+                sources,
             });
         }
     }
@@ -183,11 +197,6 @@ impl MethodDeadlines<'_, '_, '_> {
     fn method(&mut self, m: &syn::ExprMethodCall) {
         let method = m.method.to_string();
         let cx = self.scan.cx;
-        let arg = || {
-            m.args
-                .first()
-                .and_then(|a| self.scan.ev.eval(a).as_duration_nanos())
-        };
         if matches!(method.as_str(), "insert" | "append") && m.args.len() == 2 {
             self.grpc_timeout_header(m);
             return;
@@ -198,6 +207,15 @@ impl MethodDeadlines<'_, '_, '_> {
             "read_timeout" => "read_timeout",
             _ => return,
         };
+        // The duration, read once, with the configuration default it came from.
+        let (arg_nanos, source) = match m.args.first() {
+            Some(a) => {
+                let (v, s) = self.scan.ev.eval_sourced(a);
+                (v.as_duration_nanos(), s)
+            }
+            None => (None, None),
+        };
+        let arg = || arg_nanos;
         let range = cx.method_range(m);
         let kind = self.scan.kind_of(&m.receiver, 0);
         match kind {
@@ -208,6 +226,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     nanos: arg(),
                     dest: Destination::default(),
                     what: "timeout on an HTTP client, for every request it makes",
+                    source: source.clone(),
                 });
             }
             Kind::Grpc { url } => {
@@ -221,6 +240,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     nanos: arg(),
                     dest,
                     what: "timeout on a gRPC channel",
+                    source: source.clone(),
                 });
             }
             Kind::Request { .. } => {} // reported through the call's `request_timeout`
@@ -232,6 +252,7 @@ impl MethodDeadlines<'_, '_, '_> {
                         nanos: arg(),
                         dest: Destination::default(),
                         what: "timeout on a gRPC request",
+                        source: source.clone(),
                     });
                 } else if method == "set_connect_timeout" && self.is_http_connector(&m.receiver) {
                     let nanos = match m.args.first() {
@@ -247,6 +268,7 @@ impl MethodDeadlines<'_, '_, '_> {
                         nanos,
                         dest: Destination::default(),
                         what: "connect timeout on an HTTP connector",
+                        source: None,
                     });
                 } else if method == "timeout"
                     && m.args.len() == 1
@@ -266,6 +288,7 @@ impl MethodDeadlines<'_, '_, '_> {
                             nanos: arg(),
                             dest: l7_destination(&calls),
                             what: "timeout wraps a network call",
+                            source: source.clone(),
                         });
                     }
                 }
@@ -343,6 +366,7 @@ impl MethodDeadlines<'_, '_, '_> {
             nanos,
             dest: Destination::default(),
             what: "`grpc-timeout` deadline on every gRPC request",
+            source: None,
         });
     }
 
@@ -418,6 +442,7 @@ impl MethodDeadlines<'_, '_, '_> {
                 nanos,
                 dest: dest.clone(),
                 what: "tower timeout on a client stack",
+                source: None,
             });
         }
     }
@@ -456,6 +481,7 @@ impl MethodDeadlines<'_, '_, '_> {
             nanos,
             dest: l7_destination(&calls),
             what: "`select!` races a sleep against a network call",
+            source: None,
         });
     }
 }
