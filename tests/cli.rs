@@ -229,7 +229,10 @@ fn example_findings_carry_the_values_read_from_the_code() {
         f[0]["values"],
         serde_json::json!({"host": "127.0.0.1", "host_source": "env", "port": "8000"})
     );
-    assert_eq!(f[1]["values"], serde_json::json!({"host": "0.0.0.0"}));
+    assert_eq!(
+        f[1]["values"],
+        serde_json::json!({"host": "0.0.0.0", "port": "0"})
+    );
     assert_eq!(
         f[2]["values"],
         serde_json::json!({"host": "127.0.0.1", "port": "8080"})

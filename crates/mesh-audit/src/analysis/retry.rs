@@ -299,7 +299,8 @@ fn analyse(
             bounded = true;
         }
         tries = sim.or(tries);
-        if !bounded && !(counters(body).is_empty() && budgets(body).is_empty()) {
+        let follows_a_count = !counters(body).is_empty() || !budgets(body).is_empty();
+        if !bounded && follows_a_count {
             // A counter or time budget we could not follow
             // (`waited += delay; if waited >= LIMIT { break }`): bounded,
             // count unknown.
