@@ -50,12 +50,13 @@ const MAX_SIMULATED_TRIES: u32 = 1000;
 pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     let mut out = Vec::new();
     for f in functions(cx.file) {
-        let scope = FnScope::new(Some(f.sig), f.body);
+        let scope = FnScope::new(Some(f.sig), f.body).with_macro_lets(&cx.macros, f.body);
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let mut loops = Vec::new();
         LoopCollector {
             cx,
             loops: &mut loops,
+            invocation: None,
         }
         .visit_block(f.body);
         // A generic helper (`with_retry(f)`) calls what its callers pass in.
@@ -66,8 +67,13 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         } else {
             param_values(cx, &f.name, f.sig)
         };
-        for l in loops {
-            if let Some(r) = analyse(&scan, l, passed_in.as_ref(), &params) {
+        for (l, invocation) in loops {
+            if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), &params) {
+                // A loop in the body of the crate's own macro is reported
+                // where the macro is invoked with the call.
+                if let Some(at) = invocation {
+                    r.range = at;
+                }
                 out.push(r);
             }
         }
@@ -119,30 +125,47 @@ impl<'a> LoopRef<'a> {
 
 struct LoopCollector<'c, 'e, 'a> {
     cx: &'e FileCtx<'a>,
-    loops: &'c mut Vec<LoopRef<'e>>,
+    /// Each loop, with the invocation of the crate's own macro it was
+    /// expanded from.
+    loops: &'c mut Vec<(LoopRef<'e>, Option<TextRange>)>,
+    invocation: Option<TextRange>,
 }
 
 impl<'e> Visit<'e> for LoopCollector<'_, 'e, '_> {
     fn visit_expr_loop(&mut self, l: &'e syn::ExprLoop) {
-        self.loops.push(LoopRef::Loop(l));
+        self.loops.push((LoopRef::Loop(l), self.invocation));
         syn::visit::visit_expr_loop(self, l);
     }
     fn visit_expr_while(&mut self, l: &'e syn::ExprWhile) {
-        self.loops.push(LoopRef::While(l));
+        self.loops.push((LoopRef::While(l), self.invocation));
         syn::visit::visit_expr_while(self, l);
     }
     fn visit_expr_for_loop(&mut self, l: &'e syn::ExprForLoop) {
-        self.loops.push(LoopRef::For(l));
+        self.loops.push((LoopRef::For(l), self.invocation));
         syn::visit::visit_expr_for_loop(self, l);
     }
     fn visit_macro(&mut self, mac: &'e syn::Macro) {
         let cx = self.cx;
-        for e in cx.macros.exprs(mac) {
-            self.visit_expr(e);
+        let outer = self.invocation;
+        if cx.macros.is_expansion(mac) && outer.is_none() {
+            let start = mac
+                .path
+                .segments
+                .first()
+                .map(|s| s.ident.span().byte_range().start)
+                .unwrap_or(0);
+            let end = mac.delimiter.span().close().byte_range().end;
+            self.invocation = Some(cx.lines.range(start..end.max(start)));
         }
         for s in cx.macros.stmts(mac) {
             self.visit_stmt(s);
         }
+        if cx.macros.stmts(mac).is_empty() {
+            for e in cx.macros.exprs(mac) {
+                self.visit_expr(e);
+            }
+        }
+        self.invocation = outer;
     }
     fn visit_item(&mut self, _: &'e syn::Item) {}
 }
@@ -995,7 +1018,15 @@ fn simulate(
     // Parameters after counters: a counter shadows a parameter's name.
     vars.extend(params.iter().cloned());
     let mut events: Vec<(usize, Event<'_>)> = Vec::new();
-    let first_call = calls.iter().map(|c| c.range.byte_start as usize).min()?;
+    // A call passed into the crate's own macro runs where its `$name` sits
+    // in the macro's body.
+    let first_call = calls
+        .iter()
+        .map(|c| {
+            let at = c.range.byte_start as usize;
+            scan.cx.macros.origin(at).unwrap_or(at)
+        })
+        .min()?;
     events.push((first_call, Event::Call));
     for (n, step, at) in incs {
         events.push((at, Event::Inc(n, step)));

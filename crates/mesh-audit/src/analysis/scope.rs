@@ -142,6 +142,41 @@ impl<'a> FnScope<'a> {
         scope
     }
 
+    /// Also the `let`s inside the bodies of macros the function invokes
+    /// (the crate's own `macro_rules!` expanded in place), so that a
+    /// counter a macro declares is followed like one written inline.
+    pub fn with_macro_lets(mut self, macros: &'a super::MacroTable, body: &'a Block) -> Self {
+        struct V<'s, 'a> {
+            scope: &'s mut FnScope<'a>,
+            macros: &'a super::MacroTable,
+            depth: u32,
+        }
+        impl<'a> Visit<'a> for V<'_, 'a> {
+            fn visit_macro(&mut self, mac: &'a syn::Macro) {
+                if self.depth > 8 {
+                    return;
+                }
+                self.depth += 1;
+                for st in self.macros.stmts(mac) {
+                    LetCollector { scope: self.scope }.visit_stmt(st);
+                    self.visit_stmt(st);
+                }
+                self.depth -= 1;
+            }
+            fn visit_item(&mut self, _: &'a syn::Item) {}
+        }
+        V {
+            scope: &mut self,
+            macros,
+            depth: 0,
+        }
+        .visit_block(body);
+        for list in self.bindings.values_mut() {
+            list.sort_by_key(|b| b.at);
+        }
+        self
+    }
+
     /// An empty scope, for code outside any function.
     pub fn empty() -> FnScope<'a> {
         FnScope::default()
