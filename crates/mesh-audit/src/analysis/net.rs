@@ -613,7 +613,8 @@ impl<'e, 'a> NetScan<'e, 'a> {
             (
                 k,
                 "clone" | "unwrap" | "expect" | "build" | "build_http" | "as_ref" | "to_owned"
-                | "borrow" | "lock" | "read" | "connect_lazy",
+                | "borrow" | "lock" | "read" | "connect_lazy" | "context" | "with_context"
+                | "map_err",
             ) if !matches!(k, Kind::Request { .. }) || method == "clone" => {
                 match (k, method.as_str()) {
                     (Kind::Grpc { url }, _) => Kind::Grpc { url },
@@ -667,6 +668,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 | "tcp_keepalive"
                 | "http2_keep_alive_interval"
                 | "keep_alive_timeout"
+                | "keep_alive_while_idle"
+                | "http2_adaptive_window"
+                | "initial_connection_window_size"
+                | "initial_stream_window_size"
+                | "http2_max_header_list_size"
+                | "local_address"
+                | "executor"
                 | "tls_config"
                 | "user_agent"
                 | "origin"
