@@ -55,6 +55,9 @@ pub struct MacroTable {
     local: HashMap<String, Vec<(TokenStream, TokenStream)>>,
     /// Invocations whose body is an expansion of a local `macro_rules!`.
     expanded: std::collections::HashSet<(usize, usize)>,
+    /// Bytes of the `macro_rules!` definitions: an invocation written
+    /// inside one is not expanded, so expansions never nest or cycle.
+    definitions: Vec<std::ops::Range<usize>>,
     /// Where each substituted fragment sits in the macro's definition:
     /// (bytes of the fragment at the invocation, byte of its `$name`).
     origins: Vec<(std::ops::Range<usize>, usize)>,
@@ -75,8 +78,10 @@ const MAX_DEPTH: usize = 16;
 
 impl MacroTable {
     pub fn new(file: &syn::File) -> MacroTable {
+        let (local, definitions) = local_macros(file);
         let mut table = MacroTable {
-            local: local_macros(file),
+            local,
+            definitions,
             ..Default::default()
         };
         let mut found = Vec::new();
@@ -137,6 +142,10 @@ impl MacroTable {
         if mac.path.segments.len() > 2 {
             return None;
         }
+        let at = key(mac).0;
+        if self.definitions.iter().any(|d| d.contains(&at)) {
+            return None;
+        }
         let rules = self.local.get(&macro_name(mac))?;
         for (pattern, body) in rules {
             let Some(bindings) = match_rule(pattern, &mac.tokens) else {
@@ -181,11 +190,16 @@ impl<'ast> Visit<'ast> for MacroFinder<'_> {
 
 /// The file's `macro_rules!` definitions (any module), by name; a name
 /// defined twice is left out.
-fn local_macros(file: &syn::File) -> HashMap<String, Vec<(TokenStream, TokenStream)>> {
-    struct V(HashMap<String, Option<Vec<(TokenStream, TokenStream)>>>);
+type Rules = Vec<(TokenStream, TokenStream)>;
+
+fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Range<usize>>) {
+    struct V(HashMap<String, Option<Rules>>, Vec<std::ops::Range<usize>>);
     impl<'a> Visit<'a> for V {
         fn visit_item_macro(&mut self, m: &'a syn::ItemMacro) {
             if let (Some(id), true) = (&m.ident, m.mac.path.is_ident("macro_rules")) {
+                let start = m.mac.bang_token.span.byte_range().start;
+                let end = m.mac.delimiter.span().close().byte_range().end;
+                self.1.push(start..end);
                 let rules = parse_rules(m.mac.tokens.clone());
                 let name = id.to_string();
                 // Defined twice (per cfg, per module): do not guess which.
@@ -196,11 +210,13 @@ fn local_macros(file: &syn::File) -> HashMap<String, Vec<(TokenStream, TokenStre
             }
         }
     }
-    let mut v = V(HashMap::new());
+    let mut v = V(HashMap::new(), Vec::new());
     v.visit_file(file);
-    v.0.into_iter()
-        .filter_map(|(k, r)| r.map(|r| (k, r)))
-        .collect()
+    let rules =
+        v.0.into_iter()
+            .filter_map(|(k, r)| r.map(|r| (k, r)))
+            .collect();
+    (rules, v.1)
 }
 
 /// `(pattern) => { body };` rules of one `macro_rules!`.
@@ -263,10 +279,14 @@ fn match_seq(pat: &[TokenTree], inp: &[TokenTree], out: &mut HashMap<String, Tok
                     1
                 }
                 _ => {
-                    // Up to the next literal token of the pattern.
+                    // Up to the next literal token of the pattern; an
+                    // expression never holds a top-level `,` or `;`.
                     let stop = pat.get(p);
                     let mut n = 0;
-                    while i + n < inp.len() && !stop.is_some_and(|s| same_token(s, &inp[i + n])) {
+                    while i + n < inp.len()
+                        && !stop.is_some_and(|s| same_token(s, &inp[i + n]))
+                        && !(is_punct(&inp[i + n], ',') || is_punct(&inp[i + n], ';'))
+                    {
                         n += 1;
                     }
                     if n == 0 {
@@ -515,7 +535,12 @@ mod tests {
                 ($($x:expr),*) => { vec![$($x),*] };
             }
             macro_rules! broken { ($x:expr) => { $ }; }
+            macro_rules! again_and_again {
+                ($x:expr) => { again_and_again!($x, false) };
+                ($x:expr, $y:literal) => { again_and_again!($x) };
+            }
             fn f() {
+                again_and_again!(1);
                 again!(3, client.get(url).send());
                 many!(1, 2);
                 broken!(1);
@@ -524,9 +549,10 @@ mod tests {
         )
         .unwrap();
         let table = MacroTable::new(&file);
-        let expanded = table.expanded.len();
-        assert_eq!(expanded, 1, "only `again!(3, ..)` matches a rule");
-        // The call's tokens map back to `$call` in the definition.
-        assert_eq!(table.origins.len(), 2);
+        // `again!(3, ..)` and the outer `again_and_again!(1)`; the invocation
+        // inside its body is left as written, so expansions cannot cycle.
+        assert_eq!(table.expanded.len(), 2);
+        // The fragments map back to their `$name` in the definitions.
+        assert_eq!(table.origins.len(), 3);
     }
 }

@@ -535,6 +535,8 @@ fn arm_parts(arm: &syn::Arm) -> (&Pat, Option<&Expr>) {
 
 fn is_success_pat(p: &Pat) -> bool {
     match p {
+        // `match (result, retries < max) { (Ok(v), _) => .. }`: the result decides.
+        Pat::Tuple(t) => t.elems.first().is_some_and(is_success_pat),
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Ok"),
         Pat::Ident(pi) => pi.subpat.as_ref().is_some_and(|(_, p)| is_success_pat(p)),
         Pat::Or(o) => o.cases.iter().all(is_success_pat),
@@ -544,6 +546,10 @@ fn is_success_pat(p: &Pat) -> bool {
 
 fn is_failure_pat(p: &Pat) -> bool {
     match p {
+        Pat::Tuple(t) => t
+            .elems
+            .first()
+            .is_some_and(|e| is_failure_pat(e) && !matches!(e, Pat::Wild(_) | Pat::Ident(_))),
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
         // `StatusCode::SERVICE_UNAVAILABLE`, `Code::Unavailable`, `503` in a
         // `match` on the status.
@@ -1103,6 +1109,39 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<(usize, &'a Ex
             syn::visit::visit_expr_if(self, i);
         }
         fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+            // `match (call().await, n < MAX) { (Err(e), true) => { n += 1; continue }
+            // (Err(e), false) => return Err(e), .. }`: the tuple's counter test
+            // keeps the loop going when it holds.
+            if let Expr::Tuple(scrutinee) = &*m.expr {
+                for a in &m.arms {
+                    let Pat::Tuple(pt) = arm_parts(a).0 else {
+                        continue;
+                    };
+                    if !is_failure_pat(arm_parts(a).0) {
+                        continue;
+                    }
+                    for (i, ep) in pt.elems.iter().enumerate() {
+                        let (
+                            Pat::Lit(syn::PatLit {
+                                lit: syn::Lit::Bool(b),
+                                ..
+                            }),
+                            Some(cond),
+                        ) = (ep, scrutinee.elems.iter().nth(i))
+                        else {
+                            continue;
+                        };
+                        let keeps_going = b.value != always_exits(&a.body);
+                        let at = cond.span().byte_range().start;
+                        if keeps_going
+                            && self.counts(cond)
+                            && !self.out.iter().any(|(x, ..)| *x == at)
+                        {
+                            self.out.push((at, cond, false));
+                        }
+                    }
+                }
+            }
             for (idx, a) in m.arms.iter().enumerate() {
                 let (pat, Some(g)) = arm_parts(a) else {
                     continue;
