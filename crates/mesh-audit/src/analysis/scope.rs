@@ -214,6 +214,11 @@ struct LetCollector<'s, 'a> {
 
 impl<'a> Visit<'a> for LetCollector<'_, 'a> {
     fn visit_local(&mut self, l: &'a syn::Local) {
+        // `#[cfg(test)] let url = "http://localhost:8888";` beside the
+        // production `let`: test code never feeds a production value.
+        if super::testcode::is_test_item(&l.attrs) {
+            return;
+        }
         let init = l.init.as_ref().map(|i| &*i.expr);
         match &l.pat {
             Pat::Ident(pi) => self.scope.push(&pi.ident, init, None),
