@@ -122,6 +122,11 @@ impl MacroTable {
         }
     }
 
+    /// Whether any invocation in the file was expanded.
+    pub fn has_expansions(&self) -> bool {
+        !self.expanded.is_empty()
+    }
+
     /// Whether `mac` invokes one of the file's own `macro_rules!` and its
     /// body here is the expansion.
     pub fn is_expansion(&self, mac: &syn::Macro) -> bool {
@@ -200,7 +205,11 @@ fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Rang
                 let start = m.mac.bang_token.span.byte_range().start;
                 let end = m.mac.delimiter.span().close().byte_range().end;
                 self.1.push(start..end);
-                let rules = parse_rules(m.mac.tokens.clone());
+                // Only a macro whose body loops can hide a retry loop; the
+                // others (`cfg_*!` item wrappers, assertion helpers) are not
+                // worth re-parsing at every invocation.
+                let rules = parse_rules(m.mac.tokens.clone())
+                    .filter(|r| r.iter().any(|(_, body)| has_loop(body)));
                 let name = id.to_string();
                 // Defined twice (per cfg, per module): do not guess which.
                 self.0
@@ -217,6 +226,15 @@ fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Rang
             .filter_map(|(k, r)| r.map(|r| (k, r)))
             .collect();
     (rules, v.1)
+}
+
+/// Whether a token stream holds a `loop`, `while` or `for` keyword.
+fn has_loop(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|t| match t {
+        TokenTree::Ident(id) => id == "loop" || id == "while" || id == "for",
+        TokenTree::Group(g) => has_loop(&g.stream()),
+        _ => false,
+    })
 }
 
 /// `(pattern) => { body };` rules of one `macro_rules!`.
@@ -537,10 +555,12 @@ mod tests {
             macro_rules! broken { ($x:expr) => { $ }; }
             macro_rules! again_and_again {
                 ($x:expr) => { again_and_again!($x, false) };
-                ($x:expr, $y:literal) => { again_and_again!($x) };
+                ($x:expr, $y:literal) => { loop { again_and_again!($x) } };
             }
+            macro_rules! no_loop { ($x:expr) => { $x + 1 }; }
             fn f() {
                 again_and_again!(1);
+                no_loop!(1);
                 again!(3, client.get(url).send());
                 many!(1, 2);
                 broken!(1);

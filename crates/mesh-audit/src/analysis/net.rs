@@ -525,8 +525,42 @@ impl<'e, 'a> NetScan<'e, 'a> {
             },
             Expr::Call(c) => self.kind_of_call(c, d),
             Expr::MethodCall(m) => self.kind_of_method(m, d),
+            // `match scheme { "http" => Channel::builder(uri), "https" => { .. } }`:
+            // what every arm that yields a value builds, when they agree.
+            Expr::Match(m) => self.agreeing(m.arms.iter().map(|a| &*a.body), d),
+            Expr::If(i) => match &i.else_branch {
+                Some((_, e)) => {
+                    let then = block_value(&i.then_branch);
+                    self.agreeing(then.into_iter().chain(std::iter::once(&**e)), d)
+                }
+                None => Kind::Unknown,
+            },
+            Expr::Block(b) => block_value(&b.block)
+                .map(|e| self.kind_of(e, d))
+                .unwrap_or(Kind::Unknown),
             _ => Kind::Unknown,
         }
+    }
+
+    /// The kind all branches give, ignoring branches that leave (`return`,
+    /// `panic!`); unknown when they differ.
+    fn agreeing<'x>(&self, branches: impl Iterator<Item = &'x Expr>, d: u32) -> Kind {
+        let mut out: Option<Kind> = None;
+        for e in branches {
+            if matches!(
+                e,
+                Expr::Return(_) | Expr::Macro(_) | Expr::Continue(_) | Expr::Break(_)
+            ) {
+                continue;
+            }
+            let k = self.kind_of(e, d);
+            match &out {
+                None => out = Some(k),
+                Some(prev) if *prev == k => {}
+                Some(_) => return Kind::Unknown,
+            }
+        }
+        out.unwrap_or(Kind::Unknown)
     }
 
     fn kind_of_call(&self, c: &syn::ExprCall, d: u32) -> Kind {
@@ -1012,6 +1046,14 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// The value a block ends with.
+fn block_value(b: &syn::Block) -> Option<&Expr> {
+    match b.stmts.last() {
+        Some(syn::Stmt::Expr(e, None)) => Some(e),
+        _ => None,
+    }
 }
 
 /// `tokio::spawn`, `tokio::task::spawn_local`, `std::thread::spawn`, ...:

@@ -50,8 +50,6 @@ const MAX_SIMULATED_TRIES: u32 = 1000;
 pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     let mut out = Vec::new();
     for f in functions(cx.file) {
-        let scope = FnScope::new(Some(f.sig), f.body).with_macro_lets(&cx.macros, f.body);
-        let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let mut loops = Vec::new();
         LoopCollector {
             cx,
@@ -59,13 +57,23 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
             invocation: None,
         }
         .visit_block(f.body);
+        if loops.is_empty() {
+            continue;
+        }
+        let mut scope = FnScope::new(Some(f.sig), f.body);
+        if cx.macros.has_expansions() {
+            scope = scope.with_macro_lets(&cx.macros, f.body);
+        }
+        let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         // A generic helper (`with_retry(f)`) calls what its callers pass in.
         let passed_in = cx.index.closure_net(&f.name).map(|n| (n, fn_params(f.sig)));
-        // A count passed in: what this file's callers pass, where they agree.
-        let params = if loops.is_empty() {
-            Vec::new()
-        } else {
-            param_values(cx, &f.name, f.sig)
+        // A count passed in: what this file's callers pass, where they
+        // agree; read only when a loop needs it (it walks the file).
+        let params = ParamValues {
+            cx,
+            fname: &f.name,
+            sig: f.sig,
+            values: std::cell::OnceCell::new(),
         };
         for (l, invocation) in loops {
             if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), &params) {
@@ -174,7 +182,7 @@ fn analyse(
     scan: &NetScan<'_, '_>,
     l: LoopRef<'_>,
     passed_in: Option<&(&NetSummary, Vec<String>)>,
-    params: &[(String, i128)],
+    params: &ParamValues<'_, '_>,
 ) -> Option<RetryLoop> {
     let cx = scan.cx;
     let body = l.body();
@@ -266,7 +274,7 @@ fn analyse(
                 _ => return None,
             };
             bounded = true;
-            tries = range_len(scan, range, params);
+            tries = range_len(scan, range, &[]).or_else(|| range_len(scan, range, params.get()));
             // `for _ in 0..1`, `for _ in 5..3`: nothing is re-tried.
             if tries.is_some_and(|t| t <= 1) {
                 return None;
@@ -317,7 +325,12 @@ fn analyse(
         return None;
     }
     if !matches!(l, LoopRef::For(_)) {
-        let sim = simulate(scan, l, body, &l7, params);
+        let sim = simulate(scan, l, body, &l7, &[]).or_else(|| {
+            let known = params.get();
+            (!known.is_empty())
+                .then(|| simulate(scan, l, body, &l7, known))
+                .flatten()
+        });
         if sim.is_some() {
             bounded = true;
         }
@@ -368,6 +381,21 @@ fn analyse(
         reconnect: false,
         sources,
     })
+}
+
+/// The parameter values of one function, read on first use.
+struct ParamValues<'c, 'a> {
+    cx: &'c FileCtx<'a>,
+    fname: &'c str,
+    sig: &'c syn::Signature,
+    values: std::cell::OnceCell<Vec<(String, i128)>>,
+}
+
+impl ParamValues<'_, '_> {
+    fn get(&self) -> &[(String, i128)] {
+        self.values
+            .get_or_init(|| param_values(self.cx, self.fname, self.sig))
+    }
 }
 
 /// Integer parameters of `fname` whose value every call in this file
