@@ -75,34 +75,34 @@ impl FileSummary {
         let empty = CrateIndex::default();
         let cx = FileCtx::new(file, "", &lines, &empty);
         let mut consts = Vec::new();
-        let mut names: Vec<String> = {
-            struct Names(Vec<String>);
+        // Each name with the line it is declared on.
+        let mut names: Vec<(String, proc_macro2::Span)> = {
+            struct Names(Vec<(String, proc_macro2::Span)>);
             impl<'a> Visit<'a> for Names {
                 fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
-                    self.0.push(c.ident.to_string());
+                    self.0.push((c.ident.to_string(), c.ident.span()));
                 }
                 fn visit_item_static(&mut self, c: &'a syn::ItemStatic) {
-                    self.0.push(c.ident.to_string());
+                    self.0.push((c.ident.to_string(), c.ident.span()));
                 }
                 fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
-                    self.0.push(c.ident.to_string());
+                    self.0.push((c.ident.to_string(), c.ident.span()));
                 }
             }
             let mut n = Names(Vec::new());
             n.visit_file(file);
             n.0
         };
-        names.sort();
-        names.dedup();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        names.dedup_by(|a, b| a.0 == b.0);
         let empty_scope = FnScope::empty();
         let ev = Evaluator::new(&cx, &empty_scope);
         let mut value_lines: Vec<(String, u32)> = Vec::new();
-        for name in names {
+        for (name, span) in names {
             if let Some(e) = cx.const_expr(&name) {
                 let v = ev.eval(e);
                 if !v.is_unknown() {
-                    use syn::spanned::Spanned;
-                    value_lines.push((format!("const:{name}"), lines.span_range(e.span()).line));
+                    value_lines.push((format!("const:{name}"), lines.span_range(span).line));
                     consts.push((name, v));
                 }
             }

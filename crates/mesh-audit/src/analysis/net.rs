@@ -205,6 +205,8 @@ pub struct NetScan<'e, 'a> {
     pub ev: Evaluator<'e, 'a>,
     /// The `impl` type of the function, for `self.method()` calls.
     pub self_ty: Option<&'e str>,
+    /// While a binding's initialiser is resolved, the binding's position.
+    horizon: std::cell::Cell<Option<usize>>,
 }
 
 /// Methods of a tonic client that configure it rather than call the server.
@@ -234,6 +236,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             scope,
             ev: Evaluator::new(cx, scope),
             self_ty,
+            horizon: std::cell::Cell::new(None),
         }
     }
 
@@ -476,28 +479,26 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 let Some(id) = p.path.get_ident() else {
                     return Kind::Unknown;
                 };
-                let Some(mut b) = self.scope.binding_at(id) else {
+                // While a binding's initialiser is read, names in it see only
+                // the bindings before it: `let ep = ep.timeout(..)`.
+                let at = id.span().byte_range().start;
+                let at = self.horizon.get().map_or(at, |h| h.min(at));
+                let Some(b) = self.scope.lookup(&id.to_string(), at) else {
                     return Kind::Unknown;
                 };
-                // `let ep = ep.timeout(..)`: the `ep` inside the initialiser
-                // is the binding before it.
-                let at = id.span().byte_range().start;
-                if b.init.is_some_and(|i| {
-                    use syn::spanned::Spanned;
-                    i.span().byte_range().contains(&at)
-                }) {
-                    match self.scope.lookup(&id.to_string(), b.at) {
-                        Some(prev) => b = prev,
-                        None => return Kind::Unknown,
-                    }
-                }
                 if let Some(ty) = b.ty {
                     let k = self.kind_of_type(ty);
                     if k != Kind::Unknown {
                         return k;
                     }
                 }
-                b.init.map(|i| self.kind_of(i, d)).unwrap_or(Kind::Unknown)
+                let Some(init) = b.init else {
+                    return Kind::Unknown;
+                };
+                let outer = self.horizon.replace(Some(b.at));
+                let k = self.kind_of(init, d);
+                self.horizon.set(outer);
+                k
             }
             Expr::Field(f) => match &f.member {
                 // A field declared in this file, else in another file of the
