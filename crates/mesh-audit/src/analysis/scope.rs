@@ -111,6 +111,10 @@ pub fn type_path(ty: &Type) -> Option<&syn::Path> {
 pub struct Binding<'a> {
     /// Byte offset of the binding's name: uses after it see it.
     pub at: usize,
+    /// Byte just past the `let` statement (its `;`): a use before it is in
+    /// the binding's own initialiser (`let ep = ep.timeout(..)`) and sees
+    /// the binding before.
+    pub end: usize,
     pub init: Option<&'a Expr>,
     pub ty: Option<&'a Type>,
 }
@@ -129,7 +133,7 @@ impl<'a> FnScope<'a> {
             for input in &sig.inputs {
                 if let syn::FnArg::Typed(pt) = input {
                     if let Pat::Ident(pi) = &*pt.pat {
-                        scope.push(&pi.ident, None, Some(&pt.ty));
+                        scope.push(&pi.ident, None, Some(&pt.ty), None);
                     }
                 }
             }
@@ -182,18 +186,28 @@ impl<'a> FnScope<'a> {
         FnScope::default()
     }
 
-    fn push(&mut self, ident: &syn::Ident, init: Option<&'a Expr>, ty: Option<&'a Type>) {
+    fn push(
+        &mut self,
+        ident: &syn::Ident,
+        init: Option<&'a Expr>,
+        ty: Option<&'a Type>,
+        end: Option<usize>,
+    ) {
         let at = ident.span().byte_range().start;
+        let end = end.unwrap_or(at);
         self.bindings
             .entry(ident.to_string())
             .or_default()
-            .push(Binding { at, init, ty });
+            .push(Binding { at, end, init, ty });
     }
 
     /// The binding of `name` visible at byte offset `at`.
     pub fn lookup(&self, name: &str, at: usize) -> Option<Binding<'a>> {
         let list = self.bindings.get(name)?;
-        list.iter().rev().find(|b| b.at < at).copied()
+        list.iter()
+            .rev()
+            .find(|b| b.at < at && b.end <= at)
+            .copied()
     }
 
     /// The binding a use of `ident` refers to: the last one of its name
@@ -220,11 +234,12 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
             return;
         }
         let init = l.init.as_ref().map(|i| &*i.expr);
+        let end = Some(l.semi_token.span.byte_range().end);
         match &l.pat {
-            Pat::Ident(pi) => self.scope.push(&pi.ident, init, None),
+            Pat::Ident(pi) => self.scope.push(&pi.ident, init, None, end),
             Pat::Type(pt) => {
                 if let Pat::Ident(pi) = &*pt.pat {
-                    self.scope.push(&pi.ident, init, Some(&pt.ty));
+                    self.scope.push(&pi.ident, init, Some(&pt.ty), end);
                 }
             }
             _ => {}
@@ -235,7 +250,7 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
         for input in &c.inputs {
             if let Pat::Type(pt) = input {
                 if let Pat::Ident(pi) = &*pt.pat {
-                    self.scope.push(&pi.ident, None, Some(&pt.ty));
+                    self.scope.push(&pi.ident, None, Some(&pt.ty), None);
                 }
             }
         }
