@@ -236,6 +236,31 @@ fn non_utf8_file_is_named_with_its_line() {
 }
 
 #[test]
+fn macros_that_invoke_themselves_are_expanded_once() {
+    // A rule that calls the macro again, two macros calling each other, and
+    // one whose body loops around what it is given.
+    let src = r#"
+macro_rules! again {
+    ($x:expr) => { again!($x, false) };
+    ($x:expr, $y:literal) => { again!($x) };
+}
+macro_rules! ping { ($x:expr) => { pong!($x) }; }
+macro_rules! pong { ($x:expr) => { ping!($x) }; }
+macro_rules! spin { ($x:expr) => { loop { if $x.await.is_ok() { break; } } }; }
+pub async fn f(client: reqwest::Client) {
+    again!(1);
+    ping!(2);
+    spin!(client.get("http://a:1/").send());
+}
+"#;
+    let dir = scratch(&[("src/lib.rs", src)]);
+    let o = run(dir.path(), &["src", "--format", "json", "--include-tests"]);
+    assert_no_panic(&o);
+    assert_exit(&o, 1);
+    assert_eq!(json(&o)["errors"], serde_json::json!([]));
+}
+
+#[test]
 fn empty_and_comment_only_files_are_fine() {
     let dir = scratch(&[
         ("src/empty.rs", ""),

@@ -18,7 +18,19 @@ use mesh_audit::{AuditOptions, Target};
 fn render(findings: &[mesh_audit::Finding], case_dir: Option<&str>) -> String {
     let mut out = String::new();
     for f in findings {
-        let values: Vec<String> = f.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // Values first, then where configuration defaults are written.
+        let values: Vec<String> = f
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(f.sources.iter().map(|(k, v)| {
+                let at = match case_dir {
+                    Some(dir) => v.strip_prefix(dir).unwrap_or(v).trim_start_matches('/'),
+                    None => v,
+                };
+                format!("source:{k}={at}")
+            }))
+            .collect();
         let file = match case_dir {
             Some(dir) => format!(
                 "{}:",

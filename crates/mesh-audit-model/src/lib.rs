@@ -96,6 +96,10 @@ pub struct Finding {
     pub range: TextRange,
     /// What was read from the code (retries, timeout, host, port, ...).
     pub values: BTreeMap<String, String>,
+    /// For values that are configuration defaults, where the default is
+    /// written: `"timeout": "src/settings.rs:131"`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, String>,
     /// How to fix it; one line.
     pub help: String,
     pub suggestions: Vec<Suggestion>,

@@ -272,6 +272,7 @@ mod tests {
                 byte_end: 18,
             },
             values: BTreeMap::from([("host".to_string(), "127.0.0.1".to_string())]),
+            sources: BTreeMap::new(),
             help: "bind 0.0.0.0".into(),
             suggestions: Vec::new(),
             fingerprint: "0".into(),

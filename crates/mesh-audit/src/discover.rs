@@ -834,11 +834,12 @@ fn walk(
     // share a handful of manifests.
     let mut by_dir: HashMap<PathBuf, (Option<String>, PathBuf, Option<PathBuf>)> = HashMap::new();
     for abs in files.into_inner().unwrap_or_default() {
+        let mut plain = false;
         let (pkg_name, pkg_root, build_script) = match pkg {
             Some(p) => (p.name.clone(), p.root.clone(), p.build_script.clone()),
             None => {
                 let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
-                by_dir
+                let found = by_dir
                     .entry(parent)
                     .or_insert_with_key(|parent| {
                         let manifest = find_manifest(parent);
@@ -850,7 +851,10 @@ fn walk(
                         let script = dir.as_ref().map(|d| d.join("build.rs"));
                         (name, dir.unwrap_or_else(|| start.to_path_buf()), script)
                     })
-                    .clone()
+                    .clone();
+                // No manifest above this folder: plain-path mode.
+                plain = found.2.is_none();
+                found
             }
         };
         let in_pkg = abs.strip_prefix(&pkg_root).unwrap_or(&abs);
@@ -861,7 +865,8 @@ fn walk(
             .unwrap_or("");
         let test_path = matches!(first, "tests" | "benches" | "examples")
             && in_pkg.components().count() > 1
-            || build_script.as_deref() == Some(abs.as_path());
+            || build_script.as_deref() == Some(abs.as_path())
+            || plain && beside_src(&abs, &pkg_root);
         found.files.push(SourceFile {
             rel: rel_to(root, &abs),
             abs,
@@ -899,6 +904,21 @@ fn walk_error_message(err: &ignore::Error) -> String {
         ignore::Error::Io(e) => format!("cannot read folder: {e}"),
         other => other.to_string(),
     }
+}
+
+/// Without a manifest, the package root is only the walked folder; a crate
+/// deeper down still keeps its tests in `tests/`, `benches/` and
+/// `examples/` next to its `src/`.
+fn beside_src(abs: &Path, walked: &Path) -> bool {
+    abs.ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(walked) && *d != walked)
+        .any(|d| {
+            d.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| matches!(n, "tests" | "benches" | "examples"))
+                && d.parent().is_some_and(|p| p.join("src").is_dir())
+        })
 }
 
 /// `[package] name` of a manifest, read as TOML; `None` if it cannot be read.

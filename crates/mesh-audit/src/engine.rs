@@ -389,7 +389,14 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
 
 fn summarise(f: &SourceFile, max_file_size: u64) -> Result<(String, FileSummary), AuditError> {
     let (text, file) = load(f, max_file_size)?;
-    let summary = FileSummary::build(&file, &f.abs, &text);
+    let mut summary = FileSummary::build(&file, &f.abs, &text);
+    summary.rel_path = f.rel.clone();
+    if f.test_path {
+        // Values assigned in test files never feed a production finding.
+        summary.field_values.clear();
+        summary.consts.clear();
+        summary.value_lines.clear();
+    }
     Ok((text, summary))
 }
 
@@ -484,6 +491,7 @@ fn check_file(
                 file: f.rel.clone(),
                 range: v.range,
                 values: v.values,
+                sources: v.sources,
                 help: v.help,
                 suggestions: Vec::new(),
                 fingerprint: format!("{:016x}", fnv1a(format!("{key}\0{nth}").as_bytes())),

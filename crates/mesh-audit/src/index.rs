@@ -56,6 +56,12 @@ pub struct FileSummary {
     /// Types whose methods a function calls, paired with the one host the
     /// function's own network calls go to: what a breaker type guards.
     pub guarded_hosts: Vec<(String, String)>,
+    /// The file, relative to the audit root (set by the engine): where the
+    /// defaults below are written.
+    pub rel_path: String,
+    /// Line of each field value and `const` above, by `field:NAME` /
+    /// `const:NAME`: where a configuration default comes from.
+    pub value_lines: Vec<(String, u32)>,
     /// Closures and async blocks passed to functions (`with_retry(|| ..)`):
     /// the callee's name, the closure's own network calls, and the crate
     /// functions it calls (resolved once the index is whole).
@@ -134,36 +140,46 @@ impl FileSummary {
         };
         let cx = FileCtx::new(file, "", &lines, &empty);
         let mut consts = Vec::new();
-        let mut names: Vec<String> = {
-            struct Names(Vec<String>);
+        // Each name with the line it is declared on.
+        let mut names: Vec<(String, proc_macro2::Span)> = {
+            struct Names(Vec<(String, proc_macro2::Span)>);
             impl<'a> Visit<'a> for Names {
                 fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
-                    self.0.push(c.ident.to_string());
+                    self.0.push((c.ident.to_string(), c.ident.span()));
                 }
                 fn visit_item_static(&mut self, c: &'a syn::ItemStatic) {
-                    self.0.push(c.ident.to_string());
+                    self.0.push((c.ident.to_string(), c.ident.span()));
                 }
                 fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
-                    self.0.push(c.ident.to_string());
+                    self.0.push((c.ident.to_string(), c.ident.span()));
                 }
             }
             let mut n = Names(Vec::new());
             n.visit_file(file);
             n.0
         };
-        names.sort();
-        names.dedup();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        names.dedup_by(|a, b| a.0 == b.0);
         let empty_scope = FnScope::empty();
         let ev = Evaluator::new(&cx, &empty_scope);
-        for name in names {
+        let mut value_lines: Vec<(String, u32)> = Vec::new();
+        for (name, span) in names {
             if let Some(e) = cx.const_expr(&name) {
                 let v = ev.eval(e);
                 if !v.is_unknown() {
+                    value_lines.push((format!("const:{name}"), lines.span_range(span).line));
                     consts.push((name, v));
                 }
             }
         }
+        // Test code never feeds a production value.
+        let test_regions = analysis::testcode::test_regions(file);
+        let in_test = |at: usize| test_regions.iter().any(|r| r.contains(&at));
         let mut field_values = Vec::new();
+        for (ty, name, v, line) in analysis::config::field_defaults(&cx) {
+            value_lines.push((format!("field:{name}"), line));
+            field_values.push((ty, name, Some(v)));
+        }
         let mut endpoint_fields = Vec::new();
         let mut closure_args = Vec::new();
         let mut guarded_hosts = Vec::new();
@@ -181,6 +197,7 @@ impl FileSummary {
                     scan: &'v NetScan<'e, 'a>,
                     self_ty: Option<&'v str>,
                     out: &'v mut Vec<(String, String, Option<Value>)>,
+                    lines: &'v mut Vec<(String, u32)>,
                     endpoints: &'v mut Vec<(String, Kind)>,
                 }
                 impl<'x> Visit<'x> for Literals<'_, '_, '_> {
@@ -196,6 +213,10 @@ impl FileSummary {
                         for field in &s.fields {
                             if let syn::Member::Named(id) = &field.member {
                                 let v = self.ev.eval(&field.expr);
+                                self.lines.push((
+                                    format!("field:{id}"),
+                                    self.ev.cx.range(id.span()).line,
+                                ));
                                 self.out.push((
                                     ty.clone(),
                                     id.to_string(),
@@ -211,14 +232,19 @@ impl FileSummary {
                     }
                     fn visit_item(&mut self, _: &'x syn::Item) {}
                 }
-                Literals {
-                    ev: &ev,
-                    scan: &scan,
-                    self_ty: f.self_ty.as_deref(),
-                    out: &mut field_values,
-                    endpoints: &mut endpoint_fields,
+                if !analysis::testcode::is_test_item(f.attrs)
+                    && !in_test(f.body.brace_token.span.open().byte_range().start)
+                {
+                    Literals {
+                        ev: &ev,
+                        scan: &scan,
+                        self_ty: f.self_ty.as_deref(),
+                        out: &mut field_values,
+                        lines: &mut value_lines,
+                        endpoints: &mut endpoint_fields,
+                    }
+                    .visit_block(f.body);
                 }
-                .visit_block(f.body);
                 let returns = match f.body.stmts.last() {
                     Some(syn::Stmt::Expr(e, None)) if f.body.stmts.len() <= 3 => {
                         Some(ev.eval(e)).filter(|v| !v.is_unknown())
@@ -371,6 +397,8 @@ impl FileSummary {
             consts,
             test_module_paths: analysis::testcode::test_module_paths(file, abs_path),
             functions,
+            rel_path: String::new(),
+            value_lines,
         }
     }
 }
@@ -408,6 +436,9 @@ pub struct CrateIndex {
     field_values: HashMap<(String, String), Option<Value>>,
     /// Per field name: the types that declare or build a field of that name.
     field_owners: HashMap<String, HashSet<String>>,
+    /// `field:NAME` / `const:NAME` → `file:line` of the first place that
+    /// gives it its value.
+    value_sources: HashMap<String, String>,
     types: HashSet<String>,
     client_fields: HashMap<String, Kind>,
     functions: BTreeMap<String, Vec<FnSummary>>,
@@ -570,6 +601,14 @@ impl CrateIndex {
                 index.reexports.push((key, target));
             }
             index.test_paths.extend(s.test_module_paths.iter().cloned());
+            if !s.rel_path.is_empty() {
+                for (key, line) in &s.value_lines {
+                    index
+                        .value_sources
+                        .entry(key.clone())
+                        .or_insert_with(|| format!("{}:{line}", s.rel_path));
+                }
+            }
         }
         for name in ambiguous {
             index.consts.remove(&name);
@@ -878,6 +917,21 @@ impl CrateIndex {
         self.field_values
             .get(&(ty.clone(), name.to_string()))
             .and_then(Option::as_ref)
+    }
+
+    /// `file:line` where the crate gives field `name` the value
+    /// `field_value` returns (a struct literal, a serde or clap default).
+    pub fn field_source(&self, name: &str) -> Option<&str> {
+        self.value_sources
+            .get(&format!("field:{name}"))
+            .map(String::as_str)
+    }
+
+    /// `file:line` of the `const` `const_value` returns.
+    pub fn const_source(&self, name: &str) -> Option<&str> {
+        self.value_sources
+            .get(&format!("const:{name}"))
+            .map(String::as_str)
     }
 
     /// The value a crate function without receiver returns, when exactly

@@ -3,7 +3,7 @@
 //! and environment lookups with a default. Anything else is `Unknown`:
 //! rules must never guess a value.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use syn::{Expr, Lit};
 
@@ -85,18 +85,36 @@ impl Value {
         }
     }
 
+    /// An integer, or the default an environment lookup falls back to.
     pub fn as_int(&self) -> Option<i128> {
-        match self {
+        match self.or_env_default().0 {
             Value::Int(i) => Some(*i),
             _ => None,
         }
     }
 
+    /// A duration, or the default an environment lookup falls back to.
     pub fn as_duration_nanos(&self) -> Option<u128> {
-        match self {
+        match self.or_env_default().0 {
             Value::Duration(d) => Some(*d),
             _ => None,
         }
+    }
+}
+
+/// Where a value the code reads came from, when it is a configuration
+/// default: `what` names it as the code does (`settings.request_timeout_ms`,
+/// `DEFAULT_RETRIES`, `env RETRIES`), `at` is `file:line` of the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub what: String,
+    pub at: String,
+}
+
+impl Source {
+    /// `(default of `settings.timeout_ms`, src/settings.rs:131)` for messages.
+    pub fn phrase(&self) -> String {
+        format!("default of `{}`, {}", self.what, self.at)
     }
 }
 
@@ -104,6 +122,8 @@ impl Value {
 pub struct Evaluator<'e, 'a> {
     pub cx: &'e FileCtx<'a>,
     pub scope: &'e FnScope<'e>,
+    /// Configuration defaults read since the last `take_sources`.
+    sources: RefCell<Vec<Source>>,
     /// While a binding's initialiser is evaluated, the binding's position:
     /// names in it see only bindings made before it, so that the shadowing
     /// `let addr = addr.parse()?` reads the earlier `addr`.
@@ -117,8 +137,46 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         Evaluator {
             cx,
             scope,
+            sources: RefCell::new(Vec::new()),
             horizon: Cell::new(None),
         }
+    }
+
+    /// The configuration defaults the evaluations since the last call read,
+    /// in order, without repeats.
+    pub fn take_sources(&self) -> Vec<Source> {
+        let mut out: Vec<Source> = Vec::new();
+        for s in self.sources.take() {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Evaluates `e` and returns the configuration default it came from,
+    /// if exactly one did.
+    pub fn eval_sourced(&self, e: &Expr) -> (Value, Option<Source>) {
+        let before = self.sources.take();
+        let v = self.eval(e);
+        let mut mine = self.take_sources();
+        self.sources.replace(before);
+        let src = (mine.len() == 1).then(|| mine.remove(0));
+        if let Some(s) = &src {
+            self.sources.borrow_mut().push(s.clone());
+        }
+        (v, src)
+    }
+
+    fn note(&self, what: String, at: String) {
+        if !at.is_empty() && !self.cx.path.is_empty() {
+            self.sources.borrow_mut().push(Source { what, at });
+        }
+    }
+
+    /// `file:line` of a node of this file.
+    fn here(&self, span: proc_macro2::Span) -> String {
+        format!("{}:{}", self.cx.path, self.cx.range(span).line)
     }
 
     /// The binding of `name` that a use at byte offset `at` sees.
@@ -170,12 +228,16 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             // `state.base_url`: the value every struct literal of the crate
             // gives that field, when they all agree.
             Expr::Field(f) => match &f.member {
-                syn::Member::Named(name) => self
-                    .cx
-                    .index
-                    .field_value(&name.to_string())
-                    .cloned()
-                    .unwrap_or(Value::Unknown),
+                syn::Member::Named(name) => {
+                    let name = name.to_string();
+                    let Some(v) = self.cx.index.field_value(&name).cloned() else {
+                        return Value::Unknown;
+                    };
+                    if let Some(at) = self.cx.index.field_source(&name) {
+                        self.note(field_path(f), at.to_string());
+                    }
+                    v
+                }
                 syn::Member::Unnamed(_) => Value::Unknown,
             },
             Expr::Binary(b) => binary(&b.op, self.eval_at(&b.left, d), self.eval_at(&b.right, d)),
@@ -207,15 +269,30 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         if !name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
             return Value::Unknown;
         }
+        // A `DEFAULT_*` constant is the default of a setting.
+        let is_default = name.starts_with("DEFAULT");
         if let Some(init) = self.cx.const_expr(&name) {
             let empty = FnScope::empty();
-            return Evaluator::new(self.cx, &empty).eval_at(init, d);
+            let inner = Evaluator::new(self.cx, &empty);
+            let v = inner.eval_at(init, d);
+            self.sources.borrow_mut().extend(inner.take_sources());
+            if is_default && !v.is_unknown() {
+                use syn::spanned::Spanned;
+                self.note(name, self.here(init.span()));
+            }
+            return v;
         }
-        self.cx
-            .index
-            .const_value(&name)
-            .cloned()
-            .unwrap_or(Value::ConstRef(name))
+        match self.cx.index.const_value(&name) {
+            Some(v) => {
+                if is_default {
+                    if let Some(at) = self.cx.index.const_source(&name) {
+                        self.note(name, at.to_string());
+                    }
+                }
+                v.clone()
+            }
+            None => Value::ConstRef(name),
+        }
     }
 
     fn eval_macro(&self, mac: &syn::Macro, d: u32) -> Value {
@@ -423,6 +500,18 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             if let Some(v) = self.cx.index.fn_returns(last) {
                 return v.clone();
             }
+            // `fn default_timeout_ms() -> u64 { 5_000 }` of this file.
+            if segs.len() == 1 {
+                if let Some(body) = self.cx.zero_arg_fn(last) {
+                    if let [syn::Stmt::Expr(tail, None)] = body.stmts.as_slice() {
+                        let empty = FnScope::empty();
+                        let inner = Evaluator::new(self.cx, &empty);
+                        let v = inner.eval_at(tail, d);
+                        self.sources.borrow_mut().extend(inner.take_sources());
+                        return v;
+                    }
+                }
+            }
         }
         Value::Unknown
     }
@@ -452,10 +541,15 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     _ => Value::Unknown,
                 };
                 match recv() {
-                    Value::Env { var, default: None } => Value::Env {
-                        var,
-                        default: (!fallback.is_unknown()).then(|| Box::new(fallback)),
-                    },
+                    Value::Env { var, default: None } => {
+                        if !fallback.is_unknown() && !var.is_empty() {
+                            self.note(format!("env {var}"), self.here(m.method.span()));
+                        }
+                        Value::Env {
+                            var,
+                            default: (!fallback.is_unknown()).then(|| Box::new(fallback)),
+                        }
+                    }
                     Value::Unknown => Value::Unknown,
                     known => known,
                 }
@@ -488,6 +582,42 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             _ => Value::Unknown,
         }
     }
+}
+
+/// `self.settings.timeout_ms` → `settings.timeout_ms`: a field as a reader
+/// names it.
+fn field_path(f: &syn::ExprField) -> String {
+    let mut parts = Vec::new();
+    if let syn::Member::Named(n) = &f.member {
+        parts.push(n.to_string());
+    }
+    let mut e: &Expr = &f.base;
+    loop {
+        match e {
+            Expr::Field(x) => {
+                if let syn::Member::Named(n) = &x.member {
+                    parts.push(n.to_string());
+                }
+                e = &x.base;
+            }
+            Expr::Path(p) => {
+                if let Some(id) = p.path.get_ident() {
+                    if id != "self" {
+                        parts.push(id.to_string());
+                    }
+                }
+                break;
+            }
+            Expr::MethodCall(m) if m.args.is_empty() => {
+                // `CONFIG.get().limits.timeout_ms`
+                e = &m.receiver;
+            }
+            Expr::Paren(p) => e = &p.expr,
+            _ => break,
+        }
+    }
+    parts.reverse();
+    parts.join(".")
 }
 
 fn lit_value(l: &Lit) -> Value {

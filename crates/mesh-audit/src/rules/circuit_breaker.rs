@@ -187,6 +187,7 @@ impl Found {
             ),
             help: format!("remove the breaker and configure `trafficPolicy.outlierDetection` in {target}{with}"),
             values,
+            sources: Default::default(),
         }
     }
 }
@@ -563,8 +564,10 @@ fn is_open_variant(name: &str) -> bool {
     matches!(norm(name).as_str(), "open" | "opened" | "tripped")
 }
 
+/// `Closed`, and the other words services use for a breaker letting calls
+/// through (`Healthy`, `Normal`); only with an open-like variant beside it.
 fn is_closed_variant(name: &str) -> bool {
-    norm(name) == "closed"
+    matches!(norm(name).as_str(), "closed" | "healthy" | "normal")
 }
 
 /// Every identifier a type names: `Mutex<Option<Instant>>` → Mutex, Option, Instant.
@@ -644,6 +647,9 @@ struct Shape {
     counters: HashSet<String>,
     bool_flags: HashSet<String>,
     option_flags: HashSet<String>,
+    /// Integer timestamps named like `tripped_at_ms` / `open_until`
+    /// (`AtomicU64`, `u64`): zero is closed, a time is open.
+    stamp_flags: HashSet<String>,
     /// State enums (by name) and their open-like variants.
     state_enums: HashSet<String>,
     open_variants: HashSet<String>,
@@ -743,6 +749,15 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
                 shape.bool_flags.insert(fname.clone());
             } else if has("Option") && (has("Instant") || has("SystemTime")) {
                 shape.option_flags.insert(fname.clone());
+            } else if ids.iter().any(|i| INT_TYPES.contains(&i.as_str()))
+                && !is_counter_name(fname)
+                && fname
+                    .split('_')
+                    .any(|w| matches!(w, "at" | "until" | "since"))
+            {
+                // The timestamp is the breaker's clock too.
+                shape.stamp_flags.insert(fname.clone());
+                shape.has_time = true;
             }
         }
         if ids.iter().any(|i| TIME_TYPES.contains(&i.as_str())) {
@@ -788,7 +803,10 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
             }
         }
     }
-    if shape.state_enums.is_empty() && shape.bool_flags.is_empty() && shape.option_flags.is_empty()
+    if shape.state_enums.is_empty()
+        && shape.bool_flags.is_empty()
+        && shape.option_flags.is_empty()
+        && shape.stamp_flags.is_empty()
     {
         return None;
     }
@@ -1129,6 +1147,9 @@ fn trips(shape: &Shape, body: &syn::Block) -> (bool, Vec<String>) {
     fn is_true(e: &Expr) -> bool {
         matches!(e, Expr::Lit(syn::ExprLit { lit: syn::Lit::Bool(b), .. }) if b.value)
     }
+    fn is_zero(e: &Expr) -> bool {
+        matches!(e, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "0")
+    }
     fn is_some(e: &Expr) -> bool {
         matches!(e, Expr::Call(c) if matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Some")))
     }
@@ -1142,7 +1163,9 @@ fn trips(shape: &Shape, body: &syn::Block) -> (bool, Vec<String>) {
                 Expr::Assign(a)
                     if (self.names_flag(&a.left, &self.shape.bool_flags) && is_true(&a.right))
                         || (self.names_flag(&a.left, &self.shape.option_flags)
-                            && is_some(&a.right)) =>
+                            && is_some(&a.right))
+                        || (self.names_flag(&a.left, &self.shape.stamp_flags)
+                            && !is_zero(&a.right)) =>
                 {
                     self.hit = true;
                 }
@@ -1163,6 +1186,13 @@ fn trips(shape: &Shape, body: &syn::Block) -> (bool, Vec<String>) {
                                 | "fetch_or"
                         )
                         && m.args.iter().any(is_true)
+                    {
+                        self.hit = true;
+                    }
+                    // `self.tripped_at_ms.store(now_ms, ..)`: a time, not zero.
+                    if self.names_flag(&m.receiver, &self.shape.stamp_flags)
+                        && matches!(method.as_str(), "store" | "swap" | "set")
+                        && m.args.first().is_some_and(|a| !is_zero(a))
                     {
                         self.hit = true;
                     }

@@ -142,6 +142,7 @@ impl Rule for HealthCheckCallsDownstream {
                 None => String::new(),
             };
             out.push(Violation {
+                sources: Default::default(),
                 range,
                 message: format!(
                     "health route `{route}` makes a {} call{to}: when it is slow every replica turns unready at once and the mesh has nowhere to route",

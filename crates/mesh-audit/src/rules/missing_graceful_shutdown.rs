@@ -100,6 +100,7 @@ impl Rule for MissingGracefulShutdown {
                     _ => "`.with_graceful_shutdown(signal)`",
                 };
                 out.push(Violation {
+                sources: Default::default(),
                     range: s.range,
                     message: format!(
                         "{} server is never told to shut down: on SIGTERM it dies with its in-flight requests",

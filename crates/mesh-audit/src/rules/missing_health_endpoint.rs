@@ -128,6 +128,7 @@ impl Rule for MissingHealthEndpoint {
                     )
                 };
                 out.push(Violation {
+                sources: Default::default(),
                     range: s.range,
                     message: format!(
                         "{} server {what} anywhere in its crate: the readiness probe cannot tell when the pod can serve",
