@@ -15,8 +15,11 @@ pub struct UseMap {
     /// `use a::b::*;` prefixes, where a bare name may come from.
     globs: Vec<Vec<String>>,
     /// Re-exports of other workspace crates: path prefix → what it names.
-    reexports: HashMap<String, Vec<(Vec<String>, Vec<String>)>>,
+    reexports: HashMap<String, Vec<Reexport>>,
 }
+
+/// A re-exported path prefix and the path it names.
+type Reexport = (Vec<String>, Vec<String>);
 
 impl UseMap {
     pub fn new(file: &syn::File) -> UseMap {
