@@ -629,14 +629,7 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
         let name = macro_name(mac);
         let exprs = self.lc.cx.macros.exprs(mac);
         if name == "path" {
-            // `warp::path!("api" / "health")`: the literals are the segments.
-            let mut segs = Vec::new();
-            for e in &exprs {
-                collect_str_lits(e, &mut segs);
-            }
-            if !segs.is_empty() {
-                self.out.push(format!("/{}", segs.join("/")));
-            }
+            self.out.extend(warp_path_route(&exprs));
             return;
         }
         for e in exprs {
@@ -715,6 +708,16 @@ impl RouteWalk<'_, '_, '_> {
         self.out.extend(inner.out);
         self.complete &= inner.complete;
     }
+}
+
+/// `warp::path!("api" / "health")`: the string literals are the route's
+/// segments (`/api/health`).
+fn warp_path_route(exprs: &[&Expr]) -> Option<String> {
+    let mut segs = Vec::new();
+    for e in exprs {
+        collect_str_lits(e, &mut segs);
+    }
+    (!segs.is_empty()).then(|| format!("/{}", segs.join("/")))
 }
 
 fn collect_str_lits(e: &Expr, out: &mut Vec<String>) {
@@ -845,13 +848,7 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
     fn visit_macro(&mut self, mac: &'x syn::Macro) {
         let exprs = self.lc.cx.macros.exprs(mac);
         if macro_name(mac) == "path" {
-            let mut segs = Vec::new();
-            for e in &exprs {
-                collect_str_lits(e, &mut segs);
-            }
-            if !segs.is_empty() {
-                self.out.push(format!("/{}", segs.join("/")));
-            }
+            self.out.extend(warp_path_route(&exprs));
             return;
         }
         for e in exprs {

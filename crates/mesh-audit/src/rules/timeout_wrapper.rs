@@ -330,20 +330,19 @@ impl MethodDeadlines<'_, '_, '_> {
             return true;
         }
         // A request received as a parameter (`mut req: tonic::Request<T>`).
-        let Expr::Path(p) = e else { return false };
-        let Some(id) = p.path.get_ident() else {
-            return false;
-        };
-        self.scan
-            .scope
-            .binding_at(id)
-            .and_then(|b| b.ty)
-            .and_then(crate::analysis::scope::type_path)
-            .is_some_and(|path| {
-                let segs = self.scan.cx.uses.resolve(path);
-                ends_with(&segs, &["tonic", "Request"])
-                    || tonic && segs.len() == 1 && segs[0] == "Request"
-            })
+        self.declared_type(e).is_some_and(|segs| {
+            ends_with(&segs, &["tonic", "Request"])
+                || tonic && segs.len() == 1 && segs[0] == "Request"
+        })
+    }
+
+    /// The declared type of a local or parameter named by `e`, its path
+    /// expanded through the file's imports.
+    fn declared_type(&self, e: &Expr) -> Option<Vec<String>> {
+        let Expr::Path(p) = e else { return None };
+        let id = p.path.get_ident()?;
+        let ty = self.scan.scope.binding_at(id)?.ty?;
+        crate::analysis::scope::type_path(ty).map(|path| self.scan.cx.uses.resolve(path))
     }
 
     /// `req.metadata_mut().insert("grpc-timeout", "5S".parse()?)`: an
@@ -376,16 +375,8 @@ impl MethodDeadlines<'_, '_, '_> {
         if self.binding_root_is(e, &["HttpConnector", "new"]) {
             return true;
         }
-        let Expr::Path(p) = e else { return false };
-        let Some(id) = p.path.get_ident() else {
-            return false;
-        };
-        self.scan
-            .scope
-            .binding_at(id)
-            .and_then(|b| b.ty)
-            .and_then(crate::analysis::scope::type_path)
-            .is_some_and(|path| ends_with(&self.scan.cx.uses.resolve(path), &["HttpConnector"]))
+        self.declared_type(e)
+            .is_some_and(|segs| ends_with(&segs, &["HttpConnector"]))
     }
 
     /// `ServiceBuilder::new().timeout(d).service(client)` and
