@@ -84,7 +84,8 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  no finding at or above the --fail-on level (or --fail-on never)
   1  findings at or above the --fail-on level, or files that could not be analysed
-  2  usage, configuration or I/O error that stopped the audit
+  2  usage, configuration or I/O error that stopped the audit, or no file to audit
+     (without --allow-empty)
 
 Examples:
   cargo mesh-audit                                  audit the workspace of the current directory
@@ -127,7 +128,7 @@ pub struct Args {
     /// for rust-analyzer (overrides --format)
     #[arg(long, value_name = "FMT", value_parser = parse_message_format, help_heading = "Output")]
     pub message_format: Option<MessageFormat>,
-    /// Write the report to FILE instead of stdout
+    /// Write the report to FILE instead of stdout (replaces FILE; never one the audit reads)
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
     /// Also write the report as SARIF to FILE (stdout keeps --format)
@@ -176,6 +177,12 @@ pub struct Args {
     /// Read configuration from FILE instead of mesh-audit.toml / Cargo metadata
     #[arg(long, value_name = "FILE", help_heading = "Rules")]
     pub config: Option<PathBuf>,
+    /// Skip .rs files larger than SIZE (bytes, or e.g. 8MB; default 4MB or config `max-file-size`)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Rules")]
+    pub max_file_size: Option<u64>,
+    /// Exit 0 when no file was found to audit (default: a warning and exit 2)
+    #[arg(long, help_heading = "CI")]
+    pub allow_empty: bool,
 
     /// Do not print the suggested mesh config / code under each finding
     #[arg(long, help_heading = "Output")]
@@ -267,4 +274,9 @@ pub fn parse_from_env() -> Result<Args, clap::Error> {
         argv.remove(1);
     }
     Args::try_parse_from(argv)
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    mesh_audit::safe_fs::parse_size(text)
+        .ok_or_else(|| format!("`{text}` is not a size (bytes, or e.g. 512KB, 8MB)"))
 }

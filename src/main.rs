@@ -70,6 +70,7 @@ fn audit_options(args: &Args, config: Option<Config>) -> mesh_audit::AuditOption
         include_reconnect: args.include_reconnect,
         all_scopes: args.all_scopes,
         threads: args.threads,
+        max_file_size: args.max_file_size,
     }
 }
 
@@ -125,6 +126,12 @@ fn run(args: &Args) -> Result<u8> {
     };
     let render_started = std::time::Instant::now();
     if args.verbose > 0 {
+        for link in &report.skipped_links {
+            eprintln!(
+                "note: {}: a symbolic link; not followed, not audited",
+                mesh_audit_render::escape_controls(link)
+            );
+        }
         match &config.source {
             Some(p) => eprintln!("configuration: {}", p.display()),
             None => {
@@ -174,12 +181,27 @@ fn run(args: &Args) -> Result<u8> {
         }
     }
     let rendered = render(args, &report);
-    write_output(args.output.as_deref(), &rendered)?;
+    write_output(args.output.as_deref(), &rendered, &report.inputs)?;
     if let Some(path) = &args.sarif_output {
-        write_output(Some(path), &render_format(args, &report, Format::Sarif))?;
+        write_output(
+            Some(path),
+            &render_format(args, &report, Format::Sarif),
+            &report.inputs,
+        )?;
     }
     if let Some(path) = &args.json_output {
-        write_output(Some(path), &render_format(args, &report, Format::Json))?;
+        write_output(
+            Some(path),
+            &render_format(args, &report, Format::Json),
+            &report.inputs,
+        )?;
+    }
+    // Packages skipped for their scope were a decision, not an accident.
+    let skipped_by_scope = report.packages.iter().any(|p| !p.audited);
+    if report.files_scanned == 0 && !args.allow_empty && !skipped_by_scope {
+        // A CI gate that audited nothing must not pass quietly.
+        eprintln!("warning: no Rust files were found to audit (ignored, excluded or absent); pass --allow-empty if that is expected");
+        return Ok(2);
     }
     if args.timings {
         eprint!("{}", progress::timings(&timings, render_started.elapsed()));
@@ -195,9 +217,9 @@ fn run(args: &Args) -> Result<u8> {
 }
 
 /// Writes to FILE, or to stdout when there is none.
-fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+fn write_output(path: Option<&Path>, text: &str, inputs: &[std::path::PathBuf]) -> Result<()> {
     match path {
-        Some(path) => std::fs::write(path, text)
+        Some(path) => write_report_file(path, text, inputs)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
@@ -209,6 +231,31 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Writes the report to `path`: never over a file the audit read, and by
+/// renaming a temporary file in the same folder, so that a symbolic link
+/// at `path` is replaced, never followed to a file. A FIFO or device, also
+/// through a link (`/dev/null`, `/dev/stdout`), is written in place.
+fn write_report_file(path: &Path, text: &str, inputs: &[std::path::PathBuf]) -> Result<()> {
+    if let Ok(target) = std::fs::canonicalize(path) {
+        if inputs
+            .iter()
+            .any(|i| std::fs::canonicalize(i).is_ok_and(|i| i == target))
+        {
+            anyhow::bail!("it is a file this audit reads; choose another output file");
+        }
+    }
+    if let Ok(meta) = std::fs::metadata(path) {
+        let t = meta.file_type();
+        if !t.is_file() && !t.is_dir() {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            f.write_all(text.as_bytes())?;
+            return Ok(());
+        }
+    }
+    mesh_audit_suggest::write_replacing(path, text.as_bytes())?;
     Ok(())
 }
 
@@ -242,14 +289,19 @@ fn emit_manifests(
             eprintln!("wrote {}", p.display());
         }
     }
+    // File names and hosts come from the audited repository: escaped.
+    let esc = mesh_audit_render::escape_controls;
     for c in &set.conflicts {
-        eprintln!("warning: {c}");
+        eprintln!("warning: {}", esc(&c.to_string()));
     }
     for (file, line, rule) in &set.unplaced {
-        eprintln!("note: {file}:{line}: {rule} finding has no known destination host; not in any manifest");
+        eprintln!(
+            "note: {}:{line}: {rule} finding has no known destination host; not in any manifest",
+            esc(file)
+        );
     }
     for e in &set.errors {
-        eprintln!("warning: {e}");
+        eprintln!("warning: {}", esc(&e.to_string()));
     }
     Ok(())
 }
@@ -257,7 +309,9 @@ fn emit_manifests(
 /// Reads a report file's text by its path relative to the audit root.
 fn source_reader(root: &str) -> impl Fn(&str) -> Option<String> {
     let root = Path::new(root).to_path_buf();
-    move |rel| std::fs::read_to_string(root.join(rel)).ok()
+    // Only files that were audited have findings, so they passed the size
+    // limit; the cap guards against one replaced since.
+    move |rel| mesh_audit::safe_fs::read_regular_text(&root.join(rel), 1 << 30).ok()
 }
 
 fn render(args: &Args, report: &Report) -> String {

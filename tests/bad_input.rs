@@ -236,6 +236,31 @@ fn non_utf8_file_is_named_with_its_line() {
 }
 
 #[test]
+fn macros_that_invoke_themselves_are_expanded_once() {
+    // A rule that calls the macro again, two macros calling each other, and
+    // one whose body loops around what it is given.
+    let src = r#"
+macro_rules! again {
+    ($x:expr) => { again!($x, false) };
+    ($x:expr, $y:literal) => { again!($x) };
+}
+macro_rules! ping { ($x:expr) => { pong!($x) }; }
+macro_rules! pong { ($x:expr) => { ping!($x) }; }
+macro_rules! spin { ($x:expr) => { loop { if $x.await.is_ok() { break; } } }; }
+pub async fn f(client: reqwest::Client) {
+    again!(1);
+    ping!(2);
+    spin!(client.get("http://a:1/").send());
+}
+"#;
+    let dir = scratch(&[("src/lib.rs", src)]);
+    let o = run(dir.path(), &["src", "--format", "json", "--include-tests"]);
+    assert_no_panic(&o);
+    assert_exit(&o, 1);
+    assert_eq!(json(&o)["errors"], serde_json::json!([]));
+}
+
+#[test]
 fn empty_and_comment_only_files_are_fine() {
     let dir = scratch(&[
         ("src/empty.rs", ""),
@@ -567,4 +592,955 @@ fn a_directory_named_like_a_source_file_is_not_read() {
     let v = json(&o);
     assert_eq!(locations(&v), ["src/weird.rs/inner.rs:4:20 loopback-bind"]);
     assert_eq!(v["errors"], serde_json::json!([]));
+}
+
+// ---------------------------------------------------------------------------
+// Hostile repositories (issue 8): nothing from the audited repository runs,
+// nothing outside the output folder is written, no input crashes or hangs.
+
+/// A server with a retry loop to `inventory` (line 2): one manifest,
+/// `inventory.yaml`, with `--emit-manifests`.
+const RETRY_MAIN: &str = "async fn fetch(client: reqwest::Client) {
+    for _ in 0..3 {
+        if client.get(\"http://inventory:8080/items\").send().await.is_ok() {
+            break;
+        }
+    }
+}
+
+fn main() {}
+";
+
+#[cfg(unix)]
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+#[cfg(unix)]
+fn symlink(target: &std::path::Path, link: &std::path::Path) {
+    std::os::unix::fs::symlink(target, link).expect("symlink");
+}
+
+/// A run that must finish: a hang is a failure, not a stuck test suite.
+fn run_bounded(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
+    cmd(cwd)
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("binary runs")
+}
+
+/// The rustup proxy obeys a `rust-toolchain.toml` in the current folder: a
+/// `[toolchain] path` there would make `cargo metadata` run any program the
+/// repository names. The audit runs cargo from outside the tree, so the fake
+/// toolchain's `cargo` never runs, with or without `--manifest-path`.
+#[cfg(unix)]
+#[test]
+fn rust_toolchain_file_of_the_audited_repo_runs_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let outside = tempfile::tempdir().unwrap();
+    let marker = outside.path().join("MARKER");
+    let fake = outside.path().join("toolchain");
+    for tool in ["cargo", "rustc"] {
+        let p = fake.join("bin").join(tool);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let dir = scratch(&[
+        ("Cargo.toml", &package_manifest("svc")),
+        ("src/main.rs", LOOPBACK_MAIN),
+        (
+            "rust-toolchain.toml",
+            &format!("[toolchain]\npath = \"{}\"\n", fake.display()),
+        ),
+    ]);
+    for args in [
+        &["--format", "json"][..],
+        &["--format", "json", "--manifest-path", "Cargo.toml"][..],
+    ] {
+        // As a user runs it from a shell: the rustup proxy on PATH, no
+        // toolchain chosen by a calling cargo.
+        let o = cmd(dir.path())
+            .args(args)
+            .env_remove("CARGO")
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert!(
+            !marker.exists(),
+            "the repository's toolchain ran ({args:?}): {}",
+            stderr(&o)
+        );
+        assert_exit(&o, 1);
+        let v = json(&o);
+        assert_eq!(
+            locations(&v),
+            ["src/main.rs:4:20 loopback-bind"],
+            "{args:?}"
+        );
+        assert_eq!(v["errors"], serde_json::json!([]), "{args:?}");
+    }
+}
+
+/// `--emit-manifests DIR --force` replaces a link committed in DIR; its
+/// target (a file outside DIR) is never written, and a dangling link never
+/// creates a file outside DIR.
+#[cfg(unix)]
+#[test]
+fn emit_manifests_force_replaces_links_instead_of_writing_through_them() {
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("bashrc");
+    std::fs::write(&victim, "secret\n").unwrap();
+    let dangling = outside.path().join("created-by-audit");
+    let dir = scratch(&[("src/main.rs", RETRY_MAIN)]);
+    let out = dir.path().join("mesh");
+    std::fs::create_dir_all(&out).unwrap();
+    symlink(&victim, &out.join("inventory.yaml"));
+    let o = run(
+        dir.path(),
+        &["src", "--emit-manifests", "mesh", "--force", "-q"],
+    );
+    assert_exit(&o, 1);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret\n");
+    let written = out.join("inventory.yaml");
+    let meta = std::fs::symlink_metadata(&written).unwrap();
+    assert!(meta.file_type().is_file(), "the link itself was replaced");
+    assert!(std::fs::read_to_string(&written)
+        .unwrap()
+        .contains("kind: VirtualService"));
+
+    std::fs::remove_file(&written).unwrap();
+    symlink(&dangling, &written);
+    let o = run(
+        dir.path(),
+        &["src", "--emit-manifests", "mesh", "--force", "-q"],
+    );
+    assert_exit(&o, 1);
+    assert!(
+        !dangling.exists(),
+        "a dangling link created a file outside DIR"
+    );
+    assert!(std::fs::symlink_metadata(&written).unwrap().is_file());
+    // No temporary files are left behind.
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["inventory.yaml"]);
+}
+
+/// `-o FILE` never replaces a file the audit reads, and a link at FILE is
+/// replaced, not followed.
+#[cfg(unix)]
+#[test]
+fn output_file_never_overwrites_an_audited_source_or_follows_a_link() {
+    let dir = scratch(&[("src/main.rs", LOOPBACK_MAIN)]);
+    let o = run(dir.path(), &["src", "-o", "src/main.rs"]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: cannot write src/main.rs: it is a file this audit reads; choose another output file\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("src/main.rs")).unwrap(),
+        LOOPBACK_MAIN
+    );
+
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("profile");
+    std::fs::write(&victim, "keep\n").unwrap();
+    symlink(&victim, &dir.path().join("report.json"));
+    let o = run(
+        dir.path(),
+        &["src", "--format", "json", "-o", "report.json"],
+    );
+    assert_exit(&o, 1);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep\n");
+    let report = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    assert!(report.contains("\"loopback-bind\""), "{report}");
+
+    // A link to a device is written through: `-o /dev/stdout` still works.
+    std::fs::remove_file(dir.path().join("report.json")).unwrap();
+    symlink(std::path::Path::new("/dev/null"), &dir.path().join("null"));
+    let o = run(dir.path(), &["src", "-o", "null"]);
+    assert_exit(&o, 1);
+    assert!(std::fs::symlink_metadata(dir.path().join("null"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let o = run(
+        dir.path(),
+        &["src", "--format", "short", "-o", "/dev/stdout"],
+    );
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o).starts_with("src/main.rs:4:20: error[loopback-bind]"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Chains that nest without brackets (or whose brackets close at once)
+/// recurse in syn or in the tree it builds: each is an error entry naming
+/// its line, the process does not abort, and every other file is reported.
+#[test]
+fn deep_chains_are_error_entries_not_crashes() {
+    let files = [
+        (
+            "src/assign.rs",
+            format!("fn f() {{\n    {}1;\n}}\n", "a() = ".repeat(200_000)),
+        ),
+        (
+            "src/index.rs",
+            format!("fn f() {{\n    a{};\n}}\n", "[0]".repeat(200_000)),
+        ),
+        (
+            "src/plus.rs",
+            format!("fn f() {{\n    {}1;\n}}\n", "f() + ".repeat(300_000)),
+        ),
+        (
+            "src/else_if.rs",
+            format!(
+                "fn f() {{\n    if a {{}} {}\n}}\n",
+                "else if a {} ".repeat(200_000)
+            ),
+        ),
+        (
+            "src/nested_chains.rs",
+            format!(
+                "fn f() {{\n    let x = {}1{};\n}}\n",
+                format!("{}(", "a = ".repeat(50)).repeat(250),
+                ")".repeat(250)
+            ),
+        ),
+        // A raw string ending in `\` must not hide the chain from the check.
+        (
+            "src/raw_string.rs",
+            format!(
+                "const S: &str = r\"\\\";\nfn f() {{ {}1; }}\n",
+                "a = ".repeat(200_000)
+            ),
+        ),
+    ];
+    let dir = scratch(&[("src/server.rs", LOOPBACK_MAIN)]);
+    for (rel, text) in &files {
+        write(dir.path(), rel, text.as_bytes());
+    }
+    let o = run_bounded(
+        dir.path(),
+        &[
+            "src",
+            "--format",
+            "json",
+            "--select",
+            "loopback-bind",
+            "-j",
+            "2",
+        ],
+    );
+    assert_exit(&o, 1);
+    let v = json(&o);
+    assert_eq!(locations(&v), ["src/server.rs:4:20 loopback-bind"]);
+    let message =
+        "nested deeper than 256 levels or a statement longer than 20000 tokens; not analysed";
+    let expected: Vec<_> = [
+        ("src/assign.rs", 2),
+        ("src/else_if.rs", 2),
+        ("src/index.rs", 2),
+        ("src/nested_chains.rs", 2),
+        ("src/plus.rs", 2),
+        ("src/raw_string.rs", 2),
+    ]
+    .into_iter()
+    .map(|(f, l)| (f.to_string(), Some(l), Some(1), message.to_string()))
+    .collect();
+    assert_eq!(errors(&v), expected);
+}
+
+/// The same shapes just under the budget are analysed: the limit refuses
+/// nothing a person writes, and the worker stacks hold what it lets through.
+#[test]
+fn chains_just_under_the_depth_budget_are_analysed() {
+    let n = 19_900;
+    let files = [
+        (
+            "src/assign.rs",
+            format!("fn f() {{ {}1; }}\n", "a() = ".repeat(n / 3)),
+        ),
+        (
+            "src/not.rs",
+            format!("fn f() -> bool {{ {}true }}\n", "!".repeat(n)),
+        ),
+        (
+            "src/ret.rs",
+            format!("fn f() {{ {}1; }}\n", "return ".repeat(n)),
+        ),
+        (
+            "src/index.rs",
+            format!("fn f() {{ a{}; }}\n", "[0]".repeat(n / 2)),
+        ),
+        (
+            "src/else_if.rs",
+            format!(
+                "fn f() {{ if a {{}} {} }}\n",
+                "else if a {} ".repeat(n / 4 - 1)
+            ),
+        ),
+    ];
+    let dir = scratch(&[("src/server.rs", LOOPBACK_MAIN)]);
+    for (rel, text) in &files {
+        write(dir.path(), rel, text.as_bytes());
+    }
+    let o = run_bounded(
+        dir.path(),
+        &[
+            "src",
+            "--format",
+            "json",
+            "--select",
+            "loopback-bind",
+            "-j",
+            "2",
+        ],
+    );
+    assert_exit(&o, 1);
+    let v = json(&o);
+    assert_eq!(v["errors"], serde_json::json!([]));
+    assert_eq!(locations(&v), ["src/server.rs:4:20 loopback-bind"]);
+}
+
+/// `.gitignore` as a FIFO and `.ignore` linked to `/dev/zero` would hang the
+/// walk or exhaust memory: each is an error entry naming it, its folder is
+/// still audited.
+#[cfg(unix)]
+#[test]
+fn special_ignore_files_are_named_not_read() {
+    let dir = scratch(&[("src/main.rs", LOOPBACK_MAIN), ("lib/x.rs", LOOPBACK_MAIN)]);
+    mkfifo(&dir.path().join(".gitignore"));
+    symlink(
+        std::path::Path::new("/dev/zero"),
+        &dir.path().join("lib/.ignore"),
+    );
+    let o = run_bounded(
+        dir.path(),
+        &[".", "--format", "json", "--select", "loopback-bind"],
+    );
+    assert_exit(&o, 1);
+    let v = json(&o);
+    assert_eq!(
+        locations(&v),
+        [
+            "lib/x.rs:4:20 loopback-bind",
+            "src/main.rs:4:20 loopback-bind"
+        ]
+    );
+    let message = "not a regular file (a FIFO, device or folder); not read; its ignore patterns are not applied";
+    assert_eq!(
+        errors(&v),
+        [
+            (".gitignore".to_string(), None, None, message.to_string()),
+            ("lib/.ignore".to_string(), None, None, message.to_string()),
+        ]
+    );
+}
+
+/// A `Cargo.toml` linked to `/dev/zero` is never handed to cargo (which
+/// would read it forever): the folder is audited without Cargo.
+#[cfg(unix)]
+#[test]
+fn cargo_toml_linked_to_dev_zero_is_not_read() {
+    let dir = scratch(&[("src/main.rs", LOOPBACK_MAIN)]);
+    symlink(
+        std::path::Path::new("/dev/zero"),
+        &dir.path().join("Cargo.toml"),
+    );
+    for args in [
+        &["--format", "json"][..],
+        &["--format", "json", "--manifest-path", "Cargo.toml"][..],
+    ] {
+        let o = run_bounded(dir.path(), args);
+        assert_exit(&o, 1);
+        let v = json(&o);
+        assert_eq!(
+            locations(&v),
+            ["src/main.rs:4:20 loopback-bind"],
+            "{args:?}"
+        );
+        let errs = errors(&v);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].0, "Cargo.toml");
+        assert!(
+            errs[0]
+                .3
+                .starts_with("cargo metadata failed, audited the folder without Cargo: ")
+                && errs[0].3.ends_with(
+                    "Cargo.toml: not a regular file (a FIFO, device or folder); not read"
+                ),
+            "{}",
+            errs[0].3
+        );
+    }
+}
+
+/// A workspace member's `Cargo.toml` linked to `/dev/zero` is never handed
+/// to cargo either: the workspace folder is audited without Cargo.
+#[cfg(unix)]
+#[test]
+fn member_manifest_linked_to_dev_zero_is_not_read() {
+    let dir = scratch(&[
+        ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+        ("crates/a/src/main.rs", LOOPBACK_MAIN),
+    ]);
+    symlink(
+        std::path::Path::new("/dev/zero"),
+        &dir.path().join("crates/a/Cargo.toml"),
+    );
+    let o = run_bounded(dir.path(), &["--format", "json"]);
+    assert_exit(&o, 1);
+    let v = json(&o);
+    assert_eq!(locations(&v), ["crates/a/src/main.rs:4:20 loopback-bind"]);
+    let errs = errors(&v);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].3.ends_with(
+            "crates/a/Cargo.toml: not a regular file (a FIFO, device or folder); not read"
+        ),
+        "{}",
+        errs[0].3
+    );
+}
+
+/// `--config` naming a FIFO would block forever on open: a configuration error.
+#[cfg(unix)]
+#[test]
+fn config_that_is_a_fifo_is_an_error() {
+    let dir = scratch(&[("src/main.rs", LOOPBACK_MAIN)]);
+    mkfifo(&dir.path().join("cfg.toml"));
+    let o = run_bounded(dir.path(), &["src", "--config", "cfg.toml"]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: cfg.toml: not a regular file (a FIFO, device or folder); not read\n"
+    );
+    // The same for a mesh-audit.toml found at the root.
+    std::fs::rename(
+        dir.path().join("cfg.toml"),
+        dir.path().join("mesh-audit.toml"),
+    )
+    .unwrap();
+    let o = run_bounded(dir.path(), &["src"]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("mesh-audit.toml: not a regular file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Files above `max-file-size` (default 4 MB; config key or flag) are error
+/// entries that say why; the rest is audited.
+#[test]
+fn files_over_the_size_limit_are_error_entries() {
+    let big = format!("{LOOPBACK_MAIN}{}", "// padding\n".repeat(200));
+    let dir = scratch(&[("src/server.rs", LOOPBACK_MAIN), ("src/big.rs", &big)]);
+    let message = format!(
+        "larger than the 1 KB limit ({} bytes), likely generated; not analysed (raise `max-file-size` or --max-file-size to audit it)",
+        big.len()
+    );
+    let o = run(
+        dir.path(),
+        &[
+            "src",
+            "--format",
+            "json",
+            "--select",
+            "loopback-bind",
+            "--max-file-size",
+            "1KB",
+        ],
+    );
+    assert_exit(&o, 1);
+    let v = json(&o);
+    assert_eq!(locations(&v), ["src/server.rs:4:20 loopback-bind"]);
+    assert_eq!(
+        errors(&v),
+        [("src/big.rs".to_string(), None, None, message.clone())]
+    );
+    write(dir.path(), "mesh-audit.toml", b"max-file-size = 1024\n");
+    let o = run(
+        dir.path(),
+        &["src", "--format", "json", "--select", "loopback-bind"],
+    );
+    assert_eq!(
+        errors(&json(&o)),
+        [("src/big.rs".to_string(), None, None, message)]
+    );
+    // The flag wins over the configuration.
+    let o = run(
+        dir.path(),
+        &[
+            "src",
+            "--format",
+            "json",
+            "--select",
+            "loopback-bind",
+            "--max-file-size",
+            "8MB",
+        ],
+    );
+    assert_eq!(errors(&json(&o)), []);
+    // The default: 4 MB.
+    let huge = "// generated\n".repeat(4 * 1024 * 1024 / 13 + 1);
+    write(dir.path(), "mesh-audit.toml", b"");
+    write(dir.path(), "src/big.rs", huge.as_bytes());
+    let o = run(
+        dir.path(),
+        &["src", "--format", "json", "--select", "loopback-bind"],
+    );
+    let errs = errors(&json(&o));
+    assert_eq!(errs.len(), 1);
+    assert!(
+        errs[0].3.starts_with("larger than the 4 MB limit ("),
+        "{}",
+        errs[0].3
+    );
+    let o = run(dir.path(), &["src", "--max-file-size", "lots"]);
+    assert_exit(&o, 2);
+}
+
+/// Best of three wall-clock runs of the audit on `text`, in seconds.
+fn audit_seconds(dir: &std::path::Path, text: &str) -> f64 {
+    write(dir, "src/shape.rs", text.as_bytes());
+    (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let o = run(dir, &["src/shape.rs", "--format", "short", "-j", "1", "-q"]);
+            assert_no_panic(&o);
+            assert!(code(&o) <= 1, "{}", stderr(&o));
+            started.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Every input is near-linear: quadrupling each shape that used to be
+/// quadratic (one long line, a long method chain, thousands of statements in
+/// one function) must not take 16 times as long. The bound (10x, after
+/// subtracting the start-up time) is generous for a loaded machine, and a
+/// quadratic cost still fails it.
+#[test]
+fn pathological_shapes_scale_near_linearly() {
+    let call = "async fn f(c: reqwest::Client) { for _ in 0..3 { if c.get(\"http://inventory:8080/x\").send().await.is_ok() { break; } } } ";
+    type Shape = Box<dyn Fn(usize) -> String>;
+    let shapes: [(&str, Shape, usize); 3] = [
+        (
+            "one long line",
+            Box::new(|n| format!("{}\n", call.repeat(n))),
+            500,
+        ),
+        (
+            "method chain",
+            Box::new(|n| {
+                format!(
+                    "fn f() {{ let x = builder{}.build(); }}\n",
+                    ".with(1)".repeat(n)
+                )
+            }),
+            1500,
+        ),
+        (
+            "statements in one function",
+            Box::new(|n| {
+                format!(
+                    "async fn f(c: reqwest::Client) {{\n{}    for _ in 0..3 {{ if c.get(\"http://inventory:8080/x\").send().await.is_ok() {{ break; }} }}\n}}\n",
+                    "    let x = x + 1;\n".repeat(n)
+                )
+            }),
+            2000,
+        ),
+    ];
+    let dir = scratch(&[]);
+    let startup = audit_seconds(dir.path(), "fn main() {}\n");
+    for (name, make, n) in shapes {
+        let small = (audit_seconds(dir.path(), &make(n)) - startup).max(0.02);
+        let large = (audit_seconds(dir.path(), &make(4 * n)) - startup).max(0.0);
+        assert!(
+            large < 10.0 * small,
+            "{name}: {n} took {small:.2}s, {} took {large:.2}s",
+            4 * n
+        );
+    }
+}
+
+/// A folder the walk cannot read is an error entry naming that folder.
+#[cfg(unix)]
+#[test]
+fn unreadable_folder_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch(&[
+        ("src/main.rs", LOOPBACK_MAIN),
+        ("src/locked/x.rs", LOOPBACK_MAIN),
+    ]);
+    let locked = dir.path().join("src/locked");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read_dir(&locked).is_ok() {
+        // Root reads any folder; the unit test in discover.rs covers naming.
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        eprintln!("skipped: permissions are not enforced for this user");
+        return;
+    }
+    let o = run(
+        dir.path(),
+        &["src", "--format", "json", "--select", "loopback-bind"],
+    );
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_exit(&o, 1);
+    let errs = errors(&json(&o));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, "src/locked");
+    assert!(
+        errs[0].3.starts_with("cannot read folder: "),
+        "{}",
+        errs[0].3
+    );
+}
+
+/// Ignore files above the audited root and the user's global git excludes
+/// are not read: a `*.rs` line in a parent folder's `.gitignore` does not make
+/// the audit scan nothing. The tree's own `.gitignore` still applies.
+#[test]
+fn ignore_files_above_the_root_are_not_read() {
+    let outer = scratch(&[
+        (".gitignore", "*.rs\n"),
+        ("repo/src/main.rs", LOOPBACK_MAIN),
+        ("repo/gen/x.rs", LOOPBACK_MAIN),
+        ("repo/.gitignore", "gen/\n"),
+    ]);
+    let repo = outer.path().join("repo");
+    let o = cmd(&repo)
+        .args([".", "--format", "json", "--select", "loopback-bind"])
+        .env("HOME", outer.path())
+        .env("XDG_CONFIG_HOME", outer.path())
+        .output()
+        .unwrap();
+    assert_exit(&o, 1);
+    let v = json(&o);
+    assert_eq!(locations(&v), ["src/main.rs:4:20 loopback-bind"]);
+    assert_eq!(v["summary"]["files_scanned"], 1);
+}
+
+/// Zero files scanned is a warning and exit 2 (a CI gate must not pass
+/// having audited nothing), unless `--allow-empty`.
+#[test]
+fn nothing_to_audit_exits_2_unless_allow_empty() {
+    let dir = scratch(&[
+        ("src/notes.txt", "nothing"),
+        (".gitignore", "*.rs\n"),
+        ("src/x.rs", LOOPBACK_MAIN),
+    ]);
+    let o = run(dir.path(), &["src", "--format", "json"]);
+    assert_exit(&o, 2);
+    assert_eq!(json(&o)["summary"]["files_scanned"], 0);
+    assert_eq!(
+        stderr(&o),
+        "warning: no Rust files were found to audit (ignored, excluded or absent); pass --allow-empty if that is expected\n"
+    );
+    let o = run(dir.path(), &["src", "--format", "json", "--allow-empty"]);
+    assert_exit(&o, 0);
+    assert_eq!(stderr(&o), "");
+}
+
+/// `--message-format json` carries `errors[]` as error diagnostics on the
+/// file (line 1 when the position is unknown).
+#[test]
+fn message_format_json_reports_files_that_were_not_analysed() {
+    let dir = scratch(&[
+        ("src/broken.rs", "fn main() {\n    let x = ;\n}\n"),
+        ("src/nul.rs", "fn main() {\0}\n"),
+    ]);
+    let o = run(dir.path(), &["src", "--message-format", "json"]);
+    assert_exit(&o, 1);
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<_> = lines
+        .iter()
+        .map(|d| {
+            let span = &d["spans"][0];
+            (
+                s(&d["level"]),
+                s(&span["file_name"]),
+                span["line_start"].as_u64().unwrap(),
+                span["column_start"].as_u64().unwrap(),
+                s(&d["code"]["code"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "error".to_string(),
+                "src/broken.rs".to_string(),
+                2,
+                13,
+                "mesh_audit::file".to_string()
+            ),
+            (
+                "error".to_string(),
+                "src/nul.rs".to_string(),
+                1,
+                1,
+                "mesh_audit::file".to_string()
+            ),
+        ]
+    );
+    assert!(s(&lines[0]["message"]).starts_with("cannot parse: "));
+}
+
+/// A path argument that is neither a regular file nor a folder is an error.
+#[cfg(unix)]
+#[test]
+fn fifo_or_device_path_argument_is_an_error() {
+    let dir = scratch(&[]);
+    mkfifo(&dir.path().join("pipe.rs"));
+    let o = run_bounded(dir.path(), &["pipe.rs"]);
+    assert_exit(&o, 2);
+    assert_eq!(stderr(&o), "error: pipe.rs: not a regular file or folder\n");
+    let o = run_bounded(dir.path(), &["/dev/null"]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "error: /dev/null: not a regular file or folder\n"
+    );
+}
+
+/// Symlinked `.rs` files inside the tree are not followed; `-v` says so.
+#[cfg(unix)]
+#[test]
+fn symlinked_sources_are_skipped_and_named_with_verbose() {
+    let outside = scratch(&[("secret.rs", LOOPBACK_MAIN)]);
+    let dir = scratch(&[("src/main.rs", LOOPBACK_MAIN)]);
+    symlink(
+        &outside.path().join("secret.rs"),
+        &dir.path().join("src/linked.rs"),
+    );
+    let o = run(
+        dir.path(),
+        &["src", "--format", "json", "-v", "--select", "loopback-bind"],
+    );
+    assert_exit(&o, 1);
+    assert_eq!(locations(&json(&o)), ["src/main.rs:4:20 loopback-bind"]);
+    assert!(
+        stderr(&o).contains("note: src/linked.rs: a symbolic link; not followed, not audited\n"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        dir.path(),
+        &["src", "--format", "json", "--select", "loopback-bind"],
+    );
+    assert!(!stderr(&o).contains("linked.rs"), "{}", stderr(&o));
+}
+
+/// File names with control characters are escaped in human and short
+/// output: an ESC sequence or a newline in a name cannot reach the terminal
+/// or forge a `file:line:col:` line.
+#[cfg(unix)]
+#[test]
+fn control_characters_in_file_names_are_escaped() {
+    let dir = scratch(&[]);
+    write(
+        dir.path(),
+        "src/a\nsrc/forged.rs:1:1: error[x]: y.rs",
+        LOOPBACK_MAIN.as_bytes(),
+    );
+    write(dir.path(), "src/\x1b[2Jclear.rs", LOOPBACK_MAIN.as_bytes());
+    let o = run(
+        dir.path(),
+        &["src", "--format", "short", "--select", "loopback-bind"],
+    );
+    assert_exit(&o, 1);
+    let out = stdout(&o);
+    assert!(!out.contains('\x1b'), "{out:?}");
+    assert_eq!(out.lines().count(), 2, "{out:?}");
+    assert!(
+        out.contains("src/\\u{1b}[2Jclear.rs:4:20: error[loopback-bind]"),
+        "{out:?}"
+    );
+    assert!(
+        out.contains("src/a\\nsrc/forged.rs:1:1: error[x]: y.rs:4:20: error[loopback-bind]"),
+        "{out:?}"
+    );
+    let o = run(
+        dir.path(),
+        &["src", "--color", "never", "--select", "loopback-bind"],
+    );
+    let out = stdout(&o);
+    assert!(!out.contains('\x1b'), "{out:?}");
+    assert!(out.contains("src/\\u{1b}[2Jclear.rs:4:20"), "{out:?}");
+    assert!(
+        !out.lines().any(|l| l.starts_with("src/forged.rs")),
+        "{out:?}"
+    );
+}
+
+/// Paths outside the root are printed absolute, once (not `//abs/path`).
+#[test]
+fn paths_outside_the_root_are_printed_absolute() {
+    let a = scratch(&[("main.rs", LOOPBACK_MAIN)]);
+    let b = scratch(&[("other.rs", LOOPBACK_MAIN)]);
+    let other = std::fs::canonicalize(b.path().join("other.rs")).unwrap();
+    let o = run(
+        a.path(),
+        &[
+            std::fs::canonicalize(a.path().join("main.rs"))
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            other.to_str().unwrap(),
+            "--format",
+            "short",
+            "--select",
+            "loopback-bind",
+        ],
+    );
+    assert_exit(&o, 1);
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("{}:4:20: error[loopback-bind]", other.display()))),
+        "{out}"
+    );
+    assert!(!out.contains("//"), "{out}");
+}
+
+/// An invalid `exclude` glob is a configuration error naming it (exit 2).
+#[test]
+fn invalid_exclude_glob_is_a_config_error() {
+    let dir = scratch(&[
+        ("src/main.rs", LOOPBACK_MAIN),
+        (
+            "mesh-audit.toml",
+            "exclude = [\"gen/**\", \"src/[z-a].rs\"]\n",
+        ),
+    ]);
+    let o = run(dir.path(), &["src"]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error: ")
+            && err.ends_with("mesh-audit.toml: `exclude`: invalid glob `src/[z-a].rs`: invalid range; 'z' > 'a'\n"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+/// Values: a loop that cannot re-try (`5..3`, `0..1`, `0..=0`) is not a
+/// retry loop; a duration that overflows is left out rather than wrong;
+/// `format!` padding is honoured when building hosts.
+#[test]
+fn values_that_overflow_or_cannot_retry_are_not_reported_as_such() {
+    let text = "use std::time::Duration;
+
+const BIG: u64 = 18_446_744_073_709_551_615;
+const HUGE: u64 = BIG * 1000;
+
+async fn never_retries(client: reqwest::Client) {
+    for _ in 5..3 {
+        if client.get(\"http://inventory:8080/x\").send().await.is_ok() { break; }
+    }
+    for _ in 0..1 {
+        if client.get(\"http://inventory:8080/x\").send().await.is_ok() { break; }
+    }
+    for _ in 0..=0 {
+        if client.get(\"http://inventory:8080/x\").send().await.is_ok() { break; }
+    }
+}
+
+async fn overflowing(client: reqwest::Client) {
+    let a = tokio::time::timeout(Duration::from_secs(HUGE), client.get(\"http://inventory:8080/x\").send()).await;
+    let b = tokio::time::timeout(Duration::from_secs(BIG) * 2, client.get(\"http://inventory:8080/x\").send()).await;
+    let c = tokio::time::timeout(Duration::from_secs(3), client.get(\"http://inventory:8080/x\").send()).await;
+}
+
+async fn padded(client: reqwest::Client) {
+    let url = format!(\"http://shard{:0>3}:8080/x\", 7);
+    for _ in 0..3 {
+        if client.get(&url).send().await.is_ok() { break; }
+    }
+    let url = format!(\"http://{:.9}:8080/x\", \"inventory-v2\");
+    for _ in 0..3 {
+        if client.get(&url).send().await.is_ok() { break; }
+    }
+}
+";
+    let dir = scratch(&[("src/lib.rs", text)]);
+    let o = run(dir.path(), &["src", "--format", "json"]);
+    assert_exit(&o, 1);
+    let v = json(&o);
+    let got: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let values: Vec<String> = f["values"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| matches!(k.as_str(), "host" | "timeout" | "retries"))
+                .map(|(k, v)| format!("{k}={}", s(v)))
+                .collect();
+            format!("{} {} {}", f["line"], s(&f["rule"]), values.join(" "))
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "19 timeout-wrapper host=inventory",
+            "20 timeout-wrapper host=inventory",
+            "21 timeout-wrapper host=inventory timeout=3s",
+            "26 retry-loop host=shard007 retries=2",
+            "30 retry-loop host=inventory retries=2",
+        ]
+    );
+}
+
+/// cargo quotes the offending line of a broken manifest; a `Cargo.toml`
+/// linked to a private file must not put its lines into the report.
+#[cfg(unix)]
+#[test]
+fn broken_manifest_lines_are_not_quoted_in_the_report() {
+    let outside = scratch(&[("id_key", "PRIVATE-KEY-MATERIAL abc\n")]);
+    let dir = scratch(&[("src/main.rs", LOOPBACK_MAIN)]);
+    symlink(
+        &outside.path().join("id_key"),
+        &dir.path().join("Cargo.toml"),
+    );
+    let o = run_bounded(dir.path(), &["--format", "json"]);
+    assert_exit(&o, 1);
+    let v = json(&o);
+    assert_eq!(locations(&v), ["src/main.rs:4:20 loopback-bind"]);
+    let errs = errors(&v);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].3.starts_with("cargo metadata failed"),
+        "{}",
+        errs[0].3
+    );
+    assert!(
+        !stdout(&o).contains("PRIVATE-KEY-MATERIAL"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -349,6 +349,31 @@ fn exclude_flag_leaves_packages_out() {
 }
 
 #[test]
+fn plain_paths_without_manifest_treat_tests_beside_src_as_test_code() {
+    let bind = "pub async fn serve() {\n    let _l = tokio::net::TcpListener::bind(\"127.0.0.1:8080\").await;\n}\n";
+    let dir = scratch(&[
+        ("svc/src/main.rs", bind),
+        ("svc/tests/it.rs", bind),
+        ("svc/benches/load.rs", bind),
+        ("svc/examples/demo.rs", bind),
+        // Not beside a `src/`: an ordinary folder that happens to be named so.
+        ("tools/examples/run.rs", bind),
+    ]);
+    let o = run(
+        dir.path(),
+        &[".", "--format", "json", "--select", "loopback-bind"],
+    );
+    assert_exit(&o, 1);
+    assert_eq!(
+        locations(&json(&o)),
+        [
+            "svc/src/main.rs:2:14 loopback-bind",
+            "tools/examples/run.rs:2:14 loopback-bind"
+        ]
+    );
+}
+
+#[test]
 fn plain_paths_are_audited_relative_to_the_working_directory() {
     let ws = example_workspace();
     let o = run(

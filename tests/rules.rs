@@ -5,6 +5,8 @@
 //!
 //! Each fixture is audited as a plain path with only its rule selected, so a
 //! negative fixture's `.expected` is empty and proves the rule stays quiet.
+//! A folder case whose `Cargo.toml` is a `[workspace]` is audited through
+//! cargo instead, for facts that cross crates.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,19 @@ use mesh_audit::{AuditOptions, Target};
 fn render(findings: &[mesh_audit::Finding], case_dir: Option<&str>) -> String {
     let mut out = String::new();
     for f in findings {
-        let values: Vec<String> = f.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // Values first, then where configuration defaults are written.
+        let values: Vec<String> = f
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(f.sources.iter().map(|(k, v)| {
+                let at = match case_dir {
+                    Some(dir) => v.strip_prefix(dir).unwrap_or(v).trim_start_matches('/'),
+                    None => v,
+                };
+                format!("source:{k}={at}")
+            }))
+            .collect();
         let file = match case_dir {
             Some(dir) => format!(
                 "{}:",
@@ -63,8 +77,19 @@ pub fn run_rule(rule: &str, file: &Path) -> Vec<mesh_audit::Finding> {
         threads: 1,
         ..Default::default()
     };
-    let (report, _) =
-        mesh_audit::audit(&Target::Paths(vec![file.to_path_buf()]), &opts).expect("audit runs");
+    // A folder case that is a cargo workspace is audited through cargo, so
+    // that facts cross its crates as they do on a real workspace.
+    let manifest = file.join("Cargo.toml");
+    let target = match std::fs::read_to_string(&manifest) {
+        Ok(text) if text.contains("[workspace]") => Target::Cargo {
+            manifest_path: Some(manifest),
+            packages: Vec::new(),
+            exclude: Vec::new(),
+            workspace: true,
+        },
+        _ => Target::Paths(vec![file.to_path_buf()]),
+    };
+    let (report, _) = mesh_audit::audit(&target, &opts).expect("audit runs");
     assert!(
         report.errors.is_empty(),
         "{}: {:?}",

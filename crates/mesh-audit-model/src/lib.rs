@@ -96,6 +96,10 @@ pub struct Finding {
     pub range: TextRange,
     /// What was read from the code (retries, timeout, host, port, ...).
     pub values: BTreeMap<String, String>,
+    /// For values that are configuration defaults, where the default is
+    /// written: `"timeout": "src/settings.rs:131"`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, String>,
     /// How to fix it; one line.
     pub help: String,
     pub suggestions: Vec<Suggestion>,
@@ -160,6 +164,14 @@ pub struct Report {
     /// packages and targets as cargo does; not part of the JSON report.
     #[serde(skip)]
     pub cargo_packages: Vec<CargoPackage>,
+    /// Absolute paths of every file the audit read as input (sources and
+    /// configuration): the report must never be written over one.
+    #[serde(skip)]
+    pub inputs: Vec<std::path::PathBuf>,
+    /// `.rs` files inside the tree that are symbolic links, not followed
+    /// (relative to `root`); listed with `-v`.
+    #[serde(skip)]
+    pub skipped_links: Vec<String>,
 }
 
 /// What a package is in the deployment model, and whether it was audited.

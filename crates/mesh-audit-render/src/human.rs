@@ -3,6 +3,8 @@ use std::fmt::Write;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use mesh_audit_model::{Finding, Report, Severity, Suggestion};
 
+use crate::escape_controls as esc;
+
 pub struct HumanOptions<'a> {
     pub color: bool,
     /// Print each finding's suggested mesh config or code under it.
@@ -42,11 +44,12 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
         out.push('\n');
     }
     for e in &report.errors {
+        let file = esc(&e.file);
         let loc = match (e.line, e.column) {
-            (Some(l), Some(c)) => format!("{}:{l}:{c}", e.file),
-            _ => e.file.clone(),
+            (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+            _ => file.into_owned(),
         };
-        let title = format!("{loc}: {}", e.message);
+        let title = format!("{loc}: {}", esc(&e.message));
         let _ = writeln!(
             out,
             "{}\n",
@@ -57,7 +60,7 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
         if n.kind == "missing-reason" && !opts.verbose {
             continue;
         }
-        let title = format!("{}:{}: {}", n.file, n.line, n.message);
+        let title = format!("{}:{}: {}", esc(&n.file), n.line, esc(&n.message));
         let _ = writeln!(
             out,
             "{}\n",
@@ -135,9 +138,9 @@ fn write_finding(
     suggestions: bool,
     color: bool,
 ) {
-    let title = level(f.severity)
-        .primary_title(f.message.as_str())
-        .id(f.rule);
+    let file = esc(&f.file);
+    let message = esc(&f.message);
+    let title = level(f.severity).primary_title(&*message).id(f.rule);
     let mut group = match source {
         Some(src) if (f.range.byte_end as usize) <= src.len() => {
             let label = values_label(f);
@@ -145,13 +148,13 @@ fn write_finding(
                 ..(f.range.byte_end as usize).max(f.range.byte_start as usize);
             title.element(
                 Snippet::source(src)
-                    .path(f.file.as_str())
+                    .path(&*file)
                     .fold(true)
                     .annotation(AnnotationKind::Primary.span(span).label(label)),
             )
         }
         _ => title.element(
-            annotate_snippets::Origin::path(f.file.as_str())
+            annotate_snippets::Origin::path(&*file)
                 .line(f.range.line as usize)
                 .char_column(f.range.column as usize),
         ),

@@ -22,3 +22,35 @@ pub struct Tool<'a> {
     pub name: &'a str,
     pub version: &'a str,
 }
+
+/// `text` with control characters written as escapes (`\n`, `\u{1b}`): file
+/// names and messages come from the audited repository, and raw they could
+/// move the cursor, recolour the terminal or forge `file:line:col:` lines.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::escape_controls("src/main.rs"), "src/main.rs");
+        assert_eq!(
+            super::escape_controls("a\nb\u{1b}[31mé"),
+            "a\\nb\\u{1b}[31mé"
+        );
+    }
+}

@@ -16,7 +16,7 @@
 
 use std::path::Path;
 
-use mesh_audit_model::{CargoPackage, CargoTarget, Finding, Report, Severity};
+use mesh_audit_model::{AuditError, CargoPackage, CargoTarget, Finding, Report, Severity};
 use serde_json::{json, Value};
 
 /// How the rustc JSON stream is written.
@@ -53,6 +53,10 @@ pub fn render_rustc_json(
     if cargo_mode {
         let success = report.count(Severity::Error) == 0 && report.errors.is_empty();
         out.push_str(&json!({ "reason": "build-finished", "success": success }).to_string());
+        out.push('\n');
+    }
+    for e in &report.errors {
+        out.push_str(&error_diagnostic(e).to_string());
         out.push('\n');
     }
     out
@@ -97,6 +101,36 @@ fn target_json(t: &CargoTarget) -> Value {
         "doc": t.doc,
         "doctest": t.doctest,
         "test": t.test,
+    })
+}
+
+/// A file that could not be analysed, as an error on that file (line 1 when
+/// the position is unknown), so the editor says why it shows no findings.
+fn error_diagnostic(e: &AuditError) -> Value {
+    let line = e.line.unwrap_or(1);
+    let column = e.column.unwrap_or(1);
+    json!({
+        "$message_type": "diagnostic",
+        "message": e.message,
+        "code": { "code": "mesh_audit::file", "explanation": null },
+        "level": "error",
+        "spans": [{
+            "file_name": e.file,
+            "byte_start": 0,
+            "byte_end": 0,
+            "line_start": line,
+            "line_end": line,
+            "column_start": column,
+            "column_end": column,
+            "is_primary": true,
+            "text": [],
+            "label": null,
+            "suggested_replacement": null,
+            "suggestion_applicability": null,
+            "expansion": null,
+        }],
+        "children": [],
+        "rendered": format!("error: {}\n  --> {}:{line}:{column}\n", e.message, e.file),
     })
 }
 
@@ -238,6 +272,7 @@ mod tests {
                 byte_end: 18,
             },
             values: BTreeMap::from([("host".to_string(), "127.0.0.1".to_string())]),
+            sources: BTreeMap::new(),
             help: "bind 0.0.0.0".into(),
             suggestions: Vec::new(),
             fingerprint: "0".into(),

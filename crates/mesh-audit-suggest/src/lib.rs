@@ -64,7 +64,7 @@ use std::str::FromStr;
 use mesh_audit_model::{Finding, Suggestion};
 
 pub use istio::{Document, Resource};
-pub use write::{write_manifests, WriteError};
+pub use write::{write_manifests, write_replacing, WriteError};
 
 use crate::istio::FieldConflict;
 use crate::names::{

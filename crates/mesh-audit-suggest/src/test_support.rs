@@ -31,6 +31,7 @@ pub fn finding_at(
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
+        sources: BTreeMap::new(),
         help: String::new(),
         suggestions: Vec::new(),
         fingerprint: format!("{rule}:{file}:{line}"),

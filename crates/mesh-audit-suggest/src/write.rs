@@ -60,18 +60,22 @@ pub fn write_manifests(
     let mut written = Vec::with_capacity(set.files.len());
     for file in &set.files {
         let path = dir.join(&file.file_name);
-        let mut options = OpenOptions::new();
-        options.write(true);
-        if force {
-            options.create(true).truncate(true);
+        let result = if force {
+            // The folder may come from the audited repository: a link in it
+            // (`inventory.yaml -> ~/.bashrc`) is replaced, never followed.
+            write_replacing(&path, file.contents.as_bytes())
         } else {
-            // create_new closes the gap between the check above and the write.
-            options.create_new(true);
-        }
-        let result = options.open(&path).and_then(|mut f| {
-            f.write_all(file.contents.as_bytes())
-                .and_then(|()| f.flush())
-        });
+            // create_new closes the gap between the check above and the
+            // write, and refuses a link as well as a file.
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .and_then(|mut f| {
+                    f.write_all(file.contents.as_bytes())
+                        .and_then(|()| f.flush())
+                })
+        };
         match result {
             Ok(()) => written.push(path),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -81,4 +85,43 @@ pub fn write_manifests(
         }
     }
     Ok(written)
+}
+
+/// Writes `bytes` to `path` through a new temporary file in the same folder
+/// renamed over `path`: whatever `path` was (a file, a symbolic link, a
+/// dangling link) is replaced as a directory entry; a link's target is never
+/// written, and a reader never sees half a file.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut attempt = 0;
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(
+            ".{name}.{}-{}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        // create_new: never through a link someone placed under that name.
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let result = f.write_all(bytes).and_then(|()| f.flush()).and_then(|()| {
+        drop(f);
+        fs::rename(&tmp, path)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }

@@ -40,6 +40,8 @@ pub struct Config {
     pub include_tests: Option<bool>,
     pub include_reconnect: Option<bool>,
     pub namespace: Option<String>,
+    /// `max-file-size`: larger `.rs` files are not analysed.
+    pub max_file_size: Option<u64>,
     pub rules: BTreeMap<String, RuleConfig>,
 }
 
@@ -48,14 +50,20 @@ impl Config {
     /// all is not an error: the defaults apply.
     pub fn discover(root: &Path) -> Result<Config, ConfigError> {
         let dedicated = root.join("mesh-audit.toml");
-        if dedicated.is_file() {
+        // Whatever kind of file it is: `read` refuses a FIFO or device by name.
+        if std::fs::symlink_metadata(&dedicated).is_ok() {
             return Config::from_file(&dedicated);
         }
         let manifest = root.join("Cargo.toml");
-        if manifest.is_file() {
-            let text = read(&manifest)?;
-            // A broken Cargo.toml is reported by discovery, with cargo's words.
-            let Ok(doc) = text.parse::<toml::Table>() else {
+        if std::fs::symlink_metadata(&manifest).is_ok() {
+            // A broken (or unreadable, or special) Cargo.toml is reported by
+            // discovery, with cargo's words.
+            let Ok(doc) = read(&manifest).and_then(|text| {
+                text.parse::<toml::Table>().map_err(|e| ConfigError {
+                    file: String::new(),
+                    message: e.to_string(),
+                })
+            }) else {
                 return Ok(Config::default());
             };
             for section in ["workspace", "package"] {
@@ -102,13 +110,42 @@ impl Config {
             match key.as_str() {
                 "select" => cfg.select = Some(rule_list(v).map_err(|m| err(key, m))?),
                 "ignore" => cfg.ignore = rule_list(v).map_err(|m| err(key, m))?,
-                "exclude" => cfg.exclude = string_list(v).map_err(|m| err(key, m))?,
+                "exclude" => {
+                    cfg.exclude = string_list(v).map_err(|m| err(key, m))?;
+                    for glob in &cfg.exclude {
+                        let mut b = ignore::gitignore::GitignoreBuilder::new("");
+                        if let Err(e) = b.add_line(None, glob) {
+                            return Err(err(key, format!("invalid glob `{glob}`: {}", glob_error(&e))));
+                        }
+                    }
+                }
+                "max-file-size" => {
+                    let size = match v {
+                        toml::Value::Integer(i) => u64::try_from(*i).ok().filter(|&n| n > 0),
+                        toml::Value::String(s) => crate::safe_fs::parse_size(s),
+                        _ => None,
+                    };
+                    cfg.max_file_size = Some(size.ok_or_else(|| {
+                        err(key, "expected a size in bytes, or a string such as \"8MB\"".into())
+                    })?);
+                }
                 "include-tests" => {
                     cfg.include_tests = Some(v.as_bool().ok_or_else(|| err(key, "expected true or false".into()))?)
                 }
                 "include-reconnect" => {
                     cfg.include_reconnect =
                         Some(v.as_bool().ok_or_else(|| err(key, "expected true or false".into()))?)
+                }
+                // Read by discovery per package (`[package.metadata.mesh-audit]`);
+                // checked here so a typo is an error, not a silent default.
+                "scope" => {
+                    let v = v.as_str().ok_or_else(|| err(key, "expected a string".into()))?;
+                    if !matches!(v, "service" | "library" | "job" | "dev" | "skip") {
+                        return Err(err(
+                            key,
+                            format!("`{v}` is not a scope; expected \"service\", \"library\", \"job\", \"dev\" or \"skip\""),
+                        ));
+                    }
                 }
                 "namespace" => {
                     let ns = v.as_str().ok_or_else(|| err(key, "expected a string".into()))?;
@@ -170,7 +207,7 @@ impl Config {
                 _ => {
                     return Err(err(
                         key,
-                        "unknown key; expected one of select, ignore, exclude, include-tests, include-reconnect, namespace, rules"
+                        "unknown key; expected one of select, ignore, exclude, include-tests, include-reconnect, namespace, scope, max-file-size, rules"
                             .into(),
                     ))
                 }
@@ -196,11 +233,24 @@ impl OptionKind {
     }
 }
 
+/// A configuration file or manifest: a regular file of sane size, as text.
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|e| ConfigError {
+    use crate::safe_fs::{read_regular_text, ReadError, MAX_CONTROL_FILE};
+    read_regular_text(path, MAX_CONTROL_FILE).map_err(|e| ConfigError {
         file: path.display().to_string(),
-        message: format!("cannot read: {e}"),
+        message: match e {
+            ReadError::Io(io) => format!("cannot read: {io}"),
+            other => other.to_string(),
+        },
     })
+}
+
+/// The glob error without the glob (the message quotes it already).
+fn glob_error(e: &ignore::Error) -> String {
+    match e {
+        ignore::Error::Glob { err, .. } => err.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn string_list(v: &toml::Value) -> Result<Vec<String>, String> {

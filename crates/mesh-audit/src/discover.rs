@@ -1,16 +1,20 @@
 //! Which files to audit. Cargo mode asks `cargo metadata --no-deps` (never
 //! builds, never runs build scripts, never touches the network) for the
 //! workspace's packages; path mode walks what it is given. Both walk with
-//! `ignore`, so `.gitignore` and `target/` are respected.
+//! `ignore`, so `.gitignore` and `target/` are respected; ignore files are
+//! read only inside the audited tree (see `ignore_files`).
 //!
 //! Architecture invariant: this is the only module that spawns a process.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use mesh_audit_model::{AuditError, CargoPackage, CargoTarget};
+
+use crate::ignore_files::TreeIgnores;
+use crate::safe_fs::{read_regular, read_regular_text, MAX_CONTROL_FILE};
 
 /// One `.rs` file to audit.
 #[derive(Debug, Clone)]
@@ -69,6 +73,17 @@ pub struct MemberDep {
     /// The member package it names.
     pub package: String,
     pub kind: DepKind,
+}
+
+impl Discovered {
+    /// Each member's position in `packages`, by package name.
+    pub fn package_indexes(&self) -> HashMap<&str, usize> {
+        self.packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i))
+            .collect()
+    }
 }
 
 /// A workspace member, as cargo metadata describes it.
@@ -135,6 +150,8 @@ pub struct Discovered {
     pub deployed: BTreeSet<String>,
     /// The packages chosen, as cargo describes them (cargo mode only).
     pub cargo_packages: Vec<CargoPackage>,
+    /// `.rs` files that are symbolic links: not followed (relative to `root`).
+    pub skipped_links: Vec<String>,
 }
 
 struct Package {
@@ -210,40 +227,35 @@ fn from_cargo(
                 p.join("Cargo.toml").display()
             )));
         }
-        if !p.is_file() {
+        if std::fs::symlink_metadata(p).is_err() {
             return Err(DiscoverError::Missing {
                 path: p.display().to_string(),
             });
         }
     }
-    let mut cmd = cargo_metadata::MetadataCommand::new();
-    cmd.no_deps().other_options(vec!["--offline".to_string()]);
-    if let Some(p) = manifest_path {
-        cmd.manifest_path(p);
-    }
-    let meta = match cmd.exec() {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    // The manifest cargo is given, absolute: cargo then runs from a folder
+    // outside the audited tree (see `cargo_metadata`).
+    let manifest = match manifest_path {
+        Some(p) => cwd.join(p),
+        None => find_manifest(&cwd).ok_or_else(|| {
+            DiscoverError::Cargo(
+format!(
+                "no Cargo.toml in the current directory or any parent ({}); pass --manifest-path or paths to audit",
+                cwd.display()
+            ),
+            )
+        })?,
+    };
+    let meta = match cargo_metadata(&manifest) {
         Ok(m) => m,
-        Err(e) => {
-            let message = cargo_error_text(&e);
-            // Without a manifest we cannot know the packages; with a broken
-            // one we still audit its folder as plain paths.
-            let manifest = match manifest_path {
-                Some(p) => p.to_path_buf(),
-                None => find_manifest(&std::env::current_dir().unwrap_or_default())
-                    .ok_or_else(|| DiscoverError::Cargo(format!(
-                        "no Cargo.toml in the current directory or any parent ({message}); pass --manifest-path or paths to audit"
-                    )))?,
-            };
+        Err(CargoFailure { message, stderr }) => {
+            // With a broken manifest we still audit its folder as plain paths.
             let dir = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
-            let dir = if dir.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                dir
-            };
             let mut found = from_paths(&[dir], excludes)?;
             // A broken member manifest is reported under that file, at the
             // line cargo names, not under the root manifest.
-            let (broken, line, column) = broken_manifest(&e).unwrap_or((manifest, None, None));
+            let (broken, line, column) = broken_manifest(&stderr).unwrap_or((manifest, None, None));
             found.errors.push(AuditError {
                 file: rel_to(&found.root, &broken),
                 line,
@@ -297,10 +309,7 @@ fn from_cargo(
     // current folder) selects that member; the workspace root's selects
     // every member (cargo would take only a root package: auditing more is
     // the safe side for a CI gate).
-    let invoked = manifest_path
-        .map(Path::to_path_buf)
-        .or_else(|| find_manifest(&std::env::current_dir().unwrap_or_default()))
-        .and_then(|p| std::fs::canonicalize(p).ok());
+    let invoked = std::fs::canonicalize(&manifest).ok();
     let root_manifest = std::fs::canonicalize(root.join("Cargo.toml")).ok();
     let member_selected: Vec<String> = match (&invoked, workspace || !select.is_empty()) {
         (Some(m), false) if Some(m) != root_manifest.as_ref() => all
@@ -360,10 +369,11 @@ fn from_cargo(
         ..Default::default()
     };
     let matcher = exclude_matcher(&root, excludes);
+    let ignores = Arc::new(TreeIgnores::new(&root));
     for pkg in &packages {
-        walk(&pkg.root, &root, Some(pkg), &matcher, &mut found);
+        walk(&pkg.root, &root, Some(pkg), &matcher, &ignores, &mut found);
     }
-    finish(found)
+    finish(found, &ignores)
 }
 
 fn package_info(
@@ -458,17 +468,15 @@ fn cargo_package(p: &cargo_metadata::Package) -> CargoPackage {
 /// Cargo says either ``failed to parse manifest at `/abs/Cargo.toml` ``
 /// then ``TOML parse error at line 3, column 7``, or (newer) points at it
 /// rustc-style, ``--> svc/Cargo.toml:3:7``, relative to where it ran.
-fn broken_manifest(e: &cargo_metadata::Error) -> Option<(PathBuf, Option<u32>, Option<u32>)> {
-    let cargo_metadata::Error::CargoMetadata { stderr } = e else {
-        return None;
-    };
+fn broken_manifest(stderr: &str) -> Option<(PathBuf, Option<u32>, Option<u32>)> {
     if let Some(pointer) = stderr.lines().find_map(|l| l.trim().strip_prefix("--> ")) {
         // `path:line:column`, split from the right: the path may hold `:`.
         let mut parts = pointer.trim().rsplitn(3, ':');
         let column = parts.next().and_then(|c| c.parse().ok());
         let line = parts.next().and_then(|l| l.parse().ok());
         if let (Some(path), Some(_), Some(_)) = (parts.next(), line, column) {
-            let path = std::env::current_dir().unwrap_or_default().join(path);
+            // Relative to where cargo ran: the neutral folder, not ours.
+            let path = neutral_dir().join(path);
             if path.is_file() {
                 return Some((path, line, column));
             }
@@ -489,32 +497,224 @@ fn broken_manifest(e: &cargo_metadata::Error) -> Option<(PathBuf, Option<u32>, O
     Some((path, position.map(|p| p.0), position.map(|p| p.1)))
 }
 
-fn cargo_error_text(e: &cargo_metadata::Error) -> String {
-    match e {
-        cargo_metadata::Error::CargoMetadata { stderr } => {
-            let lines: Vec<&str> = stderr
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with("Caused by:"))
-                .collect();
-            lines.join(" ").trim_start_matches("error: ").to_string()
+/// Why `cargo metadata` failed: the message for the report, and cargo's
+/// own words (where a broken manifest's position is read from).
+struct CargoFailure {
+    message: String,
+    stderr: String,
+}
+
+impl From<String> for CargoFailure {
+    fn from(message: String) -> Self {
+        CargoFailure {
+            message,
+            stderr: String::new(),
         }
-        other => other.to_string(),
     }
 }
 
+/// How long `cargo metadata --no-deps` may take: it reads manifests only,
+/// so a minute means it is stuck (a member manifest that is a FIFO, say).
+const CARGO_METADATA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs `cargo metadata --no-deps --offline` on `manifest` so that nothing
+/// in the audited tree chooses what runs. `cargo` is usually the rustup
+/// proxy, which obeys a `rust-toolchain.toml` in the current folder or its
+/// parents (a `path` there names any program; a missing `channel` is
+/// downloaded), and cargo reads `.cargo/config.toml` from the current folder
+/// up. So: `$CARGO` when set (the cargo that runs `cargo mesh-audit`), run
+/// from a folder outside the audited tree with the manifest's absolute path,
+/// rustup never installing anything, and a time limit.
+fn cargo_metadata(manifest: &Path) -> Result<cargo_metadata::Metadata, CargoFailure> {
+    // cargo reads the manifest and looks for a workspace root above it; a
+    // FIFO or a link to `/dev/zero` there would hang it or exhaust memory.
+    for candidate in manifest
+        .parent()
+        .into_iter()
+        .flat_map(Path::ancestors)
+        .map(|d| d.join("Cargo.toml"))
+    {
+        if std::fs::symlink_metadata(&candidate).is_ok() {
+            read_regular(&candidate, MAX_CONTROL_FILE)
+                .map_err(|e| format!("{}: {e}", candidate.display()))?;
+        }
+    }
+    // And every member's manifest the workspace lists (`a`, `crates/*`).
+    for member in member_manifests(manifest) {
+        if std::fs::symlink_metadata(&member).is_ok() {
+            read_regular(&member, MAX_CONTROL_FILE)
+                .map_err(|e| format!("{}: {e}", member.display()))?;
+        }
+    }
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    cmd.no_deps()
+        .other_options(vec!["--offline".to_string()])
+        .manifest_path(manifest)
+        .current_dir(neutral_dir())
+        .env("RUSTUP_AUTO_INSTALL", "0");
+    let mut command = cmd.cargo_command();
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let out = child.stdout.take().map(drain);
+    let err = child.stderr.take().map(drain);
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > CARGO_METADATA_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "cargo metadata did not finish within {} s",
+                    CARGO_METADATA_TIMEOUT.as_secs()
+                )
+                .into());
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(e) => return Err(format!("cannot wait for cargo: {e}").into()),
+        }
+    };
+    let stdout = out.and_then(|h| h.join().ok()).unwrap_or_default();
+    let stderr = err.and_then(|h| h.join().ok()).unwrap_or_default();
+    if !status.success() {
+        let stderr = String::from_utf8_lossy(&stderr).into_owned();
+        return Err(CargoFailure {
+            message: cargo_error_text(&stderr),
+            stderr,
+        });
+    }
+    let text = String::from_utf8(stdout).map_err(|e| format!("cargo metadata output: {e}"))?;
+    cargo_metadata::MetadataCommand::parse(text).map_err(|e| e.to_string().into())
+}
+
+/// The `Cargo.toml` of each `[workspace] members` entry of `manifest`, with
+/// `*` and `?` expanded one folder level at a time (other glob syntax is left
+/// to cargo, under its time limit).
+fn member_manifests(manifest: &Path) -> Vec<PathBuf> {
+    let Some(dir) = manifest.parent() else {
+        return Vec::new();
+    };
+    let Ok(text) = read_regular_text(manifest, MAX_CONTROL_FILE) else {
+        return Vec::new();
+    };
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let members = doc
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(|m| m.as_array());
+    let mut out = Vec::new();
+    for pattern in members.into_iter().flatten().filter_map(|m| m.as_str()) {
+        let mut dirs = vec![dir.to_path_buf()];
+        for segment in pattern.split('/').filter(|s| !s.is_empty() && *s != ".") {
+            if !segment.contains(['*', '?']) {
+                dirs.iter_mut().for_each(|d| d.push(segment));
+                continue;
+            }
+            dirs = dirs
+                .iter()
+                .filter_map(|d| std::fs::read_dir(d).ok())
+                .flatten()
+                .flatten()
+                .filter(|e| wildcard_match(segment, &e.file_name().to_string_lossy()))
+                .map(|e| e.path())
+                .take(10_000)
+                .collect();
+        }
+        out.extend(dirs.into_iter().map(|d| d.join("Cargo.toml")));
+    }
+    out
+}
+
+/// `*` (any run) and `?` (one character) against a file name.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Classic two-pointer match with backtracking to the last `*`: linear-ish,
+    // never exponential.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
+/// Reads a child's pipe to the end on its own thread, so that neither pipe
+/// can fill up and stall the child while we wait.
+fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// A folder no repository controls, for cargo's current directory: the
+/// filesystem root (only an administrator writes there).
+fn neutral_dir() -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|d| d.ancestors().last().map(Path::to_path_buf))
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// cargo's error lines as one sentence, without its `error:` / `Caused by:`
+/// framing and without the source lines it quotes (`1 | ...`, `  | ^^^`): a
+/// manifest may be a link to a private file, and the report may be public.
+fn cargo_error_text(stderr: &str) -> String {
+    let quoted = |l: &str| {
+        let rest = l
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start();
+        rest.starts_with('|')
+    };
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Caused by:") && !quoted(l))
+        .collect();
+    lines.join(" ").trim_start_matches("error: ").to_string()
+}
+
+/// The nearest `Cargo.toml` at or above `dir`, whatever kind of file it is
+/// (it is checked before anything reads it).
 fn find_manifest(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
         .map(|d| d.join("Cargo.toml"))
-        .find(|p| p.is_file())
+        .find(|p| std::fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir()))
 }
 
 fn from_paths(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, DiscoverError> {
     for p in paths {
-        if !p.exists() {
+        let Ok(meta) = std::fs::metadata(p) else {
             return Err(DiscoverError::Missing {
                 path: p.display().to_string(),
             });
+        };
+        // A FIFO or device would be skipped by the walk without a word.
+        if !meta.is_file() && !meta.is_dir() {
+            return Err(DiscoverError::Usage(format!(
+                "{}: not a regular file or folder",
+                p.display()
+            )));
         }
     }
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -540,15 +740,26 @@ fn from_paths(paths: &[PathBuf], excludes: &[String]) -> Result<Discovered, Disc
         ..Default::default()
     };
     let matcher = exclude_matcher(&root, excludes);
+    let ignores = Arc::new(TreeIgnores::new(&root));
     for p in &abs {
-        walk(p, &root, None, &matcher, &mut found);
+        walk(p, &root, None, &matcher, &ignores, &mut found);
     }
-    finish(found)
+    finish(found, &ignores)
 }
 
-fn finish(mut found: Discovered) -> Result<Discovered, DiscoverError> {
+fn finish(mut found: Discovered, ignores: &TreeIgnores) -> Result<Discovered, DiscoverError> {
+    for (file, message) in ignores.take_problems() {
+        found.errors.push(AuditError {
+            file: rel_to(&found.root, &file),
+            line: None,
+            column: None,
+            message: format!("{message}; its ignore patterns are not applied"),
+        });
+    }
     found.files.sort_by(|a, b| a.rel.cmp(&b.rel));
     found.files.dedup_by(|a, b| a.abs == b.abs);
+    found.skipped_links.sort();
+    found.skipped_links.dedup();
     Ok(found)
 }
 
@@ -562,28 +773,35 @@ fn exclude_matcher(root: &Path, excludes: &[String]) -> Gitignore {
 
 /// Walks `start` in parallel, collecting `.rs` files. With a package, nested
 /// folders that hold a `Cargo.toml` of their own belong to another package
-/// and are skipped.
+/// and are skipped. Links are not followed; ignore files come from
+/// `ignores` (inside the audited tree only), never from the `ignore` crate's
+/// own reading of parent folders and global git excludes.
 fn walk(
     start: &Path,
     root: &Path,
     pkg: Option<&Package>,
     excludes: &Gitignore,
+    ignores: &Arc<TreeIgnores>,
     found: &mut Discovered,
 ) {
     let files = Mutex::new(Vec::new());
+    let links = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
     let start_owned = start.to_path_buf();
     let has_pkg = pkg.is_some();
+    let tree_ignores = Arc::clone(ignores);
     let walker = ignore::WalkBuilder::new(start)
+        .standard_filters(false)
         .hidden(true)
-        .git_ignore(true)
-        .git_exclude(true)
-        .parents(true)
-        .require_git(false)
+        .follow_links(false)
         .threads(WALK_THREADS.get())
         .filter_entry(move |e| {
             let p = e.path();
-            if e.file_type().is_some_and(|t| t.is_dir()) && p != start_owned {
+            if p == start_owned {
+                return true;
+            }
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            if is_dir {
                 if p.file_name().is_some_and(|n| n == "target") {
                     return false;
                 }
@@ -591,7 +809,7 @@ fn walk(
                     return false;
                 }
             }
-            true
+            !tree_ignores.is_ignored(p, is_dir)
         })
         .build_parallel();
     walker.run(|| {
@@ -599,46 +817,48 @@ fn walk(
             match entry {
                 Ok(e) => {
                     let p = e.path();
-                    let is_file = e.file_type().is_some_and(|t| t.is_file());
-                    if is_file && p.extension().is_some_and(|x| x == "rs") {
-                        let is_dir = false;
-                        let rel_root = p.strip_prefix(root).unwrap_or(p);
-                        if !excludes
-                            .matched_path_or_any_parents(rel_root, is_dir)
+                    let kind = e.file_type();
+                    let is_rs = p.extension().is_some_and(|x| x == "rs");
+                    let rel_root = p.strip_prefix(root).unwrap_or(p);
+                    let excluded = || {
+                        excludes
+                            .matched_path_or_any_parents(rel_root, false)
                             .is_ignore()
-                        {
-                            files
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .push(p.to_path_buf());
-                        }
+                    };
+                    if is_rs && kind.is_some_and(|t| t.is_file()) && !excluded() {
+                        lock(&files).push(p.to_path_buf());
+                    } else if is_rs && kind.is_some_and(|t| t.is_symlink()) && !excluded() {
+                        lock(&links).push(p.to_path_buf());
                     }
                 }
-                Err(err) => errors
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(err.to_string()),
+                Err(err) => lock(&errors).push(err),
             }
             ignore::WalkState::Continue
         })
     });
-    for message in errors.into_inner().unwrap_or_default() {
+    for err in errors.into_inner().unwrap_or_default() {
         found.errors.push(AuditError {
-            file: String::new(),
+            file: walk_error_path(&err)
+                .map(|p| rel_to(root, p))
+                .unwrap_or_else(|| rel_to(root, start)),
             line: None,
             column: None,
-            message,
+            message: walk_error_message(&err),
         });
+    }
+    for link in links.into_inner().unwrap_or_default() {
+        found.skipped_links.push(rel_to(root, &link));
     }
     // Package of each folder, looked up once per folder: thousands of files
     // share a handful of manifests.
     let mut by_dir: HashMap<PathBuf, (Option<String>, PathBuf, Option<PathBuf>)> = HashMap::new();
     for abs in files.into_inner().unwrap_or_default() {
+        let mut plain = false;
         let (pkg_name, pkg_root, build_script) = match pkg {
             Some(p) => (p.name.clone(), p.root.clone(), p.build_script.clone()),
             None => {
                 let parent = abs.parent().map(Path::to_path_buf).unwrap_or_default();
-                by_dir
+                let found = by_dir
                     .entry(parent)
                     .or_insert_with_key(|parent| {
                         let manifest = find_manifest(parent);
@@ -650,7 +870,10 @@ fn walk(
                         let script = dir.as_ref().map(|d| d.join("build.rs"));
                         (name, dir.unwrap_or_else(|| start.to_path_buf()), script)
                     })
-                    .clone()
+                    .clone();
+                // No manifest above this folder: plain-path mode.
+                plain = found.2.is_none();
+                found
             }
         };
         let in_pkg = abs.strip_prefix(&pkg_root).unwrap_or(&abs);
@@ -661,7 +884,8 @@ fn walk(
             .unwrap_or("");
         let test_path = matches!(first, "tests" | "benches" | "examples")
             && in_pkg.components().count() > 1
-            || build_script.as_deref() == Some(abs.as_path());
+            || build_script.as_deref() == Some(abs.as_path())
+            || plain && beside_src(&abs, &pkg_root);
         found.files.push(SourceFile {
             rel: rel_to(root, &abs),
             abs,
@@ -673,9 +897,52 @@ fn walk(
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The file or folder a walk error is about, if it names one.
+fn walk_error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::Loop { child, .. } => Some(child),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        ignore::Error::Partial(errs) => errs.iter().find_map(walk_error_path),
+        _ => None,
+    }
+}
+
+/// A walk error without the path (the entry's `file` names it).
+fn walk_error_message(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => {
+            walk_error_message(err)
+        }
+        ignore::Error::Io(e) => format!("cannot read folder: {e}"),
+        other => other.to_string(),
+    }
+}
+
+/// Without a manifest, the package root is only the walked folder; a crate
+/// deeper down still keeps its tests in `tests/`, `benches/` and
+/// `examples/` next to its `src/`.
+fn beside_src(abs: &Path, walked: &Path) -> bool {
+    abs.ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(walked) && *d != walked)
+        .any(|d| {
+            d.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| matches!(n, "tests" | "benches" | "examples"))
+                && d.parent().is_some_and(|p| p.join("src").is_dir())
+        })
+}
+
 /// `[package] name` of a manifest, read as TOML; `None` if it cannot be read.
 fn package_name(manifest: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(manifest).ok()?;
+    let text = read_regular_text(manifest, MAX_CONTROL_FILE).ok()?;
     let doc: toml::Table = text.parse().ok()?;
     doc.get("package")?
         .get("name")?
@@ -683,10 +950,59 @@ fn package_name(manifest: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
+/// `p` relative to `root` with `/` separators; a path outside `root` stays
+/// absolute, as the platform writes it.
 pub fn rel_to(root: &Path, p: &Path) -> String {
-    let rel = p.strip_prefix(root).unwrap_or(p);
+    let Ok(rel) = p.strip_prefix(root) else {
+        return p.display().to_string();
+    };
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Walk errors name the folder they are about (the integration test
+    /// cannot make a folder unreadable when it runs as root).
+    #[test]
+    fn walk_errors_name_their_folder() {
+        let err = ignore::Error::WithDepth {
+            depth: 2,
+            err: Box::new(ignore::Error::WithPath {
+                path: PathBuf::from("/w/src/locked"),
+                err: Box::new(ignore::Error::Io(std::io::Error::from(
+                    std::io::ErrorKind::PermissionDenied,
+                ))),
+            }),
+        };
+        assert_eq!(walk_error_path(&err), Some(Path::new("/w/src/locked")));
+        assert_eq!(
+            rel_to(Path::new("/w"), walk_error_path(&err).unwrap()),
+            "src/locked"
+        );
+        assert!(
+            walk_error_message(&err).starts_with("cannot read folder: "),
+            "{}",
+            walk_error_message(&err)
+        );
+    }
+
+    #[test]
+    fn member_wildcards_match_names() {
+        assert!(wildcard_match("*", "svc"));
+        assert!(wildcard_match("svc-*", "svc-orders"));
+        assert!(wildcard_match("a?c", "abc"));
+        assert!(!wildcard_match("svc-*", "lib"));
+        assert!(!wildcard_match("a?c", "ac"));
+    }
+
+    #[test]
+    fn paths_outside_the_root_stay_absolute() {
+        assert_eq!(rel_to(Path::new("/w"), Path::new("/w/a/b.rs")), "a/b.rs");
+        assert_eq!(rel_to(Path::new("/w"), Path::new("/x/b.rs")), "/x/b.rs");
+    }
 }

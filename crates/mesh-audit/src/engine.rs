@@ -20,7 +20,7 @@ use crate::config::{Config, RuleConfig};
 use crate::discover::{discover_with_threads, DiscoverError, SourceFile, Target};
 use crate::index::{CrateIndex, FileSummary};
 use crate::rules::{self, Rule};
-use crate::source::{nesting_exceeds, LineIndex};
+use crate::source::{depth_exceeds, LineIndex};
 use crate::suppress::Suppressions;
 
 /// Deeper bracket nesting than any hand-written Rust; syn recurses per level.
@@ -41,6 +41,8 @@ pub struct AuditOptions {
     pub all_scopes: bool,
     /// 0 = one per core.
     pub threads: usize,
+    /// Largest `.rs` file analysed, in bytes; `None` = config, else the default.
+    pub max_file_size: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +223,10 @@ pub fn audit_observed(
     timings.discover = started.elapsed();
     let include_tests = opts.include_tests || config.include_tests.unwrap_or(false);
     let include_reconnect = opts.include_reconnect || config.include_reconnect.unwrap_or(false);
+    let max_file_size = opts
+        .max_file_size
+        .or(config.max_file_size)
+        .unwrap_or(crate::safe_fs::DEFAULT_MAX_FILE_SIZE);
 
     // Pass 1: read, check, parse, summarise. Only the summaries are kept:
     // pass 2 reads the few files it needs again, so memory does not grow
@@ -232,7 +238,7 @@ pub fn audit_observed(
             &found.files,
             threads,
             &progress.done,
-            summarise,
+            |f| summarise(f, max_file_size),
             |f, msg| (Err(file_error(f, None, msg)), FileTime::default()),
         )
         .into_iter()
@@ -313,6 +319,7 @@ pub fn audit_observed(
         }
     }
     let stage = Instant::now();
+    resummarise_through_reexports(&found, &mut pass1, &audited, threads, max_file_size);
     let indexes = build_indexes(&found, &pass1, &audited);
     let empty_index = CrateIndex::default();
     timings.index = stage.elapsed();
@@ -353,7 +360,7 @@ pub fn audit_observed(
             let f = &found.files[i];
             let _turn = big_file_turn(f);
             let t = Instant::now();
-            let (text, file) = match load(f) {
+            let (text, file) = match load(f, max_file_size) {
                 Ok(loaded) => loaded,
                 Err(e) => {
                     let outcome = FileOutcome {
@@ -431,6 +438,13 @@ pub fn audit_observed(
         packages,
         unreached_files,
         cargo_packages: found.cargo_packages,
+        inputs: found
+            .files
+            .iter()
+            .map(|f| f.abs.clone())
+            .chain(config.source.clone())
+            .collect(),
+        skipped_links: found.skipped_links,
         ..Default::default()
     };
     for (r, ok) in pass1.into_iter().zip(&audited) {
@@ -461,9 +475,19 @@ fn file_error(f: &SourceFile, line: Option<(u32, u32)>, message: String) -> Audi
 }
 
 /// Reads and parses a file, or says why it cannot be analysed.
-fn load(f: &SourceFile) -> Result<(String, syn::File), AuditError> {
-    let bytes =
-        std::fs::read(&f.abs).map_err(|e| file_error(f, None, format!("cannot read: {e}")))?;
+fn load(f: &SourceFile, max_file_size: u64) -> Result<(String, syn::File), AuditError> {
+    use crate::safe_fs::{human_size, read_regular, ReadError};
+    let bytes = read_regular(&f.abs, max_file_size).map_err(|e| {
+        let message = match e {
+            ReadError::TooLarge { size, limit } => format!(
+                "larger than the {} limit ({size} bytes), likely generated; not analysed (raise `max-file-size` or --max-file-size to audit it)",
+                human_size(limit)
+            ),
+            ReadError::NotRegular => "not a regular file; not analysed".to_string(),
+            ReadError::Io(e) => format!("cannot read: {e}"),
+        };
+        file_error(f, None, message)
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let valid = &e.as_bytes()[..at];
@@ -478,15 +502,12 @@ fn load(f: &SourceFile) -> Result<(String, syn::File), AuditError> {
     Ok((text, file))
 }
 
-/// Parses Rust source, refusing pathological nesting before syn recurses into it.
+/// Parses Rust source, refusing pathological depth before syn recurses into it.
 pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
     if text.as_bytes().contains(&0) {
         return Err((None, "contains NUL bytes; not a Rust source file".into()));
     }
-    if let Some(line) = nesting_exceeds(text, MAX_NESTING) {
-        return Err((Some((line, 1)), format!("nested deeper than {MAX_NESTING} levels or a statement longer than {} tokens; not analysed", crate::source::MAX_STATEMENT_TOKENS)));
-    }
-    syn::parse_file(&blank_preamble(text)).map_err(|e| {
+    let syntax_error = |e: syn::Error| {
         let start = e.span().start();
         let pos = (start.line > 0).then_some((start.line as u32, start.column as u32 + 1));
         let lex_error = e.to_string() == "cannot parse string into token stream";
@@ -502,7 +523,16 @@ pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
             ),
             None => (pos, format!("cannot parse: {e}")),
         }
-    })
+    };
+    // Lexed once: the depth check and syn read the same tokens (what
+    // `syn::parse_file` does, with the preamble blanked instead of cut).
+    let tokens: proc_macro2::TokenStream = blank_preamble(text)
+        .parse()
+        .map_err(|e: proc_macro2::LexError| syntax_error(e.into()))?;
+    if let Some(line) = depth_exceeds(&tokens, MAX_NESTING) {
+        return Err((Some((line, 1)), format!("nested deeper than {MAX_NESTING} levels or a statement longer than {} tokens; not analysed", crate::source::MAX_STATEMENT_TOKENS)));
+    }
+    syn::parse2::<syn::File>(tokens).map_err(syntax_error)
 }
 
 /// syn drops a leading BOM and `#!` line and counts spans from what is left;
@@ -525,15 +555,22 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}{}", " ".repeat(bom + shebang), &rest[shebang..]))
 }
 
-fn summarise(f: &SourceFile) -> (Result<FileSummary, AuditError>, FileTime) {
+fn summarise(f: &SourceFile, max_file_size: u64) -> (Result<FileSummary, AuditError>, FileTime) {
     let _turn = big_file_turn(f);
     let t = Instant::now();
-    let (text, file) = match load(f) {
+    let (text, file) = match load(f, max_file_size) {
         Ok(loaded) => loaded,
         Err(e) => return (Err(e), FileTime::default()),
     };
     let read_parse = t.elapsed();
-    let summary = FileSummary::build(&file, &f.abs, &text);
+    let mut summary = FileSummary::build(&file, &f.abs, &text);
+    summary.rel_path = f.rel.clone();
+    if f.test_path {
+        // Values assigned in test files never feed a production finding.
+        summary.field_values.clear();
+        summary.consts.clear();
+        summary.value_lines.clear();
+    }
     let analyse = t.elapsed() - read_parse;
     (
         Ok(summary),
@@ -625,6 +662,7 @@ fn check_file(
                 file: f.rel.clone(),
                 range: v.range,
                 values: v.values,
+                sources: v.sources,
                 help: v.help,
                 suggestions: Vec::new(),
                 fingerprint: format!("{:016x}", fnv1a(format!("{key}\0{nth}").as_bytes())),
@@ -637,6 +675,100 @@ fn check_file(
         findings,
         notes: suppressions.notes,
         error: None,
+    }
+}
+
+/// Files whose crate depends on a workspace crate that re-exports another
+/// crate's items (`pub use reqwest;`) are summarised again, reading paths
+/// through those re-exports, so that `my_http::reqwest::Client` is known to
+/// be reqwest's before the index is joined. Only those packages pay for it.
+fn resummarise_through_reexports(
+    found: &crate::discover::Discovered,
+    pass1: &mut [Result<FileSummary, AuditError>],
+    audited: &[bool],
+    threads: usize,
+    max_file_size: u64,
+) {
+    let n = found.packages.len();
+    if n == 0 {
+        return;
+    }
+    // Each package's external re-exports, keyed as its dependents write them.
+    let mut own: Vec<Vec<(Vec<String>, Vec<String>)>> = vec![Vec::new(); n];
+    for (f, r) in found.files.iter().zip(pass1.iter()) {
+        let (Some(i), Ok(s)) = (f.package_index, r) else {
+            continue;
+        };
+        for (key, target) in &s.reexports {
+            if matches!(
+                target.first().map(String::as_str),
+                Some("crate" | "self" | "super") | None
+            ) {
+                continue;
+            }
+            own[i].push((
+                [s.module.as_slice(), key.as_slice()].concat(),
+                target.clone(),
+            ));
+        }
+    }
+    let by_name = found.package_indexes();
+    let seen_by: Vec<Vec<(Vec<String>, Vec<String>)>> = found
+        .packages
+        .iter()
+        .map(|p| {
+            p.member_deps
+                .iter()
+                .filter_map(|d| Some((d, *by_name.get(d.package.as_str())?)))
+                .flat_map(|(d, j)| {
+                    own[j].iter().map(move |(k, t)| {
+                        (
+                            [std::slice::from_ref(&d.extern_name), k.as_slice()].concat(),
+                            t.clone(),
+                        )
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let redo: Vec<usize> = found
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            let (Some(p), true, Ok(s)) = (f.package_index, audited[*i], &pass1[*i]) else {
+                return false;
+            };
+            // Only files that write a path through a re-exporting crate.
+            seen_by[p]
+                .iter()
+                .any(|(k, _)| s.path_roots.iter().any(|r| k.first() == Some(r)))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if redo.is_empty() {
+        return;
+    }
+    let again = run_parallel(
+        &redo,
+        threads,
+        &AtomicUsize::new(0),
+        |&i| {
+            let f = &found.files[i];
+            let (text, file) = load(f, max_file_size)?;
+            let list = seen_by[f.package_index.unwrap_or_default()].clone();
+            let mut summary = FileSummary::build_with_reexports(&file, &f.abs, &text, list);
+            summary.rel_path = f.rel.clone();
+            Ok(summary)
+        },
+        |&i, msg| Err(file_error(&found.files[i], None, msg)),
+    );
+    for (i, r) in redo.into_iter().zip(again) {
+        if let (Ok(new), Ok(old)) = (r, &mut pass1[i]) {
+            let module = std::mem::take(&mut old.module);
+            *old = new;
+            old.module = module;
+        }
     }
 }
 
@@ -659,12 +791,7 @@ fn build_indexes(
         }
     }
     let n = found.packages.len();
-    let by_name: HashMap<&str, usize> = found
-        .packages
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.name.as_str(), i))
-        .collect();
+    let by_name = found.package_indexes();
     let normal_deps = |i: usize| -> Vec<(String, usize)> {
         found.packages[i]
             .member_deps

@@ -14,34 +14,112 @@ pub fn enclosing_item_path(file: &syn::File, offset: usize) -> String {
     ItemPaths::new(file).at(offset).to_string()
 }
 
-/// Every named item of a file with its byte range and path, built in one
-/// walk: a file with many findings asks for many paths, and an item's span
-/// costs a walk over its tokens, so they are computed once per file.
+/// Every named item of a file with its byte range and path, computed once
+/// per file: a file with thousands of findings asks for thousands of paths,
+/// and each span costs a walk over the item's tokens.
 pub struct ItemPaths {
-    /// Pre-order: an item comes before the items inside it.
-    items: Vec<(std::ops::Range<usize>, String)>,
+    /// (start, end, path), in pre-order.
+    items: Vec<(usize, usize, String)>,
 }
 
 impl ItemPaths {
     pub fn new(file: &syn::File) -> ItemPaths {
-        let mut walker = Enclosing {
+        let mut c = Collect {
             path: Vec::new(),
-            items: Vec::new(),
+            out: Vec::new(),
         };
-        walker.visit_file(file);
-        ItemPaths {
-            items: walker.items,
-        }
+        c.visit_file(file);
+        ItemPaths { items: c.out }
     }
 
-    /// The path of the innermost named item around byte `offset`: the last
-    /// one in pre-order that contains it, as enclosing ranges nest.
+    /// The path of the innermost item that holds `offset`.
     pub fn at(&self, offset: usize) -> &str {
         self.items
             .iter()
-            .rev()
-            .find(|(range, _)| range.contains(&offset))
-            .map_or("", |(_, path)| path.as_str())
+            .filter(|(s, e, _)| (*s..*e).contains(&offset))
+            .min_by_key(|(s, e, _)| e - s)
+            .map(|(_, _, p)| p.as_str())
+            .unwrap_or("")
+    }
+}
+
+struct Collect {
+    path: Vec<String>,
+    out: Vec<(usize, usize, String)>,
+}
+
+impl Collect {
+    fn enter(&mut self, node: &impl Spanned, name: Option<String>) -> bool {
+        let Some(name) = name else { return false };
+        let r = node.span().byte_range();
+        self.path.push(name);
+        self.out.push((r.start, r.end, self.path.join("::")));
+        true
+    }
+}
+
+impl<'ast> Visit<'ast> for Collect {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let pushed = self.enter(item, item_name(item));
+        syn::visit::visit_item(self, item);
+        if pushed {
+            self.path.pop();
+        }
+    }
+    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
+        let name = match item {
+            syn::ImplItem::Fn(f) => Some(format!("fn {}", f.sig.ident)),
+            syn::ImplItem::Const(c) => Some(format!("const {}", c.ident)),
+            _ => None,
+        };
+        let pushed = self.enter(item, name);
+        syn::visit::visit_impl_item(self, item);
+        if pushed {
+            self.path.pop();
+        }
+    }
+    fn visit_trait_item(&mut self, item: &'ast syn::TraitItem) {
+        let name = match item {
+            syn::TraitItem::Fn(f) => Some(format!("fn {}", f.sig.ident)),
+            _ => None,
+        };
+        let pushed = self.enter(item, name);
+        syn::visit::visit_trait_item(self, item);
+        if pushed {
+            self.path.pop();
+        }
+    }
+}
+
+fn item_name(item: &syn::Item) -> Option<String> {
+    match item {
+        syn::Item::Fn(f) => Some(format!("fn {}", f.sig.ident)),
+        syn::Item::Mod(m) => Some(format!("mod {}", m.ident)),
+        syn::Item::Trait(t) => Some(format!("trait {}", t.ident)),
+        syn::Item::Const(c) => Some(format!("const {}", c.ident)),
+        syn::Item::Static(s) => Some(format!("static {}", s.ident)),
+        syn::Item::Struct(s) => Some(format!("struct {}", s.ident)),
+        syn::Item::Enum(e) => Some(format!("enum {}", e.ident)),
+        syn::Item::Impl(i) => {
+            let ty = normalised_code(&quote::ToTokens::to_token_stream(&i.self_ty).to_string());
+            Some(match &i.trait_ {
+                Some((path, _)) => {
+                    let tr = quote::ToTokens::to_token_stream(path).to_string();
+                    format!("impl {tr} for {ty}")
+                }
+                None => format!("impl {ty}"),
+            })
+        }
+        syn::Item::Macro(m) => Some(format!(
+            "{}!",
+            m.mac
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default()
+        )),
+        _ => None,
     }
 }
 
@@ -53,80 +131,6 @@ pub fn normalised_code(code: &str) -> String {
     match proc_macro2::TokenStream::from_str(code) {
         Ok(tokens) => tokens.to_string(),
         Err(_) => code.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
-}
-
-struct Enclosing {
-    /// Names of the named items around the one being visited.
-    path: Vec<String>,
-    items: Vec<(std::ops::Range<usize>, String)>,
-}
-
-impl Enclosing {
-    /// Visits `node`'s inner items with `name` (if any) on the path.
-    fn enter(&mut self, node: &impl Spanned, name: Option<String>, inner: impl FnOnce(&mut Self)) {
-        let pushed = name.is_some();
-        if let Some(name) = name {
-            self.path.push(name);
-            self.items
-                .push((node.span().byte_range(), self.path.join("::")));
-        }
-        inner(self);
-        if pushed {
-            self.path.pop();
-        }
-    }
-}
-
-impl<'ast> Visit<'ast> for Enclosing {
-    fn visit_item(&mut self, item: &'ast syn::Item) {
-        let name = match item {
-            syn::Item::Fn(f) => Some(format!("fn {}", f.sig.ident)),
-            syn::Item::Mod(m) => Some(format!("mod {}", m.ident)),
-            syn::Item::Trait(t) => Some(format!("trait {}", t.ident)),
-            syn::Item::Const(c) => Some(format!("const {}", c.ident)),
-            syn::Item::Static(s) => Some(format!("static {}", s.ident)),
-            syn::Item::Struct(s) => Some(format!("struct {}", s.ident)),
-            syn::Item::Enum(e) => Some(format!("enum {}", e.ident)),
-            syn::Item::Impl(i) => {
-                let ty = normalised_code(&quote::ToTokens::to_token_stream(&i.self_ty).to_string());
-                Some(match &i.trait_ {
-                    Some((path, _)) => {
-                        let tr = quote::ToTokens::to_token_stream(path).to_string();
-                        format!("impl {tr} for {ty}")
-                    }
-                    None => format!("impl {ty}"),
-                })
-            }
-            syn::Item::Macro(m) => Some(format!(
-                "{}!",
-                m.mac
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident.to_string())
-                    .unwrap_or_default()
-            )),
-            _ => None,
-        };
-        self.enter(item, name, |v| syn::visit::visit_item(v, item));
-    }
-
-    fn visit_impl_item(&mut self, item: &'ast syn::ImplItem) {
-        let name = match item {
-            syn::ImplItem::Fn(f) => Some(format!("fn {}", f.sig.ident)),
-            syn::ImplItem::Const(c) => Some(format!("const {}", c.ident)),
-            _ => None,
-        };
-        self.enter(item, name, |v| syn::visit::visit_impl_item(v, item));
-    }
-
-    fn visit_trait_item(&mut self, item: &'ast syn::TraitItem) {
-        let name = match item {
-            syn::TraitItem::Fn(f) => Some(format!("fn {}", f.sig.ident)),
-            _ => None,
-        };
-        self.enter(item, name, |v| syn::visit::visit_trait_item(v, item));
     }
 }
 

@@ -34,13 +34,19 @@ pub struct FileSummary {
     pub globs: Vec<(Vec<String>, Vec<String>)>,
     /// `pub use` items: (inline module path and local name, the path it names).
     pub reexports: Vec<(Vec<String>, Vec<String>)>,
+    /// First segments of the multi-segment paths and imports the file
+    /// writes (`my_http` of `my_http::reqwest::Client`): whether another
+    /// crate's re-exports can change how it reads.
+    pub path_roots: Vec<String>,
     /// Functions and methods defined here, by name.
     pub functions: Vec<FnSummary>,
     /// Struct fields whose declared type is a known network client.
     pub client_fields: Vec<(String, Kind)>,
     /// Values struct literals give fields (`AppState { base: "http://x".into() }`);
     /// `None` where a literal gives one the code does not fold.
-    pub field_values: Vec<(String, Option<Value>)>,
+    pub field_values: Vec<(String, String, Option<Value>)>,
+    /// Struct fields declared here: (type, field).
+    pub struct_fields: Vec<(String, String)>,
     /// Names of structs and enums defined here.
     pub types: Vec<String>,
     /// Holds tonic-build output: a struct with a `tonic::client::Grpc<_>` field.
@@ -50,6 +56,12 @@ pub struct FileSummary {
     /// Types whose methods a function calls, paired with the one host the
     /// function's own network calls go to: what a breaker type guards.
     pub guarded_hosts: Vec<(String, String)>,
+    /// The file, relative to the audit root (set by the engine): where the
+    /// defaults below are written.
+    pub rel_path: String,
+    /// Line of each field value and `const` above, by `field:NAME` /
+    /// `const:NAME`: where a configuration default comes from.
+    pub value_lines: Vec<(String, u32)>,
     /// Closures and async blocks passed to functions (`with_retry(|| ..)`):
     /// the callee's name, the closure's own network calls, and the crate
     /// functions it calls (resolved once the index is whole).
@@ -110,40 +122,64 @@ pub struct FnSummary {
 impl FileSummary {
     /// Summarises a parsed file. `abs_path` locates out-of-line modules.
     pub fn build(file: &syn::File, abs_path: &std::path::Path, text: &str) -> FileSummary {
+        Self::build_with_reexports(file, abs_path, text, Vec::new())
+    }
+
+    /// The same, reading paths through the re-exports of the workspace
+    /// crates the file's crate depends on (`my_http::reqwest::Client`).
+    pub fn build_with_reexports(
+        file: &syn::File,
+        abs_path: &std::path::Path,
+        text: &str,
+        reexports: Vec<(Vec<String>, Vec<String>)>,
+    ) -> FileSummary {
         let lines = LineIndex::new(text);
-        let empty = CrateIndex::default();
+        let empty = CrateIndex {
+            foreign_reexports: reexports,
+            ..CrateIndex::default()
+        };
         let cx = FileCtx::new(file, "", &lines, &empty);
         let mut consts = Vec::new();
-        let mut names: Vec<String> = {
-            struct Names(Vec<String>);
+        // Each name with the line it is declared on.
+        let mut names: Vec<(String, proc_macro2::Span)> = {
+            struct Names(Vec<(String, proc_macro2::Span)>);
             impl<'a> Visit<'a> for Names {
                 fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
-                    self.0.push(c.ident.to_string());
+                    self.0.push((c.ident.to_string(), c.ident.span()));
                 }
                 fn visit_item_static(&mut self, c: &'a syn::ItemStatic) {
-                    self.0.push(c.ident.to_string());
+                    self.0.push((c.ident.to_string(), c.ident.span()));
                 }
                 fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
-                    self.0.push(c.ident.to_string());
+                    self.0.push((c.ident.to_string(), c.ident.span()));
                 }
             }
             let mut n = Names(Vec::new());
             n.visit_file(file);
             n.0
         };
-        names.sort();
-        names.dedup();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        names.dedup_by(|a, b| a.0 == b.0);
         let empty_scope = FnScope::empty();
         let ev = Evaluator::new(&cx, &empty_scope);
-        for name in names {
+        let mut value_lines: Vec<(String, u32)> = Vec::new();
+        for (name, span) in names {
             if let Some(e) = cx.const_expr(&name) {
                 let v = ev.eval(e);
                 if !v.is_unknown() {
+                    value_lines.push((format!("const:{name}"), lines.span_range(span).line));
                     consts.push((name, v));
                 }
             }
         }
+        // Test code never feeds a production value.
+        let test_regions = analysis::testcode::test_regions(file);
+        let in_test = |at: usize| test_regions.iter().any(|r| r.contains(&at));
         let mut field_values = Vec::new();
+        for (ty, name, v, line) in analysis::config::field_defaults(&cx) {
+            value_lines.push((format!("field:{name}"), line));
+            field_values.push((ty, name, Some(v)));
+        }
         let mut endpoint_fields = Vec::new();
         let mut closure_args = Vec::new();
         let mut guarded_hosts = Vec::new();
@@ -159,16 +195,33 @@ impl FileSummary {
                 struct Literals<'v, 'e, 'a> {
                     ev: &'v Evaluator<'e, 'a>,
                     scan: &'v NetScan<'e, 'a>,
-                    out: &'v mut Vec<(String, Option<Value>)>,
+                    self_ty: Option<&'v str>,
+                    out: &'v mut Vec<(String, String, Option<Value>)>,
+                    lines: &'v mut Vec<(String, u32)>,
                     endpoints: &'v mut Vec<(String, Kind)>,
                 }
                 impl<'x> Visit<'x> for Literals<'_, '_, '_> {
                     fn visit_expr_struct(&mut self, s: &'x syn::ExprStruct) {
+                        // The literal's type: `Self { .. }` in an impl, else
+                        // the path's last segment.
+                        let ty = match s.path.segments.last() {
+                            Some(seg) if seg.ident == "Self" => self.self_ty.map(str::to_string),
+                            Some(seg) => Some(seg.ident.to_string()),
+                            None => None,
+                        }
+                        .unwrap_or_default();
                         for field in &s.fields {
                             if let syn::Member::Named(id) = &field.member {
                                 let v = self.ev.eval(&field.expr);
-                                self.out
-                                    .push((id.to_string(), (!v.is_unknown()).then_some(v)));
+                                self.lines.push((
+                                    format!("field:{id}"),
+                                    self.ev.cx.range(id.span()).line,
+                                ));
+                                self.out.push((
+                                    ty.clone(),
+                                    id.to_string(),
+                                    (!v.is_unknown()).then_some(v),
+                                ));
                                 let k = self.scan.kind_of(&field.expr, 0);
                                 if matches!(&k, Kind::Grpc { url } if !url.is_unknown()) {
                                     self.endpoints.push((id.to_string(), k));
@@ -179,13 +232,19 @@ impl FileSummary {
                     }
                     fn visit_item(&mut self, _: &'x syn::Item) {}
                 }
-                Literals {
-                    ev: &ev,
-                    scan: &scan,
-                    out: &mut field_values,
-                    endpoints: &mut endpoint_fields,
+                if !analysis::testcode::is_test_item(f.attrs)
+                    && !in_test(f.body.brace_token.span.open().byte_range().start)
+                {
+                    Literals {
+                        ev: &ev,
+                        scan: &scan,
+                        self_ty: f.self_ty.as_deref(),
+                        out: &mut field_values,
+                        lines: &mut value_lines,
+                        endpoints: &mut endpoint_fields,
+                    }
+                    .visit_block(f.body);
                 }
-                .visit_block(f.body);
                 let returns = match f.body.stmts.last() {
                     Some(syn::Stmt::Expr(e, None)) if f.body.stmts.len() <= 3 => {
                         Some(ev.eval(e)).filter(|v| !v.is_unknown())
@@ -275,7 +334,27 @@ impl FileSummary {
                 c.0
             };
         let (globs, reexports) = imports(file);
+        let path_roots = {
+            struct Roots(std::collections::BTreeSet<String>);
+            impl<'a> Visit<'a> for Roots {
+                fn visit_path(&mut self, p: &'a syn::Path) {
+                    if p.segments.len() > 1 {
+                        if let Some(first) = p.segments.first() {
+                            self.0.insert(first.ident.to_string());
+                        }
+                    }
+                    syn::visit::visit_path(self, p);
+                }
+                fn visit_use_path(&mut self, u: &'a syn::UsePath) {
+                    self.0.insert(u.ident.to_string());
+                }
+            }
+            let mut r = Roots(Default::default());
+            r.visit_file(file);
+            r.0.into_iter().collect()
+        };
         FileSummary {
+            path_roots,
             module: Vec::new(),
             globs,
             reexports,
@@ -298,11 +377,28 @@ impl FileSummary {
             endpoint_fields,
             tonic_codegen,
             field_values,
+            struct_fields: {
+                struct Fields(Vec<(String, String)>);
+                impl<'a> Visit<'a> for Fields {
+                    fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
+                        for f in &i.fields {
+                            if let Some(id) = &f.ident {
+                                self.0.push((i.ident.to_string(), id.to_string()));
+                            }
+                        }
+                    }
+                }
+                let mut v = Fields(Vec::new());
+                v.visit_file(file);
+                v.0
+            },
             types,
             client_fields,
             consts,
             test_module_paths: analysis::testcode::test_module_paths(file, abs_path),
             functions,
+            rel_path: String::new(),
+            value_lines,
         }
     }
 }
@@ -335,7 +431,14 @@ pub struct CrateIndex {
     foreign_closures: Vec<(Vec<String>, String, NetSummary)>,
     endpoint_fields: HashMap<String, Option<Kind>>,
     consts: HashMap<String, Value>,
-    field_values: HashMap<String, Option<Value>>,
+    /// Per (type, field): the one value struct literals of that type give
+    /// the field; `None` where literals disagree.
+    field_values: HashMap<(String, String), Option<Value>>,
+    /// Per field name: the types that declare or build a field of that name.
+    field_owners: HashMap<String, HashSet<String>>,
+    /// `field:NAME` / `const:NAME` → `file:line` of the first place that
+    /// gives it its value.
+    value_sources: HashMap<String, String>,
     types: HashSet<String>,
     client_fields: HashMap<String, Kind>,
     functions: BTreeMap<String, Vec<FnSummary>>,
@@ -415,15 +518,28 @@ impl CrateIndex {
             index.route_paths.extend(s.route_paths.iter().cloned());
             index.grpc_health |= s.grpc_health;
             index.has_main |= s.has_main;
-            for (name, v) in &s.field_values {
-                match index.field_values.get(name) {
+            for (ty, name, v) in &s.field_values {
+                let key = (ty.clone(), name.clone());
+                index
+                    .field_owners
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(ty.clone());
+                match index.field_values.get(&key) {
                     Some(prev) if prev != v => {
-                        index.field_values.insert(name.clone(), None);
+                        index.field_values.insert(key, None);
                     }
                     _ => {
-                        index.field_values.insert(name.clone(), v.clone());
+                        index.field_values.insert(key, v.clone());
                     }
                 }
+            }
+            for (ty, name) in &s.struct_fields {
+                index
+                    .field_owners
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(ty.clone());
             }
             for (name, kind) in &s.endpoint_fields {
                 match index.endpoint_fields.get(name) {
@@ -485,6 +601,14 @@ impl CrateIndex {
                 index.reexports.push((key, target));
             }
             index.test_paths.extend(s.test_module_paths.iter().cloned());
+            if !s.rel_path.is_empty() {
+                for (key, line) in &s.value_lines {
+                    index
+                        .value_sources
+                        .entry(key.clone())
+                        .or_insert_with(|| format!("{}:{line}", s.rel_path));
+                }
+            }
         }
         for name in ambiguous {
             index.consts.remove(&name);
@@ -522,9 +646,19 @@ impl CrateIndex {
             let key = [&[extern_name.to_string()], key.as_slice()].concat();
             self.foreign_reexports.push((key, prefix(target)));
         }
-        // A dependency's own dependencies, re-exported through it.
+        // A dependency's own dependencies, re-exported through it. Shared
+        // dependencies arrive along many paths: keep one copy of each entry,
+        // or a diamond-shaped workspace multiplies them at every level.
         self.foreign_reexports
             .extend(dep.foreign_reexports.iter().cloned());
+        self.foreign_reexports.sort();
+        self.foreign_reexports.dedup();
+        // Routes a workspace crate registers (a routes or api crate) are
+        // served by the program that mounts them: its health route counts.
+        self.route_paths.extend(dep.route_paths.iter().cloned());
+        self.route_paths.sort();
+        self.route_paths.dedup();
+        self.grpc_health |= dep.grpc_health;
     }
 
     /// Re-exports of the workspace crates this one depends on, for
@@ -771,7 +905,33 @@ impl CrateIndex {
 
     /// The one value struct literals of the crate give this field.
     pub fn field_value(&self, name: &str) -> Option<&Value> {
-        self.field_values.get(name).and_then(Option::as_ref)
+        // A field is read by name where the receiver's type is unknown: only
+        // when one type of the crate has a field of that name is the value
+        // of its literals the value read (`host` of `Settings` is not `host`
+        // of `Upstream`).
+        let owners = self.field_owners.get(name)?;
+        if owners.len() != 1 {
+            return None;
+        }
+        let ty = owners.iter().next()?;
+        self.field_values
+            .get(&(ty.clone(), name.to_string()))
+            .and_then(Option::as_ref)
+    }
+
+    /// `file:line` where the crate gives field `name` the value
+    /// `field_value` returns (a struct literal, a serde or clap default).
+    pub fn field_source(&self, name: &str) -> Option<&str> {
+        self.value_sources
+            .get(&format!("field:{name}"))
+            .map(String::as_str)
+    }
+
+    /// `file:line` of the `const` `const_value` returns.
+    pub fn const_source(&self, name: &str) -> Option<&str> {
+        self.value_sources
+            .get(&format!("const:{name}"))
+            .map(String::as_str)
     }
 
     /// The value a crate function without receiver returns, when exactly

@@ -11,10 +11,12 @@ pub mod deploy;
 pub mod discover;
 pub mod engine;
 pub mod fingerprint;
+pub mod ignore_files;
 pub mod index;
 pub mod modtree;
 pub mod packages;
 pub mod rules;
+pub mod safe_fs;
 pub mod source;
 pub mod suppress;
 

@@ -1,39 +1,67 @@
-//! Source text helpers: byte offsets to rustc-style positions, and the cheap
-//! nesting check that keeps pathological files away from the recursive parser.
+//! Source text helpers: byte offsets to rustc-style positions, and the
+//! depth budget that keeps pathological files away from the recursive parser.
 
 use mesh_audit_model::TextRange;
-use proc_macro2::Span;
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+
+/// Bytes per checkpoint of the character index: a column costs at most this
+/// many byte reads, whatever the length of the line.
+const CHAR_BLOCK: usize = 64;
 
 /// Maps byte offsets of one file to 1-based line / character columns.
 pub struct LineIndex<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
+    /// Characters before byte `k * CHAR_BLOCK`; columns of long lines are
+    /// then O(1) instead of a count from the line start on every call.
+    chars_before_block: Vec<u32>,
 }
 
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, line_starts }
+        let mut chars_before_block = Vec::with_capacity(text.len() / CHAR_BLOCK + 1);
+        let mut chars = 0u32;
+        for block in text.as_bytes().chunks(CHAR_BLOCK) {
+            chars_before_block.push(chars);
+            chars += block.iter().filter(|&&b| !is_continuation(b)).count() as u32;
+        }
+        chars_before_block.push(chars);
+        LineIndex {
+            text,
+            line_starts,
+            chars_before_block,
+        }
     }
 
     pub fn text(&self) -> &'a str {
         self.text
     }
 
+    /// Characters in `text[..byte]` (`byte` on a char boundary).
+    fn chars_before(&self, byte: usize) -> usize {
+        let block = byte / CHAR_BLOCK;
+        let from = block * CHAR_BLOCK;
+        self.chars_before_block[block] as usize
+            + self.text.as_bytes()[from..byte]
+                .iter()
+                .filter(|&&b| !is_continuation(b))
+                .count()
+    }
+
     /// 1-based line and 1-based character column of a byte offset.
     pub fn position(&self, byte: usize) -> (u32, u32) {
-        let byte = byte.min(self.text.len());
+        let mut byte = byte.min(self.text.len());
+        while !self.text.is_char_boundary(byte) {
+            byte -= 1;
+        }
         let line = match self.line_starts.binary_search(&byte) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..byte)
-            .map(|s| s.chars().count())
-            .unwrap_or(byte - start);
+        let col = self.chars_before(byte) - self.chars_before(start);
         (line as u32 + 1, col as u32 + 1)
     }
 
@@ -69,95 +97,80 @@ impl<'a> LineIndex<'a> {
     }
 }
 
-/// Operators and words in one statement (between `;`, `,` and brackets)
-/// beyond which a file is not hand-written code: `!!!..`, `|| || ..`,
-/// `return return ..` and `a + a + ..` nest without brackets.
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
+}
+
+/// Tokens (words, literals, operators, bracketed groups) in one chain:
+/// everything between `;` and `,`, counted over every open bracket level.
+/// syn recurses on `a = a = ..`, `!!..`, `else if` ladders, and the trees of
+/// `a + a + ..`, `f()()..` and `a[0][0]..` are as deep as they are long
+/// (dropping or visiting them recurses), so this is the depth budget.
 pub const MAX_STATEMENT_TOKENS: usize = 20_000;
 
-/// Deepest bracket nesting in `text`, ignoring brackets in comments, strings
-/// and char literals as far as a byte scan can tell. Returns the 1-based line
-/// where `limit` was first exceeded, if it was.
+/// Where a token stream is deeper than syn and our visitors can follow on
+/// a worker's stack: more than `max_nesting` open brackets, or more than
+/// [`MAX_STATEMENT_TOKENS`] tokens in the chains open at one point.
+/// Returns the 1-based line of the token that crossed the limit.
 ///
-/// syn parses recursively; a stack overflow aborts the process and cannot be
-/// caught, so files nested beyond any hand-written code are refused up front.
-pub fn nesting_exceeds(text: &str, limit: usize) -> Option<u32> {
-    let b = text.as_bytes();
-    let (mut i, mut depth, mut line, mut run) = (0usize, 0usize, 1u32, 0usize);
-    while i < b.len() {
-        match b[i] {
-            b'\n' => line += 1,
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
+/// A stack overflow aborts the process and cannot be caught, so this runs on
+/// the lexed tokens (the real lexer: raw strings, lifetimes and comments
+/// cannot hide code from it) before syn sees them. The walk itself keeps
+/// its own stack.
+pub fn depth_exceeds(tokens: &TokenStream, max_nesting: usize) -> Option<u32> {
+    struct Level {
+        tokens: proc_macro2::token_stream::IntoIter,
+        /// Tokens of the current chain at this level.
+        run: usize,
+        /// The previous token was a `{..}` group: a statement or item may end there.
+        after_brace: bool,
+    }
+    let mut stack = vec![Level {
+        tokens: tokens.clone().into_iter(),
+        run: 0,
+        after_brace: false,
+    }];
+    // Sum of `run` over the stack.
+    let mut total = 0usize;
+    while let Some(level) = stack.last_mut() {
+        let Some(tt) = level.tokens.next() else {
+            total -= level.run;
+            stack.pop();
+            continue;
+        };
+        if std::mem::take(&mut level.after_brace) && !continues_after_block(&tt) {
+            total -= level.run;
+            level.run = 0;
+        }
+        let line = || tt.span().start().line as u32;
+        match &tt {
+            TokenTree::Punct(p) if matches!(p.as_char(), ';' | ',') => {
+                total -= level.run;
+                level.run = 0;
                 continue;
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                let mut level = 1;
-                while i < b.len() && level > 0 {
-                    if b[i] == b'\n' {
-                        line += 1;
-                    }
-                    if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        level -= 1;
-                        i += 1;
-                    } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        level += 1;
-                        i += 1;
-                    }
-                    i += 1;
+            TokenTree::Group(g) => {
+                level.run += 1;
+                total += 1;
+                level.after_brace = g.delimiter() == Delimiter::Brace;
+                if stack.len() > max_nesting {
+                    return Some(line());
                 }
-                continue;
+                let inner = g.stream().into_iter();
+                stack.push(Level {
+                    tokens: inner,
+                    run: 0,
+                    after_brace: false,
+                });
             }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    } else if b[i] == b'\n' {
-                        line += 1;
-                    }
-                    i += 1;
-                }
+            _ => {
+                level.run += 1;
+                total += 1;
             }
-            // A char literal such as '"' or '{' must not open anything.
-            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 2,
-            b'\'' if b.get(i + 1) == Some(&b'\\') => {
-                i += 2;
-                while i < b.len() && b[i] != b'\'' && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return Some(line);
-                }
-                run = 0;
-            }
-            b')' | b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                run = 0;
-            }
-            b';' | b',' => run = 0,
-            // Prefix operators, closures, `.field` chains and binary chains
-            // nest without brackets: count operators and words per statement.
-            b'+' | b'-' | b'*' | b'/' | b'!' | b'&' | b'|' | b'.' | b'^' | b'%' | b'<' | b'>'
-            | b'=' | b'?' => {
-                run += 1;
-            }
-            c if (c.is_ascii_alphanumeric() || c == b'_')
-                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
-            {
-                run += 1;
-            }
-            _ => {}
         }
-        if run > MAX_STATEMENT_TOKENS {
-            return Some(line);
+        if total > MAX_STATEMENT_TOKENS {
+            return Some(line());
         }
-        i += 1;
     }
     None
 }
@@ -293,6 +306,18 @@ pub fn delimiter_problem(text: &str) -> Option<(usize, String)> {
     })
 }
 
+/// After `{..}`, whether `tt` continues the same expression (`else`, `as`,
+/// an operator, a call or index) rather than starting the next statement
+/// or item (a word, a literal, an attribute).
+fn continues_after_block(tt: &TokenTree) -> bool {
+    match tt {
+        TokenTree::Ident(i) => i == "else" || i == "as",
+        TokenTree::Punct(p) => p.as_char() != '#',
+        TokenTree::Group(g) => g.delimiter() != Delimiter::Brace,
+        TokenTree::Literal(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,9 +363,62 @@ mod tests {
     }
 
     #[test]
+    fn columns_of_a_long_line_cross_checkpoints() {
+        let line = "é".repeat(100) + "x" + &"ab".repeat(100);
+        let text = format!("fn a() {{}}\n{line}\n");
+        let idx = LineIndex::new(&text);
+        let x = text.find('x').unwrap();
+        assert_eq!(idx.position(x), (2, 101));
+        assert_eq!(idx.position(text.len() - 1), (2, 302));
+        // Offsets inside a character land on that character.
+        assert_eq!(idx.position(11), (2, 1));
+    }
+
+    fn depth(text: &str, max_nesting: usize) -> Option<u32> {
+        depth_exceeds(&text.parse().unwrap(), max_nesting)
+    }
+
+    #[test]
     fn nesting_ignores_strings_and_comments() {
-        assert_eq!(nesting_exceeds("fn f() { \"((((((\" }", 3), None);
-        assert_eq!(nesting_exceeds("// ((((((\nfn f() {}", 3), None);
-        assert_eq!(nesting_exceeds("\n((((", 3), Some(2));
+        assert_eq!(depth("fn f() { \"((((((\" }", 3), None);
+        assert_eq!(depth("// ((((((\nfn f() {}", 3), None);
+        assert_eq!(depth("\n((((1))))", 3), Some(2));
+        // A raw string ending in a backslash hides nothing from the lexer.
+        let hidden = format!(
+            "const S: &str = r\"\\\";\nfn f() {{ {}1 }}\n",
+            "a = ".repeat(30_000)
+        );
+        assert_eq!(depth(&hidden, 256), Some(2));
+    }
+
+    #[test]
+    fn chains_count_across_brackets() {
+        let n = MAX_STATEMENT_TOKENS;
+        for chain in [
+            format!("fn f() {{ {}1; }}", "a() = ".repeat(n / 3 + 1)),
+            format!("fn f() {{ a{}; }}", "[0]".repeat(n + 1)),
+            format!("fn f() {{ {}1; }}", "f() + ".repeat(n / 3 + 1)),
+            format!(
+                "fn f() {{ if a {{}} {} }}",
+                "else if a {} ".repeat(n / 4 + 1)
+            ),
+            format!("fn f() {{ let x = {}1; }}", "{1} + ".repeat(n / 2 + 1)),
+        ] {
+            assert_eq!(depth(&chain, 256), Some(1), "{}", &chain[..40]);
+        }
+    }
+
+    #[test]
+    fn items_and_statements_end_chains() {
+        let n = MAX_STATEMENT_TOKENS;
+        let items = "#[inline]\nfn a(x: u8) -> u8 { x }\n".repeat(n);
+        assert_eq!(depth(&items, 256), None);
+        let stmts = format!(
+            "fn f() {{ {} }}",
+            "if a { b() } let c = d(e, f); ".repeat(n / 4)
+        );
+        assert_eq!(depth(&stmts, 256), None);
+        let arms = format!("fn f() {{ match x {{ {} }} }}", "Some(1) => {} ".repeat(n));
+        assert_eq!(depth(&arms, 256), None);
     }
 }

@@ -3,7 +3,7 @@
 //! and environment lookups with a default. Anything else is `Unknown`:
 //! rules must never guess a value.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use syn::{Expr, Lit};
 
@@ -85,18 +85,36 @@ impl Value {
         }
     }
 
+    /// An integer, or the default an environment lookup falls back to.
     pub fn as_int(&self) -> Option<i128> {
-        match self {
+        match self.or_env_default().0 {
             Value::Int(i) => Some(*i),
             _ => None,
         }
     }
 
+    /// A duration, or the default an environment lookup falls back to.
     pub fn as_duration_nanos(&self) -> Option<u128> {
-        match self {
+        match self.or_env_default().0 {
             Value::Duration(d) => Some(*d),
             _ => None,
         }
+    }
+}
+
+/// Where a value the code reads came from, when it is a configuration
+/// default: `what` names it as the code does (`settings.request_timeout_ms`,
+/// `DEFAULT_RETRIES`, `env RETRIES`), `at` is `file:line` of the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub what: String,
+    pub at: String,
+}
+
+impl Source {
+    /// `(default of `settings.timeout_ms`, src/settings.rs:131)` for messages.
+    pub fn phrase(&self) -> String {
+        format!("default of `{}`, {}", self.what, self.at)
     }
 }
 
@@ -104,6 +122,8 @@ impl Value {
 pub struct Evaluator<'e, 'a> {
     pub cx: &'e FileCtx<'a>,
     pub scope: &'e FnScope<'e>,
+    /// Configuration defaults read since the last `take_sources`.
+    sources: RefCell<Vec<Source>>,
     /// While a binding's initialiser is evaluated, the binding's position:
     /// names in it see only bindings made before it, so that the shadowing
     /// `let addr = addr.parse()?` reads the earlier `addr`.
@@ -117,8 +137,46 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         Evaluator {
             cx,
             scope,
+            sources: RefCell::new(Vec::new()),
             horizon: Cell::new(None),
         }
+    }
+
+    /// The configuration defaults the evaluations since the last call read,
+    /// in order, without repeats.
+    pub fn take_sources(&self) -> Vec<Source> {
+        let mut out: Vec<Source> = Vec::new();
+        for s in self.sources.take() {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Evaluates `e` and returns the configuration default it came from,
+    /// if exactly one did.
+    pub fn eval_sourced(&self, e: &Expr) -> (Value, Option<Source>) {
+        let before = self.sources.take();
+        let v = self.eval(e);
+        let mut mine = self.take_sources();
+        self.sources.replace(before);
+        let src = (mine.len() == 1).then(|| mine.remove(0));
+        if let Some(s) = &src {
+            self.sources.borrow_mut().push(s.clone());
+        }
+        (v, src)
+    }
+
+    fn note(&self, what: String, at: String) {
+        if !at.is_empty() && !self.cx.path.is_empty() {
+            self.sources.borrow_mut().push(Source { what, at });
+        }
+    }
+
+    /// `file:line` of a node of this file.
+    fn here(&self, span: proc_macro2::Span) -> String {
+        format!("{}:{}", self.cx.path, self.cx.range(span).line)
     }
 
     /// The binding of `name` that a use at byte offset `at` sees.
@@ -170,12 +228,16 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             // `state.base_url`: the value every struct literal of the crate
             // gives that field, when they all agree.
             Expr::Field(f) => match &f.member {
-                syn::Member::Named(name) => self
-                    .cx
-                    .index
-                    .field_value(&name.to_string())
-                    .cloned()
-                    .unwrap_or(Value::Unknown),
+                syn::Member::Named(name) => {
+                    let name = name.to_string();
+                    let Some(v) = self.cx.index.field_value(&name).cloned() else {
+                        return Value::Unknown;
+                    };
+                    if let Some(at) = self.cx.index.field_source(&name) {
+                        self.note(field_path(f), at.to_string());
+                    }
+                    v
+                }
                 syn::Member::Unnamed(_) => Value::Unknown,
             },
             Expr::Binary(b) => binary(&b.op, self.eval_at(&b.left, d), self.eval_at(&b.right, d)),
@@ -207,15 +269,30 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         if !name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
             return Value::Unknown;
         }
+        // A `DEFAULT_*` constant is the default of a setting.
+        let is_default = name.starts_with("DEFAULT");
         if let Some(init) = self.cx.const_expr(&name) {
             let empty = FnScope::empty();
-            return Evaluator::new(self.cx, &empty).eval_at(init, d);
+            let inner = Evaluator::new(self.cx, &empty);
+            let v = inner.eval_at(init, d);
+            self.sources.borrow_mut().extend(inner.take_sources());
+            if is_default && !v.is_unknown() {
+                use syn::spanned::Spanned;
+                self.note(name, self.here(init.span()));
+            }
+            return v;
         }
-        self.cx
-            .index
-            .const_value(&name)
-            .cloned()
-            .unwrap_or(Value::ConstRef(name))
+        match self.cx.index.const_value(&name) {
+            Some(v) => {
+                if is_default {
+                    if let Some(at) = self.cx.index.const_source(&name) {
+                        self.note(name, at.to_string());
+                    }
+                }
+                v.clone()
+            }
+            None => Value::ConstRef(name),
+        }
     }
 
     fn eval_macro(&self, mac: &syn::Macro, d: u32) -> Value {
@@ -297,7 +374,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         }
                         spec.push(c);
                     }
-                    let arg = spec.split(':').next().unwrap_or("").trim().to_string();
+                    let (arg, format_spec) = match spec.split_once(':') {
+                        Some((a, f)) => (a.trim().to_string(), f),
+                        None => (spec.trim().to_string(), ""),
+                    };
                     let v = if arg.is_empty() {
                         next += 1;
                         positional.get(next - 1).cloned()
@@ -329,7 +409,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                             env = Some(var.clone());
                         }
                     }
-                    out.push_str(&display(&v));
+                    match apply_format_spec(&display(&v), format_spec) {
+                        Some(text) => out.push_str(&text),
+                        None => out.push(UNKNOWN_PART),
+                    }
                 }
                 c => out.push(c),
             }
@@ -382,9 +465,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
         if ends_with(&segs, &["humantime", "parse_duration"]) {
             return match arg(0) {
-                Value::Str(s) => parse_humantime(&s)
-                    .map(Value::Duration)
-                    .unwrap_or(Value::Unknown),
+                Value::Str(s) => duration_value(parse_humantime(&s)),
                 _ => Value::Unknown,
             };
         }
@@ -419,6 +500,18 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             if let Some(v) = self.cx.index.fn_returns(last) {
                 return v.clone();
             }
+            // `fn default_timeout_ms() -> u64 { 5_000 }` of this file.
+            if segs.len() == 1 {
+                if let Some(body) = self.cx.zero_arg_fn(last) {
+                    if let [syn::Stmt::Expr(tail, None)] = body.stmts.as_slice() {
+                        let empty = FnScope::empty();
+                        let inner = Evaluator::new(self.cx, &empty);
+                        let v = inner.eval_at(tail, d);
+                        self.sources.borrow_mut().extend(inner.take_sources());
+                        return v;
+                    }
+                }
+            }
         }
         Value::Unknown
     }
@@ -448,10 +541,15 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     _ => Value::Unknown,
                 };
                 match recv() {
-                    Value::Env { var, default: None } => Value::Env {
-                        var,
-                        default: (!fallback.is_unknown()).then(|| Box::new(fallback)),
-                    },
+                    Value::Env { var, default: None } => {
+                        if !fallback.is_unknown() && !var.is_empty() {
+                            self.note(format!("env {var}"), self.here(m.method.span()));
+                        }
+                        Value::Env {
+                            var,
+                            default: (!fallback.is_unknown()).then(|| Box::new(fallback)),
+                        }
+                    }
                     Value::Unknown => Value::Unknown,
                     known => known,
                 }
@@ -467,20 +565,59 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }),
             "mul_f64" | "mul_f32" => match (recv(), arg(0)) {
                 (Value::Duration(n), Value::Float(f)) if f >= 0.0 => {
-                    Value::Duration((n as f64 * f) as u128)
+                    let nanos = n as f64 * f;
+                    duration_value(
+                        (nanos.is_finite() && nanos < u128::MAX as f64).then_some(nanos as u128),
+                    )
                 }
                 _ => Value::Unknown,
             },
             "saturating_mul" | "checked_mul" => match (recv(), arg(0)) {
                 (Value::Duration(n), Value::Int(k)) if k >= 0 => {
-                    Value::Duration(n.saturating_mul(k as u128))
+                    duration_value(n.checked_mul(k as u128))
                 }
-                (Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
+                (Value::Int(a), Value::Int(b)) => int_value(a.checked_mul(b)),
                 _ => Value::Unknown,
             },
             _ => Value::Unknown,
         }
     }
+}
+
+/// `self.settings.timeout_ms` → `settings.timeout_ms`: a field as a reader
+/// names it.
+fn field_path(f: &syn::ExprField) -> String {
+    let mut parts = Vec::new();
+    if let syn::Member::Named(n) = &f.member {
+        parts.push(n.to_string());
+    }
+    let mut e: &Expr = &f.base;
+    loop {
+        match e {
+            Expr::Field(x) => {
+                if let syn::Member::Named(n) = &x.member {
+                    parts.push(n.to_string());
+                }
+                e = &x.base;
+            }
+            Expr::Path(p) => {
+                if let Some(id) = p.path.get_ident() {
+                    if id != "self" {
+                        parts.push(id.to_string());
+                    }
+                }
+                break;
+            }
+            Expr::MethodCall(m) if m.args.is_empty() => {
+                // `CONFIG.get().limits.timeout_ms`
+                e = &m.receiver;
+            }
+            Expr::Paren(p) => e = &p.expr,
+            _ => break,
+        }
+    }
+    parts.reverse();
+    parts.join(".")
 }
 
 fn lit_value(l: &Lit) -> Value {
@@ -542,16 +679,17 @@ fn binary(op: &syn::BinOp, l: Value, r: Value) -> Value {
         (Add(_), l @ Value::Env { .. }, r @ Value::Str(_)) => through_env(l, |l| binary(op, l, r)),
         (Add(_), Value::Str(a), Value::Str(b)) => Value::Str(a + &b),
         (Add(_), Value::Str(a), Value::Int(b)) => Value::Str(format!("{a}{b}")),
-        (Add(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_add(b)),
-        (Sub(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_sub(b)),
-        (Mul(_), Value::Int(a), Value::Int(b)) => Value::Int(a.saturating_mul(b)),
+        (Add(_), Value::Int(a), Value::Int(b)) => int_value(a.checked_add(b)),
+        (Sub(_), Value::Int(a), Value::Int(b)) => int_value(a.checked_sub(b)),
+        (Mul(_), Value::Int(a), Value::Int(b)) => int_value(a.checked_mul(b)),
         (Div(_), Value::Int(a), Value::Int(b)) if b != 0 => Value::Int(a / b),
-        (Add(_), Value::Duration(a), Value::Duration(b)) => Value::Duration(a.saturating_add(b)),
+        // Overflow panics in Rust: no value rather than a wrong one.
+        (Add(_), Value::Duration(a), Value::Duration(b)) => duration_value(a.checked_add(b)),
         (Mul(_), Value::Duration(a), Value::Int(b))
         | (Mul(_), Value::Int(b), Value::Duration(a))
             if b >= 0 =>
         {
-            Value::Duration(a.saturating_mul(b as u128))
+            duration_value(a.checked_mul(b as u128))
         }
         (Div(_), Value::Duration(a), Value::Int(b)) if b > 0 => Value::Duration(a / b as u128),
         (Add(_), Value::Str(a), r @ Value::ConstRef(_)) => {
@@ -566,32 +704,53 @@ fn binary(op: &syn::BinOp, l: Value, r: Value) -> Value {
 }
 
 fn duration_ctor(ctor: &str, args: &[Value]) -> Value {
+    // Every constructor takes a u64 (`new` a u64 and a u32).
     let int = |i: usize| {
         args.get(i)
             .and_then(Value::as_int)
-            .filter(|v| *v >= 0)
+            .filter(|v| (0..=i128::from(u64::MAX)).contains(v))
             .map(|v| v as u128)
     };
     let float = |i: usize| match args.get(i) {
-        Some(Value::Float(f)) if *f >= 0.0 => Some(*f),
+        Some(Value::Float(f)) if *f >= 0.0 && f.is_finite() => Some(*f),
         Some(Value::Int(i)) if *i >= 0 => Some(*i as f64),
         _ => None,
     };
     let nanos = match ctor {
-        "from_secs" => int(0).map(|s| s.saturating_mul(1_000_000_000)),
-        "from_millis" => int(0).map(|s| s.saturating_mul(1_000_000)),
-        "from_micros" => int(0).map(|s| s.saturating_mul(1_000)),
+        "from_secs" => int(0).map(|s| s * 1_000_000_000),
+        "from_millis" => int(0).map(|s| s * 1_000_000),
+        "from_micros" => int(0).map(|s| s * 1_000),
         "from_nanos" => int(0),
-        "from_mins" => int(0).map(|s| s.saturating_mul(60_000_000_000)),
-        "from_hours" => int(0).map(|s| s.saturating_mul(3_600_000_000_000)),
-        "from_secs_f64" | "from_secs_f32" => float(0).map(|f| (f * 1e9).round() as u128),
+        "from_mins" => int(0).map(|s| s * 60_000_000_000),
+        "from_hours" => int(0).map(|s| s * 3_600_000_000_000),
+        "from_secs_f64" | "from_secs_f32" => float(0)
+            .map(|f| (f * 1e9).round())
+            .filter(|n| *n < u128::MAX as f64)
+            .map(|n| n as u128),
         "new" => match (int(0), int(1)) {
-            (Some(s), Some(n)) => Some(s.saturating_mul(1_000_000_000).saturating_add(n)),
+            (Some(s), Some(n)) if n <= u128::from(u32::MAX) => Some(s * 1_000_000_000 + n),
             _ => None,
         },
         _ => None,
     };
-    nanos.map(Value::Duration).unwrap_or(Value::Unknown)
+    duration_value(nanos)
+}
+
+/// The longest duration a mesh config can hold (protobuf `Duration`:
+/// 10,000 years); anything longer overflowed somewhere or means "never".
+const MAX_MESH_DURATION_NANOS: u128 = 315_576_000_000 * 1_000_000_000;
+
+/// A duration, or no value when it overflowed or exceeds what the mesh can express.
+pub fn duration_value(nanos: Option<u128>) -> Value {
+    match nanos {
+        Some(n) if n <= MAX_MESH_DURATION_NANOS => Value::Duration(n),
+        _ => Value::Unknown,
+    }
+}
+
+/// An integer, or no value when the arithmetic overflowed.
+pub fn int_value(i: Option<i128>) -> Value {
+    i.map(Value::Int).unwrap_or(Value::Unknown)
 }
 
 /// `humantime`'s grammar, for the units services write: `2s`, `500ms`, `1m 30s`.
@@ -624,7 +783,7 @@ pub fn parse_humantime(s: &str) -> Option<u128> {
             "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000_000_000,
             _ => return None,
         };
-        total = total.saturating_add(n.saturating_mul(mult));
+        total = total.checked_add(n.checked_mul(mult)?)?;
     }
     Some(total)
 }
@@ -679,6 +838,77 @@ fn socket_addr(ip: &Value, port: &Value) -> Value {
         .as_int()
         .and_then(|p| u16::try_from(p).ok());
     Value::Addr { host, port }
+}
+
+/// `text` formatted by a `format!` spec (what follows `:`): fill, alignment,
+/// zero padding, width and precision, as `std::fmt` applies them to strings
+/// and integers. `None` when the spec takes its width or precision from an
+/// argument (`{:>w$}`, `{:.*}`) or the text is already partly unknown.
+fn apply_format_spec(text: &str, spec: &str) -> Option<String> {
+    if spec.is_empty() {
+        return Some(text.to_string());
+    }
+    if text.contains(UNKNOWN_PART) || spec.contains('$') || spec.contains('*') {
+        return None;
+    }
+    let mut chars: Vec<char> = spec.chars().collect();
+    let mut fill = ' ';
+    let mut align = None;
+    if chars.len() >= 2 && matches!(chars[1], '<' | '^' | '>') {
+        fill = chars[0];
+        align = Some(chars[1]);
+        chars.drain(..2);
+    } else if chars.first().is_some_and(|c| matches!(c, '<' | '^' | '>')) {
+        align = Some(chars[0]);
+        chars.remove(0);
+    }
+    let rest: String = chars.into_iter().collect();
+    let rest = rest.trim_start_matches(['+', '-', '#']);
+    let (zero, rest) = match rest.strip_prefix('0') {
+        Some(r) if align.is_none() => (true, r),
+        _ => (false, rest),
+    };
+    let width_digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let width: usize = if width_digits == 0 {
+        0
+    } else {
+        rest[..width_digits].parse().ok()?
+    };
+    // `{:>999999999}` in a hostile file must not allocate a gigabyte.
+    if width > 1024 {
+        return None;
+    }
+    let rest = &rest[width_digits..];
+    let is_number = text.parse::<i128>().is_ok();
+    let mut body = text.to_string();
+    if let Some(p) = rest.strip_prefix('.') {
+        let digits = p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len());
+        // Precision truncates strings; integers ignore it.
+        if let (Ok(precision), false) = (p[..digits].parse::<usize>(), is_number) {
+            body = body.chars().take(precision).collect();
+        }
+    }
+    let len = body.chars().count();
+    if len >= width {
+        return Some(body);
+    }
+    let pad = width - len;
+    if zero && is_number {
+        let (sign, digits) = match body.strip_prefix('-') {
+            Some(d) => ("-", d.to_string()),
+            None => ("", body.clone()),
+        };
+        return Some(format!("{sign}{}{digits}", "0".repeat(pad)));
+    }
+    let align = align.unwrap_or(if is_number { '>' } else { '<' });
+    let fill_n = |n: usize| fill.to_string().repeat(n);
+    Some(match align {
+        '>' => format!("{}{body}", fill_n(pad)),
+        '^' => format!("{}{body}{}", fill_n(pad / 2), fill_n(pad - pad / 2)),
+        _ => format!("{body}{}", fill_n(pad)),
+    })
 }
 
 pub fn display(v: &Value) -> String {

@@ -318,6 +318,17 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             .links
             .iter()
             .find(|m| serving_method(root, &m.method.to_string()));
+        // A tonic server fed a fixed set of in-process connections (a
+        // `tokio::io::duplex` half in `stream::iter([..])`) listens on no
+        // port: no probe, SIGTERM or sidecar ever reaches it.
+        if root == Root::Tonic
+            && serving.is_some_and(|m| {
+                m.method.to_string().starts_with("serve_with_incoming")
+                    && m.args.first().is_some_and(|a| self.is_fixed_stream(a))
+            })
+        {
+            return None;
+        }
         let range = match (root, serving) {
             (Root::AxumServe, _) => self.cx.call_range(root_call),
             (_, Some(m)) => self.cx.method_range(m),
@@ -394,6 +405,34 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 grpc: root == Root::Tonic,
             },
         ))
+    }
+
+    /// Whether an expression (or the `let` it names) is a finite stream made
+    /// on the spot: `futures::stream::iter([..])`, `stream::once(..)`,
+    /// `tokio_stream::iter(..)`. A listener's accept stream never is.
+    fn is_fixed_stream(&self, e: &Expr) -> bool {
+        let mut e = e;
+        if let Expr::Path(p) = e {
+            let init = p
+                .path
+                .get_ident()
+                .and_then(|id| self.scope.binding_at(id))
+                .and_then(|b| b.init);
+            match init {
+                Some(init) => e = init,
+                None => return false,
+            }
+        }
+        let Expr::Call(c) = e else { return false };
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let segs = self.cx.uses.resolve(&p.path);
+        let last = segs.last().map(String::as_str);
+        matches!(last, Some("iter" | "once"))
+            && (ends_with(&segs[..segs.len() - 1], &["futures", "stream"])
+                || ends_with(&segs[..segs.len() - 1], &["futures_util", "stream"])
+                || segs.first().is_some_and(|s| s == "tokio_stream"))
     }
 
     /// A bind that is not (yet) seen serving.
@@ -478,6 +517,9 @@ pub const ROUTE_METHODS: &[&str] = &[
     "mount",
     "with_path",
     "push",
+    // aide's `ApiRouter` (axum with OpenAPI docs).
+    "api_route",
+    "api_route_with",
 ];
 
 /// Calls whose first argument is a route path (`web::resource("/x")`).
@@ -587,14 +629,7 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
         let name = macro_name(mac);
         let exprs = self.lc.cx.macros.exprs(mac);
         if name == "path" {
-            // `warp::path!("api" / "health")`: the literals are the segments.
-            let mut segs = Vec::new();
-            for e in &exprs {
-                collect_str_lits(e, &mut segs);
-            }
-            if !segs.is_empty() {
-                self.out.push(format!("/{}", segs.join("/")));
-            }
+            self.out.extend(warp_path_route(&exprs));
             return;
         }
         for e in exprs {
@@ -673,6 +708,16 @@ impl RouteWalk<'_, '_, '_> {
         self.out.extend(inner.out);
         self.complete &= inner.complete;
     }
+}
+
+/// `warp::path!("api" / "health")`: the string literals are the route's
+/// segments (`/api/health`).
+fn warp_path_route(exprs: &[&Expr]) -> Option<String> {
+    let mut segs = Vec::new();
+    for e in exprs {
+        collect_str_lits(e, &mut segs);
+    }
+    (!segs.is_empty()).then(|| format!("/{}", segs.join("/")))
 }
 
 fn collect_str_lits(e: &Expr, out: &mut Vec<String>) {
@@ -803,13 +848,7 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
     fn visit_macro(&mut self, mac: &'x syn::Macro) {
         let exprs = self.lc.cx.macros.exprs(mac);
         if macro_name(mac) == "path" {
-            let mut segs = Vec::new();
-            for e in &exprs {
-                collect_str_lits(e, &mut segs);
-            }
-            if !segs.is_empty() {
-                self.out.push(format!("/{}", segs.join("/")));
-            }
+            self.out.extend(warp_path_route(&exprs));
             return;
         }
         for e in exprs {

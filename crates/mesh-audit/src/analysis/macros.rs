@@ -51,6 +51,16 @@ impl MacroBody {
 #[derive(Default)]
 pub struct MacroTable {
     bodies: HashMap<(usize, usize), MacroBody>,
+    /// The file's own `macro_rules!`, by name: `(pattern, body)` per rule.
+    local: HashMap<String, Vec<(TokenStream, TokenStream)>>,
+    /// Invocations whose body is an expansion of a local `macro_rules!`.
+    expanded: std::collections::HashSet<(usize, usize)>,
+    /// Bytes of the `macro_rules!` definitions: an invocation written
+    /// inside one is not expanded, so expansions never nest or cycle.
+    definitions: Vec<std::ops::Range<usize>>,
+    /// Where each substituted fragment sits in the macro's definition:
+    /// (bytes of the fragment at the invocation, byte of its `$name`).
+    origins: Vec<(std::ops::Range<usize>, usize)>,
 }
 
 fn key(mac: &syn::Macro) -> (usize, usize) {
@@ -68,7 +78,12 @@ const MAX_DEPTH: usize = 16;
 
 impl MacroTable {
     pub fn new(file: &syn::File) -> MacroTable {
-        let mut table = MacroTable::default();
+        let (local, definitions) = local_macros(file);
+        let mut table = MacroTable {
+            local,
+            definitions,
+            ..Default::default()
+        };
         let mut found = Vec::new();
         MacroFinder { found: &mut found }.visit_file(file);
         table.add_all(found, 0);
@@ -84,9 +99,16 @@ impl MacroTable {
             if self.bodies.contains_key(&k) {
                 continue;
             }
-            let Some(body) = parse_body(&mac) else {
+            // The crate's own `macro_rules!`: expanded at the invocation, so
+            // a loop in its body is seen around the call passed in.
+            let expansion = self.expand(&mac);
+            let is_expansion = expansion.is_some();
+            let Some(body) = expansion.or_else(|| parse_body(&mac)) else {
                 continue;
             };
+            if is_expansion {
+                self.expanded.insert(k);
+            }
             let mut nested = Vec::new();
             {
                 let mut finder = MacroFinder { found: &mut nested };
@@ -98,6 +120,49 @@ impl MacroTable {
             self.bodies.insert(k, body);
             self.add_all(nested, depth + 1);
         }
+    }
+
+    /// Whether any invocation in the file was expanded.
+    pub fn has_expansions(&self) -> bool {
+        !self.expanded.is_empty()
+    }
+
+    /// Whether `mac` invokes one of the file's own `macro_rules!` and its
+    /// body here is the expansion.
+    pub fn is_expansion(&self, mac: &syn::Macro) -> bool {
+        self.expanded.contains(&key(mac))
+    }
+
+    /// For a byte inside a fragment substituted into an expansion, the
+    /// byte of the `$name` it replaced in the definition: where the
+    /// fragment runs, in the order of the macro's body.
+    pub fn origin(&self, at: usize) -> Option<usize> {
+        self.origins
+            .iter()
+            .find(|(r, _)| r.contains(&at))
+            .map(|(_, p)| *p)
+    }
+
+    fn expand(&mut self, mac: &syn::Macro) -> Option<MacroBody> {
+        if mac.path.segments.len() > 2 {
+            return None;
+        }
+        let at = key(mac).0;
+        if self.definitions.iter().any(|d| d.contains(&at)) {
+            return None;
+        }
+        let rules = self.local.get(&macro_name(mac))?;
+        for (pattern, body) in rules {
+            let Some(bindings) = match_rule(pattern, &mac.tokens) else {
+                continue;
+            };
+            let mut origins = Vec::new();
+            let tokens = substitute(body, &bindings, &mut origins)?;
+            let stmts = syn::Block::parse_within.parse2(tokens).ok()?;
+            self.origins.extend(origins);
+            return Some(MacroBody::Stmts(stmts));
+        }
+        None
     }
 
     pub fn get(&self, mac: &syn::Macro) -> Option<&MacroBody> {
@@ -138,6 +203,224 @@ fn never_code(name: &str) -> bool {
         name,
         "macro_rules" | "include_str" | "include_bytes" | "stringify" | "env" | "cfg"
     )
+}
+
+/// The file's `macro_rules!` definitions (any module), by name; a name
+/// defined twice is left out.
+type Rules = Vec<(TokenStream, TokenStream)>;
+
+fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Range<usize>>) {
+    struct V(HashMap<String, Option<Rules>>, Vec<std::ops::Range<usize>>);
+    impl<'a> Visit<'a> for V {
+        fn visit_item_macro(&mut self, m: &'a syn::ItemMacro) {
+            if let (Some(id), true) = (&m.ident, m.mac.path.is_ident("macro_rules")) {
+                let start = m.mac.bang_token.span.byte_range().start;
+                let end = m.mac.delimiter.span().close().byte_range().end;
+                self.1.push(start..end);
+                // Only a macro whose body loops can hide a retry loop; the
+                // others (`cfg_*!` item wrappers, assertion helpers) are not
+                // worth re-parsing at every invocation.
+                let rules = parse_rules(m.mac.tokens.clone())
+                    .filter(|r| r.iter().any(|(_, body)| has_loop(body)));
+                let name = id.to_string();
+                // Defined twice (per cfg, per module): do not guess which.
+                self.0
+                    .entry(name)
+                    .and_modify(|r| *r = None)
+                    .or_insert(rules);
+            }
+        }
+    }
+    let mut v = V(HashMap::new(), Vec::new());
+    v.visit_file(file);
+    let rules =
+        v.0.into_iter()
+            .filter_map(|(k, r)| r.map(|r| (k, r)))
+            .collect();
+    (rules, v.1)
+}
+
+/// Whether a token stream holds a `loop`, `while` or `for` keyword.
+fn has_loop(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|t| match t {
+        TokenTree::Ident(id) => id == "loop" || id == "while" || id == "for",
+        TokenTree::Group(g) => has_loop(&g.stream()),
+        _ => false,
+    })
+}
+
+/// `(pattern) => { body };` rules of one `macro_rules!`.
+fn parse_rules(tokens: TokenStream) -> Option<Vec<(TokenStream, TokenStream)>> {
+    let toks: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut rules = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let TokenTree::Group(pattern) = &toks[i] else {
+            return None;
+        };
+        if !(is_punct(toks.get(i + 1)?, '=') && is_punct(toks.get(i + 2)?, '>')) {
+            return None;
+        }
+        let TokenTree::Group(body) = toks.get(i + 3)? else {
+            return None;
+        };
+        rules.push((pattern.stream(), body.stream()));
+        i += 4;
+        if toks.get(i).is_some_and(|t| is_punct(t, ';')) {
+            i += 1;
+        }
+    }
+    Some(rules)
+}
+
+/// A `$name:frag` in a pattern.
+fn fragment(toks: &[TokenTree], i: usize) -> Option<(String, String)> {
+    if !is_punct(&toks[i], '$') {
+        return None;
+    }
+    let (TokenTree::Ident(name), TokenTree::Ident(kind)) = (toks.get(i + 1)?, toks.get(i + 3)?)
+    else {
+        return None;
+    };
+    is_punct(toks.get(i + 2)?, ':').then(|| (name.to_string(), kind.to_string()))
+}
+
+/// Matches an invocation against one rule's pattern: `$x:expr` takes the
+/// tokens up to the pattern's next literal token, `$x:ident` / `tt` /
+/// `literal` / `lifetime` one token tree. Repetitions (`$(..)*`) are not
+/// followed: such a rule does not match.
+fn match_rule(pattern: &TokenStream, input: &TokenStream) -> Option<HashMap<String, TokenStream>> {
+    let pat: Vec<TokenTree> = pattern.clone().into_iter().collect();
+    let inp: Vec<TokenTree> = input.clone().into_iter().collect();
+    let mut out = HashMap::new();
+    match_seq(&pat, &inp, &mut out).then_some(out)
+}
+
+fn match_seq(pat: &[TokenTree], inp: &[TokenTree], out: &mut HashMap<String, TokenStream>) -> bool {
+    let (mut p, mut i) = (0, 0);
+    while p < pat.len() {
+        if let Some((name, kind)) = fragment(pat, p) {
+            p += 4;
+            let take = match kind.as_str() {
+                "ident" | "tt" | "literal" | "lifetime" => {
+                    if i >= inp.len() {
+                        return false;
+                    }
+                    1
+                }
+                _ => {
+                    // Up to the next literal token of the pattern; an
+                    // expression never holds a top-level `,` or `;`.
+                    let stop = pat.get(p);
+                    let mut n = 0;
+                    while i + n < inp.len()
+                        && !stop.is_some_and(|s| same_token(s, &inp[i + n]))
+                        && !(is_punct(&inp[i + n], ',') || is_punct(&inp[i + n], ';'))
+                    {
+                        n += 1;
+                    }
+                    if n == 0 {
+                        return false;
+                    }
+                    n
+                }
+            };
+            out.insert(name, inp[i..i + take].iter().cloned().collect());
+            i += take;
+            continue;
+        }
+        if is_punct(&pat[p], '$') {
+            // `$(..)*` and `$crate` in patterns: not followed.
+            return false;
+        }
+        let Some(t) = inp.get(i) else { return false };
+        match (&pat[p], t) {
+            (TokenTree::Group(a), TokenTree::Group(b)) if a.delimiter() == b.delimiter() => {
+                let a: Vec<TokenTree> = a.stream().into_iter().collect();
+                let b: Vec<TokenTree> = b.stream().into_iter().collect();
+                if !match_seq(&a, &b, out) {
+                    return false;
+                }
+            }
+            (a, b) if same_token(a, b) => {}
+            _ => return false,
+        }
+        p += 1;
+        i += 1;
+    }
+    i == inp.len()
+}
+
+fn same_token(a: &TokenTree, b: &TokenTree) -> bool {
+    match (a, b) {
+        (TokenTree::Ident(x), TokenTree::Ident(y)) => x == y,
+        (TokenTree::Punct(x), TokenTree::Punct(y)) => x.as_char() == y.as_char(),
+        (TokenTree::Literal(x), TokenTree::Literal(y)) => x.to_string() == y.to_string(),
+        _ => false,
+    }
+}
+
+/// The body with every `$name` replaced by its fragment (an expression
+/// fragment keeps its grouping, as rustc does); `None` on a repetition.
+fn substitute(
+    body: &TokenStream,
+    bindings: &HashMap<String, TokenStream>,
+    origins: &mut Vec<(std::ops::Range<usize>, usize)>,
+) -> Option<TokenStream> {
+    let toks: Vec<TokenTree> = body.clone().into_iter().collect();
+    let mut out: Vec<TokenTree> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        match &toks[i] {
+            TokenTree::Punct(p) if p.as_char() == '$' => {
+                let TokenTree::Ident(name) = toks.get(i + 1)? else {
+                    return None;
+                };
+                if name == "crate" {
+                    out.push(TokenTree::Ident(proc_macro2::Ident::new(
+                        "crate",
+                        name.span(),
+                    )));
+                } else {
+                    let frag = bindings.get(&name.to_string())?;
+                    let bytes = frag.clone().into_iter().fold(
+                        None,
+                        |acc: Option<std::ops::Range<usize>>, t| {
+                            let r = t.span().byte_range();
+                            Some(match acc {
+                                Some(a) => a.start.min(r.start)..a.end.max(r.end),
+                                None => r,
+                            })
+                        },
+                    );
+                    if let Some(b) = bytes {
+                        origins.push((b, p.span().byte_range().start));
+                    }
+                    if frag.clone().into_iter().count() == 1 {
+                        out.extend(frag.clone());
+                    } else {
+                        out.push(TokenTree::Group(proc_macro2::Group::new(
+                            Delimiter::None,
+                            frag.clone(),
+                        )));
+                    }
+                }
+                i += 2;
+            }
+            TokenTree::Group(g) => {
+                let inner = substitute(&g.stream(), bindings, origins)?;
+                let mut ng = proc_macro2::Group::new(g.delimiter(), inner);
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+                i += 1;
+            }
+            t => {
+                out.push(t.clone());
+                i += 1;
+            }
+        }
+    }
+    Some(out.into_iter().collect())
 }
 
 /// Name of a macro as written, last segment (`tokio::select` → `select`).
@@ -266,5 +549,39 @@ mod tests {
         assert_eq!(table.bodies.len(), 2);
         assert!(bodies.contains(&4), "{bodies:?}");
         assert!(bodies.contains(&2), "{bodies:?}");
+    }
+
+    #[test]
+    fn expands_local_macro_rules_at_invocations() {
+        let file: syn::File = syn::parse_str(
+            r#"
+            macro_rules! again {
+                ($n:literal, $call:expr) => {{ for _ in 0..$n { let _ = $call; } }};
+            }
+            macro_rules! many {
+                ($($x:expr),*) => { vec![$($x),*] };
+            }
+            macro_rules! broken { ($x:expr) => { $ }; }
+            macro_rules! again_and_again {
+                ($x:expr) => { again_and_again!($x, false) };
+                ($x:expr, $y:literal) => { loop { again_and_again!($x) } };
+            }
+            macro_rules! no_loop { ($x:expr) => { $x + 1 }; }
+            fn f() {
+                again_and_again!(1);
+                no_loop!(1);
+                again!(3, client.get(url).send());
+                many!(1, 2);
+                broken!(1);
+                again!(nope);
+            }"#,
+        )
+        .unwrap();
+        let table = MacroTable::new(&file);
+        // `again!(3, ..)` and the outer `again_and_again!(1)`; the invocation
+        // inside its body is left as written, so expansions cannot cycle.
+        assert_eq!(table.expanded.len(), 2);
+        // The fragments map back to their `$name` in the definitions.
+        assert_eq!(table.origins.len(), 3);
     }
 }

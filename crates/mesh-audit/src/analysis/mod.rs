@@ -3,6 +3,7 @@
 //! Rules ask these questions instead of re-deriving answers from syntax.
 
 pub mod binds;
+pub mod config;
 pub mod duration;
 pub mod eval;
 pub mod lifecycle;
@@ -40,6 +41,12 @@ pub struct FileCtx<'a> {
     consts: HashMap<String, &'a Expr>,
     fields: HashMap<String, &'a syn::Type>,
     fn_returns: HashMap<String, &'a syn::Type>,
+    /// Non-generic `type X = ..;` items at the file's top level, by name:
+    /// looked up for every parameter, so a map rather than a scan of items.
+    type_aliases: HashMap<String, &'a syn::Type>,
+    /// Free functions without parameters, by name (`fn default_timeout()`);
+    /// a name defined twice is left out.
+    zero_arg_fns: HashMap<String, Option<&'a syn::Block>>,
     binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
     retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
     /// Long-lived consumer reconnect loops count as retry loops (opt-in).
@@ -55,6 +62,16 @@ impl<'a> FileCtx<'a> {
         lines: &'a LineIndex<'a>,
         index: &'a CrateIndex,
     ) -> Self {
+        let fns = scope::functions(file);
+        let mut zero_arg_fns: HashMap<String, Option<&'a syn::Block>> = HashMap::new();
+        for f in &fns {
+            if f.self_ty.is_none() && f.sig.inputs.is_empty() {
+                zero_arg_fns
+                    .entry(f.name.clone())
+                    .and_modify(|b| *b = None)
+                    .or_insert(Some(f.body));
+            }
+        }
         FileCtx {
             file,
             path,
@@ -64,13 +81,15 @@ impl<'a> FileCtx<'a> {
             macros: MacroTable::new(file),
             consts: const_exprs(file),
             fields: net::field_types(file),
-            fn_returns: scope::functions(file)
+            zero_arg_fns,
+            fn_returns: fns
                 .into_iter()
                 .filter_map(|f| match &f.sig.output {
                     syn::ReturnType::Type(_, ty) => Some((f.name, &**ty)),
                     syn::ReturnType::Default => None,
                 })
                 .collect(),
+            type_aliases: type_aliases(file),
             binds: std::cell::OnceCell::new(),
             retry_loops: std::cell::OnceCell::new(),
             include_reconnect: false,
@@ -78,9 +97,19 @@ impl<'a> FileCtx<'a> {
         }
     }
 
+    /// The aliased type of a non-generic top-level `type` item of this file.
+    pub fn type_alias(&self, name: &str) -> Option<&'a syn::Type> {
+        self.type_aliases.get(name).copied()
+    }
+
     /// The declared type of a struct field of this file, by field name.
     pub fn field_type(&self, name: &str) -> Option<&'a syn::Type> {
         self.fields.get(name).copied()
+    }
+
+    /// The body of a free function of this file without parameters.
+    pub fn zero_arg_fn(&self, name: &str) -> Option<&'a syn::Block> {
+        self.zero_arg_fns.get(name).copied().flatten()
     }
 
     /// The return type of a function of this file, by name.
@@ -201,4 +230,17 @@ fn expr_start(e: &Expr) -> Option<usize> {
         _ => return None,
     };
     Some(span.byte_range().start)
+}
+
+/// The first non-generic top-level `type` alias of each name.
+fn type_aliases(file: &syn::File) -> HashMap<String, &syn::Type> {
+    let mut out = HashMap::new();
+    for item in &file.items {
+        if let syn::Item::Type(t) = item {
+            if t.generics.params.is_empty() {
+                out.entry(t.ident.to_string()).or_insert(&*t.ty);
+            }
+        }
+    }
+    out
 }

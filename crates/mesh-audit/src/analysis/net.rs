@@ -20,6 +20,9 @@ use super::paths::{ends_with, mentions};
 use super::scope::{type_path, FnScope};
 use super::FileCtx;
 
+/// Method calls followed back from one call to the root of its chain.
+const MAX_BUILDER_CHAIN: usize = 64;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
     Http,
@@ -270,6 +273,8 @@ pub struct NetScan<'e, 'a> {
     pub ev: Evaluator<'e, 'a>,
     /// The `impl` type of the function, for `self.method()` calls.
     pub self_ty: Option<&'e str>,
+    /// While a binding's initialiser is resolved, the binding's position.
+    horizon: std::cell::Cell<Option<usize>>,
 }
 
 /// Methods of a tonic client that configure it rather than call the server.
@@ -283,6 +288,11 @@ const GRPC_CONFIG_METHODS: &[&str] = &[
     "into_inner",
     "ready",
     "poll_ready",
+    // Reads from a response stream the call already opened.
+    "message",
+    "trailers",
+    "next",
+    "try_next",
 ];
 
 const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "request"];
@@ -294,6 +304,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             scope,
             ev: Evaluator::new(cx, scope),
             self_ty,
+            horizon: std::cell::Cell::new(None),
         }
     }
 
@@ -536,7 +547,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 let Some(id) = p.path.get_ident() else {
                     return Kind::Unknown;
                 };
-                let Some(b) = self.scope.binding_at(id) else {
+                // While a binding's initialiser is read, names in it see only
+                // the bindings before it: `let ep = ep.timeout(..)`.
+                let at = id.span().byte_range().start;
+                let at = self.horizon.get().map_or(at, |h| h.min(at));
+                let Some(b) = self.scope.lookup(&id.to_string(), at) else {
                     return Kind::Unknown;
                 };
                 if let Some(ty) = b.ty {
@@ -545,7 +560,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
                         return k;
                     }
                 }
-                b.init.map(|i| self.kind_of(i, d)).unwrap_or(Kind::Unknown)
+                let Some(init) = b.init else {
+                    return Kind::Unknown;
+                };
+                let outer = self.horizon.replace(Some(b.at));
+                let k = self.kind_of(init, d);
+                self.horizon.set(outer);
+                k
             }
             Expr::Field(f) => match &f.member {
                 // A field declared in this file, else in another file of the
@@ -573,8 +594,42 @@ impl<'e, 'a> NetScan<'e, 'a> {
             },
             Expr::Call(c) => self.kind_of_call(c, d),
             Expr::MethodCall(m) => self.kind_of_method(m, d),
+            // `match scheme { "http" => Channel::builder(uri), "https" => { .. } }`:
+            // what every arm that yields a value builds, when they agree.
+            Expr::Match(m) => self.agreeing(m.arms.iter().map(|a| &*a.body), d),
+            Expr::If(i) => match &i.else_branch {
+                Some((_, e)) => {
+                    let then = block_value(&i.then_branch);
+                    self.agreeing(then.into_iter().chain(std::iter::once(&**e)), d)
+                }
+                None => Kind::Unknown,
+            },
+            Expr::Block(b) => block_value(&b.block)
+                .map(|e| self.kind_of(e, d))
+                .unwrap_or(Kind::Unknown),
             _ => Kind::Unknown,
         }
+    }
+
+    /// The kind all branches give, ignoring branches that leave (`return`,
+    /// `panic!`); unknown when they differ.
+    fn agreeing<'x>(&self, branches: impl Iterator<Item = &'x Expr>, d: u32) -> Kind {
+        let mut out: Option<Kind> = None;
+        for e in branches {
+            if matches!(
+                e,
+                Expr::Return(_) | Expr::Macro(_) | Expr::Continue(_) | Expr::Break(_)
+            ) {
+                continue;
+            }
+            let k = self.kind_of(e, d);
+            match &out {
+                None => out = Some(k),
+                Some(prev) if *prev == k => {}
+                Some(_) => return Kind::Unknown,
+            }
+        }
+        out.unwrap_or(Kind::Unknown)
     }
 
     fn kind_of_call(&self, c: &syn::ExprCall, d: u32) -> Kind {
@@ -622,6 +677,8 @@ impl<'e, 'a> NetScan<'e, 'a> {
             };
         }
         if (ends_with(&segs, &["Channel", "from_static"])
+            || ends_with(&segs, &["Channel", "builder"])
+            || ends_with(&segs, &["Endpoint", "from"])
             || ends_with(&segs, &["Channel", "from_shared"])
             || ends_with(&segs, &["Endpoint", "from_static"])
             || ends_with(&segs, &["Endpoint", "from_shared"])
@@ -659,7 +716,8 @@ impl<'e, 'a> NetScan<'e, 'a> {
             (
                 k,
                 "clone" | "unwrap" | "expect" | "build" | "build_http" | "as_ref" | "to_owned"
-                | "borrow" | "lock" | "read" | "connect_lazy",
+                | "borrow" | "lock" | "read" | "connect_lazy" | "context" | "with_context"
+                | "map_err",
             ) if !matches!(k, Kind::Request { .. }) || method == "clone" => {
                 match (k, method.as_str()) {
                     (Kind::Grpc { url }, _) => Kind::Grpc { url },
@@ -713,6 +771,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 | "tcp_keepalive"
                 | "http2_keep_alive_interval"
                 | "keep_alive_timeout"
+                | "keep_alive_while_idle"
+                | "http2_adaptive_window"
+                | "initial_connection_window_size"
+                | "initial_stream_window_size"
+                | "http2_max_header_list_size"
+                | "local_address"
+                | "executor"
                 | "tls_config"
                 | "user_agent"
                 | "origin"
@@ -720,6 +785,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 | "tcp_nodelay",
             ) => Kind::Grpc { url },
             (Kind::HttpClient(c), m) if is_builder_method(m) || m == "build" => Kind::HttpClient(c),
+            // `Client::builder().dns_resolver(..)`: a builder method we do not list.
+            (Kind::HttpClient(c), _) if self.builder_root(&m.receiver).is_some() => {
+                Kind::HttpClient(c)
+            }
             (Kind::Database, _) => Kind::Database,
             (Kind::Unknown, _) => {
                 // `reqwest::Client::builder().timeout(..).build()`: the chain root decides.
@@ -735,7 +804,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
                         }
                     }
                 }
-                if method == "build" || is_builder_method(&method) {
+                // Any method on a chain that starts at `Client::builder()`
+                // (`dns_resolver`, `http1_title_case_headers`, ..) keeps
+                // building the client.
+                if method != "send" {
                     return match self.builder_root(&m.receiver) {
                         Some(k) => k,
                         None => Kind::Unknown,
@@ -747,9 +819,16 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }
     }
 
-    fn builder_root(&self, e: &Expr) -> Option<Kind> {
+    fn builder_root(&self, mut e: &Expr) -> Option<Kind> {
+        // Asked at every link of a chain: a bounded walk keeps a generated
+        // 10,000-call chain linear. No hand-written client builder is longer.
+        for _ in 0..MAX_BUILDER_CHAIN {
+            match e {
+                Expr::MethodCall(m) => e = &m.receiver,
+                _ => break,
+            }
+        }
         match e {
-            Expr::MethodCall(m) => self.builder_root(&m.receiver),
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
                 let segs = self.cx.uses.resolve(&p.path);
@@ -780,14 +859,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
         };
         // A type alias of this file first (`type HttpClient = Client<HttpConnector, Body>;`):
         // its name may look like a generated gRPC client's.
-        if let Some(id) = path.get_ident() {
-            for item in &self.cx.file.items {
-                if let syn::Item::Type(t) = item {
-                    if t.ident == *id && t.generics.params.is_empty() {
-                        return self.kind_of_type_at(&t.ty, depth + 1);
-                    }
-                }
-            }
+        if let Some(aliased) = path
+            .get_ident()
+            .and_then(|id| self.cx.type_alias(&id.to_string()))
+        {
+            return self.kind_of_type_at(aliased, depth + 1);
         }
         let segs = self.cx.uses.resolve(path);
         let last = path.segments.last();
@@ -835,7 +911,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         if let Some(client) = is_http_client_type(&segs) {
             return Kind::HttpClient(client);
         }
-        if ends_with(&segs, &["Channel"])
+        if (ends_with(&segs, &["Channel"]) || ends_with(&segs, &["Endpoint"]))
             && (mentions(&segs, "tonic") || self.cx.uses.imports_from("tonic"))
         {
             return Kind::Grpc {
@@ -1018,6 +1094,18 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
         syn::visit::visit_expr(self, e);
     }
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        // Work handed to `tokio::spawn(..)` runs on its own: a loop or a
+        // deadline around the spawn does not re-try or bound it.
+        if let Expr::Path(p) = &*c.func {
+            let segs = self.scan.cx.uses.resolve(&p.path);
+            if is_spawn(&segs) {
+                self.visit_expr(&c.func);
+                return;
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         for e in self.scan.cx.macros.exprs(mac) {
             // Macro bodies live as long as the file context, not `'ast`.
@@ -1031,6 +1119,28 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// The value a block ends with.
+fn block_value(b: &syn::Block) -> Option<&Expr> {
+    match b.stmts.last() {
+        Some(syn::Stmt::Expr(e, None)) => Some(e),
+        _ => None,
+    }
+}
+
+/// `tokio::spawn`, `tokio::task::spawn_local`, `std::thread::spawn`, ...:
+/// the argument runs apart from the code that spawns it.
+pub fn is_spawn(segs: &[String]) -> bool {
+    segs.len() >= 2
+        && matches!(
+            segs.last().map(String::as_str),
+            Some("spawn" | "spawn_local" | "spawn_blocking")
+        )
+        && matches!(
+            segs[0].as_str(),
+            "tokio" | "std" | "async_std" | "smol" | "actix_rt" | "actix_web" | "task" | "thread"
+        )
 }
 
 /// What a crate function does on the network, for callers.

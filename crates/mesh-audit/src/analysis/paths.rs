@@ -15,8 +15,11 @@ pub struct UseMap {
     /// `use a::b::*;` prefixes, where a bare name may come from.
     globs: Vec<Vec<String>>,
     /// Re-exports of other workspace crates: path prefix → what it names.
-    reexports: Vec<(Vec<String>, Vec<String>)>,
+    reexports: HashMap<String, Vec<Reexport>>,
 }
+
+/// A re-exported path prefix and the path it names.
+type Reexport = (Vec<String>, Vec<String>);
 
 impl UseMap {
     pub fn new(file: &syn::File) -> UseMap {
@@ -25,7 +28,7 @@ impl UseMap {
         UseMap {
             names: v.names,
             globs: v.globs,
-            reexports: Vec::new(),
+            reexports: HashMap::new(),
         }
     }
 
@@ -36,7 +39,16 @@ impl UseMap {
         if reexports.is_empty() {
             return self;
         }
-        self.reexports = reexports;
+        // By first segment: a path is only compared with the re-exports of
+        // the crate it starts with.
+        for (prefix, target) in reexports {
+            if let Some(first) = prefix.first() {
+                self.reexports
+                    .entry(first.clone())
+                    .or_default()
+                    .push((prefix, target));
+            }
+        }
         let names = std::mem::take(&mut self.names);
         self.names = names
             .into_iter()
@@ -51,9 +63,11 @@ impl UseMap {
     /// rounds: a re-export may name another).
     fn canonical(&self, mut segs: Vec<String>) -> Vec<String> {
         for _ in 0..4 {
-            let Some((prefix, target)) = self
-                .reexports
-                .iter()
+            let Some((prefix, target)) = segs
+                .first()
+                .and_then(|f| self.reexports.get(f))
+                .into_iter()
+                .flatten()
                 .filter(|(p, _)| segs.starts_with(p))
                 .max_by_key(|(p, _)| p.len())
             else {

@@ -14,7 +14,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Expr, Pat};
 
-use super::eval::{Evaluator, Value};
+use super::eval::{Evaluator, Source, Value};
 use super::net::{Destination, NetCall, NetScan, NetSummary, Protocol};
 use super::paths::ends_with;
 use super::scope::{functions, FnScope};
@@ -39,6 +39,9 @@ pub struct RetryLoop {
     pub dest: Destination,
     /// A reconnect loop of a long-lived consumer (only with `include_reconnect`).
     pub reconnect: bool,
+    /// Values that are configuration defaults (`retries`, `backoff`,
+    /// `per_try_timeout`), with where the default is written.
+    pub sources: Vec<(&'static str, Source)>,
 }
 
 /// Simulated iterations before a loop is called unbounded.
@@ -47,22 +50,42 @@ const MAX_SIMULATED_TRIES: u32 = 1000;
 pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     let mut out = Vec::new();
     for f in functions(cx.file) {
-        let scope = FnScope::new(Some(f.sig), f.body);
-        let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let mut loops = Vec::new();
         LoopCollector {
             cx,
             loops: &mut loops,
+            invocation: None,
         }
         .visit_block(f.body);
+        if loops.is_empty() {
+            continue;
+        }
+        let mut scope = FnScope::new(Some(f.sig), f.body);
+        if cx.macros.has_expansions() {
+            scope = scope.with_macro_lets(&cx.macros, f.body);
+        }
+        let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         // A generic helper (`with_retry(f)`) calls what its callers pass in.
         let module = [cx.module.as_slice(), f.module.as_slice()].concat();
         let passed_in = cx
             .index
             .closure_net(&module, &f.name)
             .map(|n| (n, fn_params(f.sig)));
-        for l in loops {
-            if let Some(r) = analyse(&scan, l, passed_in.as_ref()) {
+        // A count passed in: what this file's callers pass, where they
+        // agree; read only when a loop needs it (it walks the file).
+        let params = ParamValues {
+            cx,
+            fname: &f.name,
+            sig: f.sig,
+            values: std::cell::OnceCell::new(),
+        };
+        for (l, invocation) in loops {
+            if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), &params) {
+                // A loop in the body of the crate's own macro is reported
+                // where the macro is invoked with the call.
+                if let Some(at) = invocation {
+                    r.range = at;
+                }
                 out.push(r);
             }
         }
@@ -114,30 +137,47 @@ impl<'a> LoopRef<'a> {
 
 struct LoopCollector<'c, 'e, 'a> {
     cx: &'e FileCtx<'a>,
-    loops: &'c mut Vec<LoopRef<'e>>,
+    /// Each loop, with the invocation of the crate's own macro it was
+    /// expanded from.
+    loops: &'c mut Vec<(LoopRef<'e>, Option<TextRange>)>,
+    invocation: Option<TextRange>,
 }
 
 impl<'e> Visit<'e> for LoopCollector<'_, 'e, '_> {
     fn visit_expr_loop(&mut self, l: &'e syn::ExprLoop) {
-        self.loops.push(LoopRef::Loop(l));
+        self.loops.push((LoopRef::Loop(l), self.invocation));
         syn::visit::visit_expr_loop(self, l);
     }
     fn visit_expr_while(&mut self, l: &'e syn::ExprWhile) {
-        self.loops.push(LoopRef::While(l));
+        self.loops.push((LoopRef::While(l), self.invocation));
         syn::visit::visit_expr_while(self, l);
     }
     fn visit_expr_for_loop(&mut self, l: &'e syn::ExprForLoop) {
-        self.loops.push(LoopRef::For(l));
+        self.loops.push((LoopRef::For(l), self.invocation));
         syn::visit::visit_expr_for_loop(self, l);
     }
     fn visit_macro(&mut self, mac: &'e syn::Macro) {
         let cx = self.cx;
-        for e in cx.macros.exprs(mac) {
-            self.visit_expr(e);
+        let outer = self.invocation;
+        if cx.macros.is_expansion(mac) && outer.is_none() {
+            let start = mac
+                .path
+                .segments
+                .first()
+                .map(|s| s.ident.span().byte_range().start)
+                .unwrap_or(0);
+            let end = mac.delimiter.span().close().byte_range().end;
+            self.invocation = Some(cx.lines.range(start..end.max(start)));
         }
         for s in cx.macros.stmts(mac) {
             self.visit_stmt(s);
         }
+        if cx.macros.stmts(mac).is_empty() {
+            for e in cx.macros.exprs(mac) {
+                self.visit_expr(e);
+            }
+        }
+        self.invocation = outer;
     }
     fn visit_item(&mut self, _: &'e syn::Item) {}
 }
@@ -146,6 +186,7 @@ fn analyse(
     scan: &NetScan<'_, '_>,
     l: LoopRef<'_>,
     passed_in: Option<&(&NetSummary, Vec<String>)>,
+    params: &ParamValues<'_, '_>,
 ) -> Option<RetryLoop> {
     let cx = scan.cx;
     let body = l.body();
@@ -167,8 +208,30 @@ fn analyse(
     let mut shape = BodyShape::of(body);
     // `while let Err(e) = call().await { .. }`: goes round while the call
     // fails, leaves when it succeeds.
+    // A loop whose repeated step is the user's answer is a prompt.
+    if reads_user_input(cx, body) {
+        return None;
+    }
+    let mut policy_iterator = false;
     if let LoopRef::While(w) = l {
         if let Expr::Let(lt) = &*w.cond {
+            // `while let Err(p) = run().catch_unwind().await`: a supervisor
+            // restarting a long-lived task, not a retry of one call.
+            if calls_method(&lt.expr, "catch_unwind") {
+                return None;
+            }
+            // `while let Some(x) = it.next()`: a walk over a collection
+            // (failover across mirrors) unless the item is the wait of a
+            // retry policy (`while let Some(delay) = backoff.next()`).
+            if let Some(item) = next_item(lt) {
+                let waits_on_item = sleep_args(cx, body)
+                    .iter()
+                    .any(|a| mentions_ident(a, &item));
+                if !waits_on_item {
+                    return None;
+                }
+                policy_iterator = true;
+            }
             let head_calls = scan.calls_in_expr(&lt.expr);
             if is_failure_pat(&lt.pat)
                 && !matches!(&*lt.pat, Pat::Wild(_) | Pat::Ident(_))
@@ -188,9 +251,17 @@ fn analyse(
         return None;
     }
     // Every wait in the body and its base delay, read once.
+    scan.ev.take_sources();
     let waits = sleeps(scan, body);
     let has_sleep = !waits.is_empty();
     let backoff = waits.iter().flatten().next().copied();
+    let mut sources: Vec<(&'static str, Source)> = Vec::new();
+    if backoff.is_some() {
+        if let Some(s) = scan.ev.take_sources().into_iter().next() {
+            sources.push(("backoff", s));
+        }
+    }
+    scan.ev.take_sources();
 
     // A `for` over anything but an integer range walks a collection
     // (items, endpoints): not a retry of one call.
@@ -207,18 +278,28 @@ fn analyse(
                 _ => return None,
             };
             bounded = true;
-            tries = range_len(&scan.ev, range);
+            tries = range_len(scan, range, &[]).or_else(|| range_len(scan, range, params.get()));
+            // `for _ in 0..1`, `for _ in 5..3`: nothing is re-tried.
+            if tries.is_some_and(|t| t <= 1) {
+                return None;
+            }
         }
         LoopRef::While(w) => {
             if matches!(&*w.cond, Expr::Let(_)) && !shape.success_exit {
                 return None;
             }
-            bounded = counters(body).iter().any(|c| mentions_ident(&w.cond, c));
+            bounded = policy_iterator
+                || counters(body).iter().any(|c| mentions_ident(&w.cond, c))
+                || budgets(body).iter().any(|c| mentions_ident(&w.cond, c));
         }
         LoopRef::Loop(_) => {}
     }
 
-    if !(shape.success_exit && shape.continues_on_failure) {
+    // A success that goes round again (`Ok(Some(event)) => handle(event)`,
+    // `Ok(resp) if resp.status().is_success() => {}`): a worker, heartbeat
+    // or receive loop that never leaves on success.
+    let retry_shape = shape.success_exit && shape.continues_on_failure && !shape.success_goes_round;
+    if !retry_shape {
         // A consumer that reconnects forever: opt-in only.
         if cx.include_reconnect
             && !calls.is_empty()
@@ -239,6 +320,7 @@ fn analyse(
                 protocol: first.protocol,
                 dest: first.dest.clone(),
                 reconnect: true,
+                sources,
             });
         }
         return None;
@@ -247,22 +329,45 @@ fn analyse(
         return None;
     }
     if !matches!(l, LoopRef::For(_)) {
-        let sim = simulate(scan, l, body, &l7);
+        let sim = simulate(scan, l, body, &l7, &[]).or_else(|| {
+            let known = params.get();
+            (!known.is_empty())
+                .then(|| simulate(scan, l, body, &l7, known))
+                .flatten()
+        });
         if sim.is_some() {
             bounded = true;
         }
         tries = sim.or(tries);
-        if !bounded && !counters(body).is_empty() {
-            // A counter we could not follow: bounded, count unknown.
+        let follows_a_count = !counters(body).is_empty() || !budgets(body).is_empty();
+        if !bounded && follows_a_count {
+            // A counter or time budget we could not follow
+            // (`waited += delay; if waited >= LIMIT { break }`): bounded,
+            // count unknown.
             bounded = shape.counter_exit;
         }
+    }
+    // One more call after a 401/403 (a fresh login, a refreshed token) is a
+    // session refresh, which no mesh policy replaces.
+    if refreshes_session(body) && tries.is_none_or(|t| t <= 2) {
+        return None;
+    }
+    let count_source = scan.ev.take_sources().into_iter().next();
+    if let (Some(s), Some(_), true) = (count_source, tries, bounded) {
+        sources.push(("retries", s));
     }
     let first = l7[0];
     let dest = super::net::l7_destination(&calls);
     let per_try_timeout = l7
         .iter()
         .find_map(|c| c.request_timeout.map(|t| t.0))
-        .or_else(|| deadline_inside(scan, body));
+        .or_else(|| {
+            let (t, src) = deadline_inside(scan, body)?;
+            if let Some(s) = src {
+                sources.push(("per_try_timeout", s));
+            }
+            Some(t)
+        });
     Some(RetryLoop {
         range: cx.range(l.keyword()),
         bytes: l.bytes(),
@@ -278,7 +383,86 @@ fn analyse(
         protocol: first.protocol,
         dest,
         reconnect: false,
+        sources,
     })
+}
+
+/// The parameter values of one function, read on first use.
+struct ParamValues<'c, 'a> {
+    cx: &'c FileCtx<'a>,
+    fname: &'c str,
+    sig: &'c syn::Signature,
+    values: std::cell::OnceCell<Vec<(String, i128)>>,
+}
+
+impl ParamValues<'_, '_> {
+    fn get(&self) -> &[(String, i128)] {
+        self.values
+            .get_or_init(|| param_values(self.cx, self.fname, self.sig))
+    }
+}
+
+/// Integer parameters of `fname` whose value every call in this file
+/// spells out the same way (`with_tries(client, 3)` twice → `tries = 3`).
+/// A parameter callers disagree on, or that no call passes, stays out.
+fn param_values(cx: &FileCtx<'_>, fname: &str, sig: &syn::Signature) -> Vec<(String, i128)> {
+    let names = fn_params(sig);
+    if names.is_empty() {
+        return Vec::new();
+    }
+    struct V<'c, 'a, 'n> {
+        cx: &'c FileCtx<'a>,
+        fname: &'n str,
+        arity: usize,
+        calls: Vec<Vec<Option<i128>>>,
+    }
+    impl V<'_, '_, '_> {
+        fn args<'x>(&mut self, args: impl Iterator<Item = &'x Expr>) {
+            let empty = FnScope::empty();
+            let ev = Evaluator::new(self.cx, &empty);
+            let vals: Vec<Option<i128>> = args.map(|a| ev.eval(a).as_int()).collect();
+            if vals.len() == self.arity {
+                self.calls.push(vals);
+            }
+        }
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                if p.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == self.fname)
+                {
+                    self.args(c.args.iter());
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.method == self.fname {
+                self.args(m.args.iter());
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    let mut v = V {
+        cx,
+        fname,
+        arity: names.len(),
+        calls: Vec::new(),
+    };
+    v.visit_file(cx.file);
+    let mut out = Vec::new();
+    for (i, name) in names.into_iter().enumerate() {
+        let mut seen = v.calls.iter().map(|c| c[i]);
+        if let Some(Some(first)) = seen.next() {
+            if seen.all(|x| x == Some(first)) {
+                out.push((name, first));
+            }
+        }
+    }
+    out
 }
 
 /// Names of a function's parameters.
@@ -330,12 +514,12 @@ fn param_calls(cx: &FileCtx<'_>, body: &syn::Block, params: &[String]) -> Vec<Te
 }
 
 /// `a..b` / `a..=b` with readable integer bounds: how many iterations.
-fn range_len(ev: &Evaluator<'_, '_>, r: &syn::ExprRange) -> Option<u32> {
+fn range_len(scan: &NetScan<'_, '_>, r: &syn::ExprRange, params: &[(String, i128)]) -> Option<u32> {
     let start = match &r.start {
-        Some(s) => ev.eval(s).as_int()?,
+        Some(s) => eval_int(scan, s, params)?,
         None => 0,
     };
-    let end = ev.eval(r.end.as_ref()?).as_int()?;
+    let end = eval_int(scan, r.end.as_ref()?, params)?;
     let len = match r.limits {
         syn::RangeLimits::HalfOpen(_) => end.saturating_sub(start),
         syn::RangeLimits::Closed(_) => end.saturating_sub(start).saturating_add(1),
@@ -354,6 +538,9 @@ struct BodyShape {
     continues_on_failure: bool,
     /// Some exit is guarded by a counter comparison.
     counter_exit: bool,
+    /// A success arm that neither leaves nor tests the response for a
+    /// failure: the loop goes round on success.
+    success_goes_round: bool,
 }
 
 impl BodyShape {
@@ -380,6 +567,8 @@ fn arm_parts(arm: &syn::Arm) -> (&Pat, Option<&Expr>) {
 
 fn is_success_pat(p: &Pat) -> bool {
     match p {
+        // `match (result, retries < max) { (Ok(v), _) => .. }`: the result decides.
+        Pat::Tuple(t) => t.elems.first().is_some_and(is_success_pat),
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Ok"),
         Pat::Ident(pi) => pi.subpat.as_ref().is_some_and(|(_, p)| is_success_pat(p)),
         Pat::Or(o) => o.cases.iter().all(is_success_pat),
@@ -389,6 +578,10 @@ fn is_success_pat(p: &Pat) -> bool {
 
 fn is_failure_pat(p: &Pat) -> bool {
     match p {
+        Pat::Tuple(t) => t
+            .elems
+            .first()
+            .is_some_and(|e| is_failure_pat(e) && !matches!(e, Pat::Wild(_) | Pat::Ident(_))),
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
         // `StatusCode::SERVICE_UNAVAILABLE`, `Code::Unavailable`, `503` in a
         // `match` on the status.
@@ -498,6 +691,7 @@ fn contains_exit(e: &Expr) -> bool {
 impl<'a> Visit<'a> for ShapeVisitor {
     fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
         let mut saw_success_arm = false;
+        let mut saw_guarded_success_exit = false;
         for arm in &m.arms {
             let (pat, guard) = arm_parts(arm);
             let exits = contains_exit(&arm.body) || always_exits(&arm.body);
@@ -509,10 +703,23 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 let guard_ok = guard.is_none_or(|g| is_success_cond(g) || !is_failure_cond(g));
                 if exits && guard_ok {
                     self.shape.success_exit = true;
+                    saw_guarded_success_exit |= guard.is_some();
                 }
                 if !exits {
                     // `Ok(resp) => { if resp.status().is_server_error() { continue } .. }`
-                    self.shape.continues_on_failure |= has_failure_branch(&arm.body);
+                    let tests_response = pat_bindings(pat)
+                        .iter()
+                        .any(|b| has_failure_branch_on(&arm.body, b));
+                    // An unguarded `Ok(resp)` after `Ok(resp) if
+                    // resp.status().is_success() => return ..` holds the
+                    // failed statuses, not a success.
+                    if tests_response {
+                        self.shape.continues_on_failure = true;
+                    } else if guard.is_some_and(is_success_cond)
+                        || guard.is_none() && !saw_guarded_success_exit
+                    {
+                        self.shape.success_goes_round = true;
+                    }
                 }
                 saw_success_arm = true;
             } else if is_failure_pat(pat) && (saw_success_arm || matches!(pat, Pat::TupleStruct(_)))
@@ -580,18 +787,161 @@ impl<'a> Visit<'a> for ShapeVisitor {
     fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
-fn has_failure_branch(e: &Expr) -> bool {
-    struct V(bool);
-    impl<'a> Visit<'a> for V {
+/// Whether `e` branches on a failure of `name` (the response a success
+/// arm bound): `if resp.status().is_server_error() { .. }`.
+fn has_failure_branch_on(e: &Expr, name: &str) -> bool {
+    struct V<'n>(&'n str, bool);
+    impl<'a> Visit<'a> for V<'_> {
         fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
-            if is_failure_cond(&i.cond) {
-                self.0 = true;
+            if is_failure_cond(&i.cond) && mentions_ident(&i.cond, self.0) {
+                self.1 = true;
             }
             syn::visit::visit_expr_if(self, i);
         }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(name, false);
+    v.visit_expr(e);
+    v.1
+}
+
+/// Names a pattern binds: `Ok(resp)` → `resp`, `Ok(Some(ev))` → `ev`.
+fn pat_bindings(p: &Pat) -> Vec<String> {
+    struct V(Vec<String>);
+    impl<'a> Visit<'a> for V {
+        fn visit_pat_ident(&mut self, pi: &'a syn::PatIdent) {
+            self.0.push(pi.ident.to_string());
+            syn::visit::visit_pat_ident(self, pi);
+        }
+    }
+    let mut v = V(Vec::new());
+    v.visit_pat(p);
+    v.0
+}
+
+/// Whether `e` calls a method named `method` anywhere in its chain.
+fn calls_method(e: &Expr, method: &str) -> bool {
+    struct V<'m>(&'m str, bool);
+    impl<'a> Visit<'a> for V<'_> {
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            self.1 |= m.method == self.0;
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    }
+    let mut v = V(method, false);
+    v.visit_expr(e);
+    v.1
+}
+
+/// `Some(item) = xs.next()`: the item's name.
+fn next_item(lt: &syn::ExprLet) -> Option<String> {
+    let Expr::MethodCall(m) = &*lt.expr else {
+        return None;
+    };
+    if m.method != "next" || !m.args.is_empty() {
+        return None;
+    }
+    let Pat::TupleStruct(ts) = &*lt.pat else {
+        return None;
+    };
+    if !ts.path.is_ident("Some") || ts.elems.len() != 1 {
+        return None;
+    }
+    match &ts.elems[0] {
+        Pat::Ident(pi) => Some(pi.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether the body reads what a user types: `stdin().read_line(..)`,
+/// `dialoguer`/`inquire` prompts, `rpassword`.
+fn reads_user_input(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
+    struct V<'c, 'a>(&'c FileCtx<'a>, bool);
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.0.uses.resolve(&p.path);
+                let krate = segs.first().map(String::as_str).unwrap_or("");
+                self.1 |= ends_with(&segs, &["io", "stdin"])
+                    || matches!(krate, "dialoguer" | "inquire" | "rpassword" | "rustyline");
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            // `Input::new().with_prompt(..).interact_text()`, `editor.readline(">> ")`.
+            self.1 |= matches!(
+                m.method.to_string().as_str(),
+                "interact" | "interact_text" | "interact_opt" | "readline"
+            );
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(cx, false);
+    v.visit_block(body);
+    v.1
+}
+
+/// Whether the body tests for an authentication failure (401, 403):
+/// `status() == StatusCode::UNAUTHORIZED`, `Code::Unauthenticated`,
+/// `as_u16() == 401`.
+fn refreshes_session(body: &syn::Block) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_path(&mut self, p: &'a syn::Path) {
+            let segs = super::paths::path_segments(p);
+            self.0 |= ends_with(&segs, &["StatusCode", "UNAUTHORIZED"])
+                || ends_with(&segs, &["StatusCode", "FORBIDDEN"])
+                || ends_with(&segs, &["Code", "Unauthenticated"]);
+            syn::visit::visit_path(self, p);
+        }
+        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+            if matches!(b.op, syn::BinOp::Eq(_)) {
+                for (num, other) in [(&*b.right, &*b.left), (&*b.left, &*b.right)] {
+                    if let Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(i),
+                        ..
+                    }) = num
+                    {
+                        self.0 |= matches!(i.base10_parse::<u16>(), Ok(401 | 403))
+                            && reads_status_number(other);
+                    }
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
     }
     let mut v = V(false);
-    v.visit_expr(e);
+    v.visit_block(body);
+    v.0
+}
+
+/// Names the body adds a non-literal amount to (`waited += delay`): a
+/// time or attempt budget the simulation cannot follow.
+fn budgets(body: &syn::Block) -> Vec<String> {
+    struct V(Vec<String>);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+            if let (syn::BinOp::AddAssign(_) | syn::BinOp::SubAssign(_), Expr::Path(p)) =
+                (&b.op, &*b.left)
+            {
+                if let (Some(id), false) = (p.path.get_ident(), matches!(&*b.right, Expr::Lit(_))) {
+                    self.0.push(id.to_string());
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_block(body);
+    v.0.sort();
+    v.0.dedup();
     v.0
 }
 
@@ -688,6 +1038,7 @@ fn simulate(
     l: LoopRef<'_>,
     body: &syn::Block,
     calls: &[&NetCall],
+    params: &[(String, i128)],
 ) -> Option<u32> {
     let incs = increments(body);
     if incs.is_empty() {
@@ -702,8 +1053,18 @@ fn simulate(
         let v = scan.ev.eval(b.init?).as_int()?;
         vars.push((n.clone(), v));
     }
+    // Parameters after counters: a counter shadows a parameter's name.
+    vars.extend(params.iter().cloned());
     let mut events: Vec<(usize, Event<'_>)> = Vec::new();
-    let first_call = calls.iter().map(|c| c.range.byte_start as usize).min()?;
+    // A call passed into the crate's own macro runs where its `$name` sits
+    // in the macro's body.
+    let first_call = calls
+        .iter()
+        .map(|c| {
+            let at = c.range.byte_start as usize;
+            scan.cx.macros.origin(at).unwrap_or(at)
+        })
+        .min()?;
     events.push((first_call, Event::Call));
     for (n, step, at) in incs {
         events.push((at, Event::Inc(n, step)));
@@ -780,6 +1141,39 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<(usize, &'a Ex
             syn::visit::visit_expr_if(self, i);
         }
         fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+            // `match (call().await, n < MAX) { (Err(e), true) => { n += 1; continue }
+            // (Err(e), false) => return Err(e), .. }`: the tuple's counter test
+            // keeps the loop going when it holds.
+            if let Expr::Tuple(scrutinee) = &*m.expr {
+                for a in &m.arms {
+                    let Pat::Tuple(pt) = arm_parts(a).0 else {
+                        continue;
+                    };
+                    if !is_failure_pat(arm_parts(a).0) {
+                        continue;
+                    }
+                    for (i, ep) in pt.elems.iter().enumerate() {
+                        let (
+                            Pat::Lit(syn::PatLit {
+                                lit: syn::Lit::Bool(b),
+                                ..
+                            }),
+                            Some(cond),
+                        ) = (ep, scrutinee.elems.iter().nth(i))
+                        else {
+                            continue;
+                        };
+                        let keeps_going = b.value != always_exits(&a.body);
+                        let at = cond.span().byte_range().start;
+                        if keeps_going
+                            && self.counts(cond)
+                            && !self.out.iter().any(|(x, ..)| *x == at)
+                        {
+                            self.out.push((at, cond, false));
+                        }
+                    }
+                }
+            }
             for (idx, a) in m.arms.iter().enumerate() {
                 let (pat, Some(g)) = arm_parts(a) else {
                     continue;
@@ -889,7 +1283,14 @@ fn eval_int(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option
 /// Sleeps in the body (`tokio::time::sleep`, `std::thread::sleep`, ...)
 /// and the base delay each one waits, when readable.
 fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
-    let cx = scan.cx;
+    sleep_args(scan.cx, body)
+        .into_iter()
+        .map(|a| base_delay(&scan.ev, a))
+        .collect()
+}
+
+/// The duration argument of every sleep in the body.
+fn sleep_args<'c>(cx: &'c FileCtx<'_>, body: &'c syn::Block) -> Vec<&'c Expr> {
     struct V<'c, 'a> {
         cx: &'c FileCtx<'a>,
         out: Vec<&'c Expr>,
@@ -923,7 +1324,7 @@ fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
         out: Vec::new(),
     };
     v.visit_block(body);
-    v.out.into_iter().map(|a| base_delay(&scan.ev, a)).collect()
+    v.out
 }
 
 /// The base of a backoff: the delay of the first wait. `sleep(backoff)` with
@@ -966,11 +1367,11 @@ fn base_delay(ev: &Evaluator<'_, '_>, arg: &Expr) -> Option<u128> {
 }
 
 /// A `timeout(d, fut)` around a network call inside the body.
-fn deadline_inside(scan: &NetScan<'_, '_>, body: &syn::Block) -> Option<u128> {
+fn deadline_inside(scan: &NetScan<'_, '_>, body: &syn::Block) -> Option<(u128, Option<Source>)> {
     deadlines(scan, body)
         .into_iter()
-        .find_map(|d| d.nanos)
-        .or_else(|| request_set_timeout(scan, body))
+        .find_map(|d| d.nanos.map(|n| (n, d.source)))
+        .or_else(|| request_set_timeout(scan, body).map(|n| (n, None)))
 }
 
 /// tonic's `request.set_timeout(d)` on the request each attempt sends.
@@ -997,6 +1398,8 @@ fn request_set_timeout(scan: &NetScan<'_, '_>, body: &syn::Block) -> Option<u128
 pub struct Deadline<'a> {
     pub range: TextRange,
     pub nanos: Option<u128>,
+    /// The configuration default the duration came from.
+    pub source: Option<Source>,
     pub future: &'a Expr,
 }
 
@@ -1021,15 +1424,23 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
             let segs = self.scan.cx.uses.resolve(&p.path);
             if is_timeout_fn(&segs) && c.args.len() == 2 {
                 let fut = &c.args[1];
-                if self
-                    .scan
-                    .calls_in_expr(fut)
-                    .iter()
-                    .any(|n| n.protocol.is_l7())
+                let (value, source) = self.scan.ev.eval_sourced(&c.args[0]);
+                let nanos = value.as_duration_nanos();
+                // `timeout(Duration::ZERO, fut)` polls once without waiting;
+                // `timeout(period, rx.next())` is a receive loop's watchdog
+                // on a stream that is already open.
+                if nanos != Some(0)
+                    && !is_stream_receive(fut)
+                    && self
+                        .scan
+                        .calls_in_expr(fut)
+                        .iter()
+                        .any(|n| n.protocol.is_l7())
                 {
                     self.out.push(Deadline {
                         range: self.scan.cx.call_range(c),
-                        nanos: self.scan.ev.eval(&c.args[0]).as_duration_nanos(),
+                        nanos,
+                        source,
                         future: fut,
                     });
                 }
@@ -1038,6 +1449,26 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_item(&mut self, _: &'b syn::Item) {}
+}
+
+/// `rx.next()`, `stream.message()`, `rx.recv()`: the next item of a stream
+/// or channel that is already open.
+pub fn is_stream_receive(fut: &Expr) -> bool {
+    let mut e = fut;
+    loop {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Reference(r) => e = &r.expr,
+            Expr::MethodCall(m) => {
+                return m.args.is_empty()
+                    && matches!(
+                        m.method.to_string().as_str(),
+                        "next" | "try_next" | "message" | "recv" | "next_message" | "changed"
+                    )
+            }
+            _ => return false,
+        }
+    }
 }
 
 /// `tokio::time::timeout`, `timeout_at`, async-std's and futures-time's,

@@ -123,6 +123,10 @@ pub fn type_path(ty: &Type) -> Option<&syn::Path> {
 pub struct Binding<'a> {
     /// Byte offset of the binding's name: uses after it see it.
     pub at: usize,
+    /// Byte just past the `let` statement (its `;`): a use before it is in
+    /// the binding's own initialiser (`let ep = ep.timeout(..)`) and sees
+    /// the binding before.
+    pub end: usize,
     pub init: Option<&'a Expr>,
     pub ty: Option<&'a Type>,
 }
@@ -141,7 +145,7 @@ impl<'a> FnScope<'a> {
             for input in &sig.inputs {
                 if let syn::FnArg::Typed(pt) = input {
                     if let Pat::Ident(pi) = &*pt.pat {
-                        scope.push(&pi.ident, None, Some(&pt.ty));
+                        scope.push(&pi.ident, None, Some(&pt.ty), None);
                     }
                 }
             }
@@ -154,23 +158,70 @@ impl<'a> FnScope<'a> {
         scope
     }
 
+    /// Also the `let`s inside the bodies of macros the function invokes
+    /// (the crate's own `macro_rules!` expanded in place), so that a
+    /// counter a macro declares is followed like one written inline.
+    pub fn with_macro_lets(mut self, macros: &'a super::MacroTable, body: &'a Block) -> Self {
+        struct V<'s, 'a> {
+            scope: &'s mut FnScope<'a>,
+            macros: &'a super::MacroTable,
+            depth: u32,
+        }
+        impl<'a> Visit<'a> for V<'_, 'a> {
+            fn visit_macro(&mut self, mac: &'a syn::Macro) {
+                if self.depth > 8 {
+                    return;
+                }
+                self.depth += 1;
+                for st in self.macros.stmts(mac) {
+                    LetCollector { scope: self.scope }.visit_stmt(st);
+                    self.visit_stmt(st);
+                }
+                self.depth -= 1;
+            }
+            fn visit_item(&mut self, _: &'a syn::Item) {}
+        }
+        V {
+            scope: &mut self,
+            macros,
+            depth: 0,
+        }
+        .visit_block(body);
+        for list in self.bindings.values_mut() {
+            list.sort_by_key(|b| b.at);
+        }
+        self
+    }
+
     /// An empty scope, for code outside any function.
     pub fn empty() -> FnScope<'a> {
         FnScope::default()
     }
 
-    fn push(&mut self, ident: &syn::Ident, init: Option<&'a Expr>, ty: Option<&'a Type>) {
+    fn push(
+        &mut self,
+        ident: &syn::Ident,
+        init: Option<&'a Expr>,
+        ty: Option<&'a Type>,
+        end: Option<usize>,
+    ) {
         let at = ident.span().byte_range().start;
+        let end = end.unwrap_or(at);
         self.bindings
             .entry(ident.to_string())
             .or_default()
-            .push(Binding { at, init, ty });
+            .push(Binding { at, end, init, ty });
     }
 
     /// The binding of `name` visible at byte offset `at`.
     pub fn lookup(&self, name: &str, at: usize) -> Option<Binding<'a>> {
         let list = self.bindings.get(name)?;
-        list.iter().rev().find(|b| b.at < at).copied()
+        // Sorted by position: a binary search keeps a body that rebinds one
+        // name thousands of times linear overall. A binding whose own
+        // statement is still running (`let x = x.timeout(..)`) is not yet
+        // visible: step back to the one before it.
+        let before = list.partition_point(|b| b.at < at);
+        list[..before].iter().rev().find(|b| b.end <= at).copied()
     }
 
     /// The binding a use of `ident` refers to: the last one of its name
@@ -191,12 +242,18 @@ struct LetCollector<'s, 'a> {
 
 impl<'a> Visit<'a> for LetCollector<'_, 'a> {
     fn visit_local(&mut self, l: &'a syn::Local) {
+        // `#[cfg(test)] let url = "http://localhost:8888";` beside the
+        // production `let`: test code never feeds a production value.
+        if super::testcode::is_test_item(&l.attrs) {
+            return;
+        }
         let init = l.init.as_ref().map(|i| &*i.expr);
+        let end = Some(l.semi_token.span.byte_range().end);
         match &l.pat {
-            Pat::Ident(pi) => self.scope.push(&pi.ident, init, None),
+            Pat::Ident(pi) => self.scope.push(&pi.ident, init, None, end),
             Pat::Type(pt) => {
                 if let Pat::Ident(pi) = &*pt.pat {
-                    self.scope.push(&pi.ident, init, Some(&pt.ty));
+                    self.scope.push(&pi.ident, init, Some(&pt.ty), end);
                 }
             }
             _ => {}
@@ -207,7 +264,7 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
         for input in &c.inputs {
             if let Pat::Type(pt) = input {
                 if let Pat::Ident(pi) = &*pt.pat {
-                    self.scope.push(&pi.ident, None, Some(&pt.ty));
+                    self.scope.push(&pi.ident, None, Some(&pt.ty), None);
                 }
             }
         }

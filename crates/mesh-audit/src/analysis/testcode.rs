@@ -144,54 +144,20 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
 /// folder named after the file. Returned as paths; the folder `x/` is
 /// returned too, since every file below a test module is test code.
 pub fn test_module_paths(file: &syn::File, path: &Path) -> Vec<PathBuf> {
-    let dir = module_dir(path);
     let mut out = Vec::new();
-    collect_mods(&file.items, &dir, false, &mut out);
-    out
-}
-
-fn module_dir(path: &Path) -> PathBuf {
-    let parent = path.parent().unwrap_or(Path::new(""));
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    if matches!(stem, "mod" | "lib" | "main") {
-        parent.to_path_buf()
-    } else {
-        parent.join(stem)
-    }
-}
-
-fn collect_mods(items: &[syn::Item], dir: &Path, in_test: bool, out: &mut Vec<PathBuf>) {
-    for item in items {
-        let syn::Item::Mod(m) = item else { continue };
-        let test = in_test || is_test_item(&m.attrs);
-        let name = m.ident.to_string();
-        let explicit = m.attrs.iter().find_map(|a| {
-            if !a.path().is_ident("path") {
-                return None;
+    for d in crate::modtree::mod_decls(file, path)
+        .into_iter()
+        .filter(|d| d.test)
+    {
+        for c in d.candidates {
+            // `x/mod.rs` is covered by the folder `x/`.
+            match c.file_name().and_then(|n| n.to_str()) {
+                Some("mod.rs") => out.extend(c.parent().map(Path::to_path_buf)),
+                _ => out.push(c),
             }
-            match &a.meta {
-                syn::Meta::NameValue(nv) => match &nv.value {
-                    syn::Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Str(s),
-                        ..
-                    }) => Some(s.value()),
-                    _ => None,
-                },
-                _ => None,
-            }
-        });
-        match &m.content {
-            Some((_, inner)) => collect_mods(inner, &dir.join(&name), test, out),
-            None if test => match explicit {
-                Some(p) => out.push(dir.join(p)),
-                None => {
-                    out.push(dir.join(format!("{name}.rs")));
-                    out.push(dir.join(&name));
-                }
-            },
-            None => {}
         }
     }
+    out
 }
 
 #[cfg(test)]

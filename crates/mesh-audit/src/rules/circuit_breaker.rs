@@ -88,6 +88,7 @@ use syn::visit::Visit;
 use syn::{BinOp, Expr, Member, Type};
 
 use crate::analysis::duration::istio;
+use crate::analysis::eval::{duration_value, int_value};
 use crate::analysis::net::NetScan;
 use crate::analysis::paths::ends_with;
 use crate::analysis::scope::functions;
@@ -186,6 +187,7 @@ impl Found {
             ),
             help: format!("remove the breaker and configure `trafficPolicy.outlierDetection` in {target}{with}"),
             values,
+            sources: Default::default(),
         }
     }
 }
@@ -403,8 +405,8 @@ impl<'c, 'a> File<'c, 'a> {
                         _ => return Value::Unknown,
                     };
                     return match self.resolve(&c.args[0], f, family, d) {
-                        Value::Int(n) if n >= 0 => {
-                            Value::Duration((n as u128).saturating_mul(unit))
+                        Value::Int(n) if (0..=i128::from(u64::MAX)).contains(&n) => {
+                            duration_value((n as u128).checked_mul(unit))
                         }
                         _ => Value::Unknown,
                     };
@@ -417,23 +419,17 @@ impl<'c, 'a> File<'c, 'a> {
                     self.resolve(&b.right, f, family, d),
                 );
                 match (&b.op, l, r) {
-                    (BinOp::Add(_), Value::Int(a), Value::Int(b)) => {
-                        Value::Int(a.saturating_add(b))
-                    }
-                    (BinOp::Sub(_), Value::Int(a), Value::Int(b)) => {
-                        Value::Int(a.saturating_sub(b))
-                    }
-                    (BinOp::Mul(_), Value::Int(a), Value::Int(b)) => {
-                        Value::Int(a.saturating_mul(b))
-                    }
+                    (BinOp::Add(_), Value::Int(a), Value::Int(b)) => int_value(a.checked_add(b)),
+                    (BinOp::Sub(_), Value::Int(a), Value::Int(b)) => int_value(a.checked_sub(b)),
+                    (BinOp::Mul(_), Value::Int(a), Value::Int(b)) => int_value(a.checked_mul(b)),
                     (BinOp::Add(_), Value::Duration(a), Value::Duration(b)) => {
-                        Value::Duration(a.saturating_add(b))
+                        duration_value(a.checked_add(b))
                     }
                     (BinOp::Mul(_), Value::Duration(a), Value::Int(k))
                     | (BinOp::Mul(_), Value::Int(k), Value::Duration(a))
                         if k >= 0 =>
                     {
-                        Value::Duration(a.saturating_mul(k as u128))
+                        duration_value(a.checked_mul(k as u128))
                     }
                     _ => Value::Unknown,
                 }
@@ -568,8 +564,10 @@ fn is_open_variant(name: &str) -> bool {
     matches!(norm(name).as_str(), "open" | "opened" | "tripped")
 }
 
+/// `Closed`, and the other words services use for a breaker letting calls
+/// through (`Healthy`, `Normal`); only with an open-like variant beside it.
 fn is_closed_variant(name: &str) -> bool {
-    norm(name) == "closed"
+    matches!(norm(name).as_str(), "closed" | "healthy" | "normal")
 }
 
 /// Every identifier a type names: `Mutex<Option<Instant>>` → Mutex, Option, Instant.
@@ -649,6 +647,9 @@ struct Shape {
     counters: HashSet<String>,
     bool_flags: HashSet<String>,
     option_flags: HashSet<String>,
+    /// Integer timestamps named like `tripped_at_ms` / `open_until`
+    /// (`AtomicU64`, `u64`): zero is closed, a time is open.
+    stamp_flags: HashSet<String>,
     /// State enums (by name) and their open-like variants.
     state_enums: HashSet<String>,
     open_variants: HashSet<String>,
@@ -748,6 +749,15 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
                 shape.bool_flags.insert(fname.clone());
             } else if has("Option") && (has("Instant") || has("SystemTime")) {
                 shape.option_flags.insert(fname.clone());
+            } else if ids.iter().any(|i| INT_TYPES.contains(&i.as_str()))
+                && !is_counter_name(fname)
+                && fname
+                    .split('_')
+                    .any(|w| matches!(w, "at" | "until" | "since"))
+            {
+                // The timestamp is the breaker's clock too.
+                shape.stamp_flags.insert(fname.clone());
+                shape.has_time = true;
             }
         }
         if ids.iter().any(|i| TIME_TYPES.contains(&i.as_str())) {
@@ -793,7 +803,10 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
             }
         }
     }
-    if shape.state_enums.is_empty() && shape.bool_flags.is_empty() && shape.option_flags.is_empty()
+    if shape.state_enums.is_empty()
+        && shape.bool_flags.is_empty()
+        && shape.option_flags.is_empty()
+        && shape.stamp_flags.is_empty()
     {
         return None;
     }
@@ -1134,6 +1147,9 @@ fn trips(shape: &Shape, body: &syn::Block) -> (bool, Vec<String>) {
     fn is_true(e: &Expr) -> bool {
         matches!(e, Expr::Lit(syn::ExprLit { lit: syn::Lit::Bool(b), .. }) if b.value)
     }
+    fn is_zero(e: &Expr) -> bool {
+        matches!(e, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_digits() == "0")
+    }
     fn is_some(e: &Expr) -> bool {
         matches!(e, Expr::Call(c) if matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Some")))
     }
@@ -1147,7 +1163,9 @@ fn trips(shape: &Shape, body: &syn::Block) -> (bool, Vec<String>) {
                 Expr::Assign(a)
                     if (self.names_flag(&a.left, &self.shape.bool_flags) && is_true(&a.right))
                         || (self.names_flag(&a.left, &self.shape.option_flags)
-                            && is_some(&a.right)) =>
+                            && is_some(&a.right))
+                        || (self.names_flag(&a.left, &self.shape.stamp_flags)
+                            && !is_zero(&a.right)) =>
                 {
                     self.hit = true;
                 }
@@ -1168,6 +1186,13 @@ fn trips(shape: &Shape, body: &syn::Block) -> (bool, Vec<String>) {
                                 | "fetch_or"
                         )
                         && m.args.iter().any(is_true)
+                    {
+                        self.hit = true;
+                    }
+                    // `self.tripped_at_ms.store(now_ms, ..)`: a time, not zero.
+                    if self.names_flag(&m.receiver, &self.shape.stamp_flags)
+                        && matches!(method.as_str(), "store" | "swap" | "set")
+                        && m.args.first().is_some_and(|a| !is_zero(a))
                     {
                         self.hit = true;
                     }
@@ -1648,6 +1673,9 @@ impl<'a> ChainVisitor<'_, '_, 'a> {
         let mut cur = e;
         let root = loop {
             match cur {
+                // Every link asks for its chain: bounded, a generated
+                // 10,000-call chain stays linear; no breaker builder is longer.
+                Expr::MethodCall(_) if methods.len() >= 64 => return None,
                 Expr::MethodCall(m) => {
                     methods.push(m);
                     cur = &m.receiver;

@@ -95,6 +95,7 @@ impl Rule for EgressTls {
             .collect();
         for s in &setups {
             out.push(Violation {
+                sources: Default::default(),
                 range: s.range,
                 message: format!(
                     "{} sets up client TLS to external host `{}`; the mesh does not encrypt egress",
@@ -114,6 +115,7 @@ impl Rule for EgressTls {
             let mut values = BTreeMap::from([("side".to_string(), "client".to_string())]);
             destination_values(&call.dest, &mut values);
             out.push(Violation {
+                sources: Default::default(),
                 range: call.range,
                 message: format!(
                     "`https://` call{} outside the mesh; the application's TLS is the only encryption",

@@ -82,6 +82,7 @@ impl Rule for EphemeralPort {
                 help: "bind a fixed port read from the environment (e.g. `PORT`) and declare it as the Service's targetPort"
                     .into(),
                 values,
+                sources: Default::default(),
             });
         }
     }

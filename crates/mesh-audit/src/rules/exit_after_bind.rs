@@ -97,6 +97,7 @@ impl Rule for ExitAfterBind {
                     _ => "after a listener is bound, while it serves",
                 };
                 out.push(Violation {
+                sources: Default::default(),
                     range,
                     message: format!(
                         "`{what}` {whence}: the listener closes with requests in flight and the sidecar keeps routing to it"

@@ -188,6 +188,7 @@ impl Rule for HandRolledTls {
                 ),
             };
             out.push(Violation {
+                sources: Default::default(),
                 range: s.range,
                 message,
                 help,
@@ -208,6 +209,7 @@ impl Rule for HandRolledTls {
             let mut values = BTreeMap::from([("side".to_string(), "client".to_string())]);
             destination_values(&call.dest, &mut values);
             out.push(Violation {
+                sources: Default::default(),
                 range: call.range,
                 message: format!(
                     "`https://` call to in-cluster host `{host}`; the sidecar already encrypts it with mTLS"

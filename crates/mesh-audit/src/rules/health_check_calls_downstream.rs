@@ -3,9 +3,11 @@
 //! ## What it finds
 //! The handler of a health route (see `missing-health-endpoint` for what
 //! counts as one, including its `health-paths` option) that makes a network
-//! call: a database query or pool checkout, a Redis command, an HTTP or gRPC
+//! call: a database query or pool checkout (a sea-orm `Statement` run on a
+//! connection too), a Redis command, an HTTP or gRPC
 //! call to another service. The handler is resolved from the route
-//! registration (`.route("/healthz", get(health))`, `web::resource(..).to(..)`,
+//! registration (`.route("/healthz", get(health))`, aide's
+//! `.api_route("/health", get_with(health, docs))`, `web::resource(..).to(..)`,
 //! `#[get("/health")]`, `warp::path("health").and_then(..)`, an inline
 //! closure) to the function, and followed through the functions it calls:
 //! in the same file for every kind of call, across the crate for the calls
@@ -140,6 +142,7 @@ impl Rule for HealthCheckCallsDownstream {
                 None => String::new(),
             };
             out.push(Violation {
+                sources: Default::default(),
                 range,
                 message: format!(
                     "health route `{route}` makes a {} call{to}: when it is slow every replica turns unready at once and the mesh has nowhere to route",
@@ -340,6 +343,22 @@ struct StoreCalls<'s, 'e, 'a> {
     helpers: Vec<String>,
 }
 
+impl StoreCalls<'_, '_, '_> {
+    /// `sea_orm::Statement::from_string(..)` (or `from_sql_and_values`),
+    /// however imported.
+    fn is_sea_orm_statement(&self, e: &Expr) -> bool {
+        let Expr::Call(c) = e else { return false };
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let segs = self.scan.cx.uses.resolve(&p.path);
+        segs.first().is_some_and(|s| s == "sea_orm")
+            && segs.len() >= 2
+            && segs[segs.len() - 2] == "Statement"
+            && segs.last().is_some_and(|l| l.starts_with("from_"))
+    }
+}
+
 impl<'x> Visit<'x> for StoreCalls<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
         if self.found.is_none() {
@@ -353,6 +372,11 @@ impl<'x> Visit<'x> for StoreCalls<'_, '_, '_> {
                     Kind::Cache => self.found = Some("cache".into()),
                     Kind::Database => self.found = Some("database".into()),
                     _ => {}
+                }
+                // `db.execute(Statement::from_string(..))`: a sea-orm
+                // statement handed to a connection runs on the database.
+                if m.args.iter().any(|a| self.is_sea_orm_statement(a)) {
+                    self.found = Some("database".into());
                 }
                 let mut root: &Expr = &m.receiver;
                 while let Expr::MethodCall(inner) = root {

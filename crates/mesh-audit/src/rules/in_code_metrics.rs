@@ -121,6 +121,7 @@ struct Installs<'v, 'c, 'a> {
 impl Installs<'_, '_, '_> {
     fn push(&mut self, range: mesh_audit_model::TextRange, via: &str, metric: &str) {
         self.out.push(Violation {
+                sources: Default::default(),
             range,
             message: format!(
                 "`{via}` records a {metric} for every request: the sidecar already reports request count and latency (istio_requests_total, istio_request_duration_milliseconds)"

@@ -95,6 +95,7 @@ impl Rule for LoopbackBind {
                     "bind `{unspecified}` and read the port from the environment (e.g. `PORT`)"
                 ),
                 values,
+                sources: Default::default(),
             });
         }
     }

@@ -50,7 +50,9 @@
 //! actix-web and rocket servers with their default signal handling, servers
 //! whose future is raced against a signal in `select!`, server values handed
 //! to another function (which may wire the signal), listeners that are only
-//! bound, and test code.
+//! bound, tonic servers fed a fixed in-process stream of connections
+//! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
+//! probe, no sidecar), and test code.
 
 use std::collections::BTreeMap;
 
@@ -98,6 +100,7 @@ impl Rule for MissingGracefulShutdown {
                     _ => "`.with_graceful_shutdown(signal)`",
                 };
                 out.push(Violation {
+                sources: Default::default(),
                     range: s.range,
                     message: format!(
                         "{} server is never told to shut down: on SIGTERM it dies with its in-flight requests",

@@ -7,9 +7,12 @@
 //! of its path segments is such a name, or it matches a path of the
 //! `health-paths` option) and no tonic-health service. Routes are read from
 //! every file of the crate: `.route(..)`, `.nest(..)`, `.at(..)`,
+//! `.api_route(..)` (aide),
 //! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]`,
 //! `warp::path("health")` and `path!(..)`, and string patterns matched
-//! against a request's `.path()` in a hand-written hyper service. One
+//! against a request's `.path()` in a hand-written hyper service. Routes
+//! and tonic-health services of the workspace crates it depends on (a
+//! routes or api crate that the server crate mounts) count too. One
 //! finding per server, at the call that starts it.
 //!
 //! ## Why it breaks under a mesh
@@ -125,6 +128,7 @@ impl Rule for MissingHealthEndpoint {
                     )
                 };
                 out.push(Violation {
+                sources: Default::default(),
                     range: s.range,
                     message: format!(
                         "{} server {what} anywhere in its crate: the readiness probe cannot tell when the pod can serve",

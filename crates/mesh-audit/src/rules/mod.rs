@@ -106,6 +106,8 @@ pub struct Violation {
     pub message: String,
     pub help: String,
     pub values: BTreeMap<String, String>,
+    /// Value name → `file:line` of the configuration default it came from.
+    pub sources: BTreeMap<String, String>,
 }
 
 pub trait Rule: Sync {

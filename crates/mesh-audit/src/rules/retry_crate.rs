@@ -291,6 +291,7 @@ fn violation(f: Found) -> Violation {
         message: format!("{what}; stacked with the sidecar's retries this multiplies upstream calls"),
         help: "drop the retry policy, make one call and move the policy to a VirtualService `retries` block".into(),
         values,
+        sources: Default::default(),
     }
 }
 
@@ -357,6 +358,38 @@ struct Finder<'s, 'e, 'a> {
     /// Method calls already seen as part of an outer chain.
     chains_seen: HashSet<usize>,
     out: &'s mut Vec<Found>,
+}
+
+/// What the struct literals of this file put in field `name`, outside test code.
+fn field_inits<'f>(file: &'f syn::File, name: &str) -> Vec<&'f Expr> {
+    struct V<'f, 'n> {
+        name: &'n str,
+        out: Vec<&'f Expr>,
+    }
+    impl<'f> Visit<'f> for V<'f, '_> {
+        fn visit_field_value(&mut self, fv: &'f syn::FieldValue) {
+            if matches!(&fv.member, syn::Member::Named(id) if id == self.name) {
+                self.out.push(&fv.expr);
+            }
+            syn::visit::visit_field_value(self, fv);
+        }
+        fn visit_item_mod(&mut self, m: &'f syn::ItemMod) {
+            if !crate::analysis::testcode::is_test_item(&m.attrs) {
+                syn::visit::visit_item_mod(self, m);
+            }
+        }
+        fn visit_item_fn(&mut self, f: &'f syn::ItemFn) {
+            if !crate::analysis::testcode::is_test_item(&f.attrs) {
+                syn::visit::visit_item_fn(self, f);
+            }
+        }
+    }
+    let mut v = V {
+        name,
+        out: Vec::new(),
+    };
+    v.visit_file(file);
+    v.out
 }
 
 fn strip(e: &Expr) -> &Expr {
@@ -458,10 +491,22 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 Policy::default()
             }
             Expr::Field(f) => match &f.member {
-                syn::Member::Named(name) => cx
-                    .field_type(&name.to_string())
-                    .map(|t| self.policy_type(t))
-                    .unwrap_or_default(),
+                syn::Member::Named(name) => {
+                    let name = name.to_string();
+                    // The policy a constructor of this file stores in the
+                    // field (`Self { policy: ExponentialBuilder::default()
+                    // .with_max_times(2), .. }`), else the field's type.
+                    let stored = field_inits(cx.file, &name);
+                    if let [only] = stored.as_slice() {
+                        let pol = self.policy_of(only, d);
+                        if pol.known {
+                            return pol;
+                        }
+                    }
+                    cx.field_type(&name)
+                        .map(|t| self.policy_type(t))
+                        .unwrap_or_default()
+                }
                 _ => Policy::default(),
             },
             Expr::Struct(s) => {
@@ -496,6 +541,18 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                     return Policy::default();
                 };
                 let segs = cx.uses.resolve(&p.path);
+                // A function of this file that builds the policy
+                // (`fn backoff_policy() -> ExponentialBuilder { .. }`).
+                if let ([name], true) = (segs.as_slice(), c.args.is_empty()) {
+                    if let Some(syn::Stmt::Expr(tail, None)) =
+                        cx.zero_arg_fn(name).and_then(|b| b.stmts.last())
+                    {
+                        let pol = self.policy_of(tail, d);
+                        if pol.known {
+                            return pol;
+                        }
+                    }
+                }
                 self.policy_ctor(&segs, c)
             }
             Expr::MethodCall(m) => {

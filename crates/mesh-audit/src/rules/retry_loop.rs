@@ -111,6 +111,22 @@ impl Rule for RetryLoopRule {
             values.insert("protocol".into(), l.protocol.as_str().into());
             destination_values(&l.dest, &mut values);
             let target = l.dest.target();
+            let sources: BTreeMap<String, String> = l
+                .sources
+                .iter()
+                .map(|(k, s)| (k.to_string(), s.at.clone()))
+                .collect();
+            // "(retries: default of `settings.max_retries`, src/settings.rs:12)"
+            let from: Vec<String> = l
+                .sources
+                .iter()
+                .map(|(k, s)| format!("{k}: {}", s.phrase()))
+                .collect();
+            let from = if from.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", from.join("; "))
+            };
             let what = match (l.reconnect, l.retries) {
                 (true, _) => format!("reconnect loop{target} retries forever"),
                 (false, Some(r)) => format!(
@@ -129,11 +145,12 @@ impl Rule for RetryLoopRule {
             out.push(Violation {
                 range: l.range,
                 message: format!(
-                    "{what}; stacked with the sidecar's retries this multiplies upstream calls"
+                    "{what}{from}; stacked with the sidecar's retries this multiplies upstream calls"
                 ),
                 help: "make one call and move the policy to a VirtualService `retries` block"
                     .into(),
                 values,
+                sources,
             });
         }
     }

@@ -60,6 +60,7 @@ use syn::visit::Visit;
 use syn::Expr;
 
 use crate::analysis::duration::istio;
+use crate::analysis::eval::Source;
 use crate::analysis::macros::MacroBody;
 use crate::analysis::net::{l7_destination, Destination, Kind, NetScan};
 use crate::analysis::paths::ends_with;
@@ -87,6 +88,8 @@ struct Found {
     nanos: Option<u128>,
     dest: Destination,
     what: &'static str,
+    /// The configuration default the duration came from.
+    source: Option<Source>,
 }
 
 impl Rule for TimeoutWrapper {
@@ -108,6 +111,7 @@ impl Rule for TimeoutWrapper {
                     range: d.range,
                     key: "timeout",
                     nanos: d.nanos,
+                    source: d.source,
                     dest: l7_destination(&calls),
                     what: "timeout wraps a network call",
                 });
@@ -120,6 +124,7 @@ impl Rule for TimeoutWrapper {
                         nanos: Some(nanos),
                         dest: call.dest.clone(),
                         what: "request timeout on a network call",
+                        source: None,
                     });
                 }
             }
@@ -141,10 +146,18 @@ impl Rule for TimeoutWrapper {
             }
             destination_values(&f.dest, &mut values);
             let target = f.dest.target();
+            // "(30s, default of `settings.timeout_secs`, src/settings.rs:12)"
             let value = f
                 .nanos
-                .map(|n| format!(" ({})", istio(n)))
+                .map(|n| match &f.source {
+                    Some(s) => format!(" ({}, {})", istio(n), s.phrase()),
+                    None => format!(" ({})", istio(n)),
+                })
                 .unwrap_or_default();
+            let mut sources = BTreeMap::new();
+            if let (Some(_), Some(s)) = (f.nanos, &f.source) {
+                sources.insert(f.key.to_string(), s.at.clone());
+            }
             let (message, help) = if f.key == "connect_timeout" {
                 (
                     format!(
@@ -167,6 +180,7 @@ impl Rule for TimeoutWrapper {
                 message,
                 help,
                 values,
+                sources,
             });
         }
     }
@@ -183,17 +197,25 @@ impl MethodDeadlines<'_, '_, '_> {
     fn method(&mut self, m: &syn::ExprMethodCall) {
         let method = m.method.to_string();
         let cx = self.scan.cx;
-        let arg = || {
-            m.args
-                .first()
-                .and_then(|a| self.scan.ev.eval(a).as_duration_nanos())
-        };
+        if matches!(method.as_str(), "insert" | "append") && m.args.len() == 2 {
+            self.grpc_timeout_header(m);
+            return;
+        }
         let key = match method.as_str() {
             "timeout" | "set_timeout" => "timeout",
             "connect_timeout" | "set_connect_timeout" => "connect_timeout",
             "read_timeout" => "read_timeout",
             _ => return,
         };
+        // The duration, read once, with the configuration default it came from.
+        let (arg_nanos, source) = match m.args.first() {
+            Some(a) => {
+                let (v, s) = self.scan.ev.eval_sourced(a);
+                (v.as_duration_nanos(), s)
+            }
+            None => (None, None),
+        };
+        let arg = || arg_nanos;
         let range = cx.method_range(m);
         let kind = self.scan.kind_of(&m.receiver, 0);
         match kind {
@@ -204,6 +226,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     nanos: arg(),
                     dest: Destination::default(),
                     what: "timeout on an HTTP client, for every request it makes",
+                    source: source.clone(),
                 });
             }
             Kind::Grpc { url } => {
@@ -217,6 +240,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     nanos: arg(),
                     dest,
                     what: "timeout on a gRPC channel",
+                    source: source.clone(),
                 });
             }
             Kind::Request { .. } => {} // reported through the call's `request_timeout`
@@ -228,6 +252,7 @@ impl MethodDeadlines<'_, '_, '_> {
                         nanos: arg(),
                         dest: Destination::default(),
                         what: "timeout on a gRPC request",
+                        source: source.clone(),
                     });
                 } else if method == "set_connect_timeout" && self.is_http_connector(&m.receiver) {
                     let nanos = match m.args.first() {
@@ -243,8 +268,13 @@ impl MethodDeadlines<'_, '_, '_> {
                         nanos,
                         dest: Destination::default(),
                         what: "connect timeout on an HTTP connector",
+                        source: None,
                     });
-                } else if method == "timeout" && m.args.len() == 1 {
+                } else if method == "timeout"
+                    && m.args.len() == 1
+                    && arg() != Some(0)
+                    && !crate::analysis::retry::is_stream_receive(&m.receiver)
+                {
                     // `fut.timeout(d)` from tokio-util / futures-time.
                     let calls = self.scan.calls_in_expr(&m.receiver);
                     if calls
@@ -258,6 +288,7 @@ impl MethodDeadlines<'_, '_, '_> {
                             nanos: arg(),
                             dest: l7_destination(&calls),
                             what: "timeout wraps a network call",
+                            source: source.clone(),
                         });
                     }
                 }
@@ -292,13 +323,60 @@ impl MethodDeadlines<'_, '_, '_> {
     }
 
     fn is_tonic_request(&self, e: &Expr) -> bool {
-        self.binding_root_is(e, &["Request", "new"])
-            && (self.scan.cx.uses.imports_from("tonic")
-                || self.binding_root_is(e, &["tonic", "Request", "new"]))
+        let tonic = self.scan.cx.uses.imports_from("tonic");
+        if self.binding_root_is(e, &["Request", "new"])
+            && (tonic || self.binding_root_is(e, &["tonic", "Request", "new"]))
+        {
+            return true;
+        }
+        // A request received as a parameter (`mut req: tonic::Request<T>`).
+        self.declared_type(e).is_some_and(|segs| {
+            ends_with(&segs, &["tonic", "Request"])
+                || tonic && segs.len() == 1 && segs[0] == "Request"
+        })
     }
 
+    /// The declared type of a local or parameter named by `e`, its path
+    /// expanded through the file's imports.
+    fn declared_type(&self, e: &Expr) -> Option<Vec<String>> {
+        let Expr::Path(p) = e else { return None };
+        let id = p.path.get_ident()?;
+        let ty = self.scan.scope.binding_at(id)?.ty?;
+        crate::analysis::scope::type_path(ty).map(|path| self.scan.cx.uses.resolve(path))
+    }
+
+    /// `req.metadata_mut().insert("grpc-timeout", "5S".parse()?)`: an
+    /// interceptor that sets the deadline every call sends.
+    fn grpc_timeout_header(&mut self, m: &syn::ExprMethodCall) {
+        let Expr::MethodCall(recv) = &*m.receiver else {
+            return;
+        };
+        if recv.method != "metadata_mut" && recv.method != "headers_mut" {
+            return;
+        }
+        let ev = &self.scan.ev;
+        if ev.eval(&m.args[0]).as_str() != Some("grpc-timeout") {
+            return;
+        }
+        let nanos = ev.eval(&m.args[1]).as_str().and_then(grpc_timeout_nanos);
+        self.out.push(Found {
+            range: self.scan.cx.method_range(m),
+            key: "timeout",
+            nanos,
+            dest: Destination::default(),
+            what: "`grpc-timeout` deadline on every gRPC request",
+            source: None,
+        });
+    }
+
+    /// Built here with `HttpConnector::new()`, or received as one
+    /// (`connector: &mut HttpConnector`).
     fn is_http_connector(&self, e: &Expr) -> bool {
-        self.binding_root_is(e, &["HttpConnector", "new"])
+        if self.binding_root_is(e, &["HttpConnector", "new"]) {
+            return true;
+        }
+        self.declared_type(e)
+            .is_some_and(|segs| ends_with(&segs, &["HttpConnector"]))
     }
 
     /// `ServiceBuilder::new().timeout(d).service(client)` and
@@ -355,6 +433,7 @@ impl MethodDeadlines<'_, '_, '_> {
                 nanos,
                 dest: dest.clone(),
                 what: "tower timeout on a client stack",
+                source: None,
             });
         }
     }
@@ -393,8 +472,26 @@ impl MethodDeadlines<'_, '_, '_> {
             nanos,
             dest: l7_destination(&calls),
             what: "`select!` races a sleep against a network call",
+            source: None,
         });
     }
+}
+
+/// The gRPC wire format of a deadline: digits and one unit letter
+/// (`H`, `M`, `S`, `m`, `u`, `n`).
+fn grpc_timeout_nanos(s: &str) -> Option<u128> {
+    let unit = s.chars().last()?;
+    let n: u128 = s[..s.len() - unit.len_utf8()].parse().ok()?;
+    let mult: u128 = match unit {
+        'H' => 3_600_000_000_000,
+        'M' => 60_000_000_000,
+        'S' => 1_000_000_000,
+        'm' => 1_000_000,
+        'u' => 1_000,
+        'n' => 1,
+        _ => return None,
+    };
+    n.checked_mul(mult)
 }
 
 impl<'b> Visit<'b> for MethodDeadlines<'_, '_, '_> {
