@@ -17,7 +17,7 @@ use syn::{Expr, Pat};
 use super::eval::{Evaluator, Source, Value};
 use super::net::{Destination, NetCall, NetScan, NetSummary, Protocol};
 use super::paths::ends_with;
-use super::scope::{functions, FnScope};
+use super::scope::{functions, FnItem, FnScope};
 use super::FileCtx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,9 @@ const MAX_SIMULATED_TRIES: u32 = 1000;
 
 pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     let mut out = Vec::new();
-    for f in functions(cx.file) {
+    let fns = functions(cx.file);
+    let long_lived = LongLived::new(&fns);
+    for f in &fns {
         let mut loops = Vec::new();
         LoopCollector {
             cx,
@@ -79,8 +81,34 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
             sig: f.sig,
             values: std::cell::OnceCell::new(),
         };
+        // A loop that re-runs long-lived work when it ends or fails is a
+        // supervisor; the loops inside it (rebuilding what it restarts)
+        // are part of the restart.
+        let supervisors: Vec<Range<usize>> = loops
+            .iter()
+            .filter(|(l, _)| {
+                let head = match l {
+                    LoopRef::While(w) => Some(&*w.cond),
+                    _ => None,
+                };
+                head.is_some_and(|h| {
+                    long_lived.calls_long_lived(cx, f, &scope, &ExprOrBlock::Expr(h))
+                }) || long_lived.calls_long_lived(cx, f, &scope, &ExprOrBlock::Block(l.body()))
+            })
+            .map(|(l, _)| l.bytes())
+            .collect();
         for (l, invocation) in loops {
+            let bytes = l.bytes();
+            let restarts = supervisors
+                .iter()
+                .any(|s| s.start <= bytes.start && bytes.end <= s.end);
+            if restarts && !cx.include_reconnect {
+                continue;
+            }
             if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), &params) {
+                if restarts {
+                    r.reconnect = true;
+                }
                 // A loop in the body of the crate's own macro is reported
                 // where the macro is invoked with the call.
                 if let Some(at) = invocation {
@@ -213,6 +241,8 @@ fn analyse(
         return None;
     }
     let mut policy_iterator = false;
+    // `while let Err(e) = call()`: the whole body runs after a failure.
+    let mut body_is_failure_path = false;
     if let LoopRef::While(w) = l {
         if let Expr::Let(lt) = &*w.cond {
             // `while let Err(p) = run().catch_unwind().await`: a supervisor
@@ -239,6 +269,7 @@ fn analyse(
             {
                 shape.success_exit = true;
                 shape.continues_on_failure = true;
+                body_is_failure_path = true;
                 let mut all = head_calls;
                 all.extend(calls);
                 calls = all;
@@ -298,7 +329,10 @@ fn analyse(
     // A success that goes round again (`Ok(Some(event)) => handle(event)`,
     // `Ok(resp) if resp.status().is_success() => {}`): a worker, heartbeat
     // or receive loop that never leaves on success.
-    let retry_shape = shape.success_exit && shape.continues_on_failure && !shape.success_goes_round;
+    let retry_shape = shape.success_exit
+        && shape.continues_on_failure
+        && !shape.success_goes_round
+        && (body_is_failure_path || !goes_round_on_success(body));
     if !retry_shape {
         // A consumer that reconnects forever: opt-in only.
         if cx.include_reconnect
@@ -1644,4 +1678,327 @@ fn ticks(body: &syn::Block) -> bool {
     let mut v = V(false);
     v.visit_block(body);
     v.0
+}
+
+/// Whether the loop body can finish an iteration, and so go round again,
+/// on a path where nothing failed: no `Err(..)` arm, no failure test
+/// taken, no success test refused, no exit. A retry loop goes round only
+/// after a failure; a worker, poller or heartbeat (`Ok(v) => handle(v)`,
+/// then `sleep(period)`) goes round after a success too.
+fn goes_round_on_success(body: &syn::Block) -> bool {
+    block_clean(body)
+}
+
+/// A block completes (or `continue`s) on a clean path.
+fn block_clean(b: &syn::Block) -> bool {
+    for s in &b.stmts {
+        let clean = match s {
+            syn::Stmt::Local(l) => l.init.as_ref().is_none_or(|i| expr_clean(&i.expr)),
+            syn::Stmt::Expr(Expr::Continue(_), _) => return true,
+            syn::Stmt::Expr(e, _) => expr_clean(e),
+            syn::Stmt::Macro(m) => !m.mac.path.segments.last().is_some_and(|s| {
+                matches!(
+                    s.ident.to_string().as_str(),
+                    "bail" | "panic" | "unreachable"
+                )
+            }),
+            syn::Stmt::Item(_) => true,
+        };
+        if !clean {
+            return false;
+        }
+    }
+    true
+}
+
+/// An expression completes (or `continue`s) on a clean path.
+fn expr_clean(e: &Expr) -> bool {
+    match e {
+        Expr::Return(_) | Expr::Break(_) => false,
+        Expr::Continue(_) => true,
+        Expr::Paren(p) => expr_clean(&p.expr),
+        Expr::Block(b) => block_clean(&b.block),
+        Expr::Unsafe(u) => block_clean(&u.block),
+        Expr::Await(a) => expr_clean(&a.base),
+        Expr::Try(t) => expr_clean(&t.expr),
+        Expr::Call(_) if always_exits(e) => false,
+        Expr::Macro(_) if always_exits(e) => false,
+        Expr::If(i) => {
+            let then_clean = !is_failure_cond(&i.cond) && block_clean(&i.then_branch);
+            let else_clean = !is_success_cond(&i.cond)
+                && i.else_branch.as_ref().is_none_or(|(_, e)| expr_clean(e));
+            then_clean || else_clean
+        }
+        Expr::Match(m) => {
+            let mut saw_guarded_success_exit = false;
+            m.arms.iter().any(|arm| {
+                let (pat, guard) = arm_parts(arm);
+                let success = is_success_pat(pat);
+                let failure_guard =
+                    guard.is_some_and(|g| !is_success_cond(g) && is_failure_cond(g));
+                // `Ok(r) if r.status().is_success() => return ..` then
+                // `Ok(r) => ..`: the second arm holds the failed statuses.
+                let after_success_exit = success && guard.is_none() && saw_guarded_success_exit;
+                if success && guard.is_some_and(is_success_cond) && !expr_clean(&arm.body) {
+                    saw_guarded_success_exit = true;
+                }
+                let failure =
+                    (!success && is_failure_pat(pat)) || failure_guard || after_success_exit;
+                !failure && expr_clean(&arm.body)
+            })
+        }
+        _ => true,
+    }
+}
+
+/// Which functions of the file run long-lived work: a worker loop that goes
+/// round on success (`loop { let job = rx.recv().await; .. }`), a receive
+/// loop over a stream, a panic boundary (`catch_unwind`), or a call of such
+/// a function, followed through the file's own functions a few hops. A loop
+/// that re-runs one of them when it ends or fails is a supervisor or a
+/// reconnect loop of a consumer, not a retry of a request.
+struct LongLived<'f, 'a> {
+    fns: &'f [FnItem<'a>],
+    /// Per function: `None` not yet known, `Some(false)` also while being
+    /// computed, so recursion ends.
+    memo: std::cell::RefCell<Vec<Option<bool>>>,
+}
+
+/// Hops followed from a loop into the file's functions.
+const LONG_LIVED_DEPTH: u32 = 3;
+
+impl<'f, 'a> LongLived<'f, 'a> {
+    fn new(fns: &'f [FnItem<'a>]) -> Self {
+        LongLived {
+            fns,
+            memo: std::cell::RefCell::new(vec![None; fns.len()]),
+        }
+    }
+
+    /// Whether `e` (a loop body, a `while let` head) calls a function of
+    /// this file that runs long-lived work. `caller` is the function the
+    /// code sits in: its `Self` type and its `let` bindings type receivers.
+    fn calls_long_lived(
+        &self,
+        cx: &FileCtx<'_>,
+        caller: &FnItem<'_>,
+        scope: &FnScope<'_>,
+        e: &ExprOrBlock<'_>,
+    ) -> bool {
+        self.calls_long_lived_at(cx, caller.self_ty.as_deref(), Some(scope), e, 0)
+    }
+
+    fn calls_long_lived_at(
+        &self,
+        cx: &FileCtx<'_>,
+        self_ty: Option<&str>,
+        scope: Option<&FnScope<'_>>,
+        e: &ExprOrBlock<'_>,
+        depth: u32,
+    ) -> bool {
+        let mut targets = CallTargets {
+            cx,
+            fns: self.fns,
+            self_ty,
+            scope,
+            out: Vec::new(),
+        };
+        match e {
+            ExprOrBlock::Expr(x) => targets.visit_expr(x),
+            ExprOrBlock::Block(b) => targets.visit_block(b),
+        }
+        let found = targets.out;
+        found
+            .into_iter()
+            .any(|i| self.is_long_lived(cx, i, depth + 1))
+    }
+
+    fn is_long_lived(&self, cx: &FileCtx<'_>, idx: usize, depth: u32) -> bool {
+        if let Some(known) = self.memo.borrow()[idx] {
+            return known;
+        }
+        self.memo.borrow_mut()[idx] = Some(false);
+        let f = &self.fns[idx];
+        let own = runs_long_lived_work(f.body);
+        let result = own
+            || depth < LONG_LIVED_DEPTH
+                && self.calls_long_lived_at(
+                    cx,
+                    f.self_ty.as_deref(),
+                    None,
+                    &ExprOrBlock::Block(f.body),
+                    depth,
+                );
+        // Only a result reached without cutting the walk short is kept.
+        if result || depth <= 1 {
+            self.memo.borrow_mut()[idx] = Some(result);
+        } else {
+            self.memo.borrow_mut()[idx] = None;
+        }
+        result
+    }
+}
+
+enum ExprOrBlock<'x> {
+    Expr(&'x Expr),
+    Block(&'x syn::Block),
+}
+
+/// Whether a body itself runs long-lived work: `catch_unwind`, a `loop`
+/// that goes round on success, or `while let Some(m) = rx.recv().await`
+/// handling each message. Spawned tasks and closures count: the function
+/// starts that work.
+fn runs_long_lived_work(body: &syn::Block) -> bool {
+    struct V(bool);
+    impl<'x> Visit<'x> for V {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            self.0 |= m.method == "catch_unwind";
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_loop(&mut self, l: &'x syn::ExprLoop) {
+            self.0 |= goes_round_on_success(&l.body);
+            syn::visit::visit_expr_loop(self, l);
+        }
+        fn visit_expr_while(&mut self, w: &'x syn::ExprWhile) {
+            if let Expr::Let(lt) = &*w.cond {
+                let mut head = &*lt.expr;
+                while let Expr::Await(a) = head {
+                    head = &a.base;
+                }
+                self.0 |= is_stream_receive(head)
+                    && matches!(&*lt.pat, Pat::TupleStruct(ts) if ts.path.is_ident("Some"))
+                    && goes_round_on_success(&w.body);
+            }
+            syn::visit::visit_expr_while(self, w);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_block(body);
+    v.0
+}
+
+/// The file's functions that calls in an expression name: `self.m()`,
+/// `x.m()` where `x` is bound to a value of a type of this file
+/// (`let x = Self::new(..)?`, `let x: T`), `self.field.m()` by the field's
+/// type, `Self::f(..)`, `T::f(..)` and free `f(..)`. A name that several
+/// functions could answer to is left unresolved.
+struct CallTargets<'c, 'f, 'a, 's> {
+    cx: &'c FileCtx<'a>,
+    fns: &'f [FnItem<'a>],
+    self_ty: Option<&'c str>,
+    scope: Option<&'s FnScope<'s>>,
+    out: Vec<usize>,
+}
+
+impl CallTargets<'_, '_, '_, '_> {
+    fn push_unique(&mut self, name: &str, ty: Option<&str>) {
+        let mut hits = self
+            .fns
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name == name && f.self_ty.as_deref() == ty);
+        if let (Some((i, _)), None) = (hits.next(), hits.next()) {
+            self.out.push(i);
+        }
+    }
+
+    /// The type a receiver holds, as this file names it.
+    fn receiver_type(&self, e: &Expr) -> Option<String> {
+        match e {
+            Expr::Paren(p) => self.receiver_type(&p.expr),
+            Expr::Reference(r) => self.receiver_type(&r.expr),
+            Expr::Path(p) if p.path.is_ident("self") => self.self_ty.map(str::to_string),
+            Expr::Path(p) => {
+                let id = p.path.get_ident()?;
+                let b = self.scope?.binding_at(id)?;
+                if let Some(ty) = b.ty {
+                    return super::scope::type_name(ty);
+                }
+                self.value_type(b.init?)
+            }
+            Expr::Field(f) => {
+                let syn::Member::Named(name) = &f.member else {
+                    return None;
+                };
+                if !matches!(&*f.base, Expr::Path(p) if p.path.is_ident("self")) {
+                    return None;
+                }
+                super::scope::type_name(self.cx.field_type(&name.to_string())?)
+            }
+            _ => None,
+        }
+    }
+
+    /// The type of a constructed value: `Self::new(..)?`, `T::connect(..).await`, `T { .. }`.
+    fn value_type(&self, e: &Expr) -> Option<String> {
+        match e {
+            Expr::Try(t) => self.value_type(&t.expr),
+            Expr::Await(a) => self.value_type(&a.base),
+            Expr::Paren(p) => self.value_type(&p.expr),
+            // `match T::open(..) { Ok(v) => v, Err(_) => return }`
+            Expr::Match(m) => self.value_type(&m.expr),
+            Expr::MethodCall(m)
+                if matches!(
+                    m.method.to_string().as_str(),
+                    "unwrap" | "expect" | "unwrap_or_else"
+                ) =>
+            {
+                self.value_type(&m.receiver)
+            }
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let n = p.path.segments.len();
+                if n < 2 {
+                    return None;
+                }
+                let ty = p.path.segments[n - 2].ident.to_string();
+                if ty == "Self" {
+                    self.self_ty.map(str::to_string)
+                } else {
+                    Some(ty)
+                }
+            }
+            Expr::Struct(s) => {
+                let ty = s.path.segments.last()?.ident.to_string();
+                if ty == "Self" {
+                    self.self_ty.map(str::to_string)
+                } else {
+                    Some(ty)
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<'x> Visit<'x> for CallTargets<'_, '_, '_, '_> {
+    fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+        if let Some(ty) = self.receiver_type(&m.receiver) {
+            self.push_unique(&m.method.to_string(), Some(&ty));
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func {
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            match segs.as_slice() {
+                [f] => self.push_unique(f, None),
+                [ty, f] if ty == "Self" => {
+                    if let Some(own) = self.self_ty {
+                        self.push_unique(f, Some(own));
+                    }
+                }
+                [ty, f] => self.push_unique(f, Some(ty)),
+                _ => {}
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_item(&mut self, _: &'x syn::Item) {}
 }
