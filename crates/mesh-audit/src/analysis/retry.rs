@@ -72,7 +72,7 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         let passed_in = cx
             .index
             .closure_net(&module, &f.name)
-            .map(|n| (n, fn_params(f.sig)));
+            .map(|n| (n, fn_params(f.sig), callable_params(f.sig)));
         // A count passed in: what this file's callers pass, where they
         // agree; read only when a loop needs it (it walks the file).
         let params = ParamValues {
@@ -213,15 +213,15 @@ impl<'e> Visit<'e> for LoopCollector<'_, 'e, '_> {
 fn analyse(
     scan: &NetScan<'_, '_>,
     l: LoopRef<'_>,
-    passed_in: Option<&(&NetSummary, Vec<String>)>,
+    passed_in: Option<&(&NetSummary, Vec<String>, Vec<String>)>,
     params: &ParamValues<'_, '_>,
 ) -> Option<RetryLoop> {
     let cx = scan.cx;
     let body = l.body();
     let mut calls = scan.calls_in_block(body);
-    if let Some((net, params)) = passed_in {
+    if let Some((net, params, callables)) = passed_in {
         calls.extend(
-            param_calls(cx, body, params)
+            param_calls(cx, body, params, callables)
                 .into_iter()
                 .map(|range| NetCall {
                     protocol: net.protocol,
@@ -378,7 +378,9 @@ fn analyse(
             // A counter or time budget we could not follow
             // (`waited += delay; if waited >= LIMIT { break }`): bounded,
             // count unknown.
-            bounded = shape.counter_exit;
+            // `match (call().await, n < max) { (Err(e), false) => return .. }`
+            // and `Err(e) if n >= max => return ..` leave on the count too.
+            bounded = shape.counter_exit || !exit_checks(body, &counters(body)).is_empty();
         }
     }
     // One more call after a 401/403 (a fresh login, a refreshed token) is a
@@ -513,12 +515,29 @@ fn fn_params(sig: &syn::Signature) -> Vec<String> {
         .collect()
 }
 
-/// Calls of a parameter (`f()`, `(op)()`) in the body.
-fn param_calls(cx: &FileCtx<'_>, body: &syn::Block, params: &[String]) -> Vec<TextRange> {
+/// Calls of a parameter (`f()`, `(op)()`) in the body, and calls that hand
+/// a callable parameter on (`self.attempt(&f)`).
+fn param_calls(
+    cx: &FileCtx<'_>,
+    body: &syn::Block,
+    params: &[String],
+    callables: &[String],
+) -> Vec<TextRange> {
     struct V<'c, 'a, 'p> {
         cx: &'c FileCtx<'a>,
         params: &'p [String],
+        callables: &'p [String],
         out: Vec<TextRange>,
+    }
+    impl V<'_, '_, '_> {
+        /// `f` or `&f`, a parameter passed on.
+        fn is_param(&self, e: &Expr) -> bool {
+            let mut e = e;
+            while let Expr::Reference(r) = e {
+                e = &r.expr;
+            }
+            matches!(e, Expr::Path(p) if p.path.get_ident().is_some_and(|id| self.callables.iter().any(|n| id == n)))
+        }
     }
     impl<'x> Visit<'x> for V<'_, '_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
@@ -532,19 +551,84 @@ fn param_calls(cx: &FileCtx<'_>, body: &syn::Block, params: &[String]) -> Vec<Te
                     .is_some_and(|id| self.params.iter().any(|n| id == n))
                 {
                     self.out.push(self.cx.call_range(c));
+                } else if c.args.iter().any(|a| self.is_param(a)) {
+                    // `attempt(&f)`: the operation is handed to a helper
+                    // that runs it.
+                    self.out.push(self.cx.call_range(c));
                 }
             }
             syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            // `self.make_request(uri, &f)`
+            if m.args.iter().any(|a| self.is_param(a)) {
+                self.out.push(self.cx.method_range(m));
+            }
+            syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
     let mut v = V {
         cx,
         params,
+        callables,
         out: Vec::new(),
     };
     v.visit_block(body);
     v.out
+}
+
+/// Parameters that hold a closure or function: typed `impl Fn..`,
+/// `&dyn Fn..`, or a generic bound by `Fn`/`FnMut`/`FnOnce`.
+fn callable_params(sig: &syn::Signature) -> Vec<String> {
+    fn is_fn_bound(b: &syn::TypeParamBound) -> bool {
+        matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| {
+            matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce" | "AsyncFn" | "AsyncFnMut" | "AsyncFnOnce")
+        }))
+    }
+    let mut generic_fns: Vec<String> = Vec::new();
+    for p in &sig.generics.params {
+        if let syn::GenericParam::Type(t) = p {
+            if t.bounds.iter().any(is_fn_bound) {
+                generic_fns.push(t.ident.to_string());
+            }
+        }
+    }
+    if let Some(w) = &sig.generics.where_clause {
+        for pred in &w.predicates {
+            if let syn::WherePredicate::Type(pt) = pred {
+                if let (Some(name), true) = (
+                    super::scope::type_name(&pt.bounded_ty),
+                    pt.bounds.iter().any(is_fn_bound),
+                ) {
+                    generic_fns.push(name);
+                }
+            }
+        }
+    }
+    fn callable(ty: &syn::Type, generic_fns: &[String]) -> bool {
+        match ty {
+            syn::Type::Reference(r) => callable(&r.elem, generic_fns),
+            syn::Type::Paren(p) => callable(&p.elem, generic_fns),
+            syn::Type::ImplTrait(i) => i.bounds.iter().any(is_fn_bound),
+            syn::Type::TraitObject(o) => o.bounds.iter().any(is_fn_bound),
+            syn::Type::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| generic_fns.iter().any(|g| id == g)),
+            _ => false,
+        }
+    }
+    sig.inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) if callable(&pt.ty, &generic_fns) => match &*pt.pat {
+                Pat::Ident(pi) => Some(pi.ident.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// `a..b` / `a..=b` with readable integer bounds: how many iterations.
