@@ -1403,8 +1403,127 @@ fn eval_int(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option
 fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
     sleep_args(scan.cx, body)
         .into_iter()
-        .map(|a| base_delay(&scan.ev, a))
+        .map(|a| base_delay(&scan.ev, a).or_else(|| helper_delay(scan, a)))
         .collect()
+}
+
+/// The first wait of a backoff computed in a function of this file:
+/// `sleep(Self::backoff(attempt, self.config.base_ms))` (or bound to a
+/// `let` first) where the function returns `Duration::from_millis(base *
+/// 2u64.pow(n))`: the base is what the call passes for `base`.
+fn helper_delay(scan: &NetScan<'_, '_>, arg: &Expr) -> Option<u128> {
+    let cx = scan.cx;
+    let mut call = strip_value(arg);
+    if let Expr::Path(p) = call {
+        let id = p.path.get_ident()?;
+        call = strip_value(scan.scope.binding_at(id)?.init?);
+    }
+    let (name, owner, args): (String, Option<String>, Vec<&Expr>) = match call {
+        Expr::Call(c) => {
+            let Expr::Path(p) = &*c.func else { return None };
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            match segs.as_slice() {
+                [f] => (f.clone(), None, c.args.iter().collect()),
+                [ty, f] if ty == "Self" => (
+                    f.clone(),
+                    Some(scan.self_ty?.to_string()),
+                    c.args.iter().collect(),
+                ),
+                [ty, f] => (f.clone(), Some(ty.clone()), c.args.iter().collect()),
+                _ => return None,
+            }
+        }
+        Expr::MethodCall(m) if matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self")) => {
+            (
+                m.method.to_string(),
+                Some(scan.self_ty?.to_string()),
+                m.args.iter().collect(),
+            )
+        }
+        _ => return None,
+    };
+    let fns = functions(cx.file);
+    let mut hits = fns
+        .iter()
+        .filter(|f| f.name == name && f.self_ty.as_deref() == owner.as_deref());
+    let (Some(helper), None) = (hits.next(), hits.next()) else {
+        return None;
+    };
+    let params = fn_params(helper.sig);
+    if params.len() != args.len() {
+        return None;
+    }
+    // The returned duration: the body's tail expression.
+    let Some(syn::Stmt::Expr(tail, None)) = helper.body.stmts.last() else {
+        return None;
+    };
+    let Expr::Call(ctor) = tail else { return None };
+    let Expr::Path(cp) = &*ctor.func else {
+        return None;
+    };
+    let unit: u128 = match cp.path.segments.last()?.ident.to_string().as_str() {
+        "from_secs" => 1_000_000_000,
+        "from_millis" => 1_000_000,
+        "from_micros" => 1_000,
+        _ => return None,
+    };
+    // Through `.min(cap)`, a `let` of the helper, then the leftmost factor.
+    let local = |name: &syn::Ident| {
+        helper.body.stmts.iter().rev().find_map(|st| match st {
+            syn::Stmt::Local(l) => match (&l.pat, &l.init) {
+                (Pat::Ident(pi), Some(init)) if pi.ident == *name => Some(&*init.expr),
+                (Pat::Type(pt), Some(init))
+                    if matches!(&*pt.pat, Pat::Ident(pi) if pi.ident == *name) =>
+                {
+                    Some(&*init.expr)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+    };
+    let mut e = ctor.args.first()?;
+    for _ in 0..4 {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::Cast(c) => &c.expr,
+            Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "min" | "max" | "clamp")
+                    || m.method.to_string().starts_with("saturating_") =>
+            {
+                &m.receiver
+            }
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::Mul(_) | syn::BinOp::Shl(_)) => &b.left,
+            Expr::Path(p) => match p.path.get_ident().and_then(local) {
+                Some(init) => init,
+                None => break,
+            },
+            _ => break,
+        };
+    }
+    let Expr::Path(p) = e else { return None };
+    let id = p.path.get_ident()?;
+    let i = params.iter().position(|n| id == n)?;
+    let base = scan.ev.eval(args[i]).as_int()?;
+    u128::try_from(base)
+        .ok()
+        .filter(|b| *b > 0)
+        .map(|b| b * unit)
+}
+
+/// `x.await`, `x?`, `(x)`: the value expression inside.
+fn strip_value(e: &Expr) -> &Expr {
+    match e {
+        Expr::Await(a) => strip_value(&a.base),
+        Expr::Try(t) => strip_value(&t.expr),
+        Expr::Paren(p) => strip_value(&p.expr),
+        other => other,
+    }
 }
 
 /// The duration argument of every sleep in the body.
