@@ -2032,12 +2032,9 @@ impl<'f, 'a> LongLived<'f, 'a> {
                     &ExprOrBlock::Block(f.body),
                     depth,
                 );
-        // Only a result reached without cutting the walk short is kept.
-        if result || depth <= 1 {
-            self.memo.borrow_mut()[idx] = Some(result);
-        } else {
-            self.memo.borrow_mut()[idx] = None;
-        }
+        // Kept whatever the depth it was reached at: each function is
+        // walked once, so a file of mutually calling functions stays linear.
+        self.memo.borrow_mut()[idx] = Some(result);
         result
     }
 }
