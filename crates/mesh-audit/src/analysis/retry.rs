@@ -735,7 +735,9 @@ fn is_success_cond(e: &Expr) -> bool {
                     let segs = super::paths::path_segments(&p.path);
                     ends_with(&segs, &["StatusCode", "OK"]) || ends_with(&segs, &["Code", "Ok"])
                 })
-            })
+            }) || [(&*b.left, &*b.right), (&*b.right, &*b.left)]
+                .iter()
+                .any(|(num, other)| is_int_lit(num, 200) && reads_status(other))
         }
         Expr::Paren(p) => is_success_cond(&p.expr),
         Expr::Let(l) => is_success_pat(&l.pat),
@@ -1758,6 +1760,17 @@ fn signal_of_path(segs: &[String], protocol: Protocol) -> Option<&'static str> {
         (Protocol::Grpc, "Code", "Cancelled") => Some("cancelled"),
         _ => None,
     }
+}
+
+fn is_int_lit(e: &Expr, want: u16) -> bool {
+    matches!(e, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_parse::<u16>().ok() == Some(want))
+}
+
+/// `resp.status()`, `resp.status().as_u16()`: a response status compared
+/// with a number (`StatusCode` compares with `u16`).
+fn reads_status(e: &Expr) -> bool {
+    reads_status_number(e)
+        || matches!(e, Expr::MethodCall(m) if m.method == "status" && m.args.is_empty())
 }
 
 /// Whether `e` calls `.as_u16()` (a status code compared as a number).
