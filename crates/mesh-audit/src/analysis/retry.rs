@@ -690,6 +690,14 @@ fn is_success_pat(p: &Pat) -> bool {
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Ok"),
         Pat::Ident(pi) => pi.subpat.as_ref().is_some_and(|(_, p)| is_success_pat(p)),
         Pat::Or(o) => o.cases.iter().all(is_success_pat),
+        // `200 => return ..`, `StatusCode::OK => ..` in a `match` on the status.
+        Pat::Lit(l) => {
+            matches!(&l.lit, syn::Lit::Int(i) if i.base10_parse::<u16>().ok() == Some(200))
+        }
+        Pat::Path(pp) => {
+            let segs = super::paths::path_segments(&pp.path);
+            ends_with(&segs, &["StatusCode", "OK"]) || ends_with(&segs, &["Code", "Ok"])
+        }
         _ => false,
     }
 }
@@ -726,9 +734,21 @@ fn is_success_cond(e: &Expr) -> bool {
             matches!(m.method.to_string().as_str(), "is_ok" | "is_success")
                 || is_success_cond(&m.receiver) && m.method == "is_some"
         }
-        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+        // `ok && ..` leaves only on a success; `ok || ..` leaves on every
+        // success, so what goes on past it failed.
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
             is_success_cond(&b.left) || is_success_cond(&b.right)
         }
+        // `!status.is_server_error()`, `!res.is_err()`
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => match &*u.expr {
+            Expr::MethodCall(m) => {
+                matches!(m.method.to_string().as_str(), "is_err" | "is_server_error")
+            }
+            Expr::Paren(p) => {
+                matches!(&*p.expr, Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "is_err" | "is_server_error"))
+            }
+            _ => false,
+        },
         Expr::Binary(b) if matches!(b.op, syn::BinOp::Eq(_)) => {
             [&*b.left, &*b.right].iter().any(|side| {
                 matches!(side, Expr::Path(p) if {
@@ -1405,8 +1425,69 @@ fn eval_int(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option
 fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
     sleep_args(scan.cx, body)
         .into_iter()
-        .map(|a| base_delay(&scan.ev, a).or_else(|| helper_delay(scan, a)))
+        .map(|a| {
+            stepped_delay(scan, body, a)
+                .or_else(|| base_delay(&scan.ev, a))
+                .or_else(|| helper_delay(scan, a))
+        })
         .collect()
+}
+
+/// `let mut backoff = Duration::ZERO; loop { .. backoff += STEP; sleep(backoff) }`:
+/// the first wait is the initial value with the steps the body takes
+/// before the sleep applied once (`+= d`, `*= n`).
+fn stepped_delay(scan: &NetScan<'_, '_>, body: &syn::Block, arg: &Expr) -> Option<u128> {
+    let Expr::Path(p) = arg else { return None };
+    let id = p.path.get_ident()?;
+    let at = id.span().byte_range().start;
+    struct Steps<'x> {
+        name: &'x syn::Ident,
+        before: usize,
+        out: Vec<(bool, &'x Expr)>,
+    }
+    impl<'x> Visit<'x> for Steps<'x> {
+        fn visit_expr_binary(&mut self, b: &'x syn::ExprBinary) {
+            let add = match b.op {
+                syn::BinOp::AddAssign(_) => Some(true),
+                syn::BinOp::MulAssign(_) => Some(false),
+                _ => None,
+            };
+            if let (Some(add), Expr::Path(p)) = (add, &*b.left) {
+                if p.path.is_ident(self.name) && b.span().byte_range().start < self.before {
+                    self.out.push((add, &b.right));
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut steps = Steps {
+        name: id,
+        before: at,
+        out: Vec::new(),
+    };
+    // Only the steps of the loop body itself (not a `let` of that name in it).
+    let body_bytes = body.brace_token.span.open().byte_range().start
+        ..body.brace_token.span.close().byte_range().end;
+    let binding = scan.scope.binding_at(id)?;
+    if body_bytes.contains(&binding.at) {
+        return None;
+    }
+    steps.visit_block(body);
+    if steps.out.is_empty() {
+        return None;
+    }
+    let mut wait = scan.ev.eval(binding.init?).as_duration_nanos()?;
+    for (add, rhs) in steps.out {
+        let v = scan.ev.eval(rhs);
+        wait = if add {
+            wait.checked_add(v.as_duration_nanos()?)?
+        } else {
+            wait.checked_mul(u128::try_from(v.as_int()?).ok()?)?
+        };
+    }
+    (wait > 0).then_some(wait)
 }
 
 /// The first wait of a backoff computed in a function of this file:
@@ -1806,7 +1887,39 @@ struct Signals {
     out: Vec<(usize, &'static str)>,
 }
 
+/// A plain failure test (`status == StatusCode::TOO_MANY_REQUESTS`,
+/// `status.is_server_error()`), not negated or combined.
+fn is_plain_test(e: &Expr) -> bool {
+    match e {
+        Expr::Paren(p) => is_plain_test(&p.expr),
+        Expr::Binary(b) => matches!(b.op, syn::BinOp::Eq(_)),
+        Expr::MethodCall(_) => true,
+        _ => false,
+    }
+}
+
 impl<'a> Visit<'a> for Signals {
+    fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+        // `if status == StatusCode::TOO_MANY_REQUESTS { return Err(..) }`:
+        // that failure leaves the loop, it is not re-tried.
+        if !(is_plain_test(&i.cond) && block_always_exits(&i.then_branch)) {
+            self.visit_expr(&i.cond);
+        }
+        self.visit_block(&i.then_branch);
+        if let Some((_, e)) = &i.else_branch {
+            self.visit_expr(e);
+        }
+    }
+    fn visit_arm(&mut self, a: &'a syn::Arm) {
+        // `StatusCode::BAD_REQUEST | StatusCode::TOO_MANY_REQUESTS => return ..`
+        // without a guard: those statuses leave.
+        let (_, guard) = arm_parts(a);
+        if guard.is_none() && always_exits(&a.body) {
+            self.visit_expr(&a.body);
+            return;
+        }
+        syn::visit::visit_arm(self, a);
+    }
     fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
         let token = match (self.protocol, m.method.to_string().as_str()) {
             (Protocol::Http, "is_server_error") => Some("5xx"),
@@ -1845,6 +1958,9 @@ impl<'a> Visit<'a> for Signals {
     fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
         if self.protocol == Protocol::Http && reads_status_number(&m.expr) {
             for arm in &m.arms {
+                if arm_parts(arm).1.is_none() && always_exits(&arm.body) {
+                    continue;
+                }
                 let mut pats = vec![arm_parts(arm).0];
                 while let Some(p) = pats.pop() {
                     match p {
