@@ -167,3 +167,27 @@ fn every_rule_has_positive_and_negative_fixtures() {
         assert!(negatives > 0, "{id} has no negative fixture");
     }
 }
+
+/// Values do not say whether a loop is bounded; the message does. A count
+/// compared in a tuple `match` (`(Err(e), false) => return ..`) bounds the
+/// loop even when the count itself is not known.
+#[test]
+fn counted_loops_without_a_known_count_are_not_called_unbounded() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/retry-loop/helper-forward");
+    let findings = run_rule("retry-loop", &dir);
+    let counted = findings
+        .iter()
+        .find(|f| f.file.ends_with("src/pool.rs") && f.range.line == 36)
+        .expect("the tuple-match loop is reported");
+    assert!(
+        !counted.values.contains_key("retries"),
+        "{:?}",
+        counted.values
+    );
+    assert!(
+        !counted.message.contains("unbounded"),
+        "{}",
+        counted.message
+    );
+}

@@ -17,7 +17,7 @@ use syn::{Expr, Pat};
 use super::eval::{Evaluator, Source, Value};
 use super::net::{Destination, NetCall, NetScan, NetSummary, Protocol};
 use super::paths::ends_with;
-use super::scope::{functions, FnScope};
+use super::scope::{functions, FnItem, FnScope};
 use super::FileCtx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,9 @@ const MAX_SIMULATED_TRIES: u32 = 1000;
 
 pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     let mut out = Vec::new();
-    for f in functions(cx.file) {
+    let fns = functions(cx.file);
+    let long_lived = LongLived::new(&fns);
+    for f in &fns {
         let mut loops = Vec::new();
         LoopCollector {
             cx,
@@ -70,7 +72,7 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         let passed_in = cx
             .index
             .closure_net(&module, &f.name)
-            .map(|n| (n, fn_params(f.sig)));
+            .map(|n| (n, fn_params(f.sig), callable_params(f.sig)));
         // A count passed in: what this file's callers pass, where they
         // agree; read only when a loop needs it (it walks the file).
         let params = ParamValues {
@@ -79,8 +81,34 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
             sig: f.sig,
             values: std::cell::OnceCell::new(),
         };
+        // A loop that re-runs long-lived work when it ends or fails is a
+        // supervisor; the loops inside it (rebuilding what it restarts)
+        // are part of the restart.
+        let supervisors: Vec<Range<usize>> = loops
+            .iter()
+            .filter(|(l, _)| {
+                let head = match l {
+                    LoopRef::While(w) => Some(&*w.cond),
+                    _ => None,
+                };
+                head.is_some_and(|h| {
+                    long_lived.calls_long_lived(cx, f, &scope, &ExprOrBlock::Expr(h))
+                }) || long_lived.calls_long_lived(cx, f, &scope, &ExprOrBlock::Block(l.body()))
+            })
+            .map(|(l, _)| l.bytes())
+            .collect();
         for (l, invocation) in loops {
+            let bytes = l.bytes();
+            let restarts = supervisors
+                .iter()
+                .any(|s| s.start <= bytes.start && bytes.end <= s.end);
+            if restarts && !cx.include_reconnect {
+                continue;
+            }
             if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), &params) {
+                if restarts {
+                    r.reconnect = true;
+                }
                 // A loop in the body of the crate's own macro is reported
                 // where the macro is invoked with the call.
                 if let Some(at) = invocation {
@@ -185,15 +213,15 @@ impl<'e> Visit<'e> for LoopCollector<'_, 'e, '_> {
 fn analyse(
     scan: &NetScan<'_, '_>,
     l: LoopRef<'_>,
-    passed_in: Option<&(&NetSummary, Vec<String>)>,
+    passed_in: Option<&(&NetSummary, Vec<String>, Vec<String>)>,
     params: &ParamValues<'_, '_>,
 ) -> Option<RetryLoop> {
     let cx = scan.cx;
     let body = l.body();
     let mut calls = scan.calls_in_block(body);
-    if let Some((net, params)) = passed_in {
+    if let Some((net, params, callables)) = passed_in {
         calls.extend(
-            param_calls(cx, body, params)
+            param_calls(cx, body, params, callables)
                 .into_iter()
                 .map(|range| NetCall {
                     protocol: net.protocol,
@@ -213,6 +241,8 @@ fn analyse(
         return None;
     }
     let mut policy_iterator = false;
+    // `while let Err(e) = call()`: the whole body runs after a failure.
+    let mut body_is_failure_path = false;
     if let LoopRef::While(w) = l {
         if let Expr::Let(lt) = &*w.cond {
             // `while let Err(p) = run().catch_unwind().await`: a supervisor
@@ -239,6 +269,7 @@ fn analyse(
             {
                 shape.success_exit = true;
                 shape.continues_on_failure = true;
+                body_is_failure_path = true;
                 let mut all = head_calls;
                 all.extend(calls);
                 calls = all;
@@ -298,7 +329,10 @@ fn analyse(
     // A success that goes round again (`Ok(Some(event)) => handle(event)`,
     // `Ok(resp) if resp.status().is_success() => {}`): a worker, heartbeat
     // or receive loop that never leaves on success.
-    let retry_shape = shape.success_exit && shape.continues_on_failure && !shape.success_goes_round;
+    let retry_shape = shape.success_exit
+        && shape.continues_on_failure
+        && !shape.success_goes_round
+        && (body_is_failure_path || !goes_round_on_success(body));
     if !retry_shape {
         // A consumer that reconnects forever: opt-in only.
         if cx.include_reconnect
@@ -344,7 +378,9 @@ fn analyse(
             // A counter or time budget we could not follow
             // (`waited += delay; if waited >= LIMIT { break }`): bounded,
             // count unknown.
-            bounded = shape.counter_exit;
+            // `match (call().await, n < max) { (Err(e), false) => return .. }`
+            // and `Err(e) if n >= max => return ..` leave on the count too.
+            bounded = shape.counter_exit || !exit_checks(body, &counters(body)).is_empty();
         }
     }
     // One more call after a 401/403 (a fresh login, a refreshed token) is a
@@ -479,12 +515,29 @@ fn fn_params(sig: &syn::Signature) -> Vec<String> {
         .collect()
 }
 
-/// Calls of a parameter (`f()`, `(op)()`) in the body.
-fn param_calls(cx: &FileCtx<'_>, body: &syn::Block, params: &[String]) -> Vec<TextRange> {
+/// Calls of a parameter (`f()`, `(op)()`) in the body, and calls that hand
+/// a callable parameter on (`self.attempt(&f)`).
+fn param_calls(
+    cx: &FileCtx<'_>,
+    body: &syn::Block,
+    params: &[String],
+    callables: &[String],
+) -> Vec<TextRange> {
     struct V<'c, 'a, 'p> {
         cx: &'c FileCtx<'a>,
         params: &'p [String],
+        callables: &'p [String],
         out: Vec<TextRange>,
+    }
+    impl V<'_, '_, '_> {
+        /// `f` or `&f`, a parameter passed on.
+        fn is_param(&self, e: &Expr) -> bool {
+            let mut e = e;
+            while let Expr::Reference(r) = e {
+                e = &r.expr;
+            }
+            matches!(e, Expr::Path(p) if p.path.get_ident().is_some_and(|id| self.callables.iter().any(|n| id == n)))
+        }
     }
     impl<'x> Visit<'x> for V<'_, '_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
@@ -498,19 +551,84 @@ fn param_calls(cx: &FileCtx<'_>, body: &syn::Block, params: &[String]) -> Vec<Te
                     .is_some_and(|id| self.params.iter().any(|n| id == n))
                 {
                     self.out.push(self.cx.call_range(c));
+                } else if c.args.iter().any(|a| self.is_param(a)) {
+                    // `attempt(&f)`: the operation is handed to a helper
+                    // that runs it.
+                    self.out.push(self.cx.call_range(c));
                 }
             }
             syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            // `self.make_request(uri, &f)`
+            if m.args.iter().any(|a| self.is_param(a)) {
+                self.out.push(self.cx.method_range(m));
+            }
+            syn::visit::visit_expr_method_call(self, m);
         }
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
     let mut v = V {
         cx,
         params,
+        callables,
         out: Vec::new(),
     };
     v.visit_block(body);
     v.out
+}
+
+/// Parameters that hold a closure or function: typed `impl Fn..`,
+/// `&dyn Fn..`, or a generic bound by `Fn`/`FnMut`/`FnOnce`.
+fn callable_params(sig: &syn::Signature) -> Vec<String> {
+    fn is_fn_bound(b: &syn::TypeParamBound) -> bool {
+        matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| {
+            matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce" | "AsyncFn" | "AsyncFnMut" | "AsyncFnOnce")
+        }))
+    }
+    let mut generic_fns: Vec<String> = Vec::new();
+    for p in &sig.generics.params {
+        if let syn::GenericParam::Type(t) = p {
+            if t.bounds.iter().any(is_fn_bound) {
+                generic_fns.push(t.ident.to_string());
+            }
+        }
+    }
+    if let Some(w) = &sig.generics.where_clause {
+        for pred in &w.predicates {
+            if let syn::WherePredicate::Type(pt) = pred {
+                if let (Some(name), true) = (
+                    super::scope::type_name(&pt.bounded_ty),
+                    pt.bounds.iter().any(is_fn_bound),
+                ) {
+                    generic_fns.push(name);
+                }
+            }
+        }
+    }
+    fn callable(ty: &syn::Type, generic_fns: &[String]) -> bool {
+        match ty {
+            syn::Type::Reference(r) => callable(&r.elem, generic_fns),
+            syn::Type::Paren(p) => callable(&p.elem, generic_fns),
+            syn::Type::ImplTrait(i) => i.bounds.iter().any(is_fn_bound),
+            syn::Type::TraitObject(o) => o.bounds.iter().any(is_fn_bound),
+            syn::Type::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| generic_fns.iter().any(|g| id == g)),
+            _ => false,
+        }
+    }
+    sig.inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) if callable(&pt.ty, &generic_fns) => match &*pt.pat {
+                Pat::Ident(pi) => Some(pi.ident.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// `a..b` / `a..=b` with readable integer bounds: how many iterations.
@@ -572,6 +690,14 @@ fn is_success_pat(p: &Pat) -> bool {
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Ok"),
         Pat::Ident(pi) => pi.subpat.as_ref().is_some_and(|(_, p)| is_success_pat(p)),
         Pat::Or(o) => o.cases.iter().all(is_success_pat),
+        // `200 => return ..`, `StatusCode::OK => ..` in a `match` on the status.
+        Pat::Lit(l) => {
+            matches!(&l.lit, syn::Lit::Int(i) if i.base10_parse::<u16>().ok() == Some(200))
+        }
+        Pat::Path(pp) => {
+            let segs = super::paths::path_segments(&pp.path);
+            ends_with(&segs, &["StatusCode", "OK"]) || ends_with(&segs, &["Code", "Ok"])
+        }
         _ => false,
     }
 }
@@ -608,16 +734,30 @@ fn is_success_cond(e: &Expr) -> bool {
             matches!(m.method.to_string().as_str(), "is_ok" | "is_success")
                 || is_success_cond(&m.receiver) && m.method == "is_some"
         }
-        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+        // `ok && ..` leaves only on a success; `ok || ..` leaves on every
+        // success, so what goes on past it failed.
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
             is_success_cond(&b.left) || is_success_cond(&b.right)
         }
+        // `!status.is_server_error()`, `!res.is_err()`
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => match &*u.expr {
+            Expr::MethodCall(m) => {
+                matches!(m.method.to_string().as_str(), "is_err" | "is_server_error")
+            }
+            Expr::Paren(p) => {
+                matches!(&*p.expr, Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "is_err" | "is_server_error"))
+            }
+            _ => false,
+        },
         Expr::Binary(b) if matches!(b.op, syn::BinOp::Eq(_)) => {
             [&*b.left, &*b.right].iter().any(|side| {
                 matches!(side, Expr::Path(p) if {
                     let segs = super::paths::path_segments(&p.path);
                     ends_with(&segs, &["StatusCode", "OK"]) || ends_with(&segs, &["Code", "Ok"])
                 })
-            })
+            }) || [(&*b.left, &*b.right), (&*b.right, &*b.left)]
+                .iter()
+                .any(|(num, other)| is_int_lit(num, 200) && reads_status(other))
         }
         Expr::Paren(p) => is_success_cond(&p.expr),
         Expr::Let(l) => is_success_pat(&l.pat),
@@ -1285,8 +1425,188 @@ fn eval_int(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option
 fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
     sleep_args(scan.cx, body)
         .into_iter()
-        .map(|a| base_delay(&scan.ev, a))
+        .map(|a| {
+            stepped_delay(scan, body, a)
+                .or_else(|| base_delay(&scan.ev, a))
+                .or_else(|| helper_delay(scan, a))
+        })
         .collect()
+}
+
+/// `let mut backoff = Duration::ZERO; loop { .. backoff += STEP; sleep(backoff) }`:
+/// the first wait is the initial value with the steps the body takes
+/// before the sleep applied once (`+= d`, `*= n`).
+fn stepped_delay(scan: &NetScan<'_, '_>, body: &syn::Block, arg: &Expr) -> Option<u128> {
+    let Expr::Path(p) = arg else { return None };
+    let id = p.path.get_ident()?;
+    let at = id.span().byte_range().start;
+    struct Steps<'x> {
+        name: &'x syn::Ident,
+        before: usize,
+        out: Vec<(bool, &'x Expr)>,
+    }
+    impl<'x> Visit<'x> for Steps<'x> {
+        fn visit_expr_binary(&mut self, b: &'x syn::ExprBinary) {
+            let add = match b.op {
+                syn::BinOp::AddAssign(_) => Some(true),
+                syn::BinOp::MulAssign(_) => Some(false),
+                _ => None,
+            };
+            if let (Some(add), Expr::Path(p)) = (add, &*b.left) {
+                if p.path.is_ident(self.name) && b.span().byte_range().start < self.before {
+                    self.out.push((add, &b.right));
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut steps = Steps {
+        name: id,
+        before: at,
+        out: Vec::new(),
+    };
+    // Only the steps of the loop body itself (not a `let` of that name in it).
+    let body_bytes = body.brace_token.span.open().byte_range().start
+        ..body.brace_token.span.close().byte_range().end;
+    let binding = scan.scope.binding_at(id)?;
+    if body_bytes.contains(&binding.at) {
+        return None;
+    }
+    steps.visit_block(body);
+    if steps.out.is_empty() {
+        return None;
+    }
+    let mut wait = scan.ev.eval(binding.init?).as_duration_nanos()?;
+    for (add, rhs) in steps.out {
+        let v = scan.ev.eval(rhs);
+        wait = if add {
+            wait.checked_add(v.as_duration_nanos()?)?
+        } else {
+            wait.checked_mul(u128::try_from(v.as_int()?).ok()?)?
+        };
+    }
+    (wait > 0).then_some(wait)
+}
+
+/// The first wait of a backoff computed in a function of this file:
+/// `sleep(Self::backoff(attempt, self.config.base_ms))` (or bound to a
+/// `let` first) where the function returns `Duration::from_millis(base *
+/// 2u64.pow(n))`: the base is what the call passes for `base`.
+fn helper_delay(scan: &NetScan<'_, '_>, arg: &Expr) -> Option<u128> {
+    let cx = scan.cx;
+    let mut call = strip_value(arg);
+    if let Expr::Path(p) = call {
+        let id = p.path.get_ident()?;
+        call = strip_value(scan.scope.binding_at(id)?.init?);
+    }
+    let (name, owner, args): (String, Option<String>, Vec<&Expr>) = match call {
+        Expr::Call(c) => {
+            let Expr::Path(p) = &*c.func else { return None };
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            match segs.as_slice() {
+                [f] => (f.clone(), None, c.args.iter().collect()),
+                [ty, f] if ty == "Self" => (
+                    f.clone(),
+                    Some(scan.self_ty?.to_string()),
+                    c.args.iter().collect(),
+                ),
+                [ty, f] => (f.clone(), Some(ty.clone()), c.args.iter().collect()),
+                _ => return None,
+            }
+        }
+        Expr::MethodCall(m) if matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self")) => {
+            (
+                m.method.to_string(),
+                Some(scan.self_ty?.to_string()),
+                m.args.iter().collect(),
+            )
+        }
+        _ => return None,
+    };
+    let fns = functions(cx.file);
+    let mut hits = fns
+        .iter()
+        .filter(|f| f.name == name && f.self_ty.as_deref() == owner.as_deref());
+    let (Some(helper), None) = (hits.next(), hits.next()) else {
+        return None;
+    };
+    let params = fn_params(helper.sig);
+    if params.len() != args.len() {
+        return None;
+    }
+    // The returned duration: the body's tail expression.
+    let Some(syn::Stmt::Expr(tail, None)) = helper.body.stmts.last() else {
+        return None;
+    };
+    let Expr::Call(ctor) = tail else { return None };
+    let Expr::Path(cp) = &*ctor.func else {
+        return None;
+    };
+    let unit: u128 = match cp.path.segments.last()?.ident.to_string().as_str() {
+        "from_secs" => 1_000_000_000,
+        "from_millis" => 1_000_000,
+        "from_micros" => 1_000,
+        _ => return None,
+    };
+    // Through `.min(cap)`, a `let` of the helper, then the leftmost factor.
+    let local = |name: &syn::Ident| {
+        helper.body.stmts.iter().rev().find_map(|st| match st {
+            syn::Stmt::Local(l) => match (&l.pat, &l.init) {
+                (Pat::Ident(pi), Some(init)) if pi.ident == *name => Some(&*init.expr),
+                (Pat::Type(pt), Some(init))
+                    if matches!(&*pt.pat, Pat::Ident(pi) if pi.ident == *name) =>
+                {
+                    Some(&*init.expr)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+    };
+    let mut e = ctor.args.first()?;
+    for _ in 0..4 {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::Cast(c) => &c.expr,
+            Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "min" | "max" | "clamp")
+                    || m.method.to_string().starts_with("saturating_") =>
+            {
+                &m.receiver
+            }
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::Mul(_) | syn::BinOp::Shl(_)) => &b.left,
+            Expr::Path(p) => match p.path.get_ident().and_then(local) {
+                Some(init) => init,
+                None => break,
+            },
+            _ => break,
+        };
+    }
+    let Expr::Path(p) = e else { return None };
+    let id = p.path.get_ident()?;
+    let i = params.iter().position(|n| id == n)?;
+    let base = scan.ev.eval(args[i]).as_int()?;
+    u128::try_from(base)
+        .ok()
+        .filter(|b| *b > 0)
+        .map(|b| b * unit)
+}
+
+/// `x.await`, `x?`, `(x)`: the value expression inside.
+fn strip_value(e: &Expr) -> &Expr {
+    match e {
+        Expr::Await(a) => strip_value(&a.base),
+        Expr::Try(t) => strip_value(&t.expr),
+        Expr::Paren(p) => strip_value(&p.expr),
+        other => other,
+    }
 }
 
 /// The duration argument of every sleep in the body.
@@ -1523,6 +1843,17 @@ fn signal_of_path(segs: &[String], protocol: Protocol) -> Option<&'static str> {
     }
 }
 
+fn is_int_lit(e: &Expr, want: u16) -> bool {
+    matches!(e, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) if i.base10_parse::<u16>().ok() == Some(want))
+}
+
+/// `resp.status()`, `resp.status().as_u16()`: a response status compared
+/// with a number (`StatusCode` compares with `u16`).
+fn reads_status(e: &Expr) -> bool {
+    reads_status_number(e)
+        || matches!(e, Expr::MethodCall(m) if m.method == "status" && m.args.is_empty())
+}
+
 /// Whether `e` calls `.as_u16()` (a status code compared as a number).
 fn reads_status_number(e: &Expr) -> bool {
     struct V(bool);
@@ -1556,7 +1887,39 @@ struct Signals {
     out: Vec<(usize, &'static str)>,
 }
 
+/// A plain failure test (`status == StatusCode::TOO_MANY_REQUESTS`,
+/// `status.is_server_error()`), not negated or combined.
+fn is_plain_test(e: &Expr) -> bool {
+    match e {
+        Expr::Paren(p) => is_plain_test(&p.expr),
+        Expr::Binary(b) => matches!(b.op, syn::BinOp::Eq(_)),
+        Expr::MethodCall(_) => true,
+        _ => false,
+    }
+}
+
 impl<'a> Visit<'a> for Signals {
+    fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+        // `if status == StatusCode::TOO_MANY_REQUESTS { return Err(..) }`:
+        // that failure leaves the loop, it is not re-tried.
+        if !(is_plain_test(&i.cond) && block_always_exits(&i.then_branch)) {
+            self.visit_expr(&i.cond);
+        }
+        self.visit_block(&i.then_branch);
+        if let Some((_, e)) = &i.else_branch {
+            self.visit_expr(e);
+        }
+    }
+    fn visit_arm(&mut self, a: &'a syn::Arm) {
+        // `StatusCode::BAD_REQUEST | StatusCode::TOO_MANY_REQUESTS => return ..`
+        // without a guard: those statuses leave.
+        let (_, guard) = arm_parts(a);
+        if guard.is_none() && always_exits(&a.body) {
+            self.visit_expr(&a.body);
+            return;
+        }
+        syn::visit::visit_arm(self, a);
+    }
     fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
         let token = match (self.protocol, m.method.to_string().as_str()) {
             (Protocol::Http, "is_server_error") => Some("5xx"),
@@ -1595,6 +1958,9 @@ impl<'a> Visit<'a> for Signals {
     fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
         if self.protocol == Protocol::Http && reads_status_number(&m.expr) {
             for arm in &m.arms {
+                if arm_parts(arm).1.is_none() && always_exits(&arm.body) {
+                    continue;
+                }
                 let mut pats = vec![arm_parts(arm).0];
                 while let Some(p) = pats.pop() {
                     match p {
@@ -1644,4 +2010,324 @@ fn ticks(body: &syn::Block) -> bool {
     let mut v = V(false);
     v.visit_block(body);
     v.0
+}
+
+/// Whether the loop body can finish an iteration, and so go round again,
+/// on a path where nothing failed: no `Err(..)` arm, no failure test
+/// taken, no success test refused, no exit. A retry loop goes round only
+/// after a failure; a worker, poller or heartbeat (`Ok(v) => handle(v)`,
+/// then `sleep(period)`) goes round after a success too.
+fn goes_round_on_success(body: &syn::Block) -> bool {
+    block_clean(body)
+}
+
+/// A block completes (or `continue`s) on a clean path.
+fn block_clean(b: &syn::Block) -> bool {
+    for s in &b.stmts {
+        let clean = match s {
+            syn::Stmt::Local(l) => l.init.as_ref().is_none_or(|i| expr_clean(&i.expr)),
+            syn::Stmt::Expr(Expr::Continue(_), _) => return true,
+            syn::Stmt::Expr(e, _) => expr_clean(e),
+            syn::Stmt::Macro(m) => !m.mac.path.segments.last().is_some_and(|s| {
+                matches!(
+                    s.ident.to_string().as_str(),
+                    "bail" | "panic" | "unreachable"
+                )
+            }),
+            syn::Stmt::Item(_) => true,
+        };
+        if !clean {
+            return false;
+        }
+    }
+    true
+}
+
+/// An expression completes (or `continue`s) on a clean path.
+fn expr_clean(e: &Expr) -> bool {
+    match e {
+        Expr::Return(_) | Expr::Break(_) => false,
+        Expr::Continue(_) => true,
+        Expr::Paren(p) => expr_clean(&p.expr),
+        Expr::Block(b) => block_clean(&b.block),
+        Expr::Unsafe(u) => block_clean(&u.block),
+        Expr::Await(a) => expr_clean(&a.base),
+        Expr::Try(t) => expr_clean(&t.expr),
+        Expr::Call(_) if always_exits(e) => false,
+        Expr::Macro(_) if always_exits(e) => false,
+        Expr::If(i) => {
+            let then_clean = !is_failure_cond(&i.cond) && block_clean(&i.then_branch);
+            let else_clean = !is_success_cond(&i.cond)
+                && i.else_branch.as_ref().is_none_or(|(_, e)| expr_clean(e));
+            then_clean || else_clean
+        }
+        Expr::Match(m) => {
+            let mut saw_guarded_success_exit = false;
+            m.arms.iter().any(|arm| {
+                let (pat, guard) = arm_parts(arm);
+                let success = is_success_pat(pat);
+                let failure_guard =
+                    guard.is_some_and(|g| !is_success_cond(g) && is_failure_cond(g));
+                // `Ok(r) if r.status().is_success() => return ..` then
+                // `Ok(r) => ..`: the second arm holds the failed statuses.
+                let after_success_exit = success && guard.is_none() && saw_guarded_success_exit;
+                if success && guard.is_some_and(is_success_cond) && !expr_clean(&arm.body) {
+                    saw_guarded_success_exit = true;
+                }
+                let failure =
+                    (!success && is_failure_pat(pat)) || failure_guard || after_success_exit;
+                !failure && expr_clean(&arm.body)
+            })
+        }
+        _ => true,
+    }
+}
+
+/// Which functions of the file run long-lived work: a worker loop that goes
+/// round on success (`loop { let job = rx.recv().await; .. }`), a receive
+/// loop over a stream, a panic boundary (`catch_unwind`), or a call of such
+/// a function, followed through the file's own functions a few hops. A loop
+/// that re-runs one of them when it ends or fails is a supervisor or a
+/// reconnect loop of a consumer, not a retry of a request.
+struct LongLived<'f, 'a> {
+    fns: &'f [FnItem<'a>],
+    /// Per function: `None` not yet known, `Some(false)` also while being
+    /// computed, so recursion ends.
+    memo: std::cell::RefCell<Vec<Option<bool>>>,
+}
+
+/// Hops followed from a loop into the file's functions.
+const LONG_LIVED_DEPTH: u32 = 3;
+
+impl<'f, 'a> LongLived<'f, 'a> {
+    fn new(fns: &'f [FnItem<'a>]) -> Self {
+        LongLived {
+            fns,
+            memo: std::cell::RefCell::new(vec![None; fns.len()]),
+        }
+    }
+
+    /// Whether `e` (a loop body, a `while let` head) calls a function of
+    /// this file that runs long-lived work. `caller` is the function the
+    /// code sits in: its `Self` type and its `let` bindings type receivers.
+    fn calls_long_lived(
+        &self,
+        cx: &FileCtx<'_>,
+        caller: &FnItem<'_>,
+        scope: &FnScope<'_>,
+        e: &ExprOrBlock<'_>,
+    ) -> bool {
+        self.calls_long_lived_at(cx, caller.self_ty.as_deref(), Some(scope), e, 0)
+    }
+
+    fn calls_long_lived_at(
+        &self,
+        cx: &FileCtx<'_>,
+        self_ty: Option<&str>,
+        scope: Option<&FnScope<'_>>,
+        e: &ExprOrBlock<'_>,
+        depth: u32,
+    ) -> bool {
+        let mut targets = CallTargets {
+            cx,
+            fns: self.fns,
+            self_ty,
+            scope,
+            out: Vec::new(),
+        };
+        match e {
+            ExprOrBlock::Expr(x) => targets.visit_expr(x),
+            ExprOrBlock::Block(b) => targets.visit_block(b),
+        }
+        let found = targets.out;
+        found
+            .into_iter()
+            .any(|i| self.is_long_lived(cx, i, depth + 1))
+    }
+
+    fn is_long_lived(&self, cx: &FileCtx<'_>, idx: usize, depth: u32) -> bool {
+        if let Some(known) = self.memo.borrow()[idx] {
+            return known;
+        }
+        self.memo.borrow_mut()[idx] = Some(false);
+        let f = &self.fns[idx];
+        let own = runs_long_lived_work(f.body);
+        let result = own
+            || depth < LONG_LIVED_DEPTH
+                && self.calls_long_lived_at(
+                    cx,
+                    f.self_ty.as_deref(),
+                    None,
+                    &ExprOrBlock::Block(f.body),
+                    depth,
+                );
+        // Kept whatever the depth it was reached at: each function is
+        // walked once, so a file of mutually calling functions stays linear.
+        self.memo.borrow_mut()[idx] = Some(result);
+        result
+    }
+}
+
+enum ExprOrBlock<'x> {
+    Expr(&'x Expr),
+    Block(&'x syn::Block),
+}
+
+/// Whether a body itself runs long-lived work: `catch_unwind`, a `loop`
+/// that goes round on success, or `while let Some(m) = rx.recv().await`
+/// handling each message. Spawned tasks and closures count: the function
+/// starts that work.
+fn runs_long_lived_work(body: &syn::Block) -> bool {
+    struct V(bool);
+    impl<'x> Visit<'x> for V {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            self.0 |= m.method == "catch_unwind";
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_loop(&mut self, l: &'x syn::ExprLoop) {
+            self.0 |= goes_round_on_success(&l.body);
+            syn::visit::visit_expr_loop(self, l);
+        }
+        fn visit_expr_while(&mut self, w: &'x syn::ExprWhile) {
+            if let Expr::Let(lt) = &*w.cond {
+                let mut head = &*lt.expr;
+                while let Expr::Await(a) = head {
+                    head = &a.base;
+                }
+                self.0 |= is_stream_receive(head)
+                    && matches!(&*lt.pat, Pat::TupleStruct(ts) if ts.path.is_ident("Some"))
+                    && goes_round_on_success(&w.body);
+            }
+            syn::visit::visit_expr_while(self, w);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_block(body);
+    v.0
+}
+
+/// The file's functions that calls in an expression name: `self.m()`,
+/// `x.m()` where `x` is bound to a value of a type of this file
+/// (`let x = Self::new(..)?`, `let x: T`), `self.field.m()` by the field's
+/// type, `Self::f(..)`, `T::f(..)` and free `f(..)`. A name that several
+/// functions could answer to is left unresolved.
+struct CallTargets<'c, 'f, 'a, 's> {
+    cx: &'c FileCtx<'a>,
+    fns: &'f [FnItem<'a>],
+    self_ty: Option<&'c str>,
+    scope: Option<&'s FnScope<'s>>,
+    out: Vec<usize>,
+}
+
+impl CallTargets<'_, '_, '_, '_> {
+    fn push_unique(&mut self, name: &str, ty: Option<&str>) {
+        let mut hits = self
+            .fns
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name == name && f.self_ty.as_deref() == ty);
+        if let (Some((i, _)), None) = (hits.next(), hits.next()) {
+            self.out.push(i);
+        }
+    }
+
+    /// The type a receiver holds, as this file names it.
+    fn receiver_type(&self, e: &Expr) -> Option<String> {
+        match e {
+            Expr::Paren(p) => self.receiver_type(&p.expr),
+            Expr::Reference(r) => self.receiver_type(&r.expr),
+            Expr::Path(p) if p.path.is_ident("self") => self.self_ty.map(str::to_string),
+            Expr::Path(p) => {
+                let id = p.path.get_ident()?;
+                let b = self.scope?.binding_at(id)?;
+                if let Some(ty) = b.ty {
+                    return super::scope::type_name(ty);
+                }
+                self.value_type(b.init?)
+            }
+            Expr::Field(f) => {
+                let syn::Member::Named(name) = &f.member else {
+                    return None;
+                };
+                if !matches!(&*f.base, Expr::Path(p) if p.path.is_ident("self")) {
+                    return None;
+                }
+                super::scope::type_name(self.cx.field_type(&name.to_string())?)
+            }
+            _ => None,
+        }
+    }
+
+    /// The type of a constructed value: `Self::new(..)?`, `T::connect(..).await`, `T { .. }`.
+    fn value_type(&self, e: &Expr) -> Option<String> {
+        match e {
+            Expr::Try(t) => self.value_type(&t.expr),
+            Expr::Await(a) => self.value_type(&a.base),
+            Expr::Paren(p) => self.value_type(&p.expr),
+            // `match T::open(..) { Ok(v) => v, Err(_) => return }`
+            Expr::Match(m) => self.value_type(&m.expr),
+            Expr::MethodCall(m)
+                if matches!(
+                    m.method.to_string().as_str(),
+                    "unwrap" | "expect" | "unwrap_or_else"
+                ) =>
+            {
+                self.value_type(&m.receiver)
+            }
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let n = p.path.segments.len();
+                if n < 2 {
+                    return None;
+                }
+                let ty = p.path.segments[n - 2].ident.to_string();
+                if ty == "Self" {
+                    self.self_ty.map(str::to_string)
+                } else {
+                    Some(ty)
+                }
+            }
+            Expr::Struct(s) => {
+                let ty = s.path.segments.last()?.ident.to_string();
+                if ty == "Self" {
+                    self.self_ty.map(str::to_string)
+                } else {
+                    Some(ty)
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<'x> Visit<'x> for CallTargets<'_, '_, '_, '_> {
+    fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+        if let Some(ty) = self.receiver_type(&m.receiver) {
+            self.push_unique(&m.method.to_string(), Some(&ty));
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func {
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            match segs.as_slice() {
+                [f] => self.push_unique(f, None),
+                [ty, f] if ty == "Self" => {
+                    if let Some(own) = self.self_ty {
+                        self.push_unique(f, Some(own));
+                    }
+                }
+                [ty, f] => self.push_unique(f, Some(ty)),
+                _ => {}
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_item(&mut self, _: &'x syn::Item) {}
 }

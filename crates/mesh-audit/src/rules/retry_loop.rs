@@ -11,6 +11,9 @@
 //! the call inside the loop), `backoff` (the first wait), `retry_on` (the
 //! failures the conditions test, as Istio `retryOn` tokens), and the
 //! destination `host` and `port`. An unbounded loop has no `retries`.
+//! The call may sit in a function the loop hands the operation to
+//! (`attempt(&op)`), and the wait in a helper (`sleep(backoff(n, base_ms))`
+//! reads `base_ms` from the call).
 //!
 //! ## Why the mesh should own it
 //! The sidecar already retries: Istio retries every request twice on
@@ -53,9 +56,17 @@
 //! loops that wait for a state (they do not leave on success of the call),
 //! database and broker calls (a mesh has no retries for opaque TCP, and a
 //! serialization-failure retry is the application's business), loops over a
-//! collection (`for url in mirrors`), and test code. Reconnect loops of
-//! long-lived consumers (`loop { connect; consume; sleep }`) are left out
-//! unless `--include-reconnect` (or `include-reconnect = true`) is set.
+//! collection (`for url in mirrors`), and test code. Workers, pollers and
+//! heartbeats are not retries: a loop that can go round after a success
+//! (`Ok(v) => handle(v)`, then `sleep(period)`) never leaves because the
+//! call worked. Supervisors are not either: a loop that re-runs long-lived
+//! work when it ends or fails (a function of the file with a worker loop,
+//! a receive loop, or a `catch_unwind` panic boundary, followed through
+//! `self` methods, typed locals and fields), together with the loops inside
+//! it that rebuild what it restarts. Reconnect loops of long-lived
+//! consumers (`loop { connect; consume; sleep }`, or re-opening a stream a
+//! spawned task reads) are left out unless `--include-reconnect` (or
+//! `include-reconnect = true`) is set.
 
 use std::collections::BTreeMap;
 
