@@ -202,6 +202,37 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
             }
             syn::visit::visit_local(self, l);
         }
+        /// `match TcpListener::bind(..) { Ok(l) => return l.local_addr(), .. }`:
+        /// the listener is only used in its arm.
+        fn visit_expr_match(&mut self, m: &'x syn::ExprMatch) {
+            if let Some(c) = bind_call(&m.expr) {
+                for arm in &m.arms {
+                    let syn::Pat::TupleStruct(ts) = &arm.pat else {
+                        continue;
+                    };
+                    let (Some(syn::Pat::Ident(id)), true) = (
+                        ts.elems.first(),
+                        ts.path.is_ident("Ok") && ts.elems.len() == 1,
+                    ) else {
+                        continue;
+                    };
+                    let mut u = Uses {
+                        name: &id.ident,
+                        all: 0,
+                        harmless: 0,
+                        addr: 0,
+                    };
+                    u.visit_expr(&arm.body);
+                    if u.all > 0 && u.all == u.harmless {
+                        self.out.push(start(c));
+                    }
+                    if u.addr > 0 {
+                        self.addr_read.push(start(c));
+                    }
+                }
+            }
+            syn::visit::visit_expr_match(self, m);
+        }
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
     let mut p = Probes {
