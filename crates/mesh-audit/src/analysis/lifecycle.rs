@@ -459,13 +459,26 @@ fn is_launch_fn(f: &FnItem<'_>) -> bool {
     })
 }
 
-/// Every method name called in a body, macro bodies (`select!`) included.
+/// Every method name called in a body, macro bodies (`select!`) included,
+/// also in the fully qualified form `Connection::graceful_shutdown(conn)`
+/// (hyper's pinned connections are shut down that way).
 fn method_names(cx: &FileCtx<'_>, body: &syn::Block) -> HashSet<String> {
     struct V<'c, 'a>(&'c FileCtx<'a>, HashSet<String>);
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
             self.1.insert(m.method.to_string());
             syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            // `Type::method(receiver, ..)`: a method called by its path.
+            if let Expr::Path(p) = &*c.func {
+                if p.path.segments.len() >= 2 && !c.args.is_empty() {
+                    if let Some(last) = p.path.segments.last() {
+                        self.1.insert(last.ident.to_string());
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
         }
         fn visit_macro(&mut self, mac: &'x syn::Macro) {
             for e in self.0.macros.exprs(mac) {
