@@ -9,9 +9,10 @@
 //! - files under test, fixture, benchmark, example or mock folders
 //!   (`tests/e2e/docker-compose.yml`) deploy test environments, not the
 //!   product, and are not read;
-//! - a Dockerfile whose `ENTRYPOINT`/`CMD` runs one of the binaries it
-//!   builds deploys that one; the others it builds or copies beside it
-//!   (`restatectl` next to the server) are tools people `exec` into the pod;
+//! - a Dockerfile whose `ENTRYPOINT`/`CMD` runs one of the binaries cargo
+//!   builds in it deploys that one; the others it builds or copies beside
+//!   it (an admin CLI next to the server) are tools people `exec` into the
+//!   pod (a launch script that runs the server keeps every built name);
 //! - a Dockerfile whose command is an interactive shell (`CMD ["/bin/bash"]`)
 //!   is a toolbox image: what it builds is run by people.
 //!
@@ -234,6 +235,9 @@ pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
             .map(str::to_string)
     };
     let mut built = BTreeSet::new();
+    // The part of `built` that cargo builds: a run name among them is the
+    // image's program (a copied launch script is not).
+    let mut cargo_built = BTreeSet::new();
     let mut run = BTreeSet::new();
     for (i, w) in words.iter().enumerate() {
         let w = w.as_str();
@@ -241,25 +245,30 @@ pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
         // `--bin api`, `-p api`, `--package api`, `--bin=api`.
         for flag in ["--bin", "-p", "--package"] {
             if w == flag && is_name(next) {
+                cargo_built.insert(next.to_string());
                 built.insert(next.to_string());
             }
             if let Some(v) = w.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
                 if is_name(v) {
+                    cargo_built.insert(v.to_string());
                     built.insert(v.to_string());
                 }
             }
         }
-        // `target/release/api`, `target/x86_64-unknown-linux-musl/release/api`,
-        // `/usr/local/bin/api`.
-        let path_like = w.contains("target/") && (w.contains("/release/") || w.contains("/debug/"))
-            || w.starts_with("/usr/local/bin/")
+        // `target/release/api`, `target/x86_64-unknown-linux-musl/release/api`
+        // (what cargo built); `/usr/local/bin/api` (what was copied, maybe a
+        // launch script).
+        let cargo_output =
+            w.contains("target/") && (w.contains("/release/") || w.contains("/debug/"));
+        let installed = w.starts_with("/usr/local/bin/")
             || w.starts_with("/usr/bin/")
             || w.starts_with("/app/");
-        if path_like {
-            if let Some(last) = w.rsplit('/').next() {
-                if is_name(last) {
-                    built.insert(last.to_string());
+        if cargo_output || installed {
+            if let Some(last) = w.rsplit('/').next().filter(|l| is_name(l)) {
+                if cargo_output {
+                    cargo_built.insert(last.to_string());
                 }
+                built.insert(last.to_string());
             }
         }
         // `command: api` in compose files and manifests.
@@ -300,7 +309,7 @@ pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
         // A toolbox image: people run what it holds.
         return;
     }
-    if run.iter().any(|r| built.contains(r)) {
+    if run.iter().any(|r| cargo_built.contains(r)) {
         out.extend(run);
     } else {
         out.extend(built);
@@ -373,6 +382,20 @@ mod tests {
             &mut out,
         );
         assert_eq!(out.iter().collect::<Vec<_>>(), ["worker"]);
+    }
+
+    #[test]
+    fn a_launch_script_entrypoint_keeps_what_the_file_builds() {
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM rust AS build\nRUN cargo build --release --package relay --bin relay\n\
+             FROM debian\nCOPY --from=build /app/target/release/relay /usr/local/bin/relay\n\
+             COPY ./scripts/start-relay /usr/local/bin/start-relay\n\
+             CMD [\"/usr/local/bin/start-relay\"]\n",
+            true,
+            &mut out,
+        );
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["relay", "start-relay"]);
     }
 
     #[test]
