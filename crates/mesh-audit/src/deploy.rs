@@ -309,7 +309,14 @@ pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
         // A toolbox image: people run what it holds.
         return;
     }
-    if run.iter().any(|r| cargo_built.contains(r)) {
+    // An image that builds nothing itself (it copies from another image)
+    // names its program among what it copies.
+    let programs = if cargo_built.is_empty() {
+        &built
+    } else {
+        &cargo_built
+    };
+    if run.iter().any(|r| programs.contains(r)) {
         out.extend(run);
     } else {
         out.extend(built);
@@ -396,6 +403,20 @@ mod tests {
             &mut out,
         );
         assert_eq!(out.iter().collect::<Vec<_>>(), ["relay", "start-relay"]);
+    }
+
+    #[test]
+    fn an_image_copied_from_another_runs_what_its_entrypoint_names() {
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM registry/app:latest AS source\nFROM debian\n\
+             COPY --from=source /usr/local/bin/server /usr/local/bin/\n\
+             COPY --from=source /usr/local/bin/opsctl /usr/local/bin/\n\
+             ENTRYPOINT [\"/usr/local/bin/server\"]\n",
+            true,
+            &mut out,
+        );
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["server"]);
     }
 
     #[test]
