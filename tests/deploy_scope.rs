@@ -1,8 +1,9 @@
 //! Deployment files decide which packages ship (`fixtures/nested-repo`): a
 //! Cargo workspace in a folder of its repository (`server/`) shipped by the
 //! repository's top-level `Dockerfile`, an operator tool copied into the
-//! image beside the server, a toolbox image whose command is a shell, and
-//! a compose file of the end-to-end test environment.
+//! image beside the server (with a loopback login callback), a toolbox
+//! image whose command is a shell, and a compose file of the end-to-end
+//! test environment.
 
 mod common;
 
@@ -37,7 +38,8 @@ fn the_repository_dockerfile_above_the_workspace_names_the_server() {
             {"audited": true, "name": "gateway-cli", "scope": "service", "why": "`gateway` is named by a deployment file"},
             {"audited": true, "name": "gateway-serve", "scope": "library", "why": "used by gateway-cli"},
             // Built and copied beside the server, and held by a toolbox
-            // image: run by people, not by the pod.
+            // image: run by people, not by the pod. Its login callback
+            // listens on loopback only, which makes no service of it.
             {"audited": false, "name": "opsctl", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
             // Named only by `tests/e2e/docker-compose.yml` and the toolbox.
             {"audited": false, "name": "replay-proxy", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
