@@ -326,7 +326,7 @@ impl FileSummary {
         let serves_at = cx
             .server_binds()
             .iter()
-            .find(|b| !(b.is_loopback() && !b.from_env))
+            .find(|b| !b.is_loopback() || b.from_env)
             .map(|b| b.range.line);
         let uses_clap = cx.uses.imports_from("clap")
             || file.attrs.iter().any(|a| a.path().is_ident("clap"))
