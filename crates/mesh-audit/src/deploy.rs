@@ -5,10 +5,27 @@
 //! `command: ["api"]`). A package named there is a service or a job even
 //! when nothing in its code looks like a server.
 //!
+//! Not every name in a deployment file runs in a pod:
+//! - files under test, fixture, benchmark, example or mock folders
+//!   (`tests/e2e/docker-compose.yml`) deploy test environments, not the
+//!   product, and are not read;
+//! - a Dockerfile whose `ENTRYPOINT`/`CMD` runs one of the binaries cargo
+//!   builds in it deploys that one; the others it builds or copies beside
+//!   it (an admin CLI next to the server) are tools people `exec` into the
+//!   pod (a launch script that runs the server keeps every built name);
+//! - a Dockerfile whose command is an interactive shell (`CMD ["/bin/bash"]`)
+//!   is a toolbox image: what it builds is run by people.
+//!
+//! A Cargo workspace is often a folder of its repository (`repo/server/`,
+//! with the Dockerfile at `repo/`): the folders above the workspace root up
+//! to the repository's root (the one holding `.git`, at most
+//! [`MAX_ANCESTORS`] levels up) are read too, the workspace's own subtree
+//! once. Without a `.git` in reach only the deployment files directly in
+//! the parent folder are read, never a walk of it.
+//!
 //! These are deployment files, not Rust sources: reading their words is the
 //! only way to know what ships. Only regular files of at most
-//! [`MAX_DEPLOY_FILE`] bytes are read, never followed through symlinks, and
-//! the walk stays inside the workspace root.
+//! [`MAX_DEPLOY_FILE`] bytes are read, never followed through symlinks.
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -18,6 +35,10 @@ use std::path::Path;
 pub const MAX_DEPLOY_FILE: u64 = 1024 * 1024;
 /// Deep enough for `deploy/helm/<chart>/templates/x.yaml` in a monorepo.
 const MAX_DEPTH: usize = 8;
+/// How far above the workspace root the repository's root may be.
+pub const MAX_ANCESTORS: usize = 2;
+/// Commands that make an image an interactive toolbox.
+const SHELLS: &[&str] = &["bash", "sh", "zsh", "ash", "dash", "fish"];
 
 /// Folders whose YAML files are deployment manifests.
 const MANIFEST_DIRS: &[&str] = &[
@@ -40,18 +61,60 @@ const MANIFEST_DIRS: &[&str] = &[
 /// Binary and package names the repository's deployment files name.
 pub fn deployed_names(root: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let walker = ignore::WalkBuilder::new(root)
+    walk_deployment_files(root, None, MAX_DEPTH, &mut out);
+    match repository_root(root) {
+        // Every folder between the repository's root and the workspace,
+        // without walking the workspace a second time.
+        Some(top) => walk_deployment_files(&top, Some(root), MAX_DEPTH, &mut out),
+        None => {
+            if let Some(parent) = root.parent() {
+                walk_deployment_files(parent, Some(root), 1, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// The folder above `root` that holds `.git`, at most [`MAX_ANCESTORS`]
+/// levels up; `None` when `root` itself is the repository's root or none is
+/// found.
+fn repository_root(root: &Path) -> Option<std::path::PathBuf> {
+    if root.join(".git").exists() {
+        return None;
+    }
+    root.ancestors()
+        .skip(1)
+        .take(MAX_ANCESTORS)
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// Reads the deployment files under `base` (to `depth` levels; 1 is the
+/// folder's own files), skipping the subtree at `skip` and folders of
+/// test environments.
+fn walk_deployment_files(
+    base: &Path,
+    skip: Option<&Path>,
+    depth: usize,
+    out: &mut BTreeSet<String>,
+) {
+    let skip = skip.map(Path::to_path_buf);
+    let walker = ignore::WalkBuilder::new(base)
         .hidden(false)
         .git_ignore(true)
         .git_global(false)
         .parents(false)
         .require_git(false)
         .follow_links(false)
-        .max_depth(Some(MAX_DEPTH))
-        .filter_entry(|e| {
+        .max_depth(Some(depth))
+        .filter_entry(move |e| {
             let name = e.file_name().to_string_lossy();
-            !(e.file_type().is_some_and(|t| t.is_dir())
-                && (name == "target" || name == ".git" || name == "node_modules"))
+            let dir = e.file_type().is_some_and(|t| t.is_dir());
+            !(dir
+                && (name == "target"
+                    || name == ".git"
+                    || name == "node_modules"
+                    || skip.as_deref() == Some(e.path())))
         })
         .build();
     for entry in walker.flatten() {
@@ -59,14 +122,38 @@ pub fn deployed_names(root: &Path) -> BTreeSet<String> {
             continue;
         }
         let path = entry.path();
-        if !is_deployment_file(path, root) {
+        if !is_deployment_file(path, base) || in_test_folder(path, base) {
             continue;
         }
         if let Some(text) = read_small(path) {
-            names_in(&text, &mut out);
+            names_in(&text, is_dockerfile(path), out);
         }
     }
-    out
+}
+
+/// Whether a folder between `base` and the file says it holds a test
+/// environment (`tests/e2e/`, `fixtures/`, `benches/`, `mock-upstream/`).
+fn in_test_folder(path: &Path, base: &Path) -> bool {
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    let folders: Vec<String> = rel
+        .parent()
+        .map(|p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::packages::dev_word("", &folders.join("/")).is_some()
+}
+
+fn is_dockerfile(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.starts_with("dockerfile")
+        || name.ends_with(".dockerfile")
+        || name.starts_with("containerfile")
 }
 
 fn is_deployment_file(path: &Path, root: &Path) -> bool {
@@ -108,11 +195,28 @@ fn read_small(path: &Path) -> Option<String> {
     Some(text)
 }
 
-/// The names one deployment file builds or runs.
-pub fn names_in(text: &str, out: &mut BTreeSet<String>) {
-    let words: Vec<&str> = text
-        .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']' | ',' | '&' | ';'))
+/// The names one deployment file deploys: what it builds or runs, and for
+/// a Dockerfile that runs one of the binaries it builds, only what it runs.
+pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
+    let split = |line: &'_ str| -> Vec<String> {
+        line.split(|c: char| {
+            c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']' | ',' | '&' | ';')
+        })
         .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+    };
+    let is_run_line = |line: &str| {
+        let first = line.split_whitespace().next().unwrap_or("");
+        dockerfile
+            && (first.eq_ignore_ascii_case("ENTRYPOINT") || first.eq_ignore_ascii_case("CMD"))
+    };
+    // What the file builds or copies; for a Dockerfile, apart from what it
+    // runs (read below, line by line).
+    let words: Vec<String> = text
+        .lines()
+        .filter(|l| !is_run_line(l))
+        .flat_map(split)
         .collect();
     let is_name = |w: &str| {
         !w.is_empty()
@@ -122,41 +226,101 @@ pub fn names_in(text: &str, out: &mut BTreeSet<String>) {
             && !w.starts_with('-')
             && !w.contains("${")
     };
+    let command_name = |w: &str| -> Option<String> {
+        let first = w.trim_start_matches("./");
+        first
+            .rsplit('/')
+            .next()
+            .filter(|l| is_name(l))
+            .map(str::to_string)
+    };
+    let mut built = BTreeSet::new();
+    // The part of `built` that cargo builds: a run name among them is the
+    // image's program (a copied launch script is not).
+    let mut cargo_built = BTreeSet::new();
+    let mut run = BTreeSet::new();
     for (i, w) in words.iter().enumerate() {
-        let next = words.get(i + 1).copied().unwrap_or("");
+        let w = w.as_str();
+        let next = words.get(i + 1).map(String::as_str).unwrap_or("");
         // `--bin api`, `-p api`, `--package api`, `--bin=api`.
         for flag in ["--bin", "-p", "--package"] {
-            if *w == flag && is_name(next) {
-                out.insert(next.to_string());
+            if w == flag && is_name(next) {
+                cargo_built.insert(next.to_string());
+                built.insert(next.to_string());
             }
             if let Some(v) = w.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
                 if is_name(v) {
-                    out.insert(v.to_string());
+                    cargo_built.insert(v.to_string());
+                    built.insert(v.to_string());
                 }
             }
         }
-        // `target/release/api`, `target/x86_64-unknown-linux-musl/release/api`,
-        // `/usr/local/bin/api`.
-        let path_like = w.contains("target/") && (w.contains("/release/") || w.contains("/debug/"))
-            || w.starts_with("/usr/local/bin/")
+        // `target/release/api`, `target/x86_64-unknown-linux-musl/release/api`
+        // (what cargo built); `/usr/local/bin/api` (what was copied, maybe a
+        // launch script).
+        let cargo_output =
+            w.contains("target/") && (w.contains("/release/") || w.contains("/debug/"));
+        let installed = w.starts_with("/usr/local/bin/")
             || w.starts_with("/usr/bin/")
             || w.starts_with("/app/");
-        if path_like {
-            if let Some(last) = w.rsplit('/').next() {
-                if is_name(last) {
-                    out.insert(last.to_string());
+        if cargo_output || installed {
+            if let Some(last) = w.rsplit('/').next().filter(|l| is_name(l)) {
+                if cargo_output {
+                    cargo_built.insert(last.to_string());
                 }
+                built.insert(last.to_string());
             }
         }
-        // `ENTRYPOINT api` / `CMD api`; `command: api`.
-        if matches!(*w, "ENTRYPOINT" | "CMD" | "command:" | "entrypoint:") {
-            let first = next.trim_start_matches("./");
-            if let Some(last) = first.rsplit('/').next() {
-                if is_name(last) {
-                    out.insert(last.to_string());
-                }
-            }
+        // `command: api` in compose files and manifests.
+        if !dockerfile && matches!(w, "ENTRYPOINT" | "CMD" | "command:" | "entrypoint:") {
+            run.extend(command_name(next));
         }
+    }
+    if !dockerfile {
+        out.extend(built);
+        out.extend(run);
+        return;
+    }
+    // `ENTRYPOINT ["/usr/local/bin/api"]`, `CMD api`: one instruction a line.
+    let mut shells_only = true;
+    let mut saw_command = false;
+    for line in text.lines() {
+        let line_words = split(line);
+        let Some((instruction, args)) = line_words.split_first() else {
+            continue;
+        };
+        if !is_run_line(instruction) {
+            continue;
+        }
+        let Some(command) = args.first().and_then(|a| command_name(a)) else {
+            continue;
+        };
+        let interactive_shell =
+            SHELLS.contains(&command.as_str()) && !args.iter().any(|a| a == "-c");
+        saw_command = true;
+        shells_only &= interactive_shell;
+        // `sh -c "api --port 80"`: the binary is read from the script's
+        // path above, the shell is no deployed name.
+        if !SHELLS.contains(&command.as_str()) {
+            run.insert(command);
+        }
+    }
+    if saw_command && shells_only {
+        // A toolbox image: people run what it holds.
+        return;
+    }
+    // An image that builds nothing itself (it copies from another image)
+    // names its program among what it copies.
+    let programs = if cargo_built.is_empty() {
+        &built
+    } else {
+        &cargo_built
+    };
+    if run.iter().any(|r| programs.contains(r)) {
+        out.extend(run);
+    } else {
+        out.extend(built);
+        out.extend(run);
     }
 }
 
@@ -171,10 +335,12 @@ mod tests {
             "FROM rust AS build\nRUN cargo build --release --bin orders -p payments-api\n\
              COPY --from=build /src/target/x86_64-unknown-linux-musl/release/gateway /app/\n\
              ENTRYPOINT [\"/usr/local/bin/inventory\"]\n",
+            true,
             &mut out,
         );
         names_in(
             "containers:\n- name: x\n  command: [\"billing\", \"--port\"]\n",
+            false,
             &mut out,
         );
         let got: Vec<&str> = out.iter().map(String::as_str).collect();
@@ -187,7 +353,87 @@ mod tests {
     #[test]
     fn ignores_variables_and_flags() {
         let mut out = BTreeSet::new();
-        names_in("RUN cargo build --bin ${BIN} -p --locked\n", &mut out);
+        names_in("RUN cargo build --bin ${BIN} -p --locked\n", true, &mut out);
         assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn a_dockerfile_that_runs_one_of_its_builds_deploys_that_one() {
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM rust AS build\nRUN cargo build --release -p server -p opsctl\n\
+             FROM debian\nCOPY --from=build /src/target/release/opsctl /usr/local/bin/opsctl\n\
+             COPY --from=build /src/target/release/server /usr/local/bin/server\n\
+             ENTRYPOINT [\"/usr/local/bin/server\"]\n",
+            true,
+            &mut out,
+        );
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["server"]);
+    }
+
+    #[test]
+    fn a_toolbox_image_deploys_nothing_but_a_shell_command_runs_its_binary() {
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM rust AS build\nRUN cargo build --release -p opsctl\n\
+             FROM debian\nCOPY --from=build /src/target/release/opsctl /usr/local/bin/\n\
+             CMD [ \"/bin/bash\" ]\n",
+            true,
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
+        names_in(
+            "FROM debian\nCOPY target/release/worker /usr/local/bin/worker\n\
+             CMD [\"/bin/sh\", \"-c\", \"worker --queue jobs\"]\n",
+            true,
+            &mut out,
+        );
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["worker"]);
+    }
+
+    #[test]
+    fn a_launch_script_entrypoint_keeps_what_the_file_builds() {
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM rust AS build\nRUN cargo build --release --package relay --bin relay\n\
+             FROM debian\nCOPY --from=build /app/target/release/relay /usr/local/bin/relay\n\
+             COPY ./scripts/start-relay /usr/local/bin/start-relay\n\
+             CMD [\"/usr/local/bin/start-relay\"]\n",
+            true,
+            &mut out,
+        );
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["relay", "start-relay"]);
+    }
+
+    #[test]
+    fn an_image_copied_from_another_runs_what_its_entrypoint_names() {
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM registry/app:latest AS source\nFROM debian\n\
+             COPY --from=source /usr/local/bin/server /usr/local/bin/\n\
+             COPY --from=source /usr/local/bin/opsctl /usr/local/bin/\n\
+             ENTRYPOINT [\"/usr/local/bin/server\"]\n",
+            true,
+            &mut out,
+        );
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["server"]);
+    }
+
+    #[test]
+    fn test_folders_are_not_deployments() {
+        let base = Path::new("/repo");
+        assert!(in_test_folder(
+            Path::new("/repo/core/tests/e2e/docker-compose.yml"),
+            base
+        ));
+        assert!(in_test_folder(
+            Path::new("/repo/ui/fixtures/Dockerfile"),
+            base
+        ));
+        assert!(!in_test_folder(
+            Path::new("/repo/deploy/k8s/api.yaml"),
+            base
+        ));
+        assert!(!in_test_folder(Path::new("/repo/Dockerfile"), base));
     }
 }

@@ -22,7 +22,8 @@ pub struct FileSummary {
     /// Out-of-line `mod x;` declarations: how the module tree reaches files.
     pub mod_decls: Vec<crate::modtree::ModDecl>,
     /// Line of the first place this file starts a server (a bind or serve
-    /// call that is not a free-port probe).
+    /// call that is not a free-port probe, on an address other than a fixed
+    /// loopback one).
     pub serves_at: Option<u32>,
     /// Parses command-line arguments with clap (a tool run by people, unless
     /// it also serves or is deployed).
@@ -319,7 +320,14 @@ impl FileSummary {
         };
         guarded_hosts.sort();
         guarded_hosts.dedup();
-        let serves_at = cx.server_binds().first().map(|b| b.range.line);
+        // A listener on a fixed loopback address (a CLI's login callback, a
+        // local tunnel) serves only its own machine: it does not make the
+        // program a service.
+        let serves_at = cx
+            .server_binds()
+            .iter()
+            .find(|b| !b.is_loopback() || b.from_env)
+            .map(|b| b.range.line);
         let uses_clap = cx.uses.imports_from("clap")
             || file.attrs.iter().any(|a| a.path().is_ident("clap"))
             || {

@@ -287,7 +287,7 @@ pub fn dev_bins(
 
 /// The dev word in a package's name, or in a folder of its path below the
 /// workspace root (`tools/mock-server`, `benches/load`).
-fn dev_word(name: &str, rel: &str) -> Option<&'static str> {
+pub(crate) fn dev_word(name: &str, rel: &str) -> Option<&'static str> {
     let words: BTreeSet<String> = name
         .split(['-', '_'])
         .chain(rel.split('/').flat_map(|c| c.split(['-', '_'])))

@@ -22,6 +22,9 @@ pub struct ServerBind {
     pub port: Option<u16>,
     /// The address came from an environment variable's default.
     pub from_env: bool,
+    /// The bound listener is asked for its `local_addr()`: the code hands
+    /// the port the kernel picked to someone in the process.
+    pub addr_read: bool,
 }
 
 impl ServerBind {
@@ -57,6 +60,7 @@ pub fn server_binds(cx: &FileCtx<'_>) -> Vec<ServerBind> {
             scope: &scope,
             out: &mut out,
             probes: free_port_probes(f.body),
+            addr_reads: listeners_asked_for_address(f.body),
         };
         v.visit_block(f.body);
     }
@@ -73,6 +77,9 @@ struct BindVisitor<'e, 'a> {
     /// Byte offsets of `TcpListener::bind` calls that only probe for a free
     /// port.
     probes: Vec<u32>,
+    /// Byte offsets of `TcpListener::bind` calls whose listener is asked for
+    /// its `local_addr()` (and may serve too).
+    addr_reads: Vec<u32>,
 }
 
 /// `TcpListener::bind(..)` calls whose listener is only asked for its
@@ -80,6 +87,18 @@ struct BindVisitor<'e, 'a> {
 /// .local_addr()?.port()`, or `let l = bind(..)?; let p = l.local_addr()?;
 /// drop(l)`), not a server. Returns the byte offset of each such call.
 fn free_port_probes(body: &syn::Block) -> Vec<u32> {
+    listener_uses(body).0
+}
+
+/// `let l = TcpListener::bind(..)?; .. l.local_addr()`: the binds whose
+/// listener reports its address, whatever else it does.
+fn listeners_asked_for_address(body: &syn::Block) -> Vec<u32> {
+    listener_uses(body).1
+}
+
+/// `(free-port probes, listeners asked for their address)`, as byte offsets
+/// of their bind calls.
+fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
     fn bind_call(e: &Expr) -> Option<&syn::ExprCall> {
         match e {
             Expr::Call(c) => match &*c.func {
@@ -118,11 +137,12 @@ fn free_port_probes(body: &syn::Block) -> Vec<u32> {
             _ => 0,
         }
     }
-    /// Uses of a local: `(all, only local_addr()/drop())`.
+    /// Uses of a local: `(all, only local_addr()/drop(), local_addr())`.
     struct Uses<'n> {
         name: &'n syn::Ident,
         all: usize,
         harmless: usize,
+        addr: usize,
     }
     impl<'x> Visit<'x> for Uses<'_> {
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
@@ -130,6 +150,7 @@ fn free_port_probes(body: &syn::Block) -> Vec<u32> {
                 && m.method == "local_addr"
             {
                 self.harmless += 1;
+                self.addr += 1;
             }
             syn::visit::visit_expr_method_call(self, m);
         }
@@ -150,6 +171,7 @@ fn free_port_probes(body: &syn::Block) -> Vec<u32> {
     struct Probes<'b> {
         body: &'b syn::Block,
         out: Vec<u32>,
+        addr_read: Vec<u32>,
     }
     impl<'x> Visit<'x> for Probes<'_> {
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
@@ -167,23 +189,59 @@ fn free_port_probes(body: &syn::Block) -> Vec<u32> {
                         name: &id.ident,
                         all: 0,
                         harmless: 0,
+                        addr: 0,
                     };
                     u.visit_block(self.body);
                     if u.all > 0 && u.all == u.harmless {
                         self.out.push(start(c));
                     }
+                    if u.addr > 0 {
+                        self.addr_read.push(start(c));
+                    }
                 }
             }
             syn::visit::visit_local(self, l);
+        }
+        /// `match TcpListener::bind(..) { Ok(l) => return l.local_addr(), .. }`:
+        /// the listener is only used in its arm.
+        fn visit_expr_match(&mut self, m: &'x syn::ExprMatch) {
+            if let Some(c) = bind_call(&m.expr) {
+                for arm in &m.arms {
+                    let syn::Pat::TupleStruct(ts) = &arm.pat else {
+                        continue;
+                    };
+                    let (Some(syn::Pat::Ident(id)), true) = (
+                        ts.elems.first(),
+                        ts.path.is_ident("Ok") && ts.elems.len() == 1,
+                    ) else {
+                        continue;
+                    };
+                    let mut u = Uses {
+                        name: &id.ident,
+                        all: 0,
+                        harmless: 0,
+                        addr: 0,
+                    };
+                    u.visit_expr(&arm.body);
+                    if u.all > 0 && u.all == u.harmless {
+                        self.out.push(start(c));
+                    }
+                    if u.addr > 0 {
+                        self.addr_read.push(start(c));
+                    }
+                }
+            }
+            syn::visit::visit_expr_match(self, m);
         }
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
     let mut p = Probes {
         body,
         out: Vec::new(),
+        addr_read: Vec::new(),
     };
     p.visit_block(body);
-    p.out
+    (p.out, p.addr_read)
 }
 
 impl BindVisitor<'_, '_> {
@@ -219,6 +277,7 @@ impl BindVisitor<'_, '_> {
             host,
             port,
             from_env: from_env && host_port(v).is_some(),
+            addr_read: self.addr_reads.contains(&range.byte_start),
         });
     }
 
@@ -375,6 +434,7 @@ impl BindVisitor<'_, '_> {
             host: Some(host),
             port: port.as_int().and_then(|p| u16::try_from(p).ok()),
             from_env,
+            addr_read: false,
         });
     }
 }

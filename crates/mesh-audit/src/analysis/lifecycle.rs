@@ -459,13 +459,26 @@ fn is_launch_fn(f: &FnItem<'_>) -> bool {
     })
 }
 
-/// Every method name called in a body, macro bodies (`select!`) included.
+/// Every method name called in a body, macro bodies (`select!`) included,
+/// also in the fully qualified form `Connection::graceful_shutdown(conn)`
+/// (hyper's pinned connections are shut down that way).
 fn method_names(cx: &FileCtx<'_>, body: &syn::Block) -> HashSet<String> {
     struct V<'c, 'a>(&'c FileCtx<'a>, HashSet<String>);
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
             self.1.insert(m.method.to_string());
             syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            // `Type::method(receiver, ..)`: a method called by its path.
+            if let Expr::Path(p) = &*c.func {
+                if p.path.segments.len() >= 2 && !c.args.is_empty() {
+                    if let Some(last) = p.path.segments.last() {
+                        self.1.insert(last.ident.to_string());
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
         }
         fn visit_macro(&mut self, mac: &'x syn::Macro) {
             for e in self.0.macros.exprs(mac) {
@@ -775,12 +788,65 @@ pub fn attr_routes(file: &syn::File) -> HashMap<String, String> {
     out
 }
 
+/// Route tables that an attribute macro is given on an item:
+/// `#[routes(routes("/health" => get(health), "/tasks" => sub(TaskApi)))]`.
+/// Such a macro (often the workspace's own proc macro) generates the
+/// registration code, which a syntax tree never shows; a string literal
+/// that starts with `/` and maps (`=>`) to a handler is a route path.
+pub fn attr_route_tables(file: &syn::File) -> Vec<String> {
+    struct Tables(Vec<String>);
+    impl<'x> Visit<'x> for Tables {
+        fn visit_attribute(&mut self, a: &'x syn::Attribute) {
+            if let syn::Meta::List(list) = &a.meta {
+                route_table_paths(list.tokens.clone(), 0, &mut self.0);
+            }
+        }
+    }
+    let mut v = Tables(Vec::new());
+    v.visit_file(file);
+    v.0
+}
+
+/// Nesting budget for attribute token groups (a table sits one or two deep).
+const MAX_ATTR_DEPTH: u32 = 8;
+
+fn route_table_paths(tokens: proc_macro2::TokenStream, depth: u32, out: &mut Vec<String>) {
+    use proc_macro2::{Spacing, TokenTree};
+    if depth > MAX_ATTR_DEPTH {
+        return;
+    }
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, t) in trees.iter().enumerate() {
+        match t {
+            TokenTree::Group(g) => route_table_paths(g.stream(), depth + 1, out),
+            TokenTree::Literal(lit) => {
+                let arrow = matches!(
+                    (trees.get(i + 1), trees.get(i + 2)),
+                    (Some(TokenTree::Punct(eq)), Some(TokenTree::Punct(gt)))
+                        if eq.as_char() == '=' && eq.spacing() == Spacing::Joint && gt.as_char() == '>'
+                );
+                if !arrow {
+                    continue;
+                }
+                if let Ok(syn::Lit::Str(s)) = syn::parse_str::<syn::Lit>(&lit.to_string()) {
+                    if s.value().starts_with('/') {
+                        out.push(s.value());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Every route path the file registers anywhere, for the crate index: route
-/// methods and functions with a literal path, route attributes, `path!`
-/// macros, and string patterns matched against a request's `.path()`.
+/// methods and functions with a literal path, route attributes, route
+/// tables given to attribute macros, `path!` macros, and string patterns
+/// matched against a request's `.path()`.
 pub fn file_route_paths(cx: &FileCtx<'_>) -> Vec<String> {
     let attrs = attr_routes(cx.file);
     let mut out: Vec<String> = attrs.values().cloned().collect();
+    out.extend(attr_route_tables(cx.file));
     for f in functions(cx.file) {
         let scope = FnScope::new(Some(f.sig), f.body);
         let lc = Lifecycle {

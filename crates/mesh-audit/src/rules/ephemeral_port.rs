@@ -33,6 +33,12 @@
 //! environment with a non-zero default, and free-port probes: a listener
 //! bound only to ask `local_addr()` for a free port and then dropped
 //! (`TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()`) serves nothing.
+//! Nor in-process loopback servers: a listener on a loopback address and
+//! port `0` whose `local_addr()` the code reads (to hand the address to the
+//! embedding program, a language binding or a test harness) is private to
+//! the process by construction, and no Service or sidecar is meant to reach
+//! it. The same bind on `0.0.0.0` is reported: it is reachable, at a port
+//! nothing targets.
 
 use std::collections::BTreeMap;
 
@@ -58,6 +64,11 @@ impl Rule for EphemeralPort {
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
         for bind in cx.server_binds() {
             if bind.port != Some(0) {
+                continue;
+            }
+            // An in-process server: the code passes the picked port on
+            // itself, and the loopback host keeps everyone else out.
+            if bind.is_loopback() && bind.addr_read {
                 continue;
             }
             let host = bind.host.clone().unwrap_or_default();

@@ -36,8 +36,11 @@
 //! server binds.
 //!
 //! ## Not reported
-//! Test code, client connections to localhost, and addresses read from the
-//! environment or config with a non-loopback default.
+//! Test code, client connections to localhost, addresses read from the
+//! environment or config with a non-loopback default, and free-port probes:
+//! a listener only asked for its `local_addr()` and dropped, also when it is
+//! matched out of the bind's result (`match TcpListener::bind(a) { Ok(l) =>
+//! return l.local_addr(), .. }`).
 
 use std::collections::BTreeMap;
 

@@ -9,9 +9,11 @@
 //! `bind_with_graceful_shutdown` / `.graceful(..)`, poem `run` instead of
 //! `run_with_graceful_shutdown`, `axum_server` without a `Handle`, salvo
 //! without `stop_graceful`, and hyper 1 `serve_connection` without
-//! `graceful_shutdown` / `GracefulShutdown`. actix-web drains on SIGTERM by
-//! itself, so it is reported only after `.disable_signals()` with no
-//! `ServerHandle::stop` call; rocket drains by itself too.
+//! `graceful_shutdown` (also called by its path,
+//! `http2::Connection::graceful_shutdown(conn.as_mut())`) or
+//! `GracefulShutdown`. actix-web drains on SIGTERM by itself, so it is
+//! reported only after `.disable_signals()` with no `ServerHandle::stop`
+//! call; rocket drains by itself too.
 //!
 //! ## Why it breaks under a mesh
 //! When Kubernetes terminates a pod it sends SIGTERM to every container, and

@@ -9,7 +9,9 @@
 //! every file of the crate: `.route(..)`, `.nest(..)`, `.at(..)`,
 //! `.api_route(..)` (aide),
 //! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]`,
-//! `warp::path("health")` and `path!(..)`, and string patterns matched
+//! `warp::path("health")` and `path!(..)`, route tables given to an
+//! attribute macro (`#[api(routes("/health" => get(health)))]`, which
+//! generates the registration), and string patterns matched
 //! against a request's `.path()` in a hand-written hyper service. Routes
 //! and tonic-health services of the workspace crates it depends on (a
 //! routes or api crate that the server crate mounts) count too. One
