@@ -73,6 +73,9 @@ pub struct FileSummary {
     pub grpc_health: bool,
     /// Holds a `fn main`: the crate is a program, not only a library.
     pub has_main: bool,
+    /// Durations the file's calls pass: (callee name, argument count,
+    /// argument position, nanoseconds).
+    pub duration_args: Vec<(String, usize, usize, u128)>,
 }
 
 /// A call a function makes: a path (resolved through the file's `use`s;
@@ -183,6 +186,7 @@ impl FileSummary {
         let mut endpoint_fields = Vec::new();
         let mut closure_args = Vec::new();
         let mut guarded_hosts = Vec::new();
+        let mut duration_args = Vec::new();
         let functions = analysis::scope::functions(file)
             .into_iter()
             .map(|f| {
@@ -267,6 +271,11 @@ impl FileSummary {
                     out: &mut closure_args,
                 }
                 .visit_block(f.body);
+                if !analysis::testcode::is_test_item(f.attrs)
+                    && !in_test(f.body.brace_token.span.open().byte_range().start)
+                {
+                    duration_args.extend(call_durations(&ev, f.body));
+                }
                 FnSummary {
                     name: f.name,
                     self_ty: f.self_ty,
@@ -399,8 +408,69 @@ impl FileSummary {
             functions,
             rel_path: String::new(),
             value_lines,
+            duration_args,
         }
     }
+}
+
+/// Durations a body passes to calls, spelled out at the call
+/// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
+/// (callee name, argument count, position, nanoseconds).
+fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usize, usize, u128)> {
+    struct V<'v, 'e, 'a> {
+        ev: &'v Evaluator<'e, 'a>,
+        out: Vec<(String, usize, usize, u128)>,
+    }
+    impl V<'_, '_, '_> {
+        fn args<'x>(&mut self, name: String, args: impl ExactSizeIterator<Item = &'x syn::Expr>) {
+            let arity = args.len();
+            for (pos, a) in args.enumerate() {
+                let a = match a {
+                    syn::Expr::Call(c)
+                        if matches!(&*c.func, syn::Expr::Path(p) if p.path.is_ident("Some"))
+                            && c.args.len() == 1 =>
+                    {
+                        &c.args[0]
+                    }
+                    a => a,
+                };
+                // Only what reads as a duration: `Duration::from_*(..)`, a
+                // const or a local; evaluating every argument costs too much.
+                let looks = match a {
+                    syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p)
+                        if p.path.segments.last().is_some_and(|s| s.ident.to_string().starts_with("from_"))),
+                    syn::Expr::Path(_) => true,
+                    _ => false,
+                };
+                if looks {
+                    if let Some(n) = self.ev.eval(a).as_duration_nanos() {
+                        self.out.push((name.clone(), arity, pos, n));
+                    }
+                }
+            }
+        }
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let syn::Expr::Path(p) = &*c.func {
+                if let Some(last) = p.path.segments.last() {
+                    self.args(last.ident.to_string(), c.args.iter());
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            self.args(m.method.to_string(), m.args.iter());
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        ev,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out
 }
 
 /// The network behaviour every candidate shares; two candidates that
@@ -456,6 +526,9 @@ pub struct CrateIndex {
     route_paths: Vec<String>,
     grpc_health: bool,
     has_main: bool,
+    /// Per (function name, argument count, position): the duration every
+    /// call that spells one out passes; `None` where they disagree.
+    param_durations: HashMap<(String, usize, usize), Option<u128>>,
 }
 
 impl CrateIndex {
@@ -599,6 +672,17 @@ impl CrateIndex {
                     _ => target.clone(),
                 };
                 index.reexports.push((key, target));
+            }
+            for (name, arity, pos, nanos) in &s.duration_args {
+                let key = (name.clone(), *arity, *pos);
+                match index.param_durations.get(&key) {
+                    Some(prev) if *prev != Some(*nanos) => {
+                        index.param_durations.insert(key, None);
+                    }
+                    _ => {
+                        index.param_durations.insert(key, Some(*nanos));
+                    }
+                }
             }
             index.test_paths.extend(s.test_module_paths.iter().cloned());
             if !s.rel_path.is_empty() {
@@ -941,6 +1025,15 @@ impl CrateIndex {
             [only] if only.self_ty.is_none() => only.returns.as_ref(),
             _ => None,
         }
+    }
+
+    /// The durations the crate's calls of `name` (with `arity` arguments)
+    /// spell out at position `pos`: `None` when no call does,
+    /// `Some(Some(d))` when they all pass `d`, `Some(None)` when they differ.
+    pub fn param_duration(&self, name: &str, arity: usize, pos: usize) -> Option<Option<u128>> {
+        self.param_durations
+            .get(&(name.to_string(), arity, pos))
+            .copied()
     }
 
     /// Route paths registered anywhere in the crate.

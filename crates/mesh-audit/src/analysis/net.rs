@@ -1106,6 +1106,18 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
         syn::visit::visit_expr_call(self, c);
     }
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        // The same through a runtime or a task set: `RUNTIME.spawn(fut)`,
+        // `handle.spawn_blocking(..)`, `join_set.spawn(fut)`.
+        if matches!(
+            m.method.to_string().as_str(),
+            "spawn" | "spawn_local" | "spawn_blocking"
+        ) {
+            self.visit_expr(&m.receiver);
+            return;
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         for e in self.scan.cx.macros.exprs(mac) {
             // Macro bodies live as long as the file context, not `'ast`.
