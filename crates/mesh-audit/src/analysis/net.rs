@@ -552,7 +552,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 let at = id.span().byte_range().start;
                 let at = self.horizon.get().map_or(at, |h| h.min(at));
                 let Some(b) = self.scope.lookup(&id.to_string(), at) else {
-                    return Kind::Unknown;
+                    // A `static` of the crate: `CLIENT.get(url)`.
+                    return self
+                        .cx
+                        .index
+                        .static_kind(&id.to_string())
+                        .cloned()
+                        .unwrap_or(Kind::Unknown);
                 };
                 if let Some(ty) = b.ty {
                     let k = self.kind_of_type(ty);
@@ -702,11 +708,16 @@ impl<'e, 'a> NetScan<'e, 'a> {
         {
             return arg(0).map(|a| self.kind_of(a, d)).unwrap_or(Kind::Unknown);
         }
-        // A crate function returning a client: `fn http() -> reqwest::Client`.
+        // A crate function returning a client: `fn http() -> reqwest::Client`,
+        // in this file or another (`Pools::grpc_channel(..)`).
         if let Some(ret) = self.cx.fn_return_type(last) {
             return self.kind_of_type(ret);
         }
-        Kind::Unknown
+        self.cx
+            .index
+            .returned_kind_of_path(&segs, &self.cx.module, self.self_ty)
+            .cloned()
+            .unwrap_or(Kind::Unknown)
     }
 
     fn kind_of_method(&self, m: &syn::ExprMethodCall, d: u32) -> Kind {
@@ -717,13 +728,15 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 k,
                 "clone" | "unwrap" | "expect" | "build" | "build_http" | "as_ref" | "to_owned"
                 | "borrow" | "lock" | "read" | "connect_lazy" | "context" | "with_context"
-                | "map_err",
+                | "map_err" | "get_or_init" | "get_or_try_init" | "force",
             ) if !matches!(k, Kind::Request { .. }) || method == "clone" => {
                 match (k, method.as_str()) {
                     (Kind::Grpc { url }, _) => Kind::Grpc { url },
                     (k, _) => k,
                 }
             }
+            // `OnceLock::get()`, `OnceCell::get()`: the value inside.
+            (k, "get") if m.args.is_empty() && !matches!(k, Kind::Request { .. }) => k,
             (Kind::HttpClient(client), verb) if HTTP_VERBS.contains(&verb) => {
                 let idx = usize::from(verb == "request");
                 let url = m
@@ -808,12 +821,27 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // (`dns_resolver`, `http1_title_case_headers`, ..) keeps
                 // building the client.
                 if method != "send" {
-                    return match self.builder_root(&m.receiver) {
-                        Some(k) => k,
-                        None => Kind::Unknown,
-                    };
+                    if let Some(k) = self.builder_root(&m.receiver) {
+                        return k;
+                    }
                 }
-                Kind::Unknown
+                // A method of the crate that returns a client
+                // (`context.pictrs_client()`), when every method of that
+                // name returns the same one.
+                if is_common_method(&method) {
+                    return Kind::Unknown;
+                }
+                let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+                let found = if on_self {
+                    self.cx.index.returned_kind_of_path(
+                        &["Self".to_string(), method.clone()],
+                        &self.cx.module,
+                        self.self_ty,
+                    )
+                } else {
+                    self.cx.index.returned_kind_of_method(&method)
+                };
+                found.cloned().unwrap_or(Kind::Unknown)
             }
             _ => Kind::Unknown,
         }
@@ -881,6 +909,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     | "Extension"
                     | "Mutex"
                     | "RwLock"
+                    | "LazyLock"
+                    | "Lazy"
+                    | "Result"
+                    | "OnceLock"
+                    | "OnceCell"
             ) {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
                     if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {

@@ -153,6 +153,26 @@ impl Rule for TimeoutWrapper {
             };
             v.visit_block(f.body);
         }
+        let mut inits = Vec::new();
+        static_inits(&cx.file.items, &mut inits);
+        if !inits.is_empty() {
+            let scope = FnScope::empty();
+            let scan = NetScan::new(cx, &scope, None);
+            for init in &inits {
+                let e = match init {
+                    StaticInit::Borrowed(e) => *e,
+                    StaticInit::Owned(e) => e,
+                };
+                MethodDeadlines {
+                    scan: &scan,
+                    out: &mut found,
+                    fname: "",
+                    params: &[],
+                    arity: 0,
+                }
+                .visit_expr(e);
+            }
+        }
         found.sort_by_key(|f| (f.range.byte_start, f.key));
         found.dedup_by_key(|f| (f.range.byte_start, f.key));
         for (first, deadlines) in merge_builders(found) {
@@ -712,5 +732,63 @@ impl<'b> Visit<'b> for MethodDeadlines<'_, '_, '_> {
             inner.visit_expr(e);
         }
     }
-    fn visit_item(&mut self, _: &'b syn::Item) {}
+    // A `static` inside a body (`static CLIENT: LazyLock<Client> = ..`)
+    // builds its client here; other items are bodies of their own.
+    fn visit_item(&mut self, i: &'b syn::Item) {
+        if let syn::Item::Static(s) = i {
+            self.visit_expr(&s.expr);
+        }
+    }
+}
+
+/// Initialisers of the file's `static`s outside functions, in inline
+/// modules too: `static CLIENT: LazyLock<Client> = LazyLock::new(|| ..)`
+/// and `lazy_static! { static ref CLIENT: Client = ..; }`.
+fn static_inits<'a>(items: &'a [syn::Item], out: &mut Vec<StaticInit<'a>>) {
+    for item in items {
+        match item {
+            syn::Item::Static(s) => out.push(StaticInit::Borrowed(&s.expr)),
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = &m.content {
+                    static_inits(inner, out);
+                }
+            }
+            syn::Item::Macro(m) if crate::analysis::macros::macro_name(&m.mac) == "lazy_static" => {
+                out.extend(
+                    lazy_statics(&m.mac)
+                        .into_iter()
+                        .map(|e| StaticInit::Owned(Box::new(e))),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+enum StaticInit<'a> {
+    Borrowed(&'a Expr),
+    Owned(Box<Expr>),
+}
+
+/// The initialisers of `lazy_static!`'s `[pub] static ref NAME: Type = expr;`
+/// items; nothing when the body does not read that way.
+fn lazy_statics(mac: &syn::Macro) -> Vec<Expr> {
+    use syn::parse::Parser;
+    let parser = |input: syn::parse::ParseStream<'_>| {
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            input.call(syn::Attribute::parse_outer)?;
+            input.parse::<syn::Visibility>()?;
+            input.parse::<syn::Token![static]>()?;
+            input.parse::<syn::Token![ref]>()?;
+            input.parse::<syn::Ident>()?;
+            input.parse::<syn::Token![:]>()?;
+            input.parse::<syn::Type>()?;
+            input.parse::<syn::Token![=]>()?;
+            out.push(input.parse::<Expr>()?);
+            input.parse::<syn::Token![;]>()?;
+        }
+        Ok(out)
+    };
+    parser.parse2(mac.tokens.clone()).unwrap_or_default()
 }
