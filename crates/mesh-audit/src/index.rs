@@ -462,12 +462,17 @@ fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usi
                     }
                     a => a,
                 };
-                // Only what reads as a duration: `Duration::from_*(..)`, a
-                // const or a local; evaluating every argument costs too much.
+                // Only what reads as a duration: `Duration::from_*(..)` or a
+                // `const`; evaluating every argument of every call costs
+                // too much.
+                let last_segment = |p: &syn::Path| p.segments.last().map(|s| s.ident.to_string());
                 let looks = match a {
                     syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p)
-                        if p.path.segments.last().is_some_and(|s| s.ident.to_string().starts_with("from_"))),
-                    syn::Expr::Path(_) => true,
+                        if last_segment(&p.path).is_some_and(|s| s.starts_with("from_"))),
+                    syn::Expr::Path(p) => last_segment(&p.path).is_some_and(|s| {
+                        s.chars()
+                            .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+                    }),
                     _ => false,
                 };
                 if looks {

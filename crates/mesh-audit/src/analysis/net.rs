@@ -545,7 +545,14 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::Try(t) => self.kind_of(&t.expr, d),
             Expr::Path(p) => {
                 let Some(id) = p.path.get_ident() else {
-                    return Kind::Unknown;
+                    // `crate::clients::CATALOG`: a `static` by its path.
+                    return p
+                        .path
+                        .segments
+                        .last()
+                        .and_then(|s| self.cx.index.static_kind(&s.ident.to_string()))
+                        .cloned()
+                        .unwrap_or(Kind::Unknown);
                 };
                 // While a binding's initialiser is read, names in it see only
                 // the bindings before it: `let ep = ep.timeout(..)`.
@@ -728,7 +735,8 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 k,
                 "clone" | "unwrap" | "expect" | "build" | "build_http" | "as_ref" | "to_owned"
                 | "borrow" | "lock" | "read" | "connect_lazy" | "context" | "with_context"
-                | "map_err" | "get_or_init" | "get_or_try_init" | "force",
+                | "map_err" | "get_or_init" | "get_or_try_init" | "force" | "ok" | "inspect_err"
+                | "as_deref" | "cloned",
             ) if !matches!(k, Kind::Request { .. }) || method == "clone" => {
                 match (k, method.as_str()) {
                     (Kind::Grpc { url }, _) => Kind::Grpc { url },

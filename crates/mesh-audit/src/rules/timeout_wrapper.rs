@@ -11,7 +11,25 @@
 //! applies the deadline and reads `timeout` or `connect_timeout` (Istio
 //! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
 //! guarded call names it. Durations are read through `Duration::from_*`,
-//! `const`s, `let`s and `humantime`.
+//! `const`s (of the crate and of the workspace crates it depends on),
+//! `let`s, configuration defaults and `humantime`.
+//!
+//! Every deadline of one builder is one finding: a `connect_timeout` next
+//! to a `timeout` on the same `Client::builder()` or `Endpoint` chain (also
+//! re-assigned, `endpoint = endpoint.timeout(d)`) is reported once, at the
+//! first of them, carrying both values. Clients are followed through the
+//! crate's layers: `static`s (`LazyLock`, `OnceLock`, `lazy_static!`, whose
+//! initialisers are read too), struct fields declared in other files, and
+//! functions or methods of other files that return a client.
+//!
+//! A duration that arrives as a parameter (`fn sync(.., timeout: Duration)`
+//! then `request.set_timeout(timeout)`) is the caller's: the finding takes
+//! the value the crate's own calls of that function spell out, when they
+//! agree (left out when they differ). On a single request or future, a
+//! parameter that no call of the crate fills is the caller's own deadline,
+//! typically an API request's timeout forwarded to a peer, and is not
+//! reported; on a client or channel builder it is the client's
+//! configuration and is reported without a value.
 //!
 //! ## Why the mesh should own it
 //! A client deadline that differs from the mesh's `timeout` hides the
@@ -51,7 +69,10 @@
 //! `per_try_timeout`, reported by `retry-loop`), deadlines on in-process
 //! futures (channels, locks, `JoinHandle`s, CPU work), database and cache
 //! clients, `Duration` constants used for caches, TTLs or intervals,
-//! server-side timeouts (`TimeoutLayer` on a server router), and test code.
+//! server-side timeouts (`TimeoutLayer` on a server router), work spawned
+//! on a runtime (`RUNTIME.spawn(..)`, `handle.spawn(..)`) whose handle is
+//! raced against a sleep, a caller's deadline passed through (above), and
+//! test code.
 
 use std::collections::BTreeMap;
 
