@@ -470,7 +470,25 @@ impl MethodDeadlines<'_, '_, '_> {
                     chain: self.chain_root(&m.receiver),
                 });
             }
-            Kind::Request { .. } => {} // reported through the call's `request_timeout`
+            // A known value is reported through the call's `request_timeout`;
+            // one read at run time (`.timeout(self.timeout)`) here.
+            Kind::Request { url, .. } => {
+                if method != "timeout" || arg().is_some() || callers_deadline {
+                    return;
+                }
+                let Some(dest) = Destination::from_value(&url).meshable() else {
+                    return;
+                };
+                self.out.push(Found {
+                    range,
+                    key,
+                    nanos: None,
+                    dest,
+                    what: "request timeout on a network call",
+                    source: None,
+                    chain: None,
+                });
+            }
             _ => {
                 if callers_deadline {
                     return;
