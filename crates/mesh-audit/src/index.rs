@@ -126,6 +126,9 @@ pub struct FnSummary {
     /// The network client its declared return type is (`fn http() ->
     /// reqwest::Client`, `fn channel(&self) -> &Channel`).
     pub returns_kind: Option<Kind>,
+    /// That client is returned as its builder (`-> ClientBuilder`): the
+    /// caller goes on configuring it.
+    pub returns_builder: bool,
 }
 
 impl FileSummary {
@@ -288,8 +291,16 @@ impl FileSummary {
                     }
                     syn::ReturnType::Default => None,
                 };
+                let returns_builder = returns_kind.is_some()
+                    && match &f.sig.output {
+                        syn::ReturnType::Type(_, ty) => {
+                            analysis::scope::type_name(ty).is_some_and(|n| n.ends_with("Builder"))
+                        }
+                        syn::ReturnType::Default => false,
+                    };
                 FnSummary {
                     returns_kind,
+                    returns_builder,
                     name: f.name,
                     self_ty: f.self_ty,
                     module: f.module,
@@ -1143,6 +1154,26 @@ impl CrateIndex {
             path: path.to_vec(),
         };
         agreed_kind(&self.resolve(&callee, from, self_ty))
+    }
+
+    /// The client builder the crate function a call path names returns
+    /// (`get_client_builder()` → `ClientBuilder`).
+    pub fn returned_builder_of_path(
+        &self,
+        path: &[String],
+        from: &[String],
+        self_ty: Option<&str>,
+    ) -> Option<&Kind> {
+        let callee = Callee {
+            name: path.last()?.clone(),
+            via_self: path.first().is_some_and(|s| s == "Self"),
+            path: path.to_vec(),
+        };
+        let candidates = self.resolve(&callee, from, self_ty);
+        if !candidates.iter().all(|f| f.returns_builder) {
+            return None;
+        }
+        agreed_kind(&candidates)
     }
 
     /// The client a method called on a value of unknown type returns, when

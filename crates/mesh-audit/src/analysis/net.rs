@@ -876,7 +876,21 @@ impl<'e, 'a> NetScan<'e, 'a> {
                         .or_else(|| segs.first().filter(|k| *k == "ureq").map(|_| "ureq"))
                         .map(Kind::HttpClient);
                 }
-                None
+                // A crate function that hands out a configured builder
+                // (`fn client_builder() -> reqwest::ClientBuilder`).
+                if let Some(ret) = segs.last().and_then(|l| self.cx.fn_return_type(l)) {
+                    let builder =
+                        super::scope::type_name(ret).is_some_and(|n| n.ends_with("Builder"));
+                    return match self.kind_of_type(ret) {
+                        k @ Kind::HttpClient(_) if builder => Some(k),
+                        _ => None,
+                    };
+                }
+                self.cx
+                    .index
+                    .returned_builder_of_path(&segs, &self.cx.module, self.self_ty)
+                    .filter(|k| matches!(k, Kind::HttpClient(_)))
+                    .cloned()
             }
             _ => None,
         }
