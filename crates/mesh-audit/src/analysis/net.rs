@@ -609,7 +609,18 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::MethodCall(m) => self.kind_of_method(m, d),
             // `match scheme { "http" => Channel::builder(uri), "https" => { .. } }`:
             // what every arm that yields a value builds, when they agree.
-            Expr::Match(m) => self.agreeing(m.arms.iter().map(|a| &*a.body), d),
+            // `match builder.build() { Ok(client) => client, Err(e) => return .. }`:
+            // an arm that hands on what it unwrapped is the scrutinee's value.
+            Expr::Match(m) => {
+                let unwrapped = m.arms.iter().any(|a| unwraps_into_body(&a.pat, &a.body));
+                if unwrapped {
+                    let k = self.kind_of(&m.expr, d);
+                    if k != Kind::Unknown {
+                        return k;
+                    }
+                }
+                self.agreeing(m.arms.iter().map(|a| &*a.body), d)
+            }
             Expr::If(i) => match &i.else_branch {
                 Some((_, e)) => {
                     let then = block_value(&i.then_branch);
@@ -1186,6 +1197,29 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// `Ok(x) => x` / `Some(x) => x`: the arm yields what it unwrapped.
+fn unwraps_into_body(pat: &syn::Pat, body: &Expr) -> bool {
+    let syn::Pat::TupleStruct(ts) = pat else {
+        return false;
+    };
+    let wrapper = ts
+        .path
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "Ok" || s.ident == "Some");
+    let (Some(syn::Pat::Ident(inner)), 1) = (ts.elems.first(), ts.elems.len()) else {
+        return false;
+    };
+    let body = match body {
+        Expr::Block(b) => match b.block.stmts.as_slice() {
+            [syn::Stmt::Expr(e, None)] => e,
+            _ => return false,
+        },
+        e => e,
+    };
+    wrapper && matches!(body, Expr::Path(p) if p.path.is_ident(&inner.ident))
 }
 
 /// The value a block ends with.
