@@ -378,6 +378,20 @@ impl MethodDeadlines<'_, '_, '_> {
         }
     }
 
+    /// A plain name that no `let` or parameter of the function binds.
+    fn pattern_bound(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Paren(p) => self.pattern_bound(&p.expr),
+            Expr::Reference(r) => self.pattern_bound(&r.expr),
+            Expr::Unary(u) => self.pattern_bound(&u.expr),
+            Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
+                self.scan.scope.binding_at(id).is_none()
+                    && !id.to_string().starts_with(|c: char| c.is_ascii_uppercase())
+            }),
+            _ => false,
+        }
+    }
+
     /// The root of a builder chain, through method calls and `let`s
     /// (`endpoint = endpoint.timeout(d)` after `let mut endpoint =
     /// Endpoint::new(..)?`), as an identity shared by its deadlines.
@@ -474,6 +488,12 @@ impl MethodDeadlines<'_, '_, '_> {
             // one read at run time (`.timeout(self.timeout)`) here.
             Kind::Request { url, .. } => {
                 if method != "timeout" || arg().is_some() || callers_deadline {
+                    return;
+                }
+                // A name bound by a pattern (`if let Some(t) = timeout`,
+                // `let Params { timeout, .. } = params`) is a value of
+                // unknown origin, most often the caller's own deadline.
+                if m.args.first().is_some_and(|a| self.pattern_bound(a)) {
                     return;
                 }
                 let Some(dest) = Destination::from_value(&url).meshable() else {
