@@ -12,24 +12,29 @@
 //! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
 //! guarded call names it. Durations are read through `Duration::from_*`,
 //! `const`s (of the crate and of the workspace crates it depends on),
-//! `let`s, configuration defaults and `humantime`.
+//! `let`s, configuration defaults and `humantime`. Every deadline of one
+//! builder is one finding: a `connect_timeout` next to a `timeout` on the
+//! same `Client::builder()` or `Endpoint` chain (also re-assigned,
+//! `endpoint = endpoint.timeout(d)`) is reported once, at the first of
+//! them, carrying both values.
 //!
-//! Every deadline of one builder is one finding: a `connect_timeout` next
-//! to a `timeout` on the same `Client::builder()` or `Endpoint` chain (also
-//! re-assigned, `endpoint = endpoint.timeout(d)`) is reported once, at the
-//! first of them, carrying both values. Clients are followed through the
-//! crate's layers: `static`s (`LazyLock`, `OnceLock`, `lazy_static!`, whose
-//! initialisers are read too), struct fields declared in other files, and
-//! functions or methods of other files that return a client.
+//! ## Through the crate's layers
+//! Clients are followed through `static`s (`LazyLock`, `OnceLock`,
+//! `lazy_static!`, whose initialisers are read too), struct fields declared
+//! in other files, and functions or methods of other files that return a
+//! client or a client builder.
 //!
+//! ## Deadlines passed in
 //! A duration that arrives as a parameter (`fn sync(.., timeout: Duration)`
 //! then `request.set_timeout(timeout)`) is the caller's: the finding takes
 //! the value the crate's own calls of that function spell out, when they
 //! agree (left out when they differ). On a single request or future, a
-//! parameter that no call of the crate fills is the caller's own deadline,
-//! typically an API request's timeout forwarded to a peer, and is not
-//! reported; on a client or channel builder it is the client's
-//! configuration and is reported without a value.
+//! parameter no call of the crate fills, a field of a parameter
+//! (`request.timeout`) or a name a pattern binds (`if let Some(t) = ..`)
+//! whose value is unknown is the caller's own deadline, typically an API
+//! request's timeout forwarded to a peer, and is not reported; on a client
+//! or channel builder it is the client's configuration and is reported
+//! without a value.
 //!
 //! ## Why the mesh should own it
 //! A client deadline that differs from the mesh's `timeout` hides the
