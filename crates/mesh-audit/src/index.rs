@@ -74,6 +74,12 @@ pub struct FileSummary {
     pub grpc_health: bool,
     /// Holds a `fn main`: the crate is a program, not only a library.
     pub has_main: bool,
+    /// `static`s (in bodies too) whose declared type is a network client
+    /// (`static CLIENT: LazyLock<reqwest::Client>`), by name.
+    pub static_kinds: Vec<(String, Kind)>,
+    /// Durations the file's calls pass: (callee name, argument count,
+    /// argument position, nanoseconds).
+    pub duration_args: Vec<(String, usize, usize, u128)>,
 }
 
 /// A call a function makes: a path (resolved through the file's `use`s;
@@ -118,6 +124,12 @@ pub struct FnSummary {
     pub takes_fn: bool,
     /// Defined in another workspace crate, imported under its extern name.
     pub foreign: bool,
+    /// The network client its declared return type is (`fn http() ->
+    /// reqwest::Client`, `fn channel(&self) -> &Channel`).
+    pub returns_kind: Option<Kind>,
+    /// That client is returned as its builder (`-> ClientBuilder`): the
+    /// caller goes on configuring it.
+    pub returns_builder: bool,
 }
 
 impl FileSummary {
@@ -184,6 +196,7 @@ impl FileSummary {
         let mut endpoint_fields = Vec::new();
         let mut closure_args = Vec::new();
         let mut guarded_hosts = Vec::new();
+        let mut duration_args = Vec::new();
         let functions = analysis::scope::functions(file)
             .into_iter()
             .map(|f| {
@@ -268,7 +281,27 @@ impl FileSummary {
                     out: &mut closure_args,
                 }
                 .visit_block(f.body);
+                if !analysis::testcode::is_test_item(f.attrs)
+                    && !in_test(f.body.brace_token.span.open().byte_range().start)
+                {
+                    duration_args.extend(call_durations(&ev, f.body));
+                }
+                let returns_kind = match &f.sig.output {
+                    syn::ReturnType::Type(_, ty) => {
+                        Some(scan.kind_of_type(ty)).filter(|k| *k != Kind::Unknown)
+                    }
+                    syn::ReturnType::Default => None,
+                };
+                let returns_builder = returns_kind.is_some()
+                    && match &f.sig.output {
+                        syn::ReturnType::Type(_, ty) => {
+                            analysis::scope::type_name(ty).is_some_and(|n| n.ends_with("Builder"))
+                        }
+                        syn::ReturnType::Default => false,
+                    };
                 FnSummary {
+                    returns_kind,
+                    returns_builder,
                     name: f.name,
                     self_ty: f.self_ty,
                     module: f.module,
@@ -288,6 +321,20 @@ impl FileSummary {
             .filter(|(_, k)| *k != Kind::Unknown)
             .collect();
         client_fields.sort_by(|a, b| a.0.cmp(&b.0));
+        let static_kinds = {
+            struct Statics<'s, 'e, 'a>(&'s NetScan<'e, 'a>, Vec<(String, Kind)>);
+            impl<'x> Visit<'x> for Statics<'_, '_, '_> {
+                fn visit_item_static(&mut self, i: &'x syn::ItemStatic) {
+                    let k = self.0.kind_of_type(&i.ty);
+                    if k != Kind::Unknown {
+                        self.1.push((i.ident.to_string(), k));
+                    }
+                }
+            }
+            let mut v = Statics(&scan, Vec::new());
+            v.visit_file(file);
+            v.1
+        };
         let tonic_codegen = {
             struct Grpc(bool);
             impl<'a> Visit<'a> for Grpc {
@@ -407,8 +454,75 @@ impl FileSummary {
             functions,
             rel_path: String::new(),
             value_lines,
+            duration_args,
+            static_kinds,
         }
     }
+}
+
+/// Durations a body passes to calls, spelled out at the call
+/// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
+/// (callee name, argument count, position, nanoseconds).
+fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usize, usize, u128)> {
+    struct V<'v, 'e, 'a> {
+        ev: &'v Evaluator<'e, 'a>,
+        out: Vec<(String, usize, usize, u128)>,
+    }
+    impl V<'_, '_, '_> {
+        fn args<'x>(&mut self, name: String, args: impl ExactSizeIterator<Item = &'x syn::Expr>) {
+            let arity = args.len();
+            for (pos, a) in args.enumerate() {
+                let a = match a {
+                    syn::Expr::Call(c)
+                        if matches!(&*c.func, syn::Expr::Path(p) if p.path.is_ident("Some"))
+                            && c.args.len() == 1 =>
+                    {
+                        &c.args[0]
+                    }
+                    a => a,
+                };
+                // Only what reads as a duration: `Duration::from_*(..)` or a
+                // `const`; evaluating every argument of every call costs
+                // too much.
+                let last_segment = |p: &syn::Path| p.segments.last().map(|s| s.ident.to_string());
+                let looks = match a {
+                    syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p)
+                        if last_segment(&p.path).is_some_and(|s| s.starts_with("from_"))),
+                    syn::Expr::Path(p) => last_segment(&p.path).is_some_and(|s| {
+                        s.chars()
+                            .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+                    }),
+                    _ => false,
+                };
+                if looks {
+                    if let Some(n) = self.ev.eval(a).as_duration_nanos() {
+                        self.out.push((name.clone(), arity, pos, n));
+                    }
+                }
+            }
+        }
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let syn::Expr::Path(p) = &*c.func {
+                if let Some(last) = p.path.segments.last() {
+                    self.args(last.ident.to_string(), c.args.iter());
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            self.args(m.method.to_string(), m.args.iter());
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        ev,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out
 }
 
 /// The network behaviour every candidate shares; two candidates that
@@ -418,6 +532,15 @@ fn agreed_net<'i>(candidates: &[&'i FnSummary]) -> Option<&'i NetSummary> {
     candidates
         .iter()
         .all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol))
+        .then_some(first)
+}
+
+/// The client every candidate returns.
+fn agreed_kind<'i>(candidates: &[&'i FnSummary]) -> Option<&'i Kind> {
+    let first = candidates.first()?.returns_kind.as_ref()?;
+    candidates
+        .iter()
+        .all(|f| f.returns_kind.as_ref() == Some(first))
         .then_some(first)
 }
 
@@ -464,6 +587,16 @@ pub struct CrateIndex {
     route_paths: Vec<String>,
     grpc_health: bool,
     has_main: bool,
+    /// Per (function name, argument count, position): the duration every
+    /// call that spells one out passes; `None` where they disagree.
+    param_durations: HashMap<(String, usize, usize), Option<u128>>,
+    /// Per `static` name: the client it holds; `None` where two disagree.
+    static_kinds: HashMap<String, Option<Kind>>,
+    /// Names of the `const`s the crate itself defines (dependencies' never
+    /// override them).
+    own_consts: HashSet<String>,
+    /// Dependency `const` names two dependencies give different values.
+    foreign_ambiguous: HashSet<String>,
 }
 
 impl CrateIndex {
@@ -495,6 +628,9 @@ impl CrateIndex {
         let mut ambiguous = HashSet::new();
         let mut ambiguous_fields = HashSet::new();
         for s in summaries {
+            index
+                .own_consts
+                .extend(s.consts.iter().map(|(n, _)| n.clone()));
             for (name, v) in &s.consts {
                 match index.consts.get(name) {
                     Some(prev) if prev != v => {
@@ -608,6 +744,27 @@ impl CrateIndex {
                 };
                 index.reexports.push((key, target));
             }
+            for (name, kind) in &s.static_kinds {
+                match index.static_kinds.get(name) {
+                    Some(prev) if prev.as_ref() != Some(kind) => {
+                        index.static_kinds.insert(name.clone(), None);
+                    }
+                    _ => {
+                        index.static_kinds.insert(name.clone(), Some(kind.clone()));
+                    }
+                }
+            }
+            for (name, arity, pos, nanos) in &s.duration_args {
+                let key = (name.clone(), *arity, *pos);
+                match index.param_durations.get(&key) {
+                    Some(prev) if *prev != Some(*nanos) => {
+                        index.param_durations.insert(key, None);
+                    }
+                    _ => {
+                        index.param_durations.insert(key, Some(*nanos));
+                    }
+                }
+            }
             index.test_paths.extend(s.test_module_paths.iter().cloned());
             if !s.rel_path.is_empty() {
                 for (key, line) in &s.value_lines {
@@ -643,6 +800,31 @@ impl CrateIndex {
                 f.callees.clear();
                 self.functions.entry(f.name.clone()).or_default().push(f);
             }
+        }
+        // Its `const`s, read by name as the crate's own are
+        // (`REQUEST_TIMEOUT` of a shared utils crate); the crate's own
+        // const of that name wins, and two dependencies that disagree give
+        // nothing.
+        for (name, v) in &dep.consts {
+            if self.own_consts.contains(name) {
+                continue;
+            }
+            match self.consts.get(name) {
+                Some(prev) if prev != v => {
+                    self.foreign_ambiguous.insert(name.clone());
+                }
+                Some(_) => {}
+                None => {
+                    self.consts.insert(name.clone(), v.clone());
+                    let key = format!("const:{name}");
+                    if let Some(at) = dep.value_sources.get(&key) {
+                        self.value_sources.entry(key).or_insert_with(|| at.clone());
+                    }
+                }
+            }
+        }
+        for name in &self.foreign_ambiguous {
+            self.consts.remove(name);
         }
         let prefix = |p: &[String]| -> Vec<String> {
             match p.first().map(String::as_str) {
@@ -949,6 +1131,65 @@ impl CrateIndex {
             [only] if only.self_ty.is_none() => only.returns.as_ref(),
             _ => None,
         }
+    }
+
+    /// The durations the crate's calls of `name` (with `arity` arguments)
+    /// spell out at position `pos`: `None` when no call does,
+    /// `Some(Some(d))` when they all pass `d`, `Some(None)` when they differ.
+    pub fn param_duration(&self, name: &str, arity: usize, pos: usize) -> Option<Option<u128>> {
+        self.param_durations
+            .get(&(name.to_string(), arity, pos))
+            .copied()
+    }
+
+    /// The client a `static` of the crate holds, by name.
+    pub fn static_kind(&self, name: &str) -> Option<&Kind> {
+        self.static_kinds.get(name).and_then(Option::as_ref)
+    }
+
+    /// The client the crate function a call path names returns
+    /// (`make_client()`, `crate::http::client()`, `Pools::channel(..)`),
+    /// resolved as calls are; nothing when candidates disagree.
+    pub fn returned_kind_of_path(
+        &self,
+        path: &[String],
+        from: &[String],
+        self_ty: Option<&str>,
+    ) -> Option<&Kind> {
+        let callee = Callee {
+            name: path.last()?.clone(),
+            via_self: path.first().is_some_and(|s| s == "Self"),
+            path: path.to_vec(),
+        };
+        agreed_kind(&self.resolve(&callee, from, self_ty))
+    }
+
+    /// The client builder the crate function a call path names returns
+    /// (`get_client_builder()` → `ClientBuilder`).
+    pub fn returned_builder_of_path(
+        &self,
+        path: &[String],
+        from: &[String],
+        self_ty: Option<&str>,
+    ) -> Option<&Kind> {
+        let callee = Callee {
+            name: path.last()?.clone(),
+            via_self: path.first().is_some_and(|s| s == "Self"),
+            path: path.to_vec(),
+        };
+        let candidates = self.resolve(&callee, from, self_ty);
+        if !candidates.iter().all(|f| f.returns_builder) {
+            return None;
+        }
+        agreed_kind(&candidates)
+    }
+
+    /// The client a method called on a value of unknown type returns, when
+    /// every method of that name in the crate returns the same one.
+    pub fn returned_kind_of_method(&self, name: &str) -> Option<&Kind> {
+        let list = self.functions.get(name)?;
+        let methods: Vec<&FnSummary> = list.iter().filter(|f| f.self_ty.is_some()).collect();
+        agreed_kind(&methods)
     }
 
     /// Route paths registered anywhere in the crate.
@@ -1262,4 +1503,178 @@ fn absolute(path: &[String], from: &[String]) -> Option<(Vec<Vec<String>>, Strin
     }
     base.extend(rest.iter().cloned());
     Some((vec![base], name.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Calls across files and crates, and clients reached through fields,
+    //! statics and functions of other files.
+    use super::*;
+    use crate::analysis::net::NetScan;
+
+    fn summary(module: &[&str], text: &str) -> FileSummary {
+        let file = syn::parse_file(text).expect("test source parses");
+        let mut s = FileSummary::build(&file, std::path::Path::new("/x/src/f.rs"), text);
+        s.module = module.iter().map(|m| m.to_string()).collect();
+        s
+    }
+
+    /// The kind of the expression `expr` (written in `fn probe(&self)` of
+    /// `impl Probe` in a file at `module`), against `index`.
+    fn kind_in(index: &CrateIndex, module: &[&str], prelude: &str, expr: &str) -> Kind {
+        let text = format!(
+            "{prelude}\nstruct Probe;\nimpl Probe {{ fn probe(&self) {{ let _ = {expr}; }} }}"
+        );
+        let file = syn::parse_file(&text).expect("probe parses");
+        let lines = LineIndex::new(&text);
+        let mut cx = FileCtx::new(&file, "src/probe.rs", &lines, index);
+        cx.module = module.iter().map(|m| m.to_string()).collect();
+        let f = analysis::scope::functions(&file)
+            .into_iter()
+            .find(|f| f.name == "probe")
+            .expect("probe fn");
+        let scope = FnScope::new(Some(f.sig), f.body);
+        let scan = NetScan::new(&cx, &scope, Some("Probe"));
+        let Some(syn::Stmt::Local(l)) = f.body.stmts.first() else {
+            panic!("probe body is one let");
+        };
+        scan.kind_of(&l.init.as_ref().expect("init").expr, 0)
+    }
+
+    const CLIENTS: &str = r#"
+        use std::sync::LazyLock;
+        pub static CATALOG: LazyLock<reqwest::Client> = LazyLock::new(reqwest::Client::new);
+        pub fn make_client() -> reqwest::Client { reqwest::Client::new() }
+        pub fn ledger() -> Result<tonic::transport::Channel, tonic::transport::Error> { todo!() }
+    "#;
+    const CONTEXT: &str = r#"
+        pub struct Context { http: reqwest::Client }
+        impl Context {
+            pub fn pricing_client(&self) -> &reqwest::Client { &self.http }
+        }
+    "#;
+
+    #[test]
+    fn functions_of_other_files_return_clients() {
+        let index = CrateIndex::build([
+            &summary(&["clients"], CLIENTS),
+            &summary(&["context"], CONTEXT),
+        ]);
+        assert_eq!(
+            kind_in(&index, &["handlers"], "", "crate::clients::make_client()"),
+            Kind::HttpClient("reqwest")
+        );
+        // Imported, then called by its bare name.
+        assert_eq!(
+            kind_in(
+                &index,
+                &["handlers"],
+                "use crate::clients::make_client;",
+                "make_client()"
+            ),
+            Kind::HttpClient("reqwest")
+        );
+        assert_eq!(
+            kind_in(&index, &["handlers"], "", "crate::clients::ledger()?"),
+            Kind::Grpc {
+                url: Value::Unknown
+            }
+        );
+        // A function of that name in another module is another function.
+        assert_eq!(
+            kind_in(&index, &["handlers"], "", "crate::context::make_client()"),
+            Kind::Unknown
+        );
+    }
+
+    #[test]
+    fn methods_and_fields_declared_in_other_files() {
+        let index = CrateIndex::build([
+            &summary(&["clients"], CLIENTS),
+            &summary(&["context"], CONTEXT),
+        ]);
+        // A method that returns a client, on a receiver of unknown type.
+        assert_eq!(
+            kind_in(&index, &["handlers"], "", "ctx.pricing_client()"),
+            Kind::HttpClient("reqwest")
+        );
+        // A field whose struct is declared in another file.
+        assert_eq!(
+            kind_in(&index, &["handlers"], "", "state.http.clone()"),
+            Kind::HttpClient("reqwest")
+        );
+        // A request built on it carries its URL.
+        assert!(matches!(
+            kind_in(&index, &["handlers"], "", r#"ctx.pricing_client().get("http://pricing:8080/p")"#),
+            Kind::Request { url: Value::Str(u), .. } if u == "http://pricing:8080/p"
+        ));
+    }
+
+    #[test]
+    fn statics_of_other_files_hold_clients() {
+        let index = CrateIndex::build([&summary(&["clients"], CLIENTS)]);
+        assert_eq!(
+            index.static_kind("CATALOG"),
+            Some(&Kind::HttpClient("reqwest"))
+        );
+        assert_eq!(
+            kind_in(&index, &["handlers"], "", "CATALOG.clone()"),
+            Kind::HttpClient("reqwest")
+        );
+        // A local binding of that name shadows the static.
+        assert_eq!(
+            kind_in(&index, &["handlers"], "", "{ let CATALOG = 3; CATALOG }"),
+            Kind::Unknown
+        );
+    }
+
+    #[test]
+    fn durations_callers_pass_agree_or_not() {
+        let callers = summary(
+            &["jobs"],
+            r#"
+            use std::time::Duration;
+            const DEADLINE: Duration = Duration::from_millis(750);
+            fn a(c: &mut C) { balance(c, DEADLINE); }
+            fn b(c: &mut C) { balance(c, Duration::from_millis(750)); }
+            fn c() { builder(Duration::from_secs(1)); }
+            fn d() { builder(Duration::from_secs(30)); }
+            "#,
+        );
+        let index = CrateIndex::build([&callers]);
+        assert_eq!(
+            index.param_duration("balance", 2, 1),
+            Some(Some(750_000_000))
+        );
+        assert_eq!(index.param_duration("builder", 1, 0), Some(None));
+        assert_eq!(index.param_duration("balance", 2, 0), None);
+    }
+
+    #[test]
+    fn constants_of_dependencies_are_read_by_name() {
+        let shared = CrateIndex::build([&summary(
+            &[],
+            "pub const UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6);\n\
+             pub const LIMIT: u32 = 1;",
+        )]);
+        let other = CrateIndex::build([&summary(&[], "pub const LIMIT: u32 = 2;")]);
+        let own = summary(&[], "pub const UPSTREAM_TIMEOUT: u64 = 9;");
+        let index = CrateIndex::build_with_deps(
+            [&summary(&["handlers"], "fn f() {}")],
+            &[
+                ("shared".to_string(), &shared),
+                ("other".to_string(), &other),
+            ],
+            None,
+        );
+        assert_eq!(
+            index.const_value("UPSTREAM_TIMEOUT"),
+            Some(&Value::Duration(6_000_000_000))
+        );
+        // Two dependencies that disagree give nothing.
+        assert_eq!(index.const_value("LIMIT"), None);
+        // The crate's own const wins.
+        let index = CrateIndex::build_with_deps([&own], &[("shared".to_string(), &shared)], None);
+        assert_eq!(index.const_value("UPSTREAM_TIMEOUT"), Some(&Value::Int(9)));
+    }
 }

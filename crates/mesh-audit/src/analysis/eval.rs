@@ -550,6 +550,28 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                             default: (!fallback.is_unknown()).then(|| Box::new(fallback)),
                         }
                     }
+                    // `settings.timeout_secs.unwrap_or(30)`: an optional
+                    // setting's default, a number or a duration.
+                    Value::Unknown
+                        if matches!(method.as_str(), "unwrap_or" | "unwrap_or_else")
+                            && matches!(fallback, Value::Int(_) | Value::Duration(_)) =>
+                    {
+                        if let Some(Expr::Lit(l)) = m.args.first() {
+                            let what = match &*m.receiver {
+                                Expr::Field(f) => field_path(f),
+                                Expr::Path(p) => p
+                                    .path
+                                    .get_ident()
+                                    .map(|i| i.to_string())
+                                    .unwrap_or_default(),
+                                _ => String::new(),
+                            };
+                            if !what.is_empty() {
+                                self.note(what, self.here(l.lit.span()));
+                            }
+                        }
+                        fallback
+                    }
                     Value::Unknown => Value::Unknown,
                     known => known,
                 }

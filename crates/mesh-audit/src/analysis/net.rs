@@ -545,14 +545,27 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::Try(t) => self.kind_of(&t.expr, d),
             Expr::Path(p) => {
                 let Some(id) = p.path.get_ident() else {
-                    return Kind::Unknown;
+                    // `crate::clients::CATALOG`: a `static` by its path.
+                    return p
+                        .path
+                        .segments
+                        .last()
+                        .and_then(|s| self.cx.index.static_kind(&s.ident.to_string()))
+                        .cloned()
+                        .unwrap_or(Kind::Unknown);
                 };
                 // While a binding's initialiser is read, names in it see only
                 // the bindings before it: `let ep = ep.timeout(..)`.
                 let at = id.span().byte_range().start;
                 let at = self.horizon.get().map_or(at, |h| h.min(at));
                 let Some(b) = self.scope.lookup(&id.to_string(), at) else {
-                    return Kind::Unknown;
+                    // A `static` of the crate: `CLIENT.get(url)`.
+                    return self
+                        .cx
+                        .index
+                        .static_kind(&id.to_string())
+                        .cloned()
+                        .unwrap_or(Kind::Unknown);
                 };
                 if let Some(ty) = b.ty {
                     let k = self.kind_of_type(ty);
@@ -596,7 +609,18 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::MethodCall(m) => self.kind_of_method(m, d),
             // `match scheme { "http" => Channel::builder(uri), "https" => { .. } }`:
             // what every arm that yields a value builds, when they agree.
-            Expr::Match(m) => self.agreeing(m.arms.iter().map(|a| &*a.body), d),
+            // `match builder.build() { Ok(client) => client, Err(e) => return .. }`:
+            // an arm that hands on what it unwrapped is the scrutinee's value.
+            Expr::Match(m) => {
+                let unwrapped = m.arms.iter().any(|a| unwraps_into_body(&a.pat, &a.body));
+                if unwrapped {
+                    let k = self.kind_of(&m.expr, d);
+                    if k != Kind::Unknown {
+                        return k;
+                    }
+                }
+                self.agreeing(m.arms.iter().map(|a| &*a.body), d)
+            }
             Expr::If(i) => match &i.else_branch {
                 Some((_, e)) => {
                     let then = block_value(&i.then_branch);
@@ -702,11 +726,16 @@ impl<'e, 'a> NetScan<'e, 'a> {
         {
             return arg(0).map(|a| self.kind_of(a, d)).unwrap_or(Kind::Unknown);
         }
-        // A crate function returning a client: `fn http() -> reqwest::Client`.
+        // A crate function returning a client: `fn http() -> reqwest::Client`,
+        // in this file or another (`Pools::grpc_channel(..)`).
         if let Some(ret) = self.cx.fn_return_type(last) {
             return self.kind_of_type(ret);
         }
-        Kind::Unknown
+        self.cx
+            .index
+            .returned_kind_of_path(&segs, &self.cx.module, self.self_ty)
+            .cloned()
+            .unwrap_or(Kind::Unknown)
     }
 
     fn kind_of_method(&self, m: &syn::ExprMethodCall, d: u32) -> Kind {
@@ -717,13 +746,16 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 k,
                 "clone" | "unwrap" | "expect" | "build" | "build_http" | "as_ref" | "to_owned"
                 | "borrow" | "lock" | "read" | "connect_lazy" | "context" | "with_context"
-                | "map_err",
+                | "map_err" | "get_or_init" | "get_or_try_init" | "force" | "ok" | "inspect_err"
+                | "as_deref" | "cloned",
             ) if !matches!(k, Kind::Request { .. }) || method == "clone" => {
                 match (k, method.as_str()) {
                     (Kind::Grpc { url }, _) => Kind::Grpc { url },
                     (k, _) => k,
                 }
             }
+            // `OnceLock::get()`, `OnceCell::get()`: the value inside.
+            (k, "get") if m.args.is_empty() && !matches!(k, Kind::Request { .. }) => k,
             (Kind::HttpClient(client), verb) if HTTP_VERBS.contains(&verb) => {
                 let idx = usize::from(verb == "request");
                 let url = m
@@ -808,12 +840,27 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // (`dns_resolver`, `http1_title_case_headers`, ..) keeps
                 // building the client.
                 if method != "send" {
-                    return match self.builder_root(&m.receiver) {
-                        Some(k) => k,
-                        None => Kind::Unknown,
-                    };
+                    if let Some(k) = self.builder_root(&m.receiver) {
+                        return k;
+                    }
                 }
-                Kind::Unknown
+                // A method of the crate that returns a client
+                // (`context.pictrs_client()`), when every method of that
+                // name returns the same one.
+                if is_common_method(&method) {
+                    return Kind::Unknown;
+                }
+                let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+                let found = if on_self {
+                    self.cx.index.returned_kind_of_path(
+                        &["Self".to_string(), method.clone()],
+                        &self.cx.module,
+                        self.self_ty,
+                    )
+                } else {
+                    self.cx.index.returned_kind_of_method(&method)
+                };
+                found.cloned().unwrap_or(Kind::Unknown)
             }
             _ => Kind::Unknown,
         }
@@ -840,7 +887,21 @@ impl<'e, 'a> NetScan<'e, 'a> {
                         .or_else(|| segs.first().filter(|k| *k == "ureq").map(|_| "ureq"))
                         .map(Kind::HttpClient);
                 }
-                None
+                // A crate function that hands out a configured builder
+                // (`fn client_builder() -> reqwest::ClientBuilder`).
+                if let Some(ret) = segs.last().and_then(|l| self.cx.fn_return_type(l)) {
+                    let builder =
+                        super::scope::type_name(ret).is_some_and(|n| n.ends_with("Builder"));
+                    return match self.kind_of_type(ret) {
+                        k @ Kind::HttpClient(_) if builder => Some(k),
+                        _ => None,
+                    };
+                }
+                self.cx
+                    .index
+                    .returned_builder_of_path(&segs, &self.cx.module, self.self_ty)
+                    .filter(|k| matches!(k, Kind::HttpClient(_)))
+                    .cloned()
             }
             _ => None,
         }
@@ -881,6 +942,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     | "Extension"
                     | "Mutex"
                     | "RwLock"
+                    | "LazyLock"
+                    | "Lazy"
+                    | "Result"
+                    | "OnceLock"
+                    | "OnceCell"
             ) {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
                     if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
@@ -1106,6 +1172,18 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
         syn::visit::visit_expr_call(self, c);
     }
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        // The same through a runtime or a task set: `RUNTIME.spawn(fut)`,
+        // `handle.spawn_blocking(..)`, `join_set.spawn(fut)`.
+        if matches!(
+            m.method.to_string().as_str(),
+            "spawn" | "spawn_local" | "spawn_blocking"
+        ) {
+            self.visit_expr(&m.receiver);
+            return;
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         for e in self.scan.cx.macros.exprs(mac) {
             // Macro bodies live as long as the file context, not `'ast`.
@@ -1119,6 +1197,29 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// `Ok(x) => x` / `Some(x) => x`: the arm yields what it unwrapped.
+fn unwraps_into_body(pat: &syn::Pat, body: &Expr) -> bool {
+    let syn::Pat::TupleStruct(ts) = pat else {
+        return false;
+    };
+    let wrapper = ts
+        .path
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "Ok" || s.ident == "Some");
+    let (Some(syn::Pat::Ident(inner)), 1) = (ts.elems.first(), ts.elems.len()) else {
+        return false;
+    };
+    let body = match body {
+        Expr::Block(b) => match b.block.stmts.as_slice() {
+            [syn::Stmt::Expr(e, None)] => e,
+            _ => return false,
+        },
+        e => e,
+    };
+    wrapper && matches!(body, Expr::Path(p) if p.path.is_ident(&inner.ident))
 }
 
 /// The value a block ends with.

@@ -11,7 +11,30 @@
 //! applies the deadline and reads `timeout` or `connect_timeout` (Istio
 //! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
 //! guarded call names it. Durations are read through `Duration::from_*`,
-//! `const`s, `let`s and `humantime`.
+//! `const`s (of the crate and of the workspace crates it depends on),
+//! `let`s, configuration defaults and `humantime`. Every deadline of one
+//! builder is one finding: a `connect_timeout` next to a `timeout` on the
+//! same `Client::builder()` or `Endpoint` chain (also re-assigned,
+//! `endpoint = endpoint.timeout(d)`) is reported once, at the first of
+//! them, carrying both values.
+//!
+//! ## Through the crate's layers
+//! Clients are followed through `static`s (`LazyLock`, `OnceLock`,
+//! `lazy_static!`, whose initialisers are read too), struct fields declared
+//! in other files, and functions or methods of other files that return a
+//! client or a client builder.
+//!
+//! ## Deadlines passed in
+//! A duration that arrives as a parameter (`fn sync(.., timeout: Duration)`
+//! then `request.set_timeout(timeout)`) is the caller's: the finding takes
+//! the value the crate's own calls of that function spell out, when they
+//! agree (left out when they differ). On a single request or future, a
+//! parameter no call of the crate fills, a field of a parameter
+//! (`request.timeout`) or a name a pattern binds (`if let Some(t) = ..`)
+//! whose value is unknown is the caller's own deadline, typically an API
+//! request's timeout forwarded to a peer, and is not reported; on a client
+//! or channel builder it is the client's configuration and is reported
+//! without a value.
 //!
 //! ## Why the mesh should own it
 //! A client deadline that differs from the mesh's `timeout` hides the
@@ -51,7 +74,10 @@
 //! `per_try_timeout`, reported by `retry-loop`), deadlines on in-process
 //! futures (channels, locks, `JoinHandle`s, CPU work), database and cache
 //! clients, `Duration` constants used for caches, TTLs or intervals,
-//! server-side timeouts (`TimeoutLayer` on a server router), and test code.
+//! server-side timeouts (`TimeoutLayer` on a server router), work spawned
+//! on a runtime (`RUNTIME.spawn(..)`, `handle.spawn(..)`) whose handle is
+//! raced against a sleep, a caller's deadline passed through (above), and
+//! test code.
 
 use std::collections::BTreeMap;
 
@@ -81,6 +107,9 @@ rule_meta!(
 
 pub struct TimeoutWrapper;
 
+/// Links followed from a builder call back to the root of its chain.
+const MAX_CHAIN: usize = 64;
+
 /// One deadline found, before it becomes a violation.
 struct Found {
     range: TextRange,
@@ -89,6 +118,16 @@ struct Found {
     dest: Destination,
     what: &'static str,
     /// The configuration default the duration came from.
+    source: Option<Source>,
+    /// Byte offset of the builder chain's root (`Client::builder()`,
+    /// `Endpoint::new(..)`): every deadline of one builder is one finding.
+    chain: Option<usize>,
+}
+
+/// One deadline of a finding: its key, value and configuration source.
+struct Deadline {
+    key: &'static str,
+    nanos: Option<u128>,
     source: Option<Source>,
 }
 
@@ -112,6 +151,7 @@ impl Rule for TimeoutWrapper {
                     key: "timeout",
                     nanos: d.nanos,
                     source: d.source,
+                    chain: None,
                     dest: l7_destination(&calls),
                     what: "timeout wraps a network call",
                 });
@@ -125,64 +165,132 @@ impl Rule for TimeoutWrapper {
                         dest: call.dest.clone(),
                         what: "request timeout on a network call",
                         source: None,
+                        chain: None,
                     });
                 }
             }
+            let params = typed_params(f.sig);
             let mut v = MethodDeadlines {
                 scan: &scan,
                 out: &mut found,
+                fname: &f.name,
+                params: &params,
+                arity: params.len(),
             };
             v.visit_block(f.body);
         }
+        let mut inits = Vec::new();
+        static_inits(&cx.file.items, &mut inits);
+        if !inits.is_empty() {
+            let scope = FnScope::empty();
+            let scan = NetScan::new(cx, &scope, None);
+            for init in &inits {
+                let e = match init {
+                    StaticInit::Borrowed(e) => *e,
+                    StaticInit::Owned(e) => e,
+                };
+                MethodDeadlines {
+                    scan: &scan,
+                    out: &mut found,
+                    fname: "",
+                    params: &[],
+                    arity: 0,
+                }
+                .visit_expr(e);
+            }
+        }
         found.sort_by_key(|f| (f.range.byte_start, f.key));
         found.dedup_by_key(|f| (f.range.byte_start, f.key));
-        for f in found {
-            if in_retry_loop(&f.range) {
+        for (first, deadlines) in merge_builders(found) {
+            if in_retry_loop(&first.range) {
                 continue;
             }
-            let mut values = BTreeMap::new();
-            if let Some(n) = f.nanos {
-                values.insert(f.key.to_string(), istio(n));
-            }
-            destination_values(&f.dest, &mut values);
-            let target = f.dest.target();
-            // "(30s, default of `settings.timeout_secs`, src/settings.rs:12)"
-            let value = f
-                .nanos
-                .map(|n| match &f.source {
-                    Some(s) => format!(" ({}, {})", istio(n), s.phrase()),
-                    None => format!(" ({})", istio(n)),
-                })
-                .unwrap_or_default();
-            let mut sources = BTreeMap::new();
-            if let (Some(_), Some(s)) = (f.nanos, &f.source) {
-                sources.insert(f.key.to_string(), s.at.clone());
-            }
-            let (message, help) = if f.key == "connect_timeout" {
-                (
-                    format!(
-                        "client connect timeout{target}{value}; the mesh's connection pool sets it"
-                    ),
-                    "drop it and set `connectionPool.tcp.connectTimeout` in a DestinationRule"
-                        .to_string(),
-                )
-            } else {
-                (
-                    format!(
-                        "client-side {}{target}{value}; it hides the mesh route timeout",
-                        f.what
-                    ),
-                    "drop the deadline and set `timeout` on the VirtualService route".to_string(),
-                )
-            };
-            out.push(Violation {
-                range: f.range,
-                message,
-                help,
-                values,
-                sources,
-            });
+            out.push(violation(first, deadlines));
         }
+    }
+}
+
+/// Groups the deadlines of one builder chain (a `timeout` beside a
+/// `connect_timeout`) into one finding at the first of them; every other
+/// deadline stays a finding of its own.
+fn merge_builders(found: Vec<Found>) -> Vec<(Found, Vec<Deadline>)> {
+    let mut out: Vec<(Found, Vec<Deadline>)> = Vec::new();
+    for f in found {
+        let d = Deadline {
+            key: f.key,
+            nanos: f.nanos,
+            source: f.source.clone(),
+        };
+        let same = f.chain.and_then(|c| {
+            out.iter_mut()
+                .find(|(g, ds)| g.chain == Some(c) && ds.iter().all(|x| x.key != f.key))
+        });
+        match same {
+            Some((_, ds)) => ds.push(d),
+            None => out.push((f, vec![d])),
+        }
+    }
+    out
+}
+
+fn violation(f: Found, deadlines: Vec<Deadline>) -> Violation {
+    let mut values = BTreeMap::new();
+    let mut sources = BTreeMap::new();
+    for d in &deadlines {
+        if let Some(n) = d.nanos {
+            values.insert(d.key.to_string(), istio(n));
+            if let Some(s) = &d.source {
+                sources.insert(d.key.to_string(), s.at.clone());
+            }
+        }
+    }
+    destination_values(&f.dest, &mut values);
+    let target = f.dest.target();
+    // "(30s, default of `settings.timeout_secs`, src/settings.rs:12)"
+    let value_of = |d: &Deadline| {
+        d.nanos
+            .map(|n| match &d.source {
+                Some(s) => format!(" ({}, {})", istio(n), s.phrase()),
+                None => format!(" ({})", istio(n)),
+            })
+            .unwrap_or_default()
+    };
+    let connect = deadlines.iter().find(|d| d.key == "connect_timeout");
+    let request = deadlines.iter().find(|d| d.key != "connect_timeout");
+    let (message, help) = match (request, connect) {
+        (Some(r), Some(c)) => (
+            format!(
+                "client-side {}{target}{} and connect timeout{}; they hide the mesh route timeout and connection pool",
+                f.what,
+                value_of(r),
+                value_of(c)
+            ),
+            "drop both; set `timeout` on the VirtualService route and \
+             `connectionPool.tcp.connectTimeout` in a DestinationRule"
+                .to_string(),
+        ),
+        (None, Some(c)) => (
+            format!(
+                "client connect timeout{target}{}; the mesh's connection pool sets it",
+                value_of(c)
+            ),
+            "drop it and set `connectionPool.tcp.connectTimeout` in a DestinationRule".to_string(),
+        ),
+        (r, None) => (
+            format!(
+                "client-side {}{target}{}; it hides the mesh route timeout",
+                f.what,
+                r.map(value_of).unwrap_or_default()
+            ),
+            "drop the deadline and set `timeout` on the VirtualService route".to_string(),
+        ),
+    };
+    Violation {
+        range: f.range,
+        message,
+        help,
+        values,
+        sources,
     }
 }
 
@@ -191,9 +299,142 @@ impl Rule for TimeoutWrapper {
 struct MethodDeadlines<'s, 'e, 'a> {
     scan: &'s NetScan<'e, 'a>,
     out: &'s mut Vec<Found>,
+    /// The enclosing function: its name, its parameters (receiver left
+    /// out) and how many there are, for the values its callers pass.
+    fname: &'s str,
+    params: &'s [(String, &'s syn::Type)],
+    arity: usize,
+}
+
+/// Integer and duration types a caller's deadline arrives as.
+fn is_duration_like(ty: &syn::Type) -> bool {
+    let Some(path) = crate::analysis::scope::type_path(ty) else {
+        return false;
+    };
+    let Some(last) = path.segments.last() else {
+        return false;
+    };
+    match last.ident.to_string().as_str() {
+        "Duration" | "u64" | "u32" | "u16" | "usize" | "i64" | "i32" | "f32" | "f64" => true,
+        "Option" => match &last.arguments {
+            syn::PathArguments::AngleBracketed(a) => matches!(
+                a.args.first(),
+                Some(syn::GenericArgument::Type(t)) if is_duration_like(t)
+            ),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// The parameters of a signature with a name and a type, in order.
+fn typed_params(sig: &syn::Signature) -> Vec<(String, &syn::Type)> {
+    sig.inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) => match &*pt.pat {
+                syn::Pat::Ident(pi) => Some((pi.ident.to_string(), &*pt.ty)),
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
 }
 
 impl MethodDeadlines<'_, '_, '_> {
+    /// Whether `e` is a duration the function's caller passes in: a
+    /// parameter of a duration or integer type, through `let`s, `Some(..)`,
+    /// `Duration::from_*` and plain conversions. `Some(Some(i))` for the
+    /// function's `i`-th parameter, `Some(None)` for a closure's.
+    fn passed_in(&self, e: &Expr, depth: u32) -> Option<Option<usize>> {
+        if depth > 8 {
+            return None;
+        }
+        let d = depth + 1;
+        match e {
+            Expr::Paren(p) => self.passed_in(&p.expr, d),
+            Expr::Reference(r) => self.passed_in(&r.expr, d),
+            Expr::Unary(u) => self.passed_in(&u.expr, d),
+            Expr::Try(t) => self.passed_in(&t.expr, d),
+            Expr::Cast(c) => self.passed_in(&c.expr, d),
+            Expr::Path(p) => {
+                let id = p.path.get_ident()?;
+                let b = self.scan.scope.binding_at(id)?;
+                match (b.init, b.ty) {
+                    (Some(init), _) => self.passed_in(init, d),
+                    (None, Some(ty)) if is_duration_like(ty) => {
+                        let name = id.to_string();
+                        Some(
+                            self.params
+                                .iter()
+                                .position(|(n, t)| *n == name && std::ptr::eq(*t, ty)),
+                        )
+                    }
+                    _ => None,
+                }
+            }
+            // `request.timeout`, a field of a parameter that is not `self`:
+            // an option of the caller's request.
+            Expr::Field(f) => {
+                let mut base = &*f.base;
+                while let Expr::Reference(r) = base {
+                    base = &r.expr;
+                }
+                let Expr::Path(p) = base else { return None };
+                let id = p.path.get_ident()?;
+                let b = self.scan.scope.binding_at(id)?;
+                (b.init.is_none() && b.ty.is_some()).then_some(None)
+            }
+            // `Some(t)`, `Duration::from_secs(secs)`, `Self::clamp(t, "op")?`.
+            Expr::Call(c) => c.args.iter().find_map(|a| self.passed_in(a, d)),
+            // `t.clone()`, `t.into()`, `timeout.map(..)`.
+            Expr::MethodCall(m) if m.args.is_empty() || m.method == "map" => {
+                self.passed_in(&m.receiver, d)
+            }
+            _ => None,
+        }
+    }
+
+    /// A plain name that no `let` or parameter of the function binds.
+    fn pattern_bound(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Paren(p) => self.pattern_bound(&p.expr),
+            Expr::Reference(r) => self.pattern_bound(&r.expr),
+            Expr::Unary(u) => self.pattern_bound(&u.expr),
+            Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
+                self.scan.scope.binding_at(id).is_none()
+                    && !id.to_string().starts_with(|c: char| c.is_ascii_uppercase())
+            }),
+            _ => false,
+        }
+    }
+
+    /// The root of a builder chain, through method calls and `let`s
+    /// (`endpoint = endpoint.timeout(d)` after `let mut endpoint =
+    /// Endpoint::new(..)?`), as an identity shared by its deadlines.
+    fn chain_root(&self, e: &Expr) -> Option<usize> {
+        let mut e = e;
+        for _ in 0..MAX_CHAIN {
+            match e {
+                Expr::MethodCall(m) => e = &m.receiver,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Await(a) => e = &a.base,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Path(p) => {
+                    let id = p.path.get_ident()?;
+                    let b = self.scan.scope.binding_at(id)?;
+                    match b.init {
+                        Some(init) => e = init,
+                        // A parameter: its declared type is the root.
+                        None => return b.ty.map(|t| t as *const syn::Type as usize),
+                    }
+                }
+                _ => break,
+            }
+        }
+        Some(e as *const Expr as usize)
+    }
+
     fn method(&mut self, m: &syn::ExprMethodCall) {
         let method = m.method.to_string();
         let cx = self.scan.cx;
@@ -215,6 +456,21 @@ impl MethodDeadlines<'_, '_, '_> {
             }
             None => (None, None),
         };
+        // A duration the caller hands in (a parameter): its value is what
+        // the crate's calls spell out, when they agree.
+        let passed = match (arg_nanos, m.args.first()) {
+            (None, Some(a)) => self.passed_in(a, 0),
+            _ => None,
+        };
+        let callers = passed
+            .flatten()
+            .and_then(|i| cx.index.param_duration(self.fname, self.arity, i));
+        let arg_nanos = arg_nanos.or(callers.flatten());
+        // On a single request or future, a parameter no call of the crate
+        // fills is the caller's own deadline (an API request's timeout
+        // forwarded to a peer), not one this code sets. A builder's stays:
+        // that parameter is the client's configuration.
+        let callers_deadline = passed.is_some() && callers.is_none();
         let arg = || arg_nanos;
         let range = cx.method_range(m);
         let kind = self.scan.kind_of(&m.receiver, 0);
@@ -227,6 +483,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     dest: Destination::default(),
                     what: "timeout on an HTTP client, for every request it makes",
                     source: source.clone(),
+                    chain: self.chain_root(&m.receiver),
                 });
             }
             Kind::Grpc { url } => {
@@ -241,10 +498,38 @@ impl MethodDeadlines<'_, '_, '_> {
                     dest,
                     what: "timeout on a gRPC channel",
                     source: source.clone(),
+                    chain: self.chain_root(&m.receiver),
                 });
             }
-            Kind::Request { .. } => {} // reported through the call's `request_timeout`
+            // A known value is reported through the call's `request_timeout`;
+            // one read at run time (`.timeout(self.timeout)`) here.
+            Kind::Request { url, .. } => {
+                if method != "timeout" || arg().is_some() || callers_deadline {
+                    return;
+                }
+                // A name bound by a pattern (`if let Some(t) = timeout`,
+                // `let Params { timeout, .. } = params`) is a value of
+                // unknown origin, most often the caller's own deadline.
+                if m.args.first().is_some_and(|a| self.pattern_bound(a)) {
+                    return;
+                }
+                let Some(dest) = Destination::from_value(&url).meshable() else {
+                    return;
+                };
+                self.out.push(Found {
+                    range,
+                    key,
+                    nanos: None,
+                    dest,
+                    what: "request timeout on a network call",
+                    source: None,
+                    chain: None,
+                });
+            }
             _ => {
+                if callers_deadline {
+                    return;
+                }
                 if method == "set_timeout" && self.is_tonic_request(&m.receiver) {
                     self.out.push(Found {
                         range,
@@ -253,6 +538,7 @@ impl MethodDeadlines<'_, '_, '_> {
                         dest: Destination::default(),
                         what: "timeout on a gRPC request",
                         source: source.clone(),
+                        chain: None,
                     });
                 } else if method == "set_connect_timeout" && self.is_http_connector(&m.receiver) {
                     let nanos = match m.args.first() {
@@ -269,6 +555,7 @@ impl MethodDeadlines<'_, '_, '_> {
                         dest: Destination::default(),
                         what: "connect timeout on an HTTP connector",
                         source: None,
+                        chain: None,
                     });
                 } else if method == "timeout"
                     && m.args.len() == 1
@@ -289,6 +576,7 @@ impl MethodDeadlines<'_, '_, '_> {
                             dest: l7_destination(&calls),
                             what: "timeout wraps a network call",
                             source: source.clone(),
+                            chain: None,
                         });
                     }
                 }
@@ -366,6 +654,7 @@ impl MethodDeadlines<'_, '_, '_> {
             dest: Destination::default(),
             what: "`grpc-timeout` deadline on every gRPC request",
             source: None,
+            chain: None,
         });
     }
 
@@ -434,6 +723,7 @@ impl MethodDeadlines<'_, '_, '_> {
                 dest: dest.clone(),
                 what: "tower timeout on a client stack",
                 source: None,
+                chain: None,
             });
         }
     }
@@ -473,6 +763,7 @@ impl MethodDeadlines<'_, '_, '_> {
             dest: l7_destination(&calls),
             what: "`select!` races a sleep against a network call",
             source: None,
+            chain: None,
         });
     }
 }
@@ -510,9 +801,70 @@ impl<'b> Visit<'b> for MethodDeadlines<'_, '_, '_> {
             let mut inner = MethodDeadlines {
                 scan: self.scan,
                 out: self.out,
+                fname: self.fname,
+                params: self.params,
+                arity: self.arity,
             };
             inner.visit_expr(e);
         }
     }
-    fn visit_item(&mut self, _: &'b syn::Item) {}
+    // A `static` inside a body (`static CLIENT: LazyLock<Client> = ..`)
+    // builds its client here; other items are bodies of their own.
+    fn visit_item(&mut self, i: &'b syn::Item) {
+        if let syn::Item::Static(s) = i {
+            self.visit_expr(&s.expr);
+        }
+    }
+}
+
+/// Initialisers of the file's `static`s outside functions, in inline
+/// modules too: `static CLIENT: LazyLock<Client> = LazyLock::new(|| ..)`
+/// and `lazy_static! { static ref CLIENT: Client = ..; }`.
+fn static_inits<'a>(items: &'a [syn::Item], out: &mut Vec<StaticInit<'a>>) {
+    for item in items {
+        match item {
+            syn::Item::Static(s) => out.push(StaticInit::Borrowed(&s.expr)),
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = &m.content {
+                    static_inits(inner, out);
+                }
+            }
+            syn::Item::Macro(m) if crate::analysis::macros::macro_name(&m.mac) == "lazy_static" => {
+                out.extend(
+                    lazy_statics(&m.mac)
+                        .into_iter()
+                        .map(|e| StaticInit::Owned(Box::new(e))),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+enum StaticInit<'a> {
+    Borrowed(&'a Expr),
+    Owned(Box<Expr>),
+}
+
+/// The initialisers of `lazy_static!`'s `[pub] static ref NAME: Type = expr;`
+/// items; nothing when the body does not read that way.
+fn lazy_statics(mac: &syn::Macro) -> Vec<Expr> {
+    use syn::parse::Parser;
+    let parser = |input: syn::parse::ParseStream<'_>| {
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            input.call(syn::Attribute::parse_outer)?;
+            input.parse::<syn::Visibility>()?;
+            input.parse::<syn::Token![static]>()?;
+            input.parse::<syn::Token![ref]>()?;
+            input.parse::<syn::Ident>()?;
+            input.parse::<syn::Token![:]>()?;
+            input.parse::<syn::Type>()?;
+            input.parse::<syn::Token![=]>()?;
+            out.push(input.parse::<Expr>()?);
+            input.parse::<syn::Token![;]>()?;
+        }
+        Ok(out)
+    };
+    parser.parse2(mac.tokens.clone()).unwrap_or_default()
 }
