@@ -1751,6 +1751,7 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
                 // on a stream that is already open.
                 if nanos != Some(0)
                     && !is_stream_receive(fut)
+                    && !only_receives(fut)
                     && self
                         .scan
                         .calls_in_expr(fut)
@@ -1769,6 +1770,33 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_item(&mut self, _: &'b syn::Item) {}
+}
+
+/// An `async` block whose every `.await` is the next item of a stream or
+/// channel that is already open (`async { while let Some(m) = rx.next().await
+/// { .. } }`): a deadline on draining or receiving, not on a request.
+fn only_receives(fut: &Expr) -> bool {
+    let Expr::Async(block) = fut else {
+        return false;
+    };
+    struct Awaits {
+        any: bool,
+        all_receive: bool,
+    }
+    impl<'a> Visit<'a> for Awaits {
+        fn visit_expr_await(&mut self, a: &'a syn::ExprAwait) {
+            self.any = true;
+            self.all_receive &= is_stream_receive(&a.base);
+            syn::visit::visit_expr_await(self, a);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = Awaits {
+        any: false,
+        all_receive: true,
+    };
+    v.visit_block(&block.block);
+    v.any && v.all_receive
 }
 
 /// `rx.next()`, `stream.message()`, `rx.recv()`: the next item of a stream
