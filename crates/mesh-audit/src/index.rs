@@ -117,6 +117,14 @@ pub struct FnSummary {
     pub takes_fn: bool,
     /// Defined in another workspace crate, imported under its extern name.
     pub foreign: bool,
+    /// The named type it returns (`Self` read as the impl's type): how a
+    /// builder chain (`retry(..).limit(3).run(op)`) is followed.
+    pub ret_ty: Option<String>,
+    /// Parameter names, without `self`.
+    pub params: Vec<String>,
+    /// The callables it retries or hands on; once the index is whole,
+    /// `retried` also holds those it hands to a retry helper of the crate.
+    pub helper: analysis::retry::HelperFacts,
 }
 
 impl FileSummary {
@@ -267,6 +275,15 @@ impl FileSummary {
                     out: &mut closure_args,
                 }
                 .visit_block(f.body);
+                let ret_ty = match &f.sig.output {
+                    syn::ReturnType::Type(_, ty) => {
+                        analysis::scope::type_name(ty).map(|t| match (t.as_str(), &f.self_ty) {
+                            ("Self", Some(me)) => me.clone(),
+                            _ => t,
+                        })
+                    }
+                    syn::ReturnType::Default => None,
+                };
                 FnSummary {
                     name: f.name,
                     self_ty: f.self_ty,
@@ -276,6 +293,9 @@ impl FileSummary {
                     callees: callees(f.body, &cx.uses),
                     takes_fn: takes_fn(f.sig),
                     foreign: false,
+                    ret_ty,
+                    params: analysis::retry::fn_params(f.sig),
+                    helper: analysis::retry::helper_facts(&cx, f.sig, f.body),
                 }
             })
             .collect();
@@ -413,6 +433,23 @@ fn agreed_net<'i>(candidates: &[&'i FnSummary]) -> Option<&'i NetSummary> {
         .then_some(first)
 }
 
+/// The retry library that every candidate applies to the callable it
+/// receives at argument `pos`; `None` when one of them does not.
+pub fn agreed_retry_helper(candidates: &[&FnSummary], pos: usize) -> Option<String> {
+    let lib_of = |f: &FnSummary| {
+        f.helper
+            .retried
+            .iter()
+            .find(|(p, _)| *p == pos)
+            .map(|(_, lib)| lib.clone())
+    };
+    let first = lib_of(candidates.first()?)?;
+    candidates
+        .iter()
+        .all(|f| lib_of(f).as_ref() == Some(&first))
+        .then_some(first)
+}
+
 /// Closure keys: a function's module path and name.
 type FnKey = (Vec<String>, String);
 
@@ -479,6 +516,7 @@ impl CrateIndex {
         }
         index.close_network_calls();
         index.resolve_closure_args();
+        index.close_retry_helpers();
         index
     }
 
@@ -610,6 +648,28 @@ impl CrateIndex {
                 }
             }
         }
+        // `pub use policy::f;` names a child module relative to the module
+        // that writes it (2018 paths): read it as `crate::..::policy::f`, so
+        // that other crates reach `f` through the re-export.
+        let modules: HashSet<Vec<String>> = index
+            .functions
+            .values()
+            .flatten()
+            .flat_map(|f| (1..=f.module.len()).map(|n| f.module[..n].to_vec()))
+            .collect();
+        for (key, target) in &mut index.reexports {
+            let module = &key[..key.len().saturating_sub(1)];
+            let Some(first) = target.first() else {
+                continue;
+            };
+            if matches!(first.as_str(), "crate" | "self" | "super") {
+                continue;
+            }
+            let child = [module, std::slice::from_ref(first)].concat();
+            if modules.contains(&child) {
+                *target = [&["crate".to_string()], module, target.as_slice()].concat();
+            }
+        }
         for name in ambiguous {
             index.consts.remove(&name);
         }
@@ -623,16 +683,22 @@ impl CrateIndex {
     /// Makes a finished dependency's networking functions reachable as
     /// `extern_name::module::f` and its re-exports as `extern_name::x`.
     fn import(&mut self, extern_name: &str, dep: &CrateIndex) {
+        let builders = dep.retry_builder_types();
+        let on_builder = |t: &Option<String>| t.as_ref().is_some_and(|t| builders.contains(t));
         for list in dep.functions.values() {
-            for f in list
-                .iter()
-                .filter(|f| !f.foreign && f.self_ty.is_none() && (f.net.is_some() || f.takes_fn))
-            {
+            for f in list.iter().filter(|f| {
+                !f.foreign
+                    && (f.self_ty.is_none() && (f.net.is_some() || f.takes_fn)
+                        || !f.helper.retried.is_empty()
+                        || on_builder(&f.ret_ty)
+                        || on_builder(&f.self_ty))
+            }) {
                 let mut f = f.clone();
                 f.foreign = true;
                 f.module.insert(0, extern_name.to_string());
                 // Its calls were resolved in its own crate already.
                 f.callees.clear();
+                f.helper.forwards.clear();
                 self.functions.entry(f.name.clone()).or_default().push(f);
             }
         }
@@ -659,6 +725,28 @@ impl CrateIndex {
         self.route_paths.sort();
         self.route_paths.dedup();
         self.grpc_health |= dep.grpc_health;
+    }
+
+    /// Types with a retry-helper method, and the types whose methods
+    /// return one of them: the builders other crates chain to reach it.
+    fn retry_builder_types(&self) -> HashSet<String> {
+        let all = || self.functions.values().flatten().filter(|f| !f.foreign);
+        let mut types: HashSet<String> = all()
+            .filter(|f| !f.helper.retried.is_empty())
+            .filter_map(|f| f.self_ty.clone())
+            .collect();
+        for _ in 0..8 {
+            let before = types.len();
+            let more: Vec<String> = all()
+                .filter(|f| f.ret_ty.as_ref().is_some_and(|t| types.contains(t)))
+                .filter_map(|f| f.self_ty.clone())
+                .collect();
+            types.extend(more);
+            if types.len() == before {
+                break;
+            }
+        }
+        types
     }
 
     /// Re-exports of the workspace crates this one depends on, for
@@ -850,6 +938,77 @@ impl CrateIndex {
                 break;
             }
         }
+    }
+
+    /// A function that hands a callable it received to a retry helper of
+    /// the crate (`run(op)` calling `run_retry(.., move || op())`) is a
+    /// retry helper for that callable: propagate to a fixpoint.
+    fn close_retry_helpers(&mut self) {
+        let any = self
+            .functions
+            .values()
+            .flatten()
+            .any(|f| !f.foreign && !f.helper.forwards.is_empty());
+        if !any {
+            return;
+        }
+        for _ in 0..8 {
+            let mut changed = false;
+            let snapshot = CrateIndex {
+                functions: self.functions.clone(),
+                types: self.types.clone(),
+                module_globs: self.module_globs.clone(),
+                self_name: self.self_name.clone(),
+                ..Default::default()
+            };
+            for list in self.functions.values_mut() {
+                for f in list.iter_mut().filter(|f| !f.helper.forwards.is_empty()) {
+                    for (callee, param, pos) in f.helper.forwards.clone() {
+                        if f.helper.retried.iter().any(|(p, _)| *p == param) {
+                            continue;
+                        }
+                        let found = snapshot.resolve(&callee, &f.module, f.self_ty.as_deref());
+                        if let Some(lib) = agreed_retry_helper(&found, pos) {
+                            f.helper.retried.push((param, lib));
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// The crate functions a path names, read from module `from`.
+    pub fn fns_at_path(
+        &self,
+        path: &[String],
+        from: &[String],
+        self_ty: Option<&str>,
+    ) -> Vec<&FnSummary> {
+        let Some(name) = path.last() else {
+            return Vec::new();
+        };
+        let callee = Callee {
+            name: name.clone(),
+            via_self: path.first().is_some_and(|s| s == "Self"),
+            path: path.to_vec(),
+        };
+        self.resolve(&callee, from, self_ty)
+    }
+
+    /// The methods `name` of the crate's type `ty`.
+    pub fn methods_of(&self, ty: &str, name: &str) -> Vec<&FnSummary> {
+        self.functions
+            .get(name)
+            .map(|l| {
+                l.iter()
+                    .filter(|f| f.self_ty.as_deref() == Some(ty))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The network behaviour of `self.name(..)` in an `impl` of `self_ty`.

@@ -502,7 +502,7 @@ fn param_values(cx: &FileCtx<'_>, fname: &str, sig: &syn::Signature) -> Vec<(Str
 }
 
 /// Names of a function's parameters.
-fn fn_params(sig: &syn::Signature) -> Vec<String> {
+pub(crate) fn fn_params(sig: &syn::Signature) -> Vec<String> {
     sig.inputs
         .iter()
         .filter_map(|i| match i {
@@ -580,7 +580,7 @@ fn param_calls(
 
 /// Parameters that hold a closure or function: typed `impl Fn..`,
 /// `&dyn Fn..`, or a generic bound by `Fn`/`FnMut`/`FnOnce`.
-fn callable_params(sig: &syn::Signature) -> Vec<String> {
+pub(crate) fn callable_params(sig: &syn::Signature) -> Vec<String> {
     fn is_fn_bound(b: &syn::TypeParamBound) -> bool {
         matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| {
             matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce" | "AsyncFn" | "AsyncFnMut" | "AsyncFnOnce")
@@ -2330,4 +2330,137 @@ impl<'x> Visit<'x> for CallTargets<'_, '_, '_, '_> {
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+/// What a function that takes a callable does with it, for the crate index:
+/// the callable parameters it hands to a retry library itself
+/// (`tokio_retry::Retry::spawn(strategy, op)`, `backoff::future::retry(p, op)`,
+/// `op.retry(policy)`), and the calls that pass one on to another function
+/// (`run_retry(.., move || op())`), which may be the crate's retry helper.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct HelperFacts {
+    /// (parameter position, not counting `self`; the retry library).
+    pub retried: Vec<(usize, String)>,
+    /// (the called function, parameter position, argument position, not
+    /// counting a method's receiver).
+    pub forwards: Vec<(crate::index::Callee, usize, usize)>,
+}
+
+/// Reads `HelperFacts` from a function's body; empty for functions that
+/// take nothing callable.
+pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> HelperFacts {
+    use crate::index::Callee;
+    let callables = callable_params(sig);
+    if callables.is_empty() {
+        return HelperFacts::default();
+    }
+    let params = fn_params(sig);
+    // Position of the callable parameter an argument is, or calls (a
+    // closure or async block whose body names it).
+    let param_in = |e: &Expr| -> Option<usize> {
+        struct Names<'p>(&'p [String], Option<String>);
+        impl<'x> Visit<'x> for Names<'_> {
+            fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+                if let Some(id) = p.path.get_ident() {
+                    if self.1.is_none() && self.0.iter().any(|c| id == c) {
+                        self.1 = Some(id.to_string());
+                    }
+                }
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut e = e;
+        while let Expr::Reference(r) = e {
+            e = &r.expr;
+        }
+        let mut v = Names(&callables, None);
+        match e {
+            Expr::Path(_) | Expr::Closure(_) | Expr::Async(_) => v.visit_expr(e),
+            _ => {}
+        }
+        let name = v.1?;
+        params.iter().position(|p| *p == name)
+    };
+    struct V<'c, 'a, 'f> {
+        cx: &'c FileCtx<'a>,
+        param_in: &'f dyn Fn(&Expr) -> Option<usize>,
+        out: HelperFacts,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve(&p.path);
+                let last = segs.last().map(String::as_str).unwrap_or("");
+                let krate = segs.first().map(String::as_str).unwrap_or("");
+                let n = segs.len();
+                // The library calls that run an operation under a policy,
+                // and where the operation goes.
+                let lib_op = match krate {
+                    "tokio_retry" | "tokio_retry2"
+                        if n >= 2
+                            && matches!(segs[n - 2].as_str(), "Retry" | "RetryIf")
+                            && matches!(last, "spawn" | "start" | "spawn_notify") =>
+                    {
+                        Some((krate.replace('_', "-"), 1))
+                    }
+                    "backoff" if matches!(last, "retry" | "retry_notify") => {
+                        Some(("backoff".to_string(), 1))
+                    }
+                    "again" if matches!(last, "retry" | "retry_if") => {
+                        Some(("again".to_string(), 0))
+                    }
+                    "tryhard" if last == "retry_fn" => Some(("tryhard".to_string(), 0)),
+                    _ => None,
+                };
+                if let Some((lib, at)) = lib_op {
+                    if let Some(p) = c.args.iter().nth(at).and_then(self.param_in) {
+                        self.out.retried.push((p, lib));
+                    }
+                } else if let Some(name) = p.path.segments.last() {
+                    let callee = Callee {
+                        name: name.ident.to_string(),
+                        via_self: p.path.segments.first().is_some_and(|s| s.ident == "Self"),
+                        path: segs.clone(),
+                    };
+                    for (j, a) in c.args.iter().enumerate() {
+                        if let Some(p) = (self.param_in)(a) {
+                            self.out.forwards.push((callee.clone(), p, j));
+                        }
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            // backon: `op.retry(policy)` on the callable itself.
+            if m.method == "retry" && m.args.len() == 1 {
+                if let Some(p) = (self.param_in)(&m.receiver) {
+                    self.out.retried.push((p, "backon".to_string()));
+                }
+            } else {
+                let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+                let callee = Callee {
+                    name: m.method.to_string(),
+                    via_self: on_self,
+                    path: Vec::new(),
+                };
+                for (j, a) in m.args.iter().enumerate() {
+                    if let Some(p) = (self.param_in)(a) {
+                        self.out.forwards.push((callee.clone(), p, j));
+                    }
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        param_in: &param_in,
+        out: HelperFacts::default(),
+    };
+    v.visit_block(body);
+    v.out.retried.sort();
+    v.out.retried.dedup();
+    v.out
 }
