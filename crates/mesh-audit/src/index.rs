@@ -699,6 +699,7 @@ impl CrateIndex {
                 // Its calls were resolved in its own crate already.
                 f.callees.clear();
                 f.helper.forwards.clear();
+                f.helper.value_forwards.clear();
                 self.functions.entry(f.name.clone()).or_default().push(f);
             }
         }
@@ -776,6 +777,48 @@ impl CrateIndex {
     /// (a std or dependency function, or a name the resolver cannot tell
     /// apart).
     fn resolve(&self, callee: &Callee, from: &[String], self_ty: Option<&str>) -> Vec<&FnSummary> {
+        let found = self.resolve_direct(callee, from, self_ty);
+        if !found.is_empty() || callee.path.len() < 2 {
+            return found;
+        }
+        // Through the crate's own `pub use` (`crate::prelude::retry` for a
+        // function defined in `util::futures`), a few hops at most.
+        let mut path = callee.path.clone();
+        for _ in 0..4 {
+            let Some((modules, name)) = absolute(&path, from) else {
+                break;
+            };
+            let target = modules.iter().find_map(|m| {
+                let key = [m.as_slice(), std::slice::from_ref(&name)].concat();
+                self.reexports
+                    .iter()
+                    .find(|(k, t)| *k == key && t.first().is_some_and(|s| s == "crate"))
+                    .map(|(_, t)| t.clone())
+            });
+            let Some(target) = target else { break };
+            let Some(last) = target.last().cloned() else {
+                break;
+            };
+            let next = Callee {
+                name: last,
+                via_self: false,
+                path: target.clone(),
+            };
+            let found = self.resolve_direct(&next, from, self_ty);
+            if !found.is_empty() {
+                return found;
+            }
+            path = target;
+        }
+        Vec::new()
+    }
+
+    fn resolve_direct(
+        &self,
+        callee: &Callee,
+        from: &[String],
+        self_ty: Option<&str>,
+    ) -> Vec<&FnSummary> {
         let Some(list) = self.functions.get(&callee.name) else {
             return Vec::new();
         };
@@ -970,6 +1013,19 @@ impl CrateIndex {
                         let found = snapshot.resolve(&callee, &f.module, f.self_ty.as_deref());
                         if let Some(lib) = agreed_retry_helper(&found, pos) {
                             f.helper.retried.push((param, lib));
+                            changed = true;
+                        }
+                    }
+                    // A count handed on to the helper that shapes its policy.
+                    for (callee, param, pos) in f.helper.value_forwards.clone() {
+                        if f.helper.policy_params.contains(&param) {
+                            continue;
+                        }
+                        let found = snapshot.resolve(&callee, &f.module, f.self_ty.as_deref());
+                        if !found.is_empty()
+                            && found.iter().all(|g| g.helper.policy_params.contains(&pos))
+                        {
+                            f.helper.policy_params.push(param);
                             changed = true;
                         }
                     }

@@ -2344,6 +2344,13 @@ pub struct HelperFacts {
     /// (the called function, parameter position, argument position, not
     /// counting a method's receiver).
     pub forwards: Vec<(crate::index::Callee, usize, usize)>,
+    /// Positions of the parameters that shape the policy (`.take(tries)`,
+    /// `with_max_times(n)`, directly or through a `let`): the arguments a
+    /// caller's values are read from.
+    pub policy_params: Vec<usize>,
+    /// Plain parameters handed on (`inner(op, tries)`): (the called
+    /// function, parameter position, argument position).
+    pub value_forwards: Vec<(crate::index::Callee, usize, usize)>,
 }
 
 /// Reads `HelperFacts` from a function's body; empty for functions that
@@ -2381,9 +2388,63 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
         let name = v.1?;
         params.iter().position(|p| *p == name)
     };
+    // `let delays = FixedInterval::from_millis(50).take(tries);`: the
+    // locals a policy argument may name, and what they were built from.
+    let mut lets: Vec<(String, &Expr)> = Vec::new();
+    for stmt in &body.stmts {
+        if let syn::Stmt::Local(l) = stmt {
+            if let (Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
+                lets.push((pi.ident.to_string(), &init.expr));
+            }
+        }
+    }
+    let names_in = |e: &Expr| -> Vec<String> {
+        struct All(Vec<String>);
+        impl<'x> Visit<'x> for All {
+            fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.push(id.to_string());
+                }
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut v = All(Vec::new());
+        v.visit_expr(e);
+        v.0
+    };
+    let policy_in = |e: &Expr, out: &mut Vec<usize>| {
+        let mut names = names_in(e);
+        for n in names.clone() {
+            if let Some((_, init)) = lets.iter().rev().find(|(l, _)| *l == n) {
+                names.extend(names_in(init));
+            }
+        }
+        for n in names {
+            if let Some(p) = params.iter().position(|q| *q == n) {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    };
+    let plain_param = |e: &Expr| -> Option<usize> {
+        let mut e = e;
+        while let Expr::Reference(r) = e {
+            e = &r.expr;
+        }
+        match e {
+            Expr::Path(p) => {
+                let id = p.path.get_ident()?;
+                params.iter().position(|q| id == q)
+            }
+            _ => None,
+        }
+    };
     struct V<'c, 'a, 'f> {
         cx: &'c FileCtx<'a>,
         param_in: &'f dyn Fn(&Expr) -> Option<usize>,
+        policy_in: &'f dyn Fn(&Expr, &mut Vec<usize>),
+        plain_param: &'f dyn Fn(&Expr) -> Option<usize>,
         out: HelperFacts,
     }
     impl<'x> Visit<'x> for V<'_, '_, '_> {
@@ -2415,6 +2476,11 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
                 if let Some((lib, at)) = lib_op {
                     if let Some(p) = c.args.iter().nth(at).and_then(self.param_in) {
                         self.out.retried.push((p, lib));
+                        for (j, a) in c.args.iter().enumerate() {
+                            if j != at {
+                                (self.policy_in)(a, &mut self.out.policy_params);
+                            }
+                        }
                     }
                 } else if let Some(name) = p.path.segments.last() {
                     let callee = Callee {
@@ -2425,6 +2491,8 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
                     for (j, a) in c.args.iter().enumerate() {
                         if let Some(p) = (self.param_in)(a) {
                             self.out.forwards.push((callee.clone(), p, j));
+                        } else if let Some(p) = (self.plain_param)(a) {
+                            self.out.value_forwards.push((callee.clone(), p, j));
                         }
                     }
                 }
@@ -2436,6 +2504,7 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
             if m.method == "retry" && m.args.len() == 1 {
                 if let Some(p) = (self.param_in)(&m.receiver) {
                     self.out.retried.push((p, "backon".to_string()));
+                    (self.policy_in)(&m.args[0], &mut self.out.policy_params);
                 }
             } else {
                 let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
@@ -2447,6 +2516,8 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
                 for (j, a) in m.args.iter().enumerate() {
                     if let Some(p) = (self.param_in)(a) {
                         self.out.forwards.push((callee.clone(), p, j));
+                    } else if let Some(p) = (self.plain_param)(a) {
+                        self.out.value_forwards.push((callee.clone(), p, j));
                     }
                 }
             }
@@ -2457,6 +2528,8 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
     let mut v = V {
         cx,
         param_in: &param_in,
+        policy_in: &policy_in,
+        plain_param: &plain_param,
         out: HelperFacts::default(),
     };
     v.visit_block(body);

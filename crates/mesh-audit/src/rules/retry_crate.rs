@@ -859,7 +859,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             let named: Vec<(&str, &[&Expr])> = args
                 .iter()
                 .enumerate()
-                .filter(|(j, _)| *j != pos)
+                .filter(|(j, _)| *j != pos && helper.helper.policy_params.contains(j))
                 .filter_map(|(j, a)| {
                     helper
                         .params
