@@ -516,6 +516,7 @@ impl CrateIndex {
         }
         index.close_network_calls();
         index.resolve_closure_args();
+        index.forward_closures();
         index.close_retry_helpers();
         index
     }
@@ -688,7 +689,8 @@ impl CrateIndex {
         for list in dep.functions.values() {
             for f in list.iter().filter(|f| {
                 !f.foreign
-                    && (f.self_ty.is_none() && (f.net.is_some() || f.takes_fn)
+                    && (f.self_ty.is_none() && f.net.is_some()
+                        || f.takes_fn
                         || !f.helper.retried.is_empty()
                         || on_builder(&f.ret_ty)
                         || on_builder(&f.self_ty))
@@ -760,6 +762,47 @@ impl CrateIndex {
     /// (`module` is this crate's module path, without its extern name).
     pub fn add_foreign_closure(&mut self, module: Vec<String>, name: String, net: NetSummary) {
         merge_closure(&mut self.closure_net, (module, name), net);
+        self.forward_closures();
+    }
+
+    /// A function that hands the callable it received on (`with_channel(f)`
+    /// calling `self.with_channel_timeout(uri, f, None, 3)`) passes its
+    /// callers' closures to that function too.
+    fn forward_closures(&mut self) {
+        for _ in 0..4 {
+            let mut moves = Vec::new();
+            for f in self.functions.values().flatten() {
+                if f.foreign || f.helper.forwards.is_empty() {
+                    continue;
+                }
+                let Some(Some(net)) = self.closure_net.get(&(f.module.clone(), f.name.clone()))
+                else {
+                    continue;
+                };
+                for (callee, _, _) in &f.helper.forwards {
+                    let found = self.resolve(callee, &f.module, f.self_ty.as_deref());
+                    let [target] = found.as_slice() else { continue };
+                    if target.foreign {
+                        continue;
+                    }
+                    let key = (target.module.clone(), target.name.clone());
+                    let known = self.closure_net.get(&key).and_then(Option::as_ref);
+                    if known != Some(net) {
+                        moves.push((key, net.clone()));
+                    }
+                }
+            }
+            if moves.is_empty() {
+                break;
+            }
+            let before = self.closure_net.clone();
+            for (key, net) in moves {
+                merge_closure(&mut self.closure_net, key, net);
+            }
+            if before == self.closure_net {
+                break;
+            }
+        }
     }
 
     /// What this crate passes, in closures, to functions of the dependency

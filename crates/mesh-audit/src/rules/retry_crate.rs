@@ -20,6 +20,18 @@
 //! `host` and `port`. A policy without a count (the `backoff` crate's
 //! elapsed-time budget) has no `retries`.
 //!
+//! The crate's own retry helpers count too: a function or method that hands
+//! the callable it receives to one of these libraries (directly, or through
+//! further helpers of the workspace) is a retry helper, and each call of it
+//! with a closure that makes a network call is reported at that call, with
+//! the closure's host. Its values come from the call: the arguments whose
+//! parameters shape the policy (`with_retries(op, 3)` where the helper does
+//! `.take(tries)`), and the builder calls before it, read by their words
+//! (`retrying("x").limit(4).timeout_secs(10).run(op)`: `limit`, `attempts`
+//! and `tries` count every try, so `limit(4)` is 3 re-tries; `retries` and
+//! `max_times` count re-tries; a `timeout` is the `per_try_timeout`, a
+//! `total` or `elapsed` one the `timeout`).
+//!
 //! ## Why the mesh should own it
 //! The sidecar already retries: Istio retries every request twice on
 //! connect failures and refused streams even without a VirtualService. A
@@ -61,8 +73,9 @@
 //! TCP), a policy that is built but never applied, tower's `RetryLayer` on
 //! a server stack (a router, not a client or channel), `failsafe`'s backoff
 //! (it paces a circuit breaker, see `circuit-breaker`), functions of the
-//! crate that merely share a library's name (a local `fn retry`), and test
-//! code.
+//! crate that merely share a library's name (a local `fn retry`), a crate
+//! helper called with a closure that does only local work, a `run(op)` of a
+//! builder whose method does not retry, and test code.
 
 use std::collections::{BTreeMap, HashSet};
 
