@@ -20,7 +20,8 @@
 //! `host` and `port`. A policy without a count (the `backoff` crate's
 //! elapsed-time budget) has no `retries`.
 //!
-//! The crate's own retry helpers count too: a function or method that hands
+//! ## The crate's own retry helpers
+//! They count too: a function or method that hands
 //! the callable it receives to one of these libraries (directly, or through
 //! further helpers of the workspace) is a retry helper, and each call of it
 //! with a closure that makes a network call is reported at that call, with
