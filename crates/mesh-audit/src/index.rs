@@ -130,6 +130,14 @@ pub struct FnSummary {
     /// That client is returned as its builder (`-> ClientBuilder`): the
     /// caller goes on configuring it.
     pub returns_builder: bool,
+    /// The named type it returns (`Self` read as the impl's type): how a
+    /// builder chain (`retry(..).limit(3).run(op)`) is followed.
+    pub ret_ty: Option<String>,
+    /// Parameter names, without `self`.
+    pub params: Vec<String>,
+    /// The callables it retries or hands on; once the index is whole,
+    /// `retried` also holds those it hands to a retry helper of the crate.
+    pub helper: analysis::retry::HelperFacts,
 }
 
 impl FileSummary {
@@ -299,6 +307,15 @@ impl FileSummary {
                         }
                         syn::ReturnType::Default => false,
                     };
+                let ret_ty = match &f.sig.output {
+                    syn::ReturnType::Type(_, ty) => {
+                        analysis::scope::type_name(ty).map(|t| match (t.as_str(), &f.self_ty) {
+                            ("Self", Some(me)) => me.clone(),
+                            _ => t,
+                        })
+                    }
+                    syn::ReturnType::Default => None,
+                };
                 FnSummary {
                     returns_kind,
                     returns_builder,
@@ -310,6 +327,9 @@ impl FileSummary {
                     callees: callees(f.body, &cx.uses),
                     takes_fn: takes_fn(f.sig),
                     foreign: false,
+                    ret_ty,
+                    params: analysis::retry::fn_params(f.sig),
+                    helper: analysis::retry::helper_facts(&cx, f.sig, f.body),
                 }
             })
             .collect();
@@ -544,6 +564,23 @@ fn agreed_kind<'i>(candidates: &[&'i FnSummary]) -> Option<&'i Kind> {
         .then_some(first)
 }
 
+/// The retry library that every candidate applies to the callable it
+/// receives at argument `pos`; `None` when one of them does not.
+pub fn agreed_retry_helper(candidates: &[&FnSummary], pos: usize) -> Option<String> {
+    let lib_of = |f: &FnSummary| {
+        f.helper
+            .retried
+            .iter()
+            .find(|(p, _)| *p == pos)
+            .map(|(_, lib)| lib.clone())
+    };
+    let first = lib_of(candidates.first()?)?;
+    candidates
+        .iter()
+        .all(|f| lib_of(f).as_ref() == Some(&first))
+        .then_some(first)
+}
+
 /// Closure keys: a function's module path and name.
 type FnKey = (Vec<String>, String);
 
@@ -620,6 +657,8 @@ impl CrateIndex {
         }
         index.close_network_calls();
         index.resolve_closure_args();
+        index.forward_closures();
+        index.close_retry_helpers();
         index
     }
 
@@ -775,6 +814,28 @@ impl CrateIndex {
                 }
             }
         }
+        // `pub use policy::f;` names a child module relative to the module
+        // that writes it (2018 paths): read it as `crate::..::policy::f`, so
+        // that other crates reach `f` through the re-export.
+        let modules: HashSet<Vec<String>> = index
+            .functions
+            .values()
+            .flatten()
+            .flat_map(|f| (1..=f.module.len()).map(|n| f.module[..n].to_vec()))
+            .collect();
+        for (key, target) in &mut index.reexports {
+            let module = &key[..key.len().saturating_sub(1)];
+            let Some(first) = target.first() else {
+                continue;
+            };
+            if matches!(first.as_str(), "crate" | "self" | "super") {
+                continue;
+            }
+            let child = [module, std::slice::from_ref(first)].concat();
+            if modules.contains(&child) {
+                *target = [&["crate".to_string()], module, target.as_slice()].concat();
+            }
+        }
         for name in ambiguous {
             index.consts.remove(&name);
         }
@@ -788,16 +849,24 @@ impl CrateIndex {
     /// Makes a finished dependency's networking functions reachable as
     /// `extern_name::module::f` and its re-exports as `extern_name::x`.
     fn import(&mut self, extern_name: &str, dep: &CrateIndex) {
+        let builders = dep.retry_builder_types();
+        let on_builder = |t: &Option<String>| t.as_ref().is_some_and(|t| builders.contains(t));
         for list in dep.functions.values() {
-            for f in list
-                .iter()
-                .filter(|f| !f.foreign && f.self_ty.is_none() && (f.net.is_some() || f.takes_fn))
-            {
+            for f in list.iter().filter(|f| {
+                !f.foreign
+                    && (f.self_ty.is_none() && f.net.is_some()
+                        || f.takes_fn
+                        || !f.helper.retried.is_empty()
+                        || on_builder(&f.ret_ty)
+                        || on_builder(&f.self_ty))
+            }) {
                 let mut f = f.clone();
                 f.foreign = true;
                 f.module.insert(0, extern_name.to_string());
                 // Its calls were resolved in its own crate already.
                 f.callees.clear();
+                f.helper.forwards.clear();
+                f.helper.value_forwards.clear();
                 self.functions.entry(f.name.clone()).or_default().push(f);
             }
         }
@@ -851,6 +920,28 @@ impl CrateIndex {
         self.grpc_health |= dep.grpc_health;
     }
 
+    /// Types with a retry-helper method, and the types whose methods
+    /// return one of them: the builders other crates chain to reach it.
+    fn retry_builder_types(&self) -> HashSet<String> {
+        let all = || self.functions.values().flatten().filter(|f| !f.foreign);
+        let mut types: HashSet<String> = all()
+            .filter(|f| !f.helper.retried.is_empty())
+            .filter_map(|f| f.self_ty.clone())
+            .collect();
+        for _ in 0..8 {
+            let before = types.len();
+            let more: Vec<String> = all()
+                .filter(|f| f.ret_ty.as_ref().is_some_and(|t| types.contains(t)))
+                .filter_map(|f| f.self_ty.clone())
+                .collect();
+            types.extend(more);
+            if types.len() == before {
+                break;
+            }
+        }
+        types
+    }
+
     /// Re-exports of the workspace crates this one depends on, for
     /// reading paths through them.
     pub fn foreign_reexports(&self) -> Vec<(Vec<String>, Vec<String>)> {
@@ -861,6 +952,47 @@ impl CrateIndex {
     /// (`module` is this crate's module path, without its extern name).
     pub fn add_foreign_closure(&mut self, module: Vec<String>, name: String, net: NetSummary) {
         merge_closure(&mut self.closure_net, (module, name), net);
+        self.forward_closures();
+    }
+
+    /// A function that hands the callable it received on (`with_channel(f)`
+    /// calling `self.with_channel_timeout(uri, f, None, 3)`) passes its
+    /// callers' closures to that function too.
+    fn forward_closures(&mut self) {
+        for _ in 0..4 {
+            let mut moves = Vec::new();
+            for f in self.functions.values().flatten() {
+                if f.foreign || f.helper.forwards.is_empty() {
+                    continue;
+                }
+                let Some(Some(net)) = self.closure_net.get(&(f.module.clone(), f.name.clone()))
+                else {
+                    continue;
+                };
+                for (callee, _, _) in &f.helper.forwards {
+                    let found = self.resolve(callee, &f.module, f.self_ty.as_deref());
+                    let [target] = found.as_slice() else { continue };
+                    if target.foreign {
+                        continue;
+                    }
+                    let key = (target.module.clone(), target.name.clone());
+                    let known = self.closure_net.get(&key).and_then(Option::as_ref);
+                    if known != Some(net) {
+                        moves.push((key, net.clone()));
+                    }
+                }
+            }
+            if moves.is_empty() {
+                break;
+            }
+            let before = self.closure_net.clone();
+            for (key, net) in moves {
+                merge_closure(&mut self.closure_net, key, net);
+            }
+            if before == self.closure_net {
+                break;
+            }
+        }
     }
 
     /// What this crate passes, in closures, to functions of the dependency
@@ -878,6 +1010,48 @@ impl CrateIndex {
     /// (a std or dependency function, or a name the resolver cannot tell
     /// apart).
     fn resolve(&self, callee: &Callee, from: &[String], self_ty: Option<&str>) -> Vec<&FnSummary> {
+        let found = self.resolve_direct(callee, from, self_ty);
+        if !found.is_empty() || callee.path.len() < 2 {
+            return found;
+        }
+        // Through the crate's own `pub use` (`crate::prelude::retry` for a
+        // function defined in `util::futures`), a few hops at most.
+        let mut path = callee.path.clone();
+        for _ in 0..4 {
+            let Some((modules, name)) = absolute(&path, from) else {
+                break;
+            };
+            let target = modules.iter().find_map(|m| {
+                let key = [m.as_slice(), std::slice::from_ref(&name)].concat();
+                self.reexports
+                    .iter()
+                    .find(|(k, t)| *k == key && t.first().is_some_and(|s| s == "crate"))
+                    .map(|(_, t)| t.clone())
+            });
+            let Some(target) = target else { break };
+            let Some(last) = target.last().cloned() else {
+                break;
+            };
+            let next = Callee {
+                name: last,
+                via_self: false,
+                path: target.clone(),
+            };
+            let found = self.resolve_direct(&next, from, self_ty);
+            if !found.is_empty() {
+                return found;
+            }
+            path = target;
+        }
+        Vec::new()
+    }
+
+    fn resolve_direct(
+        &self,
+        callee: &Callee,
+        from: &[String],
+        self_ty: Option<&str>,
+    ) -> Vec<&FnSummary> {
         let Some(list) = self.functions.get(&callee.name) else {
             return Vec::new();
         };
@@ -1040,6 +1214,90 @@ impl CrateIndex {
                 break;
             }
         }
+    }
+
+    /// A function that hands a callable it received to a retry helper of
+    /// the crate (`run(op)` calling `run_retry(.., move || op())`) is a
+    /// retry helper for that callable: propagate to a fixpoint.
+    fn close_retry_helpers(&mut self) {
+        let any = self
+            .functions
+            .values()
+            .flatten()
+            .any(|f| !f.foreign && !f.helper.forwards.is_empty());
+        if !any {
+            return;
+        }
+        for _ in 0..8 {
+            let mut changed = false;
+            let snapshot = CrateIndex {
+                functions: self.functions.clone(),
+                types: self.types.clone(),
+                module_globs: self.module_globs.clone(),
+                self_name: self.self_name.clone(),
+                ..Default::default()
+            };
+            for list in self.functions.values_mut() {
+                for f in list.iter_mut().filter(|f| !f.helper.forwards.is_empty()) {
+                    for (callee, param, pos) in f.helper.forwards.clone() {
+                        if f.helper.retried.iter().any(|(p, _)| *p == param) {
+                            continue;
+                        }
+                        let found = snapshot.resolve(&callee, &f.module, f.self_ty.as_deref());
+                        if let Some(lib) = agreed_retry_helper(&found, pos) {
+                            f.helper.retried.push((param, lib));
+                            changed = true;
+                        }
+                    }
+                    // A count handed on to the helper that shapes its policy.
+                    for (callee, param, pos) in f.helper.value_forwards.clone() {
+                        if f.helper.policy_params.contains(&param) {
+                            continue;
+                        }
+                        let found = snapshot.resolve(&callee, &f.module, f.self_ty.as_deref());
+                        if !found.is_empty()
+                            && found.iter().all(|g| g.helper.policy_params.contains(&pos))
+                        {
+                            f.helper.policy_params.push(param);
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// The crate functions a path names, read from module `from`.
+    pub fn fns_at_path(
+        &self,
+        path: &[String],
+        from: &[String],
+        self_ty: Option<&str>,
+    ) -> Vec<&FnSummary> {
+        let Some(name) = path.last() else {
+            return Vec::new();
+        };
+        let callee = Callee {
+            name: name.clone(),
+            via_self: path.first().is_some_and(|s| s == "Self"),
+            path: path.to_vec(),
+        };
+        self.resolve(&callee, from, self_ty)
+    }
+
+    /// The methods `name` of the crate's type `ty`.
+    pub fn methods_of(&self, ty: &str, name: &str) -> Vec<&FnSummary> {
+        self.functions
+            .get(name)
+            .map(|l| {
+                l.iter()
+                    .filter(|f| f.self_ty.as_deref() == Some(ty))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The network behaviour of `self.name(..)` in an `impl` of `self_ty`.

@@ -502,7 +502,7 @@ fn param_values(cx: &FileCtx<'_>, fname: &str, sig: &syn::Signature) -> Vec<(Str
 }
 
 /// Names of a function's parameters.
-fn fn_params(sig: &syn::Signature) -> Vec<String> {
+pub(crate) fn fn_params(sig: &syn::Signature) -> Vec<String> {
     sig.inputs
         .iter()
         .filter_map(|i| match i {
@@ -580,7 +580,7 @@ fn param_calls(
 
 /// Parameters that hold a closure or function: typed `impl Fn..`,
 /// `&dyn Fn..`, or a generic bound by `Fn`/`FnMut`/`FnOnce`.
-fn callable_params(sig: &syn::Signature) -> Vec<String> {
+pub(crate) fn callable_params(sig: &syn::Signature) -> Vec<String> {
     fn is_fn_bound(b: &syn::TypeParamBound) -> bool {
         matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| {
             matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce" | "AsyncFn" | "AsyncFnMut" | "AsyncFnOnce")
@@ -2358,4 +2358,210 @@ impl<'x> Visit<'x> for CallTargets<'_, '_, '_, '_> {
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+/// What a function that takes a callable does with it, for the crate index:
+/// the callable parameters it hands to a retry library itself
+/// (`tokio_retry::Retry::spawn(strategy, op)`, `backoff::future::retry(p, op)`,
+/// `op.retry(policy)`), and the calls that pass one on to another function
+/// (`run_retry(.., move || op())`), which may be the crate's retry helper.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct HelperFacts {
+    /// (parameter position, not counting `self`; the retry library).
+    pub retried: Vec<(usize, String)>,
+    /// (the called function, parameter position, argument position, not
+    /// counting a method's receiver).
+    pub forwards: Vec<(crate::index::Callee, usize, usize)>,
+    /// Positions of the parameters that shape the policy (`.take(tries)`,
+    /// `with_max_times(n)`, directly or through a `let`): the arguments a
+    /// caller's values are read from.
+    pub policy_params: Vec<usize>,
+    /// Plain parameters handed on (`inner(op, tries)`): (the called
+    /// function, parameter position, argument position).
+    pub value_forwards: Vec<(crate::index::Callee, usize, usize)>,
+}
+
+/// Reads `HelperFacts` from a function's body; empty for functions that
+/// take nothing callable.
+pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> HelperFacts {
+    use crate::index::Callee;
+    let callables = callable_params(sig);
+    if callables.is_empty() {
+        return HelperFacts::default();
+    }
+    let params = fn_params(sig);
+    // Position of the callable parameter an argument is, or calls (a
+    // closure or async block whose body names it).
+    let param_in = |e: &Expr| -> Option<usize> {
+        struct Names<'p>(&'p [String], Option<String>);
+        impl<'x> Visit<'x> for Names<'_> {
+            fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+                if let Some(id) = p.path.get_ident() {
+                    if self.1.is_none() && self.0.iter().any(|c| id == c) {
+                        self.1 = Some(id.to_string());
+                    }
+                }
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut e = e;
+        while let Expr::Reference(r) = e {
+            e = &r.expr;
+        }
+        let mut v = Names(&callables, None);
+        match e {
+            Expr::Path(_) | Expr::Closure(_) | Expr::Async(_) => v.visit_expr(e),
+            _ => {}
+        }
+        let name = v.1?;
+        params.iter().position(|p| *p == name)
+    };
+    // `let delays = FixedInterval::from_millis(50).take(tries);`: the
+    // locals a policy argument may name, and what they were built from.
+    let mut lets: Vec<(String, &Expr)> = Vec::new();
+    for stmt in &body.stmts {
+        if let syn::Stmt::Local(l) = stmt {
+            if let (Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
+                lets.push((pi.ident.to_string(), &init.expr));
+            }
+        }
+    }
+    let names_in = |e: &Expr| -> Vec<String> {
+        struct All(Vec<String>);
+        impl<'x> Visit<'x> for All {
+            fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.push(id.to_string());
+                }
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut v = All(Vec::new());
+        v.visit_expr(e);
+        v.0
+    };
+    let policy_in = |e: &Expr, out: &mut Vec<usize>| {
+        let mut names = names_in(e);
+        for n in names.clone() {
+            if let Some((_, init)) = lets.iter().rev().find(|(l, _)| *l == n) {
+                names.extend(names_in(init));
+            }
+        }
+        for n in names {
+            if let Some(p) = params.iter().position(|q| *q == n) {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    };
+    let plain_param = |e: &Expr| -> Option<usize> {
+        let mut e = e;
+        while let Expr::Reference(r) = e {
+            e = &r.expr;
+        }
+        match e {
+            Expr::Path(p) => {
+                let id = p.path.get_ident()?;
+                params.iter().position(|q| id == q)
+            }
+            _ => None,
+        }
+    };
+    struct V<'c, 'a, 'f> {
+        cx: &'c FileCtx<'a>,
+        param_in: &'f dyn Fn(&Expr) -> Option<usize>,
+        policy_in: &'f dyn Fn(&Expr, &mut Vec<usize>),
+        plain_param: &'f dyn Fn(&Expr) -> Option<usize>,
+        out: HelperFacts,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve(&p.path);
+                let last = segs.last().map(String::as_str).unwrap_or("");
+                let krate = segs.first().map(String::as_str).unwrap_or("");
+                let n = segs.len();
+                // The library calls that run an operation under a policy,
+                // and where the operation goes.
+                let lib_op = match krate {
+                    "tokio_retry" | "tokio_retry2"
+                        if n >= 2
+                            && matches!(segs[n - 2].as_str(), "Retry" | "RetryIf")
+                            && matches!(last, "spawn" | "start" | "spawn_notify") =>
+                    {
+                        Some((krate.replace('_', "-"), 1))
+                    }
+                    "backoff" if matches!(last, "retry" | "retry_notify") => {
+                        Some(("backoff".to_string(), 1))
+                    }
+                    "again" if matches!(last, "retry" | "retry_if") => {
+                        Some(("again".to_string(), 0))
+                    }
+                    "tryhard" if last == "retry_fn" => Some(("tryhard".to_string(), 0)),
+                    _ => None,
+                };
+                if let Some((lib, at)) = lib_op {
+                    if let Some(p) = c.args.iter().nth(at).and_then(self.param_in) {
+                        self.out.retried.push((p, lib));
+                        for (j, a) in c.args.iter().enumerate() {
+                            if j != at {
+                                (self.policy_in)(a, &mut self.out.policy_params);
+                            }
+                        }
+                    }
+                } else if let Some(name) = p.path.segments.last() {
+                    let callee = Callee {
+                        name: name.ident.to_string(),
+                        via_self: p.path.segments.first().is_some_and(|s| s.ident == "Self"),
+                        path: segs.clone(),
+                    };
+                    for (j, a) in c.args.iter().enumerate() {
+                        if let Some(p) = (self.param_in)(a) {
+                            self.out.forwards.push((callee.clone(), p, j));
+                        } else if let Some(p) = (self.plain_param)(a) {
+                            self.out.value_forwards.push((callee.clone(), p, j));
+                        }
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            // backon: `op.retry(policy)` on the callable itself.
+            if m.method == "retry" && m.args.len() == 1 {
+                if let Some(p) = (self.param_in)(&m.receiver) {
+                    self.out.retried.push((p, "backon".to_string()));
+                    (self.policy_in)(&m.args[0], &mut self.out.policy_params);
+                }
+            } else {
+                let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+                let callee = Callee {
+                    name: m.method.to_string(),
+                    via_self: on_self,
+                    path: Vec::new(),
+                };
+                for (j, a) in m.args.iter().enumerate() {
+                    if let Some(p) = (self.param_in)(a) {
+                        self.out.forwards.push((callee.clone(), p, j));
+                    } else if let Some(p) = (self.plain_param)(a) {
+                        self.out.value_forwards.push((callee.clone(), p, j));
+                    }
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        param_in: &param_in,
+        policy_in: &policy_in,
+        plain_param: &plain_param,
+        out: HelperFacts::default(),
+    };
+    v.visit_block(body);
+    v.out.retried.sort();
+    v.out.retried.dedup();
+    v.out
 }

@@ -20,6 +20,19 @@
 //! `host` and `port`. A policy without a count (the `backoff` crate's
 //! elapsed-time budget) has no `retries`.
 //!
+//! ## The crate's own retry helpers
+//! They count too: a function or method that hands
+//! the callable it receives to one of these libraries (directly, or through
+//! further helpers of the workspace) is a retry helper, and each call of it
+//! with a closure that makes a network call is reported at that call, with
+//! the closure's host. Its values come from the call: the arguments whose
+//! parameters shape the policy (`with_retries(op, 3)` where the helper does
+//! `.take(tries)`), and the builder calls before it, read by their words
+//! (`retrying("x").limit(4).timeout_secs(10).run(op)`: `limit`, `attempts`
+//! and `tries` count every try, so `limit(4)` is 3 re-tries; `retries` and
+//! `max_times` count re-tries; a `timeout` is the `per_try_timeout`, a
+//! `total` or `elapsed` one the `timeout`).
+//!
 //! ## Why the mesh should own it
 //! The sidecar already retries: Istio retries every request twice on
 //! connect failures and refused streams even without a VirtualService. A
@@ -61,8 +74,9 @@
 //! TCP), a policy that is built but never applied, tower's `RetryLayer` on
 //! a server stack (a router, not a client or channel), `failsafe`'s backoff
 //! (it paces a circuit breaker, see `circuit-breaker`), functions of the
-//! crate that merely share a library's name (a local `fn retry`), and test
-//! code.
+//! crate that merely share a library's name (a local `fn retry`), a crate
+//! helper called with a closure that does only local work, a `run(op)` of a
+//! builder whose method does not retry, and test code.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -136,6 +150,10 @@ struct Policy {
     millis_base: Option<u128>,
     /// The library, when the constructor tells.
     lib: Option<&'static str>,
+    /// Nanoseconds each attempt may take (a helper's `.timeout_secs(30)`).
+    per_try_timeout: Option<u128>,
+    /// The crate's own helper that applies the policy (`run`, `with_retry`).
+    via: Option<String>,
 }
 
 /// The library a policy constructor belongs to.
@@ -266,6 +284,9 @@ fn violation(f: Found) -> Violation {
     if let Some(t) = p.timeout {
         values.insert("timeout".into(), istio(t));
     }
+    if let Some(t) = p.per_try_timeout {
+        values.insert("per_try_timeout".into(), istio(t));
+    }
     values.insert("protocol".into(), f.protocol.as_str().into());
     destination_values(&f.dest, &mut values);
     let target = f.dest.target();
@@ -276,6 +297,12 @@ fn violation(f: Found) -> Violation {
     let what = if f.client_wide {
         format!(
             "`{}` retries every {} request of this client{target}{times}",
+            f.lib,
+            f.protocol.as_str()
+        )
+    } else if let Some(helper) = &p.via {
+        format!(
+            "`{}` (through the crate's retry helper `{helper}`) retries a {} call{target}{times}",
             f.lib,
             f.protocol.as_str()
         )
@@ -390,6 +417,12 @@ fn field_inits<'f>(file: &'f syn::File, name: &str) -> Vec<&'f Expr> {
     };
     v.visit_file(file);
     v.out
+}
+
+/// An argument that is an operation: a closure, an async block or a
+/// function named by path.
+fn is_operation(e: &Expr) -> bool {
+    matches!(strip(e), Expr::Closure(_) | Expr::Async(_) | Expr::Path(_))
 }
 
 fn strip(e: &Expr) -> &Expr {
@@ -721,6 +754,174 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             dest,
             client_wide: false,
         });
+    }
+
+    /// The crate type a receiver expression has, where the crate says:
+    /// a crate function's or method's return type along a builder chain
+    /// (`retry("op").limit(3)`), or a `let` of one.
+    fn type_of(&self, e: &Expr, depth: u32) -> Option<String> {
+        if depth > 16 {
+            return None;
+        }
+        let cx = self.cx();
+        let agreed = |fns: Vec<&crate::index::FnSummary>| -> Option<String> {
+            let first = fns.first()?.ret_ty.clone()?;
+            fns.iter()
+                .all(|f| f.ret_ty.as_ref() == Some(&first))
+                .then_some(first)
+        };
+        match strip(e) {
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => {
+                    let segs = cx.uses.resolve(&p.path);
+                    agreed(cx.index.fns_at_path(&segs, &cx.module, self.scan.self_ty))
+                }
+                _ => None,
+            },
+            Expr::MethodCall(m) => {
+                let ty = self.type_of(&m.receiver, depth + 1)?;
+                agreed(cx.index.methods_of(&ty, &m.method.to_string()))
+            }
+            Expr::Path(p) => {
+                let id = p.path.get_ident()?;
+                if id == "self" {
+                    return self.scan.self_ty.map(str::to_string);
+                }
+                let b = self.scan.scope.binding_at(id)?;
+                match (b.ty, b.init) {
+                    (Some(ty), _) => type_name(ty),
+                    (None, Some(init)) => self.type_of(init, depth + 1),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `helper(op, 3)`: a crate function that applies a retry policy to the
+    /// callable it receives.
+    fn helper_call(&mut self, c: &syn::ExprCall) {
+        let cx = self.cx();
+        let Expr::Path(p) = &*c.func else { return };
+        if !c.args.iter().any(is_operation) {
+            return;
+        }
+        let segs = cx.uses.resolve(&p.path);
+        let fns = cx.index.fns_at_path(&segs, &cx.module, self.scan.self_ty);
+        let args: Vec<&Expr> = c.args.iter().collect();
+        let range = self.call_range(c);
+        self.report_helper(range, &fns, &args, &[]);
+    }
+
+    /// `builder.limit(3).run(op)` / `self.with_retry(op)`: a method of a
+    /// crate type that applies a retry policy to the callable it receives;
+    /// the builder calls before it say the values.
+    fn helper_method(&mut self, m: &syn::ExprMethodCall) {
+        if !m.args.iter().any(is_operation) {
+            return;
+        }
+        let cx = self.cx();
+        let Some(ty) = self.type_of(&m.receiver, 0) else {
+            return;
+        };
+        let fns = cx.index.methods_of(&ty, &m.method.to_string());
+        // The builder calls, innermost first, and the root call's arguments.
+        let mut chain: Vec<(String, Vec<&Expr>)> = Vec::new();
+        let mut e = &*m.receiver;
+        for _ in 0..32 {
+            match strip(e) {
+                Expr::MethodCall(inner) => {
+                    chain.push((inner.method.to_string(), inner.args.iter().collect()));
+                    e = &inner.receiver;
+                }
+                _ => break,
+            }
+        }
+        let args: Vec<&Expr> = m.args.iter().collect();
+        let start = m.method.span().byte_range().start;
+        let end = m.paren_token.span.close().byte_range().end;
+        let range = cx.lines.range(start..end.max(start));
+        self.report_helper(range, &fns, &args, &chain);
+    }
+
+    fn report_helper(
+        &mut self,
+        range: TextRange,
+        fns: &[&crate::index::FnSummary],
+        args: &[&Expr],
+        chain: &[(String, Vec<&Expr>)],
+    ) {
+        let Some(helper) = fns.first() else { return };
+        for (pos, op) in args.iter().enumerate() {
+            let Some(lib) = crate::index::agreed_retry_helper(fns, pos) else {
+                continue;
+            };
+            let lib: &'static str = match lib.as_str() {
+                "tokio-retry" => "tokio-retry",
+                "tokio-retry2" => "tokio-retry2",
+                "backoff" => "backoff",
+                "again" => "again",
+                "tryhard" => "tryhard",
+                _ => "backon",
+            };
+            let mut policy = Policy {
+                via: Some(helper.name.clone()),
+                ..Policy::default()
+            };
+            // The helper's other arguments by parameter name, then the
+            // builder calls from the outermost (the last word wins).
+            let named: Vec<(&str, &[&Expr])> = args
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != pos && helper.helper.policy_params.contains(j))
+                .filter_map(|(j, a)| {
+                    helper
+                        .params
+                        .get(j)
+                        .map(|n| (n.as_str(), std::slice::from_ref(a)))
+                })
+                .chain(chain.iter().rev().map(|(n, a)| (n.as_str(), a.as_slice())))
+                .collect();
+            for (name, a) in named {
+                self.helper_value(&mut policy, name, a.first().copied());
+            }
+            self.report_op(range, lib, policy, op);
+        }
+    }
+
+    /// What a helper argument or builder call named `name` says: an
+    /// attempt limit, a retry count or a deadline. Names are the helper's
+    /// own API, so they are read by their words: `limit`, `attempts` and
+    /// `tries` count every try, `retries` and `max_times` the re-tries.
+    fn helper_value(&self, policy: &mut Policy, name: &str, arg: Option<&Expr>) {
+        let n = name.to_ascii_lowercase();
+        if n.contains("no_limit") || n.contains("unlimited") || n.contains("forever") {
+            policy.retries = None;
+            return;
+        }
+        let Some(arg) = arg else { return };
+        if n.contains("timeout") {
+            let ns = if n.ends_with("secs") || n.ends_with("seconds") {
+                self.int(Some(arg)).map(|s| s as u128 * 1_000_000_000)
+            } else if n.ends_with("millis") || n.ends_with("_ms") {
+                self.int(Some(arg)).map(|s| s as u128 * 1_000_000)
+            } else {
+                self.dur(Some(arg))
+            };
+            if n.contains("total") || n.contains("elapsed") {
+                policy.timeout = ns.or(policy.timeout);
+            } else {
+                policy.per_try_timeout = ns.or(policy.per_try_timeout);
+            }
+        } else if n.contains("retries") || n.contains("max_times") {
+            if let Some(r) = self.int(Some(arg)) {
+                policy.retries = Some(r);
+            }
+        } else if n.contains("attempt") || n.contains("limit") || n.contains("tries") {
+            if let Some(r) = self.int(Some(arg)).filter(|r| *r >= 1) {
+                policy.retries = Some(r - 1);
+            }
+        }
     }
 
     fn call(&mut self, c: &syn::ExprCall) {
@@ -1148,11 +1349,13 @@ where
 {
     fn visit_expr_call(&mut self, c: &'b syn::ExprCall) {
         self.call(c);
+        self.helper_call(c);
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_expr_method_call(&mut self, m: &'b syn::ExprMethodCall) {
         self.chain(m);
         self.method(m);
+        self.helper_method(m);
         syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_macro(&mut self, mac: &'b syn::Macro) {
