@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks that the audit prints byte-identical reports whatever the thread
-# count: `bench/same-output.sh DIR [J1 J2 ...]` (default 1 and nproc).
+# count: `bench/same-output.sh DIR [J1 J2 ...]` (default 1 and nproc), and
+# that the prefilter drops no finding (the same report with --no-prefilter).
 # The JSON report (less its `elapsed_ms`) is compared: every other format
 # renders the same sorted report.
 set -euo pipefail
@@ -25,5 +26,13 @@ for j in "${counts[@]:1}"; do
     fi
   done
 done
+# The prefilter only skips files no rule can report in.
+"$bin" -j "$first" --no-prefilter --format json --fail-on never "$dir" | grep -v '"elapsed_ms"' > "$out/json-all"
+if cmp -s "$out/json-$first" "$out/json-all"; then
+  echo "same json output with and without the prefilter"
+else
+  echo "DIFFERENT json output without the prefilter:"; diff "$out/json-$first" "$out/json-all" | head -20
+  status=1
+fi
 rm -rf "$out"
 exit $status

@@ -264,6 +264,10 @@ pub struct Args {
     /// Print where the time went and the five slowest files (stderr)
     #[arg(long)]
     pub timings: bool,
+    /// Run the rules on every file, also those the prefilter shows cannot
+    /// produce a finding (slower; for checking the prefilter)
+    #[arg(long, hide = true)]
+    pub no_prefilter: bool,
 }
 
 /// `cargo mesh-audit ...` runs us as `cargo-mesh-audit mesh-audit ...`:

@@ -71,6 +71,7 @@ fn audit_options(args: &Args, config: Option<Config>) -> mesh_audit::AuditOption
         all_scopes: args.all_scopes,
         threads: args.threads,
         max_file_size: args.max_file_size,
+        no_prefilter: args.no_prefilter,
     }
 }
 

@@ -74,6 +74,13 @@ pub fn timings(t: &Timings, render: Duration) -> String {
         secs(t.analyse_cpu[0]).trim(),
         secs(t.index).trim(),
     ));
+    if t.files_resummarised > 0 {
+        out.push_str(&format!(
+            "            {}  of which {} files summarised again through re-exports\n",
+            secs(t.resummarise),
+            t.files_resummarised
+        ));
+    }
     out.push_str(&format!(
         "  rules     {}  pass 2, {} files: read + parse [{}], rules [{}]\n",
         secs(t.check),

@@ -43,6 +43,9 @@ pub struct AuditOptions {
     pub threads: usize,
     /// Largest `.rs` file analysed, in bytes; `None` = config, else the default.
     pub max_file_size: Option<u64>,
+    /// Run the rules on every file, not only on those the prefilter keeps
+    /// (a check that the prefilter drops nothing).
+    pub no_prefilter: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +146,10 @@ pub struct Timings {
     /// Files pass 1 read and parsed / pass 2 read, parsed and checked.
     pub files_summarised: usize,
     pub files_checked: usize,
+    /// Files summarised again through other crates' re-exports, and the
+    /// wall time that took (part of `index`).
+    pub files_resummarised: usize,
+    pub resummarise: Duration,
     /// Reading and parsing, summed over threads, pass 1 and pass 2.
     pub read_parse_cpu: [Duration; 2],
     /// Building summaries (pass 1) and running the rules (pass 2), summed
@@ -181,11 +188,19 @@ impl Drop for BigFileTurn {
     }
 }
 
+/// What pass 2 needs of a file's summary.
+struct FileFacts {
+    module: Vec<String>,
+    shows_network: bool,
+}
+
 /// Time one file took in one pass.
 #[derive(Debug, Clone, Copy, Default)]
 struct FileTime {
     read_parse: Duration,
     analyse: Duration,
+    /// Pass 2 parsed the file and ran the rules (the prefilter kept it).
+    checked: bool,
 }
 
 /// Runs the whole audit. Returns the report and the configuration that
@@ -319,16 +334,38 @@ pub fn audit_observed(
         }
     }
     let stage = Instant::now();
-    resummarise_through_reexports(&found, &mut pass1, &audited, threads, max_file_size);
+    timings.files_resummarised =
+        resummarise_through_reexports(&found, &mut pass1, &audited, threads, max_file_size);
+    timings.resummarise = stage.elapsed();
     let indexes = build_indexes(&found, &pass1, &audited);
     let empty_index = CrateIndex::default();
     timings.index = stage.elapsed();
+    // The indexes hold what the rules need from the summaries; of each file,
+    // pass 2 needs only its module path and what the prefilter reads, so the
+    // summaries go before the second pass.
+    let pass1: Vec<Result<FileFacts, AuditError>> = pass1
+        .into_iter()
+        .map(|r| {
+            r.map(|s| FileFacts {
+                shows_network: crate::prefilter::summary_shows_network(&s),
+                module: s.module,
+            })
+        })
+        .collect();
 
     // Pass 2: the rules, with the crate's index. A file that is test code
     // as a whole yields nothing unless tests are included: it is not read
     // again.
     let stage = Instant::now();
-    let jobs: Vec<(usize, &[String], bool, &CrateIndex)> = found
+    // Files no rule can report anything in are not parsed again.
+    let prefilter = (!opts.no_prefilter)
+        .then(|| crate::prefilter::Prefilter::new(active.iter().map(|(r, _)| r.meta().id)));
+    let network_names: HashMap<&PathBuf, crate::prefilter::NetworkNames> = indexes
+        .iter()
+        .map(|(root, index)| (root, crate::prefilter::NetworkNames::of(index)))
+        .collect();
+    let no_names = crate::prefilter::NetworkNames::of(&empty_index);
+    let jobs: Vec<(usize, &[String], bool, &CrateIndex, bool)> = found
         .files
         .iter()
         .zip(&pass1)
@@ -346,6 +383,7 @@ pub fn audit_observed(
                 s.module.as_slice(),
                 whole_file_is_test,
                 index,
+                s.shows_network,
             ))
         })
         .collect();
@@ -356,19 +394,35 @@ pub fn audit_observed(
         &jobs,
         threads,
         &progress.done,
-        |&(i, module, test, index)| {
+        |&(i, module, test, index, shows_network)| {
             let f = &found.files[i];
-            let _turn = big_file_turn(f);
             let t = Instant::now();
-            let (text, file) = match load(f, max_file_size) {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    let outcome = FileOutcome {
-                        error: Some(e),
-                        ..Default::default()
-                    };
-                    return (outcome, FileTime::default());
-                }
+            let failed = |e| {
+                let outcome = FileOutcome {
+                    error: Some(e),
+                    ..Default::default()
+                };
+                (outcome, FileTime::default())
+            };
+            let text = match read_text(f, max_file_size) {
+                Ok(text) => text,
+                Err(e) => return failed(e),
+            };
+            let names = network_names.get(&f.package_root).unwrap_or(&no_names);
+            if prefilter
+                .as_ref()
+                .is_some_and(|p| !p.keeps(shows_network, &text, names))
+            {
+                let time = FileTime {
+                    read_parse: t.elapsed(),
+                    ..Default::default()
+                };
+                return (FileOutcome::default(), time);
+            }
+            let _turn = big_file_turn(f);
+            let file = match parse(&text) {
+                Ok(file) => file,
+                Err((pos, msg)) => return failed(file_error(f, pos, msg)),
             };
             let read_parse = t.elapsed();
             let outcome = check_file(
@@ -388,6 +442,7 @@ pub fn audit_observed(
                 FileTime {
                     read_parse,
                     analyse,
+                    checked: true,
                 },
             )
         },
@@ -402,7 +457,7 @@ pub fn audit_observed(
     .into_iter()
     .unzip();
     timings.check = stage.elapsed();
-    timings.files_checked = jobs.len();
+    timings.files_checked = pass2_times.iter().filter(|t| t.checked).count();
     let mut per_file: Vec<Duration> = pass1_times
         .iter()
         .map(|t| t.read_parse + t.analyse)
@@ -476,6 +531,13 @@ fn file_error(f: &SourceFile, line: Option<(u32, u32)>, message: String) -> Audi
 
 /// Reads and parses a file, or says why it cannot be analysed.
 fn load(f: &SourceFile, max_file_size: u64) -> Result<(String, syn::File), AuditError> {
+    let text = read_text(f, max_file_size)?;
+    let file = parse(&text).map_err(|(pos, msg)| file_error(f, pos, msg))?;
+    Ok((text, file))
+}
+
+/// Reads a file as UTF-8 text, or says why it cannot be analysed.
+fn read_text(f: &SourceFile, max_file_size: u64) -> Result<String, AuditError> {
     use crate::safe_fs::{human_size, read_regular, ReadError};
     let bytes = read_regular(&f.abs, max_file_size).map_err(|e| {
         let message = match e {
@@ -498,8 +560,7 @@ fn load(f: &SourceFile, max_file_size: u64) -> Result<(String, syn::File), Audit
             format!("not valid UTF-8 (byte {at}); Rust sources must be UTF-8"),
         )
     })?;
-    let file = parse(&text).map_err(|(pos, msg)| file_error(f, pos, msg))?;
-    Ok((text, file))
+    Ok(text)
 }
 
 /// Parses Rust source, refusing pathological depth before syn recurses into it.
@@ -577,6 +638,7 @@ fn summarise(f: &SourceFile, max_file_size: u64) -> (Result<FileSummary, AuditEr
         FileTime {
             read_parse,
             analyse,
+            checked: false,
         },
     )
 }
@@ -688,10 +750,10 @@ fn resummarise_through_reexports(
     audited: &[bool],
     threads: usize,
     max_file_size: u64,
-) {
+) -> usize {
     let n = found.packages.len();
     if n == 0 {
-        return;
+        return 0;
     }
     // Each package's external re-exports, keyed as its dependents write them.
     let mut own: Vec<Vec<(Vec<String>, Vec<String>)>> = vec![Vec::new(); n];
@@ -704,6 +766,17 @@ fn resummarise_through_reexports(
                 target.first().map(String::as_str),
                 Some("crate" | "self" | "super") | None
             ) {
+                continue;
+            }
+            // `pub use file::Blob;` beside `mod file;` names the crate's own
+            // module (a 2018 uniform path), not another crate.
+            let inline = &key[..key.len().saturating_sub(1)];
+            let own_module = s.mod_decls.iter().any(|d| {
+                d.module.len() == inline.len() + 1
+                    && d.module.starts_with(inline)
+                    && d.module.last() == target.first()
+            });
+            if own_module {
                 continue;
             }
             own[i].push((
@@ -740,15 +813,21 @@ fn resummarise_through_reexports(
                 return false;
             };
             // Only files that write a path through a re-exporting crate.
-            seen_by[p]
-                .iter()
-                .any(|(k, _)| s.path_roots.iter().any(|r| k.first() == Some(r)))
+            seen_by[p].iter().any(|(k, _)| {
+                let [root, second, ..] = &k[..] else {
+                    return false;
+                };
+                let pair = format!("{root}::{second}");
+                let glob = format!("{root}::*");
+                s.path_roots.iter().any(|r| *r == pair || *r == glob)
+            })
         })
         .map(|(i, _)| i)
         .collect();
     if redo.is_empty() {
-        return;
+        return 0;
     }
+    let count = redo.len();
     let again = run_parallel(
         &redo,
         threads,
@@ -770,6 +849,7 @@ fn resummarise_through_reexports(
             old.module = module;
         }
     }
+    count
 }
 
 /// One index per package, dependencies first, so that a crate sees the

@@ -35,9 +35,10 @@ pub struct FileSummary {
     pub globs: Vec<(Vec<String>, Vec<String>)>,
     /// `pub use` items: (inline module path and local name, the path it names).
     pub reexports: Vec<(Vec<String>, Vec<String>)>,
-    /// First segments of the multi-segment paths and imports the file
-    /// writes (`my_http` of `my_http::reqwest::Client`): whether another
-    /// crate's re-exports can change how it reads.
+    /// The first two segments of the paths and imports the file writes
+    /// (`my_http::reqwest` of `my_http::reqwest::Client`; `my_http::*` for a
+    /// glob import): whether another crate's re-exports can change how it
+    /// reads.
     pub path_roots: Vec<String>,
     /// Functions and methods defined here, by name.
     pub functions: Vec<FnSummary>,
@@ -410,18 +411,33 @@ impl FileSummary {
             };
         let (globs, reexports) = imports(file);
         let path_roots = {
+            // `a::b` of every path of two or more segments, and of every
+            // import (`a::*` for a glob right under `a`).
             struct Roots(std::collections::BTreeSet<String>);
+            impl Roots {
+                fn add(&mut self, a: &syn::Ident, b: &str) {
+                    self.0.insert(format!("{a}::{b}"));
+                }
+            }
             impl<'a> Visit<'a> for Roots {
                 fn visit_path(&mut self, p: &'a syn::Path) {
-                    if p.segments.len() > 1 {
-                        if let Some(first) = p.segments.first() {
-                            self.0.insert(first.ident.to_string());
-                        }
+                    if let [first, second, ..] = &p.segments.iter().collect::<Vec<_>>()[..] {
+                        self.add(&first.ident, &second.ident.to_string());
                     }
                     syn::visit::visit_path(self, p);
                 }
                 fn visit_use_path(&mut self, u: &'a syn::UsePath) {
-                    self.0.insert(u.ident.to_string());
+                    let mut next = vec![&*u.tree];
+                    while let Some(tree) = next.pop() {
+                        match tree {
+                            syn::UseTree::Path(p) => self.add(&u.ident, &p.ident.to_string()),
+                            syn::UseTree::Name(n) => self.add(&u.ident, &n.ident.to_string()),
+                            syn::UseTree::Rename(r) => self.add(&u.ident, &r.ident.to_string()),
+                            syn::UseTree::Glob(_) => self.add(&u.ident, "*"),
+                            syn::UseTree::Group(g) => next.extend(g.items.iter()),
+                        }
+                    }
+                    syn::visit::visit_use_path(self, u);
                 }
             }
             let mut r = Roots(Default::default());
@@ -1162,6 +1178,31 @@ impl CrateIndex {
         self.closure_net
             .get(&(module.to_vec(), name.to_string()))
             .and_then(Option::as_ref)
+    }
+
+    /// The names through which code of this crate reaches the network:
+    /// functions and methods whose calls (transitively) make network calls,
+    /// helpers whose callers pass them a closure that does, client and
+    /// gRPC endpoint fields, and types whose methods guard a host. The
+    /// prefilter keeps every file that names one.
+    pub fn network_names(&self) -> Vec<String> {
+        let functions = self
+            .functions
+            .values()
+            .flatten()
+            .filter(|f| f.net.is_some())
+            .map(|f| f.name.clone());
+        let helpers = self
+            .closure_net
+            .iter()
+            .filter(|(_, net)| net.is_some())
+            .map(|((_, name), _)| name.clone());
+        functions
+            .chain(helpers)
+            .chain(self.client_fields.keys().cloned())
+            .chain(self.endpoint_fields.keys().cloned())
+            .chain(self.guarded_hosts.keys().cloned())
+            .collect()
     }
 
     /// Destinations that named `const`s of other files, now that every

@@ -15,6 +15,7 @@ pub mod ignore_files;
 pub mod index;
 pub mod modtree;
 pub mod packages;
+pub mod prefilter;
 pub mod rules;
 pub mod safe_fs;
 pub mod source;
