@@ -141,23 +141,8 @@ impl FileSummary {
         let cx = FileCtx::new(file, "", &lines, &empty);
         let mut consts = Vec::new();
         // Each name with the line it is declared on.
-        let mut names: Vec<(String, proc_macro2::Span)> = {
-            struct Names(Vec<(String, proc_macro2::Span)>);
-            impl<'a> Visit<'a> for Names {
-                fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
-                    self.0.push((c.ident.to_string(), c.ident.span()));
-                }
-                fn visit_item_static(&mut self, c: &'a syn::ItemStatic) {
-                    self.0.push((c.ident.to_string(), c.ident.span()));
-                }
-                fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
-                    self.0.push((c.ident.to_string(), c.ident.span()));
-                }
-            }
-            let mut n = Names(Vec::new());
-            n.visit_file(file);
-            n.0
-        };
+        let walk = FileWalk::run(file);
+        let mut names = walk.names;
         names.sort_by(|a, b| a.0.cmp(&b.0));
         names.dedup_by(|a, b| a.0 == b.0);
         let empty_scope = FnScope::empty();
@@ -287,72 +272,16 @@ impl FileSummary {
             .filter(|(_, k)| *k != Kind::Unknown)
             .collect();
         client_fields.sort_by(|a, b| a.0.cmp(&b.0));
-        let tonic_codegen = {
-            struct Grpc(bool);
-            impl<'a> Visit<'a> for Grpc {
-                fn visit_field(&mut self, f: &'a syn::Field) {
-                    if let syn::Type::Path(p) = &f.ty {
-                        let segs = crate::analysis::paths::path_segments(&p.path);
-                        if segs.ends_with(&["client".to_string(), "Grpc".to_string()]) {
-                            self.0 = true;
-                        }
-                    }
-                }
-            }
-            let mut g = Grpc(false);
-            g.visit_file(file);
-            g.0
-        };
-        let types = {
-            struct Types(Vec<String>);
-            impl<'a> Visit<'a> for Types {
-                fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
-                    self.0.push(i.ident.to_string());
-                }
-                fn visit_item_enum(&mut self, i: &'a syn::ItemEnum) {
-                    self.0.push(i.ident.to_string());
-                }
-            }
-            let mut t = Types(Vec::new());
-            t.visit_file(file);
-            t.0
-        };
+        let tonic_codegen = walk.tonic_codegen;
+        let types = walk.types;
         guarded_hosts.sort();
         guarded_hosts.dedup();
         let serves_at = cx.server_binds().first().map(|b| b.range.line);
         let uses_clap = cx.uses.imports_from("clap")
             || file.attrs.iter().any(|a| a.path().is_ident("clap"))
-            || {
-                struct Clap(bool);
-                impl<'a> Visit<'a> for Clap {
-                    fn visit_path(&mut self, p: &'a syn::Path) {
-                        self.0 |= p.segments.first().is_some_and(|s| s.ident == "clap");
-                    }
-                }
-                let mut c = Clap(false);
-                c.visit_file(file);
-                c.0
-            };
+            || walk.mentions_clap;
         let (globs, reexports) = imports(file);
-        let path_roots = {
-            struct Roots(std::collections::BTreeSet<String>);
-            impl<'a> Visit<'a> for Roots {
-                fn visit_path(&mut self, p: &'a syn::Path) {
-                    if p.segments.len() > 1 {
-                        if let Some(first) = p.segments.first() {
-                            self.0.insert(first.ident.to_string());
-                        }
-                    }
-                    syn::visit::visit_path(self, p);
-                }
-                fn visit_use_path(&mut self, u: &'a syn::UsePath) {
-                    self.0.insert(u.ident.to_string());
-                }
-            }
-            let mut r = Roots(Default::default());
-            r.visit_file(file);
-            r.0.into_iter().collect()
-        };
+        let path_roots = walk.path_roots.into_iter().collect();
         FileSummary {
             path_roots,
             module: Vec::new(),
@@ -377,21 +306,7 @@ impl FileSummary {
             endpoint_fields,
             tonic_codegen,
             field_values,
-            struct_fields: {
-                struct Fields(Vec<(String, String)>);
-                impl<'a> Visit<'a> for Fields {
-                    fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
-                        for f in &i.fields {
-                            if let Some(id) = &f.ident {
-                                self.0.push((i.ident.to_string(), id.to_string()));
-                            }
-                        }
-                    }
-                }
-                let mut v = Fields(Vec::new());
-                v.visit_file(file);
-                v.0
-            },
+            struct_fields: walk.struct_fields,
             types,
             client_fields,
             consts,
@@ -400,6 +315,121 @@ impl FileSummary {
             rel_path: String::new(),
             value_lines,
         }
+    }
+}
+
+/// What the summary reads off the whole file, in one walk instead of one
+/// per question. Each answer sees what its own walk saw before: `names`
+/// stop at a `const`/`static`, `tonic_codegen` at a field, `types` and
+/// `struct_fields` at a struct (`types` also at an enum), and
+/// `mentions_clap` looks at outermost paths only.
+#[derive(Default)]
+struct FileWalk {
+    /// `const`/`static` names (any module, any impl) and their spans.
+    names: Vec<(String, proc_macro2::Span)>,
+    /// A field typed `..::client::Grpc<_>`: tonic's generated client.
+    tonic_codegen: bool,
+    /// Struct and enum names.
+    types: Vec<String>,
+    /// A path that starts with `clap`.
+    mentions_clap: bool,
+    /// First segments of multi-segment paths and of `use` paths.
+    path_roots: std::collections::BTreeSet<String>,
+    /// `(struct, field)` of named fields.
+    struct_fields: Vec<(String, String)>,
+    in_const: u32,
+    in_field: u32,
+    in_struct: u32,
+    in_enum: u32,
+    in_path: u32,
+}
+
+impl FileWalk {
+    fn run(file: &syn::File) -> FileWalk {
+        let mut walk = FileWalk::default();
+        walk.visit_file(file);
+        walk
+    }
+}
+
+impl<'a> Visit<'a> for FileWalk {
+    fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
+        if self.in_const == 0 {
+            self.names.push((c.ident.to_string(), c.ident.span()));
+        }
+        self.in_const += 1;
+        syn::visit::visit_item_const(self, c);
+        self.in_const -= 1;
+    }
+    fn visit_item_static(&mut self, c: &'a syn::ItemStatic) {
+        if self.in_const == 0 {
+            self.names.push((c.ident.to_string(), c.ident.span()));
+        }
+        self.in_const += 1;
+        syn::visit::visit_item_static(self, c);
+        self.in_const -= 1;
+    }
+    fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
+        if self.in_const == 0 {
+            self.names.push((c.ident.to_string(), c.ident.span()));
+        }
+        self.in_const += 1;
+        syn::visit::visit_impl_item_const(self, c);
+        self.in_const -= 1;
+    }
+    fn visit_field(&mut self, f: &'a syn::Field) {
+        if self.in_field == 0 {
+            if let syn::Type::Path(p) = &f.ty {
+                let segs = crate::analysis::paths::path_segments(&p.path);
+                if segs.ends_with(&["client".to_string(), "Grpc".to_string()]) {
+                    self.tonic_codegen = true;
+                }
+            }
+        }
+        self.in_field += 1;
+        syn::visit::visit_field(self, f);
+        self.in_field -= 1;
+    }
+    fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
+        if self.in_struct == 0 {
+            if self.in_enum == 0 {
+                self.types.push(i.ident.to_string());
+            }
+            for f in &i.fields {
+                if let Some(id) = &f.ident {
+                    self.struct_fields
+                        .push((i.ident.to_string(), id.to_string()));
+                }
+            }
+        }
+        self.in_struct += 1;
+        syn::visit::visit_item_struct(self, i);
+        self.in_struct -= 1;
+    }
+    fn visit_item_enum(&mut self, i: &'a syn::ItemEnum) {
+        if self.in_struct == 0 && self.in_enum == 0 {
+            self.types.push(i.ident.to_string());
+        }
+        self.in_enum += 1;
+        syn::visit::visit_item_enum(self, i);
+        self.in_enum -= 1;
+    }
+    fn visit_path(&mut self, p: &'a syn::Path) {
+        if self.in_path == 0 {
+            self.mentions_clap |= p.segments.first().is_some_and(|s| s.ident == "clap");
+        }
+        if p.segments.len() > 1 {
+            if let Some(first) = p.segments.first() {
+                self.path_roots.insert(first.ident.to_string());
+            }
+        }
+        self.in_path += 1;
+        syn::visit::visit_path(self, p);
+        self.in_path -= 1;
+    }
+    fn visit_use_path(&mut self, u: &'a syn::UsePath) {
+        // The rest of a `use` tree names no root.
+        self.path_roots.insert(u.ident.to_string());
     }
 }
 
@@ -1254,4 +1284,46 @@ fn absolute(path: &[String], from: &[String]) -> Option<(Vec<Vec<String>>, Strin
     }
     base.extend(rest.iter().cloned());
     Some((vec![base], name.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileWalk;
+
+    #[test]
+    fn one_walk_answers_as_the_separate_walks_did() {
+        let file: syn::File = syn::parse_str(
+            r#"
+            use a::b::{c, d};
+            const OUTER: usize = { const INNER: usize = 1; INNER };
+            static S: u8 = 0;
+            impl X { const IC: u8 = 1; }
+            struct Outer {
+                grpc: tonic::client::Grpc<T>,
+                arr: [u8; { struct Nested { x: u8 } 1 }],
+            }
+            enum E { A = { struct InEnum { y: u8 } 0 } }
+            type T = Vec<clap::Arg>;
+            fn f() { std::mem::drop(x); }
+            "#,
+        )
+        .unwrap();
+        let walk = FileWalk::run(&file);
+        let names: Vec<&str> = walk.names.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["OUTER", "S", "IC"]);
+        assert!(walk.tonic_codegen);
+        assert_eq!(walk.types, ["Outer", "E"]);
+        assert_eq!(
+            walk.struct_fields,
+            [
+                ("Outer".to_string(), "grpc".to_string()),
+                ("Outer".to_string(), "arr".to_string()),
+                ("InEnum".to_string(), "y".to_string()),
+            ]
+        );
+        // `clap` only inside a generic argument: not an outermost path.
+        assert!(!walk.mentions_clap);
+        let roots: Vec<&str> = walk.path_roots.iter().map(String::as_str).collect();
+        assert_eq!(roots, ["a", "clap", "std", "tonic"]);
+    }
 }
