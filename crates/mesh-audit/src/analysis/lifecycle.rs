@@ -303,11 +303,8 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         (v.complete.then_some(v.out), v.from_param)
     }
 
-    fn server_of<'x>(&self, e: &'x Expr, in_select: bool) -> Option<(usize, Root, Server)>
-    where
-        'e: 'x,
-    {
-        let c = self.full_chain(e);
+    /// The server or listener a chain (`full_chain`) starts.
+    fn server_of(&self, c: Chain<'_>, in_select: bool) -> Option<(usize, Root, Server)> {
         let root = self.classify_root(c.root)?;
         let Expr::Call(root_call) = c.root else {
             return None;
@@ -1132,6 +1129,7 @@ pub fn analyse_fn<'e>(
                 ..f.body.brace_token.span.close().byte_range().end,
         )],
         spawn_marks: Vec::new(),
+        dead_link: None,
     };
     v.visit_block(f.body);
     // Statements that await a server end its serving: what follows runs
@@ -1163,12 +1161,20 @@ struct FnWalk<'l, 'e, 'a> {
     stmts: Vec<(usize, Range<usize>)>,
     /// `stmts` depth at each enclosing spawn.
     spawn_marks: Vec<usize>,
+    /// The next link down a chain whose root makes no server.
+    dead_link: Option<*const Expr>,
 }
 
 impl FnWalk<'_, '_, '_> {
-    fn record(&mut self, e: &Expr) {
-        let Some((start, root, server)) = self.lc.server_of(e, self.select_depth > 0) else {
-            return;
+    /// Records the server or bind `e` makes; `false` when its chain's root
+    /// makes none, and so neither do the links under it.
+    fn record(&mut self, e: &Expr) -> bool {
+        let c = self.lc.full_chain(e);
+        if self.lc.classify_root(c.root).is_none() {
+            return false;
+        }
+        let Some((start, root, server)) = self.lc.server_of(c, self.select_depth > 0) else {
+            return true;
         };
         let at = match self.spawn_marks.first() {
             Some(&mark) => mark.saturating_sub(1),
@@ -1182,7 +1188,7 @@ impl FnWalk<'_, '_, '_> {
                 && server.routes.is_none()
                 && !self.is_serving(&server)
         {
-            return;
+            return true;
         }
         match self.by_start.get_mut(&start) {
             Some(prev) => {
@@ -1203,6 +1209,7 @@ impl FnWalk<'_, '_, '_> {
                 self.by_start.insert(start, server);
             }
         }
+        true
     }
 
     fn is_serving(&self, s: &Server) -> bool {
@@ -1212,12 +1219,31 @@ impl FnWalk<'_, '_, '_> {
 
 impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
     fn visit_expr(&mut self, e: &'x Expr) {
-        if matches!(
-            e,
-            Expr::Call(_) | Expr::MethodCall(_) | Expr::Await(_) | Expr::Try(_)
-        ) {
-            self.record(e);
+        // Every link of `a.b().c().await?` is recorded, and each record
+        // walks the chain down to its root: on a long chain whose root makes
+        // no server, the links below share that root and are skipped, or
+        // the walk is quadratic in the chain's length.
+        let dead = self.dead_link.is_some_and(|l| std::ptr::eq(l, e));
+        let mut root_makes_nothing = dead;
+        if !dead
+            && matches!(
+                e,
+                Expr::Call(_) | Expr::MethodCall(_) | Expr::Await(_) | Expr::Try(_)
+            )
+        {
+            root_makes_nothing = !self.record(e);
         }
+        let below = match e {
+            Expr::MethodCall(m) => Some(&*m.receiver),
+            Expr::Await(a) => Some(&*a.base),
+            Expr::Try(t) => Some(&*t.expr),
+            Expr::Paren(p) => Some(&*p.expr),
+            Expr::Reference(r) => Some(&*r.expr),
+            _ => None,
+        };
+        self.dead_link = below
+            .filter(|_| root_makes_nothing)
+            .map(|b| b as *const Expr);
         if let Expr::Call(c) = e {
             if let Expr::Path(p) = &*c.func {
                 let segs = self.lc.cx.uses.resolve(&p.path);
@@ -1302,6 +1328,7 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
                 select_depth: self.select_depth,
                 stmts: std::mem::take(&mut self.stmts),
                 spawn_marks: std::mem::take(&mut self.spawn_marks),
+                dead_link: None,
             };
             inner.visit_expr(e);
             self.stmts = inner.stmts;

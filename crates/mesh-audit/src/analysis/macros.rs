@@ -48,9 +48,18 @@ impl MacroBody {
 }
 
 /// Parsed bodies of every macro in one file, keyed by the macro's byte span.
+///
+/// Most files invoke dozens of macros (`format!`, `vec!`, `assert!`,
+/// tracing) whose bodies no rule ever reads, so bodies are parsed the first
+/// time a rule asks for them (`lazy`). A file with a `macro_rules!` that the
+/// table expands is parsed eagerly (`bodies`) instead: an expansion's nested
+/// invocations carry the spans of the definition, so which body a key holds
+/// depends on the order of the whole file's walk.
 #[derive(Default)]
 pub struct MacroTable {
     bodies: HashMap<(usize, usize), MacroBody>,
+    /// The file's top-level invocations, sorted by key, parsed on demand.
+    lazy: Vec<LazyMacro>,
     /// The file's own `macro_rules!`, by name: `(pattern, body)` per rule.
     local: HashMap<String, Vec<(TokenStream, TokenStream)>>,
     /// Invocations whose body is an expansion of a local `macro_rules!`.
@@ -61,6 +70,81 @@ pub struct MacroTable {
     /// Where each substituted fragment sits in the macro's definition:
     /// (bytes of the fragment at the invocation, byte of its `$name`).
     origins: Vec<(std::ops::Range<usize>, usize)>,
+}
+
+/// One invocation whose body is parsed the first time it is asked for.
+/// Without expansions every key is a span of the file's own text, so
+/// invocations at one level never overlap and a nested invocation lies
+/// inside its parent's bytes: a lookup descends by byte range.
+struct LazyMacro {
+    key: (usize, usize),
+    mac: syn::Macro,
+    depth: usize,
+    parsed: std::cell::OnceCell<Option<ParsedMacro>>,
+}
+
+struct ParsedMacro {
+    body: MacroBody,
+    /// Invocations inside the body, sorted by key.
+    nested: Vec<LazyMacro>,
+}
+
+impl LazyMacro {
+    fn parsed(&self) -> Option<&ParsedMacro> {
+        self.parsed
+            .get_or_init(|| {
+                let body = parse_body(&self.mac)?;
+                let nested = if self.depth < MAX_DEPTH {
+                    lazy_list(nested_macros(&body), self.depth + 1)
+                } else {
+                    Vec::new()
+                };
+                Some(ParsedMacro { body, nested })
+            })
+            .as_ref()
+    }
+}
+
+/// Invocations sorted by key; a key seen twice keeps its first invocation.
+fn lazy_list(macros: Vec<syn::Macro>, depth: usize) -> Vec<LazyMacro> {
+    let mut list: Vec<LazyMacro> = macros
+        .into_iter()
+        .map(|mac| LazyMacro {
+            key: key(&mac),
+            mac,
+            depth,
+            parsed: std::cell::OnceCell::new(),
+        })
+        .collect();
+    // Stable: of two invocations with one key, the first stays first.
+    list.sort_by_key(|m| m.key);
+    list.dedup_by_key(|m| m.key);
+    list
+}
+
+/// The body of the invocation with key `k`, parsing the invocations that
+/// enclose it on the way down.
+fn find_lazy(list: &[LazyMacro], k: (usize, usize)) -> Option<&MacroBody> {
+    let at = list.partition_point(|m| m.key.0 <= k.0).checked_sub(1)?;
+    let m = &list[at];
+    if m.key == k {
+        return m.parsed().map(|p| &p.body);
+    }
+    if k.1 > m.key.1 {
+        return None;
+    }
+    find_lazy(&m.parsed()?.nested, k)
+}
+
+/// The invocations a parsed body holds (not those inside them).
+fn nested_macros(body: &MacroBody) -> Vec<syn::Macro> {
+    let mut nested = Vec::new();
+    let mut finder = MacroFinder { found: &mut nested };
+    match body {
+        MacroBody::Stmts(stmts) => stmts.iter().for_each(|s| finder.visit_stmt(s)),
+        other => other.exprs().into_iter().for_each(|e| finder.visit_expr(e)),
+    }
+    nested
 }
 
 fn key(mac: &syn::Macro) -> (usize, usize) {
@@ -86,7 +170,11 @@ impl MacroTable {
         };
         let mut found = Vec::new();
         MacroFinder { found: &mut found }.visit_file(file);
-        table.add_all(found, 0);
+        if table.local.is_empty() {
+            table.lazy = lazy_list(found, 0);
+        } else {
+            table.add_all(found, 0);
+        }
         table
     }
 
@@ -109,14 +197,7 @@ impl MacroTable {
             if is_expansion {
                 self.expanded.insert(k);
             }
-            let mut nested = Vec::new();
-            {
-                let mut finder = MacroFinder { found: &mut nested };
-                match &body {
-                    MacroBody::Stmts(stmts) => stmts.iter().for_each(|s| finder.visit_stmt(s)),
-                    other => other.exprs().into_iter().for_each(|e| finder.visit_expr(e)),
-                }
-            }
+            let nested = nested_macros(&body);
             self.bodies.insert(k, body);
             self.add_all(nested, depth + 1);
         }
@@ -166,7 +247,12 @@ impl MacroTable {
     }
 
     pub fn get(&self, mac: &syn::Macro) -> Option<&MacroBody> {
-        self.bodies.get(&key(mac))
+        let k = key(mac);
+        if self.lazy.is_empty() {
+            self.bodies.get(&k)
+        } else {
+            find_lazy(&self.lazy, k)
+        }
     }
 
     /// The expressions inside `mac`, or none when its body is not Rust code.
@@ -532,6 +618,52 @@ fn joint_eq(toks: &[TokenTree], j: usize) -> bool {
 mod tests {
     use super::*;
 
+    impl MacroTable {
+        /// Every body, parsing the lazy ones.
+        fn all_bodies(&self) -> Vec<&MacroBody> {
+            fn walk<'t>(list: &'t [LazyMacro], out: &mut Vec<&'t MacroBody>) {
+                for m in list {
+                    if let Some(p) = m.parsed() {
+                        out.push(&p.body);
+                        walk(&p.nested, out);
+                    }
+                }
+            }
+            let mut out: Vec<&MacroBody> = self.bodies.values().collect();
+            walk(&self.lazy, &mut out);
+            out
+        }
+    }
+
+    #[test]
+    fn lazy_lookup_finds_nested_bodies_as_the_eager_walk_does() {
+        let file: syn::File = syn::parse_str(
+            r#"fn f() {
+                let s = format!("{}", vec![inner!(a, b)]);
+                println!("{}", s);
+                assert!(x.len() > 0, "{}", stringify!(x));
+            }"#,
+        )
+        .unwrap();
+        let table = MacroTable::new(&file);
+        // Nothing is parsed until asked.
+        assert!(table.lazy.iter().all(|m| m.parsed.get().is_none()));
+        let mut macros = Vec::new();
+        MacroFinder { found: &mut macros }.visit_file(&file);
+        let format = &macros[0];
+        let vec_mac = match table.exprs(format)[1] {
+            Expr::Macro(m) => m.mac.clone(),
+            other => panic!("{}", quote::quote!(#other)),
+        };
+        let inner = match table.exprs(&vec_mac)[0] {
+            Expr::Macro(m) => m.mac.clone(),
+            other => panic!("{}", quote::quote!(#other)),
+        };
+        assert_eq!(table.exprs(&inner).len(), 2);
+        // `stringify!` is never code; the others are parsed once asked.
+        assert_eq!(table.all_bodies().len(), 5);
+    }
+
     #[test]
     fn sees_inside_select_and_join() {
         let file: syn::File = syn::parse_str(
@@ -545,8 +677,8 @@ mod tests {
         )
         .unwrap();
         let table = MacroTable::new(&file);
-        let bodies: Vec<usize> = table.bodies.values().map(|b| b.exprs().len()).collect();
-        assert_eq!(table.bodies.len(), 2);
+        let bodies: Vec<usize> = table.all_bodies().iter().map(|b| b.exprs().len()).collect();
+        assert_eq!(bodies.len(), 2);
         assert!(bodies.contains(&4), "{bodies:?}");
         assert!(bodies.contains(&2), "{bodies:?}");
     }

@@ -49,6 +49,7 @@ pub struct FileCtx<'a> {
     zero_arg_fns: HashMap<String, Option<&'a syn::Block>>,
     binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
     retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
+    lifecycles: std::cell::OnceCell<Vec<lifecycle::FnLifecycle>>,
     /// Long-lived consumer reconnect loops count as retry loops (opt-in).
     pub include_reconnect: bool,
     /// The file's module path in its crate, where its paths are read from.
@@ -92,6 +93,7 @@ impl<'a> FileCtx<'a> {
             type_aliases: type_aliases(file),
             binds: std::cell::OnceCell::new(),
             retry_loops: std::cell::OnceCell::new(),
+            lifecycles: std::cell::OnceCell::new(),
             include_reconnect: false,
             module: Vec::new(),
         }
@@ -120,6 +122,21 @@ impl<'a> FileCtx<'a> {
     /// Retry loops of this file, computed once for the resilience rules.
     pub fn retry_loops(&self) -> &[retry::RetryLoop] {
         self.retry_loops.get_or_init(|| retry::retry_loops(self))
+    }
+
+    /// What each function of the file (in `scope::functions` order) serves,
+    /// binds and spawns, computed once for the lifecycle rules.
+    pub fn lifecycles(&self) -> &[lifecycle::FnLifecycle] {
+        self.lifecycles.get_or_init(|| {
+            let attrs = lifecycle::attr_routes(self.file);
+            scope::functions(self.file)
+                .iter()
+                .map(|f| {
+                    let scope = FnScope::new(Some(f.sig), f.body);
+                    lifecycle::analyse_fn(self, f, &scope, &attrs)
+                })
+                .collect()
+        })
     }
 
     /// Server binds of this file, computed once for all bind rules.

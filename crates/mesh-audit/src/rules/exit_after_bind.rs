@@ -56,9 +56,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::analysis::lifecycle::{analyse_fn, attr_routes, exits_in, file_fn};
+use crate::analysis::lifecycle::{exits_in, file_fn};
 use crate::analysis::scope::functions;
-use crate::analysis::{FileCtx, FnScope};
+use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
 
@@ -78,11 +78,8 @@ impl Rule for ExitAfterBind {
     }
 
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
-        let attrs = attr_routes(cx.file);
         let mut seen = HashSet::new();
-        for f in functions(cx.file) {
-            let scope = FnScope::new(Some(f.sig), f.body);
-            let lc = analyse_fn(cx, &f, &scope, &attrs);
+        for (f, lc) in functions(cx.file).iter().zip(cx.lifecycles()) {
             if lc.binds.is_empty() {
                 continue;
             }

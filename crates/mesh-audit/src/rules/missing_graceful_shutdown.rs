@@ -58,9 +58,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::analysis::lifecycle::{analyse_fn, attr_routes, Shutdown};
-use crate::analysis::scope::functions;
-use crate::analysis::{FileCtx, FnScope};
+use crate::analysis::lifecycle::Shutdown;
+use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
 
@@ -80,11 +79,8 @@ impl Rule for MissingGracefulShutdown {
     }
 
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
-        let attrs = attr_routes(cx.file);
-        for f in functions(cx.file) {
-            let scope = FnScope::new(Some(f.sig), f.body);
-            let lc = analyse_fn(cx, &f, &scope, &attrs);
-            for s in lc.servers {
+        for lc in cx.lifecycles() {
+            for s in &lc.servers {
                 if s.shutdown != Shutdown::Missing {
                     continue;
                 }

@@ -63,11 +63,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::analysis::lifecycle::{
-    analyse_fn, attr_routes, health_option, is_admin_path, is_health_path, Shutdown,
-};
-use crate::analysis::scope::functions;
-use crate::analysis::{FileCtx, FnScope};
+use crate::analysis::lifecycle::{health_option, is_admin_path, is_health_path, Shutdown};
+use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, OptionKind, Rule, RuleMeta, Violation};
 
@@ -105,11 +102,8 @@ impl Rule for MissingHealthEndpoint {
         {
             return;
         }
-        let attrs = attr_routes(cx.file);
-        for f in functions(cx.file) {
-            let scope = FnScope::new(Some(f.sig), f.body);
-            let lc = analyse_fn(cx, &f, &scope, &attrs);
-            for s in lc.servers {
+        for lc in cx.lifecycles() {
+            for s in &lc.servers {
                 if s.shutdown == Shutdown::Unknown || s.app_from_caller {
                     continue;
                 }
