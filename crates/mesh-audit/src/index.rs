@@ -107,6 +107,18 @@ pub struct ClosureArg {
     pub callees: Vec<Callee>,
 }
 
+impl Callee {
+    /// The call a written path names (`helper`, `crate::net::fetch`,
+    /// `Self::fetch`); `None` for an empty path.
+    fn of_path(path: &[String]) -> Option<Callee> {
+        Some(Callee {
+            name: path.last()?.clone(),
+            via_self: path.first().is_some_and(|s| s == "Self"),
+            path: path.to_vec(),
+        })
+    }
+}
+
 /// What a function does that callers inherit.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct FnSummary {
@@ -1360,11 +1372,7 @@ impl CrateIndex {
         from: &[String],
         self_ty: Option<&str>,
     ) -> Option<&NetSummary> {
-        let callee = Callee {
-            name: path.last()?.clone(),
-            via_self: path.first().is_some_and(|s| s == "Self"),
-            path: path.to_vec(),
-        };
+        let callee = Callee::of_path(path)?;
         agreed_net(&self.resolve(&callee, from, self_ty))
     }
 
@@ -1455,11 +1463,7 @@ impl CrateIndex {
         from: &[String],
         self_ty: Option<&str>,
     ) -> Option<&Kind> {
-        let callee = Callee {
-            name: path.last()?.clone(),
-            via_self: path.first().is_some_and(|s| s == "Self"),
-            path: path.to_vec(),
-        };
+        let callee = Callee::of_path(path)?;
         agreed_kind(&self.resolve(&callee, from, self_ty))
     }
 
@@ -1471,11 +1475,7 @@ impl CrateIndex {
         from: &[String],
         self_ty: Option<&str>,
     ) -> Option<&Kind> {
-        let callee = Callee {
-            name: path.last()?.clone(),
-            via_self: path.first().is_some_and(|s| s == "Self"),
-            path: path.to_vec(),
-        };
+        let callee = Callee::of_path(path)?;
         let candidates = self.resolve(&callee, from, self_ty);
         if !candidates.iter().all(|f| f.returns_builder) {
             return None;
