@@ -16,6 +16,12 @@ use mesh_audit::{Report, Severity, Target};
 use mesh_audit_render::{HumanOptions, RuleInfo, RustcJsonOptions, SarifOptions, Tool};
 use mesh_audit_suggest::{ApiVersion, SuggestOptions};
 
+/// An audit builds and drops millions of small syntax-tree nodes; about a
+/// third of its time went to glibc's allocator, which mimalloc cuts by half
+/// or more (BENCHMARKS.md, third round).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TOOL: Tool<'static> = Tool {
     name: "cargo-mesh-audit",
     version: env!("CARGO_PKG_VERSION"),

@@ -90,6 +90,16 @@ pub fn timings(t: &Timings, render: Duration) -> String {
     ));
     out.push_str(&format!("  render    {}\n", secs(render)));
     out.push_str(&format!("  total     {}\n", secs(total)));
+    if let [Some(d), Some(p1), Some(ix), Some(p2)] = t.peak_rss_kib {
+        let mib = |k: u64| k / 1024;
+        out.push_str(&format!(
+            "peak memory after discover {} MiB, pass 1 {} MiB, index {} MiB, pass 2 {} MiB\n",
+            mib(d),
+            mib(p1),
+            mib(ix),
+            mib(p2)
+        ));
+    }
     if !t.slowest.is_empty() {
         out.push_str("slowest files (both passes):\n");
         for (file, d) in &t.slowest {

@@ -157,6 +157,16 @@ pub struct Timings {
     pub analyse_cpu: [Duration; 2],
     /// The files that took longest, both passes together, slowest first.
     pub slowest: Vec<(String, Duration)>,
+    /// The process's peak resident memory (KiB) at the end of discover,
+    /// pass 1, the index and pass 2; `None` where the OS does not say.
+    pub peak_rss_kib: [Option<u64>; 4],
+}
+
+/// The process's peak resident set so far (Linux: `VmHWM`), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A source file at least this large is read, parsed and analysed while
@@ -191,7 +201,7 @@ impl Drop for BigFileTurn {
 /// What pass 2 needs of a file's summary.
 struct FileFacts {
     module: Vec<String>,
-    shows_network: bool,
+    evidence: crate::prefilter::Evidence,
 }
 
 /// Time one file took in one pass.
@@ -236,6 +246,7 @@ pub fn audit_observed(
     crate::discover::apply_excludes(&mut found, &config.exclude);
     let active = active_rules(opts, &config)?;
     timings.discover = started.elapsed();
+    timings.peak_rss_kib[0] = peak_rss_kib();
     let include_tests = opts.include_tests || config.include_tests.unwrap_or(false);
     let include_reconnect = opts.include_reconnect || config.include_reconnect.unwrap_or(false);
     let max_file_size = opts
@@ -259,6 +270,7 @@ pub fn audit_observed(
         .into_iter()
         .unzip();
     timings.summarise = stage.elapsed();
+    timings.peak_rss_kib[1] = peak_rss_kib();
     timings.files_summarised = found.files.len();
 
     // Which files cargo compiles, as what, and which packages run in a pod.
@@ -337,21 +349,27 @@ pub fn audit_observed(
     timings.files_resummarised =
         resummarise_through_reexports(&found, &mut pass1, &audited, threads, max_file_size);
     timings.resummarise = stage.elapsed();
-    let indexes = build_indexes(&found, &pass1, &audited);
+    // Of each file, pass 2 needs only its module path and what the
+    // prefilter reads; the summaries themselves go into the indexes, which
+    // keep what the rules need of them (moved, not copied).
+    let (pass1, summaries): (Vec<Result<FileFacts, AuditError>>, Vec<Option<FileSummary>>) = pass1
+        .into_iter()
+        .zip(&audited)
+        .map(|(r, &ok)| match r {
+            Ok(s) => {
+                let facts = FileFacts {
+                    evidence: crate::prefilter::Evidence::of(&s),
+                    module: s.module.clone(),
+                };
+                (Ok(facts), ok.then_some(s))
+            }
+            Err(e) => (Err(e), None),
+        })
+        .unzip();
+    let indexes = build_indexes(&found, summaries);
     let empty_index = CrateIndex::default();
     timings.index = stage.elapsed();
-    // The indexes hold what the rules need from the summaries; of each file,
-    // pass 2 needs only its module path and what the prefilter reads, so the
-    // summaries go before the second pass.
-    let pass1: Vec<Result<FileFacts, AuditError>> = pass1
-        .into_iter()
-        .map(|r| {
-            r.map(|s| FileFacts {
-                shows_network: crate::prefilter::summary_shows_network(&s),
-                module: s.module,
-            })
-        })
-        .collect();
+    timings.peak_rss_kib[2] = peak_rss_kib();
 
     // Pass 2: the rules, with the crate's index. A file that is test code
     // as a whole yields nothing unless tests are included: it is not read
@@ -365,7 +383,13 @@ pub fn audit_observed(
         .map(|(root, index)| (root, crate::prefilter::NetworkNames::of(index)))
         .collect();
     let no_names = crate::prefilter::NetworkNames::of(&empty_index);
-    let jobs: Vec<(usize, &[String], bool, &CrateIndex, bool)> = found
+    let jobs: Vec<(
+        usize,
+        &[String],
+        bool,
+        &CrateIndex,
+        crate::prefilter::Evidence,
+    )> = found
         .files
         .iter()
         .zip(&pass1)
@@ -383,7 +407,7 @@ pub fn audit_observed(
                 s.module.as_slice(),
                 whole_file_is_test,
                 index,
-                s.shows_network,
+                s.evidence,
             ))
         })
         .collect();
@@ -394,7 +418,7 @@ pub fn audit_observed(
         &jobs,
         threads,
         &progress.done,
-        |&(i, module, test, index, shows_network)| {
+        |&(i, module, test, index, evidence)| {
             let f = &found.files[i];
             let t = Instant::now();
             let failed = |e| {
@@ -411,7 +435,7 @@ pub fn audit_observed(
             let names = network_names.get(&f.package_root).unwrap_or(&no_names);
             if prefilter
                 .as_ref()
-                .is_some_and(|p| !p.keeps(shows_network, &text, names))
+                .is_some_and(|p| !p.keeps(evidence, &text, names))
             {
                 let time = FileTime {
                     read_parse: t.elapsed(),
@@ -457,6 +481,7 @@ pub fn audit_observed(
     .into_iter()
     .unzip();
     timings.check = stage.elapsed();
+    timings.peak_rss_kib[3] = peak_rss_kib();
     timings.files_checked = pass2_times.iter().filter(|t| t.checked).count();
     let mut per_file: Vec<Duration> = pass1_times
         .iter()
@@ -858,12 +883,11 @@ fn resummarise_through_reexports(
 /// function taking them.
 fn build_indexes(
     found: &crate::discover::Discovered,
-    pass1: &[Result<FileSummary, AuditError>],
-    audited: &[bool],
+    summaries: Vec<Option<FileSummary>>,
 ) -> HashMap<PathBuf, CrateIndex> {
-    let mut groups: HashMap<PathBuf, (Option<usize>, Vec<&FileSummary>)> = HashMap::new();
-    for ((f, r), ok) in found.files.iter().zip(pass1).zip(audited) {
-        if let (true, Ok(s)) = (ok, r) {
+    let mut groups: HashMap<PathBuf, (Option<usize>, Vec<FileSummary>)> = HashMap::new();
+    for (f, s) in found.files.iter().zip(summaries) {
+        if let Some(s) = s {
             let g = groups
                 .entry(f.package_root.clone())
                 .or_insert((f.package_index, Vec::new()));
@@ -915,7 +939,10 @@ fn build_indexes(
         let Some(root) = root_of.get(&i) else {
             continue;
         };
-        let summaries = groups.get(root).map(|g| g.1.clone()).unwrap_or_default();
+        let summaries = groups
+            .get_mut(root)
+            .map(|g| std::mem::take(&mut g.1))
+            .unwrap_or_default();
         let deps: Vec<(String, &CrateIndex)> = normal_deps(i)
             .into_iter()
             .filter_map(|(name, j)| Some((name, by_package[j].as_ref()?)))

@@ -15,6 +15,10 @@ use crate::source::LineIndex;
 /// What one file contributes to its crate's index.
 #[derive(Debug, Default, Clone)]
 pub struct FileSummary {
+    /// The file holds a `loop`, `while` or `for` (also as tokens of a macro
+    /// call, and a `macro_rules!` that may expand to one): what a retry
+    /// loop needs before the prefilter keeps a networking file for it.
+    pub has_loop: bool,
     /// Foldable `const`/`static` values by name.
     pub consts: Vec<(String, Value)>,
     /// Files and folders that `#[cfg(test)] mod x;` pulls in (absolute).
@@ -456,7 +460,40 @@ impl FileSummary {
             r.visit_file(file);
             r.0.into_iter().collect()
         };
+        let has_loop = {
+            struct Loops(bool);
+            impl<'a> Visit<'a> for Loops {
+                fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {
+                    self.0 = true;
+                }
+                fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {
+                    self.0 = true;
+                }
+                fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {
+                    self.0 = true;
+                }
+                fn visit_item_macro(&mut self, _: &'a syn::ItemMacro) {
+                    self.0 = true;
+                }
+                fn visit_macro(&mut self, m: &'a syn::Macro) {
+                    fn loops(tokens: proc_macro2::TokenStream) -> bool {
+                        tokens.into_iter().any(|t| match t {
+                            proc_macro2::TokenTree::Ident(i) => {
+                                i == "loop" || i == "while" || i == "for"
+                            }
+                            proc_macro2::TokenTree::Group(g) => loops(g.stream()),
+                            _ => false,
+                        })
+                    }
+                    self.0 = self.0 || loops(m.tokens.clone());
+                }
+            }
+            let mut v = Loops(false);
+            v.visit_file(file);
+            v.0
+        };
         FileSummary {
+            has_loop,
             path_roots,
             module: Vec::new(),
             globs,
@@ -609,6 +646,20 @@ pub fn agreed_retry_helper(candidates: &[&FnSummary], pos: usize) -> Option<Stri
         .then_some(first)
 }
 
+/// The names through which a crate's code reaches the network
+/// ([`CrateIndex::network_names`]).
+#[derive(Debug, Default)]
+pub struct NetworkNameLists {
+    /// Functions and methods that (transitively) make network calls, and
+    /// client and endpoint fields: a call through one of them is a network
+    /// call.
+    pub reach: Vec<String>,
+    /// Helpers whose callers hand them a network call (retry helpers among
+    /// them) and types that guard a host: their call sites are findings
+    /// whether or not the caller loops.
+    pub helpers: Vec<String>,
+}
+
 /// Closure keys: a function's module path and name.
 type FnKey = (Vec<String>, String);
 
@@ -666,15 +717,17 @@ pub struct CrateIndex {
 
 impl CrateIndex {
     /// The index of one crate on its own.
-    pub fn build<'s>(summaries: impl IntoIterator<Item = &'s FileSummary>) -> CrateIndex {
+    pub fn build(summaries: impl IntoIterator<Item = FileSummary>) -> CrateIndex {
         Self::build_with_deps(summaries, &[], None)
     }
 
     /// The index of one crate, with the workspace crates it depends on
     /// (their extern names and finished indexes): their functions are
     /// reachable as `dep::module::f`, their re-exports rewrite paths.
-    pub fn build_with_deps<'s>(
-        summaries: impl IntoIterator<Item = &'s FileSummary>,
+    /// The summaries are consumed: the index keeps their functions rather
+    /// than copies, so that memory holds one of each while it is built.
+    pub fn build_with_deps(
+        summaries: impl IntoIterator<Item = FileSummary>,
         deps: &[(String, &CrateIndex)],
         self_name: Option<&str>,
     ) -> CrateIndex {
@@ -690,11 +743,11 @@ impl CrateIndex {
         index
     }
 
-    fn collect<'s>(summaries: impl IntoIterator<Item = &'s FileSummary>) -> CrateIndex {
+    fn collect(summaries: impl IntoIterator<Item = FileSummary>) -> CrateIndex {
         let mut index = CrateIndex::default();
         let mut ambiguous = HashSet::new();
         let mut ambiguous_fields = HashSet::new();
-        for s in summaries {
+        for mut s in summaries {
             index
                 .own_consts
                 .extend(s.consts.iter().map(|(n, _)| n.clone()));
@@ -774,9 +827,10 @@ impl CrateIndex {
                     }
                 }
             }
-            for f in &s.functions {
-                let mut f = f.clone();
-                f.module = [s.module.as_slice(), f.module.as_slice()].concat();
+            for mut f in std::mem::take(&mut s.functions) {
+                if !s.module.is_empty() {
+                    f.module = [s.module.as_slice(), f.module.as_slice()].concat();
+                }
                 index.functions.entry(f.name.clone()).or_default().push(f);
             }
             for (inline, prefix) in &s.globs {
@@ -1197,24 +1251,31 @@ impl CrateIndex {
     /// helpers whose callers pass them a closure that does, client and
     /// gRPC endpoint fields, and types whose methods guard a host. The
     /// prefilter keeps every file that names one.
-    pub fn network_names(&self) -> Vec<String> {
-        let functions = self
+    pub fn network_names(&self) -> NetworkNameLists {
+        let reach = self
             .functions
             .values()
             .flatten()
             .filter(|f| f.net.is_some())
-            .map(|f| f.name.clone());
+            .map(|f| f.name.clone())
+            .chain(self.client_fields.keys().cloned())
+            .chain(self.endpoint_fields.keys().cloned())
+            .collect();
         let helpers = self
             .closure_net
             .iter()
             .filter(|(_, net)| net.is_some())
-            .map(|((_, name), _)| name.clone());
-        functions
-            .chain(helpers)
-            .chain(self.client_fields.keys().cloned())
-            .chain(self.endpoint_fields.keys().cloned())
+            .map(|((_, name), _)| name.clone())
+            .chain(
+                self.functions
+                    .values()
+                    .flatten()
+                    .filter(|f| !f.helper.retried.is_empty())
+                    .map(|f| f.name.clone()),
+            )
             .chain(self.guarded_hosts.keys().cloned())
-            .collect()
+            .collect();
+        NetworkNameLists { reach, helpers }
     }
 
     /// Destinations that named `const`s of other files, now that every
@@ -1856,8 +1917,8 @@ mod tests {
     #[test]
     fn functions_of_other_files_return_clients() {
         let index = CrateIndex::build([
-            &summary(&["clients"], CLIENTS),
-            &summary(&["context"], CONTEXT),
+            summary(&["clients"], CLIENTS),
+            summary(&["context"], CONTEXT),
         ]);
         assert_eq!(
             kind_in(&index, &["handlers"], "", "crate::clients::make_client()"),
@@ -1889,8 +1950,8 @@ mod tests {
     #[test]
     fn methods_and_fields_declared_in_other_files() {
         let index = CrateIndex::build([
-            &summary(&["clients"], CLIENTS),
-            &summary(&["context"], CONTEXT),
+            summary(&["clients"], CLIENTS),
+            summary(&["context"], CONTEXT),
         ]);
         // A method that returns a client, on a receiver of unknown type.
         assert_eq!(
@@ -1911,7 +1972,7 @@ mod tests {
 
     #[test]
     fn statics_of_other_files_hold_clients() {
-        let index = CrateIndex::build([&summary(&["clients"], CLIENTS)]);
+        let index = CrateIndex::build([summary(&["clients"], CLIENTS)]);
         assert_eq!(
             index.static_kind("CATALOG"),
             Some(&Kind::HttpClient("reqwest"))
@@ -1940,7 +2001,7 @@ mod tests {
             fn d() { builder(Duration::from_secs(30)); }
             "#,
         );
-        let index = CrateIndex::build([&callers]);
+        let index = CrateIndex::build([callers]);
         assert_eq!(
             index.param_duration("balance", 2, 1),
             Some(Some(750_000_000))
@@ -1951,15 +2012,15 @@ mod tests {
 
     #[test]
     fn constants_of_dependencies_are_read_by_name() {
-        let shared = CrateIndex::build([&summary(
+        let shared = CrateIndex::build([summary(
             &[],
             "pub const UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6);\n\
              pub const LIMIT: u32 = 1;",
         )]);
-        let other = CrateIndex::build([&summary(&[], "pub const LIMIT: u32 = 2;")]);
+        let other = CrateIndex::build([summary(&[], "pub const LIMIT: u32 = 2;")]);
         let own = summary(&[], "pub const UPSTREAM_TIMEOUT: u64 = 9;");
         let index = CrateIndex::build_with_deps(
-            [&summary(&["handlers"], "fn f() {}")],
+            [summary(&["handlers"], "fn f() {}")],
             &[
                 ("shared".to_string(), &shared),
                 ("other".to_string(), &other),
@@ -1973,7 +2034,7 @@ mod tests {
         // Two dependencies that disagree give nothing.
         assert_eq!(index.const_value("LIMIT"), None);
         // The crate's own const wins.
-        let index = CrateIndex::build_with_deps([&own], &[("shared".to_string(), &shared)], None);
+        let index = CrateIndex::build_with_deps([own], &[("shared".to_string(), &shared)], None);
         assert_eq!(index.const_value("UPSTREAM_TIMEOUT"), Some(&Value::Int(9)));
     }
 }

@@ -1,56 +1,103 @@
 //! Which files the rules need to see (pass 2).
 //!
 //! Most files of a repository cannot produce a finding: they start no
-//! server, make no network call, set no deadline, hold no breaker state and
+//! server, retry nothing, set no deadline, hold no breaker state and
 //! configure no TLS. Parsing them again and running thirteen rules over them
 //! is most of an audit's time, so pass 2 takes a file only when one of these
 //! holds:
 //!
-//! - its pass-1 summary shows network I/O or a server: a function that calls
-//!   a client itself, a client or gRPC endpoint field, a bind or serve call,
-//!   a route;
-//! - its text names something the crate index knows does network I/O: a
-//!   function or method whose calls (transitively) reach a client, a helper
-//!   whose callers pass it a client call, a client field of another file's
-//!   struct (this is what a file that only calls `self.api.fetch()` is
-//!   reached by);
-//! - its text holds a word that an active rule's analysis needs before it
-//!   can fire (the rule's vocabulary below: `timeout` for a deadline,
-//!   `retry`/`backoff` for a retry crate, `open`/`breaker` for breaker
-//!   state, `tls`/`cert` for TLS set-up ...).
+//! - its text holds the words an active rule's analysis needs before it can
+//!   fire (the rule's vocabulary below: `timeout` for a deadline,
+//!   `retry`/`backoff` for a retry crate, an open state and a failure for
+//!   breaker state, `tls`/`cert` for TLS set-up, `bind`/`serve` for a
+//!   server ...), each as a whole word or a whole part of an identifier
+//!   (`connect_timeout`, `TimeoutLayer`, `grpc-timeout`; not `reserve` for
+//!   `serve`, not `certain` for `cert`);
+//! - its pass-1 summary shows a server or a route;
+//! - for the rules that follow network calls without a word of their own
+//!   (a retry loop is a loop around a network call, `egress-tls` a call to an
+//!   `https://` URL): the file loops (retry loops) and makes a network call
+//!   itself (its summary says so) or names something the crate index knows
+//!   does network I/O: a function or method whose calls (transitively)
+//!   reach a client, a client field of another file's struct (this is what a
+//!   file that only calls `self.api.fetch()` in a loop is reached by);
+//! - it names a helper the crate's callers hand network calls to (a retry
+//!   helper, reported where it is called) or a type that guards a host (a
+//!   breaker), or holds a suppression comment.
 //!
-//! The vocabularies are substrings, matched without regard to ASCII case,
-//! and the names whole identifiers; comments count too. Both err towards
-//! keeping a file: a kept file costs a parse, a dropped one a missed
-//! finding. `--no-prefilter` runs every rule on every file, and
-//! `bench/same-output.sh` checks that it changes no finding on the corpus.
+//! Every test errs towards keeping a file: a kept file costs a parse, a
+//! dropped one a missed finding. `--no-prefilter` runs every rule on every
+//! file, and `bench/same-output.sh` checks that it changes no finding on the
+//! corpus and on real service repositories.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use crate::index::{CrateIndex, FileSummary};
 
 /// Words a rule's analysis looks for before it can report anything in a
-/// file, beyond the network evidence every file is checked for: the file
-/// must hold a word of every group. When a rule learns a new trigger (a new
-/// crate, a new API), its word goes here.
+/// file: the file must hold a word of every group, as a whole word or
+/// identifier part, in any case. When a rule learns a new trigger (a new
+/// crate, a new API), its word goes here; inflections are spelled out
+/// (`retries`, `retried`), since `retry` does not match inside `retrying`.
 pub fn vocabulary(rule: &str) -> &'static [&'static [&'static str]] {
+    const SERVERS: &[&str] = &[
+        "bind", "listen", "listener", "serve", "server", "launch", "incoming",
+    ];
+    const TLS: &[&str] = &[
+        "tls",
+        "ssl",
+        "cert",
+        "certs",
+        "certificate",
+        "certificates",
+        "identity",
+        "pem",
+        "rustls",
+        "openssl",
+        "x509",
+        "pkcs12",
+    ];
     match rule {
         // Servers: every lifecycle and bind rule starts from one (a server
-        // the summary saw keeps the file anyway).
+        // or a route the summary saw keeps the file anyway).
         "loopback-bind"
         | "ephemeral-port"
-        | "exit-after-bind"
         | "missing-graceful-shutdown"
-        | "missing-health-endpoint" => &[&["bind", "listen", "serve", "launch", "incoming"]],
+        | "missing-health-endpoint" => &[SERVERS],
+        "exit-after-bind" => &[&[
+            "bind", "listen", "listener", "serve", "server", "launch", "incoming", "exit",
+        ]],
         // Routes the summary saw keep the file; a health path named by a
         // constant is caught by the constant's name.
-        "health-check-calls-downstream" => {
-            &[&["health", "readyz", "livez", "readiness", "liveness"]]
-        }
-        // A loop around a network call: the network evidence decides.
-        "retry-loop" => &[&["retry", "retries", "backoff", "reconnect"]],
+        "health-check-calls-downstream" => &[&[
+            "health",
+            "healthz",
+            "healthcheck",
+            "readyz",
+            "livez",
+            "readiness",
+            "liveness",
+        ]],
+        // A loop around a network call: the network evidence decides
+        // ([`network_use`]); these words keep a file besides.
+        "retry-loop" => &[&[
+            "retry",
+            "retries",
+            "retrying",
+            "retried",
+            "retryable",
+            "backoff",
+            "reconnect",
+            "reconnecting",
+            "attempt",
+            "attempts",
+        ]],
         "retry-crate" => &[&[
             "retry",
+            "retries",
+            "retrying",
+            "retried",
+            "retryable",
             "backoff",
             "backon",
             "exponential",
@@ -60,26 +107,89 @@ pub fn vocabulary(rule: &str) -> &'static [&'static [&'static str]] {
         ]],
         // `timeout(..)`, `.timeout(..)`, `connect_timeout`, `set_timeout`,
         // `TimeoutLayer`, `grpc-timeout`; a `select!` racing a `sleep`.
-        "timeout-wrapper" => &[&["timeout", "deadline", "select"]],
-        // An open state (or a breaker crate) and a failure count.
+        "timeout-wrapper" => &[&[
+            "timeout",
+            "timeouts",
+            "deadline",
+            "deadlines",
+            "select",
+            "select_biased",
+        ]],
+        // An open state (or a breaker crate) and a failure.
         "circuit-breaker" => &[
-            &["breaker", "circuit", "failsafe", "recloser", "open", "trip"],
-            &["fail", "error", "consecutive"],
+            &[
+                "breaker", "breakers", "circuit", "failsafe", "recloser", "open", "opened",
+                "opens", "halfopen", "trip", "trips", "tripped", "cooldown",
+            ],
+            &[
+                "fail",
+                "fails",
+                "failed",
+                "failing",
+                "failure",
+                "failures",
+                "err",
+                "error",
+                "errors",
+                "consecutive",
+            ],
         ],
-        "hand-rolled-tls" | "egress-tls" => &[&["tls", "ssl", "cert", "identity", "pem"]],
+        "hand-rolled-tls" => &[TLS],
+        "egress-tls" => &[&[
+            "tls",
+            "ssl",
+            "cert",
+            "certs",
+            "certificate",
+            "certificates",
+            "identity",
+            "pem",
+            "rustls",
+            "openssl",
+            "x509",
+            "pkcs12",
+            "https",
+        ]],
         "in-code-metrics" => &[&[
             "metric",
+            "metrics",
             "prometheus",
             "opentelemetry",
             "otel",
             "statsd",
             "counter",
+            "counters",
             "histogram",
+            "histograms",
             "gauge",
+            "gauges",
             "register",
+            "registry",
+            "meter",
         ]],
         // A rule this table does not know sees every file.
         _ => &[],
+    }
+}
+
+/// What network evidence keeps a file for a rule, besides its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NetworkUse {
+    /// None: the words decide.
+    Never,
+    /// A network call and a loop in the same file (a retry loop).
+    InLoop,
+    /// Any network call (`egress-tls`: an `https://` URL may be a constant
+    /// of another file).
+    Any,
+}
+
+/// The network evidence a rule needs beyond its vocabulary.
+pub fn network_use(rule: &str) -> NetworkUse {
+    match rule {
+        "retry-loop" => NetworkUse::InLoop,
+        "egress-tls" => NetworkUse::Any,
+        _ => NetworkUse::Never,
     }
 }
 
@@ -89,25 +199,59 @@ pub struct Prefilter {
     words: Option<AhoCorasick>,
     /// Per active rule, its groups as indexes into `words`' patterns.
     rules: Vec<Vec<Vec<usize>>>,
+    /// The most network evidence an active rule can use.
+    network: NetworkUse,
 }
 
 /// A suppression comment is read even where nothing fires: it may name an
 /// unknown rule, which is reported.
 const SUPPRESSION: &str = "mesh-audit:";
 
+/// What a file's pass-1 summary says, for the prefilter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence {
+    /// It starts a server, declares a route or serves gRPC.
+    pub server: bool,
+    /// One of its functions or closures calls a client, or it declares a
+    /// client field, an endpoint or a type that guards a host.
+    pub network: bool,
+    /// It holds a loop (see [`FileSummary::has_loop`]).
+    pub loops: bool,
+}
+
+impl Evidence {
+    pub fn of(s: &FileSummary) -> Evidence {
+        Evidence {
+            server: s.serves_at.is_some()
+                || s.grpc_health
+                || s.tonic_codegen
+                || !s.route_paths.is_empty(),
+            network: !s.client_fields.is_empty()
+                || !s.endpoint_fields.is_empty()
+                || !s.guarded_hosts.is_empty()
+                || s.functions.iter().any(|f| f.net.is_some())
+                || s.closure_args.iter().any(|c| c.net.is_some()),
+            loops: s.has_loop,
+        }
+    }
+}
+
 impl Prefilter {
     /// For the active rules, by id.
     pub fn new<'a>(rules: impl IntoIterator<Item = &'a str>) -> Prefilter {
         let mut words: Vec<&'static str> = vec![SUPPRESSION];
         let mut groups = Vec::new();
+        let mut network = NetworkUse::Never;
         for id in rules {
             let v = vocabulary(id);
             if v.is_empty() {
                 return Prefilter {
                     words: None,
                     rules: Vec::new(),
+                    network: NetworkUse::Any,
                 };
             }
+            network = network.max(network_use(id));
             let rule: Vec<Vec<usize>> = v
                 .iter()
                 .map(|group| {
@@ -131,22 +275,35 @@ impl Prefilter {
             .build(&words)
             .ok();
         let rules = if words.is_some() { groups } else { Vec::new() };
-        Prefilter { words, rules }
+        Prefilter {
+            words,
+            rules,
+            network,
+        }
     }
 
-    /// Whether the rules can report anything in a file with this text, in
-    /// the crate `names` describes; `shows_network` is what
-    /// [`summary_shows_network`] said of its summary.
-    pub fn keeps(&self, shows_network: bool, text: &str, names: &NetworkNames) -> bool {
+    /// Whether the rules can report anything in a file with this text and
+    /// pass-1 evidence, in the crate `names` describes.
+    pub fn keeps(&self, evidence: Evidence, text: &str, names: &NetworkNames) -> bool {
         let Some(words) = &self.words else {
             return true;
         };
-        if shows_network || names.named_in(text) {
+        if evidence.server || names.helpers.named_in(text) {
             return true;
         }
+        let reaches = || evidence.network || names.reach.named_in(text);
+        match self.network {
+            NetworkUse::Any if reaches() => return true,
+            NetworkUse::InLoop if evidence.loops && reaches() => return true,
+            _ => {}
+        }
+        let bytes = text.as_bytes();
         let mut seen = vec![false; words.patterns_len()];
         for m in words.find_overlapping_iter(text) {
-            seen[m.pattern().as_usize()] = true;
+            let i = m.pattern().as_usize();
+            if i == 0 || word_part(bytes, m.start(), m.end()) {
+                seen[i] = true;
+            }
         }
         seen[0]
             || self
@@ -156,30 +313,26 @@ impl Prefilter {
     }
 }
 
-/// Network or server evidence a file's own summary holds.
-pub fn summary_shows_network(s: &FileSummary) -> bool {
-    s.serves_at.is_some()
-        || s.grpc_health
-        || s.tonic_codegen
-        || !s.route_paths.is_empty()
-        || !s.client_fields.is_empty()
-        || !s.endpoint_fields.is_empty()
-        || !s.guarded_hosts.is_empty()
-        || s.functions.iter().any(|f| f.net.is_some())
-        || s.closure_args.iter().any(|c| c.net.is_some())
+/// Whether `text[start..end]` is a whole word or a whole part of an
+/// identifier: it starts after a non-letter or with a capital (`Timeout`
+/// in `ConnectTimeout`), and no lower-case letter follows it
+/// (`retry_after`, `RetryPolicy`, `TIMEOUTS` pass; `retrying`, `reserve`
+/// for `serve`, `certain` for `cert` do not).
+fn word_part(text: &[u8], start: usize, end: usize) -> bool {
+    let starts =
+        start == 0 || !text[start - 1].is_ascii_alphabetic() || text[start].is_ascii_uppercase();
+    let ends = text.get(end).is_none_or(|b| !b.is_ascii_lowercase());
+    starts && ends
 }
 
-/// The identifiers through which a crate's code reaches the network:
-/// functions and methods that (transitively) make network calls, helpers
-/// that take a closure, client and endpoint fields, types that guard a host.
-pub struct NetworkNames {
-    /// `None`: the crate has no such name.
+/// Whole identifiers of one list, found in a text.
+pub struct NameSet {
+    /// `None`: the list is empty.
     names: Option<AhoCorasick>,
 }
 
-impl NetworkNames {
-    pub fn of(index: &CrateIndex) -> NetworkNames {
-        let mut names = index.network_names();
+impl NameSet {
+    fn of(mut names: Vec<String>) -> NameSet {
         names.sort_unstable();
         names.dedup();
         names.retain(|n| !n.is_empty());
@@ -191,7 +344,7 @@ impl NetworkNames {
                     .ok()
             })
             .flatten();
-        NetworkNames { names }
+        NameSet { names }
     }
 
     /// Whether `text` holds one of the names as a whole identifier.
@@ -209,9 +362,41 @@ impl NetworkNames {
     }
 }
 
+/// The identifiers through which a crate's code reaches the network.
+pub struct NetworkNames {
+    /// Functions and methods that (transitively) make network calls, client
+    /// and endpoint fields.
+    reach: NameSet,
+    /// Helpers that callers hand network calls to, types that guard a host.
+    helpers: NameSet,
+}
+
+impl NetworkNames {
+    pub fn of(index: &CrateIndex) -> NetworkNames {
+        let lists = index.network_names();
+        NetworkNames {
+            reach: NameSet::of(lists.reach),
+            helpers: NameSet::of(lists.helpers),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn no_names() -> NetworkNames {
+        NetworkNames {
+            reach: NameSet::of(Vec::new()),
+            helpers: NameSet::of(Vec::new()),
+        }
+    }
+
+    const NOTHING: Evidence = Evidence {
+        server: false,
+        network: false,
+        loops: false,
+    };
 
     #[test]
     fn every_rule_has_a_vocabulary() {
@@ -227,37 +412,104 @@ mod tests {
     #[test]
     fn unknown_rules_see_every_file() {
         let p = Prefilter::new(["no-such-rule"]);
-        let names = NetworkNames { names: None };
-        assert!(p.keeps(false, "", &names));
+        assert!(p.keeps(NOTHING, "", &no_names()));
     }
 
     #[test]
-    fn words_match_any_case_and_names_whole_identifiers() {
+    fn words_match_whole_identifier_parts_in_any_case() {
         let p = Prefilter::new(["timeout-wrapper"]);
-        let none = NetworkNames { names: None };
-        assert!(p.keeps(false, "let t = ConnectTimeout::new();", &none));
-        assert!(!p.keeps(false, "fn add(a: u8, b: u8) -> u8 { a + b }", &none));
-        assert!(p.keeps(true, "fn add(a: u8, b: u8) -> u8 { a + b }", &none));
-        assert!(p.keeps(false, "// mesh-audit: allow(no-such-rule)", &none));
-        let names = NetworkNames {
-            names: AhoCorasickBuilder::new().build(["fetch_user"]).ok(),
+        let none = no_names();
+        for kept in [
+            "let t = ConnectTimeout::new();",
+            "b.connect_timeout(d)",
+            "req.headers_mut().insert(\"grpc-timeout\", v);",
+            "const REQUEST_TIMEOUT_MS: u64 = 5;",
+            "tokio::select! { _ = a => {} }",
+            "// mesh-audit: allow(no-such-rule)",
+        ] {
+            assert!(p.keeps(NOTHING, kept, &none), "{kept}");
+        }
+        for dropped in [
+            "fn add(a: u8, b: u8) -> u8 { a + b }",
+            "let timeouted = 1; let selection = 2;",
+        ] {
+            assert!(!p.keeps(NOTHING, dropped, &none), "{dropped}");
+        }
+        let servers = Prefilter::new(["loopback-bind"]);
+        assert!(!servers.keeps(NOTHING, "v.reserve(8); x.observe();", &none));
+        assert!(servers.keeps(NOTHING, "HttpServer::new(app)", &none));
+        assert!(servers.keeps(NOTHING, "axum::serve(l, app)", &none));
+    }
+
+    #[test]
+    fn a_server_or_route_keeps_a_file_whatever_its_words() {
+        let p = Prefilter::new(["missing-health-endpoint"]);
+        let server = Evidence {
+            server: true,
+            ..NOTHING
         };
-        assert!(p.keeps(
-            false,
-            "for id in ids { api.fetch_user(id).await?; }",
-            &names
-        ));
-        assert!(!p.keeps(false, "fn prefetch_users() {}", &names));
+        assert!(p.keeps(server, "fn add(a: u8) {}", &no_names()));
+    }
+
+    #[test]
+    fn retry_loops_need_a_loop_and_a_network_call() {
+        let p = Prefilter::new(["retry-loop"]);
+        let none = no_names();
+        let network = Evidence {
+            network: true,
+            ..NOTHING
+        };
+        let looping = Evidence {
+            loops: true,
+            ..NOTHING
+        };
+        let both = Evidence {
+            network: true,
+            loops: true,
+            ..NOTHING
+        };
+        let text = "fn f() { client.get(u).send(); }";
+        assert!(!p.keeps(network, text, &none));
+        assert!(!p.keeps(looping, text, &none));
+        assert!(p.keeps(both, text, &none));
+        // A call through a name the index knows reaches the network.
+        let names = NetworkNames {
+            reach: NameSet::of(vec!["fetch_user".to_string()]),
+            helpers: NameSet::of(Vec::new()),
+        };
+        let calls = "for id in ids { api.fetch_user(id).await?; }";
+        assert!(p.keeps(looping, calls, &names));
+        assert!(!p.keeps(NOTHING, calls, &names));
+        assert!(!p.keeps(looping, "fn prefetch_users() {}", &names));
+        // Timeouts do not follow network evidence: their words decide.
+        let t = Prefilter::new(["timeout-wrapper"]);
+        assert!(!t.keeps(both, text, &none));
+    }
+
+    #[test]
+    fn helper_call_sites_are_kept_without_a_loop() {
+        let p = Prefilter::new(["retry-crate"]);
+        let names = NetworkNames {
+            reach: NameSet::of(Vec::new()),
+            helpers: NameSet::of(vec!["resilient_call".to_string()]),
+        };
+        assert!(p.keeps(NOTHING, "resilient_call(|| c.get(u))", &names));
+        assert!(!p.keeps(NOTHING, "not_resilient_call(|| c.get(u))", &names));
     }
 
     #[test]
     fn every_group_of_a_rule_must_match() {
         let p = Prefilter::new(["circuit-breaker"]);
-        let none = NetworkNames { names: None };
-        assert!(!p.keeps(false, "let f = File::open(path)?;", &none));
+        let none = no_names();
+        assert!(!p.keeps(NOTHING, "let f = File::options().read(true);", &none));
         assert!(p.keeps(
-            false,
+            NOTHING,
             "enum State { Closed, Open } struct B { failures: u32 }",
+            &none
+        ));
+        assert!(p.keeps(
+            NOTHING,
+            "struct B { opened_at: Option<Instant>, consecutive_failures: u32 }",
             &none
         ));
     }
