@@ -53,6 +53,8 @@ pub struct FileSummary {
     pub types: Vec<String>,
     /// Holds tonic-build output: a struct with a `tonic::client::Grpc<_>` field.
     pub tonic_codegen: bool,
+    /// The structs of that output: generated gRPC clients (`LedgerClient`).
+    pub generated_clients: Vec<String>,
     /// gRPC clients that struct literals store in fields, with their URL.
     pub endpoint_fields: Vec<(String, Kind)>,
     /// Types whose methods a function calls, paired with the one host the
@@ -368,22 +370,26 @@ impl FileSummary {
             v.visit_file(file);
             v.1
         };
-        let tonic_codegen = {
-            struct Grpc(bool);
+        let generated_clients = {
+            struct Grpc(Vec<String>);
             impl<'a> Visit<'a> for Grpc {
-                fn visit_field(&mut self, f: &'a syn::Field) {
-                    if let syn::Type::Path(p) = &f.ty {
-                        let segs = crate::analysis::paths::path_segments(&p.path);
-                        if segs.ends_with(&["client".to_string(), "Grpc".to_string()]) {
-                            self.0 = true;
-                        }
+                fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
+                    let wraps_grpc = i.fields.iter().any(|f| match &f.ty {
+                        syn::Type::Path(p) => crate::analysis::paths::path_segments(&p.path)
+                            .ends_with(&["client".to_string(), "Grpc".to_string()]),
+                        _ => false,
+                    });
+                    if wraps_grpc {
+                        self.0.push(i.ident.to_string());
                     }
+                    syn::visit::visit_item_struct(self, i);
                 }
             }
-            let mut g = Grpc(false);
+            let mut g = Grpc(Vec::new());
             g.visit_file(file);
             g.0
         };
+        let tonic_codegen = !generated_clients.is_empty();
         let types = {
             struct Types(Vec<String>);
             impl<'a> Visit<'a> for Types {
@@ -479,6 +485,7 @@ impl FileSummary {
             closure_args,
             endpoint_fields,
             tonic_codegen,
+            generated_clients,
             field_values,
             struct_fields: {
                 struct Fields(Vec<(String, String)>);
@@ -616,6 +623,7 @@ type FnKey = (Vec<String>, String);
 #[derive(Debug, Default)]
 pub struct CrateIndex {
     tonic_codegen: bool,
+    generated_clients: HashSet<String>,
     guarded_hosts: HashMap<String, Option<String>>,
     closure_args: Vec<ClosureArg>,
     /// Per function (module, name): what the closures its callers pass in
@@ -726,6 +734,9 @@ impl CrateIndex {
                 }
             }
             index.tonic_codegen |= s.tonic_codegen;
+            index
+                .generated_clients
+                .extend(s.generated_clients.iter().cloned());
             index.route_paths.extend(s.route_paths.iter().cloned());
             index.grpc_health |= s.grpc_health;
             index.has_main |= s.has_main;
@@ -1509,6 +1520,11 @@ impl CrateIndex {
     /// Whether the crate carries tonic-generated client code.
     pub fn has_tonic_codegen(&self) -> bool {
         self.tonic_codegen
+    }
+
+    /// Whether `name` is a client struct of the crate's tonic-build output.
+    pub fn is_generated_client(&self, name: &str) -> bool {
+        self.generated_clients.contains(name)
     }
 
     /// Whether the crate defines a struct or enum of this name.

@@ -1045,9 +1045,11 @@ fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
     let ty = &segs[segs.len() - 2];
     let generated_module = segs.len() >= 3 && segs[segs.len() - 3].ends_with("_client");
     // A client struct the crate defines itself is its own wrapper (or, like
-    // reqwest's `h3_client::H3Client`, not gRPC at all) unless the crate
-    // carries tonic-build output, whose clients wrap `tonic::client::Grpc`.
-    if cx.index.defines_type(ty) && !cx.index.has_tonic_codegen() {
+    // reqwest's `h3_client::H3Client`, not gRPC at all) unless it is one of
+    // the crate's tonic-build output, whose clients wrap
+    // `tonic::client::Grpc`: a hand-written `BillingClient` over reqwest
+    // beside generated code is still HTTP.
+    if cx.index.defines_type(ty) && !cx.index.is_generated_client(ty) {
         return false;
     }
     ty.ends_with("Client")
