@@ -861,13 +861,38 @@ fn build_indexes(
     pass1: &[Result<FileSummary, AuditError>],
     audited: &[bool],
 ) -> HashMap<PathBuf, CrateIndex> {
+    // Files that `#[cfg(test)] mod x;` pulls in are test code: their struct
+    // literals, consts and call arguments must neither give a production
+    // value nor make one ambiguous.
+    let test_modules: std::collections::HashSet<&std::path::Path> = pass1
+        .iter()
+        .flatten()
+        .flat_map(|s| s.test_module_paths.iter().map(PathBuf::as_path))
+        .collect();
+    let without_values: Vec<Option<FileSummary>> = found
+        .files
+        .iter()
+        .zip(pass1)
+        .map(|(f, r)| match r {
+            Ok(s) if f.abs.ancestors().any(|p| test_modules.contains(p)) => {
+                Some(s.without_values())
+            }
+            _ => None,
+        })
+        .collect();
     let mut groups: HashMap<PathBuf, (Option<usize>, Vec<&FileSummary>)> = HashMap::new();
-    for ((f, r), ok) in found.files.iter().zip(pass1).zip(audited) {
+    for (((f, r), ok), test_copy) in found
+        .files
+        .iter()
+        .zip(pass1)
+        .zip(audited)
+        .zip(&without_values)
+    {
         if let (true, Ok(s)) = (ok, r) {
             let g = groups
                 .entry(f.package_root.clone())
                 .or_insert((f.package_index, Vec::new()));
-            g.1.push(s);
+            g.1.push(test_copy.as_ref().unwrap_or(s));
         }
     }
     let n = found.packages.len();

@@ -156,6 +156,23 @@ pub struct FnSummary {
 }
 
 impl FileSummary {
+    /// The summary of a test-only file as production code may read it: its
+    /// functions and types, but none of the values it assigns (consts,
+    /// struct literals, call arguments, closures passed, clients stored).
+    pub fn without_values(&self) -> FileSummary {
+        FileSummary {
+            consts: Vec::new(),
+            field_values: Vec::new(),
+            value_lines: Vec::new(),
+            duration_args: Vec::new(),
+            closure_args: Vec::new(),
+            endpoint_fields: Vec::new(),
+            static_kinds: Vec::new(),
+            guarded_hosts: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// Summarises a parsed file. `abs_path` locates out-of-line modules.
     pub fn build(file: &syn::File, abs_path: &std::path::Path, text: &str) -> FileSummary {
         Self::build_with_reexports(file, abs_path, text, Vec::new())
