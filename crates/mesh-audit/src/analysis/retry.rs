@@ -908,6 +908,11 @@ impl<'a> Visit<'a> for ShapeVisitor {
                     .any(|s| matches!(s, syn::Stmt::Expr(Expr::Continue(_), _))))
         {
             self.shape.continues_on_failure = true;
+            // `if let Err(e) = call { log; sleep } else { return }`: the
+            // success is the `else`, and it leaves.
+            if !then_exits && i.else_branch.as_ref().is_some_and(|(_, e)| always_exits(e)) {
+                self.shape.success_exit = true;
+            }
         } else if then_exits && !is_success_cond(&i.cond) {
             self.shape.counter_exit = true;
         }
