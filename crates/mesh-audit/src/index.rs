@@ -55,6 +55,8 @@ pub struct FileSummary {
     pub tonic_codegen: bool,
     /// The structs of that output: generated gRPC clients (`LedgerClient`).
     pub generated_clients: Vec<String>,
+    /// The crate's own copies of tower's `TimeoutLayer` defined here.
+    pub timeout_layers: Vec<String>,
     /// gRPC clients that struct literals store in fields, with their URL.
     pub endpoint_fields: Vec<(String, Kind)>,
     /// Types whose methods a function calls, paired with the one host the
@@ -407,6 +409,7 @@ impl FileSummary {
             g.0
         };
         let tonic_codegen = !generated_clients.is_empty();
+        let timeout_layers = timeout_layers(file, &cx.uses);
         let types = {
             struct Types(Vec<String>);
             impl<'a> Visit<'a> for Types {
@@ -503,6 +506,7 @@ impl FileSummary {
             endpoint_fields,
             tonic_codegen,
             generated_clients,
+            timeout_layers,
             field_values,
             struct_fields: {
                 struct Fields(Vec<(String, String)>);
@@ -535,6 +539,78 @@ impl FileSummary {
 /// Durations a body passes to calls, spelled out at the call
 /// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
 /// (callee name, argument count, position, nanoseconds).
+/// Types of this file that are tower layers putting a deadline on the
+/// service they wrap: `impl Layer<S> for X` whose `layer` returns `Y<S>`,
+/// and `impl Service<R> for Y<S>` whose `call` calls `tokio::time::timeout`.
+/// Both impls are read from one file, where such a pair is written.
+fn timeout_layers(file: &syn::File, uses: &analysis::paths::UseMap) -> Vec<String> {
+    struct Impls<'u> {
+        uses: &'u analysis::paths::UseMap,
+        /// (layer type, the service type its `layer` returns)
+        layers: Vec<(String, String)>,
+        deadline_services: HashSet<String>,
+    }
+    fn calls_tokio_timeout(block: &syn::Block, uses: &analysis::paths::UseMap) -> bool {
+        struct V<'u>(&'u analysis::paths::UseMap, bool);
+        impl<'a> Visit<'a> for V<'_> {
+            fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
+                if let syn::Expr::Path(p) = &*c.func {
+                    let segs = self.0.resolve(&p.path);
+                    self.1 |= analysis::paths::mentions(&segs, "tokio")
+                        && analysis::paths::ends_with(&segs, &["timeout"]);
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+        }
+        let mut v = V(uses, false);
+        v.visit_block(block);
+        v.1
+    }
+    impl<'a> Visit<'a> for Impls<'_> {
+        fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
+            let tower_trait = i.trait_.as_ref().and_then(|t| {
+                let path = &t.0;
+                let segs = self.uses.resolve(path);
+                let from_tower = segs.first().is_some_and(|k| {
+                    matches!(k.as_str(), "tower" | "tower_layer" | "tower_service")
+                });
+                from_tower.then(|| segs.last().cloned()).flatten()
+            });
+            let self_name = analysis::scope::type_name(&i.self_ty);
+            if let (Some(tr), Some(me)) = (tower_trait.as_deref(), self_name) {
+                for item in &i.items {
+                    let syn::ImplItem::Fn(f) = item else { continue };
+                    match (tr, f.sig.ident.to_string().as_str()) {
+                        ("Layer", "layer") => {
+                            if let syn::ReturnType::Type(_, ty) = &f.sig.output {
+                                if let Some(svc) = analysis::scope::type_name(ty) {
+                                    self.layers.push((me.clone(), svc));
+                                }
+                            }
+                        }
+                        ("Service", "call") if calls_tokio_timeout(&f.block, self.uses) => {
+                            self.deadline_services.insert(me.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            syn::visit::visit_item_impl(self, i);
+        }
+    }
+    let mut v = Impls {
+        uses,
+        layers: Vec::new(),
+        deadline_services: HashSet::new(),
+    };
+    v.visit_file(file);
+    v.layers
+        .into_iter()
+        .filter(|(_, svc)| v.deadline_services.contains(svc))
+        .map(|(layer, _)| layer)
+        .collect()
+}
+
 fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usize, usize, u128)> {
     struct V<'v, 'e, 'a> {
         ev: &'v Evaluator<'e, 'a>,
@@ -641,6 +717,7 @@ type FnKey = (Vec<String>, String);
 pub struct CrateIndex {
     tonic_codegen: bool,
     generated_clients: HashSet<String>,
+    timeout_layers: HashSet<String>,
     guarded_hosts: HashMap<String, Option<String>>,
     closure_args: Vec<ClosureArg>,
     /// Per function (module, name): what the closures its callers pass in
@@ -754,6 +831,9 @@ impl CrateIndex {
             index
                 .generated_clients
                 .extend(s.generated_clients.iter().cloned());
+            index
+                .timeout_layers
+                .extend(s.timeout_layers.iter().cloned());
             index.route_paths.extend(s.route_paths.iter().cloned());
             index.grpc_health |= s.grpc_health;
             index.has_main |= s.has_main;
@@ -1542,6 +1622,11 @@ impl CrateIndex {
     /// Whether `name` is a client struct of the crate's tonic-build output.
     pub fn is_generated_client(&self, name: &str) -> bool {
         self.generated_clients.contains(name)
+    }
+
+    /// Whether `name` is the crate's own copy of tower's `TimeoutLayer`.
+    pub fn is_timeout_layer(&self, name: &str) -> bool {
+        self.timeout_layers.contains(name)
     }
 
     /// Whether the crate defines a struct or enum of this name.

@@ -695,7 +695,12 @@ impl MethodDeadlines<'_, '_, '_> {
             } else if step.method == "layer" {
                 if let Some(Expr::Call(c)) = step.args.first() {
                     if let Expr::Path(p) = &*c.func {
-                        if ends_with(&cx.uses.resolve(&p.path), &["TimeoutLayer", "new"]) {
+                        let segs = cx.uses.resolve(&p.path);
+                        // tower's own, or the crate's copy of it.
+                        let own_copy = segs.len() >= 2
+                            && segs[segs.len() - 1] == "new"
+                            && cx.index.is_timeout_layer(&segs[segs.len() - 2]);
+                        if ends_with(&segs, &["TimeoutLayer", "new"]) || own_copy {
                             let nanos = c
                                 .args
                                 .first()
