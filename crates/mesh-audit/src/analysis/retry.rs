@@ -1738,6 +1738,8 @@ pub struct Deadline<'a> {
     /// The configuration default the duration came from.
     pub source: Option<Source>,
     pub future: &'a Expr,
+    /// The duration argument as written.
+    pub duration: &'a Expr,
 }
 
 /// Deadlines in `body` whose future makes a network call.
@@ -1780,6 +1782,7 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
                         nanos,
                         source,
                         future: fut,
+                        duration: &c.args[0],
                     });
                 }
             }
