@@ -58,6 +58,10 @@ fn cases() -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     for rule_dir in std::fs::read_dir(&root).expect("fixtures/rules exists") {
         let rule_dir = rule_dir.unwrap().path();
+        // Notes beside the rule folders (COVERAGE.md) are not cases.
+        if !rule_dir.is_dir() {
+            continue;
+        }
         let rule = rule_dir.file_name().unwrap().to_string_lossy().into_owned();
         for f in std::fs::read_dir(&rule_dir).unwrap() {
             let p = f.unwrap().path();
@@ -189,5 +193,35 @@ fn counted_loops_without_a_known_count_are_not_called_unbounded() {
         !counted.message.contains("unbounded"),
         "{}",
         counted.message
+    );
+}
+
+/// A loop bounded by a time budget or by a retry-policy iterator
+/// (`while let Some(delay) = delays.next()`) has no fixed count, but it is
+/// not unbounded; a bare `loop` that leaves only on success is.
+#[test]
+fn loops_bounded_by_a_budget_or_a_policy_iterator_are_not_called_unbounded() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/rules/retry-loop/positive-state-machines.rs");
+    let findings = run_rule("retry-loop", &file);
+    for line in [81, 99] {
+        let f = findings
+            .iter()
+            .find(|f| f.range.line == line)
+            .unwrap_or_else(|| panic!("the loop at line {line} is reported"));
+        assert!(!f.values.contains_key("retries"), "{:?}", f.values);
+        assert!(!f.message.contains("unbounded"), "{}", f.message);
+    }
+
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/retry-loop/positive.rs");
+    let findings = run_rule("retry-loop", &file);
+    let forever = findings
+        .iter()
+        .find(|f| f.range.line == 125)
+        .expect("the loop without a bound is reported");
+    assert!(
+        forever.message.starts_with("unbounded retry loop"),
+        "{}",
+        forever.message
     );
 }

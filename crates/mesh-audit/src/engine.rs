@@ -885,9 +885,22 @@ fn build_indexes(
     found: &crate::discover::Discovered,
     summaries: Vec<Option<FileSummary>>,
 ) -> HashMap<PathBuf, CrateIndex> {
+    // Files that `#[cfg(test)] mod x;` pulls in are test code: their struct
+    // literals, consts and call arguments must neither give a production
+    // value nor make one ambiguous.
+    let test_modules: std::collections::HashSet<PathBuf> = summaries
+        .iter()
+        .flatten()
+        .flat_map(|s| s.test_module_paths.iter().cloned())
+        .collect();
     let mut groups: HashMap<PathBuf, (Option<usize>, Vec<FileSummary>)> = HashMap::new();
     for (f, s) in found.files.iter().zip(summaries) {
         if let Some(s) = s {
+            let s = if f.abs.ancestors().any(|p| test_modules.contains(p)) {
+                s.without_values()
+            } else {
+                s
+            };
             let g = groups
                 .entry(f.package_root.clone())
                 .or_insert((f.package_index, Vec::new()));

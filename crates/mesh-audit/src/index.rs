@@ -57,6 +57,10 @@ pub struct FileSummary {
     pub types: Vec<String>,
     /// Holds tonic-build output: a struct with a `tonic::client::Grpc<_>` field.
     pub tonic_codegen: bool,
+    /// The structs of that output: generated gRPC clients (`LedgerClient`).
+    pub generated_clients: Vec<String>,
+    /// The crate's own copies of tower's `TimeoutLayer` defined here.
+    pub timeout_layers: Vec<String>,
     /// gRPC clients that struct literals store in fields, with their URL.
     pub endpoint_fields: Vec<(String, Kind)>,
     /// Types whose methods a function calls, paired with the one host the
@@ -158,6 +162,23 @@ pub struct FnSummary {
 }
 
 impl FileSummary {
+    /// The summary of a test-only file as production code may read it: its
+    /// functions and types, but none of the values it assigns (consts,
+    /// struct literals, call arguments, closures passed, clients stored).
+    pub fn without_values(self) -> FileSummary {
+        FileSummary {
+            consts: Vec::new(),
+            field_values: Vec::new(),
+            value_lines: Vec::new(),
+            duration_args: Vec::new(),
+            closure_args: Vec::new(),
+            endpoint_fields: Vec::new(),
+            static_kinds: Vec::new(),
+            guarded_hosts: Vec::new(),
+            ..self
+        }
+    }
+
     /// Summarises a parsed file. `abs_path` locates out-of-line modules.
     pub fn build(file: &syn::File, abs_path: &std::path::Path, text: &str) -> FileSummary {
         Self::build_with_reexports(file, abs_path, text, Vec::new())
@@ -372,22 +393,27 @@ impl FileSummary {
             v.visit_file(file);
             v.1
         };
-        let tonic_codegen = {
-            struct Grpc(bool);
+        let generated_clients = {
+            struct Grpc(Vec<String>);
             impl<'a> Visit<'a> for Grpc {
-                fn visit_field(&mut self, f: &'a syn::Field) {
-                    if let syn::Type::Path(p) = &f.ty {
-                        let segs = crate::analysis::paths::path_segments(&p.path);
-                        if segs.ends_with(&["client".to_string(), "Grpc".to_string()]) {
-                            self.0 = true;
-                        }
+                fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
+                    let wraps_grpc = i.fields.iter().any(|f| match &f.ty {
+                        syn::Type::Path(p) => crate::analysis::paths::path_segments(&p.path)
+                            .ends_with(&["client".to_string(), "Grpc".to_string()]),
+                        _ => false,
+                    });
+                    if wraps_grpc {
+                        self.0.push(i.ident.to_string());
                     }
+                    syn::visit::visit_item_struct(self, i);
                 }
             }
-            let mut g = Grpc(false);
+            let mut g = Grpc(Vec::new());
             g.visit_file(file);
             g.0
         };
+        let tonic_codegen = !generated_clients.is_empty();
+        let timeout_layers = timeout_layers(file, &cx.uses);
         let types = {
             struct Types(Vec<String>);
             impl<'a> Visit<'a> for Types {
@@ -516,6 +542,8 @@ impl FileSummary {
             closure_args,
             endpoint_fields,
             tonic_codegen,
+            generated_clients,
+            timeout_layers,
             field_values,
             struct_fields: {
                 struct Fields(Vec<(String, String)>);
@@ -548,6 +576,78 @@ impl FileSummary {
 /// Durations a body passes to calls, spelled out at the call
 /// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
 /// (callee name, argument count, position, nanoseconds).
+/// Types of this file that are tower layers putting a deadline on the
+/// service they wrap: `impl Layer<S> for X` whose `layer` returns `Y<S>`,
+/// and `impl Service<R> for Y<S>` whose `call` calls `tokio::time::timeout`.
+/// Both impls are read from one file, where such a pair is written.
+fn timeout_layers(file: &syn::File, uses: &analysis::paths::UseMap) -> Vec<String> {
+    struct Impls<'u> {
+        uses: &'u analysis::paths::UseMap,
+        /// (layer type, the service type its `layer` returns)
+        layers: Vec<(String, String)>,
+        deadline_services: HashSet<String>,
+    }
+    fn calls_tokio_timeout(block: &syn::Block, uses: &analysis::paths::UseMap) -> bool {
+        struct V<'u>(&'u analysis::paths::UseMap, bool);
+        impl<'a> Visit<'a> for V<'_> {
+            fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
+                if let syn::Expr::Path(p) = &*c.func {
+                    let segs = self.0.resolve(&p.path);
+                    self.1 |= analysis::paths::mentions(&segs, "tokio")
+                        && analysis::paths::ends_with(&segs, &["timeout"]);
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+        }
+        let mut v = V(uses, false);
+        v.visit_block(block);
+        v.1
+    }
+    impl<'a> Visit<'a> for Impls<'_> {
+        fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
+            let tower_trait = i.trait_.as_ref().and_then(|t| {
+                let path = &t.0;
+                let segs = self.uses.resolve(path);
+                let from_tower = segs.first().is_some_and(|k| {
+                    matches!(k.as_str(), "tower" | "tower_layer" | "tower_service")
+                });
+                from_tower.then(|| segs.last().cloned()).flatten()
+            });
+            let self_name = analysis::scope::type_name(&i.self_ty);
+            if let (Some(tr), Some(me)) = (tower_trait.as_deref(), self_name) {
+                for item in &i.items {
+                    let syn::ImplItem::Fn(f) = item else { continue };
+                    match (tr, f.sig.ident.to_string().as_str()) {
+                        ("Layer", "layer") => {
+                            if let syn::ReturnType::Type(_, ty) = &f.sig.output {
+                                if let Some(svc) = analysis::scope::type_name(ty) {
+                                    self.layers.push((me.clone(), svc));
+                                }
+                            }
+                        }
+                        ("Service", "call") if calls_tokio_timeout(&f.block, self.uses) => {
+                            self.deadline_services.insert(me.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            syn::visit::visit_item_impl(self, i);
+        }
+    }
+    let mut v = Impls {
+        uses,
+        layers: Vec::new(),
+        deadline_services: HashSet::new(),
+    };
+    v.visit_file(file);
+    v.layers
+        .into_iter()
+        .filter(|(_, svc)| v.deadline_services.contains(svc))
+        .map(|(layer, _)| layer)
+        .collect()
+}
+
 fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usize, usize, u128)> {
     struct V<'v, 'e, 'a> {
         ev: &'v Evaluator<'e, 'a>,
@@ -667,6 +767,8 @@ type FnKey = (Vec<String>, String);
 #[derive(Debug, Default)]
 pub struct CrateIndex {
     tonic_codegen: bool,
+    generated_clients: HashSet<String>,
+    timeout_layers: HashSet<String>,
     guarded_hosts: HashMap<String, Option<String>>,
     closure_args: Vec<ClosureArg>,
     /// Per function (module, name): what the closures its callers pass in
@@ -779,6 +881,12 @@ impl CrateIndex {
                 }
             }
             index.tonic_codegen |= s.tonic_codegen;
+            index
+                .generated_clients
+                .extend(s.generated_clients.iter().cloned());
+            index
+                .timeout_layers
+                .extend(s.timeout_layers.iter().cloned());
             index.route_paths.extend(s.route_paths.iter().cloned());
             index.grpc_health |= s.grpc_health;
             index.has_main |= s.has_main;
@@ -1570,6 +1678,16 @@ impl CrateIndex {
     /// Whether the crate carries tonic-generated client code.
     pub fn has_tonic_codegen(&self) -> bool {
         self.tonic_codegen
+    }
+
+    /// Whether `name` is a client struct of the crate's tonic-build output.
+    pub fn is_generated_client(&self, name: &str) -> bool {
+        self.generated_clients.contains(name)
+    }
+
+    /// Whether `name` is the crate's own copy of tower's `TimeoutLayer`.
+    pub fn is_timeout_layer(&self, name: &str) -> bool {
+        self.timeout_layers.contains(name)
     }
 
     /// Whether the crate defines a struct or enum of this name.

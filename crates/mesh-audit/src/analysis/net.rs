@@ -708,7 +708,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             || ends_with(&segs, &["Endpoint", "from_shared"])
             || ends_with(&segs, &["Endpoint", "new"])
             || ends_with(&segs, &["Endpoint", "try_from"]))
-            && (mentions(&segs, "tonic") || self.cx.uses.imports_from("tonic"))
+            && names_tonic(&segs[..segs.len() - 1], self.cx)
         {
             return Kind::Grpc {
                 url: arg(0).map(|a| self.ev.eval(a)).unwrap_or(Value::Unknown),
@@ -978,7 +978,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             return Kind::HttpClient(client);
         }
         if (ends_with(&segs, &["Channel"]) || ends_with(&segs, &["Endpoint"]))
-            && (mentions(&segs, "tonic") || self.cx.uses.imports_from("tonic"))
+            && names_tonic(&segs, self.cx)
         {
             return Kind::Grpc {
                 url: Value::Unknown,
@@ -1023,6 +1023,21 @@ fn is_http_client_type(segs: &[String]) -> Option<&'static str> {
 /// `InventoryClient::connect`, `inventory_client::InventoryClient::new`: a
 /// tonic-generated client. The generated module is named `<service>_client`;
 /// without that, the file must use tonic.
+/// Whether a type path (`Endpoint`, `tonic::transport::Channel`) names
+/// tonic's type. A bare name counts when the file imports from tonic (a glob
+/// or a re-export hides the path), unless the crate declares a type of that
+/// name itself: a crate's own `Endpoint` describing a route it serves is
+/// not a channel.
+fn names_tonic(type_path: &[String], cx: &FileCtx<'_>) -> bool {
+    if mentions(type_path, "tonic") {
+        return true;
+    }
+    let crate_local = type_path
+        .last()
+        .is_some_and(|name| cx.index.defines_type(name));
+    cx.uses.imports_from("tonic") && !crate_local
+}
+
 fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
     if segs.len() < 2 {
         return false;
@@ -1030,9 +1045,11 @@ fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
     let ty = &segs[segs.len() - 2];
     let generated_module = segs.len() >= 3 && segs[segs.len() - 3].ends_with("_client");
     // A client struct the crate defines itself is its own wrapper (or, like
-    // reqwest's `h3_client::H3Client`, not gRPC at all) unless the crate
-    // carries tonic-build output, whose clients wrap `tonic::client::Grpc`.
-    if cx.index.defines_type(ty) && !cx.index.has_tonic_codegen() {
+    // reqwest's `h3_client::H3Client`, not gRPC at all) unless it is one of
+    // the crate's tonic-build output, whose clients wrap
+    // `tonic::client::Grpc`: a hand-written `BillingClient` over reqwest
+    // beside generated code is still HTTP.
+    if cx.index.defines_type(ty) && !cx.index.is_generated_client(ty) {
         return false;
     }
     ty.ends_with("Client")

@@ -144,12 +144,40 @@ impl Rule for TimeoutWrapper {
         for f in functions(cx.file) {
             let scope = FnScope::new(Some(f.sig), f.body);
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
+            let params = typed_params(f.sig);
             for d in deadlines(&scan, f.body) {
                 let calls = scan.calls_in_expr(d.future);
+                // A duration the caller hands in, as for `.timeout(d)` on a
+                // request: the value the crate's calls agree on, and no
+                // finding when none spells one out (the caller's deadline,
+                // e.g. a per-request option of the caller's request).
+                // A name bound by a pattern (`if let Some(t) = request.timeout`)
+                // is, as on a request, most often the caller's own deadline.
+                let mut nanos = d.nanos;
+                if nanos.is_none() {
+                    let reader = MethodDeadlines {
+                        scan: &scan,
+                        out: &mut Vec::new(),
+                        fname: &f.name,
+                        params: &params,
+                        arity: params.len(),
+                    };
+                    if reader.pattern_bound(d.duration) {
+                        continue;
+                    }
+                    if let Some(passed) = reader.passed_in(d.duration, 0) {
+                        let callers =
+                            passed.and_then(|i| cx.index.param_duration(&f.name, params.len(), i));
+                        match callers {
+                            None => continue,
+                            Some(agreed) => nanos = agreed,
+                        }
+                    }
+                }
                 found.push(Found {
                     range: d.range,
                     key: "timeout",
-                    nanos: d.nanos,
+                    nanos,
                     source: d.source,
                     chain: None,
                     dest: l7_destination(&calls),
@@ -169,7 +197,6 @@ impl Rule for TimeoutWrapper {
                     });
                 }
             }
-            let params = typed_params(f.sig);
             let mut v = MethodDeadlines {
                 scan: &scan,
                 out: &mut found,
@@ -695,7 +722,12 @@ impl MethodDeadlines<'_, '_, '_> {
             } else if step.method == "layer" {
                 if let Some(Expr::Call(c)) = step.args.first() {
                     if let Expr::Path(p) = &*c.func {
-                        if ends_with(&cx.uses.resolve(&p.path), &["TimeoutLayer", "new"]) {
+                        let segs = cx.uses.resolve(&p.path);
+                        // tower's own, or the crate's copy of it.
+                        let own_copy = segs.len() >= 2
+                            && segs[segs.len() - 1] == "new"
+                            && cx.index.is_timeout_layer(&segs[segs.len() - 2]);
+                        if ends_with(&segs, &["TimeoutLayer", "new"]) || own_copy {
                             let nanos = c
                                 .args
                                 .first()
