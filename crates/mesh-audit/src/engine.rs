@@ -618,7 +618,68 @@ pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
     if let Some(line) = depth_exceeds(&tokens, MAX_NESTING) {
         return Err((Some((line, 1)), format!("nested deeper than {MAX_NESTING} levels or a statement longer than {} tokens; not analysed", crate::source::MAX_STATEMENT_TOKENS)));
     }
+    let tokens = if text.len() >= TABLE_FILE {
+        without_literal_tables(tokens)
+    } else {
+        tokens
+    };
     syn::parse2::<syn::File>(tokens).map_err(syntax_error)
+}
+
+/// Files smaller than this cannot hold a bracket group of
+/// [`TABLE_TOKENS`] tokens.
+const TABLE_FILE: usize = 16 * 1024;
+
+/// A `[...]` with more tokens than this at its own level is a data table
+/// (Unicode ranges, dictionaries, lookup tables in generated code): no
+/// rule reads its elements, and its syntax tree would be ~150 times its
+/// text (a 2.5 MB table is ~300 MB of tree, more than the rest of an audit
+/// of 10,000 files). It is parsed as `[]`, its span kept.
+const TABLE_TOKENS: usize = 4096;
+
+/// `tokens` with every data table emptied (see [`TABLE_TOKENS`]); the same
+/// stream, unchanged, when it has none.
+fn without_literal_tables(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+    fn has_table(tokens: &TokenStream) -> bool {
+        tokens.clone().into_iter().any(|t| match t {
+            TokenTree::Group(g) => {
+                (g.delimiter() == Delimiter::Bracket
+                    && g.stream().into_iter().count() > TABLE_TOKENS)
+                    || has_table(&g.stream())
+            }
+            _ => false,
+        })
+    }
+    fn empty_tables(tokens: TokenStream) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|t| match t {
+                TokenTree::Group(g)
+                    if has_table(&g.stream()) || g.delimiter() == Delimiter::Bracket =>
+                {
+                    let inner = if g.delimiter() == Delimiter::Bracket
+                        && g.stream().into_iter().count() > TABLE_TOKENS
+                    {
+                        TokenStream::new()
+                    } else if has_table(&g.stream()) {
+                        empty_tables(g.stream())
+                    } else {
+                        return TokenTree::Group(g);
+                    };
+                    let mut emptied = Group::new(g.delimiter(), inner);
+                    emptied.set_span(g.span());
+                    TokenTree::Group(emptied)
+                }
+                t => t,
+            })
+            .collect()
+    }
+    if has_table(&tokens) {
+        empty_tables(tokens)
+    } else {
+        tokens
+    }
 }
 
 /// syn drops a leading BOM and `#!` line and counts spans from what is left;
@@ -1079,4 +1140,54 @@ fn run_parallel<T: Sync, R: Send>(
     });
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_tables_are_parsed_empty_and_lines_stay_right() {
+        let table: String = (0..TABLE_TOKENS).map(|i| format!("{i},\n")).collect();
+        let text = format!(
+            "pub static TABLE: [u32; {n}] = [\n{table}];\nconst SMALL: [u8; 3] = [1, 2, 3];\nfn after() {{ let t = TIMEOUT; }}\n",
+            n = TABLE_TOKENS / 2
+        );
+        let file = parse(&text).expect("parses");
+        let syn::Item::Static(table) = &file.items[0] else {
+            panic!("a static first");
+        };
+        assert!(matches!(&*table.expr, syn::Expr::Array(a) if a.elems.is_empty()));
+        let syn::Item::Const(small) = &file.items[1] else {
+            panic!("a const second");
+        };
+        assert!(matches!(&*small.expr, syn::Expr::Array(a) if a.elems.len() == 3));
+        let syn::Item::Fn(after) = &file.items[2] else {
+            panic!("a fn third");
+        };
+        // The static's line, one per element, the closing line, SMALL's.
+        let expected_line = 1 + TABLE_TOKENS + 1 + 1 + 1;
+        assert_eq!(after.sig.ident.span().start().line, expected_line);
+    }
+
+    #[test]
+    fn tables_inside_items_are_emptied_too() {
+        let table: String = (0..TABLE_TOKENS).map(|i| format!("{i}, ")).collect();
+        let text = format!(
+            "mod data {{ fn f() -> Vec<u32> {{ vec![{table}] }} pub const N: usize = 1; }}"
+        );
+        let file = parse(&text).expect("parses");
+        let syn::Item::Mod(m) = &file.items[0] else {
+            panic!("a module");
+        };
+        let (_, items) = m.content.as_ref().expect("inline");
+        let syn::Item::Fn(f) = &items[0] else {
+            panic!("a fn");
+        };
+        let syn::Stmt::Expr(syn::Expr::Macro(mac), _) = &f.block.stmts[0] else {
+            panic!("vec!");
+        };
+        assert!(mac.mac.tokens.is_empty());
+        assert_eq!(items.len(), 2);
+    }
 }
