@@ -63,6 +63,9 @@ pub struct FnLifecycle {
     /// and block of the spawn). Code of that block after that statement
     /// runs while the listener is open.
     pub binds: Vec<(usize, Range<usize>)>,
+    /// Binds inside spawned tasks, by their own statement: where it ends and
+    /// its block, with the entry of [`Self::binds`] that stands for it.
+    pub task_binds: Vec<TaskBind>,
     /// Regions that run only after a server future has completed: from the
     /// statement that awaits it to the end of its block.
     pub after_serve: Vec<Range<usize>>,
@@ -72,6 +75,16 @@ pub struct FnLifecycle {
     /// Functions of this file that spawned tasks call, with the task's
     /// byte offset and whether it waits for a signal.
     pub spawned_calls: Vec<(String, usize, bool)>,
+}
+
+/// A listener bound inside a spawned task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskBind {
+    /// Where the bind's own statement ends, and the block it is in.
+    pub end: usize,
+    pub block: Range<usize>,
+    /// The spawn's statement, as recorded in [`FnLifecycle::binds`].
+    pub spawn: (usize, Range<usize>),
 }
 
 /// The first byte of a node.
@@ -1147,6 +1160,7 @@ pub fn analyse_fn<'e>(
     out.servers = servers;
     out.binds.sort_by_key(|b| (b.0, b.1.start));
     out.binds.dedup();
+    out.task_binds.dedup();
     out
 }
 
@@ -1182,6 +1196,15 @@ impl FnWalk<'_, '_, '_> {
         };
         if let Some(ctx) = self.stmts.get(at) {
             self.out.binds.push(ctx.clone());
+            if !self.spawn_marks.is_empty() {
+                if let Some((end, block)) = self.stmts.last() {
+                    self.out.task_binds.push(TaskBind {
+                        end: *end,
+                        block: block.clone(),
+                        spawn: ctx.clone(),
+                    });
+                }
+            }
         }
         if root == Root::Listener
             || server.shutdown == Shutdown::Unknown
