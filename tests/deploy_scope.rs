@@ -1,33 +1,56 @@
-//! How the repository deploys its binaries decides which packages run in a
-//! meshed pod (`fixtures/deploy-scope`): an image whose entrypoint is a
-//! launch script deploys what the script runs, not every tool copied beside
-//! it; an image whose command prints help is a toolbox; a cargo subcommand
-//! that starts a local dev server is a developer tool.
+//! Deployment files decide which packages ship (`fixtures/nested-repo`): a
+//! Cargo workspace in a folder of its repository (`server/`) shipped by the
+//! repository's top-level `Dockerfile`, an operator tool copied into the
+//! image beside the server (with a loopback login callback), a toolbox
+//! image whose command is a shell, and a compose file of the end-to-end
+//! test environment.
 
 mod common;
 
 use common::*;
 use serde_json::{json, Value};
 
-fn audit(extra: &[&str]) -> Value {
-    let manifest = repo().join("fixtures/deploy-scope/Cargo.toml");
-    let manifest = manifest.display().to_string();
-    let mut args = vec![
-        "--manifest-path",
-        manifest.as_str(),
-        "--format",
-        "json",
-        "--no-suggestions",
-    ];
-    args.extend_from_slice(extra);
-    let o = run(&repo(), &args);
+fn audit() -> Value {
+    let manifest = repo().join("fixtures/nested-repo/server/Cargo.toml");
+    let o = run(
+        &repo(),
+        &[
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-suggestions",
+        ],
+    );
     assert_no_panic(&o);
     json(&o)
 }
 
-/// `rule file:line {values}` for every finding.
-fn findings(report: &Value) -> Vec<String> {
-    report["findings"]
+#[test]
+fn the_repository_dockerfile_above_the_workspace_names_the_server() {
+    let v = audit();
+    assert_eq!(
+        v["summary"]["packages"],
+        json!([
+            // `-p gateway-cli --bin gateway` and `ENTRYPOINT [".../gateway"]`
+            // in `../Dockerfile`: the clap binary whose subcommand starts
+            // the library's server is the service, not a command-line tool.
+            {"audited": true, "name": "gateway-cli", "scope": "service", "why": "`gateway` is named by a deployment file"},
+            {"audited": true, "name": "gateway-serve", "scope": "library", "why": "used by gateway-cli"},
+            // Built and copied beside the server, and held by a toolbox
+            // image: run by people, not by the pod. Its login callback
+            // listens on loopback only, which makes no service of it.
+            {"audited": false, "name": "opsctl", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
+            // Named only by `tests/e2e/docker-compose.yml` and the toolbox.
+            {"audited": false, "name": "replay-proxy", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
+        ])
+    );
+}
+
+#[test]
+fn the_service_library_is_audited_and_the_tools_are_not() {
+    let v = audit();
+    let got: Vec<String> = v["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -40,36 +63,12 @@ fn findings(report: &Value) -> Vec<String> {
                 f["values"]
             )
         })
-        .collect()
-}
-
-#[test]
-fn only_the_program_the_images_run_is_a_service() {
-    let v = audit(&[]);
+        .collect();
     assert_eq!(
-        v["summary"]["packages"],
-        json!([
-            {"audited": false, "name": "cargo-devstack", "scope": "dev", "why": "a cargo subcommand (run by people, not deployed)"},
-            // Built into the server's image, but its launch script runs only `server`.
-            {"audited": false, "name": "importer", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
-            {"audited": true, "name": "server", "scope": "service", "why": "`server` is named by a deployment file"},
-            // Only in an image whose command is `syncer --help`.
-            {"audited": false, "name": "syncer", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
-        ])
-    );
-    assert_eq!(findings(&v), Vec::<String>::new());
-}
-
-#[test]
-fn all_scopes_brings_the_tools_findings_back() {
-    let v = audit(&["--all-scopes"]);
-    assert_eq!(
-        findings(&v),
+        got,
         [
-            r#"missing-graceful-shutdown cargo-devstack/src/main.rs:21 {"framework":"axum","signal":"SIGTERM"}"#,
-            r#"missing-health-endpoint cargo-devstack/src/main.rs:21 {"framework":"axum"}"#,
-            r#"retry-loop importer/src/main.rs:11 {"backoff":"200ms","host":"directory","port":"8080","protocol":"http","retries":"2"}"#,
-            r#"timeout-wrapper syncer/src/main.rs:16 {"timeout":"5s"}"#,
+            r#"timeout-wrapper gateway-serve/src/lib.rs:12 {"host":"catalog","port":"8080","timeout":"2s"}"#,
+            r#"missing-graceful-shutdown gateway-serve/src/lib.rs:23 {"framework":"axum","signal":"SIGTERM"}"#,
         ]
     );
 }
