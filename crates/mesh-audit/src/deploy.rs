@@ -306,8 +306,15 @@ fn names_in_with(
             }
         }
         // `command: api` in compose files and manifests.
+        // A YAML list (`command:` then `- "api --port 80"`) starts with its
+        // item marker.
         if !dockerfile && matches!(w, "ENTRYPOINT" | "CMD" | "command:" | "entrypoint:") {
-            run.extend(command_name(next));
+            let first = if next == "-" {
+                words.get(i + 2).map(String::as_str).unwrap_or("")
+            } else {
+                next
+            };
+            run.extend(command_name(first).filter(|c| !SHELLS.contains(&c.as_str())));
         }
     }
     if !dockerfile {
@@ -443,10 +450,23 @@ mod tests {
             false,
             &mut out,
         );
+        names_in(
+            "services:\n  ledger:\n    entrypoint:\n      - \"/bin/sh\"\n      - \"-c\"\n    \
+             command:\n      - \"ledger --listen='0.0.0.0:7676'\n          --id=1\"\n",
+            false,
+            &mut out,
+        );
         let got: Vec<&str> = out.iter().map(String::as_str).collect();
         assert_eq!(
             got,
-            ["billing", "gateway", "inventory", "orders", "payments-api"]
+            [
+                "billing",
+                "gateway",
+                "inventory",
+                "ledger",
+                "orders",
+                "payments-api",
+            ]
         );
     }
 

@@ -339,6 +339,17 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         {
             return None;
         }
+        // A server on a Unix domain socket (`axum::serve(unix_listener, app)`)
+        // serves processes of its own pod or machine: no Service, probe or
+        // sidecar reaches it.
+        if root == Root::AxumServe
+            && root_call
+                .args
+                .first()
+                .is_some_and(|a| self.is_unix_listener(a))
+        {
+            return None;
+        }
         let range = match (root, serving) {
             (Root::AxumServe, _) => self.cx.call_range(root_call),
             (_, Some(m)) => self.cx.method_range(m),
@@ -443,6 +454,50 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             && (ends_with(&segs[..segs.len() - 1], &["futures", "stream"])
                 || ends_with(&segs[..segs.len() - 1], &["futures_util", "stream"])
                 || segs.first().is_some_and(|s| s == "tokio_stream"))
+    }
+
+    /// Whether an expression (or the `let` it names) is a Unix domain
+    /// socket listener: `UnixListener::bind(path)` of tokio or std, through
+    /// `?`, `.await`, `.unwrap()` and the like.
+    fn is_unix_listener(&self, e: &Expr) -> bool {
+        let mut e = e;
+        for _ in 0..16 {
+            e = match e {
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
+                Expr::Try(t) => &t.expr,
+                Expr::Await(a) => &a.base,
+                Expr::MethodCall(m)
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "unwrap" | "expect" | "context" | "with_context" | "map_err"
+                    ) =>
+                {
+                    &m.receiver
+                }
+                Expr::Path(p) => {
+                    match p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.scope.binding_at(id))
+                        .and_then(|b| b.init)
+                    {
+                        Some(init) => init,
+                        None => return false,
+                    }
+                }
+                Expr::Call(c) => {
+                    let Expr::Path(p) = &*c.func else {
+                        return false;
+                    };
+                    let segs = self.cx.uses.resolve(&p.path);
+                    return ends_with(&segs, &["UnixListener", "bind"])
+                        && (mentions(&segs, "tokio") || mentions(&segs, "std"));
+                }
+                _ => return false,
+            };
+        }
+        false
     }
 
     /// A bind that is not (yet) seen serving.
