@@ -1076,10 +1076,13 @@ pub const HEALTH_NAMES: &[&str] = &[
 ];
 
 /// Whether a route path is a health route: one of its segments is a
-/// default health name, or it is (or ends with) a configured path.
+/// default health name, it is the top-level `/status` (what probes of many
+/// services ask; `/api/v1/status` may report on anything and is not), or it
+/// is (or ends with) a configured path.
 pub fn is_health_path(path: &str, extra: &[String]) -> bool {
     let p = path.trim().trim_end_matches('/');
     p.split('/').any(|s| HEALTH_NAMES.contains(&s))
+        || p.trim_start_matches('/') == "status"
         || extra.iter().any(|e| {
             let e = e.trim().trim_end_matches('/');
             !e.is_empty() && (p == e || p.ends_with(e) || e.ends_with(p) && p.len() > 1)
@@ -1602,6 +1605,9 @@ mod tests {
         assert!(is_health_path("ping", &[]));
         assert!(!is_health_path("/orders/{id}", &[]));
         assert!(!is_health_path("/healthcare", &[]));
+        assert!(is_health_path("/status", &[]));
+        assert!(!is_health_path("/api/v1/status", &[]));
+        assert!(!is_health_path("/jobs/{id}/status", &[]));
         let extra = vec!["/api/v1/status".to_string()];
         assert!(is_health_path("/api/v1/status", &extra));
         assert!(!is_health_path("/api/v1/orders", &extra));
