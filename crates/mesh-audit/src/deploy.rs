@@ -339,7 +339,13 @@ fn names_in_with(
             continue;
         };
         let Some(command) = command_name(first) else {
-            let file = first.rsplit('/').next().unwrap_or("");
+            // Kept as written when relative (`./scripts/start.sh`, the
+            // path in the build context), else by its file name.
+            let file = if first.starts_with('/') {
+                first.rsplit('/').next().unwrap_or("")
+            } else {
+                first.trim_start_matches("./")
+            };
             if !file.is_empty() && !file.contains('$') {
                 scripts.insert(file.to_string());
                 saw_command = true;
@@ -378,9 +384,10 @@ fn names_in_with(
     let copied = copied_sources(text);
     let mut launched = BTreeSet::new();
     for script in run.iter().chain(&scripts) {
+        let file_name = script.rsplit('/').next().unwrap_or(script);
         let source = copied
             .iter()
-            .find(|s| s.rsplit('/').next() == Some(script.as_str()))
+            .find(|s| s.rsplit('/').next() == Some(file_name))
             .map(String::as_str)
             .unwrap_or(script);
         if let Some(body) = read_script(source) {
@@ -569,6 +576,13 @@ mod tests {
         let read = |src: &str| (src == "scripts/entrypoint.sh").then(|| script.to_string());
         names_in_with(dockerfile, true, &read, &mut out);
         assert_eq!(out.iter().collect::<Vec<_>>(), ["run", "server"]);
+        // A script run by its path in the build context.
+        let relative = "FROM debian\nCOPY target/release/server target/release/importer /app/\n\
+             COPY . /app/\nCMD [\"./docker/run.sh\"]\n";
+        let mut out = BTreeSet::new();
+        let read = |src: &str| (src == "docker/run.sh").then(|| script.to_string());
+        names_in_with(relative, true, &read, &mut out);
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["server"]);
         // Without the script every built name stays.
         let mut out = BTreeSet::new();
         names_in(dockerfile, true, &mut out);
