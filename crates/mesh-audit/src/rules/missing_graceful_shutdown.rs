@@ -54,13 +54,11 @@
 //! to another function (which may wire the signal), listeners that are only
 //! bound, tonic servers fed a fixed in-process stream of connections
 //! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
-//! probe, no sidecar), servers on a Unix domain socket, servers whose routes
-//! are all metrics, health or debug endpoints (a scrape or probe cut by
-//! SIGTERM is simply asked again), and test code.
+//! probe, no sidecar), and test code.
 
 use std::collections::BTreeMap;
 
-use crate::analysis::lifecycle::{is_admin_path, is_health_path, Shutdown};
+use crate::analysis::lifecycle::Shutdown;
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
@@ -84,13 +82,6 @@ impl Rule for MissingGracefulShutdown {
         for lc in cx.lifecycles() {
             for s in &lc.servers {
                 if s.shutdown != Shutdown::Missing {
-                    continue;
-                }
-                // A metrics, probe or debug server on its own port: a
-                // scrape or probe cut by SIGTERM is simply asked again.
-                if s.routes.as_ref().is_some_and(|r| {
-                    !r.is_empty() && r.iter().all(|p| is_admin_path(p) || is_health_path(p, &[]))
-                }) {
                     continue;
                 }
                 let fix = match s.framework {
