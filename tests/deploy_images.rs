@@ -2,7 +2,8 @@
 //! meshed pod (`fixtures/deploy-scope`): an image whose entrypoint is a
 //! launch script deploys what the script runs, not every tool copied beside
 //! it; an image whose command prints help is a toolbox; a cargo subcommand
-//! that starts a local dev server is a developer tool.
+//! that starts a local dev server is a developer tool; a mock server in a
+//! test module makes no service of a command-line tool.
 
 mod common;
 
@@ -50,6 +51,8 @@ fn only_the_program_the_images_run_is_a_service() {
         v["summary"]["packages"],
         json!([
             {"audited": false, "name": "cargo-devstack", "scope": "dev", "why": "a cargo subcommand (run by people, not deployed)"},
+            // Its only server is a mock in a test module.
+            {"audited": false, "name": "exporter", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
             // Built into the server's image, but its launch script runs only `server`.
             {"audited": false, "name": "importer", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
             {"audited": true, "name": "server", "scope": "service", "why": "`server` is named by a deployment file"},

@@ -419,11 +419,11 @@ impl FileSummary {
         guarded_hosts.dedup();
         // A listener on a fixed loopback address (a CLI's login callback, a
         // local tunnel) serves only its own machine: it does not make the
-        // program a service.
+        // program a service. Neither does a mock server in a test module.
         let serves_at = cx
             .server_binds()
             .iter()
-            .find(|b| !b.is_loopback() || b.from_env)
+            .find(|b| (!b.is_loopback() || b.from_env) && !in_test(b.range.byte_start as usize))
             .map(|b| b.range.line);
         let uses_clap = CLI_CRATES.iter().any(|k| cx.uses.imports_from(k))
             || file.attrs.iter().any(|a| a.path().is_ident("clap"))
