@@ -14,7 +14,13 @@
 //!   it (an admin CLI next to the server) are tools people `exec` into the
 //!   pod (a launch script that runs the server keeps every built name);
 //! - a Dockerfile whose command is an interactive shell (`CMD ["/bin/bash"]`)
-//!   is a toolbox image: what it builds is run by people.
+//!   or a help screen (`CMD ["/sbin/ctl", "--help"]`) is a toolbox image:
+//!   what it builds is run by people;
+//! - a Dockerfile whose `ENTRYPOINT` is a launch script copied from the
+//!   repository (`COPY docker-entrypoint.sh /app/`) deploys the binaries the
+//!   script runs; the others it builds beside them are tools. The script is
+//!   read like a deployment file (small, regular, inside the repository);
+//!   when it cannot be read or names none of them, every built name stays.
 //!
 //! A Cargo workspace is often a folder of its repository (`repo/server/`,
 //! with the Dockerfile at `repo/`): the folders above the workspace root up
@@ -39,6 +45,9 @@ const MAX_DEPTH: usize = 8;
 pub const MAX_ANCESTORS: usize = 2;
 /// Commands that make an image an interactive toolbox.
 const SHELLS: &[&str] = &["bash", "sh", "zsh", "ash", "dash", "fish"];
+/// Arguments that make a command print its usage and exit: an image whose
+/// command is `ctl --help` holds tools for people to run.
+const HELP_ARGS: &[&str] = &["-h", "--help", "help"];
 
 /// Folders whose YAML files are deployment manifests.
 const MANIFEST_DIRS: &[&str] = &[
@@ -126,7 +135,20 @@ fn walk_deployment_files(
             continue;
         }
         if let Some(text) = read_small(path) {
-            names_in(&text, is_dockerfile(path), out);
+            let folder = path.parent().unwrap_or(base);
+            // A launch script is looked up where a build context would put
+            // it: beside the Dockerfile or at the root of the walk.
+            let read_script = |src: &str| {
+                let rel = Path::new(src);
+                let inside = rel
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                if !inside {
+                    return None;
+                }
+                read_small(&folder.join(rel)).or_else(|| read_small(&base.join(rel)))
+            };
+            names_in_with(&text, is_dockerfile(path), &read_script, out);
         }
     }
 }
@@ -198,6 +220,18 @@ fn read_small(path: &Path) -> Option<String> {
 /// The names one deployment file deploys: what it builds or runs, and for
 /// a Dockerfile that runs one of the binaries it builds, only what it runs.
 pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
+    names_in_with(text, dockerfile, &|_| None, out);
+}
+
+/// [`names_in`], with `read_script` giving the text of a file the
+/// Dockerfile copies from its build context (by the path it copies), for a
+/// launch script that the image runs.
+fn names_in_with(
+    text: &str,
+    dockerfile: bool,
+    read_script: &dyn Fn(&str) -> Option<String>,
+    out: &mut BTreeSet<String>,
+) {
     let split = |line: &'_ str| -> Vec<String> {
         line.split(|c: char| {
             c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']' | ',' | '&' | ';')
@@ -272,8 +306,15 @@ pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
             }
         }
         // `command: api` in compose files and manifests.
+        // A YAML list (`command:` then `- "api --port 80"`) starts with its
+        // item marker.
         if !dockerfile && matches!(w, "ENTRYPOINT" | "CMD" | "command:" | "entrypoint:") {
-            run.extend(command_name(next));
+            let first = if next == "-" {
+                words.get(i + 2).map(String::as_str).unwrap_or("")
+            } else {
+                next
+            };
+            run.extend(command_name(first).filter(|c| !SHELLS.contains(&c.as_str())));
         }
     }
     if !dockerfile {
@@ -284,6 +325,8 @@ pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
     // `ENTRYPOINT ["/usr/local/bin/api"]`, `CMD api`: one instruction a line.
     let mut shells_only = true;
     let mut saw_command = false;
+    // Commands that are no binary name (`/app/docker-entrypoint.sh`).
+    let mut scripts = BTreeSet::new();
     for line in text.lines() {
         let line_words = split(line);
         let Some((instruction, args)) = line_words.split_first() else {
@@ -292,13 +335,29 @@ pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
         if !is_run_line(instruction) {
             continue;
         }
-        let Some(command) = args.first().and_then(|a| command_name(a)) else {
+        let Some(first) = args.first() else {
+            continue;
+        };
+        let Some(command) = command_name(first) else {
+            // Kept as written when relative (`./scripts/start.sh`, the
+            // path in the build context), else by its file name.
+            let file = if first.starts_with('/') {
+                first.rsplit('/').next().unwrap_or("")
+            } else {
+                first.trim_start_matches("./")
+            };
+            if !file.is_empty() && !file.contains('$') {
+                scripts.insert(file.to_string());
+                saw_command = true;
+                shells_only = false;
+            }
             continue;
         };
         let interactive_shell =
             SHELLS.contains(&command.as_str()) && !args.iter().any(|a| a == "-c");
+        let help_screen = args.len() == 2 && HELP_ARGS.contains(&args[1].as_str());
         saw_command = true;
-        shells_only &= interactive_shell;
+        shells_only &= interactive_shell || help_screen;
         // `sh -c "api --port 80"`: the binary is read from the script's
         // path above, the shell is no deployed name.
         if !SHELLS.contains(&command.as_str()) {
@@ -318,10 +377,65 @@ pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
     };
     if run.iter().any(|r| programs.contains(r)) {
         out.extend(run);
-    } else {
-        out.extend(built);
-        out.extend(run);
+        return;
     }
+    // A launch script copied from the repository: what it runs of what the
+    // image holds is the image's program.
+    let copied = copied_sources(text);
+    let mut launched = BTreeSet::new();
+    for script in run.iter().chain(&scripts) {
+        let file_name = script.rsplit('/').next().unwrap_or(script);
+        let source = copied
+            .iter()
+            .find(|s| s.rsplit('/').next() == Some(file_name))
+            .map(String::as_str)
+            .unwrap_or(script);
+        if let Some(body) = read_script(source) {
+            launched.extend(
+                body.lines()
+                    .filter(|l| !l.trim_start().starts_with('#'))
+                    .flat_map(split)
+                    .filter_map(|w| command_name(&w))
+                    .filter(|w| programs.contains(w)),
+            );
+        }
+    }
+    if launched.is_empty() {
+        out.extend(built);
+    } else {
+        out.extend(launched);
+    }
+    out.extend(run);
+}
+
+/// Sources of the Dockerfile's `COPY`/`ADD` lines that copy from the build
+/// context (not `--from=` another stage), as written.
+fn copied_sources(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some((first, rest)) = words.split_first() else {
+            continue;
+        };
+        if !(first.eq_ignore_ascii_case("COPY") || first.eq_ignore_ascii_case("ADD"))
+            || rest.iter().any(|w| w.starts_with("--from"))
+        {
+            continue;
+        }
+        let args: Vec<&str> = rest
+            .iter()
+            .copied()
+            .filter(|w| !w.starts_with("--"))
+            .collect();
+        if let Some((_, sources)) = args.split_last() {
+            out.extend(
+                sources
+                    .iter()
+                    .map(|s| s.trim_start_matches("./").to_string()),
+            );
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -343,10 +457,23 @@ mod tests {
             false,
             &mut out,
         );
+        names_in(
+            "services:\n  ledger:\n    entrypoint:\n      - \"/bin/sh\"\n      - \"-c\"\n    \
+             command:\n      - \"ledger --listen='0.0.0.0:7676'\n          --id=1\"\n",
+            false,
+            &mut out,
+        );
         let got: Vec<&str> = out.iter().map(String::as_str).collect();
         assert_eq!(
             got,
-            ["billing", "gateway", "inventory", "orders", "payments-api"]
+            [
+                "billing",
+                "gateway",
+                "inventory",
+                "ledger",
+                "orders",
+                "payments-api",
+            ]
         );
     }
 
@@ -417,6 +544,52 @@ mod tests {
             &mut out,
         );
         assert_eq!(out.iter().collect::<Vec<_>>(), ["server"]);
+    }
+
+    #[test]
+    fn a_help_screen_command_is_a_toolbox() {
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM rust AS build\nRUN cargo build --release -p opsctl -p syncer\n\
+             FROM debian\nCOPY --from=build /src/target/release/opsctl /sbin/\n\
+             COPY --from=build /src/target/release/syncer /sbin/\n\
+             CMD [ \"/sbin/opsctl\", \"-h\" ]\n",
+            true,
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn a_copied_launch_script_deploys_what_it_runs() {
+        let dockerfile = "FROM rust AS build\n\
+             RUN cargo build --release -p server -p importer -p resetpw\n\
+             FROM debian\n\
+             COPY --from=build /app/target/release/server /app/target/release/importer ./\n\
+             COPY --from=build /app/target/release/resetpw ./\n\
+             COPY scripts/entrypoint.sh settings.toml ./\n\
+             ENTRYPOINT [\"/app/entrypoint.sh\"]\n\
+             CMD [\"run\", \"--config\", \"/data/settings.toml\"]\n";
+        let script = "#!/bin/sh\n# importer and resetpw are for admins\n\
+                      echo starting\nexec /app/server \"$@\"\n";
+        let mut out = BTreeSet::new();
+        let read = |src: &str| (src == "scripts/entrypoint.sh").then(|| script.to_string());
+        names_in_with(dockerfile, true, &read, &mut out);
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["run", "server"]);
+        // A script run by its path in the build context.
+        let relative = "FROM debian\nCOPY target/release/server target/release/importer /app/\n\
+             COPY . /app/\nCMD [\"./docker/run.sh\"]\n";
+        let mut out = BTreeSet::new();
+        let read = |src: &str| (src == "docker/run.sh").then(|| script.to_string());
+        names_in_with(relative, true, &read, &mut out);
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["server"]);
+        // Without the script every built name stays.
+        let mut out = BTreeSet::new();
+        names_in(dockerfile, true, &mut out);
+        assert_eq!(
+            out.iter().collect::<Vec<_>>(),
+            ["importer", "resetpw", "run", "server"]
+        );
     }
 
     #[test]

@@ -12,6 +12,22 @@ use crate::analysis::net::{callees, summarise_calls, Kind, NetScan, NetSummary};
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
 use crate::source::LineIndex;
 
+/// Crates that parse a command line or prompt a person at a terminal.
+const CLI_CRATES: &[&str] = &[
+    "clap",
+    "structopt",
+    "argh",
+    "pico_args",
+    "lexopt",
+    "gumdrop",
+    "bpaf",
+    "dialoguer",
+    "inquire",
+    "requestty",
+    "cliclack",
+    "rustyline",
+];
+
 /// What one file contributes to its crate's index.
 #[derive(Debug, Default, Clone)]
 pub struct FileSummary {
@@ -29,8 +45,9 @@ pub struct FileSummary {
     /// call that is not a free-port probe, on an address other than a fixed
     /// loopback one).
     pub serves_at: Option<u32>,
-    /// Parses command-line arguments with clap (a tool run by people, unless
-    /// it also serves or is deployed).
+    /// Parses command-line arguments (clap and its peers) or prompts a
+    /// person at a terminal: a tool run by people, unless it also serves or
+    /// is deployed.
     pub uses_clap: bool,
     /// The file's module path in its crate (set once the module tree is
     /// known; guessed from the folder layout in path mode).
@@ -432,19 +449,22 @@ impl FileSummary {
         guarded_hosts.dedup();
         // A listener on a fixed loopback address (a CLI's login callback, a
         // local tunnel) serves only its own machine: it does not make the
-        // program a service.
+        // program a service. Neither does a mock server in a test module.
         let serves_at = cx
             .server_binds()
             .iter()
-            .find(|b| !b.is_loopback() || b.from_env)
+            .find(|b| (!b.is_loopback() || b.from_env) && !in_test(b.range.byte_start as usize))
             .map(|b| b.range.line);
-        let uses_clap = cx.uses.imports_from("clap")
+        let uses_clap = CLI_CRATES.iter().any(|k| cx.uses.imports_from(k))
             || file.attrs.iter().any(|a| a.path().is_ident("clap"))
             || {
                 struct Clap(bool);
                 impl<'a> Visit<'a> for Clap {
                     fn visit_path(&mut self, p: &'a syn::Path) {
-                        self.0 |= p.segments.first().is_some_and(|s| s.ident == "clap");
+                        self.0 |= p
+                            .segments
+                            .first()
+                            .is_some_and(|s| CLI_CRATES.iter().any(|k| s.ident == k));
                     }
                 }
                 let mut c = Clap(false);

@@ -8,13 +8,16 @@
 //!    whose name or folder says it is test support, benchmarks, fuzzing,
 //!    mocks or a developer task runner (`*-integration`, `test-utils`,
 //!    `xtask`, `benches/`), or one reached only through dev-dependencies;
-//! 4. `service`: a binary whose code starts a server;
-//! 5. `dev`: a binary that parses arguments with clap, starts no server and
+//! 4. `dev`: a cargo subcommand (a binary named `cargo-*`, which cargo runs
+//!    as `cargo *` on a developer's machine) that is not deployed, even when
+//!    it starts a local server (a dev-mode stand-in for a platform API);
+//! 5. `service`: a binary whose code starts a server;
+//! 6. `dev`: a binary that parses arguments with clap, starts no server and
 //!    is not deployed: a command-line tool run by people;
-//! 6. `job`: a binary that makes HTTP/gRPC calls but serves nothing;
-//! 7. `library`: reached through normal dependencies from a service or job;
+//! 7. `job`: a binary that makes HTTP/gRPC calls but serves nothing;
+//! 8. `library`: reached through normal dependencies from a service or job;
 //!    `dev` when only dev packages reach it;
-//! 8. `unknown` otherwise (audited: a gate must not go quiet on doubt).
+//! 9. `unknown` otherwise (audited: a gate must not go quiet on doubt).
 //!
 //! `dev` and `skip` packages are not audited unless `--all-scopes`.
 
@@ -52,6 +55,7 @@ const DEV_WORDS: &[&str] = &[
 ];
 
 const CLI_WHY: &str = "a command-line tool (clap, no server, not deployed)";
+const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deployed)";
 
 #[derive(Debug, Default)]
 struct Facts {
@@ -135,6 +139,8 @@ pub fn classify(
             ("service", format!("`{bin}` is named by a deployment file"))
         } else if let Some(word) = dev_word("", &rel) {
             ("dev", format!("named as {word} code (`{rel}`)"))
+        } else if f.bins.iter().any(|b| is_cargo_subcommand(b)) {
+            ("dev", CARGO_SUBCOMMAND_WHY.to_string())
         } else if !f.bins.is_empty() && f.serves.is_some() {
             (
                 "service",
@@ -166,7 +172,7 @@ pub fn classify(
             // library the services link.
             let open = match &scope[i] {
                 Some(("unknown", w)) => w.is_empty() || w.starts_with("used by"),
-                Some(("dev", w)) => w == CLI_WHY && facts[i].has_lib,
+                Some(("dev", w)) => (w == CLI_WHY || w == CARGO_SUBCOMMAND_WHY) && facts[i].has_lib,
                 Some(("library", w)) => w.starts_with("used by"),
                 _ => false,
             };
@@ -283,6 +289,12 @@ pub fn dev_bins(
         }
     }
     out
+}
+
+/// A binary cargo runs as a subcommand: `cargo-foo` is `cargo foo`.
+fn is_cargo_subcommand(bin: &str) -> bool {
+    bin.strip_prefix("cargo-")
+        .is_some_and(|rest| !rest.is_empty())
 }
 
 /// The dev word in a package's name, or in a folder of its path below the

@@ -63,6 +63,9 @@ pub struct FnLifecycle {
     /// and block of the spawn). Code of that block after that statement
     /// runs while the listener is open.
     pub binds: Vec<(usize, Range<usize>)>,
+    /// Binds inside spawned tasks, by their own statement: where it ends and
+    /// its block, with the entry of [`Self::binds`] that stands for it.
+    pub task_binds: Vec<TaskBind>,
     /// Regions that run only after a server future has completed: from the
     /// statement that awaits it to the end of its block.
     pub after_serve: Vec<Range<usize>>,
@@ -72,6 +75,16 @@ pub struct FnLifecycle {
     /// Functions of this file that spawned tasks call, with the task's
     /// byte offset and whether it waits for a signal.
     pub spawned_calls: Vec<(String, usize, bool)>,
+}
+
+/// A listener bound inside a spawned task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskBind {
+    /// Where the bind's own statement ends, and the block it is in.
+    pub end: usize,
+    pub block: Range<usize>,
+    /// The spawn's statement, as recorded in [`FnLifecycle::binds`].
+    pub spawn: (usize, Range<usize>),
 }
 
 /// The first byte of a node.
@@ -326,6 +339,17 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         {
             return None;
         }
+        // A server on a Unix domain socket (`axum::serve(unix_listener, app)`)
+        // serves processes of its own pod or machine: no Service, probe or
+        // sidecar reaches it.
+        if root == Root::AxumServe
+            && root_call
+                .args
+                .first()
+                .is_some_and(|a| self.is_unix_listener(a))
+        {
+            return None;
+        }
         let range = match (root, serving) {
             (Root::AxumServe, _) => self.cx.call_range(root_call),
             (_, Some(m)) => self.cx.method_range(m),
@@ -430,6 +454,50 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             && (ends_with(&segs[..segs.len() - 1], &["futures", "stream"])
                 || ends_with(&segs[..segs.len() - 1], &["futures_util", "stream"])
                 || segs.first().is_some_and(|s| s == "tokio_stream"))
+    }
+
+    /// Whether an expression (or the `let` it names) is a Unix domain
+    /// socket listener: `UnixListener::bind(path)` of tokio or std, through
+    /// `?`, `.await`, `.unwrap()` and the like.
+    fn is_unix_listener(&self, e: &Expr) -> bool {
+        let mut e = e;
+        for _ in 0..16 {
+            e = match e {
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
+                Expr::Try(t) => &t.expr,
+                Expr::Await(a) => &a.base,
+                Expr::MethodCall(m)
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "unwrap" | "expect" | "context" | "with_context" | "map_err"
+                    ) =>
+                {
+                    &m.receiver
+                }
+                Expr::Path(p) => {
+                    match p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.scope.binding_at(id))
+                        .and_then(|b| b.init)
+                    {
+                        Some(init) => init,
+                        None => return false,
+                    }
+                }
+                Expr::Call(c) => {
+                    let Expr::Path(p) = &*c.func else {
+                        return false;
+                    };
+                    let segs = self.cx.uses.resolve(&p.path);
+                    return ends_with(&segs, &["UnixListener", "bind"])
+                        && (mentions(&segs, "tokio") || mentions(&segs, "std"));
+                }
+                _ => return false,
+            };
+        }
+        false
     }
 
     /// A bind that is not (yet) seen serving.
@@ -1008,10 +1076,13 @@ pub const HEALTH_NAMES: &[&str] = &[
 ];
 
 /// Whether a route path is a health route: one of its segments is a
-/// default health name, or it is (or ends with) a configured path.
+/// default health name, it is the top-level `/status` (what probes of many
+/// services ask; `/api/v1/status` may report on anything and is not), or it
+/// is (or ends with) a configured path.
 pub fn is_health_path(path: &str, extra: &[String]) -> bool {
     let p = path.trim().trim_end_matches('/');
     p.split('/').any(|s| HEALTH_NAMES.contains(&s))
+        || p.trim_start_matches('/') == "status"
         || extra.iter().any(|e| {
             let e = e.trim().trim_end_matches('/');
             !e.is_empty() && (p == e || p.ends_with(e) || e.ends_with(p) && p.len() > 1)
@@ -1147,6 +1218,7 @@ pub fn analyse_fn<'e>(
     out.servers = servers;
     out.binds.sort_by_key(|b| (b.0, b.1.start));
     out.binds.dedup();
+    out.task_binds.dedup();
     out
 }
 
@@ -1182,6 +1254,15 @@ impl FnWalk<'_, '_, '_> {
         };
         if let Some(ctx) = self.stmts.get(at) {
             self.out.binds.push(ctx.clone());
+            if !self.spawn_marks.is_empty() {
+                if let Some((end, block)) = self.stmts.last() {
+                    self.out.task_binds.push(TaskBind {
+                        end: *end,
+                        block: block.clone(),
+                        spawn: ctx.clone(),
+                    });
+                }
+            }
         }
         if root == Root::Listener
             || server.shutdown == Shutdown::Unknown
@@ -1524,6 +1605,9 @@ mod tests {
         assert!(is_health_path("ping", &[]));
         assert!(!is_health_path("/orders/{id}", &[]));
         assert!(!is_health_path("/healthcare", &[]));
+        assert!(is_health_path("/status", &[]));
+        assert!(!is_health_path("/api/v1/status", &[]));
+        assert!(!is_health_path("/jobs/{id}/status", &[]));
         let extra = vec!["/api/v1/status".to_string()];
         assert!(is_health_path("/api/v1/status", &extra));
         assert!(!is_health_path("/api/v1/orders", &extra));

@@ -154,6 +154,7 @@ const OPAQUE_CLIENT_CRATES: &[&str] = &[
     "etcd_client",
     "lettre",
     "ldap3",
+    "ldap3_client",
     "zookeeper",
     // QUIC runs over UDP with TLS built in; sidecars do not carry it.
     "quinn",

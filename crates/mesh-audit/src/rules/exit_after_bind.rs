@@ -51,8 +51,10 @@
 //! only after the server future has completed (`if let Err(e) = serve.await
 //! { exit(1) }`), exits that react to the bind itself failing, `main`
 //! returning an error, `.unwrap()`/`.expect()` on the serve future, panics
-//! outside signal handlers, and test code. Functions of other files that a
-//! spawned task calls are not followed.
+//! outside signal handlers, and test code. In a spawned task that binds its
+//! own listener, exits before that bind or reacting to it failing are not
+//! reported either (unless the function listens somewhere else too).
+//! Functions of other files that a spawned task calls are not followed.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -113,6 +115,21 @@ impl Rule for ExitAfterBind {
                 match lc.spawned.iter().find(|(r, _)| r.contains(&at)) {
                     Some((task, signal)) => {
                         if what == "panic!" && !signal || after_serve(task.start) {
+                            continue;
+                        }
+                        // A task that binds its own listener and exits
+                        // before it is bound or because the bind failed
+                        // (`let Ok(l) = bind(..).await else { exit(1) }`)
+                        // cuts no request, unless the function listens
+                        // somewhere else too.
+                        let own: Vec<_> = lc
+                            .task_binds
+                            .iter()
+                            .filter(|b| task.contains(&b.block.start))
+                            .collect();
+                        let listening = own.iter().any(|b| at > b.end && b.block.contains(&at));
+                        let elsewhere = lc.binds.iter().any(|b| !own.iter().any(|o| o.spawn == *b));
+                        if !own.is_empty() && !listening && !elsewhere {
                             continue;
                         }
                         let context = if *signal { "signal-handler" } else { "task" };

@@ -4,10 +4,10 @@
 //! A server (axum, actix-web, warp, hyper, poem, rocket, salvo, tonic) in a
 //! crate that registers no health route anywhere: no `/healthz`, `/health`,
 //! `/livez`, `/readyz`, `/ready`, `/ping`, `/live` (a route counts when one
-//! of its path segments is such a name, or it matches a path of the
-//! `health-paths` option) and no tonic-health service. Routes are read from
-//! every file of the crate: `.route(..)`, `.nest(..)`, `.at(..)`,
-//! `.api_route(..)` (aide),
+//! of its path segments is such a name, when it is the top-level `/status`,
+//! or when it matches a path of the `health-paths` option) and no
+//! tonic-health service. Routes are read from every file of the crate:
+//! `.route(..)`, `.nest(..)`, `.at(..)`, `.api_route(..)` (aide),
 //! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]`,
 //! `warp::path("health")` and `path!(..)`, route tables given to an
 //! attribute macro (`#[api(routes("/health" => get(health)))]`, which
