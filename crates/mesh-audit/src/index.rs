@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use syn::visit::Visit;
 
-use crate::analysis::net::{callees, summarise_calls, Kind, NetScan, NetSummary};
+use crate::analysis::net::{
+    callees, summarise_calls, typed_calls, variant_types, Kind, NetScan, NetSummary, Recv,
+};
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
 use crate::source::LineIndex;
 
@@ -81,6 +83,14 @@ pub struct FileSummary {
     /// Durations the file's calls pass: (callee name, argument count,
     /// argument position, nanoseconds).
     pub duration_args: Vec<(String, usize, usize, u128)>,
+    /// Types that deref to a network client (`impl Deref for Agent {
+    /// type Target = ureq::Agent; }`), by name.
+    pub deref_kinds: Vec<(String, Kind)>,
+    /// Struct fields whose declared type is a named type or a trait object
+    /// (`inner: ProviderConfig`, `provider: Arc<dyn Provider>`), by name.
+    pub field_recvs: Vec<(String, Recv)>,
+    /// What one-field enum variants hold: ((enum, variant), type or trait).
+    pub variant_recvs: Vec<((String, String), Recv)>,
 }
 
 /// A call a function makes: a path (resolved through the file's `use`s;
@@ -124,6 +134,8 @@ impl Callee {
 pub struct FnSummary {
     pub name: String,
     pub self_ty: Option<String>,
+    /// The trait its `impl` block implements (`impl Provider for OpenAi`).
+    pub trait_name: Option<String>,
     /// Inline modules around it within its file.
     pub module: Vec<String>,
     /// Values a caller may read, e.g. a helper returning a URL (`fn base() -> String`).
@@ -151,6 +163,8 @@ pub struct FnSummary {
     /// The callables it retries or hands on; once the index is whole,
     /// `retried` also holds those it hands to a retry helper of the crate.
     pub helper: analysis::retry::HelperFacts,
+    /// Methods it calls on receivers of a declared type or trait.
+    pub typed_calls: Vec<(Recv, String)>,
 }
 
 impl FileSummary {
@@ -329,11 +343,13 @@ impl FileSummary {
                     }
                     syn::ReturnType::Default => None,
                 };
+                let typed_calls = typed_calls(&scan, f.body);
                 FnSummary {
                     returns_kind,
                     returns_builder,
                     name: f.name,
                     self_ty: f.self_ty,
+                    trait_name: f.trait_name,
                     module: f.module,
                     returns,
                     net,
@@ -343,6 +359,7 @@ impl FileSummary {
                     ret_ty,
                     params: analysis::retry::fn_params(f.sig),
                     helper: analysis::retry::helper_facts(&cx, f.sig, f.body),
+                    typed_calls,
                 }
             })
             .collect();
@@ -354,6 +371,13 @@ impl FileSummary {
             .filter(|(_, k)| *k != Kind::Unknown)
             .collect();
         client_fields.sort_by(|a, b| a.0.cmp(&b.0));
+        let deref_kinds = scan.deref_kinds(file);
+        let mut field_recvs: Vec<(String, Recv)> = analysis::net::field_types(file)
+            .into_iter()
+            .filter_map(|(name, ty)| Some((name, scan.recv_of_type(ty, 0)?)))
+            .collect();
+        field_recvs.sort();
+        let variant_recvs = variant_types(&scan, file);
         let static_kinds = {
             struct Statics<'s, 'e, 'a>(&'s NetScan<'e, 'a>, Vec<(String, Kind)>);
             impl<'x> Visit<'x> for Statics<'_, '_, '_> {
@@ -504,6 +528,9 @@ impl FileSummary {
             value_lines,
             duration_args,
             static_kinds,
+            deref_kinds,
+            field_recvs,
+            variant_recvs,
         }
     }
 }
@@ -583,6 +610,28 @@ fn agreed_net<'i>(candidates: &[&'i FnSummary]) -> Option<&'i NetSummary> {
         .then_some(first)
 }
 
+/// The network behaviour of a trait method called through dynamic or
+/// generic dispatch, from the crate's impls of it: a strict majority of
+/// them (two at least) reach the network with one protocol. A fake or
+/// in-memory impl next to the real ones does not make the call local; a
+/// trait whose impls are mostly in-process is not a network call.
+/// The destination is kept only where every networking impl names the same.
+fn majority_net(impls: &[&FnSummary]) -> Option<NetSummary> {
+    let nets: Vec<&NetSummary> = impls.iter().filter_map(|f| f.net.as_ref()).collect();
+    let first = *nets.first()?;
+    let agreed = nets.len() >= 2
+        && nets.len() * 2 > impls.len()
+        && nets.iter().all(|n| n.protocol == first.protocol);
+    agreed.then(|| NetSummary {
+        protocol: first.protocol,
+        dest: if nets.iter().all(|n| n.dest == first.dest) {
+            first.dest.clone()
+        } else {
+            Default::default()
+        },
+    })
+}
+
 /// The client every candidate returns.
 fn agreed_kind<'i>(candidates: &[&'i FnSummary]) -> Option<&'i Kind> {
     let first = candidates.first()?.returns_kind.as_ref()?;
@@ -607,6 +656,19 @@ pub fn agreed_retry_helper(candidates: &[&FnSummary], pos: usize) -> Option<Stri
         .iter()
         .all(|f| lib_of(f).as_ref() == Some(&first))
         .then_some(first)
+}
+
+/// Keeps the one value every file gives a name; two that differ give `None`.
+fn merge_agreed<T: Clone + PartialEq>(map: &mut HashMap<String, Option<T>>, name: &str, v: &T) {
+    match map.get(name) {
+        Some(Some(prev)) if prev != v => {
+            map.insert(name.to_string(), None);
+        }
+        Some(_) => {}
+        None => {
+            map.insert(name.to_string(), Some(v.clone()));
+        }
+    }
 }
 
 /// Closure keys: a function's module path and name.
@@ -662,6 +724,18 @@ pub struct CrateIndex {
     own_consts: HashSet<String>,
     /// Dependency `const` names two dependencies give different values.
     foreign_ambiguous: HashSet<String>,
+    /// Per type name: the client it derefs to; `None` where two disagree.
+    deref_kinds: HashMap<String, Option<Kind>>,
+    /// Per field name: its declared type or trait; `None` where two disagree.
+    field_recvs: HashMap<String, Option<Recv>>,
+    /// Traits the crate implements for its types.
+    traits: HashSet<String>,
+    /// Methods of dependencies' types that `functions` leaves out, for
+    /// calls on receivers declared with those types only (never matched
+    /// by name alone).
+    typed_methods: BTreeMap<String, Vec<FnSummary>>,
+    /// What one-field enum variants hold, by (enum, variant).
+    variant_recvs: HashMap<(String, String), Option<Recv>>,
 }
 
 impl CrateIndex {
@@ -832,6 +906,29 @@ impl CrateIndex {
                     }
                 }
             }
+            for (name, kind) in &s.deref_kinds {
+                merge_agreed(&mut index.deref_kinds, name, kind);
+            }
+            for (name, recv) in &s.field_recvs {
+                merge_agreed(&mut index.field_recvs, name, recv);
+            }
+            for (key, recv) in &s.variant_recvs {
+                match index.variant_recvs.get(key) {
+                    Some(Some(prev)) if prev != recv => {
+                        index.variant_recvs.insert(key.clone(), None);
+                    }
+                    Some(_) => {}
+                    None => {
+                        index.variant_recvs.insert(key.clone(), Some(recv.clone()));
+                    }
+                }
+            }
+            index.traits.extend(
+                s.functions
+                    .iter()
+                    .filter(|f| f.self_ty.is_some())
+                    .filter_map(|f| f.trait_name.clone()),
+            );
             index.test_paths.extend(s.test_module_paths.iter().cloned());
             if !s.rel_path.is_empty() {
                 for (key, line) in &s.value_lines {
@@ -893,9 +990,38 @@ impl CrateIndex {
                 f.module.insert(0, extern_name.to_string());
                 // Its calls were resolved in its own crate already.
                 f.callees.clear();
+                f.typed_calls.clear();
                 f.helper.forwards.clear();
                 f.helper.value_forwards.clear();
                 self.functions.entry(f.name.clone()).or_default().push(f);
+            }
+            // Its types' other methods, for calls on values declared with
+            // them (`http_client::reqwest::Client::post(..)` returning its
+            // `RequestBuilder`, whose `send` reaches the network).
+            for f in list.iter().filter(|f| {
+                !f.foreign
+                    && f.self_ty.is_some()
+                    && !(f.takes_fn
+                        || !f.helper.retried.is_empty()
+                        || on_builder(&f.ret_ty)
+                        || on_builder(&f.self_ty))
+                    && (f.net.is_some() || f.ret_ty.is_some())
+            }) {
+                let mut f = f.clone();
+                f.foreign = true;
+                f.module.insert(0, extern_name.to_string());
+                f.callees.clear();
+                f.typed_calls.clear();
+                f.helper = Default::default();
+                self.typed_methods
+                    .entry(f.name.clone())
+                    .or_default()
+                    .push(f);
+            }
+        }
+        for (name, kind) in dep.deref_kinds.iter() {
+            if let Some(kind) = kind {
+                merge_agreed(&mut self.deref_kinds, name, kind);
             }
         }
         // Its `const`s, read by name as the crate's own are
@@ -1209,8 +1335,23 @@ impl CrateIndex {
             .iter()
             .filter(|(_, net)| net.is_some())
             .map(|((_, name), _)| name.clone());
+        // Dependencies' methods that reach the network, and types that
+        // deref to a client, are followed from declared receivers.
+        let typed = self
+            .typed_methods
+            .values()
+            .flatten()
+            .filter(|f| f.net.is_some())
+            .map(|f| f.name.clone());
+        let derefs = self
+            .deref_kinds
+            .iter()
+            .filter(|(_, k)| k.is_some())
+            .map(|(t, _)| t.clone());
         functions
             .chain(helpers)
+            .chain(typed)
+            .chain(derefs)
             .chain(self.client_fields.keys().cloned())
             .chain(self.endpoint_fields.keys().cloned())
             .chain(self.guarded_hosts.keys().cloned())
@@ -1249,14 +1390,31 @@ impl CrateIndex {
                 types: self.types.clone(),
                 module_globs: self.module_globs.clone(),
                 self_name: self.self_name.clone(),
+                field_recvs: self.field_recvs.clone(),
+                typed_methods: self.typed_methods.clone(),
+                variant_recvs: self.variant_recvs.clone(),
                 ..Default::default()
             };
             for list in self.functions.values_mut() {
                 for f in list.iter_mut().filter(|f| f.net.is_none()) {
+                    if let Some(n) = f
+                        .typed_calls
+                        .iter()
+                        .find_map(|(r, m)| snapshot.net_of_receiver(r, m).flatten())
+                    {
+                        f.net = Some(n);
+                        changed = true;
+                        continue;
+                    }
                     for callee in &f.callees {
                         let found = snapshot.resolve(callee, &f.module, f.self_ty.as_deref());
                         if let Some(n) = agreed_net(&found) {
                             f.net = Some(n.clone());
+                            changed = true;
+                            break;
+                        }
+                        if let Some(n) = snapshot.dispatched_net(callee, f) {
+                            f.net = Some(n);
                             changed = true;
                             break;
                         }
@@ -1377,15 +1535,197 @@ impl CrateIndex {
     }
 
     /// A method called on a value of unknown type: only when every method of
-    /// that name in the crate makes network calls of one kind.
-    pub fn net_of_any_method(&self, name: &str) -> Option<&NetSummary> {
+    /// that name in the crate makes network calls of one kind, or when every
+    /// method of that name implements one trait and that trait's method
+    /// reaches the network (`majority_net`).
+    pub fn net_of_any_method(&self, name: &str) -> Option<NetSummary> {
         let list = self.functions.get(name)?;
         let methods: Vec<&FnSummary> = list.iter().filter(|f| f.self_ty.is_some()).collect();
-        let first = methods.first()?.net.as_ref()?;
-        methods
+        let first = methods.first()?;
+        if let Some(n) = first.net.as_ref().filter(|n| {
+            methods
+                .iter()
+                .all(|f| f.net.as_ref().is_some_and(|m| m.protocol == n.protocol))
+        }) {
+            return Some(n.clone());
+        }
+        let tr = first.trait_name.as_deref()?;
+        if methods.iter().all(|f| f.trait_name.as_deref() == Some(tr)) {
+            return majority_net(&methods);
+        }
+        None
+    }
+
+    /// The impls of trait method `name` the crate's types give.
+    fn trait_impls(&self, tr: &str, name: &str) -> Vec<&FnSummary> {
+        self.functions
+            .get(name)
+            .map(|l| {
+                l.iter()
+                    .filter(|f| f.self_ty.is_some() && f.trait_name.as_deref() == Some(tr))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The methods `name` of type `ty`: the crate's own (`krate` `None`), or
+    /// those of the workspace dependency imported as `krate`.
+    fn typed_methods_of(&self, krate: Option<&str>, ty: &str, name: &str) -> Vec<&FnSummary> {
+        let of_ty = |f: &&FnSummary| f.self_ty.as_deref() == Some(ty);
+        match krate {
+            None => self
+                .functions
+                .get(name)
+                .into_iter()
+                .flatten()
+                .filter(of_ty)
+                .filter(|f| !f.foreign)
+                .collect(),
+            Some(k) => {
+                let foreign: Vec<&FnSummary> = self
+                    .functions
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .chain(self.typed_methods.get(name).into_iter().flatten())
+                    .filter(of_ty)
+                    .filter(|f| f.foreign && f.module.first().is_some_and(|m| m == k))
+                    .collect();
+                // `providers::Config` written from the crate root names the
+                // crate's own module, not a crate.
+                if foreign.is_empty() && self.types.contains(ty) {
+                    return self.typed_methods_of(None, ty, name);
+                }
+                foreign
+            }
+        }
+    }
+
+    /// The named type the methods `method` of `ty` return, when they agree
+    /// (`Self` read as `ty`).
+    pub fn returned_type_of_method(
+        &self,
+        krate: Option<&str>,
+        ty: &str,
+        method: &str,
+    ) -> Option<String> {
+        let found = self.typed_methods_of(krate, ty, method);
+        let first = found.first()?.ret_ty.clone()?;
+        found
             .iter()
-            .all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol))
+            .all(|f| f.ret_ty.as_ref() == Some(&first))
             .then_some(first)
+    }
+
+    /// Whether some type of the crate implements trait `tr`.
+    pub fn implements_trait(&self, tr: &str) -> bool {
+        self.traits.contains(tr)
+    }
+
+    /// The client a type of the crate (or of a dependency) derefs to.
+    pub fn deref_kind(&self, ty: &str) -> Option<&Kind> {
+        self.deref_kinds.get(ty).and_then(Option::as_ref)
+    }
+
+    /// The declared type or trait of struct fields of this name, when the
+    /// crate's fields of that name agree.
+    pub fn field_recv(&self, name: &str) -> Option<&Recv> {
+        self.field_recvs.get(name).and_then(Option::as_ref)
+    }
+
+    /// What calling `method` on a receiver declared as `recv` does: `None`
+    /// when the crate has no such method for it (the caller falls back to
+    /// other evidence), `Some(None)` when the crate's methods for it do not
+    /// reach the network.
+    pub fn net_of_receiver(&self, recv: &Recv, method: &str) -> Option<Option<NetSummary>> {
+        match recv {
+            Recv::Type { krate, name } => {
+                let found = self.typed_methods_of(krate.as_deref(), name, method);
+                if found.is_empty() {
+                    return None;
+                }
+                Some(agreed_net(&found).cloned())
+            }
+            Recv::Trait(tr) => {
+                let impls = self.trait_impls(tr, method);
+                if impls.is_empty() {
+                    return None;
+                }
+                Some(majority_net(&impls))
+            }
+            Recv::Field(f) => match self.field_recv(f)? {
+                Recv::Field(_) => None,
+                r => self.net_of_receiver(r, method),
+            },
+            Recv::Variant { .. } | Recv::Returned(..) => {
+                let r = self.concrete_recv(recv, 0)?;
+                self.net_of_receiver(&r, method)
+            }
+        }
+    }
+
+    /// A receiver read down to a named type or a trait: fields, variants
+    /// and method results looked up in the index.
+    fn concrete_recv(&self, recv: &Recv, depth: u32) -> Option<Recv> {
+        if depth > 8 {
+            return None;
+        }
+        match recv {
+            Recv::Type { .. } | Recv::Trait(_) => Some(recv.clone()),
+            Recv::Field(f) => self.concrete_recv(self.field_recv(f)?, depth + 1),
+            Recv::Variant { ty, variant } => self.concrete_recv(
+                self.variant_recvs
+                    .get(&(ty.clone(), variant.clone()))?
+                    .as_ref()?,
+                depth + 1,
+            ),
+            Recv::Returned(base, m) => {
+                let Recv::Type { krate, name } = self.concrete_recv(base, depth + 1)? else {
+                    return None;
+                };
+                self.returned_type_of_method(krate.as_deref(), &name, m)
+                    .map(|t| Recv::Type { krate, name: t })
+            }
+        }
+    }
+
+    /// The named type method `method` of a receiver returns, when the index
+    /// can tell now.
+    pub fn returned_recv(&self, base: &Recv, method: &str) -> Option<Recv> {
+        self.concrete_recv(
+            &Recv::Returned(Box::new(base.clone()), method.to_string()),
+            0,
+        )
+    }
+
+    /// `provider.infer(..)` on a `&dyn Provider`, `Box<dyn Provider>`,
+    /// `impl Provider` or `P: Provider`: what the crate's impls of the
+    /// trait's method do (`majority_net`).
+    pub fn net_of_trait_method(&self, tr: &str, name: &str) -> Option<NetSummary> {
+        majority_net(&self.trait_impls(tr, name))
+    }
+
+    /// A method called on a value of a type the crate defines
+    /// (`self.grpc.fetch(..)` with `grpc: ShardClient`): that type's own
+    /// methods of that name; `None` when it has none.
+    pub fn net_of_type_method(&self, ty: &str, name: &str) -> Option<&NetSummary> {
+        agreed_net(&self.methods_of(ty, name))
+    }
+
+    /// An impl of a trait method that calls the same method on another
+    /// value (an enum that dispatches `infer` to the provider in each
+    /// variant): the call goes to the trait's other impls.
+    fn dispatched_net(&self, callee: &Callee, f: &FnSummary) -> Option<NetSummary> {
+        let tr = f.trait_name.as_deref()?;
+        if !callee.path.is_empty() || callee.via_self || callee.name != f.name {
+            return None;
+        }
+        let others: Vec<&FnSummary> = self
+            .trait_impls(tr, &f.name)
+            .into_iter()
+            .filter(|g| g.self_ty != f.self_ty || g.module != f.module)
+            .collect();
+        majority_net(&others)
     }
 
     /// The gRPC client, with its endpoint URL, that every struct literal of
