@@ -1397,12 +1397,26 @@ impl CrateIndex {
             };
             for list in self.functions.values_mut() {
                 for f in list.iter_mut().filter(|f| f.net.is_none()) {
-                    if let Some(n) = f
+                    // Every typed call that reaches the network: a
+                    // dispatcher calling each variant's provider keeps a
+                    // destination only when they all share it.
+                    let typed: Vec<NetSummary> = f
                         .typed_calls
                         .iter()
-                        .find_map(|(r, m)| snapshot.net_of_receiver(r, m).flatten())
-                    {
-                        f.net = Some(n);
+                        .filter_map(|(r, m)| snapshot.net_of_receiver(r, m).flatten())
+                        .collect();
+                    if let Some(first) = typed.first() {
+                        let same = typed
+                            .iter()
+                            .all(|n| n.protocol == first.protocol && n.dest == first.dest);
+                        f.net = Some(NetSummary {
+                            protocol: first.protocol,
+                            dest: if same {
+                                first.dest.clone()
+                            } else {
+                                Default::default()
+                            },
+                        });
                         changed = true;
                         continue;
                     }
