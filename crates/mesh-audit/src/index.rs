@@ -2330,4 +2330,141 @@ mod tests {
         let index = CrateIndex::build_with_deps([&own], &[("shared".to_string(), &shared)], None);
         assert_eq!(index.const_value("UPSTREAM_TIMEOUT"), Some(&Value::Int(9)));
     }
+
+    /// The network summary of crate function `name` of type `ty`.
+    fn net_of(index: &CrateIndex, ty: &str, name: &str) -> Option<NetSummary> {
+        agreed_net(&index.methods_of(ty, name)).cloned()
+    }
+
+    const PROVIDERS: &str = r#"
+        pub trait Backend { async fn complete(&self) -> String; }
+        pub struct Fire { http: reqwest::Client }
+        impl Backend for Fire {
+            async fn complete(&self) -> String {
+                self.http.get("http://fire:8080/").send().await.unwrap().text().await.unwrap()
+            }
+        }
+        pub struct Wind { http: reqwest::Client }
+        impl Backend for Wind {
+            async fn complete(&self) -> String {
+                self.http.get("http://wind:8080/").send().await.unwrap().text().await.unwrap()
+            }
+        }
+        pub struct Echo;
+        impl Backend for Echo { async fn complete(&self) -> String { String::new() } }
+        pub enum AnyBackend { Fire(Fire), Wind(Box<Wind>), Echo(Echo) }
+        impl AnyBackend {
+            pub async fn complete(&self) -> String {
+                match self {
+                    AnyBackend::Fire(b) => b.complete().await,
+                    AnyBackend::Wind(b) => b.complete().await,
+                    AnyBackend::Echo(b) => b.complete().await,
+                }
+            }
+        }
+    "#;
+
+    #[test]
+    fn trait_methods_reach_the_network_when_most_impls_do() {
+        let index = CrateIndex::build([&summary(&["providers"], PROVIDERS)]);
+        let n = index
+            .net_of_trait_method("Backend", "complete")
+            .expect("2 of 3 impls call out");
+        assert_eq!(n.protocol, crate::analysis::net::Protocol::Http);
+        // Two hosts: the trait call names neither.
+        assert_eq!(n.dest.host, None);
+        // The enum dispatches to each variant's value, through files.
+        assert!(net_of(&index, "AnyBackend", "complete").is_some());
+        let caller = summary(
+            &["route"],
+            r#"
+            use crate::providers::AnyBackend;
+            pub struct Route { backend: AnyBackend }
+            impl Route { pub async fn ask(&self) -> String { self.backend.complete().await } }
+            pub async fn ask_dyn(b: &dyn crate::providers::Backend) -> String { b.complete().await }
+            pub async fn ask_generic<B: Backend + Send>(b: std::sync::Arc<B>) -> String { b.complete().await }
+            "#,
+        );
+        let index = CrateIndex::build([&summary(&["providers"], PROVIDERS), &caller]);
+        assert!(net_of(&index, "Route", "ask").is_some());
+        let free = |name: &str| index.functions(name).first().and_then(|f| f.net.clone());
+        assert!(free("ask_dyn").is_some());
+        assert!(free("ask_generic").is_some());
+
+        // One network impl among three in-process ones is no network call.
+        let local = r#"
+            pub trait Store { fn load(&self) -> Vec<u8>; }
+            pub struct Remote { http: reqwest::blocking::Client }
+            impl Store for Remote {
+                fn load(&self) -> Vec<u8> { self.http.get("http://blobs/").send().unwrap().bytes().unwrap().to_vec() }
+            }
+            pub struct Mem;
+            impl Store for Mem { fn load(&self) -> Vec<u8> { Vec::new() } }
+            pub struct Disk;
+            impl Store for Disk { fn load(&self) -> Vec<u8> { std::fs::read("x").unwrap() } }
+            pub fn read_any(s: &dyn Store) -> Vec<u8> { s.load() }
+        "#;
+        let index = CrateIndex::build([&summary(&["store"], local)]);
+        assert_eq!(index.net_of_trait_method("Store", "load"), None);
+        assert_eq!(index.functions("read_any")[0].net, None);
+    }
+
+    #[test]
+    fn dependency_types_wrap_clients() {
+        // A workspace crate that wraps reqwest and ureq.
+        let wire = CrateIndex::build([
+            &summary(
+                &[],
+                r#"
+                pub struct WireClient { inner: reqwest::Client }
+                impl WireClient {
+                    pub fn post(&self, url: &str) -> WireRequest { WireRequest { builder: self.inner.post(url) } }
+                }
+                pub struct WireRequest { builder: reqwest::RequestBuilder }
+                impl WireRequest {
+                    pub async fn send(self) -> reqwest::Result<reqwest::Response> { self.builder.send().await }
+                }
+                "#,
+            ),
+            &summary(
+                &["blocking"],
+                r#"
+                pub struct Agent { inner: ureq::Agent }
+                impl std::ops::Deref for Agent {
+                    type Target = ureq::Agent;
+                    fn deref(&self) -> &ureq::Agent { &self.inner }
+                }
+                "#,
+            ),
+        ]);
+        assert!(net_of(&wire, "WireRequest", "send").is_some());
+        let user = summary(
+            &["embed"],
+            r#"
+            use wire::WireClient;
+            pub struct Embedder { http: WireClient }
+            impl Embedder {
+                pub async fn embed(&self) { let _ = self.http.post("http://embedder:9000/").send().await; }
+                pub fn agent_name(&self) -> &str { "x" }
+            }
+            "#,
+        );
+        let index = CrateIndex::build_with_deps([&user], &[("wire".to_string(), &wire)], None);
+        assert!(net_of(&index, "Embedder", "embed").is_some());
+        assert_eq!(net_of(&index, "Embedder", "agent_name"), None);
+        // The dependency's methods answer only declared receivers: a
+        // method of that name on an unknown value is not followed.
+        assert_eq!(index.net_of_any_method("send"), None);
+        assert_eq!(index.deref_kind("Agent"), Some(&Kind::HttpClient("ureq")));
+        // A value declared as the wrapper is the client it derefs to.
+        assert_eq!(
+            kind_in(
+                &index,
+                &["embed"],
+                "use wire::blocking::Agent; fn agent() -> Agent { todo!() }",
+                "agent()"
+            ),
+            Kind::HttpClient("ureq")
+        );
+    }
 }
