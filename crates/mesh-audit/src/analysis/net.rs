@@ -379,6 +379,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     .unwrap_or(Value::Unknown);
                 Some(call(Protocol::Http, client, &url, None))
             }
+            (Kind::HttpClient("alloy"), m) if is_json_rpc_method(m) => {
+                Some(call(Protocol::Http, "alloy", &Value::Unknown, None))
+            }
             (Kind::Grpc { url }, "connect") => Some(call(Protocol::Grpc, "tonic", url, None)),
             (Kind::Grpc { url }, _)
                 if !GRPC_CONFIG_METHODS.contains(&method.as_str())
@@ -972,6 +975,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 Kind::HttpClient(c)
             }
             (Kind::Database, _) => Kind::Database,
+            // `ProviderBuilder::new().connect_http(url)`: an alloy provider.
+            (Kind::Unknown, name)
+                if (name.starts_with("connect") || name.starts_with("on_"))
+                    && self.alloy_builder_root(&m.receiver) =>
+            {
+                Kind::HttpClient("alloy")
+            }
             (Kind::Unknown, _) => {
                 // `reqwest::Client::builder().timeout(..).build()`: the chain root decides.
                 if let Expr::Call(c) = &*m.receiver {
@@ -1014,6 +1024,27 @@ impl<'e, 'a> NetScan<'e, 'a> {
             }
             _ => Kind::Unknown,
         }
+    }
+
+    /// Whether a chain starts at alloy's `ProviderBuilder::new()` (or
+    /// `::default()`).
+    fn alloy_builder_root(&self, mut e: &Expr) -> bool {
+        for _ in 0..MAX_BUILDER_CHAIN {
+            match e {
+                Expr::MethodCall(m) => e = &m.receiver,
+                _ => break,
+            }
+        }
+        let Expr::Call(c) = e else { return false };
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let segs = self.cx.uses.resolve(&p.path);
+        (ends_with(&segs, &["ProviderBuilder", "new"])
+            || ends_with(&segs, &["ProviderBuilder", "default"]))
+            && (mentions(&segs, "alloy")
+                || mentions(&segs, "alloy_provider")
+                || self.cx.uses.imports_from("alloy"))
     }
 
     fn builder_root(&self, mut e: &Expr) -> Option<Kind> {
@@ -1211,8 +1242,40 @@ fn is_http_client_type(segs: &[String]) -> Option<&'static str> {
         ("isahc", "HttpClient") => Some("isahc"),
         ("surf", "Client") => Some("surf"),
         ("hyper" | "hyper_util", "Client") => Some("hyper"),
-        _ => None,
+        _ => is_json_rpc_provider(segs).then_some("alloy"),
     }
+}
+
+/// An Ethereum JSON-RPC provider (alloy's `RootProvider` / `FillProvider` /
+/// `DynProvider`, ethers' `Provider`), also re-exported through a
+/// workspace crate (`graph::prelude::alloy::providers::RootProvider`): each
+/// of its RPC methods is a request to the node.
+fn is_json_rpc_provider(segs: &[String]) -> bool {
+    let Some(last) = segs.last() else {
+        return false;
+    };
+    let under = |k: &str| segs.iter().any(|s| s == k);
+    (under("alloy") || under("alloy_provider"))
+        && matches!(
+            last.as_str(),
+            "RootProvider" | "FillProvider" | "DynProvider"
+        )
+        || (under("ethers") || under("ethers_providers")) && last == "Provider"
+}
+
+/// The methods of a JSON-RPC provider that send a request: `eth_*` calls
+/// (`get_block_number`, `get_logs`, `call`, `send_raw_transaction`,
+/// `estimate_gas`, `trace_filter`, `raw_request`).
+fn is_json_rpc_method(m: &str) -> bool {
+    m.starts_with("get_")
+        || m.starts_with("send_")
+        || m.starts_with("estimate_")
+        || m.starts_with("trace_")
+        || m.starts_with("debug_")
+        || matches!(
+            m,
+            "call" | "raw_request" | "request" | "watch_blocks" | "subscribe_blocks"
+        )
 }
 
 /// `reqwest::RequestBuilder` (also through reqwest-middleware).
