@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use syn::visit::Visit;
 
 use crate::analysis::net::{
-    callees, summarise_calls, typed_calls, variant_types, Kind, NetScan, NetSummary, Recv,
+    callees, struct_fields, summarise_calls, typed_calls, variant_types, Kind, NetScan, NetSummary,
+    Recv,
 };
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
 use crate::source::LineIndex;
@@ -91,6 +92,8 @@ pub struct FileSummary {
     pub field_recvs: Vec<(String, Recv)>,
     /// What one-field enum variants hold: ((enum, variant), type or trait).
     pub variant_recvs: Vec<((String, String), Recv)>,
+    /// Named struct fields: (struct, field, declared type, its client).
+    pub struct_field_types: Vec<(String, String, Recv, Option<Kind>)>,
 }
 
 /// A call a function makes: a path (resolved through the file's `use`s;
@@ -378,6 +381,7 @@ impl FileSummary {
             .collect();
         field_recvs.sort();
         let variant_recvs = variant_types(&scan, file);
+        let struct_field_types = struct_fields(&scan, file);
         let static_kinds = {
             struct Statics<'s, 'e, 'a>(&'s NetScan<'e, 'a>, Vec<(String, Kind)>);
             impl<'x> Visit<'x> for Statics<'_, '_, '_> {
@@ -531,6 +535,7 @@ impl FileSummary {
             deref_kinds,
             field_recvs,
             variant_recvs,
+            struct_field_types,
         }
     }
 }
@@ -736,6 +741,9 @@ pub struct CrateIndex {
     typed_methods: BTreeMap<String, Vec<FnSummary>>,
     /// What one-field enum variants hold, by (enum, variant).
     variant_recvs: HashMap<(String, String), Option<Recv>>,
+    /// Per (struct, field): its declared type and client; `None` where two
+    /// structs of that name disagree.
+    struct_fields: HashMap<String, Option<(Recv, Option<Kind>)>>,
 }
 
 impl CrateIndex {
@@ -912,6 +920,13 @@ impl CrateIndex {
             for (name, recv) in &s.field_recvs {
                 merge_agreed(&mut index.field_recvs, name, recv);
             }
+            for (ty, field, recv, kind) in &s.struct_field_types {
+                merge_agreed(
+                    &mut index.struct_fields,
+                    &format!("{ty}.{field}"),
+                    &(recv.clone(), kind.clone()),
+                );
+            }
             for (key, recv) in &s.variant_recvs {
                 match index.variant_recvs.get(key) {
                     Some(Some(prev)) if prev != recv => {
@@ -1017,6 +1032,11 @@ impl CrateIndex {
                     .entry(f.name.clone())
                     .or_default()
                     .push(f);
+            }
+        }
+        for (key, v) in dep.struct_fields.iter() {
+            if let Some(v) = v {
+                merge_agreed(&mut self.struct_fields, key, v);
             }
         }
         for (name, kind) in dep.deref_kinds.iter() {
@@ -1701,6 +1721,21 @@ impl CrateIndex {
                     .map(|t| Recv::Type { krate, name: t })
             }
         }
+    }
+
+    /// A receiver read down to a named type or a trait, when the index can
+    /// tell.
+    pub fn concrete(&self, recv: &Recv) -> Option<Recv> {
+        self.concrete_recv(recv, 0)
+    }
+
+    /// The declared type (and the client it is) of field `field` of struct
+    /// `ty`.
+    pub fn struct_field(&self, ty: &str, field: &str) -> Option<(Recv, Option<Kind>)> {
+        self.struct_fields
+            .get(&format!("{ty}.{field}"))
+            .cloned()
+            .flatten()
     }
 
     /// The named type method `method` of a receiver returns, when the index

@@ -20,6 +20,9 @@ use super::paths::{ends_with, mentions};
 use super::scope::{type_path, FnScope};
 use super::FileCtx;
 
+/// Expressions followed from a value back to the client it comes from.
+const MAX_KIND_DEPTH: u32 = 20;
+
 /// Method calls followed back from one call to the root of its chain.
 const MAX_BUILDER_CHAIN: usize = 64;
 
@@ -529,6 +532,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 }
             }
             Expr::Field(f) => match &f.member {
+                // The owner's declared field first (`data.client` with
+                // `data: &EmbedderData`), then the field by name.
+                syn::Member::Named(name) if self.owned_field(f).is_some() => {
+                    self.owned_field(f).map(|(r, _)| r)
+                }
                 syn::Member::Named(name) => match self.cx.field_type(&name.to_string()) {
                     Some(t) => self.recv_of_type(t, 0),
                     // Declared in another file: the index knows it, or
@@ -583,6 +591,43 @@ impl<'e, 'a> NetScan<'e, 'a> {
             }
             _ => None,
         }
+    }
+
+    /// What a field holds when its name alone does not say (two structs
+    /// declare it with different types) but its owner's type does: the
+    /// client its declared type is, or the client that type derefs to.
+    fn field_kind_by_owner(&self, f: &syn::ExprField) -> Option<Kind> {
+        if let syn::Member::Named(name) = &f.member {
+            if self.cx.field_type(&name.to_string()).is_some()
+                || self.cx.index.field_kind(&name.to_string()).is_some()
+            {
+                return None;
+            }
+        }
+        match self.owned_field(f)? {
+            (_, Some(k)) => Some(k),
+            (Recv::Type { name, .. }, None) => self.cx.index.deref_kind(&name).cloned(),
+            _ => None,
+        }
+    }
+
+    /// The declared type (and client kind) of a field read from a value of
+    /// a struct the index knows (`self.client`, `data.client`).
+    fn owned_field(&self, f: &syn::ExprField) -> Option<(Recv, Option<Kind>)> {
+        let syn::Member::Named(field) = &f.member else {
+            return None;
+        };
+        let owner = match &*f.base {
+            Expr::Path(p) if p.path.is_ident("self") => Recv::Type {
+                krate: None,
+                name: self.self_ty?.to_string(),
+            },
+            base => self.receiver_decl(base, 1)?,
+        };
+        let Recv::Type { name, .. } = self.cx.index.concrete(&owner)? else {
+            return None;
+        };
+        self.cx.index.struct_field(&name, &field.to_string())
     }
 
     /// The crate type or trait a declared type names.
@@ -686,7 +731,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// Resolves what an expression's value is, following lets, fields,
     /// declared types and method chains.
     pub fn kind_of(&self, e: &Expr, depth: u32) -> Kind {
-        if depth > 12 {
+        // Deep enough for a request built over a dozen `let`s (a closure
+        // re-building it for each attempt, headers added conditionally).
+        if depth > MAX_KIND_DEPTH {
             return Kind::Unknown;
         }
         let d = depth + 1;
@@ -733,6 +780,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 let k = self.kind_of(init, d);
                 self.horizon.set(outer);
                 k
+            }
+            Expr::Field(f) if self.field_kind_by_owner(f).is_some() => {
+                self.field_kind_by_owner(f).unwrap_or(Kind::Unknown)
             }
             Expr::Field(f) => match &f.member {
                 // A field declared in this file, else in another file of the
@@ -813,6 +863,18 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let Expr::Path(p) = &*c.func else {
             return Kind::Unknown;
         };
+        // A local closure that builds the request each time it is called
+        // (`let build = || client.post(url).header(..); build().send()`).
+        if let Some(id) = p.path.get_ident() {
+            if let Some(b) = self
+                .scope
+                .lookup(&id.to_string(), id.span().byte_range().start)
+            {
+                if let Some(Expr::Closure(cl)) = b.init {
+                    return self.kind_of(&cl.body, d);
+                }
+            }
+        }
         let segs = self.cx.uses.resolve(&p.path);
         let last = segs.last().map(String::as_str).unwrap_or("");
         let krate = segs.first().map(String::as_str).unwrap_or("");
@@ -1696,6 +1758,33 @@ fn variant_binding(pat: &syn::Pat, scan: &NetScan<'_, '_>) -> Option<(String, Re
             variant: variant.clone(),
         },
     ))
+}
+
+/// Named fields of the file's structs: (struct, field, declared type or
+/// trait, the client that type is).
+pub fn struct_fields(
+    scan: &NetScan<'_, '_>,
+    file: &syn::File,
+) -> Vec<(String, String, Recv, Option<Kind>)> {
+    struct V<'s, 'e, 'a>(
+        &'s NetScan<'e, 'a>,
+        Vec<(String, String, Recv, Option<Kind>)>,
+    );
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_item_struct(&mut self, i: &'x syn::ItemStruct) {
+            for f in &i.fields {
+                let Some(id) = &f.ident else { continue };
+                let Some(r) = self.0.recv_of_type(&f.ty, 0) else {
+                    continue;
+                };
+                let k = Some(self.0.kind_of_type(&f.ty)).filter(|k| *k != Kind::Unknown);
+                self.1.push((i.ident.to_string(), id.to_string(), r, k));
+            }
+        }
+    }
+    let mut v = V(scan, Vec::new());
+    v.visit_file(file);
+    v.1
 }
 
 /// One-field tuple variants of the file's enums and the type or trait
