@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use syn::visit::Visit;
 
-use crate::analysis::net::{callees, summarise_calls, Kind, NetScan, NetSummary};
+use crate::analysis::net::{
+    callees, struct_fields, summarise_calls, typed_calls, variant_types, Kind, NetScan, NetSummary,
+    Recv,
+};
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
 use crate::source::LineIndex;
 
@@ -106,6 +109,16 @@ pub struct FileSummary {
     /// Durations the file's calls pass: (callee name, argument count,
     /// argument position, nanoseconds).
     pub duration_args: Vec<(String, usize, usize, u128)>,
+    /// Types that deref to a network client (`impl Deref for Agent {
+    /// type Target = ureq::Agent; }`), by name.
+    pub deref_kinds: Vec<(String, Kind)>,
+    /// Struct fields whose declared type is a named type or a trait object
+    /// (`inner: ProviderConfig`, `provider: Arc<dyn Provider>`), by name.
+    pub field_recvs: Vec<(String, Recv)>,
+    /// What one-field enum variants hold: ((enum, variant), type or trait).
+    pub variant_recvs: Vec<((String, String), Recv)>,
+    /// Named struct fields: (struct, field, declared type, its client).
+    pub struct_field_types: Vec<(String, String, Recv, Option<Kind>)>,
 }
 
 /// A call a function makes: a path (resolved through the file's `use`s;
@@ -149,6 +162,8 @@ impl Callee {
 pub struct FnSummary {
     pub name: String,
     pub self_ty: Option<String>,
+    /// The trait its `impl` block implements (`impl Provider for OpenAi`).
+    pub trait_name: Option<String>,
     /// Inline modules around it within its file.
     pub module: Vec<String>,
     /// Values a caller may read, e.g. a helper returning a URL (`fn base() -> String`).
@@ -176,6 +191,8 @@ pub struct FnSummary {
     /// The callables it retries or hands on; once the index is whole,
     /// `retried` also holds those it hands to a retry helper of the crate.
     pub helper: analysis::retry::HelperFacts,
+    /// Methods it calls on receivers of a declared type or trait.
+    pub typed_calls: Vec<(Recv, String)>,
 }
 
 impl FileSummary {
@@ -371,11 +388,13 @@ impl FileSummary {
                     }
                     syn::ReturnType::Default => None,
                 };
+                let typed_calls = typed_calls(&scan, f.body);
                 FnSummary {
                     returns_kind,
                     returns_builder,
                     name: f.name,
                     self_ty: f.self_ty,
+                    trait_name: f.trait_name,
                     module: f.module,
                     returns,
                     net,
@@ -385,6 +404,7 @@ impl FileSummary {
                     ret_ty,
                     params: analysis::retry::fn_params(f.sig),
                     helper: analysis::retry::helper_facts(&cx, f.sig, f.body),
+                    typed_calls,
                 }
             })
             .collect();
@@ -396,6 +416,14 @@ impl FileSummary {
             .filter(|(_, k)| *k != Kind::Unknown)
             .collect();
         client_fields.sort_by(|a, b| a.0.cmp(&b.0));
+        let deref_kinds = scan.deref_kinds(file);
+        let mut field_recvs: Vec<(String, Recv)> = analysis::net::field_types(file)
+            .into_iter()
+            .filter_map(|(name, ty)| Some((name, scan.recv_of_type(ty, 0)?)))
+            .collect();
+        field_recvs.sort();
+        let variant_recvs = variant_types(&scan, file);
+        let struct_field_types = struct_fields(&scan, file);
         let static_kinds = {
             struct Statics<'s, 'e, 'a>(&'s NetScan<'e, 'a>, Vec<(String, Kind)>);
             impl<'x> Visit<'x> for Statics<'_, '_, '_> {
@@ -589,6 +617,10 @@ impl FileSummary {
             value_lines,
             duration_args,
             static_kinds,
+            deref_kinds,
+            field_recvs,
+            variant_recvs,
+            struct_field_types,
         }
     }
 }
@@ -740,6 +772,28 @@ fn agreed_net<'i>(candidates: &[&'i FnSummary]) -> Option<&'i NetSummary> {
         .then_some(first)
 }
 
+/// The network behaviour of a trait method called through dynamic or
+/// generic dispatch, from the crate's impls of it: a strict majority of
+/// them (two at least) reach the network with one protocol. A fake or
+/// in-memory impl next to the real ones does not make the call local; a
+/// trait whose impls are mostly in-process is not a network call.
+/// The destination is kept only where every networking impl names the same.
+fn majority_net(impls: &[&FnSummary]) -> Option<NetSummary> {
+    let nets: Vec<&NetSummary> = impls.iter().filter_map(|f| f.net.as_ref()).collect();
+    let first = *nets.first()?;
+    let agreed = nets.len() >= 2
+        && nets.len() * 2 > impls.len()
+        && nets.iter().all(|n| n.protocol == first.protocol);
+    agreed.then(|| NetSummary {
+        protocol: first.protocol,
+        dest: if nets.iter().all(|n| n.dest == first.dest) {
+            first.dest.clone()
+        } else {
+            Default::default()
+        },
+    })
+}
+
 /// The client every candidate returns.
 fn agreed_kind<'i>(candidates: &[&'i FnSummary]) -> Option<&'i Kind> {
     let first = candidates.first()?.returns_kind.as_ref()?;
@@ -778,6 +832,19 @@ pub struct NetworkNameLists {
     /// them) and types that guard a host: their call sites are findings
     /// whether or not the caller loops.
     pub helpers: Vec<String>,
+}
+
+/// Keeps the one value every file gives a name; two that differ give `None`.
+fn merge_agreed<T: Clone + PartialEq>(map: &mut HashMap<String, Option<T>>, name: &str, v: &T) {
+    match map.get(name) {
+        Some(Some(prev)) if prev != v => {
+            map.insert(name.to_string(), None);
+        }
+        Some(_) => {}
+        None => {
+            map.insert(name.to_string(), Some(v.clone()));
+        }
+    }
 }
 
 /// Closure keys: a function's module path and name.
@@ -835,6 +902,21 @@ pub struct CrateIndex {
     own_consts: HashSet<String>,
     /// Dependency `const` names two dependencies give different values.
     foreign_ambiguous: HashSet<String>,
+    /// Per type name: the client it derefs to; `None` where two disagree.
+    deref_kinds: HashMap<String, Option<Kind>>,
+    /// Per field name: its declared type or trait; `None` where two disagree.
+    field_recvs: HashMap<String, Option<Recv>>,
+    /// Traits the crate implements for its types.
+    traits: HashSet<String>,
+    /// Methods of dependencies' types that `functions` leaves out, for
+    /// calls on receivers declared with those types only (never matched
+    /// by name alone).
+    typed_methods: BTreeMap<String, Vec<FnSummary>>,
+    /// What one-field enum variants hold, by (enum, variant).
+    variant_recvs: HashMap<(String, String), Option<Recv>>,
+    /// Per (struct, field): its declared type and client; `None` where two
+    /// structs of that name disagree.
+    struct_fields: HashMap<String, Option<(Recv, Option<Kind>)>>,
 }
 
 impl CrateIndex {
@@ -1014,6 +1096,36 @@ impl CrateIndex {
                     }
                 }
             }
+            for (name, kind) in &s.deref_kinds {
+                merge_agreed(&mut index.deref_kinds, name, kind);
+            }
+            for (name, recv) in &s.field_recvs {
+                merge_agreed(&mut index.field_recvs, name, recv);
+            }
+            for (ty, field, recv, kind) in &s.struct_field_types {
+                merge_agreed(
+                    &mut index.struct_fields,
+                    &format!("{ty}.{field}"),
+                    &(recv.clone(), kind.clone()),
+                );
+            }
+            for (key, recv) in &s.variant_recvs {
+                match index.variant_recvs.get(key) {
+                    Some(Some(prev)) if prev != recv => {
+                        index.variant_recvs.insert(key.clone(), None);
+                    }
+                    Some(_) => {}
+                    None => {
+                        index.variant_recvs.insert(key.clone(), Some(recv.clone()));
+                    }
+                }
+            }
+            index.traits.extend(
+                s.functions
+                    .iter()
+                    .filter(|f| f.self_ty.is_some())
+                    .filter_map(|f| f.trait_name.clone()),
+            );
             index.test_paths.extend(s.test_module_paths.iter().cloned());
             if !s.rel_path.is_empty() {
                 for (key, line) in &s.value_lines {
@@ -1075,9 +1187,43 @@ impl CrateIndex {
                 f.module.insert(0, extern_name.to_string());
                 // Its calls were resolved in its own crate already.
                 f.callees.clear();
+                f.typed_calls.clear();
                 f.helper.forwards.clear();
                 f.helper.value_forwards.clear();
                 self.functions.entry(f.name.clone()).or_default().push(f);
+            }
+            // Its types' other methods, for calls on values declared with
+            // them (`http_client::reqwest::Client::post(..)` returning its
+            // `RequestBuilder`, whose `send` reaches the network).
+            for f in list.iter().filter(|f| {
+                !f.foreign
+                    && f.self_ty.is_some()
+                    && !(f.takes_fn
+                        || !f.helper.retried.is_empty()
+                        || on_builder(&f.ret_ty)
+                        || on_builder(&f.self_ty))
+                    && (f.net.is_some() || f.ret_ty.is_some())
+            }) {
+                let mut f = f.clone();
+                f.foreign = true;
+                f.module.insert(0, extern_name.to_string());
+                f.callees.clear();
+                f.typed_calls.clear();
+                f.helper = Default::default();
+                self.typed_methods
+                    .entry(f.name.clone())
+                    .or_default()
+                    .push(f);
+            }
+        }
+        for (key, v) in dep.struct_fields.iter() {
+            if let Some(v) = v {
+                merge_agreed(&mut self.struct_fields, key, v);
+            }
+        }
+        for (name, kind) in dep.deref_kinds.iter() {
+            if let Some(kind) = kind {
+                merge_agreed(&mut self.deref_kinds, name, kind);
             }
         }
         // Its `const`s, read by name as the crate's own are
@@ -1380,12 +1526,27 @@ impl CrateIndex {
     /// gRPC endpoint fields, and types whose methods guard a host. The
     /// prefilter keeps every file that names one.
     pub fn network_names(&self) -> NetworkNameLists {
+        // Dependencies' methods that reach the network, and types that
+        // deref to a client, are followed from declared receivers.
+        let typed = self
+            .typed_methods
+            .values()
+            .flatten()
+            .filter(|f| f.net.is_some())
+            .map(|f| f.name.clone());
+        let derefs = self
+            .deref_kinds
+            .iter()
+            .filter(|(_, k)| k.is_some())
+            .map(|(t, _)| t.clone());
         let reach = self
             .functions
             .values()
             .flatten()
             .filter(|f| f.net.is_some())
             .map(|f| f.name.clone())
+            .chain(typed)
+            .chain(derefs)
             .chain(self.client_fields.keys().cloned())
             .chain(self.endpoint_fields.keys().cloned())
             .collect();
@@ -1438,14 +1599,45 @@ impl CrateIndex {
                 types: self.types.clone(),
                 module_globs: self.module_globs.clone(),
                 self_name: self.self_name.clone(),
+                field_recvs: self.field_recvs.clone(),
+                typed_methods: self.typed_methods.clone(),
+                variant_recvs: self.variant_recvs.clone(),
                 ..Default::default()
             };
             for list in self.functions.values_mut() {
                 for f in list.iter_mut().filter(|f| f.net.is_none()) {
+                    // Every typed call that reaches the network: a
+                    // dispatcher calling each variant's provider keeps a
+                    // destination only when they all share it.
+                    let typed: Vec<NetSummary> = f
+                        .typed_calls
+                        .iter()
+                        .filter_map(|(r, m)| snapshot.net_of_receiver(r, m).flatten())
+                        .collect();
+                    if let Some(first) = typed.first() {
+                        let same = typed
+                            .iter()
+                            .all(|n| n.protocol == first.protocol && n.dest == first.dest);
+                        f.net = Some(NetSummary {
+                            protocol: first.protocol,
+                            dest: if same {
+                                first.dest.clone()
+                            } else {
+                                Default::default()
+                            },
+                        });
+                        changed = true;
+                        continue;
+                    }
                     for callee in &f.callees {
                         let found = snapshot.resolve(callee, &f.module, f.self_ty.as_deref());
                         if let Some(n) = agreed_net(&found) {
                             f.net = Some(n.clone());
+                            changed = true;
+                            break;
+                        }
+                        if let Some(n) = snapshot.dispatched_net(callee, f) {
+                            f.net = Some(n);
                             changed = true;
                             break;
                         }
@@ -1566,15 +1758,212 @@ impl CrateIndex {
     }
 
     /// A method called on a value of unknown type: only when every method of
-    /// that name in the crate makes network calls of one kind.
-    pub fn net_of_any_method(&self, name: &str) -> Option<&NetSummary> {
+    /// that name in the crate makes network calls of one kind, or when every
+    /// method of that name implements one trait and that trait's method
+    /// reaches the network (`majority_net`).
+    pub fn net_of_any_method(&self, name: &str) -> Option<NetSummary> {
         let list = self.functions.get(name)?;
         let methods: Vec<&FnSummary> = list.iter().filter(|f| f.self_ty.is_some()).collect();
-        let first = methods.first()?.net.as_ref()?;
-        methods
+        let first = methods.first()?;
+        if let Some(n) = first.net.as_ref().filter(|n| {
+            methods
+                .iter()
+                .all(|f| f.net.as_ref().is_some_and(|m| m.protocol == n.protocol))
+        }) {
+            return Some(n.clone());
+        }
+        let tr = first.trait_name.as_deref()?;
+        if methods.iter().all(|f| f.trait_name.as_deref() == Some(tr)) {
+            return majority_net(&methods);
+        }
+        None
+    }
+
+    /// The impls of trait method `name` the crate's types give.
+    fn trait_impls(&self, tr: &str, name: &str) -> Vec<&FnSummary> {
+        self.functions
+            .get(name)
+            .map(|l| {
+                l.iter()
+                    .filter(|f| f.self_ty.is_some() && f.trait_name.as_deref() == Some(tr))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The methods `name` of type `ty`: the crate's own (`krate` `None`), or
+    /// those of the workspace dependency imported as `krate`.
+    fn typed_methods_of(&self, krate: Option<&str>, ty: &str, name: &str) -> Vec<&FnSummary> {
+        let of_ty = |f: &&FnSummary| f.self_ty.as_deref() == Some(ty);
+        match krate {
+            None => self
+                .functions
+                .get(name)
+                .into_iter()
+                .flatten()
+                .filter(of_ty)
+                .filter(|f| !f.foreign)
+                .collect(),
+            Some(k) => {
+                let foreign: Vec<&FnSummary> = self
+                    .functions
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .chain(self.typed_methods.get(name).into_iter().flatten())
+                    .filter(of_ty)
+                    .filter(|f| f.foreign && f.module.first().is_some_and(|m| m == k))
+                    .collect();
+                // `providers::Config` written from the crate root names the
+                // crate's own module, not a crate.
+                if foreign.is_empty() && self.types.contains(ty) {
+                    return self.typed_methods_of(None, ty, name);
+                }
+                foreign
+            }
+        }
+    }
+
+    /// The named type the methods `method` of `ty` return, when they agree
+    /// (`Self` read as `ty`).
+    pub fn returned_type_of_method(
+        &self,
+        krate: Option<&str>,
+        ty: &str,
+        method: &str,
+    ) -> Option<String> {
+        let found = self.typed_methods_of(krate, ty, method);
+        let first = found.first()?.ret_ty.clone()?;
+        found
             .iter()
-            .all(|f| f.net.as_ref().is_some_and(|n| n.protocol == first.protocol))
+            .all(|f| f.ret_ty.as_ref() == Some(&first))
             .then_some(first)
+    }
+
+    /// Whether some type of the crate implements trait `tr`.
+    pub fn implements_trait(&self, tr: &str) -> bool {
+        self.traits.contains(tr)
+    }
+
+    /// The client a type of the crate (or of a dependency) derefs to.
+    pub fn deref_kind(&self, ty: &str) -> Option<&Kind> {
+        self.deref_kinds.get(ty).and_then(Option::as_ref)
+    }
+
+    /// The declared type or trait of struct fields of this name, when the
+    /// crate's fields of that name agree.
+    pub fn field_recv(&self, name: &str) -> Option<&Recv> {
+        self.field_recvs.get(name).and_then(Option::as_ref)
+    }
+
+    /// What calling `method` on a receiver declared as `recv` does: `None`
+    /// when the crate has no such method for it (the caller falls back to
+    /// other evidence), `Some(None)` when the crate's methods for it do not
+    /// reach the network.
+    pub fn net_of_receiver(&self, recv: &Recv, method: &str) -> Option<Option<NetSummary>> {
+        match recv {
+            Recv::Type { krate, name } => {
+                let found = self.typed_methods_of(krate.as_deref(), name, method);
+                if found.is_empty() {
+                    return None;
+                }
+                Some(agreed_net(&found).cloned())
+            }
+            Recv::Trait(tr) => {
+                let impls = self.trait_impls(tr, method);
+                if impls.is_empty() {
+                    return None;
+                }
+                Some(majority_net(&impls))
+            }
+            Recv::Field(f) => match self.field_recv(f)? {
+                Recv::Field(_) => None,
+                r => self.net_of_receiver(r, method),
+            },
+            Recv::Variant { .. } | Recv::Returned(..) => {
+                let r = self.concrete_recv(recv, 0)?;
+                self.net_of_receiver(&r, method)
+            }
+        }
+    }
+
+    /// A receiver read down to a named type or a trait: fields, variants
+    /// and method results looked up in the index.
+    fn concrete_recv(&self, recv: &Recv, depth: u32) -> Option<Recv> {
+        if depth > 8 {
+            return None;
+        }
+        match recv {
+            Recv::Type { .. } | Recv::Trait(_) => Some(recv.clone()),
+            Recv::Field(f) => self.concrete_recv(self.field_recv(f)?, depth + 1),
+            Recv::Variant { ty, variant } => self.concrete_recv(
+                self.variant_recvs
+                    .get(&(ty.clone(), variant.clone()))?
+                    .as_ref()?,
+                depth + 1,
+            ),
+            Recv::Returned(base, m) => {
+                let Recv::Type { krate, name } = self.concrete_recv(base, depth + 1)? else {
+                    return None;
+                };
+                self.returned_type_of_method(krate.as_deref(), &name, m)
+                    .map(|t| Recv::Type { krate, name: t })
+            }
+        }
+    }
+
+    /// A receiver read down to a named type or a trait, when the index can
+    /// tell.
+    pub fn concrete(&self, recv: &Recv) -> Option<Recv> {
+        self.concrete_recv(recv, 0)
+    }
+
+    /// The declared type (and the client it is) of field `field` of struct
+    /// `ty`.
+    pub fn struct_field(&self, ty: &str, field: &str) -> Option<(Recv, Option<Kind>)> {
+        self.struct_fields
+            .get(&format!("{ty}.{field}"))
+            .cloned()
+            .flatten()
+    }
+
+    /// The named type method `method` of a receiver returns, when the index
+    /// can tell now.
+    pub fn returned_recv(&self, base: &Recv, method: &str) -> Option<Recv> {
+        self.concrete_recv(
+            &Recv::Returned(Box::new(base.clone()), method.to_string()),
+            0,
+        )
+    }
+
+    /// `provider.infer(..)` on a `&dyn Provider`, `Box<dyn Provider>`,
+    /// `impl Provider` or `P: Provider`: what the crate's impls of the
+    /// trait's method do (`majority_net`).
+    pub fn net_of_trait_method(&self, tr: &str, name: &str) -> Option<NetSummary> {
+        majority_net(&self.trait_impls(tr, name))
+    }
+
+    /// A method called on a value of a type the crate defines
+    /// (`self.grpc.fetch(..)` with `grpc: ShardClient`): that type's own
+    /// methods of that name; `None` when it has none.
+    pub fn net_of_type_method(&self, ty: &str, name: &str) -> Option<&NetSummary> {
+        agreed_net(&self.methods_of(ty, name))
+    }
+
+    /// An impl of a trait method that calls the same method on another
+    /// value (an enum that dispatches `infer` to the provider in each
+    /// variant): the call goes to the trait's other impls.
+    fn dispatched_net(&self, callee: &Callee, f: &FnSummary) -> Option<NetSummary> {
+        let tr = f.trait_name.as_deref()?;
+        if !callee.path.is_empty() || callee.via_self || callee.name != f.name {
+            return None;
+        }
+        let others: Vec<&FnSummary> = self
+            .trait_impls(tr, &f.name)
+            .into_iter()
+            .filter(|g| g.self_ty != f.self_ty || g.module != f.module)
+            .collect();
+        majority_net(&others)
     }
 
     /// The gRPC client, with its endpoint URL, that every struct literal of
@@ -2174,5 +2563,142 @@ mod tests {
         // The crate's own const wins.
         let index = CrateIndex::build_with_deps([own], &[("shared".to_string(), &shared)], None);
         assert_eq!(index.const_value("UPSTREAM_TIMEOUT"), Some(&Value::Int(9)));
+    }
+
+    /// The network summary of crate function `name` of type `ty`.
+    fn net_of(index: &CrateIndex, ty: &str, name: &str) -> Option<NetSummary> {
+        agreed_net(&index.methods_of(ty, name)).cloned()
+    }
+
+    const PROVIDERS: &str = r#"
+        pub trait Backend { async fn complete(&self) -> String; }
+        pub struct Fire { http: reqwest::Client }
+        impl Backend for Fire {
+            async fn complete(&self) -> String {
+                self.http.get("http://fire:8080/").send().await.unwrap().text().await.unwrap()
+            }
+        }
+        pub struct Wind { http: reqwest::Client }
+        impl Backend for Wind {
+            async fn complete(&self) -> String {
+                self.http.get("http://wind:8080/").send().await.unwrap().text().await.unwrap()
+            }
+        }
+        pub struct Echo;
+        impl Backend for Echo { async fn complete(&self) -> String { String::new() } }
+        pub enum AnyBackend { Fire(Fire), Wind(Box<Wind>), Echo(Echo) }
+        impl AnyBackend {
+            pub async fn complete(&self) -> String {
+                match self {
+                    AnyBackend::Fire(b) => b.complete().await,
+                    AnyBackend::Wind(b) => b.complete().await,
+                    AnyBackend::Echo(b) => b.complete().await,
+                }
+            }
+        }
+    "#;
+
+    #[test]
+    fn trait_methods_reach_the_network_when_most_impls_do() {
+        let index = CrateIndex::build([summary(&["providers"], PROVIDERS)]);
+        let n = index
+            .net_of_trait_method("Backend", "complete")
+            .expect("2 of 3 impls call out");
+        assert_eq!(n.protocol, crate::analysis::net::Protocol::Http);
+        // Two hosts: the trait call names neither.
+        assert_eq!(n.dest.host, None);
+        // The enum dispatches to each variant's value, through files.
+        assert!(net_of(&index, "AnyBackend", "complete").is_some());
+        let caller = summary(
+            &["route"],
+            r#"
+            use crate::providers::AnyBackend;
+            pub struct Route { backend: AnyBackend }
+            impl Route { pub async fn ask(&self) -> String { self.backend.complete().await } }
+            pub async fn ask_dyn(b: &dyn crate::providers::Backend) -> String { b.complete().await }
+            pub async fn ask_generic<B: Backend + Send>(b: std::sync::Arc<B>) -> String { b.complete().await }
+            "#,
+        );
+        let index = CrateIndex::build([summary(&["providers"], PROVIDERS), caller]);
+        assert!(net_of(&index, "Route", "ask").is_some());
+        let free = |name: &str| index.functions(name).first().and_then(|f| f.net.clone());
+        assert!(free("ask_dyn").is_some());
+        assert!(free("ask_generic").is_some());
+
+        // One network impl among three in-process ones is no network call.
+        let local = r#"
+            pub trait Store { fn load(&self) -> Vec<u8>; }
+            pub struct Remote { http: reqwest::blocking::Client }
+            impl Store for Remote {
+                fn load(&self) -> Vec<u8> { self.http.get("http://blobs/").send().unwrap().bytes().unwrap().to_vec() }
+            }
+            pub struct Mem;
+            impl Store for Mem { fn load(&self) -> Vec<u8> { Vec::new() } }
+            pub struct Disk;
+            impl Store for Disk { fn load(&self) -> Vec<u8> { std::fs::read("x").unwrap() } }
+            pub fn read_any(s: &dyn Store) -> Vec<u8> { s.load() }
+        "#;
+        let index = CrateIndex::build([summary(&["store"], local)]);
+        assert_eq!(index.net_of_trait_method("Store", "load"), None);
+        assert_eq!(index.functions("read_any")[0].net, None);
+    }
+
+    #[test]
+    fn dependency_types_wrap_clients() {
+        // A workspace crate that wraps reqwest and ureq.
+        let wire = CrateIndex::build([
+            summary(
+                &[],
+                r#"
+                pub struct WireClient { inner: reqwest::Client }
+                impl WireClient {
+                    pub fn post(&self, url: &str) -> WireRequest { WireRequest { builder: self.inner.post(url) } }
+                }
+                pub struct WireRequest { builder: reqwest::RequestBuilder }
+                impl WireRequest {
+                    pub async fn send(self) -> reqwest::Result<reqwest::Response> { self.builder.send().await }
+                }
+                "#,
+            ),
+            summary(
+                &["blocking"],
+                r#"
+                pub struct Agent { inner: ureq::Agent }
+                impl std::ops::Deref for Agent {
+                    type Target = ureq::Agent;
+                    fn deref(&self) -> &ureq::Agent { &self.inner }
+                }
+                "#,
+            ),
+        ]);
+        assert!(net_of(&wire, "WireRequest", "send").is_some());
+        let user = summary(
+            &["embed"],
+            r#"
+            use wire::WireClient;
+            pub struct Embedder { http: WireClient }
+            impl Embedder {
+                pub async fn embed(&self) { let _ = self.http.post("http://embedder:9000/").send().await; }
+                pub fn agent_name(&self) -> &str { "x" }
+            }
+            "#,
+        );
+        let index = CrateIndex::build_with_deps([user], &[("wire".to_string(), &wire)], None);
+        assert!(net_of(&index, "Embedder", "embed").is_some());
+        assert_eq!(net_of(&index, "Embedder", "agent_name"), None);
+        // The dependency's methods answer only declared receivers: a
+        // method of that name on an unknown value is not followed.
+        assert_eq!(index.net_of_any_method("send"), None);
+        assert_eq!(index.deref_kind("Agent"), Some(&Kind::HttpClient("ureq")));
+        // A value declared as the wrapper is the client it derefs to.
+        assert_eq!(
+            kind_in(
+                &index,
+                &["embed"],
+                "use wire::blocking::Agent; fn agent() -> Agent { todo!() }",
+                "agent()"
+            ),
+            Kind::HttpClient("ureq")
+        );
     }
 }

@@ -20,6 +20,9 @@ use super::paths::{ends_with, mentions};
 use super::scope::{type_path, FnScope};
 use super::FileCtx;
 
+/// Expressions followed from a value back to the client it comes from.
+const MAX_KIND_DEPTH: u32 = 20;
+
 /// Method calls followed back from one call to the root of its chain.
 const MAX_BUILDER_CHAIN: usize = 64;
 
@@ -379,6 +382,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     .unwrap_or(Value::Unknown);
                 Some(call(Protocol::Http, client, &url, None))
             }
+            (Kind::HttpClient("alloy"), m) if is_json_rpc_method(m) => {
+                Some(call(Protocol::Http, "alloy", &Value::Unknown, None))
+            }
             (Kind::Grpc { url }, "connect") => Some(call(Protocol::Grpc, "tonic", url, None)),
             (Kind::Grpc { url }, _)
                 if !GRPC_CONFIG_METHODS.contains(&method.as_str())
@@ -469,20 +475,212 @@ impl<'e, 'a> NetScan<'e, 'a> {
         range: TextRange,
     ) -> Option<NetCall> {
         let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
-        let found = if on_self {
-            self.cx.index.net_of_self_method(method, self.self_ty)
-        } else if is_common_method(method) {
+        let typed = if on_self {
             None
         } else {
-            self.cx.index.net_of_any_method(method)
+            self.receiver_decl(&m.receiver, 0)
+                .and_then(|r| self.cx.index.net_of_receiver(&r, method))
+        };
+        let found = match typed {
+            // The receiver's declared type or trait decides, whatever the
+            // method's name.
+            Some(answer) => answer,
+            None if on_self => self
+                .cx
+                .index
+                .net_of_self_method(method, self.self_ty)
+                .cloned(),
+            None if is_common_method(method) => None,
+            None => self.cx.index.net_of_any_method(method),
         }?;
         Some(NetCall {
             protocol: found.protocol,
             client: format!("{method}()"),
             range,
-            dest: found.dest.clone(),
+            dest: found.dest,
             request_timeout: None,
         })
+    }
+
+    /// The crate type or trait a method's receiver is declared as: a
+    /// parameter or `let` with a type (`p: &dyn Provider`, `c: ShardClient`,
+    /// `p: &P` with `P: Provider`), a struct field (`self.inner`), or the
+    /// crate method or function that returned it (`client.get(url)` of the
+    /// crate's `Client`, whose `get` returns its `RequestBuilder`).
+    pub fn receiver_decl(&self, e: &Expr, depth: u32) -> Option<Recv> {
+        if depth > 8 {
+            return None;
+        }
+        let d = depth + 1;
+        match e {
+            Expr::Paren(p) => self.receiver_decl(&p.expr, d),
+            Expr::Group(g) => self.receiver_decl(&g.expr, d),
+            Expr::Reference(r) => self.receiver_decl(&r.expr, d),
+            Expr::Await(a) => self.receiver_decl(&a.base, d),
+            Expr::Try(t) => self.receiver_decl(&t.expr, d),
+            Expr::Path(p) => {
+                let id = p.path.get_ident()?;
+                if id == "self" {
+                    return None;
+                }
+                let at = id.span().byte_range().start;
+                let b = self.scope.lookup(&id.to_string(), at)?;
+                match (b.ty, b.init) {
+                    (Some(ty), _) => self.recv_of_type(ty, 0),
+                    (None, Some(init)) => self.receiver_decl(init, d),
+                    (None, None) => None,
+                }
+            }
+            Expr::Field(f) => match &f.member {
+                // The owner's declared field first (`data.client` with
+                // `data: &EmbedderData`), then the field by name.
+                syn::Member::Named(name) if self.owned_field(f).is_some() => {
+                    self.owned_field(f).map(|(r, _)| r)
+                }
+                syn::Member::Named(name) => match self.cx.field_type(&name.to_string()) {
+                    Some(t) => self.recv_of_type(t, 0),
+                    // Declared in another file: the index knows it, or
+                    // (while summaries are built) will.
+                    None => Some(
+                        self.cx
+                            .index
+                            .field_recv(&name.to_string())
+                            .cloned()
+                            .unwrap_or_else(|| Recv::Field(name.to_string())),
+                    ),
+                },
+                _ => None,
+            },
+            Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                if matches!(
+                    method.as_str(),
+                    "clone" | "as_ref" | "unwrap" | "expect" | "borrow" | "to_owned" | "deref"
+                ) {
+                    return self.receiver_decl(&m.receiver, d);
+                }
+                match self.receiver_decl(&m.receiver, d)? {
+                    Recv::Trait(_) => None,
+                    base => Some(
+                        self.cx
+                            .index
+                            .returned_recv(&base, &method)
+                            .unwrap_or_else(|| Recv::Returned(Box::new(base), method)),
+                    ),
+                }
+            }
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let segs = self.cx.uses.resolve(&p.path);
+                if ends_with(&segs, &["Arc", "new"])
+                    || ends_with(&segs, &["Box", "new"])
+                    || ends_with(&segs, &["Rc", "new"])
+                {
+                    return c.args.first().and_then(|a| self.receiver_decl(a, d));
+                }
+                // `ShardClient::new(..)`, `http_client::ureq::Agent::new(..)`:
+                // a constructor of a crate type that returns `Self`.
+                let (ctor, ty_path) = segs.split_last()?;
+                let (name, prefix) = ty_path.split_last()?;
+                let krate = foreign_root(prefix);
+                self.cx
+                    .index
+                    .returned_type_of_method(krate.as_deref(), name, ctor)
+                    .filter(|t| t == name)
+                    .map(|t| Recv::Type { krate, name: t })
+            }
+            _ => None,
+        }
+    }
+
+    /// What a field holds when its name alone does not say (two structs
+    /// declare it with different types) but its owner's type does: the
+    /// client its declared type is, or the client that type derefs to.
+    fn field_kind_by_owner(&self, f: &syn::ExprField) -> Option<Kind> {
+        if let syn::Member::Named(name) = &f.member {
+            if self.cx.field_type(&name.to_string()).is_some()
+                || self.cx.index.field_kind(&name.to_string()).is_some()
+            {
+                return None;
+            }
+        }
+        match self.owned_field(f)? {
+            (_, Some(k)) => Some(k),
+            (Recv::Type { name, .. }, None) => self.cx.index.deref_kind(&name).cloned(),
+            _ => None,
+        }
+    }
+
+    /// The declared type (and client kind) of a field read from a value of
+    /// a struct the index knows (`self.client`, `data.client`).
+    fn owned_field(&self, f: &syn::ExprField) -> Option<(Recv, Option<Kind>)> {
+        let syn::Member::Named(field) = &f.member else {
+            return None;
+        };
+        let owner = match &*f.base {
+            Expr::Path(p) if p.path.is_ident("self") => Recv::Type {
+                krate: None,
+                name: self.self_ty?.to_string(),
+            },
+            base => self.receiver_decl(base, 1)?,
+        };
+        let Recv::Type { name, .. } = self.cx.index.concrete(&owner)? else {
+            return None;
+        };
+        self.cx.index.struct_field(&name, &field.to_string())
+    }
+
+    /// The crate type or trait a declared type names.
+    pub fn recv_of_type(&self, ty: &Type, depth: u32) -> Option<Recv> {
+        if depth > 8 {
+            return None;
+        }
+        let d = depth + 1;
+        match ty {
+            Type::Reference(r) => self.recv_of_type(&r.elem, d),
+            Type::Paren(p) => self.recv_of_type(&p.elem, d),
+            Type::Group(g) => self.recv_of_type(&g.elem, d),
+            Type::TraitObject(t) => first_trait(&t.bounds).map(Recv::Trait),
+            Type::ImplTrait(t) => first_trait(&t.bounds).map(Recv::Trait),
+            Type::Path(p) => {
+                let seg = p.path.segments.last()?;
+                let name = seg.ident.to_string();
+                if matches!(
+                    name.as_str(),
+                    "Arc" | "Rc" | "Box" | "Option" | "Mutex" | "RwLock" | "State" | "Extension"
+                ) {
+                    if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
+                        if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
+                            return self.recv_of_type(inner, d);
+                        }
+                    }
+                    return None;
+                }
+                if let Some(id) = p.path.get_ident() {
+                    // A type parameter: the trait it is bound by, when one
+                    // of its bounds is a trait the crate implements.
+                    let bounds = self.scope.bound_traits(&id.to_string());
+                    if !bounds.is_empty() {
+                        return bounds
+                            .iter()
+                            .find(|b| self.cx.index.implements_trait(b))
+                            .or_else(|| bounds.iter().find(|b| !is_std_trait(b)))
+                            .cloned()
+                            .map(Recv::Trait);
+                    }
+                    if let Some(aliased) = self.cx.type_alias(&id.to_string()) {
+                        return self.recv_of_type(aliased, d);
+                    }
+                }
+                let segs = self.cx.uses.resolve(&p.path);
+                let (name, prefix) = segs.split_last()?;
+                Some(Recv::Type {
+                    krate: foreign_root(prefix),
+                    name: name.clone(),
+                })
+            }
+            _ => None,
+        }
     }
 
     /// The URL of an `http::Request` built as `Request::get(url)` or
@@ -533,7 +731,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// Resolves what an expression's value is, following lets, fields,
     /// declared types and method chains.
     pub fn kind_of(&self, e: &Expr, depth: u32) -> Kind {
-        if depth > 12 {
+        // Deep enough for a request built over a dozen `let`s (a closure
+        // re-building it for each attempt, headers added conditionally).
+        if depth > MAX_KIND_DEPTH {
             return Kind::Unknown;
         }
         let d = depth + 1;
@@ -580,6 +780,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 let k = self.kind_of(init, d);
                 self.horizon.set(outer);
                 k
+            }
+            Expr::Field(f) if self.field_kind_by_owner(f).is_some() => {
+                self.field_kind_by_owner(f).unwrap_or(Kind::Unknown)
             }
             Expr::Field(f) => match &f.member {
                 // A field declared in this file, else in another file of the
@@ -660,6 +863,18 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let Expr::Path(p) = &*c.func else {
             return Kind::Unknown;
         };
+        // A local closure that builds the request each time it is called
+        // (`let build = || client.post(url).header(..); build().send()`).
+        if let Some(id) = p.path.get_ident() {
+            if let Some(b) = self
+                .scope
+                .lookup(&id.to_string(), id.span().byte_range().start)
+            {
+                if let Some(Expr::Closure(cl)) = b.init {
+                    return self.kind_of(&cl.body, d);
+                }
+            }
+        }
         let segs = self.cx.uses.resolve(&p.path);
         let last = segs.last().map(String::as_str).unwrap_or("");
         let krate = segs.first().map(String::as_str).unwrap_or("");
@@ -822,6 +1037,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 Kind::HttpClient(c)
             }
             (Kind::Database, _) => Kind::Database,
+            // `ProviderBuilder::new().connect_http(url)`: an alloy provider.
+            (Kind::Unknown, name)
+                if (name.starts_with("connect") || name.starts_with("on_"))
+                    && self.alloy_builder_root(&m.receiver) =>
+            {
+                Kind::HttpClient("alloy")
+            }
             (Kind::Unknown, _) => {
                 // `reqwest::Client::builder().timeout(..).build()`: the chain root decides.
                 if let Expr::Call(c) = &*m.receiver {
@@ -864,6 +1086,27 @@ impl<'e, 'a> NetScan<'e, 'a> {
             }
             _ => Kind::Unknown,
         }
+    }
+
+    /// Whether a chain starts at alloy's `ProviderBuilder::new()` (or
+    /// `::default()`).
+    fn alloy_builder_root(&self, mut e: &Expr) -> bool {
+        for _ in 0..MAX_BUILDER_CHAIN {
+            match e {
+                Expr::MethodCall(m) => e = &m.receiver,
+                _ => break,
+            }
+        }
+        let Expr::Call(c) = e else { return false };
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let segs = self.cx.uses.resolve(&p.path);
+        (ends_with(&segs, &["ProviderBuilder", "new"])
+            || ends_with(&segs, &["ProviderBuilder", "default"]))
+            && (mentions(&segs, "alloy")
+                || mentions(&segs, "alloy_provider")
+                || self.cx.uses.imports_from("alloy"))
     }
 
     fn builder_root(&self, mut e: &Expr) -> Option<Kind> {
@@ -977,6 +1220,15 @@ impl<'e, 'a> NetScan<'e, 'a> {
         if let Some(client) = is_http_client_type(&segs) {
             return Kind::HttpClient(client);
         }
+        // A request being built, held in a field or parameter: its `send`
+        // leaves the process (the URL was given where it was started).
+        if let Some(client) = is_request_builder_type(&segs) {
+            return Kind::Request {
+                client,
+                url: Value::Unknown,
+                timeout: None,
+            };
+        }
         if (ends_with(&segs, &["Channel"]) || ends_with(&segs, &["Endpoint"]))
             && names_tonic(&segs, self.cx)
         {
@@ -1000,7 +1252,43 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }) {
             return Kind::Cache;
         }
+        // A type of the crate (or of a workspace dependency) that derefs to
+        // a client: `impl Deref for Agent { type Target = ureq::Agent; }`.
+        if let Some(k) = segs.last().and_then(|n| self.cx.index.deref_kind(n)) {
+            return k.clone();
+        }
         Kind::Unknown
+    }
+
+    /// `impl Deref for T { type Target = X; }` where `X` is a client: the
+    /// methods of `X` are called on a `T`.
+    pub fn deref_kinds(&self, file: &syn::File) -> Vec<(String, Kind)> {
+        struct V<'s, 'e, 'a>(&'s NetScan<'e, 'a>, Vec<(String, Kind)>);
+        impl<'x> Visit<'x> for V<'_, '_, '_> {
+            fn visit_item_impl(&mut self, i: &'x syn::ItemImpl) {
+                let is_deref = i
+                    .trait_
+                    .as_ref()
+                    .and_then(|(p, _)| p.segments.last())
+                    .is_some_and(|s| s.ident == "Deref");
+                let Some(name) = super::scope::type_name(&i.self_ty).filter(|_| is_deref) else {
+                    return;
+                };
+                for item in &i.items {
+                    if let syn::ImplItem::Type(t) = item {
+                        if t.ident == "Target" {
+                            let k = self.0.kind_of_type(&t.ty);
+                            if k != Kind::Unknown {
+                                self.1.push((name.clone(), k));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut v = V(self, Vec::new());
+        v.visit_file(file);
+        v.1
     }
 }
 
@@ -1016,6 +1304,46 @@ fn is_http_client_type(segs: &[String]) -> Option<&'static str> {
         ("isahc", "HttpClient") => Some("isahc"),
         ("surf", "Client") => Some("surf"),
         ("hyper" | "hyper_util", "Client") => Some("hyper"),
+        _ => is_json_rpc_provider(segs).then_some("alloy"),
+    }
+}
+
+/// An Ethereum JSON-RPC provider (alloy's `RootProvider` / `FillProvider` /
+/// `DynProvider`, ethers' `Provider`), also re-exported through a
+/// workspace crate (`graph::prelude::alloy::providers::RootProvider`): each
+/// of its RPC methods is a request to the node.
+fn is_json_rpc_provider(segs: &[String]) -> bool {
+    let Some(last) = segs.last() else {
+        return false;
+    };
+    let under = |k: &str| segs.iter().any(|s| s == k);
+    (under("alloy") || under("alloy_provider"))
+        && matches!(
+            last.as_str(),
+            "RootProvider" | "FillProvider" | "DynProvider"
+        )
+        || (under("ethers") || under("ethers_providers")) && last == "Provider"
+}
+
+/// The methods of a JSON-RPC provider that send a request: `eth_*` calls
+/// (`get_block_number`, `get_logs`, `call`, `send_raw_transaction`,
+/// `estimate_gas`, `trace_filter`, `raw_request`).
+fn is_json_rpc_method(m: &str) -> bool {
+    m.starts_with("get_")
+        || m.starts_with("send_")
+        || m.starts_with("estimate_")
+        || m.starts_with("trace_")
+        || m.starts_with("debug_")
+        || matches!(
+            m,
+            "call" | "raw_request" | "request" | "watch_blocks" | "subscribe_blocks"
+        )
+}
+
+/// `reqwest::RequestBuilder` (also through reqwest-middleware).
+fn is_request_builder_type(segs: &[String]) -> Option<&'static str> {
+    match (segs.first()?.as_str(), segs.last()?.as_str()) {
+        ("reqwest" | "reqwest_middleware", "RequestBuilder") if segs.len() <= 3 => Some("reqwest"),
         _ => None,
     }
 }
@@ -1298,6 +1626,204 @@ pub fn l7_destination(calls: &[NetCall]) -> Destination {
         Some(first) if l7.all(|c| c.dest == first.dest) => first.dest.clone(),
         _ => Destination::default(),
     }
+}
+
+/// What a method's receiver is declared as.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Recv {
+    /// A named type; `krate` is the first segment of a path into another
+    /// crate (`http_client` of `http_client::ureq::Agent`), `None` for the
+    /// crate's own types.
+    Type { krate: Option<String>, name: String },
+    /// `dyn Trait`, `impl Trait`, or a type parameter bound by the trait.
+    Trait(String),
+    /// A struct field declared in another file, by name: read from the
+    /// index once every file is summarised.
+    Field(String),
+    /// The value a one-field enum variant holds (`ProviderConfig::OpenAi(p)`
+    /// in a `match` arm binds `p` to what `OpenAi(..)` declares).
+    Variant { ty: String, variant: String },
+    /// What method `.1` of a receiver returns (`client.post(url)`), read
+    /// from the index once every file is summarised.
+    Returned(Box<Recv>, String),
+}
+
+/// Bounds that say nothing about what a value does on the network.
+fn is_std_trait(name: &str) -> bool {
+    matches!(
+        name,
+        "Send"
+            | "Sync"
+            | "Sized"
+            | "Unpin"
+            | "Clone"
+            | "Copy"
+            | "Debug"
+            | "Display"
+            | "Default"
+            | "Fn"
+            | "FnMut"
+            | "FnOnce"
+            | "Future"
+            | "IntoFuture"
+            | "Stream"
+            | "Iterator"
+            | "IntoIterator"
+            | "AsRef"
+            | "Into"
+            | "From"
+            | "Serialize"
+            | "Deserialize"
+            | "DeserializeOwned"
+            | "Error"
+            | "PartialEq"
+            | "Eq"
+            | "Hash"
+            | "ToString"
+    )
+}
+
+/// The crate a resolved type path starts in, unless it is this one.
+fn foreign_root(prefix: &[String]) -> Option<String> {
+    prefix
+        .first()
+        .filter(|k| !matches!(k.as_str(), "crate" | "self" | "super" | "Self"))
+        .cloned()
+}
+
+/// The first trait of a bound list (`dyn Provider + Send` → `Provider`).
+fn first_trait(
+    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> Option<String> {
+    bounds.iter().find_map(|b| match b {
+        syn::TypeParamBound::Trait(t) => t.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    })
+}
+
+/// Method calls a body makes on receivers whose declared type or trait is
+/// known (not `self`): how the index follows `self.inner.embed(..)` and
+/// `provider.infer(..)` to the crate's impls.
+pub fn typed_calls(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<(Recv, String)> {
+    struct V<'s, 'e, 'a> {
+        scan: &'s NetScan<'e, 'a>,
+        out: Vec<(Recv, String)>,
+        /// Names `match` arms bind to a variant's value, innermost last.
+        arms: Vec<(String, Recv)>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            let bound = match &*m.receiver {
+                Expr::Path(p) => p.path.get_ident().and_then(|id| {
+                    self.arms
+                        .iter()
+                        .rev()
+                        .find(|(n, _)| id == n)
+                        .map(|(_, r)| r.clone())
+                }),
+                _ => None,
+            };
+            if let Some(r) = bound.or_else(|| self.scan.receiver_decl(&m.receiver, 0)) {
+                self.out.push((r, m.method.to_string()));
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_arm(&mut self, a: &'x syn::Arm) {
+            let bound = variant_binding(&a.pat, self.scan);
+            let pushed = bound.is_some();
+            self.arms.extend(bound);
+            syn::visit::visit_arm(self, a);
+            if pushed {
+                self.arms.pop();
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        scan,
+        out: Vec::new(),
+        arms: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out.sort();
+    v.out.dedup();
+    v.out
+}
+
+/// `Enum::Variant(name)` (also `Self::Variant(ref name)`): the name and the
+/// variant whose value it binds.
+fn variant_binding(pat: &syn::Pat, scan: &NetScan<'_, '_>) -> Option<(String, Recv)> {
+    let syn::Pat::TupleStruct(ts) = pat else {
+        return None;
+    };
+    let [only] = &ts.elems.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let syn::Pat::Ident(id) = only else {
+        return None;
+    };
+    let segs = scan.cx.uses.resolve(&ts.path);
+    let (variant, prefix) = segs.split_last()?;
+    let ty = match prefix.last()?.as_str() {
+        "Self" => scan.self_ty?.to_string(),
+        t => t.to_string(),
+    };
+    Some((
+        id.ident.to_string(),
+        Recv::Variant {
+            ty,
+            variant: variant.clone(),
+        },
+    ))
+}
+
+/// Named fields of the file's structs: (struct, field, declared type or
+/// trait, the client that type is).
+pub fn struct_fields(
+    scan: &NetScan<'_, '_>,
+    file: &syn::File,
+) -> Vec<(String, String, Recv, Option<Kind>)> {
+    struct V<'s, 'e, 'a>(
+        &'s NetScan<'e, 'a>,
+        Vec<(String, String, Recv, Option<Kind>)>,
+    );
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_item_struct(&mut self, i: &'x syn::ItemStruct) {
+            for f in &i.fields {
+                let Some(id) = &f.ident else { continue };
+                let Some(r) = self.0.recv_of_type(&f.ty, 0) else {
+                    continue;
+                };
+                let k = Some(self.0.kind_of_type(&f.ty)).filter(|k| *k != Kind::Unknown);
+                self.1.push((i.ident.to_string(), id.to_string(), r, k));
+            }
+        }
+    }
+    let mut v = V(scan, Vec::new());
+    v.visit_file(file);
+    v.1
+}
+
+/// One-field tuple variants of the file's enums and the type or trait
+/// each holds: ((enum, variant), what it holds).
+pub fn variant_types(scan: &NetScan<'_, '_>, file: &syn::File) -> Vec<((String, String), Recv)> {
+    struct V<'s, 'e, 'a>(&'s NetScan<'e, 'a>, Vec<((String, String), Recv)>);
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_item_enum(&mut self, e: &'x syn::ItemEnum) {
+            for v in &e.variants {
+                if let syn::Fields::Unnamed(f) = &v.fields {
+                    if let [only] = &f.unnamed.iter().collect::<Vec<_>>()[..] {
+                        if let Some(r) = self.0.recv_of_type(&only.ty, 0) {
+                            self.1.push(((e.ident.to_string(), v.ident.to_string()), r));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut v = V(scan, Vec::new());
+    v.visit_file(file);
+    v.1
 }
 
 /// Calls a function body makes to other functions, by name, for the index's

@@ -10,6 +10,8 @@ pub struct FnItem<'a> {
     pub name: String,
     /// The `impl` target type, for methods.
     pub self_ty: Option<String>,
+    /// The trait an `impl Trait for Type` block implements (last segment).
+    pub trait_name: Option<String>,
     /// Inline modules it sits in, within its file (`mod a { fn f() {} }`).
     pub module: Vec<String>,
     pub attrs: &'a [syn::Attribute],
@@ -22,6 +24,7 @@ pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
     let mut v = FnCollector {
         out: Vec::new(),
         self_ty: None,
+        trait_name: None,
         module: Vec::new(),
     };
     v.visit_file(file);
@@ -31,6 +34,7 @@ pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
 struct FnCollector<'a> {
     out: Vec<FnItem<'a>>,
     self_ty: Option<String>,
+    trait_name: Option<String>,
     module: Vec<String>,
 }
 
@@ -39,6 +43,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         self.out.push(FnItem {
             name: f.sig.ident.to_string(),
             self_ty: None,
+            trait_name: None,
             module: self.module.clone(),
             attrs: &f.attrs,
             sig: &f.sig,
@@ -56,13 +61,21 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         let prev = self
             .self_ty
             .replace(type_name(&i.self_ty).unwrap_or_default());
+        let trait_name = i
+            .trait_
+            .as_ref()
+            .and_then(|(p, _)| p.segments.last())
+            .map(|s| s.ident.to_string());
+        let prev_trait = std::mem::replace(&mut self.trait_name, trait_name);
         syn::visit::visit_item_impl(self, i);
         self.self_ty = prev;
+        self.trait_name = prev_trait;
     }
     fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
         self.out.push(FnItem {
             name: f.sig.ident.to_string(),
             self_ty: self.self_ty.clone(),
+            trait_name: self.trait_name.clone(),
             module: self.module.clone(),
             attrs: &f.attrs,
             sig: &f.sig,
@@ -75,6 +88,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
             self.out.push(FnItem {
                 name: f.sig.ident.to_string(),
                 self_ty: None,
+                trait_name: None,
                 module: self.module.clone(),
                 attrs: &f.attrs,
                 sig: &f.sig,
@@ -93,6 +107,35 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         }
         syn::visit::visit_expr(&mut ItemsOnly(self), e);
     }
+}
+
+/// Trait bounds of a signature's type parameters, inline and in `where`.
+fn generic_bounds(g: &syn::Generics) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let mut add =
+        |name: String,
+         bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
+            for b in bounds {
+                if let syn::TypeParamBound::Trait(t) = b {
+                    if let Some(seg) = t.path.segments.last() {
+                        out.entry(name.clone())
+                            .or_default()
+                            .push(seg.ident.to_string());
+                    }
+                }
+            }
+        };
+    for p in g.type_params() {
+        add(p.ident.to_string(), &p.bounds);
+    }
+    for pred in g.where_clause.iter().flat_map(|w| &w.predicates) {
+        if let syn::WherePredicate::Type(t) = pred {
+            if let Some(id) = type_path(&t.bounded_ty).and_then(|p| p.get_ident()) {
+                add(id.to_string(), &t.bounds);
+            }
+        }
+    }
+    out
 }
 
 /// Last path segment of a type, through references: `&mut reqwest::Client` → `Client`.
@@ -136,12 +179,16 @@ pub struct Binding<'a> {
 #[derive(Default)]
 pub struct FnScope<'a> {
     bindings: HashMap<String, Vec<Binding<'a>>>,
+    /// The traits each generic type parameter of the signature is bound by
+    /// (`P: Provider`, `where P: Provider + Send`), last segments only.
+    bounds: HashMap<String, Vec<String>>,
 }
 
 impl<'a> FnScope<'a> {
     pub fn new(sig: Option<&'a syn::Signature>, body: &'a Block) -> FnScope<'a> {
         let mut scope = FnScope::default();
         if let Some(sig) = sig {
+            scope.bounds = generic_bounds(&sig.generics);
             for input in &sig.inputs {
                 if let syn::FnArg::Typed(pt) = input {
                     if let Pat::Ident(pi) = &*pt.pat {
@@ -228,6 +275,11 @@ impl<'a> FnScope<'a> {
     /// that starts before it.
     pub fn binding_at(&self, ident: &syn::Ident) -> Option<Binding<'a>> {
         self.lookup(&ident.to_string(), ident.span().byte_range().start)
+    }
+
+    /// The traits a generic type parameter of the function is bound by.
+    pub fn bound_traits(&self, ty_param: &str) -> &[String] {
+        self.bounds.get(ty_param).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Every binding of `name`, in source order.

@@ -22,7 +22,14 @@
 //! Clients are followed through `static`s (`LazyLock`, `OnceLock`,
 //! `lazy_static!`, whose initialisers are read too), struct fields declared
 //! in other files, and functions or methods of other files that return a
-//! client or a client builder.
+//! client or a client builder. A method call is followed through the
+//! receiver's declared type: the crate's own types and a workspace
+//! crate's (an HTTP wrapper crate whose `send` reaches reqwest), types that
+//! `Deref` to a client, enum variants a `match` arm binds, and trait
+//! objects, `impl Trait` and `P: Trait` parameters, whose call reaches the
+//! network when most of the crate's impls of that method do (two at
+//! least; an in-memory impl beside them does not make it local).
+//! Ethereum JSON-RPC providers (alloy, ethers) are HTTP clients.
 //!
 //! ## Deadlines passed in
 //! A duration that arrives as a parameter (`fn sync(.., timeout: Duration)`
