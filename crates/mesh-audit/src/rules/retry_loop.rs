@@ -105,7 +105,8 @@ impl Rule for RetryLoopRule {
     }
 
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
-        for l in cx.retry_loops() {
+        let calls = crate::analysis::retry::helper_call_retries(cx);
+        for l in cx.retry_loops().iter().chain(&calls) {
             let mut values = BTreeMap::new();
             if let Some(r) = l.retries {
                 values.insert("retries".to_string(), r.to_string());
@@ -139,6 +140,22 @@ impl Rule for RetryLoopRule {
                 format!(" ({})", from.join("; "))
             };
             let what = match (l.reconnect, l.retries) {
+                _ if l.via.is_some() => {
+                    let (name, path) = l
+                        .via
+                        .as_ref()
+                        .map(|(n, a)| (n.as_str(), a.as_str()))
+                        .unwrap_or_default();
+                    let count = match (l.retries, l.bounded) {
+                        (Some(r), _) => format!(" {r} time{}", if r == 1 { "" } else { "s" }),
+                        (None, true) => String::new(),
+                        (None, false) => " until it succeeds".into(),
+                    };
+                    format!(
+                        "`{name}` (the retry loop of `{path}`) re-tries a {} call{target}{count}",
+                        l.protocol.as_str()
+                    )
+                }
                 (true, _) => format!("reconnect loop{target} retries forever"),
                 (false, Some(r)) => format!(
                     "retry loop re-tries a {} call{target} {r} time{}",
