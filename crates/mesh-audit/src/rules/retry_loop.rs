@@ -15,6 +15,16 @@
 //! (`attempt(&op)`), and the wait in a helper (`sleep(backoff(n, base_ms))`
 //! reads `base_ms` from the call).
 //!
+//! A generic helper whose loop re-runs the operation it receives
+//! (`retry(op, is_permanent, warn_after, max_retries, "what")`) is reported
+//! where it is written, and again at each call of it, in any crate of the
+//! workspace, whose operation calls another service: with that call's host
+//! and the count its arguments give (the helper's loop is simulated once
+//! with probe values, so `attempts < warn_after` followed by `attempts <
+//! max_retries` is read as the larger of the two; `u32::MAX` re-tries until
+//! it succeeds). Predicates (`Fn(&E) -> bool`) and callbacks that return
+//! nothing are not the operation.
+//!
 //! ## Why the mesh should own it
 //! The sidecar already retries: Istio retries every request twice on
 //! connect failures and refused streams even without a VirtualService.
