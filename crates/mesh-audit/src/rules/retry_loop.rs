@@ -15,6 +15,7 @@
 //! (`attempt(&op)`), and the wait in a helper (`sleep(backoff(n, base_ms))`
 //! reads `base_ms` from the call).
 //!
+//! ## The crate's own retry helpers
 //! A generic helper whose loop re-runs the operation it receives
 //! (`retry(op, is_permanent, warn_after, max_retries, "what")`) is reported
 //! where it is written, and again at each call of it, in any crate of the
