@@ -3005,17 +3005,39 @@ impl<'x> Visit<'x> for HelperCalls<'_, '_, '_> {
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-        // `self.with_retries(op)`: a method of this `impl`.
-        let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
-        if let (true, Some(ty)) = (on_self, self.scan.self_ty) {
-            let cx = self.scan.cx;
-            let fns = cx.index.methods_of(ty, &m.method.to_string());
+        // `self.with_retries(op)`: a method of this `impl`; `self.retry.with(op)`
+        // and `policy.with(op)`: a method of the field's or binding's type.
+        let cx = self.scan.cx;
+        let mut recv = &*m.receiver;
+        while let Expr::Reference(r) = recv {
+            recv = &r.expr;
+        }
+        let ty: Option<String> = match recv {
+            Expr::Path(p) if p.path.is_ident("self") => self.scan.self_ty.map(str::to_string),
+            Expr::Field(f) if matches!(&*f.base, Expr::Path(p) if p.path.is_ident("self")) => {
+                match &f.member {
+                    syn::Member::Named(n) => cx
+                        .field_type(&n.to_string())
+                        .and_then(super::scope::type_name),
+                    syn::Member::Unnamed(_) => None,
+                }
+            }
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.scan.scope.binding_at(id))
+                .and_then(|b| b.ty)
+                .and_then(super::scope::type_name),
+            _ => None,
+        };
+        if let Some(ty) = ty {
+            let fns = cx.index.methods_of(&ty, &m.method.to_string());
             if fns.iter().any(|f| !f.helper.loops.is_empty()) {
                 let args: Vec<&Expr> = m.args.iter().collect();
                 let start = m.method.span().byte_range().start;
                 let end = m.paren_token.span.close().byte_range().end;
                 self.report(
-                    format!("self.{}", m.method),
+                    format!("{}.{}", expr_text(recv), m.method),
                     &fns,
                     &args,
                     cx.method_range(m),
@@ -3059,4 +3081,22 @@ fn helper_path(f: &crate::index::FnSummary) -> String {
         .cloned()
         .collect::<Vec<_>>()
         .join("::")
+}
+
+/// `self`, `self.retry`, `policy`: how a helper's receiver is written.
+fn expr_text(e: &Expr) -> String {
+    match e {
+        Expr::Path(p) => p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect::<Vec<_>>()
+            .join("::"),
+        Expr::Field(f) => match &f.member {
+            syn::Member::Named(n) => format!("{}.{n}", expr_text(&f.base)),
+            syn::Member::Unnamed(i) => format!("{}.{}", expr_text(&f.base), i.index),
+        },
+        _ => "_".into(),
+    }
 }
