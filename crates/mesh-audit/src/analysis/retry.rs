@@ -2854,6 +2854,9 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
 pub fn helper_call_retries(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     let mut out = Vec::new();
     for f in functions(cx.file) {
+        if !names_a_helper(cx, f.body) {
+            continue;
+        }
         let scope = FnScope::new(Some(f.sig), f.body);
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let module = [cx.module.as_slice(), f.module.as_slice()].concat();
@@ -2867,6 +2870,49 @@ pub fn helper_call_retries(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     out.sort_by_key(|r| r.bytes.start);
     out.dedup_by_key(|r| r.bytes.start);
     out
+}
+
+/// Whether a body calls a function or method named like one of the
+/// crate's retry helpers: the scope is built only for those.
+fn names_a_helper(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
+    struct V<'c, 'a> {
+        cx: &'c FileCtx<'a>,
+        found: bool,
+    }
+    impl V<'_, '_> {
+        fn helper(&self, name: &str) -> bool {
+            self.cx
+                .index
+                .functions(name)
+                .iter()
+                .any(|f| !f.helper.loops.is_empty())
+        }
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve(&p.path);
+                if segs.last().is_some_and(|n| self.helper(n)) {
+                    self.found = true;
+                }
+            }
+            if !self.found {
+                syn::visit::visit_expr_call(self, c);
+            }
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if self.helper(&m.method.to_string()) {
+                self.found = true;
+            }
+            if !self.found {
+                syn::visit::visit_expr_method_call(self, m);
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V { cx, found: false };
+    v.visit_block(body);
+    v.found
 }
 
 struct HelperCalls<'s, 'e, 'a> {
@@ -2984,9 +3030,22 @@ impl HelperCalls<'_, '_, '_> {
 
 impl<'x> Visit<'x> for HelperCalls<'_, '_, '_> {
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+        let cx = self.scan.cx;
+        // Only names the crate's retry helpers go by are resolved.
+        let helper_name = |segs: &[String]| {
+            segs.last().is_some_and(|name| {
+                cx.index
+                    .functions(name)
+                    .iter()
+                    .any(|f| !f.helper.loops.is_empty())
+            })
+        };
         if let Expr::Path(p) = &*c.func {
-            let cx = self.scan.cx;
             let segs = cx.uses.resolve(&p.path);
+            if !helper_name(&segs) {
+                syn::visit::visit_expr_call(self, c);
+                return;
+            }
             let fns = cx.index.fns_at_path(&segs, self.module, self.scan.self_ty);
             if fns.iter().any(|f| !f.helper.loops.is_empty()) {
                 let args: Vec<&Expr> = c.args.iter().collect();
