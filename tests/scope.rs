@@ -66,6 +66,9 @@ fn audits_the_service_and_its_libraries_with_calls_followed_across_crates() {
             // `attempt` is the module's own networking helper, not the
             // same-named local helper of `jobs`.
             r#"retry-loop services/api/src/upstream.rs:21 {"host":"pricing","port":"8080","protocol":"http","retries":"2"}"#,
+            // ..and the call of that helper, where its policy meets the
+            // `inventory` call.
+            r#"retry-loop services/api/src/upstream.rs:32 {"backoff":"100ms","host":"inventory","port":"8080","protocol":"http","retries":"3"}"#,
         ]
     );
 }
@@ -110,6 +113,7 @@ fn all_scopes_and_include_tests_bring_the_rest_back() {
             "loopback-bind services/api/src/testing.rs:3",
             "timeout-wrapper services/api/src/upstream.rs:8",
             "retry-loop services/api/src/upstream.rs:21",
+            "retry-loop services/api/src/upstream.rs:32",
             // A `tests/` target: test code by cargo's word, not its folder.
             "loopback-bind services/api/tests/smoke.rs:3",
             "timeout-wrapper tools/cli/src/main.rs:15",

@@ -407,7 +407,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     .unwrap_or(Value::Unknown);
                 Some(call(Protocol::Http, "hyper", &url, None))
             }
-            _ => self.crate_method(m, &method, range),
+            // A method of a library client (`s3.get_object()`) is not the
+            // crate's own method of the same name, nor its destination; a
+            // request builder may have the crate's extension methods.
+            (Kind::Unknown | Kind::Request { .. }, _) => self.crate_method(m, &method, range),
+            _ => None,
         }
     }
 

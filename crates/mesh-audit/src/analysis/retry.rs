@@ -42,6 +42,9 @@ pub struct RetryLoop {
     /// Values that are configuration defaults (`retries`, `backoff`,
     /// `per_try_timeout`), with where the default is written.
     pub sources: Vec<(&'static str, Source)>,
+    /// For a call of the crate's own retry helper: the name it is called
+    /// by and its path in the workspace (`toolkit::backoff::retry`).
+    pub via: Option<(String, String)>,
 }
 
 /// Simulated iterations before a loop is called unbounded.
@@ -69,10 +72,14 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         // A generic helper (`with_retry(f)`) calls what its callers pass in.
         let module = [cx.module.as_slice(), f.module.as_slice()].concat();
-        let passed_in = cx
-            .index
-            .closure_net(&module, &f.name)
-            .map(|n| (n, fn_params(f.sig), callable_params(f.sig)));
+        let passed_in = cx.index.closure_net(&module, &f.name).map(|n| {
+            // Its predicates and callbacks are not the operation.
+            let told = predicate_params(f.sig);
+            let keep = |names: Vec<String>| -> Vec<String> {
+                names.into_iter().filter(|c| !told.contains(c)).collect()
+            };
+            (n, keep(fn_params(f.sig)), keep(callable_params(f.sig)))
+        });
         // A count passed in: what this file's callers pass, where they
         // agree; read only when a loop needs it (it walks the file).
         let params = ParamValues {
@@ -355,6 +362,7 @@ fn analyse(
                 dest: first.dest.clone(),
                 reconnect: true,
                 sources,
+                via: None,
             });
         }
         return None;
@@ -420,6 +428,7 @@ fn analyse(
         dest,
         reconnect: false,
         sources,
+        via: None,
     })
 }
 
@@ -588,6 +597,69 @@ fn param_calls(
     };
     v.visit_block(body);
     v.out
+}
+
+/// Callable parameters that answer a question (`Fn(&E) -> bool`) or are
+/// told something (`FnMut(Progress)`, returning nothing): a retry
+/// helper's predicate or callback, not the operation it re-runs.
+fn predicate_params(sig: &syn::Signature) -> Vec<String> {
+    fn is_predicate(b: &syn::TypeParamBound) -> bool {
+        let syn::TypeParamBound::Trait(t) = b else {
+            return false;
+        };
+        t.path.segments.last().is_some_and(|s| {
+            matches!(&s.arguments, syn::PathArguments::Parenthesized(a)
+            if match &a.output {
+                syn::ReturnType::Type(_, ty) => {
+                    super::scope::type_name(ty).as_deref() == Some("bool")
+                }
+                syn::ReturnType::Default => true,
+            })
+        })
+    }
+    let mut generic: Vec<String> = Vec::new();
+    for p in &sig.generics.params {
+        if let syn::GenericParam::Type(t) = p {
+            if t.bounds.iter().any(is_predicate) {
+                generic.push(t.ident.to_string());
+            }
+        }
+    }
+    if let Some(w) = &sig.generics.where_clause {
+        for pred in &w.predicates {
+            if let syn::WherePredicate::Type(pt) = pred {
+                if let (Some(name), true) = (
+                    super::scope::type_name(&pt.bounded_ty),
+                    pt.bounds.iter().any(is_predicate),
+                ) {
+                    generic.push(name);
+                }
+            }
+        }
+    }
+    fn predicate(ty: &syn::Type, generic: &[String]) -> bool {
+        match ty {
+            syn::Type::Reference(r) => predicate(&r.elem, generic),
+            syn::Type::Paren(p) => predicate(&p.elem, generic),
+            syn::Type::ImplTrait(i) => i.bounds.iter().any(is_predicate),
+            syn::Type::TraitObject(o) => o.bounds.iter().any(is_predicate),
+            syn::Type::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| generic.iter().any(|g| id == g)),
+            _ => false,
+        }
+    }
+    sig.inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) => match (&*pt.pat, predicate(&pt.ty, &generic)) {
+                (Pat::Ident(pi), true) => Some(pi.ident.to_string()),
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
 }
 
 /// Parameters that hold a closure or function: typed `impl Fn..`,
@@ -1179,8 +1251,17 @@ fn mentions_ident(e: &Expr, name: &str) -> bool {
     v.1
 }
 
+/// A condition that decides whether the loop is left: (position, the
+/// condition, whether it leaves when true, the `match` of a guard chain).
+type ExitCheck<'a> = (usize, &'a Expr, bool, Option<usize>);
+
 /// One step of the simulated loop body, in source order.
 enum Event<'a> {
+    /// A `match`'s counter guards in arm order, each with whether its arm
+    /// leaves the loop; the first that holds decides, and when none does
+    /// the loop is left if a guarded arm goes round (a later failure arm
+    /// returns).
+    Arms(Vec<(&'a Expr, bool)>),
     Call,
     Inc(String, i128),
     /// Leaves the loop when the condition holds.
@@ -1226,7 +1307,15 @@ fn simulate(
     for (n, step, at) in incs {
         events.push((at, Event::Inc(n, step)));
     }
-    for (at, cond, exit_when) in exit_checks(body, &names) {
+    let mut groups: Vec<(usize, Vec<(&Expr, bool)>)> = Vec::new();
+    for (at, cond, exit_when, group) in exit_checks(body, &names) {
+        if let Some(g) = group {
+            match groups.iter_mut().find(|(x, _)| *x == g) {
+                Some((_, arms)) => arms.push((cond, exit_when)),
+                None => groups.push((g, vec![(cond, exit_when)])),
+            }
+            continue;
+        }
         events.push((
             at,
             if exit_when {
@@ -1236,6 +1325,9 @@ fn simulate(
             },
         ));
     }
+    for (at, arms) in groups {
+        events.push((at, Event::Arms(arms)));
+    }
     if let LoopRef::While(w) = l {
         if !matches!(&*w.cond, Expr::Let(_)) {
             events.push((0, Event::ContinueIf(&w.cond)));
@@ -1244,7 +1336,7 @@ fn simulate(
     events.sort_by_key(|(at, _)| *at);
     if !events
         .iter()
-        .any(|(_, e)| matches!(e, Event::ExitIf(_) | Event::ContinueIf(_)))
+        .any(|(_, e)| matches!(e, Event::ExitIf(_) | Event::ContinueIf(_) | Event::Arms(_)))
     {
         return None;
     }
@@ -1268,6 +1360,19 @@ fn simulate(
                         return Some(tries);
                     }
                 }
+                Event::Arms(arms) => {
+                    let mut decided = None;
+                    for (c, exits) in arms {
+                        if eval_cond(scan, c, &vars)? {
+                            decided = Some(*exits);
+                            break;
+                        }
+                    }
+                    let goes_round = arms.iter().any(|(_, exits)| !exits);
+                    if decided.unwrap_or(goes_round) {
+                        return Some(tries);
+                    }
+                }
             }
         }
     }
@@ -1278,10 +1383,15 @@ fn simulate(
 /// `if n >= MAX { return .. }` and `Err(e) if n >= MAX => return Err(e)`
 /// leave when true; `Err(e) if n < MAX => { .. }` followed by an arm that
 /// returns leaves when false. Positions are the conditions'.
-fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<(usize, &'a Expr, bool)> {
+///
+/// Guards of one `match` that each test the counter are one decision, read
+/// in arm order (`Err(_) if n < warn => {..} Err(_) if n < max => {..}
+/// Err(e) => return Err(e)` goes round while either holds): they share
+/// their `match`'s position as a group.
+fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>> {
     struct V<'a, 'n> {
         names: &'n [String],
-        out: Vec<(usize, &'a Expr, bool)>,
+        out: Vec<ExitCheck<'a>>,
     }
     impl<'a> V<'a, '_> {
         fn counts(&self, e: &Expr) -> bool {
@@ -1293,7 +1403,7 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<(usize, &'a Ex
             let exits = block_always_exits(&i.then_branch);
             if exits && self.counts(&i.cond) {
                 self.out
-                    .push((i.cond.span().byte_range().start, &i.cond, true));
+                    .push((i.cond.span().byte_range().start, &i.cond, true, None));
             }
             syn::visit::visit_expr_if(self, i);
         }
@@ -1326,11 +1436,12 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<(usize, &'a Ex
                             && self.counts(cond)
                             && !self.out.iter().any(|(x, ..)| *x == at)
                         {
-                            self.out.push((at, cond, false));
+                            self.out.push((at, cond, false, None));
                         }
                     }
                 }
             }
+            let mut guards = Vec::new();
             for (idx, a) in m.arms.iter().enumerate() {
                 let (pat, Some(g)) = arm_parts(a) else {
                     continue;
@@ -1339,14 +1450,20 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<(usize, &'a Ex
                     continue;
                 }
                 if always_exits(&a.body) {
-                    self.out.push((g.span().byte_range().start, g, true));
+                    guards.push((g.span().byte_range().start, g, true));
                 } else if m.arms[idx + 1..]
                     .iter()
                     .any(|b| is_failure_pat(arm_parts(b).0) && always_exits(&b.body))
                 {
-                    self.out.push((g.span().byte_range().start, g, false));
+                    guards.push((g.span().byte_range().start, g, false));
                 }
             }
+            let group = (guards.len() > 1).then(|| m.match_token.span.byte_range().start);
+            self.out.extend(
+                guards
+                    .into_iter()
+                    .map(|(at, g, exits)| (at, g, exits, group)),
+            );
             syn::visit::visit_expr_match(self, m);
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
@@ -2399,6 +2516,167 @@ pub struct HelperFacts {
     /// Plain parameters handed on (`inner(op, tries)`): (the called
     /// function, parameter position, argument position).
     pub value_forwards: Vec<(crate::index::Callee, usize, usize)>,
+    /// Retry loops it writes around a callable it receives.
+    pub loops: Vec<LoopHelper>,
+}
+
+/// A hand-written retry loop of a generic helper around the callable it
+/// receives (`retry(op, is_permanent, 3, "upload", &cancel)`), read where
+/// the helper is written so that each call of it, in any crate of the
+/// workspace, is reported with the caller's operation and count.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LoopHelper {
+    /// Position of the callable parameter the loop re-runs (not counting
+    /// `self`).
+    pub op: usize,
+    pub count: HelperCount,
+    pub bounded: bool,
+    pub backoff: Option<u128>,
+    pub per_try_timeout: Option<u128>,
+    pub retry_on: Vec<String>,
+}
+
+/// How many times a helper's loop re-tries, as a function of its arguments.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub enum HelperCount {
+    /// Not readable, or not a function of the arguments we can state.
+    #[default]
+    Unknown,
+    /// Written in the helper.
+    Fixed(u32),
+    /// The largest of these parameters' values (positions, not counting
+    /// `self`) plus `offset`: `attempts < max_retries` gives `max_retries`,
+    /// two thresholds that each let the loop go round give the larger.
+    Params { params: Vec<usize>, offset: i128 },
+}
+
+/// The retry loops a generic helper writes around a callable parameter,
+/// with their count as a function of the other parameters: the loop is
+/// simulated as if the callable made an HTTP call, once with no parameter
+/// known and then with probe values, and a count that follows the largest
+/// of some parameters plus a constant is kept as that rule (anything else
+/// stays unknown: never guessed).
+fn loop_helpers(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> Vec<LoopHelper> {
+    let callables = callable_params(sig);
+    if callables.is_empty() {
+        return Vec::new();
+    }
+    let mut loops = Vec::new();
+    LoopCollector {
+        cx,
+        loops: &mut loops,
+        invocation: None,
+    }
+    .visit_block(body);
+    if loops.is_empty() {
+        return Vec::new();
+    }
+    let params = fn_params(sig);
+    let predicates = predicate_params(sig);
+    let scope = FnScope::new(Some(sig), body);
+    let scan = NetScan::new(cx, &scope, None);
+    let probe_net = NetSummary {
+        protocol: Protocol::Http,
+        dest: Destination::default(),
+    };
+    let mut out: Vec<LoopHelper> = Vec::new();
+    for (l, invocation) in loops {
+        if invocation.is_some() {
+            continue;
+        }
+        // The callable the loop re-runs: exactly one that is not a
+        // predicate on the error (`is_permanent: impl Fn(&E) -> bool`).
+        let mut ops = callables.iter().filter(|c| {
+            !predicates.contains(c)
+                && !param_calls(
+                    cx,
+                    l.body(),
+                    std::slice::from_ref(c),
+                    std::slice::from_ref(c),
+                )
+                .is_empty()
+        });
+        let (Some(op_name), None) = (ops.next(), ops.next()) else {
+            continue;
+        };
+        let Some(op) = params.iter().position(|p| p == op_name) else {
+            continue;
+        };
+        let not_told: Vec<String> = params
+            .iter()
+            .filter(|p| !predicates.contains(p))
+            .cloned()
+            .collect();
+        let passed = (&probe_net, not_told, vec![op_name.clone()]);
+        let run = |vals: Vec<(String, i128)>| -> Option<RetryLoop> {
+            let known = ParamValues {
+                cx,
+                fname: "",
+                sig,
+                values: std::cell::OnceCell::from(vals),
+            };
+            analyse(&scan, l, Some(&passed), &known)
+        };
+        let Some(base) = run(Vec::new()) else {
+            continue;
+        };
+        let ints: Vec<(usize, &String)> = params
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != op && !callables.contains(&params[*i]))
+            .collect();
+        let probe = |set: &[(usize, i128)]| -> Option<u32> {
+            let vals = ints
+                .iter()
+                .map(|(i, n)| {
+                    let v = set.iter().find(|(j, _)| j == i).map_or(5, |(_, v)| *v);
+                    ((*n).clone(), v)
+                })
+                .collect();
+            let r = run(vals)?;
+            r.bounded.then_some(r.retries).flatten()
+        };
+        let mut bounded = base.bounded;
+        let count = match (base.bounded, base.retries) {
+            (true, Some(r)) => HelperCount::Fixed(r),
+            _ => 'model: {
+                let Some(at5) = probe(&[]) else {
+                    break 'model HelperCount::Unknown;
+                };
+                let offset = i128::from(at5) - 5;
+                let moves = |i: usize, v: i128| probe(&[(i, v)]).map(i128::from);
+                let relevant: Vec<usize> = ints
+                    .iter()
+                    .map(|(i, _)| *i)
+                    .filter(|i| moves(*i, 9) != Some(i128::from(at5)))
+                    .collect();
+                let all =
+                    |v: i128| -> Vec<(usize, i128)> { relevant.iter().map(|i| (*i, v)).collect() };
+                let follows_max = !relevant.is_empty()
+                    && relevant.iter().all(|i| moves(*i, 9) == Some(9 + offset))
+                    && probe(&all(7)).map(i128::from) == Some(7 + offset)
+                    && (relevant.len() == 1 || moves(relevant[0], 2) == Some(5 + offset));
+                if follows_max {
+                    bounded = true;
+                    HelperCount::Params {
+                        params: relevant,
+                        offset,
+                    }
+                } else {
+                    HelperCount::Unknown
+                }
+            }
+        };
+        out.push(LoopHelper {
+            op,
+            count,
+            bounded,
+            backoff: base.backoff,
+            per_try_timeout: base.per_try_timeout,
+            retry_on: base.retry_on,
+        });
+    }
+    out
 }
 
 /// Reads `HelperFacts` from a function's body; empty for functions that
@@ -2409,6 +2687,7 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
     if callables.is_empty() {
         return HelperFacts::default();
     }
+    let loops = loop_helpers(cx, sig, body);
     let params = fn_params(sig);
     // Position of the callable parameter an argument is, or calls (a
     // closure or async block whose body names it).
@@ -2583,5 +2862,320 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
     v.visit_block(body);
     v.out.retried.sort();
     v.out.retried.dedup();
+    v.out.loops = loops;
     v.out
+}
+
+/// Calls of the crate's own retry helpers (`backoff::retry(|| upload(..),
+/// is_permanent, 3, 10, "upload", &cancel)`, `self.with_retries(op)`)
+/// whose operation makes an HTTP or gRPC call: each is the crate's retry
+/// loop applied to that call, reported at the call with the operation's
+/// destination and the count its arguments give.
+pub fn helper_call_retries(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
+    let mut out = Vec::new();
+    for f in functions(cx.file) {
+        if !names_a_helper(cx, f.body) {
+            continue;
+        }
+        let scope = FnScope::new(Some(f.sig), f.body);
+        let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
+        let module = [cx.module.as_slice(), f.module.as_slice()].concat();
+        let mut v = HelperCalls {
+            scan: &scan,
+            module: &module,
+            out: &mut out,
+        };
+        v.visit_block(f.body);
+    }
+    out.sort_by_key(|r| r.bytes.start);
+    out.dedup_by_key(|r| r.bytes.start);
+    out
+}
+
+/// Whether a body calls a function or method named like one of the
+/// crate's retry helpers: the scope is built only for those.
+fn names_a_helper(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
+    struct V<'c, 'a> {
+        cx: &'c FileCtx<'a>,
+        found: bool,
+    }
+    impl V<'_, '_> {
+        fn helper(&self, name: &str) -> bool {
+            self.cx
+                .index
+                .functions(name)
+                .iter()
+                .any(|f| !f.helper.loops.is_empty())
+        }
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve(&p.path);
+                if segs.last().is_some_and(|n| self.helper(n)) {
+                    self.found = true;
+                }
+            }
+            if !self.found {
+                syn::visit::visit_expr_call(self, c);
+            }
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if self.helper(&m.method.to_string()) {
+                self.found = true;
+            }
+            if !self.found {
+                syn::visit::visit_expr_method_call(self, m);
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V { cx, found: false };
+    v.visit_block(body);
+    v.found
+}
+
+struct HelperCalls<'s, 'e, 'a> {
+    scan: &'s NetScan<'e, 'a>,
+    module: &'s [String],
+    out: &'s mut Vec<RetryLoop>,
+}
+
+impl HelperCalls<'_, '_, '_> {
+    /// The network calls an operation makes: a closure or async block, or
+    /// a crate function passed by name.
+    fn op_calls(&self, op: &Expr) -> Vec<NetCall> {
+        let scan = self.scan;
+        let mut calls = scan.calls_in_expr(op);
+        let mut e = op;
+        while let Expr::Reference(r) = e {
+            e = &r.expr;
+        }
+        if let (true, Expr::Path(p)) = (calls.is_empty(), e) {
+            let bound = p
+                .path
+                .get_ident()
+                .is_some_and(|id| scan.scope.binding_at(id).is_some());
+            let segs = scan.cx.uses.resolve(&p.path);
+            if let (false, Some(name)) = (bound, segs.last()) {
+                if let Some(n) = scan.cx.index.net_of_path(&segs, self.module, scan.self_ty) {
+                    calls.push(NetCall {
+                        protocol: n.protocol,
+                        client: format!("{name}()"),
+                        range: scan.cx.node_range(op),
+                        dest: n.dest.clone(),
+                        request_timeout: None,
+                    });
+                }
+            }
+        }
+        calls.retain(|c| c.protocol.is_l7());
+        calls
+    }
+
+    fn report(
+        &mut self,
+        name: String,
+        fns: &[&crate::index::FnSummary],
+        args: &[&Expr],
+        range: TextRange,
+        bytes: Range<usize>,
+    ) {
+        // Every candidate agrees on the loop, or nothing is said.
+        let Some(first) = fns.first() else { return };
+        let Some(helper) = first.helper.loops.first() else {
+            return;
+        };
+        if first.helper.loops.len() != 1 || fns.iter().any(|f| f.helper.loops != first.helper.loops)
+        {
+            return;
+        }
+        let Some(op) = args.get(helper.op) else {
+            return;
+        };
+        let calls = self.op_calls(op);
+        let Some(call) = calls.first() else { return };
+        let dest = if calls.iter().all(|c| c.dest == call.dest) {
+            call.dest.clone()
+        } else {
+            Destination::default()
+        };
+        let ev = &self.scan.ev;
+        ev.take_sources();
+        let mut bounded = helper.bounded;
+        let retries = match &helper.count {
+            HelperCount::Fixed(r) => Some(*r),
+            HelperCount::Params { params, offset } => {
+                let vals: Option<Vec<i128>> = params
+                    .iter()
+                    .map(|p| {
+                        let a = args.get(*p)?;
+                        ev.eval(a).as_int().or_else(|| int_max(a))
+                    })
+                    .collect();
+                match vals.and_then(|v| v.into_iter().max()).map(|m| m + offset) {
+                    Some(n) if n >= i128::from(MAX_SIMULATED_TRIES) => {
+                        bounded = false;
+                        None
+                    }
+                    Some(n) => u32::try_from(n).ok(),
+                    None => None,
+                }
+            }
+            HelperCount::Unknown => None,
+        };
+        let mut sources = Vec::new();
+        if let (Some(_), Some(s)) = (retries, ev.take_sources().into_iter().next()) {
+            sources.push(("retries", s));
+        }
+        let per_try_timeout = helper
+            .per_try_timeout
+            .or_else(|| calls.iter().find_map(|c| c.request_timeout.map(|t| t.0)));
+        self.out.push(RetryLoop {
+            range,
+            bytes,
+            retries,
+            bounded,
+            per_try_timeout,
+            backoff: helper.backoff,
+            retry_on: helper.retry_on.clone(),
+            protocol: call.protocol,
+            dest,
+            reconnect: false,
+            sources,
+            via: Some((name, helper_path(first))),
+        });
+    }
+}
+
+impl<'x> Visit<'x> for HelperCalls<'_, '_, '_> {
+    fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+        let cx = self.scan.cx;
+        // Only names the crate's retry helpers go by are resolved.
+        let helper_name = |segs: &[String]| {
+            segs.last().is_some_and(|name| {
+                cx.index
+                    .functions(name)
+                    .iter()
+                    .any(|f| !f.helper.loops.is_empty())
+            })
+        };
+        if let Expr::Path(p) = &*c.func {
+            let segs = cx.uses.resolve(&p.path);
+            if !helper_name(&segs) {
+                syn::visit::visit_expr_call(self, c);
+                return;
+            }
+            let fns = cx.index.fns_at_path(&segs, self.module, self.scan.self_ty);
+            if fns.iter().any(|f| !f.helper.loops.is_empty()) {
+                let args: Vec<&Expr> = c.args.iter().collect();
+                let name = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect::<Vec<_>>()
+                    .join("::");
+                let start = c.func.span().byte_range().start;
+                let end = c.paren_token.span.close().byte_range().end;
+                self.report(name, &fns, &args, cx.call_range(c), start..end.max(start));
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
+    }
+    fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+        // `self.with_retries(op)`: a method of this `impl`; `self.retry.with(op)`
+        // and `policy.with(op)`: a method of the field's or binding's type.
+        let cx = self.scan.cx;
+        let mut recv = &*m.receiver;
+        while let Expr::Reference(r) = recv {
+            recv = &r.expr;
+        }
+        let ty: Option<String> = match recv {
+            Expr::Path(p) if p.path.is_ident("self") => self.scan.self_ty.map(str::to_string),
+            Expr::Field(f) if matches!(&*f.base, Expr::Path(p) if p.path.is_ident("self")) => {
+                match &f.member {
+                    syn::Member::Named(n) => cx
+                        .field_type(&n.to_string())
+                        .and_then(super::scope::type_name),
+                    syn::Member::Unnamed(_) => None,
+                }
+            }
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.scan.scope.binding_at(id))
+                .and_then(|b| b.ty)
+                .and_then(super::scope::type_name),
+            _ => None,
+        };
+        if let Some(ty) = ty {
+            let fns = cx.index.methods_of(&ty, &m.method.to_string());
+            if fns.iter().any(|f| !f.helper.loops.is_empty()) {
+                let args: Vec<&Expr> = m.args.iter().collect();
+                let start = m.method.span().byte_range().start;
+                let end = m.paren_token.span.close().byte_range().end;
+                self.report(
+                    format!("{}.{}", expr_text(recv), m.method),
+                    &fns,
+                    &args,
+                    cx.method_range(m),
+                    start..end.max(start),
+                );
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+/// `u32::MAX` and its kin as a count: "retry forever".
+fn int_max(e: &Expr) -> Option<i128> {
+    let Expr::Path(p) = e else { return None };
+    let segs = super::paths::path_segments(&p.path);
+    match segs
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [ty, "MAX"]
+            if matches!(
+                *ty,
+                "u16" | "u32" | "u64" | "usize" | "i32" | "i64" | "isize"
+            ) =>
+        {
+            Some(i128::from(u16::MAX))
+        }
+        _ => None,
+    }
+}
+
+/// `toolkit::backoff::retry`, `events::Events::with_tries`.
+fn helper_path(f: &crate::index::FnSummary) -> String {
+    f.module
+        .iter()
+        .chain(f.self_ty.as_ref())
+        .chain([&f.name])
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// `self`, `self.retry`, `policy`: how a helper's receiver is written.
+fn expr_text(e: &Expr) -> String {
+    match e {
+        Expr::Path(p) => p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect::<Vec<_>>()
+            .join("::"),
+        Expr::Field(f) => match &f.member {
+            syn::Member::Named(n) => format!("{}.{n}", expr_text(&f.base)),
+            syn::Member::Unnamed(i) => format!("{}.{}", expr_text(&f.base), i.index),
+        },
+        _ => "_".into(),
+    }
 }

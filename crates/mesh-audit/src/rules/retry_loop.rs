@@ -15,6 +15,17 @@
 //! (`attempt(&op)`), and the wait in a helper (`sleep(backoff(n, base_ms))`
 //! reads `base_ms` from the call).
 //!
+//! ## The crate's own retry helpers
+//! A generic helper whose loop re-runs the operation it receives
+//! (`retry(op, is_permanent, warn_after, max_retries, "what")`) is reported
+//! where it is written, and again at each call of it, in any crate of the
+//! workspace, whose operation calls another service: with that call's host
+//! and the count its arguments give (the helper's loop is simulated once
+//! with probe values, so `attempts < warn_after` followed by `attempts <
+//! max_retries` is read as the larger of the two; `u32::MAX` re-tries until
+//! it succeeds). Predicates (`Fn(&E) -> bool`) and callbacks that return
+//! nothing are not the operation.
+//!
 //! ## Why the mesh should own it
 //! The sidecar already retries: Istio retries every request twice on
 //! connect failures and refused streams even without a VirtualService.
@@ -105,7 +116,8 @@ impl Rule for RetryLoopRule {
     }
 
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
-        for l in cx.retry_loops() {
+        let calls = crate::analysis::retry::helper_call_retries(cx);
+        for l in cx.retry_loops().iter().chain(&calls) {
             let mut values = BTreeMap::new();
             if let Some(r) = l.retries {
                 values.insert("retries".to_string(), r.to_string());
@@ -139,6 +151,22 @@ impl Rule for RetryLoopRule {
                 format!(" ({})", from.join("; "))
             };
             let what = match (l.reconnect, l.retries) {
+                _ if l.via.is_some() => {
+                    let (name, path) = l
+                        .via
+                        .as_ref()
+                        .map(|(n, a)| (n.as_str(), a.as_str()))
+                        .unwrap_or_default();
+                    let count = match (l.retries, l.bounded) {
+                        (Some(r), _) => format!(" {r} time{}", if r == 1 { "" } else { "s" }),
+                        (None, true) => String::new(),
+                        (None, false) => " until it succeeds".into(),
+                    };
+                    format!(
+                        "`{name}` (the retry loop of `{path}`) re-tries a {} call{target}{count}",
+                        l.protocol.as_str()
+                    )
+                }
                 (true, _) => format!("reconnect loop{target} retries forever"),
                 (false, Some(r)) => format!(
                     "retry loop re-tries a {} call{target} {r} time{}",
