@@ -1041,6 +1041,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 Kind::HttpClient(c)
             }
             (Kind::Database, _) => Kind::Database,
+            // An AWS SDK operation is a fluent builder (`client.get_object()
+            // .bucket(..).key(..)`) until its `send()`: every link keeps the
+            // client's kind so the `send` at the end is seen as the call.
+            (Kind::Aws, m) if m != "send" => Kind::Aws,
             // `ProviderBuilder::new().connect_http(url)`: an alloy provider.
             (Kind::Unknown, name)
                 if (name.starts_with("connect") || name.starts_with("on_"))
