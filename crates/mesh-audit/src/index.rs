@@ -164,6 +164,10 @@ pub struct FnSummary {
     pub self_ty: Option<String>,
     /// The trait its `impl` block implements (`impl Provider for OpenAi`).
     pub trait_name: Option<String>,
+    /// The trait whose default body it is (`trait Store { async fn
+    /// delete_all(&self) { self.delete(..) } }`): types that implement the
+    /// trait without overriding it run this body.
+    pub default_of: Option<String>,
     /// Inline modules around it within its file.
     pub module: Vec<String>,
     /// Values a caller may read, e.g. a helper returning a URL (`fn base() -> String`).
@@ -395,6 +399,7 @@ impl FileSummary {
                     name: f.name,
                     self_ty: f.self_ty,
                     trait_name: f.trait_name,
+                    default_of: f.default_of,
                     module: f.module,
                     returns,
                     net,
@@ -1631,6 +1636,17 @@ impl CrateIndex {
                         continue;
                     }
                     for callee in &f.callees {
+                        // `self.m()` in a trait's default body runs the
+                        // implementing type's `m`: the trait's impls decide.
+                        if let Some(tr) = f.default_of.as_deref().filter(|_| {
+                            callee.via_self && callee.path.is_empty() && f.self_ty.is_none()
+                        }) {
+                            if let Some(n) = snapshot.net_of_trait_method(tr, &callee.name) {
+                                f.net = Some(n);
+                                changed = true;
+                                break;
+                            }
+                        }
                         let found = snapshot.resolve(callee, &f.module, f.self_ty.as_deref());
                         if let Some(n) = agreed_net(&found) {
                             f.net = Some(n.clone());
@@ -1795,6 +1811,51 @@ impl CrateIndex {
     /// The methods `name` of type `ty`: the crate's own (`krate` `None`), or
     /// those of the workspace dependency imported as `krate`.
     fn typed_methods_of(&self, krate: Option<&str>, ty: &str, name: &str) -> Vec<&FnSummary> {
+        let own = self.own_typed_methods_of(krate, ty, name);
+        if own.is_empty() {
+            return self.inherited_defaults(krate, ty, name);
+        }
+        own
+    }
+
+    /// The default bodies of `name` in the traits `ty` implements without
+    /// overriding `name` (`S3Store` implementing `Store` gets `Store`'s
+    /// `delete_all`), from the same crate as the type.
+    fn inherited_defaults(&self, krate: Option<&str>, ty: &str, name: &str) -> Vec<&FnSummary> {
+        let same_crate = |f: &FnSummary| match krate {
+            None => !f.foreign,
+            Some(k) => {
+                !f.foreign && self.types.contains(ty)
+                    || f.foreign && f.module.first().is_some_and(|m| m == k)
+            }
+        };
+        let defaults: Vec<&FnSummary> = self
+            .functions
+            .get(name)
+            .into_iter()
+            .flatten()
+            .chain(self.typed_methods.get(name).into_iter().flatten())
+            .filter(|f| f.default_of.is_some() && f.self_ty.is_none() && same_crate(f))
+            .collect();
+        if defaults.is_empty() {
+            return defaults;
+        }
+        // Only the traits the type implements (it has an impl of some method
+        // of the trait in this index).
+        let implemented = |tr: &str| {
+            self.functions
+                .values()
+                .chain(self.typed_methods.values())
+                .flatten()
+                .any(|f| f.self_ty.as_deref() == Some(ty) && f.trait_name.as_deref() == Some(tr))
+        };
+        defaults
+            .into_iter()
+            .filter(|f| f.default_of.as_deref().is_some_and(implemented))
+            .collect()
+    }
+
+    fn own_typed_methods_of(&self, krate: Option<&str>, ty: &str, name: &str) -> Vec<&FnSummary> {
         let of_ty = |f: &&FnSummary| f.self_ty.as_deref() == Some(ty);
         match krate {
             None => self
@@ -1818,7 +1879,7 @@ impl CrateIndex {
                 // `providers::Config` written from the crate root names the
                 // crate's own module, not a crate.
                 if foreign.is_empty() && self.types.contains(ty) {
-                    return self.typed_methods_of(None, ty, name);
+                    return self.own_typed_methods_of(None, ty, name);
                 }
                 foreign
             }

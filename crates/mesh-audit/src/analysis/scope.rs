@@ -12,6 +12,9 @@ pub struct FnItem<'a> {
     pub self_ty: Option<String>,
     /// The trait an `impl Trait for Type` block implements (last segment).
     pub trait_name: Option<String>,
+    /// The trait whose default body this is (`trait Store { fn f(&self) {..} }`):
+    /// its `self.m()` calls go to the impls of the trait.
+    pub default_of: Option<String>,
     /// Inline modules it sits in, within its file (`mod a { fn f() {} }`).
     pub module: Vec<String>,
     pub attrs: &'a [syn::Attribute],
@@ -25,6 +28,7 @@ pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
         out: Vec::new(),
         self_ty: None,
         trait_name: None,
+        in_trait: None,
         module: Vec::new(),
     };
     v.visit_file(file);
@@ -35,6 +39,8 @@ struct FnCollector<'a> {
     out: Vec<FnItem<'a>>,
     self_ty: Option<String>,
     trait_name: Option<String>,
+    /// The `trait` item being visited.
+    in_trait: Option<String>,
     module: Vec<String>,
 }
 
@@ -44,6 +50,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
             name: f.sig.ident.to_string(),
             self_ty: None,
             trait_name: None,
+            default_of: None,
             module: self.module.clone(),
             attrs: &f.attrs,
             sig: &f.sig,
@@ -76,6 +83,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
             name: f.sig.ident.to_string(),
             self_ty: self.self_ty.clone(),
             trait_name: self.trait_name.clone(),
+            default_of: None,
             module: self.module.clone(),
             attrs: &f.attrs,
             sig: &f.sig,
@@ -83,12 +91,18 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         });
         syn::visit::visit_block(self, &f.block);
     }
+    fn visit_item_trait(&mut self, t: &'a syn::ItemTrait) {
+        let prev = self.in_trait.replace(t.ident.to_string());
+        syn::visit::visit_item_trait(self, t);
+        self.in_trait = prev;
+    }
     fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
         if let Some(body) = &f.default {
             self.out.push(FnItem {
                 name: f.sig.ident.to_string(),
                 self_ty: None,
                 trait_name: None,
+                default_of: self.in_trait.clone(),
                 module: self.module.clone(),
                 attrs: &f.attrs,
                 sig: &f.sig,
