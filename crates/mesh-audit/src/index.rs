@@ -2397,7 +2397,9 @@ fn imports(
         for item in list {
             match item {
                 syn::Item::Use(u) => {
-                    let public = matches!(u.vis, syn::Visibility::Public(_));
+                    // `pub(crate) use upload::f;` re-exports inside the
+                    // crate as `pub use` does: callers write `module::f`.
+                    let public = !matches!(u.vis, syn::Visibility::Inherited);
                     let mut prefix = Vec::new();
                     tree(&u.tree, &mut prefix, module, public, globs, reexports);
                 }
