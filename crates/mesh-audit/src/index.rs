@@ -800,6 +800,58 @@ fn majority_net(impls: &[&FnSummary]) -> Option<NetSummary> {
     })
 }
 
+/// The retry loop a function inherits by handing its callable parameter on
+/// to a loop helper at argument `pos`: every candidate has that one loop
+/// around that argument. A count read from the helper's parameters stays
+/// known only where this function hands its own parameters on to them;
+/// anything else it passes (a constant, `u32::MAX`) is left unknown rather
+/// than guessed.
+fn forwarded_loop(
+    found: &[&FnSummary],
+    pos: usize,
+    callee: &Callee,
+    own: &analysis::retry::HelperFacts,
+) -> Option<analysis::retry::LoopHelper> {
+    use analysis::retry::HelperCount;
+    let first = found.first()?;
+    let [inner] = first.helper.loops.as_slice() else {
+        return None;
+    };
+    if inner.op != pos || found.iter().any(|f| f.helper.loops != first.helper.loops) {
+        return None;
+    }
+    let count = match &inner.count {
+        HelperCount::Fixed(n) => HelperCount::Fixed(*n),
+        HelperCount::Params { params, offset } => {
+            let mapped: Option<Vec<usize>> = params
+                .iter()
+                .map(|k| {
+                    own.value_forwards
+                        .iter()
+                        .find(|(c, _, j)| c == callee && j == k)
+                        .map(|(_, p, _)| *p)
+                })
+                .collect();
+            match mapped {
+                Some(params) => HelperCount::Params {
+                    params,
+                    offset: *offset,
+                },
+                None => HelperCount::Unknown,
+            }
+        }
+        HelperCount::Unknown => HelperCount::Unknown,
+    };
+    let mut l = inner.clone();
+    l.op = own
+        .forwards
+        .iter()
+        .find(|(c, _, j)| c == callee && *j == pos)?
+        .1;
+    l.count = count;
+    Some(l)
+}
+
 /// The client every candidate returns.
 fn agreed_kind<'i>(candidates: &[&'i FnSummary]) -> Option<&'i Kind> {
     let first = candidates.first()?.returns_kind.as_ref()?;
@@ -1698,6 +1750,17 @@ impl CrateIndex {
                         if let Some(lib) = agreed_retry_helper(&found, pos) {
                             f.helper.retried.push((param, lib));
                             changed = true;
+                            continue;
+                        }
+                        // Handed to a hand-written retry loop of the
+                        // workspace (`download_retry(op, ..)` calling
+                        // `backoff::retry(op, .., MAX, ..)`): this function's
+                        // callers are where the loop meets the network.
+                        if f.helper.loops.is_empty() {
+                            if let Some(l) = forwarded_loop(&found, pos, &callee, &f.helper) {
+                                f.helper.loops.push(l);
+                                changed = true;
+                            }
                         }
                     }
                     // A count handed on to the helper that shapes its policy.
