@@ -1617,14 +1617,17 @@ fn block_value(b: &syn::Block) -> Option<&Expr> {
     }
 }
 
-/// `tokio::spawn`, `tokio::task::spawn_local`, `std::thread::spawn`, a
-/// runtime's or the crate's own task helper (`task_mgr::spawn(..)`), ...:
+/// `tokio::spawn`, `tokio::task::spawn_local`, `std::thread::spawn`, ...:
 /// the argument runs apart from the code that spawns it.
 pub fn is_spawn(segs: &[String]) -> bool {
     segs.len() >= 2
         && matches!(
             segs.last().map(String::as_str),
             Some("spawn" | "spawn_local" | "spawn_blocking")
+        )
+        && matches!(
+            segs[0].as_str(),
+            "tokio" | "std" | "async_std" | "smol" | "actix_rt" | "actix_web" | "task" | "thread"
         )
 }
 
@@ -1873,34 +1876,18 @@ pub fn callees(body: &syn::Block, uses: &super::UseMap) -> Vec<crate::index::Cal
     impl<'a> Visit<'a> for V<'_> {
         fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let path = self.1.resolve(&p.path);
-                // Work handed to a spawn runs on its own task: the function
-                // returns without waiting for it, so its callers do not
-                // inherit the spawned calls (a queue that spawns its uploads
-                // is not itself an upload).
-                if is_spawn(&path) {
-                    return;
-                }
                 if let Some(last) = p.path.segments.last() {
                     let via_self = p.path.segments.first().is_some_and(|s| s.ident == "Self");
                     self.0.push(Callee {
                         name: last.ident.to_string(),
                         via_self,
-                        path,
+                        path: self.1.resolve(&p.path),
                     });
                 }
             }
             syn::visit::visit_expr_call(self, c);
         }
         fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
-            if matches!(
-                m.method.to_string().as_str(),
-                "spawn" | "spawn_local" | "spawn_blocking"
-            ) && !m.args.is_empty()
-            {
-                self.visit_expr(&m.receiver);
-                return;
-            }
             let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
             if on_self || !is_common_method(&m.method.to_string()) {
                 self.0.push(Callee {
