@@ -1506,7 +1506,9 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
                         out: Vec::new(),
                         follow_lets: self.follow_lets - 1,
                     };
-                    inner.visit_expr(init);
+                    for value in bound_values(init) {
+                        inner.visit_expr(value);
+                    }
                     self.out.extend(inner.out);
                 }
             }
@@ -1550,6 +1552,42 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// What a `let` binds, without the work done while binding it: of
+/// `let task = match addr { Some(a) => { let l = bind(a).await?; Some(spawn(..)) } .. }`
+/// only the arms' values are the future awaited later; the statements before
+/// them (and a `match` scrutinee, an `if` condition) already ran at the `let`.
+/// `async` blocks and closures run later as a whole and stay whole.
+fn bound_values(init: &Expr) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    let mut todo = vec![init];
+    while let Some(e) = todo.pop() {
+        match e {
+            Expr::Block(b) => todo.extend(block_value(&b.block)),
+            Expr::Unsafe(b) => todo.extend(block_value(&b.block)),
+            Expr::Paren(p) => todo.push(&p.expr),
+            Expr::Group(g) => todo.push(&g.expr),
+            Expr::Match(m) => todo.extend(m.arms.iter().map(|a| &*a.body)),
+            Expr::If(i) => {
+                todo.extend(block_value(&i.then_branch));
+                todo.extend(i.else_branch.as_ref().map(|(_, e)| &**e));
+            }
+            // `match .. { .. }.into()`, `Some(match ..)`: the wrapper keeps
+            // what the inner expression yields.
+            Expr::MethodCall(m) if m.args.is_empty() && m.method == "into" => {
+                todo.push(&m.receiver)
+            }
+            Expr::Call(c)
+                if c.args.len() == 1
+                    && matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Some")) =>
+            {
+                todo.push(&c.args[0])
+            }
+            e => out.push(e),
+        }
+    }
+    out
 }
 
 /// `Ok(x) => x` / `Some(x) => x`: the arm yields what it unwrapped.

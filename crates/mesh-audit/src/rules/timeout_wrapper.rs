@@ -83,8 +83,10 @@
 //! clients, `Duration` constants used for caches, TTLs or intervals,
 //! server-side timeouts (`TimeoutLayer` on a server router), work spawned
 //! on a runtime (`RUNTIME.spawn(..)`, `handle.spawn(..)`) whose handle is
-//! raced against a sleep, a caller's deadline passed through (above), and
-//! test code.
+//! raced against a sleep, work a `let` already did before the deadline (of
+//! `let task = match .. { Some(a) => { fetch(..).await?; Some(spawn(..)) } .. }`
+//! only the arms' values are awaited later), a caller's deadline passed
+//! through (above), and test code.
 
 use std::collections::BTreeMap;
 
