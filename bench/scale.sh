@@ -2,14 +2,15 @@
 # Peak memory and time as the repository grows: the corpus, and 2 and 4
 # hard-linked copies of it side by side (no extra disk), audited at -jJOBS.
 #
-#   bench/scale.sh [CORPUS_DIR]      RUNS=2 JOBS=2 by default
+#   bench/scale.sh [CORPUS_DIR]      RUNS=2 JOBS=2 by default; BIN=path measures
+#                                    that binary instead of building this tree
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=$(realpath "${1:-target/bench-corpus}")
 runs="${RUNS:-2}"
 jobs="${JOBS:-$(nproc)}"
-cargo build --release --locked -q
-bin=target/release/cargo-mesh-audit
+if [ -z "${BIN:-}" ]; then cargo build --release --locked -q; fi
+bin=${BIN:-target/release/cargo-mesh-audit}
 scale=target/bench-scale
 echo "| copies | .rs files | user CPU | wall -j$jobs | peak RSS | findings |"
 echo "|---|---|---|---|---|---|"

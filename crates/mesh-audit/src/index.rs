@@ -1231,6 +1231,30 @@ impl CrateIndex {
     fn import(&mut self, extern_name: &str, dep: &CrateIndex) {
         let builders = dep.retry_builder_types();
         let on_builder = |t: &Option<String>| t.as_ref().is_some_and(|t| builders.contains(t));
+        // Types of the dependency with a method that reaches the network, or
+        // that hold or deref to a client: a method returning one of them
+        // leads a typed call to the network. Other methods cannot, and are
+        // not copied into every dependent crate (on a workspace of 66 crates
+        // that copy was most of the audit's memory).
+        let net_types: HashSet<&str> = dep
+            .functions
+            .values()
+            .chain(dep.typed_methods.values())
+            .flatten()
+            .filter(|f| f.net.is_some() || f.returns_kind.is_some())
+            .filter_map(|f| f.self_ty.as_deref())
+            .chain(
+                dep.deref_kinds
+                    .iter()
+                    .filter(|(_, k)| k.is_some())
+                    .map(|(t, _)| t.as_str()),
+            )
+            .collect();
+        let leads_to_network = |f: &FnSummary| {
+            f.net.is_some()
+                || f.returns_kind.is_some()
+                || f.ret_ty.as_deref().is_some_and(|t| net_types.contains(t))
+        };
         for list in dep.functions.values() {
             for f in list.iter().filter(|f| {
                 !f.foreign
@@ -1260,7 +1284,7 @@ impl CrateIndex {
                         || !f.helper.retried.is_empty()
                         || on_builder(&f.ret_ty)
                         || on_builder(&f.self_ty))
-                    && (f.net.is_some() || f.ret_ty.is_some())
+                    && leads_to_network(f)
             }) {
                 let mut f = f.clone();
                 f.foreign = true;
