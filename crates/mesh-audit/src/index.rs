@@ -81,6 +81,9 @@ pub struct FileSummary {
     pub generated_clients: Vec<String>,
     /// The crate's own copies of tower's `TimeoutLayer` defined here.
     pub timeout_layers: Vec<String>,
+    /// Types of this file that are the crate's own copy of tower's
+    /// `RetryLayer` (see `tower_layer_copies`).
+    pub retry_layers: Vec<String>,
     /// gRPC clients that struct literals store in fields, with their URL.
     pub endpoint_fields: Vec<(String, Kind)>,
     /// Types whose methods a function calls, paired with the one host the
@@ -463,7 +466,7 @@ impl FileSummary {
             g.0
         };
         let tonic_codegen = !generated_clients.is_empty();
-        let timeout_layers = timeout_layers(file, &cx.uses);
+        let (timeout_layers, retry_layers) = tower_layer_copies(file, &cx.uses);
         let types = {
             struct Types(Vec<String>);
             impl<'a> Visit<'a> for Types {
@@ -597,6 +600,7 @@ impl FileSummary {
             tonic_codegen,
             generated_clients,
             timeout_layers,
+            retry_layers,
             field_values,
             struct_fields: {
                 struct Fields(Vec<(String, String)>);
@@ -630,19 +634,56 @@ impl FileSummary {
     }
 }
 
-/// Durations a body passes to calls, spelled out at the call
-/// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
-/// (callee name, argument count, position, nanoseconds).
-/// Types of this file that are tower layers putting a deadline on the
-/// service they wrap: `impl Layer<S> for X` whose `layer` returns `Y<S>`,
-/// and `impl Service<R> for Y<S>` whose `call` calls `tokio::time::timeout`.
-/// Both impls are read from one file, where such a pair is written.
-fn timeout_layers(file: &syn::File, uses: &analysis::paths::UseMap) -> Vec<String> {
+/// Types of this file that are the crate's own copies of tower's
+/// `TimeoutLayer` and `RetryLayer`: `impl Layer<S> for X` whose `layer`
+/// returns `Y<S>`, and `impl Service<R> for Y<S>` whose `call` calls
+/// `tokio::time::timeout` (a deadline layer) or calls the inner service's
+/// `call` again inside a loop (a retry layer). Both impls are read from one
+/// file, where such a pair is written. Returns (deadline layers, retry
+/// layers).
+fn tower_layer_copies(
+    file: &syn::File,
+    uses: &analysis::paths::UseMap,
+) -> (Vec<String>, Vec<String>) {
     struct Impls<'u> {
         uses: &'u analysis::paths::UseMap,
         /// (layer type, the service type its `layer` returns)
         layers: Vec<(String, String)>,
         deadline_services: HashSet<String>,
+        retry_services: HashSet<String>,
+    }
+    /// A loop whose body calls `.call(..)` again: the inner service re-tried.
+    fn recalls_inner(block: &syn::Block) -> bool {
+        #[derive(Default)]
+        struct V {
+            loops: u32,
+            found: bool,
+        }
+        impl V {
+            fn in_loop(&mut self, f: impl FnOnce(&mut Self)) {
+                self.loops += 1;
+                f(self);
+                self.loops -= 1;
+            }
+        }
+        impl<'a> Visit<'a> for V {
+            fn visit_expr_loop(&mut self, l: &'a syn::ExprLoop) {
+                self.in_loop(|v| syn::visit::visit_expr_loop(v, l));
+            }
+            fn visit_expr_while(&mut self, l: &'a syn::ExprWhile) {
+                self.in_loop(|v| syn::visit::visit_expr_while(v, l));
+            }
+            fn visit_expr_for_loop(&mut self, l: &'a syn::ExprForLoop) {
+                self.in_loop(|v| syn::visit::visit_expr_for_loop(v, l));
+            }
+            fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+                self.found |= self.loops > 0 && m.method == "call";
+                syn::visit::visit_expr_method_call(self, m);
+            }
+        }
+        let mut v = V::default();
+        v.visit_block(block);
+        v.found
     }
     fn calls_tokio_timeout(block: &syn::Block, uses: &analysis::paths::UseMap) -> bool {
         struct V<'u>(&'u analysis::paths::UseMap, bool);
@@ -682,8 +723,13 @@ fn timeout_layers(file: &syn::File, uses: &analysis::paths::UseMap) -> Vec<Strin
                                 }
                             }
                         }
-                        ("Service", "call") if calls_tokio_timeout(&f.block, self.uses) => {
-                            self.deadline_services.insert(me.clone());
+                        ("Service", "call") => {
+                            if calls_tokio_timeout(&f.block, self.uses) {
+                                self.deadline_services.insert(me.clone());
+                            }
+                            if recalls_inner(&f.block) {
+                                self.retry_services.insert(me.clone());
+                            }
                         }
                         _ => {}
                     }
@@ -696,15 +742,22 @@ fn timeout_layers(file: &syn::File, uses: &analysis::paths::UseMap) -> Vec<Strin
         uses,
         layers: Vec::new(),
         deadline_services: HashSet::new(),
+        retry_services: HashSet::new(),
     };
     v.visit_file(file);
-    v.layers
-        .into_iter()
-        .filter(|(_, svc)| v.deadline_services.contains(svc))
-        .map(|(layer, _)| layer)
-        .collect()
+    let of = |services: &HashSet<String>| {
+        v.layers
+            .iter()
+            .filter(|(_, svc)| services.contains(svc))
+            .map(|(layer, _)| layer.clone())
+            .collect()
+    };
+    (of(&v.deadline_services), of(&v.retry_services))
 }
 
+/// Durations a body passes to calls, spelled out at the call
+/// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
+/// (callee name, argument count, position, nanoseconds).
 fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usize, usize, u128)> {
     struct V<'v, 'e, 'a> {
         ev: &'v Evaluator<'e, 'a>,
@@ -914,6 +967,8 @@ pub struct CrateIndex {
     tonic_codegen: bool,
     generated_clients: HashSet<String>,
     timeout_layers: HashSet<String>,
+    /// The crate's own copies of tower's `RetryLayer`.
+    retry_layers: HashSet<String>,
     guarded_hosts: HashMap<String, Option<String>>,
     closure_args: Vec<ClosureArg>,
     /// Per function (module, name): what the closures its callers pass in
@@ -1047,6 +1102,7 @@ impl CrateIndex {
             index
                 .timeout_layers
                 .extend(s.timeout_layers.iter().cloned());
+            index.retry_layers.extend(s.retry_layers.iter().cloned());
             index.route_paths.extend(s.route_paths.iter().cloned());
             index.grpc_health |= s.grpc_health;
             index.has_main |= s.has_main;
@@ -2246,6 +2302,11 @@ impl CrateIndex {
     /// Whether `name` is the crate's own copy of tower's `TimeoutLayer`.
     pub fn is_timeout_layer(&self, name: &str) -> bool {
         self.timeout_layers.contains(name)
+    }
+
+    /// Whether `name` is the crate's own copy of tower's `RetryLayer`.
+    pub fn is_retry_layer(&self, name: &str) -> bool {
+        self.retry_layers.contains(name)
     }
 
     /// Whether the crate defines a struct or enum of this name.

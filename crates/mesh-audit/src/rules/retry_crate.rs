@@ -6,8 +6,9 @@
 //! (`(|| async { .. }).retry(ExponentialBuilder::default())`),
 //! `tokio-retry`/`tokio-retry2` (`Retry::spawn`, `RetryIf::spawn`),
 //! `reqwest-retry` (`RetryTransientMiddleware::new_with_policy`), tower's
-//! `RetryLayer` / `ServiceBuilder::retry` / `Retry::new` on a client stack,
-//! `again`, `retry` (`retry::retry`) and `tryhard` (`tryhard::retry_fn`).
+//! `RetryLayer` / `ServiceBuilder::retry` / `Retry::new` on a client stack
+//! (and the crate's own copy of `RetryLayer`: a `Layer` whose service's
+//! `call` calls the inner service again in a loop), `again`, `retry` (`retry::retry`) and `tryhard` (`tryhard::retry_fn`).
 //! The finding points at the call that applies the policy and reads what
 //! the code states, through `const`s, `let`s and builder chains:
 //! `retries` (re-tries after the first try, as Istio counts `attempts`:
@@ -1186,7 +1187,8 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         ends_with(&segs, &["ServiceBuilder", "new"]).then_some(())
     }
 
-    /// The range of a tower `RetryLayer::new(..)` call, through `let`s.
+    /// The range of a tower `RetryLayer::new(..)` call (or of the crate's
+    /// own copy of it), through `let`s.
     fn retry_layer(&self, e: &Expr, depth: u32) -> Option<TextRange> {
         let cx = self.scan.cx;
         match strip(e) {
@@ -1194,7 +1196,12 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 let Expr::Path(p) = &*c.func else { return None };
                 let segs = cx.uses.resolve(&p.path);
                 let tower = segs[0] == "tower" || segs.len() == 2 && self.facts.uses("tower");
-                (tower && ends_with(&segs, &["RetryLayer", "new"])).then(|| self.call_range(c))
+                // tower's own, or the crate's copy of it.
+                let own_copy = segs.len() >= 2
+                    && segs[segs.len() - 1] == "new"
+                    && cx.index.is_retry_layer(&segs[segs.len() - 2]);
+                ((tower && ends_with(&segs, &["RetryLayer", "new"])) || own_copy)
+                    .then(|| self.call_range(c))
             }
             Expr::Path(p) if depth < 3 => {
                 let id = p.path.get_ident()?;
