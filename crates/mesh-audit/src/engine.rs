@@ -641,45 +641,39 @@ const TABLE_TOKENS: usize = 4096;
 /// stream, unchanged, when it has none.
 fn without_literal_tables(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
-    fn has_table(tokens: &TokenStream) -> bool {
-        tokens.clone().into_iter().any(|t| match t {
-            TokenTree::Group(g) => {
-                (g.delimiter() == Delimiter::Bracket
-                    && g.stream().into_iter().count() > TABLE_TOKENS)
-                    || has_table(&g.stream())
-            }
-            _ => false,
-        })
-    }
-    fn empty_tables(tokens: TokenStream) -> TokenStream {
-        tokens
+    /// The stream with its tables emptied, in one walk; `None` when it has
+    /// none (the caller keeps what it had).
+    fn emptied(tokens: &TokenStream) -> Option<TokenStream> {
+        let mut changed = false;
+        let out: Vec<TokenTree> = tokens
+            .clone()
             .into_iter()
             .map(|t| match t {
-                TokenTree::Group(g)
-                    if has_table(&g.stream()) || g.delimiter() == Delimiter::Bracket =>
-                {
-                    let inner = if g.delimiter() == Delimiter::Bracket
-                        && g.stream().into_iter().count() > TABLE_TOKENS
-                    {
-                        TokenStream::new()
-                    } else if has_table(&g.stream()) {
-                        empty_tables(g.stream())
+                TokenTree::Group(g) => {
+                    let stream = g.stream();
+                    let table = g.delimiter() == Delimiter::Bracket
+                        && stream.clone().into_iter().count() > TABLE_TOKENS;
+                    let inner = if table {
+                        Some(TokenStream::new())
                     } else {
-                        return TokenTree::Group(g);
+                        emptied(&stream)
                     };
-                    let mut emptied = Group::new(g.delimiter(), inner);
-                    emptied.set_span(g.span());
-                    TokenTree::Group(emptied)
+                    match inner {
+                        Some(inner) => {
+                            changed = true;
+                            let mut g2 = Group::new(g.delimiter(), inner);
+                            g2.set_span(g.span());
+                            TokenTree::Group(g2)
+                        }
+                        None => TokenTree::Group(g),
+                    }
                 }
                 t => t,
             })
-            .collect()
+            .collect();
+        changed.then(|| out.into_iter().collect())
     }
-    if has_table(&tokens) {
-        empty_tables(tokens)
-    } else {
-        tokens
-    }
+    emptied(&tokens).unwrap_or(tokens)
 }
 
 /// syn drops a leading BOM and `#!` line and counts spans from what is left;
