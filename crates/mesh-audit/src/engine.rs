@@ -259,12 +259,16 @@ pub fn audit_observed(
     // with the text of the repository.
     let stage = Instant::now();
     progress.start(Progress::SUMMARISE, found.files.len());
-    let (mut pass1, pass1_times): (Vec<Result<FileSummary, AuditError>>, Vec<FileTime>) =
+    // Files under `tests/`, `benches/`, `examples/` and build scripts are
+    // test code unless a production target reaches them (checked below):
+    // when tests are not audited, only their `mod` declarations are read.
+    let modules_only = |f: &SourceFile| f.test_path && !include_tests;
+    let (mut pass1, mut pass1_times): (Vec<Result<FileSummary, AuditError>>, Vec<FileTime>) =
         run_parallel(
             &found.files,
             threads,
             &progress.done,
-            |f| summarise(f, max_file_size),
+            |f| summarise(f, max_file_size, modules_only(f)),
             |f, msg| (Err(file_error(f, None, msg)), FileTime::default()),
         )
         .into_iter()
@@ -274,15 +278,45 @@ pub fn audit_observed(
     timings.files_summarised = found.files.len();
 
     // Which files cargo compiles, as what, and which packages run in a pod.
-    let summaries: Vec<Option<&FileSummary>> = pass1.iter().map(|r| r.as_ref().ok()).collect();
     let cargo_mode = !found.packages.is_empty();
-    let (roles, packages, dev_bins) = if cargo_mode {
-        let decls: Vec<Option<&[crate::modtree::ModDecl]>> = summaries
+    let roles = if cargo_mode {
+        let decls: Vec<Option<&[crate::modtree::ModDecl]>> = pass1
             .iter()
-            .map(|s| s.map(|s| s.mod_decls.as_slice()))
+            .map(|s| s.as_ref().ok().map(|s| s.mod_decls.as_slice()))
             .collect();
         let mut roles = crate::modtree::file_roles(&found.packages, &found.files, &decls);
         fallback_roles(&found, &mut roles);
+        // A file under `tests/` that a library or binary reaches (`#[path]`)
+        // is production code after all: it is summarised in full.
+        let production: Vec<usize> = (0..found.files.len())
+            .filter(|&i| {
+                modules_only(&found.files[i])
+                    && roles[i].as_ref().is_some_and(|r| !r.test)
+                    && pass1[i].is_ok()
+            })
+            .collect();
+        let again = run_parallel(
+            &production,
+            threads,
+            &AtomicUsize::new(0),
+            |&i| summarise(&found.files[i], max_file_size, false),
+            |&i, msg| {
+                (
+                    Err(file_error(&found.files[i], None, msg)),
+                    FileTime::default(),
+                )
+            },
+        );
+        for (i, (r, t)) in production.into_iter().zip(again) {
+            pass1[i] = r;
+            pass1_times[i] = t;
+        }
+        roles
+    } else {
+        Vec::new()
+    };
+    let summaries: Vec<Option<&FileSummary>> = pass1.iter().map(|r| r.as_ref().ok()).collect();
+    let (roles, packages, dev_bins) = if cargo_mode {
         let mut packages = crate::packages::classify(&found, &roles, &summaries, opts.all_scopes);
         let dev_bins = if opts.all_scopes {
             Default::default()
@@ -696,9 +730,23 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}{}", " ".repeat(bom + shebang), &rest[shebang..]))
 }
 
-fn summarise(f: &SourceFile, max_file_size: u64) -> (Result<FileSummary, AuditError>, FileTime) {
+fn summarise(
+    f: &SourceFile,
+    max_file_size: u64,
+    modules_only: bool,
+) -> (Result<FileSummary, AuditError>, FileTime) {
     let _turn = big_file_turn(f);
     let t = Instant::now();
+    if modules_only {
+        let summary = read_text(f, max_file_size).and_then(|text| {
+            FileSummary::modules_only(&text, &f.abs).map_err(|(pos, msg)| file_error(f, pos, msg))
+        });
+        let time = FileTime {
+            read_parse: t.elapsed(),
+            ..Default::default()
+        };
+        return (summary, time);
+    }
     let (text, file) = match load(f, max_file_size) {
         Ok(loaded) => loaded,
         Err(e) => return (Err(e), FileTime::default()),

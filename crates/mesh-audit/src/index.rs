@@ -34,6 +34,8 @@ const CLI_CRATES: &[&str] = &[
 /// What one file contributes to its crate's index.
 #[derive(Debug, Default, Clone)]
 pub struct FileSummary {
+    /// Only `mod_decls` was read (see [`FileSummary::modules_only`]).
+    pub modules_only: bool,
     /// The file holds a `loop`, `while` or `for` (also as tokens of a macro
     /// call, and a `macro_rules!` that may expand to one): what a retry
     /// loop needs before the prefilter keeps a networking file for it.
@@ -218,6 +220,29 @@ impl FileSummary {
             guarded_hosts: Vec::new(),
             ..self
         }
+    }
+
+    /// What the module tree needs of a file whose code no finding and no
+    /// production value comes from (a test, bench or example target's file,
+    /// a build script, when tests are not audited): its out-of-line `mod`
+    /// declarations, which say which other files are test code. Such a file
+    /// is parsed only when it holds the word `mod`; it adds nothing else to
+    /// the crate index (a mock `impl` in `tests/` does not make a trait
+    /// networking, a `/healthz` route there does not give the service one).
+    pub fn modules_only(
+        text: &str,
+        abs_path: &std::path::Path,
+    ) -> Result<FileSummary, (Option<(u32, u32)>, String)> {
+        let mod_decls = if crate::source::has_word(text, "mod") {
+            crate::modtree::mod_decls(&crate::engine::parse(text)?, abs_path)
+        } else {
+            Vec::new()
+        };
+        Ok(FileSummary {
+            modules_only: true,
+            mod_decls,
+            ..FileSummary::default()
+        })
     }
 
     /// Summarises a parsed file. `abs_path` locates out-of-line modules.
@@ -575,6 +600,7 @@ impl FileSummary {
             v.0
         };
         FileSummary {
+            modules_only: false,
             has_loop,
             path_roots,
             module: Vec::new(),

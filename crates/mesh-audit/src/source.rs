@@ -175,6 +175,26 @@ pub fn depth_exceeds(tokens: &TokenStream, max_nesting: usize) -> Option<u32> {
     None
 }
 
+/// Whether `text` holds `word` as a whole identifier (not inside a longer
+/// one: `mod` in `mod x;`, not in `model` or `my_mod`). A byte check, so a
+/// word inside a comment or string counts: it errs towards yes.
+pub fn has_word(text: &str, word: &str) -> bool {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = text[from..].find(word) {
+        let start = from + at;
+        let end = start + word.len();
+        let before = start == 0 || !ident(bytes[start - 1]);
+        let after = bytes.get(end).is_none_or(|&b| !ident(b));
+        if before && after {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
 /// What is wrong with the brackets of `text`, for files the lexer rejects
 /// ("cannot parse string into token stream" says nothing): the byte offset
 /// to point at and a sentence. `None` when every bracket is matched (the
