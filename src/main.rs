@@ -78,6 +78,7 @@ fn audit_options(args: &Args, config: Option<Config>) -> mesh_audit::AuditOption
         threads: args.threads,
         max_file_size: args.max_file_size,
         no_prefilter: args.no_prefilter,
+        unit_files: None,
     }
 }
 

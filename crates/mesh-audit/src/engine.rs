@@ -46,6 +46,10 @@ pub struct AuditOptions {
     /// Run the rules on every file, not only on those the prefilter keeps
     /// (a check that the prefilter drops nothing).
     pub no_prefilter: bool,
+    /// Most files a unit of work holds without Cargo (see `work_units`);
+    /// `None` = the default. Tests set it low to check that splitting the
+    /// tree changes no finding.
+    pub unit_files: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -254,11 +258,194 @@ pub fn audit_observed(
         .or(config.max_file_size)
         .unwrap_or(crate::safe_fs::DEFAULT_MAX_FILE_SIZE);
 
+    let settings = UnitSettings {
+        threads,
+        max_file_size,
+        include_tests,
+        include_reconnect,
+        no_prefilter: opts.no_prefilter,
+        all_scopes: opts.all_scopes,
+        streamed: false,
+    };
+    let mut report = Report {
+        root: found.root.display().to_string(),
+        cargo_packages: std::mem::take(&mut found.cargo_packages),
+        inputs: found
+            .files
+            .iter()
+            .map(|f| f.abs.clone())
+            .chain(config.source.clone())
+            .collect(),
+        skipped_links: std::mem::take(&mut found.skipped_links),
+        errors: std::mem::take(&mut found.errors),
+        ..Default::default()
+    };
+    let mut slowest: Vec<(usize, Duration)> = Vec::new();
+    let mut add = |unit: UnitOutcome, files: Option<&[usize]>, timings: &mut Timings| {
+        let global = |i: usize| files.map_or(i, |f| f[i]);
+        report.findings.extend(unit.findings);
+        report.errors.extend(unit.errors);
+        report.suppression_notes.extend(unit.notes);
+        report.files_scanned += unit.files_scanned;
+        report.packages.extend(unit.packages);
+        report.unreached_files.extend(unit.unreached_files);
+        slowest.extend(unit.slowest.into_iter().map(|(i, d)| (global(i), d)));
+        let t = unit.timings;
+        timings.summarise += t.summarise;
+        timings.index += t.index;
+        timings.check += t.check;
+        timings.resummarise += t.resummarise;
+        timings.files_summarised += t.files_summarised;
+        timings.files_checked += t.files_checked;
+        timings.files_resummarised += t.files_resummarised;
+        for pass in 0..2 {
+            timings.read_parse_cpu[pass] += t.read_parse_cpu[pass];
+            timings.analyse_cpu[pass] += t.analyse_cpu[pass];
+        }
+        // Peak memory is the process's high-water mark: the latest reading
+        // of each stage is its peak over every unit so far.
+        timings.peak_rss_kib[1..].clone_from_slice(&t.peak_rss_kib[1..]);
+    };
+    match work_units(&found, opts.unit_files.unwrap_or(UNIT_FILES)) {
+        None => {
+            progress.start(Progress::SUMMARISE, found.files.len());
+            let unit = audit_unit(&found, &active, &settings, progress);
+            add(unit, None, &mut timings);
+        }
+        Some(units) => {
+            // One progress count over every unit's pass 1.
+            progress.start(Progress::SUMMARISE, found.files.len());
+            let settings = UnitSettings {
+                streamed: true,
+                ..settings
+            };
+            for files in &units {
+                let part = crate::discover::Discovered {
+                    root: found.root.clone(),
+                    files: files.iter().map(|&i| found.files[i].clone()).collect(),
+                    errors: Vec::new(),
+                    packages: Vec::new(),
+                    deployed: found.deployed.clone(),
+                    cargo_packages: Vec::new(),
+                    skipped_links: Vec::new(),
+                };
+                let unit = audit_unit(&part, &active, &settings, progress);
+                add(unit, Some(files), &mut timings);
+            }
+        }
+    }
+    // Ties by input order, so the list does not depend on scheduling more
+    // than the times themselves do.
+    slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    timings.slowest = slowest
+        .into_iter()
+        .take(5)
+        .map(|(i, d)| (found.files[i].rel.clone(), d))
+        .collect();
+    report.sort();
+    report.elapsed_ms = started.elapsed().as_millis();
+    Ok((report, config, timings))
+}
+
+/// What [`audit_observed`] passes to each unit of work.
+#[derive(Debug, Clone, Copy)]
+struct UnitSettings {
+    threads: usize,
+    max_file_size: u64,
+    include_tests: bool,
+    include_reconnect: bool,
+    no_prefilter: bool,
+    all_scopes: bool,
+    /// One of several units: progress counts pass 1 over all of them.
+    streamed: bool,
+}
+
+/// The part of [`Timings`] one unit measures.
+#[derive(Debug, Default)]
+struct UnitTimings {
+    summarise: Duration,
+    index: Duration,
+    check: Duration,
+    files_summarised: usize,
+    files_checked: usize,
+    files_resummarised: usize,
+    resummarise: Duration,
+    read_parse_cpu: [Duration; 2],
+    analyse_cpu: [Duration; 2],
+    peak_rss_kib: [Option<u64>; 4],
+}
+
+/// What one unit of work found.
+#[derive(Debug, Default)]
+struct UnitOutcome {
+    findings: Vec<Finding>,
+    errors: Vec<AuditError>,
+    notes: Vec<SuppressionNote>,
+    files_scanned: usize,
+    packages: Vec<mesh_audit_model::PackageScope>,
+    unreached_files: Vec<String>,
+    /// The unit's slowest files (its own file indexes), slowest first.
+    slowest: Vec<(usize, Duration)>,
+    timings: UnitTimings,
+}
+
+/// Most files one unit of work holds (see [`work_units`]).
+const UNIT_FILES: usize = 1024;
+
+/// Without Cargo, no crate reads another's index: each folder with a
+/// manifest is a crate of its own. Such crates are audited a unit at a time
+/// (consecutive crates, up to `limit` files, a crate never split),
+/// each unit's summaries and indexes dropped before the next, so memory is
+/// that of the largest unit, not of the whole tree. `None`: one unit (Cargo
+/// mode, where workspace crates read each other's indexes, or a tree small
+/// enough).
+fn work_units(found: &crate::discover::Discovered, limit: usize) -> Option<Vec<Vec<usize>>> {
+    if !found.packages.is_empty() || found.files.len() <= limit {
+        return None;
+    }
+    let mut crates: Vec<(&PathBuf, Vec<usize>)> = Vec::new();
+    let mut at: HashMap<&PathBuf, usize> = HashMap::new();
+    for (i, f) in found.files.iter().enumerate() {
+        let k = *at.entry(&f.package_root).or_insert_with(|| {
+            crates.push((&f.package_root, Vec::new()));
+            crates.len() - 1
+        });
+        crates[k].1.push(i);
+    }
+    let mut units: Vec<Vec<usize>> = vec![Vec::new()];
+    for (_, files) in crates {
+        let last = units.last_mut().expect("one unit");
+        if !last.is_empty() && last.len() + files.len() > limit {
+            units.push(files);
+        } else {
+            last.extend(files);
+        }
+    }
+    (units.len() > 1).then_some(units)
+}
+
+/// Pass 1, the indexes and pass 2 over `found`'s files.
+fn audit_unit(
+    found: &crate::discover::Discovered,
+    active: &[(&'static dyn Rule, RuleConfig)],
+    settings: &UnitSettings,
+    progress: &Progress,
+) -> UnitOutcome {
     // Pass 1: read, check, parse, summarise. Only the summaries are kept:
     // pass 2 reads the few files it needs again, so memory does not grow
     // with the text of the repository.
+    let UnitSettings {
+        threads,
+        max_file_size,
+        include_tests,
+        include_reconnect,
+        ..
+    } = *settings;
+    let mut timings = UnitTimings::default();
     let stage = Instant::now();
-    progress.start(Progress::SUMMARISE, found.files.len());
+    if !settings.streamed {
+        progress.start(Progress::SUMMARISE, found.files.len());
+    }
     // Files under `tests/`, `benches/`, `examples/` and build scripts are
     // test code unless a production target reaches them (checked below):
     // when tests are not audited, only their `mod` declarations are read.
@@ -317,8 +504,9 @@ pub fn audit_observed(
     };
     let summaries: Vec<Option<&FileSummary>> = pass1.iter().map(|r| r.as_ref().ok()).collect();
     let (roles, packages, dev_bins) = if cargo_mode {
-        let mut packages = crate::packages::classify(&found, &roles, &summaries, opts.all_scopes);
-        let dev_bins = if opts.all_scopes {
+        let mut packages =
+            crate::packages::classify(&found, &roles, &summaries, settings.all_scopes);
+        let dev_bins = if settings.all_scopes {
             Default::default()
         } else {
             crate::packages::dev_bins(&found, &roles, &summaries)
@@ -410,7 +598,7 @@ pub fn audit_observed(
     // again.
     let stage = Instant::now();
     // Files no rule can report anything in are not parsed again.
-    let prefilter = (!opts.no_prefilter)
+    let prefilter = (!settings.no_prefilter)
         .then(|| crate::prefilter::Prefilter::new(active.iter().map(|(r, _)| r.meta().id)));
     let network_names: HashMap<&PathBuf, crate::prefilter::NetworkNames> = indexes
         .iter()
@@ -447,11 +635,18 @@ pub fn audit_observed(
         .collect();
     // Every file the audit covers, whether or not it could be parsed.
     let files_scanned = audited.iter().filter(|a| **a).count();
-    progress.start(Progress::CHECK, jobs.len());
+    let check_done = AtomicUsize::new(0);
+    let check_done = if settings.streamed {
+        // The count over the units is pass 1's.
+        &check_done
+    } else {
+        progress.start(Progress::CHECK, jobs.len());
+        &progress.done
+    };
     let (pass2, pass2_times): (Vec<FileOutcome>, Vec<FileTime>) = run_parallel(
         &jobs,
         threads,
-        &progress.done,
+        check_done,
         |&(i, module, test, index, evidence)| {
             let f = &found.files[i];
             let t = Instant::now();
@@ -529,14 +724,8 @@ pub fn audit_observed(
         timings.analyse_cpu[pass] = times.iter().map(|t| t.analyse).sum();
     }
     let mut slowest: Vec<(usize, Duration)> = per_file.into_iter().enumerate().collect();
-    // Ties by input order, so the list does not depend on scheduling more
-    // than the times themselves do.
     slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    timings.slowest = slowest
-        .into_iter()
-        .take(5)
-        .map(|(i, d)| (found.files[i].rel.clone(), d))
-        .collect();
+    slowest.truncate(5);
     drop(jobs);
 
     let packages = packages
@@ -545,38 +734,28 @@ pub fn audit_observed(
         .filter(|(_, p)| p.selected)
         .map(|(s, _)| s)
         .collect();
-    let mut report = Report {
-        root: found.root.display().to_string(),
-        errors: found.errors,
+    let mut out = UnitOutcome {
         files_scanned,
         packages,
         unreached_files,
-        cargo_packages: found.cargo_packages,
-        inputs: found
-            .files
-            .iter()
-            .map(|f| f.abs.clone())
-            .chain(config.source.clone())
-            .collect(),
-        skipped_links: found.skipped_links,
+        slowest,
+        timings,
         ..Default::default()
     };
     for (r, ok) in pass1.into_iter().zip(&audited) {
         match r {
             // A file of a skipped package, or one no target compiles, is not
             // audited: whether it parses is not this audit's business.
-            Err(e) if *ok || !cargo_mode => report.errors.push(e),
+            Err(e) if *ok || !cargo_mode => out.errors.push(e),
             _ => {}
         }
     }
     for o in pass2 {
-        report.findings.extend(o.findings);
-        report.errors.extend(o.error);
-        report.suppression_notes.extend(o.notes);
+        out.findings.extend(o.findings);
+        out.errors.extend(o.error);
+        out.notes.extend(o.notes);
     }
-    report.sort();
-    report.elapsed_ms = started.elapsed().as_millis();
-    Ok((report, config, timings))
+    out
 }
 
 fn file_error(f: &SourceFile, line: Option<(u32, u32)>, message: String) -> AuditError {
