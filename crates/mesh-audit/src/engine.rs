@@ -20,7 +20,7 @@ use crate::config::{Config, RuleConfig};
 use crate::discover::{discover_with_threads, DiscoverError, SourceFile, Target};
 use crate::index::{CrateIndex, FileSummary};
 use crate::rules::{self, Rule};
-use crate::source::{depth_exceeds, LineIndex};
+use crate::source::{token_shape, LineIndex};
 use crate::suppress::Suppressions;
 
 /// Deeper bracket nesting than any hand-written Rust; syn recurses per level.
@@ -828,20 +828,17 @@ pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
     let tokens: proc_macro2::TokenStream = blank_preamble(text)
         .parse()
         .map_err(|e: proc_macro2::LexError| syntax_error(e.into()))?;
-    if let Some(line) = depth_exceeds(&tokens, MAX_NESTING) {
+    let shape = token_shape(&tokens, MAX_NESTING, TABLE_TOKENS);
+    if let Some(line) = shape.too_deep {
         return Err((Some((line, 1)), format!("nested deeper than {MAX_NESTING} levels or a statement longer than {} tokens; not analysed", crate::source::MAX_STATEMENT_TOKENS)));
     }
-    let tokens = if text.len() >= TABLE_FILE {
+    let tokens = if shape.has_table {
         without_literal_tables(tokens)
     } else {
         tokens
     };
     syn::parse2::<syn::File>(tokens).map_err(syntax_error)
 }
-
-/// Files smaller than this cannot hold a bracket group of
-/// [`TABLE_TOKENS`] tokens.
-const TABLE_FILE: usize = 16 * 1024;
 
 /// A `[...]` with more tokens than this at its own level is a data table
 /// (Unicode ranges, dictionaries, lookup tables in generated code): no

@@ -118,17 +118,40 @@ pub const MAX_STATEMENT_TOKENS: usize = 20_000;
 /// cannot hide code from it) before syn sees them. The walk itself keeps
 /// its own stack.
 pub fn depth_exceeds(tokens: &TokenStream, max_nesting: usize) -> Option<u32> {
+    token_shape(tokens, max_nesting, usize::MAX).too_deep
+}
+
+/// What one walk over a file's tokens tells before syn parses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenShape {
+    /// See [`depth_exceeds`].
+    pub too_deep: Option<u32>,
+    /// Some `[...]` holds more than `table_tokens` tokens at its own level
+    /// (a data table; see `engine::TABLE_TOKENS`).
+    pub has_table: bool,
+}
+
+/// [`depth_exceeds`], and whether the stream holds a data table, in one
+/// walk (the walk copies the tokens it visits: a second walk to look for
+/// tables cost as much as the first on every large file).
+pub fn token_shape(tokens: &TokenStream, max_nesting: usize, table_tokens: usize) -> TokenShape {
     struct Level {
         tokens: proc_macro2::token_stream::IntoIter,
         /// Tokens of the current chain at this level.
         run: usize,
         /// The previous token was a `{..}` group: a statement or item may end there.
         after_brace: bool,
+        /// A `[...]` group's level, and its tokens so far.
+        bracket: bool,
+        count: usize,
     }
+    let mut has_table = false;
     let mut stack = vec![Level {
         tokens: tokens.clone().into_iter(),
         run: 0,
         after_brace: false,
+        bracket: false,
+        count: 0,
     }];
     // Sum of `run` over the stack.
     let mut total = 0usize;
@@ -138,6 +161,8 @@ pub fn depth_exceeds(tokens: &TokenStream, max_nesting: usize) -> Option<u32> {
             stack.pop();
             continue;
         };
+        level.count += 1;
+        has_table |= level.bracket && level.count > table_tokens;
         if std::mem::take(&mut level.after_brace) && !continues_after_block(&tt) {
             total -= level.run;
             level.run = 0;
@@ -154,13 +179,18 @@ pub fn depth_exceeds(tokens: &TokenStream, max_nesting: usize) -> Option<u32> {
                 total += 1;
                 level.after_brace = g.delimiter() == Delimiter::Brace;
                 if stack.len() > max_nesting {
-                    return Some(line());
+                    return TokenShape {
+                        too_deep: Some(line()),
+                        has_table,
+                    };
                 }
                 let inner = g.stream().into_iter();
                 stack.push(Level {
                     tokens: inner,
                     run: 0,
                     after_brace: false,
+                    bracket: g.delimiter() == Delimiter::Bracket,
+                    count: 0,
                 });
             }
             _ => {
@@ -169,10 +199,16 @@ pub fn depth_exceeds(tokens: &TokenStream, max_nesting: usize) -> Option<u32> {
             }
         }
         if total > MAX_STATEMENT_TOKENS {
-            return Some(line());
+            return TokenShape {
+                too_deep: Some(line()),
+                has_table,
+            };
         }
     }
-    None
+    TokenShape {
+        too_deep: None,
+        has_table,
+    }
 }
 
 /// Whether `text` holds `word` as a whole identifier (not inside a longer
