@@ -80,6 +80,9 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
             };
             (n, keep(fn_params(f.sig)), keep(callable_params(f.sig)))
         });
+        // A reqwest-middleware `Middleware::handle` re-sends the request
+        // through the rest of the client's stack with `next.run(..)`.
+        let next = middleware_next(cx, f);
         // A count passed in: what this file's callers pass, where they
         // agree; read only when a loop needs it (it walks the file).
         let params = ParamValues {
@@ -112,7 +115,7 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
             if restarts && !cx.include_reconnect {
                 continue;
             }
-            if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), &params) {
+            if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), next.as_deref(), &params) {
                 if restarts {
                     r.reconnect = true;
                 }
@@ -221,11 +224,22 @@ fn analyse(
     scan: &NetScan<'_, '_>,
     l: LoopRef<'_>,
     passed_in: Option<&(&NetSummary, Vec<String>, Vec<String>)>,
+    next: Option<&str>,
     params: &ParamValues<'_, '_>,
 ) -> Option<RetryLoop> {
     let cx = scan.cx;
     let body = l.body();
     let mut calls = scan.calls_in_block(body);
+    if let Some(next) = next {
+        calls.extend(next_runs(cx, body, next).into_iter().map(|range| NetCall {
+            protocol: Protocol::Http,
+            client: "reqwest-middleware".into(),
+            range,
+            dest: Destination::default(),
+            request_timeout: None,
+        }));
+        calls.sort_by_key(|c| c.range.byte_start);
+    }
     if let Some((net, params, callables)) = passed_in {
         calls.extend(
             param_calls(cx, body, params, callables)
@@ -593,6 +607,62 @@ fn param_calls(
         cx,
         params,
         callables,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out
+}
+
+/// The `Next` parameter of a reqwest-middleware `Middleware::handle`
+/// (`impl Middleware for RetryOnError { async fn handle(&self, req,
+/// ext, next: Next<'_>) .. }`): calling `next.run(req, ext)` sends the
+/// request on to the server, so a loop around it is an HTTP retry.
+fn middleware_next(cx: &FileCtx<'_>, f: &FnItem<'_>) -> Option<String> {
+    if f.name != "handle"
+        || f.trait_name.as_deref() != Some("Middleware")
+        || !cx.uses.imports_from("reqwest_middleware")
+    {
+        return None;
+    }
+    f.sig.inputs.iter().find_map(|arg| {
+        let syn::FnArg::Typed(pt) = arg else {
+            return None;
+        };
+        let Pat::Ident(id) = &*pt.pat else {
+            return None;
+        };
+        (super::scope::type_name(&pt.ty).as_deref() == Some("Next")).then(|| id.ident.to_string())
+    })
+}
+
+/// `next.run(..)` and `next.clone().run(..)` calls in a body.
+fn next_runs(cx: &FileCtx<'_>, body: &syn::Block, next: &str) -> Vec<TextRange> {
+    struct V<'c, 'a, 'n> {
+        cx: &'c FileCtx<'a>,
+        next: &'n str,
+        out: Vec<TextRange>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.method == "run" {
+                let mut recv = &*m.receiver;
+                while let Expr::MethodCall(inner) = recv {
+                    if inner.method != "clone" {
+                        break;
+                    }
+                    recv = &inner.receiver;
+                }
+                if matches!(recv, Expr::Path(p) if p.path.is_ident(self.next)) {
+                    self.out.push(self.cx.method_range(m));
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        next,
         out: Vec::new(),
     };
     v.visit_block(body);
@@ -2615,7 +2685,7 @@ fn loop_helpers(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> Ve
                 sig,
                 values: std::cell::OnceCell::from(vals),
             };
-            analyse(&scan, l, Some(&passed), &known)
+            analyse(&scan, l, Some(&passed), None, &known)
         };
         let Some(base) = run(Vec::new()) else {
             continue;

@@ -13,7 +13,10 @@
 //! destination `host` and `port`. An unbounded loop has no `retries`.
 //! The call may sit in a function the loop hands the operation to
 //! (`attempt(&op)`), and the wait in a helper (`sleep(backoff(n, base_ms))`
-//! reads `base_ms` from the call).
+//! reads `base_ms` from the call). A client's own reqwest-middleware
+//! (`impl Middleware for X { async fn handle(.., next: Next<'_>) .. }`)
+//! whose loop re-sends the request with `next.run(req, ext)` retries every
+//! request of the client: its loop is an HTTP retry.
 //!
 //! ## The crate's own retry helpers
 //! A generic helper whose loop re-runs the operation it receives
