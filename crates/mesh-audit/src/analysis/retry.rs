@@ -116,6 +116,9 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
                 continue;
             }
             if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), next.as_deref(), &params) {
+                if invocation.is_none() && reruns_procedure(cx, &fns, f, &scope, &l) {
+                    continue;
+                }
                 if restarts {
                     r.reconnect = true;
                 }
@@ -2442,6 +2445,103 @@ fn runs_long_lived_work(body: &syn::Block) -> bool {
     v.0
 }
 
+/// A type's name through references and shared-ownership wrappers:
+/// `&Arc<Engine>` is `Engine`.
+fn shared_type_name(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(p) = ty else {
+        return match ty {
+            syn::Type::Reference(r) => shared_type_name(&r.elem),
+            syn::Type::Paren(p) => shared_type_name(&p.elem),
+            _ => None,
+        };
+    };
+    let last = p.path.segments.last()?;
+    if matches!(last.ident.to_string().as_str(), "Arc" | "Rc" | "Box") {
+        if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
+            if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
+                return shared_type_name(inner);
+            }
+        }
+    }
+    Some(last.ident.to_string())
+}
+
+/// Network call sites a procedure must have before a loop that re-runs it
+/// is a reconciliation, not a retry of one call.
+const PROCEDURE_OPERATIONS: usize = 3;
+
+/// Whether a loop's repeated step (its `while let` head and body) is one
+/// of this file's functions that makes network calls of several different
+/// operations (list what exists, fetch each entry, create what is missing):
+/// re-running it until it succeeds reconciles state, which no mesh retry
+/// policy replaces. One call to one service, re-tried, is a retry.
+fn reruns_procedure(
+    cx: &FileCtx<'_>,
+    fns: &[FnItem<'_>],
+    caller: &FnItem<'_>,
+    scope: &FnScope<'_>,
+    l: &LoopRef<'_>,
+) -> bool {
+    let mut targets = CallTargets {
+        cx,
+        fns,
+        self_ty: caller.self_ty.as_deref(),
+        scope: Some(scope),
+        out: Vec::new(),
+    };
+    if let LoopRef::While(w) = l {
+        targets.visit_expr(&w.cond);
+    }
+    targets.visit_block(l.body());
+    targets.out.sort_unstable();
+    targets.out.dedup();
+    targets.out.iter().any(|&i| {
+        let f = &fns[i];
+        let callee_scope = FnScope::new(Some(f.sig), f.body);
+        let scan = NetScan::new(cx, &callee_scope, f.self_ty.as_deref());
+        // Call sites, not client names: one client makes every step of
+        // a procedure (`list`, then `get` each, then `post`).
+        let mut sites: Vec<u32> = scan
+            .calls_in_block(f.body)
+            .into_iter()
+            .filter(|c| c.protocol.is_l7())
+            .map(|c| c.range.byte_start)
+            .collect();
+        sites.sort_unstable();
+        sites.dedup();
+        // A call made once per item of a collection (`for id in missing {
+        // create(id) }`): the step re-runs a batch, not one call.
+        let walks = collection_walks(f.body);
+        let per_item = sites
+            .iter()
+            .any(|&at| walks.iter().any(|w| w.contains(&(at as usize))));
+        sites.len() >= PROCEDURE_OPERATIONS || per_item
+    })
+}
+
+/// Byte ranges of the bodies of `for` loops over a collection (not over an
+/// integer range, which is how a retry counts its tries).
+fn collection_walks(body: &syn::Block) -> Vec<Range<usize>> {
+    struct V(Vec<Range<usize>>);
+    impl<'x> Visit<'x> for V {
+        fn visit_expr_for_loop(&mut self, f: &'x syn::ExprForLoop) {
+            let mut e = &*f.expr;
+            while let Expr::Paren(p) = e {
+                e = &p.expr;
+            }
+            if !matches!(e, Expr::Range(_)) {
+                self.0.push(f.body.span().byte_range());
+            }
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+        fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_block(body);
+    v.0
+}
+
 /// The file's functions that calls in an expression name: `self.m()`,
 /// `x.m()` where `x` is bound to a value of a type of this file
 /// (`let x = Self::new(..)?`, `let x: T`), `self.field.m()` by the field's
@@ -2477,9 +2577,16 @@ impl CallTargets<'_, '_, '_, '_> {
                 let id = p.path.get_ident()?;
                 let b = self.scope?.binding_at(id)?;
                 if let Some(ty) = b.ty {
-                    return super::scope::type_name(ty);
+                    return shared_type_name(ty);
                 }
-                self.value_type(b.init?)
+                let init = b.init?;
+                // `let engine = engine.clone()`: the type of what is cloned.
+                if let Expr::MethodCall(m) = init {
+                    if m.method == "clone" && m.args.is_empty() {
+                        return self.receiver_type(&m.receiver);
+                    }
+                }
+                self.value_type(init)
             }
             Expr::Field(f) => {
                 let syn::Member::Named(name) = &f.member else {

@@ -80,7 +80,12 @@
 //! it that rebuild what it restarts. Reconnect loops of long-lived
 //! consumers (`loop { connect; consume; sleep }`, or re-opening a stream a
 //! spawned task reads) are left out unless `--include-reconnect` (or
-//! `include-reconnect = true`) is set.
+//! `include-reconnect = true`) is set. Reconciliation is not a retry
+//! either: a loop whose repeated step is a function of the file that runs a
+//! whole procedure (three or more network calls, or a call made once per
+//! item of a collection: list what exists, create what is missing) re-runs
+//! until the state converges; one call to one service, re-tried, is a
+//! retry.
 
 use std::collections::BTreeMap;
 
