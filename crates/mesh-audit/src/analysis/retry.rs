@@ -80,6 +80,9 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
             };
             (n, keep(fn_params(f.sig)), keep(callable_params(f.sig)))
         });
+        // A reqwest-middleware `Middleware::handle` re-sends the request
+        // through the rest of the client's stack with `next.run(..)`.
+        let next = middleware_next(cx, f);
         // A count passed in: what this file's callers pass, where they
         // agree; read only when a loop needs it (it walks the file).
         let params = ParamValues {
@@ -112,7 +115,10 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
             if restarts && !cx.include_reconnect {
                 continue;
             }
-            if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), &params) {
+            if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), next.as_deref(), &params) {
+                if invocation.is_none() && reruns_procedure(cx, &fns, f, &scope, &l) {
+                    continue;
+                }
                 if restarts {
                     r.reconnect = true;
                 }
@@ -221,11 +227,22 @@ fn analyse(
     scan: &NetScan<'_, '_>,
     l: LoopRef<'_>,
     passed_in: Option<&(&NetSummary, Vec<String>, Vec<String>)>,
+    next: Option<&str>,
     params: &ParamValues<'_, '_>,
 ) -> Option<RetryLoop> {
     let cx = scan.cx;
     let body = l.body();
     let mut calls = scan.calls_in_block(body);
+    if let Some(next) = next {
+        calls.extend(next_runs(cx, body, next).into_iter().map(|range| NetCall {
+            protocol: Protocol::Http,
+            client: "reqwest-middleware".into(),
+            range,
+            dest: Destination::default(),
+            request_timeout: None,
+        }));
+        calls.sort_by_key(|c| c.range.byte_start);
+    }
     if let Some((net, params, callables)) = passed_in {
         calls.extend(
             param_calls(cx, body, params, callables)
@@ -593,6 +610,62 @@ fn param_calls(
         cx,
         params,
         callables,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out
+}
+
+/// The `Next` parameter of a reqwest-middleware `Middleware::handle`
+/// (`impl Middleware for RetryOnError { async fn handle(&self, req,
+/// ext, next: Next<'_>) .. }`): calling `next.run(req, ext)` sends the
+/// request on to the server, so a loop around it is an HTTP retry.
+fn middleware_next(cx: &FileCtx<'_>, f: &FnItem<'_>) -> Option<String> {
+    if f.name != "handle"
+        || f.trait_name.as_deref() != Some("Middleware")
+        || !cx.uses.imports_from("reqwest_middleware")
+    {
+        return None;
+    }
+    f.sig.inputs.iter().find_map(|arg| {
+        let syn::FnArg::Typed(pt) = arg else {
+            return None;
+        };
+        let Pat::Ident(id) = &*pt.pat else {
+            return None;
+        };
+        (super::scope::type_name(&pt.ty).as_deref() == Some("Next")).then(|| id.ident.to_string())
+    })
+}
+
+/// `next.run(..)` and `next.clone().run(..)` calls in a body.
+fn next_runs(cx: &FileCtx<'_>, body: &syn::Block, next: &str) -> Vec<TextRange> {
+    struct V<'c, 'a, 'n> {
+        cx: &'c FileCtx<'a>,
+        next: &'n str,
+        out: Vec<TextRange>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.method == "run" {
+                let mut recv = &*m.receiver;
+                while let Expr::MethodCall(inner) = recv {
+                    if inner.method != "clone" {
+                        break;
+                    }
+                    recv = &inner.receiver;
+                }
+                if matches!(recv, Expr::Path(p) if p.path.is_ident(self.next)) {
+                    self.out.push(self.cx.method_range(m));
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        next,
         out: Vec::new(),
     };
     v.visit_block(body);
@@ -2372,6 +2445,103 @@ fn runs_long_lived_work(body: &syn::Block) -> bool {
     v.0
 }
 
+/// A type's name through references and shared-ownership wrappers:
+/// `&Arc<Engine>` is `Engine`.
+fn shared_type_name(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(p) = ty else {
+        return match ty {
+            syn::Type::Reference(r) => shared_type_name(&r.elem),
+            syn::Type::Paren(p) => shared_type_name(&p.elem),
+            _ => None,
+        };
+    };
+    let last = p.path.segments.last()?;
+    if matches!(last.ident.to_string().as_str(), "Arc" | "Rc" | "Box") {
+        if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
+            if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
+                return shared_type_name(inner);
+            }
+        }
+    }
+    Some(last.ident.to_string())
+}
+
+/// Network call sites a procedure must have before a loop that re-runs it
+/// is a reconciliation, not a retry of one call.
+const PROCEDURE_OPERATIONS: usize = 3;
+
+/// Whether a loop's repeated step (its `while let` head and body) is one
+/// of this file's functions that makes network calls of several different
+/// operations (list what exists, fetch each entry, create what is missing):
+/// re-running it until it succeeds reconciles state, which no mesh retry
+/// policy replaces. One call to one service, re-tried, is a retry.
+fn reruns_procedure(
+    cx: &FileCtx<'_>,
+    fns: &[FnItem<'_>],
+    caller: &FnItem<'_>,
+    scope: &FnScope<'_>,
+    l: &LoopRef<'_>,
+) -> bool {
+    let mut targets = CallTargets {
+        cx,
+        fns,
+        self_ty: caller.self_ty.as_deref(),
+        scope: Some(scope),
+        out: Vec::new(),
+    };
+    if let LoopRef::While(w) = l {
+        targets.visit_expr(&w.cond);
+    }
+    targets.visit_block(l.body());
+    targets.out.sort_unstable();
+    targets.out.dedup();
+    targets.out.iter().any(|&i| {
+        let f = &fns[i];
+        let callee_scope = FnScope::new(Some(f.sig), f.body);
+        let scan = NetScan::new(cx, &callee_scope, f.self_ty.as_deref());
+        // Call sites, not client names: one client makes every step of
+        // a procedure (`list`, then `get` each, then `post`).
+        let mut sites: Vec<u32> = scan
+            .calls_in_block(f.body)
+            .into_iter()
+            .filter(|c| c.protocol.is_l7())
+            .map(|c| c.range.byte_start)
+            .collect();
+        sites.sort_unstable();
+        sites.dedup();
+        // A call made once per item of a collection (`for id in missing {
+        // create(id) }`): the step re-runs a batch, not one call.
+        let walks = collection_walks(f.body);
+        let per_item = sites
+            .iter()
+            .any(|&at| walks.iter().any(|w| w.contains(&(at as usize))));
+        sites.len() >= PROCEDURE_OPERATIONS || per_item
+    })
+}
+
+/// Byte ranges of the bodies of `for` loops over a collection (not over an
+/// integer range, which is how a retry counts its tries).
+fn collection_walks(body: &syn::Block) -> Vec<Range<usize>> {
+    struct V(Vec<Range<usize>>);
+    impl<'x> Visit<'x> for V {
+        fn visit_expr_for_loop(&mut self, f: &'x syn::ExprForLoop) {
+            let mut e = &*f.expr;
+            while let Expr::Paren(p) = e {
+                e = &p.expr;
+            }
+            if !matches!(e, Expr::Range(_)) {
+                self.0.push(f.body.span().byte_range());
+            }
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+        fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_block(body);
+    v.0
+}
+
 /// The file's functions that calls in an expression name: `self.m()`,
 /// `x.m()` where `x` is bound to a value of a type of this file
 /// (`let x = Self::new(..)?`, `let x: T`), `self.field.m()` by the field's
@@ -2407,9 +2577,16 @@ impl CallTargets<'_, '_, '_, '_> {
                 let id = p.path.get_ident()?;
                 let b = self.scope?.binding_at(id)?;
                 if let Some(ty) = b.ty {
-                    return super::scope::type_name(ty);
+                    return shared_type_name(ty);
                 }
-                self.value_type(b.init?)
+                let init = b.init?;
+                // `let engine = engine.clone()`: the type of what is cloned.
+                if let Expr::MethodCall(m) = init {
+                    if m.method == "clone" && m.args.is_empty() {
+                        return self.receiver_type(&m.receiver);
+                    }
+                }
+                self.value_type(init)
             }
             Expr::Field(f) => {
                 let syn::Member::Named(name) = &f.member else {
@@ -2615,7 +2792,7 @@ fn loop_helpers(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> Ve
                 sig,
                 values: std::cell::OnceCell::from(vals),
             };
-            analyse(&scan, l, Some(&passed), &known)
+            analyse(&scan, l, Some(&passed), None, &known)
         };
         let Some(base) = run(Vec::new()) else {
             continue;

@@ -8,7 +8,11 @@
 //! `reqwest-retry` (`RetryTransientMiddleware::new_with_policy`), tower's
 //! `RetryLayer` / `ServiceBuilder::retry` / `Retry::new` on a client stack
 //! (and the crate's own copy of `RetryLayer`: a `Layer` whose service's
-//! `call` calls the inner service again in a loop), `again`, `retry` (`retry::retry`) and `tryhard` (`tryhard::retry_fn`).
+//! `call` calls the inner service again in a loop), `again`, `retry` (`retry::retry`) and `tryhard` (`tryhard::retry_fn`),
+//! and the retry policy an SDK client is built with: `object_store`'s
+//! `builder.with_retry(RetryConfig { max_retries: 5, .. })` and the AWS
+//! SDK's `.retry_config(RetryConfig::standard().with_max_attempts(5))`
+//! (`with_max_attempts` counts every try: 5 is 4 re-tries).
 //! The finding points at the call that applies the policy and reads what
 //! the code states, through `const`s, `let`s and builder chains:
 //! `retries` (re-tries after the first try, as Istio counts `attempts`:
@@ -77,7 +81,10 @@
 //! (it paces a circuit breaker, see `circuit-breaker`), functions of the
 //! crate that merely share a library's name (a local `fn retry`), a crate
 //! helper called with a closure that does only local work, a `run(op)` of a
-//! builder whose method does not retry, and test code.
+//! builder whose method does not retry, and test code. An SDK policy that
+//! turns retries off (`max_retries: 0`, `RetryConfig::disabled()`,
+//! `with_max_attempts(1)`), states the SDK's default unchanged
+//! (`RetryConfig::standard()` alone) or hands on a shared config's policy.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -1064,6 +1071,10 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             }
             return;
         }
+        if let Some(found) = self.sdk_retry_config(m) {
+            self.out.push(found);
+            return;
+        }
         // `RetryLayer::new(p).layer(client)`
         if method == "layer" {
             if let (Some(site), Some(svc)) = (self.retry_layer(&m.receiver, 0), m.args.first()) {
@@ -1078,6 +1089,172 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                     });
                 }
             }
+        }
+    }
+
+    /// The retry policy an object-storage or cloud SDK client is built
+    /// with: object_store's `builder.with_retry(RetryConfig { max_retries:
+    /// 5, .. })` and the AWS SDK's `.retry_config(RetryConfig::standard()
+    /// .with_max_attempts(5))`. Every request the client makes is retried.
+    /// A policy that turns retries off (`max_retries: 0`,
+    /// `RetryConfig::disabled()`, `with_max_attempts(1)`) and the SDK's
+    /// default policy handed on unchanged are not findings.
+    fn sdk_retry_config(&self, m: &syn::ExprMethodCall) -> Option<Found> {
+        let method = m.method.to_string();
+        let [arg] = m.args.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let (lib, policy) = match method.as_str() {
+            "with_retry" if self.facts.uses("object_store") => {
+                ("object_store", self.object_store_retry(arg, 0)?)
+            }
+            "retry_config" | "set_retry_config" if self.uses_aws_sdk() => {
+                // `known` once a count is stated: `RetryConfig::standard()`
+                // alone is the SDK's own default.
+                let pol = self.aws_retry_config(arg, 0)?;
+                ("aws-sdk", pol.known.then_some(pol)?)
+            }
+            _ => return None,
+        };
+        if policy.retries == Some(0) {
+            return None;
+        }
+        Some(Found {
+            range: self.scan.cx.method_range(m),
+            lib,
+            policy,
+            protocol: Protocol::Http,
+            dest: Destination::default(),
+            client_wide: true,
+        })
+    }
+
+    fn uses_aws_sdk(&self) -> bool {
+        self.facts
+            .used
+            .iter()
+            .any(|k| k == "aws_config" || k == "aws_smithy_types" || k.starts_with("aws_sdk_"))
+    }
+
+    /// A `let` binding's initialiser, when `e` names one.
+    fn let_init(&self, e: &Expr) -> Option<&'e Expr> {
+        let Expr::Path(p) = strip(e) else { return None };
+        let id = p.path.get_ident()?;
+        self.scan
+            .scope
+            .lookup(&id.to_string(), id.span().byte_range().start)?
+            .init
+    }
+
+    /// An `object_store::RetryConfig`: a struct literal (through `let`s),
+    /// or a function of this file declared to return one (its values then
+    /// depend on its arguments and stay unknown).
+    fn object_store_retry(&self, e: &Expr, depth: u32) -> Option<Policy> {
+        if depth > 8 {
+            return None;
+        }
+        let cx = self.scan.cx;
+        if let Some(init) = self.let_init(e) {
+            return self.object_store_retry(init, depth + 1);
+        }
+        match strip(e) {
+            Expr::Struct(s) => {
+                let segs = cx.uses.resolve(&s.path);
+                if segs.last().map(String::as_str) != Some("RetryConfig") {
+                    return None;
+                }
+                let mut pol = Policy {
+                    known: true,
+                    lib: Some("object_store"),
+                    ..Policy::default()
+                };
+                for fv in &s.fields {
+                    let syn::Member::Named(name) = &fv.member else {
+                        continue;
+                    };
+                    match name.to_string().as_str() {
+                        "max_retries" => pol.retries = self.int(Some(&fv.expr)),
+                        "retry_timeout" => pol.timeout = self.dur(Some(&fv.expr)),
+                        "backoff" => {
+                            if let Expr::Struct(b) = strip(&fv.expr) {
+                                for bf in &b.fields {
+                                    if matches!(&bf.member, syn::Member::Named(n) if n == "init_backoff")
+                                    {
+                                        pol.backoff = self.dur(Some(&bf.expr));
+                                    }
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Some(pol)
+            }
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let segs = cx.uses.resolve(&p.path);
+                let [name] = segs.as_slice() else { return None };
+                let returns = cx.fn_return_type(name).and_then(type_name)?;
+                (returns == "RetryConfig").then(|| Policy {
+                    known: true,
+                    lib: Some("object_store"),
+                    ..Policy::default()
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// An AWS SDK `RetryConfig` built from `RetryConfig::standard()` or
+    /// `adaptive()` with a stated `with_max_attempts(n)` (n counts every
+    /// try, so n - 1 re-tries), through `let`s, `Some(..)` and `.build()`.
+    fn aws_retry_config(&self, e: &Expr, depth: u32) -> Option<Policy> {
+        if depth > 8 {
+            return None;
+        }
+        if let Some(init) = self.let_init(e) {
+            return self.aws_retry_config(init, depth + 1);
+        }
+        match strip(e) {
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                if p.path.is_ident("Some") {
+                    return self.aws_retry_config(c.args.first()?, depth + 1);
+                }
+                let segs = self.scan.cx.uses.resolve(&p.path);
+                let n = segs.len();
+                if n < 2 || segs[n - 2] != "RetryConfig" {
+                    return None;
+                }
+                match segs[n - 1].as_str() {
+                    "standard" | "adaptive" => Some(Policy {
+                        known: false,
+                        lib: Some("aws-sdk"),
+                        ..Policy::default()
+                    }),
+                    _ => None,
+                }
+            }
+            Expr::MethodCall(mc) => {
+                let mut pol = self.aws_retry_config(&mc.receiver, depth + 1)?;
+                let arg = mc.args.first();
+                match mc.method.to_string().as_str() {
+                    "with_max_attempts" | "max_attempts" => {
+                        pol.known = true;
+                        let tries = arg.and_then(|a| match strip(a) {
+                            Expr::Call(s) if matches!(&*s.func, Expr::Path(p) if p.path.is_ident("Some")) => {
+                                self.int(s.args.first())
+                            }
+                            _ => self.int(Some(a)),
+                        });
+                        pol.retries = tries.map(|t| (t - 1).max(0));
+                    }
+                    "with_initial_backoff" | "initial_backoff" => pol.backoff = self.dur(arg),
+                    _ => {}
+                }
+                Some(pol)
+            }
+            _ => None,
         }
     }
 

@@ -13,7 +13,10 @@
 //! destination `host` and `port`. An unbounded loop has no `retries`.
 //! The call may sit in a function the loop hands the operation to
 //! (`attempt(&op)`), and the wait in a helper (`sleep(backoff(n, base_ms))`
-//! reads `base_ms` from the call).
+//! reads `base_ms` from the call). A client's own reqwest-middleware
+//! (`impl Middleware for X { async fn handle(.., next: Next<'_>) .. }`)
+//! whose loop re-sends the request with `next.run(req, ext)` retries every
+//! request of the client: its loop is an HTTP retry.
 //!
 //! ## The crate's own retry helpers
 //! A generic helper whose loop re-runs the operation it receives
@@ -77,7 +80,12 @@
 //! it that rebuild what it restarts. Reconnect loops of long-lived
 //! consumers (`loop { connect; consume; sleep }`, or re-opening a stream a
 //! spawned task reads) are left out unless `--include-reconnect` (or
-//! `include-reconnect = true`) is set.
+//! `include-reconnect = true`) is set. Reconciliation is not a retry
+//! either: a loop whose repeated step is a function of the file that runs a
+//! whole procedure (three or more network calls, or a call made once per
+//! item of a collection: list what exists, create what is missing) re-runs
+//! until the state converges; one call to one service, re-tried, is a
+//! retry.
 
 use std::collections::BTreeMap;
 
