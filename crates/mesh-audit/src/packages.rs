@@ -88,7 +88,8 @@ pub fn classify(
         f.has_lib = p.targets.iter().any(|t| t.kind == TargetKind::Lib);
         f.only_test_targets = !p.targets.iter().any(|t| t.kind.is_production());
     }
-    for ((file, role), summary) in found.files.iter().zip(roles).zip(summaries) {
+    let wrappers = serving_wrappers(found, roles, summaries);
+    for (fi, ((file, role), summary)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, summary) else {
             continue;
         };
@@ -97,7 +98,10 @@ pub fn classify(
         }
         let f = &mut facts[pi];
         if f.serves.is_none() {
-            f.serves = s.serves_at.map(|l| format!("{}:{l}", file.rel));
+            f.serves = s
+                .serves_at
+                .map(|l| format!("{}:{l}", file.rel))
+                .or_else(|| wrappers.get(&fi).cloned());
         }
         f.clap |= s.uses_clap;
         f.net |= s
@@ -249,6 +253,74 @@ pub fn classify(
         .collect()
 }
 
+/// Files that start a server through a workspace library's function that
+/// itself binds (`utils::tcp_listener::bind(addr)`, `http::serve(addr, app)`):
+/// by file index, `file (via lib::path)`. The call is resolved as written
+/// through the file's imports to a normal dependency's library and the
+/// module path of the function in it, never by its name alone.
+fn serving_wrappers(
+    found: &Discovered,
+    roles: &[Option<FileRole>],
+    summaries: &[Option<&FileSummary>],
+) -> std::collections::HashMap<usize, String> {
+    // (package index, module path + fn path) of library functions that bind.
+    let mut serving: BTreeSet<(usize, Vec<String>)> = BTreeSet::new();
+    for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
+            continue;
+        };
+        if role.test || role.kind != TargetKind::Lib {
+            continue;
+        }
+        for f in &s.serving_fns {
+            let mut path = role.module.clone();
+            path.extend(f.iter().cloned());
+            serving.insert((pi, path));
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    if serving.is_empty() {
+        return out;
+    }
+    let index_of = found.package_indexes();
+    for (fi, ((file, role), s)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
+            continue;
+        };
+        if role.test {
+            continue;
+        }
+        let package = &found.packages[pi];
+        // A binary also calls its own package's library by the crate name.
+        let own_lib = (role.kind != TargetKind::Lib)
+            .then(|| package.lib_crate_name())
+            .flatten();
+        let hit = s
+            .functions
+            .iter()
+            .flat_map(|f| f.callees.iter())
+            .filter(|c| c.path.len() >= 2)
+            .find_map(|c| {
+                let qi = if own_lib.as_deref() == Some(c.path[0].as_str()) {
+                    pi
+                } else {
+                    let dep = package
+                        .member_deps
+                        .iter()
+                        .find(|d| d.kind != DepKind::Dev && d.extern_name == c.path[0])?;
+                    *index_of.get(dep.package.as_str())?
+                };
+                serving
+                    .contains(&(qi, c.path[1..].to_vec()))
+                    .then(|| c.path.join("::"))
+            });
+        if let Some(path) = hit {
+            out.insert(fi, format!("{} via `{path}`", file.rel));
+        }
+    }
+    out
+}
+
 /// Binaries of a package that are developer tools although the package
 /// ships: in a package with a deployed binary, a binary that is not deployed
 /// and starts no server (`src/bin/load_generator.rs` beside the deployed
@@ -260,12 +332,13 @@ pub fn dev_bins(
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> BTreeSet<(usize, String)> {
+    let wrappers = serving_wrappers(found, roles, summaries);
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
-    for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
+    for (fi, ((file, role), s)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
             continue;
         };
-        if role.kind == TargetKind::Bin && s.serves_at.is_some() {
+        if role.kind == TargetKind::Bin && (s.serves_at.is_some() || wrappers.contains_key(&fi)) {
             serving.insert((pi, role.target.clone()));
         }
     }
