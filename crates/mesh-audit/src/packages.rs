@@ -11,7 +11,10 @@
 //! 4. `dev`: a cargo subcommand (a binary named `cargo-*`, which cargo runs
 //!    as `cargo *` on a developer's machine) that is not deployed, even when
 //!    it starts a local server (a dev-mode stand-in for a platform API);
-//! 5. `service`: a binary whose code starts a server;
+//! 5. `dev`: a command-line binary (clap) that deployment files only ship
+//!    for people to run (in a toolbox image whose command is a shell, or
+//!    beside the program an image runs), even when a subcommand serves;
+//!    `service`: a binary whose code starts a server;
 //! 6. `dev`: a binary that parses arguments with clap, starts no server and
 //!    is not deployed: a command-line tool run by people;
 //! 7. `job`: a binary that makes HTTP/gRPC calls but serves nothing;
@@ -55,6 +58,8 @@ const DEV_WORDS: &[&str] = &[
 ];
 
 const CLI_WHY: &str = "a command-line tool (clap, no server, not deployed)";
+const SHIPPED_TOOL_WHY: &str =
+    "a command-line tool that deployment files ship only for people to run";
 const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deployed)";
 
 #[derive(Debug, Default)]
@@ -145,6 +150,16 @@ pub fn classify(
             ("dev", format!("named as {word} code (`{rel}`)"))
         } else if f.bins.iter().any(|b| is_cargo_subcommand(b)) {
             ("dev", CARGO_SUBCOMMAND_WHY.to_string())
+        } else if let (Some(bin), true) = (
+            f.bins
+                .iter()
+                .find(|b| found.shipped_tools.contains(*b))
+                .filter(|_| f.bins.iter().all(|b| found.shipped_tools.contains(b))),
+            f.clap && f.serves.is_some(),
+        ) {
+            // Its server is a subcommand people start by hand (a local
+            // diagnostics UI): the image holding it runs something else.
+            ("dev", format!("{SHIPPED_TOOL_WHY} (`{bin}`)"))
         } else if !f.bins.is_empty() && f.serves.is_some() {
             (
                 "service",
@@ -176,7 +191,10 @@ pub fn classify(
             // library the services link.
             let open = match &scope[i] {
                 Some(("unknown", w)) => w.is_empty() || w.starts_with("used by"),
-                Some(("dev", w)) => (w == CLI_WHY || w == CARGO_SUBCOMMAND_WHY) && facts[i].has_lib,
+                Some(("dev", w)) => {
+                    (w == CLI_WHY || w == CARGO_SUBCOMMAND_WHY || w.starts_with(SHIPPED_TOOL_WHY))
+                        && facts[i].has_lib
+                }
                 Some(("library", w)) => w.starts_with("used by"),
                 _ => false,
             };
