@@ -301,6 +301,89 @@ fn serving_wrappers(
         return out;
     }
     let index_of = found.package_indexes();
+    // What a callee path written in package `pi`, in module `module`,
+    // names: (package, module path + name) candidates, as rustc reads
+    // `crate::`, `self::`, `super::`, another member's extern name, and a
+    // path relative to the module (a child module, or an item beside it).
+    let targets = |pi: usize, module: &[String], path: &[String]| -> Vec<(usize, Vec<String>)> {
+        let Some(first) = path.first() else {
+            return Vec::new();
+        };
+        match first.as_str() {
+            "crate" => vec![(pi, path[1..].to_vec())],
+            "self" => vec![(pi, [module, &path[1..]].concat())],
+            "super" => {
+                let ups = path.iter().take_while(|s| *s == "super").count();
+                if ups > module.len() {
+                    return Vec::new();
+                }
+                vec![(pi, [&module[..module.len() - ups], &path[ups..]].concat())]
+            }
+            _ => {
+                let package = &found.packages[pi];
+                let dep = package
+                    .member_deps
+                    .iter()
+                    .find(|d| d.kind != DepKind::Dev && &d.extern_name == first)
+                    .and_then(|d| index_of.get(d.package.as_str()).copied())
+                    .or_else(|| (package.lib_crate_name().as_ref() == Some(first)).then_some(pi));
+                match dep {
+                    Some(qi) if path.len() >= 2 => vec![(qi, path[1..].to_vec())],
+                    Some(_) => Vec::new(),
+                    None => vec![(pi, [module, path].concat())],
+                }
+            }
+        }
+    };
+    // A library function that calls one of its crate's serving functions
+    // serves too (`run()` → `serve::serve()` → `plain::serve()` → the bind).
+    let lib_fns: Vec<(usize, Vec<String>, &crate::index::FnSummary)> = found
+        .files
+        .iter()
+        .zip(roles)
+        .zip(summaries)
+        .filter_map(|((file, role), s)| {
+            let (pi, role, s) = (file.package_index?, role.as_ref()?, (*s)?);
+            (!role.test && role.kind == TargetKind::Lib).then_some((pi, role, s))
+        })
+        .flat_map(|(pi, role, s)| {
+            s.functions.iter().map(move |f| {
+                let module: Vec<String> = role.module.iter().chain(&f.module).cloned().collect();
+                (pi, module, f)
+            })
+        })
+        .collect();
+    for _ in 0..8 {
+        let mut grew = false;
+        for (pi, module, f) in &lib_fns {
+            let mut me = module.clone();
+            me.extend(f.self_ty.clone());
+            me.push(f.name.clone());
+            if serving.contains(&(*pi, me.clone())) {
+                continue;
+            }
+            let calls_serving = f.callees.iter().any(|c| {
+                let path: Vec<String> = if c.via_self && c.path.len() <= 2 {
+                    match &f.self_ty {
+                        Some(t) => vec![t.clone(), c.name.clone()],
+                        None => return false,
+                    }
+                } else {
+                    c.path.clone()
+                };
+                targets(*pi, module, &path)
+                    .into_iter()
+                    .any(|t| serving.contains(&t))
+            });
+            if calls_serving {
+                serving.insert((*pi, me));
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
     for (fi, ((file, role), s)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
             continue;
@@ -328,9 +411,15 @@ fn serving_wrappers(
                         .find(|d| d.kind != DepKind::Dev && d.extern_name == c.path[0])?;
                     *index_of.get(dep.package.as_str())?
                 };
-                serving
-                    .contains(&(qi, c.path[1..].to_vec()))
-                    .then(|| c.path.join("::"))
+                // Another crate's serving function; the package's own are
+                // its `serves_at` already.
+                (qi != pi || role.kind != TargetKind::Lib)
+                    .then_some(())
+                    .and_then(|()| {
+                        serving
+                            .contains(&(qi, c.path[1..].to_vec()))
+                            .then(|| c.path.join("::"))
+                    })
             });
         if let Some(path) = hit {
             out.insert(fi, format!("{} via `{path}`", file.rel));
