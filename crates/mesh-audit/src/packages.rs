@@ -12,8 +12,8 @@
 //!    as `cargo *` on a developer's machine) that is not deployed, even when
 //!    it starts a local server (a dev-mode stand-in for a platform API);
 //! 5. `dev`: a command-line binary (clap) that deployment files only ship
-//!    for people to run (in a toolbox image whose command is a shell, or
-//!    beside the program an image runs), even when a subcommand serves;
+//!    for people to run (in a toolbox image whose command is a shell), even
+//!    when a subcommand serves;
 //!    `service`: a binary whose code starts a server;
 //! 6. `dev`: a binary that parses arguments with clap, starts no server and
 //!    is not deployed: a command-line tool run by people;
@@ -158,7 +158,7 @@ pub fn classify(
             f.clap && f.serves.is_some(),
         ) {
             // Its server is a subcommand people start by hand (a local
-            // diagnostics UI): the image holding it runs something else.
+            // diagnostics UI): the only image holding it runs a shell.
             ("dev", format!("{SHIPPED_TOOL_WHY} (`{bin}`)"))
         } else if !f.bins.is_empty() && f.serves.is_some() {
             (
