@@ -2,8 +2,8 @@
 //! Cargo workspace in a folder of its repository (`server/`) shipped by the
 //! repository's top-level `Dockerfile`, an operator tool copied into the
 //! image beside the server (with a loopback login callback), a toolbox
-//! image whose command is a shell, and a compose file of the end-to-end
-//! test environment.
+//! image whose command is a shell (one of its tools has a subcommand that
+//! serves), and a compose file of the end-to-end test environment.
 
 mod common;
 
@@ -43,6 +43,9 @@ fn the_repository_dockerfile_above_the_workspace_names_the_server() {
             {"audited": false, "name": "opsctl", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
             // Named only by `tests/e2e/docker-compose.yml` and the toolbox.
             {"audited": false, "name": "replay-proxy", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
+            // Built and copied only into the toolbox image: its `serve`
+            // subcommand starts a server, but by hand, from a shell.
+            {"audited": false, "name": "snapshot-doctor", "scope": "dev", "why": "a command-line tool that deployment files ship only for people to run (`snapshot-doctor`)"},
         ])
     );
 }

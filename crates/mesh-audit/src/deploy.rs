@@ -69,19 +69,30 @@ const MANIFEST_DIRS: &[&str] = &[
 
 /// Binary and package names the repository's deployment files name.
 pub fn deployed_names(root: &Path) -> BTreeSet<String> {
+    deployment_names(root).0
+}
+
+/// `(deployed, tools)`: the names deployment files deploy, and those they
+/// only ship for people to run (built or copied into a toolbox image) and
+/// deploy nowhere. What an image builds beside the program it runs is not
+/// a tool for sure: one image often holds several servers, each started by
+/// its own manifest's command.
+pub fn deployment_names(root: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut out = BTreeSet::new();
-    walk_deployment_files(root, None, MAX_DEPTH, &mut out);
+    let mut tools = BTreeSet::new();
+    walk_deployment_files(root, None, MAX_DEPTH, &mut out, &mut tools);
     match repository_root(root) {
         // Every folder between the repository's root and the workspace,
         // without walking the workspace a second time.
-        Some(top) => walk_deployment_files(&top, Some(root), MAX_DEPTH, &mut out),
+        Some(top) => walk_deployment_files(&top, Some(root), MAX_DEPTH, &mut out, &mut tools),
         None => {
             if let Some(parent) = root.parent() {
-                walk_deployment_files(parent, Some(root), 1, &mut out);
+                walk_deployment_files(parent, Some(root), 1, &mut out, &mut tools);
             }
         }
     }
-    out
+    tools.retain(|t| !out.contains(t));
+    (out, tools)
 }
 
 /// The folder above `root` that holds `.git`, at most [`MAX_ANCESTORS`]
@@ -106,6 +117,7 @@ fn walk_deployment_files(
     skip: Option<&Path>,
     depth: usize,
     out: &mut BTreeSet<String>,
+    tools: &mut BTreeSet<String>,
 ) {
     let skip = skip.map(Path::to_path_buf);
     let walker = ignore::WalkBuilder::new(base)
@@ -148,7 +160,7 @@ fn walk_deployment_files(
                 }
                 read_small(&folder.join(rel)).or_else(|| read_small(&base.join(rel)))
             };
-            names_in_with(&text, is_dockerfile(path), &read_script, out);
+            names_and_tools_in(&text, is_dockerfile(path), &read_script, out, tools);
         }
     }
 }
@@ -220,17 +232,30 @@ fn read_small(path: &Path) -> Option<String> {
 /// The names one deployment file deploys: what it builds or runs, and for
 /// a Dockerfile that runs one of the binaries it builds, only what it runs.
 pub fn names_in(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
-    names_in_with(text, dockerfile, &|_| None, out);
+    names_and_tools_in(text, dockerfile, &|_| None, out, &mut BTreeSet::new());
 }
 
 /// [`names_in`], with `read_script` giving the text of a file the
 /// Dockerfile copies from its build context (by the path it copies), for a
 /// launch script that the image runs.
+#[cfg(test)]
 fn names_in_with(
     text: &str,
     dockerfile: bool,
     read_script: &dyn Fn(&str) -> Option<String>,
     out: &mut BTreeSet<String>,
+) {
+    names_and_tools_in(text, dockerfile, read_script, out, &mut BTreeSet::new());
+}
+
+/// [`names_in_with`], also collecting into `tools` what a Dockerfile
+/// builds or copies into a toolbox image, for people to run.
+fn names_and_tools_in(
+    text: &str,
+    dockerfile: bool,
+    read_script: &dyn Fn(&str) -> Option<String>,
+    out: &mut BTreeSet<String>,
+    tools: &mut BTreeSet<String>,
 ) {
     let split = |line: &'_ str| -> Vec<String> {
         line.split(|c: char| {
@@ -366,6 +391,7 @@ fn names_in_with(
     }
     if saw_command && shells_only {
         // A toolbox image: people run what it holds.
+        tools.extend(built);
         return;
     }
     // An image that builds nothing itself (it copies from another image)
@@ -516,6 +542,31 @@ mod tests {
             &mut out,
         );
         assert_eq!(out.iter().collect::<Vec<_>>(), ["worker"]);
+    }
+
+    #[test]
+    fn tools_are_what_an_image_holds_for_people_to_run() {
+        let tools_of = |text: &str| {
+            let (mut out, mut tools) = (BTreeSet::new(), BTreeSet::new());
+            names_and_tools_in(text, true, &|_| None, &mut out, &mut tools);
+            (out, tools)
+        };
+        let (out, tools) = tools_of(
+            "FROM rust AS build\nRUN cargo build --release -p opsctl -p doctor\n\
+             FROM debian\nCOPY --from=build /src/target/release/doctor /usr/local/bin/\n\
+             CMD [ \"/bin/bash\" ]\n",
+        );
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(tools.iter().collect::<Vec<_>>(), ["doctor", "opsctl"]);
+        let (out, tools) = tools_of(
+            "FROM rust AS build\nRUN cargo build --release --bin api --bin admin\n\
+             FROM debian\nCOPY --from=build /src/target/release/api /usr/local/bin/\n\
+             ENTRYPOINT [\"/usr/local/bin/api\"]\n",
+        );
+        // `admin` may be a second server the same image runs under another
+        // command: not a tool for sure.
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["api"]);
+        assert!(tools.is_empty(), "{tools:?}");
     }
 
     #[test]

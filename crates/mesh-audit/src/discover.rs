@@ -148,6 +148,9 @@ pub struct Discovered {
     /// Binaries and packages that the repository's deployment files name
     /// (Dockerfiles, Kubernetes or Helm manifests, compose files).
     pub deployed: BTreeSet<String>,
+    /// Binaries deployment files ship only for people to run (a toolbox
+    /// image, an admin CLI beside the server) and deploy nowhere.
+    pub shipped_tools: BTreeSet<String>,
     /// The packages chosen, as cargo describes them (cargo mode only).
     pub cargo_packages: Vec<CargoPackage>,
     /// `.rs` files that are symbolic links: not followed (relative to `root`).
@@ -361,9 +364,11 @@ format!(
         })
         .collect();
     packages.sort_by(|a, b| a.root.cmp(&b.root));
+    let (deployed, shipped_tools) = crate::deploy::deployment_names(&root);
     let mut found = Discovered {
         root: root.clone(),
-        deployed: crate::deploy::deployed_names(&root),
+        deployed,
+        shipped_tools,
         packages: infos,
         cargo_packages: chosen.iter().map(|(_, p)| cargo_package(p)).collect(),
         ..Default::default()

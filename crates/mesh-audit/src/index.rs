@@ -50,6 +50,11 @@ pub struct FileSummary {
     /// call that is not a free-port probe, on an address other than a fixed
     /// loopback one).
     pub serves_at: Option<u32>,
+    /// Functions whose own body starts such a server, as their path within
+    /// the file (inline modules, the `impl` type, the name): a workspace
+    /// library's `listen(addr)` wrapper makes the programs that call it
+    /// services.
+    pub serving_fns: Vec<Vec<String>>,
     /// Parses command-line arguments (clap and its peers) or prompts a
     /// person at a terminal: a tool run by people, unless it also serves or
     /// is deployed.
@@ -516,6 +521,29 @@ impl FileSummary {
             .iter()
             .find(|b| (!b.is_loopback() || b.from_env) && !in_test(b.range.byte_start as usize))
             .map(|b| b.range.line);
+        let serving_fns: Vec<Vec<String>> = {
+            let binds: Vec<usize> = cx
+                .server_binds()
+                .iter()
+                .filter(|b| {
+                    (!b.is_loopback() || b.from_env) && !in_test(b.range.byte_start as usize)
+                })
+                .map(|b| b.range.byte_start as usize)
+                .collect();
+            analysis::scope::functions(file)
+                .into_iter()
+                .filter(|f| {
+                    let body = f.body.brace_token.span.join().byte_range();
+                    binds.iter().any(|at| body.contains(at))
+                })
+                .map(|f| {
+                    let mut path = f.module.clone();
+                    path.extend(f.self_ty.clone());
+                    path.push(f.name.clone());
+                    path
+                })
+                .collect()
+        };
         let uses_clap = CLI_CRATES.iter().any(|k| cx.uses.imports_from(k))
             || file.attrs.iter().any(|a| a.path().is_ident("clap"))
             || {
@@ -608,6 +636,7 @@ impl FileSummary {
             reexports,
             mod_decls: crate::modtree::mod_decls(file, abs_path),
             serves_at,
+            serving_fns,
             uses_clap,
             route_paths: analysis::lifecycle::file_route_paths(&cx),
             grpc_health: analysis::lifecycle::file_has_grpc_health(&cx),

@@ -11,7 +11,10 @@
 //! 4. `dev`: a cargo subcommand (a binary named `cargo-*`, which cargo runs
 //!    as `cargo *` on a developer's machine) that is not deployed, even when
 //!    it starts a local server (a dev-mode stand-in for a platform API);
-//! 5. `service`: a binary whose code starts a server;
+//! 5. `dev`: a command-line binary (clap) that deployment files only ship
+//!    for people to run (in a toolbox image whose command is a shell), even
+//!    when a subcommand serves;
+//!    `service`: a binary whose code starts a server;
 //! 6. `dev`: a binary that parses arguments with clap, starts no server and
 //!    is not deployed: a command-line tool run by people;
 //! 7. `job`: a binary that makes HTTP/gRPC calls but serves nothing;
@@ -55,6 +58,8 @@ const DEV_WORDS: &[&str] = &[
 ];
 
 const CLI_WHY: &str = "a command-line tool (clap, no server, not deployed)";
+const SHIPPED_TOOL_WHY: &str =
+    "a command-line tool that deployment files ship only for people to run";
 const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deployed)";
 
 #[derive(Debug, Default)]
@@ -88,7 +93,8 @@ pub fn classify(
         f.has_lib = p.targets.iter().any(|t| t.kind == TargetKind::Lib);
         f.only_test_targets = !p.targets.iter().any(|t| t.kind.is_production());
     }
-    for ((file, role), summary) in found.files.iter().zip(roles).zip(summaries) {
+    let wrappers = serving_wrappers(found, roles, summaries);
+    for (fi, ((file, role), summary)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, summary) else {
             continue;
         };
@@ -97,7 +103,10 @@ pub fn classify(
         }
         let f = &mut facts[pi];
         if f.serves.is_none() {
-            f.serves = s.serves_at.map(|l| format!("{}:{l}", file.rel));
+            f.serves = s
+                .serves_at
+                .map(|l| format!("{}:{l}", file.rel))
+                .or_else(|| wrappers.get(&fi).cloned());
         }
         f.clap |= s.uses_clap;
         f.net |= s
@@ -141,6 +150,16 @@ pub fn classify(
             ("dev", format!("named as {word} code (`{rel}`)"))
         } else if f.bins.iter().any(|b| is_cargo_subcommand(b)) {
             ("dev", CARGO_SUBCOMMAND_WHY.to_string())
+        } else if let (Some(bin), true) = (
+            f.bins
+                .iter()
+                .find(|b| found.shipped_tools.contains(*b))
+                .filter(|_| f.bins.iter().all(|b| found.shipped_tools.contains(b))),
+            f.clap && f.serves.is_some(),
+        ) {
+            // Its server is a subcommand people start by hand (a local
+            // diagnostics UI): the only image holding it runs a shell.
+            ("dev", format!("{SHIPPED_TOOL_WHY} (`{bin}`)"))
         } else if !f.bins.is_empty() && f.serves.is_some() {
             (
                 "service",
@@ -172,7 +191,10 @@ pub fn classify(
             // library the services link.
             let open = match &scope[i] {
                 Some(("unknown", w)) => w.is_empty() || w.starts_with("used by"),
-                Some(("dev", w)) => (w == CLI_WHY || w == CARGO_SUBCOMMAND_WHY) && facts[i].has_lib,
+                Some(("dev", w)) => {
+                    (w == CLI_WHY || w == CARGO_SUBCOMMAND_WHY || w.starts_with(SHIPPED_TOOL_WHY))
+                        && facts[i].has_lib
+                }
                 Some(("library", w)) => w.starts_with("used by"),
                 _ => false,
             };
@@ -249,6 +271,163 @@ pub fn classify(
         .collect()
 }
 
+/// Files that start a server through a workspace library's function that
+/// itself binds (`utils::tcp_listener::bind(addr)`, `http::serve(addr, app)`):
+/// by file index, `file (via lib::path)`. The call is resolved as written
+/// through the file's imports to a normal dependency's library and the
+/// module path of the function in it, never by its name alone.
+fn serving_wrappers(
+    found: &Discovered,
+    roles: &[Option<FileRole>],
+    summaries: &[Option<&FileSummary>],
+) -> std::collections::HashMap<usize, String> {
+    // (package index, module path + fn path) of library functions that bind.
+    let mut serving: BTreeSet<(usize, Vec<String>)> = BTreeSet::new();
+    for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
+            continue;
+        };
+        if role.test || role.kind != TargetKind::Lib {
+            continue;
+        }
+        for f in &s.serving_fns {
+            let mut path = role.module.clone();
+            path.extend(f.iter().cloned());
+            serving.insert((pi, path));
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    if serving.is_empty() {
+        return out;
+    }
+    let index_of = found.package_indexes();
+    // What a callee path written in package `pi`, in module `module`,
+    // names: (package, module path + name) candidates, as rustc reads
+    // `crate::`, `self::`, `super::`, another member's extern name, and a
+    // path relative to the module (a child module, or an item beside it).
+    let targets = |pi: usize, module: &[String], path: &[String]| -> Vec<(usize, Vec<String>)> {
+        let Some(first) = path.first() else {
+            return Vec::new();
+        };
+        match first.as_str() {
+            "crate" => vec![(pi, path[1..].to_vec())],
+            "self" => vec![(pi, [module, &path[1..]].concat())],
+            "super" => {
+                let ups = path.iter().take_while(|s| *s == "super").count();
+                if ups > module.len() {
+                    return Vec::new();
+                }
+                vec![(pi, [&module[..module.len() - ups], &path[ups..]].concat())]
+            }
+            _ => {
+                let package = &found.packages[pi];
+                let dep = package
+                    .member_deps
+                    .iter()
+                    .find(|d| d.kind != DepKind::Dev && &d.extern_name == first)
+                    .and_then(|d| index_of.get(d.package.as_str()).copied())
+                    .or_else(|| (package.lib_crate_name().as_ref() == Some(first)).then_some(pi));
+                match dep {
+                    Some(qi) if path.len() >= 2 => vec![(qi, path[1..].to_vec())],
+                    Some(_) => Vec::new(),
+                    None => vec![(pi, [module, path].concat())],
+                }
+            }
+        }
+    };
+    // A library function that calls one of its crate's serving functions
+    // serves too (`run()` → `serve::serve()` → `plain::serve()` → the bind).
+    let lib_fns: Vec<(usize, Vec<String>, &crate::index::FnSummary)> = found
+        .files
+        .iter()
+        .zip(roles)
+        .zip(summaries)
+        .filter_map(|((file, role), s)| {
+            let (pi, role, s) = (file.package_index?, role.as_ref()?, (*s)?);
+            (!role.test && role.kind == TargetKind::Lib).then_some((pi, role, s))
+        })
+        .flat_map(|(pi, role, s)| {
+            s.functions.iter().map(move |f| {
+                let module: Vec<String> = role.module.iter().chain(&f.module).cloned().collect();
+                (pi, module, f)
+            })
+        })
+        .collect();
+    for _ in 0..8 {
+        let mut grew = false;
+        for (pi, module, f) in &lib_fns {
+            let mut me = module.clone();
+            me.extend(f.self_ty.clone());
+            me.push(f.name.clone());
+            if serving.contains(&(*pi, me.clone())) {
+                continue;
+            }
+            let calls_serving = f.callees.iter().any(|c| {
+                let path: Vec<String> = if c.via_self && c.path.len() <= 2 {
+                    match &f.self_ty {
+                        Some(t) => vec![t.clone(), c.name.clone()],
+                        None => return false,
+                    }
+                } else {
+                    c.path.clone()
+                };
+                targets(*pi, module, &path)
+                    .into_iter()
+                    .any(|t| serving.contains(&t))
+            });
+            if calls_serving {
+                serving.insert((*pi, me));
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    for (fi, ((file, role), s)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
+            continue;
+        };
+        if role.test {
+            continue;
+        }
+        let package = &found.packages[pi];
+        // A binary also calls its own package's library by the crate name.
+        let own_lib = (role.kind != TargetKind::Lib)
+            .then(|| package.lib_crate_name())
+            .flatten();
+        let hit = s
+            .functions
+            .iter()
+            .flat_map(|f| f.callees.iter())
+            .filter(|c| c.path.len() >= 2)
+            .find_map(|c| {
+                let qi = if own_lib.as_deref() == Some(c.path[0].as_str()) {
+                    pi
+                } else {
+                    let dep = package
+                        .member_deps
+                        .iter()
+                        .find(|d| d.kind != DepKind::Dev && d.extern_name == c.path[0])?;
+                    *index_of.get(dep.package.as_str())?
+                };
+                // Another crate's serving function; the package's own are
+                // its `serves_at` already.
+                (qi != pi || role.kind != TargetKind::Lib)
+                    .then_some(())
+                    .and_then(|()| {
+                        serving
+                            .contains(&(qi, c.path[1..].to_vec()))
+                            .then(|| c.path.join("::"))
+                    })
+            });
+        if let Some(path) = hit {
+            out.insert(fi, format!("{} via `{path}`", file.rel));
+        }
+    }
+    out
+}
+
 /// Binaries of a package that are developer tools although the package
 /// ships: in a package with a deployed binary, a binary that is not deployed
 /// and starts no server (`src/bin/load_generator.rs` beside the deployed
@@ -260,12 +439,13 @@ pub fn dev_bins(
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> BTreeSet<(usize, String)> {
+    let wrappers = serving_wrappers(found, roles, summaries);
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
-    for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
+    for (fi, ((file, role), s)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
             continue;
         };
-        if role.kind == TargetKind::Bin && s.serves_at.is_some() {
+        if role.kind == TargetKind::Bin && (s.serves_at.is_some() || wrappers.contains_key(&fi)) {
             serving.insert((pi, role.target.clone()));
         }
     }

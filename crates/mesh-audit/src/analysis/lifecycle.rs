@@ -339,6 +339,19 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         {
             return None;
         }
+        // A connection served over an upgraded HTTP connection (the tunnel
+        // of a CONNECT request, a TLS stream opened inside it) belongs to a
+        // request the outer server already accepted: it listens on no port
+        // and ends with that request, so it is not a server of its own.
+        if root == Root::HyperConn
+            && serving.is_some_and(|m| {
+                m.args
+                    .first()
+                    .is_some_and(|a| is_upgraded_conn(self.cx, self.scope, a, 0))
+            })
+        {
+            return None;
+        }
         // A server on a Unix domain socket (`axum::serve(unix_listener, app)`)
         // serves processes of its own pod or machine: no Service, probe or
         // sidecar reaches it.
@@ -511,6 +524,91 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             app_from_caller: false,
             grpc: false,
         }
+    }
+}
+
+/// Whether an expression is, or wraps, an upgraded HTTP connection: the
+/// result of hyper's `upgrade::on(..)`, a parameter or binding typed
+/// `hyper::upgrade::Upgraded`, or a value built from one (`TokioIo::new(u)`,
+/// `acceptor.accept(TokioIo::new(u)).await?`), followed through `let`s.
+pub fn is_upgraded_conn(cx: &FileCtx<'_>, scope: &FnScope<'_>, e: &Expr, depth: u32) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let next = |e: &Expr| is_upgraded_conn(cx, scope, e, depth + 1);
+    match e {
+        Expr::Reference(r) => next(&r.expr),
+        Expr::Paren(p) => next(&p.expr),
+        Expr::Try(t) => next(&t.expr),
+        Expr::Await(a) => next(&a.base),
+        Expr::Path(p) => {
+            let Some(b) = p.path.get_ident().and_then(|id| scope.binding_at(id)) else {
+                return false;
+            };
+            b.ty.is_some_and(|t| is_upgraded_type(cx, t)) || b.init.is_some_and(next)
+        }
+        Expr::Call(c) => {
+            let Expr::Path(p) = &*c.func else {
+                return false;
+            };
+            let segs = cx.uses.resolve(&p.path);
+            (ends_with(&segs, &["upgrade", "on"]) && mentions(&segs, "hyper"))
+                || c.args.iter().any(next)
+        }
+        Expr::MethodCall(m) => {
+            matches!(
+                m.method.to_string().as_str(),
+                "unwrap" | "expect" | "context" | "with_context" | "map_err"
+            ) && next(&m.receiver)
+                || m.args.iter().any(next)
+        }
+        _ => false,
+    }
+}
+
+/// `hyper::upgrade::Upgraded` (also in `TokioIo<Upgraded>`), by its import.
+fn is_upgraded_type(cx: &FileCtx<'_>, ty: &syn::Type) -> bool {
+    struct V<'c, 'a> {
+        cx: &'c FileCtx<'a>,
+        found: bool,
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_path(&mut self, p: &'x syn::Path) {
+            let segs = self.cx.uses.resolve(p);
+            self.found |= ends_with(&segs, &["upgrade", "Upgraded"]) && mentions(&segs, "hyper");
+            syn::visit::visit_path(self, p);
+        }
+    }
+    let mut v = V { cx, found: false };
+    v.visit_type(ty);
+    v.found
+}
+
+/// Whether a function handles an upgraded HTTP connection: a parameter
+/// typed `hyper::upgrade::Upgraded`, or a call of hyper's `upgrade::on`.
+pub fn handles_upgraded_conn(cx: &FileCtx<'_>, f: &FnItem<'_>) -> bool {
+    let param = f.sig.inputs.iter().any(|i| match i {
+        syn::FnArg::Typed(pt) => is_upgraded_type(cx, &pt.ty),
+        syn::FnArg::Receiver(_) => false,
+    });
+    param || {
+        struct V<'c, 'a> {
+            cx: &'c FileCtx<'a>,
+            found: bool,
+        }
+        impl<'x> Visit<'x> for V<'_, '_> {
+            fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+                if let Expr::Path(p) = &*c.func {
+                    let segs = self.cx.uses.resolve(&p.path);
+                    self.found |= ends_with(&segs, &["upgrade", "on"]) && mentions(&segs, "hyper");
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut v = V { cx, found: false };
+        v.visit_block(f.body);
+        v.found
     }
 }
 

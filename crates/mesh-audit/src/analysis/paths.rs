@@ -167,6 +167,16 @@ impl<'ast> Visit<'ast> for UseCollector {
         let mut prefix = Vec::new();
         self.tree(&mut prefix, &u.tree);
     }
+    /// `extern crate conduwuit_router as router;` names the crate `router`.
+    fn visit_item_extern_crate(&mut self, e: &'ast syn::ItemExternCrate) {
+        if let Some((_, rename)) = &e.rename {
+            if e.ident != "self" {
+                self.names
+                    .entry(rename.to_string())
+                    .or_insert_with(|| vec![e.ident.to_string()]);
+            }
+        }
+    }
 }
 
 /// `a::b::c` as written, without generics.

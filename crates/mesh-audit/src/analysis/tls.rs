@@ -810,12 +810,22 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
             let calls = scan.calls_in_block(f.body);
             l7_destination(&calls)
         };
+        // TLS terminated on an upgraded connection (a CONNECT tunnel) is a
+        // proxy reading its clients' HTTPS: certificates minted for the
+        // host each client asks for. Inside the tunnel there is nothing the
+        // sidecar could terminate for it.
+        let intercepts = super::lifecycle::handles_upgraded_conn(cx, &f);
+        // A client whose every request asks a health route (`/status`,
+        // `/healthz`) is a probe: a `healthcheck` command that checks the
+        // program's own server the way its container runtime would, trusting
+        // that server's certificate. It carries no service-to-service traffic.
+        let probe_only = probes_health_only(&scan, f.body);
         let mut made_here = Vec::new();
         for c in &creations {
             made_here.push(c.side);
             if c.opaque
-                || (c.side == Side::Client && opaque_client)
-                || (c.side == Side::Server && opaque_server)
+                || (c.side == Side::Client && (opaque_client || probe_only))
+                || (c.side == Side::Server && (opaque_server || intercepts))
             {
                 continue;
             }
@@ -855,7 +865,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         for u in uses {
             if made_here.contains(&u.side)
                 || (u.side == Side::Client && opaque_client)
-                || (u.side == Side::Server && opaque_server)
+                || (u.side == Side::Server && (opaque_server || intercepts))
             {
                 continue;
             }
@@ -874,6 +884,132 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
     out.sort_by_key(|s| s.range.byte_start);
     out.dedup_by_key(|s| s.range.byte_start);
     out
+}
+
+/// Whether the body makes HTTP calls and every one of them goes to a
+/// health route, by the paths of the URLs it may use (each arm of a `match`
+/// or `if` that picks the URL, `format!` templates, literals).
+fn probes_health_only(scan: &NetScan<'_, '_>, body: &syn::Block) -> bool {
+    struct V<'s, 'e, 'a> {
+        scan: &'s NetScan<'e, 'a>,
+        calls: usize,
+        all_health: bool,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr(&mut self, e: &'x Expr) {
+            if let Some(call) = self.scan.classify(e) {
+                if call.protocol.is_l7() && !call.client.ends_with("()") {
+                    self.calls += 1;
+                    let mut urls = Vec::new();
+                    if let Some(u) = request_url_expr(self.scan, e, 0) {
+                        url_templates(self.scan, u, 0, &mut urls);
+                    }
+                    self.all_health &= !urls.is_empty()
+                        && urls
+                            .iter()
+                            .all(|u| super::lifecycle::is_health_path(&url_path(u), &[]));
+                }
+            }
+            syn::visit::visit_expr(self, e);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        scan,
+        calls: 0,
+        all_health: true,
+    };
+    v.visit_block(body);
+    v.calls > 0 && v.all_health
+}
+
+/// The URL argument of the request a call chain sends: the first argument
+/// of the method called on the HTTP client (`client.get(url)`).
+fn request_url_expr<'x>(scan: &NetScan<'_, '_>, e: &'x Expr, depth: u32) -> Option<&'x Expr> {
+    if depth > 16 {
+        return None;
+    }
+    match e {
+        Expr::Await(a) => request_url_expr(scan, &a.base, depth + 1),
+        Expr::Try(t) => request_url_expr(scan, &t.expr, depth + 1),
+        Expr::Paren(p) => request_url_expr(scan, &p.expr, depth + 1),
+        Expr::MethodCall(m) => {
+            if matches!(scan.kind_of(&m.receiver, 0), Kind::HttpClient(_)) {
+                m.args.first()
+            } else {
+                request_url_expr(scan, &m.receiver, depth + 1)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The strings a URL expression may take, as written: literals and
+/// `format!` templates, through `let`s, references, `match` arms and `if`
+/// branches. Anything else gives no template (and so no health path).
+fn url_templates(scan: &NetScan<'_, '_>, e: &Expr, depth: u32, out: &mut Vec<String>) {
+    if depth > 8 {
+        out.push(String::new());
+        return;
+    }
+    let push = |e: &Expr, out: &mut Vec<String>| url_templates(scan, e, depth + 1, out);
+    match e {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => out.push(s.value()),
+        Expr::Reference(r) => push(&r.expr, out),
+        Expr::Paren(p) => push(&p.expr, out),
+        Expr::Group(g) => push(&g.expr, out),
+        Expr::Match(m) => m.arms.iter().for_each(|a| push(&a.body, out)),
+        Expr::If(i) => {
+            match i.then_branch.stmts.last() {
+                Some(syn::Stmt::Expr(e, None)) => push(e, out),
+                _ => out.push(String::new()),
+            }
+            match &i.else_branch {
+                Some((_, e)) => push(e, out),
+                None => out.push(String::new()),
+            }
+        }
+        Expr::Block(b) => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(e, None)) => push(e, out),
+            _ => out.push(String::new()),
+        },
+        Expr::Path(p) => {
+            let init = p
+                .path
+                .get_ident()
+                .and_then(|id| scan.scope.binding_at(id))
+                .and_then(|b| b.init);
+            match init {
+                Some(init) => push(init, out),
+                None => out.push(String::new()),
+            }
+        }
+        Expr::Macro(m) if super::macros::macro_name(&m.mac) == "format" => {
+            match m.mac.parse_body_with(
+                syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated,
+            ) {
+                Ok(args) => match args.first() {
+                    Some(first) => push(first, out),
+                    None => out.push(String::new()),
+                },
+                Err(_) => out.push(String::new()),
+            }
+        }
+        _ => out.push(String::new()),
+    }
+}
+
+/// The path of a URL template: what follows its scheme and authority
+/// (`https://{}/status` → `/status`, `{}/status` → `/status`).
+fn url_path(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    match rest.find('/') {
+        Some(i) => rest[i..].split(['?', '#']).next().unwrap_or("").to_string(),
+        None => String::new(),
+    }
 }
 
 /// Fills a URL template's `const`s from the crate.

@@ -96,6 +96,13 @@
 //! - A client that only trusts the public roots (`with_native_roots`,
 //!   `webpki_roots`) without a client certificate: ordinary HTTPS, reported
 //!   only as an `https://` URL to an in-cluster host.
+//! - TLS terminated inside an upgraded connection (a function taking
+//!   `hyper::upgrade::Upgraded` or calling `hyper::upgrade::on`): a
+//!   forward proxy reading its clients' HTTPS inside their CONNECT tunnels,
+//!   which no sidecar can do for it.
+//! - A client whose every request in the function goes to a health route
+//!   (`format!("https://{}/status", listen)`, `/healthz`): a `healthcheck`
+//!   command probing the program's own server with that server's CA.
 //! - A crate that only enables a TLS feature flag (`reqwest/rustls-tls`) or
 //!   installs a crypto provider without configuring anything, and test code.
 //!

@@ -54,7 +54,10 @@
 //! to another function (which may wire the signal), listeners that are only
 //! bound, tonic servers fed a fixed in-process stream of connections
 //! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
-//! probe, no sidecar), and test code.
+//! probe, no sidecar), hyper connections served inside an upgraded request
+//! (`serve_connection` over `hyper::upgrade::on(req)`, a CONNECT tunnel, or a
+//! TLS stream opened in one: they end with the request the outer server
+//! accepted), and test code.
 
 use std::collections::BTreeMap;
 
