@@ -326,6 +326,7 @@ pub fn audit_observed(
                     errors: Vec::new(),
                     packages: Vec::new(),
                     deployed: found.deployed.clone(),
+                    shipped_tools: found.shipped_tools.clone(),
                     cargo_packages: Vec::new(),
                     skipped_links: Vec::new(),
                 };
