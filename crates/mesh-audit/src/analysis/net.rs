@@ -1506,7 +1506,11 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
                         out: Vec::new(),
                         follow_lets: self.follow_lets - 1,
                     };
-                    for value in bound_values(init) {
+                    // A value the `let` already awaited (`let t = if .. { t }
+                    // else { load().await? }`) was fetched before the code
+                    // that reads it: only a future still to be awaited is
+                    // the call.
+                    for value in bound_values(init).into_iter().filter(|v| !awaited(v)) {
                         inner.visit_expr(value);
                     }
                     self.out.extend(inner.out);
@@ -1552,6 +1556,23 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether an expression is a value already awaited: `fut.await`,
+/// `fut.await?`, `fut.await.unwrap()`.
+fn awaited(e: &Expr) -> bool {
+    match e {
+        Expr::Await(_) => true,
+        Expr::Try(t) => awaited(&t.expr),
+        Expr::Paren(p) => awaited(&p.expr),
+        Expr::MethodCall(m) if m.args.len() <= 1 => {
+            matches!(
+                m.method.to_string().as_str(),
+                "unwrap" | "expect" | "context" | "with_context" | "map_err"
+            ) && awaited(&m.receiver)
+        }
+        _ => false,
+    }
 }
 
 /// What a `let` binds, without the work done while binding it: of
