@@ -452,7 +452,7 @@ impl FileSummary {
                     };
                 let ret_ty = match &f.sig.output {
                     syn::ReturnType::Type(_, ty) => {
-                        analysis::scope::type_name(ty).map(|t| match (t.as_str(), &f.self_ty) {
+                        ok_type_name(ty).map(|t| match (t.as_str(), &f.self_ty) {
                             ("Self", Some(me)) => me.clone(),
                             _ => t,
                         })
@@ -826,6 +826,24 @@ fn tower_layer_copies(
 /// Durations a body passes to calls, spelled out at the call
 /// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
 /// (callee name, argument count, position, nanoseconds).
+/// The name of a return type, read through `Result<T, E>` and `Option<T>`:
+/// a constructor `fn from_config(..) -> Result<Self, Error>` returns `Self`
+/// to a caller that writes `?`.
+fn ok_type_name(ty: &syn::Type) -> Option<String> {
+    let name = analysis::scope::type_name(ty)?;
+    if name != "Result" && name != "Option" {
+        return Some(name);
+    }
+    let path = analysis::scope::type_path(ty)?;
+    match &path.segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
+            Some(syn::GenericArgument::Type(inner)) => analysis::scope::type_name(inner),
+            _ => Some(name),
+        },
+        _ => Some(name),
+    }
+}
+
 /// The field a builder-style setter stores its one parameter in:
 /// `fn timeout(mut self, t: Option<Duration>) -> Self { self.timeout = t; self }`
 /// (also `Some(t)`, and `&mut self` setters).
