@@ -29,7 +29,22 @@
 //! objects, `impl Trait` and `P: Trait` parameters, whose call reaches the
 //! network when most of the crate's impls of that method do (two at
 //! least; an in-memory impl beside them does not make it local).
-//! Ethereum JSON-RPC providers (alloy, ethers) are HTTP clients.
+//! Ethereum JSON-RPC providers (alloy, ethers) are HTTP clients. A host
+//! the client's constructor stores in a field (`Client::new(base_url)`
+//! then `format!("{}/x", self.base_url)`) is the one the crate's calls of
+//! that constructor pass as a literal or `const`, when they agree.
+//!
+//! ## Client stacks and configurations
+//! tower's `TimeoutLayer` (or the crate's copy of it) is a client deadline
+//! over a client stack, whether it is added with `ServiceBuilder` or
+//! applied by hand (`TimeoutLayer::new(d).layer(service)`), when the
+//! service is a client: a tonic channel, an HTTP client, tower middlewares
+//! over one (`Decompression<..>`, `Either<..>`, `*Service<S>`), or the
+//! crate's own `Service` whose `call` sends the request. A crate's own
+//! channel configuration whose setters store a deadline that its client
+//! builder later applies (`ChannelConfig::new().timeout(Some(d))`, with
+//! `endpoint.timeout(d)` read from `self.config().timeout`) is reported
+//! where the configuration is built, with its values.
 //!
 //! ## Deadlines passed in
 //! A duration that arrives as a parameter (`fn sync(.., timeout: Duration)`
@@ -85,7 +100,9 @@
 //! on a runtime (`RUNTIME.spawn(..)`, `handle.spawn(..)`) whose handle is
 //! raced against a sleep, work a `let` already did before the deadline (of
 //! `let task = match .. { Some(a) => { fetch(..).await?; Some(spawn(..)) } .. }`
-//! only the arms' values are awaited later), a caller's deadline passed
+//! only the arms' values are awaited later; a value a `let` already awaited,
+//! `let t = .. else { fetch(..).await? }`, is not the future a later
+//! `timeout(d, t.wait())` bounds), a caller's deadline passed
 //! through (above), and test code.
 
 use std::collections::BTreeMap;
