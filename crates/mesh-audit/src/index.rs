@@ -119,6 +119,22 @@ pub struct FileSummary {
     /// Durations the file's calls pass: (callee name, argument count,
     /// argument position, nanoseconds).
     pub duration_args: Vec<(String, usize, usize, u128)>,
+    /// Addresses the file's calls of `Type::f(..)` pass: (`Type::f`,
+    /// argument count, argument position, value), for fields a
+    /// constructor stores its parameter in.
+    pub address_args: Vec<(String, usize, usize, Value)>,
+    /// Fields struct literals fill with a parameter of their function
+    /// (`Self { base_url: base_url.into() }` in `Client::new(base_url)`):
+    /// (type, field, `Type::f`, argument count, parameter position).
+    pub field_params: Vec<(String, String, String, usize, usize)>,
+    /// Builder-style setters of the file's types: (type, method, field)
+    /// for `fn timeout(mut self, t: ..) -> Self { self.timeout = t; self }`.
+    pub setters: Vec<(String, String, String)>,
+    /// Fields a client builder's deadline is read from (`if let Some(d) =
+    /// self.config().timeout { endpoint = endpoint.timeout(d) }`): (owner
+    /// type, the owner's method that returns the struct holding the field
+    /// when the field is read from its result, field, deadline key).
+    pub deadline_fields: Vec<(String, Option<String>, String, String)>,
     /// Types that deref to a network client (`impl Deref for Agent {
     /// type Target = ureq::Agent; }`), by name.
     pub deref_kinds: Vec<(String, Kind)>,
@@ -219,6 +235,8 @@ impl FileSummary {
             field_values: Vec::new(),
             value_lines: Vec::new(),
             duration_args: Vec::new(),
+            address_args: Vec::new(),
+            field_params: Vec::new(),
             closure_args: Vec::new(),
             endpoint_fields: Vec::new(),
             static_kinds: Vec::new(),
@@ -314,6 +332,10 @@ impl FileSummary {
         let mut closure_args = Vec::new();
         let mut guarded_hosts = Vec::new();
         let mut duration_args = Vec::new();
+        let mut address_args = Vec::new();
+        let mut field_params = Vec::new();
+        let mut setters = Vec::new();
+        let mut deadline_fields = Vec::new();
         let functions = analysis::scope::functions(file)
             .into_iter()
             .map(|f| {
@@ -330,6 +352,10 @@ impl FileSummary {
                     out: &'v mut Vec<(String, String, Option<Value>)>,
                     lines: &'v mut Vec<(String, u32)>,
                     endpoints: &'v mut Vec<(String, Kind)>,
+                    /// `Type::f`, the function's parameters (receiver left
+                    /// out) and where fields filled from them go.
+                    ctor: Option<(String, Vec<String>)>,
+                    params_out: &'v mut Vec<(String, String, String, usize, usize)>,
                 }
                 impl<'x> Visit<'x> for Literals<'_, '_, '_> {
                     fn visit_expr_struct(&mut self, s: &'x syn::ExprStruct) {
@@ -344,6 +370,27 @@ impl FileSummary {
                         for field in &s.fields {
                             if let syn::Member::Named(id) = &field.member {
                                 let v = self.ev.eval(&field.expr);
+                                let param = self.ctor.as_ref().filter(|_| v.is_unknown()).and_then(
+                                    |(ctor, params)| {
+                                        let name = param_name(&field.expr)?;
+                                        let pos = params.iter().position(|p| *p == name)?;
+                                        Some((ctor.clone(), params.len(), pos))
+                                    },
+                                );
+                                if let Some((ctor, arity, pos)) = param {
+                                    self.lines.push((
+                                        format!("field:{id}"),
+                                        self.ev.cx.range(id.span()).line,
+                                    ));
+                                    self.params_out.push((
+                                        ty.clone(),
+                                        id.to_string(),
+                                        ctor,
+                                        arity,
+                                        pos,
+                                    ));
+                                    continue;
+                                }
                                 self.lines.push((
                                     format!("field:{id}"),
                                     self.ev.cx.range(id.span()).line,
@@ -373,6 +420,11 @@ impl FileSummary {
                         out: &mut field_values,
                         lines: &mut value_lines,
                         endpoints: &mut endpoint_fields,
+                        ctor: f
+                            .self_ty
+                            .as_ref()
+                            .map(|ty| (format!("{ty}::{}", f.name), plain_params(f.sig))),
+                        params_out: &mut field_params,
                     }
                     .visit_block(f.body);
                 }
@@ -402,6 +454,18 @@ impl FileSummary {
                     && !in_test(f.body.brace_token.span.open().byte_range().start)
                 {
                     duration_args.extend(call_durations(&ev, f.body));
+                    address_args.extend(call_addresses(&ev, f.body));
+                    if let Some(ty) = &f.self_ty {
+                        if let Some(field) = setter_field(f.sig, f.body) {
+                            setters.push((ty.clone(), f.name.clone(), field));
+                        }
+                    }
+                    deadline_fields.extend(builder_deadline_fields(
+                        &scan,
+                        &scope,
+                        f.body,
+                        f.self_ty.as_deref(),
+                    ));
                 }
                 let returns_kind = match &f.sig.output {
                     syn::ReturnType::Type(_, ty) => {
@@ -418,7 +482,7 @@ impl FileSummary {
                     };
                 let ret_ty = match &f.sig.output {
                     syn::ReturnType::Type(_, ty) => {
-                        analysis::scope::type_name(ty).map(|t| match (t.as_str(), &f.self_ty) {
+                        ok_type_name(ty).map(|t| match (t.as_str(), &f.self_ty) {
                             ("Self", Some(me)) => me.clone(),
                             _ => t,
                         })
@@ -680,6 +744,10 @@ impl FileSummary {
             rel_path: String::new(),
             value_lines,
             duration_args,
+            address_args,
+            field_params,
+            setters,
+            deadline_fields,
             static_kinds,
             deref_kinds,
             field_recvs,
@@ -813,6 +881,305 @@ fn tower_layer_copies(
 /// Durations a body passes to calls, spelled out at the call
 /// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
 /// (callee name, argument count, position, nanoseconds).
+/// The name of a return type, read through `Result<T, E>` and `Option<T>`:
+/// a constructor `fn from_config(..) -> Result<Self, Error>` returns `Self`
+/// to a caller that writes `?`.
+fn ok_type_name(ty: &syn::Type) -> Option<String> {
+    let name = analysis::scope::type_name(ty)?;
+    if name != "Result" && name != "Option" {
+        return Some(name);
+    }
+    let path = analysis::scope::type_path(ty)?;
+    match &path.segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
+            Some(syn::GenericArgument::Type(inner)) => analysis::scope::type_name(inner),
+            _ => Some(name),
+        },
+        _ => Some(name),
+    }
+}
+
+/// The field a builder-style setter stores its one parameter in:
+/// `fn timeout(mut self, t: Option<Duration>) -> Self { self.timeout = t; self }`
+/// (also `Some(t)`, and `&mut self` setters).
+fn setter_field(sig: &syn::Signature, body: &syn::Block) -> Option<String> {
+    let params = plain_params(sig);
+    let has_self = matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(_)));
+    if !has_self || params.len() != 1 || body.stmts.len() > 3 {
+        return None;
+    }
+    body.stmts.iter().find_map(|st| {
+        let syn::Stmt::Expr(syn::Expr::Assign(a), _) = st else {
+            return None;
+        };
+        let syn::Expr::Field(f) = &*a.left else {
+            return None;
+        };
+        let on_self = matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"));
+        let syn::Member::Named(field) = &f.member else {
+            return None;
+        };
+        let value = match &*a.right {
+            syn::Expr::Call(c)
+                if c.args.len() == 1
+                    && matches!(&*c.func, syn::Expr::Path(p) if p.path.is_ident("Some")) =>
+            {
+                &c.args[0]
+            }
+            e => e,
+        };
+        (on_self && param_name(value).as_deref() == Some(params[0].as_str()))
+            .then(|| field.to_string())
+    })
+}
+
+/// The fields a client or channel builder's deadline is read from in one
+/// body: `endpoint.timeout(d)` on a tonic `Endpoint` or a reqwest
+/// builder, with `d` read from `self.config().timeout`, `config.timeout`
+/// or a name an `if let Some(d) = ..` binds to one of them.
+fn builder_deadline_fields(
+    scan: &NetScan<'_, '_>,
+    scope: &FnScope<'_>,
+    body: &syn::Block,
+    self_ty: Option<&str>,
+) -> Vec<(String, Option<String>, String, String)> {
+    struct V<'v, 'e, 'a> {
+        scan: &'v NetScan<'e, 'a>,
+        scope: &'v FnScope<'e>,
+        self_ty: Option<&'v str>,
+        /// Names `if let Some(x) = e` binds, with `e`.
+        pattern_lets: Vec<(String, &'v syn::Expr)>,
+        builder_calls: Vec<(&'static str, &'v syn::Expr)>,
+    }
+    impl<'v> Visit<'v> for V<'v, '_, '_> {
+        fn visit_expr_let(&mut self, l: &'v syn::ExprLet) {
+            if let syn::Pat::TupleStruct(ts) = &*l.pat {
+                if let (Some(seg), Some(syn::Pat::Ident(pi))) =
+                    (ts.path.segments.last(), ts.elems.first())
+                {
+                    if seg.ident == "Some" && ts.elems.len() == 1 {
+                        self.pattern_lets.push((pi.ident.to_string(), &l.expr));
+                    }
+                }
+            }
+            syn::visit::visit_expr_let(self, l);
+        }
+        fn visit_expr_method_call(&mut self, m: &'v syn::ExprMethodCall) {
+            let key = match m.method.to_string().as_str() {
+                "timeout" => Some("timeout"),
+                "connect_timeout" => Some("connect_timeout"),
+                _ => None,
+            };
+            if let (Some(key), 1) = (key, m.args.len()) {
+                if matches!(
+                    self.scan.kind_of(&m.receiver, 0),
+                    Kind::Grpc { .. } | Kind::HttpClient(_)
+                ) {
+                    self.builder_calls.push((key, &m.args[0]));
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'v syn::Item) {}
+    }
+    impl V<'_, '_, '_> {
+        /// The field read `e` is, with its owner.
+        fn field_read(
+            &self,
+            e: &syn::Expr,
+            depth: u32,
+        ) -> Option<(String, Option<String>, String)> {
+            if depth > 4 {
+                return None;
+            }
+            match e {
+                syn::Expr::Paren(p) => self.field_read(&p.expr, depth + 1),
+                syn::Expr::Reference(r) => self.field_read(&r.expr, depth + 1),
+                syn::Expr::Unary(u) => self.field_read(&u.expr, depth + 1),
+                syn::Expr::MethodCall(m) if m.args.is_empty() => {
+                    self.field_read(&m.receiver, depth + 1)
+                }
+                syn::Expr::Path(p) => {
+                    let id = p.path.get_ident()?;
+                    let name = id.to_string();
+                    let at = id.span().byte_range().start;
+                    let bound = self
+                        .pattern_lets
+                        .iter()
+                        .rev()
+                        .find(|(n, init)| *n == name && init.span().byte_range().end <= at)
+                        .map(|(_, init)| *init)
+                        .or_else(|| self.scope.binding_at(id).and_then(|b| b.init))?;
+                    self.field_read(bound, depth + 1)
+                }
+                syn::Expr::Field(f) => {
+                    let syn::Member::Named(field) = &f.member else {
+                        return None;
+                    };
+                    let (owner, via) = self.owner(&f.base, depth + 1)?;
+                    Some((owner, via, field.to_string()))
+                }
+                _ => None,
+            }
+        }
+        /// The type a field is read from: `self`, `self.config()` (the
+        /// owner's method, resolved by the index), a typed parameter.
+        fn owner(&self, base: &syn::Expr, depth: u32) -> Option<(String, Option<String>)> {
+            if depth > 6 {
+                return None;
+            }
+            match base {
+                syn::Expr::Paren(p) => self.owner(&p.expr, depth + 1),
+                syn::Expr::Reference(r) => self.owner(&r.expr, depth + 1),
+                syn::Expr::Path(p) if p.path.is_ident("self") => {
+                    Some((self.self_ty?.to_string(), None))
+                }
+                syn::Expr::MethodCall(m)
+                    if m.args.is_empty()
+                        && matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self")) =>
+                {
+                    Some((self.self_ty?.to_string(), Some(m.method.to_string())))
+                }
+                syn::Expr::Path(p) => {
+                    let id = p.path.get_ident()?;
+                    let b = self.scope.binding_at(id)?;
+                    match (b.ty, b.init) {
+                        (Some(ty), _) => {
+                            let path = analysis::scope::type_path(ty)?;
+                            Some((path.segments.last()?.ident.to_string(), None))
+                        }
+                        (None, Some(init)) => self.owner(init, depth + 1),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        }
+    }
+    use syn::spanned::Spanned;
+    let mut v = V {
+        scan,
+        scope,
+        self_ty,
+        pattern_lets: Vec::new(),
+        builder_calls: Vec::new(),
+    };
+    v.visit_block(body);
+    let mut out = Vec::new();
+    for (key, arg) in &v.builder_calls {
+        if let Some((owner, via, field)) = v.field_read(arg, 0) {
+            out.push((owner, via, field, key.to_string()));
+        }
+    }
+    out
+}
+
+/// The names of a signature's parameters (receiver left out), in order;
+/// a pattern that is not a plain name is an empty string.
+fn plain_params(sig: &syn::Signature) -> Vec<String> {
+    sig.inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) => Some(match &*pt.pat {
+                syn::Pat::Ident(pi) => pi.ident.to_string(),
+                _ => String::new(),
+            }),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// The parameter a field initialiser stores as it is, or through a plain
+/// conversion (`base_url`, `base_url.into()`, `base_url.to_string()`,
+/// `String::from(base_url)`).
+fn param_name(e: &syn::Expr) -> Option<String> {
+    match e {
+        syn::Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+        syn::Expr::Reference(r) => param_name(&r.expr),
+        syn::Expr::Paren(p) => param_name(&p.expr),
+        syn::Expr::MethodCall(m)
+            if m.args.is_empty()
+                && matches!(
+                    m.method.to_string().as_str(),
+                    "into" | "to_string" | "to_owned" | "clone"
+                ) =>
+        {
+            param_name(&m.receiver)
+        }
+        syn::Expr::Call(c) if c.args.len() == 1 => match &*c.func {
+            syn::Expr::Path(p)
+                if p.path.segments.len() == 2
+                    && p.path.segments[1].ident == "from"
+                    && p.path.segments[0].ident == "String" =>
+            {
+                param_name(&c.args[0])
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The addresses calls of `Type::f(..)` pass (`Client::new(ORDERS_URL)`,
+/// `Client::new("http://orders:8080")`): string literals and `const`s
+/// only, through plain conversions, whose value is a URL or `host:port`.
+fn call_addresses(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usize, usize, Value)> {
+    struct V<'v, 'e, 'a> {
+        ev: &'v Evaluator<'e, 'a>,
+        out: Vec<(String, usize, usize, Value)>,
+    }
+    fn literal_or_const(e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Lit(l) => matches!(l.lit, syn::Lit::Str(_)),
+            syn::Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+                s.ident
+                    .to_string()
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+            }),
+            syn::Expr::Reference(r) => literal_or_const(&r.expr),
+            syn::Expr::MethodCall(m) if m.args.is_empty() => literal_or_const(&m.receiver),
+            _ => false,
+        }
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let syn::Expr::Path(p) = &*c.func {
+                let segs = &p.path.segments;
+                if segs.len() >= 2 && segs[segs.len() - 2].ident != "Self" {
+                    let name = format!(
+                        "{}::{}",
+                        segs[segs.len() - 2].ident,
+                        segs[segs.len() - 1].ident
+                    );
+                    for (pos, a) in c.args.iter().enumerate() {
+                        if !literal_or_const(a) {
+                            continue;
+                        }
+                        let v = self.ev.eval(a);
+                        let address = match &v {
+                            Value::Str(s) => s.contains("://") || s.contains(':'),
+                            Value::Addr { .. } | Value::Env { .. } | Value::ConstRef(_) => true,
+                            _ => false,
+                        };
+                        if address {
+                            self.out.push((name.clone(), c.args.len(), pos, v));
+                        }
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        ev,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out
+}
+
 fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usize, usize, u128)> {
     struct V<'v, 'e, 'a> {
         ev: &'v Evaluator<'e, 'a>,
@@ -1019,6 +1386,14 @@ type FnKey = (Vec<String>, String);
 /// The joined summaries of one package.
 #[derive(Debug, Default)]
 pub struct CrateIndex {
+    /// Builder-style setters: (type, method) → the field it sets.
+    setters: Vec<(String, String, String)>,
+    /// Fields client builders read deadlines from (`FileSummary::deadline_fields`).
+    deadline_fields: Vec<(String, Option<String>, String, String)>,
+    /// Setters of the crate's (and its workspace dependencies') own
+    /// configuration types whose field a client builder applies as a
+    /// deadline: (type, method) → `timeout` or `connect_timeout`.
+    config_deadlines: HashMap<(String, String), String>,
     tonic_codegen: bool,
     generated_clients: HashSet<String>,
     timeout_layers: HashSet<String>,
@@ -1108,6 +1483,7 @@ impl CrateIndex {
         for (name, dep) in deps {
             index.import(name, dep);
         }
+        index.resolve_config_deadlines();
         index.close_network_calls();
         index.resolve_closure_args();
         index.forward_closures();
@@ -1119,6 +1495,8 @@ impl CrateIndex {
         let mut index = CrateIndex::default();
         let mut ambiguous = HashSet::new();
         let mut ambiguous_fields = HashSet::new();
+        let mut address_args: HashMap<(String, usize, usize), Option<Value>> = HashMap::new();
+        let mut field_params = Vec::new();
         for mut s in summaries {
             index
                 .own_consts
@@ -1254,6 +1632,19 @@ impl CrateIndex {
                     }
                 }
             }
+            for (name, arity, pos, v) in &s.address_args {
+                match address_args.get(&(name.clone(), *arity, *pos)) {
+                    Some(prev) if prev.as_ref() != Some(v) => {
+                        address_args.insert((name.clone(), *arity, *pos), None);
+                    }
+                    _ => {
+                        address_args.insert((name.clone(), *arity, *pos), Some(v.clone()));
+                    }
+                }
+            }
+            field_params.extend(s.field_params.iter().cloned());
+            index.setters.append(&mut s.setters);
+            index.deadline_fields.append(&mut s.deadline_fields);
             for (name, arity, pos, nanos) in &s.duration_args {
                 let key = (name.clone(), *arity, *pos);
                 match index.param_durations.get(&key) {
@@ -1305,6 +1696,25 @@ impl CrateIndex {
                 }
             }
         }
+        // A field a constructor fills with its parameter holds what the
+        // crate's calls of that constructor pass, when they agree.
+        for (ty, field, ctor, arity, pos) in field_params {
+            let v = address_args.get(&(ctor, arity, pos)).cloned().flatten();
+            index
+                .field_owners
+                .entry(field.clone())
+                .or_default()
+                .insert(ty.clone());
+            let key = (ty, field);
+            match index.field_values.get(&key) {
+                Some(prev) if *prev != v => {
+                    index.field_values.insert(key, None);
+                }
+                _ => {
+                    index.field_values.insert(key, v);
+                }
+            }
+        }
         // `pub use policy::f;` names a child module relative to the module
         // that writes it (2018 paths): read it as `crate::..::policy::f`, so
         // that other crates reach `f` through the re-export.
@@ -1340,6 +1750,11 @@ impl CrateIndex {
     /// Makes a finished dependency's networking functions reachable as
     /// `extern_name::module::f` and its re-exports as `extern_name::x`.
     fn import(&mut self, extern_name: &str, dep: &CrateIndex) {
+        for (k, v) in &dep.config_deadlines {
+            self.config_deadlines
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
+        }
         let builders = dep.retry_builder_types();
         let on_builder = |t: &Option<String>| t.as_ref().is_some_and(|t| builders.contains(t));
         // Types of the dependency with a method that reaches the network, or
@@ -2098,6 +2513,38 @@ impl CrateIndex {
             .iter()
             .all(|f| f.ret_ty.as_ref() == Some(&first))
             .then_some(first)
+    }
+
+    /// Setters whose field a client builder of the crate applies as a
+    /// deadline (`ChannelConfig::timeout` when `build_endpoint` does
+    /// `endpoint.timeout(d)` with `d` from `self.config().timeout`).
+    fn resolve_config_deadlines(&mut self) {
+        let mut fields: HashSet<(String, String, String)> = HashSet::new();
+        for (owner, via, field, key) in &self.deadline_fields {
+            let ty = match via {
+                None => Some(owner.clone()),
+                Some(m) => self.returned_type_of_method(None, owner, m),
+            };
+            if let Some(ty) = ty {
+                fields.insert((ty, field.clone(), key.clone()));
+            }
+        }
+        for (ty, method, field) in &self.setters {
+            if let Some((_, _, key)) = fields.iter().find(|(t, f, _)| t == ty && f == field) {
+                self.config_deadlines
+                    .insert((ty.clone(), method.clone()), key.clone());
+            }
+        }
+        self.setters = Vec::new();
+        self.deadline_fields = Vec::new();
+    }
+
+    /// The deadline (`timeout`, `connect_timeout`) setter `method` of the
+    /// crate's configuration type `ty` stores for a client builder.
+    pub fn config_deadline(&self, ty: &str, method: &str) -> Option<&str> {
+        self.config_deadlines
+            .get(&(ty.to_string(), method.to_string()))
+            .map(String::as_str)
     }
 
     /// Whether some type of the crate implements trait `tr`.

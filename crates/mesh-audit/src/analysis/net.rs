@@ -1205,6 +1205,23 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     }
                 }
             }
+            // A tower middleware over a client (`Decompression<Client<..>>`,
+            // `Either<A, B>`, the crate's own `BodySizeService<S>`): its
+            // `call` is the inner client's.
+            if is_service_wrapper(&name) {
+                if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
+                    let inner = a.args.iter().find_map(|g| match g {
+                        syn::GenericArgument::Type(t) => match self.kind_of_type_at(t, depth + 1) {
+                            k @ (Kind::HttpClient(_) | Kind::Grpc { .. }) => Some(k),
+                            _ => None,
+                        },
+                        _ => None,
+                    });
+                    if let Some(k) = inner {
+                        return k;
+                    }
+                }
+            }
             // A generated tonic client: `InventoryClient<Channel>`.
             if name.ends_with("Client") && name != "Client" {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
@@ -1301,6 +1318,27 @@ impl<'e, 'a> NetScan<'e, 'a> {
 }
 
 /// `reqwest::Client`, `awc::Client`, `ureq::Agent`, hyper clients.
+/// Generic tower services that pass each call on to the service they wrap:
+/// tower's and tower-http's middlewares, `Either`, and any `*Service<S>`.
+fn is_service_wrapper(name: &str) -> bool {
+    matches!(
+        name,
+        "Either"
+            | "Decompression"
+            | "Compression"
+            | "Timeout"
+            | "Buffer"
+            | "ConcurrencyLimit"
+            | "RateLimit"
+            | "Trace"
+            | "FollowRedirect"
+            | "SetRequestHeader"
+            | "AddAuthorization"
+            | "MapRequest"
+            | "MapResponse"
+    ) || name.ends_with("Service") && name != "Service"
+}
+
 fn is_http_client_type(segs: &[String]) -> Option<&'static str> {
     let krate = segs.first().map(String::as_str)?;
     let last = segs.last().map(String::as_str)?;
@@ -1506,7 +1544,11 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
                         out: Vec::new(),
                         follow_lets: self.follow_lets - 1,
                     };
-                    for value in bound_values(init) {
+                    // A value the `let` already awaited (`let t = if .. { t }
+                    // else { load().await? }`) was fetched before the code
+                    // that reads it: only a future still to be awaited is
+                    // the call.
+                    for value in bound_values(init).into_iter().filter(|v| !awaited(v)) {
                         inner.visit_expr(value);
                     }
                     self.out.extend(inner.out);
@@ -1552,6 +1594,23 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether an expression is a value already awaited: `fut.await`,
+/// `fut.await?`, `fut.await.unwrap()`.
+fn awaited(e: &Expr) -> bool {
+    match e {
+        Expr::Await(_) => true,
+        Expr::Try(t) => awaited(&t.expr),
+        Expr::Paren(p) => awaited(&p.expr),
+        Expr::MethodCall(m) if m.args.len() <= 1 => {
+            matches!(
+                m.method.to_string().as_str(),
+                "unwrap" | "expect" | "context" | "with_context" | "map_err"
+            ) && awaited(&m.receiver)
+        }
+        _ => false,
+    }
 }
 
 /// What a `let` binds, without the work done while binding it: of

@@ -29,7 +29,22 @@
 //! objects, `impl Trait` and `P: Trait` parameters, whose call reaches the
 //! network when most of the crate's impls of that method do (two at
 //! least; an in-memory impl beside them does not make it local).
-//! Ethereum JSON-RPC providers (alloy, ethers) are HTTP clients.
+//! Ethereum JSON-RPC providers (alloy, ethers) are HTTP clients. A host
+//! the client's constructor stores in a field (`Client::new(base_url)`
+//! then `format!("{}/x", self.base_url)`) is the one the crate's calls of
+//! that constructor pass as a literal or `const`, when they agree.
+//!
+//! ## Client stacks and configurations
+//! tower's `TimeoutLayer` (or the crate's copy of it) is a client deadline
+//! over a client stack, whether it is added with `ServiceBuilder` or
+//! applied by hand (`TimeoutLayer::new(d).layer(service)`), when the
+//! service is a client: a tonic channel, an HTTP client, tower middlewares
+//! over one (`Decompression<..>`, `Either<..>`, `*Service<S>`), or the
+//! crate's own `Service` whose `call` sends the request. A crate's own
+//! channel configuration whose setters store a deadline that its client
+//! builder later applies (`ChannelConfig::new().timeout(Some(d))`, with
+//! `endpoint.timeout(d)` read from `self.config().timeout`) is reported
+//! where the configuration is built, with its values.
 //!
 //! ## Deadlines passed in
 //! A duration that arrives as a parameter (`fn sync(.., timeout: Duration)`
@@ -85,7 +100,9 @@
 //! on a runtime (`RUNTIME.spawn(..)`, `handle.spawn(..)`) whose handle is
 //! raced against a sleep, work a `let` already did before the deadline (of
 //! `let task = match .. { Some(a) => { fetch(..).await?; Some(spawn(..)) } .. }`
-//! only the arms' values are awaited later), a caller's deadline passed
+//! only the arms' values are awaited later; a value a `let` already awaited,
+//! `let t = .. else { fetch(..).await? }`, is not the future a later
+//! `timeout(d, t.wait())` bounds), a caller's deadline passed
 //! through (above), and test code.
 
 use std::collections::BTreeMap;
@@ -563,6 +580,32 @@ impl MethodDeadlines<'_, '_, '_> {
                 });
             }
             _ => {
+                if let Some(key) = self.config_setter(m) {
+                    // `ChannelConfig::new().timeout(Some(d))`: `None`
+                    // unsets the deadline.
+                    let value = match m.args.first() {
+                        Some(Expr::Call(c))
+                            if c.args.len() == 1
+                                && matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Some")) =>
+                        {
+                            Some(&c.args[0])
+                        }
+                        Some(Expr::Path(p)) if p.path.is_ident("None") => None,
+                        a => a,
+                    };
+                    let Some(value) = value else { return };
+                    let (v, source) = self.scan.ev.eval_sourced(value);
+                    self.out.push(Found {
+                        range,
+                        key,
+                        nanos: v.as_duration_nanos(),
+                        dest: Destination::default(),
+                        what: "timeout in a channel configuration its client builder applies",
+                        source,
+                        chain: self.chain_root(&m.receiver),
+                    });
+                    return;
+                }
                 if callers_deadline {
                     return;
                 }
@@ -618,6 +661,36 @@ impl MethodDeadlines<'_, '_, '_> {
                 }
             }
         }
+    }
+
+    /// The deadline a setter of the crate's own configuration type stores
+    /// for a client builder (`ChannelConfig::new().timeout(..)`, also on a
+    /// `let` or `.clone()` of such a chain): `timeout` or `connect_timeout`.
+    fn config_setter(&self, m: &syn::ExprMethodCall) -> Option<&'static str> {
+        let cx = self.scan.cx;
+        let mut e: &Expr = &m.receiver;
+        for _ in 0..MAX_CHAIN {
+            match e {
+                Expr::MethodCall(r) => e = &r.receiver,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Path(p) => {
+                    let id = p.path.get_ident()?;
+                    e = self.scan.scope.binding_at(id)?.init?;
+                }
+                Expr::Call(c) => {
+                    let Expr::Path(p) = &*c.func else { return None };
+                    let segs = cx.uses.resolve(&p.path);
+                    let ty = segs.len().checked_sub(2).map(|i| segs[i].as_str())?;
+                    return match cx.index.config_deadline(ty, &m.method.to_string())? {
+                        "timeout" => Some("timeout"),
+                        "connect_timeout" => Some("connect_timeout"),
+                        _ => None,
+                    };
+                }
+                _ => return None,
+            }
+        }
+        None
     }
 
     fn binding_root_is(&self, e: &Expr, tail: &[&str]) -> bool {
@@ -704,6 +777,76 @@ impl MethodDeadlines<'_, '_, '_> {
             .is_some_and(|segs| ends_with(&segs, &["HttpConnector"]))
     }
 
+    /// The destination of a client a tower layer is put over: a tonic
+    /// channel or client, an HTTP client, or the crate's own `Service`
+    /// whose `call` reaches the network (a wrapper of a hyper client).
+    /// `None` for anything else, in-process services included.
+    fn client_service(&self, e: &Expr) -> Option<Destination> {
+        match self.scan.kind_of(e, 0) {
+            Kind::Grpc { url } => return Some(Destination::from_value(&url)),
+            Kind::HttpClient(_) => return Some(Destination::default()),
+            Kind::Unknown => {}
+            _ => return None,
+        }
+        let recv = self.scan.receiver_decl(e, 0)?;
+        let net = self.scan.cx.index.net_of_receiver(&recv, "call")??;
+        net.protocol.is_l7().then(|| net.dest.clone())
+    }
+
+    /// The duration of `TimeoutLayer::new(d)` (tower's or the crate's copy
+    /// of it), through a `let`: `Some(None)` when the value is unknown.
+    fn timeout_layer_new(&self, e: &Expr, depth: u32) -> Option<Option<u128>> {
+        match e {
+            Expr::Paren(p) => self.timeout_layer_new(&p.expr, depth),
+            Expr::Reference(r) => self.timeout_layer_new(&r.expr, depth),
+            Expr::Path(p) if depth < 4 => {
+                let id = p.path.get_ident()?;
+                let init = self.scan.scope.binding_at(id)?.init?;
+                self.timeout_layer_new(init, depth + 1)
+            }
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let cx = self.scan.cx;
+                let segs = cx.uses.resolve(&p.path);
+                let own_copy = segs.len() >= 2
+                    && segs[segs.len() - 1] == "new"
+                    && cx.index.is_timeout_layer(&segs[segs.len() - 2]);
+                if !(ends_with(&segs, &["TimeoutLayer", "new"]) || own_copy) {
+                    return None;
+                }
+                Some(
+                    c.args
+                        .first()
+                        .and_then(|a| self.scan.ev.eval(a).as_duration_nanos()),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// `TimeoutLayer::new(d).layer(client)`: the layer applied by hand,
+    /// not through `ServiceBuilder`, over a client.
+    fn layer_applied(&mut self, m: &syn::ExprMethodCall) {
+        if m.method != "layer" || m.args.len() != 1 {
+            return;
+        }
+        let Some(nanos) = self.timeout_layer_new(&m.receiver, 0) else {
+            return;
+        };
+        let Some(dest) = self.client_service(&m.args[0]) else {
+            return;
+        };
+        self.out.push(Found {
+            range: self.scan.cx.method_range(m),
+            key: "timeout",
+            nanos,
+            dest,
+            what: "tower timeout on a client service",
+            source: None,
+            chain: None,
+        });
+    }
+
     /// `ServiceBuilder::new().timeout(d).service(client)` and
     /// `.layer(TimeoutLayer::new(d))` on a client stack. On a server router
     /// the same layer is server policy and stays out.
@@ -711,11 +854,8 @@ impl MethodDeadlines<'_, '_, '_> {
         if m.method != "service" || m.args.len() != 1 {
             return;
         }
-        let inner = self.scan.kind_of(&m.args[0], 0);
-        let dest = match inner {
-            Kind::Grpc { url } => Destination::from_value(&url),
-            Kind::HttpClient(_) => Destination::default(),
-            _ => return,
+        let Some(dest) = self.client_service(&m.args[0]) else {
+            return;
         };
         let cx = self.scan.cx;
         let mut e: &Expr = &m.receiver;
@@ -830,6 +970,7 @@ impl<'b> Visit<'b> for MethodDeadlines<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'b syn::ExprMethodCall) {
         self.method(m);
         self.tower_client_stack(m);
+        self.layer_applied(m);
         syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_macro(&mut self, mac: &'b syn::Macro) {
