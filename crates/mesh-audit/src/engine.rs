@@ -473,7 +473,7 @@ fn audit_unit(
             .map(|s| s.as_ref().ok().map(|s| s.mod_decls.as_slice()))
             .collect();
         let mut roles = crate::modtree::file_roles(&found.packages, &found.files, &decls);
-        fallback_roles(&found, &mut roles);
+        fallback_roles(found, &mut roles);
         // A file under `tests/` that a library or binary reaches (`#[path]`)
         // is production code after all: it is summarised in full.
         let production: Vec<usize> = (0..found.files.len())
@@ -506,11 +506,11 @@ fn audit_unit(
     let summaries: Vec<Option<&FileSummary>> = pass1.iter().map(|r| r.as_ref().ok()).collect();
     let (roles, packages, dev_bins) = if cargo_mode {
         let mut packages =
-            crate::packages::classify(&found, &roles, &summaries, settings.all_scopes);
+            crate::packages::classify(found, &roles, &summaries, settings.all_scopes);
         let dev_bins = if settings.all_scopes {
             Default::default()
         } else {
-            crate::packages::dev_bins(&found, &roles, &summaries)
+            crate::packages::dev_bins(found, &roles, &summaries)
         };
         for (pi, bin) in &dev_bins {
             if let Some(p) = packages.get_mut(*pi).filter(|p| p.audited) {
@@ -570,7 +570,7 @@ fn audit_unit(
     }
     let stage = Instant::now();
     timings.files_resummarised =
-        resummarise_through_reexports(&found, &mut pass1, &audited, threads, max_file_size);
+        resummarise_through_reexports(found, &mut pass1, &audited, threads, max_file_size);
     timings.resummarise = stage.elapsed();
     // Of each file, pass 2 needs only its module path and what the
     // prefilter reads; the summaries themselves go into the indexes, which
@@ -589,7 +589,7 @@ fn audit_unit(
             Err(e) => (Err(e), None),
         })
         .unzip();
-    let indexes = build_indexes(&found, summaries);
+    let indexes = build_indexes(found, summaries);
     let empty_index = CrateIndex::default();
     timings.index = stage.elapsed();
     timings.peak_rss_kib[2] = peak_rss_kib();
@@ -686,7 +686,7 @@ fn audit_unit(
                 module,
                 test,
                 index,
-                &active,
+                active,
                 include_tests,
                 include_reconnect,
             );
