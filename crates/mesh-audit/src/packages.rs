@@ -441,12 +441,17 @@ pub fn dev_bins(
 ) -> BTreeSet<(usize, String)> {
     let wrappers = serving_wrappers(found, roles, summaries);
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
+    // Binaries whose files parse a command line (clap and its peers).
+    let mut command_line: BTreeSet<(usize, String)> = BTreeSet::new();
     for (fi, ((file, role), s)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
             continue;
         };
         if role.kind == TargetKind::Bin && (s.serves_at.is_some() || wrappers.contains_key(&fi)) {
             serving.insert((pi, role.target.clone()));
+        }
+        if role.kind == TargetKind::Bin && !role.test && s.uses_clap {
+            command_line.insert((pi, role.target.clone()));
         }
     }
     let mut out = BTreeSet::new();
@@ -458,12 +463,24 @@ pub fn dev_bins(
             .map(|t| t.name.as_str())
             .collect();
         let any_deployed = bins.iter().any(|b| found.deployed.contains(*b));
+        // No deployment file names the package or a binary of it, and its
+        // main binary (`src/main.rs`) is the server: the `src/bin/` programs
+        // beside it that serve nothing and take a command line are one-shot
+        // tools an operator runs (a backfill, an import), not the service.
+        let main_serves = !any_deployed
+            && !found.deployed.contains(&p.name)
+            && p.targets.iter().any(|t| {
+                t.kind == TargetKind::Bin
+                    && t.src_path.ends_with("src/main.rs")
+                    && serving.contains(&(pi, t.name.clone()))
+            });
         for b in bins {
             let named_dev = dev_word(b, "").is_some() && !found.deployed.contains(b);
-            let undeployed_tool = any_deployed
-                && !found.deployed.contains(b)
-                && !serving.contains(&(pi, b.to_string()));
-            if named_dev || undeployed_tool {
+            let not_serving = !serving.contains(&(pi, b.to_string()));
+            let undeployed_tool = any_deployed && !found.deployed.contains(b) && not_serving;
+            let tool_beside_server =
+                main_serves && not_serving && command_line.contains(&(pi, b.to_string()));
+            if named_dev || undeployed_tool || tool_beside_server {
                 out.insert((pi, b.to_string()));
             }
         }
