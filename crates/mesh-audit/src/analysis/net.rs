@@ -398,7 +398,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 "fetch_one" | "fetch_all" | "fetch_optional" | "fetch" | "execute" | "query"
                 | "query_one" | "query_opt" | "acquire" | "begin",
             ) => Some(call(Protocol::Database, "database", &Value::Unknown, None)),
-            (_, "send_request") => {
+            // A `send_request` of the crate's own (`self.send_request(..)`, or
+            // on a value of a crate type) is that method, whatever it sends
+            // over (a QUIC stream, a custom TCP protocol): below.
+            (_, "send_request") if !self.is_crate_receiver(m) => {
                 // hyper's `SendRequest` is the only `send_request` in the ecosystem we know.
                 let url = m
                     .args
@@ -470,6 +473,21 @@ impl<'e, 'a> NetScan<'e, 'a> {
             dest: found.dest.clone(),
             request_timeout: None,
         })
+    }
+
+    /// The receiver is `self` or a value whose declared type the crate
+    /// defines: its methods are the crate's, not a library's of the same name.
+    fn is_crate_receiver(&self, m: &syn::ExprMethodCall) -> bool {
+        let method = m.method.to_string();
+        match &*m.receiver {
+            // hyper's `SendRequest` is never `self`: no crate adds methods to
+            // it. (Known in pass 1 too, where the index is still empty.)
+            Expr::Path(p) if p.path.is_ident("self") => true,
+            receiver => self
+                .receiver_decl(receiver, 0)
+                .and_then(|r| self.cx.index.net_of_receiver(&r, &method))
+                .is_some(),
+        }
     }
 
     fn crate_method(

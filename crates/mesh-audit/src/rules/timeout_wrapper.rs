@@ -103,7 +103,9 @@
 //! only the arms' values are awaited later; a value a `let` already awaited,
 //! `let t = .. else { fetch(..).await? }`, is not the future a later
 //! `timeout(d, t.wait())` bounds), a caller's deadline passed
-//! through (above), and test code.
+//! through (above), the crate's own `send_request` (`self.send_request(..)`
+//! or on a value of a crate type: a custom protocol over TCP or QUIC, not
+//! hyper's `SendRequest`), and test code.
 
 use std::collections::BTreeMap;
 
