@@ -26,24 +26,6 @@ fn audit(extra: &[&str]) -> Value {
     json(&o)
 }
 
-/// `rule file:line {values}` for every finding.
-fn findings(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}:{} {}",
-                s(&f["rule"]),
-                s(&f["file"]),
-                f["line"],
-                f["values"]
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn only_the_program_the_images_run_is_a_service() {
     let v = audit(&[]);
@@ -60,14 +42,14 @@ fn only_the_program_the_images_run_is_a_service() {
             {"audited": false, "name": "syncer", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
         ])
     );
-    assert_eq!(findings(&v), Vec::<String>::new());
+    assert_eq!(findings_with_values(&v), Vec::<String>::new());
 }
 
 #[test]
 fn all_scopes_brings_the_tools_findings_back() {
     let v = audit(&["--all-scopes"]);
     assert_eq!(
-        findings(&v),
+        findings_with_values(&v),
         [
             r#"missing-graceful-shutdown cargo-devstack/src/main.rs:21 {"framework":"axum","signal":"SIGTERM"}"#,
             r#"missing-health-endpoint cargo-devstack/src/main.rs:21 {"framework":"axum"}"#,

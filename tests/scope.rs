@@ -30,29 +30,11 @@ fn audit(extra: &[&str]) -> Value {
     json(&o)
 }
 
-/// `rule file:line {values}` for every finding.
-fn findings(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}:{} {}",
-                s(&f["rule"]),
-                s(&f["file"]),
-                f["line"],
-                f["values"]
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn audits_the_service_and_its_libraries_with_calls_followed_across_crates() {
     let v = audit(&[]);
     assert_eq!(
-        findings(&v),
+        findings_with_values(&v),
         [
             // `common::retry::with_backoff` in another workspace crate,
             // called with a closure that reaches `inventory`: the loop is
@@ -98,7 +80,7 @@ fn packages_are_given_a_scope_and_a_reason() {
 #[test]
 fn all_scopes_and_include_tests_bring_the_rest_back() {
     let v = audit(&["--all-scopes", "--include-tests"]);
-    let got: Vec<String> = findings(&v)
+    let got: Vec<String> = findings_with_values(&v)
         .into_iter()
         .map(|f| f.split(' ').take(2).collect::<Vec<_>>().join(" "))
         .collect();
@@ -139,7 +121,7 @@ fn a_package_scope_can_be_set_in_its_manifest() {
     let o = run(dir.path(), &["--format", "json"]);
     assert_exit(&o, 0);
     let v = json(&o);
-    assert_eq!(findings(&v), Vec::<String>::new());
+    assert_eq!(findings_with_values(&v), Vec::<String>::new());
     assert_eq!(
         v["summary"]["packages"],
         json!([{"audited": false, "name": "loadgen", "scope": "skip", "why": "[package.metadata.mesh-audit] scope"}])

@@ -11,35 +11,7 @@ use common::*;
 use serde_json::{json, Value};
 
 fn audit(extra: &[&str]) -> Value {
-    let manifest = repo().join("fixtures/tool-bins/Cargo.toml");
-    let mut args = vec![
-        "--manifest-path",
-        manifest.to_str().unwrap(),
-        "--format",
-        "json",
-        "--no-suggestions",
-    ];
-    args.extend_from_slice(extra);
-    let o = run(&repo(), &args);
-    assert_no_panic(&o);
-    json(&o)
-}
-
-fn findings(v: &Value) -> Vec<String> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}:{} {}",
-                s(&f["rule"]),
-                s(&f["file"]),
-                f["line"],
-                f["values"]
-            )
-        })
-        .collect()
+    audit_manifest("fixtures/tool-bins/Cargo.toml", extra)
 }
 
 #[test]
@@ -52,7 +24,7 @@ fn a_command_line_program_beside_the_server_is_a_tool() {
         ])
     );
     assert_eq!(
-        findings(&v),
+        findings_with_values(&v),
         [
             r#"timeout-wrapper indexer/src/bin/worker.rs:6 {"timeout":"10s"}"#,
             r#"timeout-wrapper indexer/src/main.rs:7 {"timeout":"3s"}"#,
@@ -64,7 +36,7 @@ fn a_command_line_program_beside_the_server_is_a_tool() {
 fn all_scopes_brings_the_tool_back() {
     let v = audit(&["--all-scopes"]);
     assert_eq!(
-        findings(&v),
+        findings_with_values(&v),
         [
             r#"timeout-wrapper indexer/src/bin/backfill.rs:16 {"timeout":"30s"}"#,
             r#"timeout-wrapper indexer/src/bin/worker.rs:6 {"timeout":"10s"}"#,

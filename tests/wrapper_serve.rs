@@ -13,19 +13,7 @@ use common::*;
 use serde_json::{json, Value};
 
 fn audit() -> Value {
-    let manifest = repo().join("fixtures/wrapper-serve/Cargo.toml");
-    let o = run(
-        &repo(),
-        &[
-            "--manifest-path",
-            manifest.to_str().unwrap(),
-            "--format",
-            "json",
-            "--no-suggestions",
-        ],
-    );
-    assert_no_panic(&o);
-    json(&o)
+    audit_manifest("fixtures/wrapper-serve/Cargo.toml", &[])
 }
 
 #[test]
@@ -46,20 +34,7 @@ fn a_program_serving_through_a_library_bind_helper_is_a_service() {
 #[test]
 fn the_services_are_audited_and_the_tool_is_not() {
     let v = audit();
-    let got: Vec<String> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}:{} {}",
-                s(&f["rule"]),
-                s(&f["file"]),
-                f["line"],
-                f["values"]
-            )
-        })
-        .collect();
+    let got = findings_with_values(&v);
     assert_eq!(
         got,
         [

@@ -104,6 +104,41 @@ pub fn json(o: &Output) -> Value {
     })
 }
 
+/// The JSON report of a workspace fixture (`fixtures/..../Cargo.toml`,
+/// relative to the repository), without suggestions, plus `extra` flags.
+pub fn audit_manifest(manifest: &str, extra: &[&str]) -> Value {
+    let manifest = repo().join(manifest);
+    let mut args = vec![
+        "--manifest-path",
+        manifest.to_str().expect("a UTF-8 path"),
+        "--format",
+        "json",
+        "--no-suggestions",
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&repo(), &args);
+    assert_no_panic(&o);
+    json(&o)
+}
+
+/// `rule file:line {values}` of every finding, in report order.
+pub fn findings_with_values(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("findings is an array")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}:{} {}",
+                s(&f["rule"]),
+                s(&f["file"]),
+                f["line"],
+                f["values"]
+            )
+        })
+        .collect()
+}
+
 /// `file:line:column rule` of every finding, in report order.
 pub fn locations(report: &Value) -> Vec<String> {
     report["findings"]
