@@ -166,6 +166,26 @@ pub struct Timings {
     pub peak_rss_kib: [Option<u64>; 4],
 }
 
+impl Timings {
+    /// Adds one unit of work's stages (see `work_units`).
+    fn add_unit(&mut self, t: &Timings) {
+        self.summarise += t.summarise;
+        self.index += t.index;
+        self.check += t.check;
+        self.resummarise += t.resummarise;
+        self.files_summarised += t.files_summarised;
+        self.files_checked += t.files_checked;
+        self.files_resummarised += t.files_resummarised;
+        for pass in 0..2 {
+            self.read_parse_cpu[pass] += t.read_parse_cpu[pass];
+            self.analyse_cpu[pass] += t.analyse_cpu[pass];
+        }
+        // Peak memory is the process's high-water mark: the latest reading
+        // of each stage is its peak over every unit so far.
+        self.peak_rss_kib[1..].clone_from_slice(&t.peak_rss_kib[1..]);
+    }
+}
+
 /// The process's peak resident set so far (Linux: `VmHWM`), in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -290,21 +310,7 @@ pub fn audit_observed(
         report.packages.extend(unit.packages);
         report.unreached_files.extend(unit.unreached_files);
         slowest.extend(unit.slowest.into_iter().map(|(i, d)| (global(i), d)));
-        let t = unit.timings;
-        timings.summarise += t.summarise;
-        timings.index += t.index;
-        timings.check += t.check;
-        timings.resummarise += t.resummarise;
-        timings.files_summarised += t.files_summarised;
-        timings.files_checked += t.files_checked;
-        timings.files_resummarised += t.files_resummarised;
-        for pass in 0..2 {
-            timings.read_parse_cpu[pass] += t.read_parse_cpu[pass];
-            timings.analyse_cpu[pass] += t.analyse_cpu[pass];
-        }
-        // Peak memory is the process's high-water mark: the latest reading
-        // of each stage is its peak over every unit so far.
-        timings.peak_rss_kib[1..].clone_from_slice(&t.peak_rss_kib[1..]);
+        timings.add_unit(&unit.timings);
     };
     match work_units(&found, opts.unit_files.unwrap_or(UNIT_FILES)) {
         None => {
@@ -361,21 +367,6 @@ struct UnitSettings {
     streamed: bool,
 }
 
-/// The part of [`Timings`] one unit measures.
-#[derive(Debug, Default)]
-struct UnitTimings {
-    summarise: Duration,
-    index: Duration,
-    check: Duration,
-    files_summarised: usize,
-    files_checked: usize,
-    files_resummarised: usize,
-    resummarise: Duration,
-    read_parse_cpu: [Duration; 2],
-    analyse_cpu: [Duration; 2],
-    peak_rss_kib: [Option<u64>; 4],
-}
-
 /// What one unit of work found.
 #[derive(Debug, Default)]
 struct UnitOutcome {
@@ -387,7 +378,8 @@ struct UnitOutcome {
     unreached_files: Vec<String>,
     /// The unit's slowest files (its own file indexes), slowest first.
     slowest: Vec<(usize, Duration)>,
-    timings: UnitTimings,
+    /// Its stages (`threads`, `discover` and `slowest` unused).
+    timings: Timings,
 }
 
 /// Most files one unit of work holds (see [`work_units`]).
@@ -442,7 +434,7 @@ fn audit_unit(
         include_reconnect,
         ..
     } = *settings;
-    let mut timings = UnitTimings::default();
+    let mut timings = Timings::default();
     let stage = Instant::now();
     if !settings.streamed {
         progress.start(Progress::SUMMARISE, found.files.len());
