@@ -82,9 +82,10 @@ pub fn timings(t: &Timings, render: Duration) -> String {
         ));
     }
     out.push_str(&format!(
-        "  rules     {}  pass 2, {} files: read + parse [{}], rules [{}]\n",
+        "  rules     {}  pass 2, {} files ({} trees kept from pass 1): read + parse [{}], rules [{}]\n",
         secs(t.check),
         t.files_checked,
+        t.files_reused,
         secs(t.read_parse_cpu[1]).trim(),
         secs(t.analyse_cpu[1]).trim(),
     ));

@@ -2,12 +2,12 @@
 //! summaries per crate → parse again and run the rules with that index →
 //! filter (tests, suppressions, selection) → sorted `Report`.
 //!
-//! Syntax trees never outlive their file: each worker parses, converts spans
-//! to numbers, drops the tree and invalidates proc-macro2's span table
-//! before the next file, so memory stays flat on large repositories.
+//! A syntax tree lives from pass 1 to pass 2 only when a rule can fire in
+//! its file, on the thread that parsed it (see [`crate::workers`]); every
+//! other tree is dropped once summarised. Large trees are split into units
+//! of work, so memory stays flat on large repositories.
 
 use std::collections::{BTreeSet, HashMap};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -22,11 +22,10 @@ use crate::index::{CrateIndex, FileSummary};
 use crate::rules::{self, Rule};
 use crate::source::{token_shape, LineIndex};
 use crate::suppress::Suppressions;
+use crate::workers::{Tree, Workers};
 
 /// Deeper bracket nesting than any hand-written Rust; syn recurses per level.
 pub const MAX_NESTING: usize = 256;
-/// Worker stacks: generous, because syn and our visitors recurse.
-const STACK_SIZE: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditOptions {
@@ -62,6 +61,8 @@ pub enum AuditFailure {
     NoRules(String),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("cannot start the worker threads: {0}")]
+    Threads(std::io::Error),
 }
 
 /// The rules that will run, with their settings.
@@ -150,6 +151,9 @@ pub struct Timings {
     /// Files pass 1 read and parsed / pass 2 read, parsed and checked.
     pub files_summarised: usize,
     pub files_checked: usize,
+    /// Of `files_checked`, those whose tree pass 1 had kept (not parsed
+    /// again).
+    pub files_reused: usize,
     /// Files summarised again through other crates' re-exports, and the
     /// wall time that took (part of `index`).
     pub files_resummarised: usize,
@@ -175,6 +179,7 @@ impl Timings {
         self.resummarise += t.resummarise;
         self.files_summarised += t.files_summarised;
         self.files_checked += t.files_checked;
+        self.files_reused += t.files_reused;
         self.files_resummarised += t.files_resummarised;
         for pass in 0..2 {
             self.read_parse_cpu[pass] += t.read_parse_cpu[pass];
@@ -235,6 +240,8 @@ struct FileTime {
     analyse: Duration,
     /// Pass 2 parsed the file and ran the rules (the prefilter kept it).
     checked: bool,
+    /// Pass 2 ran the rules over the tree pass 1 had kept.
+    reused: bool,
 }
 
 /// Runs the whole audit. Returns the report and the configuration that
@@ -261,6 +268,7 @@ pub fn audit_observed(
         opts.threads
     };
     timings.threads = threads;
+    let workers = Workers::new(threads).map_err(AuditFailure::Threads)?;
     progress.start(Progress::DISCOVER, 0);
     let mut found = discover_with_threads(target, &[], threads)?;
     let config = match &opts.config {
@@ -279,7 +287,6 @@ pub fn audit_observed(
         .unwrap_or(crate::safe_fs::DEFAULT_MAX_FILE_SIZE);
 
     let settings = UnitSettings {
-        threads,
         max_file_size,
         include_tests,
         include_reconnect,
@@ -315,7 +322,7 @@ pub fn audit_observed(
     match work_units(&found, opts.unit_files.unwrap_or(UNIT_FILES)) {
         None => {
             progress.start(Progress::SUMMARISE, found.files.len());
-            let unit = audit_unit(&found, &active, &settings, progress);
+            let unit = audit_unit(&found, &active, &settings, &workers, progress);
             add(unit, None, &mut timings);
         }
         Some(units) => {
@@ -336,7 +343,7 @@ pub fn audit_observed(
                     cargo_packages: Vec::new(),
                     skipped_links: Vec::new(),
                 };
-                let unit = audit_unit(&part, &active, &settings, progress);
+                let unit = audit_unit(&part, &active, &settings, &workers, progress);
                 add(unit, Some(files), &mut timings);
             }
         }
@@ -357,7 +364,6 @@ pub fn audit_observed(
 /// What [`audit_observed`] passes to each unit of work.
 #[derive(Debug, Clone, Copy)]
 struct UnitSettings {
-    threads: usize,
     max_file_size: u64,
     include_tests: bool,
     include_reconnect: bool,
@@ -422,13 +428,14 @@ fn audit_unit(
     found: &crate::discover::Discovered,
     active: &[(&'static dyn Rule, RuleConfig)],
     settings: &UnitSettings,
+    workers: &Workers,
     progress: &Progress,
 ) -> UnitOutcome {
-    // Pass 1: read, check, parse, summarise. Only the summaries are kept:
-    // pass 2 reads the few files it needs again, so memory does not grow
-    // with the text of the repository.
+    // Pass 1: read, check, parse, summarise. The summaries are kept, and
+    // the trees of the files a rule can fire in while their threads have
+    // room (see `crate::workers`); pass 2 reads any other file it needs
+    // again, so memory does not grow with the text of the repository.
     let UnitSettings {
-        threads,
         max_file_size,
         include_tests,
         include_reconnect,
@@ -443,16 +450,38 @@ fn audit_unit(
     // test code unless a production target reaches them (checked below):
     // when tests are not audited, only their `mod` declarations are read.
     let modules_only = |f: &SourceFile| f.test_path && !include_tests;
+    // Files no rule can report anything in are not parsed again (pass 2).
+    let prefilter = (!settings.no_prefilter)
+        .then(|| crate::prefilter::Prefilter::new(active.iter().map(|(r, _)| r.meta().id)));
+    let empty_index = CrateIndex::default();
+    let no_names = crate::prefilter::NetworkNames::of(&empty_index);
+    // A tree is worth holding if pass 2 will run the rules over it whatever
+    // the index says (the index's names only add files).
+    let worth_holding = |s: &FileSummary, text: &str| {
+        prefilter
+            .as_ref()
+            .is_none_or(|p| p.keeps(crate::prefilter::Evidence::of(s), text, &no_names))
+    };
+    let all: Vec<usize> = (0..found.files.len()).collect();
     let (mut pass1, mut pass1_times): (Vec<Result<FileSummary, AuditError>>, Vec<FileTime>) =
-        run_parallel(
-            &found.files,
-            threads,
-            &progress.done,
-            |f| summarise(f, max_file_size, modules_only(f)),
-            |f, msg| (Err(file_error(f, None, msg)), FileTime::default()),
-        )
-        .into_iter()
-        .unzip();
+        workers
+            .map(
+                &all,
+                &progress.done,
+                |&i| {
+                    let f = &found.files[i];
+                    summarise(f, max_file_size, modules_only(f), Some((i, &worth_holding)))
+                },
+                |&i, msg| {
+                    (
+                        Err(file_error(&found.files[i], None, msg)),
+                        FileTime::default(),
+                    )
+                },
+            )
+            .into_iter()
+            .unzip();
+    drop(all);
     timings.summarise = stage.elapsed();
     timings.peak_rss_kib[1] = peak_rss_kib();
     timings.files_summarised = found.files.len();
@@ -475,11 +504,10 @@ fn audit_unit(
                     && pass1[i].is_ok()
             })
             .collect();
-        let again = run_parallel(
+        let again = workers.map(
             &production,
-            threads,
             &AtomicUsize::new(0),
-            |&i| summarise(&found.files[i], max_file_size, false),
+            |&i| summarise(&found.files[i], max_file_size, false, None),
             |&i, msg| {
                 (
                     Err(file_error(&found.files[i], None, msg)),
@@ -562,7 +590,7 @@ fn audit_unit(
     }
     let stage = Instant::now();
     timings.files_resummarised =
-        resummarise_through_reexports(found, &mut pass1, &audited, threads, max_file_size);
+        resummarise_through_reexports(found, &mut pass1, &audited, workers, max_file_size);
     timings.resummarise = stage.elapsed();
     // Of each file, pass 2 needs only its module path and what the
     // prefilter reads; the summaries themselves go into the indexes, which
@@ -582,7 +610,6 @@ fn audit_unit(
         })
         .unzip();
     let indexes = build_indexes(found, summaries);
-    let empty_index = CrateIndex::default();
     timings.index = stage.elapsed();
     timings.peak_rss_kib[2] = peak_rss_kib();
 
@@ -590,14 +617,10 @@ fn audit_unit(
     // as a whole yields nothing unless tests are included: it is not read
     // again.
     let stage = Instant::now();
-    // Files no rule can report anything in are not parsed again.
-    let prefilter = (!settings.no_prefilter)
-        .then(|| crate::prefilter::Prefilter::new(active.iter().map(|(r, _)| r.meta().id)));
     let network_names: HashMap<&PathBuf, crate::prefilter::NetworkNames> = indexes
         .iter()
         .map(|(root, index)| (root, crate::prefilter::NetworkNames::of(index)))
         .collect();
-    let no_names = crate::prefilter::NetworkNames::of(&empty_index);
     let jobs: Vec<(
         usize,
         &[String],
@@ -636,75 +659,100 @@ fn audit_unit(
         progress.start(Progress::CHECK, jobs.len());
         &progress.done
     };
-    let (pass2, pass2_times): (Vec<FileOutcome>, Vec<FileTime>) = run_parallel(
-        &jobs,
-        threads,
-        check_done,
-        |&(i, module, test, index, evidence)| {
-            let f = &found.files[i];
-            let t = Instant::now();
-            let failed = |e| {
+    let (pass2, pass2_times): (Vec<FileOutcome>, Vec<FileTime>) = workers
+        .map_held(
+            &jobs,
+            |&(i, ..)| i,
+            check_done,
+            |&(i, module, test, index, evidence), held| {
+                let f = &found.files[i];
+                let t = Instant::now();
+                let failed = |e| {
+                    let outcome = FileOutcome {
+                        error: Some(e),
+                        ..Default::default()
+                    };
+                    (outcome, FileTime::default())
+                };
+                let names = network_names.get(&f.package_root).unwrap_or(&no_names);
+                let rules_for = |text: &str| match &prefilter {
+                    Some(p) => p.rules_for(evidence, text, names),
+                    None => vec![true; active.len()],
+                };
+                // A held tree passed the prefilter without the index's names,
+                // so it passes with them.
+                let mut _turn = None;
+                let reused = held.is_some();
+                let (text, file, rules) = match held {
+                    Some(Tree { text, file }) => {
+                        let rules = rules_for(&text);
+                        (text, file, rules)
+                    }
+                    None => {
+                        let text = match read_text(f, max_file_size) {
+                            Ok(text) => text,
+                            Err(e) => return failed(e),
+                        };
+                        let rules = rules_for(&text);
+                        if !rules.contains(&true) {
+                            let time = FileTime {
+                                read_parse: t.elapsed(),
+                                ..Default::default()
+                            };
+                            return (FileOutcome::default(), time);
+                        }
+                        _turn = big_file_turn(f);
+                        match parse(&text) {
+                            Ok(file) => (text, file, rules),
+                            Err((pos, msg)) => return failed(file_error(f, pos, msg)),
+                        }
+                    }
+                };
+                let read_parse = t.elapsed();
+                // Only the rules that can report anything in this file.
+                let active: Vec<&(&'static dyn Rule, RuleConfig)> = active
+                    .iter()
+                    .zip(&rules)
+                    .filter(|(_, run)| **run)
+                    .map(|(r, _)| r)
+                    .collect();
+                let outcome = check_file(
+                    f,
+                    &text,
+                    &file,
+                    module,
+                    test,
+                    index,
+                    &active,
+                    include_tests,
+                    include_reconnect,
+                );
+                let analyse = t.elapsed() - read_parse;
+                (
+                    outcome,
+                    FileTime {
+                        read_parse,
+                        analyse,
+                        checked: true,
+                        reused,
+                    },
+                )
+            },
+            |&(i, ..), msg| {
                 let outcome = FileOutcome {
-                    error: Some(e),
+                    error: Some(file_error(&found.files[i], None, msg)),
                     ..Default::default()
                 };
                 (outcome, FileTime::default())
-            };
-            let text = match read_text(f, max_file_size) {
-                Ok(text) => text,
-                Err(e) => return failed(e),
-            };
-            let names = network_names.get(&f.package_root).unwrap_or(&no_names);
-            if prefilter
-                .as_ref()
-                .is_some_and(|p| !p.keeps(evidence, &text, names))
-            {
-                let time = FileTime {
-                    read_parse: t.elapsed(),
-                    ..Default::default()
-                };
-                return (FileOutcome::default(), time);
-            }
-            let _turn = big_file_turn(f);
-            let file = match parse(&text) {
-                Ok(file) => file,
-                Err((pos, msg)) => return failed(file_error(f, pos, msg)),
-            };
-            let read_parse = t.elapsed();
-            let outcome = check_file(
-                f,
-                &text,
-                &file,
-                module,
-                test,
-                index,
-                active,
-                include_tests,
-                include_reconnect,
-            );
-            let analyse = t.elapsed() - read_parse;
-            (
-                outcome,
-                FileTime {
-                    read_parse,
-                    analyse,
-                    checked: true,
-                },
-            )
-        },
-        |&(i, ..), msg| {
-            let outcome = FileOutcome {
-                error: Some(file_error(&found.files[i], None, msg)),
-                ..Default::default()
-            };
-            (outcome, FileTime::default())
-        },
-    )
-    .into_iter()
-    .unzip();
+            },
+        )
+        .into_iter()
+        .unzip();
+    workers.release();
     timings.check = stage.elapsed();
     timings.peak_rss_kib[3] = peak_rss_kib();
     timings.files_checked = pass2_times.iter().filter(|t| t.checked).count();
+    timings.files_reused = pass2_times.iter().filter(|t| t.reused).count();
     let mut per_file: Vec<Duration> = pass1_times
         .iter()
         .map(|t| t.read_parse + t.analyse)
@@ -791,6 +839,8 @@ fn read_text(f: &SourceFile, max_file_size: u64) -> Result<String, AuditError> {
             format!("not valid UTF-8 (byte {at}); Rust sources must be UTF-8"),
         )
     })?;
+    // It is about to be parsed on this thread, into its span table.
+    crate::workers::note_source(text.len());
     Ok(text)
 }
 
@@ -899,10 +949,17 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}{}", " ".repeat(bom + shebang), &rest[shebang..]))
 }
 
+/// Whether pass 2 will need a file's tree, from its summary and text.
+type WorthHolding<'a> = &'a dyn Fn(&FileSummary, &str) -> bool;
+
+/// Reads, parses and summarises `f`. With `hold`, its tree is kept on this
+/// thread under the given key for pass 2 when the predicate says pass 2
+/// will need it (and the file is not a big one).
 fn summarise(
     f: &SourceFile,
     max_file_size: u64,
     modules_only: bool,
+    hold: Option<(usize, WorthHolding<'_>)>,
 ) -> (Result<FileSummary, AuditError>, FileTime) {
     let _turn = big_file_turn(f);
     let t = Instant::now();
@@ -929,6 +986,11 @@ fn summarise(
         summary.consts.clear();
         summary.value_lines.clear();
     }
+    let held_key =
+        hold.and_then(|(key, worth)| (_turn.is_none() && worth(&summary, &text)).then_some(key));
+    if let Some(key) = held_key {
+        crate::workers::hold(key, Tree { text, file });
+    }
     let analyse = t.elapsed() - read_parse;
     (
         Ok(summary),
@@ -936,6 +998,7 @@ fn summarise(
             read_parse,
             analyse,
             checked: false,
+            reused: false,
         },
     )
 }
@@ -955,7 +1018,7 @@ fn check_file(
     module: &[String],
     whole_file_is_test: bool,
     index: &CrateIndex,
-    active: &[(&'static dyn Rule, RuleConfig)],
+    active: &[&(&'static dyn Rule, RuleConfig)],
     include_tests: bool,
     include_reconnect: bool,
 ) -> FileOutcome {
@@ -975,7 +1038,7 @@ fn check_file(
     let mut findings = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let item_paths = std::cell::OnceCell::new();
-    for (rule, rc) in active {
+    for &(rule, ref rc) in active {
         let meta = rule.meta();
         let mut out = Vec::new();
         rule.check(&cx, rc, &mut out);
@@ -1045,7 +1108,7 @@ fn resummarise_through_reexports(
     found: &crate::discover::Discovered,
     pass1: &mut [Result<FileSummary, AuditError>],
     audited: &[bool],
-    threads: usize,
+    workers: &Workers,
     max_file_size: u64,
 ) -> usize {
     let n = found.packages.len();
@@ -1125,9 +1188,8 @@ fn resummarise_through_reexports(
         return 0;
     }
     let count = redo.len();
-    let again = run_parallel(
+    let again = workers.map(
         &redo,
-        threads,
         &AtomicUsize::new(0),
         |&i| {
             let f = &found.files[i];
@@ -1302,55 +1364,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
-}
-
-/// Runs `work` over `items` on worker threads with large stacks; results
-/// come back in input order, so output never depends on scheduling. A panic
-/// in one file becomes that file's error instead of ending the run.
-fn run_parallel<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    done: &AtomicUsize,
-    work: impl Fn(&T) -> R + Sync,
-    on_panic: impl Fn(&T, String) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let threads = threads.clamp(1, items.len().max(1));
-    let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                std::thread::Builder::new()
-                    .stack_size(STACK_SIZE)
-                    .spawn_scoped(s, || {
-                        let mut local = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(item) = items.get(i) else { break };
-                            let r = catch_unwind(AssertUnwindSafe(|| work(item))).unwrap_or_else(|p| {
-                                let msg = p
-                                    .downcast_ref::<&str>()
-                                    .map(|s| s.to_string())
-                                    .or_else(|| p.downcast_ref::<String>().cloned())
-                                    .unwrap_or_default();
-                                on_panic(item, format!("internal error while analysing this file (please report it): {msg}"))
-                            });
-                            // Every tree of this file is gone; forget its spans.
-                            proc_macro2::extra::invalidate_current_thread_spans();
-                            local.push((i, r));
-                            done.fetch_add(1, Ordering::Relaxed);
-                        }
-                        local
-                    })
-                    .expect("spawning a worker thread")
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod safe_fs;
 pub mod source;
 pub mod suppress;
+mod workers;
 
 pub use discover::Target;
 pub use engine::{audit, audit_observed, AuditFailure, AuditOptions, Progress, Timings};

@@ -25,6 +25,11 @@
 //!   helper, reported where it is called) or a type that guards a host (a
 //!   breaker), or holds a suppression comment.
 //!
+//! A kept file runs only the rules that a prefilter for each rule alone
+//! would keep it for ([`Prefilter::rules_for`]): most files are kept for one
+//! word of one rule, and the other rules' walks over their trees were a
+//! good part of pass 2.
+//!
 //! Every test errs towards keeping a file: a kept file costs a parse, a
 //! dropped one a missed finding. `--no-prefilter` runs every rule on every
 //! file, and `bench/same-output.sh` checks that it changes no finding on the
@@ -181,14 +186,15 @@ pub fn network_use(rule: &str) -> NetworkUse {
     }
 }
 
-/// Decides, per file, whether pass 2 runs the rules on it.
+/// Decides, per file, whether pass 2 runs the rules on it, and which.
 pub struct Prefilter {
     /// `None`: a rule without a vocabulary is active; every file passes.
     words: Option<AhoCorasick>,
-    /// Per active rule, its groups as indexes into `words`' patterns.
-    rules: Vec<Vec<Vec<usize>>>,
-    /// The most network evidence an active rule can use.
-    network: NetworkUse,
+    /// Per active rule, in the order given: its groups as indexes into
+    /// `words`' patterns, and the network evidence it can use.
+    rules: Vec<(Vec<Vec<usize>>, NetworkUse)>,
+    /// How many rules are active.
+    count: usize,
 }
 
 /// A suppression comment is read even where nothing fires: it may name an
@@ -229,17 +235,10 @@ impl Prefilter {
     pub fn new<'a>(rules: impl IntoIterator<Item = &'a str>) -> Prefilter {
         let mut words: Vec<&'static str> = vec![SUPPRESSION];
         let mut groups = Vec::new();
-        let mut network = NetworkUse::Never;
+        let mut unknown = false;
         for id in rules {
             let v = vocabulary(id);
-            if v.is_empty() {
-                return Prefilter {
-                    words: None,
-                    rules: Vec::new(),
-                    network: NetworkUse::Any,
-                };
-            }
-            network = network.max(network_use(id));
+            unknown |= v.is_empty();
             let rule: Vec<Vec<usize>> = v
                 .iter()
                 .map(|group| {
@@ -255,36 +254,43 @@ impl Prefilter {
                         .collect()
                 })
                 .collect();
-            groups.push(rule);
+            groups.push((rule, network_use(id)));
         }
+        let count = groups.len();
         let words = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(&words)
-            .ok();
+            .ok()
+            .filter(|_| !unknown);
         let rules = if words.is_some() { groups } else { Vec::new() };
         Prefilter {
             words,
             rules,
-            network,
+            count,
         }
     }
 
     /// Whether the rules can report anything in a file with this text and
     /// pass-1 evidence, in the crate `names` describes.
     pub fn keeps(&self, evidence: Evidence, text: &str, names: &NetworkNames) -> bool {
+        self.rules_for(evidence, text, names).contains(&true)
+    }
+
+    /// Per active rule (in the order given to [`Prefilter::new`]), whether
+    /// it can report anything in this file: exactly what a prefilter built
+    /// for that rule alone would say, so a rule runs on a file only where
+    /// `--select` of it alone would run it. A server, a named helper or a
+    /// suppression comment still runs every rule.
+    pub fn rules_for(&self, evidence: Evidence, text: &str, names: &NetworkNames) -> Vec<bool> {
         let Some(words) = &self.words else {
-            return true;
+            return vec![true; self.count];
         };
         if evidence.server || names.helpers.named_in(text) {
-            return true;
+            return vec![true; self.count];
         }
-        let reaches = || evidence.network || names.reach.named_in(text);
-        match self.network {
-            NetworkUse::Any if reaches() => return true,
-            NetworkUse::InLoop if evidence.loops && reaches() => return true,
-            _ => {}
-        }
+        let reaches = std::cell::OnceCell::new();
+        let reaches = || *reaches.get_or_init(|| evidence.network || names.reach.named_in(text));
         let bytes = text.as_bytes();
         let mut seen = vec![false; words.patterns_len()];
         for m in words.find_overlapping_iter(text) {
@@ -293,11 +299,20 @@ impl Prefilter {
                 seen[i] = true;
             }
         }
-        seen[0]
-            || self
-                .rules
-                .iter()
-                .any(|groups| groups.iter().all(|g| g.iter().any(|&i| seen[i])))
+        if seen[0] {
+            return vec![true; self.count];
+        }
+        self.rules
+            .iter()
+            .map(|(groups, network)| {
+                let by_network = match network {
+                    NetworkUse::Any => reaches(),
+                    NetworkUse::InLoop => evidence.loops && reaches(),
+                    NetworkUse::Never => false,
+                };
+                by_network || groups.iter().all(|g| g.iter().any(|&i| seen[i]))
+            })
+            .collect()
     }
 }
 
@@ -437,6 +452,49 @@ mod tests {
             ..NOTHING
         };
         assert!(p.keeps(server, "fn add(a: u8) {}", &no_names()));
+    }
+
+    #[test]
+    fn each_rule_runs_only_where_it_alone_would() {
+        let ids = ["timeout-wrapper", "retry-crate", "retry-loop", "egress-tls"];
+        let p = Prefilter::new(ids);
+        let none = no_names();
+        let deadline = "let r = tokio::time::timeout(d, fetch()).await;";
+        assert_eq!(
+            p.rules_for(NOTHING, deadline, &none),
+            [true, false, false, false]
+        );
+        // A loop around a client call: the retry loop and the egress rule
+        // (an `https://` constant may live elsewhere), not the other two.
+        let both = Evidence {
+            network: true,
+            loops: true,
+            ..NOTHING
+        };
+        let calls = "for u in urls { client.get(u).send().await; }";
+        assert_eq!(p.rules_for(both, calls, &none), [false, false, true, true]);
+        // Whatever the rules alone would say, every rule sees a file that
+        // serves or holds a suppression comment.
+        let server = Evidence {
+            server: true,
+            ..NOTHING
+        };
+        assert_eq!(p.rules_for(server, "fn f() {}", &none), [true; 4]);
+        let suppressed = "// mesh-audit: allow(unknown-rule)\nfn f() {}";
+        assert_eq!(p.rules_for(NOTHING, suppressed, &none), [true; 4]);
+        for (i, id) in ids.iter().enumerate() {
+            let alone = Prefilter::new([*id]);
+            for (evidence, text) in [(NOTHING, deadline), (both, calls)] {
+                assert_eq!(
+                    p.rules_for(evidence, text, &none)[i],
+                    alone.keeps(evidence, text, &none),
+                    "{id} on {text}"
+                );
+            }
+        }
+        let nothing = p.rules_for(NOTHING, "fn add(a: u8) -> u8 { a }", &none);
+        assert_eq!(nothing, [false; 4]);
+        assert!(!p.keeps(NOTHING, "fn add(a: u8) -> u8 { a }", &none));
     }
 
     #[test]
