@@ -13,6 +13,9 @@
 //!   builds in it deploys that one; the others it builds or copies beside
 //!   it (an admin CLI next to the server) are tools people `exec` into the
 //!   pod (a launch script that runs the server keeps every built name);
+//! - an init process (`tini`, `dumb-init`) is no program of the image: the
+//!   command after it and its flags is (`ENTRYPOINT ["/usr/bin/tini",
+//!   "/usr/local/bin/api", "--"]`, `command: ["dumb-init", "--", "api"]`);
 //! - a Dockerfile whose command is an interactive shell (`CMD ["/bin/bash"]`)
 //!   or a help screen (`CMD ["/sbin/ctl", "--help"]`) is a toolbox image:
 //!   what it builds is run by people;
@@ -45,6 +48,16 @@ const MAX_DEPTH: usize = 8;
 pub const MAX_ANCESTORS: usize = 2;
 /// Commands that make an image an interactive toolbox.
 const SHELLS: &[&str] = &["bash", "sh", "zsh", "ash", "dash", "fish"];
+/// Init processes that reap zombies and forward signals, then run the
+/// program given after their own flags (`tini -- api`, `dumb-init api`):
+/// the program is the image's command, the init is not.
+const INITS: &[&str] = &[
+    "tini",
+    "tini-static",
+    "dumb-init",
+    "catatonit",
+    "docker-init",
+];
 /// Arguments that make a command print its usage and exit: an image whose
 /// command is `ctl --help` holds tools for people to run.
 const HELP_ARGS: &[&str] = &["-h", "--help", "help"];
@@ -334,11 +347,14 @@ fn names_and_tools_in(
         // A YAML list (`command:` then `- "api --port 80"`) starts with its
         // item marker.
         if !dockerfile && matches!(w, "ENTRYPOINT" | "CMD" | "command:" | "entrypoint:") {
-            let first = if next == "-" {
-                words.get(i + 2).map(String::as_str).unwrap_or("")
-            } else {
-                next
-            };
+            let start = if next == "-" { i + 2 } else { i + 1 };
+            let args = words.get(start..).unwrap_or_default();
+            let args = after_init(args, &command_name);
+            let first = args
+                .first()
+                .map(String::as_str)
+                .filter(|w| *w != "-")
+                .unwrap_or("");
             run.extend(command_name(first).filter(|c| !SHELLS.contains(&c.as_str())));
         }
     }
@@ -360,6 +376,9 @@ fn names_and_tools_in(
         if !is_run_line(instruction) {
             continue;
         }
+        // `ENTRYPOINT ["/usr/bin/tini", "/usr/local/bin/api", "--"]` runs
+        // `api`; `ENTRYPOINT ["tini", "--"]` leaves the program to `CMD`.
+        let args = after_init(args, &command_name);
         let Some(first) = args.first() else {
             continue;
         };
@@ -432,6 +451,26 @@ fn names_and_tools_in(
         out.extend(launched);
     }
     out.extend(run);
+}
+
+/// A command's words without the init process that starts it and the
+/// init's own flags (`tini -s -- api --port 80` is `api --port 80`); the
+/// words as they are when the command is no init. In a YAML list the
+/// items' `-` markers between the words are skipped too.
+fn after_init<'a>(
+    args: &'a [String],
+    command_name: &dyn Fn(&str) -> Option<String>,
+) -> &'a [String] {
+    let is_init = args
+        .first()
+        .and_then(|w| command_name(w))
+        .is_some_and(|c| INITS.contains(&c.as_str()));
+    if !is_init {
+        return args;
+    }
+    let rest = &args[1..];
+    let skip = rest.iter().take_while(|w| w.starts_with('-')).count();
+    &rest[skip..]
 }
 
 /// Sources of the Dockerfile's `COPY`/`ADD` lines that copy from the build
@@ -641,6 +680,46 @@ mod tests {
             out.iter().collect::<Vec<_>>(),
             ["importer", "resetpw", "run", "server"]
         );
+    }
+
+    #[test]
+    fn an_init_process_runs_the_program_after_its_flags() {
+        let mut out = BTreeSet::new();
+        // One stage per image: each runs its program under tini.
+        names_in(
+            "FROM rust AS build\nRUN cargo build --release --workspace\n\
+             FROM debian AS web\nCOPY --from=build /out/web /usr/local/bin/\n\
+             ENTRYPOINT [\"/usr/bin/tini\", \"--\"]\n\
+             CMD [\"/usr/local/bin/web\", \"0.0.0.0:3000\"]\n\
+             FROM debian AS worker\nCOPY --from=build /out/builder /usr/local/bin/\n\
+             ENTRYPOINT [\"/usr/bin/tini\", \"/usr/local/bin/builder\", \"--\"]\n\
+             CMD [\"start\"]\n\
+             FROM debian AS feeder\nENTRYPOINT /sbin/tini -s -g -- /app/feeder --once\n",
+            true,
+            &mut out,
+        );
+        assert_eq!(
+            out.iter().collect::<Vec<_>>(),
+            ["builder", "feeder", "start", "web"]
+        );
+        let mut out = BTreeSet::new();
+        names_in(
+            "services:\n  relay:\n    command: [\"dumb-init\", \"--\", \"relay\", \"--port\", \"80\"]\n\
+               ingest:\n    entrypoint:\n      - tini\n      - --\n      - ingest\n",
+            false,
+            &mut out,
+        );
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["ingest", "relay"]);
+        // An init before a shell is still a toolbox image.
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM rust AS build\nRUN cargo build --release -p opsctl\n\
+             FROM debian\nCOPY --from=build /src/target/release/opsctl /usr/local/bin/\n\
+             ENTRYPOINT [\"tini\", \"--\"]\nCMD [\"/bin/bash\"]\n",
+            true,
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]

@@ -99,6 +99,9 @@ pub struct PackageInfo {
     pub member_deps: Vec<MemberDep>,
     /// `[package.metadata.mesh-audit] scope`, when set.
     pub scope_override: Option<String>,
+    /// Its library is also built as a `cdylib`/`dylib`: a plugin a program
+    /// loads at run time, which no workspace member needs to link.
+    pub plugin: bool,
 }
 
 impl PackageInfo {
@@ -408,6 +411,11 @@ fn package_info(
             })
         })
         .collect();
+    let plugin = p.targets.iter().any(|t| {
+        t.kind
+            .iter()
+            .any(|k| matches!(k.to_string().as_str(), "cdylib" | "dylib"))
+    });
     let member_deps = p
         .dependencies
         .iter()
@@ -444,6 +452,7 @@ fn package_info(
         targets,
         member_deps,
         scope_override,
+        plugin,
     }
 }
 

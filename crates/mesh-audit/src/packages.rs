@@ -19,7 +19,9 @@
 //!    is not deployed: a command-line tool run by people;
 //! 7. `job`: a binary that makes HTTP/gRPC calls but serves nothing;
 //! 8. `library`: reached through normal dependencies from a service or job;
-//!    `dev` when only dev packages reach it;
+//!    `dev` when only dev packages reach it, unless it is a plugin (a
+//!    `cdylib` loaded at run time, which tests may link to reuse its
+//!    functions: audited);
 //! 9. `unknown` otherwise (audited: a gate must not go quiet on doubt).
 //!
 //! `dev` and `skip` packages are not audited unless `--all-scopes`.
@@ -61,6 +63,8 @@ const CLI_WHY: &str = "a command-line tool (clap, no server, not deployed)";
 const SHIPPED_TOOL_WHY: &str =
     "a command-line tool that deployment files ship only for people to run";
 const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deployed)";
+const PLUGIN_WHY: &str =
+    "a plugin library (`cdylib`) a program loads at run time; no server or job links it";
 
 #[derive(Debug, Default)]
 struct Facts {
@@ -190,7 +194,7 @@ pub fn classify(
             // Undecided packages, and command-line tools that are also a
             // library the services link.
             let open = match &scope[i] {
-                Some(("unknown", w)) => w.is_empty() || w.starts_with("used by"),
+                Some(("unknown", w)) => w.is_empty() || w.starts_with("used by") || w == PLUGIN_WHY,
                 Some(("dev", w)) => {
                     (w == CLI_WHY || w == CARGO_SUBCOMMAND_WHY || w.starts_with(SHIPPED_TOOL_WHY))
                         && facts[i].has_lib
@@ -217,6 +221,11 @@ pub fn classify(
                 Some(("library", format!("used by {}", name_of(j))))
             } else if matches!(&scope[i], Some(("dev", _))) {
                 None
+            } else if found.packages[i].plugin {
+                // A plugin (`cdylib`) ships as its own artifact, loaded by a
+                // program at run time: tests that link it to call its
+                // functions say nothing of where it runs.
+                Some(("unknown", PLUGIN_WHY.to_string()))
             } else if let Some(j) = any_user {
                 let users_all_dev = found.packages.iter().enumerate().all(|(k, p)| {
                     !p.member_deps.iter().any(|d| d.package == name_of(i))
