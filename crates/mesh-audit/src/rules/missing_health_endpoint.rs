@@ -3,9 +3,11 @@
 //! ## What it finds
 //! A server (axum, actix-web, warp, hyper, poem, rocket, salvo, tonic) in a
 //! crate that registers no health route anywhere: no `/healthz`, `/health`,
-//! `/livez`, `/readyz`, `/ready`, `/ping`, `/live` (a route counts when one
-//! of its path segments is such a name, when it is the top-level `/status`,
-//! or when it matches a path of the `health-paths` option) and no
+//! `/livez`, `/readyz`, `/ready`, `/ping`, `/live`, `/heartbeat` (a route
+//! counts when one of its path segments is such a name, also between
+//! underscores as in `/__heartbeat__` or `/_health`, when it is the
+//! top-level `/status`, or when it matches a path of the `health-paths`
+//! option) and no
 //! tonic-health service. Routes are read from every file of the crate:
 //! `.route(..)`, `.nest(..)`, `.at(..)`, `.api_route(..)` (aide),
 //! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]`,
@@ -55,7 +57,10 @@
 //!
 //! ## Not reported
 //! A second server whose routes are all metrics, admin or debug endpoints
-//! (`/metrics`, `/admin/..`, `/debug/..`), servers in library crates (no
+//! (`/metrics`, `/admin/..`, `/debug/..`), a hand-written hyper service
+//! whose handler never reads the request (`service_fn(handler)` with
+//! `_: Request<..>`: every path, the probe's too, gets its one answer),
+//! servers in library crates (no
 //! `fn main`) and servers whose app is a parameter (the caller builds the
 //! routes, maybe in another crate),
 //! listeners that are only bound, and test code. A health route anywhere in
@@ -104,7 +109,7 @@ impl Rule for MissingHealthEndpoint {
         }
         for lc in cx.lifecycles() {
             for s in &lc.servers {
-                if s.shutdown == Shutdown::Unknown || s.app_from_caller {
+                if s.shutdown == Shutdown::Unknown || s.app_from_caller || s.answers_every_path {
                     continue;
                 }
                 if let Some(routes) = &s.routes {
