@@ -7,8 +7,9 @@
 //! counts when one of its path segments is such a name, also between
 //! underscores as in `/__heartbeat__` or `/_health`, when it is the
 //! top-level `/status`, or when it matches a path of the `health-paths`
-//! option) and no
-//! tonic-health service. Routes are read from every file of the crate:
+//! option) and no tonic-health service. Routes are read from every file
+//! of the crate (and from the crate's own `macro_rules!` where a file
+//! invokes one):
 //! `.route(..)`, `.nest(..)`, `.at(..)`, `.api_route(..)` (aide),
 //! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]`,
 //! `warp::path("health")` and `path!(..)`, route tables given to an
@@ -60,9 +61,8 @@
 //! (`/metrics`, `/admin/..`, `/debug/..`), a hand-written hyper service
 //! whose handler never reads the request (`service_fn(handler)` with
 //! `_: Request<..>`: every path, the probe's too, gets its one answer),
-//! servers in library crates (no
-//! `fn main`) and servers whose app is a parameter (the caller builds the
-//! routes, maybe in another crate),
+//! servers in library crates (no `fn main`) and servers whose app is a
+//! parameter (the caller builds the routes, maybe in another crate),
 //! listeners that are only bound, and test code. A health route anywhere in
 //! the crate silences the rule for every server of the crate.
 
