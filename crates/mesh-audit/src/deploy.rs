@@ -288,7 +288,7 @@ fn names_and_tools_in(
     let words: Vec<String> = text
         .lines()
         .filter(|l| !is_run_line(l))
-        .flat_map(split)
+        .flat_map(|l| split(&without_stub_commands(l)))
         .collect();
     let is_name = |w: &str| {
         !w.is_empty()
@@ -473,6 +473,24 @@ fn after_init<'a>(
     &rest[skip..]
 }
 
+/// A line without its `cargo init` / `cargo new` commands: they make empty
+/// stub packages (`RUN cargo init --bin worker`, so that a layer caches the
+/// dependencies before the sources are copied), which ship nothing.
+fn without_stub_commands(line: &str) -> String {
+    line.split("&&")
+        .flat_map(|c| c.split(';'))
+        .filter(|command| {
+            let mut words = command.split_whitespace();
+            let mut first = words.next();
+            if first.is_some_and(|w| w.eq_ignore_ascii_case("RUN")) {
+                first = words.next();
+            }
+            !(first == Some("cargo") && matches!(words.next(), Some("init" | "new")))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 /// Sources of the Dockerfile's `COPY`/`ADD` lines that copy from the build
 /// context (not `--from=` another stage), as written.
 fn copied_sources(text: &str) -> Vec<String> {
@@ -539,6 +557,33 @@ mod tests {
                 "orders",
                 "payments-api",
             ]
+        );
+    }
+
+    #[test]
+    fn stub_packages_made_to_cache_dependencies_ship_nothing() {
+        // An entrypoint script we cannot read keeps every built name.
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM rust AS build\nWORKDIR /src/tasks\nRUN cargo init --bin seed_db\n\
+             RUN cargo new --bin load_test && cargo init --lib shared\n\
+             RUN cargo new --bin=replay\n\
+             WORKDIR /src\nRUN cargo build --release --bin api\n\
+             ENTRYPOINT [\"/docker-entrypoint.sh\"]\n",
+            true,
+            &mut out,
+        );
+        assert_eq!(out.iter().map(String::as_str).collect::<Vec<_>>(), ["api"]);
+        // A stub made and then built on the same line is still built.
+        let mut out = BTreeSet::new();
+        names_in(
+            "RUN cargo new --bin worker && cargo build --release --bin worker\n",
+            true,
+            &mut out,
+        );
+        assert_eq!(
+            out.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["worker"]
         );
     }
 

@@ -52,6 +52,10 @@ pub struct Server {
     pub app_from_caller: bool,
     /// Serves gRPC only (tonic).
     pub grpc: bool,
+    /// A hand-written hyper service whose handler never reads the request
+    /// (`service_fn(handler)` with `_: Request<..>`): every path gets the
+    /// same answer, so a probe on any path reaches it.
+    pub answers_every_path: bool,
 }
 
 /// What the lifecycle rules know about one function.
@@ -437,6 +441,10 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 routes,
                 app_from_caller: from_caller,
                 grpc: root == Root::Tonic,
+                answers_every_path: root == Root::HyperConn
+                    && Self::app_expr(root, root_call, &c.links)
+                        .iter()
+                        .any(|a| self.ignores_request(a)),
             },
         ))
     }
@@ -523,8 +531,66 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             routes: None,
             app_from_caller: false,
             grpc: false,
+            answers_every_path: false,
         }
     }
+
+    /// Whether a hyper service is `service_fn(f)` (or a closure) whose
+    /// handler never reads its request: no routing, one answer for every
+    /// path. `f` is read only when it is a function of this file.
+    fn ignores_request(&self, service: &Expr) -> bool {
+        let Expr::Call(c) = service else { return false };
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        if !ends_with(&self.cx.uses.resolve(&p.path), &["service_fn"]) {
+            return false;
+        }
+        match c.args.first() {
+            Some(Expr::Path(h)) => {
+                let Some(name) = h.path.get_ident() else {
+                    return false;
+                };
+                let Some(f) = file_fn(self.cx.file, &name.to_string()) else {
+                    return false;
+                };
+                match f.sig.inputs.first() {
+                    Some(syn::FnArg::Typed(t)) => unused_param(&t.pat, f.body),
+                    _ => false,
+                }
+            }
+            Some(Expr::Closure(cl)) => cl
+                .inputs
+                .first()
+                .is_some_and(|pat| unused_param(pat, &cl.body)),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a parameter pattern binds nothing its body reads: `_`, `_req`,
+/// or a name that appears nowhere in the body's tokens (macros included).
+fn unused_param<T: quote::ToTokens>(pat: &syn::Pat, body: &T) -> bool {
+    let pat = match pat {
+        syn::Pat::Type(t) => &*t.pat,
+        p => p,
+    };
+    match pat {
+        syn::Pat::Wild(_) => true,
+        syn::Pat::Ident(i) if i.subpat.is_none() => {
+            let name = i.ident.to_string();
+            name.starts_with('_') || !mentions_ident(body.to_token_stream(), &name)
+        }
+        _ => false,
+    }
+}
+
+fn mentions_ident(tokens: proc_macro2::TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == name,
+        proc_macro2::TokenTree::Group(g) => mentions_ident(g.stream(), name),
+        _ => false,
+    })
 }
 
 /// Whether an expression is, or wraps, an upgraded HTTP connection: the
@@ -1174,12 +1240,15 @@ pub const HEALTH_NAMES: &[&str] = &[
 ];
 
 /// Whether a route path is a health route: one of its segments is a
-/// default health name, it is the top-level `/status` (what probes of many
+/// default health name (also between underscores, `/__heartbeat__`), it is the top-level `/status` (what probes of many
 /// services ask; `/api/v1/status` may report on anything and is not), or it
 /// is (or ends with) a configured path.
 pub fn is_health_path(path: &str, extra: &[String]) -> bool {
     let p = path.trim().trim_end_matches('/');
-    p.split('/').any(|s| HEALTH_NAMES.contains(&s))
+    // `/__heartbeat__` (Mozilla's Dockerflow), `/_health`: underscores
+    // around a name keep it out of the application's namespace.
+    p.split('/')
+        .any(|s| HEALTH_NAMES.contains(&s) || HEALTH_NAMES.contains(&s.trim_matches('_')))
         || p.trim_start_matches('/') == "status"
         || extra.iter().any(|e| {
             let e = e.trim().trim_end_matches('/');
@@ -1394,6 +1463,27 @@ impl FnWalk<'_, '_, '_> {
     fn is_serving(&self, s: &Server) -> bool {
         s.shutdown != Shutdown::Unknown
     }
+
+    /// A `select!` arm that names a server bound earlier (`conn`, `&mut
+    /// conn`, `conn.as_mut()`): that server is raced against the arms
+    /// that are not servers, so it is told to stop.
+    fn raced_by_name(&mut self, future: &Expr) {
+        if !matches!(chain(future).root, Expr::Path(_)) {
+            return;
+        }
+        let c = self.lc.full_chain(future);
+        if matches!(self.lc.classify_root(c.root), None | Some(Root::Listener)) {
+            return;
+        }
+        let Some((start, _, _)) = self.lc.server_of(c, true) else {
+            return;
+        };
+        if let Some(s) = self.by_start.get_mut(&start) {
+            if s.shutdown == Shutdown::Missing {
+                s.shutdown = Shutdown::Wired;
+            }
+        }
+    }
 }
 
 impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
@@ -1497,6 +1587,16 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
             };
         if select {
             self.select_depth += 1;
+        }
+        // `let conn = builder.serve_connection(..);` then
+        // `select! { r = conn => .., _ = token.cancelled() => .. }`: the
+        // server made before the race is raced by name.
+        if select {
+            if let Some(super::macros::MacroBody::Select(arms)) = self.lc.cx.macros.get(mac) {
+                for a in arms {
+                    self.raced_by_name(&a.future);
+                }
+            }
         }
         for e in self.lc.cx.macros.exprs(mac) {
             let mut inner = FnWalk {

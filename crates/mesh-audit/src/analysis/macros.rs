@@ -303,11 +303,15 @@ fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Rang
                 let start = m.mac.bang_token.span.byte_range().start;
                 let end = m.mac.delimiter.span().close().byte_range().end;
                 self.1.push(start..end);
-                // Only a macro whose body loops can hide a retry loop; the
-                // others (`cfg_*!` item wrappers, assertion helpers) are not
-                // worth re-parsing at every invocation.
-                let rules = parse_rules(m.mac.tokens.clone())
-                    .filter(|r| r.iter().any(|(_, body)| has_loop(body)));
+                // Only a macro whose body loops can hide a retry loop, and
+                // only one that registers routes (an app builder shared by
+                // `main` and the tests) can hide a health route; the others
+                // (`cfg_*!` item wrappers, assertion helpers) are not worth
+                // re-parsing at every invocation.
+                let rules = parse_rules(m.mac.tokens.clone()).filter(|r| {
+                    r.iter()
+                        .any(|(_, body)| has_loop(body) || registers_routes(body))
+                });
                 let name = id.to_string();
                 // Defined twice (per cfg, per module): do not guess which.
                 self.0
@@ -331,6 +335,21 @@ fn has_loop(tokens: &TokenStream) -> bool {
     tokens.clone().into_iter().any(|t| match t {
         TokenTree::Ident(id) => id == "loop" || id == "while" || id == "for",
         TokenTree::Group(g) => has_loop(&g.stream()),
+        _ => false,
+    })
+}
+
+/// Whether a token stream calls a route registration: `.route(..)`,
+/// `.nest(..)`, `web::resource(..)`.
+fn registers_routes(tokens: &TokenStream) -> bool {
+    let toks: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    toks.iter().enumerate().any(|(i, t)| match t {
+        TokenTree::Ident(id) => {
+            matches!(id.to_string().as_str(), "route" | "resource" | "nest")
+                && matches!(toks.get(i + 1), Some(TokenTree::Group(g))
+                    if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
+        }
+        TokenTree::Group(g) => registers_routes(&g.stream()),
         _ => false,
     })
 }

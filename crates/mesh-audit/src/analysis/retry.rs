@@ -1302,8 +1302,48 @@ fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
             }
             syn::visit::visit_expr_assign(self, a);
         }
+        // Branches of an `if`/`else` or a `match` exclude each other: a
+        // counter stepped in several of them (`if let Ok(r) = resp { ..
+        // else { n += 1 } } else { n += 1 }`) steps once a time round, as
+        // the first branch that steps it says.
+        fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+            self.visit_expr(&i.cond);
+            let mut then = V(Vec::new());
+            then.visit_block(&i.then_branch);
+            let mut branches = vec![then.0];
+            if let Some((_, e)) = &i.else_branch {
+                let mut other = V(Vec::new());
+                other.visit_expr(e);
+                branches.push(other.0);
+            }
+            self.merge(branches);
+        }
+        fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+            self.visit_expr(&m.expr);
+            let branches = m
+                .arms
+                .iter()
+                .map(|a| {
+                    let mut arm = V(Vec::new());
+                    arm.visit_arm(a);
+                    arm.0
+                })
+                .collect();
+            self.merge(branches);
+        }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    impl V {
+        fn merge(&mut self, branches: Vec<Vec<(String, i128, usize)>>) {
+            let mut stepped: Vec<String> = Vec::new();
+            for branch in branches {
+                let names: Vec<String> = branch.iter().map(|(n, _, _)| n.clone()).collect();
+                self.0
+                    .extend(branch.into_iter().filter(|(n, _, _)| !stepped.contains(n)));
+                stepped.extend(names);
+            }
+        }
     }
     let mut v = V(Vec::new());
     v.visit_block(body);

@@ -50,9 +50,11 @@
 //!
 //! ## Not reported
 //! actix-web and rocket servers with their default signal handling, servers
-//! whose future is raced against a signal in `select!`, server values handed
-//! to another function (which may wire the signal), listeners that are only
-//! bound, tonic servers fed a fixed in-process stream of connections
+//! whose future is raced against a signal in `select!` (also by the name
+//! of the `let` that holds it: `let conn = builder.serve_connection(..);`
+//! then `select! { r = conn => .., _ = token.cancelled() => .. }`), server
+//! values handed to another function (which may wire the signal),
+//! listeners that are only bound, tonic servers fed a fixed in-process stream of connections
 //! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
 //! probe, no sidecar), hyper connections served inside an upgraded request
 //! (`serve_connection` over `hyper::upgrade::on(req)`, a CONNECT tunnel, or a

@@ -3,10 +3,13 @@
 //! ## What it finds
 //! A server (axum, actix-web, warp, hyper, poem, rocket, salvo, tonic) in a
 //! crate that registers no health route anywhere: no `/healthz`, `/health`,
-//! `/livez`, `/readyz`, `/ready`, `/ping`, `/live` (a route counts when one
-//! of its path segments is such a name, when it is the top-level `/status`,
-//! or when it matches a path of the `health-paths` option) and no
-//! tonic-health service. Routes are read from every file of the crate:
+//! `/livez`, `/readyz`, `/ready`, `/ping`, `/live`, `/heartbeat` (a route
+//! counts when one of its path segments is such a name, also between
+//! underscores as in `/__heartbeat__` or `/_health`, when it is the
+//! top-level `/status`, or when it matches a path of the `health-paths`
+//! option) and no tonic-health service. Routes are read from every file
+//! of the crate (and from the crate's own `macro_rules!` where a file
+//! invokes one):
 //! `.route(..)`, `.nest(..)`, `.at(..)`, `.api_route(..)` (aide),
 //! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]`,
 //! `warp::path("health")` and `path!(..)`, route tables given to an
@@ -55,9 +58,11 @@
 //!
 //! ## Not reported
 //! A second server whose routes are all metrics, admin or debug endpoints
-//! (`/metrics`, `/admin/..`, `/debug/..`), servers in library crates (no
-//! `fn main`) and servers whose app is a parameter (the caller builds the
-//! routes, maybe in another crate),
+//! (`/metrics`, `/admin/..`, `/debug/..`), a hand-written hyper service
+//! whose handler never reads the request (`service_fn(handler)` with
+//! `_: Request<..>`: every path, the probe's too, gets its one answer),
+//! servers in library crates (no `fn main`) and servers whose app is a
+//! parameter (the caller builds the routes, maybe in another crate),
 //! listeners that are only bound, and test code. A health route anywhere in
 //! the crate silences the rule for every server of the crate.
 
@@ -104,7 +109,7 @@ impl Rule for MissingHealthEndpoint {
         }
         for lc in cx.lifecycles() {
             for s in &lc.servers {
-                if s.shutdown == Shutdown::Unknown || s.app_from_caller {
+                if s.shutdown == Shutdown::Unknown || s.app_from_caller || s.answers_every_path {
                     continue;
                 }
                 if let Some(routes) = &s.routes {
