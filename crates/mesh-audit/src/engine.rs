@@ -389,7 +389,7 @@ struct UnitOutcome {
 }
 
 /// Most files one unit of work holds (see [`work_units`]).
-const UNIT_FILES: usize = 1024;
+const UNIT_FILES: usize = 512;
 
 /// Without Cargo, no crate reads another's index: each folder with a
 /// manifest is a crate of its own. Such crates are audited a unit at a time
@@ -455,33 +455,78 @@ fn audit_unit(
         .then(|| crate::prefilter::Prefilter::new(active.iter().map(|(r, _)| r.meta().id)));
     let empty_index = CrateIndex::default();
     let no_names = crate::prefilter::NetworkNames::of(&empty_index);
-    // A tree is worth holding if pass 2 will run the rules over it whatever
-    // the index says (the index's names only add files).
-    let worth_holding = |s: &FileSummary, text: &str| {
-        prefilter
-            .as_ref()
-            .is_none_or(|p| p.keeps(crate::prefilter::Evidence::of(s), text, &no_names))
+    // A tree is worth holding if its words alone make pass 2 run a rule
+    // over it, whatever the index or the summary add (they only add).
+    // Such files wait until every other file is summarised, and are then
+    // parsed by the pool's threads, which hold their trees: a thread's span
+    // table then takes only the files it holds (see `crate::workers`).
+    let worth_holding = |text: &str| {
+        prefilter.as_ref().is_none_or(|p| {
+            p.keeps(crate::prefilter::Evidence::default(), text, &no_names)
+        })
     };
+    let budget = crate::workers::HoldBudget::new();
     let all: Vec<usize> = (0..found.files.len()).collect();
-    let (mut pass1, mut pass1_times): (Vec<Result<FileSummary, AuditError>>, Vec<FileTime>) =
-        workers
-            .map(
-                &all,
-                &progress.done,
-                |&i| {
-                    let f = &found.files[i];
-                    summarise(f, max_file_size, modules_only(f), Some((i, &worth_holding)))
-                },
-                |&i, msg| {
-                    (
-                        Err(file_error(&found.files[i], None, msg)),
-                        FileTime::default(),
-                    )
-                },
-            )
-            .into_iter()
-            .unzip();
+    let first: Vec<Pass1> = workers.map(
+        &all,
+        &progress.done,
+        |&i| {
+            let f = &found.files[i];
+            if modules_only(f) {
+                return Pass1::Done(summarise(f, max_file_size, true));
+            }
+            let t = Instant::now();
+            let text = match read_text(f, max_file_size) {
+                Ok(text) => text,
+                Err(e) => return Pass1::Done((Err(e), FileTime::default())),
+            };
+            if (text.len() as u64) < BIG_FILE && worth_holding(&text) && budget.take(text.len())
+            {
+                return Pass1::Later(std::sync::Mutex::new(text));
+            }
+            Pass1::Done(summarise_text(f, text, t, None))
+        },
+        |&i, msg| {
+            Pass1::Done((
+                Err(file_error(&found.files[i], None, msg)),
+                FileTime::default(),
+            ))
+        },
+    );
     drop(all);
+    let later: Vec<(usize, &std::sync::Mutex<String>)> = first
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            Pass1::Later(text) => Some((i, text)),
+            Pass1::Done(_) => None,
+        })
+        .collect();
+    // Counted as done when deferred.
+    let held = workers.map_holding(
+        &later,
+        &AtomicUsize::new(0),
+        |&(i, text)| {
+            let text = std::mem::take(&mut *text.lock().unwrap_or_else(|e| e.into_inner()));
+            summarise_text(&found.files[i], text, Instant::now(), Some(i))
+        },
+        |&(i, _), msg| {
+            (
+                Err(file_error(&found.files[i], None, msg)),
+                FileTime::default(),
+            )
+        },
+    );
+    drop(later);
+    let mut held = held.into_iter();
+    let (mut pass1, mut pass1_times): (Vec<Result<FileSummary, AuditError>>, Vec<FileTime>) =
+        first
+            .into_iter()
+            .map(|r| match r {
+                Pass1::Done(done) => done,
+                Pass1::Later(_) => held.next().expect("one result per deferred file"),
+            })
+            .unzip();
     timings.summarise = stage.elapsed();
     timings.peak_rss_kib[1] = peak_rss_kib();
     timings.files_summarised = found.files.len();
@@ -507,7 +552,7 @@ fn audit_unit(
         let again = workers.map(
             &production,
             &AtomicUsize::new(0),
-            |&i| summarise(&found.files[i], max_file_size, false, None),
+            |&i| summarise(&found.files[i], max_file_size, false),
             |&i, msg| {
                 (
                     Err(file_error(&found.files[i], None, msg)),
@@ -839,8 +884,6 @@ fn read_text(f: &SourceFile, max_file_size: u64) -> Result<String, AuditError> {
             format!("not valid UTF-8 (byte {at}); Rust sources must be UTF-8"),
         )
     })?;
-    // It is about to be parsed on this thread, into its span table.
-    crate::workers::note_source(text.len());
     Ok(text)
 }
 
@@ -949,33 +992,50 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}{}", " ".repeat(bom + shebang), &rest[shebang..]))
 }
 
-/// Whether pass 2 will need a file's tree, from its summary and text.
-type WorthHolding<'a> = &'a dyn Fn(&FileSummary, &str) -> bool;
+/// A file's pass 1: done, or its text, to be summarised by a thread that
+/// holds its tree.
+enum Pass1 {
+    Done((Result<FileSummary, AuditError>, FileTime)),
+    Later(std::sync::Mutex<String>),
+}
 
-/// Reads, parses and summarises `f`. With `hold`, its tree is kept on this
-/// thread under the given key for pass 2 when the predicate says pass 2
-/// will need it (and the file is not a big one).
+/// Reads, parses and summarises `f` (with `modules_only`, only its `mod`
+/// declarations).
 fn summarise(
     f: &SourceFile,
     max_file_size: u64,
     modules_only: bool,
-    hold: Option<(usize, WorthHolding<'_>)>,
 ) -> (Result<FileSummary, AuditError>, FileTime) {
-    let _turn = big_file_turn(f);
     let t = Instant::now();
+    let text = match read_text(f, max_file_size) {
+        Ok(text) => text,
+        Err(e) => return (Err(e), FileTime::default()),
+    };
     if modules_only {
-        let summary = read_text(f, max_file_size).and_then(|text| {
-            FileSummary::modules_only(&text, &f.abs).map_err(|(pos, msg)| file_error(f, pos, msg))
-        });
+        let _turn = big_file_turn(f);
+        let summary = FileSummary::modules_only(&text, &f.abs)
+            .map_err(|(pos, msg)| file_error(f, pos, msg));
         let time = FileTime {
             read_parse: t.elapsed(),
             ..Default::default()
         };
         return (summary, time);
     }
-    let (text, file) = match load(f, max_file_size) {
-        Ok(loaded) => loaded,
-        Err(e) => return (Err(e), FileTime::default()),
+    summarise_text(f, text, t, None)
+}
+
+/// Parses and summarises `f`'s text (read since `t`). With `hold`, its tree
+/// is kept on this thread under that key for pass 2.
+fn summarise_text(
+    f: &SourceFile,
+    text: String,
+    t: Instant,
+    hold: Option<usize>,
+) -> (Result<FileSummary, AuditError>, FileTime) {
+    let _turn = big_file_turn(f);
+    let file = match parse(&text) {
+        Ok(file) => file,
+        Err((pos, msg)) => return (Err(file_error(f, pos, msg)), FileTime::default()),
     };
     let read_parse = t.elapsed();
     let mut summary = FileSummary::build(&file, &f.abs, &text);
@@ -986,9 +1046,7 @@ fn summarise(
         summary.consts.clear();
         summary.value_lines.clear();
     }
-    let held_key =
-        hold.and_then(|(key, worth)| (_turn.is_none() && worth(&summary, &text)).then_some(key));
-    if let Some(key) = held_key {
+    if let Some(key) = hold {
         crate::workers::hold(key, Tree { text, file });
     }
     let analyse = t.elapsed() - read_parse;

@@ -13,10 +13,12 @@
 //! them again. Which thread does what never changes the output, only where
 //! a tree comes from.
 //!
-//! Memory stays bounded: a thread holds at most [`HELD_TEXT`] bytes of
-//! source as trees, and while it holds any it cannot forget spans, so once
-//! its span table has taken [`SPAN_TABLE`] bytes of source it drops what it
-//! holds (those files are parsed again in pass 2) and starts afresh.
+//! Memory stays bounded: a unit of work holds trees of at most
+//! [`HOLD_TEXT`] bytes of source (a tree is some 20 times its text), and
+//! only the threads that hold trees parse into a span table they cannot
+//! empty: files to be held are parsed after every other file of pass 1 is
+//! summarised (on threads of their own that forget spans after each file),
+//! so a pool thread's span table holds just its own trees' files.
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -24,11 +26,27 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Worker stacks: generous, because syn and our visitors recurse.
 const STACK_SIZE: usize = 256 * 1024 * 1024;
-/// Most source bytes one thread holds as syntax trees (a tree is 20-30
-/// times its text).
-const HELD_TEXT: usize = 6 * 1024 * 1024;
-/// Most source bytes one thread's span table takes while it holds trees.
-const SPAN_TABLE: usize = 64 * 1024 * 1024;
+/// Most source bytes a unit of work holds as syntax trees, over all threads
+/// (about 80 MB of trees).
+const HOLD_TEXT: usize = 4 * 1024 * 1024;
+
+/// What is left of a unit's [`HOLD_TEXT`].
+pub(crate) struct HoldBudget(AtomicUsize);
+
+impl HoldBudget {
+    pub fn new() -> HoldBudget {
+        HoldBudget(AtomicUsize::new(HOLD_TEXT))
+    }
+
+    /// Takes `bytes` of the budget, if that many are left.
+    pub fn take(&self, bytes: usize) -> bool {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(bytes)
+            })
+            .is_ok()
+    }
+}
 
 /// A file's text and its syntax tree, held by the thread that parsed it.
 pub(crate) struct Tree {
@@ -40,9 +58,6 @@ pub(crate) struct Tree {
 struct Held {
     /// By the caller's key (the file's index in its unit).
     trees: Vec<(usize, Tree)>,
-    text: usize,
-    /// Source bytes read since this thread's spans were last forgotten.
-    span_table: usize,
 }
 
 thread_local! {
@@ -53,11 +68,9 @@ thread_local! {
 /// tree left on this thread, the table can be emptied.
 fn forget_spans_if_free() {
     HELD.with(|h| {
-        let mut h = h.borrow_mut();
+        let h = h.borrow();
         if h.trees.is_empty() {
             proc_macro2::extra::invalidate_current_thread_spans();
-            h.span_table = 0;
-            h.text = 0;
         }
     });
 }
@@ -68,37 +81,19 @@ fn release_here() {
         let mut h = h.borrow_mut();
         h.trees.clear();
         proc_macro2::extra::invalidate_current_thread_spans();
-        h.span_table = 0;
-        h.text = 0;
     });
 }
 
-/// Accounts for `bytes` of source about to be parsed on this thread: past
-/// [`SPAN_TABLE`], the thread's trees are dropped so its spans can go.
-pub(crate) fn note_source(bytes: usize) {
-    let over = HELD.with(|h| {
-        let mut h = h.borrow_mut();
-        h.span_table += bytes;
-        h.span_table > SPAN_TABLE && !h.trees.is_empty()
-    });
-    if over {
-        release_here();
-    }
-}
-
-/// Keeps `tree` on this thread for pass 2, unless the thread holds enough.
+/// Keeps `tree` on this thread for pass 2 (called from
+/// [`Workers::map_holding`]'s work, whose budget the caller took).
 pub(crate) fn hold(key: usize, tree: Tree) {
-    HELD.with(|h| {
-        let mut h = h.borrow_mut();
-        if h.text + tree.text.len() <= HELD_TEXT {
-            h.text += tree.text.len();
-            h.trees.push((key, tree));
-        }
-    });
+    HELD.with(|h| h.borrow_mut().trees.push((key, tree)));
 }
 
 /// The audit's threads.
 pub(crate) struct Workers {
+    threads: usize,
+    /// The threads that hold trees from pass 1 to pass 2.
     pool: rayon::ThreadPool,
 }
 
@@ -110,13 +105,56 @@ impl Workers {
             .thread_name(|i| format!("mesh-audit-{i}"))
             .build()
             .map_err(std::io::Error::other)?;
-        Ok(Workers { pool })
+        Ok(Workers {
+            threads: threads.max(1),
+            pool,
+        })
     }
 
-    /// Runs `work` over `items` on every thread; results come back in input
-    /// order, so output never depends on scheduling. A panic in one item
-    /// becomes that item's `on_panic` result instead of ending the run.
+    /// Runs `work` over `items` on threads that hold no tree (each forgets
+    /// its spans after every item); results come back in input order, so
+    /// output never depends on scheduling. A panic in one item becomes that
+    /// item's `on_panic` result instead of ending the run.
     pub fn map<T: Sync, R: Send>(
+        &self,
+        items: &[T],
+        done: &AtomicUsize,
+        work: impl Fn(&T) -> R + Sync,
+        on_panic: impl Fn(&T, String) -> R + Sync,
+    ) -> Vec<R> {
+        let next = AtomicUsize::new(0);
+        let threads = self.threads.min(items.len()).max(1);
+        let per_thread: Vec<Vec<(usize, R)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    std::thread::Builder::new()
+                        .stack_size(STACK_SIZE)
+                        .spawn_scoped(s, || {
+                            let mut local = Vec::new();
+                            loop {
+                                let i = next.fetch_add(1, Ordering::Relaxed);
+                                let Some(item) = items.get(i) else { break };
+                                local.push((i, guarded(item, || work(item), &on_panic)));
+                                // Every tree of this item is gone.
+                                proc_macro2::extra::invalidate_current_thread_spans();
+                                done.fetch_add(1, Ordering::Relaxed);
+                            }
+                            local
+                        })
+                        .expect("spawning a worker thread")
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        in_order(per_thread)
+    }
+
+    /// [`Workers::map`] on the pool's threads, whose `work` may [`hold`]
+    /// trees: a thread forgets its spans only while it holds none.
+    pub fn map_holding<T: Sync, R: Send>(
         &self,
         items: &[T],
         done: &AtomicUsize,
