@@ -164,7 +164,10 @@ impl Destination {
     }
 
     /// A loopback host (`localhost`, `127.x.x.x`, `::1`): the process itself
-    /// or its own sidecar, never a destination the mesh routes.
+    /// or its own sidecar, never a destination the mesh routes. A connect
+    /// to the unspecified address (`0.0.0.0`, `::`) reaches the local host
+    /// too; `http://[::]:50051` is also the placeholder URI tonic's
+    /// Unix-socket channels are built with.
     pub fn is_loopback(&self) -> bool {
         let Some(h) = self.host.as_deref() else {
             return false;
@@ -174,6 +177,8 @@ impl Destination {
             || h.to_ascii_lowercase().ends_with(".localhost")
             || h == "::1"
             || h == "0.0.0.0"
+            || h.parse::<std::net::Ipv6Addr>()
+                .is_ok_and(|a| a.is_unspecified())
             || h.parse::<std::net::Ipv4Addr>()
                 .is_ok_and(|a| a.is_loopback())
     }
@@ -1333,6 +1338,50 @@ impl<'e, 'a> NetScan<'e, 'a> {
         v.visit_file(file);
         v.1
     }
+}
+
+/// Whether a connector handed to a client (`Endpoint::connect_with_connector(
+/// service_fn(|_| UnixStream::connect(path)))`) opens a Unix domain socket:
+/// the channel then talks to a process of the same pod or host, whatever
+/// placeholder URI the endpoint was built with, and never through the mesh.
+/// A connector bound by a `let` first is followed to its initialiser.
+pub fn connects_over_unix_socket(scan: &NetScan<'_, '_>, connector: &Expr) -> bool {
+    struct V<'s, 'e, 'a> {
+        scan: &'s NetScan<'e, 'a>,
+        found: bool,
+        follow: u32,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.scan.cx.uses.resolve(&p.path);
+                self.found |= ends_with(&segs, &["UnixStream", "connect"])
+                    && matches!(
+                        segs.first().map(String::as_str),
+                        Some("tokio" | "std" | "async_std" | "UnixStream")
+                    );
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+            if self.follow == 0 {
+                return;
+            }
+            let Some(id) = p.path.get_ident() else { return };
+            if let Some(init) = self.scan.scope.binding_at(id).and_then(|b| b.init) {
+                self.follow -= 1;
+                self.visit_expr(init);
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        scan,
+        found: false,
+        follow: 2,
+    };
+    v.visit_expr(connector);
+    v.found
 }
 
 /// `reqwest::Client`, `awc::Client`, `ureq::Agent`, hyper clients.

@@ -233,6 +233,12 @@ impl Rule for TimeoutWrapper {
                 arity: params.len(),
             };
             v.visit_block(f.body);
+            // A builder finished with a Unix-socket connector talks to a
+            // process of its own pod: none of its deadlines is a mesh one.
+            let local = v.unix_socket_chains(f.body);
+            if !local.is_empty() {
+                found.retain(|x| !x.chain.is_some_and(|c| local.contains(&c)));
+            }
         }
         let mut inits = Vec::new();
         static_inits(&cx.file.items, &mut inits);
@@ -462,6 +468,39 @@ impl MethodDeadlines<'_, '_, '_> {
             }),
             _ => false,
         }
+    }
+
+    /// The roots of the builder chains in `body` that are connected with a
+    /// connector opening a Unix domain socket
+    /// (`.connect_with_connector(service_fn(|_| UnixStream::connect(p)))`).
+    fn unix_socket_chains(&self, body: &syn::Block) -> Vec<usize> {
+        struct V<'m, 's, 'e, 'a> {
+            deadlines: &'m MethodDeadlines<'s, 'e, 'a>,
+            out: Vec<usize>,
+        }
+        impl<'x> Visit<'x> for V<'_, '_, '_, '_> {
+            fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+                let connector = matches!(
+                    m.method.to_string().as_str(),
+                    "connect_with_connector" | "connect_with_connector_lazy"
+                );
+                if connector
+                    && m.args.first().is_some_and(|a| {
+                        crate::analysis::net::connects_over_unix_socket(self.deadlines.scan, a)
+                    })
+                {
+                    self.out.extend(self.deadlines.chain_root(&m.receiver));
+                }
+                syn::visit::visit_expr_method_call(self, m);
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut v = V {
+            deadlines: self,
+            out: Vec::new(),
+        };
+        v.visit_block(body);
+        v.out
     }
 
     /// The root of a builder chain, through method calls and `let`s
