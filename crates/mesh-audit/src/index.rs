@@ -12,6 +12,7 @@ use crate::analysis::net::{
     callees, struct_fields, summarise_calls, typed_calls, variant_types, Kind, NetScan, NetSummary,
     Recv,
 };
+use crate::analysis::scope::ok_type_name;
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
 use crate::source::LineIndex;
 
@@ -476,7 +477,7 @@ impl FileSummary {
                 let returns_builder = returns_kind.is_some()
                     && match &f.sig.output {
                         syn::ReturnType::Type(_, ty) => {
-                            analysis::scope::type_name(ty).is_some_and(|n| n.ends_with("Builder"))
+                            ok_type_name(ty).is_some_and(|n| n.ends_with("Builder"))
                         }
                         syn::ReturnType::Default => false,
                     };
@@ -881,24 +882,6 @@ fn tower_layer_copies(
 /// Durations a body passes to calls, spelled out at the call
 /// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
 /// (callee name, argument count, position, nanoseconds).
-/// The name of a return type, read through `Result<T, E>` and `Option<T>`:
-/// a constructor `fn from_config(..) -> Result<Self, Error>` returns `Self`
-/// to a caller that writes `?`.
-fn ok_type_name(ty: &syn::Type) -> Option<String> {
-    let name = analysis::scope::type_name(ty)?;
-    if name != "Result" && name != "Option" {
-        return Some(name);
-    }
-    let path = analysis::scope::type_path(ty)?;
-    match &path.segments.last()?.arguments {
-        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
-            Some(syn::GenericArgument::Type(inner)) => analysis::scope::type_name(inner),
-            _ => Some(name),
-        },
-        _ => Some(name),
-    }
-}
-
 /// The field a builder-style setter stores its one parameter in:
 /// `fn timeout(mut self, t: Option<Duration>) -> Self { self.timeout = t; self }`
 /// (also `Some(t)`, and `&mut self` setters).

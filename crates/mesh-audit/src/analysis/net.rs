@@ -1143,9 +1143,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
     fn builder_root(&self, mut e: &Expr) -> Option<Kind> {
         // Asked at every link of a chain: a bounded walk keeps a generated
         // 10,000-call chain linear. No hand-written client builder is longer.
+        // `base(config)?.timeout(..)`: a builder handed out in a `Result`.
         for _ in 0..MAX_BUILDER_CHAIN {
             match e {
                 Expr::MethodCall(m) => e = &m.receiver,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
                 _ => break,
             }
         }
@@ -1165,7 +1168,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // (`fn client_builder() -> reqwest::ClientBuilder`).
                 if let Some(ret) = segs.last().and_then(|l| self.cx.fn_return_type(l)) {
                     let builder =
-                        super::scope::type_name(ret).is_some_and(|n| n.ends_with("Builder"));
+                        super::scope::ok_type_name(ret).is_some_and(|n| n.ends_with("Builder"));
                     return match self.kind_of_type(ret) {
                         k @ Kind::HttpClient(_) if builder => Some(k),
                         _ => None,

@@ -163,6 +163,24 @@ pub fn type_name(ty: &Type) -> Option<String> {
     }
 }
 
+/// The name of a return type, read through `Result<T, E>` and `Option<T>`:
+/// a constructor `fn from_config(..) -> Result<Self, Error>` returns `Self`
+/// to a caller that writes `?`.
+pub fn ok_type_name(ty: &syn::Type) -> Option<String> {
+    let name = type_name(ty)?;
+    if name != "Result" && name != "Option" {
+        return Some(name);
+    }
+    let path = type_path(ty)?;
+    match &path.segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
+            Some(syn::GenericArgument::Type(inner)) => type_name(inner),
+            _ => Some(name),
+        },
+        _ => Some(name),
+    }
+}
+
 /// Full path of a type as written, through references and `Arc<..>`-like
 /// wrappers' first generic argument is NOT followed: callers decide.
 pub fn type_path(ty: &Type) -> Option<&syn::Path> {
