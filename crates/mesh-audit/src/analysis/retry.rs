@@ -353,10 +353,14 @@ fn analyse(
     // A success that goes round again (`Ok(Some(event)) => handle(event)`,
     // `Ok(resp) if resp.status().is_success() => {}`): a worker, heartbeat
     // or receive loop that never leaves on success.
+    // A subscription read in the same loop (`match stream.next().await {
+    // None => { self.stream = None; continue } .. }`): the call re-opens a
+    // long-lived stream when it ends or fails, it does not retry a request.
     let retry_shape = shape.success_exit
         && shape.continues_on_failure
         && !shape.success_goes_round
-        && (body_is_failure_path || !goes_round_on_success(body));
+        && (body_is_failure_path || !goes_round_on_success(body))
+        && !resubscribes(body);
     if !retry_shape {
         // A consumer that reconnects forever: opt-in only.
         if cx.include_reconnect
@@ -1184,6 +1188,77 @@ fn reads_user_input(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
     let mut v = V(cx, false);
     v.visit_block(body);
     v.1
+}
+
+/// Whether a loop body reads the next item of a stream it keeps open and
+/// goes round when the stream ends: a `None` (or `Ok(None)`) arm of a
+/// `match` on `stream.next().await`, or the `else` of a `let Some(..) =
+/// stream.next().await`, that `continue`s this loop. Such a loop consumes a
+/// subscription (server-sent events, a watch) and re-opens it on
+/// disconnect; its network call is the subscribe, not a request retried.
+fn resubscribes(body: &syn::Block) -> bool {
+    fn received(e: &Expr) -> bool {
+        let mut e = e;
+        loop {
+            match e {
+                Expr::Await(a) => e = &a.base,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
+                _ => return is_stream_receive(e),
+            }
+        }
+    }
+    fn is_none(p: &Pat) -> bool {
+        match p {
+            Pat::Ident(i) => i.ident == "None",
+            Pat::Path(p) => p.path.is_ident("None"),
+            Pat::TupleStruct(ts) => {
+                ts.path.is_ident("Ok") && ts.elems.len() == 1 && is_none(&ts.elems[0])
+            }
+            Pat::Or(o) => o.cases.iter().any(is_none),
+            _ => false,
+        }
+    }
+    /// A `continue` of the loop the body belongs to (not of a nested loop).
+    fn continues(e: &Expr) -> bool {
+        struct C(bool);
+        impl<'a> Visit<'a> for C {
+            fn visit_expr_continue(&mut self, c: &'a syn::ExprContinue) {
+                self.0 |= c.label.is_none();
+            }
+            fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
+            fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
+            fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
+            fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+            fn visit_item(&mut self, _: &'a syn::Item) {}
+        }
+        let mut c = C(false);
+        c.visit_expr(e);
+        c.0
+    }
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+            self.0 |=
+                received(&m.expr) && m.arms.iter().any(|a| is_none(&a.pat) && continues(&a.body));
+            syn::visit::visit_expr_match(self, m);
+        }
+        fn visit_local(&mut self, l: &'a syn::Local) {
+            if let Some(init) = &l.init {
+                self.0 |= received(&init.expr)
+                    && init.diverge.as_ref().is_some_and(|(_, e)| continues(e));
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
+        fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
+        fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_block(body);
+    v.0
 }
 
 /// Whether the body tests for an authentication failure (401, 403):
