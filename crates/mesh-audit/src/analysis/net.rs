@@ -403,18 +403,6 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 "fetch_one" | "fetch_all" | "fetch_optional" | "fetch" | "execute" | "query"
                 | "query_one" | "query_opt" | "acquire" | "begin",
             ) => Some(call(Protocol::Database, "database", &Value::Unknown, None)),
-            // A `send_request` of the crate's own (`self.send_request(..)`, or
-            // on a value of a crate type) is that method, whatever it sends
-            // over (a QUIC stream, a custom TCP protocol): below.
-            (_, "send_request") if !self.is_crate_receiver(m) => {
-                // hyper's `SendRequest` is the only `send_request` in the ecosystem we know.
-                let url = m
-                    .args
-                    .first()
-                    .map(|a| self.request_url(a, 0))
-                    .unwrap_or(Value::Unknown);
-                Some(call(Protocol::Http, "hyper", &url, None))
-            }
             // A method of a library client (`s3.get_object()`) is not the
             // crate's own method of the same name, nor its destination; a
             // request builder may have the crate's extension methods.
@@ -478,21 +466,6 @@ impl<'e, 'a> NetScan<'e, 'a> {
             dest: found.dest.clone(),
             request_timeout: None,
         })
-    }
-
-    /// The receiver is `self` or a value whose declared type the crate
-    /// defines: its methods are the crate's, not a library's of the same name.
-    fn is_crate_receiver(&self, m: &syn::ExprMethodCall) -> bool {
-        let method = m.method.to_string();
-        match &*m.receiver {
-            // hyper's `SendRequest` is never `self`: no crate adds methods to
-            // it. (Known in pass 1 too, where the index is still empty.)
-            Expr::Path(p) if p.path.is_ident("self") => true,
-            receiver => self
-                .receiver_decl(receiver, 0)
-                .and_then(|r| self.cx.index.net_of_receiver(&r, &method))
-                .is_some(),
-        }
     }
 
     fn crate_method(
@@ -785,7 +758,15 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // the bindings before it: `let ep = ep.timeout(..)`.
                 let at = id.span().byte_range().start;
                 let at = self.horizon.get().map_or(at, |h| h.min(at));
-                let Some(b) = self.scope.lookup(&id.to_string(), at) else {
+                let b = self.scope.lookup(&id.to_string(), at);
+                // `let (sender, conn) = http1::handshake(io).await?`: an
+                // element of a tuple bound after any plain `let` of the name.
+                if let Some((pos, init, i)) = self.scope.tuple_element(&id.to_string(), at) {
+                    if b.is_none_or(|b| b.at < pos) {
+                        return self.kind_of_tuple_element(init, i);
+                    }
+                }
+                let Some(b) = b else {
                     // A `static` of the crate: `CLIENT.get(url)`.
                     return self
                         .cx
@@ -861,6 +842,76 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::Block(b) => block_value(&b.block)
                 .map(|e| self.kind_of(e, d))
                 .unwrap_or(Kind::Unknown),
+            _ => Kind::Unknown,
+        }
+    }
+
+    /// The kind of element `i` of a tuple a call returns: hyper's and h2's
+    /// `handshake(io)` (free function or `Builder` method) return the
+    /// connection's `SendRequest` first, an HTTP client of that connection.
+    fn kind_of_tuple_element(&self, init: &Expr, i: usize) -> Kind {
+        let mut e = init;
+        for _ in 0..MAX_BUILDER_CHAIN {
+            match e {
+                Expr::Await(a) => e = &a.base,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::MethodCall(m)
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "unwrap" | "expect" | "map_err" | "context" | "with_context"
+                    ) =>
+                {
+                    e = &m.receiver
+                }
+                _ => break,
+            }
+        }
+        let handshake_of = |segs: &[String]| match segs.first().map(String::as_str) {
+            Some("hyper") => Some("hyper"),
+            Some("h2") => Some("h2"),
+            _ => None,
+        };
+        let client = match e {
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => {
+                    let segs = self.cx.uses.resolve(&p.path);
+                    if segs.last().is_some_and(|l| l == "handshake") {
+                        handshake_of(&segs)
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            },
+            // `http1::Builder::new().title_case_headers(true).handshake(io)`.
+            Expr::MethodCall(m) if m.method == "handshake" => {
+                let mut root = &*m.receiver;
+                for _ in 0..MAX_BUILDER_CHAIN {
+                    match root {
+                        Expr::MethodCall(r) => root = &r.receiver,
+                        _ => break,
+                    }
+                }
+                match root {
+                    Expr::Call(c) => match &*c.func {
+                        Expr::Path(p) => {
+                            let segs = self.cx.uses.resolve(&p.path);
+                            if ends_with(&segs, &["Builder", "new"]) {
+                                handshake_of(&segs)
+                            } else {
+                                None
+                            }
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match client {
+            Some(c) if i == 0 => Kind::HttpClient(c),
             _ => Kind::Unknown,
         }
     }
@@ -1420,6 +1471,12 @@ fn is_http_client_type(segs: &[String]) -> Option<&'static str> {
         ("isahc", "HttpClient") => Some("isahc"),
         ("surf", "Client") => Some("surf"),
         ("hyper" | "hyper_util", "Client") => Some("hyper"),
+        // One connection's request handle (`http1::SendRequest`,
+        // `http2::SendRequest`, h2's): its `send_request` is the call.
+        ("hyper", "SendRequest") => Some("hyper"),
+        ("h2", "SendRequest") => Some("h2"),
+        // The Matrix client-server API client, over HTTP.
+        ("ruma_client", "Client") => Some("ruma"),
         _ => is_json_rpc_provider(segs).then_some("alloy"),
     }
 }

@@ -103,9 +103,13 @@
 //! only the arms' values are awaited later; a value a `let` already awaited,
 //! `let t = .. else { fetch(..).await? }`, is not the future a later
 //! `timeout(d, t.wait())` bounds), a caller's deadline passed
-//! through (above), the crate's own `send_request` (`self.send_request(..)`
-//! or on a value of a crate type: a custom protocol over TCP or QUIC, not
-//! hyper's `SendRequest`), and test code.
+//! through (above), a `send_request` on anything but hyper's (or h2's)
+//! `SendRequest` (typed by its declaration, a field, or the tuple
+//! `handshake(io)` returns; the crate's own method or an unknown library's
+//! may speak a custom protocol over TCP or QUIC), a channel to a Unix
+//! domain socket (`connect_with_connector` with a `UnixStream::connect`
+//! connector, whatever placeholder URI it was built with) or to the
+//! unspecified address `[::]` / `0.0.0.0` (this host), and test code.
 
 use std::collections::BTreeMap;
 
