@@ -6,8 +6,10 @@
 //! call against a sleep, `.timeout(d)` on the future (tokio-util,
 //! futures-time), reqwest `ClientBuilder::timeout` / `connect_timeout` /
 //! `read_timeout` and `RequestBuilder::timeout`, tonic `Endpoint::timeout` /
-//! `connect_timeout` and `Request::set_timeout`, and hyper-util's
-//! `HttpConnector::set_connect_timeout`. The finding points at the call that
+//! `connect_timeout` and `Request::set_timeout`, hyper-util's
+//! `HttpConnector::set_connect_timeout`, and object_store's
+//! `ClientOptions::with_timeout` / `with_connect_timeout` (the HTTP client
+//! options a store builder takes with `with_client_options`). The finding points at the call that
 //! applies the deadline and reads `timeout` or `connect_timeout` (Istio
 //! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
 //! guarded call names it. Durations are read through `Duration::from_*`,
@@ -540,6 +542,10 @@ impl MethodDeadlines<'_, '_, '_> {
             self.grpc_timeout_header(m);
             return;
         }
+        if matches!(method.as_str(), "with_timeout" | "with_connect_timeout") {
+            self.object_store_options(m);
+            return;
+        }
         let key = match method.as_str() {
             "timeout" | "set_timeout" => "timeout",
             "connect_timeout" | "set_connect_timeout" => "connect_timeout",
@@ -706,6 +712,64 @@ impl MethodDeadlines<'_, '_, '_> {
                 }
             }
         }
+    }
+
+    /// object_store's `ClientOptions::new().with_timeout(d)` /
+    /// `with_connect_timeout(d)` (also on a `let` of the chain): the HTTP
+    /// client options a store builder takes (`with_client_options`), so
+    /// deadlines of every request the store makes. Reported at the setter,
+    /// one finding per options chain.
+    fn object_store_options(&mut self, m: &syn::ExprMethodCall) {
+        let cx = self.scan.cx;
+        let mut e: &Expr = &m.receiver;
+        let mut root = None;
+        for _ in 0..MAX_CHAIN {
+            match e {
+                Expr::MethodCall(r) => e = &r.receiver,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Path(p) => {
+                    let Some(b) = p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.scan.scope.binding_at(id))
+                    else {
+                        return;
+                    };
+                    let Some(init) = b.init else { return };
+                    e = init;
+                }
+                Expr::Call(c) => {
+                    root = Some(c);
+                    break;
+                }
+                _ => return,
+            }
+        }
+        let Some(Expr::Path(p)) = root.map(|c| &*c.func) else {
+            return;
+        };
+        let segs = cx.uses.resolve(&p.path);
+        let options = segs.first().is_some_and(|k| k == "object_store")
+            && (ends_with(&segs, &["ClientOptions", "new"])
+                || ends_with(&segs, &["ClientOptions", "default"]));
+        if !options || m.args.len() != 1 {
+            return;
+        }
+        let key = if m.method == "with_timeout" {
+            "timeout"
+        } else {
+            "connect_timeout"
+        };
+        let (v, source) = self.scan.ev.eval_sourced(&m.args[0]);
+        self.out.push(Found {
+            range: cx.method_range(m),
+            key,
+            nanos: v.as_duration_nanos(),
+            dest: Destination::default(),
+            what: "timeout in object_store client options, for every request of the store",
+            source,
+            chain: self.chain_root(&m.receiver),
+        });
     }
 
     /// The deadline a setter of the crate's own configuration type stores
