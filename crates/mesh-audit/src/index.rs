@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use syn::visit::Visit;
 
 use crate::analysis::net::{
-    callees, struct_fields, summarise_calls, typed_calls, variant_types, Kind, NetScan, NetSummary,
-    Recv,
+    callees, struct_fields, summarise_calls, typed_calls, variant_types, Destination, Kind,
+    NetScan, NetSummary, Protocol, Recv,
 };
 use crate::analysis::scope::ok_type_name;
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
@@ -183,6 +183,9 @@ impl Callee {
         })
     }
 }
+
+/// Methods followed down a request chain to the client it was built on.
+const MAX_RETURNED_CHAIN: usize = 16;
 
 /// What a function does that callers inherit.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -2570,11 +2573,58 @@ impl CrateIndex {
                 Recv::Field(_) => None,
                 r => self.net_of_receiver(r, method),
             },
-            Recv::Variant { .. } | Recv::Returned(..) => {
+            Recv::Variant { .. } => {
+                let r = self.concrete_recv(recv, 0)?;
+                self.net_of_receiver(&r, method)
+            }
+            Recv::Returned(..) => {
+                if self.sends_on_returned_client(recv, method) {
+                    return Some(Some(NetSummary {
+                        protocol: Protocol::Http,
+                        dest: Destination::default(),
+                    }));
+                }
                 let r = self.concrete_recv(recv, 0)?;
                 self.net_of_receiver(&r, method)
             }
         }
+    }
+
+    /// The client a method of a receiver's declared type returns
+    /// (`config.reqwest_client()` with `config: &CommonConfig`), when every
+    /// candidate method returns the same one.
+    pub fn returned_kind_of_recv(&self, recv: &Recv, method: &str) -> Option<&Kind> {
+        let Recv::Type { krate, name } = self.concrete_recv(recv, 0)? else {
+            return None;
+        };
+        agreed_kind(&self.typed_methods_of(krate.as_deref(), &name, method))
+    }
+
+    /// `send` at the end of a request built on an HTTP client that a method
+    /// of a crate type returns (`config.reqwest_client().await.post(url)
+    /// .header(..).send()`, the client also bound by a `let` first): the
+    /// client is a library's, so the chain's methods are not the crate's,
+    /// and the `send` is the HTTP call.
+    fn sends_on_returned_client(&self, recv: &Recv, method: &str) -> bool {
+        if method != "send" {
+            return false;
+        }
+        let mut r = recv;
+        let mut verb = false;
+        for _ in 0..MAX_RETURNED_CHAIN {
+            let Recv::Returned(base, m) = r else {
+                return false;
+            };
+            if matches!(
+                self.returned_kind_of_recv(base, m),
+                Some(Kind::HttpClient(_))
+            ) {
+                return verb;
+            }
+            verb |= analysis::net::HTTP_VERBS.contains(&m.as_str());
+            r = base;
+        }
+        false
     }
 
     /// A receiver read down to a named type or a trait: fields, variants

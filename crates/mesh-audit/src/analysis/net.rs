@@ -303,7 +303,7 @@ const GRPC_CONFIG_METHODS: &[&str] = &[
     "try_next",
 ];
 
-const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "request"];
+pub const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "request"];
 
 impl<'e, 'a> NetScan<'e, 'a> {
     pub fn new(cx: &'e FileCtx<'a>, scope: &'e FnScope<'e>, self_ty: Option<&'e str>) -> Self {
@@ -1151,6 +1151,14 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // A method of the crate that returns a client
                 // (`context.pictrs_client()`), when every method of that
                 // name returns the same one.
+                // A method of the receiver's declared type
+                // (`config.reqwest_client()` with `config: &CommonConfig`).
+                if let Some(k) = self
+                    .receiver_decl(&m.receiver, 0)
+                    .and_then(|r| self.cx.index.returned_kind_of_recv(&r, &method))
+                {
+                    return k.clone();
+                }
                 if is_common_method(&method) {
                     return Kind::Unknown;
                 }
