@@ -271,6 +271,13 @@ pub enum Kind {
     Aws,
     Database,
     Cache,
+    /// A Kubernetes API client (`kube::Api<K>`, `kube::Client`). Its calls go
+    /// to the API server, which is not a mesh destination: no sidecar
+    /// fronts it and the client speaks TLS to it itself, so no route policy
+    /// can take over a retry or deadline around them. Its methods (`get`,
+    /// `patch`, `replace`, `create`) are neither network calls the rules
+    /// report nor the crate's methods of the same name.
+    KubeApi,
     Unknown,
 }
 
@@ -1010,6 +1017,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
         if krate.starts_with("aws_sdk_") && matches!(last, "new" | "from_conf") {
             return Kind::Aws;
         }
+        // `Api::namespaced(client, ns)`, `Client::try_default()`.
+        if segs.len() >= 2 && is_kube_client_type(&segs[..segs.len() - 1]) {
+            return Kind::KubeApi;
+        }
         if krate == "sqlx" && last.starts_with("query") {
             return Kind::Database;
         }
@@ -1349,6 +1360,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
         if segs.first().is_some_and(|k| k.starts_with("aws_sdk_")) {
             return Kind::Aws;
         }
+        if is_kube_client_type(&segs) {
+            return Kind::KubeApi;
+        }
         if matches!(
             segs.last().map(String::as_str),
             Some("PgPool" | "MySqlPool" | "SqlitePool" | "AnyPool")
@@ -1444,6 +1458,14 @@ pub fn connects_over_unix_socket(scan: &NetScan<'_, '_>, connector: &Expr) -> bo
     };
     v.visit_expr(connector);
     v.found
+}
+
+/// kube's `Api` and `Client` (also through `kube::api::Api`, `kube_client`).
+fn is_kube_client_type(segs: &[String]) -> bool {
+    matches!(
+        segs.first().map(String::as_str),
+        Some("kube" | "kube_client")
+    ) && matches!(segs.last().map(String::as_str), Some("Api" | "Client"))
 }
 
 /// `reqwest::Client`, `awc::Client`, `ureq::Agent`, hyper clients.
