@@ -604,16 +604,28 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// declare it with different types) but its owner's type does: the
     /// client its declared type is, or the client that type derefs to.
     fn field_kind_by_owner(&self, f: &syn::ExprField) -> Option<Kind> {
+        let mut by_name = false;
         if let syn::Member::Named(name) = &f.member {
-            if self.cx.field_type(&name.to_string()).is_some()
-                || self.cx.index.field_kind(&name.to_string()).is_some()
-            {
+            if self.cx.field_type(&name.to_string()).is_some() {
                 return None;
             }
+            by_name = self.cx.index.field_kind(&name.to_string()).is_some();
         }
         match self.owned_field(f)? {
-            (_, Some(k)) => Some(k),
-            (Recv::Type { name, .. }, None) => self.cx.index.deref_kind(&name).cloned(),
+            (_, Some(k)) if !by_name => Some(k),
+            // A field of that name holds a client somewhere in the crate:
+            // the owner's declaration says whether this one does
+            // (`self.inner` of `inner: Arc<Inner<T>>` is not another
+            // struct's `inner: FlightClient`).
+            (_, Some(_)) => None,
+            (Recv::Type { name, .. }, None) => {
+                let k = self.cx.index.deref_kind(&name).cloned();
+                if by_name {
+                    Some(k.unwrap_or(Kind::Unknown))
+                } else {
+                    k
+                }
+            }
             _ => None,
         }
     }

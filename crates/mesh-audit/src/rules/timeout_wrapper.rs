@@ -111,7 +111,11 @@
 //! may speak a custom protocol over TCP or QUIC), a channel to a Unix
 //! domain socket (`connect_with_connector` with a `UnixStream::connect`
 //! connector, whatever placeholder URI it was built with) or to the
-//! unspecified address `[::]` / `0.0.0.0` (this host), and test code.
+//! unspecified address `[::]` / `0.0.0.0` (this host), a budget over a
+//! batch (a future that reaches the network only through calls made once
+//! per item: futures handed to `join_all` / `try_join_all`, a `for` over a
+//! collection, directly or in the file's functions it calls, as in
+//! `timeout(validation_budget, self.inner.validate_all())`), and test code.
 
 use std::collections::BTreeMap;
 
@@ -124,7 +128,7 @@ use crate::analysis::eval::Source;
 use crate::analysis::macros::MacroBody;
 use crate::analysis::net::{l7_destination, Destination, Kind, NetScan};
 use crate::analysis::paths::ends_with;
-use crate::analysis::retry::deadlines;
+use crate::analysis::retry::{deadlines, is_batch_budget};
 use crate::analysis::scope::{functions, FnScope};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
@@ -175,11 +179,17 @@ impl Rule for TimeoutWrapper {
         let in_retry_loop =
             |r: &TextRange| loops.iter().any(|b| b.contains(&(r.byte_start as usize)));
         let mut found: Vec<Found> = Vec::new();
-        for f in functions(cx.file) {
+        let fns = functions(cx.file);
+        for f in &fns {
             let scope = FnScope::new(Some(f.sig), f.body);
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
             let params = typed_params(f.sig);
             for d in deadlines(&scan, f.body) {
+                // A budget over a batch of calls (`join_all` of checks,
+                // a walk over peers), not one request's deadline.
+                if is_batch_budget(cx, &fns, f, &scope, d.future) {
+                    continue;
+                }
                 let calls = scan.calls_in_expr(d.future);
                 // A duration the caller hands in, as for `.timeout(d)` on a
                 // request: the value the crate's calls agree on, and no
