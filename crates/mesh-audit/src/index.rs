@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use syn::visit::Visit;
 
 use crate::analysis::net::{
-    callees, struct_fields, summarise_calls, typed_calls, variant_types, Kind, NetScan, NetSummary,
-    Recv,
+    callees, struct_fields, summarise_calls, typed_calls, variant_types, Destination, Kind,
+    NetScan, NetSummary, Protocol, Recv,
 };
+use crate::analysis::scope::ok_type_name;
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
 use crate::source::LineIndex;
 
@@ -182,6 +183,9 @@ impl Callee {
         })
     }
 }
+
+/// Methods followed down a request chain to the client it was built on.
+const MAX_RETURNED_CHAIN: usize = 16;
 
 /// What a function does that callers inherit.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -476,7 +480,7 @@ impl FileSummary {
                 let returns_builder = returns_kind.is_some()
                     && match &f.sig.output {
                         syn::ReturnType::Type(_, ty) => {
-                            analysis::scope::type_name(ty).is_some_and(|n| n.ends_with("Builder"))
+                            ok_type_name(ty).is_some_and(|n| n.ends_with("Builder"))
                         }
                         syn::ReturnType::Default => false,
                     };
@@ -881,24 +885,6 @@ fn tower_layer_copies(
 /// Durations a body passes to calls, spelled out at the call
 /// (`wait_for(client, Duration::from_secs(5))`, `Some(TIMEOUT)`):
 /// (callee name, argument count, position, nanoseconds).
-/// The name of a return type, read through `Result<T, E>` and `Option<T>`:
-/// a constructor `fn from_config(..) -> Result<Self, Error>` returns `Self`
-/// to a caller that writes `?`.
-fn ok_type_name(ty: &syn::Type) -> Option<String> {
-    let name = analysis::scope::type_name(ty)?;
-    if name != "Result" && name != "Option" {
-        return Some(name);
-    }
-    let path = analysis::scope::type_path(ty)?;
-    match &path.segments.last()?.arguments {
-        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
-            Some(syn::GenericArgument::Type(inner)) => analysis::scope::type_name(inner),
-            _ => Some(name),
-        },
-        _ => Some(name),
-    }
-}
-
 /// The field a builder-style setter stores its one parameter in:
 /// `fn timeout(mut self, t: Option<Duration>) -> Self { self.timeout = t; self }`
 /// (also `Some(t)`, and `&mut self` setters).
@@ -2587,11 +2573,58 @@ impl CrateIndex {
                 Recv::Field(_) => None,
                 r => self.net_of_receiver(r, method),
             },
-            Recv::Variant { .. } | Recv::Returned(..) => {
+            Recv::Variant { .. } => {
+                let r = self.concrete_recv(recv, 0)?;
+                self.net_of_receiver(&r, method)
+            }
+            Recv::Returned(..) => {
+                if self.sends_on_returned_client(recv, method) {
+                    return Some(Some(NetSummary {
+                        protocol: Protocol::Http,
+                        dest: Destination::default(),
+                    }));
+                }
                 let r = self.concrete_recv(recv, 0)?;
                 self.net_of_receiver(&r, method)
             }
         }
+    }
+
+    /// The client a method of a receiver's declared type returns
+    /// (`config.reqwest_client()` with `config: &CommonConfig`), when every
+    /// candidate method returns the same one.
+    pub fn returned_kind_of_recv(&self, recv: &Recv, method: &str) -> Option<&Kind> {
+        let Recv::Type { krate, name } = self.concrete_recv(recv, 0)? else {
+            return None;
+        };
+        agreed_kind(&self.typed_methods_of(krate.as_deref(), &name, method))
+    }
+
+    /// `send` at the end of a request built on an HTTP client that a method
+    /// of a crate type returns (`config.reqwest_client().await.post(url)
+    /// .header(..).send()`, the client also bound by a `let` first): the
+    /// client is a library's, so the chain's methods are not the crate's,
+    /// and the `send` is the HTTP call.
+    fn sends_on_returned_client(&self, recv: &Recv, method: &str) -> bool {
+        if method != "send" {
+            return false;
+        }
+        let mut r = recv;
+        let mut verb = false;
+        for _ in 0..MAX_RETURNED_CHAIN {
+            let Recv::Returned(base, m) = r else {
+                return false;
+            };
+            if matches!(
+                self.returned_kind_of_recv(base, m),
+                Some(Kind::HttpClient(_))
+            ) {
+                return verb;
+            }
+            verb |= analysis::net::HTTP_VERBS.contains(&m.as_str());
+            r = base;
+        }
+        false
     }
 
     /// A receiver read down to a named type or a trait: fields, variants

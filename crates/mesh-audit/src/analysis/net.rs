@@ -164,7 +164,10 @@ impl Destination {
     }
 
     /// A loopback host (`localhost`, `127.x.x.x`, `::1`): the process itself
-    /// or its own sidecar, never a destination the mesh routes.
+    /// or its own sidecar, never a destination the mesh routes. A connect
+    /// to the unspecified address (`0.0.0.0`, `::`) reaches the local host
+    /// too; `http://[::]:50051` is also the placeholder URI tonic's
+    /// Unix-socket channels are built with.
     pub fn is_loopback(&self) -> bool {
         let Some(h) = self.host.as_deref() else {
             return false;
@@ -174,6 +177,8 @@ impl Destination {
             || h.to_ascii_lowercase().ends_with(".localhost")
             || h == "::1"
             || h == "0.0.0.0"
+            || h.parse::<std::net::Ipv6Addr>()
+                .is_ok_and(|a| a.is_unspecified())
             || h.parse::<std::net::Ipv4Addr>()
                 .is_ok_and(|a| a.is_loopback())
     }
@@ -266,6 +271,13 @@ pub enum Kind {
     Aws,
     Database,
     Cache,
+    /// A Kubernetes API client (`kube::Api<K>`, `kube::Client`). Its calls go
+    /// to the API server, which is not a mesh destination: no sidecar
+    /// fronts it and the client speaks TLS to it itself, so no route policy
+    /// can take over a retry or deadline around them. Its methods (`get`,
+    /// `patch`, `replace`, `create`) are neither network calls the rules
+    /// report nor the crate's methods of the same name.
+    KubeApi,
     Unknown,
 }
 
@@ -298,7 +310,7 @@ const GRPC_CONFIG_METHODS: &[&str] = &[
     "try_next",
 ];
 
-const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "request"];
+pub const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "request"];
 
 impl<'e, 'a> NetScan<'e, 'a> {
     pub fn new(cx: &'e FileCtx<'a>, scope: &'e FnScope<'e>, self_ty: Option<&'e str>) -> Self {
@@ -398,18 +410,6 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 "fetch_one" | "fetch_all" | "fetch_optional" | "fetch" | "execute" | "query"
                 | "query_one" | "query_opt" | "acquire" | "begin",
             ) => Some(call(Protocol::Database, "database", &Value::Unknown, None)),
-            // A `send_request` of the crate's own (`self.send_request(..)`, or
-            // on a value of a crate type) is that method, whatever it sends
-            // over (a QUIC stream, a custom TCP protocol): below.
-            (_, "send_request") if !self.is_crate_receiver(m) => {
-                // hyper's `SendRequest` is the only `send_request` in the ecosystem we know.
-                let url = m
-                    .args
-                    .first()
-                    .map(|a| self.request_url(a, 0))
-                    .unwrap_or(Value::Unknown);
-                Some(call(Protocol::Http, "hyper", &url, None))
-            }
             // A method of a library client (`s3.get_object()`) is not the
             // crate's own method of the same name, nor its destination; a
             // request builder may have the crate's extension methods.
@@ -473,21 +473,6 @@ impl<'e, 'a> NetScan<'e, 'a> {
             dest: found.dest.clone(),
             request_timeout: None,
         })
-    }
-
-    /// The receiver is `self` or a value whose declared type the crate
-    /// defines: its methods are the crate's, not a library's of the same name.
-    fn is_crate_receiver(&self, m: &syn::ExprMethodCall) -> bool {
-        let method = m.method.to_string();
-        match &*m.receiver {
-            // hyper's `SendRequest` is never `self`: no crate adds methods to
-            // it. (Known in pass 1 too, where the index is still empty.)
-            Expr::Path(p) if p.path.is_ident("self") => true,
-            receiver => self
-                .receiver_decl(receiver, 0)
-                .and_then(|r| self.cx.index.net_of_receiver(&r, &method))
-                .is_some(),
-        }
     }
 
     fn crate_method(
@@ -619,16 +604,28 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// declare it with different types) but its owner's type does: the
     /// client its declared type is, or the client that type derefs to.
     fn field_kind_by_owner(&self, f: &syn::ExprField) -> Option<Kind> {
+        let mut by_name = false;
         if let syn::Member::Named(name) = &f.member {
-            if self.cx.field_type(&name.to_string()).is_some()
-                || self.cx.index.field_kind(&name.to_string()).is_some()
-            {
+            if self.cx.field_type(&name.to_string()).is_some() {
                 return None;
             }
+            by_name = self.cx.index.field_kind(&name.to_string()).is_some();
         }
         match self.owned_field(f)? {
-            (_, Some(k)) => Some(k),
-            (Recv::Type { name, .. }, None) => self.cx.index.deref_kind(&name).cloned(),
+            (_, Some(k)) if !by_name => Some(k),
+            // A field of that name holds a client somewhere in the crate:
+            // the owner's declaration says whether this one does
+            // (`self.inner` of `inner: Arc<Inner<T>>` is not another
+            // struct's `inner: FlightClient`).
+            (_, Some(_)) => None,
+            (Recv::Type { name, .. }, None) => {
+                let k = self.cx.index.deref_kind(&name).cloned();
+                if by_name {
+                    Some(k.unwrap_or(Kind::Unknown))
+                } else {
+                    k
+                }
+            }
             _ => None,
         }
     }
@@ -780,7 +777,15 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // the bindings before it: `let ep = ep.timeout(..)`.
                 let at = id.span().byte_range().start;
                 let at = self.horizon.get().map_or(at, |h| h.min(at));
-                let Some(b) = self.scope.lookup(&id.to_string(), at) else {
+                let b = self.scope.lookup(&id.to_string(), at);
+                // `let (sender, conn) = http1::handshake(io).await?`: an
+                // element of a tuple bound after any plain `let` of the name.
+                if let Some((pos, init, i)) = self.scope.tuple_element(&id.to_string(), at) {
+                    if b.is_none_or(|b| b.at < pos) {
+                        return self.kind_of_tuple_element(init, i);
+                    }
+                }
+                let Some(b) = b else {
                     // A `static` of the crate: `CLIENT.get(url)`.
                     return self
                         .cx
@@ -856,6 +861,76 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::Block(b) => block_value(&b.block)
                 .map(|e| self.kind_of(e, d))
                 .unwrap_or(Kind::Unknown),
+            _ => Kind::Unknown,
+        }
+    }
+
+    /// The kind of element `i` of a tuple a call returns: hyper's and h2's
+    /// `handshake(io)` (free function or `Builder` method) return the
+    /// connection's `SendRequest` first, an HTTP client of that connection.
+    fn kind_of_tuple_element(&self, init: &Expr, i: usize) -> Kind {
+        let mut e = init;
+        for _ in 0..MAX_BUILDER_CHAIN {
+            match e {
+                Expr::Await(a) => e = &a.base,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::MethodCall(m)
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "unwrap" | "expect" | "map_err" | "context" | "with_context"
+                    ) =>
+                {
+                    e = &m.receiver
+                }
+                _ => break,
+            }
+        }
+        let handshake_of = |segs: &[String]| match segs.first().map(String::as_str) {
+            Some("hyper") => Some("hyper"),
+            Some("h2") => Some("h2"),
+            _ => None,
+        };
+        let client = match e {
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => {
+                    let segs = self.cx.uses.resolve(&p.path);
+                    if segs.last().is_some_and(|l| l == "handshake") {
+                        handshake_of(&segs)
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            },
+            // `http1::Builder::new().title_case_headers(true).handshake(io)`.
+            Expr::MethodCall(m) if m.method == "handshake" => {
+                let mut root = &*m.receiver;
+                for _ in 0..MAX_BUILDER_CHAIN {
+                    match root {
+                        Expr::MethodCall(r) => root = &r.receiver,
+                        _ => break,
+                    }
+                }
+                match root {
+                    Expr::Call(c) => match &*c.func {
+                        Expr::Path(p) => {
+                            let segs = self.cx.uses.resolve(&p.path);
+                            if ends_with(&segs, &["Builder", "new"]) {
+                                handshake_of(&segs)
+                            } else {
+                                None
+                            }
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match client {
+            Some(c) if i == 0 => Kind::HttpClient(c),
             _ => Kind::Unknown,
         }
     }
@@ -953,6 +1028,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }
         if krate.starts_with("aws_sdk_") && matches!(last, "new" | "from_conf") {
             return Kind::Aws;
+        }
+        // `Api::namespaced(client, ns)`, `Client::try_default()`.
+        if segs.len() >= 2 && is_kube_client_type(&segs[..segs.len() - 1]) {
+            return Kind::KubeApi;
         }
         if krate == "sqlx" && last.starts_with("query") {
             return Kind::Database;
@@ -1095,6 +1174,14 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // A method of the crate that returns a client
                 // (`context.pictrs_client()`), when every method of that
                 // name returns the same one.
+                // A method of the receiver's declared type
+                // (`config.reqwest_client()` with `config: &CommonConfig`).
+                if let Some(k) = self
+                    .receiver_decl(&m.receiver, 0)
+                    .and_then(|r| self.cx.index.returned_kind_of_recv(&r, &method))
+                {
+                    return k.clone();
+                }
                 if is_common_method(&method) {
                     return Kind::Unknown;
                 }
@@ -1138,9 +1225,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
     fn builder_root(&self, mut e: &Expr) -> Option<Kind> {
         // Asked at every link of a chain: a bounded walk keeps a generated
         // 10,000-call chain linear. No hand-written client builder is longer.
+        // `base(config)?.timeout(..)`: a builder handed out in a `Result`.
         for _ in 0..MAX_BUILDER_CHAIN {
             match e {
                 Expr::MethodCall(m) => e = &m.receiver,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
                 _ => break,
             }
         }
@@ -1160,7 +1250,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // (`fn client_builder() -> reqwest::ClientBuilder`).
                 if let Some(ret) = segs.last().and_then(|l| self.cx.fn_return_type(l)) {
                     let builder =
-                        super::scope::type_name(ret).is_some_and(|n| n.ends_with("Builder"));
+                        super::scope::ok_type_name(ret).is_some_and(|n| n.ends_with("Builder"));
                     return match self.kind_of_type(ret) {
                         k @ Kind::HttpClient(_) if builder => Some(k),
                         _ => None,
@@ -1282,6 +1372,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
         if segs.first().is_some_and(|k| k.starts_with("aws_sdk_")) {
             return Kind::Aws;
         }
+        if is_kube_client_type(&segs) {
+            return Kind::KubeApi;
+        }
         if matches!(
             segs.last().map(String::as_str),
             Some("PgPool" | "MySqlPool" | "SqlitePool" | "AnyPool")
@@ -1335,6 +1428,58 @@ impl<'e, 'a> NetScan<'e, 'a> {
     }
 }
 
+/// Whether a connector handed to a client (`Endpoint::connect_with_connector(
+/// service_fn(|_| UnixStream::connect(path)))`) opens a Unix domain socket:
+/// the channel then talks to a process of the same pod or host, whatever
+/// placeholder URI the endpoint was built with, and never through the mesh.
+/// A connector bound by a `let` first is followed to its initialiser.
+pub fn connects_over_unix_socket(scan: &NetScan<'_, '_>, connector: &Expr) -> bool {
+    struct V<'s, 'e, 'a> {
+        scan: &'s NetScan<'e, 'a>,
+        found: bool,
+        follow: u32,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.scan.cx.uses.resolve(&p.path);
+                self.found |= ends_with(&segs, &["UnixStream", "connect"])
+                    && matches!(
+                        segs.first().map(String::as_str),
+                        Some("tokio" | "std" | "async_std" | "UnixStream")
+                    );
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+            if self.follow == 0 {
+                return;
+            }
+            let Some(id) = p.path.get_ident() else { return };
+            if let Some(init) = self.scan.scope.binding_at(id).and_then(|b| b.init) {
+                self.follow -= 1;
+                self.visit_expr(init);
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        scan,
+        found: false,
+        follow: 2,
+    };
+    v.visit_expr(connector);
+    v.found
+}
+
+/// kube's `Api` and `Client` (also through `kube::api::Api`, `kube_client`).
+fn is_kube_client_type(segs: &[String]) -> bool {
+    matches!(
+        segs.first().map(String::as_str),
+        Some("kube" | "kube_client")
+    ) && matches!(segs.last().map(String::as_str), Some("Api" | "Client"))
+}
+
 /// `reqwest::Client`, `awc::Client`, `ureq::Agent`, hyper clients.
 /// Generic tower services that pass each call on to the service they wrap:
 /// tower's and tower-http's middlewares, `Either`, and any `*Service<S>`.
@@ -1368,6 +1513,12 @@ fn is_http_client_type(segs: &[String]) -> Option<&'static str> {
         ("isahc", "HttpClient") => Some("isahc"),
         ("surf", "Client") => Some("surf"),
         ("hyper" | "hyper_util", "Client") => Some("hyper"),
+        // One connection's request handle (`http1::SendRequest`,
+        // `http2::SendRequest`, h2's): its `send_request` is the call.
+        ("hyper", "SendRequest") => Some("hyper"),
+        ("h2", "SendRequest") => Some("h2"),
+        // The Matrix client-server API client, over HTTP.
+        ("ruma_client", "Client") => Some("ruma"),
         _ => is_json_rpc_provider(segs).then_some("alloy"),
     }
 }

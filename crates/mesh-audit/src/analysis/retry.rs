@@ -353,10 +353,14 @@ fn analyse(
     // A success that goes round again (`Ok(Some(event)) => handle(event)`,
     // `Ok(resp) if resp.status().is_success() => {}`): a worker, heartbeat
     // or receive loop that never leaves on success.
+    // A subscription read in the same loop (`match stream.next().await {
+    // None => { self.stream = None; continue } .. }`): the call re-opens a
+    // long-lived stream when it ends or fails, it does not retry a request.
     let retry_shape = shape.success_exit
         && shape.continues_on_failure
         && !shape.success_goes_round
-        && (body_is_failure_path || !goes_round_on_success(body));
+        && (body_is_failure_path || !goes_round_on_success(body))
+        && !resubscribes(body);
     if !retry_shape {
         // A consumer that reconnects forever: opt-in only.
         if cx.include_reconnect
@@ -1184,6 +1188,77 @@ fn reads_user_input(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
     let mut v = V(cx, false);
     v.visit_block(body);
     v.1
+}
+
+/// Whether a loop body reads the next item of a stream it keeps open and
+/// goes round when the stream ends: a `None` (or `Ok(None)`) arm of a
+/// `match` on `stream.next().await`, or the `else` of a `let Some(..) =
+/// stream.next().await`, that `continue`s this loop. Such a loop consumes a
+/// subscription (server-sent events, a watch) and re-opens it on
+/// disconnect; its network call is the subscribe, not a request retried.
+fn resubscribes(body: &syn::Block) -> bool {
+    fn received(e: &Expr) -> bool {
+        let mut e = e;
+        loop {
+            match e {
+                Expr::Await(a) => e = &a.base,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
+                _ => return is_stream_receive(e),
+            }
+        }
+    }
+    fn is_none(p: &Pat) -> bool {
+        match p {
+            Pat::Ident(i) => i.ident == "None",
+            Pat::Path(p) => p.path.is_ident("None"),
+            Pat::TupleStruct(ts) => {
+                ts.path.is_ident("Ok") && ts.elems.len() == 1 && is_none(&ts.elems[0])
+            }
+            Pat::Or(o) => o.cases.iter().any(is_none),
+            _ => false,
+        }
+    }
+    /// A `continue` of the loop the body belongs to (not of a nested loop).
+    fn continues(e: &Expr) -> bool {
+        struct C(bool);
+        impl<'a> Visit<'a> for C {
+            fn visit_expr_continue(&mut self, c: &'a syn::ExprContinue) {
+                self.0 |= c.label.is_none();
+            }
+            fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
+            fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
+            fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
+            fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+            fn visit_item(&mut self, _: &'a syn::Item) {}
+        }
+        let mut c = C(false);
+        c.visit_expr(e);
+        c.0
+    }
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+            self.0 |=
+                received(&m.expr) && m.arms.iter().any(|a| is_none(&a.pat) && continues(&a.body));
+            syn::visit::visit_expr_match(self, m);
+        }
+        fn visit_local(&mut self, l: &'a syn::Local) {
+            if let Some(init) = &l.init {
+                self.0 |= received(&init.expr)
+                    && init.diverge.as_ref().is_some_and(|(_, e)| continues(e));
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
+        fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
+        fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_block(body);
+    v.0
 }
 
 /// Whether the body tests for an authentication failure (401, 403):
@@ -2446,6 +2521,7 @@ impl<'f, 'a> LongLived<'f, 'a> {
     }
 }
 
+#[derive(Clone, Copy)]
 enum ExprOrBlock<'x> {
     Expr(&'x Expr),
     Block(&'x syn::Block),
@@ -2559,6 +2635,223 @@ fn reruns_procedure(
     })
 }
 
+/// Hops followed from a deadline's future into the file's functions.
+const BATCH_DEPTH: u32 = 3;
+
+/// Whether a deadline's future (`timeout(budget, self.inner.adapters(..))`)
+/// reaches the network only through calls made once per item of a
+/// collection: futures handed to `join_all` / `try_join_all` (also built
+/// by a `let` first), or a `for` loop over a collection, directly or in
+/// the file's functions it calls (a few hops). Such a deadline is a budget
+/// over a batch (validating every provider, checking every peer), not a
+/// request's deadline a mesh route could own.
+pub fn is_batch_budget(
+    cx: &FileCtx<'_>,
+    fns: &[FnItem<'_>],
+    caller: &FnItem<'_>,
+    scope: &FnScope<'_>,
+    future: &Expr,
+) -> bool {
+    let scan = NetScan::new(cx, scope, caller.self_ty.as_deref());
+    let mut memo = vec![None; fns.len()];
+    batch_only(
+        cx,
+        fns,
+        &scan,
+        caller.self_ty.as_deref(),
+        &fan_out_ranges(cx, scope, ExprOrBlock::Expr(future)),
+        ExprOrBlock::Expr(future),
+        &mut memo,
+        0,
+    )
+}
+
+/// Whether every HTTP or gRPC call site in `code` sits in one of `ranges`
+/// (runs per item) or calls a function of the file that is itself batch
+/// only, with at least one such call.
+#[allow(clippy::too_many_arguments)]
+fn batch_only(
+    cx: &FileCtx<'_>,
+    fns: &[FnItem<'_>],
+    scan: &NetScan<'_, '_>,
+    self_ty: Option<&str>,
+    ranges: &[Range<usize>],
+    code: ExprOrBlock<'_>,
+    memo: &mut Vec<Option<bool>>,
+    depth: u32,
+) -> bool {
+    let calls = match code {
+        ExprOrBlock::Expr(e) => scan.calls_in_expr(e),
+        ExprOrBlock::Block(b) => scan.calls_in_block(b),
+    };
+    let sites: Vec<&NetCall> = calls.iter().filter(|c| c.protocol.is_l7()).collect();
+    if sites.is_empty() {
+        return false;
+    }
+    // The call expressions of the sites outside the ranges, to follow.
+    let outside: Vec<usize> = sites
+        .iter()
+        .map(|c| c.range.byte_start as usize)
+        .filter(|at| !ranges.iter().any(|r| r.contains(at)))
+        .collect();
+    if outside.is_empty() {
+        return true;
+    }
+    if depth >= BATCH_DEPTH {
+        return false;
+    }
+    // Every site outside the ranges must be a call of one of the file's
+    // functions that is batch only.
+    let mut exprs: Vec<&Expr> = Vec::new();
+    {
+        struct V<'v, 'a, 'x> {
+            cx: &'v FileCtx<'a>,
+            starts: &'v [usize],
+            out: &'v mut Vec<&'x Expr>,
+        }
+        impl<'x> Visit<'x> for V<'_, '_, 'x> {
+            fn visit_expr(&mut self, e: &'x Expr) {
+                let range = match e {
+                    Expr::MethodCall(m) => Some(self.cx.method_range(m)),
+                    Expr::Call(c) => Some(self.cx.call_range(c)),
+                    _ => None,
+                };
+                if range.is_some_and(|r| self.starts.contains(&(r.byte_start as usize))) {
+                    self.out.push(e);
+                }
+                syn::visit::visit_expr(self, e);
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut v = V {
+            cx,
+            starts: &outside,
+            out: &mut exprs,
+        };
+        match code {
+            ExprOrBlock::Expr(e) => v.visit_expr(e),
+            ExprOrBlock::Block(b) => v.visit_block(b),
+        }
+    }
+    if exprs.is_empty() {
+        return false;
+    }
+    exprs.iter().all(|e| {
+        let mut targets = CallTargets {
+            cx,
+            fns,
+            self_ty,
+            scope: Some(scan.scope),
+            out: Vec::new(),
+        };
+        // The call itself, not its arguments; a receiver by its declared
+        // type first (`self.inner` of `inner: Arc<Inner<T>>`, by its owner).
+        match e {
+            Expr::MethodCall(m) => {
+                let declared = match scan.receiver_decl(&m.receiver, 0) {
+                    Some(super::net::Recv::Type { krate: None, name }) => Some(name),
+                    _ => None,
+                };
+                if let Some(ty) = declared.or_else(|| targets.receiver_type(&m.receiver)) {
+                    targets.push_unique(&m.method.to_string(), Some(&ty));
+                }
+            }
+            Expr::Call(c) => targets.push_call(c),
+            _ => {}
+        }
+        let [i] = targets.out[..] else {
+            return false;
+        };
+        if let Some(known) = memo[i] {
+            return known;
+        }
+        memo[i] = Some(false);
+        let f = &fns[i];
+        let callee_scope = FnScope::new(Some(f.sig), f.body);
+        let callee_scan = NetScan::new(cx, &callee_scope, f.self_ty.as_deref());
+        let ranges = fan_out_ranges(cx, &callee_scope, ExprOrBlock::Block(f.body));
+        let result = batch_only(
+            cx,
+            fns,
+            &callee_scan,
+            f.self_ty.as_deref(),
+            &ranges,
+            ExprOrBlock::Block(f.body),
+            memo,
+            depth + 1,
+        );
+        memo[i] = Some(result);
+        result
+    })
+}
+
+/// Byte ranges of code that runs once per item of a collection: the
+/// futures handed to `join_all` / `try_join_all` / `select_all` (through
+/// the `let` that builds them) and the bodies of `for` loops over a
+/// collection.
+fn fan_out_ranges(
+    cx: &FileCtx<'_>,
+    scope: &FnScope<'_>,
+    code: ExprOrBlock<'_>,
+) -> Vec<Range<usize>> {
+    struct V<'v, 'a, 's> {
+        cx: &'v FileCtx<'a>,
+        scope: &'v FnScope<'s>,
+        out: Vec<Range<usize>>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve(&p.path);
+                // Also through a re-export (`crate::futures03::future::join_all`).
+                let joins = segs.len() >= 2
+                    && segs[..segs.len() - 1]
+                        .iter()
+                        .any(|s| s.starts_with("futures") || s == "future")
+                    && matches!(
+                        segs.last().map(String::as_str),
+                        Some("join_all" | "try_join_all" | "select_all" | "select_ok")
+                    );
+                if joins {
+                    for a in &c.args {
+                        let init = match a {
+                            Expr::Path(p) => p
+                                .path
+                                .get_ident()
+                                .and_then(|id| self.scope.binding_at(id))
+                                .and_then(|b| b.init),
+                            _ => None,
+                        };
+                        self.out.push(init.unwrap_or(a).span().byte_range());
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_for_loop(&mut self, f: &'x syn::ExprForLoop) {
+            let mut e = &*f.expr;
+            while let Expr::Paren(p) = e {
+                e = &p.expr;
+            }
+            if !matches!(e, Expr::Range(_)) {
+                self.out.push(f.body.span().byte_range());
+            }
+            syn::visit::visit_expr_for_loop(self, f);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        scope,
+        out: Vec::new(),
+    };
+    match code {
+        ExprOrBlock::Expr(e) => v.visit_expr(e),
+        ExprOrBlock::Block(b) => v.visit_block(b),
+    }
+    v.out
+}
+
 /// Byte ranges of the bodies of `for` loops over a collection (not over an
 /// integer range, which is how a retry counts its tries).
 fn collection_walks(body: &syn::Block) -> Vec<Range<usize>> {
@@ -2604,6 +2897,29 @@ impl CallTargets<'_, '_, '_, '_> {
             .filter(|(_, f)| f.name == name && f.self_ty.as_deref() == ty);
         if let (Some((i, _)), None) = (hits.next(), hits.next()) {
             self.out.push(i);
+        }
+    }
+
+    /// The function a call names (`f(..)`, `Self::f(..)`, `T::f(..)`), its
+    /// arguments left out.
+    fn push_call(&mut self, c: &syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func {
+            let segs: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            match segs.as_slice() {
+                [f] => self.push_unique(f, None),
+                [ty, f] if ty == "Self" => {
+                    if let Some(own) = self.self_ty {
+                        self.push_unique(f, Some(own));
+                    }
+                }
+                [ty, f] => self.push_unique(f, Some(ty)),
+                _ => {}
+            }
         }
     }
 
@@ -2691,24 +3007,7 @@ impl<'x> Visit<'x> for CallTargets<'_, '_, '_, '_> {
         syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
-        if let Expr::Path(p) = &*c.func {
-            let segs: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            match segs.as_slice() {
-                [f] => self.push_unique(f, None),
-                [ty, f] if ty == "Self" => {
-                    if let Some(own) = self.self_ty {
-                        self.push_unique(f, Some(own));
-                    }
-                }
-                [ty, f] => self.push_unique(f, Some(ty)),
-                _ => {}
-            }
-        }
+        self.push_call(c);
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_item(&mut self, _: &'x syn::Item) {}

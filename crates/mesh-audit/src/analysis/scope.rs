@@ -163,6 +163,24 @@ pub fn type_name(ty: &Type) -> Option<String> {
     }
 }
 
+/// The name of a return type, read through `Result<T, E>` and `Option<T>`:
+/// a constructor `fn from_config(..) -> Result<Self, Error>` returns `Self`
+/// to a caller that writes `?`.
+pub fn ok_type_name(ty: &syn::Type) -> Option<String> {
+    let name = type_name(ty)?;
+    if name != "Result" && name != "Option" {
+        return Some(name);
+    }
+    let path = type_path(ty)?;
+    match &path.segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
+            Some(syn::GenericArgument::Type(inner)) => type_name(inner),
+            _ => Some(name),
+        },
+        _ => Some(name),
+    }
+}
+
 /// Full path of a type as written, through references and `Arc<..>`-like
 /// wrappers' first generic argument is NOT followed: callers decide.
 pub fn type_path(ty: &Type) -> Option<&syn::Path> {
@@ -196,6 +214,10 @@ pub struct FnScope<'a> {
     /// The traits each generic type parameter of the signature is bound by
     /// (`P: Provider`, `where P: Provider + Send`), last segments only.
     bounds: HashMap<String, Vec<String>>,
+    /// Names a tuple pattern binds (`let (sender, conn) = handshake(io).await?`):
+    /// position, the tuple's initialiser and the element's index. Kept apart
+    /// from `bindings`, whose names stand for the whole initialiser.
+    tuple_elems: HashMap<String, Vec<(usize, &'a Expr, usize)>>,
 }
 
 impl<'a> FnScope<'a> {
@@ -252,6 +274,18 @@ impl<'a> FnScope<'a> {
             list.sort_by_key(|b| b.at);
         }
         self
+    }
+
+    /// The tuple element a name refers to at `at` (the last `let (..)`
+    /// binding it before), with its position, the tuple's initialiser and
+    /// the element's index.
+    pub fn tuple_element(&self, name: &str, at: usize) -> Option<(usize, &'a Expr, usize)> {
+        self.tuple_elems
+            .get(name)?
+            .iter()
+            .filter(|(pos, _, _)| *pos < at)
+            .max_by_key(|(pos, _, _)| *pos)
+            .copied()
     }
 
     /// An empty scope, for code outside any function.
@@ -320,6 +354,19 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
             Pat::Type(pt) => {
                 if let Pat::Ident(pi) = &*pt.pat {
                     self.scope.push(&pi.ident, init, Some(&pt.ty), end);
+                }
+            }
+            Pat::Tuple(t) => {
+                if let Some(init) = init {
+                    for (i, elem) in t.elems.iter().enumerate() {
+                        if let Pat::Ident(pi) = elem {
+                            self.scope
+                                .tuple_elems
+                                .entry(pi.ident.to_string())
+                                .or_default()
+                                .push((pi.ident.span().byte_range().start, init, i));
+                        }
+                    }
                 }
             }
             _ => {}

@@ -78,9 +78,16 @@
 //! a receive loop, or a `catch_unwind` panic boundary, followed through
 //! `self` methods, typed locals and fields), together with the loops inside
 //! it that rebuild what it restarts. Reconnect loops of long-lived
-//! consumers (`loop { connect; consume; sleep }`, or re-opening a stream a
-//! spawned task reads) are left out unless `--include-reconnect` (or
-//! `include-reconnect = true`) is set. Reconciliation is not a retry
+//! consumers (`loop { connect; consume; sleep }`, re-opening a stream a
+//! spawned task reads, or a subscription read in the loop itself that is
+//! re-opened when it fails or ends: `match events.next().await { None =>
+//! { self.events = None; continue } .. }` after the call that opens it)
+//! are left out unless `--include-reconnect` (or `include-reconnect =
+//! true`) is set. Kubernetes API calls (`kube::Api` `get`, `patch`,
+//! `replace`, `create`, on a `kube::Client`) are not reported either: the
+//! API server is not a mesh destination (no sidecar fronts it, and the
+//! client speaks TLS to it itself), so a route's retries cannot replace a
+//! lease or status update retried in code. Reconciliation is not a retry
 //! either: a loop whose repeated step is a function of the file that runs a
 //! whole procedure (three or more network calls, or a call made once per
 //! item of a collection: list what exists, create what is missing) re-runs

@@ -6,8 +6,10 @@
 //! call against a sleep, `.timeout(d)` on the future (tokio-util,
 //! futures-time), reqwest `ClientBuilder::timeout` / `connect_timeout` /
 //! `read_timeout` and `RequestBuilder::timeout`, tonic `Endpoint::timeout` /
-//! `connect_timeout` and `Request::set_timeout`, and hyper-util's
-//! `HttpConnector::set_connect_timeout`. The finding points at the call that
+//! `connect_timeout` and `Request::set_timeout`, hyper-util's
+//! `HttpConnector::set_connect_timeout`, and object_store's
+//! `ClientOptions::with_timeout` / `with_connect_timeout` (the HTTP client
+//! options a store builder takes with `with_client_options`). The finding points at the call that
 //! applies the deadline and reads `timeout` or `connect_timeout` (Istio
 //! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
 //! guarded call names it. Durations are read through `Duration::from_*`,
@@ -103,9 +105,17 @@
 //! only the arms' values are awaited later; a value a `let` already awaited,
 //! `let t = .. else { fetch(..).await? }`, is not the future a later
 //! `timeout(d, t.wait())` bounds), a caller's deadline passed
-//! through (above), the crate's own `send_request` (`self.send_request(..)`
-//! or on a value of a crate type: a custom protocol over TCP or QUIC, not
-//! hyper's `SendRequest`), and test code.
+//! through (above), a `send_request` on anything but hyper's (or h2's)
+//! `SendRequest` (typed by its declaration, a field, or the tuple
+//! `handshake(io)` returns; the crate's own method or an unknown library's
+//! may speak a custom protocol over TCP or QUIC), a channel to a Unix
+//! domain socket (`connect_with_connector` with a `UnixStream::connect`
+//! connector, whatever placeholder URI it was built with) or to the
+//! unspecified address `[::]` / `0.0.0.0` (this host), a budget over a
+//! batch (a future that reaches the network only through calls made once
+//! per item: futures handed to `join_all` / `try_join_all`, a `for` over a
+//! collection, directly or in the file's functions it calls, as in
+//! `timeout(validation_budget, self.inner.validate_all())`), and test code.
 
 use std::collections::BTreeMap;
 
@@ -118,7 +128,7 @@ use crate::analysis::eval::Source;
 use crate::analysis::macros::MacroBody;
 use crate::analysis::net::{l7_destination, Destination, Kind, NetScan};
 use crate::analysis::paths::ends_with;
-use crate::analysis::retry::deadlines;
+use crate::analysis::retry::{deadlines, is_batch_budget};
 use crate::analysis::scope::{functions, FnScope};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
@@ -169,11 +179,17 @@ impl Rule for TimeoutWrapper {
         let in_retry_loop =
             |r: &TextRange| loops.iter().any(|b| b.contains(&(r.byte_start as usize)));
         let mut found: Vec<Found> = Vec::new();
-        for f in functions(cx.file) {
+        let fns = functions(cx.file);
+        for f in &fns {
             let scope = FnScope::new(Some(f.sig), f.body);
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
             let params = typed_params(f.sig);
             for d in deadlines(&scan, f.body) {
+                // A budget over a batch of calls (`join_all` of checks,
+                // a walk over peers), not one request's deadline.
+                if is_batch_budget(cx, &fns, f, &scope, d.future) {
+                    continue;
+                }
                 let calls = scan.calls_in_expr(d.future);
                 // A duration the caller hands in, as for `.timeout(d)` on a
                 // request: the value the crate's calls agree on, and no
@@ -233,6 +249,12 @@ impl Rule for TimeoutWrapper {
                 arity: params.len(),
             };
             v.visit_block(f.body);
+            // A builder finished with a Unix-socket connector talks to a
+            // process of its own pod: none of its deadlines is a mesh one.
+            let local = v.unix_socket_chains(f.body);
+            if !local.is_empty() {
+                found.retain(|x| !x.chain.is_some_and(|c| local.contains(&c)));
+            }
         }
         let mut inits = Vec::new();
         static_inits(&cx.file.items, &mut inits);
@@ -464,6 +486,39 @@ impl MethodDeadlines<'_, '_, '_> {
         }
     }
 
+    /// The roots of the builder chains in `body` that are connected with a
+    /// connector opening a Unix domain socket
+    /// (`.connect_with_connector(service_fn(|_| UnixStream::connect(p)))`).
+    fn unix_socket_chains(&self, body: &syn::Block) -> Vec<usize> {
+        struct V<'m, 's, 'e, 'a> {
+            deadlines: &'m MethodDeadlines<'s, 'e, 'a>,
+            out: Vec<usize>,
+        }
+        impl<'x> Visit<'x> for V<'_, '_, '_, '_> {
+            fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+                let connector = matches!(
+                    m.method.to_string().as_str(),
+                    "connect_with_connector" | "connect_with_connector_lazy"
+                );
+                if connector
+                    && m.args.first().is_some_and(|a| {
+                        crate::analysis::net::connects_over_unix_socket(self.deadlines.scan, a)
+                    })
+                {
+                    self.out.extend(self.deadlines.chain_root(&m.receiver));
+                }
+                syn::visit::visit_expr_method_call(self, m);
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut v = V {
+            deadlines: self,
+            out: Vec::new(),
+        };
+        v.visit_block(body);
+        v.out
+    }
+
     /// The root of a builder chain, through method calls and `let`s
     /// (`endpoint = endpoint.timeout(d)` after `let mut endpoint =
     /// Endpoint::new(..)?`), as an identity shared by its deadlines.
@@ -495,6 +550,10 @@ impl MethodDeadlines<'_, '_, '_> {
         let cx = self.scan.cx;
         if matches!(method.as_str(), "insert" | "append") && m.args.len() == 2 {
             self.grpc_timeout_header(m);
+            return;
+        }
+        if matches!(method.as_str(), "with_timeout" | "with_connect_timeout") {
+            self.object_store_options(m);
             return;
         }
         let key = match method.as_str() {
@@ -663,6 +722,64 @@ impl MethodDeadlines<'_, '_, '_> {
                 }
             }
         }
+    }
+
+    /// object_store's `ClientOptions::new().with_timeout(d)` /
+    /// `with_connect_timeout(d)` (also on a `let` of the chain): the HTTP
+    /// client options a store builder takes (`with_client_options`), so
+    /// deadlines of every request the store makes. Reported at the setter,
+    /// one finding per options chain.
+    fn object_store_options(&mut self, m: &syn::ExprMethodCall) {
+        let cx = self.scan.cx;
+        let mut e: &Expr = &m.receiver;
+        let mut root = None;
+        for _ in 0..MAX_CHAIN {
+            match e {
+                Expr::MethodCall(r) => e = &r.receiver,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Path(p) => {
+                    let Some(b) = p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.scan.scope.binding_at(id))
+                    else {
+                        return;
+                    };
+                    let Some(init) = b.init else { return };
+                    e = init;
+                }
+                Expr::Call(c) => {
+                    root = Some(c);
+                    break;
+                }
+                _ => return,
+            }
+        }
+        let Some(Expr::Path(p)) = root.map(|c| &*c.func) else {
+            return;
+        };
+        let segs = cx.uses.resolve(&p.path);
+        let options = segs.first().is_some_and(|k| k == "object_store")
+            && (ends_with(&segs, &["ClientOptions", "new"])
+                || ends_with(&segs, &["ClientOptions", "default"]));
+        if !options || m.args.len() != 1 {
+            return;
+        }
+        let key = if m.method == "with_timeout" {
+            "timeout"
+        } else {
+            "connect_timeout"
+        };
+        let (v, source) = self.scan.ev.eval_sourced(&m.args[0]);
+        self.out.push(Found {
+            range: cx.method_range(m),
+            key,
+            nanos: v.as_duration_nanos(),
+            dest: Destination::default(),
+            what: "timeout in object_store client options, for every request of the store",
+            source,
+            chain: self.chain_root(&m.receiver),
+        });
     }
 
     /// The deadline a setter of the crate's own configuration type stores
