@@ -461,9 +461,9 @@ fn audit_unit(
     // parsed by the pool's threads, which hold their trees: a thread's span
     // table then takes only the files it holds (see `crate::workers`).
     let worth_holding = |text: &str| {
-        prefilter.as_ref().is_none_or(|p| {
-            p.keeps(crate::prefilter::Evidence::default(), text, &no_names)
-        })
+        prefilter
+            .as_ref()
+            .is_none_or(|p| p.keeps(crate::prefilter::Evidence::default(), text, &no_names))
     };
     let budget = crate::workers::HoldBudget::new();
     let all: Vec<usize> = (0..found.files.len()).collect();
@@ -480,8 +480,7 @@ fn audit_unit(
                 Ok(text) => text,
                 Err(e) => return Pass1::Done((Err(e), FileTime::default())),
             };
-            if (text.len() as u64) < BIG_FILE && worth_holding(&text) && budget.take(text.len())
-            {
+            if (text.len() as u64) < BIG_FILE && worth_holding(&text) && budget.take(text.len()) {
                 return Pass1::Later(std::sync::Mutex::new(text));
             }
             Pass1::Done(summarise_text(f, text, t, None))
@@ -519,14 +518,13 @@ fn audit_unit(
     );
     drop(later);
     let mut held = held.into_iter();
-    let (mut pass1, mut pass1_times): (Vec<Result<FileSummary, AuditError>>, Vec<FileTime>) =
-        first
-            .into_iter()
-            .map(|r| match r {
-                Pass1::Done(done) => done,
-                Pass1::Later(_) => held.next().expect("one result per deferred file"),
-            })
-            .unzip();
+    let (mut pass1, mut pass1_times): (Vec<Result<FileSummary, AuditError>>, Vec<FileTime>) = first
+        .into_iter()
+        .map(|r| match r {
+            Pass1::Done(done) => done,
+            Pass1::Later(_) => held.next().expect("one result per deferred file"),
+        })
+        .unzip();
     timings.summarise = stage.elapsed();
     timings.peak_rss_kib[1] = peak_rss_kib();
     timings.files_summarised = found.files.len();
@@ -994,6 +992,8 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// A file's pass 1: done, or its text, to be summarised by a thread that
 /// holds its tree.
+// Most files are `Done`, and their results are unboxed in the end anyway.
+#[allow(clippy::large_enum_variant)]
 enum Pass1 {
     Done((Result<FileSummary, AuditError>, FileTime)),
     Later(std::sync::Mutex<String>),
@@ -1013,8 +1013,8 @@ fn summarise(
     };
     if modules_only {
         let _turn = big_file_turn(f);
-        let summary = FileSummary::modules_only(&text, &f.abs)
-            .map_err(|(pos, msg)| file_error(f, pos, msg));
+        let summary =
+            FileSummary::modules_only(&text, &f.abs).map_err(|(pos, msg)| file_error(f, pos, msg));
         let time = FileTime {
             read_parse: t.elapsed(),
             ..Default::default()
