@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// Worker stacks: generous, because syn and our visitors recurse.
 const STACK_SIZE: usize = 256 * 1024 * 1024;
 /// Most source bytes a unit of work holds as syntax trees, over all threads
-/// (about 80 MB of trees).
-const HOLD_TEXT: usize = 4 * 1024 * 1024;
+/// (about 60 MB of trees).
+const HOLD_TEXT: usize = 3 * 1024 * 1024;
 
 /// What is left of a unit's [`HOLD_TEXT`].
 pub(crate) struct HoldBudget(AtomicUsize);
