@@ -502,7 +502,7 @@ fn audit_unit(
         })
         .collect();
     // Counted as done when deferred.
-    let held = workers.map_holding(
+    let held = workers.map(
         &later,
         &AtomicUsize::new(0),
         |&(i, text)| {
@@ -547,7 +547,7 @@ fn audit_unit(
                     && pass1[i].is_ok()
             })
             .collect();
-        let again = workers.map(
+        let again = workers.map_fresh(
             &production,
             &AtomicUsize::new(0),
             |&i| summarise(&found.files[i], max_file_size, false),
@@ -1246,7 +1246,7 @@ fn resummarise_through_reexports(
         return 0;
     }
     let count = redo.len();
-    let again = workers.map(
+    let again = workers.map_fresh(
         &redo,
         &AtomicUsize::new(0),
         |&i| {

@@ -17,8 +17,9 @@
 //! [`HOLD_TEXT`] bytes of source (a tree is some 20 times its text), and
 //! only the threads that hold trees parse into a span table they cannot
 //! empty: files to be held are parsed after every other file of pass 1 is
-//! summarised (on threads of their own that forget spans after each file),
-//! so a pool thread's span table holds just its own trees' files.
+//! summarised, and between pass 1 and pass 2 files are parsed on threads of
+//! their own ([`Workers::map_fresh`]), so a pool thread's span table holds
+//! just its own trees' files.
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -111,11 +112,10 @@ impl Workers {
         })
     }
 
-    /// Runs `work` over `items` on threads that hold no tree (each forgets
-    /// its spans after every item); results come back in input order, so
-    /// output never depends on scheduling. A panic in one item becomes that
-    /// item's `on_panic` result instead of ending the run.
-    pub fn map<T: Sync, R: Send>(
+    /// [`Workers::map`] on threads of their own, which hold no tree and
+    /// forget their spans after every item: for parsing between pass 1 and
+    /// pass 2, while the pool's threads hold trees.
+    pub fn map_fresh<T: Sync, R: Send>(
         &self,
         items: &[T],
         done: &AtomicUsize,
@@ -152,9 +152,12 @@ impl Workers {
         in_order(per_thread)
     }
 
-    /// [`Workers::map`] on the pool's threads, whose `work` may [`hold`]
-    /// trees: a thread forgets its spans only while it holds none.
-    pub fn map_holding<T: Sync, R: Send>(
+    /// Runs `work` over `items` on the pool's threads; results come back in
+    /// input order, so output never depends on scheduling. A panic in one
+    /// item becomes that item's `on_panic` result instead of ending the run.
+    /// `work` may [`hold`] trees: a thread forgets its spans after an item
+    /// only while it holds none.
+    pub fn map<T: Sync, R: Send>(
         &self,
         items: &[T],
         done: &AtomicUsize,
