@@ -251,3 +251,79 @@ fn in_order<R>(per_thread: Vec<Vec<(usize, R)>>) -> Vec<R> {
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(n: usize) -> Tree {
+        let text = format!("fn f{n}() {{}}");
+        let file = syn::parse_file(&text).expect("parses");
+        Tree { text, file }
+    }
+
+    #[test]
+    fn every_item_runs_once_in_order_with_the_tree_its_thread_holds() {
+        let workers = Workers::new(2).expect("threads");
+        let items: Vec<usize> = (0..40).collect();
+        // Even items are parsed and held in the first stage.
+        let first = workers.map(
+            &items,
+            &AtomicUsize::new(0),
+            |&i| {
+                if i % 2 == 0 {
+                    hold(i, tree(i));
+                }
+                i
+            },
+            |_, _| usize::MAX,
+        );
+        assert_eq!(first, items);
+        // The second stage runs items 5..40: held trees come back to the
+        // items they were held for, every item runs once, in input order.
+        let later: Vec<usize> = (5..40).collect();
+        let runs = AtomicUsize::new(0);
+        let second = workers.map_held(
+            &later,
+            |&i| i,
+            &AtomicUsize::new(0),
+            |&i, held| {
+                runs.fetch_add(1, Ordering::Relaxed);
+                let name = held.map(|t| match &t.file.items[0] {
+                    syn::Item::Fn(f) => f.sig.ident.to_string(),
+                    _ => String::new(),
+                });
+                (i, name)
+            },
+            |&i, _| (i, None),
+        );
+        assert_eq!(runs.load(Ordering::Relaxed), later.len());
+        assert_eq!(second.iter().map(|(i, _)| *i).collect::<Vec<_>>(), later);
+        // A tree comes back only to the item it was held for (an item held
+        // by a thread that the other one overtook is parsed again instead).
+        for (i, name) in &second {
+            if let Some(name) = name {
+                assert_eq!(name, &format!("f{i}"), "a tree went to another item");
+            }
+        }
+        // Trees held for items the second stage did not run are dropped.
+        workers.release();
+        let none = workers.map_held(
+            &[0usize, 2],
+            |&i| i,
+            &AtomicUsize::new(0),
+            |_, held| held.is_some(),
+            |_, _| true,
+        );
+        assert_eq!(none, [false, false]);
+    }
+
+    #[test]
+    fn the_budget_is_shared_and_never_overdrawn() {
+        let budget = HoldBudget::new();
+        assert!(budget.take(HOLD_TEXT - 10));
+        assert!(!budget.take(11));
+        assert!(budget.take(10));
+        assert!(!budget.take(1));
+    }
+}
