@@ -93,7 +93,6 @@ pub(crate) fn hold(key: usize, tree: Tree) {
 
 /// The audit's threads.
 pub(crate) struct Workers {
-    threads: usize,
     /// The threads that hold trees from pass 1 to pass 2.
     pool: rayon::ThreadPool,
 }
@@ -106,10 +105,7 @@ impl Workers {
             .thread_name(|i| format!("mesh-audit-{i}"))
             .build()
             .map_err(std::io::Error::other)?;
-        Ok(Workers {
-            threads: threads.max(1),
-            pool,
-        })
+        Ok(Workers { pool })
     }
 
     /// [`Workers::map`] on threads of their own, which hold no tree and
@@ -123,23 +119,18 @@ impl Workers {
         on_panic: impl Fn(&T, String) -> R + Sync,
     ) -> Vec<R> {
         let next = AtomicUsize::new(0);
-        let threads = self.threads.min(items.len()).max(1);
+        let threads = self.pool.current_num_threads().min(items.len()).max(1);
         let per_thread: Vec<Vec<(usize, R)>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
                     std::thread::Builder::new()
                         .stack_size(STACK_SIZE)
                         .spawn_scoped(s, || {
-                            let mut local = Vec::new();
-                            loop {
-                                let i = next.fetch_add(1, Ordering::Relaxed);
-                                let Some(item) = items.get(i) else { break };
-                                local.push((i, guarded(item, || work(item), &on_panic)));
-                                // Every tree of this item is gone.
-                                proc_macro2::extra::invalidate_current_thread_spans();
-                                done.fetch_add(1, Ordering::Relaxed);
-                            }
-                            local
+                            // Such a thread holds no tree: every tree of an
+                            // item is gone after it.
+                            drain(items, &next, done, &work, &on_panic, || {
+                                proc_macro2::extra::invalidate_current_thread_spans()
+                            })
                         })
                         .expect("spawning a worker thread")
                 })
@@ -165,17 +156,9 @@ impl Workers {
         on_panic: impl Fn(&T, String) -> R + Sync,
     ) -> Vec<R> {
         let next = AtomicUsize::new(0);
-        let per_thread = self.pool.broadcast(|_| {
-            let mut local = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                local.push((i, guarded(item, || work(item), &on_panic)));
-                forget_spans_if_free();
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-            local
-        });
+        let per_thread = self
+            .pool
+            .broadcast(|_| drain(items, &next, done, &work, &on_panic, forget_spans_if_free));
         in_order(per_thread)
     }
 
@@ -229,6 +212,27 @@ impl Workers {
     pub fn release(&self) {
         self.pool.broadcast(|_| release_here());
     }
+}
+
+/// One thread's share of a stage: the items it takes from `next`, each
+/// with its index, `after` each item.
+fn drain<T, R>(
+    items: &[T],
+    next: &AtomicUsize,
+    done: &AtomicUsize,
+    work: &impl Fn(&T) -> R,
+    on_panic: &impl Fn(&T, String) -> R,
+    after: impl Fn(),
+) -> Vec<(usize, R)> {
+    let mut local = Vec::new();
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(item) = items.get(i) else { break };
+        local.push((i, guarded(item, || work(item), on_panic)));
+        after();
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+    local
 }
 
 /// `work()`, or `on_panic` of the item if it panics.
