@@ -1080,10 +1080,11 @@ fn check_file(
     include_tests: bool,
     include_reconnect: bool,
 ) -> FileOutcome {
-    let lines = LineIndex::new(text);
     if whole_file_is_test && !include_tests {
         return FileOutcome::default();
     }
+    let _spans = crate::source::SpanText::enter(text);
+    let lines = LineIndex::new(text);
     let regions = if include_tests {
         Vec::new()
     } else {

@@ -3,6 +3,7 @@
 //! finding (`mod a::impl Client::fn fetch`) and its code with whitespace
 //! normalised. Line numbers are deliberately not part of it.
 
+use crate::source::SpanBytes;
 use std::str::FromStr;
 
 use syn::spanned::Spanned;
@@ -51,7 +52,7 @@ struct Collect {
 impl Collect {
     fn enter(&mut self, node: &impl Spanned, name: Option<String>) -> bool {
         let Some(name) = name else { return false };
-        let r = node.span().byte_range();
+        let r = node.span().bytes();
         self.path.push(name);
         self.out.push((r.start, r.end, self.path.join("::")));
         true

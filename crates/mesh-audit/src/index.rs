@@ -3,6 +3,7 @@
 //! one package so that rules can resolve a `const` defined in another module
 //! or a helper function that makes the network call.
 
+use crate::source::SpanBytes;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -285,6 +286,7 @@ impl FileSummary {
         text: &str,
         reexports: Vec<(Vec<String>, Vec<String>)>,
     ) -> FileSummary {
+        let _spans = crate::source::SpanText::enter(text);
         let lines = LineIndex::new(text);
         let empty = CrateIndex {
             foreign_reexports: reexports,
@@ -415,7 +417,7 @@ impl FileSummary {
                     fn visit_item(&mut self, _: &'x syn::Item) {}
                 }
                 if !analysis::testcode::is_test_item(f.attrs)
-                    && !in_test(f.body.brace_token.span.open().byte_range().start)
+                    && !in_test(f.body.brace_token.span.open().bytes().start)
                 {
                     Literals {
                         ev: &ev,
@@ -455,7 +457,7 @@ impl FileSummary {
                 }
                 .visit_block(f.body);
                 if !analysis::testcode::is_test_item(f.attrs)
-                    && !in_test(f.body.brace_token.span.open().byte_range().start)
+                    && !in_test(f.body.brace_token.span.open().bytes().start)
                 {
                     duration_args.extend(call_durations(&ev, f.body));
                     address_args.extend(call_addresses(&ev, f.body));
@@ -516,14 +518,15 @@ impl FileSummary {
             .collect();
         let empty_scope = FnScope::empty();
         let scan = NetScan::new(&cx, &empty_scope, None);
-        let mut client_fields: Vec<(String, Kind)> = analysis::net::field_types(file)
-            .into_iter()
-            .map(|(name, ty)| (name, scan.kind_of_type(ty)))
+        let field_types = analysis::net::field_types(file);
+        let mut client_fields: Vec<(String, Kind)> = field_types
+            .iter()
+            .map(|(name, ty)| (name.clone(), scan.kind_of_type(ty)))
             .filter(|(_, k)| *k != Kind::Unknown)
             .collect();
         client_fields.sort_by(|a, b| a.0.cmp(&b.0));
         let deref_kinds = scan.deref_kinds(file);
-        let mut field_recvs: Vec<(String, Recv)> = analysis::net::field_types(file)
+        let mut field_recvs: Vec<(String, Recv)> = field_types
             .into_iter()
             .filter_map(|(name, ty)| Some((name, scan.recv_of_type(ty, 0)?)))
             .collect();
@@ -598,19 +601,24 @@ impl FileSummary {
                 })
                 .map(|b| b.range.byte_start as usize)
                 .collect();
-            analysis::scope::functions(file)
-                .into_iter()
-                .filter(|f| {
-                    let body = f.body.brace_token.span.join().byte_range();
-                    binds.iter().any(|at| body.contains(at))
-                })
-                .map(|f| {
-                    let mut path = f.module.clone();
-                    path.extend(f.self_ty.clone());
-                    path.push(f.name.clone());
-                    path
-                })
-                .collect()
+            // Most files serve nothing: no second walk over their functions.
+            if binds.is_empty() {
+                Vec::new()
+            } else {
+                analysis::scope::functions(file)
+                    .into_iter()
+                    .filter(|f| {
+                        let body = f.body.brace_token.span.join().bytes();
+                        binds.iter().any(|at| body.contains(at))
+                    })
+                    .map(|f| {
+                        let mut path = f.module.clone();
+                        path.extend(f.self_ty.clone());
+                        path.push(f.name.clone());
+                        path
+                    })
+                    .collect()
+            }
         };
         let uses_clap = CLI_CRATES.iter().any(|k| cx.uses.imports_from(k))
             || file.attrs.iter().any(|a| a.path().is_ident("clap"))
@@ -988,12 +996,12 @@ fn builder_deadline_fields(
                 syn::Expr::Path(p) => {
                     let id = p.path.get_ident()?;
                     let name = id.to_string();
-                    let at = id.span().byte_range().start;
+                    let at = id.span().bytes().start;
                     let bound = self
                         .pattern_lets
                         .iter()
                         .rev()
-                        .find(|(n, init)| *n == name && init.span().byte_range().end <= at)
+                        .find(|(n, init)| *n == name && init.span().bytes().end <= at)
                         .map(|(_, init)| *init)
                         .or_else(|| self.scope.binding_at(id).and_then(|b| b.init))?;
                     self.field_read(bound, depth + 1)

@@ -1,6 +1,7 @@
 //! Server binds: where a service starts listening, and on which address.
 //! Shared by the bind rules so that they agree on what a bind is.
 
+use crate::source::SpanBytes;
 use mesh_audit_model::TextRange;
 use syn::visit::Visit;
 use syn::Expr;
@@ -132,7 +133,7 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                 .path
                 .segments
                 .first()
-                .map(|s| s.ident.span().byte_range().start as u32)
+                .map(|s| s.ident.span().bytes().start as u32)
                 .unwrap_or(0),
             _ => 0,
         }
@@ -302,7 +303,7 @@ impl BindVisitor<'_, '_> {
                 }
                 Expr::Path(p) if depth < 4 => {
                     let id = p.path.get_ident()?;
-                    let use_at = id.span().byte_range().start;
+                    let use_at = id.span().bytes().start;
                     let at = seen_at.map_or(use_at, |s| s.min(use_at));
                     let b = self.scope.lookup(&id.to_string(), at)?;
                     return self.chain_root(b.init?, Some(b.at), depth + 1);

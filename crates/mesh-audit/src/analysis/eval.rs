@@ -3,6 +3,7 @@
 //! and environment lookups with a default. Anything else is `Unknown`:
 //! rules must never guess a value.
 
+use crate::source::SpanBytes;
 use std::cell::{Cell, RefCell};
 
 use syn::{Expr, Lit};
@@ -256,7 +257,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         if path.segments.len() == 1 {
             let ident = &path.segments[0].ident;
             let name = ident.to_string();
-            let at = ident.span().byte_range().start;
+            let at = ident.span().bytes().start;
             if let Some(b) = self.lookup(&name, at) {
                 return self.eval_binding(b, d);
             }
@@ -307,7 +308,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     return Value::Unknown;
                 };
                 let (text, env) =
-                    self.format(&fmt.value(), &args[1..], fmt.span().byte_range().start, d);
+                    self.format(&fmt.value(), &args[1..], fmt.span().bytes().start, d);
                 // `format!("{host}:{port}")` with `host` from the environment
                 // still comes from there: keep the provenance.
                 match env {

@@ -9,6 +9,7 @@
 //! `HttpServer::new`, ...), followed through `let` bindings, never by a
 //! method name alone.
 
+use crate::source::SpanBytes;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -96,7 +97,7 @@ fn start_of<T: quote::ToTokens>(node: &T) -> usize {
     node.to_token_stream()
         .into_iter()
         .next()
-        .map(|t| t.span().byte_range().start)
+        .map(|t| t.span().bytes().start)
         .unwrap_or(0)
 }
 
@@ -106,11 +107,11 @@ pub fn byte_range<T: quote::ToTokens>(node: &T) -> Range<usize> {
     let Some(first) = tokens.next() else {
         return 0..0;
     };
-    let start = first.span().byte_range().start;
+    let start = first.span().bytes().start;
     let end = tokens
         .last()
-        .map(|t| t.span().byte_range().end)
-        .unwrap_or(first.span().byte_range().end);
+        .map(|t| t.span().bytes().end)
+        .unwrap_or(first.span().bytes().end);
     start..end.max(start)
 }
 
@@ -848,7 +849,7 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
         }
         // `let handler = handler.clone()`: the name inside its own
         // initialiser is the earlier binding.
-        let pos = id.span().byte_range().start;
+        let pos = id.span().bytes().start;
         let mut binding = self.lc.scope.binding_at(id);
         if let Some(b) = binding {
             if b.init.is_some_and(|init| byte_range(init).contains(&pos)) {
@@ -1362,9 +1363,9 @@ pub fn analyse_fn<'e>(
         server_names: HashSet::new(),
         select_depth: 0,
         stmts: vec![(
-            f.body.brace_token.span.close().byte_range().end,
-            f.body.brace_token.span.open().byte_range().start
-                ..f.body.brace_token.span.close().byte_range().end,
+            f.body.brace_token.span.close().bytes().end,
+            f.body.brace_token.span.open().bytes().start
+                ..f.body.brace_token.span.close().bytes().end,
         )],
         spawn_marks: Vec::new(),
         dead_link: None,
@@ -1553,8 +1554,7 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
         syn::visit::visit_expr(self, e);
     }
     fn visit_block(&mut self, b: &'x syn::Block) {
-        let block = b.brace_token.span.open().byte_range().start
-            ..b.brace_token.span.close().byte_range().end;
+        let block = b.brace_token.span.open().bytes().start..b.brace_token.span.close().bytes().end;
         for s in &b.stmts {
             let end = stmt_end(s).unwrap_or(block.end);
             self.stmts.push((end, block.clone()));
@@ -1626,8 +1626,8 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
 /// Where a statement ends, when a token says so without a token walk.
 fn stmt_end(s: &syn::Stmt) -> Option<usize> {
     match s {
-        syn::Stmt::Local(l) => Some(l.semi_token.span.byte_range().end),
-        syn::Stmt::Expr(_, Some(semi)) => Some(semi.span.byte_range().end),
+        syn::Stmt::Local(l) => Some(l.semi_token.span.bytes().end),
+        syn::Stmt::Expr(_, Some(semi)) => Some(semi.span.bytes().end),
         syn::Stmt::Expr(e, None) => Some(byte_range(e).end),
         syn::Stmt::Macro(m) => Some(byte_range(m).end),
         syn::Stmt::Item(_) => None,
@@ -1740,7 +1740,7 @@ impl AfterServe<'_, '_, '_, '_> {
 
 impl<'x> Visit<'x> for AfterServe<'_, '_, '_, '_> {
     fn visit_block(&mut self, b: &'x syn::Block) {
-        let end = b.brace_token.span.close().byte_range().end;
+        let end = b.brace_token.span.close().bytes().end;
         for s in &b.stmts {
             if self.awaits_server(s) {
                 self.out.push(start_of(s)..end);

@@ -3,6 +3,7 @@
 //! expression or statement position, once per file, so that rules see a call
 //! inside `tokio::select!`, `join!`, `format!` arguments and the like.
 
+use crate::source::SpanBytes;
 use std::collections::HashMap;
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
@@ -152,9 +153,9 @@ fn key(mac: &syn::Macro) -> (usize, usize) {
         .path
         .segments
         .first()
-        .map(|s| s.ident.span().byte_range().start)
+        .map(|s| s.ident.span().bytes().start)
         .unwrap_or(0);
-    (start, mac.delimiter.span().close().byte_range().end)
+    (start, mac.delimiter.span().close().bytes().end)
 }
 
 /// Deep macro nesting is not hand-written code; stop re-parsing there.
@@ -300,8 +301,8 @@ fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Rang
     impl<'a> Visit<'a> for V {
         fn visit_item_macro(&mut self, m: &'a syn::ItemMacro) {
             if let (Some(id), true) = (&m.ident, m.mac.path.is_ident("macro_rules")) {
-                let start = m.mac.bang_token.span.byte_range().start;
-                let end = m.mac.delimiter.span().close().byte_range().end;
+                let start = m.mac.bang_token.span.bytes().start;
+                let end = m.mac.delimiter.span().close().bytes().end;
                 self.1.push(start..end);
                 // Only a macro whose body loops can hide a retry loop, and
                 // only one that registers routes (an app builder shared by
@@ -491,7 +492,7 @@ fn substitute(
                     let bytes = frag.clone().into_iter().fold(
                         None,
                         |acc: Option<std::ops::Range<usize>>, t| {
-                            let r = t.span().byte_range();
+                            let r = t.span().bytes();
                             Some(match acc {
                                 Some(a) => a.start.min(r.start)..a.end.max(r.end),
                                 None => r,
@@ -499,7 +500,7 @@ fn substitute(
                         },
                     );
                     if let Some(b) = bytes {
-                        origins.push((b, p.span().byte_range().start));
+                        origins.push((b, p.span().bytes().start));
                     }
                     if frag.clone().into_iter().count() == 1 {
                         out.extend(frag.clone());

@@ -9,6 +9,7 @@
 //! type. Calls to the crate's own functions inherit what those functions do,
 //! transitively, through the crate index.
 
+use crate::source::SpanBytes;
 use std::collections::HashMap;
 
 use mesh_audit_model::TextRange;
@@ -357,12 +358,14 @@ impl<'e, 'a> NetScan<'e, 'a> {
 
     fn classify_method(&self, m: &syn::ExprMethodCall) -> Option<NetCall> {
         let method = m.method.to_string();
-        let range = self.cx.method_range(m);
+        // Positions cost a line lookup and a character count; most method
+        // calls are not network calls, so they are found only for those.
+        let range = || self.cx.method_range(m);
         let recv = self.kind_of(&m.receiver, 0);
         let call = |protocol, client: &str, url: &Value, timeout| NetCall {
             protocol,
             client: client.to_string(),
-            range,
+            range: range(),
             dest: Destination::from_value(url),
             request_timeout: timeout,
         };
@@ -421,7 +424,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
     fn classify_call(&self, c: &syn::ExprCall) -> Option<NetCall> {
         let Expr::Path(p) = &*c.func else { return None };
         let segs = self.cx.uses.resolve(&p.path);
-        let range = self.cx.call_range(c);
+        let range = || self.cx.call_range(c);
         let first_arg = || {
             c.args
                 .first()
@@ -435,7 +438,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let call = |protocol, client: &str, url: Value| NetCall {
             protocol,
             client: client.to_string(),
-            range,
+            range: range(),
             dest: Destination::from_value(&url),
             request_timeout: None,
         };
@@ -458,7 +461,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
     }
 
     /// A call of the crate's own free function, which inherits its network calls.
-    fn crate_fn(&self, segs: &[String], range: TextRange) -> Option<NetCall> {
+    fn crate_fn(&self, segs: &[String], range: impl FnOnce() -> TextRange) -> Option<NetCall> {
         let name = segs.last()?;
         // `Self::helper()`, `helper()`, `module::helper()`, `crate::m::f()`,
         // `dep_crate::m::f()`: resolved from this file's module.
@@ -469,7 +472,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         Some(NetCall {
             protocol: found.protocol,
             client: format!("{name}()"),
-            range,
+            range: range(),
             dest: found.dest.clone(),
             request_timeout: None,
         })
@@ -479,7 +482,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         &self,
         m: &syn::ExprMethodCall,
         method: &str,
-        range: TextRange,
+        range: impl FnOnce() -> TextRange,
     ) -> Option<NetCall> {
         let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
         let typed = if on_self {
@@ -503,7 +506,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         Some(NetCall {
             protocol: found.protocol,
             client: format!("{method}()"),
-            range,
+            range: range(),
             dest: found.dest,
             request_timeout: None,
         })
@@ -530,7 +533,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 if id == "self" {
                     return None;
                 }
-                let at = id.span().byte_range().start;
+                let at = id.span().bytes().start;
                 let b = self.scope.lookup(&id.to_string(), at)?;
                 match (b.ty, b.init) {
                     (Some(ty), _) => self.recv_of_type(ty, 0),
@@ -775,7 +778,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 };
                 // While a binding's initialiser is read, names in it see only
                 // the bindings before it: `let ep = ep.timeout(..)`.
-                let at = id.span().byte_range().start;
+                let at = id.span().bytes().start;
                 let at = self.horizon.get().map_or(at, |h| h.min(at));
                 let b = self.scope.lookup(&id.to_string(), at);
                 // `let (sender, conn) = http1::handshake(io).await?`: an
@@ -963,10 +966,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         // A local closure that builds the request each time it is called
         // (`let build = || client.post(url).header(..); build().send()`).
         if let Some(id) = p.path.get_ident() {
-            if let Some(b) = self
-                .scope
-                .lookup(&id.to_string(), id.span().byte_range().start)
-            {
+            if let Some(b) = self.scope.lookup(&id.to_string(), id.span().bytes().start) {
                 if let Some(Expr::Closure(cl)) = b.init {
                     return self.kind_of(&cl.body, d);
                 }

@@ -7,6 +7,7 @@
 //! Shared by `retry-loop` (which reports them) and `timeout-wrapper` (which
 //! stays silent on a deadline inside one: that is the loop's per-try timeout).
 
+use crate::source::SpanBytes;
 use std::ops::Range;
 
 use mesh_audit_model::TextRange;
@@ -168,11 +169,11 @@ impl<'a> LoopRef<'a> {
     }
     fn bytes(&self) -> Range<usize> {
         let start = match self {
-            LoopRef::Loop(l) => l.loop_token.span.byte_range().start,
-            LoopRef::While(l) => l.while_token.span.byte_range().start,
-            LoopRef::For(l) => l.for_token.span.byte_range().start,
+            LoopRef::Loop(l) => l.loop_token.span.bytes().start,
+            LoopRef::While(l) => l.while_token.span.bytes().start,
+            LoopRef::For(l) => l.for_token.span.bytes().start,
         };
-        start..self.body().brace_token.span.close().byte_range().end
+        start..self.body().brace_token.span.close().bytes().end
     }
 }
 
@@ -205,9 +206,9 @@ impl<'e> Visit<'e> for LoopCollector<'_, 'e, '_> {
                 .path
                 .segments
                 .first()
-                .map(|s| s.ident.span().byte_range().start)
+                .map(|s| s.ident.span().bytes().start)
                 .unwrap_or(0);
-            let end = mac.delimiter.span().close().byte_range().end;
+            let end = mac.delimiter.span().close().bytes().end;
             self.invocation = Some(cx.lines.range(start..end.max(start)));
         }
         for s in cx.macros.stmts(mac) {
@@ -1345,7 +1346,7 @@ fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
                 if let (Some(id), syn::Lit::Int(i)) = (p.path.get_ident(), &l.lit) {
                     if let Ok(step) = i.base10_parse::<i128>() {
                         self.0
-                            .push((id.to_string(), sign * step, b.span().byte_range().start));
+                            .push((id.to_string(), sign * step, b.span().bytes().start));
                     }
                 }
             }
@@ -1365,11 +1366,8 @@ fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
                     if lp.path.is_ident(id) {
                         if let syn::Lit::Int(i) = &l.lit {
                             if let Ok(step) = i.base10_parse::<i128>() {
-                                self.0.push((
-                                    id.to_string(),
-                                    sign * step,
-                                    a.span().byte_range().start,
-                                ));
+                                self.0
+                                    .push((id.to_string(), sign * step, a.span().bytes().start));
                             }
                         }
                     }
@@ -1591,7 +1589,7 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
             let exits = block_always_exits(&i.then_branch);
             if exits && self.counts(&i.cond) {
                 self.out
-                    .push((i.cond.span().byte_range().start, &i.cond, true, None));
+                    .push((i.cond.span().bytes().start, &i.cond, true, None));
             }
             syn::visit::visit_expr_if(self, i);
         }
@@ -1619,7 +1617,7 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
                             continue;
                         };
                         let keeps_going = b.value != always_exits(&a.body);
-                        let at = cond.span().byte_range().start;
+                        let at = cond.span().bytes().start;
                         if keeps_going
                             && self.counts(cond)
                             && !self.out.iter().any(|(x, ..)| *x == at)
@@ -1638,15 +1636,15 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
                     continue;
                 }
                 if always_exits(&a.body) {
-                    guards.push((g.span().byte_range().start, g, true));
+                    guards.push((g.span().bytes().start, g, true));
                 } else if m.arms[idx + 1..]
                     .iter()
                     .any(|b| is_failure_pat(arm_parts(b).0) && always_exits(&b.body))
                 {
-                    guards.push((g.span().byte_range().start, g, false));
+                    guards.push((g.span().bytes().start, g, false));
                 }
             }
-            let group = (guards.len() > 1).then(|| m.match_token.span.byte_range().start);
+            let group = (guards.len() > 1).then(|| m.match_token.span.bytes().start);
             self.out.extend(
                 guards
                     .into_iter()
@@ -1761,7 +1759,7 @@ fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
 fn stepped_delay(scan: &NetScan<'_, '_>, body: &syn::Block, arg: &Expr) -> Option<u128> {
     let Expr::Path(p) = arg else { return None };
     let id = p.path.get_ident()?;
-    let at = id.span().byte_range().start;
+    let at = id.span().bytes().start;
     struct Steps<'x> {
         name: &'x syn::Ident,
         before: usize,
@@ -1775,7 +1773,7 @@ fn stepped_delay(scan: &NetScan<'_, '_>, body: &syn::Block, arg: &Expr) -> Optio
                 _ => None,
             };
             if let (Some(add), Expr::Path(p)) = (add, &*b.left) {
-                if p.path.is_ident(self.name) && b.span().byte_range().start < self.before {
+                if p.path.is_ident(self.name) && b.span().bytes().start < self.before {
                     self.out.push((add, &b.right));
                 }
             }
@@ -1790,8 +1788,8 @@ fn stepped_delay(scan: &NetScan<'_, '_>, body: &syn::Block, arg: &Expr) -> Optio
         out: Vec::new(),
     };
     // Only the steps of the loop body itself (not a `let` of that name in it).
-    let body_bytes = body.brace_token.span.open().byte_range().start
-        ..body.brace_token.span.close().byte_range().end;
+    let body_bytes =
+        body.brace_token.span.open().bytes().start..body.brace_token.span.close().bytes().end;
     let binding = scan.scope.binding_at(id)?;
     if body_bytes.contains(&binding.at) {
         return None;
@@ -2280,7 +2278,7 @@ impl<'a> Visit<'a> for Signals {
             _ => None,
         };
         if let Some(t) = token {
-            self.out.push((m.method.span().byte_range().start, t));
+            self.out.push((m.method.span().bytes().start, t));
         }
         syn::visit::visit_expr_method_call(self, m);
     }
@@ -2290,7 +2288,7 @@ impl<'a> Visit<'a> for Signals {
             let at = p
                 .segments
                 .first()
-                .map(|s| s.ident.span().byte_range().start)
+                .map(|s| s.ident.span().bytes().start)
                 .unwrap_or(0);
             self.out.push((at, t));
         }
@@ -2301,7 +2299,7 @@ impl<'a> Visit<'a> for Signals {
             for (num, other) in [(&*b.right, &*b.left), (&*b.left, &*b.right)] {
                 if let Expr::Lit(l) = num {
                     if let Some(t) = retriable_code(&l.lit).filter(|_| reads_status_number(other)) {
-                        self.out.push((l.lit.span().byte_range().start, t));
+                        self.out.push((l.lit.span().bytes().start, t));
                     }
                 }
             }
@@ -2320,7 +2318,7 @@ impl<'a> Visit<'a> for Signals {
                         Pat::Or(o) => pats.extend(o.cases.iter()),
                         Pat::Lit(l) => {
                             if let Some(t) = retriable_code(&l.lit) {
-                                self.out.push((l.lit.span().byte_range().start, t));
+                                self.out.push((l.lit.span().bytes().start, t));
                             }
                         }
                         _ => {}
@@ -2822,7 +2820,7 @@ fn fan_out_ranges(
                                 .and_then(|b| b.init),
                             _ => None,
                         };
-                        self.out.push(init.unwrap_or(a).span().byte_range());
+                        self.out.push(init.unwrap_or(a).span().bytes());
                     }
                 }
             }
@@ -2834,7 +2832,7 @@ fn fan_out_ranges(
                 e = &p.expr;
             }
             if !matches!(e, Expr::Range(_)) {
-                self.out.push(f.body.span().byte_range());
+                self.out.push(f.body.span().bytes());
             }
             syn::visit::visit_expr_for_loop(self, f);
         }
@@ -2863,7 +2861,7 @@ fn collection_walks(body: &syn::Block) -> Vec<Range<usize>> {
                 e = &p.expr;
             }
             if !matches!(e, Expr::Range(_)) {
-                self.0.push(f.body.span().byte_range());
+                self.0.push(f.body.span().bytes());
             }
             syn::visit::visit_expr_for_loop(self, f);
         }
@@ -3592,8 +3590,8 @@ impl<'x> Visit<'x> for HelperCalls<'_, '_, '_> {
                     .map(|s| s.ident.to_string())
                     .collect::<Vec<_>>()
                     .join("::");
-                let start = c.func.span().byte_range().start;
-                let end = c.paren_token.span.close().byte_range().end;
+                let start = c.func.span().bytes().start;
+                let end = c.paren_token.span.close().bytes().end;
                 self.report(name, &fns, &args, cx.call_range(c), start..end.max(start));
             }
         }
@@ -3629,8 +3627,8 @@ impl<'x> Visit<'x> for HelperCalls<'_, '_, '_> {
             let fns = cx.index.methods_of(&ty, &m.method.to_string());
             if fns.iter().any(|f| !f.helper.loops.is_empty()) {
                 let args: Vec<&Expr> = m.args.iter().collect();
-                let start = m.method.span().byte_range().start;
-                let end = m.paren_token.span.close().byte_range().end;
+                let start = m.method.span().bytes().start;
+                let end = m.paren_token.span.close().bytes().end;
                 self.report(
                     format!("{}.{}", expr_text(recv), m.method),
                     &fns,

@@ -1,6 +1,7 @@
 //! Test code, classified once for every rule: findings there are noise
 //! unless the user asks for them (`--include-tests`).
 
+use crate::source::SpanBytes;
 use std::path::{Path, PathBuf};
 
 use syn::visit::Visit;
@@ -101,11 +102,11 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
             let ts = tokens.to_token_stream();
             let mut it = ts.into_iter();
             if let Some(first) = it.next() {
-                let start = first.span().byte_range().start;
+                let start = first.span().bytes().start;
                 let end = it
                     .last()
-                    .map(|t| t.span().byte_range().end)
-                    .unwrap_or(first.span().byte_range().end);
+                    .map(|t| t.span().bytes().end)
+                    .unwrap_or(first.span().bytes().end);
                 self.out.push(start..end);
             }
             true

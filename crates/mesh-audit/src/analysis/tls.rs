@@ -13,6 +13,7 @@
 //! `use_preconfigured_tls(cfg)`) is reported only when the configuration
 //! comes from outside the crate, so the one made here is not counted twice.
 
+use crate::source::SpanBytes;
 use std::collections::HashMap;
 
 use mesh_audit_model::TextRange;
@@ -305,7 +306,7 @@ enum Base {
 }
 
 fn call_key(c: &syn::ExprCall) -> usize {
-    c.paren_token.span.open().byte_range().start
+    c.paren_token.span.open().bytes().start
 }
 
 /// The configuration a value is, with wrappers (`&`, `?`, `.await`,
@@ -469,7 +470,7 @@ impl<'a> Visit<'a> for Finder<'_, '_, 'a> {
         };
         if let (Some(id), Some(init)) = (ident, &l.init) {
             if let Some(Base::Call(k)) = self.base_of(&init.expr) {
-                self.pending.insert(k, id.span().byte_range().start);
+                self.pending.insert(k, id.span().bytes().start);
             }
         }
         syn::visit::visit_local(self, l);
@@ -762,7 +763,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         // reqwest: one configuration per builder, at its first TLS method.
         let mut seen: Vec<Base> = Vec::new();
         let mut sorted = reqwest;
-        sorted.sort_by_key(|(_, m)| m.method.span().byte_range().start);
+        sorted.sort_by_key(|(_, m)| m.method.span().bytes().start);
         for (b, m) in sorted {
             if seen.contains(&b) {
                 if let Some(c) = creations.iter_mut().find(|c| {

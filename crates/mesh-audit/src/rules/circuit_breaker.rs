@@ -81,6 +81,7 @@
 //! pools; any type whose failure counter is not compared with a threshold
 //! that opens it.
 
+use crate::source::SpanBytes;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
@@ -254,7 +255,7 @@ impl<'c, 'a> File<'c, 'a> {
             .collect();
         let test_fn: Vec<bool> = fns
             .iter()
-            .map(|f| in_regions(&regions, f.body.brace_token.span.open().byte_range().start))
+            .map(|f| in_regions(&regions, f.body.brace_token.span.open().bytes().start))
             .collect();
 
         struct Collect<'a> {
@@ -544,7 +545,7 @@ fn expr_start(e: &Expr) -> usize {
     e.to_token_stream()
         .into_iter()
         .next()
-        .map(|t| t.span().byte_range().start)
+        .map(|t| t.span().bytes().start)
         .unwrap_or(0)
 }
 
@@ -960,7 +961,7 @@ fn guards_trip(
     }
     impl<'a> Visit<'a> for Find<'a> {
         fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
-            let r = i.cond.span().byte_range();
+            let r = i.cond.span().bytes();
             if r.start <= self.at && self.at < r.end {
                 self.found = Some(i);
             }
@@ -970,7 +971,7 @@ fn guards_trip(
         fn visit_item(&mut self, _: &'a syn::Item) {}
     }
     let mut f = Find {
-        at: cmp.span().byte_range().start,
+        at: cmp.span().bytes().start,
         found: None,
     };
     f.visit_block(body);
@@ -1077,7 +1078,7 @@ fn mentions_counter(shape: &Shape, scope: &FnScope<'_>, e: &Expr, depth: u32) ->
                         } else if self.depth < 3 {
                             if let Some(init) = self
                                 .scope
-                                .lookup(&name, id.span().byte_range().start)
+                                .lookup(&name, id.span().bytes().start)
                                 .and_then(|b| b.init)
                             {
                                 self.hit =

@@ -54,6 +54,7 @@
 //! sidecar); handlers in other files that only use Redis (the crate index
 //! does not carry cache calls); test code.
 
+use crate::source::SpanBytes;
 use std::collections::BTreeMap;
 
 use mesh_audit_model::TextRange;
@@ -238,7 +239,7 @@ impl<'x> Visit<'x> for Registrations<'_, '_, '_> {
             e = &inner.receiver;
         }
         if let Expr::Call(c) = e {
-            let start = c.paren_token.span.open().byte_range().start;
+            let start = c.paren_token.span.open().bytes().start;
             if let Expr::Path(p) = &*c.func {
                 if !self.seen_roots.contains(&start) && is_route_fn(&self.cx.uses.resolve(&p.path))
                 {

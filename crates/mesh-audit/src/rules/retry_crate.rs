@@ -86,6 +86,7 @@
 //! `with_max_attempts(1)`), states the SDK's default unchanged
 //! (`RetryConfig::standard()` alone) or hands on a shared config's policy.
 
+use crate::source::SpanBytes;
 use std::collections::{BTreeMap, HashSet};
 
 use mesh_audit_model::TextRange;
@@ -352,7 +353,7 @@ impl<'a> Mutations<'a> {
                                     if let Some(id) = p.path.get_ident() {
                                         self.0.push((
                                             id.to_string(),
-                                            id.span().byte_range().start,
+                                            id.span().bytes().start,
                                             field.to_string(),
                                             Some(&a.right),
                                         ));
@@ -365,7 +366,7 @@ impl<'a> Mutations<'a> {
                                 if let Some(id) = p.path.get_ident() {
                                     self.0.push((
                                         id.to_string(),
-                                        id.span().byte_range().start,
+                                        id.span().bytes().start,
                                         m.method.to_string(),
                                         m.args.first(),
                                     ));
@@ -453,7 +454,7 @@ fn resolve_call(cx: &FileCtx<'_>, e: &Expr) -> Option<Vec<String>> {
 }
 
 fn method_key(m: &syn::ExprMethodCall) -> usize {
-    m.method.span().byte_range().start
+    m.method.span().bytes().start
 }
 
 impl<'e, 'a> Finder<'_, 'e, 'a> {
@@ -462,8 +463,8 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
     }
 
     fn call_range(&self, c: &syn::ExprCall) -> TextRange {
-        let start = c.func.span().byte_range().start;
-        let end = c.paren_token.span.close().byte_range().end;
+        let start = c.func.span().bytes().start;
+        let end = c.paren_token.span.close().bytes().end;
         self.scan.cx.lines.range(start..end.max(start))
     }
 
@@ -493,7 +494,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             Expr::Path(p) => {
                 if let Some(id) = p.path.get_ident() {
                     let name = id.to_string();
-                    let at = id.span().byte_range().start;
+                    let at = id.span().bytes().start;
                     if let Some(b) = self.scan.scope.lookup(&name, at) {
                         let mut pol = match (b.init, b.ty) {
                             (Some(init), _) => self.policy_of(init, d),
@@ -846,8 +847,8 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             }
         }
         let args: Vec<&Expr> = m.args.iter().collect();
-        let start = m.method.span().byte_range().start;
-        let end = m.paren_token.span.close().byte_range().end;
+        let start = m.method.span().bytes().start;
+        let end = m.paren_token.span.close().bytes().end;
         let range = cx.lines.range(start..end.max(start));
         self.report_helper(range, &fns, &args, &chain);
     }
@@ -988,7 +989,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         }
         // tryhard::retry_fn(op) without a chain (a chain is read from its outer end).
         if facts.names_crate(&segs, "tryhard") && matches!(last, "retry_fn") {
-            let key = c.func.span().byte_range().start;
+            let key = c.func.span().bytes().start;
             if !self.chains_seen.contains(&key) {
                 if let Some(op) = arg(0) {
                     self.report_op(self.call_range(c), "tryhard", Policy::default(), op);
@@ -1004,7 +1005,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             )
         {
             let pol = arg(0).map(|a| self.policy_of(a, 0)).unwrap_or_default();
-            let dest = self.middleware_client_dest(c.func.span().byte_range().start);
+            let dest = self.middleware_client_dest(c.func.span().bytes().start);
             self.out.push(Found {
                 range: self.call_range(c),
                 lib: "reqwest-retry",
@@ -1142,7 +1143,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         let id = p.path.get_ident()?;
         self.scan
             .scope
-            .lookup(&id.to_string(), id.span().byte_range().start)?
+            .lookup(&id.to_string(), id.span().bytes().start)?
             .init
     }
 
@@ -1299,7 +1300,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         // tryhard::retry_fn(op).retries(3).exponential_backoff(d)
         if self.facts.names_crate(&segs, "tryhard") && segs.last().is_some_and(|s| s == "retry_fn")
         {
-            self.chains_seen.insert(c.func.span().byte_range().start);
+            self.chains_seen.insert(c.func.span().bytes().start);
             let mut pol = Policy {
                 known: true,
                 ..Policy::default()
@@ -1470,8 +1471,8 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         impl<'a> Visit<'a> for Lets<'a> {
             fn visit_local(&mut self, l: &'a syn::Local) {
                 if let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
-                    let start = init.expr.span().byte_range().start;
-                    let end = l.semi_token.span.byte_range().end;
+                    let start = init.expr.span().bytes().start;
+                    let end = l.semi_token.span.bytes().end;
                     self.0.push((pi.ident.to_string(), start..end));
                 }
                 syn::visit::visit_local(self, l);
