@@ -729,12 +729,56 @@ fn made_in_crate(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) ->
     }
 }
 
+/// Whether the file uses one of `crates`: imports from it, or writes a path
+/// through it without a `use` (`-> Option<tokio_postgres_rustls::MakeRustlsConnect>`).
+fn names_any_crate(cx: &FileCtx<'_>, crates: &[&str]) -> bool {
+    struct V<'v, 'a> {
+        cx: &'v FileCtx<'a>,
+        crates: &'v [&'v str],
+        /// The file's own modules: `redis::key()` under `mod redis;` is not the crate.
+        local_mods: Vec<String>,
+        found: bool,
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_path(&mut self, p: &'x syn::Path) {
+            if self.found || p.segments.len() < 2 {
+                return;
+            }
+            let segs = self.cx.uses.resolve(p);
+            self.found = segs
+                .first()
+                .is_some_and(|k| self.crates.contains(&k.as_str()) && !self.local_mods.contains(k));
+            syn::visit::visit_path(self, p);
+        }
+    }
+    if crates.iter().any(|k| cx.uses.imports_from(k)) {
+        return true;
+    }
+    let local_mods = cx
+        .file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            syn::Item::Mod(m) => Some(m.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut v = V {
+        cx,
+        crates,
+        local_mods,
+        found: false,
+    };
+    v.visit_file(cx.file);
+    v.found
+}
+
 /// Every TLS configuration the file's code makes, except those for
 /// database and broker connections and client configurations that trust
 /// only the public roots with no client certificate (ordinary HTTPS).
 pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
-    let opaque_client = OPAQUE_CLIENT_CRATES.iter().any(|k| cx.uses.imports_from(k));
-    let opaque_server = OPAQUE_SERVER_CRATES.iter().any(|k| cx.uses.imports_from(k));
+    let opaque_client = names_any_crate(cx, OPAQUE_CLIENT_CRATES);
+    let opaque_server = names_any_crate(cx, OPAQUE_SERVER_CRATES);
     let mut out = Vec::new();
     for f in functions(cx.file) {
         let scope = FnScope::new(Some(f.sig), f.body);
