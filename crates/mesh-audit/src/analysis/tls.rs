@@ -688,6 +688,110 @@ fn judge(c: &Creation<'_>, cx: &FileCtx<'_>, loads_certs: bool) -> (bool, bool) 
     }
 }
 
+/// Crates that hold the public web PKI roots or read the platform's store.
+const PUBLIC_ROOT_CRATES: &[&str] = &["rustls_native_certs", "webpki_roots", "webpki_root_certs"];
+
+/// Methods that add trusted roots to a tonic, reqwest or native-tls client.
+const ROOT_METHODS: &[&str] = &["ca_certificate", "ca_certificates", "add_root_certificate"];
+
+/// A tonic or reqwest client whose added roots all come from the public
+/// store (`rustls_native_certs::load_native_certs()` turned into a
+/// `Certificate`, directly or by a helper of the file that reads no file):
+/// ordinary HTTPS with the system's trust, written out by hand.
+fn only_public_roots(c: &Creation<'_>, scope: &FnScope<'_>, cx: &FileCtx<'_>) -> bool {
+    if !matches!(c.lib, Lib::Tonic | Lib::Reqwest | Lib::NativeTls) {
+        return false;
+    }
+    let roots: Vec<&Expr> = c
+        .methods
+        .iter()
+        .filter(|m| ROOT_METHODS.contains(&m.method.to_string().as_str()))
+        .filter_map(|m| m.args.first())
+        .collect();
+    !roots.is_empty() && roots.iter().all(|a| public_roots(a, scope, cx, 0))
+}
+
+/// Whether a certificate expression comes from the public roots.
+fn public_roots(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    let from_public = |segs: &[String]| {
+        segs.first()
+            .is_some_and(|k| PUBLIC_ROOT_CRATES.contains(&k.as_str()))
+    };
+    match peel(e, cx) {
+        Expr::Path(p) => match p.path.get_ident() {
+            Some(id) => scope
+                .binding_at(id)
+                .and_then(|b| b.init)
+                .is_some_and(|i| public_roots(i, scope, cx, depth + 1)),
+            None => from_public(&cx.uses.resolve(&p.path)),
+        },
+        Expr::MethodCall(m) => public_roots(&m.receiver, scope, cx, depth + 1),
+        Expr::Call(call) => {
+            let Expr::Path(p) = &*call.func else {
+                return false;
+            };
+            let segs = cx.uses.resolve(&p.path);
+            if from_public(&segs) {
+                return true;
+            }
+            // `Certificate::from_pem(pem)`: where the PEM comes from.
+            if segs.len() >= 2
+                && segs[segs.len() - 2] == "Certificate"
+                && segs[segs.len() - 1].starts_with("from_")
+            {
+                return call
+                    .args
+                    .first()
+                    .is_some_and(|a| public_roots(a, scope, cx, depth + 1));
+            }
+            // A helper of the file that loads the platform's store and reads
+            // no file of its own.
+            segs.len() == 1
+                && super::lifecycle::file_fn(cx.file, &segs[0])
+                    .filter(|f| f.self_ty.is_none())
+                    .is_some_and(|f| names_public_roots_only(f.body, cx))
+        }
+        _ => false,
+    }
+}
+
+/// A body that names a public-roots crate and no file-reading call.
+fn names_public_roots_only(body: &syn::Block, cx: &FileCtx<'_>) -> bool {
+    struct V<'v, 'a> {
+        cx: &'v FileCtx<'a>,
+        public: bool,
+        reads: bool,
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_path(&mut self, p: &'x syn::Path) {
+            let segs = self.cx.uses.resolve(p);
+            if segs
+                .first()
+                .is_some_and(|k| PUBLIC_ROOT_CRATES.contains(&k.as_str()))
+            {
+                self.public = true;
+            }
+            if (mentions(&segs, "fs") && segs.first().is_some_and(|k| k == "std" || k == "tokio"))
+                || ends_with(&segs, &["File", "open"])
+            {
+                self.reads = true;
+            }
+            syn::visit::visit_path(self, p);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        public: false,
+        reads: false,
+    };
+    v.visit_block(body);
+    v.public && !v.reads
+}
+
 /// Whether a configuration handed over at a use site was made in this
 /// crate (then it is reported where it is made, not here).
 fn made_in_crate(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) -> bool {
@@ -874,7 +978,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
                 continue;
             }
             let (reported, mtls) = judge(c, cx, loads_certs);
-            if !reported {
+            if !reported || (!mtls && only_public_roots(c, &scope, cx)) {
                 continue;
             }
             let dest = if c.side == Side::Client {
