@@ -694,11 +694,18 @@ const PUBLIC_ROOT_CRATES: &[&str] = &["rustls_native_certs", "webpki_roots", "we
 /// Methods that add trusted roots to a tonic, reqwest or native-tls client.
 const ROOT_METHODS: &[&str] = &["ca_certificate", "ca_certificates", "add_root_certificate"];
 
-/// A tonic or reqwest client whose added roots all come from the public
-/// store (`rustls_native_certs::load_native_certs()` turned into a
-/// `Certificate`, directly or by a helper of the file that reads no file):
-/// ordinary HTTPS with the system's trust, written out by hand.
-fn only_public_roots(c: &Creation<'_>, scope: &FnScope<'_>, cx: &FileCtx<'_>) -> bool {
+/// A tonic, reqwest or native-tls client whose added roots all come from
+/// the public store (`rustls_native_certs::load_native_certs()` turned into
+/// a `Certificate`, directly or by a helper of the file that reads no file):
+/// ordinary HTTPS with the system's trust, written out by hand; or from the
+/// pod's service-account CA, which only the Kubernetes API server's
+/// certificate chains to.
+fn only_public_roots(
+    c: &Creation<'_>,
+    scope: &FnScope<'_>,
+    body: &syn::Block,
+    cx: &FileCtx<'_>,
+) -> bool {
     if !matches!(c.lib, Lib::Tonic | Lib::Reqwest | Lib::NativeTls) {
         return false;
     }
@@ -708,27 +715,64 @@ fn only_public_roots(c: &Creation<'_>, scope: &FnScope<'_>, cx: &FileCtx<'_>) ->
         .filter(|m| ROOT_METHODS.contains(&m.method.to_string().as_str()))
         .filter_map(|m| m.args.first())
         .collect();
-    !roots.is_empty() && roots.iter().all(|a| public_roots(a, scope, cx, 0))
+    let w = Where { scope, body, cx };
+    !roots.is_empty() && roots.iter().all(|a| public_roots(a, &w, 0))
+}
+
+/// The function a certificate expression is read in.
+struct Where<'w, 'a> {
+    scope: &'w FnScope<'w>,
+    body: &'w syn::Block,
+    cx: &'w FileCtx<'a>,
+}
+
+/// The value a `let Ok(x) = value else { .. }` (or `Some(x)`) unwraps into
+/// `x`: the scope keeps only plain bindings.
+fn unwrapped_by_let_else<'b>(body: &'b syn::Block, id: &syn::Ident) -> Option<&'b Expr> {
+    struct V<'v, 'b> {
+        id: &'v syn::Ident,
+        out: Option<&'b Expr>,
+    }
+    impl<'b> Visit<'b> for V<'_, 'b> {
+        fn visit_local(&mut self, l: &'b syn::Local) {
+            if let (syn::Pat::TupleStruct(ts), Some(init)) = (&l.pat, &l.init) {
+                let wraps = ts.path.is_ident("Ok") || ts.path.is_ident("Some");
+                let binds = ts.elems.len() == 1
+                    && matches!(&ts.elems[0], syn::Pat::Ident(pi) if pi.ident == *self.id);
+                if wraps && binds {
+                    self.out = Some(&init.expr);
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'b syn::Item) {}
+    }
+    let mut v = V { id, out: None };
+    v.visit_block(body);
+    v.out
 }
 
 /// Whether a certificate expression comes from the public roots.
-fn public_roots(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) -> bool {
+fn public_roots(e: &Expr, w: &Where<'_, '_>, depth: u32) -> bool {
     if depth > 6 {
         return false;
     }
+    let (scope, cx) = (w.scope, w.cx);
     let from_public = |segs: &[String]| {
         segs.first()
             .is_some_and(|k| PUBLIC_ROOT_CRATES.contains(&k.as_str()))
     };
     match peel(e, cx) {
         Expr::Path(p) => match p.path.get_ident() {
-            Some(id) => scope
-                .binding_at(id)
-                .and_then(|b| b.init)
-                .is_some_and(|i| public_roots(i, scope, cx, depth + 1)),
+            Some(id) => match scope.binding_at(id) {
+                Some(b) => b.init.is_some_and(|i| public_roots(i, w, depth + 1)),
+                None => {
+                    unwrapped_by_let_else(w.body, id).is_some_and(|i| public_roots(i, w, depth + 1))
+                }
+            },
             None => from_public(&cx.uses.resolve(&p.path)),
         },
-        Expr::MethodCall(m) => public_roots(&m.receiver, scope, cx, depth + 1),
+        Expr::MethodCall(m) => public_roots(&m.receiver, w, depth + 1),
         Expr::Call(call) => {
             let Expr::Path(p) = &*call.func else {
                 return false;
@@ -736,6 +780,23 @@ fn public_roots(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) -> 
             let segs = cx.uses.resolve(&p.path);
             if from_public(&segs) {
                 return true;
+            }
+            // The pod's service-account CA: it signs the Kubernetes API
+            // server's certificate, and the API server is no meshed Service.
+            let reads_file = segs.first().is_some_and(|k| k == "std" || k == "tokio")
+                && mentions(&segs, "fs")
+                && matches!(
+                    segs.last().map(String::as_str),
+                    Some("read" | "read_to_string")
+                );
+            if reads_file {
+                let ev = super::eval::Evaluator::new(cx, scope);
+                return call.args.first().is_some_and(|a| {
+                    ev.eval(a).as_str().is_some_and(|path| {
+                        path.starts_with("/var/run/secrets/kubernetes.io/serviceaccount/")
+                            || path.starts_with("/run/secrets/kubernetes.io/serviceaccount/")
+                    })
+                });
             }
             // `Certificate::from_pem(pem)`: where the PEM comes from.
             if segs.len() >= 2
@@ -745,7 +806,7 @@ fn public_roots(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) -> 
                 return call
                     .args
                     .first()
-                    .is_some_and(|a| public_roots(a, scope, cx, depth + 1));
+                    .is_some_and(|a| public_roots(a, w, depth + 1));
             }
             // A helper of the file that loads the platform's store and reads
             // no file of its own.
@@ -978,7 +1039,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
                 continue;
             }
             let (reported, mtls) = judge(c, cx, loads_certs);
-            if !reported || (!mtls && only_public_roots(c, &scope, cx)) {
+            if !reported || (!mtls && only_public_roots(c, &scope, f.body, cx)) {
                 continue;
             }
             let dest = if c.side == Side::Client {

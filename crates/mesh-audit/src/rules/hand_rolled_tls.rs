@@ -101,6 +101,9 @@
 //!   made into the `Certificate` given to `ca_certificate` or
 //!   `add_root_certificate`, inline or by a helper of the file that reads
 //!   no file.
+//! - A client whose root is the pod's service-account CA
+//!   (`/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`): it talks to
+//!   the Kubernetes API server, which is not a meshed Service.
 //! - TLS terminated inside an upgraded connection (a function taking
 //!   `hyper::upgrade::Upgraded` or calling `hyper::upgrade::on`): a
 //!   forward proxy reading its clients' HTTPS inside their CONNECT tunnels,
