@@ -894,8 +894,12 @@ fn made_in_crate(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) ->
     }
 }
 
-/// Whether the file uses one of `crates`: imports from it, or writes a path
-/// through it without a `use` (`-> Option<tokio_postgres_rustls::MakeRustlsConnect>`).
+/// Whether the file uses one of `crates`: imports from it, or calls one of
+/// its functions by the full path without a `use`
+/// (`tokio_postgres_rustls::MakeRustlsConnect::new(cfg)`). A type, a
+/// pattern or an enum variant of such a crate (`Err(diesel::result::Error::
+/// NotFound)` matched in a file whose client calls another service) is not
+/// a connection it makes.
 fn names_any_crate(cx: &FileCtx<'_>, crates: &[&str]) -> bool {
     struct V<'v, 'a> {
         cx: &'v FileCtx<'a>,
@@ -905,15 +909,19 @@ fn names_any_crate(cx: &FileCtx<'_>, crates: &[&str]) -> bool {
         found: bool,
     }
     impl<'x> Visit<'x> for V<'_, '_> {
-        fn visit_path(&mut self, p: &'x syn::Path) {
-            if self.found || p.segments.len() < 2 {
-                return;
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve(&p.path);
+                let function = segs
+                    .last()
+                    .is_some_and(|f| f.starts_with(|ch: char| ch.is_ascii_lowercase()));
+                self.found |= p.path.segments.len() >= 2
+                    && function
+                    && segs.first().is_some_and(|k| {
+                        self.crates.contains(&k.as_str()) && !self.local_mods.contains(k)
+                    });
             }
-            let segs = self.cx.uses.resolve(p);
-            self.found = segs
-                .first()
-                .is_some_and(|k| self.crates.contains(&k.as_str()) && !self.local_mods.contains(k));
-            syn::visit::visit_path(self, p);
+            syn::visit::visit_expr_call(self, c);
         }
     }
     if crates.iter().any(|k| cx.uses.imports_from(k)) {
