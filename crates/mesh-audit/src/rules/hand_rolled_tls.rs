@@ -80,11 +80,11 @@
 //!
 //! ## Not reported
 //! - TLS to a database, cache or broker (sqlx, tokio-postgres, redis, lapin,
-//!   rdkafka, ... in the same file, imported or named by its full path as in
-//!   `tokio_postgres_rustls::MakeRustlsConnect::new(cfg)`, or the
-//!   configuration handed to such a client): the mesh carries those protocols as opaque TCP and does not
-//!   originate TLS for them by default, so the application's TLS is the only
-//!   encryption on the wire.
+//!   rdkafka, ... in the same file, imported or called by its full path as
+//!   in `tokio_postgres_rustls::MakeRustlsConnect::new(cfg)`, or the
+//!   configuration handed to such a client): the mesh carries those
+//!   protocols as opaque TCP and does not originate TLS for them by
+//!   default, so the application's TLS is the only encryption on the wire.
 //! - Servers of protocols the mesh does not carry as HTTP (a Postgres or
 //!   MySQL wire server, LDAPS, SMTP) in files that use such a server crate,
 //!   and QUIC (quinn, h3-quinn, s2n-quic): UDP, which sidecars do not carry.
