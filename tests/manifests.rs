@@ -663,8 +663,8 @@ fn human_output_shows_yaml_unless_no_suggestions() {
     };
     assert_eq!(kept(&bare), kept(&text));
     // 9 resilience/bind findings and 3 missing-health-endpoint warnings (a
-    // header and a help each), and the help lines of 5 info findings.
-    assert_eq!(kept(&bare).len(), 29, "{bare}");
+    // header and a help each), and the help lines of 4 info findings.
+    assert_eq!(kept(&bare).len(), 28, "{bare}");
 }
 
 #[test]
@@ -675,7 +675,7 @@ fn short_output_never_prints_yaml() {
         let o = run_example(&args);
         assert_exit(&o, 0);
         let out = stdout(&o);
-        assert_eq!(out.lines().count(), 17, "{out}");
+        assert_eq!(out.lines().count(), 16, "{out}");
         for line in out.lines() {
             assert!(line.starts_with("services/"), "{line}");
         }

@@ -62,6 +62,7 @@ pub fn server_binds(cx: &FileCtx<'_>) -> Vec<ServerBind> {
             out: &mut out,
             probes: free_port_probes(f.body),
             addr_reads: listeners_asked_for_address(f.body),
+            dialled: dialled_sockets(&scope, f.body),
         };
         v.visit_block(f.body);
     }
@@ -81,6 +82,49 @@ struct BindVisitor<'e, 'a> {
     /// Byte offsets of `TcpListener::bind` calls whose listener is asked for
     /// its `local_addr()` (and may serve too).
     addr_reads: Vec<u32>,
+    /// Where the locals that the body calls `.connect(..)` on are bound.
+    dialled: Vec<usize>,
+}
+
+/// The `let` bindings (by position) of the locals the body calls
+/// `.connect(..)` on: `let s = TcpSocket::new_v4()?; s.bind(..)?; s.connect(peer)`.
+fn dialled_sockets(scope: &FnScope<'_>, body: &syn::Block) -> Vec<usize> {
+    struct V<'v, 's> {
+        scope: &'v FnScope<'s>,
+        out: Vec<usize>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.method == "connect" {
+                if let Expr::Path(p) = &*m.receiver {
+                    if let Some(id) = p.path.get_ident() {
+                        if let Some(b) = self
+                            .scope
+                            .lookup(&id.to_string(), id.span().byte_range().start)
+                        {
+                            self.out.push(b.at);
+                        }
+                    }
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        scope,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out
+}
+
+/// The port of an `(host, port)` pair whose host is not known.
+fn tuple_port(v: &Value) -> Option<u16> {
+    match v {
+        Value::Tuple(t) if t.len() == 2 => t[1].as_int().and_then(|p| u16::try_from(p).ok()),
+        _ => None,
+    }
 }
 
 /// `TcpListener::bind(..)` calls whose listener is only asked for its
@@ -168,6 +212,20 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                 self.all += 1;
             }
         }
+        // A macro that names the listener (`tokio::spawn(guard!(serve(l)))`)
+        // uses it in a way we do not read: not a probe's harmless use.
+        fn visit_macro(&mut self, m: &'x syn::Macro) {
+            fn names(ts: proc_macro2::TokenStream, id: &syn::Ident) -> bool {
+                ts.into_iter().any(|t| match t {
+                    proc_macro2::TokenTree::Ident(i) => i == *id,
+                    proc_macro2::TokenTree::Group(g) => names(g.stream(), id),
+                    _ => false,
+                })
+            }
+            if names(m.tokens.clone(), self.name) {
+                self.all += 1;
+            }
+        }
     }
     struct Probes<'b> {
         body: &'b syn::Block,
@@ -246,7 +304,13 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
 }
 
 impl BindVisitor<'_, '_> {
-    fn record(&mut self, range: TextRange, framework: &'static str, addr: Value) {
+    fn record(
+        &mut self,
+        range: TextRange,
+        framework: &'static str,
+        addr: Value,
+        unknown_host_port: Option<u16>,
+    ) {
         let (v, mut from_env) = addr.or_env_default();
         // `(host, port)` with either part from the environment: its default
         // is what runs when the variable is unset. Only an environment host
@@ -270,7 +334,9 @@ impl BindVisitor<'_, '_> {
         // `host`/`port` and stay quiet on `None`.
         let (host, port) = match host_port(v) {
             Some((host, port)) => (Some(host), port),
-            None => (None, None),
+            // The host is a parameter or a setting, the port a literal:
+            // `SocketAddr::new(listen_ip, 0)` still binds a random port.
+            None => (None, unknown_host_port.or_else(|| tuple_port(v))),
         };
         self.out.push(ServerBind {
             range,
@@ -280,6 +346,49 @@ impl BindVisitor<'_, '_> {
             from_env: from_env && host_port(v).is_some(),
             addr_read: self.addr_reads.contains(&range.byte_start),
         });
+    }
+
+    /// Whether `e` names a local socket the function also `connect`s.
+    fn is_dialled(&self, e: &Expr) -> bool {
+        let Expr::Path(p) = e else { return false };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        self.scope
+            .lookup(&id.to_string(), id.span().byte_range().start)
+            .is_some_and(|b| self.dialled.contains(&b.at))
+    }
+
+    /// The port of `SocketAddr::new(ip, port)` (also `SocketAddrV4`/`V6`),
+    /// written inline or in the `let` the bind names, whatever the host.
+    fn port_beside_unknown_host(&self, e: &Expr, depth: u32) -> Option<u16> {
+        match e {
+            Expr::Reference(r) => self.port_beside_unknown_host(&r.expr, depth),
+            Expr::Paren(p) => self.port_beside_unknown_host(&p.expr, depth),
+            Expr::Call(c) if c.args.len() >= 2 => {
+                let Expr::Path(fp) = &*c.func else {
+                    return None;
+                };
+                let segs = self.cx.uses.resolve(&fp.path);
+                let socket_addr = ["SocketAddr", "SocketAddrV4", "SocketAddrV6"]
+                    .iter()
+                    .any(|t| ends_with(&segs, &[t, "new"]));
+                if !socket_addr {
+                    return None;
+                }
+                let port = self.ev.eval(&c.args[1]);
+                let (port, _) = port.or_env_default();
+                port.as_int().and_then(|p| u16::try_from(p).ok())
+            }
+            Expr::Path(p) if depth < 4 => {
+                let id = p.path.get_ident()?;
+                let b = self
+                    .scope
+                    .lookup(&id.to_string(), id.span().byte_range().start)?;
+                self.port_beside_unknown_host(b.init?, depth + 1)
+            }
+            _ => None,
+        }
     }
 
     /// The call a method chain starts from, through `let` bindings:
@@ -345,7 +454,8 @@ impl BindVisitor<'_, '_> {
             return;
         };
         let addr = self.ev.eval(first_arg);
-        self.record(self.cx.call_range(c), framework, addr);
+        let port = self.port_beside_unknown_host(first_arg, 0);
+        self.record(self.cx.call_range(c), framework, addr, port);
     }
 
     fn check_method(&mut self, m: &syn::ExprMethodCall) {
@@ -382,7 +492,9 @@ impl BindVisitor<'_, '_> {
                 } else if ends_with(&root, &["TcpSocket", "new_v4"])
                     || ends_with(&root, &["TcpSocket", "new_v6"])
                 {
-                    if method != "bind" {
+                    // A socket that is then `connect`ed is a client that
+                    // picks its source address, not a server.
+                    if method != "bind" || self.is_dialled(&m.receiver) {
                         return;
                     }
                     "tokio"
@@ -406,7 +518,8 @@ impl BindVisitor<'_, '_> {
             _ => return,
         };
         let addr = self.ev.eval(first_arg);
-        self.record(self.cx.method_range(m), framework, addr);
+        let port = self.port_beside_unknown_host(first_arg, 0);
+        self.record(self.cx.method_range(m), framework, addr, port);
     }
 
     /// `rocket::Config { address: .., port: .., ..}`.

@@ -825,8 +825,8 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
                 if let Some(Value::Str(s)) = c.args.first().map(|a| self.lc.ev.eval(a)) {
                     self.out.push(s);
                 }
-            } else if !is_library_ctor(&segs) {
-                self.crate_fn(&segs);
+            } else if !is_library_ctor(&segs) && self.crate_fn(&segs) {
+                return;
             }
         }
         for a in &c.args {
@@ -900,9 +900,14 @@ impl RouteWalk<'_, '_, '_> {
     }
 
     /// A router built by a function of the crate: read it when it is in
-    /// this file, else the app is only partly known.
-    fn crate_fn(&mut self, segs: &[String]) {
-        let Some(name) = segs.last() else { return };
+    /// this file, else the app is only partly known. Returns whether the
+    /// function was read and builds its router from none of its
+    /// parameters: its arguments are then values its handlers use (a
+    /// readiness callback, a version string), not routers.
+    fn crate_fn(&mut self, segs: &[String]) -> bool {
+        let Some(name) = segs.last() else {
+            return false;
+        };
         // `Type::new()`: a constructor of some value, not a router builder.
         if segs.len() >= 2
             && segs[segs.len() - 2]
@@ -910,7 +915,7 @@ impl RouteWalk<'_, '_, '_> {
                 .next()
                 .is_some_and(|c| c.is_ascii_uppercase())
         {
-            return;
+            return false;
         }
         let here = file_fn(self.lc.cx.file, name).filter(|f| f.self_ty.is_none());
         let in_crate = self
@@ -926,11 +931,11 @@ impl RouteWalk<'_, '_, '_> {
             if in_crate {
                 self.complete = false;
             }
-            return;
+            return false;
         };
         if self.depth >= 4 {
             self.complete = false;
-            return;
+            return false;
         }
         let scope = FnScope::new(Some(f.sig), f.body);
         let lc = Lifecycle {
@@ -950,6 +955,7 @@ impl RouteWalk<'_, '_, '_> {
         inner.visit_block(f.body);
         self.out.extend(inner.out);
         self.complete &= inner.complete;
+        !inner.from_param
     }
 }
 

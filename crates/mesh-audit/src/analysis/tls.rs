@@ -689,6 +689,171 @@ fn judge(c: &Creation<'_>, cx: &FileCtx<'_>, loads_certs: bool) -> (bool, bool) 
     }
 }
 
+/// Crates that hold the public web PKI roots or read the platform's store.
+const PUBLIC_ROOT_CRATES: &[&str] = &["rustls_native_certs", "webpki_roots", "webpki_root_certs"];
+
+/// Methods that add trusted roots to a tonic, reqwest or native-tls client.
+const ROOT_METHODS: &[&str] = &["ca_certificate", "ca_certificates", "add_root_certificate"];
+
+/// A tonic, reqwest or native-tls client whose added roots all come from
+/// the public store (`rustls_native_certs::load_native_certs()` turned into
+/// a `Certificate`, directly or by a helper of the file that reads no file):
+/// ordinary HTTPS with the system's trust, written out by hand; or from the
+/// pod's service-account CA, which only the Kubernetes API server's
+/// certificate chains to.
+fn only_public_roots(
+    c: &Creation<'_>,
+    scope: &FnScope<'_>,
+    body: &syn::Block,
+    cx: &FileCtx<'_>,
+) -> bool {
+    if !matches!(c.lib, Lib::Tonic | Lib::Reqwest | Lib::NativeTls) {
+        return false;
+    }
+    let roots: Vec<&Expr> = c
+        .methods
+        .iter()
+        .filter(|m| ROOT_METHODS.contains(&m.method.to_string().as_str()))
+        .filter_map(|m| m.args.first())
+        .collect();
+    let w = Where { scope, body, cx };
+    !roots.is_empty() && roots.iter().all(|a| public_roots(a, &w, 0))
+}
+
+/// The function a certificate expression is read in.
+struct Where<'w, 'a> {
+    scope: &'w FnScope<'w>,
+    body: &'w syn::Block,
+    cx: &'w FileCtx<'a>,
+}
+
+/// The value a `let Ok(x) = value else { .. }` (or `Some(x)`) unwraps into
+/// `x`: the scope keeps only plain bindings.
+fn unwrapped_by_let_else<'b>(body: &'b syn::Block, id: &syn::Ident) -> Option<&'b Expr> {
+    struct V<'v, 'b> {
+        id: &'v syn::Ident,
+        out: Option<&'b Expr>,
+    }
+    impl<'b> Visit<'b> for V<'_, 'b> {
+        fn visit_local(&mut self, l: &'b syn::Local) {
+            if let (syn::Pat::TupleStruct(ts), Some(init)) = (&l.pat, &l.init) {
+                let wraps = ts.path.is_ident("Ok") || ts.path.is_ident("Some");
+                let binds = ts.elems.len() == 1
+                    && matches!(&ts.elems[0], syn::Pat::Ident(pi) if pi.ident == *self.id);
+                if wraps && binds {
+                    self.out = Some(&init.expr);
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'b syn::Item) {}
+    }
+    let mut v = V { id, out: None };
+    v.visit_block(body);
+    v.out
+}
+
+/// Whether a certificate expression comes from the public roots.
+fn public_roots(e: &Expr, w: &Where<'_, '_>, depth: u32) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    let (scope, cx) = (w.scope, w.cx);
+    let from_public = |segs: &[String]| {
+        segs.first()
+            .is_some_and(|k| PUBLIC_ROOT_CRATES.contains(&k.as_str()))
+    };
+    match peel(e, cx) {
+        Expr::Path(p) => match p.path.get_ident() {
+            Some(id) => match scope.binding_at(id) {
+                Some(b) => b.init.is_some_and(|i| public_roots(i, w, depth + 1)),
+                None => {
+                    unwrapped_by_let_else(w.body, id).is_some_and(|i| public_roots(i, w, depth + 1))
+                }
+            },
+            None => from_public(&cx.uses.resolve(&p.path)),
+        },
+        Expr::MethodCall(m) => public_roots(&m.receiver, w, depth + 1),
+        Expr::Call(call) => {
+            let Expr::Path(p) = &*call.func else {
+                return false;
+            };
+            let segs = cx.uses.resolve(&p.path);
+            if from_public(&segs) {
+                return true;
+            }
+            // The pod's service-account CA: it signs the Kubernetes API
+            // server's certificate, and the API server is no meshed Service.
+            let reads_file = segs.first().is_some_and(|k| k == "std" || k == "tokio")
+                && mentions(&segs, "fs")
+                && matches!(
+                    segs.last().map(String::as_str),
+                    Some("read" | "read_to_string")
+                );
+            if reads_file {
+                let ev = super::eval::Evaluator::new(cx, scope);
+                return call.args.first().is_some_and(|a| {
+                    ev.eval(a).as_str().is_some_and(|path| {
+                        path.starts_with("/var/run/secrets/kubernetes.io/serviceaccount/")
+                            || path.starts_with("/run/secrets/kubernetes.io/serviceaccount/")
+                    })
+                });
+            }
+            // `Certificate::from_pem(pem)`: where the PEM comes from.
+            if segs.len() >= 2
+                && segs[segs.len() - 2] == "Certificate"
+                && segs[segs.len() - 1].starts_with("from_")
+            {
+                return call
+                    .args
+                    .first()
+                    .is_some_and(|a| public_roots(a, w, depth + 1));
+            }
+            // A helper of the file that loads the platform's store and reads
+            // no file of its own.
+            segs.len() == 1
+                && super::lifecycle::file_fn(cx.file, &segs[0])
+                    .filter(|f| f.self_ty.is_none())
+                    .is_some_and(|f| names_public_roots_only(f.body, cx))
+        }
+        _ => false,
+    }
+}
+
+/// A body that names a public-roots crate and no file-reading call.
+fn names_public_roots_only(body: &syn::Block, cx: &FileCtx<'_>) -> bool {
+    struct V<'v, 'a> {
+        cx: &'v FileCtx<'a>,
+        public: bool,
+        reads: bool,
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_path(&mut self, p: &'x syn::Path) {
+            let segs = self.cx.uses.resolve(p);
+            if segs
+                .first()
+                .is_some_and(|k| PUBLIC_ROOT_CRATES.contains(&k.as_str()))
+            {
+                self.public = true;
+            }
+            if (mentions(&segs, "fs") && segs.first().is_some_and(|k| k == "std" || k == "tokio"))
+                || ends_with(&segs, &["File", "open"])
+            {
+                self.reads = true;
+            }
+            syn::visit::visit_path(self, p);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        public: false,
+        reads: false,
+    };
+    v.visit_block(body);
+    v.public && !v.reads
+}
+
 /// Whether a configuration handed over at a use site was made in this
 /// crate (then it is reported where it is made, not here).
 fn made_in_crate(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) -> bool {
@@ -730,12 +895,64 @@ fn made_in_crate(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) ->
     }
 }
 
+/// Whether the file uses one of `crates`: imports from it, or calls one of
+/// its functions by the full path without a `use`
+/// (`tokio_postgres_rustls::MakeRustlsConnect::new(cfg)`). A type, a
+/// pattern or an enum variant of such a crate (`Err(diesel::result::Error::
+/// NotFound)` matched in a file whose client calls another service) is not
+/// a connection it makes.
+fn names_any_crate(cx: &FileCtx<'_>, crates: &[&str]) -> bool {
+    struct V<'v, 'a> {
+        cx: &'v FileCtx<'a>,
+        crates: &'v [&'v str],
+        /// The file's own modules: `redis::key()` under `mod redis;` is not the crate.
+        local_mods: Vec<String>,
+        found: bool,
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve(&p.path);
+                let function = segs
+                    .last()
+                    .is_some_and(|f| f.starts_with(|ch: char| ch.is_ascii_lowercase()));
+                self.found |= p.path.segments.len() >= 2
+                    && function
+                    && segs.first().is_some_and(|k| {
+                        self.crates.contains(&k.as_str()) && !self.local_mods.contains(k)
+                    });
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+    }
+    if crates.iter().any(|k| cx.uses.imports_from(k)) {
+        return true;
+    }
+    let local_mods = cx
+        .file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            syn::Item::Mod(m) => Some(m.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut v = V {
+        cx,
+        crates,
+        local_mods,
+        found: false,
+    };
+    v.visit_file(cx.file);
+    v.found
+}
+
 /// Every TLS configuration the file's code makes, except those for
 /// database and broker connections and client configurations that trust
 /// only the public roots with no client certificate (ordinary HTTPS).
 pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
-    let opaque_client = OPAQUE_CLIENT_CRATES.iter().any(|k| cx.uses.imports_from(k));
-    let opaque_server = OPAQUE_SERVER_CRATES.iter().any(|k| cx.uses.imports_from(k));
+    let opaque_client = names_any_crate(cx, OPAQUE_CLIENT_CRATES);
+    let opaque_server = names_any_crate(cx, OPAQUE_SERVER_CRATES);
     let mut out = Vec::new();
     for f in functions(cx.file) {
         let scope = FnScope::new(Some(f.sig), f.body);
@@ -831,7 +1048,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
                 continue;
             }
             let (reported, mtls) = judge(c, cx, loads_certs);
-            if !reported {
+            if !reported || (!mtls && only_public_roots(c, &scope, f.body, cx)) {
                 continue;
             }
             let dest = if c.side == Side::Client {

@@ -38,7 +38,10 @@
 //! embedding program, a language binding or a test harness) is private to
 //! the process by construction, and no Service or sidecar is meant to reach
 //! it. The same bind on `0.0.0.0` is reported: it is reachable, at a port
-//! nothing targets.
+//! nothing targets. So is port `0` on a host the code does not spell out
+//! (`SocketAddr::new(listen_ip, 0)`, the IP a parameter or a setting): a
+//! server whose port it then advertises to its peers, which no Service or
+//! probe can name either; the finding has no `host` value then.
 
 use std::collections::BTreeMap;
 
@@ -71,11 +74,10 @@ impl Rule for EphemeralPort {
             if bind.is_loopback() && bind.addr_read {
                 continue;
             }
-            let host = bind.host.clone().unwrap_or_default();
-            let mut values = BTreeMap::from([
-                ("host".to_string(), host.clone()),
-                ("port".to_string(), "0".to_string()),
-            ]);
+            let mut values = BTreeMap::from([("port".to_string(), "0".to_string())]);
+            if let Some(host) = &bind.host {
+                values.insert("host".into(), host.clone());
+            }
             if bind.from_env {
                 values.insert("host_source".into(), "env".into());
             }
@@ -87,8 +89,9 @@ impl Rule for EphemeralPort {
             out.push(Violation {
                 range: bind.range,
                 message: format!(
-                    "{} server binds port 0 on `{host}`{loopback}; the kernel picks a random port that no Service or sidecar rule targets",
-                    bind.framework
+                    "{} server binds port 0{}{loopback}; the kernel picks a random port that no Service or sidecar rule targets",
+                    bind.framework,
+                    bind.host.as_ref().map(|h| format!(" on `{h}`")).unwrap_or_default()
                 ),
                 help: "bind a fixed port read from the environment (e.g. `PORT`) and declare it as the Service's targetPort"
                     .into(),

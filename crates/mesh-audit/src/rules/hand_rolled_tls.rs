@@ -80,10 +80,11 @@
 //!
 //! ## Not reported
 //! - TLS to a database, cache or broker (sqlx, tokio-postgres, redis, lapin,
-//!   rdkafka, ... in the same file, or the configuration handed to such a
-//!   client): the mesh carries those protocols as opaque TCP and does not
-//!   originate TLS for them by default, so the application's TLS is the only
-//!   encryption on the wire.
+//!   rdkafka, ... in the same file, imported or called by its full path as
+//!   in `tokio_postgres_rustls::MakeRustlsConnect::new(cfg)`, or the
+//!   configuration handed to such a client): the mesh carries those
+//!   protocols as opaque TCP and does not originate TLS for them by
+//!   default, so the application's TLS is the only encryption on the wire.
 //! - Servers of protocols the mesh does not carry as HTTP (a Postgres or
 //!   MySQL wire server, LDAPS, SMTP) in files that use such a server crate,
 //!   and QUIC (quinn, h3-quinn, s2n-quic): UDP, which sidecars do not carry.
@@ -95,7 +96,14 @@
 //!   (off by default).
 //! - A client that only trusts the public roots (`with_native_roots`,
 //!   `webpki_roots`) without a client certificate: ordinary HTTPS, reported
-//!   only as an `https://` URL to an in-cluster host.
+//!   only as an `https://` URL to an in-cluster host. Also when the
+//!   platform's store is loaded by hand: `rustls_native_certs::load_native_certs()`
+//!   made into the `Certificate` given to `ca_certificate` or
+//!   `add_root_certificate`, inline or by a helper of the file that reads
+//!   no file.
+//! - A client whose root is the pod's service-account CA
+//!   (`/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`): it talks to
+//!   the Kubernetes API server, which is not a meshed Service.
 //! - TLS terminated inside an upgraded connection (a function taking
 //!   `hyper::upgrade::Upgraded` or calling `hyper::upgrade::on`): a
 //!   forward proxy reading its clients' HTTPS inside their CONNECT tunnels,

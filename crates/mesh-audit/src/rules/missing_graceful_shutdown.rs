@@ -59,11 +59,13 @@
 //! probe, no sidecar), hyper connections served inside an upgraded request
 //! (`serve_connection` over `hyper::upgrade::on(req)`, a CONNECT tunnel, or a
 //! TLS stream opened in one: they end with the request the outer server
-//! accepted), and test code.
+//! accepted), servers whose every route is a health check or the metrics
+//! scrape (`/healthz`, `/readyz`, `/metrics`: no client request is cut,
+//! only a probe or a scrape), and test code.
 
 use std::collections::BTreeMap;
 
-use crate::analysis::lifecycle::Shutdown;
+use crate::analysis::lifecycle::{is_health_path, Shutdown};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
@@ -86,7 +88,7 @@ impl Rule for MissingGracefulShutdown {
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
         for lc in cx.lifecycles() {
             for s in &lc.servers {
-                if s.shutdown != Shutdown::Missing {
+                if s.shutdown != Shutdown::Missing || serves_probes_only(&s.routes) {
                     continue;
                 }
                 let fix = match s.framework {
@@ -120,4 +122,20 @@ impl Rule for MissingGracefulShutdown {
             }
         }
     }
+}
+
+/// Every route of the app is a health check or the metrics scrape: the
+/// server carries no requests of the service's clients. Cut on SIGTERM, it
+/// loses a probe the kubelet stops sending anyway, or one scrape.
+fn serves_probes_only(routes: &Option<Vec<String>>) -> bool {
+    routes.as_ref().is_some_and(|r| {
+        !r.is_empty()
+            && r.iter().all(|p| {
+                is_health_path(p, &[])
+                    || matches!(
+                        p.trim_start_matches('/').split('/').next(),
+                        Some("metrics" | "prometheus")
+                    )
+            })
+    })
 }
