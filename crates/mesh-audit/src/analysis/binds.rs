@@ -100,7 +100,7 @@ fn dialled_sockets(scope: &FnScope<'_>, body: &syn::Block) -> Vec<usize> {
                     if let Some(id) = p.path.get_ident() {
                         if let Some(b) = self
                             .scope
-                            .lookup(&id.to_string(), id.span().byte_range().start)
+                            .lookup(&id.to_string(), id.span().bytes().start)
                         {
                             self.out.push(b.at);
                         }
@@ -355,7 +355,7 @@ impl BindVisitor<'_, '_> {
             return false;
         };
         self.scope
-            .lookup(&id.to_string(), id.span().byte_range().start)
+            .lookup(&id.to_string(), id.span().bytes().start)
             .is_some_and(|b| self.dialled.contains(&b.at))
     }
 
@@ -384,7 +384,7 @@ impl BindVisitor<'_, '_> {
                 let id = p.path.get_ident()?;
                 let b = self
                     .scope
-                    .lookup(&id.to_string(), id.span().byte_range().start)?;
+                    .lookup(&id.to_string(), id.span().bytes().start)?;
                 self.port_beside_unknown_host(b.init?, depth + 1)
             }
             _ => None,
