@@ -2786,9 +2786,11 @@ fn batch_only(
 }
 
 /// Byte ranges of code that runs once per item of a collection: the
-/// futures handed to `join_all` / `try_join_all` / `select_all` (through
-/// the `let` that builds them) and the bodies of `for` loops over a
-/// collection.
+/// futures handed to `join_all` / `try_join_all` / `select_all`, a stream
+/// run n at a time (`buffer_unordered`, `buffered`, `for_each_concurrent`),
+/// futures collected into a `FuturesUnordered` / `JoinSet` (each through
+/// the `let` that builds it) and the bodies of `for` loops over a
+/// collection. (Work spawned on a `JoinSet` is not the caller's call at all.)
 fn fan_out_ranges(
     cx: &FileCtx<'_>,
     scope: &FnScope<'_>,
@@ -2798,6 +2800,8 @@ fn fan_out_ranges(
         cx: &'v FileCtx<'a>,
         scope: &'v FnScope<'s>,
         out: Vec<Range<usize>>,
+        /// `let` hops still to follow from a name to its initialiser.
+        lets: u32,
     }
     impl<'x> Visit<'x> for V<'_, '_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
@@ -2828,6 +2832,58 @@ fn fan_out_ranges(
             }
             syn::visit::visit_expr_call(self, c);
         }
+        fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+            // A fan-out built by a `let` and bounded later
+            // (`let round = stream::iter(..).buffered(4).collect(); timeout(d, round)`).
+            let init = p
+                .path
+                .get_ident()
+                .and_then(|id| self.scope.binding_at(id))
+                .and_then(|b| b.init);
+            if let (Some(init), true) = (init, self.lets > 0) {
+                let mut inner = V {
+                    cx: self.cx,
+                    scope: self.scope,
+                    out: Vec::new(),
+                    lets: self.lets - 1,
+                };
+                inner.visit_expr(init);
+                self.out.extend(inner.out);
+            }
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            match m.method.to_string().as_str() {
+                // A stream of futures run n at a time
+                // (`stream::iter(peers).map(|p| get(p)).buffer_unordered(8)`):
+                // the stream before it makes one call per item.
+                "buffer_unordered" | "buffered" | "try_buffer_unordered" | "try_buffered" => {
+                    self.out.push(m.receiver.span().byte_range());
+                }
+                // A closure run for each item of the stream, concurrently.
+                "for_each_concurrent" | "try_for_each_concurrent" => {
+                    self.out.push(m.receiver.span().byte_range());
+                    if let Some(f) = m.args.last() {
+                        self.out.push(f.span().byte_range());
+                    }
+                }
+                // Futures gathered into a set polled together
+                // (`.collect::<FuturesUnordered<_>>()`).
+                "collect" if m.turbofish.as_ref().is_some_and(names_future_set) => {
+                    self.out.push(m.receiver.span().byte_range());
+                }
+                _ => {}
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_local(&mut self, l: &'x syn::Local) {
+            // `let set: FuturesUnordered<_> = peers.iter().map(..).collect();`
+            if let (syn::Pat::Type(t), Some(init)) = (&l.pat, &l.init) {
+                if type_names_future_set(&t.ty) {
+                    self.out.push(init.expr.span().byte_range());
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
         fn visit_expr_for_loop(&mut self, f: &'x syn::ExprForLoop) {
             let mut e = &*f.expr;
             while let Expr::Paren(p) = e {
@@ -2840,10 +2896,29 @@ fn fan_out_ranges(
         }
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
+    /// Collections that poll their futures together: what is gathered
+    /// into them runs once per item.
+    fn type_names_future_set(ty: &syn::Type) -> bool {
+        match ty {
+            syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+                matches!(
+                    s.ident.to_string().as_str(),
+                    "FuturesUnordered" | "FuturesOrdered" | "JoinSet"
+                )
+            }),
+            _ => false,
+        }
+    }
+    fn names_future_set(g: &syn::AngleBracketedGenericArguments) -> bool {
+        g.args
+            .iter()
+            .any(|a| matches!(a, syn::GenericArgument::Type(t) if type_names_future_set(t)))
+    }
     let mut v = V {
         cx,
         scope,
         out: Vec::new(),
+        lets: 2,
     };
     match code {
         ExprOrBlock::Expr(e) => v.visit_expr(e),

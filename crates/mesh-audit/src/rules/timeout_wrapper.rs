@@ -113,8 +113,11 @@
 //! connector, whatever placeholder URI it was built with) or to the
 //! unspecified address `[::]` / `0.0.0.0` (this host), a budget over a
 //! batch (a future that reaches the network only through calls made once
-//! per item: futures handed to `join_all` / `try_join_all`, a `for` over a
-//! collection, directly or in the file's functions it calls, as in
+//! per item: futures handed to `join_all` / `try_join_all`, a stream run
+//! n at a time (`.buffer_unordered(n)`, `.buffered(n)`,
+//! `.for_each_concurrent(n, f)`), futures collected into a
+//! `FuturesUnordered`, a `for` over a collection, directly or in the file's
+//! functions it calls, as in
 //! `timeout(validation_budget, self.inner.validate_all())`), and test code.
 
 use std::collections::BTreeMap;
