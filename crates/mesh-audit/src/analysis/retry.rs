@@ -1219,34 +1219,37 @@ fn resubscribes(body: &syn::Block) -> bool {
             _ => false,
         }
     }
-    /// A `continue` of the loop the body belongs to (not of a nested loop).
-    fn continues(e: &Expr) -> bool {
-        struct C(bool);
-        impl<'a> Visit<'a> for C {
-            fn visit_expr_continue(&mut self, c: &'a syn::ExprContinue) {
-                self.0 |= c.label.is_none();
-            }
-            fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
-            fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
-            fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
-            fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-            fn visit_item(&mut self, _: &'a syn::Item) {}
-        }
-        let mut c = C(false);
-        c.visit_expr(e);
-        c.0
+    /// What the loop's own turn does (not nested loops, closures or
+    /// items): whether it `continue`s this loop, and whether it goes round
+    /// when the stream it reads ends.
+    #[derive(Default)]
+    struct Turn {
+        continues: bool,
+        resubscribes: bool,
     }
-    struct V(bool);
-    impl<'a> Visit<'a> for V {
+    fn turn_of(e: &Expr) -> Turn {
+        let mut t = Turn::default();
+        t.visit_expr(e);
+        t
+    }
+    impl<'a> Visit<'a> for Turn {
+        fn visit_expr_continue(&mut self, c: &'a syn::ExprContinue) {
+            self.continues |= c.label.is_none();
+        }
         fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
-            self.0 |=
-                received(&m.expr) && m.arms.iter().any(|a| is_none(&a.pat) && continues(&a.body));
+            self.resubscribes |= received(&m.expr)
+                && m.arms
+                    .iter()
+                    .any(|a| is_none(&a.pat) && turn_of(&a.body).continues);
             syn::visit::visit_expr_match(self, m);
         }
         fn visit_local(&mut self, l: &'a syn::Local) {
             if let Some(init) = &l.init {
-                self.0 |= received(&init.expr)
-                    && init.diverge.as_ref().is_some_and(|(_, e)| continues(e));
+                self.resubscribes |= received(&init.expr)
+                    && init
+                        .diverge
+                        .as_ref()
+                        .is_some_and(|(_, e)| turn_of(e).continues);
             }
             syn::visit::visit_local(self, l);
         }
@@ -1256,9 +1259,9 @@ fn resubscribes(body: &syn::Block) -> bool {
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'a syn::Item) {}
     }
-    let mut v = V(false);
-    v.visit_block(body);
-    v.0
+    let mut t = Turn::default();
+    t.visit_block(body);
+    t.resubscribes
 }
 
 /// Whether the body tests for an authentication failure (401, 403):
