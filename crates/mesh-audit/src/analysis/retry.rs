@@ -2071,7 +2071,17 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
             let segs = self.scan.cx.uses.resolve(&p.path);
             if is_timeout_fn(&segs) && c.args.len() == 2 {
                 let fut = &c.args[1];
-                let (value, source) = self.scan.ev.eval_sourced(&c.args[0]);
+                // `timeout_at(Instant::now() + d, fut)`: the deadline is `d`
+                // away (the instant also bound by a `let` first).
+                let at = segs.last().is_some_and(|s| s == "timeout_at");
+                let duration = match from_now(self.scan, &c.args[0]) {
+                    Some(d) if at => d,
+                    _ => &c.args[0],
+                };
+                let (value, source) = match self.bound_from_now(&c.args[0]) {
+                    Some(d) if at => self.scan.ev.eval_sourced(d),
+                    _ => self.scan.ev.eval_sourced(duration),
+                };
                 let nanos = value.as_duration_nanos();
                 // `timeout(Duration::ZERO, fut)` polls once without waiting;
                 // `timeout(period, rx.next())` is a receive loop's watchdog
@@ -2090,7 +2100,7 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
                         nanos,
                         source,
                         future: fut,
-                        duration: &c.args[0],
+                        duration,
                     });
                 }
             }
@@ -2098,6 +2108,32 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_item(&mut self, _: &'b syn::Item) {}
+}
+
+impl<'e> DeadlineFinder<'_, 'e, '_, '_> {
+    /// `d` of a `let deadline = Instant::now() + d;` that a name reads.
+    fn bound_from_now(&self, e: &Expr) -> Option<&'e Expr> {
+        let Expr::Path(p) = e else { return None };
+        let init = self.scan.scope.binding_at(p.path.get_ident()?)?.init?;
+        from_now(self.scan, init)
+    }
+}
+
+/// `d` of an instant `Instant::now() + d`: how far away a `timeout_at`
+/// deadline is.
+fn from_now<'x>(scan: &NetScan<'_, '_>, e: &'x Expr) -> Option<&'x Expr> {
+    let mut e = e;
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    let Expr::Binary(b) = e else { return None };
+    if !matches!(b.op, syn::BinOp::Add(_)) {
+        return None;
+    }
+    let Expr::Call(c) = &*b.left else { return None };
+    let Expr::Path(p) = &*c.func else { return None };
+    let segs = scan.cx.uses.resolve(&p.path);
+    (c.args.is_empty() && ends_with(&segs, &["Instant", "now"])).then_some(&*b.right)
 }
 
 /// An `async` block whose every `.await` is the next item of a stream or
@@ -3361,11 +3397,13 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
             _ => None,
         }
     };
+    let again_policy = |e: &Expr| is_again_policy(cx, &lets, e, 0);
     struct V<'c, 'a, 'f> {
         cx: &'c FileCtx<'a>,
         param_in: &'f dyn Fn(&Expr) -> Option<usize>,
         policy_in: &'f dyn Fn(&Expr, &mut Vec<usize>),
         plain_param: &'f dyn Fn(&Expr) -> Option<usize>,
+        again_policy: &'f dyn Fn(&Expr) -> bool,
         out: HelperFacts,
     }
     impl<'x> Visit<'x> for V<'_, '_, '_> {
@@ -3422,10 +3460,18 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
         }
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
             // backon: `op.retry(policy)` on the callable itself.
-            if m.method == "retry" && m.args.len() == 1 {
+            let again_op = matches!(m.method.to_string().as_str(), "retry" | "retry_if")
+                && (self.again_policy)(&m.receiver);
+            if m.method == "retry" && m.args.len() == 1 && (self.param_in)(&m.receiver).is_some() {
                 if let Some(p) = (self.param_in)(&m.receiver) {
                     self.out.retried.push((p, "backon".to_string()));
                     (self.policy_in)(&m.args[0], &mut self.out.policy_params);
+                }
+            } else if again_op {
+                // again: `policy.retry(op)`, `policy.retry_if(op, condition)`.
+                if let Some(p) = m.args.first().and_then(self.param_in) {
+                    self.out.retried.push((p, "again".to_string()));
+                    (self.policy_in)(&m.receiver, &mut self.out.policy_params);
                 }
             } else {
                 let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
@@ -3451,6 +3497,7 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
         param_in: &param_in,
         policy_in: &policy_in,
         plain_param: &plain_param,
+        again_policy: &again_policy,
         out: HelperFacts::default(),
     };
     v.visit_block(body);
@@ -3458,6 +3505,53 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
     v.out.retried.dedup();
     v.out.loops = loops;
     v.out
+}
+
+/// Whether an expression is an `again::RetryPolicy`: built by the crate's
+/// constructors and builder methods (`RetryPolicy::exponential(d)
+/// .with_max_retries(3)`), bound by a `let` of the body, or returned by a
+/// function of the file declared to return one (`fn retry_policy(max:
+/// usize) -> RetryPolicy`).
+fn is_again_policy(cx: &FileCtx<'_>, lets: &[(String, &Expr)], e: &Expr, depth: u32) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let d = depth + 1;
+    let is_again = |segs: &[String]| segs.first().is_some_and(|k| k == "again");
+    match e {
+        Expr::Paren(p) => is_again_policy(cx, lets, &p.expr, d),
+        Expr::Reference(r) => is_again_policy(cx, lets, &r.expr, d),
+        Expr::MethodCall(m) => is_again_policy(cx, lets, &m.receiver, d),
+        Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
+            lets.iter()
+                .rev()
+                .find(|(n, _)| id == n)
+                .is_some_and(|(_, init)| is_again_policy(cx, lets, init, d))
+        }),
+        Expr::Call(c) => {
+            let Expr::Path(p) = &*c.func else {
+                return false;
+            };
+            let segs = cx.uses.resolve(&p.path);
+            if is_again(&segs) {
+                return true;
+            }
+            // A function of this file that returns a policy.
+            let [name] = &segs[..] else { return false };
+            let mut declared = functions(cx.file)
+                .into_iter()
+                .filter(|f| f.self_ty.is_none() && f.name == *name)
+                .map(|f| match &f.sig.output {
+                    syn::ReturnType::Type(_, ty) => match &**ty {
+                        syn::Type::Path(tp) => is_again(&cx.uses.resolve(&tp.path)),
+                        _ => false,
+                    },
+                    syn::ReturnType::Default => false,
+                });
+            matches!((declared.next(), declared.next()), (Some(true), None))
+        }
+        _ => false,
+    }
 }
 
 /// Calls of the crate's own retry helpers (`backoff::retry(|| upload(..),
