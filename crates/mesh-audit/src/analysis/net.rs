@@ -2013,7 +2013,24 @@ pub fn typed_calls(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<(Recv, Stri
             if let Some(r) = bound.or_else(|| self.scan.receiver_decl(&m.receiver, 0)) {
                 self.out.push((r, m.method.to_string()));
             }
+            // Work handed to a runtime or task set runs on its own, as for
+            // `CallFinder`: not the caller's call.
+            if matches!(
+                m.method.to_string().as_str(),
+                "spawn" | "spawn_local" | "spawn_blocking"
+            ) {
+                self.visit_expr(&m.receiver);
+                return;
+            }
             syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                if is_spawn(&self.scan.cx.uses.resolve(&p.path)) {
+                    return;
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
         }
         fn visit_arm(&mut self, a: &'x syn::Arm) {
             let bound = variant_binding(&a.pat, self.scan);
