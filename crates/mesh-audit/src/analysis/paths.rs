@@ -16,13 +16,16 @@ use syn::visit::Visit;
 #[derive(Debug, Default, Clone)]
 pub struct UseMap {
     names: HashMap<String, Vec<String>>,
-    /// Imports of inline modules: name → (the module's byte range, full path).
-    scoped: HashMap<String, Vec<(Range<usize>, Vec<String>)>>,
+    /// Imports of inline modules by name.
+    scoped: HashMap<String, Vec<ModuleImport>>,
     /// `use a::b::*;` prefixes, where a bare name may come from.
     globs: Vec<Vec<String>>,
     /// Re-exports of other workspace crates: path prefix → what it names.
     reexports: HashMap<String, Vec<Reexport>>,
 }
+
+/// An import of an inline module: the module's byte range, the full path.
+type ModuleImport = (Range<usize>, Vec<String>);
 
 /// A re-exported path prefix and the path it names.
 type Reexport = (Vec<String>, Vec<String>);
@@ -32,7 +35,7 @@ impl UseMap {
         let mut v = UseCollector::default();
         v.visit_file(file);
         let mut names = v.names;
-        let mut scoped: HashMap<String, Vec<(Range<usize>, Vec<String>)>> = HashMap::new();
+        let mut scoped: HashMap<String, Vec<ModuleImport>> = HashMap::new();
         for (module, name, full) in v.inner {
             names.entry(name.clone()).or_insert_with(|| full.clone());
             scoped.entry(name).or_default().push((module, full));
