@@ -2585,10 +2585,31 @@ impl CrateIndex {
                 let r = self.concrete_recv(recv, 0)?;
                 self.net_of_receiver(&r, method)
             }
-            Recv::Returned(..) => {
+            Recv::Returned(base, m) => {
                 if self.sends_on_returned_client(recv, method) {
                     return Some(Some(NetSummary {
                         protocol: Protocol::Http,
+                        dest: Destination::default(),
+                    }));
+                }
+                // An RPC on the generated gRPC client a crate method
+                // returns (`self.client_for(id)?.push_logs(req)`): the
+                // client is tonic's, its methods are not the crate's. A
+                // `*Client` type the crate writes itself is its own
+                // (summaries read return types before the crate's types
+                // are known).
+                let own_type = match self.concrete_recv(recv, 0) {
+                    Some(Recv::Type { krate: None, name }) => {
+                        self.defines_type(&name) && !self.is_generated_client(&name)
+                    }
+                    _ => false,
+                };
+                if !own_type
+                    && matches!(self.returned_kind_of_recv(base, m), Some(Kind::Grpc { .. }))
+                    && analysis::net::is_grpc_rpc(method)
+                {
+                    return Some(Some(NetSummary {
+                        protocol: Protocol::Grpc,
                         dest: Destination::default(),
                     }));
                 }

@@ -293,6 +293,12 @@ pub struct NetScan<'e, 'a> {
     horizon: std::cell::Cell<Option<usize>>,
 }
 
+/// Whether a method called on a tonic channel or generated client calls
+/// the server (not `clone`, `send_compressed`, a builder method).
+pub fn is_grpc_rpc(method: &str) -> bool {
+    !GRPC_CONFIG_METHODS.contains(&method) && !is_builder_method(method)
+}
+
 /// Methods of a tonic client that configure it rather than call the server.
 const GRPC_CONFIG_METHODS: &[&str] = &[
     "clone",
@@ -401,10 +407,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 Some(call(Protocol::Http, "alloy", &Value::Unknown, None))
             }
             (Kind::Grpc { url }, "connect") => Some(call(Protocol::Grpc, "tonic", url, None)),
-            (Kind::Grpc { url }, _)
-                if !GRPC_CONFIG_METHODS.contains(&method.as_str())
-                    && !is_builder_method(&method) =>
-            {
+            (Kind::Grpc { url }, _) if is_grpc_rpc(&method) => {
                 Some(call(Protocol::Grpc, "tonic", url, None))
             }
             (Kind::Aws, "send") => Some(call(Protocol::Http, "aws-sdk", &Value::Unknown, None)),
@@ -569,7 +572,17 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 ) {
                     return self.receiver_decl(&m.receiver, d);
                 }
-                match self.receiver_decl(&m.receiver, d)? {
+                // `self.client_for(id)`: what the method of the impl's own
+                // type returns (a generated gRPC client, a crate type).
+                let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+                let base = match self.self_ty {
+                    Some(ty) if on_self => Some(Recv::Type {
+                        krate: None,
+                        name: ty.to_string(),
+                    }),
+                    _ => self.receiver_decl(&m.receiver, d),
+                };
+                match base? {
                     Recv::Trait(_) => None,
                     base => Some(
                         self.cx
@@ -2000,7 +2013,24 @@ pub fn typed_calls(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<(Recv, Stri
             if let Some(r) = bound.or_else(|| self.scan.receiver_decl(&m.receiver, 0)) {
                 self.out.push((r, m.method.to_string()));
             }
+            // Work handed to a runtime or task set runs on its own, as for
+            // `CallFinder`: not the caller's call.
+            if matches!(
+                m.method.to_string().as_str(),
+                "spawn" | "spawn_local" | "spawn_blocking"
+            ) {
+                self.visit_expr(&m.receiver);
+                return;
+            }
             syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                if is_spawn(&self.scan.cx.uses.resolve(&p.path)) {
+                    return;
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
         }
         fn visit_arm(&mut self, a: &'x syn::Arm) {
             let bound = variant_binding(&a.pat, self.scan);

@@ -3,20 +3,29 @@
 //! `tokio::time::timeout` call).
 
 use std::collections::HashMap;
+use std::ops::Range;
 
+use syn::spanned::Spanned;
 use syn::visit::Visit;
 
-/// Local name → full path, from every `use` in the file. A name imported
-/// twice in different modules keeps its first meaning: rules only need the
+/// Local name → full path, from every `use` in the file. A path inside an
+/// inline module (`mod inner { use reqwest::Client; .. }`) reads that
+/// module's own imports first; elsewhere a name keeps the file's top-level
+/// meaning, else its first meaning in any module: rules only need the
 /// crate-level picture, and a wrong guess costs a miss, not a false finding.
 #[derive(Debug, Default, Clone)]
 pub struct UseMap {
     names: HashMap<String, Vec<String>>,
+    /// Imports of inline modules by name.
+    scoped: HashMap<String, Vec<ModuleImport>>,
     /// `use a::b::*;` prefixes, where a bare name may come from.
     globs: Vec<Vec<String>>,
     /// Re-exports of other workspace crates: path prefix → what it names.
     reexports: HashMap<String, Vec<Reexport>>,
 }
+
+/// An import of an inline module: the module's byte range, the full path.
+type ModuleImport = (Range<usize>, Vec<String>);
 
 /// A re-exported path prefix and the path it names.
 type Reexport = (Vec<String>, Vec<String>);
@@ -25,8 +34,15 @@ impl UseMap {
     pub fn new(file: &syn::File) -> UseMap {
         let mut v = UseCollector::default();
         v.visit_file(file);
+        let mut names = v.names;
+        let mut scoped: HashMap<String, Vec<ModuleImport>> = HashMap::new();
+        for (module, name, full) in v.inner {
+            names.entry(name.clone()).or_insert_with(|| full.clone());
+            scoped.entry(name).or_default().push((module, full));
+        }
         UseMap {
-            names: v.names,
+            names,
+            scoped,
             globs: v.globs,
             reexports: HashMap::new(),
         }
@@ -54,6 +70,11 @@ impl UseMap {
             .into_iter()
             .map(|(k, v)| (k, self.canonical(v)))
             .collect();
+        let mut scoped = std::mem::take(&mut self.scoped);
+        for (_, full) in scoped.values_mut().flatten() {
+            *full = self.canonical(std::mem::take(full));
+        }
+        self.scoped = scoped;
         let globs = std::mem::take(&mut self.globs);
         self.globs = globs.into_iter().map(|g| self.canonical(g)).collect();
         self
@@ -91,8 +112,22 @@ impl UseMap {
     }
 
     /// Expands a path's first segment through the imports; strips `::`.
+    /// A path inside an inline module reads that module's imports first.
     pub fn resolve(&self, path: &syn::Path) -> Vec<String> {
-        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if let Some(in_module) = segs.first().and_then(|first| self.scoped.get(first)) {
+            let at = path.span().byte_range().start;
+            // The innermost module holding the path.
+            let full = in_module
+                .iter()
+                .filter(|(module, _)| module.contains(&at))
+                .min_by_key(|(module, _)| module.len());
+            if let Some((_, full)) = full {
+                let mut out = full.clone();
+                out.extend(segs.drain(1..));
+                return out;
+            }
+        }
         self.resolve_segments(segs)
     }
 
@@ -121,11 +156,25 @@ impl UseMap {
 
 #[derive(Default)]
 struct UseCollector {
+    /// Imports at the file's top level.
     names: HashMap<String, Vec<String>>,
+    /// Imports inside inline modules: (innermost module's byte range, name, full path).
+    inner: Vec<(Range<usize>, String, Vec<String>)>,
+    /// Byte ranges of the inline modules being visited, outermost first.
+    modules: Vec<Range<usize>>,
     globs: Vec<Vec<String>>,
 }
 
 impl UseCollector {
+    fn name(&mut self, name: String, full: Vec<String>) {
+        match self.modules.last() {
+            Some(module) => self.inner.push((module.clone(), name, full)),
+            None => {
+                self.names.entry(name).or_insert(full);
+            }
+        }
+    }
+
     fn tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
         match tree {
             syn::UseTree::Path(p) => {
@@ -137,12 +186,12 @@ impl UseCollector {
                 let name = n.ident.to_string();
                 if name == "self" {
                     if let Some(last) = prefix.last().cloned() {
-                        self.names.entry(last).or_insert_with(|| prefix.clone());
+                        self.name(last, prefix.clone());
                     }
                 } else {
                     let mut full = prefix.clone();
                     full.push(name.clone());
-                    self.names.entry(name).or_insert(full);
+                    self.name(name, full);
                 }
             }
             syn::UseTree::Rename(r) => {
@@ -150,7 +199,7 @@ impl UseCollector {
                 if r.ident != "self" {
                     full.push(r.ident.to_string());
                 }
-                self.names.entry(r.rename.to_string()).or_insert(full);
+                self.name(r.rename.to_string(), full);
             }
             syn::UseTree::Group(g) => {
                 for t in &g.items {
@@ -163,6 +212,11 @@ impl UseCollector {
 }
 
 impl<'ast> Visit<'ast> for UseCollector {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        self.modules.push(m.span().byte_range());
+        syn::visit::visit_item_mod(self, m);
+        self.modules.pop();
+    }
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
         let mut prefix = Vec::new();
         self.tree(&mut prefix, &u.tree);
@@ -216,5 +270,34 @@ mod tests {
         let p: syn::Path = syn::parse_str("Ipv4Addr::LOCALHOST").unwrap();
         assert_eq!(uses.resolve(&p), ["std", "net", "Ipv4Addr", "LOCALHOST"]);
         assert!(uses.imports_from("actix_web"));
+    }
+
+    /// Paths in an inline module read the module's own imports first; the
+    /// file's top level keeps its own meaning whatever the module order.
+    #[test]
+    fn inline_modules_read_their_own_imports() {
+        let src = "mod inner { use reqwest::Client; fn f() { Client::new(); } }\n\
+                   use crate::db::Client;\n\
+                   fn g() { Client::connect(); }\n\
+                   mod other { fn h() { Client::new(); } }\n";
+        let file: syn::File = syn::parse_str(src).unwrap();
+        let uses = UseMap::new(&file);
+        let mut paths = Vec::new();
+        struct P<'p>(&'p mut Vec<syn::Path>);
+        impl<'a> Visit<'a> for P<'_> {
+            fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
+                self.0.push(p.path.clone());
+            }
+        }
+        P(&mut paths).visit_file(&file);
+        let resolved: Vec<Vec<String>> = paths.iter().map(|p| uses.resolve(p)).collect();
+        assert_eq!(
+            resolved,
+            [
+                vec!["reqwest", "Client", "new"],
+                vec!["crate", "db", "Client", "connect"],
+                vec!["crate", "db", "Client", "new"],
+            ]
+        );
     }
 }

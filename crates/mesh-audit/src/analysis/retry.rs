@@ -1220,34 +1220,37 @@ fn resubscribes(body: &syn::Block) -> bool {
             _ => false,
         }
     }
-    /// A `continue` of the loop the body belongs to (not of a nested loop).
-    fn continues(e: &Expr) -> bool {
-        struct C(bool);
-        impl<'a> Visit<'a> for C {
-            fn visit_expr_continue(&mut self, c: &'a syn::ExprContinue) {
-                self.0 |= c.label.is_none();
-            }
-            fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
-            fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
-            fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
-            fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-            fn visit_item(&mut self, _: &'a syn::Item) {}
-        }
-        let mut c = C(false);
-        c.visit_expr(e);
-        c.0
+    /// What the loop's own turn does (not nested loops, closures or
+    /// items): whether it `continue`s this loop, and whether it goes round
+    /// when the stream it reads ends.
+    #[derive(Default)]
+    struct Turn {
+        continues: bool,
+        resubscribes: bool,
     }
-    struct V(bool);
-    impl<'a> Visit<'a> for V {
+    fn turn_of(e: &Expr) -> Turn {
+        let mut t = Turn::default();
+        t.visit_expr(e);
+        t
+    }
+    impl<'a> Visit<'a> for Turn {
+        fn visit_expr_continue(&mut self, c: &'a syn::ExprContinue) {
+            self.continues |= c.label.is_none();
+        }
         fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
-            self.0 |=
-                received(&m.expr) && m.arms.iter().any(|a| is_none(&a.pat) && continues(&a.body));
+            self.resubscribes |= received(&m.expr)
+                && m.arms
+                    .iter()
+                    .any(|a| is_none(&a.pat) && turn_of(&a.body).continues);
             syn::visit::visit_expr_match(self, m);
         }
         fn visit_local(&mut self, l: &'a syn::Local) {
             if let Some(init) = &l.init {
-                self.0 |= received(&init.expr)
-                    && init.diverge.as_ref().is_some_and(|(_, e)| continues(e));
+                self.resubscribes |= received(&init.expr)
+                    && init
+                        .diverge
+                        .as_ref()
+                        .is_some_and(|(_, e)| turn_of(e).continues);
             }
             syn::visit::visit_local(self, l);
         }
@@ -1257,9 +1260,9 @@ fn resubscribes(body: &syn::Block) -> bool {
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'a syn::Item) {}
     }
-    let mut v = V(false);
-    v.visit_block(body);
-    v.0
+    let mut t = Turn::default();
+    t.visit_block(body);
+    t.resubscribes
 }
 
 /// Whether the body tests for an authentication failure (401, 403):
@@ -2066,7 +2069,17 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
             let segs = self.scan.cx.uses.resolve(&p.path);
             if is_timeout_fn(&segs) && c.args.len() == 2 {
                 let fut = &c.args[1];
-                let (value, source) = self.scan.ev.eval_sourced(&c.args[0]);
+                // `timeout_at(Instant::now() + d, fut)`: the deadline is `d`
+                // away (the instant also bound by a `let` first).
+                let at = segs.last().is_some_and(|s| s == "timeout_at");
+                let duration = match from_now(self.scan, &c.args[0]) {
+                    Some(d) if at => d,
+                    _ => &c.args[0],
+                };
+                let (value, source) = match self.bound_from_now(&c.args[0]) {
+                    Some(d) if at => self.scan.ev.eval_sourced(d),
+                    _ => self.scan.ev.eval_sourced(duration),
+                };
                 let nanos = value.as_duration_nanos();
                 // `timeout(Duration::ZERO, fut)` polls once without waiting;
                 // `timeout(period, rx.next())` is a receive loop's watchdog
@@ -2085,7 +2098,7 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
                         nanos,
                         source,
                         future: fut,
-                        duration: &c.args[0],
+                        duration,
                     });
                 }
             }
@@ -2093,6 +2106,32 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
         syn::visit::visit_expr_call(self, c);
     }
     fn visit_item(&mut self, _: &'b syn::Item) {}
+}
+
+impl<'e> DeadlineFinder<'_, 'e, '_, '_> {
+    /// `d` of a `let deadline = Instant::now() + d;` that a name reads.
+    fn bound_from_now(&self, e: &Expr) -> Option<&'e Expr> {
+        let Expr::Path(p) = e else { return None };
+        let init = self.scan.scope.binding_at(p.path.get_ident()?)?.init?;
+        from_now(self.scan, init)
+    }
+}
+
+/// `d` of an instant `Instant::now() + d`: how far away a `timeout_at`
+/// deadline is.
+fn from_now<'x>(scan: &NetScan<'_, '_>, e: &'x Expr) -> Option<&'x Expr> {
+    let mut e = e;
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    let Expr::Binary(b) = e else { return None };
+    if !matches!(b.op, syn::BinOp::Add(_)) {
+        return None;
+    }
+    let Expr::Call(c) = &*b.left else { return None };
+    let Expr::Path(p) = &*c.func else { return None };
+    let segs = scan.cx.uses.resolve(&p.path);
+    (c.args.is_empty() && ends_with(&segs, &["Instant", "now"])).then_some(&*b.right)
 }
 
 /// An `async` block whose every `.await` is the next item of a stream or
@@ -2784,9 +2823,11 @@ fn batch_only(
 }
 
 /// Byte ranges of code that runs once per item of a collection: the
-/// futures handed to `join_all` / `try_join_all` / `select_all` (through
-/// the `let` that builds them) and the bodies of `for` loops over a
-/// collection.
+/// futures handed to `join_all` / `try_join_all` / `select_all`, a stream
+/// run n at a time (`buffer_unordered`, `buffered`, `for_each_concurrent`),
+/// futures collected into a `FuturesUnordered` / `JoinSet` (each through
+/// the `let` that builds it) and the bodies of `for` loops over a
+/// collection. (Work spawned on a `JoinSet` is not the caller's call at all.)
 fn fan_out_ranges(
     cx: &FileCtx<'_>,
     scope: &FnScope<'_>,
@@ -2796,6 +2837,8 @@ fn fan_out_ranges(
         cx: &'v FileCtx<'a>,
         scope: &'v FnScope<'s>,
         out: Vec<Range<usize>>,
+        /// `let` hops still to follow from a name to its initialiser.
+        lets: u32,
     }
     impl<'x> Visit<'x> for V<'_, '_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
@@ -2826,6 +2869,58 @@ fn fan_out_ranges(
             }
             syn::visit::visit_expr_call(self, c);
         }
+        fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+            // A fan-out built by a `let` and bounded later
+            // (`let round = stream::iter(..).buffered(4).collect(); timeout(d, round)`).
+            let init = p
+                .path
+                .get_ident()
+                .and_then(|id| self.scope.binding_at(id))
+                .and_then(|b| b.init);
+            if let (Some(init), true) = (init, self.lets > 0) {
+                let mut inner = V {
+                    cx: self.cx,
+                    scope: self.scope,
+                    out: Vec::new(),
+                    lets: self.lets - 1,
+                };
+                inner.visit_expr(init);
+                self.out.extend(inner.out);
+            }
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            match m.method.to_string().as_str() {
+                // A stream of futures run n at a time
+                // (`stream::iter(peers).map(|p| get(p)).buffer_unordered(8)`):
+                // the stream before it makes one call per item.
+                "buffer_unordered" | "buffered" | "try_buffer_unordered" | "try_buffered" => {
+                    self.out.push(m.receiver.span().byte_range());
+                }
+                // A closure run for each item of the stream, concurrently.
+                "for_each_concurrent" | "try_for_each_concurrent" => {
+                    self.out.push(m.receiver.span().byte_range());
+                    if let Some(f) = m.args.last() {
+                        self.out.push(f.span().byte_range());
+                    }
+                }
+                // Futures gathered into a set polled together
+                // (`.collect::<FuturesUnordered<_>>()`).
+                "collect" if m.turbofish.as_ref().is_some_and(names_future_set) => {
+                    self.out.push(m.receiver.span().byte_range());
+                }
+                _ => {}
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_local(&mut self, l: &'x syn::Local) {
+            // `let set: FuturesUnordered<_> = peers.iter().map(..).collect();`
+            if let (syn::Pat::Type(t), Some(init)) = (&l.pat, &l.init) {
+                if type_names_future_set(&t.ty) {
+                    self.out.push(init.expr.span().byte_range());
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
         fn visit_expr_for_loop(&mut self, f: &'x syn::ExprForLoop) {
             let mut e = &*f.expr;
             while let Expr::Paren(p) = e {
@@ -2838,10 +2933,29 @@ fn fan_out_ranges(
         }
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
+    /// Collections that poll their futures together: what is gathered
+    /// into them runs once per item.
+    fn type_names_future_set(ty: &syn::Type) -> bool {
+        match ty {
+            syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+                matches!(
+                    s.ident.to_string().as_str(),
+                    "FuturesUnordered" | "FuturesOrdered" | "JoinSet"
+                )
+            }),
+            _ => false,
+        }
+    }
+    fn names_future_set(g: &syn::AngleBracketedGenericArguments) -> bool {
+        g.args
+            .iter()
+            .any(|a| matches!(a, syn::GenericArgument::Type(t) if type_names_future_set(t)))
+    }
     let mut v = V {
         cx,
         scope,
         out: Vec::new(),
+        lets: 2,
     };
     match code {
         ExprOrBlock::Expr(e) => v.visit_expr(e),
@@ -3281,11 +3395,13 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
             _ => None,
         }
     };
+    let again_policy = |e: &Expr| is_again_policy(cx, &lets, e, 0);
     struct V<'c, 'a, 'f> {
         cx: &'c FileCtx<'a>,
         param_in: &'f dyn Fn(&Expr) -> Option<usize>,
         policy_in: &'f dyn Fn(&Expr, &mut Vec<usize>),
         plain_param: &'f dyn Fn(&Expr) -> Option<usize>,
+        again_policy: &'f dyn Fn(&Expr) -> bool,
         out: HelperFacts,
     }
     impl<'x> Visit<'x> for V<'_, '_, '_> {
@@ -3342,10 +3458,18 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
         }
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
             // backon: `op.retry(policy)` on the callable itself.
-            if m.method == "retry" && m.args.len() == 1 {
+            let again_op = matches!(m.method.to_string().as_str(), "retry" | "retry_if")
+                && (self.again_policy)(&m.receiver);
+            if m.method == "retry" && m.args.len() == 1 && (self.param_in)(&m.receiver).is_some() {
                 if let Some(p) = (self.param_in)(&m.receiver) {
                     self.out.retried.push((p, "backon".to_string()));
                     (self.policy_in)(&m.args[0], &mut self.out.policy_params);
+                }
+            } else if again_op {
+                // again: `policy.retry(op)`, `policy.retry_if(op, condition)`.
+                if let Some(p) = m.args.first().and_then(self.param_in) {
+                    self.out.retried.push((p, "again".to_string()));
+                    (self.policy_in)(&m.receiver, &mut self.out.policy_params);
                 }
             } else {
                 let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
@@ -3371,6 +3495,7 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
         param_in: &param_in,
         policy_in: &policy_in,
         plain_param: &plain_param,
+        again_policy: &again_policy,
         out: HelperFacts::default(),
     };
     v.visit_block(body);
@@ -3378,6 +3503,53 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
     v.out.retried.dedup();
     v.out.loops = loops;
     v.out
+}
+
+/// Whether an expression is an `again::RetryPolicy`: built by the crate's
+/// constructors and builder methods (`RetryPolicy::exponential(d)
+/// .with_max_retries(3)`), bound by a `let` of the body, or returned by a
+/// function of the file declared to return one (`fn retry_policy(max:
+/// usize) -> RetryPolicy`).
+fn is_again_policy(cx: &FileCtx<'_>, lets: &[(String, &Expr)], e: &Expr, depth: u32) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let d = depth + 1;
+    let is_again = |segs: &[String]| segs.first().is_some_and(|k| k == "again");
+    match e {
+        Expr::Paren(p) => is_again_policy(cx, lets, &p.expr, d),
+        Expr::Reference(r) => is_again_policy(cx, lets, &r.expr, d),
+        Expr::MethodCall(m) => is_again_policy(cx, lets, &m.receiver, d),
+        Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
+            lets.iter()
+                .rev()
+                .find(|(n, _)| id == n)
+                .is_some_and(|(_, init)| is_again_policy(cx, lets, init, d))
+        }),
+        Expr::Call(c) => {
+            let Expr::Path(p) = &*c.func else {
+                return false;
+            };
+            let segs = cx.uses.resolve(&p.path);
+            if is_again(&segs) {
+                return true;
+            }
+            // A function of this file that returns a policy.
+            let [name] = &segs[..] else { return false };
+            let mut declared = functions(cx.file)
+                .into_iter()
+                .filter(|f| f.self_ty.is_none() && f.name == *name)
+                .map(|f| match &f.sig.output {
+                    syn::ReturnType::Type(_, ty) => match &**ty {
+                        syn::Type::Path(tp) => is_again(&cx.uses.resolve(&tp.path)),
+                        _ => false,
+                    },
+                    syn::ReturnType::Default => false,
+                });
+            matches!((declared.next(), declared.next()), (Some(true), None))
+        }
+        _ => false,
+    }
 }
 
 /// Calls of the crate's own retry helpers (`backoff::retry(|| upload(..),

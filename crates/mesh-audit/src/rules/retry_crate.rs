@@ -12,7 +12,12 @@
 //! and the retry policy an SDK client is built with: `object_store`'s
 //! `builder.with_retry(RetryConfig { max_retries: 5, .. })` and the AWS
 //! SDK's `.retry_config(RetryConfig::standard().with_max_attempts(5))`
-//! (`with_max_attempts` counts every try: 5 is 4 re-tries).
+//! (`with_max_attempts` counts every try: 5 is 4 re-tries), and the Azure
+//! SDK's `ClientOptions::default().retry(RetryOptions::exponential(
+//! ExponentialRetryOptions::default().max_retries(5)))` (also `fixed`, a
+//! client builder's `.retry(..)`, the options as a struct literal;
+//! `max_retries` counts re-tries, `initial_delay` / `delay` is the
+//! `backoff`, `max_total_elapsed` the `timeout`).
 //! The finding points at the call that applies the policy and reads what
 //! the code states, through `const`s, `let`s and builder chains:
 //! `retries` (re-tries after the first try, as Istio counts `attempts`:
@@ -28,7 +33,10 @@
 //! ## The crate's own retry helpers
 //! They count too: a function or method that hands
 //! the callable it receives to one of these libraries (directly, or through
-//! further helpers of the workspace) is a retry helper, and each call of it
+//! further helpers of the workspace; also inside the operation it gives an
+//! `again` policy, `policy.retry_if(|| call(channel), is_transient)`, with
+//! the policy built in the body or by a function of the file declared to
+//! return `RetryPolicy`) is a retry helper, and each call of it
 //! with a closure that makes a network call is reported at that call, with
 //! the closure's host. Its values come from the call: the arguments whose
 //! parameters shape the policy (`with_retries(op, 3)` where the helper does
@@ -83,8 +91,10 @@
 //! helper called with a closure that does only local work, a `run(op)` of a
 //! builder whose method does not retry, and test code. An SDK policy that
 //! turns retries off (`max_retries: 0`, `RetryConfig::disabled()`,
-//! `with_max_attempts(1)`), states the SDK's default unchanged
-//! (`RetryConfig::standard()` alone) or hands on a shared config's policy.
+//! `with_max_attempts(1)`, Azure's `RetryOptions::none()`), states the
+//! SDK's default unchanged (`RetryConfig::standard()` alone,
+//! `RetryOptions::exponential(ExponentialRetryOptions::default())`) or
+//! hands on a shared config's policy.
 
 use crate::source::SpanBytes;
 use std::collections::{BTreeMap, HashSet};
@@ -1035,6 +1045,14 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
 
     fn method(&mut self, m: &syn::ExprMethodCall) {
         let method = m.method.to_string();
+        // The Azure SDK's `ClientOptions::default().retry(RetryOptions::..)`
+        // (also a client builder's `.retry(..)`): every request retried.
+        if method == "retry" && self.uses_azure_sdk() {
+            if let Some(found) = self.azure_retry(m) {
+                self.out.push(found);
+                return;
+            }
+        }
         if matches!(method.as_str(), "retry" | "retry_if" | "retry_notify") {
             if self.builder_root(&m.receiver).is_some() {
                 return; // `ServiceBuilder::retry`: read with its chain
@@ -1128,6 +1146,121 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             dest: Destination::default(),
             client_wide: true,
         })
+    }
+
+    fn uses_azure_sdk(&self) -> bool {
+        self.facts.used.iter().any(|k| k.starts_with("azure_"))
+    }
+
+    /// `.retry(RetryOptions::exponential(ExponentialRetryOptions::default()
+    /// .max_retries(5)))` of the Azure SDK, once it states a count, a delay
+    /// or a budget (`RetryOptions::default()` alone is the SDK's own
+    /// policy; `RetryOptions::none()` turns retries off).
+    fn azure_retry(&self, m: &syn::ExprMethodCall) -> Option<Found> {
+        let [arg] = m.args.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let policy = self.azure_retry_options(arg, 0)?;
+        if !policy.known || policy.retries == Some(0) {
+            return None;
+        }
+        Some(Found {
+            range: self.scan.cx.method_range(m),
+            lib: "azure-sdk",
+            policy,
+            protocol: Protocol::Http,
+            dest: Destination::default(),
+            client_wide: true,
+        })
+    }
+
+    /// What an Azure `RetryOptions` (or the exponential / fixed options
+    /// inside it) states.
+    fn azure_retry_options(&self, e: &Expr, depth: u32) -> Option<Policy> {
+        if depth > 8 {
+            return None;
+        }
+        if let Some(init) = self.let_init(e) {
+            return self.azure_retry_options(init, depth + 1);
+        }
+        let azure_type = |segs: &[String], ty: &[&str]| {
+            let n = segs.len();
+            n >= 3 && ty.contains(&segs[n - 2].as_str()) && segs[0].starts_with("azure_")
+        };
+        match strip(e) {
+            Expr::Call(c) => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let segs = self.scan.cx.uses.resolve(&p.path);
+                let last = segs.last()?.as_str();
+                if azure_type(&segs, &["RetryOptions"]) {
+                    return match last {
+                        "exponential" | "fixed" => {
+                            self.azure_retry_options(c.args.first()?, depth + 1)
+                        }
+                        "none" => Some(Policy {
+                            known: true,
+                            retries: Some(0),
+                            lib: Some("azure-sdk"),
+                            ..Policy::default()
+                        }),
+                        "default" => Some(Policy {
+                            lib: Some("azure-sdk"),
+                            ..Policy::default()
+                        }),
+                        _ => None,
+                    };
+                }
+                (azure_type(&segs, &["ExponentialRetryOptions", "FixedRetryOptions"])
+                    && last == "default")
+                    .then(|| Policy {
+                        lib: Some("azure-sdk"),
+                        ..Policy::default()
+                    })
+            }
+            Expr::MethodCall(mc) => {
+                let mut pol = self.azure_retry_options(&mc.receiver, depth + 1)?;
+                self.azure_option(&mut pol, &mc.method.to_string(), mc.args.first());
+                Some(pol)
+            }
+            // `ExponentialRetryOptions { max_retries: 5, ..Default::default() }`
+            Expr::Struct(st) => {
+                let segs = self.scan.cx.uses.resolve(&st.path);
+                let name = segs.last()?.as_str();
+                if !matches!(name, "ExponentialRetryOptions" | "FixedRetryOptions") {
+                    return None;
+                }
+                let mut pol = Policy {
+                    lib: Some("azure-sdk"),
+                    ..Policy::default()
+                };
+                for f in &st.fields {
+                    if let syn::Member::Named(field) = &f.member {
+                        self.azure_option(&mut pol, &field.to_string(), Some(&f.expr));
+                    }
+                }
+                Some(pol)
+            }
+            _ => None,
+        }
+    }
+
+    /// One setting of Azure's retry options, by its method or field name.
+    fn azure_option(&self, pol: &mut Policy, name: &str, arg: Option<&Expr>) {
+        match name {
+            "max_retries" => {
+                pol.known = true;
+                pol.retries = self.int(arg);
+            }
+            "initial_delay" | "delay" => {
+                pol.known = true;
+                pol.backoff = self.dur(arg);
+            }
+            "max_total_elapsed" => {
+                pol.known = true;
+                pol.timeout = self.dur(arg);
+            }
+            _ => {}
+        }
     }
 
     fn uses_aws_sdk(&self) -> bool {

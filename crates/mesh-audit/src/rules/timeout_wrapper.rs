@@ -2,7 +2,8 @@
 //!
 //! ## What it finds
 //! A client-side deadline on an HTTP or gRPC call: `tokio::time::timeout`
-//! (also `timeout_at`, or imported as `timeout`), `tokio::select!` racing a
+//! (also `timeout_at`, whose value is `d` of a deadline `Instant::now() + d`,
+//! or imported as `timeout`), `tokio::select!` racing a
 //! call against a sleep, `.timeout(d)` on the future (tokio-util,
 //! futures-time), reqwest `ClientBuilder::timeout` / `connect_timeout` /
 //! `read_timeout` and `RequestBuilder::timeout`, tonic `Endpoint::timeout` /
@@ -50,7 +51,8 @@
 //!
 //! ## Deadlines passed in
 //! A duration that arrives as a parameter (`fn sync(.., timeout: Duration)`
-//! then `request.set_timeout(timeout)`) is the caller's: the finding takes
+//! then `request.set_timeout(timeout)`; an `Instant` handed to
+//! `timeout_at`) is the caller's: the finding takes
 //! the value the crate's own calls of that function spell out, when they
 //! agree (left out when they differ). On a single request or future, a
 //! parameter no call of the crate fills, a field of a parameter
@@ -113,8 +115,11 @@
 //! connector, whatever placeholder URI it was built with) or to the
 //! unspecified address `[::]` / `0.0.0.0` (this host), a budget over a
 //! batch (a future that reaches the network only through calls made once
-//! per item: futures handed to `join_all` / `try_join_all`, a `for` over a
-//! collection, directly or in the file's functions it calls, as in
+//! per item: futures handed to `join_all` / `try_join_all`, a stream run
+//! n at a time (`.buffer_unordered(n)`, `.buffered(n)`,
+//! `.for_each_concurrent(n, f)`), futures collected into a
+//! `FuturesUnordered`, a `for` over a collection, directly or in the file's
+//! functions it calls, as in
 //! `timeout(validation_budget, self.inner.validate_all())`), and test code.
 
 use std::collections::BTreeMap;
@@ -393,6 +398,8 @@ fn is_duration_like(ty: &syn::Type) -> bool {
     };
     match last.ident.to_string().as_str() {
         "Duration" | "u64" | "u32" | "u16" | "usize" | "i64" | "i32" | "f32" | "f64" => true,
+        // A `timeout_at` deadline the caller hands in.
+        "Instant" => true,
         "Option" => match &last.arguments {
             syn::PathArguments::AngleBracketed(a) => matches!(
                 a.args.first(),
