@@ -98,9 +98,7 @@ fn dialled_sockets(scope: &FnScope<'_>, body: &syn::Block) -> Vec<usize> {
             if m.method == "connect" {
                 if let Expr::Path(p) = &*m.receiver {
                     if let Some(id) = p.path.get_ident() {
-                        if let Some(b) = self
-                            .scope
-                            .lookup(&id.to_string(), id.span().bytes().start)
+                        if let Some(b) = self.scope.lookup(&id.to_string(), id.span().bytes().start)
                         {
                             self.out.push(b.at);
                         }

@@ -2,6 +2,7 @@
 //! it (`use tokio::time::timeout as deadline;` makes `deadline(..)` a
 //! `tokio::time::timeout` call).
 
+use crate::source::SpanBytes;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -116,7 +117,7 @@ impl UseMap {
     pub fn resolve(&self, path: &syn::Path) -> Vec<String> {
         let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         if let Some(in_module) = segs.first().and_then(|first| self.scoped.get(first)) {
-            let at = path.span().byte_range().start;
+            let at = path.span().bytes().start;
             // The innermost module holding the path.
             let full = in_module
                 .iter()
@@ -213,7 +214,7 @@ impl UseCollector {
 
 impl<'ast> Visit<'ast> for UseCollector {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
-        self.modules.push(m.span().byte_range());
+        self.modules.push(m.span().bytes());
         syn::visit::visit_item_mod(self, m);
         self.modules.pop();
     }

@@ -2894,19 +2894,19 @@ fn fan_out_ranges(
                 // (`stream::iter(peers).map(|p| get(p)).buffer_unordered(8)`):
                 // the stream before it makes one call per item.
                 "buffer_unordered" | "buffered" | "try_buffer_unordered" | "try_buffered" => {
-                    self.out.push(m.receiver.span().byte_range());
+                    self.out.push(m.receiver.span().bytes());
                 }
                 // A closure run for each item of the stream, concurrently.
                 "for_each_concurrent" | "try_for_each_concurrent" => {
-                    self.out.push(m.receiver.span().byte_range());
+                    self.out.push(m.receiver.span().bytes());
                     if let Some(f) = m.args.last() {
-                        self.out.push(f.span().byte_range());
+                        self.out.push(f.span().bytes());
                     }
                 }
                 // Futures gathered into a set polled together
                 // (`.collect::<FuturesUnordered<_>>()`).
                 "collect" if m.turbofish.as_ref().is_some_and(names_future_set) => {
-                    self.out.push(m.receiver.span().byte_range());
+                    self.out.push(m.receiver.span().bytes());
                 }
                 _ => {}
             }
@@ -2916,7 +2916,7 @@ fn fan_out_ranges(
             // `let set: FuturesUnordered<_> = peers.iter().map(..).collect();`
             if let (syn::Pat::Type(t), Some(init)) = (&l.pat, &l.init) {
                 if type_names_future_set(&t.ty) {
-                    self.out.push(init.expr.span().byte_range());
+                    self.out.push(init.expr.span().bytes());
                 }
             }
             syn::visit::visit_local(self, l);
