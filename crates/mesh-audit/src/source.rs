@@ -483,6 +483,40 @@ fn continues_after_block(tt: &TokenTree) -> bool {
 mod tests {
     use super::*;
 
+    /// Every token's offsets, read through the line table, are proc-macro2's
+    /// own: ASCII lines, lines with multi-byte characters (the fallback),
+    /// CRLF, a BOM and a `#!` line (blanked before parsing), an empty file.
+    #[test]
+    fn span_bytes_agree_with_byte_range() {
+        fn spans(tokens: TokenStream, out: &mut Vec<Span>) {
+            for t in tokens {
+                out.push(t.span());
+                if let TokenTree::Group(g) = t {
+                    out.push(g.span_open());
+                    out.push(g.span_close());
+                    spans(g.stream(), out);
+                }
+            }
+        }
+        let texts = [
+            "fn a() { let x = \"ok\"; }\n",
+            "// é\nfn b() -> &'static str { \"naïve\" } fn c() {}\n",
+            "fn d() {\r\n    call(1, 2);\r\n}\r\n",
+            "\u{feff}fn e() { f(); }\n",
+            "#!/usr/bin/env run-cargo-script\nfn g() { h(\"日本\", 3); }",
+            "",
+        ];
+        for text in texts {
+            let file = crate::engine::parse(text).expect("parses");
+            let mut all = Vec::new();
+            spans(quote::ToTokens::to_token_stream(&file), &mut all);
+            let slow: Vec<_> = all.iter().map(|s| s.byte_range()).collect();
+            let _table = SpanText::enter(text);
+            let fast: Vec<_> = all.iter().map(|s| s.bytes()).collect();
+            assert_eq!(fast, slow, "{text:?}");
+        }
+    }
+
     #[test]
     fn delimiter_problems_point_at_the_bracket() {
         assert_eq!(
