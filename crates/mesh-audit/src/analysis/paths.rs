@@ -6,7 +6,6 @@ use crate::source::SpanBytes;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 /// Local name → full path, from every `use` in the file. A path inside an
@@ -117,7 +116,12 @@ impl UseMap {
     pub fn resolve(&self, path: &syn::Path) -> Vec<String> {
         let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
         if let Some(in_module) = segs.first().and_then(|first| self.scoped.get(first)) {
-            let at = path.span().bytes().start;
+            // The path's first token: `Spanned::span()` would print the whole
+            // path into a token stream to join its spans.
+            let at = match &path.leading_colon {
+                Some(colon) => colon.spans[0].bytes().start,
+                None => path.segments[0].ident.span().bytes().start,
+            };
             // The innermost module holding the path.
             let full = in_module
                 .iter()
@@ -212,9 +216,33 @@ impl UseCollector {
     }
 }
 
+/// The bytes of a `mod` item, from its first outer attribute (or `pub`,
+/// `unsafe`, `mod`) to its closing brace or `;`: what `Spanned::span()`
+/// gives, without printing the whole module into a token stream.
+fn item_mod_bytes(m: &syn::ItemMod) -> Range<usize> {
+    let start = m
+        .attrs
+        .iter()
+        .find(|a| matches!(a.style, syn::AttrStyle::Outer))
+        .map(|a| a.pound_token.span)
+        .or(match &m.vis {
+            syn::Visibility::Public(p) => Some(p.span),
+            syn::Visibility::Restricted(r) => Some(r.pub_token.span),
+            syn::Visibility::Inherited => None,
+        })
+        .or(m.unsafety.map(|u| u.span))
+        .unwrap_or(m.mod_token.span);
+    let end = match (&m.content, &m.semi) {
+        (Some((brace, _)), _) => brace.span.close(),
+        (None, Some(semi)) => semi.span,
+        (None, None) => m.ident.span(),
+    };
+    start.bytes().start..end.bytes().end
+}
+
 impl<'ast> Visit<'ast> for UseCollector {
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
-        self.modules.push(m.span().bytes());
+        self.modules.push(item_mod_bytes(m));
         syn::visit::visit_item_mod(self, m);
         self.modules.pop();
     }
@@ -256,6 +284,24 @@ pub fn mentions(segs: &[String], name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A module's bytes are what `Spanned::span()` gives: outer attributes
+    /// (not inner ones) through the closing brace or `;`.
+    #[test]
+    fn module_bytes_match_the_spanned_span() {
+        use syn::spanned::Spanned;
+        let file: syn::File = syn::parse_str(
+            "#[cfg(test)] mod a { #![allow(x)] fn f() {} }\n\
+             pub(crate) mod b;\n\
+             mod c { use reqwest::Client; }\n\
+             pub mod d { #![doc = \"x\"] }",
+        )
+        .unwrap();
+        for item in &file.items {
+            let syn::Item::Mod(m) = item else { continue };
+            assert_eq!(item_mod_bytes(m), m.span().byte_range(), "{}", m.ident);
+        }
+    }
 
     #[test]
     fn resolves_renames_groups_and_self() {
