@@ -91,21 +91,79 @@ pub fn deployed_names(root: &Path) -> BTreeSet<String> {
 /// a tool for sure: one image often holds several servers, each started by
 /// its own manifest's command.
 pub fn deployment_names(root: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
-    let mut out = BTreeSet::new();
-    let mut tools = BTreeSet::new();
-    walk_deployment_files(root, None, MAX_DEPTH, &mut out, &mut tools);
+    let d = deployment(root);
+    (d.deployed, d.tools)
+}
+
+/// What deployment files say of the workspace's programs.
+#[derive(Debug, Default)]
+pub struct Deployment {
+    /// Names they deploy.
+    pub deployed: BTreeSet<String>,
+    /// Names they only ship for people to run (toolbox images).
+    pub tools: BTreeSet<String>,
+    /// Deployed names that every file naming them runs as an image's bare
+    /// `ENTRYPOINT ["/usr/bin/app"]`, without arguments and without `CMD`:
+    /// the command line is whatever `docker run IMAGE ...` is given.
+    pub bare_entrypoints: BTreeSet<String>,
+}
+
+/// [`deployment_names`], with the programs only bare entrypoints run.
+pub fn deployment(root: &Path) -> Deployment {
+    let mut d = Names::default();
+    walk_deployment_files(root, None, MAX_DEPTH, &mut d);
     match repository_root(root) {
         // Every folder between the repository's root and the workspace,
         // without walking the workspace a second time.
-        Some(top) => walk_deployment_files(&top, Some(root), MAX_DEPTH, &mut out, &mut tools),
+        Some(top) => walk_deployment_files(&top, Some(root), MAX_DEPTH, &mut d),
         None => {
             if let Some(parent) = root.parent() {
-                walk_deployment_files(parent, Some(root), 1, &mut out, &mut tools);
+                walk_deployment_files(parent, Some(root), 1, &mut d);
             }
         }
     }
-    tools.retain(|t| !out.contains(t));
-    (out, tools)
+    d.tools.retain(|t| !d.out.contains(t));
+    d.bare.retain(|b| !d.with_arguments.contains(b));
+    Deployment {
+        deployed: d.out,
+        tools: d.tools,
+        bare_entrypoints: d.bare,
+    }
+}
+
+#[derive(Default)]
+struct Names {
+    out: BTreeSet<String>,
+    tools: BTreeSet<String>,
+    /// Run by a Dockerfile's bare entrypoint.
+    bare: BTreeSet<String>,
+    /// Named by some other file, or run otherwise.
+    with_arguments: BTreeSet<String>,
+}
+
+/// The program a Dockerfile runs as its only run instruction, an
+/// `ENTRYPOINT` without arguments (after an init process) and no `CMD`.
+fn bare_entrypoint(text: &str) -> Option<String> {
+    let mut found = None;
+    for line in text.lines() {
+        let mut words = line
+            .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']' | ','))
+            .filter(|w| !w.is_empty());
+        let Some(first) = words.next() else { continue };
+        if first.eq_ignore_ascii_case("CMD") {
+            return None;
+        }
+        if !first.eq_ignore_ascii_case("ENTRYPOINT") {
+            continue;
+        }
+        let args: Vec<String> = words.map(str::to_string).collect();
+        let args = after_init(&args, &|w: &str| w.rsplit('/').next().map(str::to_string));
+        if found.is_some() || args.len() != 1 {
+            return None;
+        }
+        found = args[0].rsplit('/').next().map(str::to_string);
+    }
+    found
 }
 
 /// The folder above `root` that holds `.git`, at most [`MAX_ANCESTORS`]
@@ -125,13 +183,7 @@ fn repository_root(root: &Path) -> Option<std::path::PathBuf> {
 /// Reads the deployment files under `base` (to `depth` levels; 1 is the
 /// folder's own files), skipping the subtree at `skip` and folders of
 /// test environments.
-fn walk_deployment_files(
-    base: &Path,
-    skip: Option<&Path>,
-    depth: usize,
-    out: &mut BTreeSet<String>,
-    tools: &mut BTreeSet<String>,
-) {
+fn walk_deployment_files(base: &Path, skip: Option<&Path>, depth: usize, names: &mut Names) {
     let skip = skip.map(Path::to_path_buf);
     let walker = ignore::WalkBuilder::new(base)
         .hidden(false)
@@ -173,7 +225,22 @@ fn walk_deployment_files(
                 }
                 read_small(&folder.join(rel)).or_else(|| read_small(&base.join(rel)))
             };
-            names_and_tools_in(&text, is_dockerfile(path), &read_script, out, tools);
+            let dockerfile = is_dockerfile(path);
+            let mut file_out = BTreeSet::new();
+            names_and_tools_in(
+                &text,
+                dockerfile,
+                &read_script,
+                &mut file_out,
+                &mut names.tools,
+            );
+            match bare_entrypoint(&text).filter(|_| dockerfile) {
+                Some(b) if file_out.len() == 1 && file_out.contains(&b) => {
+                    names.bare.insert(b);
+                }
+                _ => names.with_arguments.extend(file_out.iter().cloned()),
+            }
+            names.out.extend(file_out);
         }
     }
 }

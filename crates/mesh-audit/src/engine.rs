@@ -340,6 +340,7 @@ pub fn audit_observed(
                     packages: Vec::new(),
                     deployed: found.deployed.clone(),
                     shipped_tools: found.shipped_tools.clone(),
+                    bare_entrypoints: found.bare_entrypoints.clone(),
                     cargo_packages: Vec::new(),
                     skipped_links: Vec::new(),
                 };
