@@ -835,6 +835,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_entrypoint_is_one_without_arguments_or_cmd() {
+        let bare = "FROM debian\nCOPY --from=b /t/release/ctl /usr/bin/ctl\nENTRYPOINT [\"/usr/bin/ctl\"]\n";
+        assert_eq!(bare_entrypoint(bare).as_deref(), Some("ctl"));
+        let tini = "ENTRYPOINT [\"/usr/bin/tini\", \"--\", \"/usr/bin/ctl\"]\n";
+        assert_eq!(bare_entrypoint(tini).as_deref(), Some("ctl"));
+        let with_cmd = "ENTRYPOINT [\"/usr/bin/api\"]\nCMD [\"serve\"]\n";
+        assert_eq!(bare_entrypoint(with_cmd), None);
+        let with_args = "ENTRYPOINT [\"/usr/bin/api\", \"serve\"]\n";
+        assert_eq!(bare_entrypoint(with_args), None);
+        assert_eq!(bare_entrypoint("CMD [\"/usr/bin/api\"]\n"), None);
+    }
+
+    #[test]
     fn test_folders_are_not_deployments() {
         let base = Path::new("/repo");
         assert!(in_test_folder(

@@ -314,6 +314,51 @@ pub fn tool_code(
     }
     let serving_names = name_flags(&serving);
 
+    // Command-line binaries: a bin target that parses a command line
+    // (clap and its peers), starts no server and that no deployment file
+    // names is run by people (`packages` skips such a package whole; here
+    // it is one binary of a library package, `src/bin/ctl.rs`).
+    let mut bin_facts: HashMap<(usize, &str), (bool, bool)> = HashMap::new();
+    for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
+            continue;
+        };
+        if role.kind != TargetKind::Bin || role.test {
+            continue;
+        }
+        let e = bin_facts.entry((pi, role.target.as_str())).or_default();
+        e.0 |= s.uses_clap;
+        e.1 |= !s.serve_lines.is_empty();
+    }
+    for (i, g) in funcs.iter().enumerate() {
+        if let Some(role) = roles[g.file].as_ref().filter(|r| r.kind == TargetKind::Bin) {
+            if serving[i] {
+                if let Some(e) = bin_facts.get_mut(&(g.package, role.target.as_str())) {
+                    e.1 = true;
+                }
+            }
+        }
+    }
+    let cli_bin = |pi: usize, target: &str| {
+        bin_facts
+            .get(&(pi, target))
+            .is_some_and(|(clap, serves)| *clap && !serves)
+            && !found.deployed.contains(target)
+            && !found.deployed.contains(&found.packages[pi].name)
+    };
+    let tool_file: Vec<bool> = tool_file
+        .iter()
+        .zip(found.files.iter().zip(roles))
+        .map(|(&t, (file, role))| {
+            t || match (file.package_index, role) {
+                (Some(pi), Some(role)) => {
+                    role.kind == TargetKind::Bin && !role.test && cli_bin(pi, &role.target)
+                }
+                _ => false,
+            }
+        })
+        .collect();
+
     // Subcommand enums by package.
     let mut subcommands: HashSet<(usize, &str)> = HashSet::new();
     for (file, s) in found.files.iter().zip(summaries) {
@@ -489,7 +534,11 @@ pub fn tool_code(
                     None => continue,
                 },
                 Site::Body(i) if i != t && tool[i].is_some() => {
-                    format!("`{}` ({})", funcs[i].f.name, found.files[funcs[i].file].rel)
+                    format!(
+                        "`{}` ({}), itself tool code",
+                        funcs[i].path.join("::"),
+                        found.files[funcs[i].file].rel
+                    )
                 }
                 Site::Body(i) if tool_file[funcs[i].file] => {
                     format!("a developer tool ({})", found.files[funcs[i].file].rel)
