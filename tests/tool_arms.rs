@@ -3,7 +3,8 @@
 //! and `check` arms of the clap dispatch reach (also in another workspace
 //! crate) runs when a person types the command, not in the pod: not
 //! audited. Code the `serve` arm also reaches is audited, and so are both
-//! arms of a `match` over a runtime mode that is no clap subcommand.
+//! arms of a `match` over a runtime mode that is no clap subcommand, and
+//! the `reindex` arm a CronJob starts the program with.
 
 mod common;
 
@@ -21,6 +22,7 @@ fn code_only_non_serving_subcommands_reach_is_not_audited() {
         findings_with_values(&v),
         [
             r#"timeout-wrapper shop/src/common.rs:6 {"timeout":"5s"}"#,
+            r#"timeout-wrapper shop/src/reindex.rs:6 {"timeout":"12s"}"#,
             r#"missing-graceful-shutdown shop/src/server.rs:14 {"framework":"axum","signal":"SIGTERM"}"#,
             r#"timeout-wrapper shop/src/server.rs:24 {"timeout":"3s"}"#,
             r#"timeout-wrapper shop/src/worker.rs:26 {"timeout":"20s"}"#,
@@ -30,7 +32,7 @@ fn code_only_non_serving_subcommands_reach_is_not_audited() {
         v["summary"]["packages"],
         json!([
             {"audited": true, "name": "export-client", "scope": "library", "why": "used by shop; `upload` is reached only from `export::run` (shop/src/export.rs), itself tool code: not audited"},
-            {"audited": true, "name": "shop", "scope": "service", "why": "starts a server (shop/src/server.rs:12); `export::run` is reached only from the `Command::Export` subcommand (shop/src/main.rs:33), which starts no server: not audited; `probe::check` is reached only from the `Command::Check` subcommand (shop/src/main.rs:34), which starts no server: not audited"},
+            {"audited": true, "name": "shop", "scope": "service", "why": "`shop` is named by a deployment file; `export::run` is reached only from the `Command::Export` subcommand (shop/src/main.rs:36), which starts no server: not audited; `probe::check` is reached only from the `Command::Check` subcommand (shop/src/main.rs:37), which starts no server: not audited"},
         ])
     );
 }
@@ -45,6 +47,7 @@ fn all_scopes_audits_the_subcommands_too() {
             r#"timeout-wrapper shop/src/common.rs:6 {"timeout":"5s"}"#,
             r#"timeout-wrapper shop/src/export.rs:8 {"timeout":"30s"}"#,
             r#"timeout-wrapper shop/src/probe.rs:6 {"timeout":"2s"}"#,
+            r#"timeout-wrapper shop/src/reindex.rs:6 {"timeout":"12s"}"#,
             r#"missing-graceful-shutdown shop/src/server.rs:14 {"framework":"axum","signal":"SIGTERM"}"#,
             r#"timeout-wrapper shop/src/server.rs:24 {"timeout":"3s"}"#,
             r#"timeout-wrapper shop/src/worker.rs:26 {"timeout":"20s"}"#,

@@ -106,6 +106,10 @@ pub struct Deployment {
     /// `ENTRYPOINT ["/usr/bin/app"]`, without arguments and without `CMD`:
     /// the command line is whatever `docker run IMAGE ...` is given.
     pub bare_entrypoints: BTreeSet<String>,
+    /// The words of the commands deployment files run (`ENTRYPOINT`/`CMD`,
+    /// `command:`/`args:`/`entrypoint:`), lowercased: the subcommands a
+    /// pod is started with (`args: [worker]`).
+    pub command_words: BTreeSet<String>,
 }
 
 /// [`deployment_names`], with the programs only bare entrypoints run.
@@ -128,6 +132,7 @@ pub fn deployment(root: &Path) -> Deployment {
         deployed: d.out,
         tools: d.tools,
         bare_entrypoints: d.bare,
+        command_words: d.command_words,
     }
 }
 
@@ -139,6 +144,49 @@ struct Names {
     bare: BTreeSet<String>,
     /// Named by some other file, or run otherwise.
     with_arguments: BTreeSet<String>,
+    command_words: BTreeSet<String>,
+}
+
+/// The words of the commands a deployment file runs: Dockerfile
+/// `ENTRYPOINT`/`CMD` lines (not `HEALTHCHECK`: a probe is no pod's
+/// program), and in manifests and compose files the values of `command:`,
+/// `args:` and `entrypoint:`, on their line or as the YAML list below it.
+fn command_words(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
+    let mut add = |line: &str| {
+        out.extend(
+            line.split(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']' | ',' | '&' | ';' | '=')
+            })
+            .filter(|w| !w.is_empty() && w.len() <= 64)
+            .map(str::to_ascii_lowercase),
+        )
+    };
+    let mut in_list = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if dockerfile {
+            let first = trimmed.split_whitespace().next().unwrap_or("");
+            if first.eq_ignore_ascii_case("ENTRYPOINT") || first.eq_ignore_ascii_case("CMD") {
+                add(trimmed);
+            }
+            continue;
+        }
+        if in_list && trimmed.starts_with('-') {
+            add(trimmed.trim_start_matches('-'));
+            continue;
+        }
+        in_list = false;
+        for key in ["command:", "args:", "entrypoint:"] {
+            if let Some(rest) = trimmed
+                .strip_prefix("- ")
+                .unwrap_or(trimmed)
+                .strip_prefix(key)
+            {
+                add(rest);
+                in_list = rest.trim().is_empty();
+            }
+        }
+    }
 }
 
 /// The program a Dockerfile runs as its only run instruction, an
@@ -226,6 +274,7 @@ fn walk_deployment_files(base: &Path, skip: Option<&Path>, depth: usize, names: 
                 read_small(&folder.join(rel)).or_else(|| read_small(&base.join(rel)))
             };
             let dockerfile = is_dockerfile(path);
+            command_words(&text, dockerfile, &mut names.command_words);
             let mut file_out = BTreeSet::new();
             names_and_tools_in(
                 &text,
@@ -832,6 +881,23 @@ mod tests {
             &mut out,
         );
         assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn command_words_are_what_pods_are_started_with() {
+        let mut words = BTreeSet::new();
+        let manifest = "containers:\n  - name: w\n    command: [\"/app/shop\"]\n    args:\n      - worker\n      - --queue=orders\n    env:\n      - name: EXPORT\n";
+        command_words(manifest, false, &mut words);
+        assert!(words.contains("worker") && words.contains("/app/shop"));
+        assert!(!words.contains("export"), "{words:?}");
+        let mut words = BTreeSet::new();
+        let dockerfile = "RUN export X=1\nHEALTHCHECK CMD shop check\nCMD [\"shop\", \"serve\"]\n";
+        command_words(dockerfile, true, &mut words);
+        assert!(words.contains("serve"));
+        assert!(
+            !words.contains("check") && !words.contains("export"),
+            "{words:?}"
+        );
     }
 
     #[test]

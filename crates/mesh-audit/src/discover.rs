@@ -157,6 +157,8 @@ pub struct Discovered {
     /// Deployed binaries that only a Dockerfile's bare `ENTRYPOINT` (no
     /// arguments, no `CMD`) runs: see [`crate::deploy::Deployment`].
     pub bare_entrypoints: BTreeSet<String>,
+    /// Lowercased words of the commands deployment files run.
+    pub command_words: BTreeSet<String>,
     /// The packages chosen, as cargo describes them (cargo mode only).
     pub cargo_packages: Vec<CargoPackage>,
     /// `.rs` files that are symbolic links: not followed (relative to `root`).
@@ -376,6 +378,7 @@ format!(
         deployed: deployment.deployed,
         shipped_tools: deployment.tools,
         bare_entrypoints: deployment.bare_entrypoints,
+        command_words: deployment.command_words,
         packages: infos,
         cargo_packages: chosen.iter().map(|(_, p)| cargo_package(p)).collect(),
         ..Default::default()

@@ -341,6 +341,7 @@ pub fn audit_observed(
                     deployed: found.deployed.clone(),
                     shipped_tools: found.shipped_tools.clone(),
                     bare_entrypoints: found.bare_entrypoints.clone(),
+                    command_words: found.command_words.clone(),
                     cargo_packages: Vec::new(),
                     skipped_links: Vec::new(),
                 };

@@ -405,7 +405,14 @@ pub fn tool_code(
                 .iter()
                 .enumerate()
                 .any(|(b, other)| other.dispatch == arm.dispatch && arm_serves[b]);
-            if is_subcommand && sibling_serves && !arm_serves[a] {
+            // A subcommand a deployment file starts the program with
+            // (`args: [worker]`) runs in a pod.
+            let deployed = {
+                let lower = arm.variant.to_ascii_lowercase();
+                found.command_words.contains(&lower)
+                    || found.command_words.contains(&kebab(&arm.variant))
+            };
+            if is_subcommand && sibling_serves && !arm_serves[a] && !deployed {
                 tool_arm.insert((i, a), arm_why(arm, rel));
             }
         }
@@ -567,6 +574,18 @@ pub fn tool_code(
                 via
             },
         });
+    }
+    out
+}
+
+/// clap's default subcommand name of a variant: `DumpIndex` is `dump-index`.
+fn kebab(variant: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
     }
     out
 }
