@@ -428,27 +428,6 @@ pub fn tool_code(
             }
         }
     }
-    if std::env::var_os("MESH_AUDIT_DEBUG_TOOLCODE").is_some() {
-        for (i, g) in funcs.iter().enumerate() {
-            if !g.f.dispatch_arms.is_empty() || serving[i] {
-                eprintln!(
-                    "fn {} serving={} arms={:?}",
-                    g.path.join("::"),
-                    serving[i],
-                    g.f.dispatch_arms
-                        .iter()
-                        .enumerate()
-                        .map(|(a, x)| (
-                            &x.enum_name,
-                            &x.variant,
-                            x.dispatch,
-                            tool_arm.contains_key(&(i, a))
-                        ))
-                        .collect::<Vec<_>>()
-                );
-            }
-        }
-    }
     if tool_arm.is_empty() && !tool_file.iter().any(|t| *t) {
         return ToolCode::default();
     }
@@ -536,18 +515,15 @@ pub fn tool_code(
                 continue;
             }
             let via = match *site {
-                Site::Arm(i, a) => match tool_arm.get(&(i, a)) {
-                    Some(why) => why.clone(),
-                    None => continue,
-                },
-                Site::Body(i) if i != t && tool[i].is_some() => {
+                Site::Arm(i, a) if tool_arm.contains_key(&(i, a)) => tool_arm[&(i, a)].clone(),
+                Site::Body(i) | Site::Arm(i, _) if i != t && tool[i].is_some() => {
                     format!(
                         "`{}` ({}), itself tool code",
                         funcs[i].path.join("::"),
                         found.files[funcs[i].file].rel
                     )
                 }
-                Site::Body(i) if tool_file[funcs[i].file] => {
+                Site::Body(i) | Site::Arm(i, _) if tool_file[funcs[i].file] => {
                     format!("a developer tool ({})", found.files[funcs[i].file].rel)
                 }
                 Site::Item(fi) if tool_file[fi] => {
@@ -558,13 +534,9 @@ pub fn tool_code(
             tool[t] = Some(via);
         }
     }
-    let debug = std::env::var_os("MESH_AUDIT_DEBUG_TOOLCODE").is_some();
     for (i, why) in tool.into_iter().enumerate() {
         let Some(via) = why else { continue };
         let g = &funcs[i];
-        if debug {
-            eprintln!("tool {} {:?} via {via}", g.path.join("::"), g.f.lines);
-        }
         out.by_file.entry(g.file).or_default().push(ToolFn {
             name: g.path.join("::"),
             lines: g.f.lines,
