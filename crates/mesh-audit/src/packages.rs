@@ -124,6 +124,31 @@ pub fn classify(
     }
 
     let name_of = |i: usize| found.packages[i].name.as_str();
+    // Whether a package links (through normal dependencies, itself
+    // included) a member whose code starts a server: a program whose
+    // subcommand starts one through a library (`greptime standalone
+    // start`) may serve although its own files bind nothing.
+    let index_of = found.package_indexes();
+    let links_server = |i: usize| {
+        let mut seen = vec![false; n];
+        let mut todo = vec![i];
+        while let Some(j) = todo.pop() {
+            if std::mem::replace(&mut seen[j], true) {
+                continue;
+            }
+            if facts[j].serves.is_some() {
+                return true;
+            }
+            todo.extend(
+                found.packages[j]
+                    .member_deps
+                    .iter()
+                    .filter(|d| d.kind == DepKind::Normal)
+                    .filter_map(|d| index_of.get(d.package.as_str()).copied()),
+            );
+        }
+        false
+    };
     let mut scope: Vec<Option<(&'static str, String)>> = vec![None; n];
     for (i, p) in found.packages.iter().enumerate() {
         let f = &facts[i];
@@ -156,7 +181,7 @@ pub fn classify(
             deployed,
             f.clap
                 && f.subcommands
-                && f.serves.is_none()
+                && !links_server(i)
                 && f.bins
                     .iter()
                     .chain(std::iter::once(&p.name))
