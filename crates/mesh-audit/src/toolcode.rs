@@ -146,11 +146,16 @@ pub fn tool_code(
         let (segs, name) = match m {
             Mention::Name(n) => {
                 return name_id
-                    .get(n.as_str())
+                    .get(&**n)
                     .map(|&id| Targets::Name { id, methods: true })
             }
-            Mention::Path(p) => (p, p.last()?.as_str()),
+            Mention::Path(p) => {
+                let segs: Vec<String> =
+                    Mention::segments(p).into_iter().map(String::from).collect();
+                (segs, p.rsplit("::").next()?)
+            }
         };
+        let segs = &segs;
         let id = *name_id.get(name)?;
         // One segment never names a method.
         let by_last = Targets::Name {
@@ -439,6 +444,8 @@ pub fn tool_code(
         .map(|g| {
             g.f.trait_name.is_none()
                 && g.f.default_of.is_none()
+                // Capitalised names are not recorded as mentions.
+                && !g.f.name.starts_with(|c: char| c.is_ascii_uppercase())
                 && g.f.name != "main"
                 && !tool_file[g.file]
         })

@@ -20,11 +20,36 @@ use super::paths::UseMap;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Mention {
     /// A path written as an expression, as the imports expand it
-    /// (`crate::export::run`, `run`, `Self::load`).
-    Path(Vec<String>),
+    /// (`crate::export::run`, `run`, `Self::load`), its segments joined by
+    /// `::` (one allocation: every body has many).
+    Path(Box<str>),
     /// A method called by name, or an identifier in a macro's tokens: any
     /// function of that name.
-    Name(String),
+    Name(Box<str>),
+}
+
+impl Mention {
+    /// Whether it may name a function: names that start with a capital
+    /// letter are types, variants and constants (a function so named is
+    /// never taken for tool code, see `toolcode`).
+    fn may_name_fn(last: &str) -> bool {
+        !last.starts_with(|c: char| c.is_ascii_uppercase())
+            && !matches!(last, "self" | "crate" | "super")
+    }
+
+    fn name(n: String) -> Option<Mention> {
+        Self::may_name_fn(&n).then(|| Mention::Name(n.into_boxed_str()))
+    }
+
+    fn path(segs: &[String]) -> Option<Mention> {
+        let last = segs.last()?;
+        Self::may_name_fn(last).then(|| Mention::Path(segs.join("::").into_boxed_str()))
+    }
+
+    /// The segments of a path mention.
+    pub fn segments(p: &str) -> Vec<&str> {
+        p.split("::").collect()
+    }
 }
 
 /// One arm of a dispatch `match`.
@@ -95,7 +120,7 @@ pub fn item_mentions(file: &syn::File, uses: &UseMap) -> Vec<Mention> {
             }
         }
         fn visit_use_rename(&mut self, r: &'a syn::UseRename) {
-            self.out.push(Mention::Name(r.ident.to_string()));
+            self.out.extend(Mention::name(r.ident.to_string()));
         }
         // Bodies are the functions' own mentions.
         fn visit_block(&mut self, _: &'a syn::Block) {}
@@ -145,7 +170,7 @@ fn attr_tokens(ts: proc_macro2::TokenStream, out: &mut Vec<Mention>) {
     for t in ts {
         match t {
             proc_macro2::TokenTree::Ident(id) => {
-                out.push(Mention::Name(id.to_string()));
+                out.extend(Mention::name(id.to_string()));
                 key = Some(id.to_string());
                 after_eq = false;
             }
@@ -160,7 +185,7 @@ fn attr_tokens(ts: proc_macro2::TokenStream, out: &mut Vec<Mention>) {
                 if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
                     if fn_key || inner.contains("::") {
                         if let Some(last) = inner.rsplit("::").next().filter(|n| !n.is_empty()) {
-                            out.push(Mention::Name(last.to_string()));
+                            out.extend(Mention::name(last.to_string()));
                         }
                     }
                 }
@@ -174,7 +199,7 @@ fn attr_tokens(ts: proc_macro2::TokenStream, out: &mut Vec<Mention>) {
 fn tokens(ts: proc_macro2::TokenStream, out: &mut Vec<Mention>) {
     for t in ts {
         match t {
-            proc_macro2::TokenTree::Ident(id) => out.push(Mention::Name(id.to_string())),
+            proc_macro2::TokenTree::Ident(id) => out.extend(Mention::name(id.to_string())),
             proc_macro2::TokenTree::Group(g) => tokens(g.stream(), out),
             _ => {}
         }
@@ -222,14 +247,15 @@ fn arm_variant(p: &syn::Pat) -> Option<(String, String)> {
 
 impl<'a> Visit<'a> for Collector<'_, '_> {
     fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
-        let segs = self.uses.resolve(&p.path);
-        if !segs.is_empty() {
-            self.push(Mention::Path(segs));
+        if let Some(m) = Mention::path(&self.uses.resolve(&p.path)) {
+            self.push(m);
         }
         syn::visit::visit_expr_path(self, p);
     }
     fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
-        self.push(Mention::Name(m.method.to_string()));
+        if let Some(x) = Mention::name(m.method.to_string()) {
+            self.push(x);
+        }
         syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_macro(&mut self, m: &'a syn::Macro) {
