@@ -91,21 +91,127 @@ pub fn deployed_names(root: &Path) -> BTreeSet<String> {
 /// a tool for sure: one image often holds several servers, each started by
 /// its own manifest's command.
 pub fn deployment_names(root: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
-    let mut out = BTreeSet::new();
-    let mut tools = BTreeSet::new();
-    walk_deployment_files(root, None, MAX_DEPTH, &mut out, &mut tools);
+    let d = deployment(root);
+    (d.deployed, d.tools)
+}
+
+/// What deployment files say of the workspace's programs.
+#[derive(Debug, Default)]
+pub struct Deployment {
+    /// Names they deploy.
+    pub deployed: BTreeSet<String>,
+    /// Names they only ship for people to run (toolbox images).
+    pub tools: BTreeSet<String>,
+    /// Deployed names that every file naming them runs as an image's bare
+    /// `ENTRYPOINT ["/usr/bin/app"]`, without arguments and without `CMD`:
+    /// the command line is whatever `docker run IMAGE ...` is given.
+    pub bare_entrypoints: BTreeSet<String>,
+    /// The words of the commands deployment files run (`ENTRYPOINT`/`CMD`,
+    /// `command:`/`args:`/`entrypoint:`), lowercased: the subcommands a
+    /// pod is started with (`args: [worker]`).
+    pub command_words: BTreeSet<String>,
+}
+
+/// [`deployment_names`], with the programs only bare entrypoints run.
+pub fn deployment(root: &Path) -> Deployment {
+    let mut d = Names::default();
+    walk_deployment_files(root, None, MAX_DEPTH, &mut d);
     match repository_root(root) {
         // Every folder between the repository's root and the workspace,
         // without walking the workspace a second time.
-        Some(top) => walk_deployment_files(&top, Some(root), MAX_DEPTH, &mut out, &mut tools),
+        Some(top) => walk_deployment_files(&top, Some(root), MAX_DEPTH, &mut d),
         None => {
             if let Some(parent) = root.parent() {
-                walk_deployment_files(parent, Some(root), 1, &mut out, &mut tools);
+                walk_deployment_files(parent, Some(root), 1, &mut d);
             }
         }
     }
-    tools.retain(|t| !out.contains(t));
-    (out, tools)
+    d.tools.retain(|t| !d.out.contains(t));
+    d.bare.retain(|b| !d.with_arguments.contains(b));
+    Deployment {
+        deployed: d.out,
+        tools: d.tools,
+        bare_entrypoints: d.bare,
+        command_words: d.command_words,
+    }
+}
+
+#[derive(Default)]
+struct Names {
+    out: BTreeSet<String>,
+    tools: BTreeSet<String>,
+    /// Run by a Dockerfile's bare entrypoint.
+    bare: BTreeSet<String>,
+    /// Named by some other file, or run otherwise.
+    with_arguments: BTreeSet<String>,
+    command_words: BTreeSet<String>,
+}
+
+/// The words of the commands a deployment file runs: Dockerfile
+/// `ENTRYPOINT`/`CMD` lines (not `HEALTHCHECK`: a probe is no pod's
+/// program), and in manifests and compose files the values of `command:`,
+/// `args:` and `entrypoint:`, on their line or as the YAML list below it.
+fn command_words(text: &str, dockerfile: bool, out: &mut BTreeSet<String>) {
+    let mut add = |line: &str| {
+        out.extend(
+            line.split(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']' | ',' | '&' | ';' | '=')
+            })
+            .filter(|w| !w.is_empty() && w.len() <= 64)
+            .map(str::to_ascii_lowercase),
+        )
+    };
+    let mut in_list = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if dockerfile {
+            let first = trimmed.split_whitespace().next().unwrap_or("");
+            if first.eq_ignore_ascii_case("ENTRYPOINT") || first.eq_ignore_ascii_case("CMD") {
+                add(trimmed);
+            }
+            continue;
+        }
+        if in_list && trimmed.starts_with('-') {
+            add(trimmed.trim_start_matches('-'));
+            continue;
+        }
+        in_list = false;
+        for key in ["command:", "args:", "entrypoint:"] {
+            if let Some(rest) = trimmed
+                .strip_prefix("- ")
+                .unwrap_or(trimmed)
+                .strip_prefix(key)
+            {
+                add(rest);
+                in_list = rest.trim().is_empty();
+            }
+        }
+    }
+}
+
+/// The program a Dockerfile runs as its only run instruction, an
+/// `ENTRYPOINT` without arguments (after an init process) and no `CMD`.
+fn bare_entrypoint(text: &str) -> Option<String> {
+    let mut found = None;
+    for line in text.lines() {
+        let mut words = line
+            .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']' | ','))
+            .filter(|w| !w.is_empty());
+        let Some(first) = words.next() else { continue };
+        if first.eq_ignore_ascii_case("CMD") {
+            return None;
+        }
+        if !first.eq_ignore_ascii_case("ENTRYPOINT") {
+            continue;
+        }
+        let args: Vec<String> = words.map(str::to_string).collect();
+        let args = after_init(&args, &|w: &str| w.rsplit('/').next().map(str::to_string));
+        if found.is_some() || args.len() != 1 {
+            return None;
+        }
+        found = args[0].rsplit('/').next().map(str::to_string);
+    }
+    found
 }
 
 /// The folder above `root` that holds `.git`, at most [`MAX_ANCESTORS`]
@@ -125,13 +231,7 @@ fn repository_root(root: &Path) -> Option<std::path::PathBuf> {
 /// Reads the deployment files under `base` (to `depth` levels; 1 is the
 /// folder's own files), skipping the subtree at `skip` and folders of
 /// test environments.
-fn walk_deployment_files(
-    base: &Path,
-    skip: Option<&Path>,
-    depth: usize,
-    out: &mut BTreeSet<String>,
-    tools: &mut BTreeSet<String>,
-) {
+fn walk_deployment_files(base: &Path, skip: Option<&Path>, depth: usize, names: &mut Names) {
     let skip = skip.map(Path::to_path_buf);
     let walker = ignore::WalkBuilder::new(base)
         .hidden(false)
@@ -173,7 +273,23 @@ fn walk_deployment_files(
                 }
                 read_small(&folder.join(rel)).or_else(|| read_small(&base.join(rel)))
             };
-            names_and_tools_in(&text, is_dockerfile(path), &read_script, out, tools);
+            let dockerfile = is_dockerfile(path);
+            command_words(&text, dockerfile, &mut names.command_words);
+            let mut file_out = BTreeSet::new();
+            names_and_tools_in(
+                &text,
+                dockerfile,
+                &read_script,
+                &mut file_out,
+                &mut names.tools,
+            );
+            match bare_entrypoint(&text).filter(|_| dockerfile) {
+                Some(b) if file_out.len() == 1 && file_out.contains(&b) => {
+                    names.bare.insert(b);
+                }
+                _ => names.with_arguments.extend(file_out.iter().cloned()),
+            }
+            names.out.extend(file_out);
         }
     }
 }
@@ -765,6 +881,36 @@ mod tests {
             &mut out,
         );
         assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn command_words_are_what_pods_are_started_with() {
+        let mut words = BTreeSet::new();
+        let manifest = "containers:\n  - name: w\n    command: [\"/app/shop\"]\n    args:\n      - worker\n      - --queue=orders\n    env:\n      - name: EXPORT\n";
+        command_words(manifest, false, &mut words);
+        assert!(words.contains("worker") && words.contains("/app/shop"));
+        assert!(!words.contains("export"), "{words:?}");
+        let mut words = BTreeSet::new();
+        let dockerfile = "RUN export X=1\nHEALTHCHECK CMD shop check\nCMD [\"shop\", \"serve\"]\n";
+        command_words(dockerfile, true, &mut words);
+        assert!(words.contains("serve"));
+        assert!(
+            !words.contains("check") && !words.contains("export"),
+            "{words:?}"
+        );
+    }
+
+    #[test]
+    fn a_bare_entrypoint_is_one_without_arguments_or_cmd() {
+        let bare = "FROM debian\nCOPY --from=b /t/release/ctl /usr/bin/ctl\nENTRYPOINT [\"/usr/bin/ctl\"]\n";
+        assert_eq!(bare_entrypoint(bare).as_deref(), Some("ctl"));
+        let tini = "ENTRYPOINT [\"/usr/bin/tini\", \"--\", \"/usr/bin/ctl\"]\n";
+        assert_eq!(bare_entrypoint(tini).as_deref(), Some("ctl"));
+        let with_cmd = "ENTRYPOINT [\"/usr/bin/api\"]\nCMD [\"serve\"]\n";
+        assert_eq!(bare_entrypoint(with_cmd), None);
+        let with_args = "ENTRYPOINT [\"/usr/bin/api\", \"serve\"]\n";
+        assert_eq!(bare_entrypoint(with_args), None);
+        assert_eq!(bare_entrypoint("CMD [\"/usr/bin/api\"]\n"), None);
     }
 
     #[test]

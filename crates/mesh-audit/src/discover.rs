@@ -154,6 +154,11 @@ pub struct Discovered {
     /// Binaries deployment files ship only for people to run (a toolbox
     /// image, an admin CLI beside the server) and deploy nowhere.
     pub shipped_tools: BTreeSet<String>,
+    /// Deployed binaries that only a Dockerfile's bare `ENTRYPOINT` (no
+    /// arguments, no `CMD`) runs: see [`crate::deploy::Deployment`].
+    pub bare_entrypoints: BTreeSet<String>,
+    /// Lowercased words of the commands deployment files run.
+    pub command_words: BTreeSet<String>,
     /// The packages chosen, as cargo describes them (cargo mode only).
     pub cargo_packages: Vec<CargoPackage>,
     /// `.rs` files that are symbolic links: not followed (relative to `root`).
@@ -367,11 +372,13 @@ format!(
         })
         .collect();
     packages.sort_by(|a, b| a.root.cmp(&b.root));
-    let (deployed, shipped_tools) = crate::deploy::deployment_names(&root);
+    let deployment = crate::deploy::deployment(&root);
     let mut found = Discovered {
         root: root.clone(),
-        deployed,
-        shipped_tools,
+        deployed: deployment.deployed,
+        shipped_tools: deployment.tools,
+        bare_entrypoints: deployment.bare_entrypoints,
+        command_words: deployment.command_words,
         packages: infos,
         cargo_packages: chosen.iter().map(|(_, p)| cargo_package(p)).collect(),
         ..Default::default()

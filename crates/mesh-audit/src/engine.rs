@@ -340,6 +340,8 @@ pub fn audit_observed(
                     packages: Vec::new(),
                     deployed: found.deployed.clone(),
                     shipped_tools: found.shipped_tools.clone(),
+                    bare_entrypoints: found.bare_entrypoints.clone(),
+                    command_words: found.command_words.clone(),
                     cargo_packages: Vec::new(),
                     skipped_links: Vec::new(),
                 };
@@ -586,7 +588,14 @@ fn audit_unit(
     } else {
         (Vec::new(), Vec::new(), Default::default())
     };
-    let (roles, packages, dev_bins) = (roles, packages, dev_bins);
+    let (roles, mut packages, dev_bins) = (roles, packages, dev_bins);
+    // Functions only non-serving subcommands (or developer tools) reach:
+    // their findings are dropped below, unless every scope is audited.
+    let tool_code = if cargo_mode && !settings.all_scopes {
+        crate::toolcode::tool_code(found, &roles, &summaries, &packages, &dev_bins)
+    } else {
+        Default::default()
+    };
     let audited_package = |i: usize, f: &SourceFile| {
         let in_dev_bin = roles.get(i).and_then(Option::as_ref).is_some_and(|r| {
             r.kind == crate::discover::TargetKind::Bin
@@ -642,7 +651,13 @@ fn audit_unit(
         .into_iter()
         .zip(&audited)
         .map(|(r, &ok)| match r {
-            Ok(s) => {
+            Ok(mut s) => {
+                // Only the tool-code decision above reads them.
+                s.item_mentions = Vec::new();
+                for f in &mut s.functions {
+                    f.mentions = Vec::new();
+                    f.dispatch_arms = Vec::new();
+                }
                 let facts = FileFacts {
                     evidence: crate::prefilter::Evidence::of(&s),
                     module: s.module.clone(),
@@ -810,7 +825,29 @@ fn audit_unit(
     let mut slowest: Vec<(usize, Duration)> = per_file.into_iter().enumerate().collect();
     slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     slowest.truncate(5);
+    let job_files: Vec<usize> = jobs.iter().map(|&(i, ..)| i).collect();
     drop(jobs);
+    // Findings in tool-only functions; the package says which and why.
+    let mut pass2 = pass2;
+    let mut dropped: BTreeSet<(usize, String, String)> = BTreeSet::new();
+    for (&i, o) in job_files.iter().zip(pass2.iter_mut()) {
+        o.findings.retain(|f| match tool_code.at(i, f.range.line) {
+            Some(t) => {
+                if let Some(pi) = found.files[i].package_index {
+                    dropped.insert((pi, t.name.clone(), t.via.clone()));
+                }
+                false
+            }
+            None => true,
+        });
+    }
+    for (pi, name, via) in dropped {
+        if let Some(p) = packages.get_mut(pi) {
+            p.why.push_str(&format!(
+                "; `{name}` is reached only from {via}: not audited"
+            ));
+        }
+    }
 
     let packages = packages
         .into_iter()

@@ -147,6 +147,14 @@ pub struct FileSummary {
     pub variant_recvs: Vec<((String, String), Recv)>,
     /// Named struct fields: (struct, field, declared type, its client).
     pub struct_field_types: Vec<(String, String, Recv, Option<Kind>)>,
+    /// Enums that clap derives a command line from (`#[derive(Parser)]` or
+    /// `#[derive(Subcommand)]` on an enum): their variants are subcommands.
+    pub subcommand_enums: Vec<String>,
+    /// Lines where the file starts a server (as `serves_at`, every one).
+    pub serve_lines: Vec<u32>,
+    /// What items outside function bodies name (see
+    /// [`analysis::mentions::item_mentions`]).
+    pub item_mentions: Vec<analysis::mentions::Mention>,
 }
 
 /// A call a function makes: a path (resolved through the file's `use`s;
@@ -228,6 +236,14 @@ pub struct FnSummary {
     pub helper: analysis::retry::HelperFacts,
     /// Methods it calls on receivers of a declared type or trait.
     pub typed_calls: Vec<(Recv, String)>,
+    /// Test code (`#[test]`, in a `#[cfg(test)]` module): runs in no pod.
+    pub test: bool,
+    /// Lines of the function, from its signature to its closing brace.
+    pub lines: (u32, u32),
+    /// What the body names outside dispatch `match`es (empty for test code).
+    pub mentions: Vec<analysis::mentions::Mention>,
+    /// The arms of its dispatch `match`es and what each names.
+    pub dispatch_arms: Vec<analysis::mentions::DispatchArm>,
 }
 
 impl FileSummary {
@@ -496,7 +512,26 @@ impl FileSummary {
                     syn::ReturnType::Default => None,
                 };
                 let typed_calls = typed_calls(&scan, f.body);
+                let test = analysis::testcode::is_test_item(f.attrs)
+                    || in_test(f.body.brace_token.span.open().byte_range().start);
+                let span_lines = |span: proc_macro2::Span| {
+                    let r = lines.span_range(span);
+                    (r.line, r.end_line)
+                };
+                let (mentions, dispatch_arms) = if test {
+                    Default::default()
+                } else {
+                    analysis::mentions::mentions(f.body, &cx.uses, &span_lines)
+                };
+                let fn_lines = (
+                    lines.span_range(f.sig.fn_token.span).line,
+                    lines.span_range(f.body.brace_token.span.close()).line,
+                );
                 FnSummary {
+                    test,
+                    lines: fn_lines,
+                    mentions,
+                    dispatch_arms,
                     returns_kind,
                     returns_builder,
                     name: f.name,
@@ -592,6 +627,40 @@ impl FileSummary {
             .iter()
             .find(|b| (!b.is_loopback() || b.from_env) && !in_test(b.range.byte_start as usize))
             .map(|b| b.range.line);
+        let serve_lines: Vec<u32> = cx
+            .server_binds()
+            .iter()
+            .filter(|b| (!b.is_loopback() || b.from_env) && !in_test(b.range.byte_start as usize))
+            .map(|b| b.range.line)
+            .collect();
+        let subcommand_enums = {
+            struct Enums(Vec<String>);
+            impl<'a> Visit<'a> for Enums {
+                fn visit_item_enum(&mut self, i: &'a syn::ItemEnum) {
+                    let derives_clap = i.attrs.iter().any(|a| {
+                        a.path().is_ident("derive")
+                            && a.parse_args_with(
+                                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                            )
+                            .is_ok_and(|paths| {
+                                paths.iter().any(|p| {
+                                    p.segments
+                                        .last()
+                                        .is_some_and(|s| s.ident == "Parser" || s.ident == "Subcommand")
+                                })
+                            })
+                    });
+                    if derives_clap {
+                        self.0.push(i.ident.to_string());
+                    }
+                    syn::visit::visit_item_enum(self, i);
+                }
+            }
+            let mut e = Enums(Vec::new());
+            e.visit_file(file);
+            e.0
+        };
+        let item_mentions = analysis::mentions::item_mentions(file, &cx.uses);
         let serving_fns: Vec<Vec<String>> = {
             let binds: Vec<usize> = cx
                 .server_binds()
@@ -765,6 +834,9 @@ impl FileSummary {
             field_recvs,
             variant_recvs,
             struct_field_types,
+            serve_lines,
+            subcommand_enums,
+            item_mentions,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod safe_fs;
 pub mod source;
 pub mod suppress;
+pub mod toolcode;
 mod workers;
 
 pub use discover::Target;

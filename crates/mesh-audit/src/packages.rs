@@ -63,6 +63,7 @@ const CLI_WHY: &str = "a command-line tool (clap, no server, not deployed)";
 const SHIPPED_TOOL_WHY: &str =
     "a command-line tool that deployment files ship only for people to run";
 const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deployed)";
+const CLI_IMAGE_WHY: &str = "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command";
 const PLUGIN_WHY: &str =
     "a plugin library (`cdylib`) a program loads at run time; no server or job links it";
 
@@ -71,6 +72,8 @@ struct Facts {
     /// `file:line` of the first server start in production code.
     serves: Option<String>,
     clap: bool,
+    /// Declares a clap subcommand enum: its command line names a command.
+    subcommands: bool,
     net: bool,
     bins: Vec<String>,
     has_lib: bool,
@@ -113,6 +116,7 @@ pub fn classify(
                 .or_else(|| wrappers.get(&fi).cloned());
         }
         f.clap |= s.uses_clap;
+        f.subcommands |= !s.subcommand_enums.is_empty();
         f.net |= s
             .functions
             .iter()
@@ -120,6 +124,31 @@ pub fn classify(
     }
 
     let name_of = |i: usize| found.packages[i].name.as_str();
+    // Whether a package links (through normal dependencies, itself
+    // included) a member whose code starts a server: a program whose
+    // subcommand starts one through a library (`greptime standalone
+    // start`) may serve although its own files bind nothing.
+    let index_of = found.package_indexes();
+    let links_server = |i: usize| {
+        let mut seen = vec![false; n];
+        let mut todo = vec![i];
+        while let Some(j) = todo.pop() {
+            if std::mem::replace(&mut seen[j], true) {
+                continue;
+            }
+            if facts[j].serves.is_some() {
+                return true;
+            }
+            todo.extend(
+                found.packages[j]
+                    .member_deps
+                    .iter()
+                    .filter(|d| d.kind == DepKind::Normal)
+                    .filter_map(|d| index_of.get(d.package.as_str()).copied()),
+            );
+        }
+        false
+    };
     let mut scope: Vec<Option<(&'static str, String)>> = vec![None; n];
     for (i, p) in found.packages.iter().enumerate() {
         let f = &facts[i];
@@ -148,6 +177,21 @@ pub fn classify(
             // The package's own name outranks a deployment file that names
             // one of its bins: `router-fuzz` may have a bin called `router`.
             ("dev", format!("named as {word} code (`{}`)", p.name))
+        } else if let (Some(bin), true) = (
+            deployed,
+            f.clap
+                && f.subcommands
+                && !links_server(i)
+                && f.bins
+                    .iter()
+                    .chain(std::iter::once(&p.name))
+                    .filter(|b| found.deployed.contains(*b))
+                    .all(|b| found.bare_entrypoints.contains(b)),
+        ) {
+            // `ENTRYPOINT ["/usr/bin/ctl"]` and nothing else: the image
+            // packages a command-line tool (`docker run ctl project list`),
+            // it starts no service of its own.
+            ("dev", format!("{CLI_IMAGE_WHY} (`{bin}`)"))
         } else if let Some(bin) = deployed {
             ("service", format!("`{bin}` is named by a deployment file"))
         } else if let Some(word) = dev_word("", &rel) {
@@ -196,7 +240,10 @@ pub fn classify(
             let open = match &scope[i] {
                 Some(("unknown", w)) => w.is_empty() || w.starts_with("used by") || w == PLUGIN_WHY,
                 Some(("dev", w)) => {
-                    (w == CLI_WHY || w == CARGO_SUBCOMMAND_WHY || w.starts_with(SHIPPED_TOOL_WHY))
+                    (w == CLI_WHY
+                        || w == CARGO_SUBCOMMAND_WHY
+                        || w.starts_with(SHIPPED_TOOL_WHY)
+                        || w.starts_with(CLI_IMAGE_WHY))
                         && facts[i].has_lib
                 }
                 Some(("library", w)) => w.starts_with("used by"),

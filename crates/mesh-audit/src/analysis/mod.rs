@@ -8,6 +8,7 @@ pub mod duration;
 pub mod eval;
 pub mod lifecycle;
 pub mod macros;
+pub mod mentions;
 pub mod net;
 pub mod paths;
 pub mod retry;

@@ -1,0 +1,577 @@
+//! Scope at function level: functions that only command-line subcommands
+//! which start no server reach, in programs that also serve.
+//!
+//! A serving program often carries its operator commands in the same
+//! binary (`app serve`, `app export`, `app healthcheck`): clap parses a
+//! subcommand enum and a `match` dispatches on it. The `serve` arm reaches a
+//! server start; an arm that reaches none runs when a person (or a probe)
+//! types the command, not in the pod's serving process. Command-line tools
+//! that serve nothing and are not deployed are already skipped whole
+//! (`packages`); this applies the same judgement to the arms of one program
+//! and to the library code only they, or only such tools, reach.
+//!
+//! A function is tool code when something names it, and everything that
+//! might name it is tool code: the non-serving arms of a dispatch over a
+//! clap subcommand enum that has a serving arm, the bodies of other tool
+//! functions, and the files of skipped packages and developer-tool
+//! binaries. "Might name" over-approximates, so that an unknown stays
+//! audited: a method call names every method of its name, an identifier in
+//! a macro's tokens or an attribute names every function of that name, and
+//! a path names the one function it resolves to only when resolution
+//! (`crate::`, `self::`, `super::`, a workspace crate's extern name, an item
+//! of the module) lands on an existing function; otherwise every function
+//! of its last segment. Trait impl methods and default bodies (called
+//! through dispatch the code does not spell), `main`, functions nothing
+//! names, and functions that name themselves are never tool code.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use mesh_audit_model::PackageScope;
+
+use crate::analysis::mentions::{DispatchArm, Mention};
+use crate::discover::{DepKind, Discovered, TargetKind};
+use crate::index::{FileSummary, FnSummary};
+use crate::modtree::FileRole;
+
+/// Tool-only functions, by file index: their lines and why.
+#[derive(Debug, Default)]
+pub struct ToolCode {
+    pub by_file: HashMap<usize, Vec<ToolFn>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ToolFn {
+    pub name: String,
+    pub lines: (u32, u32),
+    /// What reaches it: `the `export` subcommand (src/cli.rs:40)`.
+    pub via: String,
+}
+
+impl ToolCode {
+    /// The tool function a line of a file lies in.
+    pub fn at(&self, file: usize, line: u32) -> Option<&ToolFn> {
+        self.by_file
+            .get(&file)?
+            .iter()
+            .find(|f| f.lines.0 <= line && line <= f.lines.1)
+    }
+}
+
+struct Func<'s> {
+    file: usize,
+    package: usize,
+    /// Module path in its crate, with the `impl` type for methods.
+    path: Vec<String>,
+    /// Module path of the code (for resolving what it writes).
+    module: Vec<String>,
+    f: &'s FnSummary,
+}
+
+/// What a mention might name.
+enum Targets {
+    /// The functions its path resolves to.
+    Exact(Vec<usize>),
+    /// Every function of a name (`methods`: methods too, not only free
+    /// functions).
+    Name { id: usize, methods: bool },
+}
+
+/// Where a mention is written.
+#[derive(Clone, Copy, PartialEq)]
+enum Site {
+    /// Outside dispatch arms, in function `usize`'s body.
+    Body(usize),
+    /// In arm `.1` of function `.0`.
+    Arm(usize, usize),
+    /// Outside function bodies, in file `usize`.
+    Item(usize),
+}
+
+pub fn tool_code(
+    found: &Discovered,
+    roles: &[Option<FileRole>],
+    summaries: &[Option<&FileSummary>],
+    scopes: &[PackageScope],
+    dev_bins: &BTreeSet<(usize, String)>,
+) -> ToolCode {
+    // Production functions of every member.
+    let mut funcs: Vec<Func> = Vec::new();
+    for (fi, ((file, role), s)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
+            continue;
+        };
+        if role.test || !role.kind.is_production() {
+            continue;
+        }
+        for f in s.functions.iter().filter(|f| !f.test) {
+            let module: Vec<String> = role.module.iter().chain(&f.module).cloned().collect();
+            let mut path = module.clone();
+            path.extend(f.self_ty.clone());
+            path.push(f.name.clone());
+            funcs.push(Func {
+                file: fi,
+                package: pi,
+                path,
+                module,
+                f,
+            });
+        }
+    }
+    if !funcs
+        .iter()
+        .any(|g| g.f.dispatch_arms.iter().any(|a| a.parent.is_none()))
+        && dev_bins.is_empty()
+    {
+        // No dispatch and no tool binary: only skipped packages could make
+        // tool code, and their users are skipped too.
+        return ToolCode::default();
+    }
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_path: HashMap<(usize, &[String]), Vec<usize>> = HashMap::new();
+    for (i, g) in funcs.iter().enumerate() {
+        by_name.entry(g.f.name.as_str()).or_default().push(i);
+        by_path
+            .entry((g.package, g.path.as_slice()))
+            .or_default()
+            .push(i);
+    }
+    // Names by number: a mention by name is kept as the name, not as the
+    // (possibly long) list of functions it might name.
+    let names: Vec<&str> = by_name.keys().copied().collect();
+    let name_id: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let index_of = found.package_indexes();
+    // The functions a mention written in package `pi`, module `module`,
+    // might name.
+    let resolve = |pi: usize, module: &[String], m: &Mention| -> Option<Targets> {
+        let (segs, name) = match m {
+            Mention::Name(n) => {
+                return name_id
+                    .get(&**n)
+                    .map(|&id| Targets::Name { id, methods: true })
+            }
+            Mention::Path(p) => {
+                let segs: Vec<String> =
+                    Mention::segments(p).into_iter().map(String::from).collect();
+                (segs, p.rsplit("::").next()?)
+            }
+        };
+        let segs = &segs;
+        let id = *name_id.get(name)?;
+        // One segment never names a method.
+        let by_last = Targets::Name {
+            id,
+            methods: segs.len() >= 2,
+        };
+        // `Type::f`: the methods of that name of the types so named.
+        if let [.., ty, _] = segs.as_slice() {
+            if ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty != "Self" {
+                let hits: Vec<usize> = by_name[name]
+                    .iter()
+                    .copied()
+                    .filter(|&i| funcs[i].f.self_ty.as_deref() == Some(ty.as_str()))
+                    .collect();
+                if !hits.is_empty() {
+                    return Some(Targets::Exact(hits));
+                }
+            }
+        }
+        let package = &found.packages[pi];
+        let first = segs[0].as_str();
+        let definite: Option<(usize, Vec<String>)> = match first {
+            "crate" => Some((pi, segs[1..].to_vec())),
+            "self" => Some((pi, [module, &segs[1..]].concat())),
+            "super" => {
+                let ups = segs.iter().take_while(|s| *s == "super").count();
+                (ups <= module.len())
+                    .then(|| (pi, [&module[..module.len() - ups], &segs[ups..]].concat()))
+            }
+            _ => {
+                let dep = package
+                    .member_deps
+                    .iter()
+                    .find(|d| d.kind != DepKind::Dev && d.extern_name == first)
+                    .and_then(|d| index_of.get(d.package.as_str()).copied())
+                    .or_else(|| (package.lib_crate_name().as_deref() == Some(first)).then_some(pi));
+                match dep {
+                    Some(qi) if segs.len() >= 2 => Some((qi, segs[1..].to_vec())),
+                    // An item of this module, or a child module's.
+                    _ => Some((pi, [module, segs].concat())),
+                }
+            }
+        };
+        Some(
+            match definite.and_then(|(q, p)| by_path.get(&(q, p.as_slice())).cloned()) {
+                Some(hit) => Targets::Exact(hit),
+                None => by_last,
+            },
+        )
+    };
+    // Whether any of the targets satisfies `flag` (per function), with
+    // `by_name_flag` the same per name: (any function, any free function).
+    let any_of = |t: &Targets, flag: &[bool], name_flag: &[(bool, bool)]| match t {
+        Targets::Exact(v) => v.iter().any(|&i| flag[i]),
+        Targets::Name { id, methods } => {
+            let (any, free) = name_flag[*id];
+            if *methods {
+                any
+            } else {
+                free
+            }
+        }
+    };
+    let name_flags = |flag: &[bool]| -> Vec<(bool, bool)> {
+        let mut out = vec![(false, false); names.len()];
+        for (i, g) in funcs.iter().enumerate() {
+            if flag[i] {
+                let id = name_id[g.f.name.as_str()];
+                out[id].0 = true;
+                out[id].1 |= g.f.self_ty.is_none();
+            }
+        }
+        out
+    };
+    // Marks what the targets might name, per function or per name.
+    let mark = |t: &Targets, per_fn: &mut [bool], per_name: &mut [(bool, bool)]| match t {
+        Targets::Exact(v) => v.iter().for_each(|&i| per_fn[i] = true),
+        Targets::Name { id, methods } => {
+            if *methods {
+                per_name[*id].0 = true;
+            } else {
+                per_name[*id].1 = true;
+            }
+        }
+    };
+    let is_marked = |i: usize, per_fn: &[bool], per_name: &[(bool, bool)]| {
+        let (any, free) = per_name[name_id[funcs[i].f.name.as_str()]];
+        per_fn[i] || any || (free && funcs[i].f.self_ty.is_none())
+    };
+
+    // Files whose every line is tool code: skipped packages, developer-tool
+    // binaries.
+    let tool_file: Vec<bool> = found
+        .files
+        .iter()
+        .zip(roles)
+        .map(|(file, role)| {
+            let (Some(pi), Some(role)) = (file.package_index, role) else {
+                return false;
+            };
+            !scopes.get(pi).is_none_or(|s| s.audited)
+                || (role.kind == TargetKind::Bin && dev_bins.contains(&(pi, role.target.clone())))
+        })
+        .collect();
+
+    // Every mention, where it is written, and what it might name.
+    let mut edges: Vec<(Site, Targets)> = Vec::new();
+    for (i, g) in funcs.iter().enumerate() {
+        for m in &g.f.mentions {
+            edges.extend(resolve(g.package, &g.module, m).map(|t| (Site::Body(i), t)));
+        }
+        for (a, arm) in g.f.dispatch_arms.iter().enumerate() {
+            for m in &arm.mentions {
+                edges.extend(resolve(g.package, &g.module, m).map(|t| (Site::Arm(i, a), t)));
+            }
+        }
+    }
+    for (fi, (file, s)) in found.files.iter().zip(summaries).enumerate() {
+        let (Some(pi), Some(s), Some(role)) = (file.package_index, s, &roles[fi]) else {
+            continue;
+        };
+        if role.test {
+            continue;
+        }
+        for m in &s.item_mentions {
+            edges.extend(resolve(pi, &role.module, m).map(|t| (Site::Item(fi), t)));
+        }
+    }
+
+    // Servers: functions whose body starts one, and what might call them.
+    let mut serving = vec![false; funcs.len()];
+    for (i, g) in funcs.iter().enumerate() {
+        let serve_lines = summaries[g.file]
+            .map(|s| s.serve_lines.as_slice())
+            .unwrap_or(&[]);
+        // A skipped package's server (a test harness's) serves no pod.
+        serving[i] = !tool_file[g.file]
+            && serve_lines
+                .iter()
+                .any(|l| g.f.lines.0 <= *l && *l <= g.f.lines.1);
+    }
+    loop {
+        let mut grew = false;
+        let serving_names = name_flags(&serving);
+        for (site, targets) in &edges {
+            let caller = match site {
+                Site::Body(i) | Site::Arm(i, _) => *i,
+                Site::Item(_) => continue,
+            };
+            if !serving[caller]
+                && !tool_file[funcs[caller].file]
+                && any_of(targets, &serving, &serving_names)
+            {
+                serving[caller] = true;
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    let serving_names = name_flags(&serving);
+
+    // Command-line binaries: a bin target that parses a command line
+    // (clap and its peers), starts no server and that no deployment file
+    // names is run by people (`packages` skips such a package whole; here
+    // it is one binary of a library package, `src/bin/ctl.rs`).
+    let mut bin_facts: HashMap<(usize, &str), (bool, bool)> = HashMap::new();
+    for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
+            continue;
+        };
+        if role.kind != TargetKind::Bin || role.test {
+            continue;
+        }
+        let e = bin_facts.entry((pi, role.target.as_str())).or_default();
+        e.0 |= s.uses_clap;
+        e.1 |= !s.serve_lines.is_empty();
+    }
+    for (i, g) in funcs.iter().enumerate() {
+        if let Some(role) = roles[g.file].as_ref().filter(|r| r.kind == TargetKind::Bin) {
+            if serving[i] {
+                if let Some(e) = bin_facts.get_mut(&(g.package, role.target.as_str())) {
+                    e.1 = true;
+                }
+            }
+        }
+    }
+    let cli_bin = |pi: usize, target: &str| {
+        bin_facts
+            .get(&(pi, target))
+            .is_some_and(|(clap, serves)| *clap && !serves)
+            && !found.deployed.contains(target)
+            && !found.deployed.contains(&found.packages[pi].name)
+    };
+    let tool_file: Vec<bool> = tool_file
+        .iter()
+        .zip(found.files.iter().zip(roles))
+        .map(|(&t, (file, role))| {
+            t || match (file.package_index, role) {
+                (Some(pi), Some(role)) => {
+                    role.kind == TargetKind::Bin && !role.test && cli_bin(pi, &role.target)
+                }
+                _ => false,
+            }
+        })
+        .collect();
+
+    // Subcommand enums by package.
+    let mut subcommands: HashSet<(usize, &str)> = HashSet::new();
+    for (file, s) in found.files.iter().zip(summaries) {
+        if let (Some(pi), Some(s)) = (file.package_index, s) {
+            for e in &s.subcommand_enums {
+                subcommands.insert((pi, e.as_str()));
+            }
+        }
+    }
+    // Tool arms: arms of a dispatch over a subcommand enum that reach no
+    // server while another arm of the same `match` does.
+    let mut tool_arm: HashMap<(usize, usize), String> = HashMap::new();
+    for (i, g) in funcs.iter().enumerate() {
+        let arms = &g.f.dispatch_arms;
+        if arms.is_empty() {
+            continue;
+        }
+        let serve_lines = summaries[g.file]
+            .map(|s| s.serve_lines.as_slice())
+            .unwrap_or(&[]);
+        // An arm serves when it (or an arm nested in it) starts a server or
+        // might call a function that does.
+        let mut arm_serves = vec![false; arms.len()];
+        for (a, arm) in arms.iter().enumerate() {
+            let direct = serve_lines
+                .iter()
+                .any(|l| arm.lines.0 <= *l && *l <= arm.lines.1)
+                || arm.mentions.iter().any(|m| {
+                    resolve(g.package, &g.module, m)
+                        .is_some_and(|t| any_of(&t, &serving, &serving_names))
+                });
+            if direct {
+                let mut at = Some(a);
+                while let Some(x) = at {
+                    arm_serves[x] = true;
+                    at = arms[x].parent;
+                }
+            }
+        }
+        let rel = &found.files[g.file].rel;
+        for (a, arm) in arms.iter().enumerate() {
+            let is_subcommand = subcommands.contains(&(g.package, arm.enum_name.as_str()));
+            let sibling_serves = arms
+                .iter()
+                .enumerate()
+                .any(|(b, other)| other.dispatch == arm.dispatch && arm_serves[b]);
+            // A subcommand a deployment file starts the program with
+            // (`args: [worker]`) runs in a pod.
+            let deployed = {
+                let lower = arm.variant.to_ascii_lowercase();
+                found.command_words.contains(&lower)
+                    || found.command_words.contains(&kebab(&arm.variant))
+            };
+            if is_subcommand && sibling_serves && !arm_serves[a] && !deployed {
+                tool_arm.insert((i, a), arm_why(arm, rel));
+            }
+        }
+        // Arms nested in a tool arm are tool code too.
+        for (a, _) in arms.iter().enumerate() {
+            let mut at = arms[a].parent;
+            while let Some(x) = at {
+                if let Some(why) = tool_arm.get(&(i, x)).cloned() {
+                    tool_arm.entry((i, a)).or_insert(why);
+                    break;
+                }
+                at = arms[x].parent;
+            }
+        }
+    }
+    if tool_arm.is_empty() && !tool_file.iter().any(|t| *t) {
+        return ToolCode::default();
+    }
+
+    // Candidates: functions of audited files that dispatch does not reach
+    // unseen.
+    let candidate: Vec<bool> = funcs
+        .iter()
+        .map(|g| {
+            g.f.trait_name.is_none()
+                && g.f.default_of.is_none()
+                // Capitalised names are not recorded as mentions.
+                && !g.f.name.starts_with(|c: char| c.is_ascii_uppercase())
+                && g.f.name != "main"
+                && !tool_file[g.file]
+        })
+        .collect();
+    let mut named = vec![false; funcs.len()];
+    let mut named_names = vec![(false, false); names.len()];
+    for (_, targets) in &edges {
+        mark(targets, &mut named, &mut named_names);
+    }
+    // Least fixpoint: a function joins when every site that might name it
+    // is tool code (a function naming itself keeps itself out).
+    let mut tool: Vec<Option<String>> = vec![None; funcs.len()];
+    loop {
+        let mut reached = vec![false; funcs.len()];
+        let mut reached_names = vec![(false, false); names.len()];
+        for (site, targets) in &edges {
+            let is_tool = match *site {
+                Site::Body(i) => tool[i].is_some() || tool_file[funcs[i].file],
+                Site::Arm(i, a) => {
+                    tool[i].is_some() || tool_file[funcs[i].file] || tool_arm.contains_key(&(i, a))
+                }
+                Site::Item(fi) => tool_file[fi],
+            };
+            if !is_tool {
+                mark(targets, &mut reached, &mut reached_names);
+            }
+        }
+        let mut grew = false;
+        for i in 0..funcs.len() {
+            if tool[i].is_none()
+                && candidate[i]
+                && is_marked(i, &named, &named_names)
+                && !is_marked(i, &reached, &reached_names)
+            {
+                tool[i] = Some(String::new());
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+
+    // Why, for each: the first tool site that names it.
+    let mut out = ToolCode::default();
+    let mut pending: HashMap<usize, Vec<usize>> = HashMap::new();
+    for i in (0..funcs.len()).filter(|&i| tool[i].as_deref() == Some("")) {
+        pending
+            .entry(name_id[funcs[i].f.name.as_str()])
+            .or_default()
+            .push(i);
+    }
+    for (site, targets) in &edges {
+        let tool_site = match *site {
+            Site::Arm(i, a) => tool_arm.contains_key(&(i, a)),
+            Site::Body(i) => tool[i].is_some() || tool_file[funcs[i].file],
+            Site::Item(fi) => tool_file[fi],
+        };
+        if !tool_site {
+            continue;
+        }
+        let hits: Vec<usize> = match targets {
+            Targets::Exact(v) => v.clone(),
+            Targets::Name { id, methods } => pending
+                .get(id)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&i| *methods || funcs[i].f.self_ty.is_none())
+                .collect(),
+        };
+        for t in hits {
+            if tool[t].as_deref() != Some("") {
+                continue;
+            }
+            let via = match *site {
+                Site::Arm(i, a) if tool_arm.contains_key(&(i, a)) => tool_arm[&(i, a)].clone(),
+                Site::Body(i) | Site::Arm(i, _) if i != t && tool[i].is_some() => {
+                    format!(
+                        "`{}` ({}), itself tool code",
+                        funcs[i].path.join("::"),
+                        found.files[funcs[i].file].rel
+                    )
+                }
+                Site::Body(i) | Site::Arm(i, _) if tool_file[funcs[i].file] => {
+                    format!("a developer tool ({})", found.files[funcs[i].file].rel)
+                }
+                Site::Item(fi) if tool_file[fi] => {
+                    format!("a developer tool ({})", found.files[fi].rel)
+                }
+                _ => continue,
+            };
+            tool[t] = Some(via);
+        }
+    }
+    for (i, why) in tool.into_iter().enumerate() {
+        let Some(via) = why else { continue };
+        let g = &funcs[i];
+        out.by_file.entry(g.file).or_default().push(ToolFn {
+            name: g.path.join("::"),
+            lines: g.f.lines,
+            via: if via.is_empty() {
+                "tool code".to_string()
+            } else {
+                via
+            },
+        });
+    }
+    out
+}
+
+/// clap's default subcommand name of a variant: `DumpIndex` is `dump-index`.
+fn kebab(variant: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+fn arm_why(arm: &DispatchArm, rel: &str) -> String {
+    format!(
+        "the `{}::{}` subcommand ({rel}:{}), which starts no server",
+        arm.enum_name, arm.variant, arm.lines.0
+    )
+}

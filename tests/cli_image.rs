@@ -1,0 +1,46 @@
+//! A command-line tool shipped as an image (`fixtures/cli-image`): a
+//! Dockerfile runs `ctl` as its bare `ENTRYPOINT`, without arguments and
+//! without `CMD`, and `ctl` declares clap subcommands and serves nothing:
+//! whoever runs the image gives the command, so it is a tool, not audited.
+//! `relay`, run the same way but with no subcommand to be told, is the
+//! image's worker: audited. So is `gate`, run bare with subcommands, which
+//! links a library that starts a server.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[test]
+fn a_subcommand_tool_an_image_runs_bare_is_not_a_service() {
+    let v = audit_manifest("fixtures/cli-image/Cargo.toml", &[]);
+    assert_eq!(
+        v["summary"]["packages"],
+        json!([
+            {"audited": false, "name": "ctl", "scope": "dev", "why": "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command (`ctl`)"},
+            {"audited": true, "name": "gate", "scope": "service", "why": "`gate` is named by a deployment file"},
+            {"audited": true, "name": "gate-server", "scope": "library", "why": "used by gate"},
+            {"audited": true, "name": "relay", "scope": "service", "why": "`relay` is named by a deployment file"},
+        ])
+    );
+    assert_eq!(
+        findings_with_values(&v),
+        [
+            r#"timeout-wrapper gate-server/src/lib.rs:7 {"timeout":"6s"}"#,
+            r#"timeout-wrapper relay/src/main.rs:16 {"timeout":"8s"}"#,
+        ]
+    );
+}
+
+#[test]
+fn all_scopes_audits_the_tool() {
+    let v = audit_manifest("fixtures/cli-image/Cargo.toml", &["--all-scopes"]);
+    assert_eq!(
+        findings_with_values(&v),
+        [
+            r#"timeout-wrapper ctl/src/main.rs:25 {"timeout":"15s"}"#,
+            r#"timeout-wrapper gate-server/src/lib.rs:7 {"timeout":"6s"}"#,
+            r#"timeout-wrapper relay/src/main.rs:16 {"timeout":"8s"}"#,
+        ]
+    );
+}

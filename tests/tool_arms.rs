@@ -1,0 +1,56 @@
+//! Scope at function level (`fixtures/tool-arms`): a serving program whose
+//! binary also carries operator subcommands. Code that only the `export`
+//! and `check` arms of the clap dispatch reach (also in another workspace
+//! crate) runs when a person types the command, not in the pod: not
+//! audited. Code the `serve` arm also reaches is audited, and so are both
+//! arms of a `match` over a runtime mode that is no clap subcommand, and
+//! the `reindex` arm a CronJob starts the program with.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn audit(extra: &[&str]) -> Value {
+    audit_manifest("fixtures/tool-arms/Cargo.toml", extra)
+}
+
+#[test]
+fn code_only_non_serving_subcommands_reach_is_not_audited() {
+    let v = audit(&[]);
+    assert_eq!(
+        findings_with_values(&v),
+        [
+            r#"timeout-wrapper shop/src/common.rs:6 {"timeout":"5s"}"#,
+            r#"timeout-wrapper shop/src/reindex.rs:6 {"timeout":"12s"}"#,
+            r#"missing-graceful-shutdown shop/src/server.rs:14 {"framework":"axum","signal":"SIGTERM"}"#,
+            r#"timeout-wrapper shop/src/server.rs:24 {"timeout":"3s"}"#,
+            r#"timeout-wrapper shop/src/worker.rs:26 {"timeout":"20s"}"#,
+        ]
+    );
+    assert_eq!(
+        v["summary"]["packages"],
+        json!([
+            {"audited": true, "name": "export-client", "scope": "library", "why": "used by shop; `upload` is reached only from `export::run` (shop/src/export.rs), itself tool code: not audited"},
+            {"audited": true, "name": "shop", "scope": "service", "why": "`shop` is named by a deployment file; `export::run` is reached only from the `Command::Export` subcommand (shop/src/main.rs:36), which starts no server: not audited; `probe::check` is reached only from the `Command::Check` subcommand (shop/src/main.rs:37), which starts no server: not audited"},
+        ])
+    );
+}
+
+#[test]
+fn all_scopes_audits_the_subcommands_too() {
+    let v = audit(&["--all-scopes"]);
+    assert_eq!(
+        findings_with_values(&v),
+        [
+            r#"timeout-wrapper export-client/src/lib.rs:6 {"timeout":"45s"}"#,
+            r#"timeout-wrapper shop/src/common.rs:6 {"timeout":"5s"}"#,
+            r#"timeout-wrapper shop/src/export.rs:8 {"timeout":"30s"}"#,
+            r#"timeout-wrapper shop/src/probe.rs:6 {"timeout":"2s"}"#,
+            r#"timeout-wrapper shop/src/reindex.rs:6 {"timeout":"12s"}"#,
+            r#"missing-graceful-shutdown shop/src/server.rs:14 {"framework":"axum","signal":"SIGTERM"}"#,
+            r#"timeout-wrapper shop/src/server.rs:24 {"timeout":"3s"}"#,
+            r#"timeout-wrapper shop/src/worker.rs:26 {"timeout":"20s"}"#,
+        ]
+    );
+}
