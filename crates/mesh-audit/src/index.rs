@@ -513,7 +513,7 @@ impl FileSummary {
                 };
                 let typed_calls = typed_calls(&scan, f.body);
                 let test = analysis::testcode::is_test_item(f.attrs)
-                    || in_test(f.body.brace_token.span.open().byte_range().start);
+                    || in_test(f.body.brace_token.span.open().bytes().start);
                 let span_lines = |span: proc_macro2::Span| {
                     let r = lines.span_range(span);
                     (r.line, r.end_line)
