@@ -1120,8 +1120,8 @@ fn check_file(
     if whole_file_is_test && !include_tests {
         return FileOutcome::default();
     }
-    let _spans = crate::source::SpanText::enter(text);
     let lines = LineIndex::new(text);
+    let _spans = crate::source::SpanText::enter(&lines);
     let regions = if include_tests {
         Vec::new()
     } else {

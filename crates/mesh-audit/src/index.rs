@@ -302,8 +302,8 @@ impl FileSummary {
         text: &str,
         reexports: Vec<(Vec<String>, Vec<String>)>,
     ) -> FileSummary {
-        let _spans = crate::source::SpanText::enter(text);
         let lines = LineIndex::new(text);
+        let _spans = crate::source::SpanText::enter(&lines);
         let empty = CrateIndex {
             foreign_reexports: reexports,
             ..CrateIndex::default()

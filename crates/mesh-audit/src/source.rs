@@ -61,19 +61,19 @@ pub struct SpanTextGuard {
 }
 
 impl SpanText {
-    /// Makes `text` (the exact text the file's tree was parsed from, up to
-    /// a blanked preamble of the same length) this thread's table until the
-    /// guard drops. Spans of other files must not be asked for meanwhile:
-    /// each caller wraps the analysis of one file.
-    pub fn enter(text: &str) -> SpanTextGuard {
-        let mut line_starts = vec![0];
-        line_starts.extend(after_newlines(text.as_bytes()));
+    /// Makes the text of `lines` (the exact text the file's tree was parsed
+    /// from, up to a blanked preamble of the same length) this thread's
+    /// table until the guard drops. Spans of other files must not be asked
+    /// for meanwhile: each caller wraps the analysis of one file.
+    pub fn enter(lines: &LineIndex<'_>) -> SpanTextGuard {
+        let text = lines.text().as_bytes();
+        let line_starts = lines.line_starts.clone();
         let ascii = line_starts
             .iter()
             .enumerate()
             .map(|(i, &start)| {
                 let end = line_starts.get(i + 1).copied().unwrap_or(text.len());
-                text.as_bytes()[start..end].is_ascii()
+                text[start..end].is_ascii()
             })
             .collect();
         let table = SpanText {
@@ -102,15 +102,6 @@ impl Drop for SpanTextGuard {
         let previous = self.previous.take();
         SPAN_TEXT.with(|t| *t.borrow_mut() = previous);
     }
-}
-
-/// Offsets just past each `\n`.
-fn after_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, &b)| b == b'\n')
-        .map(|(i, _)| i + 1)
 }
 
 /// Maps byte offsets of one file to 1-based line / character columns.
@@ -511,7 +502,8 @@ mod tests {
             let mut all = Vec::new();
             spans(quote::ToTokens::to_token_stream(&file), &mut all);
             let slow: Vec<_> = all.iter().map(|s| s.byte_range()).collect();
-            let _table = SpanText::enter(text);
+            let lines = LineIndex::new(text);
+            let _table = SpanText::enter(&lines);
             let fast: Vec<_> = all.iter().map(|s| s.bytes()).collect();
             assert_eq!(fast, slow, "{text:?}");
         }
