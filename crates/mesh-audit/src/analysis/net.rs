@@ -291,6 +291,28 @@ pub struct NetScan<'e, 'a> {
     pub self_ty: Option<&'e str>,
     /// While a binding's initialiser is resolved, the binding's position.
     horizon: std::cell::Cell<Option<usize>>,
+    /// What [`NetScan::kind_of`] and [`NetScan::receiver_decl`] found for
+    /// method calls. Every call of a chain is classified, and each reads the
+    /// rest of the chain again: without it a chain of n calls costs n²/2.
+    chain_memo: ChainMemo,
+}
+
+/// A method call's identity while its tree is alive: its address, and where
+/// its method name is (so a tree parsed, dropped and replaced by another at
+/// the same address is not mistaken for it), with the `let` horizon a
+/// [`NetScan::kind_of`] answer depends on.
+type MemoKey = (usize, usize, Option<usize>);
+
+/// Answers are kept with the depth they were computed at, and only when the
+/// depth budget never ran out below them: such an answer is the same at any
+/// shallower depth (more budget changes nothing when none was missing).
+#[derive(Default)]
+struct ChainMemo {
+    kinds: std::cell::RefCell<std::collections::HashMap<MemoKey, (u32, Kind)>>,
+    recvs: std::cell::RefCell<std::collections::HashMap<MemoKey, (u32, Option<Recv>)>>,
+    /// Set when `kind_of` / `receiver_decl` stop at their depth limit.
+    kind_truncated: std::cell::Cell<bool>,
+    recv_truncated: std::cell::Cell<bool>,
 }
 
 /// Whether a method called on a tonic channel or generated client calls
@@ -327,6 +349,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             ev: Evaluator::new(cx, scope),
             self_ty,
             horizon: std::cell::Cell::new(None),
+            chain_memo: ChainMemo::default(),
         }
     }
 
@@ -522,8 +545,36 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// crate's `Client`, whose `get` returns its `RequestBuilder`).
     pub fn receiver_decl(&self, e: &Expr, depth: u32) -> Option<Recv> {
         if depth > 8 {
+            self.chain_memo.recv_truncated.set(true);
             return None;
         }
+        let Expr::MethodCall(m) = e else {
+            return self.receiver_decl_uncached(e, depth);
+        };
+        let key = (
+            std::ptr::from_ref(m) as usize,
+            m.method.span().bytes().start,
+            None,
+        );
+        if let Some((at, r)) = self.chain_memo.recvs.borrow().get(&key) {
+            if depth <= *at {
+                return r.clone();
+            }
+        }
+        let outer = self.chain_memo.recv_truncated.replace(false);
+        let r = self.receiver_decl_uncached(e, depth);
+        let truncated = self.chain_memo.recv_truncated.get();
+        self.chain_memo.recv_truncated.set(outer || truncated);
+        if !truncated {
+            self.chain_memo
+                .recvs
+                .borrow_mut()
+                .insert(key, (depth, r.clone()));
+        }
+        r
+    }
+
+    fn receiver_decl_uncached(&self, e: &Expr, depth: u32) -> Option<Recv> {
         let d = depth + 1;
         match e {
             Expr::Paren(p) => self.receiver_decl(&p.expr, d),
@@ -769,8 +820,36 @@ impl<'e, 'a> NetScan<'e, 'a> {
         // Deep enough for a request built over a dozen `let`s (a closure
         // re-building it for each attempt, headers added conditionally).
         if depth > MAX_KIND_DEPTH {
+            self.chain_memo.kind_truncated.set(true);
             return Kind::Unknown;
         }
+        let Expr::MethodCall(m) = e else {
+            return self.kind_of_uncached(e, depth);
+        };
+        let key = (
+            std::ptr::from_ref(m) as usize,
+            m.method.span().bytes().start,
+            self.horizon.get(),
+        );
+        if let Some((at, k)) = self.chain_memo.kinds.borrow().get(&key) {
+            if depth <= *at {
+                return k.clone();
+            }
+        }
+        let outer = self.chain_memo.kind_truncated.replace(false);
+        let k = self.kind_of_uncached(e, depth);
+        let truncated = self.chain_memo.kind_truncated.get();
+        self.chain_memo.kind_truncated.set(outer || truncated);
+        if !truncated {
+            self.chain_memo
+                .kinds
+                .borrow_mut()
+                .insert(key, (depth, k.clone()));
+        }
+        k
+    }
+
+    fn kind_of_uncached(&self, e: &Expr, depth: u32) -> Kind {
         let d = depth + 1;
         match e {
             Expr::Paren(p) => self.kind_of(&p.expr, d),
@@ -2198,6 +2277,65 @@ pub fn field_types(file: &syn::File) -> HashMap<String, &Type> {
     v.0.into_iter()
         .filter_map(|(k, t)| t.map(|t| (k, t)))
         .collect()
+}
+
+#[cfg(test)]
+mod chain_memo_tests {
+    use super::*;
+    use crate::index::CrateIndex;
+    use crate::source::LineIndex;
+
+    /// Every method call of a chain, each asked through one `NetScan` from
+    /// the outermost in (as `CallFinder` does, so inner answers come from
+    /// the memo) and through a fresh one: the same kind and receiver.
+    /// Chains longer than the depth budget included, where answers found
+    /// at the budget's edge must not be reused at shallower depths.
+    #[test]
+    fn memoised_answers_match_fresh_ones() {
+        let long: String = (0..30).map(|i| format!(".header(\"h{i}\", \"v\")")).collect();
+        let src = format!(
+            "use reqwest::Client;\n\
+             struct S {{ http: Client }}\n\
+             impl S {{\n\
+               async fn a(&self, c: Client) {{\n\
+                 let r = c.get(\"http://inventory/items\").timeout(Duration::from_secs(2));\n\
+                 r.header(\"a\", \"b\").bearer_auth(\"t\").send().await.unwrap().json().await;\n\
+                 self.http.post(\"http://billing/charge\"){long}.send().await;\n\
+                 Client::builder().build().unwrap().get(\"http://x\").query(&q).send().await;\n\
+               }}\n\
+             }}\n"
+        );
+        let file: syn::File = syn::parse_str(&src).expect("parses");
+        let lines = LineIndex::new(&src);
+        let index = CrateIndex::default();
+        let cx = FileCtx::new(&file, "", &lines, &index);
+        let f = &crate::analysis::scope::functions(&file)[0];
+        let scope = FnScope::new(Some(f.sig), f.body);
+        struct Calls<'x>(Vec<&'x Expr>);
+        impl<'x> Visit<'x> for Calls<'x> {
+            fn visit_expr(&mut self, e: &'x Expr) {
+                if let Expr::MethodCall(m) = e {
+                    self.0.push(&m.receiver);
+                }
+                syn::visit::visit_expr(self, e);
+            }
+        }
+        let mut calls = Calls(Vec::new());
+        calls.visit_block(f.body);
+        assert!(calls.0.len() > 40, "{}", calls.0.len());
+        let shared = NetScan::new(&cx, &scope, Some("S"));
+        let mut requests = 0;
+        for depth in [0, 3] {
+            for e in &calls.0 {
+                let fresh = NetScan::new(&cx, &scope, Some("S"));
+                let k = shared.kind_of(e, depth);
+                assert_eq!(k, fresh.kind_of(e, depth));
+                assert_eq!(shared.receiver_decl(e, depth), fresh.receiver_decl(e, depth));
+                requests += usize::from(matches!(k, Kind::Request { .. }));
+            }
+        }
+        assert!(requests > 10, "{requests}");
+    }
 }
 
 #[cfg(test)]
