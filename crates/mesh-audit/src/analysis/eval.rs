@@ -678,9 +678,12 @@ fn well_known_const(segs: &[String]) -> Option<Value> {
 }
 
 /// `f` applied to an environment value's default, keeping the provenance;
-/// to the value itself otherwise.
+/// to the value itself otherwise. A variable without a default gives no
+/// value (and `f`, which may be `binary` itself, is not called on it again:
+/// `env::var("HOME").unwrap() + "/x"` once recursed without end).
 fn through_env(v: Value, f: impl FnOnce(Value) -> Value) -> Value {
     match v {
+        Value::Env { default: None, .. } => Value::Unknown,
         Value::Env {
             var,
             default: Some(d),
