@@ -1603,10 +1603,8 @@ fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
     // named after the client, not merely a name that ends in `_client` (a
     // crate `edge_http_client` exporting its own `EdgeClient` over
     // reqwest is no generated code).
-    let generated_module_of = |m: &str| {
-        m.ends_with("_client")
-            && m.replace('_', "").eq_ignore_ascii_case(ty)
-    };
+    let generated_module_of =
+        |m: &str| m.ends_with("_client") && m.replace('_', "").eq_ignore_ascii_case(ty);
     let generated_module = segs.len() >= 3 && generated_module_of(&segs[segs.len() - 3]);
     // A client struct the crate defines itself is its own wrapper (or, like
     // reqwest's `h3_client::H3Client`, not gRPC at all) unless it is one of
