@@ -54,3 +54,30 @@ fn all_scopes_audits_the_subcommands_too() {
         ]
     );
 }
+
+/// A dispatch whose serving arm is its catch-all (`_ => server::run()`):
+/// the named arms that start no server are operator commands. A catch-all
+/// arm that starts no server is no subcommand of its own: what it reaches
+/// stays audited (`relay`). The subcommand enum may be declared in a
+/// workspace crate the program depends on (`beacon` and `beacon-cli`).
+#[test]
+fn a_serving_catch_all_arm_makes_the_named_arms_operator_commands() {
+    let v = audit_manifest("fixtures/tool-arms-catchall/Cargo.toml", &[]);
+    assert_eq!(
+        findings_with_values(&v),
+        [
+            r#"missing-graceful-shutdown gate/src/server.rs:10 {"framework":"axum","signal":"SIGTERM"}"#,
+            r#"timeout-wrapper gate/src/server.rs:16 {"timeout":"4s"}"#,
+            r#"timeout-wrapper relay/src/compact.rs:5 {"timeout":"25s"}"#,
+        ]
+    );
+    assert_eq!(
+        v["summary"]["packages"],
+        json!([
+            {"audited": true, "name": "beacon", "scope": "service", "why": "starts a server (beacon/src/main.rs:17); `ping` is reached only from the `Cmd::Ping` subcommand (beacon/src/main.rs:11), which starts no server: not audited"},
+            {"audited": true, "name": "beacon-cli", "scope": "library", "why": "used by beacon"},
+            {"audited": true, "name": "gate", "scope": "service", "why": "starts a server (gate/src/server.rs:9); `checks::probe` is reached only from the `Mode::Probe` subcommand (gate/src/main.rs:28), which starts no server: not audited; `checks::warm` is reached only from the `Mode::Warm` subcommand (gate/src/main.rs:29), which starts no server: not audited"},
+            {"audited": true, "name": "relay", "scope": "service", "why": "starts a server (relay/src/server.rs:5)"},
+        ])
+    );
+}

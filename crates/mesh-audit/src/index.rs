@@ -113,6 +113,9 @@ pub struct FileSummary {
     pub route_paths: Vec<String>,
     /// Registers tonic-health's gRPC health service.
     pub grpc_health: bool,
+    /// Serves a protocol whose TLS no sidecar can terminate
+    /// (`analysis::tls::file_own_protocol_tls`).
+    pub own_protocol_tls: Option<&'static str>,
     /// Holds a `fn main`: the crate is a program, not only a library.
     pub has_main: bool,
     /// `static`s (in bodies too) whose declared type is a network client
@@ -262,6 +265,7 @@ impl FileSummary {
             endpoint_fields: Vec::new(),
             static_kinds: Vec::new(),
             guarded_hosts: Vec::new(),
+            own_protocol_tls: None,
             ..self
         }
     }
@@ -785,6 +789,7 @@ impl FileSummary {
             uses_clap,
             route_paths: analysis::lifecycle::file_route_paths(&cx),
             grpc_health: analysis::lifecycle::file_has_grpc_health(&cx),
+            own_protocol_tls: analysis::tls::file_own_protocol_tls(&cx),
             // Examples, tests and benches have a `main` of their own; they
             // do not make the package a program.
             has_main: analysis::lifecycle::file_has_main(file)
@@ -1500,6 +1505,7 @@ pub struct CrateIndex {
     self_name: Option<String>,
     route_paths: Vec<String>,
     grpc_health: bool,
+    own_protocol_tls: Option<&'static str>,
     has_main: bool,
     /// Per (function name, argument count, position): the duration every
     /// call that spells one out passes; `None` where they disagree.
@@ -1604,6 +1610,7 @@ impl CrateIndex {
             index.retry_layers.extend(s.retry_layers.iter().cloned());
             index.route_paths.extend(s.route_paths.iter().cloned());
             index.grpc_health |= s.grpc_health;
+            index.own_protocol_tls = index.own_protocol_tls.or(s.own_protocol_tls);
             index.has_main |= s.has_main;
             for (ty, name, v) in &s.field_values {
                 let key = (ty.clone(), name.clone());
@@ -2923,6 +2930,12 @@ impl CrateIndex {
     /// Whether the crate registers tonic-health's service.
     pub fn has_grpc_health(&self) -> bool {
         self.grpc_health
+    }
+
+    /// What the crate serves whose TLS no sidecar can terminate for it
+    /// (`admission-webhook`, `postgres-wire`), if anything.
+    pub fn own_protocol_tls(&self) -> Option<&'static str> {
+        self.own_protocol_tls
     }
 
     /// Whether the crate carries tonic-generated client code.

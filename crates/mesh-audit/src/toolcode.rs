@@ -12,7 +12,8 @@
 //!
 //! A function is tool code when something names it, and everything that
 //! might name it is tool code: the non-serving arms of a dispatch over a
-//! clap subcommand enum that has a serving arm, the bodies of other tool
+//! clap subcommand enum that has a serving arm (a catch-all `_ => serve()`
+//! arm counts as one, but is never a command itself), the bodies of other tool
 //! functions, and the files of skipped packages and developer-tool
 //! binaries. "Might name" over-approximates, so that an unknown stays
 //! audited: a method call names every method of its name, an identifier in
@@ -405,7 +406,15 @@ pub fn tool_code(
         }
         let rel = &found.files[g.file].rel;
         for (a, arm) in arms.iter().enumerate() {
-            let is_subcommand = subcommands.contains(&(g.package, arm.enum_name.as_str()));
+            // The enum may be declared in a workspace crate the program
+            // depends on (a `cli` crate holding the clap types).
+            let is_subcommand = subcommands.contains(&(g.package, arm.enum_name.as_str()))
+                || found.packages[g.package]
+                    .member_deps
+                    .iter()
+                    .filter(|d| d.kind != DepKind::Dev)
+                    .filter_map(|d| index_of.get(d.package.as_str()))
+                    .any(|&qi| subcommands.contains(&(qi, arm.enum_name.as_str())));
             let sibling_serves = arms
                 .iter()
                 .enumerate()
@@ -417,7 +426,7 @@ pub fn tool_code(
                 found.command_words.contains(&lower)
                     || found.command_words.contains(&kebab(&arm.variant))
             };
-            if is_subcommand && sibling_serves && !arm_serves[a] && !deployed {
+            if is_subcommand && sibling_serves && !arm_serves[a] && !deployed && !arm.catch_all {
                 tool_arm.insert((i, a), arm_why(arm, rel));
             }
         }

@@ -435,7 +435,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         };
         let last = segs.last().map(String::as_str).unwrap_or("");
         let in_type = |ty: &str| segs.len() >= 2 && segs[segs.len() - 2] == ty;
-        if in_type("Duration") {
+        if in_type("Duration") || in_type("TimeDelta") {
             return duration_ctor(
                 last,
                 &c.args
@@ -531,6 +531,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             "to_string" | "to_owned" | "into" | "as_str" | "as_ref" | "clone" | "unwrap"
             | "expect" | "parse" | "ok" | "as_deref" | "borrow" | "into_owned"
             | "to_socket_addrs" => recv(),
+            // chrono's `TimeDelta` as a `std::time::Duration`.
+            "to_std" => match recv() {
+                d @ Value::Duration(_) => d,
+                _ => Value::Unknown,
+            },
             "unwrap_or" | "unwrap_or_else" | "or" | "or_else" | "unwrap_or_default" => {
                 let fallback = match method.as_str() {
                     "unwrap_or" | "or" => arg(0),
@@ -678,9 +683,12 @@ fn well_known_const(segs: &[String]) -> Option<Value> {
 }
 
 /// `f` applied to an environment value's default, keeping the provenance;
-/// to the value itself otherwise.
+/// to the value itself otherwise. A variable without a default gives no
+/// value (and `f`, which may be `binary` itself, is not called on it again:
+/// `env::var("HOME").unwrap() + "/x"` once recursed without end).
 fn through_env(v: Value, f: impl FnOnce(Value) -> Value) -> Value {
     match v {
+        Value::Env { default: None, .. } => Value::Unknown,
         Value::Env {
             var,
             default: Some(d),
@@ -746,6 +754,14 @@ fn duration_ctor(ctor: &str, args: &[Value]) -> Value {
         "from_nanos" => int(0),
         "from_mins" => int(0).map(|s| s * 60_000_000_000),
         "from_hours" => int(0).map(|s| s * 3_600_000_000_000),
+        // chrono's `TimeDelta` (also named `chrono::Duration`); negative
+        // spans are no deadline.
+        "seconds" | "try_seconds" => int(0).map(|s| s * 1_000_000_000),
+        "milliseconds" | "try_milliseconds" => int(0).map(|s| s * 1_000_000),
+        "microseconds" => int(0).map(|s| s * 1_000),
+        "nanoseconds" => int(0),
+        "minutes" | "try_minutes" => int(0).map(|s| s * 60_000_000_000),
+        "hours" | "try_hours" => int(0).map(|s| s * 3_600_000_000_000),
         "from_secs_f64" | "from_secs_f32" => float(0)
             .map(|f| (f * 1e9).round())
             .filter(|n| *n < u128::MAX as f64)

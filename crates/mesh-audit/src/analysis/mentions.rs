@@ -57,8 +57,12 @@ impl Mention {
 pub struct DispatchArm {
     /// The enum the arm patterns name (`Command` of `Command::Export`).
     pub enum_name: String,
-    /// The variant this arm matches.
+    /// The variant this arm matches (empty for a catch-all arm).
     pub variant: String,
+    /// A catch-all arm (`_ =>`, `other =>`): it runs for the variants the
+    /// other arms leave, so it is never a subcommand of its own, but when
+    /// it serves, the dispatch has a serving arm.
+    pub catch_all: bool,
     /// Lines of the arm (pattern to the end of its body).
     pub lines: (u32, u32),
     /// The arm this one is nested in (an index into the same list).
@@ -285,10 +289,13 @@ impl<'a> Visit<'a> for Collector<'_, '_> {
         self.dispatches += 1;
         let dispatch = self.dispatches;
         for (arm, v) in m.arms.iter().zip(variants) {
-            let Some((_, variant)) = v else {
-                // A catch-all arm stays with the code around the match.
-                self.visit_arm(arm);
-                continue;
+            // A catch-all arm is kept as an arm too: whether it serves
+            // tells whether the dispatch has a serving arm
+            // (`Cmd::Check(a) => check(a), _ => serve(args)`). It is tool
+            // code only inside a tool arm.
+            let (variant, catch_all) = match v {
+                Some((_, variant)) => (variant, false),
+                None => (String::new(), true),
             };
             let index = self.arms.len();
             let start = (self.lines)(syn::spanned::Spanned::span(&arm.pat)).0;
@@ -296,6 +303,7 @@ impl<'a> Visit<'a> for Collector<'_, '_> {
             self.arms.push(DispatchArm {
                 enum_name: enum_name.clone(),
                 variant,
+                catch_all,
                 lines: (start, end.max(start)),
                 parent: self.frames.last().and_then(|f| f.0),
                 dispatch,

@@ -1678,7 +1678,13 @@ fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
         return false;
     }
     let ty = &segs[segs.len() - 2];
-    let generated_module = segs.len() >= 3 && segs[segs.len() - 3].ends_with("_client");
+    // tonic-build puts `FooClient` in a module `foo_client`: the module is
+    // named after the client, not merely a name that ends in `_client` (a
+    // crate `edge_http_client` exporting its own `EdgeClient` over
+    // reqwest is no generated code).
+    let generated_module_of =
+        |m: &str| m.ends_with("_client") && m.replace('_', "").eq_ignore_ascii_case(ty);
+    let generated_module = segs.len() >= 3 && generated_module_of(&segs[segs.len() - 3]);
     // A client struct the crate defines itself is its own wrapper (or, like
     // reqwest's `h3_client::H3Client`, not gRPC at all) unless it is one of
     // the crate's tonic-build output, whose clients wrap
@@ -1694,7 +1700,7 @@ fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
             || cx.uses.imports_from("tonic")
             || cx.uses.get(ty).is_some_and(|p| {
                 p.iter()
-                    .any(|s| s.ends_with("_client") || s == "proto" || s == "pb")
+                    .any(|s| generated_module_of(s) || s == "proto" || s == "pb")
             }))
         && matches!(
             segs[segs.len() - 1].as_str(),

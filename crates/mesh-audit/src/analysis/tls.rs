@@ -947,6 +947,52 @@ fn names_any_crate(cx: &FileCtx<'_>, crates: &[&str]) -> bool {
     v.found
 }
 
+/// Why the file's crate terminates TLS that no sidecar can terminate for
+/// it, whatever server the configuration is handed to:
+///
+/// - a Kubernetes admission or conversion webhook (it reads
+///   `AdmissionReview` / `ConversionReview` objects, kube's or its own
+///   `AdmissionReview*` types): the API server calls webhooks over HTTPS
+///   only, checks the certificate against the webhook's `caBundle`, and
+///   has no sidecar;
+/// - a hand-written Postgres wire-protocol server (it answers the
+///   `SSLRequest` code, 80877103): the client asks for TLS inside the
+///   protocol, which the mesh carries as opaque TCP.
+pub fn file_own_protocol_tls(cx: &FileCtx<'_>) -> Option<&'static str> {
+    struct V<'c, 'a> {
+        cx: &'c FileCtx<'a>,
+        found: Option<&'static str>,
+    }
+    fn review(name: &str) -> bool {
+        name.starts_with("AdmissionReview") || name.starts_with("ConversionReview")
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_path(&mut self, p: &'x syn::Path) {
+            if self.found.is_none() {
+                let segs = self.cx.uses.resolve(p);
+                if segs.last().is_some_and(|s| review(s)) {
+                    self.found = Some("admission-webhook");
+                }
+            }
+            syn::visit::visit_path(self, p);
+        }
+        fn visit_item_struct(&mut self, i: &'x syn::ItemStruct) {
+            if self.found.is_none() && review(&i.ident.to_string()) {
+                self.found = Some("admission-webhook");
+            }
+            syn::visit::visit_item_struct(self, i);
+        }
+        fn visit_lit_int(&mut self, l: &'x syn::LitInt) {
+            if self.found.is_none() && l.base10_digits() == "80877103" {
+                self.found = Some("postgres-wire");
+            }
+        }
+    }
+    let mut v = V { cx, found: None };
+    v.visit_file(cx.file);
+    v.found
+}
+
 /// Every TLS configuration the file's code makes, except those for
 /// database and broker connections and client configurations that trust
 /// only the public roots with no client certificate (ordinary HTTPS).
@@ -1043,7 +1089,8 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
             made_here.push(c.side);
             if c.opaque
                 || (c.side == Side::Client && (opaque_client || probe_only))
-                || (c.side == Side::Server && (opaque_server || intercepts))
+                || (c.side == Side::Server
+                    && (opaque_server || intercepts || cx.index.own_protocol_tls().is_some()))
             {
                 continue;
             }

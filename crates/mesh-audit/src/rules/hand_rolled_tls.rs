@@ -91,6 +91,14 @@
 //!   A generic rustls `ServerConfig` built in one module and handed to such
 //!   a server in another is still reported (the protocol is not known where
 //!   the configuration is made): suppress it with a reason.
+//! - Server TLS anywhere in a crate that writes its own Postgres wire
+//!   protocol (it answers the `SSLRequest` code, `80877103`: a pooler or
+//!   proxy), whose clients ask for TLS inside the protocol.
+//! - Server TLS anywhere in a crate that is a Kubernetes admission or
+//!   conversion webhook (it reads `AdmissionReview` / `ConversionReview`
+//!   objects, kube's or its own `AdmissionReview*` types): the API server
+//!   calls webhooks over HTTPS only, checking the webhook's `caBundle`, and
+//!   has no sidecar to do it for it.
 //! - TLS to hosts outside the mesh (`api.stripe.com`, any public domain):
 //!   that is egress, reported as `info` by the separate `egress-tls` rule
 //!   (off by default).
