@@ -2924,20 +2924,15 @@ impl CrateIndex {
         }
         if !evidence && f.wait.outside.is_some() {
             // Calls made only inside the poll loops reach the network.
-            let inside_reach = f
-                .callees
-                .iter()
-                .filter(|c| !callees.contains(c))
-                .any(|c| {
-                    self.resolve(c, &f.module, f.self_ty.as_deref())
-                        .iter()
-                        .any(|g| g.net.is_some())
-                })
-                || f
-                    .typed_calls
+            let inside_reach = f.callees.iter().filter(|c| !callees.contains(c)).any(|c| {
+                self.resolve(c, &f.module, f.self_ty.as_deref())
                     .iter()
-                    .filter(|t| !typed.contains(t))
-                    .any(|(r, m)| self.net_of_receiver(r, m).flatten().is_some());
+                    .any(|g| g.net.is_some())
+            }) || f
+                .typed_calls
+                .iter()
+                .filter(|t| !typed.contains(t))
+                .any(|(r, m)| self.net_of_receiver(r, m).flatten().is_some());
             evidence = inside_reach;
         }
         evidence
