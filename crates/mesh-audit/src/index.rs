@@ -193,6 +193,13 @@ impl Callee {
     }
 }
 
+/// The calls a function makes outside its poll loops.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct OutsideCalls {
+    pub callees: Vec<Callee>,
+    pub typed_calls: Vec<(Recv, String)>,
+}
+
 /// A function's own calls as a poll sees them: the HTTP or gRPC calls it
 /// makes inside and outside its poll loops, and the calls outside them.
 fn wait_facts(
@@ -234,10 +241,10 @@ fn wait_facts(
         calls_outside: l7().any(|c| !inside(&c)),
         calls_inside: l7().any(|c| inside(&c)),
         outside: (!ranges.is_empty()).then(|| {
-            Box::new((
-                analysis::net::callees_outside(body, &scan.cx.uses, &ranges),
-                analysis::net::typed_calls_outside(scan, body, &ranges),
-            ))
+            Box::new(OutsideCalls {
+                callees: analysis::net::callees_outside(body, &scan.cx.uses, &ranges),
+                typed_calls: analysis::net::typed_calls_outside(scan, body, &ranges),
+            })
         }),
         waits: false,
     }
@@ -312,7 +319,7 @@ pub struct WaitFacts {
     /// For a function with poll loops: the calls it makes outside them
     /// (its functions called, its methods called on typed receivers);
     /// `None` when it has none, and every call is outside.
-    pub outside: Option<Box<(Vec<Callee>, Vec<(Recv, String)>)>>,
+    pub outside: Option<Box<OutsideCalls>>,
     /// Found by the index (`CrateIndex::close_waits`): it only waits.
     pub waits: bool,
 }
@@ -2886,7 +2893,7 @@ impl CrateIndex {
             return false;
         }
         let (callees, typed) = match &f.wait.outside {
-            Some(b) => (&b.0, &b.1),
+            Some(b) => (&b.callees, &b.typed_calls),
             None => (&f.callees, &f.typed_calls),
         };
         // Something reaches the network: a call of its own in a poll loop,
