@@ -196,6 +196,63 @@ impl Callee {
     }
 }
 
+/// The calls a function makes outside its poll loops.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct OutsideCalls {
+    pub callees: Vec<Callee>,
+    pub typed_calls: Vec<(Recv, String)>,
+}
+
+/// A function's own calls as a poll sees them: the HTTP or gRPC calls it
+/// makes inside and outside its poll loops, and the calls outside them.
+fn wait_facts(
+    scan: &NetScan<'_, '_>,
+    body: &syn::Block,
+    own: &[analysis::net::NetCall],
+) -> WaitFacts {
+    let has_loop = {
+        struct L(bool);
+        impl<'a> Visit<'a> for L {
+            fn visit_expr(&mut self, e: &'a syn::Expr) {
+                if matches!(
+                    e,
+                    syn::Expr::Loop(_) | syn::Expr::While(_) | syn::Expr::ForLoop(_)
+                ) {
+                    self.0 = true;
+                }
+                if !self.0 {
+                    syn::visit::visit_expr(self, e);
+                }
+            }
+            fn visit_item(&mut self, _: &'a syn::Item) {}
+        }
+        let mut l = L(false);
+        l.visit_block(body);
+        l.0
+    };
+    let ranges = if has_loop {
+        analysis::retry::poll_loop_ranges(body)
+    } else {
+        Vec::new()
+    };
+    let inside = |c: &&analysis::net::NetCall| {
+        let at = c.range.byte_start as usize;
+        ranges.iter().any(|r| r.contains(&at))
+    };
+    let l7 = || own.iter().filter(|c| c.protocol.is_l7());
+    WaitFacts {
+        calls_outside: l7().any(|c| !inside(&c)),
+        calls_inside: l7().any(|c| inside(&c)),
+        outside: (!ranges.is_empty()).then(|| {
+            Box::new(OutsideCalls {
+                callees: analysis::net::callees_outside(body, &scan.cx.uses, &ranges),
+                typed_calls: analysis::net::typed_calls_outside(scan, body, &ranges),
+            })
+        }),
+        waits: false,
+    }
+}
+
 /// Methods followed down a request chain to the client it was built on.
 const MAX_RETURNED_CHAIN: usize = 16;
 
@@ -247,6 +304,27 @@ pub struct FnSummary {
     pub mentions: Vec<analysis::mentions::Mention>,
     /// The arms of its dispatch `match`es and what each names.
     pub dispatch_arms: Vec<analysis::mentions::DispatchArm>,
+    /// Whether it only waits or polls (see `WaitFacts`).
+    pub wait: WaitFacts,
+}
+
+/// What says whether a function only waits: every HTTP or gRPC call it
+/// reaches is made in a loop that goes round after a success (a poll until
+/// a condition, `analysis::retry::poll_loop_ranges`), directly or through
+/// a function that itself only waits. A deadline on such a call bounds a
+/// wait of many requests, which no per-request mesh timeout replaces.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct WaitFacts {
+    /// It makes an HTTP or gRPC call itself outside its poll loops.
+    pub calls_outside: bool,
+    /// It makes such a call itself inside one.
+    pub calls_inside: bool,
+    /// For a function with poll loops: the calls it makes outside them
+    /// (its functions called, its methods called on typed receivers);
+    /// `None` when it has none, and every call is outside.
+    pub outside: Option<Box<OutsideCalls>>,
+    /// Found by the index (`CrateIndex::close_waits`): it only waits.
+    pub waits: bool,
 }
 
 impl FileSummary {
@@ -460,7 +538,9 @@ impl FileSummary {
                     }
                     _ => None,
                 };
-                let net = summarise_calls(&scan.calls_in_block(f.body));
+                let own_calls = scan.calls_in_block(f.body);
+                let net = summarise_calls(&own_calls);
+                let wait = wait_facts(&scan, f.body, &own_calls);
                 if let Some(host) = net
                     .as_ref()
                     .filter(|n| n.protocol.is_l7())
@@ -552,6 +632,7 @@ impl FileSummary {
                     params: analysis::retry::fn_params(f.sig),
                     helper: analysis::retry::helper_facts(&cx, f.sig, f.body),
                     typed_calls,
+                    wait,
                 }
             })
             .collect();
@@ -1315,6 +1396,13 @@ fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usi
 
 /// The network behaviour every candidate shares; two candidates that
 /// disagree are not guessed between.
+/// Every candidate that reaches the network only waits, and one at least
+/// does (`WaitFacts`).
+fn only_waits(candidates: &[&FnSummary]) -> bool {
+    let mut net = candidates.iter().filter(|f| f.net.is_some()).peekable();
+    net.peek().is_some() && net.all(|f| f.wait.waits)
+}
+
 fn agreed_net<'i>(candidates: &[&'i FnSummary]) -> Option<&'i NetSummary> {
     let first = candidates.first()?.net.as_ref()?;
     candidates
@@ -1557,6 +1645,7 @@ impl CrateIndex {
         }
         index.resolve_config_deadlines();
         index.close_network_calls();
+        index.close_waits();
         index.resolve_closure_args();
         index.forward_closures();
         index.close_retry_helpers();
@@ -1871,6 +1960,7 @@ impl CrateIndex {
                 f.typed_calls.clear();
                 f.helper.forwards.clear();
                 f.helper.value_forwards.clear();
+                f.wait.outside = None;
                 self.functions.entry(f.name.clone()).or_default().push(f);
             }
             // Its types' other methods, for calls on values declared with
@@ -1891,6 +1981,7 @@ impl CrateIndex {
                 f.callees.clear();
                 f.typed_calls.clear();
                 f.helper = Default::default();
+                f.wait.outside = None;
                 self.typed_methods
                     .entry(f.name.clone())
                     .or_default()
@@ -2664,38 +2755,201 @@ impl CrateIndex {
                 let r = self.concrete_recv(recv, 0)?;
                 self.net_of_receiver(&r, method)
             }
-            Recv::Returned(base, m) => {
-                if self.sends_on_returned_client(recv, method) {
-                    return Some(Some(NetSummary {
-                        protocol: Protocol::Http,
-                        dest: Destination::default(),
-                    }));
-                }
-                // An RPC on the generated gRPC client a crate method
-                // returns (`self.client_for(id)?.push_logs(req)`): the
-                // client is tonic's, its methods are not the crate's. A
-                // `*Client` type the crate writes itself is its own
-                // (summaries read return types before the crate's types
-                // are known).
-                let own_type = match self.concrete_recv(recv, 0) {
-                    Some(Recv::Type { krate: None, name }) => {
-                        self.defines_type(&name) && !self.is_generated_client(&name)
-                    }
-                    _ => false,
-                };
-                if !own_type
-                    && matches!(self.returned_kind_of_recv(base, m), Some(Kind::Grpc { .. }))
-                    && analysis::net::is_grpc_rpc(method)
-                {
-                    return Some(Some(NetSummary {
-                        protocol: Protocol::Grpc,
-                        dest: Destination::default(),
-                    }));
+            Recv::Returned(..) => {
+                if let Some(n) = self.library_call_on_returned(recv, method) {
+                    return Some(Some(n));
                 }
                 let r = self.concrete_recv(recv, 0)?;
                 self.net_of_receiver(&r, method)
             }
         }
+    }
+
+    /// A call on a library client a crate method returns, not a method of
+    /// the crate: `send` on a request built on a returned HTTP client, an
+    /// RPC on a returned generated gRPC client.
+    fn library_call_on_returned(&self, recv: &Recv, method: &str) -> Option<NetSummary> {
+        let Recv::Returned(base, m) = recv else {
+            return None;
+        };
+        if self.sends_on_returned_client(recv, method) {
+            return Some(NetSummary {
+                protocol: Protocol::Http,
+                dest: Destination::default(),
+            });
+        }
+        // An RPC on the generated gRPC client a crate method
+        // returns (`self.client_for(id)?.push_logs(req)`): the
+        // client is tonic's, its methods are not the crate's. A
+        // `*Client` type the crate writes itself is its own
+        // (summaries read return types before the crate's types
+        // are known).
+        let own_type = match self.concrete_recv(recv, 0) {
+            Some(Recv::Type { krate: None, name }) => {
+                self.defines_type(&name) && !self.is_generated_client(&name)
+            }
+            _ => false,
+        };
+        if !own_type
+            && matches!(self.returned_kind_of_recv(base, m), Some(Kind::Grpc { .. }))
+            && analysis::net::is_grpc_rpc(method)
+        {
+            return Some(NetSummary {
+                protocol: Protocol::Grpc,
+                dest: Destination::default(),
+            });
+        }
+        None
+    }
+
+    /// Whether a method called on a receiver of a declared type or trait
+    /// only waits: every candidate `net_of_receiver` reads that reaches
+    /// the network only waits (one at least).
+    pub fn waits_of_receiver(&self, recv: &Recv, method: &str) -> bool {
+        self.waits_of_receiver_at(recv, method, 0)
+    }
+
+    fn waits_of_receiver_at(&self, recv: &Recv, method: &str, depth: u32) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        match recv {
+            Recv::Type { krate, name } => {
+                only_waits(&self.typed_methods_of(krate.as_deref(), name, method))
+            }
+            Recv::Trait(tr) => only_waits(&self.trait_impls(tr, method)),
+            Recv::Field(f) => match self.field_recv(f) {
+                None | Some(Recv::Field(_)) => false,
+                Some(r) => self.waits_of_receiver_at(r, method, depth + 1),
+            },
+            Recv::Variant { .. } => self
+                .concrete_recv(recv, 0)
+                .is_some_and(|r| self.waits_of_receiver_at(&r, method, depth + 1)),
+            Recv::Returned(..) => {
+                self.library_call_on_returned(recv, method).is_none()
+                    && self
+                        .concrete_recv(recv, 0)
+                        .is_some_and(|r| self.waits_of_receiver_at(&r, method, depth + 1))
+            }
+        }
+    }
+
+    /// Whether `self.name(..)` in an `impl` of `self_ty` only waits.
+    pub fn waits_of_self_method(&self, name: &str, self_ty: Option<&str>) -> bool {
+        let callee = Callee {
+            name: name.to_string(),
+            via_self: true,
+            path: Vec::new(),
+        };
+        only_waits(&self.resolve(&callee, &[], self_ty))
+    }
+
+    /// Whether the crate function a call path names only waits.
+    pub fn waits_at_path(&self, path: &[String], from: &[String], self_ty: Option<&str>) -> bool {
+        Callee::of_path(path).is_some_and(|c| only_waits(&self.resolve(&c, from, self_ty)))
+    }
+
+    /// Whether a method called on a value of unknown type only waits: every
+    /// method of that name that reaches the network does.
+    pub fn waits_of_any_method(&self, name: &str) -> bool {
+        self.functions.get(name).is_some_and(|l| {
+            let methods: Vec<&FnSummary> = l.iter().filter(|f| f.self_ty.is_some()).collect();
+            only_waits(&methods)
+        })
+    }
+
+    /// Finds the functions that only wait (`WaitFacts`), to a fixpoint:
+    /// one whose calls outside its poll loops reach the network only
+    /// through functions that only wait, and that reaches it somewhere.
+    fn close_waits(&mut self) {
+        // Nothing waits where nothing polls (and no dependency's function
+        // waits).
+        let any = self
+            .functions
+            .values()
+            .chain(self.typed_methods.values())
+            .flatten()
+            .any(|f| f.wait.outside.is_some() || f.wait.waits);
+        if !any {
+            return;
+        }
+        for _ in 0..8 {
+            let mut found: Vec<(String, usize)> = Vec::new();
+            for (name, list) in &self.functions {
+                for (i, f) in list.iter().enumerate() {
+                    if !f.foreign && !f.wait.waits && self.only_waits_now(f) {
+                        found.push((name.clone(), i));
+                    }
+                }
+            }
+            if found.is_empty() {
+                break;
+            }
+            for (name, i) in found {
+                if let Some(f) = self.functions.get_mut(&name).and_then(|l| l.get_mut(i)) {
+                    f.wait.waits = true;
+                }
+            }
+        }
+    }
+
+    /// One step of `close_waits`: whether `f` only waits, given what is
+    /// known to wait so far.
+    fn only_waits_now(&self, f: &FnSummary) -> bool {
+        if f.wait.calls_outside || !f.net.as_ref().is_some_and(|n| n.protocol.is_l7()) {
+            return false;
+        }
+        let (callees, typed) = match &f.wait.outside {
+            Some(b) => (&b.callees, &b.typed_calls),
+            None => (&f.callees, &f.typed_calls),
+        };
+        // Something reaches the network: a call of its own in a poll loop,
+        // a function it calls there, or one that only waits.
+        let mut evidence = f.wait.calls_inside;
+        for callee in callees {
+            // `self.m()` of a trait's default body runs the impls' `m`.
+            if let Some(tr) = f
+                .default_of
+                .as_deref()
+                .filter(|_| callee.via_self && callee.path.is_empty() && f.self_ty.is_none())
+            {
+                if self.net_of_trait_method(tr, &callee.name).is_some() {
+                    return false;
+                }
+            }
+            if self.dispatched_net(callee, f).is_some() {
+                return false;
+            }
+            let found = self.resolve(callee, &f.module, f.self_ty.as_deref());
+            if found.iter().any(|g| g.net.is_some()) {
+                if !only_waits(&found) {
+                    return false;
+                }
+                evidence = true;
+            }
+        }
+        for (recv, method) in typed {
+            if self.net_of_receiver(recv, method).flatten().is_some() {
+                if !self.waits_of_receiver(recv, method) {
+                    return false;
+                }
+                evidence = true;
+            }
+        }
+        if !evidence && f.wait.outside.is_some() {
+            // Calls made only inside the poll loops reach the network.
+            let inside_reach = f.callees.iter().filter(|c| !callees.contains(c)).any(|c| {
+                self.resolve(c, &f.module, f.self_ty.as_deref())
+                    .iter()
+                    .any(|g| g.net.is_some())
+            }) || f
+                .typed_calls
+                .iter()
+                .filter(|t| !typed.contains(t))
+                .any(|(r, m)| self.net_of_receiver(r, m).flatten().is_some());
+            evidence = inside_reach;
+        }
+        evidence
     }
 
     /// The client a method of a receiver's declared type returns

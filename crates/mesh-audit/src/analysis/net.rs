@@ -251,6 +251,11 @@ pub struct NetCall {
     /// (`RequestBuilder::timeout`, tonic `Request::set_timeout`): value in
     /// nanoseconds and the range of the call that sets it.
     pub request_timeout: Option<(u128, TextRange)>,
+    /// A call of the crate's own function or method that only waits or
+    /// polls: every request it reaches is made in a loop that goes round
+    /// after a success (`FnSummary::wait`), so a deadline on it bounds many
+    /// requests, not one.
+    pub waits: bool,
 }
 
 /// What a value is, as far as network calls go.
@@ -397,6 +402,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             range: range(),
             dest: Destination::from_value(url),
             request_timeout: timeout,
+            waits: false,
         };
         match (&recv, method.as_str()) {
             (
@@ -467,6 +473,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             range: range(),
             dest: Destination::from_value(&url),
             request_timeout: None,
+            waits: false,
         };
         if verb && matches!(krate, "reqwest" | "isahc" | "surf") && segs.len() <= 3 {
             return Some(call(Protocol::Http, krate, first_arg()));
@@ -501,6 +508,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
             range: range(),
             dest: found.dest.clone(),
             request_timeout: None,
+            waits: self
+                .cx
+                .index
+                .waits_at_path(segs, &self.cx.module, self.self_ty),
         })
     }
 
@@ -514,27 +525,34 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let typed = if on_self {
             None
         } else {
-            self.receiver_decl(&m.receiver, 0)
-                .and_then(|r| self.cx.index.net_of_receiver(&r, method))
+            self.receiver_decl(&m.receiver, 0).and_then(|r| {
+                let net = self.cx.index.net_of_receiver(&r, method)?;
+                Some((r, net))
+            })
         };
-        let found = match typed {
+        let index = self.cx.index;
+        let (found, waits) = match typed {
             // The receiver's declared type or trait decides, whatever the
             // method's name.
-            Some(answer) => answer,
-            None if on_self => self
-                .cx
-                .index
-                .net_of_self_method(method, self.self_ty)
-                .cloned(),
-            None if is_common_method(method) => None,
-            None => self.cx.index.net_of_any_method(method),
-        }?;
+            Some((recv, answer)) => (answer, index.waits_of_receiver(&recv, method)),
+            None if on_self => (
+                index.net_of_self_method(method, self.self_ty).cloned(),
+                index.waits_of_self_method(method, self.self_ty),
+            ),
+            None if is_common_method(method) => (None, false),
+            None => (
+                index.net_of_any_method(method),
+                index.waits_of_any_method(method),
+            ),
+        };
+        let found = found?;
         Some(NetCall {
             protocol: found.protocol,
             client: format!("{method}()"),
             range: range(),
             dest: found.dest,
             request_timeout: None,
+            waits,
         })
     }
 
@@ -2077,14 +2095,28 @@ fn first_trait(
 /// known (not `self`): how the index follows `self.inner.embed(..)` and
 /// `provider.infer(..)` to the crate's impls.
 pub fn typed_calls(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<(Recv, String)> {
+    typed_calls_outside(scan, body, &[])
+}
+
+/// The same, leaving out the calls made inside `skip` (byte ranges).
+pub fn typed_calls_outside(
+    scan: &NetScan<'_, '_>,
+    body: &syn::Block,
+    skip: &[std::ops::Range<usize>],
+) -> Vec<(Recv, String)> {
     struct V<'s, 'e, 'a> {
         scan: &'s NetScan<'e, 'a>,
         out: Vec<(Recv, String)>,
         /// Names `match` arms bind to a variant's value, innermost last.
         arms: Vec<(String, Recv)>,
+        skip: &'s [std::ops::Range<usize>],
     }
     impl<'x> Visit<'x> for V<'_, '_, '_> {
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            let skipped = !self.skip.is_empty() && {
+                let at = m.method.span().bytes().start;
+                self.skip.iter().any(|r| r.contains(&at))
+            };
             let bound = match &*m.receiver {
                 Expr::Path(p) => p.path.get_ident().and_then(|id| {
                     self.arms
@@ -2095,7 +2127,10 @@ pub fn typed_calls(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<(Recv, Stri
                 }),
                 _ => None,
             };
-            if let Some(r) = bound.or_else(|| self.scan.receiver_decl(&m.receiver, 0)) {
+            if let Some(r) = bound
+                .or_else(|| self.scan.receiver_decl(&m.receiver, 0))
+                .filter(|_| !skipped)
+            {
                 self.out.push((r, m.method.to_string()));
             }
             // Work handed to a runtime or task set runs on its own, as for
@@ -2132,6 +2167,7 @@ pub fn typed_calls(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<(Recv, Stri
         scan,
         out: Vec::new(),
         arms: Vec::new(),
+        skip,
     };
     v.visit_block(body);
     v.out.sort();
@@ -2218,12 +2254,34 @@ pub fn variant_types(scan: &NetScan<'_, '_>, file: &syn::File) -> Vec<((String, 
 /// Calls a function body makes to other functions, by name, for the index's
 /// transitive closure: `(name, via_self)`.
 pub fn callees(body: &syn::Block, uses: &super::UseMap) -> Vec<crate::index::Callee> {
+    callees_outside(body, uses, &[])
+}
+
+/// The same, leaving out the calls made inside `skip` (byte ranges).
+pub fn callees_outside(
+    body: &syn::Block,
+    uses: &super::UseMap,
+    skip: &[std::ops::Range<usize>],
+) -> Vec<crate::index::Callee> {
     use crate::index::Callee;
-    struct V<'u>(Vec<Callee>, &'u super::UseMap);
+    struct V<'u>(Vec<Callee>, &'u super::UseMap, &'u [std::ops::Range<usize>]);
+    impl V<'_> {
+        fn skipped(&self, span: proc_macro2::Span) -> bool {
+            !self.2.is_empty() && {
+                let at = span.bytes().start;
+                self.2.iter().any(|r| r.contains(&at))
+            }
+        }
+    }
     impl<'a> Visit<'a> for V<'_> {
         fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                if let Some(last) = p.path.segments.last() {
+                if let Some(last) = p
+                    .path
+                    .segments
+                    .last()
+                    .filter(|l| !self.skipped(l.ident.span()))
+                {
                     let via_self = p.path.segments.first().is_some_and(|s| s.ident == "Self");
                     self.0.push(Callee {
                         name: last.ident.to_string(),
@@ -2236,7 +2294,9 @@ pub fn callees(body: &syn::Block, uses: &super::UseMap) -> Vec<crate::index::Cal
         }
         fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
             let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
-            if on_self || !is_common_method(&m.method.to_string()) {
+            if (on_self || !is_common_method(&m.method.to_string()))
+                && !self.skipped(m.method.span())
+            {
                 self.0.push(Callee {
                     name: m.method.to_string(),
                     via_self: on_self,
@@ -2247,7 +2307,7 @@ pub fn callees(body: &syn::Block, uses: &super::UseMap) -> Vec<crate::index::Cal
         }
         fn visit_item(&mut self, _: &'a syn::Item) {}
     }
-    let mut v = V(Vec::new(), uses);
+    let mut v = V(Vec::new(), uses, skip);
     v.visit_block(body);
     v.0.sort();
     v.0.dedup();

@@ -241,6 +241,7 @@ fn analyse(
             range,
             dest: Destination::default(),
             request_timeout: None,
+            waits: false,
         }));
         calls.sort_by_key(|c| c.range.byte_start);
     }
@@ -254,6 +255,7 @@ fn analyse(
                     range,
                     dest: net.dest.clone(),
                     request_timeout: None,
+                    waits: false,
                 }),
         );
         calls.sort_by_key(|c| c.range.byte_start);
@@ -2385,6 +2387,60 @@ fn names_failure(e: &syn::ExprBinary) -> bool {
         })
 }
 
+/// Byte ranges of the loops of a body that go round after a success: a
+/// poll or wait (`loop { let s = status().await?; if s.done { return Ok(()) }
+/// sleep(p).await }`, also paced by `interval.tick()`), a walk over pages
+/// or a heartbeat. Each is many requests, not one. Read are `loop`, `while`
+/// with a plain condition (the whole loop: its condition runs every round)
+/// and `for` over an integer range; not `while let` (a receive loop, or a
+/// retry on `Err`) nor a `for` over a collection (a batch). Closures and
+/// async blocks are read too, items are not.
+pub fn poll_loop_ranges(body: &syn::Block) -> Vec<Range<usize>> {
+    poll_loops_in(ExprOrBlock::Block(body))
+}
+
+/// The same, in one expression (a future written as an `async` block).
+pub fn poll_loop_ranges_in_expr(e: &Expr) -> Vec<Range<usize>> {
+    poll_loops_in(ExprOrBlock::Expr(e))
+}
+
+fn poll_loops_in(code: ExprOrBlock<'_>) -> Vec<Range<usize>> {
+    struct V(Vec<Range<usize>>);
+    impl V {
+        fn check(&mut self, whole: &Expr, body: &syn::Block) {
+            if goes_round_on_success(body) || ticks(body) {
+                self.0.push(whole.span().bytes());
+            }
+        }
+    }
+    impl<'a> Visit<'a> for V {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::Loop(l) => self.check(e, &l.body),
+                Expr::While(w) if !matches!(&*w.cond, Expr::Let(_)) => self.check(e, &w.body),
+                Expr::ForLoop(f) => {
+                    let mut it = &*f.expr;
+                    while let Expr::Paren(p) = it {
+                        it = &p.expr;
+                    }
+                    if matches!(it, Expr::Range(_)) {
+                        self.check(e, &f.body);
+                    }
+                }
+                _ => {}
+            }
+            syn::visit::visit_expr(self, e);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    match code {
+        ExprOrBlock::Expr(e) => v.visit_expr(e),
+        ExprOrBlock::Block(b) => v.visit_block(b),
+    }
+    v.0
+}
+
 /// Whether the body waits on `interval.tick()`.
 fn ticks(body: &syn::Block) -> bool {
     struct V(bool);
@@ -3651,6 +3707,7 @@ impl HelperCalls<'_, '_, '_> {
                         range: scan.cx.node_range(op),
                         dest: n.dest.clone(),
                         request_timeout: None,
+                        waits: false,
                     });
                 }
             }

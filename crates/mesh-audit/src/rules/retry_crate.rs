@@ -748,6 +748,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                             range: self.scan.cx.node_range(op),
                             dest: n.dest.clone(),
                             request_timeout: None,
+                            waits: false,
                         });
                     }
                 }

@@ -120,7 +120,13 @@
 //! `.for_each_concurrent(n, f)`), futures collected into a
 //! `FuturesUnordered`, a `for` over a collection, directly or in the file's
 //! functions it calls, as in
-//! `timeout(validation_budget, self.inner.validate_all())`), and test code.
+//! `timeout(validation_budget, self.inner.validate_all())`), a deadline on
+//! a wait or poll (a function of the crate, in any of its files or of a
+//! workspace crate it depends on, whose every request is made in a loop
+//! that goes round after a success, or by another such function, as in
+//! `timeout(Duration::from_secs(60), self.manager.wait_for_state(s))`
+//! where `wait_for_state` asks for the status until it is `s`), and test
+//! code.
 
 use std::collections::BTreeMap;
 
@@ -131,9 +137,9 @@ use syn::Expr;
 use crate::analysis::duration::istio;
 use crate::analysis::eval::Source;
 use crate::analysis::macros::MacroBody;
-use crate::analysis::net::{l7_destination, Destination, Kind, NetScan};
+use crate::analysis::net::{l7_destination, Destination, Kind, NetCall, NetScan};
 use crate::analysis::paths::ends_with;
-use crate::analysis::retry::{deadlines, is_batch_budget};
+use crate::analysis::retry::{deadlines, is_batch_budget, poll_loop_ranges_in_expr};
 use crate::analysis::scope::{functions, FnScope};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
@@ -196,6 +202,12 @@ impl Rule for TimeoutWrapper {
                     continue;
                 }
                 let calls = scan.calls_in_expr(d.future);
+                // A deadline on a wait or poll (`wait_for_state(..)` that
+                // asks for a status until it is reached), wherever that is
+                // written: it bounds many requests, not one.
+                if only_waits(&scan, &[d.future], &calls) {
+                    continue;
+                }
                 // A duration the caller hands in, as for `.timeout(d)` on a
                 // request: the value the crate's calls agree on, and no
                 // finding when none spells one out (the caller's deadline,
@@ -290,6 +302,37 @@ impl Rule for TimeoutWrapper {
             out.push(violation(first, deadlines));
         }
     }
+}
+
+/// Whether the HTTP/gRPC calls of the futures a deadline bounds (one, or
+/// the arms of a `select!`) all wait or poll, one at least: calls of the
+/// crate's functions that only wait (`NetCall::waits`), or calls made in a
+/// loop of the future itself that goes round after a success (an `async`
+/// block, also bound by a `let` first).
+fn only_waits(scan: &NetScan<'_, '_>, futures: &[&Expr], calls: &[NetCall]) -> bool {
+    let mut l7 = calls.iter().filter(|c| c.protocol.is_l7()).peekable();
+    if l7.peek().is_none() {
+        return false;
+    }
+    let mut ranges = Vec::new();
+    for &e in futures {
+        let init = match e {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| scan.scope.binding_at(id))
+                .and_then(|b| b.init),
+            _ => None,
+        };
+        if let Some(init) = init {
+            ranges.extend(poll_loop_ranges_in_expr(init));
+        }
+        ranges.extend(poll_loop_ranges_in_expr(e));
+    }
+    l7.all(|c| {
+        let at = c.range.byte_start as usize;
+        c.waits || ranges.iter().any(|r| r.contains(&at))
+    })
 }
 
 /// Groups the deadlines of one builder chain (a `timeout` beside a
@@ -711,9 +754,10 @@ impl MethodDeadlines<'_, '_, '_> {
                 {
                     // `fut.timeout(d)` from tokio-util / futures-time.
                     let calls = self.scan.calls_in_expr(&m.receiver);
-                    if calls
-                        .iter()
-                        .any(|c| c.protocol.is_l7() && c.request_timeout.is_none())
+                    if !only_waits(self.scan, &[&*m.receiver], &calls)
+                        && calls
+                            .iter()
+                            .any(|c| c.protocol.is_l7() && c.request_timeout.is_none())
                         && !matches!(&*m.receiver, Expr::MethodCall(r) if r.method == "send" && self.scan.kind_of(&r.receiver, 0) != Kind::Unknown)
                     {
                         self.out.push(Found {
@@ -1042,6 +1086,7 @@ impl MethodDeadlines<'_, '_, '_> {
         };
         let mut sleep = None;
         let mut calls = Vec::new();
+        let mut futures = Vec::new();
         for arm in arms {
             if let Expr::Call(c) = &arm.future {
                 if let Expr::Path(p) = &*c.func {
@@ -1057,9 +1102,10 @@ impl MethodDeadlines<'_, '_, '_> {
                 }
             }
             calls.extend(self.scan.calls_in_expr(&arm.future));
+            futures.push(&arm.future);
         }
         let Some(nanos) = sleep else { return };
-        if !calls.iter().any(|c| c.protocol.is_l7()) {
+        if !calls.iter().any(|c| c.protocol.is_l7()) || only_waits(self.scan, &futures, &calls) {
             return;
         }
         let range = cx.node_range(mac);
