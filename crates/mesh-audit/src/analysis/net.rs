@@ -2056,7 +2056,7 @@ pub fn typed_calls(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<(Recv, Stri
 
 /// `Enum::Variant(name)` (also `Self::Variant(ref name)`): the name and the
 /// variant whose value it binds.
-fn variant_binding(pat: &syn::Pat, scan: &NetScan<'_, '_>) -> Option<(String, Recv)> {
+pub(crate) fn variant_binding(pat: &syn::Pat, scan: &NetScan<'_, '_>) -> Option<(String, Recv)> {
     let syn::Pat::TupleStruct(ts) = pat else {
         return None;
     };
