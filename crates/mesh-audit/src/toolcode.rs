@@ -629,9 +629,13 @@ pub fn tool_code(
             }
         }
     }
-    // Tool arms: arms of a dispatch over a subcommand enum that reach no
-    // server while another arm of the same `match` does.
-    let mut tool_arm: HashMap<(usize, usize), String> = HashMap::new();
+    // Which arms serve: an arm serves when it (or an arm nested in it)
+    // starts a server or might call a function that does.
+    let mut arms_serve: Vec<Vec<bool>> = vec![Vec::new(); funcs.len()];
+    // Subcommands (package, enum, variant) an arm of which serves, in any
+    // dispatch: `Some(Command::Serve(c)) => serve(c)` in one `match`,
+    // `Some(Command::Serve(_)) => unreachable!()` in another.
+    let mut serving_variants: HashSet<(usize, &str, &str)> = HashSet::new();
     for (i, g) in funcs.iter().enumerate() {
         let arms = &g.f.dispatch_arms;
         if arms.is_empty() {
@@ -640,8 +644,6 @@ pub fn tool_code(
         let serve_lines = summaries[g.file]
             .map(|s| s.serve_lines.as_slice())
             .unwrap_or(&[]);
-        // An arm serves when it (or an arm nested in it) starts a server or
-        // might call a function that does.
         let mut arm_serves = vec![false; arms.len()];
         for (a, arm) in arms.iter().enumerate() {
             let direct = serve_lines
@@ -659,13 +661,38 @@ pub fn tool_code(
                 }
             }
         }
+        for (a, arm) in arms.iter().enumerate() {
+            if arm_serves[a] {
+                serving_variants.insert((g.package, &arm.enum_name, &arm.variant));
+            }
+        }
+        arms_serve[i] = arm_serves;
+    }
+    // Tool arms: arms of a dispatch over a subcommand enum that reach no
+    // server while another arm of the same `match`, or of another `match`
+    // over that enum, does; and whose subcommand serves in no dispatch.
+    let mut tool_arm: HashMap<(usize, usize), String> = HashMap::new();
+    for (i, g) in funcs.iter().enumerate() {
+        let arms = &g.f.dispatch_arms;
+        if arms.is_empty() {
+            continue;
+        }
+        let arm_serves = &arms_serve[i];
         let rel = &found.files[g.file].rel;
         for (a, arm) in arms.iter().enumerate() {
             let is_subcommand = subcommands.contains(&(g.package, arm.enum_name.as_str()));
             let sibling_serves = arms
                 .iter()
                 .enumerate()
-                .any(|(b, other)| other.dispatch == arm.dispatch && arm_serves[b]);
+                .any(|(b, other)| other.dispatch == arm.dispatch && arm_serves[b])
+                || serving_variants
+                    .iter()
+                    .any(|(p, e, _)| *p == g.package && *e == arm.enum_name);
+            let serves_elsewhere = serving_variants.contains(&(
+                g.package,
+                arm.enum_name.as_str(),
+                arm.variant.as_str(),
+            ));
             // A subcommand a deployment file starts the program with
             // (`args: [worker]`) runs in a pod.
             let deployed = {
@@ -673,7 +700,7 @@ pub fn tool_code(
                 found.command_words.contains(&lower)
                     || found.command_words.contains(&kebab(&arm.variant))
             };
-            if is_subcommand && sibling_serves && !arm_serves[a] && !deployed {
+            if is_subcommand && sibling_serves && !arm_serves[a] && !serves_elsewhere && !deployed {
                 tool_arm.insert((i, a), arm_why(arm, rel));
             }
         }

@@ -457,6 +457,18 @@ impl<'a> Visit<'a> for Bindings {
     }
 }
 
+/// The pattern inside `Some(..)` / `Ok(..)`.
+fn unwrap_some(p: &syn::Pat) -> &syn::Pat {
+    match p {
+        syn::Pat::TupleStruct(t)
+            if t.elems.len() == 1 && (t.path.is_ident("Some") || t.path.is_ident("Ok")) =>
+        {
+            t.elems.first().map(unwrap_some).unwrap_or(p)
+        }
+        _ => p,
+    }
+}
+
 /// The names a pattern binds.
 fn pat_names(p: &syn::Pat) -> Vec<String> {
     struct V(Vec<String>);
@@ -524,6 +536,13 @@ pub fn variant_paths(file: &syn::File, uses: &UseMap) -> Vec<((String, String), 
 /// `Cmd::Run(args)`, `Self::Check`), through `|` alternatives and bindings.
 fn arm_variant(p: &syn::Pat) -> Option<(String, String)> {
     let path = match p {
+        // `Some(Command::Export(args))`: a dispatch over an optional
+        // subcommand.
+        syn::Pat::TupleStruct(t)
+            if t.elems.len() == 1 && (t.path.is_ident("Some") || t.path.is_ident("Ok")) =>
+        {
+            return t.elems.first().and_then(arm_variant);
+        }
         syn::Pat::TupleStruct(t) => &t.path,
         syn::Pat::Struct(s) => &s.path,
         syn::Pat::Path(p) => &p.path,
@@ -560,7 +579,7 @@ impl<'a> Visit<'a> for Collector<'_, '_, '_, '_, '_> {
         };
         // What the arm binds: the value of a one-field variant is typed
         // unless the arm's own code binds the name again.
-        let variant = super::net::variant_binding(&a.pat, t.scan);
+        let variant = super::net::variant_binding(unwrap_some(&a.pat), t.scan);
         let names = pat_names(&a.pat);
         let rebound = if names.is_empty() {
             HashMap::new()
@@ -602,10 +621,10 @@ impl<'a> Visit<'a> for Collector<'_, '_, '_, '_, '_> {
         let variants: Vec<Option<(String, String)>> =
             m.arms.iter().map(|a| arm_variant(&a.pat)).collect();
         let enum_name = variants.iter().flatten().map(|v| v.0.clone()).next();
-        // A dispatch: every arm but a catch-all names a variant of one enum,
-        // and at least two do.
+        // A dispatch: every arm but a catch-all names a variant of one enum
+        // (`Some(Command::Serve(c)) => .., other => ..` too).
         let dispatch = enum_name.as_ref().filter(|e| {
-            variants.iter().flatten().count() >= 2
+            variants.iter().flatten().count() >= 1
                 && variants.iter().flatten().all(|v| &v.0 == *e)
                 && m.arms.iter().zip(&variants).all(|(a, v)| {
                     v.is_some() || matches!(&a.pat, syn::Pat::Wild(_) | syn::Pat::Ident(_))
