@@ -15,14 +15,25 @@
 //! clap subcommand enum that has a serving arm, the bodies of other tool
 //! functions, and the files of skipped packages and developer-tool
 //! binaries. "Might name" over-approximates, so that an unknown stays
-//! audited: a method call names every method of its name, an identifier in
-//! a macro's tokens or an attribute names every function of that name, and
-//! a path names the one function it resolves to only when resolution
-//! (`crate::`, `self::`, `super::`, a workspace crate's extern name, an item
-//! of the module) lands on an existing function; otherwise every function
-//! of its last segment. Trait impl methods and default bodies (called
+//! audited: a method call on a receiver whose type the code declares (the
+//! value a one-field variant holds in a `match` arm, a typed parameter or
+//! `let`, a field of a known struct, what a method of a known type returns,
+//! `self` in an impl) names that type's methods of its name, when the type
+//! has any; any other method call names every method of its name. An
+//! identifier in a macro's tokens or an attribute names every function of
+//! that name, and a path names the one function it resolves to only when
+//! resolution (`crate::`, `self::`, `super::`, a workspace crate's extern
+//! name, an item of the module) lands on an existing function; otherwise
+//! every function of its last segment. What code of one member names by
+//! name is only in that member and the members it depends on (not through
+//! dev-dependencies). Trait impl methods and default bodies (called
 //! through dispatch the code does not spell), `main`, functions nothing
 //! names, and functions that name themselves are never tool code.
+//!
+//! A dispatch is a `match` whose arms name variants of one enum (also as
+//! `Some(Command::Export(..))`), catch-alls aside. A subcommand whose arm
+//! serves in one dispatch is never a tool arm in another (`Serve(_) =>
+//! unreachable!()` in the `match` of the operator commands).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
