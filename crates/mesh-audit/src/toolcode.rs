@@ -104,13 +104,16 @@ enum Site {
     Item(usize),
 }
 
+/// A package and a module path in it.
+type PathIn = (usize, Vec<String>);
+
 /// What the workspace declares about types, by name, for typing method
 /// calls: one-field variants' values, fields, and what methods return.
 /// A name declared differently in two places is not known.
 struct TypeTables {
     variants: HashMap<(String, String), Option<Recv>>,
     /// (enum, variant) to the package and module path of the type it holds.
-    variant_paths: HashMap<(String, String), Option<(usize, Vec<String>)>>,
+    variant_paths: HashMap<(String, String), Option<PathIn>>,
     fields: HashMap<String, Option<Recv>>,
     /// (struct, field) to the field's declared type.
     struct_fields: HashMap<(String, String), Option<Recv>>,

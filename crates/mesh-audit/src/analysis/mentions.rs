@@ -499,8 +499,7 @@ pub fn variant_paths(file: &syn::File, uses: &UseMap) -> Vec<((String, String), 
             };
             let mut ty = &only.ty;
             // `Box<ExportArgs>`: the boxed type.
-            loop {
-                let syn::Type::Path(p) = ty else { break };
+            while let syn::Type::Path(p) = ty {
                 let Some(last) = p.path.segments.last() else {
                     break;
                 };
