@@ -148,6 +148,10 @@ pub struct FileSummary {
     pub field_recvs: Vec<(String, Recv)>,
     /// What one-field enum variants hold: ((enum, variant), type or trait).
     pub variant_recvs: Vec<((String, String), Recv)>,
+    /// The same, as the path of the held type the file's imports expand
+    /// (`crate::export::ExportArgs`), read from the file's module: which
+    /// of several types of one name a variant holds.
+    pub variant_paths: Vec<((String, String), Box<str>)>,
     /// Named struct fields: (struct, field, declared type, its client).
     pub struct_field_types: Vec<(String, String, Recv, Option<Kind>)>,
     /// Enums that clap derives a command line from (`#[derive(Parser)]` or
@@ -605,7 +609,11 @@ impl FileSummary {
                 let (mentions, dispatch_arms) = if test {
                     Default::default()
                 } else {
-                    analysis::mentions::mentions(f.body, &cx.uses, &span_lines)
+                    let recv = analysis::mentions::Receivers {
+                        scan: &scan,
+                        self_is_impl: f.default_of.is_none() && f.self_ty.is_some(),
+                    };
+                    analysis::mentions::mentions(f.body, &cx.uses, &span_lines, Some(&recv))
                 };
                 let fn_lines = (
                     lines.span_range(f.sig.fn_token.span).line,
@@ -652,6 +660,7 @@ impl FileSummary {
             .collect();
         field_recvs.sort();
         let variant_recvs = variant_types(&scan, file);
+        let variant_paths = analysis::mentions::variant_paths(file, &cx.uses);
         let struct_field_types = struct_fields(&scan, file);
         let static_kinds = {
             struct Statics<'s, 'e, 'a>(&'s NetScan<'e, 'a>, Vec<(String, Kind)>);
@@ -919,6 +928,7 @@ impl FileSummary {
             deref_kinds,
             field_recvs,
             variant_recvs,
+            variant_paths,
             struct_field_types,
             serve_lines,
             subcommand_enums,

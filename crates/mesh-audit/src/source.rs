@@ -214,7 +214,9 @@ pub const MAX_STATEMENT_TOKENS: usize = 20_000;
 /// cannot hide code from it) before syn sees them. The walk itself keeps
 /// its own stack.
 pub fn depth_exceeds(tokens: &TokenStream, max_nesting: usize) -> Option<u32> {
-    token_shape(tokens.clone(), max_nesting, usize::MAX).1.too_deep
+    token_shape(tokens.clone(), max_nesting, usize::MAX)
+        .1
+        .too_deep
 }
 
 /// What one walk over a file's tokens tells before syn parses them.
@@ -533,7 +535,11 @@ mod tests {
                 let end = |s: Span| (s.end().line, s.end().column);
                 match t {
                     TokenTree::Group(g) => {
-                        out.push((format!("{:?}", g.delimiter()), pos(g.span_open()), end(g.span_close())));
+                        out.push((
+                            format!("{:?}", g.delimiter()),
+                            pos(g.span_open()),
+                            end(g.span_close()),
+                        ));
                         flat(g.stream(), out);
                     }
                     t => out.push((t.to_string(), pos(t.span()), end(t.span()))),

@@ -16,20 +16,32 @@
 //! arm counts as one, but is never a command itself), the bodies of other tool
 //! functions, and the files of skipped packages and developer-tool
 //! binaries. "Might name" over-approximates, so that an unknown stays
-//! audited: a method call names every method of its name, an identifier in
-//! a macro's tokens or an attribute names every function of that name, and
-//! a path names the one function it resolves to only when resolution
-//! (`crate::`, `self::`, `super::`, a workspace crate's extern name, an item
-//! of the module) lands on an existing function; otherwise every function
-//! of its last segment. Trait impl methods and default bodies (called
+//! audited: a method call on a receiver whose type the code declares (the
+//! value a one-field variant holds in a `match` arm, a typed parameter or
+//! `let`, a field of a known struct, what a method of a known type returns,
+//! `self` in an impl) names that type's methods of its name, when the type
+//! has any; any other method call names every method of its name. An
+//! identifier in a macro's tokens or an attribute names every function of
+//! that name, and a path names the one function it resolves to only when
+//! resolution (`crate::`, `self::`, `super::`, a workspace crate's extern
+//! name, an item of the module) lands on an existing function; otherwise
+//! every function of its last segment. What code of one member names by
+//! name is only in that member and the members it depends on (not through
+//! dev-dependencies). Trait impl methods and default bodies (called
 //! through dispatch the code does not spell), `main`, functions nothing
 //! names, and functions that name themselves are never tool code.
+//!
+//! A dispatch is a `match` whose arms name variants of one enum (also as
+//! `Some(Command::Export(..))`), catch-alls aside. A subcommand whose arm
+//! serves in one dispatch is never a tool arm in another (`Serve(_) =>
+//! unreachable!()` in the `match` of the operator commands).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mesh_audit_model::PackageScope;
 
 use crate::analysis::mentions::{DispatchArm, Mention};
+use crate::analysis::net::Recv;
 use crate::discover::{DepKind, Discovered, TargetKind};
 use crate::index::{FileSummary, FnSummary};
 use crate::modtree::FileRole;
@@ -73,8 +85,13 @@ enum Targets {
     /// The functions its path resolves to.
     Exact(Vec<usize>),
     /// Every function of a name (`methods`: methods too, not only free
-    /// functions).
-    Name { id: usize, methods: bool },
+    /// functions) that code of package `from` can call: in it or in the
+    /// members it depends on.
+    Name {
+        id: usize,
+        methods: bool,
+        from: usize,
+    },
 }
 
 /// Where a mention is written.
@@ -86,6 +103,223 @@ enum Site {
     Arm(usize, usize),
     /// Outside function bodies, in file `usize`.
     Item(usize),
+}
+
+/// A package and a module path in it.
+type PathIn = (usize, Vec<String>);
+
+/// What the workspace declares about types, by name, for typing method
+/// calls: one-field variants' values, fields, and what methods return.
+/// A name declared differently in two places is not known.
+struct TypeTables {
+    variants: HashMap<(String, String), Option<Recv>>,
+    /// (enum, variant) to the package and module path of the type it holds.
+    variant_paths: HashMap<(String, String), Option<PathIn>>,
+    fields: HashMap<String, Option<Recv>>,
+    /// (struct, field) to the field's declared type.
+    struct_fields: HashMap<(String, String), Option<Recv>>,
+    /// (impl type, method) to the named type it returns.
+    returns: HashMap<(String, String), Option<String>>,
+}
+
+/// Methods whose result is the receiver's own value, for following a chain
+/// (`self.state.lock().await.reload()`, `build()?.context(..)?.run()`).
+const SAME_VALUE: &[&str] = &[
+    "clone",
+    "as_ref",
+    "as_mut",
+    "unwrap",
+    "expect",
+    "borrow",
+    "borrow_mut",
+    "to_owned",
+    "deref",
+    "context",
+    "with_context",
+    "map_err",
+    "lock",
+    "read",
+    "write",
+    "into_inner",
+];
+
+fn merge<K: std::hash::Hash + Eq, V: PartialEq>(map: &mut HashMap<K, Option<V>>, k: K, v: V) {
+    match map.get(&k) {
+        Some(Some(old)) if *old != v => {
+            map.insert(k, None);
+        }
+        Some(_) => {}
+        None => {
+            map.insert(k, Some(v));
+        }
+    }
+}
+
+impl TypeTables {
+    fn new(
+        found: &Discovered,
+        roles: &[Option<FileRole>],
+        summaries: &[Option<&FileSummary>],
+        funcs: &[Func],
+    ) -> Self {
+        let index_of = found.package_indexes();
+        let mut t = TypeTables {
+            variants: HashMap::new(),
+            variant_paths: HashMap::new(),
+            fields: HashMap::new(),
+            struct_fields: HashMap::new(),
+            returns: HashMap::new(),
+        };
+        for ((file, s), role) in found.files.iter().zip(summaries).zip(roles) {
+            let (Some(pi), Some(s)) = (file.package_index, s) else {
+                continue;
+            };
+            for (key, path) in &s.variant_paths {
+                let segs: Vec<String> = Mention::segments(path)
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
+                let module = role.as_ref().map(|r| r.module.as_slice()).unwrap_or(&[]);
+                match definite_path(found, &index_of, pi, module, &segs) {
+                    Some(at) => merge(&mut t.variant_paths, key.clone(), at),
+                    None => {
+                        t.variant_paths.insert(key.clone(), None);
+                    }
+                }
+            }
+            for (key, r) in &s.variant_recvs {
+                merge(&mut t.variants, key.clone(), r.clone());
+            }
+            for (name, r) in &s.field_recvs {
+                merge(&mut t.fields, name.clone(), r.clone());
+            }
+            for (ty, field, r, _) in &s.struct_field_types {
+                merge(&mut t.struct_fields, (ty.clone(), field.clone()), r.clone());
+            }
+        }
+        for g in funcs {
+            if let (Some(ty), Some(ret)) = (&g.f.self_ty, &g.f.ret_ty) {
+                merge(&mut t.returns, (ty.clone(), g.f.name.clone()), ret.clone());
+            }
+        }
+        t
+    }
+
+    /// The name of the type a receiver holds, when the tables tell.
+    fn type_name(
+        &self,
+        r: &Recv,
+        by_method: &dyn Fn(&str, &str) -> bool,
+        depth: u32,
+    ) -> Option<String> {
+        if depth > 8 {
+            return None;
+        }
+        let d = depth + 1;
+        match r {
+            Recv::Type { name, .. } => Some(name.clone()).filter(|n| n != "Self" && n.len() > 1),
+            Recv::Trait(_) => None,
+            Recv::Field(f) => self.type_name(self.fields.get(f)?.as_ref()?, by_method, d),
+            Recv::Variant { ty, variant } => self.type_name(
+                self.variants
+                    .get(&(ty.clone(), variant.clone()))?
+                    .as_ref()?,
+                by_method,
+                d,
+            ),
+            // A field of the base's type (`mentions` writes `.name`).
+            Recv::Returned(base, m) if m.starts_with('.') => {
+                let ty = self.type_name(base, by_method, d)?;
+                let field = self.struct_fields.get(&(ty, m[1..].to_string()))?;
+                self.type_name(field.as_ref()?, by_method, d)
+            }
+            Recv::Returned(base, m) => {
+                let ty = self.type_name(base, by_method, d)?;
+                if by_method(&ty, m) {
+                    self.returns.get(&(ty, m.clone()))?.clone()
+                } else if SAME_VALUE.contains(&m.as_str()) {
+                    Some(ty)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// What a typed method call names: the methods of that name of the
+    /// receiver's type (for `self`, the impl's own first), or every
+    /// function of the name when the type has none (a trait's default
+    /// method, one reached through `Deref`, another crate's).
+    #[allow(clippy::too_many_arguments)]
+    fn method_targets(
+        &self,
+        funcs: &[Func],
+        (pi, module, self_ty): (usize, &[String], Option<&str>),
+        m: &Mention,
+        by_name: &HashMap<&str, Vec<usize>>,
+        by_path: &HashMap<(usize, &[String]), Vec<usize>>,
+        name_id: &HashMap<&str, usize>,
+        reach: &dyn Fn(usize, usize) -> bool,
+    ) -> Option<Targets> {
+        let method = m.method_name()?;
+        let id = *name_id.get(method)?;
+        let fallback = Some(Targets::Name {
+            id,
+            methods: true,
+            from: pi,
+        });
+        let of_type = |ty: &str, method: &str| -> Vec<usize> {
+            by_name
+                .get(method)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&i| funcs[i].f.self_ty.as_deref() == Some(ty))
+                .filter(|&i| reach(pi, funcs[i].package))
+                .collect()
+        };
+        let ty = match m {
+            Mention::SelfMethod(_) => {
+                let Some(ty) = self_ty.filter(|t| !t.is_empty()) else {
+                    return fallback;
+                };
+                let mut path = module.to_vec();
+                path.push(ty.to_string());
+                path.push(method.to_string());
+                if let Some(hit) = by_path.get(&(pi, path.as_slice())) {
+                    return Some(Targets::Exact(hit.clone()));
+                }
+                ty.to_string()
+            }
+            Mention::Method(x) => {
+                // The value of a variant whose type's path is known: that
+                // type's method, when the path leads to it.
+                if let Recv::Variant { ty, variant } = &x.0 {
+                    if let Some(Some((q, path))) =
+                        self.variant_paths.get(&(ty.clone(), variant.clone()))
+                    {
+                        let mut path = path.clone();
+                        path.push(method.to_string());
+                        if let Some(hit) = by_path.get(&(*q, path.as_slice())) {
+                            return Some(Targets::Exact(hit.clone()));
+                        }
+                    }
+                }
+                let has = |ty: &str, m: &str| !of_type(ty, m).is_empty();
+                match self.type_name(&x.0, &has, 0) {
+                    Some(ty) => ty,
+                    None => return fallback,
+                }
+            }
+            _ => return fallback,
+        };
+        let hits = of_type(&ty, method);
+        if hits.is_empty() {
+            fallback
+        } else {
+            Some(Targets::Exact(hits))
+        }
+    }
 }
 
 pub fn tool_code(
@@ -141,110 +375,140 @@ pub fn tool_code(
     let names: Vec<&str> = by_name.keys().copied().collect();
     let name_id: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let index_of = found.package_indexes();
-    // The functions a mention written in package `pi`, module `module`,
-    // might name.
-    let resolve = |pi: usize, module: &[String], m: &Mention| -> Option<Targets> {
-        let (segs, name) = match m {
-            Mention::Name(n) => {
-                return name_id
-                    .get(&**n)
-                    .map(|&id| Targets::Name { id, methods: true })
-            }
-            Mention::Path(p) => {
-                let segs: Vec<String> =
-                    Mention::segments(p).into_iter().map(String::from).collect();
-                (segs, p.rsplit("::").next()?)
-            }
-        };
-        let segs = &segs;
-        let id = *name_id.get(name)?;
-        // One segment never names a method.
-        let by_last = Targets::Name {
-            id,
-            methods: segs.len() >= 2,
-        };
-        // `Type::f`: the methods of that name of the types so named.
-        if let [.., ty, _] = segs.as_slice() {
-            if ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty != "Self" {
-                let hits: Vec<usize> = by_name[name]
-                    .iter()
-                    .copied()
-                    .filter(|&i| funcs[i].f.self_ty.as_deref() == Some(ty.as_str()))
-                    .collect();
-                if !hits.is_empty() {
-                    return Some(Targets::Exact(hits));
+    // Which members code of each member can call: itself and what it
+    // depends on, through other members (not dev-dependencies, which only
+    // its tests see).
+    let reachable: Vec<Vec<bool>> = {
+        let n = found.packages.len();
+        let mut out = vec![vec![false; n]; n];
+        for (p, row) in out.iter_mut().enumerate() {
+            let mut stack = vec![p];
+            while let Some(q) = stack.pop() {
+                if std::mem::replace(&mut row[q], true) {
+                    continue;
                 }
-            }
-        }
-        let package = &found.packages[pi];
-        let first = segs[0].as_str();
-        let definite: Option<(usize, Vec<String>)> = match first {
-            "crate" => Some((pi, segs[1..].to_vec())),
-            "self" => Some((pi, [module, &segs[1..]].concat())),
-            "super" => {
-                let ups = segs.iter().take_while(|s| *s == "super").count();
-                (ups <= module.len())
-                    .then(|| (pi, [&module[..module.len() - ups], &segs[ups..]].concat()))
-            }
-            _ => {
-                let dep = package
-                    .member_deps
-                    .iter()
-                    .find(|d| d.kind != DepKind::Dev && d.extern_name == first)
-                    .and_then(|d| index_of.get(d.package.as_str()).copied())
-                    .or_else(|| (package.lib_crate_name().as_deref() == Some(first)).then_some(pi));
-                match dep {
-                    Some(qi) if segs.len() >= 2 => Some((qi, segs[1..].to_vec())),
-                    // An item of this module, or a child module's.
-                    _ => Some((pi, [module, segs].concat())),
+                for d in found.packages[q].member_deps.iter() {
+                    if d.kind == DepKind::Dev {
+                        continue;
+                    }
+                    if let Some(&r) = index_of.get(d.package.as_str()) {
+                        if !row[r] {
+                            stack.push(r);
+                        }
+                    }
                 }
-            }
-        };
-        Some(
-            match definite.and_then(|(q, p)| by_path.get(&(q, p.as_slice())).cloned()) {
-                Some(hit) => Targets::Exact(hit),
-                None => by_last,
-            },
-        )
-    };
-    // Whether any of the targets satisfies `flag` (per function), with
-    // `by_name_flag` the same per name: (any function, any free function).
-    let any_of = |t: &Targets, flag: &[bool], name_flag: &[(bool, bool)]| match t {
-        Targets::Exact(v) => v.iter().any(|&i| flag[i]),
-        Targets::Name { id, methods } => {
-            let (any, free) = name_flag[*id];
-            if *methods {
-                any
-            } else {
-                free
-            }
-        }
-    };
-    let name_flags = |flag: &[bool]| -> Vec<(bool, bool)> {
-        let mut out = vec![(false, false); names.len()];
-        for (i, g) in funcs.iter().enumerate() {
-            if flag[i] {
-                let id = name_id[g.f.name.as_str()];
-                out[id].0 = true;
-                out[id].1 |= g.f.self_ty.is_none();
             }
         }
         out
     };
-    // Marks what the targets might name, per function or per name.
-    let mark = |t: &Targets, per_fn: &mut [bool], per_name: &mut [(bool, bool)]| match t {
+    let reach = |from: usize, to: usize| {
+        reachable
+            .get(from)
+            .and_then(|r| r.get(to))
+            .copied()
+            .unwrap_or(true)
+    };
+    // The functions a mention written in package `pi`, module `module`,
+    // might name.
+    let types = TypeTables::new(found, roles, summaries, &funcs);
+    let resolve =
+        |pi: usize, module: &[String], self_ty: Option<&str>, m: &Mention| -> Option<Targets> {
+            let (segs, name) = match m {
+                Mention::Name(n) => {
+                    return name_id.get(&**n).map(|&id| Targets::Name {
+                        id,
+                        methods: true,
+                        from: pi,
+                    })
+                }
+                Mention::SelfMethod(_) | Mention::Method(_) => {
+                    return types.method_targets(
+                        &funcs,
+                        (pi, module, self_ty),
+                        m,
+                        &by_name,
+                        &by_path,
+                        &name_id,
+                        &reach,
+                    );
+                }
+                Mention::Path(p) => {
+                    let segs: Vec<String> =
+                        Mention::segments(p).into_iter().map(String::from).collect();
+                    (segs, p.rsplit("::").next()?)
+                }
+            };
+            let segs = &segs;
+            let id = *name_id.get(name)?;
+            // One segment never names a method.
+            let by_last = Targets::Name {
+                id,
+                methods: segs.len() >= 2,
+                from: pi,
+            };
+            let definite = definite_path(found, &index_of, pi, module, segs);
+            if let Some(hit) = definite.and_then(|(q, p)| by_path.get(&(q, p.as_slice())).cloned())
+            {
+                return Some(Targets::Exact(hit));
+            }
+            // `Type::f` the path does not lead to: the methods of that name
+            // of the types so named.
+            if let [.., ty, _] = segs.as_slice() {
+                if ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty != "Self" {
+                    let hits: Vec<usize> = by_name[name]
+                        .iter()
+                        .copied()
+                        .filter(|&i| funcs[i].f.self_ty.as_deref() == Some(ty.as_str()))
+                        .filter(|&i| reach(pi, funcs[i].package))
+                        .collect();
+                    if !hits.is_empty() {
+                        return Some(Targets::Exact(hits));
+                    }
+                }
+            }
+            Some(by_last)
+        };
+    // Whether any of the targets satisfies `flag` (per function), with
+    // `name_flag` the same per name: the packages of the functions of the
+    // name that satisfy it, and whether such a one is a free function.
+    let any_of = |t: &Targets, flag: &[bool], name_flag: &[Vec<(usize, bool)>]| match t {
+        Targets::Exact(v) => v.iter().any(|&i| flag[i]),
+        Targets::Name { id, methods, from } => name_flag[*id]
+            .iter()
+            .any(|&(q, free)| (*methods || free) && reach(*from, q)),
+    };
+    let name_flags = |flag: &[bool]| -> Vec<Vec<(usize, bool)>> {
+        let mut out = vec![Vec::new(); names.len()];
+        for (i, g) in funcs.iter().enumerate() {
+            if flag[i] {
+                let e = (g.package, g.f.self_ty.is_none());
+                let v: &mut Vec<(usize, bool)> = &mut out[name_id[g.f.name.as_str()]];
+                if !v.contains(&e) {
+                    v.push(e);
+                }
+            }
+        }
+        out
+    };
+    // Marks what the targets might name, per function or per name (the
+    // packages that name it, and whether methods too).
+    let mark = |t: &Targets, per_fn: &mut [bool], per_name: &mut [Vec<(usize, bool)>]| match t {
         Targets::Exact(v) => v.iter().for_each(|&i| per_fn[i] = true),
-        Targets::Name { id, methods } => {
-            if *methods {
-                per_name[*id].0 = true;
-            } else {
-                per_name[*id].1 = true;
+        Targets::Name { id, methods, from } => {
+            let v = &mut per_name[*id];
+            if !v.contains(&(*from, *methods)) {
+                v.push((*from, *methods));
             }
         }
     };
-    let is_marked = |i: usize, per_fn: &[bool], per_name: &[(bool, bool)]| {
-        let (any, free) = per_name[name_id[funcs[i].f.name.as_str()]];
-        per_fn[i] || any || (free && funcs[i].f.self_ty.is_none())
+    let is_marked = |i: usize, per_fn: &[bool], per_name: &[Vec<(usize, bool)>]| {
+        let g = &funcs[i];
+        per_fn[i]
+            || per_name[name_id[g.f.name.as_str()]]
+                .iter()
+                .any(|&(from, methods)| {
+                    (methods || g.f.self_ty.is_none()) && reach(from, g.package)
+                })
     };
 
     // Files whose every line is tool code: skipped packages, developer-tool
@@ -266,11 +530,17 @@ pub fn tool_code(
     let mut edges: Vec<(Site, Targets)> = Vec::new();
     for (i, g) in funcs.iter().enumerate() {
         for m in &g.f.mentions {
-            edges.extend(resolve(g.package, &g.module, m).map(|t| (Site::Body(i), t)));
+            edges.extend(
+                resolve(g.package, &g.module, g.f.self_ty.as_deref(), m)
+                    .map(|t| (Site::Body(i), t)),
+            );
         }
         for (a, arm) in g.f.dispatch_arms.iter().enumerate() {
             for m in &arm.mentions {
-                edges.extend(resolve(g.package, &g.module, m).map(|t| (Site::Arm(i, a), t)));
+                edges.extend(
+                    resolve(g.package, &g.module, g.f.self_ty.as_deref(), m)
+                        .map(|t| (Site::Arm(i, a), t)),
+                );
             }
         }
     }
@@ -282,7 +552,7 @@ pub fn tool_code(
             continue;
         }
         for m in &s.item_mentions {
-            edges.extend(resolve(pi, &role.module, m).map(|t| (Site::Item(fi), t)));
+            edges.extend(resolve(pi, &role.module, None, m).map(|t| (Site::Item(fi), t)));
         }
     }
 
@@ -374,9 +644,13 @@ pub fn tool_code(
             }
         }
     }
-    // Tool arms: arms of a dispatch over a subcommand enum that reach no
-    // server while another arm of the same `match` does.
-    let mut tool_arm: HashMap<(usize, usize), String> = HashMap::new();
+    // Which arms serve: an arm serves when it (or an arm nested in it)
+    // starts a server or might call a function that does.
+    let mut arms_serve: Vec<Vec<bool>> = vec![Vec::new(); funcs.len()];
+    // Subcommands (package, enum, variant) an arm of which serves, in any
+    // dispatch: `Some(Command::Serve(c)) => serve(c)` in one `match`,
+    // `Some(Command::Serve(_)) => unreachable!()` in another.
+    let mut serving_variants: HashSet<(usize, &str, &str)> = HashSet::new();
     for (i, g) in funcs.iter().enumerate() {
         let arms = &g.f.dispatch_arms;
         if arms.is_empty() {
@@ -385,15 +659,13 @@ pub fn tool_code(
         let serve_lines = summaries[g.file]
             .map(|s| s.serve_lines.as_slice())
             .unwrap_or(&[]);
-        // An arm serves when it (or an arm nested in it) starts a server or
-        // might call a function that does.
         let mut arm_serves = vec![false; arms.len()];
         for (a, arm) in arms.iter().enumerate() {
             let direct = serve_lines
                 .iter()
                 .any(|l| arm.lines.0 <= *l && *l <= arm.lines.1)
                 || arm.mentions.iter().any(|m| {
-                    resolve(g.package, &g.module, m)
+                    resolve(g.package, &g.module, g.f.self_ty.as_deref(), m)
                         .is_some_and(|t| any_of(&t, &serving, &serving_names))
                 });
             if direct {
@@ -404,6 +676,23 @@ pub fn tool_code(
                 }
             }
         }
+        for (a, arm) in arms.iter().enumerate() {
+            if arm_serves[a] {
+                serving_variants.insert((g.package, &arm.enum_name, &arm.variant));
+            }
+        }
+        arms_serve[i] = arm_serves;
+    }
+    // Tool arms: arms of a dispatch over a subcommand enum that reach no
+    // server while another arm of the same `match`, or of another `match`
+    // over that enum, does; and whose subcommand serves in no dispatch.
+    let mut tool_arm: HashMap<(usize, usize), String> = HashMap::new();
+    for (i, g) in funcs.iter().enumerate() {
+        let arms = &g.f.dispatch_arms;
+        if arms.is_empty() {
+            continue;
+        }
+        let arm_serves = &arms_serve[i];
         let rel = &found.files[g.file].rel;
         for (a, arm) in arms.iter().enumerate() {
             // The enum may be declared in a workspace crate the program
@@ -418,7 +707,15 @@ pub fn tool_code(
             let sibling_serves = arms
                 .iter()
                 .enumerate()
-                .any(|(b, other)| other.dispatch == arm.dispatch && arm_serves[b]);
+                .any(|(b, other)| other.dispatch == arm.dispatch && arm_serves[b])
+                || serving_variants
+                    .iter()
+                    .any(|(p, e, _)| *p == g.package && *e == arm.enum_name);
+            let serves_elsewhere = serving_variants.contains(&(
+                g.package,
+                arm.enum_name.as_str(),
+                arm.variant.as_str(),
+            ));
             // A subcommand a deployment file starts the program with
             // (`args: [worker]`) runs in a pod.
             let deployed = {
@@ -426,7 +723,13 @@ pub fn tool_code(
                 found.command_words.contains(&lower)
                     || found.command_words.contains(&kebab(&arm.variant))
             };
-            if is_subcommand && sibling_serves && !arm_serves[a] && !deployed && !arm.catch_all {
+            if is_subcommand
+                && sibling_serves
+                && !arm_serves[a]
+                && !serves_elsewhere
+                && !deployed
+                && !arm.catch_all
+            {
                 tool_arm.insert((i, a), arm_why(arm, rel));
             }
         }
@@ -460,7 +763,7 @@ pub fn tool_code(
         })
         .collect();
     let mut named = vec![false; funcs.len()];
-    let mut named_names = vec![(false, false); names.len()];
+    let mut named_names = vec![Vec::new(); names.len()];
     for (_, targets) in &edges {
         mark(targets, &mut named, &mut named_names);
     }
@@ -469,7 +772,7 @@ pub fn tool_code(
     let mut tool: Vec<Option<String>> = vec![None; funcs.len()];
     loop {
         let mut reached = vec![false; funcs.len()];
-        let mut reached_names = vec![(false, false); names.len()];
+        let mut reached_names = vec![Vec::new(); names.len()];
         for (site, targets) in &edges {
             let is_tool = match *site {
                 Site::Body(i) => tool[i].is_some() || tool_file[funcs[i].file],
@@ -518,12 +821,13 @@ pub fn tool_code(
         }
         let hits: Vec<usize> = match targets {
             Targets::Exact(v) => v.clone(),
-            Targets::Name { id, methods } => pending
+            Targets::Name { id, methods, from } => pending
                 .get(id)
                 .into_iter()
                 .flatten()
                 .copied()
                 .filter(|&i| *methods || funcs[i].f.self_ty.is_none())
+                .filter(|&i| reach(*from, funcs[i].package))
                 .collect(),
         };
         for t in hits {
@@ -564,6 +868,42 @@ pub fn tool_code(
         });
     }
     out
+}
+
+/// The package and module path a path written in package `pi`, module
+/// `module` leads to (`crate::`, `self::`, `super::`, a member's extern
+/// name, the package's own library name, else an item of the module).
+fn definite_path(
+    found: &Discovered,
+    index_of: &HashMap<&str, usize>,
+    pi: usize,
+    module: &[String],
+    segs: &[String],
+) -> Option<(usize, Vec<String>)> {
+    let package = &found.packages[pi];
+    let first = segs.first()?.as_str();
+    match first {
+        "crate" => Some((pi, segs[1..].to_vec())),
+        "self" => Some((pi, [module, &segs[1..]].concat())),
+        "super" => {
+            let ups = segs.iter().take_while(|s| *s == "super").count();
+            (ups <= module.len())
+                .then(|| (pi, [&module[..module.len() - ups], &segs[ups..]].concat()))
+        }
+        _ => {
+            let dep = package
+                .member_deps
+                .iter()
+                .find(|d| d.kind != DepKind::Dev && d.extern_name == first)
+                .and_then(|d| index_of.get(d.package.as_str()).copied())
+                .or_else(|| (package.lib_crate_name().as_deref() == Some(first)).then_some(pi));
+            match dep {
+                Some(qi) if segs.len() >= 2 => Some((qi, segs[1..].to_vec())),
+                // An item of this module, or a child module's.
+                _ => Some((pi, [module, segs].concat())),
+            }
+        }
+    }
 }
 
 /// clap's default subcommand name of a variant: `DumpIndex` is `dump-index`.

@@ -2177,7 +2177,7 @@ pub fn typed_calls_outside(
 
 /// `Enum::Variant(name)` (also `Self::Variant(ref name)`): the name and the
 /// variant whose value it binds.
-fn variant_binding(pat: &syn::Pat, scan: &NetScan<'_, '_>) -> Option<(String, Recv)> {
+pub(crate) fn variant_binding(pat: &syn::Pat, scan: &NetScan<'_, '_>) -> Option<(String, Recv)> {
     let syn::Pat::TupleStruct(ts) = pat else {
         return None;
     };
@@ -2358,7 +2358,9 @@ mod chain_memo_tests {
     /// at the budget's edge must not be reused at shallower depths.
     #[test]
     fn memoised_answers_match_fresh_ones() {
-        let long: String = (0..30).map(|i| format!(".header(\"h{i}\", \"v\")")).collect();
+        let long: String = (0..30)
+            .map(|i| format!(".header(\"h{i}\", \"v\")"))
+            .collect();
         let src = format!(
             "use reqwest::Client;\n\
              struct S {{ http: Client }}\n\
@@ -2396,7 +2398,10 @@ mod chain_memo_tests {
                 let fresh = NetScan::new(&cx, &scope, Some("S"));
                 let k = shared.kind_of(e, depth);
                 assert_eq!(k, fresh.kind_of(e, depth));
-                assert_eq!(shared.receiver_decl(e, depth), fresh.receiver_decl(e, depth));
+                assert_eq!(
+                    shared.receiver_decl(e, depth),
+                    fresh.receiver_decl(e, depth)
+                );
                 requests += usize::from(matches!(k, Kind::Request { .. }));
             }
         }
