@@ -949,7 +949,7 @@ pub fn parse(text: &str) -> Result<syn::File, (Option<(u32, u32)>, String)> {
     let tokens: proc_macro2::TokenStream = blank_preamble(text)
         .parse()
         .map_err(|e: proc_macro2::LexError| syntax_error(e.into()))?;
-    let (tokens, shape) = token_shape(tokens, MAX_NESTING, TABLE_TOKENS);
+    let shape = token_shape(&tokens, MAX_NESTING, TABLE_TOKENS);
     if let Some(line) = shape.too_deep {
         return Err((Some((line, 1)), format!("nested deeper than {MAX_NESTING} levels or a statement longer than {} tokens; not analysed", crate::source::MAX_STATEMENT_TOKENS)));
     }

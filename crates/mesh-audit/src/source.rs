@@ -214,9 +214,7 @@ pub const MAX_STATEMENT_TOKENS: usize = 20_000;
 /// cannot hide code from it) before syn sees them. The walk itself keeps
 /// its own stack.
 pub fn depth_exceeds(tokens: &TokenStream, max_nesting: usize) -> Option<u32> {
-    token_shape(tokens.clone(), max_nesting, usize::MAX)
-        .1
-        .too_deep
+    token_shape(tokens, max_nesting, usize::MAX).too_deep
 }
 
 /// What one walk over a file's tokens tells before syn parses them.
@@ -230,22 +228,11 @@ pub struct TokenShape {
 }
 
 /// [`depth_exceeds`], and whether the stream holds a data table, in one
-/// walk. The walk takes the tokens and hands them back: iterating a stream
-/// that is still held elsewhere copies every token (an identifier's name is
-/// an allocation), which cost a tenth of a parse; moved, only each group's
-/// list is rebuilt. When the tokens are too deep they are not handed back
-/// (the file is not parsed).
-pub fn token_shape(
-    tokens: TokenStream,
-    max_nesting: usize,
-    table_tokens: usize,
-) -> (TokenStream, TokenShape) {
+/// walk (the walk copies the tokens it visits: a second walk to look for
+/// tables cost as much as the first on every large file).
+pub fn token_shape(tokens: &TokenStream, max_nesting: usize, table_tokens: usize) -> TokenShape {
     struct Level {
         tokens: proc_macro2::token_stream::IntoIter,
-        /// The tokens walked at this level, in order.
-        out: Vec<TokenTree>,
-        /// The group this level is the inside of: its delimiter and span.
-        group: Option<(Delimiter, proc_macro2::Span)>,
         /// Tokens of the current chain at this level.
         run: usize,
         /// The previous token was a `{..}` group: a statement or item may end there.
@@ -255,19 +242,8 @@ pub fn token_shape(
         count: usize,
     }
     let mut has_table = false;
-    let too_deep = |line: u32, has_table: bool| {
-        (
-            TokenStream::new(),
-            TokenShape {
-                too_deep: Some(line),
-                has_table,
-            },
-        )
-    };
     let mut stack = vec![Level {
-        tokens: tokens.into_iter(),
-        out: Vec::new(),
-        group: None,
+        tokens: tokens.clone().into_iter(),
         run: 0,
         after_brace: false,
         bracket: false,
@@ -278,25 +254,8 @@ pub fn token_shape(
     while let Some(level) = stack.last_mut() {
         let Some(tt) = level.tokens.next() else {
             total -= level.run;
-            let Some(done) = stack.pop() else { break };
-            let stream: TokenStream = done.out.into_iter().collect();
-            match (done.group, stack.last_mut()) {
-                (Some((delimiter, span)), Some(parent)) => {
-                    let mut g = proc_macro2::Group::new(delimiter, stream);
-                    g.set_span(span);
-                    parent.out.push(TokenTree::Group(g));
-                    continue;
-                }
-                _ => {
-                    return (
-                        stream,
-                        TokenShape {
-                            too_deep: None,
-                            has_table,
-                        },
-                    )
-                }
-            }
+            stack.pop();
+            continue;
         };
         level.count += 1;
         has_table |= level.bracket && level.count > table_tokens;
@@ -304,12 +263,11 @@ pub fn token_shape(
             total -= level.run;
             level.run = 0;
         }
-        let line = |tt: &TokenTree| tt.span().start().line as u32;
-        match tt {
-            TokenTree::Punct(ref p) if matches!(p.as_char(), ';' | ',') => {
+        let line = || tt.span().start().line as u32;
+        match &tt {
+            TokenTree::Punct(p) if matches!(p.as_char(), ';' | ',') => {
                 total -= level.run;
                 level.run = 0;
-                level.out.push(tt);
                 continue;
             }
             TokenTree::Group(g) => {
@@ -317,44 +275,36 @@ pub fn token_shape(
                 total += 1;
                 level.after_brace = g.delimiter() == Delimiter::Brace;
                 if stack.len() > max_nesting {
-                    return too_deep(g.span().start().line as u32, has_table);
+                    return TokenShape {
+                        too_deep: Some(line()),
+                        has_table,
+                    };
                 }
-                if total > MAX_STATEMENT_TOKENS {
-                    return too_deep(g.span().start().line as u32, has_table);
-                }
-                let (delimiter, span) = (g.delimiter(), g.span());
-                // Dropping the group first leaves its stream unshared, so
-                // iterating it moves the tokens instead of copying them.
-                let inner = g.stream();
-                drop(g);
+                let inner = g.stream().into_iter();
                 stack.push(Level {
-                    tokens: inner.into_iter(),
-                    out: Vec::new(),
-                    group: Some((delimiter, span)),
+                    tokens: inner,
                     run: 0,
                     after_brace: false,
-                    bracket: delimiter == Delimiter::Bracket,
+                    bracket: g.delimiter() == Delimiter::Bracket,
                     count: 0,
                 });
-                continue;
             }
-            tt => {
+            _ => {
                 level.run += 1;
                 total += 1;
-                if total > MAX_STATEMENT_TOKENS {
-                    return too_deep(line(&tt), has_table);
-                }
-                level.out.push(tt);
             }
         }
+        if total > MAX_STATEMENT_TOKENS {
+            return TokenShape {
+                too_deep: Some(line()),
+                has_table,
+            };
+        }
     }
-    (
-        TokenStream::new(),
-        TokenShape {
-            too_deep: None,
-            has_table,
-        },
-    )
+    TokenShape {
+        too_deep: None,
+        has_table,
+    }
 }
 
 /// Whether `text` holds `word` as a whole identifier (not inside a longer
@@ -523,48 +473,6 @@ fn continues_after_block(tt: &TokenTree) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The tokens [`token_shape`] hands back are the lexer's: same text,
-    /// and every token and group keeps its spans (syn and every finding's
-    /// position read them), nested groups and a data table included.
-    #[test]
-    fn token_shape_hands_back_the_same_tokens() {
-        fn flat(tokens: TokenStream, out: &mut Vec<(String, (usize, usize), (usize, usize))>) {
-            for t in tokens {
-                let pos = |s: Span| (s.start().line, s.start().column);
-                let end = |s: Span| (s.end().line, s.end().column);
-                match t {
-                    TokenTree::Group(g) => {
-                        out.push((
-                            format!("{:?}", g.delimiter()),
-                            pos(g.span_open()),
-                            end(g.span_close()),
-                        ));
-                        flat(g.stream(), out);
-                    }
-                    t => out.push((t.to_string(), pos(t.span()), end(t.span()))),
-                }
-            }
-        }
-        let table: String = (0..300).map(|i| format!("{i}, ")).collect();
-        let texts = [
-            "fn a() { let x = [1, 2, (3, 4)]; if x { y() } else { z() } }\n".to_string(),
-            format!("static T: [u8; 300] = [{table}];\nfn b() {{ c(\"é\", 'x', r#\"q\"#) }}\n"),
-            "mod m {\r\n    fn d() -> Vec<u8> { vec![] }\r\n}\r\n".to_string(),
-        ];
-        for text in &texts {
-            let lexed: TokenStream = text.parse().expect("lexes");
-            let mut want = Vec::new();
-            flat(lexed.clone(), &mut want);
-            let (back, shape) = token_shape(lexed, 64, 256);
-            assert_eq!(shape.too_deep, None, "{text}");
-            let mut got = Vec::new();
-            flat(back, &mut got);
-            assert_eq!(got, want, "{text}");
-        }
-        let (_, shape) = token_shape(texts[1].parse().expect("lexes"), 64, 256);
-        assert!(shape.has_table);
-    }
 
     /// Every token's offsets, read through the line table, are proc-macro2's
     /// own: ASCII lines, lines with multi-byte characters (the fallback),
