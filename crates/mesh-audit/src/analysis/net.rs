@@ -313,11 +313,49 @@ type MemoKey = (usize, usize, Option<usize>);
 /// shallower depth (more budget changes nothing when none was missing).
 #[derive(Default)]
 struct ChainMemo {
-    kinds: std::cell::RefCell<std::collections::HashMap<MemoKey, (u32, Kind)>>,
-    recvs: std::cell::RefCell<std::collections::HashMap<MemoKey, (u32, Option<Recv>)>>,
-    /// Set when `kind_of` / `receiver_decl` stop at their depth limit.
-    kind_truncated: std::cell::Cell<bool>,
-    recv_truncated: std::cell::Cell<bool>,
+    kinds: DepthMemo<Kind>,
+    recvs: DepthMemo<Option<Recv>>,
+}
+
+/// One recursive lookup's answers, each with the depth it was found at.
+struct DepthMemo<V> {
+    answers: std::cell::RefCell<HashMap<MemoKey, (u32, V)>>,
+    /// Set when the lookup stops at its depth limit.
+    truncated: std::cell::Cell<bool>,
+}
+
+impl<V> Default for DepthMemo<V> {
+    fn default() -> Self {
+        DepthMemo {
+            answers: Default::default(),
+            truncated: Default::default(),
+        }
+    }
+}
+
+impl<V: Clone> DepthMemo<V> {
+    /// The lookup ran out of depth: answers found above this are not kept.
+    fn out_of_depth(&self) {
+        self.truncated.set(true);
+    }
+
+    /// The kept answer for `key` when it was found at `depth` or deeper,
+    /// else `compute`'s, kept unless the depth ran out beneath it.
+    fn answer(&self, key: MemoKey, depth: u32, compute: impl FnOnce() -> V) -> V {
+        if let Some((at, v)) = self.answers.borrow().get(&key) {
+            if depth <= *at {
+                return v.clone();
+            }
+        }
+        let outer = self.truncated.replace(false);
+        let v = compute();
+        let truncated = self.truncated.get();
+        self.truncated.set(outer || truncated);
+        if !truncated {
+            self.answers.borrow_mut().insert(key, (depth, v.clone()));
+        }
+        v
+    }
 }
 
 /// Whether a method called on a tonic channel or generated client calls
@@ -563,7 +601,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// crate's `Client`, whose `get` returns its `RequestBuilder`).
     pub fn receiver_decl(&self, e: &Expr, depth: u32) -> Option<Recv> {
         if depth > 8 {
-            self.chain_memo.recv_truncated.set(true);
+            self.chain_memo.recvs.out_of_depth();
             return None;
         }
         let Expr::MethodCall(m) = e else {
@@ -574,22 +612,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
             m.method.span().bytes().start,
             None,
         );
-        if let Some((at, r)) = self.chain_memo.recvs.borrow().get(&key) {
-            if depth <= *at {
-                return r.clone();
-            }
-        }
-        let outer = self.chain_memo.recv_truncated.replace(false);
-        let r = self.receiver_decl_uncached(e, depth);
-        let truncated = self.chain_memo.recv_truncated.get();
-        self.chain_memo.recv_truncated.set(outer || truncated);
-        if !truncated {
-            self.chain_memo
-                .recvs
-                .borrow_mut()
-                .insert(key, (depth, r.clone()));
-        }
-        r
+        self.chain_memo
+            .recvs
+            .answer(key, depth, || self.receiver_decl_uncached(e, depth))
     }
 
     fn receiver_decl_uncached(&self, e: &Expr, depth: u32) -> Option<Recv> {
@@ -838,7 +863,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         // Deep enough for a request built over a dozen `let`s (a closure
         // re-building it for each attempt, headers added conditionally).
         if depth > MAX_KIND_DEPTH {
-            self.chain_memo.kind_truncated.set(true);
+            self.chain_memo.kinds.out_of_depth();
             return Kind::Unknown;
         }
         let Expr::MethodCall(m) = e else {
@@ -849,22 +874,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
             m.method.span().bytes().start,
             self.horizon.get(),
         );
-        if let Some((at, k)) = self.chain_memo.kinds.borrow().get(&key) {
-            if depth <= *at {
-                return k.clone();
-            }
-        }
-        let outer = self.chain_memo.kind_truncated.replace(false);
-        let k = self.kind_of_uncached(e, depth);
-        let truncated = self.chain_memo.kind_truncated.get();
-        self.chain_memo.kind_truncated.set(outer || truncated);
-        if !truncated {
-            self.chain_memo
-                .kinds
-                .borrow_mut()
-                .insert(key, (depth, k.clone()));
-        }
-        k
+        self.chain_memo
+            .kinds
+            .answer(key, depth, || self.kind_of_uncached(e, depth))
     }
 
     fn kind_of_uncached(&self, e: &Expr, depth: u32) -> Kind {
