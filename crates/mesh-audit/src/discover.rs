@@ -6,7 +6,8 @@
 //!
 //! Architecture invariant: this is the only module that spawns a process.
 
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -872,7 +873,8 @@ fn walk(
     }
     // Package of each folder, looked up once per folder: thousands of files
     // share a handful of manifests.
-    let mut by_dir: HashMap<PathBuf, (Option<String>, PathBuf, Option<PathBuf>)> = HashMap::new();
+    let mut by_dir: HashMap<PathBuf, (Option<String>, PathBuf, Option<PathBuf>)> =
+        HashMap::default();
     for abs in files.into_inner().unwrap_or_default() {
         let mut plain = false;
         let (pkg_name, pkg_root, build_script) = match pkg {

@@ -7,7 +7,8 @@
 //! other tree is dropped once summarised. Large trees are split into units
 //! of work, so memory stays flat on large repositories.
 
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -405,7 +406,7 @@ fn work_units(found: &crate::discover::Discovered, limit: usize) -> Option<Vec<V
         return None;
     }
     let mut crates: Vec<(&PathBuf, Vec<usize>)> = Vec::new();
-    let mut at: HashMap<&PathBuf, usize> = HashMap::new();
+    let mut at: HashMap<&PathBuf, usize> = HashMap::default();
     for (i, f) in found.files.iter().enumerate() {
         let k = *at.entry(&f.package_root).or_insert_with(|| {
             crates.push((&f.package_root, Vec::new()));
@@ -1132,7 +1133,7 @@ fn check_file(
     cx.include_reconnect = include_reconnect;
     cx.module = module.to_vec();
     let mut findings = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<String, usize> = HashMap::default();
     let item_paths = std::cell::OnceCell::new();
     for &(rule, ref rc) in active {
         let meta = rule.meta();
@@ -1318,12 +1319,12 @@ fn build_indexes(
     // Files that `#[cfg(test)] mod x;` pulls in are test code: their struct
     // literals, consts and call arguments must neither give a production
     // value nor make one ambiguous.
-    let test_modules: std::collections::HashSet<PathBuf> = summaries
+    let test_modules: rustc_hash::FxHashSet<PathBuf> = summaries
         .iter()
         .flatten()
         .flat_map(|s| s.test_module_paths.iter().cloned())
         .collect();
-    let mut groups: HashMap<PathBuf, (Option<usize>, Vec<FileSummary>)> = HashMap::new();
+    let mut groups: HashMap<PathBuf, (Option<usize>, Vec<FileSummary>)> = HashMap::default();
     for (f, s) in found.files.iter().zip(summaries) {
         if let Some(s) = s {
             let s = if f.abs.ancestors().any(|p| test_modules.contains(p)) {
@@ -1373,7 +1374,7 @@ fn build_indexes(
         }
     }
     let mut by_package: Vec<Option<CrateIndex>> = (0..n).map(|_| None).collect();
-    let mut out: HashMap<PathBuf, CrateIndex> = HashMap::new();
+    let mut out: HashMap<PathBuf, CrateIndex> = HashMap::default();
     let root_of: HashMap<usize, PathBuf> = groups
         .iter()
         .filter_map(|(root, (i, _))| Some(((*i)?, root.clone())))

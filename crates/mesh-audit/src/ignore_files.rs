@@ -6,7 +6,7 @@
 //! once, through [`read_regular`], and a file that cannot be read safely is
 //! an error entry, not a hang.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 

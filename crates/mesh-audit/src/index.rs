@@ -4,7 +4,8 @@
 //! or a helper function that makes the network call.
 
 use crate::source::SpanBytes;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use syn::visit::Visit;
@@ -1044,8 +1045,8 @@ fn tower_layer_copies(
     let mut v = Impls {
         uses,
         layers: Vec::new(),
-        deadline_services: HashSet::new(),
-        retry_services: HashSet::new(),
+        deadline_services: HashSet::default(),
+        retry_services: HashSet::default(),
     };
     v.visit_file(file);
     let of = |services: &HashSet<String>| {
@@ -1664,9 +1665,9 @@ impl CrateIndex {
 
     fn collect(summaries: impl IntoIterator<Item = FileSummary>) -> CrateIndex {
         let mut index = CrateIndex::default();
-        let mut ambiguous = HashSet::new();
-        let mut ambiguous_fields = HashSet::new();
-        let mut address_args: HashMap<(String, usize, usize), Option<Value>> = HashMap::new();
+        let mut ambiguous = HashSet::default();
+        let mut ambiguous_fields = HashSet::default();
+        let mut address_args: HashMap<(String, usize, usize), Option<Value>> = HashMap::default();
         let mut field_params = Vec::new();
         for mut s in summaries {
             index
@@ -2693,7 +2694,7 @@ impl CrateIndex {
     /// deadline (`ChannelConfig::timeout` when `build_endpoint` does
     /// `endpoint.timeout(d)` with `d` from `self.config().timeout`).
     fn resolve_config_deadlines(&mut self) {
-        let mut fields: HashSet<(String, String, String)> = HashSet::new();
+        let mut fields: HashSet<(String, String, String)> = HashSet::default();
         for (owner, via, field, key) in &self.deadline_fields {
             let ty = match via {
                 None => Some(owner.clone()),

@@ -7,7 +7,8 @@
 //! only test, bench and example targets (or the build script) reach is test
 //! code; so is everything below a `#[cfg(test)]` (or test-feature) module.
 
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use proc_macro2::{TokenStream, TokenTree};

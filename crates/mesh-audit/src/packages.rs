@@ -336,7 +336,7 @@ fn serving_wrappers(
     found: &Discovered,
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
-) -> std::collections::HashMap<usize, String> {
+) -> rustc_hash::FxHashMap<usize, String> {
     // (package index, module path + fn path) of library functions that bind.
     let mut serving: BTreeSet<(usize, Vec<String>)> = BTreeSet::new();
     for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
@@ -352,7 +352,7 @@ fn serving_wrappers(
             serving.insert((pi, path));
         }
     }
-    let mut out = std::collections::HashMap::new();
+    let mut out = rustc_hash::FxHashMap::default();
     if serving.is_empty() {
         return out;
     }

@@ -8,7 +8,8 @@
 //! `allow` applies to findings that start on the same line (trailing
 //! comment) or on the first code line below a run of comment lines.
 
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 
 use mesh_audit_model::SuppressionNote;
 

@@ -36,7 +36,8 @@
 //! serves in one dispatch is never a tool arm in another (`Serve(_) =>
 //! unreachable!()` in the `match` of the operator commands).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeSet;
 
 use mesh_audit_model::PackageScope;
 
@@ -164,11 +165,11 @@ impl TypeTables {
     ) -> Self {
         let index_of = found.package_indexes();
         let mut t = TypeTables {
-            variants: HashMap::new(),
-            variant_paths: HashMap::new(),
-            fields: HashMap::new(),
-            struct_fields: HashMap::new(),
-            returns: HashMap::new(),
+            variants: HashMap::default(),
+            variant_paths: HashMap::default(),
+            fields: HashMap::default(),
+            struct_fields: HashMap::default(),
+            returns: HashMap::default(),
         };
         for ((file, s), role) in found.files.iter().zip(summaries).zip(roles) {
             let (Some(pi), Some(s)) = (file.package_index, s) else {
@@ -361,8 +362,8 @@ pub fn tool_code(
         // tool code, and their users are skipped too.
         return ToolCode::default();
     }
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_path: HashMap<(usize, &[String]), Vec<usize>> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::default();
+    let mut by_path: HashMap<(usize, &[String]), Vec<usize>> = HashMap::default();
     for (i, g) in funcs.iter().enumerate() {
         by_name.entry(g.f.name.as_str()).or_default().push(i);
         by_path
@@ -594,7 +595,7 @@ pub fn tool_code(
     // (clap and its peers), starts no server and that no deployment file
     // names is run by people (`packages` skips such a package whole; here
     // it is one binary of a library package, `src/bin/ctl.rs`).
-    let mut bin_facts: HashMap<(usize, &str), (bool, bool)> = HashMap::new();
+    let mut bin_facts: HashMap<(usize, &str), (bool, bool)> = HashMap::default();
     for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
             continue;
@@ -636,7 +637,7 @@ pub fn tool_code(
         .collect();
 
     // Subcommand enums by package.
-    let mut subcommands: HashSet<(usize, &str)> = HashSet::new();
+    let mut subcommands: HashSet<(usize, &str)> = HashSet::default();
     for (file, s) in found.files.iter().zip(summaries) {
         if let (Some(pi), Some(s)) = (file.package_index, s) {
             for e in &s.subcommand_enums {
@@ -650,7 +651,7 @@ pub fn tool_code(
     // Subcommands (package, enum, variant) an arm of which serves, in any
     // dispatch: `Some(Command::Serve(c)) => serve(c)` in one `match`,
     // `Some(Command::Serve(_)) => unreachable!()` in another.
-    let mut serving_variants: HashSet<(usize, &str, &str)> = HashSet::new();
+    let mut serving_variants: HashSet<(usize, &str, &str)> = HashSet::default();
     for (i, g) in funcs.iter().enumerate() {
         let arms = &g.f.dispatch_arms;
         if arms.is_empty() {
@@ -686,7 +687,7 @@ pub fn tool_code(
     // Tool arms: arms of a dispatch over a subcommand enum that reach no
     // server while another arm of the same `match`, or of another `match`
     // over that enum, does; and whose subcommand serves in no dispatch.
-    let mut tool_arm: HashMap<(usize, usize), String> = HashMap::new();
+    let mut tool_arm: HashMap<(usize, usize), String> = HashMap::default();
     for (i, g) in funcs.iter().enumerate() {
         let arms = &g.f.dispatch_arms;
         if arms.is_empty() {
@@ -803,7 +804,7 @@ pub fn tool_code(
 
     // Why, for each: the first tool site that names it.
     let mut out = ToolCode::default();
-    let mut pending: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut pending: HashMap<usize, Vec<usize>> = HashMap::default();
     for i in (0..funcs.len()).filter(|&i| tool[i].as_deref() == Some("")) {
         pending
             .entry(name_id[funcs[i].f.name.as_str()])

@@ -173,7 +173,7 @@ impl Workers {
         work: impl Fn(&T, Option<Tree>) -> R + Sync,
         on_panic: impl Fn(&T, String) -> R + Sync,
     ) -> Vec<R> {
-        let position: std::collections::HashMap<usize, usize> = items
+        let position: rustc_hash::FxHashMap<usize, usize> = items
             .iter()
             .enumerate()
             .map(|(p, item)| (key(item), p))

@@ -10,7 +10,7 @@
 //! method name alone.
 
 use crate::source::SpanBytes;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ops::Range;
 
 use mesh_audit_model::TextRange;
@@ -712,14 +712,14 @@ fn method_names(cx: &FileCtx<'_>, body: &syn::Block) -> HashSet<String> {
         }
         fn visit_macro(&mut self, mac: &'x syn::Macro) {
             for e in self.0.macros.exprs(mac) {
-                let mut inner = V(self.0, HashSet::new());
+                let mut inner = V(self.0, HashSet::default());
                 inner.visit_expr(e);
                 self.1.extend(inner.1);
             }
         }
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
-    let mut v = V(cx, HashSet::new());
+    let mut v = V(cx, HashSet::default());
     v.visit_block(body);
     v.1
 }
@@ -996,7 +996,7 @@ pub fn file_fn<'f>(file: &'f syn::File, name: &str) -> Option<FnItem<'f>> {
 /// Route attributes of the file's functions: `#[get("/health")]`,
 /// `#[actix_web::route("/x", method = "GET")]`, rocket's `#[get("/x")]`.
 pub fn attr_routes(file: &syn::File) -> HashMap<String, String> {
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for f in functions(file) {
         for a in f.attrs {
             let Some(last) = a.path().segments.last() else {
@@ -1212,19 +1212,35 @@ pub fn file_has_main(file: &syn::File) -> bool {
 
 /// Whether the file registers tonic-health's service.
 pub fn file_has_grpc_health(cx: &FileCtx<'_>) -> bool {
-    struct V<'c, 'a>(&'c FileCtx<'a>, bool);
+    const WORDS: [&str; 2] = ["tonic_health", "HealthServer"];
+    struct V<'c, 'a> {
+        cx: &'c FileCtx<'a>,
+        /// An import brings one of the words in: every path is resolved.
+        imported: bool,
+        found: bool,
+    }
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_path(&mut self, p: &'x syn::Path) {
-            let segs = self.0.uses.resolve(p);
-            if mentions(&segs, "tonic_health") || ends_with(&segs, &["HealthServer", "new"]) {
-                self.1 = true;
+            let written = || {
+                p.segments
+                    .iter()
+                    .any(|s| WORDS.iter().any(|w| s.ident == w))
+            };
+            if !self.found && (self.imported || written()) {
+                let segs = self.cx.uses.resolve(p);
+                self.found =
+                    mentions(&segs, "tonic_health") || ends_with(&segs, &["HealthServer", "new"]);
             }
             syn::visit::visit_path(self, p);
         }
     }
-    let mut v = V(cx, false);
+    let mut v = V {
+        cx,
+        imported: cx.uses.imports_segment(|s| WORDS.contains(&s)),
+        found: false,
+    };
     v.visit_file(cx.file);
-    v.1
+    v.found
 }
 
 /// Default health route names; a route counts when one of its path
@@ -1365,8 +1381,8 @@ pub fn analyse_fn<'e>(
     let mut v = FnWalk {
         lc: &lc,
         out: FnLifecycle::default(),
-        by_start: HashMap::new(),
-        server_names: HashSet::new(),
+        by_start: HashMap::default(),
+        server_names: HashSet::default(),
         select_depth: 0,
         stmts: vec![(
             f.body.brace_token.span.close().bytes().end,

@@ -4,7 +4,7 @@
 //! inside `tokio::select!`, `join!`, `format!` arguments and the like.
 
 use crate::source::SpanBytes;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::parse::Parser;
@@ -64,7 +64,7 @@ pub struct MacroTable {
     /// The file's own `macro_rules!`, by name: `(pattern, body)` per rule.
     local: HashMap<String, Vec<(TokenStream, TokenStream)>>,
     /// Invocations whose body is an expansion of a local `macro_rules!`.
-    expanded: std::collections::HashSet<(usize, usize)>,
+    expanded: rustc_hash::FxHashSet<(usize, usize)>,
     /// Bytes of the `macro_rules!` definitions: an invocation written
     /// inside one is not expanded, so expansions never nest or cycle.
     definitions: Vec<std::ops::Range<usize>>,
@@ -322,7 +322,7 @@ fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Rang
             }
         }
     }
-    let mut v = V(HashMap::new(), Vec::new());
+    let mut v = V(HashMap::default(), Vec::new());
     v.visit_file(file);
     let rules =
         v.0.into_iter()
@@ -398,7 +398,7 @@ fn fragment(toks: &[TokenTree], i: usize) -> Option<(String, String)> {
 fn match_rule(pattern: &TokenStream, input: &TokenStream) -> Option<HashMap<String, TokenStream>> {
     let pat: Vec<TokenTree> = pattern.clone().into_iter().collect();
     let inp: Vec<TokenTree> = input.clone().into_iter().collect();
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     match_seq(&pat, &inp, &mut out).then_some(out)
 }
 

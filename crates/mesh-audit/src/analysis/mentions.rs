@@ -12,7 +12,7 @@
 //! apart, so that code named only by the arms of a subcommand that starts no
 //! server can be told from code the serving arm reaches.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use syn::visit::Visit;
 
@@ -420,7 +420,7 @@ impl Typing<'_, '_, '_> {
 /// statement or a `match` arm's pattern, with how many times.
 fn pattern_bound(body: &syn::Block) -> HashMap<String, u32> {
     let mut v = Bindings {
-        out: HashMap::new(),
+        out: HashMap::default(),
         arms: false,
     };
     v.visit_block(body);
@@ -585,10 +585,10 @@ impl<'a> Visit<'a> for Collector<'_, '_, '_, '_, '_> {
         let variant = super::net::variant_binding(unwrap_some(&a.pat), t.scan);
         let names = pat_names(&a.pat);
         let rebound = if names.is_empty() {
-            HashMap::new()
+            HashMap::default()
         } else {
             let mut inner = Bindings {
-                out: HashMap::new(),
+                out: HashMap::default(),
                 arms: true,
             };
             inner.visit_expr(&a.body);

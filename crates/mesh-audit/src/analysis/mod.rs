@@ -17,7 +17,7 @@ pub mod testcode;
 pub mod tls;
 
 use crate::source::SpanBytes;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use mesh_audit_model::TextRange;
 use syn::visit::Visit;
@@ -66,7 +66,7 @@ impl<'a> FileCtx<'a> {
         index: &'a CrateIndex,
     ) -> Self {
         let fns = scope::functions(file);
-        let mut zero_arg_fns: HashMap<String, Option<&'a syn::Block>> = HashMap::new();
+        let mut zero_arg_fns: HashMap<String, Option<&'a syn::Block>> = HashMap::default();
         for f in &fns {
             if f.self_ty.is_none() && f.sig.inputs.is_empty() {
                 zero_arg_fns
@@ -222,7 +222,7 @@ pub fn const_exprs(file: &syn::File) -> HashMap<String, &Expr> {
         }
     }
     let mut v = V {
-        out: HashMap::new(),
+        out: HashMap::default(),
     };
     v.visit_file(file);
     v.out
@@ -253,7 +253,7 @@ fn expr_start(e: &Expr) -> Option<usize> {
 
 /// The first non-generic top-level `type` alias of each name.
 fn type_aliases(file: &syn::File) -> HashMap<String, &syn::Type> {
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for item in &file.items {
         if let syn::Item::Type(t) = item {
             if t.generics.params.is_empty() {

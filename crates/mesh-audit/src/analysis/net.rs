@@ -10,7 +10,7 @@
 //! transitively, through the crate index.
 
 use crate::source::SpanBytes;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use mesh_audit_model::TextRange;
 use syn::visit::Visit;
@@ -2350,7 +2350,7 @@ pub fn field_types(file: &syn::File) -> HashMap<String, &Type> {
             }
         }
     }
-    let mut v = V(HashMap::new());
+    let mut v = V(HashMap::default());
     v.visit_file(file);
     v.0.into_iter()
         .filter_map(|(k, t)| t.map(|t| (k, t)))

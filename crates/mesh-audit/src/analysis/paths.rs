@@ -3,7 +3,7 @@
 //! `tokio::time::timeout` call).
 
 use crate::source::SpanBytes;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 
 use syn::visit::Visit;
@@ -35,7 +35,7 @@ impl UseMap {
         let mut v = UseCollector::default();
         v.visit_file(file);
         let mut names = v.names;
-        let mut scoped: HashMap<String, Vec<ModuleImport>> = HashMap::new();
+        let mut scoped: HashMap<String, Vec<ModuleImport>> = HashMap::default();
         for (module, name, full) in v.inner {
             names.entry(name.clone()).or_insert_with(|| full.clone());
             scoped.entry(name).or_default().push((module, full));
@@ -44,7 +44,7 @@ impl UseMap {
             names,
             scoped,
             globs: v.globs,
-            reexports: HashMap::new(),
+            reexports: HashMap::default(),
         }
     }
 
@@ -149,6 +149,22 @@ impl UseMap {
         } else {
             self.canonical(segs)
         }
+    }
+
+    /// Whether some import, inline-module import or re-export of the file
+    /// puts a segment satisfying `hit` into the paths it resolves. When none
+    /// does, a resolved path holds such a segment only if the path as
+    /// written does: a walk over every path of a file can then skip the
+    /// resolution (a string per segment) of the paths that cannot match.
+    pub fn imports_segment(&self, hit: impl Fn(&str) -> bool) -> bool {
+        let any = |p: &[String]| p.iter().any(|s| hit(s));
+        self.names.values().any(|p| any(p))
+            || self.scoped.values().flatten().any(|(_, p)| any(p))
+            || self
+                .reexports
+                .values()
+                .flatten()
+                .any(|(prefix, target)| any(prefix) || any(target))
     }
 
     /// Whether any import of the file comes from `krate` (e.g. "tonic").

@@ -1,7 +1,7 @@
 //! Function bodies and the `let` bindings a reader follows inside them.
 
 use crate::source::SpanBytes;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use syn::visit::Visit;
 use syn::{Block, Expr, Pat, Type};
@@ -126,7 +126,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
 
 /// Trait bounds of a signature's type parameters, inline and in `where`.
 fn generic_bounds(g: &syn::Generics) -> HashMap<String, Vec<String>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let mut out: HashMap<String, Vec<String>> = HashMap::default();
     let mut add =
         |name: String,
          bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {

@@ -13,20 +13,25 @@ use syn::visit::Visit;
 pub fn is_test_item(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
         let path = a.path();
-        let last = path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
         if path.is_ident("cfg") {
             return a
                 .parse_args::<syn::Meta>()
                 .is_ok_and(|m| cfg_is_test_only(&m));
         }
-        matches!(
-            last.as_str(),
-            "test" | "rstest" | "test_case" | "bench" | "quickcheck" | "proptest"
-        )
+        // Compared as identifiers: most attributes are doc comments, and
+        // this runs for every item of every walk.
+        path.segments.last().is_some_and(|last| {
+            [
+                "test",
+                "rstest",
+                "test_case",
+                "bench",
+                "quickcheck",
+                "proptest",
+            ]
+            .iter()
+            .any(|w| last.ident == w)
+        })
     })
 }
 
@@ -95,9 +100,26 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
         out: Vec<std::ops::Range<usize>>,
     }
     impl V {
-        fn item(&mut self, attrs: &[syn::Attribute], tokens: &dyn quote::ToTokens) -> bool {
+        /// `end`: the item's last token, when its syntax says which it is.
+        fn item(
+            &mut self,
+            attrs: &[syn::Attribute],
+            end: Option<proc_macro2::Span>,
+            tokens: &dyn quote::ToTokens,
+        ) -> bool {
             if !is_test_item(attrs) {
                 return false;
+            }
+            // The item's text runs from its first outer attribute to its
+            // last token. Printing a whole test module back into tokens to
+            // find them cost more than the rest of this walk.
+            let first_outer = attrs
+                .iter()
+                .find(|a| matches!(a.style, syn::AttrStyle::Outer));
+            if let (Some(first), Some(end)) = (first_outer, end) {
+                self.out
+                    .push(first.pound_token.span.bytes().start..end.bytes().end);
+                return true;
             }
             let ts = tokens.to_token_stream();
             let mut it = ts.into_iter();
@@ -125,12 +147,31 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
                 syn::Item::Use(m) => &m.attrs,
                 _ => &[],
             };
-            if !self.item(attrs, i) {
+            let end = match i {
+                syn::Item::Fn(f) => Some(f.block.brace_token.span.close()),
+                syn::Item::Mod(m) => match (&m.content, &m.semi) {
+                    (Some((brace, _)), _) => Some(brace.span.close()),
+                    (None, Some(semi)) => Some(semi.span),
+                    (None, None) => None,
+                },
+                syn::Item::Impl(m) => Some(m.brace_token.span.close()),
+                syn::Item::Const(m) => Some(m.semi_token.span),
+                syn::Item::Static(m) => Some(m.semi_token.span),
+                syn::Item::Struct(m) => match (&m.semi_token, &m.fields) {
+                    (Some(semi), _) => Some(semi.span),
+                    (None, syn::Fields::Named(n)) => Some(n.brace_token.span.close()),
+                    (None, _) => None,
+                },
+                syn::Item::Enum(m) => Some(m.brace_token.span.close()),
+                syn::Item::Use(m) => Some(m.semi_token.span),
+                _ => None,
+            };
+            if !self.item(attrs, end, i) {
                 syn::visit::visit_item(self, i);
             }
         }
         fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-            if !self.item(&f.attrs, f) {
+            if !self.item(&f.attrs, Some(f.block.brace_token.span.close()), f) {
                 syn::visit::visit_impl_item_fn(self, f);
             }
         }

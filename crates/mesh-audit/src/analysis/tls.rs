@@ -14,7 +14,7 @@
 //! comes from outside the crate, so the one made here is not counted twice.
 
 use crate::source::SpanBytes;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use mesh_audit_model::TextRange;
 use syn::visit::Visit;
@@ -961,6 +961,8 @@ fn names_any_crate(cx: &FileCtx<'_>, crates: &[&str]) -> bool {
 pub fn file_own_protocol_tls(cx: &FileCtx<'_>) -> Option<&'static str> {
     struct V<'c, 'a> {
         cx: &'c FileCtx<'a>,
+        /// An import or re-export supplies a review type's name.
+        imported: bool,
         found: Option<&'static str>,
     }
     fn review(name: &str) -> bool {
@@ -969,8 +971,16 @@ pub fn file_own_protocol_tls(cx: &FileCtx<'_>) -> Option<&'static str> {
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_path(&mut self, p: &'x syn::Path) {
             if self.found.is_none() {
-                let segs = self.cx.uses.resolve(p);
-                if segs.last().is_some_and(|s| review(s)) {
+                // A resolved path's last segment is the written one unless
+                // an import or re-export supplies it.
+                let hit = if self.imported {
+                    self.cx.uses.resolve(p).last().is_some_and(|s| review(s))
+                } else {
+                    p.segments
+                        .last()
+                        .is_some_and(|s| review(&s.ident.to_string()))
+                };
+                if hit {
                     self.found = Some("admission-webhook");
                 }
             }
@@ -988,7 +998,11 @@ pub fn file_own_protocol_tls(cx: &FileCtx<'_>) -> Option<&'static str> {
             }
         }
     }
-    let mut v = V { cx, found: None };
+    let mut v = V {
+        cx,
+        imported: cx.uses.imports_segment(review),
+        found: None,
+    };
     v.visit_file(cx.file);
     v.found
 }
@@ -1006,7 +1020,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         let mut finder = Finder {
             scan: &scan,
             creations: Vec::new(),
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             chained: Vec::new(),
             handed: Vec::new(),
             reqwest: Vec::new(),

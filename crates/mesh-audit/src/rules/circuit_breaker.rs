@@ -82,7 +82,8 @@
 //! that opens it.
 
 use crate::source::SpanBytes;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use syn::visit::Visit;
@@ -322,7 +323,7 @@ impl<'c, 'a> File<'c, 'a> {
         }
         let mut items = Items {
             regions: &regions,
-            types: HashMap::new(),
+            types: HashMap::default(),
             statics: Vec::new(),
         };
         items.visit_file(cx.file);
@@ -689,7 +690,7 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
     shape.family.insert(name.to_string());
     let mut frontier = vec![def];
     let mut all_fields: Vec<(Option<String>, &Type)> = Vec::new();
-    let mut foreign_types: HashSet<String> = HashSet::new();
+    let mut foreign_types: HashSet<String> = HashSet::default();
     for level in 0..3 {
         let mut next = Vec::new();
         for d in frontier {
@@ -771,7 +772,7 @@ fn check_type(file: &File<'_, '_>, name: &str) -> Option<(Shape, Found)> {
     }
     // A state enum defined elsewhere: `X::Open` and `X::Closed` in the impls.
     if shape.state_enums.is_empty() {
-        let mut seen: HashMap<String, (bool, Vec<String>)> = HashMap::new();
+        let mut seen: HashMap<String, (bool, Vec<String>)> = HashMap::default();
         struct Paths<'m>(
             &'m mut HashMap<String, (bool, Vec<String>)>,
             &'m HashSet<String>,
@@ -1405,7 +1406,7 @@ fn classify_duration(own: &str, context: &str) -> DurKind {
 fn hand_written_host(file: &File<'_, '_>, name: &str, impl_fns: &[usize]) -> Option<String> {
     // Names that hold the breaker: struct fields and parameters of its type,
     // `let`s built from it.
-    let mut holders: HashSet<String> = HashSet::new();
+    let mut holders: HashSet<String> = HashSet::default();
     for def in file.types.values() {
         for (fname, ty) in def.fields() {
             if let Some(fname) = fname {
@@ -1755,7 +1756,7 @@ impl<'a> ChainVisitor<'_, '_, 'a> {
             interval: None,
             host: None,
         };
-        let ev = |e: &Expr| self.file.resolve(e, self.f, &HashSet::new(), 0);
+        let ev = |e: &Expr| self.file.resolve(e, self.f, &HashSet::default(), 0);
         if label == "failsafe" && ctor == "new" && ty == "StateMachine" {
             if let Some(p) = root.args.first() {
                 self.failsafe_policy(p, &mut found, 0);
@@ -1797,7 +1798,7 @@ impl<'a> ChainVisitor<'_, '_, 'a> {
         let Some(e) = self.through_lets(e, depth) else {
             return;
         };
-        let ev = |e: &Expr| self.file.resolve(e, self.f, &HashSet::new(), 0);
+        let ev = |e: &Expr| self.file.resolve(e, self.f, &HashSet::default(), 0);
         match e {
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return };
@@ -1845,7 +1846,7 @@ impl<'a> ChainVisitor<'_, '_, 'a> {
             return None;
         }
         self.file
-            .resolve(c.args.first()?, self.f, &HashSet::new(), 0)
+            .resolve(c.args.first()?, self.f, &HashSet::default(), 0)
             .as_duration_nanos()
     }
 

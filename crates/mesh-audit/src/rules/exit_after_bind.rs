@@ -56,7 +56,8 @@
 //! reported either (unless the function listens somewhere else too).
 //! Functions of other files that a spawned task calls are not followed.
 
-use std::collections::{BTreeMap, HashSet};
+use rustc_hash::FxHashSet as HashSet;
+use std::collections::BTreeMap;
 
 use crate::analysis::lifecycle::{exits_in, file_fn};
 use crate::analysis::scope::functions;
@@ -80,7 +81,7 @@ impl Rule for ExitAfterBind {
     }
 
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for (f, lc) in functions(cx.file).iter().zip(cx.lifecycles()) {
             if lc.binds.is_empty() {
                 continue;

@@ -181,7 +181,7 @@ struct Registrations<'v, 'e, 'a> {
     ev: Evaluator<'e, 'a>,
     scan: NetScan<'e, 'a>,
     extra: &'v [String],
-    attrs: &'v std::collections::HashMap<String, String>,
+    attrs: &'v rustc_hash::FxHashMap<String, String>,
     seen_roots: Vec<usize>,
     out: &'v mut Vec<(TextRange, String, Downstream, String)>,
 }

@@ -97,7 +97,8 @@
 //! hands on a shared config's policy.
 
 use crate::source::SpanBytes;
-use std::collections::{BTreeMap, HashSet};
+use rustc_hash::FxHashSet as HashSet;
+use std::collections::BTreeMap;
 
 use mesh_audit_model::TextRange;
 use syn::spanned::Spanned;
@@ -240,8 +241,8 @@ impl FileFacts {
             }
         }
         let mut facts = FileFacts {
-            used: HashSet::new(),
-            mods: HashSet::new(),
+            used: HashSet::default(),
+            mods: HashSet::default(),
         };
         V(&mut facts).visit_file(file);
         facts
@@ -278,7 +279,7 @@ impl Rule for RetryCrate {
                 facts: &facts,
                 body: f.body,
                 mutations: &mutations,
-                chains_seen: HashSet::new(),
+                chains_seen: HashSet::default(),
                 out: &mut found,
             };
             v.visit_block(f.body);
