@@ -445,8 +445,9 @@ impl FileSummary {
         let mut field_params = Vec::new();
         let mut setters = Vec::new();
         let mut deadline_fields = Vec::new();
-        let functions = analysis::scope::functions(file)
-            .into_iter()
+        let functions = cx
+            .functions()
+            .iter()
             .map(|f| {
                 let scope = FnScope::new(Some(f.sig), f.body);
                 let ev = Evaluator::new(&cx, &scope);
@@ -627,11 +628,11 @@ impl FileSummary {
                     dispatch_arms,
                     returns_kind,
                     returns_builder,
-                    name: f.name,
-                    self_ty: f.self_ty,
-                    trait_name: f.trait_name,
-                    default_of: f.default_of,
-                    module: f.module,
+                    name: f.name.clone(),
+                    self_ty: f.self_ty.clone(),
+                    trait_name: f.trait_name.clone(),
+                    default_of: f.default_of.clone(),
+                    module: f.module.clone(),
                     returns,
                     net,
                     callees: callees(f.body, &cx.uses),
@@ -769,8 +770,8 @@ impl FileSummary {
             if binds.is_empty() {
                 Vec::new()
             } else {
-                analysis::scope::functions(file)
-                    .into_iter()
+                cx.functions()
+                    .iter()
                     .filter(|f| {
                         let body = f.body.brace_token.span.join().bytes();
                         binds.iter().any(|at| body.contains(at))

@@ -8,7 +8,7 @@ use syn::Expr;
 
 use super::eval::{host_port, Evaluator, Value};
 use super::paths::{ends_with, mentions};
-use super::scope::{functions, FnScope};
+use super::scope::FnScope;
 use super::FileCtx;
 
 /// One place a server starts listening.
@@ -53,16 +53,16 @@ pub fn is_loopback_host(host: &str) -> bool {
 /// Every server bind in the file whose address is at least partly known.
 pub fn server_binds(cx: &FileCtx<'_>) -> Vec<ServerBind> {
     let mut out = Vec::new();
-    for f in functions(cx.file) {
+    for f in cx.functions() {
         let scope = FnScope::new(Some(f.sig), f.body);
         let mut v = BindVisitor {
             cx,
             ev: Evaluator::new(cx, &scope),
             scope: &scope,
             out: &mut out,
-            probes: free_port_probes(f.body),
-            addr_reads: listeners_asked_for_address(f.body),
-            dialled: dialled_sockets(&scope, f.body),
+            body: f.body,
+            listeners: std::cell::OnceCell::new(),
+            dialled: std::cell::OnceCell::new(),
         };
         v.visit_block(f.body);
     }
@@ -76,14 +76,19 @@ struct BindVisitor<'e, 'a> {
     ev: Evaluator<'e, 'a>,
     scope: &'e FnScope<'e>,
     out: &'e mut Vec<ServerBind>,
+    body: &'e syn::Block,
     /// Byte offsets of `TcpListener::bind` calls that only probe for a free
-    /// port.
-    probes: Vec<u32>,
-    /// Byte offsets of `TcpListener::bind` calls whose listener is asked for
-    /// its `local_addr()` (and may serve too).
-    addr_reads: Vec<u32>,
+    /// port, and of those whose listener is asked for its `local_addr()`
+    /// (and may serve too). Read only when the body binds: most do not.
+    listeners: std::cell::OnceCell<(Vec<u32>, Vec<u32>)>,
     /// Where the locals that the body calls `.connect(..)` on are bound.
-    dialled: Vec<usize>,
+    dialled: std::cell::OnceCell<Vec<usize>>,
+}
+
+impl BindVisitor<'_, '_> {
+    fn listeners(&self) -> &(Vec<u32>, Vec<u32>) {
+        self.listeners.get_or_init(|| listener_uses(self.body))
+    }
 }
 
 /// The `let` bindings (by position) of the locals the body calls
@@ -125,22 +130,14 @@ fn tuple_port(v: &Value) -> Option<u16> {
     }
 }
 
-/// `TcpListener::bind(..)` calls whose listener is only asked for its
-/// address and then dropped: a free-port probe (`bind("127.0.0.1:0")?
-/// .local_addr()?.port()`, or `let l = bind(..)?; let p = l.local_addr()?;
-/// drop(l)`), not a server. Returns the byte offset of each such call.
-fn free_port_probes(body: &syn::Block) -> Vec<u32> {
-    listener_uses(body).0
-}
-
-/// `let l = TcpListener::bind(..)?; .. l.local_addr()`: the binds whose
-/// listener reports its address, whatever else it does.
-fn listeners_asked_for_address(body: &syn::Block) -> Vec<u32> {
-    listener_uses(body).1
-}
-
 /// `(free-port probes, listeners asked for their address)`, as byte offsets
 /// of their bind calls.
+///
+/// A free-port probe is a `TcpListener::bind(..)` whose listener is only
+/// asked for its address and then dropped (`bind("127.0.0.1:0")?
+/// .local_addr()?.port()`, or `let l = bind(..)?; let p = l.local_addr()?;
+/// drop(l)`), not a server. A listener asked for its address
+/// (`let l = TcpListener::bind(..)?; .. l.local_addr()`) may serve too.
 fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
     fn bind_call(e: &Expr) -> Option<&syn::ExprCall> {
         match e {
@@ -324,7 +321,7 @@ impl BindVisitor<'_, '_> {
             }
             other => other,
         };
-        if self.probes.contains(&range.byte_start) {
+        if self.listeners().0.contains(&range.byte_start) {
             return;
         }
         // A bind whose address the code does not spell out still says the
@@ -342,7 +339,7 @@ impl BindVisitor<'_, '_> {
             host,
             port,
             from_env: from_env && host_port(v).is_some(),
-            addr_read: self.addr_reads.contains(&range.byte_start),
+            addr_read: self.listeners().1.contains(&range.byte_start),
         });
     }
 
@@ -354,7 +351,11 @@ impl BindVisitor<'_, '_> {
         };
         self.scope
             .lookup(&id.to_string(), id.span().bytes().start)
-            .is_some_and(|b| self.dialled.contains(&b.at))
+            .is_some_and(|b| {
+                self.dialled
+                    .get_or_init(|| dialled_sockets(self.scope, self.body))
+                    .contains(&b.at)
+            })
     }
 
     /// The port of `SocketAddr::new(ip, port)` (also `SocketAddrV4`/`V6`),

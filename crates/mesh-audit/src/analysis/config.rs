@@ -11,7 +11,7 @@ use syn::visit::Visit;
 use syn::{Expr, Token};
 
 use super::eval::{parse_humantime, Evaluator, Value};
-use super::scope::{functions, type_name, FnScope};
+use super::scope::{type_name, FnScope};
 use super::testcode::is_test_item;
 use super::FileCtx;
 
@@ -128,7 +128,8 @@ fn typed(ty: &syn::Type, text: &str) -> Option<Value> {
 
 /// The value a default function of this file returns, and its line.
 fn fn_default(cx: &FileCtx<'_>, name: &str) -> Option<(Value, u32)> {
-    let f = functions(cx.file)
+    let f = cx
+        .functions()
         .into_iter()
         .find(|f| f.name == name && f.sig.inputs.is_empty())?;
     let Some(syn::Stmt::Expr(tail, None)) = f.body.stmts.last() else {

@@ -20,7 +20,7 @@ use syn::{Expr, ExprMethodCall};
 use super::eval::{Evaluator, Value};
 use super::macros::macro_name;
 use super::paths::{ends_with, mentions};
-use super::scope::{functions, FnItem, FnScope};
+use super::scope::{FnItem, FnScope};
 use super::FileCtx;
 
 /// How a server reacts to SIGTERM.
@@ -552,7 +552,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 let Some(name) = h.path.get_ident() else {
                     return false;
                 };
-                let Some(f) = file_fn(self.cx.file, &name.to_string()) else {
+                let Some(f) = file_fn(self.cx, &name.to_string()) else {
                     return false;
                 };
                 match f.sig.inputs.first() {
@@ -917,7 +917,7 @@ impl RouteWalk<'_, '_, '_> {
         {
             return false;
         }
-        let here = file_fn(self.lc.cx.file, name).filter(|f| f.self_ty.is_none());
+        let here = file_fn(self.lc.cx, name).filter(|f| f.self_ty.is_none());
         let in_crate = self
             .lc
             .cx
@@ -985,19 +985,17 @@ fn collect_str_lits(e: &Expr, out: &mut Vec<String>) {
 }
 
 /// A function of this file by name, when exactly one has it.
-pub fn file_fn<'f>(file: &'f syn::File, name: &str) -> Option<FnItem<'f>> {
-    let mut found: Vec<FnItem<'f>> = functions(file)
-        .into_iter()
-        .filter(|f| f.name == name)
-        .collect();
-    (found.len() == 1).then(|| found.remove(0))
+pub fn file_fn<'c, 'f>(cx: &'c FileCtx<'f>, name: &str) -> Option<&'c FnItem<'f>> {
+    let mut found = cx.functions().iter().filter(|f| f.name == name);
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 /// Route attributes of the file's functions: `#[get("/health")]`,
 /// `#[actix_web::route("/x", method = "GET")]`, rocket's `#[get("/x")]`.
-pub fn attr_routes(file: &syn::File) -> HashMap<String, String> {
+pub fn attr_routes(fns: &[FnItem<'_>]) -> HashMap<String, String> {
     let mut out = HashMap::default();
-    for f in functions(file) {
+    for f in fns {
         for a in f.attrs {
             let Some(last) = a.path().segments.last() else {
                 continue;
@@ -1080,10 +1078,10 @@ fn route_table_paths(tokens: proc_macro2::TokenStream, depth: u32, out: &mut Vec
 /// tables given to attribute macros, `path!` macros, and string patterns
 /// matched against a request's `.path()`.
 pub fn file_route_paths(cx: &FileCtx<'_>) -> Vec<String> {
-    let attrs = attr_routes(cx.file);
+    let attrs = attr_routes(cx.functions());
     let mut out: Vec<String> = attrs.values().cloned().collect();
     out.extend(attr_route_tables(cx.file));
-    for f in functions(cx.file) {
+    for f in cx.functions() {
         let scope = FnScope::new(Some(f.sig), f.body);
         let lc = Lifecycle {
             cx,
@@ -1553,7 +1551,7 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
                         // `spawn(shutdown_handler())`, `spawn(async { watch().await })`.
                         for name in called_fns(a) {
                             let signal = signal
-                                || file_fn(self.lc.cx.file, &name).is_some_and(|f| {
+                                || file_fn(self.lc.cx, &name).is_some_and(|f| {
                                     f.body.stmts.iter().any(|s| match s {
                                         syn::Stmt::Expr(e, _) => waits_for_signal(self.lc.cx, e),
                                         syn::Stmt::Local(l) => l

@@ -49,6 +49,9 @@ pub struct FileCtx<'a> {
     /// Free functions without parameters, by name (`fn default_timeout()`);
     /// a name defined twice is left out.
     zero_arg_fns: HashMap<String, Option<&'a syn::Block>>,
+    /// Every function body of the file (see [`scope::functions`]), listed
+    /// once: most analyses go through them all.
+    fns: Vec<FnItem<'a>>,
     binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
     retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
     lifecycles: std::cell::OnceCell<Vec<lifecycle::FnLifecycle>>,
@@ -86,12 +89,13 @@ impl<'a> FileCtx<'a> {
             fields: net::field_types(file),
             zero_arg_fns,
             fn_returns: fns
-                .into_iter()
+                .iter()
                 .filter_map(|f| match &f.sig.output {
-                    syn::ReturnType::Type(_, ty) => Some((f.name, &**ty)),
+                    syn::ReturnType::Type(_, ty) => Some((f.name.clone(), &**ty)),
                     syn::ReturnType::Default => None,
                 })
                 .collect(),
+            fns,
             type_aliases: type_aliases(file),
             binds: std::cell::OnceCell::new(),
             retry_loops: std::cell::OnceCell::new(),
@@ -99,6 +103,11 @@ impl<'a> FileCtx<'a> {
             include_reconnect: false,
             module: Vec::new(),
         }
+    }
+
+    /// Every function body of the file, nested modules included.
+    pub fn functions(&self) -> &[FnItem<'a>] {
+        &self.fns
     }
 
     /// The aliased type of a non-generic top-level `type` item of this file.
@@ -130,8 +139,8 @@ impl<'a> FileCtx<'a> {
     /// binds and spawns, computed once for the lifecycle rules.
     pub fn lifecycles(&self) -> &[lifecycle::FnLifecycle] {
         self.lifecycles.get_or_init(|| {
-            let attrs = lifecycle::attr_routes(self.file);
-            scope::functions(self.file)
+            let attrs = lifecycle::attr_routes(&self.fns);
+            self.fns
                 .iter()
                 .map(|f| {
                     let scope = FnScope::new(Some(f.sig), f.body);

@@ -18,7 +18,7 @@ use syn::{Expr, Pat};
 use super::eval::{Evaluator, Source, Value};
 use super::net::{Destination, NetCall, NetScan, NetSummary, Protocol};
 use super::paths::ends_with;
-use super::scope::{functions, FnItem, FnScope};
+use super::scope::{FnItem, FnScope};
 use super::FileCtx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +53,9 @@ const MAX_SIMULATED_TRIES: u32 = 1000;
 
 pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     let mut out = Vec::new();
-    let fns = functions(cx.file);
+    let fns = cx.functions();
     let long_lived = LongLived::new(&fns);
-    for f in &fns {
+    for f in fns {
         let mut loops = Vec::new();
         LoopCollector {
             cx,
@@ -1855,7 +1855,7 @@ fn helper_delay(scan: &NetScan<'_, '_>, arg: &Expr) -> Option<u128> {
         }
         _ => return None,
     };
-    let fns = functions(cx.file);
+    let fns = cx.functions();
     let mut hits = fns
         .iter()
         .filter(|f| f.name == name && f.self_ty.as_deref() == owner.as_deref());
@@ -3592,7 +3592,8 @@ fn is_again_policy(cx: &FileCtx<'_>, lets: &[(String, &Expr)], e: &Expr, depth: 
             }
             // A function of this file that returns a policy.
             let [name] = &segs[..] else { return false };
-            let mut declared = functions(cx.file)
+            let mut declared = cx
+                .functions()
                 .into_iter()
                 .filter(|f| f.self_ty.is_none() && f.name == *name)
                 .map(|f| match &f.sig.output {
@@ -3615,7 +3616,7 @@ fn is_again_policy(cx: &FileCtx<'_>, lets: &[(String, &Expr)], e: &Expr, depth: 
 /// destination and the count its arguments give.
 pub fn helper_call_retries(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     let mut out = Vec::new();
-    for f in functions(cx.file) {
+    for f in cx.functions() {
         if !names_a_helper(cx, f.body) {
             continue;
         }

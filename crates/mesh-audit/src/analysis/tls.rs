@@ -23,7 +23,7 @@ use syn::Expr;
 use super::eval::{fill_template, Value, CONST_MARK};
 use super::net::{l7_destination, Destination, Kind, NetScan};
 use super::paths::{ends_with, mentions};
-use super::scope::{functions, FnScope};
+use super::scope::FnScope;
 use super::FileCtx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -812,7 +812,7 @@ fn public_roots(e: &Expr, w: &Where<'_, '_>, depth: u32) -> bool {
             // A helper of the file that loads the platform's store and reads
             // no file of its own.
             segs.len() == 1
-                && super::lifecycle::file_fn(cx.file, &segs[0])
+                && super::lifecycle::file_fn(cx, &segs[0])
                     .filter(|f| f.self_ty.is_none())
                     .is_some_and(|f| names_public_roots_only(f.body, cx))
         }
@@ -1014,7 +1014,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
     let opaque_client = names_any_crate(cx, OPAQUE_CLIENT_CRATES);
     let opaque_server = names_any_crate(cx, OPAQUE_SERVER_CRATES);
     let mut out = Vec::new();
-    for f in functions(cx.file) {
+    for f in cx.functions() {
         let scope = FnScope::new(Some(f.sig), f.body);
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let mut finder = Finder {
@@ -1357,7 +1357,7 @@ pub fn https_calls(cx: &FileCtx<'_>) -> Vec<HttpsCall> {
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
     let mut out: Vec<HttpsCall> = Vec::new();
-    for f in functions(cx.file) {
+    for f in cx.functions() {
         let scope = FnScope::new(Some(f.sig), f.body);
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let mut v = V {

@@ -93,7 +93,6 @@ use crate::analysis::duration::istio;
 use crate::analysis::eval::{duration_value, int_value};
 use crate::analysis::net::NetScan;
 use crate::analysis::paths::ends_with;
-use crate::analysis::scope::functions;
 use crate::analysis::testcode::test_regions;
 use crate::analysis::{Evaluator, FileCtx, FnItem, FnScope, Value};
 use crate::config::RuleConfig;
@@ -199,7 +198,7 @@ impl Found {
 
 struct File<'c, 'a> {
     cx: &'c FileCtx<'a>,
-    fns: Vec<FnItem<'a>>,
+    fns: &'c [FnItem<'a>],
     scopes: Vec<FnScope<'a>>,
     /// Functions whose body is test code.
     test_fn: Vec<bool>,
@@ -249,7 +248,7 @@ fn in_regions(regions: &[Range<usize>], at: usize) -> bool {
 impl<'c, 'a> File<'c, 'a> {
     fn new(cx: &'c FileCtx<'a>) -> Self {
         let regions = test_regions(cx.file);
-        let fns = functions(cx.file);
+        let fns = cx.functions();
         let scopes: Vec<FnScope<'a>> = fns
             .iter()
             .map(|f| FnScope::new(Some(f.sig), f.body))

@@ -60,7 +60,6 @@ use rustc_hash::FxHashSet as HashSet;
 use std::collections::BTreeMap;
 
 use crate::analysis::lifecycle::{exits_in, file_fn};
-use crate::analysis::scope::functions;
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
@@ -82,7 +81,7 @@ impl Rule for ExitAfterBind {
 
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
         let mut seen = HashSet::default();
-        for (f, lc) in functions(cx.file).iter().zip(cx.lifecycles()) {
+        for (f, lc) in cx.functions().iter().zip(cx.lifecycles()) {
             if lc.binds.is_empty() {
                 continue;
             }
@@ -151,7 +150,7 @@ impl Rule for ExitAfterBind {
                 if after_serve(*at) || *name == f.name {
                     continue;
                 }
-                let Some(g) = file_fn(cx.file, name) else {
+                let Some(g) = file_fn(cx, name) else {
                     continue;
                 };
                 for (_, range, what) in exits_in(cx, g.body) {

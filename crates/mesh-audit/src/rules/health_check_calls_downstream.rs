@@ -67,7 +67,6 @@ use crate::analysis::lifecycle::{
 };
 use crate::analysis::net::{Kind, NetScan};
 use crate::analysis::paths::ends_with;
-use crate::analysis::scope::functions;
 use crate::analysis::{Evaluator, FileCtx, FnScope};
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, OptionKind, Rule, RuleMeta, Violation};
@@ -102,7 +101,7 @@ impl Rule for HealthCheckCallsDownstream {
         let extra = health_option(config);
         let mut found: Vec<(TextRange, String, Downstream, String)> = Vec::new();
         // `#[get("/health")] async fn health(..)`: the function is the handler.
-        for f in functions(cx.file) {
+        for f in cx.functions() {
             let Some((attr, path)) = f.attrs.iter().find_map(|a| {
                 let route = route_attr(a)?;
                 is_health_path(&route, &extra).then_some((a, route))
@@ -113,8 +112,8 @@ impl Rule for HealthCheckCallsDownstream {
                 found.push((cx.node_range(attr), path, d, f.name.clone()));
             }
         }
-        let attrs = attr_routes(cx.file);
-        for f in functions(cx.file) {
+        let attrs = attr_routes(cx.functions());
+        for f in cx.functions() {
             let scope = FnScope::new(Some(f.sig), f.body);
             let mut v = Registrations {
                 cx,
@@ -287,7 +286,7 @@ impl<'x> Visit<'x> for Handlers<'x> {
 /// The first downstream call a crate function makes, itself or through the
 /// functions it calls.
 fn fn_downstream(cx: &FileCtx<'_>, name: &str, depth: u32) -> Option<Downstream> {
-    if let Some(f) = file_fn(cx.file, name) {
+    if let Some(f) = file_fn(cx, name) {
         let scope = FnScope::new(Some(f.sig), f.body);
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let block = Expr::Block(syn::ExprBlock {

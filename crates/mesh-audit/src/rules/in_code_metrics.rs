@@ -69,7 +69,6 @@ use syn::Expr;
 use crate::analysis::lifecycle::file_fn;
 use crate::analysis::macros::macro_name;
 use crate::analysis::paths::{ends_with, mentions};
-use crate::analysis::scope::functions;
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
@@ -106,7 +105,7 @@ impl Rule for InCodeMetrics {
     }
 
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
-        for f in functions(cx.file) {
+        for f in cx.functions() {
             let mut v = Installs { cx, out: &mut *out };
             v.visit_block(f.body);
         }
@@ -198,7 +197,7 @@ impl Installs<'_, '_, '_> {
                     return;
                 };
                 let name = last.ident.to_string();
-                let Some(f) = file_fn(self.cx.file, &name) else {
+                let Some(f) = file_fn(self.cx, &name) else {
                     return;
                 };
                 let body = Expr::Block(syn::ExprBlock {

@@ -108,7 +108,7 @@ use syn::Expr;
 use crate::analysis::duration::istio;
 use crate::analysis::net::{Destination, Kind, NetCall, NetScan, Protocol};
 use crate::analysis::paths::ends_with;
-use crate::analysis::scope::{functions, type_name, FnScope};
+use crate::analysis::scope::{type_name, FnScope};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::retry_loop::destination_values;
@@ -270,7 +270,7 @@ impl Rule for RetryCrate {
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
         let facts = FileFacts::new(cx.file);
         let mut found: Vec<Found> = Vec::new();
-        for f in functions(cx.file) {
+        for f in cx.functions() {
             let scope = FnScope::new(Some(f.sig), f.body);
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
             let mutations = Mutations::of(f.body);

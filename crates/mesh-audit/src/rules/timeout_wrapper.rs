@@ -140,7 +140,7 @@ use crate::analysis::macros::MacroBody;
 use crate::analysis::net::{l7_destination, Destination, Kind, NetCall, NetScan};
 use crate::analysis::paths::ends_with;
 use crate::analysis::retry::{deadlines, is_batch_budget, poll_loop_ranges_in_expr};
-use crate::analysis::scope::{functions, FnScope};
+use crate::analysis::scope::FnScope;
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::retry_loop::destination_values;
@@ -190,8 +190,8 @@ impl Rule for TimeoutWrapper {
         let in_retry_loop =
             |r: &TextRange| loops.iter().any(|b| b.contains(&(r.byte_start as usize)));
         let mut found: Vec<Found> = Vec::new();
-        let fns = functions(cx.file);
-        for f in &fns {
+        let fns = cx.functions();
+        for f in fns {
             let scope = FnScope::new(Some(f.sig), f.body);
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
             let params = typed_params(f.sig);
