@@ -448,8 +448,8 @@ impl FileSummary {
         let functions = cx
             .functions()
             .iter()
-            .map(|f| {
-                let scope = FnScope::new(Some(f.sig), f.body);
+            .zip(cx.fn_scopes())
+            .map(|(f, scope)| {
                 let ev = Evaluator::new(&cx, &scope);
                 let scan = NetScan::new(&cx, &scope, f.self_ty.as_deref());
                 // What struct literals put in fields: plain values, and gRPC

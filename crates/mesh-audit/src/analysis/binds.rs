@@ -53,8 +53,7 @@ pub fn is_loopback_host(host: &str) -> bool {
 /// Every server bind in the file whose address is at least partly known.
 pub fn server_binds(cx: &FileCtx<'_>) -> Vec<ServerBind> {
     let mut out = Vec::new();
-    for f in cx.functions() {
-        let scope = FnScope::new(Some(f.sig), f.body);
+    for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let mut v = BindVisitor {
             cx,
             ev: Evaluator::new(cx, &scope),

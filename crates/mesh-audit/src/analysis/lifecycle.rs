@@ -1081,8 +1081,7 @@ pub fn file_route_paths(cx: &FileCtx<'_>) -> Vec<String> {
     let attrs = attr_routes(cx.functions());
     let mut out: Vec<String> = attrs.values().cloned().collect();
     out.extend(attr_route_tables(cx.file));
-    for f in cx.functions() {
-        let scope = FnScope::new(Some(f.sig), f.body);
+    for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let lc = Lifecycle {
             cx,
             scope: &scope,

@@ -52,6 +52,9 @@ pub struct FileCtx<'a> {
     /// Every function body of the file (see [`scope::functions`]), listed
     /// once: most analyses go through them all.
     fns: Vec<FnItem<'a>>,
+    /// The scope of each of `fns`, in the same order. Made up front, not
+    /// on first use: a cell would make `FileCtx` invariant in `'a`.
+    fn_scopes: Vec<FnScope<'a>>,
     binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
     retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
     lifecycles: std::cell::OnceCell<Vec<lifecycle::FnLifecycle>>,
@@ -95,6 +98,10 @@ impl<'a> FileCtx<'a> {
                     syn::ReturnType::Default => None,
                 })
                 .collect(),
+            fn_scopes: fns
+                .iter()
+                .map(|f| FnScope::new(Some(f.sig), f.body))
+                .collect(),
             fns,
             type_aliases: type_aliases(file),
             binds: std::cell::OnceCell::new(),
@@ -108,6 +115,18 @@ impl<'a> FileCtx<'a> {
     /// Every function body of the file, nested modules included.
     pub fn functions(&self) -> &[FnItem<'a>] {
         &self.fns
+    }
+
+    /// The `let`s and parameters of each of [`FileCtx::functions`], in the
+    /// same order: a pure function of the body, read by most analyses.
+    pub fn fn_scopes(&self) -> &[FnScope<'a>] {
+        &self.fn_scopes
+    }
+
+    /// The scope of one of [`FileCtx::functions`] (as `file_fn` returns it).
+    pub fn scope_of(&self, f: &FnItem<'a>) -> Option<&FnScope<'a>> {
+        let i = self.fns.iter().position(|g| std::ptr::eq(g.body, f.body))?;
+        self.fn_scopes().get(i)
     }
 
     /// The aliased type of a non-generic top-level `type` item of this file.
@@ -142,10 +161,8 @@ impl<'a> FileCtx<'a> {
             let attrs = lifecycle::attr_routes(&self.fns);
             self.fns
                 .iter()
-                .map(|f| {
-                    let scope = FnScope::new(Some(f.sig), f.body);
-                    lifecycle::analyse_fn(self, f, &scope, &attrs)
-                })
+                .zip(self.fn_scopes())
+                .map(|(f, scope)| lifecycle::analyse_fn(self, f, &scope, &attrs))
                 .collect()
         })
     }

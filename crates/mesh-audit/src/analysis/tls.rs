@@ -1014,8 +1014,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
     let opaque_client = names_any_crate(cx, OPAQUE_CLIENT_CRATES);
     let opaque_server = names_any_crate(cx, OPAQUE_SERVER_CRATES);
     let mut out = Vec::new();
-    for f in cx.functions() {
-        let scope = FnScope::new(Some(f.sig), f.body);
+    for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let mut finder = Finder {
             scan: &scan,
@@ -1357,8 +1356,7 @@ pub fn https_calls(cx: &FileCtx<'_>) -> Vec<HttpsCall> {
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
     let mut out: Vec<HttpsCall> = Vec::new();
-    for f in cx.functions() {
-        let scope = FnScope::new(Some(f.sig), f.body);
+    for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         let mut v = V {
             scan: &scan,

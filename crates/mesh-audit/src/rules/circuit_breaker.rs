@@ -199,7 +199,7 @@ impl Found {
 struct File<'c, 'a> {
     cx: &'c FileCtx<'a>,
     fns: &'c [FnItem<'a>],
-    scopes: Vec<FnScope<'a>>,
+    scopes: &'c [FnScope<'a>],
     /// Functions whose body is test code.
     test_fn: Vec<bool>,
     types: HashMap<String, TypeDef<'a>>,
@@ -249,10 +249,7 @@ impl<'c, 'a> File<'c, 'a> {
     fn new(cx: &'c FileCtx<'a>) -> Self {
         let regions = test_regions(cx.file);
         let fns = cx.functions();
-        let scopes: Vec<FnScope<'a>> = fns
-            .iter()
-            .map(|f| FnScope::new(Some(f.sig), f.body))
-            .collect();
+        let scopes = cx.fn_scopes();
         let test_fn: Vec<bool> = fns
             .iter()
             .map(|f| in_regions(&regions, f.body.brace_token.span.open().bytes().start))

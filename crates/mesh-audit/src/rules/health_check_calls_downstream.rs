@@ -113,8 +113,7 @@ impl Rule for HealthCheckCallsDownstream {
             }
         }
         let attrs = attr_routes(cx.functions());
-        for f in cx.functions() {
-            let scope = FnScope::new(Some(f.sig), f.body);
+        for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
             let mut v = Registrations {
                 cx,
                 ev: Evaluator::new(cx, &scope),

@@ -108,7 +108,7 @@ use syn::Expr;
 use crate::analysis::duration::istio;
 use crate::analysis::net::{Destination, Kind, NetCall, NetScan, Protocol};
 use crate::analysis::paths::ends_with;
-use crate::analysis::scope::{type_name, FnScope};
+use crate::analysis::scope::type_name;
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::retry_loop::destination_values;
@@ -270,8 +270,7 @@ impl Rule for RetryCrate {
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
         let facts = FileFacts::new(cx.file);
         let mut found: Vec<Found> = Vec::new();
-        for f in cx.functions() {
-            let scope = FnScope::new(Some(f.sig), f.body);
+        for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
             let mutations = Mutations::of(f.body);
             let mut v = Finder {

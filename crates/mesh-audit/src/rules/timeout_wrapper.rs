@@ -191,8 +191,7 @@ impl Rule for TimeoutWrapper {
             |r: &TextRange| loops.iter().any(|b| b.contains(&(r.byte_start as usize)));
         let mut found: Vec<Found> = Vec::new();
         let fns = cx.functions();
-        for f in fns {
-            let scope = FnScope::new(Some(f.sig), f.body);
+        for (f, scope) in fns.iter().zip(cx.fn_scopes()) {
             let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
             let params = typed_params(f.sig);
             for d in deadlines(&scan, f.body) {
