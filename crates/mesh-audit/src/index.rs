@@ -521,7 +521,7 @@ impl FileSummary {
                     fn visit_item(&mut self, _: &'x syn::Item) {}
                 }
                 if !analysis::testcode::is_test_item(f.attrs)
-                    && !in_test(f.body.brace_token.span.open().bytes().start)
+                    && !in_test(f.body.brace_token.span.open().byte_start())
                 {
                     Literals {
                         ev: &ev,
@@ -563,7 +563,7 @@ impl FileSummary {
                 }
                 .visit_block(f.body);
                 if !analysis::testcode::is_test_item(f.attrs)
-                    && !in_test(f.body.brace_token.span.open().bytes().start)
+                    && !in_test(f.body.brace_token.span.open().byte_start())
                 {
                     duration_args.extend(call_durations(&ev, f.body));
                     address_args.extend(call_addresses(&ev, f.body));
@@ -603,7 +603,7 @@ impl FileSummary {
                 };
                 let typed_calls = typed_calls(&scan, f.body);
                 let test = analysis::testcode::is_test_item(f.attrs)
-                    || in_test(f.body.brace_token.span.open().bytes().start);
+                    || in_test(f.body.brace_token.span.open().byte_start());
                 let span_lines = |span: proc_macro2::Span| {
                     let r = lines.span_range(span);
                     (r.line, r.end_line)
@@ -1010,7 +1010,7 @@ fn tower_layer_copies(
         fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
             let tower_trait = i.trait_.as_ref().and_then(|t| {
                 let path = &t.0;
-                let segs = self.uses.resolve(path);
+                let segs = self.uses.resolve_shared(path);
                 let from_tower = segs.first().is_some_and(|k| {
                     matches!(k.as_str(), "tower" | "tower_layer" | "tower_service")
                 });
@@ -1166,12 +1166,12 @@ fn builder_deadline_fields(
                 syn::Expr::Path(p) => {
                     let id = p.path.get_ident()?;
                     let name = id.to_string();
-                    let at = id.span().bytes().start;
+                    let at = id.span().byte_start();
                     let bound = self
                         .pattern_lets
                         .iter()
                         .rev()
-                        .find(|(n, init)| *n == name && init.span().bytes().end <= at)
+                        .find(|(n, init)| *n == name && init.span().byte_end() <= at)
                         .map(|(_, init)| *init)
                         .or_else(|| self.scope.binding_at(id).and_then(|b| b.init))?;
                     self.field_read(bound, depth + 1)

@@ -24,21 +24,34 @@ const CHAR_BLOCK: usize = 64;
 pub trait SpanBytes {
     /// Same as `byte_range()`: byte offsets into the file's text.
     fn bytes(&self) -> std::ops::Range<usize>;
+    /// `bytes().start`, for half the work: each end is a line lookup.
+    fn byte_start(&self) -> usize;
+    /// `bytes().end`, likewise.
+    fn byte_end(&self) -> usize;
 }
 
 impl SpanBytes for Span {
     fn bytes(&self) -> std::ops::Range<usize> {
-        let fast = SPAN_TEXT.with(|t| {
-            let t = t.borrow();
-            let t = t.as_ref()?;
-            Some(t.byte_of(self.start())?..t.byte_of(self.end())?)
-        });
-        match fast {
-            Some(r) => {
-                debug_assert_eq!(r, self.byte_range(), "fast span offsets disagree");
-                r
+        self.byte_start()..self.byte_end()
+    }
+
+    fn byte_start(&self) -> usize {
+        match SPAN_TEXT.with(|t| t.borrow().as_ref()?.byte_of(self.start())) {
+            Some(b) => {
+                debug_assert_eq!(b, self.byte_range().start, "fast span offsets disagree");
+                b
             }
-            None => self.byte_range(),
+            None => self.byte_range().start,
+        }
+    }
+
+    fn byte_end(&self) -> usize {
+        match SPAN_TEXT.with(|t| t.borrow().as_ref()?.byte_of(self.end())) {
+            Some(b) => {
+                debug_assert_eq!(b, self.byte_range().end, "fast span offsets disagree");
+                b
+            }
+            None => self.byte_range().end,
         }
     }
 }

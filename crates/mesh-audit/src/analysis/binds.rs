@@ -102,7 +102,7 @@ fn dialled_sockets(scope: &FnScope<'_>, body: &syn::Block) -> Vec<usize> {
             if m.method == "connect" {
                 if let Expr::Path(p) = &*m.receiver {
                     if let Some(id) = p.path.get_ident() {
-                        if let Some(b) = self.scope.lookup(&id.to_string(), id.span().bytes().start)
+                        if let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_start())
                         {
                             self.out.push(b.at);
                         }
@@ -171,7 +171,7 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                 .path
                 .segments
                 .first()
-                .map(|s| s.ident.span().bytes().start as u32)
+                .map(|s| s.ident.span().byte_start() as u32)
                 .unwrap_or(0),
             _ => 0,
         }
@@ -349,7 +349,7 @@ impl BindVisitor<'_, '_> {
             return false;
         };
         self.scope
-            .lookup(&id.to_string(), id.span().bytes().start)
+            .lookup(&id.to_string(), id.span().byte_start())
             .is_some_and(|b| {
                 self.dialled
                     .get_or_init(|| dialled_sockets(self.scope, self.body))
@@ -367,7 +367,7 @@ impl BindVisitor<'_, '_> {
                 let Expr::Path(fp) = &*c.func else {
                     return None;
                 };
-                let segs = self.cx.uses.resolve(&fp.path);
+                let segs = self.cx.uses.resolve_shared(&fp.path);
                 let socket_addr = ["SocketAddr", "SocketAddrV4", "SocketAddrV6"]
                     .iter()
                     .any(|t| ends_with(&segs, &[t, "new"]));
@@ -380,9 +380,7 @@ impl BindVisitor<'_, '_> {
             }
             Expr::Path(p) if depth < 4 => {
                 let id = p.path.get_ident()?;
-                let b = self
-                    .scope
-                    .lookup(&id.to_string(), id.span().bytes().start)?;
+                let b = self.scope.lookup(&id.to_string(), id.span().byte_start())?;
                 self.port_beside_unknown_host(b.init?, depth + 1)
             }
             _ => None,
@@ -410,7 +408,7 @@ impl BindVisitor<'_, '_> {
                 }
                 Expr::Path(p) if depth < 4 => {
                     let id = p.path.get_ident()?;
-                    let use_at = id.span().bytes().start;
+                    let use_at = id.span().byte_start();
                     let at = seen_at.map_or(use_at, |s| s.min(use_at));
                     let b = self.scope.lookup(&id.to_string(), at)?;
                     return self.chain_root(b.init?, Some(b.at), depth + 1);
@@ -422,7 +420,7 @@ impl BindVisitor<'_, '_> {
 
     fn check_call(&mut self, c: &syn::ExprCall) {
         let Expr::Path(fp) = &*c.func else { return };
-        let segs = self.cx.uses.resolve(&fp.path);
+        let segs = self.cx.uses.resolve_shared(&fp.path);
         let Some(first_arg) = c.args.first() else {
             return;
         };
@@ -522,7 +520,7 @@ impl BindVisitor<'_, '_> {
 
     /// `rocket::Config { address: .., port: .., ..}`.
     fn check_struct(&mut self, s: &syn::ExprStruct) {
-        let segs = self.cx.uses.resolve(&s.path);
+        let segs = self.cx.uses.resolve_shared(&s.path);
         if !(ends_with(&segs, &["Config"]) && mentions(&segs, "rocket")) {
             return;
         }

@@ -250,14 +250,14 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     }
 
     fn eval_path(&self, path: &syn::Path, d: u32) -> Value {
-        let segs = self.cx.uses.resolve(path);
+        let segs = self.cx.uses.resolve_shared(path);
         if let Some(v) = well_known_const(&segs) {
             return v;
         }
         if path.segments.len() == 1 {
             let ident = &path.segments[0].ident;
             let name = ident.to_string();
-            let at = ident.span().bytes().start;
+            let at = ident.span().byte_start();
             if let Some(b) = self.lookup(&name, at) {
                 return self.eval_binding(b, d);
             }
@@ -307,8 +307,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 else {
                     return Value::Unknown;
                 };
-                let (text, env) =
-                    self.format(&fmt.value(), &args[1..], fmt.span().bytes().start, d);
+                let (text, env) = self.format(&fmt.value(), &args[1..], fmt.span().byte_start(), d);
                 // `format!("{host}:{port}")` with `host` from the environment
                 // still comes from there: keep the provenance.
                 match env {
@@ -425,7 +424,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let Expr::Path(fp) = &*c.func else {
             return Value::Unknown;
         };
-        let segs = self.cx.uses.resolve(&fp.path);
+        let segs = self.cx.uses.resolve_shared(&fp.path);
         let arg = |i: usize| {
             c.args
                 .iter()

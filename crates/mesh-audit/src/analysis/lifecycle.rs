@@ -97,7 +97,7 @@ fn start_of<T: quote::ToTokens>(node: &T) -> usize {
     node.to_token_stream()
         .into_iter()
         .next()
-        .map(|t| t.span().bytes().start)
+        .map(|t| t.span().byte_start())
         .unwrap_or(0)
 }
 
@@ -107,11 +107,11 @@ pub fn byte_range<T: quote::ToTokens>(node: &T) -> Range<usize> {
     let Some(first) = tokens.next() else {
         return 0..0;
     };
-    let start = first.span().bytes().start;
+    let start = first.span().byte_start();
     let end = tokens
         .last()
-        .map(|t| t.span().bytes().end)
-        .unwrap_or(first.span().bytes().end);
+        .map(|t| t.span().byte_end())
+        .unwrap_or(first.span().byte_end());
     start..end.max(start)
 }
 
@@ -192,7 +192,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
     fn classify_root(&self, root: &Expr) -> Option<Root> {
         let Expr::Call(c) = root else { return None };
         let Expr::Path(p) = &*c.func else { return None };
-        let segs = self.cx.uses.resolve(&p.path);
+        let segs = self.cx.uses.resolve_shared(&p.path);
         let uses = &self.cx.uses;
         let from = |k: &str| mentions(&segs, k) || uses.imports_from(k);
         Some(if ends_with(&segs, &["axum", "serve"]) {
@@ -470,7 +470,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         let Expr::Path(p) = &*c.func else {
             return false;
         };
-        let segs = self.cx.uses.resolve(&p.path);
+        let segs = self.cx.uses.resolve_shared(&p.path);
         let last = segs.last().map(String::as_str);
         matches!(last, Some("iter" | "once"))
             && (ends_with(&segs[..segs.len() - 1], &["futures", "stream"])
@@ -512,7 +512,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     let Expr::Path(p) = &*c.func else {
                         return false;
                     };
-                    let segs = self.cx.uses.resolve(&p.path);
+                    let segs = self.cx.uses.resolve_shared(&p.path);
                     return ends_with(&segs, &["UnixListener", "bind"])
                         && (mentions(&segs, "tokio") || mentions(&segs, "std"));
                 }
@@ -544,7 +544,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         let Expr::Path(p) = &*c.func else {
             return false;
         };
-        if !ends_with(&self.cx.uses.resolve(&p.path), &["service_fn"]) {
+        if !ends_with(&self.cx.uses.resolve_shared(&p.path), &["service_fn"]) {
             return false;
         }
         match c.args.first() {
@@ -618,7 +618,7 @@ pub fn is_upgraded_conn(cx: &FileCtx<'_>, scope: &FnScope<'_>, e: &Expr, depth: 
             let Expr::Path(p) = &*c.func else {
                 return false;
             };
-            let segs = cx.uses.resolve(&p.path);
+            let segs = cx.uses.resolve_shared(&p.path);
             (ends_with(&segs, &["upgrade", "on"]) && mentions(&segs, "hyper"))
                 || c.args.iter().any(next)
         }
@@ -641,7 +641,7 @@ fn is_upgraded_type(cx: &FileCtx<'_>, ty: &syn::Type) -> bool {
     }
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_path(&mut self, p: &'x syn::Path) {
-            let segs = self.cx.uses.resolve(p);
+            let segs = self.cx.uses.resolve_shared(p);
             self.found |= ends_with(&segs, &["upgrade", "Upgraded"]) && mentions(&segs, "hyper");
             syn::visit::visit_path(self, p);
         }
@@ -666,7 +666,7 @@ pub fn handles_upgraded_conn(cx: &FileCtx<'_>, f: &FnItem<'_>) -> bool {
         impl<'x> Visit<'x> for V<'_, '_> {
             fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
                 if let Expr::Path(p) = &*c.func {
-                    let segs = self.cx.uses.resolve(&p.path);
+                    let segs = self.cx.uses.resolve_shared(&p.path);
                     self.found |= ends_with(&segs, &["upgrade", "on"]) && mentions(&segs, "hyper");
                 }
                 syn::visit::visit_expr_call(self, c);
@@ -820,7 +820,7 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
     fn visit_expr_async(&mut self, _: &'x syn::ExprAsync) {}
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            let segs = self.lc.cx.uses.resolve(&p.path);
+            let segs = self.lc.cx.uses.resolve_shared(&p.path);
             if is_route_fn(&segs) {
                 if let Some(Value::Str(s)) = c.args.first().map(|a| self.lc.ev.eval(a)) {
                     self.out.push(s);
@@ -849,7 +849,7 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
         }
         // `let handler = handler.clone()`: the name inside its own
         // initialiser is the earlier binding.
-        let pos = id.span().bytes().start;
+        let pos = id.span().byte_start();
         let mut binding = self.lc.scope.binding_at(id);
         if let Some(b) = binding {
             if b.init.is_some_and(|init| byte_range(init).contains(&pos)) {
@@ -1116,7 +1116,7 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
     }
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            if is_route_fn(&self.lc.cx.uses.resolve(&p.path)) {
+            if is_route_fn(&self.lc.cx.uses.resolve_shared(&p.path)) {
                 if let Some(Value::Str(s)) = c.args.first().map(|a| self.lc.ev.eval(a)) {
                     self.out.push(s);
                 }
@@ -1224,7 +1224,7 @@ pub fn file_has_grpc_health(cx: &FileCtx<'_>) -> bool {
                     .any(|s| WORDS.iter().any(|w| s.ident == w))
             };
             if !self.found && (self.imported || written()) {
-                let segs = self.cx.uses.resolve(p);
+                let segs = self.cx.uses.resolve_shared(p);
                 self.found =
                     mentions(&segs, "tonic_health") || ends_with(&segs, &["HealthServer", "new"]);
             }
@@ -1303,7 +1303,7 @@ pub fn health_option(config: &crate::config::RuleConfig) -> Vec<String> {
 /// `std::process::exit` / `abort`, however imported.
 pub fn is_exit_call(cx: &FileCtx<'_>, c: &syn::ExprCall) -> Option<&'static str> {
     let Expr::Path(p) = &*c.func else { return None };
-    let segs = cx.uses.resolve(&p.path);
+    let segs = cx.uses.resolve_shared(&p.path);
     let first = segs.first().map(String::as_str);
     if !matches!(first, Some("std" | "core" | "process")) || !mentions(&segs, "process") {
         return None;
@@ -1322,7 +1322,7 @@ pub fn waits_for_signal(cx: &FileCtx<'_>, e: &Expr) -> bool {
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.0.uses.resolve(&p.path);
+                let segs = self.0.uses.resolve_shared(&p.path);
                 if ends_with(&segs, &["ctrl_c"])
                     || (mentions(&segs, "signal") && ends_with(&segs, &["signal"]))
                     || ends_with(&segs, &["SignalKind", "terminate"])
@@ -1382,9 +1382,8 @@ pub fn analyse_fn<'e>(
         server_names: HashSet::default(),
         select_depth: 0,
         stmts: vec![(
-            f.body.brace_token.span.close().bytes().end,
-            f.body.brace_token.span.open().bytes().start
-                ..f.body.brace_token.span.close().bytes().end,
+            f.body.brace_token.span.close().byte_end(),
+            f.body.brace_token.span.open().byte_start()..f.body.brace_token.span.close().byte_end(),
         )],
         spawn_marks: Vec::new(),
         dead_link: None,
@@ -1535,7 +1534,7 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
             .map(|b| b as *const Expr);
         if let Expr::Call(c) = e {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.lc.cx.uses.resolve(&p.path);
+                let segs = self.lc.cx.uses.resolve_shared(&p.path);
                 if is_spawn(&segs) {
                     for a in &c.args {
                         let signal = waits_for_signal(self.lc.cx, a)
@@ -1573,7 +1572,7 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
         syn::visit::visit_expr(self, e);
     }
     fn visit_block(&mut self, b: &'x syn::Block) {
-        let block = b.brace_token.span.open().bytes().start..b.brace_token.span.close().bytes().end;
+        let block = b.brace_token.span.open().byte_start()..b.brace_token.span.close().byte_end();
         for s in &b.stmts {
             let end = stmt_end(s).unwrap_or(block.end);
             self.stmts.push((end, block.clone()));
@@ -1645,8 +1644,8 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
 /// Where a statement ends, when a token says so without a token walk.
 fn stmt_end(s: &syn::Stmt) -> Option<usize> {
     match s {
-        syn::Stmt::Local(l) => Some(l.semi_token.span.bytes().end),
-        syn::Stmt::Expr(_, Some(semi)) => Some(semi.span.bytes().end),
+        syn::Stmt::Local(l) => Some(l.semi_token.span.byte_end()),
+        syn::Stmt::Expr(_, Some(semi)) => Some(semi.span.byte_end()),
         syn::Stmt::Expr(e, None) => Some(byte_range(e).end),
         syn::Stmt::Macro(m) => Some(byte_range(m).end),
         syn::Stmt::Item(_) => None,
@@ -1759,7 +1758,7 @@ impl AfterServe<'_, '_, '_, '_> {
 
 impl<'x> Visit<'x> for AfterServe<'_, '_, '_, '_> {
     fn visit_block(&mut self, b: &'x syn::Block) {
-        let end = b.brace_token.span.close().bytes().end;
+        let end = b.brace_token.span.close().byte_end();
         for s in &b.stmts {
             if self.awaits_server(s) {
                 self.out.push(start_of(s)..end);

@@ -153,9 +153,9 @@ fn key(mac: &syn::Macro) -> (usize, usize) {
         .path
         .segments
         .first()
-        .map(|s| s.ident.span().bytes().start)
+        .map(|s| s.ident.span().byte_start())
         .unwrap_or(0);
-    (start, mac.delimiter.span().close().bytes().end)
+    (start, mac.delimiter.span().close().byte_end())
 }
 
 /// Deep macro nesting is not hand-written code; stop re-parsing there.
@@ -301,8 +301,8 @@ fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Rang
     impl<'a> Visit<'a> for V {
         fn visit_item_macro(&mut self, m: &'a syn::ItemMacro) {
             if let (Some(id), true) = (&m.ident, m.mac.path.is_ident("macro_rules")) {
-                let start = m.mac.bang_token.span.bytes().start;
-                let end = m.mac.delimiter.span().close().bytes().end;
+                let start = m.mac.bang_token.span.byte_start();
+                let end = m.mac.delimiter.span().close().byte_end();
                 self.1.push(start..end);
                 // Only a macro whose body loops can hide a retry loop, and
                 // only one that registers routes (an app builder shared by
@@ -500,7 +500,7 @@ fn substitute(
                         },
                     );
                     if let Some(b) = bytes {
-                        origins.push((b, p.span().bytes().start));
+                        origins.push((b, p.span().byte_start()));
                     }
                     if frag.clone().into_iter().count() == 1 {
                         out.extend(frag.clone());

@@ -361,7 +361,7 @@ impl Typing<'_, '_, '_> {
                 let syn::Expr::Path(p) = &*c.func else {
                     return None;
                 };
-                let segs = self.scan.cx.uses.resolve(&p.path);
+                let segs = self.scan.cx.uses.resolve_shared(&p.path);
                 let [.., ty, f] = segs.as_slice() else {
                     return None;
                 };
@@ -404,7 +404,7 @@ impl Typing<'_, '_, '_> {
                 {
                     return None;
                 }
-                let b = self.scan.scope.lookup(&name, id.span().bytes().start)?;
+                let b = self.scan.scope.lookup(&name, id.span().byte_start())?;
                 match (b.ty, b.init) {
                     (Some(ty), _) => self.scan.recv_of_type(ty, 0),
                     (None, Some(init)) => self.chain(init, d),
@@ -522,7 +522,7 @@ pub fn variant_paths(file: &syn::File, uses: &UseMap) -> Vec<((String, String), 
             if p.qself.is_some() {
                 continue;
             }
-            let segs = uses.resolve(&p.path);
+            let segs = uses.resolve_shared(&p.path);
             if segs.is_empty() {
                 continue;
             }
@@ -565,7 +565,7 @@ fn arm_variant(p: &syn::Pat) -> Option<(String, String)> {
 
 impl<'a> Visit<'a> for Collector<'_, '_, '_, '_, '_> {
     fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
-        if let Some(m) = Mention::path(&self.uses.resolve(&p.path)) {
+        if let Some(m) = Mention::path(&self.uses.resolve_shared(&p.path)) {
             self.push(m);
         }
         syn::visit::visit_expr_path(self, p);

@@ -185,8 +185,8 @@ impl<'a> FileCtx<'a> {
     /// A method call from its name to its closing parenthesis: in a
     /// multi-line builder chain this is the line a reader looks at.
     pub fn method_range(&self, m: &syn::ExprMethodCall) -> TextRange {
-        let start = m.method.span().bytes().start;
-        let end = m.paren_token.span.close().bytes().end;
+        let start = m.method.span().byte_start();
+        let end = m.paren_token.span.close().byte_end();
         self.lines.range(start..end.max(start))
     }
 
@@ -194,7 +194,7 @@ impl<'a> FileCtx<'a> {
     /// without re-tokenising the arguments (calls are classified by the
     /// thousand; a token stream per call would make this quadratic).
     pub fn call_range(&self, c: &syn::ExprCall) -> TextRange {
-        let end = c.paren_token.span.close().bytes().end;
+        let end = c.paren_token.span.close().byte_end();
         match expr_start(&c.func) {
             Some(start) => self.lines.range(start..end.max(start)),
             None => self.node_range(c),
@@ -207,11 +207,11 @@ impl<'a> FileCtx<'a> {
         let Some(first) = tokens.next() else {
             return TextRange::default();
         };
-        let start = first.span().bytes().start;
+        let start = first.span().byte_start();
         let end = tokens
             .last()
-            .map(|t| t.span().bytes().end)
-            .unwrap_or(first.span().bytes().end);
+            .map(|t| t.span().byte_end())
+            .unwrap_or(first.span().byte_end());
         self.lines.range(start..end.max(start))
     }
 }
@@ -274,7 +274,7 @@ fn expr_start(e: &Expr) -> Option<usize> {
         Expr::Paren(p) => p.paren_token.span.open(),
         _ => return None,
     };
-    Some(span.bytes().start)
+    Some(span.byte_start())
 }
 
 /// The first non-generic top-level `type` alias of each name.

@@ -493,7 +493,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
 
     fn classify_call(&self, c: &syn::ExprCall) -> Option<NetCall> {
         let Expr::Path(p) = &*c.func else { return None };
-        let segs = self.cx.uses.resolve(&p.path);
+        let segs = self.cx.uses.resolve_shared(&p.path);
         let range = || self.cx.call_range(c);
         let first_arg = || {
             c.args
@@ -609,7 +609,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         };
         let key = (
             std::ptr::from_ref(m) as usize,
-            m.method.span().bytes().start,
+            m.method.span().byte_start(),
             None,
         );
         self.chain_memo
@@ -630,7 +630,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 if id == "self" {
                     return None;
                 }
-                let at = id.span().bytes().start;
+                let at = id.span().byte_start();
                 let b = self.scope.lookup(&id.to_string(), at)?;
                 match (b.ty, b.init) {
                     (Some(ty), _) => self.recv_of_type(ty, 0),
@@ -688,7 +688,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             }
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 if ends_with(&segs, &["Arc", "new"])
                     || ends_with(&segs, &["Box", "new"])
                     || ends_with(&segs, &["Rc", "new"])
@@ -801,7 +801,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                         return self.recv_of_type(aliased, d);
                     }
                 }
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 let (name, prefix) = segs.split_last()?;
                 Some(Recv::Type {
                     krate: foreign_root(prefix),
@@ -829,7 +829,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::Reference(r) => self.request_url(&r.expr, depth + 1),
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => {
-                    let segs = self.cx.uses.resolve(&p.path);
+                    let segs = self.cx.uses.resolve_shared(&p.path);
                     let verb = segs
                         .last()
                         .is_some_and(|l| HTTP_VERBS.contains(&l.as_str()));
@@ -871,7 +871,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         };
         let key = (
             std::ptr::from_ref(m) as usize,
-            m.method.span().bytes().start,
+            m.method.span().byte_start(),
             self.horizon.get(),
         );
         self.chain_memo
@@ -900,7 +900,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 };
                 // While a binding's initialiser is read, names in it see only
                 // the bindings before it: `let ep = ep.timeout(..)`.
-                let at = id.span().bytes().start;
+                let at = id.span().byte_start();
                 let at = self.horizon.get().map_or(at, |h| h.min(at));
                 let b = self.scope.lookup(&id.to_string(), at);
                 // `let (sender, conn) = http1::handshake(io).await?`: an
@@ -1019,7 +1019,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let client = match e {
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => {
-                    let segs = self.cx.uses.resolve(&p.path);
+                    let segs = self.cx.uses.resolve_shared(&p.path);
                     if segs.last().is_some_and(|l| l == "handshake") {
                         handshake_of(&segs)
                     } else {
@@ -1040,7 +1040,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 match root {
                     Expr::Call(c) => match &*c.func {
                         Expr::Path(p) => {
-                            let segs = self.cx.uses.resolve(&p.path);
+                            let segs = self.cx.uses.resolve_shared(&p.path);
                             if ends_with(&segs, &["Builder", "new"]) {
                                 handshake_of(&segs)
                             } else {
@@ -1088,13 +1088,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
         // A local closure that builds the request each time it is called
         // (`let build = || client.post(url).header(..); build().send()`).
         if let Some(id) = p.path.get_ident() {
-            if let Some(b) = self.scope.lookup(&id.to_string(), id.span().bytes().start) {
+            if let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_start()) {
                 if let Some(Expr::Closure(cl)) = b.init {
                     return self.kind_of(&cl.body, d);
                 }
             }
         }
-        let segs = self.cx.uses.resolve(&p.path);
+        let segs = self.cx.uses.resolve_shared(&p.path);
         let last = segs.last().map(String::as_str).unwrap_or("");
         let krate = segs.first().map(String::as_str).unwrap_or("");
         let arg = |i: usize| c.args.iter().nth(i);
@@ -1275,7 +1275,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 // `reqwest::Client::builder().timeout(..).build()`: the chain root decides.
                 if let Expr::Call(c) = &*m.receiver {
                     if let Expr::Path(p) = &*c.func {
-                        let segs = self.cx.uses.resolve(&p.path);
+                        let segs = self.cx.uses.resolve_shared(&p.path);
                         if ends_with(&segs, &["Client", "builder"])
                             || ends_with(&segs, &["ClientBuilder", "new"])
                         {
@@ -1336,7 +1336,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let Expr::Path(p) = &*c.func else {
             return false;
         };
-        let segs = self.cx.uses.resolve(&p.path);
+        let segs = self.cx.uses.resolve_shared(&p.path);
         (ends_with(&segs, &["ProviderBuilder", "new"])
             || ends_with(&segs, &["ProviderBuilder", "default"]))
             && (mentions(&segs, "alloy")
@@ -1359,7 +1359,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         match e {
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 if ends_with(&segs, &["Client", "builder"])
                     || ends_with(&segs, &["ClientBuilder", "new"])
                     || ends_with(&segs, &["AgentBuilder", "new"])
@@ -1407,7 +1407,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         {
             return self.kind_of_type_at(aliased, depth + 1);
         }
-        let segs = self.cx.uses.resolve(path);
+        let segs = self.cx.uses.resolve_shared(path);
         let last = path.segments.last();
         // Smart pointers and `State<T>` extractors wrap the client.
         if let Some(seg) = last {
@@ -1465,7 +1465,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                         };
                     }
                 }
-                if is_grpc_client_ctor(&[segs.clone(), vec!["new".into()]].concat(), self.cx) {
+                if is_grpc_client_ctor(&[segs.to_vec(), vec!["new".into()]].concat(), self.cx) {
                     return Kind::Grpc {
                         url: Value::Unknown,
                     };
@@ -1564,7 +1564,7 @@ pub fn connects_over_unix_socket(scan: &NetScan<'_, '_>, connector: &Expr) -> bo
     impl<'x> Visit<'x> for V<'_, '_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.scan.cx.uses.resolve(&p.path);
+                let segs = self.scan.cx.uses.resolve_shared(&p.path);
                 self.found |= ends_with(&segs, &["UnixStream", "connect"])
                     && matches!(
                         segs.first().map(String::as_str),
@@ -1858,7 +1858,7 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
         // Work handed to `tokio::spawn(..)` runs on its own: a loop or a
         // deadline around the spawn does not re-try or bound it.
         if let Expr::Path(p) = &*c.func {
-            let segs = self.scan.cx.uses.resolve(&p.path);
+            let segs = self.scan.cx.uses.resolve_shared(&p.path);
             if is_spawn(&segs) {
                 self.visit_expr(&c.func);
                 return;
@@ -2126,7 +2126,7 @@ pub fn typed_calls_outside(
     impl<'x> Visit<'x> for V<'_, '_, '_> {
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
             let skipped = !self.skip.is_empty() && {
-                let at = m.method.span().bytes().start;
+                let at = m.method.span().byte_start();
                 self.skip.iter().any(|r| r.contains(&at))
             };
             let bound = match &*m.receiver {
@@ -2158,7 +2158,7 @@ pub fn typed_calls_outside(
         }
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                if is_spawn(&self.scan.cx.uses.resolve(&p.path)) {
+                if is_spawn(&self.scan.cx.uses.resolve_shared(&p.path)) {
                     return;
                 }
             }
@@ -2199,7 +2199,7 @@ pub(crate) fn variant_binding(pat: &syn::Pat, scan: &NetScan<'_, '_>) -> Option<
     let syn::Pat::Ident(id) = only else {
         return None;
     };
-    let segs = scan.cx.uses.resolve(&ts.path);
+    let segs = scan.cx.uses.resolve_shared(&ts.path);
     let (variant, prefix) = segs.split_last()?;
     let ty = match prefix.last()?.as_str() {
         "Self" => scan.self_ty?.to_string(),
@@ -2280,7 +2280,7 @@ pub fn callees_outside(
     impl V<'_> {
         fn skipped(&self, span: proc_macro2::Span) -> bool {
             !self.2.is_empty() && {
-                let at = span.bytes().start;
+                let at = span.byte_start();
                 self.2.iter().any(|r| r.contains(&at))
             }
         }

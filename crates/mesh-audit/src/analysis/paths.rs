@@ -22,6 +22,19 @@ pub struct UseMap {
     globs: Vec<Vec<String>>,
     /// Re-exports of other workspace crates: path prefix → what it names.
     reexports: HashMap<String, Vec<Reexport>>,
+    /// Paths already resolved, by address (see [`UseMap::resolve`]).
+    resolved: std::cell::RefCell<HashMap<usize, ResolvedPath>>,
+}
+
+/// A memo entry: the path's segments as written (checked on every hit, so a
+/// different path at a reused address is never mistaken for it), whether
+/// the first one is an inline module's import (its answer depends on where
+/// the path sits, so it is not reused), and the answer.
+#[derive(Debug, Clone)]
+struct ResolvedPath {
+    written: Vec<String>,
+    scoped: bool,
+    full: std::rc::Rc<Vec<String>>,
 }
 
 /// An import of an inline module: the module's byte range, the full path.
@@ -45,6 +58,7 @@ impl UseMap {
             scoped,
             globs: v.globs,
             reexports: HashMap::default(),
+            resolved: Default::default(),
         }
     }
 
@@ -55,6 +69,7 @@ impl UseMap {
         if reexports.is_empty() {
             return self;
         }
+        self.resolved.get_mut().clear();
         // By first segment: a path is only compared with the re-exports of
         // the crate it starts with.
         for (prefix, target) in reexports {
@@ -114,13 +129,48 @@ impl UseMap {
     /// Expands a path's first segment through the imports; strips `::`.
     /// A path inside an inline module reads that module's imports first.
     pub fn resolve(&self, path: &syn::Path) -> Vec<String> {
-        let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        self.resolve_shared(path).to_vec()
+    }
+
+    /// The same, shared: every walk over a body resolves its call paths
+    /// again, and a path's answer is a string per segment. Kept by the
+    /// path's address for the life of the map (the file's analysis).
+    pub fn resolve_shared(&self, path: &syn::Path) -> std::rc::Rc<Vec<String>> {
+        let at = std::ptr::from_ref(path) as usize;
+        if let Some(hit) = self.resolved.borrow().get(&at) {
+            let same = hit.written.len() == path.segments.len()
+                && path
+                    .segments
+                    .iter()
+                    .zip(&hit.written)
+                    .all(|(s, w)| s.ident == w);
+            if same && !hit.scoped {
+                return hit.full.clone();
+            }
+        }
+        let written: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let scoped = written
+            .first()
+            .is_some_and(|first| self.scoped.contains_key(first));
+        let full = std::rc::Rc::new(self.resolve_uncached(path, written.clone()));
+        self.resolved.borrow_mut().insert(
+            at,
+            ResolvedPath {
+                written,
+                scoped,
+                full: full.clone(),
+            },
+        );
+        full
+    }
+
+    fn resolve_uncached(&self, path: &syn::Path, mut segs: Vec<String>) -> Vec<String> {
         if let Some(in_module) = segs.first().and_then(|first| self.scoped.get(first)) {
             // The path's first token: `Spanned::span()` would print the whole
             // path into a token stream to join its spans.
             let at = match &path.leading_colon {
-                Some(colon) => colon.spans[0].bytes().start,
-                None => path.segments[0].ident.span().bytes().start,
+                Some(colon) => colon.spans[0].byte_start(),
+                None => path.segments[0].ident.span().byte_start(),
             };
             // The innermost module holding the path.
             let full = in_module
@@ -253,7 +303,7 @@ fn item_mod_bytes(m: &syn::ItemMod) -> Range<usize> {
         (None, Some(semi)) => semi.span,
         (None, None) => m.ident.span(),
     };
-    start.bytes().start..end.bytes().end
+    start.byte_start()..end.byte_end()
 }
 
 impl<'ast> Visit<'ast> for UseCollector {
@@ -327,11 +377,14 @@ mod tests {
         .unwrap();
         let uses = UseMap::new(&file);
         let p: syn::Path = syn::parse_str("deadline").unwrap();
-        assert_eq!(uses.resolve(&p), ["tokio", "time", "timeout"]);
+        assert_eq!(uses.resolve_shared(&p), ["tokio", "time", "timeout"]);
         let p: syn::Path = syn::parse_str("net::TcpListener").unwrap();
-        assert_eq!(uses.resolve(&p), ["std", "net", "TcpListener"]);
+        assert_eq!(uses.resolve_shared(&p), ["std", "net", "TcpListener"]);
         let p: syn::Path = syn::parse_str("Ipv4Addr::LOCALHOST").unwrap();
-        assert_eq!(uses.resolve(&p), ["std", "net", "Ipv4Addr", "LOCALHOST"]);
+        assert_eq!(
+            uses.resolve_shared(&p),
+            ["std", "net", "Ipv4Addr", "LOCALHOST"]
+        );
         assert!(uses.imports_from("actix_web"));
     }
 
@@ -353,7 +406,7 @@ mod tests {
             }
         }
         P(&mut paths).visit_file(&file);
-        let resolved: Vec<Vec<String>> = paths.iter().map(|p| uses.resolve(p)).collect();
+        let resolved: Vec<Vec<String>> = paths.iter().map(|p| uses.resolve_shared(p)).collect();
         assert_eq!(
             resolved,
             [

@@ -169,11 +169,11 @@ impl<'a> LoopRef<'a> {
     }
     fn bytes(&self) -> Range<usize> {
         let start = match self {
-            LoopRef::Loop(l) => l.loop_token.span.bytes().start,
-            LoopRef::While(l) => l.while_token.span.bytes().start,
-            LoopRef::For(l) => l.for_token.span.bytes().start,
+            LoopRef::Loop(l) => l.loop_token.span.byte_start(),
+            LoopRef::While(l) => l.while_token.span.byte_start(),
+            LoopRef::For(l) => l.for_token.span.byte_start(),
         };
-        start..self.body().brace_token.span.close().bytes().end
+        start..self.body().brace_token.span.close().byte_end()
     }
 }
 
@@ -206,9 +206,9 @@ impl<'e> Visit<'e> for LoopCollector<'_, 'e, '_> {
                 .path
                 .segments
                 .first()
-                .map(|s| s.ident.span().bytes().start)
+                .map(|s| s.ident.span().byte_start())
                 .unwrap_or(0);
-            let end = mac.delimiter.span().close().bytes().end;
+            let end = mac.delimiter.span().close().byte_end();
             self.invocation = Some(cx.lines.range(start..end.max(start)));
         }
         for s in cx.macros.stmts(mac) {
@@ -1171,7 +1171,7 @@ fn reads_user_input(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.0.uses.resolve(&p.path);
+                let segs = self.0.uses.resolve_shared(&p.path);
                 let krate = segs.first().map(String::as_str).unwrap_or("");
                 self.1 |= ends_with(&segs, &["io", "stdin"])
                     || matches!(krate, "dialoguer" | "inquire" | "rpassword" | "rustyline");
@@ -1351,7 +1351,7 @@ fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
                 if let (Some(id), syn::Lit::Int(i)) = (p.path.get_ident(), &l.lit) {
                     if let Ok(step) = i.base10_parse::<i128>() {
                         self.0
-                            .push((id.to_string(), sign * step, b.span().bytes().start));
+                            .push((id.to_string(), sign * step, b.span().byte_start()));
                     }
                 }
             }
@@ -1372,7 +1372,7 @@ fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
                         if let syn::Lit::Int(i) = &l.lit {
                             if let Ok(step) = i.base10_parse::<i128>() {
                                 self.0
-                                    .push((id.to_string(), sign * step, a.span().bytes().start));
+                                    .push((id.to_string(), sign * step, a.span().byte_start()));
                             }
                         }
                     }
@@ -1594,7 +1594,7 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
             let exits = block_always_exits(&i.then_branch);
             if exits && self.counts(&i.cond) {
                 self.out
-                    .push((i.cond.span().bytes().start, &i.cond, true, None));
+                    .push((i.cond.span().byte_start(), &i.cond, true, None));
             }
             syn::visit::visit_expr_if(self, i);
         }
@@ -1622,7 +1622,7 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
                             continue;
                         };
                         let keeps_going = b.value != always_exits(&a.body);
-                        let at = cond.span().bytes().start;
+                        let at = cond.span().byte_start();
                         if keeps_going
                             && self.counts(cond)
                             && !self.out.iter().any(|(x, ..)| *x == at)
@@ -1641,15 +1641,15 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
                     continue;
                 }
                 if always_exits(&a.body) {
-                    guards.push((g.span().bytes().start, g, true));
+                    guards.push((g.span().byte_start(), g, true));
                 } else if m.arms[idx + 1..]
                     .iter()
                     .any(|b| is_failure_pat(arm_parts(b).0) && always_exits(&b.body))
                 {
-                    guards.push((g.span().bytes().start, g, false));
+                    guards.push((g.span().byte_start(), g, false));
                 }
             }
-            let group = (guards.len() > 1).then(|| m.match_token.span.bytes().start);
+            let group = (guards.len() > 1).then(|| m.match_token.span.byte_start());
             self.out.extend(
                 guards
                     .into_iter()
@@ -1764,7 +1764,7 @@ fn sleeps(scan: &NetScan<'_, '_>, body: &syn::Block) -> Vec<Option<u128>> {
 fn stepped_delay(scan: &NetScan<'_, '_>, body: &syn::Block, arg: &Expr) -> Option<u128> {
     let Expr::Path(p) = arg else { return None };
     let id = p.path.get_ident()?;
-    let at = id.span().bytes().start;
+    let at = id.span().byte_start();
     struct Steps<'x> {
         name: &'x syn::Ident,
         before: usize,
@@ -1778,7 +1778,7 @@ fn stepped_delay(scan: &NetScan<'_, '_>, body: &syn::Block, arg: &Expr) -> Optio
                 _ => None,
             };
             if let (Some(add), Expr::Path(p)) = (add, &*b.left) {
-                if p.path.is_ident(self.name) && b.span().bytes().start < self.before {
+                if p.path.is_ident(self.name) && b.span().byte_start() < self.before {
                     self.out.push((add, &b.right));
                 }
             }
@@ -1794,7 +1794,7 @@ fn stepped_delay(scan: &NetScan<'_, '_>, body: &syn::Block, arg: &Expr) -> Optio
     };
     // Only the steps of the loop body itself (not a `let` of that name in it).
     let body_bytes =
-        body.brace_token.span.open().bytes().start..body.brace_token.span.close().bytes().end;
+        body.brace_token.span.open().byte_start()..body.brace_token.span.close().byte_end();
     let binding = scan.scope.binding_at(id)?;
     if body_bytes.contains(&binding.at) {
         return None;
@@ -1943,7 +1943,7 @@ fn sleep_args<'c>(cx: &'c FileCtx<'_>, body: &'c syn::Block) -> Vec<&'c Expr> {
     impl<'c> Visit<'c> for V<'c, '_> {
         fn visit_expr_call(&mut self, c: &'c syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 if ends_with(&segs, &["sleep"])
                     || ends_with(&segs, &["delay_for"])
                     || ends_with(&segs, &["Timer", "after"])
@@ -2068,7 +2068,7 @@ struct DeadlineFinder<'s, 'e, 'a, 'b> {
 impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
     fn visit_expr_call(&mut self, c: &'b syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            let segs = self.scan.cx.uses.resolve(&p.path);
+            let segs = self.scan.cx.uses.resolve_shared(&p.path);
             if is_timeout_fn(&segs) && c.args.len() == 2 {
                 let fut = &c.args[1];
                 // `timeout_at(Instant::now() + d, fut)`: the deadline is `d`
@@ -2132,7 +2132,7 @@ fn from_now<'x>(scan: &NetScan<'_, '_>, e: &'x Expr) -> Option<&'x Expr> {
     }
     let Expr::Call(c) = &*b.left else { return None };
     let Expr::Path(p) = &*c.func else { return None };
-    let segs = scan.cx.uses.resolve(&p.path);
+    let segs = scan.cx.uses.resolve_shared(&p.path);
     (c.args.is_empty() && ends_with(&segs, &["Instant", "now"])).then_some(&*b.right)
 }
 
@@ -2319,7 +2319,7 @@ impl<'a> Visit<'a> for Signals {
             _ => None,
         };
         if let Some(t) = token {
-            self.out.push((m.method.span().bytes().start, t));
+            self.out.push((m.method.span().byte_start(), t));
         }
         syn::visit::visit_expr_method_call(self, m);
     }
@@ -2329,7 +2329,7 @@ impl<'a> Visit<'a> for Signals {
             let at = p
                 .segments
                 .first()
-                .map(|s| s.ident.span().bytes().start)
+                .map(|s| s.ident.span().byte_start())
                 .unwrap_or(0);
             self.out.push((at, t));
         }
@@ -2340,7 +2340,7 @@ impl<'a> Visit<'a> for Signals {
             for (num, other) in [(&*b.right, &*b.left), (&*b.left, &*b.right)] {
                 if let Expr::Lit(l) = num {
                     if let Some(t) = retriable_code(&l.lit).filter(|_| reads_status_number(other)) {
-                        self.out.push((l.lit.span().bytes().start, t));
+                        self.out.push((l.lit.span().byte_start(), t));
                     }
                 }
             }
@@ -2359,7 +2359,7 @@ impl<'a> Visit<'a> for Signals {
                         Pat::Or(o) => pats.extend(o.cases.iter()),
                         Pat::Lit(l) => {
                             if let Some(t) = retriable_code(&l.lit) {
-                                self.out.push((l.lit.span().bytes().start, t));
+                                self.out.push((l.lit.span().byte_start(), t));
                             }
                         }
                         _ => {}
@@ -2899,7 +2899,7 @@ fn fan_out_ranges(
     impl<'x> Visit<'x> for V<'_, '_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 // Also through a re-export (`crate::futures03::future::join_all`).
                 let joins = segs.len() >= 2
                     && segs[..segs.len() - 1]
@@ -3463,7 +3463,7 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
     impl<'x> Visit<'x> for V<'_, '_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 let last = segs.last().map(String::as_str).unwrap_or("");
                 let krate = segs.first().map(String::as_str).unwrap_or("");
                 let n = segs.len();
@@ -3499,7 +3499,7 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
                     let callee = Callee {
                         name: name.ident.to_string(),
                         via_self: p.path.segments.first().is_some_and(|s| s.ident == "Self"),
-                        path: segs.clone(),
+                        path: segs.to_vec(),
                     };
                     for (j, a) in c.args.iter().enumerate() {
                         if let Some(p) = (self.param_in)(a) {
@@ -3586,7 +3586,7 @@ fn is_again_policy(cx: &FileCtx<'_>, lets: &[(String, &Expr)], e: &Expr, depth: 
             let Expr::Path(p) = &*c.func else {
                 return false;
             };
-            let segs = cx.uses.resolve(&p.path);
+            let segs = cx.uses.resolve_shared(&p.path);
             if is_again(&segs) {
                 return true;
             }
@@ -3598,7 +3598,7 @@ fn is_again_policy(cx: &FileCtx<'_>, lets: &[(String, &Expr)], e: &Expr, depth: 
                 .filter(|f| f.self_ty.is_none() && f.name == *name)
                 .map(|f| match &f.sig.output {
                     syn::ReturnType::Type(_, ty) => match &**ty {
-                        syn::Type::Path(tp) => is_again(&cx.uses.resolve(&tp.path)),
+                        syn::Type::Path(tp) => is_again(&cx.uses.resolve_shared(&tp.path)),
                         _ => false,
                     },
                     syn::ReturnType::Default => false,
@@ -3654,7 +3654,7 @@ fn names_a_helper(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 if segs.last().is_some_and(|n| self.helper(n)) {
                     self.found = true;
                 }
@@ -3699,7 +3699,7 @@ impl HelperCalls<'_, '_, '_> {
                 .path
                 .get_ident()
                 .is_some_and(|id| scan.scope.binding_at(id).is_some());
-            let segs = scan.cx.uses.resolve(&p.path);
+            let segs = scan.cx.uses.resolve_shared(&p.path);
             if let (false, Some(name)) = (bound, segs.last()) {
                 if let Some(n) = scan.cx.index.net_of_path(&segs, self.module, scan.self_ty) {
                     calls.push(NetCall {
@@ -3805,7 +3805,7 @@ impl<'x> Visit<'x> for HelperCalls<'_, '_, '_> {
             })
         };
         if let Expr::Path(p) = &*c.func {
-            let segs = cx.uses.resolve(&p.path);
+            let segs = cx.uses.resolve_shared(&p.path);
             if !helper_name(&segs) {
                 syn::visit::visit_expr_call(self, c);
                 return;
@@ -3820,8 +3820,8 @@ impl<'x> Visit<'x> for HelperCalls<'_, '_, '_> {
                     .map(|s| s.ident.to_string())
                     .collect::<Vec<_>>()
                     .join("::");
-                let start = c.func.span().bytes().start;
-                let end = c.paren_token.span.close().bytes().end;
+                let start = c.func.span().byte_start();
+                let end = c.paren_token.span.close().byte_end();
                 self.report(name, &fns, &args, cx.call_range(c), start..end.max(start));
             }
         }
@@ -3857,8 +3857,8 @@ impl<'x> Visit<'x> for HelperCalls<'_, '_, '_> {
             let fns = cx.index.methods_of(&ty, &m.method.to_string());
             if fns.iter().any(|f| !f.helper.loops.is_empty()) {
                 let args: Vec<&Expr> = m.args.iter().collect();
-                let start = m.method.span().bytes().start;
-                let end = m.paren_token.span.close().bytes().end;
+                let start = m.method.span().byte_start();
+                let end = m.paren_token.span.close().byte_end();
                 self.report(
                     format!("{}.{}", expr_text(recv), m.method),
                     &fns,

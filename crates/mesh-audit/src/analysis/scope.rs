@@ -301,7 +301,7 @@ impl<'a> FnScope<'a> {
         ty: Option<&'a Type>,
         end: Option<usize>,
     ) {
-        let at = ident.span().bytes().start;
+        let at = ident.span().byte_start();
         let end = end.unwrap_or(at);
         self.bindings
             .entry(ident.to_string())
@@ -323,7 +323,7 @@ impl<'a> FnScope<'a> {
     /// The binding a use of `ident` refers to: the last one of its name
     /// that starts before it.
     pub fn binding_at(&self, ident: &syn::Ident) -> Option<Binding<'a>> {
-        self.lookup(&ident.to_string(), ident.span().bytes().start)
+        self.lookup(&ident.to_string(), ident.span().byte_start())
     }
 
     /// The traits a generic type parameter of the function is bound by.
@@ -349,7 +349,7 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
             return;
         }
         let init = l.init.as_ref().map(|i| &*i.expr);
-        let end = Some(l.semi_token.span.bytes().end);
+        let end = Some(l.semi_token.span.byte_end());
         match &l.pat {
             Pat::Ident(pi) => self.scope.push(&pi.ident, init, None, end),
             Pat::Type(pt) => {
@@ -365,7 +365,7 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
                                 .tuple_elems
                                 .entry(pi.ident.to_string())
                                 .or_default()
-                                .push((pi.ident.span().bytes().start, init, i));
+                                .push((pi.ident.span().byte_start(), init, i));
                         }
                     }
                 }

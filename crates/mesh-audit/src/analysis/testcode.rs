@@ -118,17 +118,17 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
                 .find(|a| matches!(a.style, syn::AttrStyle::Outer));
             if let (Some(first), Some(end)) = (first_outer, end) {
                 self.out
-                    .push(first.pound_token.span.bytes().start..end.bytes().end);
+                    .push(first.pound_token.span.byte_start()..end.byte_end());
                 return true;
             }
             let ts = tokens.to_token_stream();
             let mut it = ts.into_iter();
             if let Some(first) = it.next() {
-                let start = first.span().bytes().start;
+                let start = first.span().byte_start();
                 let end = it
                     .last()
-                    .map(|t| t.span().bytes().end)
-                    .unwrap_or(first.span().bytes().end);
+                    .map(|t| t.span().byte_end())
+                    .unwrap_or(first.span().byte_end());
                 self.out.push(start..end);
             }
             true

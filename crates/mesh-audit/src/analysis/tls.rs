@@ -306,7 +306,7 @@ enum Base {
 }
 
 fn call_key(c: &syn::ExprCall) -> usize {
-    c.paren_token.span.open().bytes().start
+    c.paren_token.span.open().byte_start()
 }
 
 /// The configuration a value is, with wrappers (`&`, `?`, `.await`,
@@ -332,7 +332,7 @@ fn peel<'x>(e: &'x Expr, cx: &FileCtx<'_>) -> &'x Expr {
             Expr::MethodCall(m) if m.method == "expect" => &m.receiver,
             Expr::Call(c) if c.args.len() == 1 => {
                 let Expr::Path(p) = &*c.func else { return e };
-                let segs = cx.uses.resolve(&p.path);
+                let segs = cx.uses.resolve_shared(&p.path);
                 if ends_with(&segs, &["Arc", "new"])
                     || ends_with(&segs, &["Box", "new"])
                     || ends_with(&segs, &["Some"])
@@ -470,7 +470,7 @@ impl<'a> Visit<'a> for Finder<'_, '_, 'a> {
         };
         if let (Some(id), Some(init)) = (ident, &l.init) {
             if let Some(Base::Call(k)) = self.base_of(&init.expr) {
-                self.pending.insert(k, id.span().bytes().start);
+                self.pending.insert(k, id.span().byte_start());
             }
         }
         syn::visit::visit_local(self, l);
@@ -478,7 +478,7 @@ impl<'a> Visit<'a> for Finder<'_, '_, 'a> {
 
     fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            let segs = self.cx().uses.resolve(&p.path);
+            let segs = self.cx().uses.resolve_shared(&p.path);
             if segs.iter().any(|s| {
                 matches!(
                     s.as_str(),
@@ -605,7 +605,7 @@ fn names_path(e: &Expr, cx: &FileCtx<'_>, name: &[&str]) -> bool {
     }
     impl<'v> Visit<'v> for V<'_, '_> {
         fn visit_path(&mut self, p: &'v syn::Path) {
-            let segs = self.cx.uses.resolve(p);
+            let segs = self.cx.uses.resolve_shared(p);
             if segs.iter().any(|s| self.name.contains(&s.as_str())) {
                 self.found = true;
             }
@@ -771,14 +771,14 @@ fn public_roots(e: &Expr, w: &Where<'_, '_>, depth: u32) -> bool {
                     unwrapped_by_let_else(w.body, id).is_some_and(|i| public_roots(i, w, depth + 1))
                 }
             },
-            None => from_public(&cx.uses.resolve(&p.path)),
+            None => from_public(&cx.uses.resolve_shared(&p.path)),
         },
         Expr::MethodCall(m) => public_roots(&m.receiver, w, depth + 1),
         Expr::Call(call) => {
             let Expr::Path(p) = &*call.func else {
                 return false;
             };
-            let segs = cx.uses.resolve(&p.path);
+            let segs = cx.uses.resolve_shared(&p.path);
             if from_public(&segs) {
                 return true;
             }
@@ -829,7 +829,7 @@ fn names_public_roots_only(body: &syn::Block, cx: &FileCtx<'_>) -> bool {
     }
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_path(&mut self, p: &'x syn::Path) {
-            let segs = self.cx.uses.resolve(p);
+            let segs = self.cx.uses.resolve_shared(p);
             if segs
                 .first()
                 .is_some_and(|k| PUBLIC_ROOT_CRATES.contains(&k.as_str()))
@@ -874,7 +874,7 @@ fn made_in_crate(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) ->
         },
         Expr::Call(c) => {
             let Expr::Path(p) = &*c.func else { return true };
-            let segs = cx.uses.resolve(&p.path);
+            let segs = cx.uses.resolve_shared(&p.path);
             if creation(&segs, cx).is_some() {
                 return true;
             }
@@ -912,7 +912,7 @@ fn names_any_crate(cx: &FileCtx<'_>, crates: &[&str]) -> bool {
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 let function = segs
                     .last()
                     .is_some_and(|f| f.starts_with(|ch: char| ch.is_ascii_lowercase()));
@@ -974,7 +974,11 @@ pub fn file_own_protocol_tls(cx: &FileCtx<'_>) -> Option<&'static str> {
                 // A resolved path's last segment is the written one unless
                 // an import or re-export supplies it.
                 let hit = if self.imported {
-                    self.cx.uses.resolve(p).last().is_some_and(|s| review(s))
+                    self.cx
+                        .uses
+                        .resolve_shared(p)
+                        .last()
+                        .is_some_and(|s| review(s))
                 } else {
                     p.segments
                         .last()
@@ -1039,7 +1043,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         // reqwest: one configuration per builder, at its first TLS method.
         let mut seen: Vec<Base> = Vec::new();
         let mut sorted = reqwest;
-        sorted.sort_by_key(|(_, m)| m.method.span().bytes().start);
+        sorted.sort_by_key(|(_, m)| m.method.span().byte_start());
         for (b, m) in sorted {
             if seen.contains(&b) {
                 if let Some(c) = creations.iter_mut().find(|c| {

@@ -252,7 +252,7 @@ impl<'c, 'a> File<'c, 'a> {
         let scopes = cx.fn_scopes();
         let test_fn: Vec<bool> = fns
             .iter()
-            .map(|f| in_regions(&regions, f.body.brace_token.span.open().bytes().start))
+            .map(|f| in_regions(&regions, f.body.brace_token.span.open().byte_start()))
             .collect();
 
         struct Collect<'a> {
@@ -385,7 +385,7 @@ impl<'c, 'a> File<'c, 'a> {
                 let Expr::Path(p) = &*c.func else {
                     return Value::Unknown;
                 };
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 let last = segs.last().map(String::as_str).unwrap_or("");
                 if c.args.len() == 1
                     && matches!(last, "Some" | "new" | "from")
@@ -542,7 +542,7 @@ fn expr_start(e: &Expr) -> usize {
     e.to_token_stream()
         .into_iter()
         .next()
-        .map(|t| t.span().bytes().start)
+        .map(|t| t.span().byte_start())
         .unwrap_or(0)
 }
 
@@ -910,7 +910,7 @@ fn guards_local_io(file: &File<'_, '_>, impl_fns: &[usize]) -> bool {
     impl<'x> Visit<'x> for Fs<'_, '_> {
         fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
             if let Expr::Path(p) = &*c.func {
-                let segs = self.cx.uses.resolve(&p.path);
+                let segs = self.cx.uses.resolve_shared(&p.path);
                 let fs_module = segs.len() >= 3
                     && matches!(segs[0].as_str(), "std" | "tokio" | "async_std")
                     && segs[1] == "fs";
@@ -968,7 +968,7 @@ fn guards_trip(
         fn visit_item(&mut self, _: &'a syn::Item) {}
     }
     let mut f = Find {
-        at: cmp.span().bytes().start,
+        at: cmp.span().byte_start(),
         found: None,
     };
     f.visit_block(body);
@@ -1075,7 +1075,7 @@ fn mentions_counter(shape: &Shape, scope: &FnScope<'_>, e: &Expr, depth: u32) ->
                         } else if self.depth < 3 {
                             if let Some(init) = self
                                 .scope
-                                .lookup(&name, id.span().bytes().start)
+                                .lookup(&name, id.span().byte_start())
                                 .and_then(|b| b.init)
                             {
                                 self.hit =
@@ -1689,7 +1689,7 @@ impl<'a> ChainVisitor<'_, '_, 'a> {
             return None;
         };
         let cx = self.file.cx;
-        let segs = cx.uses.resolve(&fp.path);
+        let segs = cx.uses.resolve_shared(&fp.path);
         let n = segs.len();
         let ctor = segs.last()?.as_str();
         let ty = if n >= 2 { segs[n - 2].as_str() } else { "" };

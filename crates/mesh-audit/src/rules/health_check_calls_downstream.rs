@@ -237,9 +237,10 @@ impl<'x> Visit<'x> for Registrations<'_, '_, '_> {
             e = &inner.receiver;
         }
         if let Expr::Call(c) = e {
-            let start = c.paren_token.span.open().bytes().start;
+            let start = c.paren_token.span.open().byte_start();
             if let Expr::Path(p) = &*c.func {
-                if !self.seen_roots.contains(&start) && is_route_fn(&self.cx.uses.resolve(&p.path))
+                if !self.seen_roots.contains(&start)
+                    && is_route_fn(&self.cx.uses.resolve_shared(&p.path))
                 {
                     self.seen_roots.push(start);
                     if let Some(route) = self.health_str(c.args.first()) {
@@ -350,7 +351,7 @@ impl StoreCalls<'_, '_, '_> {
         let Expr::Path(p) = &*c.func else {
             return false;
         };
-        let segs = self.scan.cx.uses.resolve(&p.path);
+        let segs = self.scan.cx.uses.resolve_shared(&p.path);
         segs.first().is_some_and(|s| s == "sea_orm")
             && segs.len() >= 2
             && segs[segs.len() - 2] == "Statement"
@@ -383,7 +384,7 @@ impl<'x> Visit<'x> for StoreCalls<'_, '_, '_> {
                 }
                 if let Expr::Call(c) = root {
                     if let Expr::Path(p) = &*c.func {
-                        let segs = self.scan.cx.uses.resolve(&p.path);
+                        let segs = self.scan.cx.uses.resolve_shared(&p.path);
                         if (ends_with(&segs, &["redis", "cmd"])
                             || ends_with(&segs, &["redis", "pipe"]))
                             && method.starts_with("query")

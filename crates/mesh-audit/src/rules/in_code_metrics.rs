@@ -155,7 +155,7 @@ impl Installs<'_, '_, '_> {
 impl<'x> Visit<'x> for Installs<'_, '_, '_> {
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            let segs = self.cx.uses.resolve(&p.path);
+            let segs = self.cx.uses.resolve_shared(&p.path);
             if let Some((krate, ty)) = LAYERS
                 .iter()
                 .find(|(k, t)| segs.first().is_some_and(|f| f == k) && mentions(&segs, t))
@@ -240,7 +240,7 @@ impl<'x> Visit<'x> for BodyFacts<'_, '_> {
     }
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            let segs = self.cx.uses.resolve(&p.path);
+            let segs = self.cx.uses.resolve_shared(&p.path);
             if ends_with(&segs, &["Instant", "now"]) {
                 self.timed = true;
             }
@@ -249,7 +249,7 @@ impl<'x> Visit<'x> for BodyFacts<'_, '_> {
     }
     fn visit_macro(&mut self, mac: &'x syn::Macro) {
         let name = macro_name(mac);
-        let segs = self.cx.uses.resolve(&mac.path);
+        let segs = self.cx.uses.resolve_shared(&mac.path);
         let from_metrics = mentions(&segs, "metrics") || self.cx.uses.imports_from("metrics");
         match name.as_str() {
             "histogram" if from_metrics => self.metric = Some("histogram"),

@@ -363,7 +363,7 @@ impl<'a> Mutations<'a> {
                                     if let Some(id) = p.path.get_ident() {
                                         self.0.push((
                                             id.to_string(),
-                                            id.span().bytes().start,
+                                            id.span().byte_start(),
                                             field.to_string(),
                                             Some(&a.right),
                                         ));
@@ -376,7 +376,7 @@ impl<'a> Mutations<'a> {
                                 if let Some(id) = p.path.get_ident() {
                                     self.0.push((
                                         id.to_string(),
-                                        id.span().bytes().start,
+                                        id.span().byte_start(),
                                         m.method.to_string(),
                                         m.args.first(),
                                     ));
@@ -464,7 +464,7 @@ fn resolve_call(cx: &FileCtx<'_>, e: &Expr) -> Option<Vec<String>> {
 }
 
 fn method_key(m: &syn::ExprMethodCall) -> usize {
-    m.method.span().bytes().start
+    m.method.span().byte_start()
 }
 
 impl<'e, 'a> Finder<'_, 'e, 'a> {
@@ -473,8 +473,8 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
     }
 
     fn call_range(&self, c: &syn::ExprCall) -> TextRange {
-        let start = c.func.span().bytes().start;
-        let end = c.paren_token.span.close().bytes().end;
+        let start = c.func.span().byte_start();
+        let end = c.paren_token.span.close().byte_end();
         self.scan.cx.lines.range(start..end.max(start))
     }
 
@@ -504,7 +504,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             Expr::Path(p) => {
                 if let Some(id) = p.path.get_ident() {
                     let name = id.to_string();
-                    let at = id.span().bytes().start;
+                    let at = id.span().byte_start();
                     if let Some(b) = self.scan.scope.lookup(&name, at) {
                         let mut pol = match (b.init, b.ty) {
                             (Some(init), _) => self.policy_of(init, d),
@@ -525,7 +525,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                         return pol;
                     }
                 }
-                let segs = cx.uses.resolve(&p.path);
+                let segs = cx.uses.resolve_shared(&p.path);
                 let last = segs.last().map(String::as_str).unwrap_or("");
                 if last == "NoDelay"
                     && (self.facts.uses("retry") || segs.first().is_some_and(|s| s == "retry"))
@@ -562,7 +562,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 _ => Policy::default(),
             },
             Expr::Struct(s) => {
-                let segs = cx.uses.resolve(&s.path);
+                let segs = cx.uses.resolve_shared(&s.path);
                 if !self.is_policy_path(&segs, "ExponentialBackoff") {
                     return Policy::default();
                 }
@@ -592,7 +592,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 let Expr::Path(p) = &*c.func else {
                     return Policy::default();
                 };
-                let segs = cx.uses.resolve(&p.path);
+                let segs = cx.uses.resolve_shared(&p.path);
                 // A function of this file that builds the policy
                 // (`fn backoff_policy() -> ExponentialBuilder { .. }`).
                 if let ([name], true) = (segs.as_slice(), c.args.is_empty()) {
@@ -734,7 +734,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                     .path
                     .get_ident()
                     .is_some_and(|id| self.scan.scope.binding_at(id).is_some());
-                let segs = self.scan.cx.uses.resolve(&p.path);
+                let segs = self.scan.cx.uses.resolve_shared(&p.path);
                 if let (false, Some(name)) = (bound, segs.last()) {
                     let found = self.scan.cx.index.net_of_path(
                         &segs,
@@ -793,7 +793,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         match strip(e) {
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => {
-                    let segs = cx.uses.resolve(&p.path);
+                    let segs = cx.uses.resolve_shared(&p.path);
                     agreed(cx.index.fns_at_path(&segs, &cx.module, self.scan.self_ty))
                 }
                 _ => None,
@@ -826,7 +826,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         if !c.args.iter().any(is_operation) {
             return;
         }
-        let segs = cx.uses.resolve(&p.path);
+        let segs = cx.uses.resolve_shared(&p.path);
         let fns = cx.index.fns_at_path(&segs, &cx.module, self.scan.self_ty);
         let args: Vec<&Expr> = c.args.iter().collect();
         let range = self.call_range(c);
@@ -858,8 +858,8 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             }
         }
         let args: Vec<&Expr> = m.args.iter().collect();
-        let start = m.method.span().bytes().start;
-        let end = m.paren_token.span.close().bytes().end;
+        let start = m.method.span().byte_start();
+        let end = m.paren_token.span.close().byte_end();
         let range = cx.lines.range(start..end.max(start));
         self.report_helper(range, &fns, &args, &chain);
     }
@@ -947,7 +947,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
     fn call(&mut self, c: &syn::ExprCall) {
         let cx = self.cx();
         let Expr::Path(p) = &*c.func else { return };
-        let segs = cx.uses.resolve(&p.path);
+        let segs = cx.uses.resolve_shared(&p.path);
         let last = segs.last().map(String::as_str).unwrap_or("");
         let arg = |i: usize| c.args.iter().nth(i);
         let facts = self.facts;
@@ -1000,7 +1000,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         }
         // tryhard::retry_fn(op) without a chain (a chain is read from its outer end).
         if facts.names_crate(&segs, "tryhard") && matches!(last, "retry_fn") {
-            let key = c.func.span().bytes().start;
+            let key = c.func.span().byte_start();
             if !self.chains_seen.contains(&key) {
                 if let Some(op) = arg(0) {
                     self.report_op(self.call_range(c), "tryhard", Policy::default(), op);
@@ -1016,7 +1016,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             )
         {
             let pol = arg(0).map(|a| self.policy_of(a, 0)).unwrap_or_default();
-            let dest = self.middleware_client_dest(c.func.span().bytes().start);
+            let dest = self.middleware_client_dest(c.func.span().byte_start());
             self.out.push(Found {
                 range: self.call_range(c),
                 lib: "reqwest-retry",
@@ -1191,7 +1191,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         match strip(e) {
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
-                let segs = self.scan.cx.uses.resolve(&p.path);
+                let segs = self.scan.cx.uses.resolve_shared(&p.path);
                 let last = segs.last()?.as_str();
                 if azure_type(&segs, &["RetryOptions"]) {
                     return match last {
@@ -1225,7 +1225,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             }
             // `ExponentialRetryOptions { max_retries: 5, ..Default::default() }`
             Expr::Struct(st) => {
-                let segs = self.scan.cx.uses.resolve(&st.path);
+                let segs = self.scan.cx.uses.resolve_shared(&st.path);
                 let name = segs.last()?.as_str();
                 if !matches!(name, "ExponentialRetryOptions" | "FixedRetryOptions") {
                     return None;
@@ -1277,7 +1277,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         let id = p.path.get_ident()?;
         self.scan
             .scope
-            .lookup(&id.to_string(), id.span().bytes().start)?
+            .lookup(&id.to_string(), id.span().byte_start())?
             .init
     }
 
@@ -1294,7 +1294,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         }
         match strip(e) {
             Expr::Struct(s) => {
-                let segs = cx.uses.resolve(&s.path);
+                let segs = cx.uses.resolve_shared(&s.path);
                 if segs.last().map(String::as_str) != Some("RetryConfig") {
                     return None;
                 }
@@ -1327,7 +1327,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             }
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
-                let segs = cx.uses.resolve(&p.path);
+                let segs = cx.uses.resolve_shared(&p.path);
                 let [name] = segs.as_slice() else { return None };
                 let returns = cx.fn_return_type(name).and_then(type_name)?;
                 (returns == "RetryConfig").then(|| Policy {
@@ -1356,7 +1356,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                 if p.path.is_ident("Some") {
                     return self.aws_retry_config(c.args.first()?, depth + 1);
                 }
-                let segs = self.scan.cx.uses.resolve(&p.path);
+                let segs = self.scan.cx.uses.resolve_shared(&p.path);
                 let n = segs.len();
                 if n < 2 || segs[n - 2] != "RetryConfig" {
                     return None;
@@ -1430,11 +1430,11 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         };
         let Expr::Call(c) = root else { return };
         let Expr::Path(p) = &*c.func else { return };
-        let segs = self.scan.cx.uses.resolve(&p.path);
+        let segs = self.scan.cx.uses.resolve_shared(&p.path);
         // tryhard::retry_fn(op).retries(3).exponential_backoff(d)
         if self.facts.names_crate(&segs, "tryhard") && segs.last().is_some_and(|s| s == "retry_fn")
         {
-            self.chains_seen.insert(c.func.span().bytes().start);
+            self.chains_seen.insert(c.func.span().byte_start());
             let mut pol = Policy {
                 known: true,
                 ..Policy::default()
@@ -1506,7 +1506,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         match strip(e) {
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
-                let segs = cx.uses.resolve(&p.path);
+                let segs = cx.uses.resolve_shared(&p.path);
                 let tower = segs[0] == "tower" || segs.len() == 2 && self.facts.uses("tower");
                 // tower's own, or the crate's copy of it.
                 let own_copy = segs.len() >= 2
@@ -1571,7 +1571,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
             Expr::Try(t) => self.is_channel(&t.expr, d),
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => {
-                    let segs = cx.uses.resolve(&p.path);
+                    let segs = cx.uses.resolve_shared(&p.path);
                     segs.len() >= 2 && named(Some(segs[segs.len() - 2].clone()))
                 }
                 _ => false,
@@ -1605,8 +1605,8 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         impl<'a> Visit<'a> for Lets<'a> {
             fn visit_local(&mut self, l: &'a syn::Local) {
                 if let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
-                    let start = init.expr.span().bytes().start;
-                    let end = l.semi_token.span.bytes().end;
+                    let start = init.expr.span().byte_start();
+                    let end = l.semi_token.span.byte_end();
                     self.0.push((pi.ident.to_string(), start..end));
                 }
                 syn::visit::visit_local(self, l);

@@ -808,7 +808,7 @@ impl MethodDeadlines<'_, '_, '_> {
         let Some(Expr::Path(p)) = root.map(|c| &*c.func) else {
             return;
         };
-        let segs = cx.uses.resolve(&p.path);
+        let segs = cx.uses.resolve_shared(&p.path);
         let options = segs.first().is_some_and(|k| k == "object_store")
             && (ends_with(&segs, &["ClientOptions", "new"])
                 || ends_with(&segs, &["ClientOptions", "default"]));
@@ -848,7 +848,7 @@ impl MethodDeadlines<'_, '_, '_> {
                 }
                 Expr::Call(c) => {
                     let Expr::Path(p) = &*c.func else { return None };
-                    let segs = cx.uses.resolve(&p.path);
+                    let segs = cx.uses.resolve_shared(&p.path);
                     let ty = segs.len().checked_sub(2).map(|i| segs[i].as_str())?;
                     return match cx.index.config_deadline(ty, &m.method.to_string())? {
                         "timeout" => Some("timeout"),
@@ -880,7 +880,7 @@ impl MethodDeadlines<'_, '_, '_> {
                 Expr::MethodCall(m) => e = &m.receiver,
                 Expr::Reference(r) => e = &r.expr,
                 Expr::Call(c) => {
-                    return matches!(&*c.func, Expr::Path(p) if ends_with(&cx.uses.resolve(&p.path), tail));
+                    return matches!(&*c.func, Expr::Path(p) if ends_with(&cx.uses.resolve_shared(&p.path), tail));
                 }
                 _ => return false,
             }
@@ -976,7 +976,7 @@ impl MethodDeadlines<'_, '_, '_> {
             Expr::Call(c) => {
                 let Expr::Path(p) = &*c.func else { return None };
                 let cx = self.scan.cx;
-                let segs = cx.uses.resolve(&p.path);
+                let segs = cx.uses.resolve_shared(&p.path);
                 let own_copy = segs.len() >= 2
                     && segs[segs.len() - 1] == "new"
                     && cx.index.is_timeout_layer(&segs[segs.len() - 2]);
@@ -1040,7 +1040,7 @@ impl MethodDeadlines<'_, '_, '_> {
             } else if step.method == "layer" {
                 if let Some(Expr::Call(c)) = step.args.first() {
                     if let Expr::Path(p) = &*c.func {
-                        let segs = cx.uses.resolve(&p.path);
+                        let segs = cx.uses.resolve_shared(&p.path);
                         // tower's own, or the crate's copy of it.
                         let own_copy = segs.len() >= 2
                             && segs[segs.len() - 1] == "new"
@@ -1059,7 +1059,8 @@ impl MethodDeadlines<'_, '_, '_> {
         }
         if let Expr::Call(c) = e {
             if let Expr::Path(p) = &*c.func {
-                is_builder = ends_with(&cx.uses.resolve(&p.path), &["ServiceBuilder", "new"]);
+                is_builder =
+                    ends_with(&cx.uses.resolve_shared(&p.path), &["ServiceBuilder", "new"]);
             }
         }
         if !is_builder {
@@ -1089,7 +1090,7 @@ impl MethodDeadlines<'_, '_, '_> {
         for arm in arms {
             if let Expr::Call(c) = &arm.future {
                 if let Expr::Path(p) = &*c.func {
-                    let segs = cx.uses.resolve(&p.path);
+                    let segs = cx.uses.resolve_shared(&p.path);
                     if ends_with(&segs, &["sleep"]) {
                         sleep = Some(
                             c.args
