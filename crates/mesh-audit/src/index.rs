@@ -2735,6 +2735,13 @@ impl CrateIndex {
 
     /// The declared type or trait of struct fields of this name, when the
     /// crate's fields of that name agree.
+    /// Whether the index holds any function. Every network fact of a crate
+    /// call comes from a function's summary: without one (the first pass,
+    /// while summaries are being built) no crate call reaches the network.
+    pub fn has_functions(&self) -> bool {
+        !self.functions.is_empty() || !self.typed_methods.is_empty()
+    }
+
     pub fn field_recv(&self, name: &str) -> Option<&Recv> {
         self.field_recvs.get(name).and_then(Option::as_ref)
     }

@@ -533,6 +533,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
 
     /// A call of the crate's own free function, which inherits its network calls.
     fn crate_fn(&self, segs: &[String], range: impl FnOnce() -> TextRange) -> Option<NetCall> {
+        if !self.cx.index.has_functions() {
+            return None;
+        }
         let name = segs.last()?;
         // `Self::helper()`, `helper()`, `module::helper()`, `crate::m::f()`,
         // `dep_crate::m::f()`: resolved from this file's module.
@@ -559,6 +562,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
         method: &str,
         range: impl FnOnce() -> TextRange,
     ) -> Option<NetCall> {
+        // No crate function known yet: the receiver's type cannot matter.
+        if !self.cx.index.has_functions() {
+            return None;
+        }
         let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
         let typed = if on_self {
             None

@@ -1095,19 +1095,24 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         // proxy reading its clients' HTTPS: certificates minted for the
         // host each client asks for. Inside the tunnel there is nothing the
         // sidecar could terminate for it.
-        let intercepts = super::lifecycle::handles_upgraded_conn(cx, &f);
+        // Both read only for a function that configures or hands over
+        // TLS; most functions do neither.
+        let intercepts = std::cell::OnceCell::new();
+        let intercepts =
+            || *intercepts.get_or_init(|| super::lifecycle::handles_upgraded_conn(cx, f));
         // A client whose every request asks a health route (`/status`,
         // `/healthz`) is a probe: a `healthcheck` command that checks the
         // program's own server the way its container runtime would, trusting
         // that server's certificate. It carries no service-to-service traffic.
-        let probe_only = probes_health_only(&scan, f.body);
+        let probe_only = std::cell::OnceCell::new();
+        let probe_only = || *probe_only.get_or_init(|| probes_health_only(&scan, f.body));
         let mut made_here = Vec::new();
         for c in &creations {
             made_here.push(c.side);
             if c.opaque
-                || (c.side == Side::Client && (opaque_client || probe_only))
+                || (c.side == Side::Client && (opaque_client || probe_only()))
                 || (c.side == Side::Server
-                    && (opaque_server || intercepts || cx.index.own_protocol_tls().is_some()))
+                    && (opaque_server || intercepts() || cx.index.own_protocol_tls().is_some()))
             {
                 continue;
             }
@@ -1147,7 +1152,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         for u in uses {
             if made_here.contains(&u.side)
                 || (u.side == Side::Client && opaque_client)
-                || (u.side == Side::Server && (opaque_server || intercepts))
+                || (u.side == Side::Server && (opaque_server || intercepts()))
             {
                 continue;
             }
