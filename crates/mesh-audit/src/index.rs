@@ -3,6 +3,7 @@
 //! one package so that rules can resolve a `const` defined in another module
 //! or a helper function that makes the network call.
 
+use crate::analysis::paths::ident_in;
 use crate::source::SpanBytes;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
@@ -1263,10 +1264,7 @@ fn param_name(e: &syn::Expr) -> Option<String> {
         syn::Expr::Paren(p) => param_name(&p.expr),
         syn::Expr::MethodCall(m)
             if m.args.is_empty()
-                && matches!(
-                    m.method.to_string().as_str(),
-                    "into" | "to_string" | "to_owned" | "clone"
-                ) =>
+                && ident_in(&m.method, &["into", "to_string", "to_owned", "clone"]) =>
         {
             param_name(&m.receiver)
         }
@@ -3377,10 +3375,11 @@ fn takes_fn(sig: &syn::Signature) -> bool {
     struct V(bool);
     impl<'a> Visit<'a> for V {
         fn visit_trait_bound(&mut self, b: &'a syn::TraitBound) {
-            self.0 |=
-                b.path.segments.last().is_some_and(|s| {
-                    matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce")
-                });
+            self.0 |= b
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| ident_in(&s.ident, &["Fn", "FnMut", "FnOnce"]));
             syn::visit::visit_trait_bound(self, b);
         }
     }

@@ -1,6 +1,7 @@
 //! Server binds: where a service starts listening, and on which address.
 //! Shared by the bind rules so that they agree on what a bind is.
 
+use crate::analysis::paths::ident_in;
 use crate::source::SpanBytes;
 use mesh_audit_model::TextRange;
 use syn::visit::Visit;
@@ -155,9 +156,9 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
             Expr::Await(a) => bind_call(&a.base),
             Expr::Paren(p) => bind_call(&p.expr),
             Expr::MethodCall(m)
-                if matches!(
-                    m.method.to_string().as_str(),
-                    "unwrap" | "expect" | "context" | "with_context" | "map_err"
+                if ident_in(
+                    &m.method,
+                    &["unwrap", "expect", "context", "with_context", "map_err"],
                 ) =>
             {
                 bind_call(&m.receiver)

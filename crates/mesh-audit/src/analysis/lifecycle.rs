@@ -9,6 +9,7 @@
 //! `HttpServer::new`, ...), followed through `let` bindings, never by a
 //! method name alone.
 
+use crate::analysis::paths::ident_in;
 use crate::source::SpanBytes;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ops::Range;
@@ -490,9 +491,9 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 Expr::Try(t) => &t.expr,
                 Expr::Await(a) => &a.base,
                 Expr::MethodCall(m)
-                    if matches!(
-                        m.method.to_string().as_str(),
-                        "unwrap" | "expect" | "context" | "with_context" | "map_err"
+                    if ident_in(
+                        &m.method,
+                        &["unwrap", "expect", "context", "with_context", "map_err"],
                     ) =>
                 {
                     &m.receiver
@@ -623,9 +624,9 @@ pub fn is_upgraded_conn(cx: &FileCtx<'_>, scope: &FnScope<'_>, e: &Expr, depth: 
                 || c.args.iter().any(next)
         }
         Expr::MethodCall(m) => {
-            matches!(
-                m.method.to_string().as_str(),
-                "unwrap" | "expect" | "context" | "with_context" | "map_err"
+            ident_in(
+                &m.method,
+                &["unwrap", "expect", "context", "with_context", "map_err"],
             ) && next(&m.receiver)
                 || m.args.iter().any(next)
         }

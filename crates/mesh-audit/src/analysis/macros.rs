@@ -3,6 +3,7 @@
 //! expression or statement position, once per file, so that rules see a call
 //! inside `tokio::select!`, `join!`, `format!` arguments and the like.
 
+use crate::analysis::paths::ident_in;
 use crate::source::SpanBytes;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -346,7 +347,7 @@ fn registers_routes(tokens: &TokenStream) -> bool {
     let toks: Vec<TokenTree> = tokens.clone().into_iter().collect();
     toks.iter().enumerate().any(|(i, t)| match t {
         TokenTree::Ident(id) => {
-            matches!(id.to_string().as_str(), "route" | "resource" | "nest")
+            ident_in(&id, &["route", "resource", "nest"])
                 && matches!(toks.get(i + 1), Some(TokenTree::Group(g))
                     if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
         }

@@ -12,6 +12,7 @@
 //! apart, so that code named only by the arms of a subcommand that starts no
 //! server can be told from code the serving arm reaches.
 
+use crate::analysis::paths::ident_in;
 use rustc_hash::FxHashMap as HashMap;
 
 use syn::visit::Visit;
@@ -507,7 +508,7 @@ pub fn variant_paths(file: &syn::File, uses: &UseMap) -> Vec<((String, String), 
                 let Some(last) = p.path.segments.last() else {
                     break;
                 };
-                if !matches!(last.ident.to_string().as_str(), "Box" | "Arc" | "Rc") {
+                if !ident_in(&last.ident, &["Box", "Arc", "Rc"]) {
                     break;
                 }
                 let syn::PathArguments::AngleBracketed(a) = &last.arguments else {

@@ -9,6 +9,7 @@
 //! type. Calls to the crate's own functions inherit what those functions do,
 //! transitively, through the crate index.
 
+use crate::analysis::paths::ident_in;
 use crate::source::SpanBytes;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -1008,9 +1009,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 Expr::Try(t) => e = &t.expr,
                 Expr::Paren(p) => e = &p.expr,
                 Expr::MethodCall(m)
-                    if matches!(
-                        m.method.to_string().as_str(),
-                        "unwrap" | "expect" | "map_err" | "context" | "with_context"
+                    if ident_in(
+                        &m.method,
+                        &["unwrap", "expect", "map_err", "context", "with_context"],
                     ) =>
                 {
                     e = &m.receiver
@@ -1876,10 +1877,7 @@ impl<'ast> Visit<'ast> for CallFinder<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         // The same through a runtime or a task set: `RUNTIME.spawn(fut)`,
         // `handle.spawn_blocking(..)`, `join_set.spawn(fut)`.
-        if matches!(
-            m.method.to_string().as_str(),
-            "spawn" | "spawn_local" | "spawn_blocking"
-        ) {
+        if ident_in(&m.method, &["spawn", "spawn_local", "spawn_blocking"]) {
             self.visit_expr(&m.receiver);
             return;
         }
@@ -1908,9 +1906,9 @@ fn awaited(e: &Expr) -> bool {
         Expr::Try(t) => awaited(&t.expr),
         Expr::Paren(p) => awaited(&p.expr),
         Expr::MethodCall(m) if m.args.len() <= 1 => {
-            matches!(
-                m.method.to_string().as_str(),
-                "unwrap" | "expect" | "context" | "with_context" | "map_err"
+            ident_in(
+                &m.method,
+                &["unwrap", "expect", "context", "with_context", "map_err"],
             ) && awaited(&m.receiver)
         }
         _ => false,
@@ -2154,10 +2152,7 @@ pub fn typed_calls_outside(
             }
             // Work handed to a runtime or task set runs on its own, as for
             // `CallFinder`: not the caller's call.
-            if matches!(
-                m.method.to_string().as_str(),
-                "spawn" | "spawn_local" | "spawn_blocking"
-            ) {
+            if ident_in(&m.method, &["spawn", "spawn_local", "spawn_blocking"]) {
                 self.visit_expr(&m.receiver);
                 return;
             }

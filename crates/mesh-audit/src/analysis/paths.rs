@@ -333,6 +333,13 @@ pub fn path_segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
+/// Whether an identifier is one of `names`: compared in place, where
+/// `matches!(id.to_string().as_str(), ..)` would print it into a new string
+/// (an identifier's `to_string` is most of what many walks cost).
+pub fn ident_in(id: &proc_macro2::Ident, names: &[&str]) -> bool {
+    names.iter().any(|n| id == n)
+}
+
 /// Whether `segs` ends with `tail`.
 pub fn ends_with(segs: &[String], tail: &[&str]) -> bool {
     segs.len() >= tail.len()

@@ -7,6 +7,7 @@
 //! Shared by `retry-loop` (which reports them) and `timeout-wrapper` (which
 //! stays silent on a deadline inside one: that is the loop's per-try timeout).
 
+use crate::analysis::paths::ident_in;
 use crate::source::SpanBytes;
 use std::ops::Range;
 
@@ -747,7 +748,7 @@ fn predicate_params(sig: &syn::Signature) -> Vec<String> {
 pub(crate) fn callable_params(sig: &syn::Signature) -> Vec<String> {
     fn is_fn_bound(b: &syn::TypeParamBound) -> bool {
         matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| {
-            matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce" | "AsyncFn" | "AsyncFnMut" | "AsyncFnOnce")
+            ident_in(&s.ident, &["Fn", "FnMut", "FnOnce", "AsyncFn", "AsyncFnMut", "AsyncFnOnce"])
         }))
     }
     let mut generic_fns: Vec<String> = Vec::new();
@@ -895,7 +896,7 @@ fn is_failure_pat(p: &Pat) -> bool {
 fn is_success_cond(e: &Expr) -> bool {
     match e {
         Expr::MethodCall(m) => {
-            matches!(m.method.to_string().as_str(), "is_ok" | "is_success")
+            ident_in(&m.method, &["is_ok", "is_success"])
                 || is_success_cond(&m.receiver) && m.method == "is_some"
         }
         // `ok && ..` leaves only on a success; `ok || ..` leaves on every
@@ -905,11 +906,9 @@ fn is_success_cond(e: &Expr) -> bool {
         }
         // `!status.is_server_error()`, `!res.is_err()`
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => match &*u.expr {
-            Expr::MethodCall(m) => {
-                matches!(m.method.to_string().as_str(), "is_err" | "is_server_error")
-            }
+            Expr::MethodCall(m) => ident_in(&m.method, &["is_err", "is_server_error"]),
             Expr::Paren(p) => {
-                matches!(&*p.expr, Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "is_err" | "is_server_error"))
+                matches!(&*p.expr, Expr::MethodCall(m) if ident_in(&m.method, &["is_err", "is_server_error"]))
             }
             _ => false,
         },
@@ -933,9 +932,15 @@ fn is_success_cond(e: &Expr) -> bool {
 fn is_failure_cond(e: &Expr) -> bool {
     match e {
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => is_success_cond(&u.expr),
-        Expr::MethodCall(m) => matches!(
-            m.method.to_string().as_str(),
-            "is_err" | "is_server_error" | "is_connect" | "is_timeout" | "is_request"
+        Expr::MethodCall(m) => ident_in(
+            &m.method,
+            &[
+                "is_err",
+                "is_server_error",
+                "is_connect",
+                "is_timeout",
+                "is_request",
+            ],
         ),
         Expr::Let(l) => is_failure_pat(&l.pat) && !matches!(&*l.pat, Pat::Wild(_) | Pat::Ident(_)),
         Expr::Binary(b) => names_failure(b),
@@ -949,12 +954,12 @@ fn always_exits(e: &Expr) -> bool {
     match e {
         Expr::Return(_) | Expr::Break(_) => true,
         Expr::Block(b) => block_always_exits(&b.block),
-        Expr::Macro(m) => m.mac.path.segments.last().is_some_and(|s| {
-            matches!(
-                s.ident.to_string().as_str(),
-                "bail" | "panic" | "unreachable"
-            )
-        }),
+        Expr::Macro(m) => m
+            .mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| ident_in(&s.ident, &["bail", "panic", "unreachable"])),
         Expr::Call(c) => {
             matches!(&*c.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Err"))
         }
@@ -965,12 +970,12 @@ fn always_exits(e: &Expr) -> bool {
 fn block_always_exits(b: &syn::Block) -> bool {
     b.stmts.iter().any(|s| match s {
         syn::Stmt::Expr(e, _) => always_exits(e),
-        syn::Stmt::Macro(m) => m.mac.path.segments.last().is_some_and(|s| {
-            matches!(
-                s.ident.to_string().as_str(),
-                "bail" | "panic" | "unreachable"
-            )
-        }),
+        syn::Stmt::Macro(m) => m
+            .mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| ident_in(&s.ident, &["bail", "panic", "unreachable"])),
         _ => false,
     })
 }
@@ -1180,9 +1185,9 @@ fn reads_user_input(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
         }
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
             // `Input::new().with_prompt(..).interact_text()`, `editor.readline(">> ")`.
-            self.1 |= matches!(
-                m.method.to_string().as_str(),
-                "interact" | "interact_text" | "interact_opt" | "readline"
+            self.1 |= ident_in(
+                &m.method,
+                &["interact", "interact_text", "interact_opt", "readline"],
             );
             syn::visit::visit_expr_method_call(self, m);
         }
@@ -1901,7 +1906,7 @@ fn helper_delay(scan: &NetScan<'_, '_>, arg: &Expr) -> Option<u128> {
             Expr::Paren(p) => &p.expr,
             Expr::Cast(c) => &c.expr,
             Expr::MethodCall(m)
-                if matches!(m.method.to_string().as_str(), "min" | "max" | "clamp")
+                if ident_in(&m.method, &["min", "max", "clamp"])
                     || m.method.to_string().starts_with("saturating_") =>
             {
                 &m.receiver
@@ -2173,9 +2178,16 @@ pub fn is_stream_receive(fut: &Expr) -> bool {
             Expr::Reference(r) => e = &r.expr,
             Expr::MethodCall(m) => {
                 return m.args.is_empty()
-                    && matches!(
-                        m.method.to_string().as_str(),
-                        "next" | "try_next" | "message" | "recv" | "next_message" | "changed"
+                    && ident_in(
+                        &m.method,
+                        &[
+                            "next",
+                            "try_next",
+                            "message",
+                            "recv",
+                            "next_message",
+                            "changed",
+                        ],
                     )
             }
             _ => return false,
@@ -2474,12 +2486,12 @@ fn block_clean(b: &syn::Block) -> bool {
             syn::Stmt::Local(l) => l.init.as_ref().is_none_or(|i| expr_clean(&i.expr)),
             syn::Stmt::Expr(Expr::Continue(_), _) => return true,
             syn::Stmt::Expr(e, _) => expr_clean(e),
-            syn::Stmt::Macro(m) => !m.mac.path.segments.last().is_some_and(|s| {
-                matches!(
-                    s.ident.to_string().as_str(),
-                    "bail" | "panic" | "unreachable"
-                )
-            }),
+            syn::Stmt::Macro(m) => !m
+                .mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| ident_in(&s.ident, &["bail", "panic", "unreachable"])),
             syn::Stmt::Item(_) => true,
         };
         if !clean {
@@ -2665,7 +2677,7 @@ fn shared_type_name(ty: &syn::Type) -> Option<String> {
         };
     };
     let last = p.path.segments.last()?;
-    if matches!(last.ident.to_string().as_str(), "Arc" | "Rc" | "Box") {
+    if ident_in(&last.ident, &["Arc", "Rc", "Box"]) {
         if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
             if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
                 return shared_type_name(inner);
@@ -2994,10 +3006,7 @@ fn fan_out_ranges(
     fn type_names_future_set(ty: &syn::Type) -> bool {
         match ty {
             syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| {
-                matches!(
-                    s.ident.to_string().as_str(),
-                    "FuturesUnordered" | "FuturesOrdered" | "JoinSet"
-                )
+                ident_in(&s.ident, &["FuturesUnordered", "FuturesOrdered", "JoinSet"])
             }),
             _ => false,
         }
@@ -3133,12 +3142,7 @@ impl CallTargets<'_, '_, '_, '_> {
             Expr::Paren(p) => self.value_type(&p.expr),
             // `match T::open(..) { Ok(v) => v, Err(_) => return }`
             Expr::Match(m) => self.value_type(&m.expr),
-            Expr::MethodCall(m)
-                if matches!(
-                    m.method.to_string().as_str(),
-                    "unwrap" | "expect" | "unwrap_or_else"
-                ) =>
-            {
+            Expr::MethodCall(m) if ident_in(&m.method, &["unwrap", "expect", "unwrap_or_else"]) => {
                 self.value_type(&m.receiver)
             }
             Expr::Call(c) => {
@@ -3514,8 +3518,8 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
         }
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
             // backon: `op.retry(policy)` on the callable itself.
-            let again_op = matches!(m.method.to_string().as_str(), "retry" | "retry_if")
-                && (self.again_policy)(&m.receiver);
+            let again_op =
+                ident_in(&m.method, &["retry", "retry_if"]) && (self.again_policy)(&m.receiver);
             if m.method == "retry" && m.args.len() == 1 && (self.param_in)(&m.receiver).is_some() {
                 if let Some(p) = (self.param_in)(&m.receiver) {
                     self.out.retried.push((p, "backon".to_string()));

@@ -13,6 +13,7 @@
 //! `use_preconfigured_tls(cfg)`) is reported only when the configuration
 //! comes from outside the crate, so the one made here is not counted twice.
 
+use crate::analysis::paths::ident_in;
 use crate::source::SpanBytes;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -322,9 +323,9 @@ fn peel<'x>(e: &'x Expr, cx: &FileCtx<'_>) -> &'x Expr {
             Expr::Await(a) => &a.base,
             Expr::MethodCall(m)
                 if m.args.is_empty()
-                    && matches!(
-                        m.method.to_string().as_str(),
-                        "clone" | "into" | "unwrap" | "expect" | "to_owned"
+                    && ident_in(
+                        &m.method,
+                        &["clone", "into", "unwrap", "expect", "to_owned"],
                     ) =>
             {
                 &m.receiver

@@ -81,6 +81,7 @@
 //! pools; any type whose failure counter is not compared with a threshold
 //! that opens it.
 
+use crate::analysis::paths::ident_in;
 use crate::source::SpanBytes;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::{BTreeMap, BTreeSet};
@@ -373,9 +374,11 @@ impl<'c, 'a> File<'c, 'a> {
             }
             Expr::MethodCall(m)
                 if m.args.is_empty()
-                    && matches!(
-                        m.method.to_string().as_str(),
-                        "load" | "get" | "clone" | "unwrap" | "into" | "to_owned" | "read" | "lock"
+                    && ident_in(
+                        &m.method,
+                        &[
+                            "load", "get", "clone", "unwrap", "into", "to_owned", "read", "lock",
+                        ],
                     ) =>
             {
                 self.resolve(&m.receiver, f, family, d)
@@ -1272,10 +1275,8 @@ fn durations(
                     }
                 }
                 Expr::MethodCall(m)
-                    if matches!(
-                        m.method.to_string().as_str(),
-                        "checked_add" | "saturating_add" | "checked_sub"
-                    ) && m.args.len() == 1 =>
+                    if ident_in(&m.method, &["checked_add", "saturating_add", "checked_sub"])
+                        && m.args.len() == 1 =>
                 {
                     let ctx = format!("{} {}", self.context.join(" "), text(m));
                     self.out.push((&m.args[0], ctx));
@@ -1451,16 +1452,18 @@ fn uses_holder(body: &syn::Block, holders: &HashSet<String>, ty: Option<&str>) -
             Expr::Reference(r) => last_name(&r.expr),
             Expr::Paren(p) => last_name(&p.expr),
             Expr::MethodCall(m)
-                if matches!(
-                    m.method.to_string().as_str(),
-                    "lock"
-                        | "read"
-                        | "write"
-                        | "unwrap"
-                        | "as_ref"
-                        | "clone"
-                        | "borrow"
-                        | "borrow_mut"
+                if ident_in(
+                    &m.method,
+                    &[
+                        "lock",
+                        "read",
+                        "write",
+                        "unwrap",
+                        "as_ref",
+                        "clone",
+                        "borrow",
+                        "borrow_mut",
+                    ],
                 ) =>
             {
                 last_name(&m.receiver)
@@ -1893,9 +1896,16 @@ fn crate_breaker_host(file: &File<'_, '_>, f: Option<usize>, binding: &str) -> O
                     _ => false,
                 };
                 if on
-                    && matches!(
-                        m.method.to_string().as_str(),
-                        "call" | "call_with" | "call_async" | "call_with_async" | "execute" | "run"
+                    && ident_in(
+                        &m.method,
+                        &[
+                            "call",
+                            "call_with",
+                            "call_async",
+                            "call_with_async",
+                            "execute",
+                            "run",
+                        ],
                     )
                 {
                     self.args.extend(m.args.iter());

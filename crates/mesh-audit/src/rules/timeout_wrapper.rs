@@ -128,6 +128,7 @@
 //! where `wait_for_state` asks for the status until it is `s`), and test
 //! code.
 
+use crate::analysis::paths::ident_in;
 use std::collections::BTreeMap;
 
 use mesh_audit_model::TextRange;
@@ -545,9 +546,9 @@ impl MethodDeadlines<'_, '_, '_> {
         }
         impl<'x> Visit<'x> for V<'_, '_, '_, '_> {
             fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-                let connector = matches!(
-                    m.method.to_string().as_str(),
-                    "connect_with_connector" | "connect_with_connector_lazy"
+                let connector = ident_in(
+                    &m.method,
+                    &["connect_with_connector", "connect_with_connector_lazy"],
                 );
                 if connector
                     && m.args.first().is_some_and(|a| {
