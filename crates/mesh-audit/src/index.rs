@@ -451,7 +451,10 @@ impl FileSummary {
             .iter()
             .zip(cx.fn_scopes())
             .map(|(f, scope)| {
-                let ev = Evaluator::new(&cx, &scope);
+                // Test code: no values from it, no mentions.
+                let test = analysis::testcode::is_test_item(f.attrs)
+                    || in_test(f.body.brace_token.span.open().byte_start());
+                let ev = Evaluator::new(&cx, scope);
                 let scan = NetScan::new(&cx, &scope, f.self_ty.as_deref());
                 // What struct literals put in fields: plain values, and gRPC
                 // clients whose endpoint URL the constructor spells out
@@ -521,9 +524,7 @@ impl FileSummary {
                     }
                     fn visit_item(&mut self, _: &'x syn::Item) {}
                 }
-                if !analysis::testcode::is_test_item(f.attrs)
-                    && !in_test(f.body.brace_token.span.open().byte_start())
-                {
+                if !test {
                     Literals {
                         ev: &ev,
                         scan: &scan,
@@ -563,9 +564,7 @@ impl FileSummary {
                     out: &mut closure_args,
                 }
                 .visit_block(f.body);
-                if !analysis::testcode::is_test_item(f.attrs)
-                    && !in_test(f.body.brace_token.span.open().byte_start())
-                {
+                if !test {
                     duration_args.extend(call_durations(&ev, f.body));
                     address_args.extend(call_addresses(&ev, f.body));
                     if let Some(ty) = &f.self_ty {
@@ -603,8 +602,6 @@ impl FileSummary {
                     syn::ReturnType::Default => None,
                 };
                 let typed_calls = typed_calls(&scan, f.body);
-                let test = analysis::testcode::is_test_item(f.attrs)
-                    || in_test(f.body.brace_token.span.open().byte_start());
                 let span_lines = |span: proc_macro2::Span| {
                     let r = lines.span_range(span);
                     (r.line, r.end_line)

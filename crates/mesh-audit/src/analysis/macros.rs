@@ -58,10 +58,11 @@ impl MacroBody {
 /// invocations carry the spans of the definition, so which body a key holds
 /// depends on the order of the whole file's walk.
 #[derive(Default)]
-pub struct MacroTable {
+pub struct MacroTable<'a> {
     bodies: HashMap<(usize, usize), MacroBody>,
     /// The file's top-level invocations, sorted by key, parsed on demand.
-    lazy: Vec<LazyMacro>,
+    /// They are the file's own nodes, not copies: most are never parsed.
+    lazy: Vec<LazyMacro<'a>>,
     /// The file's own `macro_rules!`, by name: `(pattern, body)` per rule.
     local: HashMap<String, Vec<(TokenStream, TokenStream)>>,
     /// Invocations whose body is an expansion of a local `macro_rules!`.
@@ -78,26 +79,30 @@ pub struct MacroTable {
 /// Without expansions every key is a span of the file's own text, so
 /// invocations at one level never overlap and a nested invocation lies
 /// inside its parent's bytes: a lookup descends by byte range.
-struct LazyMacro {
+struct LazyMacro<'a> {
     key: (usize, usize),
-    mac: syn::Macro,
+    mac: std::borrow::Cow<'a, syn::Macro>,
     depth: usize,
     parsed: std::cell::OnceCell<Option<ParsedMacro>>,
 }
 
 struct ParsedMacro {
     body: MacroBody,
-    /// Invocations inside the body, sorted by key.
-    nested: Vec<LazyMacro>,
+    /// Invocations inside the body, sorted by key (copies: the body is
+    /// parsed here, so they cannot borrow from the file).
+    nested: Vec<LazyMacro<'static>>,
 }
 
-impl LazyMacro {
+impl LazyMacro<'_> {
     fn parsed(&self) -> Option<&ParsedMacro> {
         self.parsed
             .get_or_init(|| {
                 let body = parse_body(&self.mac)?;
                 let nested = if self.depth < MAX_DEPTH {
-                    lazy_list(nested_macros(&body), self.depth + 1)
+                    let owned = nested_macros(&body)
+                        .into_iter()
+                        .map(std::borrow::Cow::Owned);
+                    lazy_list(owned.collect(), self.depth + 1)
                 } else {
                     Vec::new()
                 };
@@ -108,8 +113,11 @@ impl LazyMacro {
 }
 
 /// Invocations sorted by key; a key seen twice keeps its first invocation.
-fn lazy_list(macros: Vec<syn::Macro>, depth: usize) -> Vec<LazyMacro> {
-    let mut list: Vec<LazyMacro> = macros
+fn lazy_list<'a>(
+    macros: Vec<std::borrow::Cow<'a, syn::Macro>>,
+    depth: usize,
+) -> Vec<LazyMacro<'a>> {
+    let mut list: Vec<LazyMacro<'a>> = macros
         .into_iter()
         .map(|mac| LazyMacro {
             key: key(&mac),
@@ -126,7 +134,7 @@ fn lazy_list(macros: Vec<syn::Macro>, depth: usize) -> Vec<LazyMacro> {
 
 /// The body of the invocation with key `k`, parsing the invocations that
 /// enclose it on the way down.
-fn find_lazy(list: &[LazyMacro], k: (usize, usize)) -> Option<&MacroBody> {
+fn find_lazy<'t>(list: &'t [LazyMacro<'_>], k: (usize, usize)) -> Option<&'t MacroBody> {
     let at = list.partition_point(|m| m.key.0 <= k.0).checked_sub(1)?;
     let m = &list[at];
     if m.key == k {
@@ -162,8 +170,8 @@ fn key(mac: &syn::Macro) -> (usize, usize) {
 /// Deep macro nesting is not hand-written code; stop re-parsing there.
 const MAX_DEPTH: usize = 16;
 
-impl MacroTable {
-    pub fn new(file: &syn::File) -> MacroTable {
+impl<'a> MacroTable<'a> {
+    pub fn new(file: &'a syn::File) -> MacroTable<'a> {
         let (local, definitions) = local_macros(file);
         let mut table = MacroTable {
             local,
@@ -171,11 +179,17 @@ impl MacroTable {
             ..Default::default()
         };
         let mut found = Vec::new();
-        MacroFinder { found: &mut found }.visit_file(file);
+        MacroRefs { found: &mut found }.visit_file(file);
         if table.local.is_empty() {
             table.lazy = lazy_list(found, 0);
         } else {
-            table.add_all(found, 0);
+            table.add_all(
+                found
+                    .into_iter()
+                    .map(std::borrow::Cow::into_owned)
+                    .collect(),
+                0,
+            );
         }
         table
     }
@@ -273,6 +287,20 @@ impl MacroTable {
 
 struct MacroFinder<'a> {
     found: &'a mut Vec<syn::Macro>,
+}
+
+/// The same as [`MacroFinder`] over the file itself: the invocations are
+/// borrowed, not copied.
+struct MacroRefs<'f, 'a> {
+    found: &'f mut Vec<std::borrow::Cow<'a, syn::Macro>>,
+}
+
+impl<'a> Visit<'a> for MacroRefs<'_, 'a> {
+    fn visit_macro(&mut self, mac: &'a syn::Macro) {
+        if !never_code(&macro_name(mac)) {
+            self.found.push(std::borrow::Cow::Borrowed(mac));
+        }
+    }
 }
 
 impl<'ast> Visit<'ast> for MacroFinder<'_> {
@@ -639,10 +667,10 @@ fn joint_eq(toks: &[TokenTree], j: usize) -> bool {
 mod tests {
     use super::*;
 
-    impl MacroTable {
+    impl MacroTable<'_> {
         /// Every body, parsing the lazy ones.
         fn all_bodies(&self) -> Vec<&MacroBody> {
-            fn walk<'t>(list: &'t [LazyMacro], out: &mut Vec<&'t MacroBody>) {
+            fn walk<'t>(list: &'t [LazyMacro<'_>], out: &mut Vec<&'t MacroBody>) {
                 for m in list {
                     if let Some(p) = m.parsed() {
                         out.push(&p.body);

@@ -39,7 +39,7 @@ pub struct FileCtx<'a> {
     pub lines: &'a LineIndex<'a>,
     pub index: &'a CrateIndex,
     pub uses: UseMap,
-    pub macros: MacroTable,
+    pub macros: MacroTable<'a>,
     consts: HashMap<String, &'a Expr>,
     fields: HashMap<String, &'a syn::Type>,
     fn_returns: HashMap<String, &'a syn::Type>,

@@ -245,10 +245,10 @@ impl<'a> FnScope<'a> {
     /// Also the `let`s inside the bodies of macros the function invokes
     /// (the crate's own `macro_rules!` expanded in place), so that a
     /// counter a macro declares is followed like one written inline.
-    pub fn with_macro_lets(mut self, macros: &'a super::MacroTable, body: &'a Block) -> Self {
+    pub fn with_macro_lets(mut self, macros: &'a super::MacroTable<'_>, body: &'a Block) -> Self {
         struct V<'s, 'a> {
             scope: &'s mut FnScope<'a>,
-            macros: &'a super::MacroTable,
+            macros: &'a super::MacroTable<'a>,
             depth: u32,
         }
         impl<'a> Visit<'a> for V<'_, 'a> {
