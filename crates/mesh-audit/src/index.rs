@@ -455,7 +455,7 @@ impl FileSummary {
                 let test = analysis::testcode::is_test_item(f.attrs)
                     || in_test(f.body.brace_token.span.open().byte_start());
                 let ev = Evaluator::new(&cx, scope);
-                let scan = NetScan::new(&cx, &scope, f.self_ty.as_deref());
+                let scan = NetScan::new(&cx, scope, f.self_ty.as_deref());
                 // What struct literals put in fields: plain values, and gRPC
                 // clients whose endpoint URL the constructor spells out
                 // (`Self { pricing: PricingClient::new(channel) }`).
@@ -554,7 +554,7 @@ impl FileSummary {
                     .filter(|n| n.protocol.is_l7())
                     .and_then(|n| n.dest.host.clone())
                 {
-                    for ty in receiver_types(&cx, &scope, f.body) {
+                    for ty in receiver_types(&cx, scope, f.body) {
                         guarded_hosts.push((ty, host.clone()));
                     }
                 }
@@ -574,7 +574,7 @@ impl FileSummary {
                     }
                     deadline_fields.extend(builder_deadline_fields(
                         &scan,
-                        &scope,
+                        scope,
                         f.body,
                         f.self_ty.as_deref(),
                     ));

@@ -57,8 +57,8 @@ pub fn server_binds(cx: &FileCtx<'_>) -> Vec<ServerBind> {
     for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let mut v = BindVisitor {
             cx,
-            ev: Evaluator::new(cx, &scope),
-            scope: &scope,
+            ev: Evaluator::new(cx, scope),
+            scope,
             out: &mut out,
             body: f.body,
             listeners: std::cell::OnceCell::new(),

@@ -130,7 +130,7 @@ fn typed(ty: &syn::Type, text: &str) -> Option<Value> {
 fn fn_default(cx: &FileCtx<'_>, name: &str) -> Option<(Value, u32)> {
     let f = cx
         .functions()
-        .into_iter()
+        .iter()
         .find(|f| f.name == name && f.sig.inputs.is_empty())?;
     let Some(syn::Stmt::Expr(tail, None)) = f.body.stmts.last() else {
         return None;

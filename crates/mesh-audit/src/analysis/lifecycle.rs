@@ -943,7 +943,7 @@ impl RouteWalk<'_, '_, '_> {
             cx: self.lc.cx,
             scope: &scope,
             ev: Evaluator::new(self.lc.cx, &scope),
-            f: &f,
+            f,
             attr_routes: self.lc.attr_routes,
         };
         let mut inner = RouteWalk {
@@ -1085,9 +1085,9 @@ pub fn file_route_paths(cx: &FileCtx<'_>) -> Vec<String> {
     for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let lc = Lifecycle {
             cx,
-            scope: &scope,
-            ev: Evaluator::new(cx, &scope),
-            f: &f,
+            scope,
+            ev: Evaluator::new(cx, scope),
+            f,
             attr_routes: &attrs,
         };
         let mut v = AllRoutes {

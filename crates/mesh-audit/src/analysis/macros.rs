@@ -375,7 +375,7 @@ fn registers_routes(tokens: &TokenStream) -> bool {
     let toks: Vec<TokenTree> = tokens.clone().into_iter().collect();
     toks.iter().enumerate().any(|(i, t)| match t {
         TokenTree::Ident(id) => {
-            ident_in(&id, &["route", "resource", "nest"])
+            ident_in(id, &["route", "resource", "nest"])
                 && matches!(toks.get(i + 1), Some(TokenTree::Group(g))
                     if g.delimiter() == proc_macro2::Delimiter::Parenthesis)
         }

@@ -162,7 +162,7 @@ impl<'a> FileCtx<'a> {
             self.fns
                 .iter()
                 .zip(self.fn_scopes())
-                .map(|(f, scope)| lifecycle::analyse_fn(self, f, &scope, &attrs))
+                .map(|(f, scope)| lifecycle::analyse_fn(self, f, scope, &attrs))
                 .collect()
         })
     }

@@ -384,14 +384,11 @@ mod tests {
         .unwrap();
         let uses = UseMap::new(&file);
         let p: syn::Path = syn::parse_str("deadline").unwrap();
-        assert_eq!(uses.resolve_shared(&p), ["tokio", "time", "timeout"]);
+        assert_eq!(uses.resolve(&p), ["tokio", "time", "timeout"]);
         let p: syn::Path = syn::parse_str("net::TcpListener").unwrap();
-        assert_eq!(uses.resolve_shared(&p), ["std", "net", "TcpListener"]);
+        assert_eq!(uses.resolve(&p), ["std", "net", "TcpListener"]);
         let p: syn::Path = syn::parse_str("Ipv4Addr::LOCALHOST").unwrap();
-        assert_eq!(
-            uses.resolve_shared(&p),
-            ["std", "net", "Ipv4Addr", "LOCALHOST"]
-        );
+        assert_eq!(uses.resolve(&p), ["std", "net", "Ipv4Addr", "LOCALHOST"]);
         assert!(uses.imports_from("actix_web"));
     }
 
@@ -413,7 +410,7 @@ mod tests {
             }
         }
         P(&mut paths).visit_file(&file);
-        let resolved: Vec<Vec<String>> = paths.iter().map(|p| uses.resolve_shared(p)).collect();
+        let resolved: Vec<Vec<String>> = paths.iter().map(|p| uses.resolve(p)).collect();
         assert_eq!(
             resolved,
             [

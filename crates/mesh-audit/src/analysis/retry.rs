@@ -55,7 +55,7 @@ const MAX_SIMULATED_TRIES: u32 = 1000;
 pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     let mut out = Vec::new();
     let fns = cx.functions();
-    let long_lived = LongLived::new(&fns);
+    let long_lived = LongLived::new(fns);
     for f in fns {
         let mut loops = Vec::new();
         LoopCollector {
@@ -118,7 +118,7 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
                 continue;
             }
             if let Some(mut r) = analyse(&scan, l, passed_in.as_ref(), next.as_deref(), &params) {
-                if invocation.is_none() && reruns_procedure(cx, &fns, f, &scope, &l) {
+                if invocation.is_none() && reruns_procedure(cx, fns, f, &scope, &l) {
                     continue;
                 }
                 if restarts {
@@ -3598,7 +3598,7 @@ fn is_again_policy(cx: &FileCtx<'_>, lets: &[(String, &Expr)], e: &Expr, depth: 
             let [name] = &segs[..] else { return false };
             let mut declared = cx
                 .functions()
-                .into_iter()
+                .iter()
                 .filter(|f| f.self_ty.is_none() && f.name == *name)
                 .map(|f| match &f.sig.output {
                     syn::ReturnType::Type(_, ty) => match &**ty {

@@ -1020,7 +1020,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
     let opaque_server = names_any_crate(cx, OPAQUE_SERVER_CRATES);
     let mut out = Vec::new();
     for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
-        let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
+        let scan = NetScan::new(cx, scope, f.self_ty.as_deref());
         let mut finder = Finder {
             scan: &scan,
             creations: Vec::new(),
@@ -1118,7 +1118,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
                 continue;
             }
             let (reported, mtls) = judge(c, cx, loads_certs);
-            if !reported || (!mtls && only_public_roots(c, &scope, f.body, cx)) {
+            if !reported || (!mtls && only_public_roots(c, scope, f.body, cx)) {
                 continue;
             }
             let dest = if c.side == Side::Client {
@@ -1157,7 +1157,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
             {
                 continue;
             }
-            if u.arg.is_none_or(|a| made_in_crate(a, &scope, cx, 0)) {
+            if u.arg.is_none_or(|a| made_in_crate(a, scope, cx, 0)) {
                 continue;
             }
             out.push(TlsSetup {
@@ -1367,7 +1367,7 @@ pub fn https_calls(cx: &FileCtx<'_>) -> Vec<HttpsCall> {
     }
     let mut out: Vec<HttpsCall> = Vec::new();
     for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
-        let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
+        let scan = NetScan::new(cx, scope, f.self_ty.as_deref());
         let mut v = V {
             scan: &scan,
             out: Vec::new(),

@@ -116,8 +116,8 @@ impl Rule for HealthCheckCallsDownstream {
         for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
             let mut v = Registrations {
                 cx,
-                ev: Evaluator::new(cx, &scope),
-                scan: NetScan::new(cx, &scope, f.self_ty.as_deref()),
+                ev: Evaluator::new(cx, scope),
+                scan: NetScan::new(cx, scope, f.self_ty.as_deref()),
                 extra: &extra,
                 attrs: &attrs,
                 seen_roots: Vec::new(),

@@ -271,7 +271,7 @@ impl Rule for RetryCrate {
         let facts = FileFacts::new(cx.file);
         let mut found: Vec<Found> = Vec::new();
         for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
-            let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
+            let scan = NetScan::new(cx, scope, f.self_ty.as_deref());
             let mutations = Mutations::of(f.body);
             let mut v = Finder {
                 scan: &scan,

@@ -193,12 +193,12 @@ impl Rule for TimeoutWrapper {
         let mut found: Vec<Found> = Vec::new();
         let fns = cx.functions();
         for (f, scope) in fns.iter().zip(cx.fn_scopes()) {
-            let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
+            let scan = NetScan::new(cx, scope, f.self_ty.as_deref());
             let params = typed_params(f.sig);
             for d in deadlines(&scan, f.body) {
                 // A budget over a batch of calls (`join_all` of checks,
                 // a walk over peers), not one request's deadline.
-                if is_batch_budget(cx, &fns, f, &scope, d.future) {
+                if is_batch_budget(cx, fns, f, scope, d.future) {
                     continue;
                 }
                 let calls = scan.calls_in_expr(d.future);
