@@ -3,7 +3,8 @@
 //! repository's top-level `Dockerfile`, an operator tool copied into the
 //! image beside the server (with a loopback login callback), a toolbox
 //! image whose command is a shell (one of its tools has a subcommand that
-//! serves), and a compose file of the end-to-end test environment.
+//! serves), and two compose files of the end-to-end test environment (one
+//! in a `tests/` folder, one named `docker-compose.e2e.yml`).
 
 mod common;
 
@@ -41,7 +42,8 @@ fn the_repository_dockerfile_above_the_workspace_names_the_server() {
             // image: run by people, not by the pod. Its login callback
             // listens on loopback only, which makes no service of it.
             {"audited": false, "name": "opsctl", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
-            // Named only by `tests/e2e/docker-compose.yml` and the toolbox.
+            // Named only by `tests/e2e/docker-compose.yml`,
+            // `docker-compose.e2e.yml` and the toolbox.
             {"audited": false, "name": "replay-proxy", "scope": "dev", "why": "a command-line tool (clap, no server, not deployed)"},
             // Built and copied only into the toolbox image: its `serve`
             // subcommand starts a server, but by hand, from a shell.

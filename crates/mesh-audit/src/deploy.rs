@@ -7,8 +7,9 @@
 //!
 //! Not every name in a deployment file runs in a pod:
 //! - files under test, fixture, benchmark, example or mock folders
-//!   (`tests/e2e/docker-compose.yml`) deploy test environments, not the
-//!   product, and are not read;
+//!   (`tests/e2e/docker-compose.yml`), and files whose own name says so
+//!   (`docker-compose.test.yml`, `chaos.Dockerfile`), deploy test
+//!   environments, not the product, and are not read;
 //! - a Dockerfile whose `ENTRYPOINT`/`CMD` runs one of the binaries cargo
 //!   builds in it deploys that one; the others it builds or copies beside
 //!   it (an admin CLI next to the server) are tools people `exec` into the
@@ -256,7 +257,10 @@ fn walk_deployment_files(base: &Path, skip: Option<&Path>, depth: usize, names: 
             continue;
         }
         let path = entry.path();
-        if !is_deployment_file(path, base) || in_test_folder(path, base) {
+        if !is_deployment_file(path, base)
+            || in_test_folder(path, base)
+            || names_test_environment(path)
+        {
             continue;
         }
         if let Some(text) = read_small(path) {
@@ -307,6 +311,20 @@ fn in_test_folder(path: &Path, base: &Path) -> bool {
         })
         .unwrap_or_default();
     crate::packages::dev_word("", &folders.join("/")).is_some()
+}
+
+/// Whether the file's own name says it sets up a test environment:
+/// `docker-compose.test.yml`, `Dockerfile.e2e`, `chaos.Dockerfile`,
+/// `bench.Dockerfile`, `compose.integration.yaml`. The words are those of
+/// test folders, read between dots, dashes and underscores (`latest.yml`
+/// and `contest-api.Dockerfile` hold none), except `example`: a
+/// `docker-compose.example.yml` is the template people deploy from.
+fn names_test_environment(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().replace('.', "-"))
+        .unwrap_or_default();
+    crate::packages::dev_word(&name, "").is_some_and(|w| w != "example")
 }
 
 fn is_dockerfile(path: &Path) -> bool {
@@ -929,5 +947,32 @@ mod tests {
             base
         ));
         assert!(!in_test_folder(Path::new("/repo/Dockerfile"), base));
+    }
+
+    #[test]
+    fn test_environment_file_names_are_not_deployments() {
+        for test_env in [
+            "/repo/docker-compose.test.yml",
+            "/repo/docker/docker-compose.e2e.mysql.yaml",
+            "/repo/dev/docker/chaos.Dockerfile",
+            "/repo/docker/bench.Dockerfile",
+            "/repo/Dockerfile.integration",
+            "/repo/compose.mock-upstream.yaml",
+            "/repo/Dockerfile_fuzz",
+        ] {
+            assert!(names_test_environment(Path::new(test_env)), "{test_env}");
+        }
+        for deployed in [
+            "/repo/Dockerfile",
+            "/repo/docker-compose.yml",
+            "/repo/docker-compose.example.yml",
+            "/repo/docker-compose.prod.yml",
+            "/repo/deploy/latest.yaml",
+            "/repo/contest-api.Dockerfile",
+            "/repo/Dockerfile.testnet",
+            "/repo/k8s/api-deployment.yaml",
+        ] {
+            assert!(!names_test_environment(Path::new(deployed)), "{deployed}");
+        }
     }
 }

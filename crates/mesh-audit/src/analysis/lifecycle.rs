@@ -1011,12 +1011,42 @@ pub fn attr_routes(fns: &[FnItem<'_>]) -> HashMap<String, String> {
             let Ok(list) = a.meta.require_list() else {
                 continue;
             };
-            let Some(proc_macro2::TokenTree::Literal(lit)) = list.tokens.clone().into_iter().next()
-            else {
-                continue;
+            let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
+            let str_lit = |t: &proc_macro2::TokenTree| match t {
+                proc_macro2::TokenTree::Literal(lit) => {
+                    match syn::parse_str::<syn::Lit>(&lit.to_string()) {
+                        Ok(syn::Lit::Str(s)) => Some(s.value()),
+                        _ => None,
+                    }
+                }
+                _ => None,
             };
-            if let Ok(syn::Lit::Str(s)) = syn::parse_str::<syn::Lit>(&lit.to_string()) {
-                out.insert(f.name.clone(), s.value());
+            if let Some(path) = tokens.first().and_then(str_lit) {
+                out.insert(f.name.clone(), path);
+                continue;
+            }
+            // `#[codegen::get(path = "crate::ROUTES.meta.health")]`: a
+            // wrapper macro given the path as a named argument, either a
+            // path (`"/health"`) or the expression that holds it, whose
+            // last field names the route (`health`).
+            let named = tokens.windows(3).find_map(|w| match (&w[0], &w[1]) {
+                (proc_macro2::TokenTree::Ident(id), proc_macro2::TokenTree::Punct(p))
+                    if id == "path" && p.as_char() == '=' =>
+                {
+                    str_lit(&w[2])
+                }
+                _ => None,
+            });
+            if let Some(path) = named {
+                if path.starts_with('/') {
+                    out.insert(f.name.clone(), path);
+                } else if let Some(last) = path
+                    .rsplit(['.', ':'])
+                    .next()
+                    .filter(|l| syn::parse_str::<syn::Ident>(l).is_ok())
+                {
+                    out.insert(f.name.clone(), format!("/{last}"));
+                }
             }
         }
     }

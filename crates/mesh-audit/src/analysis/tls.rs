@@ -1018,7 +1018,7 @@ pub fn file_own_protocol_tls(cx: &FileCtx<'_>) -> Option<&'static str> {
 pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
     let opaque_client = names_any_crate(cx, OPAQUE_CLIENT_CRATES);
     let opaque_server = names_any_crate(cx, OPAQUE_SERVER_CRATES);
-    let mut out = Vec::new();
+    let mut out: Vec<TlsSetup> = Vec::new();
     for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let scan = NetScan::new(cx, scope, f.self_ty.as_deref());
         let mut finder = Finder {
@@ -1108,6 +1108,13 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         let probe_only = std::cell::OnceCell::new();
         let probe_only = || *probe_only.get_or_init(|| probes_health_only(&scan, f.body));
         let mut made_here = Vec::new();
+        // One configuration that a function builds from one of several
+        // constructors (`if modern { SslAcceptor::mozilla_modern_v5(..) }
+        // else { SslAcceptor::mozilla_intermediate_v5(..) }`) is one
+        // finding, at the first: same side and library, and for a client
+        // the same known destination.
+        creations.sort_by_key(|c| c.range.byte_start);
+        let first_here = out.len();
         for c in &creations {
             made_here.push(c.side);
             if c.opaque
@@ -1142,6 +1149,14 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
             } else {
                 Destination::default()
             };
+            if let Some(same) = out[first_here..].iter_mut().find(|s| {
+                s.side == c.side
+                    && s.what == c.what
+                    && (c.side == Side::Server || (dest.host.is_some() && s.dest == dest))
+            }) {
+                same.mtls = Some(same.mtls == Some(true) || mtls);
+                continue;
+            }
             out.push(TlsSetup {
                 range: c.range,
                 side: c.side,

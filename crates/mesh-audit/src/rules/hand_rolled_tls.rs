@@ -23,7 +23,12 @@
 //! Types are recognised through their imports (`use rustls::ServerConfig`,
 //! `tokio_rustls::rustls`, aliases), never by a bare name. There is one
 //! finding per configuration, at the call that creates it, not one per
-//! method of the chain. Values: `side` (`server` or `client`), `mtls`
+//! method of the chain; a function that picks one of several constructors
+//! for the same configuration (`if modern { SslAcceptor::mozilla_modern_v5(..) }
+//! else { SslAcceptor::mozilla_intermediate_v5(..) }`, a client-certificate
+//! check in one `match` arm only) is one finding, at the first, with `mtls`
+//! when any branch checks certificates (client configurations only when
+//! they go to the same known host). Values: `side` (`server` or `client`), `mtls`
 //! (`true` when a client certificate, or on a server a client-CA check, is
 //! configured; absent where the configuration is made outside the crate),
 //! and the destination `host` / `port` of a client where the code names it

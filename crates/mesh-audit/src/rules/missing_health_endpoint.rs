@@ -11,7 +11,9 @@
 //! of the crate (and from the crate's own `macro_rules!` where a file
 //! invokes one):
 //! `.route(..)`, `.nest(..)`, `.at(..)`, `.api_route(..)` (aide),
-//! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]`,
+//! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]` (also a
+//! wrapper macro's `path = "/health"`, or `path = "crate::ROUTES.meta.health"`,
+//! the route table field that holds the path, read by its last name),
 //! `warp::path("health")` and `path!(..)`, route tables given to an
 //! attribute macro (`#[api(routes("/health" => get(health)))]`, which
 //! generates the registration), and string patterns matched

@@ -52,7 +52,8 @@
 //! ## Deadlines passed in
 //! A duration that arrives as a parameter (`fn sync(.., timeout: Duration)`
 //! then `request.set_timeout(timeout)`; an `Instant` handed to
-//! `timeout_at`) is the caller's: the finding takes
+//! `timeout_at`; the `sleep(limit)` a `select!` races against the call) is
+//! the caller's: the finding takes
 //! the value the crate's own calls of that function spell out, when they
 //! agree (left out when they differ). On a single request or future, a
 //! parameter no call of the crate fills, a field of a parameter
@@ -1096,7 +1097,7 @@ impl MethodDeadlines<'_, '_, '_> {
                         sleep = Some(
                             c.args
                                 .first()
-                                .and_then(|a| self.scan.ev.eval(a).as_duration_nanos()),
+                                .map(|a| (a, self.scan.ev.eval(a).as_duration_nanos())),
                         );
                         continue;
                     }
@@ -1105,9 +1106,25 @@ impl MethodDeadlines<'_, '_, '_> {
             calls.extend(self.scan.calls_in_expr(&arm.future));
             futures.push(&arm.future);
         }
-        let Some(nanos) = sleep else { return };
+        let Some(sleep) = sleep else { return };
         if !calls.iter().any(|c| c.protocol.is_l7()) || only_waits(self.scan, &futures, &calls) {
             return;
+        }
+        // A sleep on a duration the caller hands in is read as the same
+        // duration given to `timeout(d, fut)`: the value the crate's calls
+        // agree on, and no finding when none spells one out (the caller's
+        // own deadline, e.g. a per-request option it forwards).
+        let mut nanos = sleep.and_then(|(_, n)| n);
+        if let (None, Some((arg, _))) = (nanos, sleep) {
+            if self.pattern_bound(arg) {
+                return;
+            }
+            if let Some(passed) = self.passed_in(arg, 0) {
+                match passed.and_then(|i| cx.index.param_duration(self.fname, self.arity, i)) {
+                    None => return,
+                    Some(agreed) => nanos = agreed,
+                }
+            }
         }
         let range = cx.node_range(mac);
         self.out.push(Found {
