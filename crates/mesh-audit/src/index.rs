@@ -1410,6 +1410,20 @@ fn only_waits(candidates: &[&FnSummary]) -> bool {
     net.peek().is_some() && net.all(|f| f.wait.waits)
 }
 
+/// Per type, the traits the methods of these lists implement for it.
+fn trait_impls_of(
+    functions: &BTreeMap<String, Vec<FnSummary>>,
+    typed_methods: &BTreeMap<String, Vec<FnSummary>>,
+) -> HashMap<String, HashSet<String>> {
+    let mut out: HashMap<String, HashSet<String>> = HashMap::default();
+    for f in functions.values().chain(typed_methods.values()).flatten() {
+        if let (Some(ty), Some(tr)) = (&f.self_ty, &f.trait_name) {
+            out.entry(ty.clone()).or_default().insert(tr.clone());
+        }
+    }
+    out
+}
+
 fn agreed_net<'i>(candidates: &[&'i FnSummary]) -> Option<&'i NetSummary> {
     let first = candidates.first()?.net.as_ref()?;
     candidates
@@ -1622,6 +1636,10 @@ pub struct CrateIndex {
     /// calls on receivers declared with those types only (never matched
     /// by name alone).
     typed_methods: BTreeMap<String, Vec<FnSummary>>,
+    /// (type, trait) for every method of `functions` and `typed_methods`
+    /// written in an `impl Trait for Type`: which traits a type implements,
+    /// asked for every trait default a method call could reach.
+    trait_impls: HashMap<String, HashSet<String>>,
     /// What one-field enum variants hold, by (enum, variant).
     variant_recvs: HashMap<(String, String), Option<Recv>>,
     /// Per (struct, field): its declared type and client; `None` where two
@@ -1650,6 +1668,7 @@ impl CrateIndex {
         for (name, dep) in deps {
             index.import(name, dep);
         }
+        index.trait_impls = trait_impls_of(&index.functions, &index.typed_methods);
         index.resolve_config_deadlines();
         index.close_network_calls();
         index.close_waits();
@@ -2371,73 +2390,95 @@ impl CrateIndex {
     /// A function that calls a networking function is a networking
     /// function: propagate summaries along call edges to a fixpoint.
     fn close_network_calls(&mut self) {
+        // Each round reads the state the round started from and applies
+        // what it found at its end. The index lends the fields the rounds
+        // read to a bare one (its other fields empty, as resolution during
+        // the build must not read them) rather than copying them per round.
+        let mut rounds = CrateIndex {
+            functions: std::mem::take(&mut self.functions),
+            types: std::mem::take(&mut self.types),
+            module_globs: std::mem::take(&mut self.module_globs),
+            self_name: self.self_name.clone(),
+            field_recvs: std::mem::take(&mut self.field_recvs),
+            typed_methods: std::mem::take(&mut self.typed_methods),
+            variant_recvs: std::mem::take(&mut self.variant_recvs),
+            trait_impls: std::mem::take(&mut self.trait_impls),
+            ..Default::default()
+        };
         for _ in 0..8 {
-            let mut changed = false;
-            let snapshot = CrateIndex {
-                functions: self.functions.clone(),
-                types: self.types.clone(),
-                module_globs: self.module_globs.clone(),
-                self_name: self.self_name.clone(),
-                field_recvs: self.field_recvs.clone(),
-                typed_methods: self.typed_methods.clone(),
-                variant_recvs: self.variant_recvs.clone(),
-                ..Default::default()
-            };
-            for list in self.functions.values_mut() {
-                for f in list.iter_mut().filter(|f| f.net.is_none()) {
-                    // Every typed call that reaches the network: a
-                    // dispatcher calling each variant's provider keeps a
-                    // destination only when they all share it.
-                    let typed: Vec<NetSummary> = f
-                        .typed_calls
-                        .iter()
-                        .filter_map(|(r, m)| snapshot.net_of_receiver(r, m).flatten())
-                        .collect();
-                    if let Some(first) = typed.first() {
-                        let same = typed
-                            .iter()
-                            .all(|n| n.protocol == first.protocol && n.dest == first.dest);
-                        f.net = Some(NetSummary {
-                            protocol: first.protocol,
-                            dest: if same {
-                                first.dest.clone()
-                            } else {
-                                Default::default()
-                            },
-                        });
-                        changed = true;
-                        continue;
-                    }
-                    for callee in &f.callees {
-                        // `self.m()` in a trait's default body runs the
-                        // implementing type's `m`: the trait's impls decide.
-                        if let Some(tr) = f.default_of.as_deref().filter(|_| {
-                            callee.via_self && callee.path.is_empty() && f.self_ty.is_none()
-                        }) {
-                            if let Some(n) = snapshot.net_of_trait_method(tr, &callee.name) {
-                                f.net = Some(n);
-                                changed = true;
-                                break;
-                            }
-                        }
-                        let found = snapshot.resolve(callee, &f.module, f.self_ty.as_deref());
-                        if let Some(n) = agreed_net(&found) {
-                            f.net = Some(n.clone());
-                            changed = true;
-                            break;
-                        }
-                        if let Some(n) = snapshot.dispatched_net(callee, f) {
-                            f.net = Some(n);
-                            changed = true;
-                            break;
+            let mut found: Vec<(String, usize, NetSummary)> = Vec::new();
+            for (name, list) in &rounds.functions {
+                for (i, f) in list.iter().enumerate() {
+                    if f.net.is_none() {
+                        if let Some(n) = rounds.net_reached_by(f) {
+                            found.push((name.clone(), i, n));
                         }
                     }
                 }
             }
-            if !changed {
+            if found.is_empty() {
                 break;
             }
+            for (name, i, n) in found {
+                if let Some(f) = rounds.functions.get_mut(&name).and_then(|l| l.get_mut(i)) {
+                    f.net = Some(n);
+                }
+            }
         }
+        self.functions = rounds.functions;
+        self.types = rounds.types;
+        self.module_globs = rounds.module_globs;
+        self.field_recvs = rounds.field_recvs;
+        self.typed_methods = rounds.typed_methods;
+        self.variant_recvs = rounds.variant_recvs;
+        self.trait_impls = rounds.trait_impls;
+    }
+
+    /// What `f`, not yet known to reach the network, reaches through the
+    /// functions it calls, as far as this index knows them.
+    fn net_reached_by(&self, f: &FnSummary) -> Option<NetSummary> {
+        // Every typed call that reaches the network: a dispatcher calling
+        // each variant's provider keeps a destination only when they all
+        // share it.
+        let typed: Vec<NetSummary> = f
+            .typed_calls
+            .iter()
+            .filter_map(|(r, m)| self.net_of_receiver(r, m).flatten())
+            .collect();
+        if let Some(first) = typed.first() {
+            let same = typed
+                .iter()
+                .all(|n| n.protocol == first.protocol && n.dest == first.dest);
+            return Some(NetSummary {
+                protocol: first.protocol,
+                dest: if same {
+                    first.dest.clone()
+                } else {
+                    Default::default()
+                },
+            });
+        }
+        for callee in &f.callees {
+            // `self.m()` in a trait's default body runs the implementing
+            // type's `m`: the trait's impls decide.
+            if let Some(tr) = f
+                .default_of
+                .as_deref()
+                .filter(|_| callee.via_self && callee.path.is_empty() && f.self_ty.is_none())
+            {
+                if let Some(n) = self.net_of_trait_method(tr, &callee.name) {
+                    return Some(n);
+                }
+            }
+            let found = self.resolve(callee, &f.module, f.self_ty.as_deref());
+            if let Some(n) = agreed_net(&found) {
+                return Some(n.clone());
+            }
+            if let Some(n) = self.dispatched_net(callee, f) {
+                return Some(n);
+            }
+        }
+        None
     }
 
     /// A function that hands a callable it received to a retry helper of
@@ -2627,11 +2668,9 @@ impl CrateIndex {
         // Only the traits the type implements (it has an impl of some method
         // of the trait in this index).
         let implemented = |tr: &str| {
-            self.functions
-                .values()
-                .chain(self.typed_methods.values())
-                .flatten()
-                .any(|f| f.self_ty.as_deref() == Some(ty) && f.trait_name.as_deref() == Some(tr))
+            self.trait_impls
+                .get(ty)
+                .is_some_and(|traits| traits.contains(tr))
         };
         defaults
             .into_iter()
