@@ -399,23 +399,9 @@ impl FileSummary {
         let cx = FileCtx::new(file, "", &lines, &empty);
         let mut consts = Vec::new();
         // Each name with the line it is declared on.
-        let mut names: Vec<(String, proc_macro2::Span)> = {
-            struct Names(Vec<(String, proc_macro2::Span)>);
-            impl<'a> Visit<'a> for Names {
-                fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
-                    self.0.push((c.ident.to_string(), c.ident.span()));
-                }
-                fn visit_item_static(&mut self, c: &'a syn::ItemStatic) {
-                    self.0.push((c.ident.to_string(), c.ident.span()));
-                }
-                fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
-                    self.0.push((c.ident.to_string(), c.ident.span()));
-                }
-            }
-            let mut n = Names(Vec::new());
-            n.visit_file(file);
-            n.0
-        };
+        let mut walk = FileWalk::default();
+        walk.visit_file(file);
+        let mut names = std::mem::take(&mut walk.names);
         names.sort_by(|a, b| a.0.cmp(&b.0));
         names.dedup_by(|a, b| a.0 == b.0);
         let empty_scope = FnScope::empty();
@@ -646,7 +632,7 @@ impl FileSummary {
             .collect();
         let empty_scope = FnScope::empty();
         let scan = NetScan::new(&cx, &empty_scope, None);
-        let field_types = analysis::net::field_types(file);
+        let field_types = cx.field_types();
         let mut client_fields: Vec<(String, Kind)> = field_types
             .iter()
             .map(|(name, ty)| (name.clone(), scan.kind_of_type(ty)))
@@ -655,62 +641,25 @@ impl FileSummary {
         client_fields.sort_by(|a, b| a.0.cmp(&b.0));
         let deref_kinds = scan.deref_kinds(file);
         let mut field_recvs: Vec<(String, Recv)> = field_types
-            .into_iter()
-            .filter_map(|(name, ty)| Some((name, scan.recv_of_type(ty, 0)?)))
+            .iter()
+            .filter_map(|(name, ty)| Some((name.clone(), scan.recv_of_type(ty, 0)?)))
             .collect();
         field_recvs.sort();
         let variant_recvs = variant_types(&scan, file);
         let variant_paths = analysis::mentions::variant_paths(file, &cx.uses);
         let struct_field_types = struct_fields(&scan, file);
-        let static_kinds = {
-            struct Statics<'s, 'e, 'a>(&'s NetScan<'e, 'a>, Vec<(String, Kind)>);
-            impl<'x> Visit<'x> for Statics<'_, '_, '_> {
-                fn visit_item_static(&mut self, i: &'x syn::ItemStatic) {
-                    let k = self.0.kind_of_type(&i.ty);
-                    if k != Kind::Unknown {
-                        self.1.push((i.ident.to_string(), k));
-                    }
-                }
-            }
-            let mut v = Statics(&scan, Vec::new());
-            v.visit_file(file);
-            v.1
-        };
-        let generated_clients = {
-            struct Grpc(Vec<String>);
-            impl<'a> Visit<'a> for Grpc {
-                fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
-                    let wraps_grpc = i.fields.iter().any(|f| match &f.ty {
-                        syn::Type::Path(p) => crate::analysis::paths::path_segments(&p.path)
-                            .ends_with(&["client".to_string(), "Grpc".to_string()]),
-                        _ => false,
-                    });
-                    if wraps_grpc {
-                        self.0.push(i.ident.to_string());
-                    }
-                    syn::visit::visit_item_struct(self, i);
-                }
-            }
-            let mut g = Grpc(Vec::new());
-            g.visit_file(file);
-            g.0
-        };
+        let static_kinds: Vec<(String, Kind)> = walk
+            .statics
+            .iter()
+            .filter_map(|i| {
+                let k = scan.kind_of_type(&i.ty);
+                (k != Kind::Unknown).then(|| (i.ident.to_string(), k))
+            })
+            .collect();
+        let generated_clients = std::mem::take(&mut walk.grpc_wrappers);
         let tonic_codegen = !generated_clients.is_empty();
         let (timeout_layers, retry_layers) = tower_layer_copies(file, &cx.uses);
-        let types = {
-            struct Types(Vec<String>);
-            impl<'a> Visit<'a> for Types {
-                fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
-                    self.0.push(i.ident.to_string());
-                }
-                fn visit_item_enum(&mut self, i: &'a syn::ItemEnum) {
-                    self.0.push(i.ident.to_string());
-                }
-            }
-            let mut t = Types(Vec::new());
-            t.visit_file(file);
-            t.0
-        };
+        let types = std::mem::take(&mut walk.types);
         guarded_hosts.sort();
         guarded_hosts.dedup();
         // A listener on a fixed loopback address (a CLI's login callback, a
@@ -727,33 +676,7 @@ impl FileSummary {
             .filter(|b| (!b.is_loopback() || b.from_env) && !in_test(b.range.byte_start as usize))
             .map(|b| b.range.line)
             .collect();
-        let subcommand_enums = {
-            struct Enums(Vec<String>);
-            impl<'a> Visit<'a> for Enums {
-                fn visit_item_enum(&mut self, i: &'a syn::ItemEnum) {
-                    let derives_clap = i.attrs.iter().any(|a| {
-                        a.path().is_ident("derive")
-                            && a.parse_args_with(
-                                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-                            )
-                            .is_ok_and(|paths| {
-                                paths.iter().any(|p| {
-                                    p.segments
-                                        .last()
-                                        .is_some_and(|s| s.ident == "Parser" || s.ident == "Subcommand")
-                                })
-                            })
-                    });
-                    if derives_clap {
-                        self.0.push(i.ident.to_string());
-                    }
-                    syn::visit::visit_item_enum(self, i);
-                }
-            }
-            let mut e = Enums(Vec::new());
-            e.visit_file(file);
-            e.0
-        };
+        let subcommand_enums = std::mem::take(&mut walk.clap_enums);
         let item_mentions = analysis::mentions::item_mentions(file, &cx.uses);
         let serving_fns: Vec<Vec<String>> = {
             let binds: Vec<usize> = cx
@@ -785,87 +708,10 @@ impl FileSummary {
         };
         let uses_clap = CLI_CRATES.iter().any(|k| cx.uses.imports_from(k))
             || file.attrs.iter().any(|a| a.path().is_ident("clap"))
-            || {
-                struct Clap(bool);
-                impl<'a> Visit<'a> for Clap {
-                    fn visit_path(&mut self, p: &'a syn::Path) {
-                        self.0 |= p
-                            .segments
-                            .first()
-                            .is_some_and(|s| CLI_CRATES.iter().any(|k| s.ident == k));
-                    }
-                }
-                let mut c = Clap(false);
-                c.visit_file(file);
-                c.0
-            };
+            || walk.names_cli_crate;
         let (globs, reexports) = imports(file);
-        let path_roots = {
-            // `a::b` of every path of two or more segments, and of every
-            // import (`a::*` for a glob right under `a`).
-            struct Roots(std::collections::BTreeSet<String>);
-            impl Roots {
-                fn add(&mut self, a: &syn::Ident, b: &str) {
-                    self.0.insert(format!("{a}::{b}"));
-                }
-            }
-            impl<'a> Visit<'a> for Roots {
-                fn visit_path(&mut self, p: &'a syn::Path) {
-                    if let [first, second, ..] = &p.segments.iter().collect::<Vec<_>>()[..] {
-                        self.add(&first.ident, &second.ident.to_string());
-                    }
-                    syn::visit::visit_path(self, p);
-                }
-                fn visit_use_path(&mut self, u: &'a syn::UsePath) {
-                    let mut next = vec![&*u.tree];
-                    while let Some(tree) = next.pop() {
-                        match tree {
-                            syn::UseTree::Path(p) => self.add(&u.ident, &p.ident.to_string()),
-                            syn::UseTree::Name(n) => self.add(&u.ident, &n.ident.to_string()),
-                            syn::UseTree::Rename(r) => self.add(&u.ident, &r.ident.to_string()),
-                            syn::UseTree::Glob(_) => self.add(&u.ident, "*"),
-                            syn::UseTree::Group(g) => next.extend(g.items.iter()),
-                        }
-                    }
-                    syn::visit::visit_use_path(self, u);
-                }
-            }
-            let mut r = Roots(Default::default());
-            r.visit_file(file);
-            r.0.into_iter().collect()
-        };
-        let has_loop = {
-            struct Loops(bool);
-            impl<'a> Visit<'a> for Loops {
-                fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {
-                    self.0 = true;
-                }
-                fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {
-                    self.0 = true;
-                }
-                fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {
-                    self.0 = true;
-                }
-                fn visit_item_macro(&mut self, _: &'a syn::ItemMacro) {
-                    self.0 = true;
-                }
-                fn visit_macro(&mut self, m: &'a syn::Macro) {
-                    fn loops(tokens: proc_macro2::TokenStream) -> bool {
-                        tokens.into_iter().any(|t| match t {
-                            proc_macro2::TokenTree::Ident(i) => {
-                                i == "loop" || i == "while" || i == "for"
-                            }
-                            proc_macro2::TokenTree::Group(g) => loops(g.stream()),
-                            _ => false,
-                        })
-                    }
-                    self.0 = self.0 || loops(m.tokens.clone());
-                }
-            }
-            let mut v = Loops(false);
-            v.visit_file(file);
-            v.0
-        };
+        let path_roots: Vec<String> = std::mem::take(&mut walk.path_roots).into_iter().collect();
+        let has_loop = walk.has_loop;
         FileSummary {
             modules_only: false,
             has_loop,
@@ -934,6 +780,172 @@ impl FileSummary {
             subcommand_enums,
             item_mentions,
         }
+    }
+}
+
+/// One walk of a whole file for the facts its summary reads from items
+/// and paths anywhere in it. Each fact keeps its own reach: the counters
+/// say when the walk is inside a node whose inside that fact never reads
+/// (a `const` in another's initializer, a type in a type, a path in a
+/// path's generic arguments).
+#[derive(Default)]
+struct FileWalk<'a> {
+    /// `const`, `static` and associated `const` names with their spans,
+    /// outside any other's initializer.
+    names: Vec<(String, proc_macro2::Span)>,
+    /// `static`s outside another `static`'s initializer.
+    statics: Vec<&'a syn::ItemStatic>,
+    /// Structs with a field of tonic's `client::Grpc` type.
+    grpc_wrappers: Vec<String>,
+    /// Struct and enum names, outside another type.
+    types: Vec<String>,
+    /// Enums deriving clap's `Parser` or `Subcommand`.
+    clap_enums: Vec<String>,
+    /// A path (not inside another path) starts with a CLI crate's name.
+    names_cli_crate: bool,
+    /// `a::b` of every path of two or more segments, and of every import
+    /// (`a::*` for a glob right under `a`).
+    path_roots: std::collections::BTreeSet<String>,
+    /// A loop, or a macro that may expand to one.
+    has_loop: bool,
+    in_value_item: u32,
+    in_static: u32,
+    in_type: u32,
+    in_path: u32,
+}
+
+impl FileWalk<'_> {
+    fn add_root(&mut self, a: &syn::Ident, b: &str) {
+        self.path_roots.insert(format!("{a}::{b}"));
+    }
+
+    fn name(&mut self, ident: &syn::Ident) {
+        if self.in_value_item == 0 {
+            self.names.push((ident.to_string(), ident.span()));
+        }
+    }
+}
+
+impl<'a> Visit<'a> for FileWalk<'a> {
+    fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
+        self.name(&c.ident);
+        self.in_value_item += 1;
+        syn::visit::visit_item_const(self, c);
+        self.in_value_item -= 1;
+    }
+    fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
+        self.name(&c.ident);
+        self.in_value_item += 1;
+        syn::visit::visit_impl_item_const(self, c);
+        self.in_value_item -= 1;
+    }
+    fn visit_item_static(&mut self, i: &'a syn::ItemStatic) {
+        self.name(&i.ident);
+        if self.in_static == 0 {
+            self.statics.push(i);
+        }
+        self.in_value_item += 1;
+        self.in_static += 1;
+        syn::visit::visit_item_static(self, i);
+        self.in_static -= 1;
+        self.in_value_item -= 1;
+    }
+    fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
+        let wraps_grpc = i.fields.iter().any(|f| match &f.ty {
+            syn::Type::Path(p) => crate::analysis::paths::path_segments(&p.path)
+                .ends_with(&["client".to_string(), "Grpc".to_string()]),
+            _ => false,
+        });
+        if wraps_grpc {
+            self.grpc_wrappers.push(i.ident.to_string());
+        }
+        if self.in_type == 0 {
+            self.types.push(i.ident.to_string());
+        }
+        self.in_type += 1;
+        syn::visit::visit_item_struct(self, i);
+        self.in_type -= 1;
+    }
+    fn visit_item_enum(&mut self, i: &'a syn::ItemEnum) {
+        if self.in_type == 0 {
+            self.types.push(i.ident.to_string());
+        }
+        let derives_clap = i.attrs.iter().any(|a| {
+            a.path().is_ident("derive")
+                && a.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                )
+                .is_ok_and(|paths| {
+                    paths.iter().any(|p| {
+                        p.segments
+                            .last()
+                            .is_some_and(|s| s.ident == "Parser" || s.ident == "Subcommand")
+                    })
+                })
+        });
+        if derives_clap {
+            self.clap_enums.push(i.ident.to_string());
+        }
+        self.in_type += 1;
+        syn::visit::visit_item_enum(self, i);
+        self.in_type -= 1;
+    }
+    fn visit_path(&mut self, p: &'a syn::Path) {
+        if self.in_path == 0 && !self.names_cli_crate {
+            self.names_cli_crate = p
+                .segments
+                .first()
+                .is_some_and(|s| CLI_CRATES.iter().any(|k| s.ident == k));
+        }
+        let mut segments = p.segments.iter();
+        if let (Some(first), Some(second)) = (segments.next(), segments.next()) {
+            self.add_root(&first.ident, &second.ident.to_string());
+        }
+        self.in_path += 1;
+        syn::visit::visit_path(self, p);
+        self.in_path -= 1;
+    }
+    fn visit_use_path(&mut self, u: &'a syn::UsePath) {
+        let mut next = vec![&*u.tree];
+        while let Some(tree) = next.pop() {
+            match tree {
+                syn::UseTree::Path(p) => self.add_root(&u.ident, &p.ident.to_string()),
+                syn::UseTree::Name(n) => self.add_root(&u.ident, &n.ident.to_string()),
+                syn::UseTree::Rename(r) => self.add_root(&u.ident, &r.ident.to_string()),
+                syn::UseTree::Glob(_) => self.add_root(&u.ident, "*"),
+                syn::UseTree::Group(g) => next.extend(g.items.iter()),
+            }
+        }
+        syn::visit::visit_use_path(self, u);
+    }
+    fn visit_expr_loop(&mut self, e: &'a syn::ExprLoop) {
+        self.has_loop = true;
+        syn::visit::visit_expr_loop(self, e);
+    }
+    fn visit_expr_while(&mut self, e: &'a syn::ExprWhile) {
+        self.has_loop = true;
+        syn::visit::visit_expr_while(self, e);
+    }
+    fn visit_expr_for_loop(&mut self, e: &'a syn::ExprForLoop) {
+        self.has_loop = true;
+        syn::visit::visit_expr_for_loop(self, e);
+    }
+    fn visit_item_macro(&mut self, i: &'a syn::ItemMacro) {
+        self.has_loop = true;
+        syn::visit::visit_item_macro(self, i);
+    }
+    fn visit_macro(&mut self, m: &'a syn::Macro) {
+        fn loops(tokens: proc_macro2::TokenStream) -> bool {
+            tokens.into_iter().any(|t| match t {
+                proc_macro2::TokenTree::Ident(i) => i == "loop" || i == "while" || i == "for",
+                proc_macro2::TokenTree::Group(g) => loops(g.stream()),
+                _ => false,
+            })
+        }
+        if !self.has_loop {
+            self.has_loop = loops(m.tokens.clone());
+        }
+        syn::visit::visit_macro(self, m);
     }
 }
 

@@ -139,6 +139,12 @@ impl<'a> FileCtx<'a> {
         self.fields.get(name).copied()
     }
 
+    /// Every struct field's declared type of this file, by field name
+    /// (`net::field_types`).
+    pub fn field_types(&self) -> &HashMap<String, &'a syn::Type> {
+        &self.fields
+    }
+
     /// The body of a free function of this file without parameters.
     pub fn zero_arg_fn(&self, name: &str) -> Option<&'a syn::Block> {
         self.zero_arg_fns.get(name).copied().flatten()
