@@ -366,7 +366,7 @@ impl FileSummary {
         abs_path: &std::path::Path,
     ) -> Result<FileSummary, (Option<(u32, u32)>, String)> {
         let mod_decls = if crate::source::has_word(text, "mod") {
-            crate::modtree::mod_decls(&crate::engine::parse(text)?, abs_path)
+            crate::modtree::mod_decls(&crate::engine::parse(text)?, abs_path, Some(text))
         } else {
             Vec::new()
         };
@@ -712,6 +712,7 @@ impl FileSummary {
         let (globs, reexports) = imports(file);
         let path_roots: Vec<String> = std::mem::take(&mut walk.path_roots).into_iter().collect();
         let has_loop = walk.has_loop;
+        let mod_decls = crate::modtree::mod_decls(file, abs_path, Some(text));
         FileSummary {
             modules_only: false,
             has_loop,
@@ -719,7 +720,8 @@ impl FileSummary {
             module: Vec::new(),
             globs,
             reexports,
-            mod_decls: crate::modtree::mod_decls(file, abs_path),
+            test_module_paths: analysis::testcode::test_module_paths_of(&mod_decls),
+            mod_decls,
             serves_at,
             serving_fns,
             uses_clap,
@@ -761,7 +763,6 @@ impl FileSummary {
             types,
             client_fields,
             consts,
-            test_module_paths: analysis::testcode::test_module_paths(file, abs_path),
             functions,
             rel_path: String::new(),
             value_lines,

@@ -15,6 +15,7 @@ use proc_macro2::{TokenStream, TokenTree};
 
 use crate::analysis::testcode::is_test_item;
 use crate::discover::{PackageInfo, SourceFile, TargetKind};
+use crate::source::{has_word, SpanBytes};
 
 /// One out-of-line `mod name;` of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,22 +32,21 @@ pub struct ModDecl {
     pub test: bool,
 }
 
-/// The out-of-line module declarations of a file at `path`.
-pub fn mod_decls(file: &syn::File, path: &Path) -> Vec<ModDecl> {
+/// The out-of-line module declarations of a file at `path`. With the
+/// file's `text`, an item macro whose text has no `mod` word is not
+/// searched for declarations (its tokens would be copied to be read).
+pub fn mod_decls(file: &syn::File, path: &Path, text: Option<&str>) -> Vec<ModDecl> {
     let parent = path.parent().unwrap_or(Path::new("")).to_path_buf();
     let dir = module_dir(path);
     let mut out = Vec::new();
-    collect(&file.items, &parent, &dir, &mut Vec::new(), false, &mut out);
+    let walk = Walk {
+        file_dir: &parent,
+        text,
+    };
+    walk.collect(&file.items, &dir, &mut Vec::new(), false, &mut out);
     if dir != parent {
         let mut as_root = Vec::new();
-        collect(
-            &file.items,
-            &parent,
-            &parent,
-            &mut Vec::new(),
-            false,
-            &mut as_root,
-        );
+        walk.collect(&file.items, &parent, &mut Vec::new(), false, &mut as_root);
         for (d, r) in out.iter_mut().zip(as_root) {
             d.root_candidates = r.candidates;
         }
@@ -94,73 +94,88 @@ fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
     })
 }
 
-/// `file_dir` is where a top-level `#[path]` is relative to; `dir` is the
-/// current module's folder.
-fn collect(
-    items: &[syn::Item],
-    file_dir: &Path,
-    dir: &Path,
-    module: &mut Vec<String>,
-    in_test: bool,
-    out: &mut Vec<ModDecl>,
-) {
-    for item in items {
-        match item {
-            syn::Item::Mod(m) => {
-                let test = in_test || is_test_item(&m.attrs);
-                let name = ident_name(&m.ident);
-                let explicit = path_attr(&m.attrs);
-                match &m.content {
-                    Some((_, inner)) => {
-                        let inner_dir = match &explicit {
-                            Some(p) => dir.join(p),
-                            None => dir.join(&name),
-                        };
-                        module.push(name);
-                        collect(inner, file_dir, &inner_dir, module, test, out);
-                        module.pop();
+struct Walk<'w> {
+    /// Where a top-level `#[path]` is relative to.
+    file_dir: &'w Path,
+    text: Option<&'w str>,
+}
+
+impl Walk<'_> {
+    /// `dir` is the current module's folder.
+    fn collect(
+        &self,
+        items: &[syn::Item],
+        dir: &Path,
+        module: &mut Vec<String>,
+        in_test: bool,
+        out: &mut Vec<ModDecl>,
+    ) {
+        let file_dir = self.file_dir;
+        for item in items {
+            match item {
+                syn::Item::Mod(m) => {
+                    let test = in_test || is_test_item(&m.attrs);
+                    let name = ident_name(&m.ident);
+                    let explicit = path_attr(&m.attrs);
+                    match &m.content {
+                        Some((_, inner)) => {
+                            let inner_dir = match &explicit {
+                                Some(p) => dir.join(p),
+                                None => dir.join(&name),
+                            };
+                            module.push(name);
+                            self.collect(inner, &inner_dir, module, test, out);
+                            module.pop();
+                        }
+                        None => {
+                            let candidates = match explicit {
+                                // A top-level `#[path]` is relative to the file's
+                                // folder; inside an inline module, to that module's.
+                                Some(p) if module.is_empty() => vec![file_dir.join(p)],
+                                Some(p) => vec![dir.join(p)],
+                                None => vec![
+                                    dir.join(format!("{name}.rs")),
+                                    dir.join(&name).join("mod.rs"),
+                                ],
+                            };
+                            let mut path = module.clone();
+                            path.push(name);
+                            out.push(ModDecl {
+                                module: path,
+                                candidates,
+                                root_candidates: Vec::new(),
+                                test,
+                            });
+                        }
                     }
-                    None => {
-                        let candidates = match explicit {
-                            // A top-level `#[path]` is relative to the file's
-                            // folder; inside an inline module, to that module's.
-                            Some(p) if module.is_empty() => vec![file_dir.join(p)],
-                            Some(p) => vec![dir.join(p)],
-                            None => vec![
+                }
+                // `cfg_if! { if #[cfg(unix)] { mod unix; } else { mod other; } }`
+                syn::Item::Macro(m) => {
+                    let range = m.mac.delimiter.span().join().bytes();
+                    if self
+                        .text
+                        .is_some_and(|t| t.get(range).is_some_and(|s| !has_word(s, "mod")))
+                    {
+                        continue;
+                    }
+                    let mut names = Vec::new();
+                    mods_in_tokens(m.mac.tokens.clone(), &mut names, 0);
+                    for name in names {
+                        let mut path = module.clone();
+                        path.push(name.clone());
+                        out.push(ModDecl {
+                            module: path,
+                            candidates: vec![
                                 dir.join(format!("{name}.rs")),
                                 dir.join(&name).join("mod.rs"),
                             ],
-                        };
-                        let mut path = module.clone();
-                        path.push(name);
-                        out.push(ModDecl {
-                            module: path,
-                            candidates,
                             root_candidates: Vec::new(),
-                            test,
+                            test: in_test,
                         });
                     }
                 }
+                _ => {}
             }
-            // `cfg_if! { if #[cfg(unix)] { mod unix; } else { mod other; } }`
-            syn::Item::Macro(m) => {
-                let mut names = Vec::new();
-                mods_in_tokens(m.mac.tokens.clone(), &mut names, 0);
-                for name in names {
-                    let mut path = module.clone();
-                    path.push(name.clone());
-                    out.push(ModDecl {
-                        module: path,
-                        candidates: vec![
-                            dir.join(format!("{name}.rs")),
-                            dir.join(&name).join("mod.rs"),
-                        ],
-                        root_candidates: Vec::new(),
-                        test: in_test,
-                    });
-                }
-            }
-            _ => {}
         }
     }
 }
@@ -293,7 +308,7 @@ mod tests {
              #[cfg(test)] mod tests; cfg_if::cfg_if! { if #[cfg(unix)] { mod unix; } }",
         )
         .unwrap();
-        let got = mod_decls(&file, Path::new("/p/src/net.rs"));
+        let got = mod_decls(&file, Path::new("/p/src/net.rs"), None);
         let show: Vec<(String, Vec<String>, bool)> = got
             .iter()
             .map(|d| {

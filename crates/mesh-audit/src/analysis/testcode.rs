@@ -186,16 +186,18 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
 /// folder named after the file. Returned as paths; the folder `x/` is
 /// returned too, since every file below a test module is test code.
 pub fn test_module_paths(file: &syn::File, path: &Path) -> Vec<PathBuf> {
+    test_module_paths_of(&crate::modtree::mod_decls(file, path, None))
+}
+
+/// [`test_module_paths`] of a file's declarations read already.
+pub fn test_module_paths_of(decls: &[crate::modtree::ModDecl]) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for d in crate::modtree::mod_decls(file, path)
-        .into_iter()
-        .filter(|d| d.test)
-    {
-        for c in d.candidates {
+    for d in decls.iter().filter(|d| d.test) {
+        for c in &d.candidates {
             // `x/mod.rs` is covered by the folder `x/`.
             match c.file_name().and_then(|n| n.to_str()) {
                 Some("mod.rs") => out.extend(c.parent().map(Path::to_path_buf)),
-                _ => out.push(c),
+                _ => out.push(c.clone()),
             }
         }
     }
