@@ -2506,24 +2506,34 @@ impl CrateIndex {
         if !any {
             return;
         }
+        // As in `close_network_calls`: rounds over a bare index that
+        // borrows the fields resolution reads here, answers applied at the
+        // end of each round. A function reads its own answers of the round
+        // as it goes (`helper` below), others' as the round found them.
+        let mut rounds = CrateIndex {
+            functions: std::mem::take(&mut self.functions),
+            types: std::mem::take(&mut self.types),
+            module_globs: std::mem::take(&mut self.module_globs),
+            self_name: self.self_name.clone(),
+            ..Default::default()
+        };
+        rounds.trait_impls = trait_impls_of(&rounds.functions, &BTreeMap::new());
         for _ in 0..8 {
-            let mut changed = false;
-            let snapshot = CrateIndex {
-                functions: self.functions.clone(),
-                types: self.types.clone(),
-                module_globs: self.module_globs.clone(),
-                self_name: self.self_name.clone(),
-                ..Default::default()
-            };
-            for list in self.functions.values_mut() {
-                for f in list.iter_mut().filter(|f| !f.helper.forwards.is_empty()) {
-                    for (callee, param, pos) in f.helper.forwards.clone() {
-                        if f.helper.retried.iter().any(|(p, _)| *p == param) {
+            let mut found_helpers: Vec<(String, usize, analysis::retry::HelperFacts)> = Vec::new();
+            for (name, list) in &rounds.functions {
+                for (i, f) in list.iter().enumerate() {
+                    if f.helper.forwards.is_empty() {
+                        continue;
+                    }
+                    let mut helper = f.helper.clone();
+                    let mut changed = false;
+                    for (callee, param, pos) in &f.helper.forwards {
+                        if helper.retried.iter().any(|(p, _)| p == param) {
                             continue;
                         }
-                        let found = snapshot.resolve(&callee, &f.module, f.self_ty.as_deref());
-                        if let Some(lib) = agreed_retry_helper(&found, pos) {
-                            f.helper.retried.push((param, lib));
+                        let found = rounds.resolve(callee, &f.module, f.self_ty.as_deref());
+                        if let Some(lib) = agreed_retry_helper(&found, *pos) {
+                            helper.retried.push((param.clone(), lib));
                             changed = true;
                             continue;
                         }
@@ -2531,32 +2541,43 @@ impl CrateIndex {
                         // workspace (`download_retry(op, ..)` calling
                         // `backoff::retry(op, .., MAX, ..)`): this function's
                         // callers are where the loop meets the network.
-                        if f.helper.loops.is_empty() {
-                            if let Some(l) = forwarded_loop(&found, pos, &callee, &f.helper) {
-                                f.helper.loops.push(l);
+                        if helper.loops.is_empty() {
+                            if let Some(l) = forwarded_loop(&found, *pos, callee, &helper) {
+                                helper.loops.push(l);
                                 changed = true;
                             }
                         }
                     }
                     // A count handed on to the helper that shapes its policy.
-                    for (callee, param, pos) in f.helper.value_forwards.clone() {
-                        if f.helper.policy_params.contains(&param) {
+                    for (callee, param, pos) in &f.helper.value_forwards {
+                        if helper.policy_params.contains(param) {
                             continue;
                         }
-                        let found = snapshot.resolve(&callee, &f.module, f.self_ty.as_deref());
+                        let found = rounds.resolve(callee, &f.module, f.self_ty.as_deref());
                         if !found.is_empty()
-                            && found.iter().all(|g| g.helper.policy_params.contains(&pos))
+                            && found.iter().all(|g| g.helper.policy_params.contains(pos))
                         {
-                            f.helper.policy_params.push(param);
+                            helper.policy_params.push(param.clone());
                             changed = true;
                         }
                     }
+                    if changed {
+                        found_helpers.push((name.clone(), i, helper));
+                    }
                 }
             }
-            if !changed {
+            if found_helpers.is_empty() {
                 break;
             }
+            for (name, i, helper) in found_helpers {
+                if let Some(f) = rounds.functions.get_mut(&name).and_then(|l| l.get_mut(i)) {
+                    f.helper = helper;
+                }
+            }
         }
+        self.functions = rounds.functions;
+        self.types = rounds.types;
+        self.module_globs = rounds.module_globs;
     }
 
     /// The crate functions a path names, read from module `from`.
