@@ -257,13 +257,9 @@ impl Prefilter {
             groups.push((rule, network_use(id)));
         }
         let count = groups.len();
-        // A DFA: every file's text goes through it (twice: in pass 1 to
-        // decide whether to hold the tree, in pass 2 per rule), and its
-        // few hundred words make a small table.
         let words = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&words)
             .ok()
             .filter(|_| !unknown);
