@@ -830,6 +830,7 @@ impl BodyShape {
     fn of(body: &syn::Block) -> BodyShape {
         let mut v = ShapeVisitor {
             shape: BodyShape::default(),
+            failed: Vec::new(),
         };
         v.visit_block(body);
         v.shape
@@ -838,6 +839,11 @@ impl BodyShape {
 
 struct ShapeVisitor {
     shape: BodyShape,
+    /// Names that hold a call's failed outcome: the catch-all binding of an
+    /// arm after `Ok(r) if r.status().is_success() => return ..` (`other =>
+    /// { match other { Ok(r) => log(r.status()), Err(e) => log(e) } }`).
+    /// A `match` on one of them only tells the failures apart.
+    failed: Vec<String>,
 }
 
 /// A match arm's pattern and guard (syn 3 keeps the guard in the pattern).
@@ -999,6 +1005,13 @@ fn contains_exit(e: &Expr) -> bool {
 
 impl<'a> Visit<'a> for ShapeVisitor {
     fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+        // `match other { Ok(r) => .., Err(e) => .. }` on a failed outcome:
+        // its `Ok` holds a failed status, not a success.
+        if let Expr::Path(p) = &*m.expr {
+            if p.path.get_ident().is_some_and(|i| self.failed.iter().any(|f| i == f)) {
+                return syn::visit::visit_expr_match(self, m);
+            }
+        }
         let mut saw_success_arm = false;
         let mut saw_guarded_success_exit = false;
         for arm in &m.arms {
@@ -1041,7 +1054,30 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 }
             }
         }
-        syn::visit::visit_expr_match(self, m);
+        self.visit_expr(&m.expr);
+        let mut saw_guarded_success_exit = false;
+        for arm in &m.arms {
+            let (pat, guard) = arm_parts(arm);
+            // A bare binding after a guarded success exit holds the failures.
+            let failed = match pat {
+                Pat::Ident(pi) if saw_guarded_success_exit && pi.subpat.is_none() && guard.is_none() => {
+                    Some(pi.ident.to_string())
+                }
+                _ => None,
+            };
+            if is_success_pat(pat)
+                && guard.is_some_and(is_success_cond)
+                && (contains_exit(&arm.body) || always_exits(&arm.body))
+            {
+                saw_guarded_success_exit = true;
+            }
+            let pushed = failed.is_some();
+            self.failed.extend(failed);
+            self.visit_arm(arm);
+            if pushed {
+                self.failed.pop();
+            }
+        }
     }
     fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
         let then_exits = block_always_exits(&i.then_branch)
