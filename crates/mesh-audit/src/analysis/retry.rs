@@ -831,6 +831,7 @@ impl BodyShape {
         let mut v = ShapeVisitor {
             shape: BodyShape::default(),
             failed: Vec::new(),
+            value_match: false,
         };
         v.visit_block(body);
         v.shape
@@ -844,6 +845,10 @@ struct ShapeVisitor {
     /// { match other { Ok(r) => log(r.status()), Err(e) => log(e) } }`).
     /// A `match` on one of them only tells the failures apart.
     failed: Vec<String>,
+    /// The next `match` visited is a `let`'s value whose arms neither
+    /// leave nor go round (`let r = match fut.await { Ok(v) => Some(v),
+    /// Err(_) => None };`): a conversion, not a decision.
+    value_match: bool,
 }
 
 /// A match arm's pattern and guard (syn 3 keeps the guard in the pattern).
@@ -858,6 +863,10 @@ fn is_success_pat(p: &Pat) -> bool {
     match p {
         // `match (result, retries < max) { (Ok(v), _) => .. }`: the result decides.
         Pat::Tuple(t) => t.elems.first().is_some_and(is_success_pat),
+        // `Some(Ok(v))` of a result that a deadline's `.ok()` wrapped.
+        Pat::TupleStruct(ts) if ts.path.is_ident("Some") && ts.elems.len() == 1 => {
+            ts.elems.first().is_some_and(|p| matches!(p, Pat::TupleStruct(_)) && is_success_pat(p))
+        }
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Ok"),
         Pat::Ident(pi) => pi.subpat.as_ref().is_some_and(|(_, p)| is_success_pat(p)),
         Pat::Or(o) => o.cases.iter().all(is_success_pat),
@@ -879,6 +888,10 @@ fn is_failure_pat(p: &Pat) -> bool {
             .elems
             .first()
             .is_some_and(|e| is_failure_pat(e) && !matches!(e, Pat::Wild(_) | Pat::Ident(_))),
+        // `Some(Err(e))`
+        Pat::TupleStruct(ts) if ts.path.is_ident("Some") && ts.elems.len() == 1 => {
+            ts.elems.first().is_some_and(|p| matches!(p, Pat::TupleStruct(_)) && is_failure_pat(p))
+        }
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
         // `StatusCode::SERVICE_UNAVAILABLE`, `Code::Unavailable`, `503` in a
         // `match` on the status.
@@ -986,6 +999,21 @@ fn block_always_exits(b: &syn::Block) -> bool {
     })
 }
 
+/// Whether `e` holds a `continue` (of any loop).
+fn contains_continue(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_continue(&mut self, _: &'a syn::ExprContinue) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
+}
+
 fn contains_exit(e: &Expr) -> bool {
     struct V(bool);
     impl<'a> Visit<'a> for V {
@@ -1004,7 +1032,20 @@ fn contains_exit(e: &Expr) -> bool {
 }
 
 impl<'a> Visit<'a> for ShapeVisitor {
+    fn visit_local(&mut self, l: &'a syn::Local) {
+        if let Some(init) = &l.init {
+            if let Expr::Match(m) = &*init.expr {
+                self.value_match = init.diverge.is_none()
+                    && m.arms.iter().all(|a| !contains_exit(&a.body) && !contains_continue(&a.body));
+            }
+        }
+        syn::visit::visit_local(self, l);
+        self.value_match = false;
+    }
     fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+        if std::mem::take(&mut self.value_match) {
+            return syn::visit::visit_expr_match(self, m);
+        }
         // `match other { Ok(r) => .., Err(e) => .. }` on a failed outcome:
         // its `Ok` holds a failed status, not a success.
         if let Expr::Path(p) = &*m.expr {
