@@ -432,7 +432,8 @@ impl BindVisitor<'_, '_> {
         let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_start()) else {
             return false;
         };
-        b.init.is_some_and(|init| makes_socket2(&self.cx.uses, init))
+        b.init
+            .is_some_and(|init| makes_socket2(&self.cx.uses, init))
             && self
                 .listened
                 .get_or_init(|| listened_sockets(self.scope, self.body))

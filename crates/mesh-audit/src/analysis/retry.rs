@@ -864,9 +864,10 @@ fn is_success_pat(p: &Pat) -> bool {
         // `match (result, retries < max) { (Ok(v), _) => .. }`: the result decides.
         Pat::Tuple(t) => t.elems.first().is_some_and(is_success_pat),
         // `Some(Ok(v))` of a result that a deadline's `.ok()` wrapped.
-        Pat::TupleStruct(ts) if ts.path.is_ident("Some") && ts.elems.len() == 1 => {
-            ts.elems.first().is_some_and(|p| matches!(p, Pat::TupleStruct(_)) && is_success_pat(p))
-        }
+        Pat::TupleStruct(ts) if ts.path.is_ident("Some") && ts.elems.len() == 1 => ts
+            .elems
+            .first()
+            .is_some_and(|p| matches!(p, Pat::TupleStruct(_)) && is_success_pat(p)),
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Ok"),
         Pat::Ident(pi) => pi.subpat.as_ref().is_some_and(|(_, p)| is_success_pat(p)),
         Pat::Or(o) => o.cases.iter().all(is_success_pat),
@@ -889,9 +890,10 @@ fn is_failure_pat(p: &Pat) -> bool {
             .first()
             .is_some_and(|e| is_failure_pat(e) && !matches!(e, Pat::Wild(_) | Pat::Ident(_))),
         // `Some(Err(e))`
-        Pat::TupleStruct(ts) if ts.path.is_ident("Some") && ts.elems.len() == 1 => {
-            ts.elems.first().is_some_and(|p| matches!(p, Pat::TupleStruct(_)) && is_failure_pat(p))
-        }
+        Pat::TupleStruct(ts) if ts.path.is_ident("Some") && ts.elems.len() == 1 => ts
+            .elems
+            .first()
+            .is_some_and(|p| matches!(p, Pat::TupleStruct(_)) && is_failure_pat(p)),
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
         // `StatusCode::SERVICE_UNAVAILABLE`, `Code::Unavailable`, `503` in a
         // `match` on the status.
@@ -1036,7 +1038,9 @@ impl<'a> Visit<'a> for ShapeVisitor {
         if let Some(init) = &l.init {
             if let Expr::Match(m) = &*init.expr {
                 self.value_match = init.diverge.is_none()
-                    && m.arms.iter().all(|a| !contains_exit(&a.body) && !contains_continue(&a.body));
+                    && m.arms
+                        .iter()
+                        .all(|a| !contains_exit(&a.body) && !contains_continue(&a.body));
             }
         }
         syn::visit::visit_local(self, l);
@@ -1049,7 +1053,10 @@ impl<'a> Visit<'a> for ShapeVisitor {
         // `match other { Ok(r) => .., Err(e) => .. }` on a failed outcome:
         // its `Ok` holds a failed status, not a success.
         if let Expr::Path(p) = &*m.expr {
-            if p.path.get_ident().is_some_and(|i| self.failed.iter().any(|f| i == f)) {
+            if p.path
+                .get_ident()
+                .is_some_and(|i| self.failed.iter().any(|f| i == f))
+            {
                 return syn::visit::visit_expr_match(self, m);
             }
         }
@@ -1101,7 +1108,9 @@ impl<'a> Visit<'a> for ShapeVisitor {
             let (pat, guard) = arm_parts(arm);
             // A bare binding after a guarded success exit holds the failures.
             let failed = match pat {
-                Pat::Ident(pi) if saw_guarded_success_exit && pi.subpat.is_none() && guard.is_none() => {
+                Pat::Ident(pi)
+                    if saw_guarded_success_exit && pi.subpat.is_none() && guard.is_none() =>
+                {
                     Some(pi.ident.to_string())
                 }
                 _ => None,

@@ -892,7 +892,16 @@ fn made_in_crate(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) ->
         Expr::MethodCall(m)
             if ident_in(
                 &m.method,
-                &["map", "and_then", "transpose", "as_ref", "as_deref", "ok", "map_err", "cloned"],
+                &[
+                    "map",
+                    "and_then",
+                    "transpose",
+                    "as_ref",
+                    "as_deref",
+                    "ok",
+                    "map_err",
+                    "cloned",
+                ],
             ) =>
         {
             let applies_crate_fn = m.args.first().is_some_and(|a| match a {

@@ -544,18 +544,22 @@ impl MethodDeadlines<'_, '_, '_> {
             {
                 self.pattern_bound_at(&m.receiver, depth + 1)
             }
-            Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
-                match self.scan.scope.binding_at(id) {
-                    None => !id.to_string().starts_with(|c: char| c.is_ascii_uppercase()),
-                    Some(b) => {
-                        b.ty.is_none()
-                            && b.init.is_some_and(|i| {
-                                matches!(i, Expr::Path(_) | Expr::Reference(_) | Expr::MethodCall(_))
-                                    && self.pattern_bound_at(i, depth + 1)
-                            })
-                    }
-                }
-            }),
+            Expr::Path(p) => {
+                p.path
+                    .get_ident()
+                    .is_some_and(|id| match self.scan.scope.binding_at(id) {
+                        None => !id.to_string().starts_with(|c: char| c.is_ascii_uppercase()),
+                        Some(b) => {
+                            b.ty.is_none()
+                                && b.init.is_some_and(|i| {
+                                    matches!(
+                                        i,
+                                        Expr::Path(_) | Expr::Reference(_) | Expr::MethodCall(_)
+                                    ) && self.pattern_bound_at(i, depth + 1)
+                                })
+                        }
+                    })
+            }
             _ => false,
         }
     }
