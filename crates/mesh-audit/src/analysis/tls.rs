@@ -89,6 +89,11 @@ pub fn host_scope(host: &str, mesh_domains: &[String]) -> HostScope {
         let s = suffix.trim_start_matches('.').to_ascii_lowercase();
         !s.is_empty() && (h == s || h.ends_with(&format!(".{s}")))
     };
+    // The Kubernetes API server's in-cluster names: no sidecar fronts it,
+    // and its TLS is its own.
+    if h == "kubernetes" || h == "kubernetes.default" || h.starts_with("kubernetes.default.svc") {
+        return HostScope::Unknown;
+    }
     if mesh_domains.iter().any(|d| under(d)) {
         return HostScope::Mesh;
     }
