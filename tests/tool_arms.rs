@@ -81,3 +81,26 @@ fn a_serving_catch_all_arm_makes_the_named_arms_operator_commands() {
         ])
     );
 }
+
+/// A second `match` over the subcommand enum, in the code the serving
+/// catch-all arm runs (`_ => server::run(args)`, then `match &args.mode {
+/// Mode::Leader { .. } => .., Mode::Follower { .. } => .. }`): the variants
+/// the catch-all covers serve, so what their arms reach is audited; only
+/// the named `Mode::Check` arm is an operator command.
+#[test]
+fn variants_a_serving_catch_all_covers_serve_in_every_match() {
+    let v = audit_manifest("fixtures/tool-arms-nested/Cargo.toml", &[]);
+    assert_eq!(
+        findings_with_values(&v),
+        [
+            r#"timeout-wrapper ledger/src/upstream.rs:5 {"timeout":"6s"}"#,
+            r#"timeout-wrapper ledger/src/upstream.rs:12 {"timeout":"2500ms"}"#,
+        ]
+    );
+    assert_eq!(
+        v["summary"]["packages"],
+        json!([
+            {"audited": true, "name": "ledger", "scope": "service", "why": "starts a server (ledger/src/server.rs:13); `checks::check` is reached only from the `Mode::Check` subcommand (ledger/src/main.rs:27), which starts no server: not audited"},
+        ])
+    );
+}

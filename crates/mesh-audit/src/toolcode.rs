@@ -652,6 +652,9 @@ pub fn tool_code(
     // dispatch: `Some(Command::Serve(c)) => serve(c)` in one `match`,
     // `Some(Command::Serve(_)) => unreachable!()` in another.
     let mut serving_variants: HashSet<(usize, &str, &str)> = HashSet::default();
+    // Serving catch-all arms: (package, enum, the variants their `match`
+    // names in its other arms).
+    let mut serving_catch_alls: Vec<(usize, &str, Vec<&str>)> = Vec::new();
     for (i, g) in funcs.iter().enumerate() {
         let arms = &g.f.dispatch_arms;
         if arms.is_empty() {
@@ -680,6 +683,16 @@ pub fn tool_code(
         for (a, arm) in arms.iter().enumerate() {
             if arm_serves[a] {
                 serving_variants.insert((g.package, &arm.enum_name, &arm.variant));
+            }
+            // `_ => run_server(args)`: every variant the other arms of that
+            // `match` leave runs the server.
+            if arm_serves[a] && arm.catch_all {
+                let named: Vec<&str> = arms
+                    .iter()
+                    .filter(|o| o.dispatch == arm.dispatch && !o.catch_all)
+                    .map(|o| o.variant.as_str())
+                    .collect();
+                serving_catch_alls.push((g.package, arm.enum_name.as_str(), named));
             }
         }
         arms_serve[i] = arm_serves;
@@ -716,7 +729,9 @@ pub fn tool_code(
                 g.package,
                 arm.enum_name.as_str(),
                 arm.variant.as_str(),
-            ));
+            )) || serving_catch_alls.iter().any(|(p, e, named)| {
+                *p == g.package && *e == arm.enum_name && !named.contains(&arm.variant.as_str())
+            });
             // A subcommand a deployment file starts the program with
             // (`args: [worker]`) runs in a pod.
             let deployed = {

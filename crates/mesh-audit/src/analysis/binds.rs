@@ -63,6 +63,7 @@ pub fn server_binds(cx: &FileCtx<'_>) -> Vec<ServerBind> {
             body: f.body,
             listeners: std::cell::OnceCell::new(),
             dialled: std::cell::OnceCell::new(),
+            listened: std::cell::OnceCell::new(),
         };
         v.visit_block(f.body);
     }
@@ -83,6 +84,8 @@ struct BindVisitor<'e, 'a> {
     listeners: std::cell::OnceCell<(Vec<u32>, Vec<u32>)>,
     /// Where the locals that the body calls `.connect(..)` on are bound.
     dialled: std::cell::OnceCell<Vec<usize>>,
+    /// Where the locals that the body calls `.listen(..)` on are bound.
+    listened: std::cell::OnceCell<Vec<usize>>,
 }
 
 impl BindVisitor<'_, '_> {
@@ -120,6 +123,66 @@ fn dialled_sockets(scope: &FnScope<'_>, body: &syn::Block) -> Vec<usize> {
     };
     v.visit_block(body);
     v.out
+}
+
+/// The `let` bindings (by position) of the locals the body calls
+/// `.listen(..)` on: `let s = Socket::new(..)?; s.bind(&addr.into())?;
+/// s.listen(1024)?`.
+fn listened_sockets(scope: &FnScope<'_>, body: &syn::Block) -> Vec<usize> {
+    struct V<'v, 's> {
+        scope: &'v FnScope<'s>,
+        out: Vec<usize>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.method == "listen" {
+                if let Expr::Path(p) = &*m.receiver {
+                    if let Some(id) = p.path.get_ident() {
+                        if let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_start())
+                        {
+                            self.out.push(b.at);
+                        }
+                    }
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        scope,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out
+}
+
+/// Whether `e` makes a `socket2::Socket` (`Socket::new(..)`, also in the
+/// branches of an `if` or `match` that pick the address family).
+fn makes_socket2(uses: &super::paths::UseMap, e: &Expr) -> bool {
+    struct V<'u> {
+        uses: &'u super::paths::UseMap,
+        found: bool,
+    }
+    impl<'x> Visit<'x> for V<'_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.uses.resolve(&p.path);
+                if segs.first().is_some_and(|s| s == "socket2")
+                    && (ends_with(&segs, &["Socket", "new"])
+                        || ends_with(&segs, &["Socket", "new_raw"]))
+                {
+                    self.found = true;
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V { uses, found: false };
+    v.visit_expr(e);
+    v.found
 }
 
 /// The port of an `(host, port)` pair whose host is not known.
@@ -358,12 +421,35 @@ impl BindVisitor<'_, '_> {
             })
     }
 
+    /// Whether `e` names a local `socket2::Socket` that the function also
+    /// `listen`s on: a server socket set up by hand (`SO_REUSEPORT`, a
+    /// backlog), later handed to `TcpListener::from_std`.
+    fn is_socket2_listener(&self, e: &Expr) -> bool {
+        let Expr::Path(p) = e else { return false };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_start()) else {
+            return false;
+        };
+        b.init
+            .is_some_and(|init| makes_socket2(&self.cx.uses, init))
+            && self
+                .listened
+                .get_or_init(|| listened_sockets(self.scope, self.body))
+                .contains(&b.at)
+    }
+
     /// The port of `SocketAddr::new(ip, port)` (also `SocketAddrV4`/`V6`),
     /// written inline or in the `let` the bind names, whatever the host.
     fn port_beside_unknown_host(&self, e: &Expr, depth: u32) -> Option<u16> {
         match e {
             Expr::Reference(r) => self.port_beside_unknown_host(&r.expr, depth),
             Expr::Paren(p) => self.port_beside_unknown_host(&p.expr, depth),
+            // `&addr.into()` of a socket2 bind.
+            Expr::MethodCall(m) if m.method == "into" && m.args.is_empty() => {
+                self.port_beside_unknown_host(&m.receiver, depth)
+            }
             Expr::Call(c) if c.args.len() >= 2 => {
                 let Expr::Path(fp) = &*c.func else {
                     return None;
@@ -474,6 +560,12 @@ impl BindVisitor<'_, '_> {
             | "bind_with_graceful_shutdown"
             | "try_bind_with_graceful_shutdown"
             | "run" => {
+                if method == "bind" && self.is_socket2_listener(&m.receiver) {
+                    let addr = self.ev.eval(first_arg);
+                    let port = self.port_beside_unknown_host(first_arg, 0);
+                    self.record(self.cx.method_range(m), "socket2", addr, port);
+                    return;
+                }
                 let Some(root) = self.chain_root(&m.receiver, None, 0) else {
                     return;
                 };

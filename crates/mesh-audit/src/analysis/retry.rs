@@ -830,6 +830,8 @@ impl BodyShape {
     fn of(body: &syn::Block) -> BodyShape {
         let mut v = ShapeVisitor {
             shape: BodyShape::default(),
+            failed: Vec::new(),
+            value_match: false,
         };
         v.visit_block(body);
         v.shape
@@ -838,6 +840,15 @@ impl BodyShape {
 
 struct ShapeVisitor {
     shape: BodyShape,
+    /// Names that hold a call's failed outcome: the catch-all binding of an
+    /// arm after `Ok(r) if r.status().is_success() => return ..` (`other =>
+    /// { match other { Ok(r) => log(r.status()), Err(e) => log(e) } }`).
+    /// A `match` on one of them only tells the failures apart.
+    failed: Vec<String>,
+    /// The next `match` visited is a `let`'s value whose arms neither
+    /// leave nor go round (`let r = match fut.await { Ok(v) => Some(v),
+    /// Err(_) => None };`): a conversion, not a decision.
+    value_match: bool,
 }
 
 /// A match arm's pattern and guard (syn 3 keeps the guard in the pattern).
@@ -852,6 +863,11 @@ fn is_success_pat(p: &Pat) -> bool {
     match p {
         // `match (result, retries < max) { (Ok(v), _) => .. }`: the result decides.
         Pat::Tuple(t) => t.elems.first().is_some_and(is_success_pat),
+        // `Some(Ok(v))` of a result that a deadline's `.ok()` wrapped.
+        Pat::TupleStruct(ts) if ts.path.is_ident("Some") && ts.elems.len() == 1 => ts
+            .elems
+            .first()
+            .is_some_and(|p| matches!(p, Pat::TupleStruct(_)) && is_success_pat(p)),
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Ok"),
         Pat::Ident(pi) => pi.subpat.as_ref().is_some_and(|(_, p)| is_success_pat(p)),
         Pat::Or(o) => o.cases.iter().all(is_success_pat),
@@ -873,6 +889,11 @@ fn is_failure_pat(p: &Pat) -> bool {
             .elems
             .first()
             .is_some_and(|e| is_failure_pat(e) && !matches!(e, Pat::Wild(_) | Pat::Ident(_))),
+        // `Some(Err(e))`
+        Pat::TupleStruct(ts) if ts.path.is_ident("Some") && ts.elems.len() == 1 => ts
+            .elems
+            .first()
+            .is_some_and(|p| matches!(p, Pat::TupleStruct(_)) && is_failure_pat(p)),
         Pat::TupleStruct(ts) => ts.path.segments.last().is_some_and(|s| s.ident == "Err"),
         // `StatusCode::SERVICE_UNAVAILABLE`, `Code::Unavailable`, `503` in a
         // `match` on the status.
@@ -980,6 +1001,21 @@ fn block_always_exits(b: &syn::Block) -> bool {
     })
 }
 
+/// Whether `e` holds a `continue` (of any loop).
+fn contains_continue(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_continue(&mut self, _: &'a syn::ExprContinue) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
+}
+
 fn contains_exit(e: &Expr) -> bool {
     struct V(bool);
     impl<'a> Visit<'a> for V {
@@ -998,7 +1034,32 @@ fn contains_exit(e: &Expr) -> bool {
 }
 
 impl<'a> Visit<'a> for ShapeVisitor {
+    fn visit_local(&mut self, l: &'a syn::Local) {
+        if let Some(init) = &l.init {
+            if let Expr::Match(m) = &*init.expr {
+                self.value_match = init.diverge.is_none()
+                    && m.arms
+                        .iter()
+                        .all(|a| !contains_exit(&a.body) && !contains_continue(&a.body));
+            }
+        }
+        syn::visit::visit_local(self, l);
+        self.value_match = false;
+    }
     fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+        if std::mem::take(&mut self.value_match) {
+            return syn::visit::visit_expr_match(self, m);
+        }
+        // `match other { Ok(r) => .., Err(e) => .. }` on a failed outcome:
+        // its `Ok` holds a failed status, not a success.
+        if let Expr::Path(p) = &*m.expr {
+            if p.path
+                .get_ident()
+                .is_some_and(|i| self.failed.iter().any(|f| i == f))
+            {
+                return syn::visit::visit_expr_match(self, m);
+            }
+        }
         let mut saw_success_arm = false;
         let mut saw_guarded_success_exit = false;
         for arm in &m.arms {
@@ -1041,7 +1102,32 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 }
             }
         }
-        syn::visit::visit_expr_match(self, m);
+        self.visit_expr(&m.expr);
+        let mut saw_guarded_success_exit = false;
+        for arm in &m.arms {
+            let (pat, guard) = arm_parts(arm);
+            // A bare binding after a guarded success exit holds the failures.
+            let failed = match pat {
+                Pat::Ident(pi)
+                    if saw_guarded_success_exit && pi.subpat.is_none() && guard.is_none() =>
+                {
+                    Some(pi.ident.to_string())
+                }
+                _ => None,
+            };
+            if is_success_pat(pat)
+                && guard.is_some_and(is_success_cond)
+                && (contains_exit(&arm.body) || always_exits(&arm.body))
+            {
+                saw_guarded_success_exit = true;
+            }
+            let pushed = failed.is_some();
+            self.failed.extend(failed);
+            self.visit_arm(arm);
+            if pushed {
+                self.failed.pop();
+            }
+        }
     }
     fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
         let then_exits = block_always_exits(&i.then_branch)

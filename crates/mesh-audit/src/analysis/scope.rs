@@ -357,6 +357,14 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
                     self.scope.push(&pi.ident, init, Some(&pt.ty), end);
                 }
             }
+            // `let Some(client) = self.client.as_ref() else { .. }`
+            Pat::TupleStruct(_) => {
+                if let (Some(pi), Some(init)) = (some_binding(&l.pat), init) {
+                    if is_place(init) {
+                        self.scope.push(&pi.ident, Some(init), None, end);
+                    }
+                }
+            }
             Pat::Tuple(t) => {
                 if let Some(init) = init {
                     for (i, elem) in t.elems.iter().enumerate() {
@@ -384,7 +392,53 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
         }
         syn::visit::visit_expr_closure(self, c);
     }
-    // `if let Ok(x) = ..` and `for x in ..` bind too, but to values we cannot
-    // name; leaving them out makes such names unknown rather than wrong.
+    // `if let Some(client) = &self.client`: the value the place holds, as
+    // `self.client.as_ref().unwrap()` would give it. Other `if let`s
+    // (`if let Ok(x) = ..`) and `for x in ..` bind too, but to values we
+    // cannot name; leaving them out makes such names unknown rather than
+    // wrong.
+    fn visit_expr_let(&mut self, l: &'a syn::ExprLet) {
+        if let Some(pi) = some_binding(&l.pat) {
+            if is_place(&l.expr) {
+                use syn::spanned::Spanned;
+                let end = Some(l.expr.span().byte_end());
+                self.scope.push(&pi.ident, Some(&l.expr), None, end);
+            }
+        }
+        syn::visit::visit_expr_let(self, l);
+    }
     fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+/// The name `Some(name)` binds.
+fn some_binding(p: &Pat) -> Option<&syn::PatIdent> {
+    let Pat::TupleStruct(ts) = p else { return None };
+    if !ts.path.is_ident("Some") || ts.elems.len() != 1 {
+        return None;
+    }
+    match ts.elems.first()? {
+        Pat::Ident(pi) if pi.subpat.is_none() => Some(pi),
+        _ => None,
+    }
+}
+
+/// A field or local read as it is (`self.client`, `&state.http`,
+/// `self.client.clone()`, `.as_ref()`): an `Option` whose `Some` is the
+/// value itself, not the result of a call.
+fn is_place(e: &Expr) -> bool {
+    match e {
+        Expr::Field(f) => matches!(&*f.base, Expr::Path(_) | Expr::Field(_)),
+        Expr::Path(p) => p.path.get_ident().is_some(),
+        Expr::Reference(r) => is_place(&r.expr),
+        Expr::Paren(p) => is_place(&p.expr),
+        Expr::MethodCall(m) => {
+            m.args.is_empty()
+                && matches!(
+                    m.method.to_string().as_str(),
+                    "clone" | "as_ref" | "as_deref" | "as_mut" | "cloned"
+                )
+                && is_place(&m.receiver)
+        }
+        _ => false,
+    }
 }

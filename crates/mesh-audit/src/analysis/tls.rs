@@ -89,6 +89,11 @@ pub fn host_scope(host: &str, mesh_domains: &[String]) -> HostScope {
         let s = suffix.trim_start_matches('.').to_ascii_lowercase();
         !s.is_empty() && (h == s || h.ends_with(&format!(".{s}")))
     };
+    // The Kubernetes API server's in-cluster names: no sidecar fronts it,
+    // and its TLS is its own.
+    if h == "kubernetes" || h == "kubernetes.default" || h.starts_with("kubernetes.default.svc") {
+        return HostScope::Unknown;
+    }
     if mesh_domains.iter().any(|d| under(d)) {
         return HostScope::Mesh;
     }
@@ -885,6 +890,34 @@ fn made_in_crate(e: &Expr, scope: &FnScope<'_>, cx: &FileCtx<'_>, depth: u32) ->
                 Some("crate" | "self" | "super" | "Self")
             ) || segs.len() == 1;
             local || !cx.index.functions(name).is_empty() || cx.fn_return_type(name).is_some()
+        }
+        // `self.tls.as_ref().map(Settings::server_config).transpose()?.map(Arc::new)`:
+        // an `Option`/`Result` adapter keeps what its receiver holds, or what
+        // the crate function it applies makes.
+        Expr::MethodCall(m)
+            if ident_in(
+                &m.method,
+                &[
+                    "map",
+                    "and_then",
+                    "transpose",
+                    "as_ref",
+                    "as_deref",
+                    "ok",
+                    "map_err",
+                    "cloned",
+                ],
+            ) =>
+        {
+            let applies_crate_fn = m.args.first().is_some_and(|a| match a {
+                Expr::Path(p) => p
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| !cx.index.functions(&s.ident.to_string()).is_empty()),
+                _ => false,
+            });
+            applies_crate_fn || made_in_crate(&m.receiver, scope, cx, depth + 1)
         }
         Expr::MethodCall(m) => {
             let name = m.method.to_string();

@@ -116,7 +116,9 @@
 //!   no file.
 //! - A client whose root is the pod's service-account CA
 //!   (`/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`): it talks to
-//!   the Kubernetes API server, which is not a meshed Service.
+//!   the Kubernetes API server, which is not a meshed Service. Likewise
+//!   `https://` calls to the API server's in-cluster names
+//!   (`kubernetes.default.svc`, `kubernetes.default.svc.cluster.local`).
 //! - TLS terminated inside an upgraded connection (a function taking
 //!   `hyper::upgrade::Upgraded` or calling `hyper::upgrade::on`): a
 //!   forward proxy reading its clients' HTTPS inside their CONNECT tunnels,

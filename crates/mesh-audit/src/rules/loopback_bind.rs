@@ -7,7 +7,9 @@
 //! `TcpListener::bind` (std, tokio, async-std, poem), `hyper`/`axum`
 //! `Server::bind`, `axum_server::bind`, actix-web `HttpServer::bind` and
 //! friends, tonic `Server::builder()..serve`, `warp::serve(..).run`, salvo
-//! `TcpListener::new` and `rocket::Config { address, .. }`.
+//! `TcpListener::new`, `rocket::Config { address, .. }`, and a
+//! `socket2::Socket` the code binds and then `listen`s on (a UDP socket or
+//! one it `connect`s is not a server).
 //!
 //! ## Why it breaks under a mesh
 //! The sidecar receives inbound traffic and forwards it to the pod's IP, not

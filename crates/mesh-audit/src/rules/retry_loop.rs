@@ -16,7 +16,13 @@
 //! reads `base_ms` from the call). A client's own reqwest-middleware
 //! (`impl Middleware for X { async fn handle(.., next: Next<'_>) .. }`)
 //! whose loop re-sends the request with `next.run(req, ext)` retries every
-//! request of the client: its loop is an HTTP retry.
+//! request of the client: its loop is an HTTP retry. The outcome may be
+//! read in several steps: a catch-all arm after `Ok(r) if
+//! r.status().is_success() => return ..` holds the failures, also when it
+//! matches them again to log the status (`other => match other { Ok(r) =>
+//! warn!(..), Err(e) => warn!(..) }`); a deadline's outcome converted
+//! first (`let r = match timeout(d, op()).await { Ok(v) => Some(v), Err(_)
+//! => None }`) leaves the loop on `Some(Ok(v))`.
 //!
 //! ## The crate's own retry helpers
 //! A generic helper whose loop re-runs the operation it receives

@@ -523,16 +523,43 @@ impl MethodDeadlines<'_, '_, '_> {
         }
     }
 
-    /// A plain name that no `let` or parameter of the function binds.
+    /// A plain name that no `let` or parameter of the function binds, also
+    /// through `if let Some(t) = t` (whose `t` stands for the name it
+    /// unwraps).
     fn pattern_bound(&self, e: &Expr) -> bool {
+        self.pattern_bound_at(e, 0)
+    }
+
+    fn pattern_bound_at(&self, e: &Expr, depth: u32) -> bool {
+        if depth > 8 {
+            return false;
+        }
         match e {
-            Expr::Paren(p) => self.pattern_bound(&p.expr),
-            Expr::Reference(r) => self.pattern_bound(&r.expr),
-            Expr::Unary(u) => self.pattern_bound(&u.expr),
-            Expr::Path(p) => p.path.get_ident().is_some_and(|id| {
-                self.scan.scope.binding_at(id).is_none()
-                    && !id.to_string().starts_with(|c: char| c.is_ascii_uppercase())
-            }),
+            Expr::Paren(p) => self.pattern_bound_at(&p.expr, depth + 1),
+            Expr::Reference(r) => self.pattern_bound_at(&r.expr, depth + 1),
+            Expr::Unary(u) => self.pattern_bound_at(&u.expr, depth + 1),
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && ident_in(&m.method, &["clone", "as_ref", "as_deref", "cloned"]) =>
+            {
+                self.pattern_bound_at(&m.receiver, depth + 1)
+            }
+            Expr::Path(p) => {
+                p.path
+                    .get_ident()
+                    .is_some_and(|id| match self.scan.scope.binding_at(id) {
+                        None => !id.to_string().starts_with(|c: char| c.is_ascii_uppercase()),
+                        Some(b) => {
+                            b.ty.is_none()
+                                && b.init.is_some_and(|i| {
+                                    matches!(
+                                        i,
+                                        Expr::Path(_) | Expr::Reference(_) | Expr::MethodCall(_)
+                                    ) && self.pattern_bound_at(i, depth + 1)
+                                })
+                        }
+                    })
+            }
             _ => false,
         }
     }
