@@ -2533,7 +2533,7 @@ impl CrateIndex {
                         }
                         let found = rounds.resolve(callee, &f.module, f.self_ty.as_deref());
                         if let Some(lib) = agreed_retry_helper(&found, *pos) {
-                            helper.retried.push((param.clone(), lib));
+                            helper.retried.push((*param, lib));
                             changed = true;
                             continue;
                         }
@@ -2557,7 +2557,7 @@ impl CrateIndex {
                         if !found.is_empty()
                             && found.iter().all(|g| g.helper.policy_params.contains(pos))
                         {
-                            helper.policy_params.push(param.clone());
+                            helper.policy_params.push(*param);
                             changed = true;
                         }
                     }
