@@ -97,45 +97,27 @@ impl BindVisitor<'_, '_> {
 /// The `let` bindings (by position) of the locals the body calls
 /// `.connect(..)` on: `let s = TcpSocket::new_v4()?; s.bind(..)?; s.connect(peer)`.
 fn dialled_sockets(scope: &FnScope<'_>, body: &syn::Block) -> Vec<usize> {
-    struct V<'v, 's> {
-        scope: &'v FnScope<'s>,
-        out: Vec<usize>,
-    }
-    impl<'x> Visit<'x> for V<'_, '_> {
-        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-            if m.method == "connect" {
-                if let Expr::Path(p) = &*m.receiver {
-                    if let Some(id) = p.path.get_ident() {
-                        if let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_start())
-                        {
-                            self.out.push(b.at);
-                        }
-                    }
-                }
-            }
-            syn::visit::visit_expr_method_call(self, m);
-        }
-        fn visit_item(&mut self, _: &'x syn::Item) {}
-    }
-    let mut v = V {
-        scope,
-        out: Vec::new(),
-    };
-    v.visit_block(body);
-    v.out
+    locals_called(scope, body, "connect")
 }
 
 /// The `let` bindings (by position) of the locals the body calls
 /// `.listen(..)` on: `let s = Socket::new(..)?; s.bind(&addr.into())?;
 /// s.listen(1024)?`.
 fn listened_sockets(scope: &FnScope<'_>, body: &syn::Block) -> Vec<usize> {
+    locals_called(scope, body, "listen")
+}
+
+/// The `let` bindings (by position) of the locals the body calls `method`
+/// on, outside nested items.
+fn locals_called(scope: &FnScope<'_>, body: &syn::Block, method: &str) -> Vec<usize> {
     struct V<'v, 's> {
         scope: &'v FnScope<'s>,
+        method: &'v str,
         out: Vec<usize>,
     }
     impl<'x> Visit<'x> for V<'_, '_> {
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-            if m.method == "listen" {
+            if m.method == self.method {
                 if let Expr::Path(p) = &*m.receiver {
                     if let Some(id) = p.path.get_ident() {
                         if let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_start())
@@ -151,6 +133,7 @@ fn listened_sockets(scope: &FnScope<'_>, body: &syn::Block) -> Vec<usize> {
     }
     let mut v = V {
         scope,
+        method,
         out: Vec::new(),
     };
     v.visit_block(body);
