@@ -58,6 +58,11 @@ pub struct FileCtx<'a> {
     binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
     retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
     lifecycles: std::cell::OnceCell<Vec<lifecycle::FnLifecycle>>,
+    /// What [`net::NetScan::classify`] answered for the calls in `fns`, by
+    /// (function, expression address, `let` horizon), when the scan reads
+    /// that function's own scope. Several rules sweep every body for network
+    /// calls, and each answer resolves receivers and paths through the index.
+    pub(crate) classified: std::cell::RefCell<net::ClassifyMemo>,
     /// Long-lived consumer reconnect loops count as retry loops (opt-in).
     pub include_reconnect: bool,
     /// The file's module path in its crate, where its paths are read from.
@@ -107,6 +112,7 @@ impl<'a> FileCtx<'a> {
             binds: std::cell::OnceCell::new(),
             retry_loops: std::cell::OnceCell::new(),
             lifecycles: std::cell::OnceCell::new(),
+            classified: Default::default(),
             include_reconnect: false,
             module: Vec::new(),
         }

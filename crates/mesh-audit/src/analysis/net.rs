@@ -301,7 +301,17 @@ pub struct NetScan<'e, 'a> {
     /// method calls. Every call of a chain is classified, and each reads the
     /// rest of the chain again: without it a chain of n calls costs n²/2.
     chain_memo: ChainMemo,
+    /// The index of the function in `cx.functions()` whose own scope and
+    /// `impl` type this scan reads: its [`NetScan::classify`] answers are
+    /// shared with every other scan of that function through
+    /// `FileCtx::classified`.
+    shared_fn: Option<usize>,
 }
+
+/// [`NetScan::classify`] answers by (function index, expression address,
+/// `let` horizon). Expressions are those of the file's tree and of its macro
+/// bodies, which live as long as the `FileCtx` that holds the memo.
+pub(crate) type ClassifyMemo = HashMap<(usize, usize, Option<usize>), Option<Box<NetCall>>>;
 
 /// A method call's identity while its tree is alive: its address, and where
 /// its method name is (so a tree parsed, dropped and replaced by another at
@@ -387,6 +397,21 @@ pub const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head
 
 impl<'e, 'a> NetScan<'e, 'a> {
     pub fn new(cx: &'e FileCtx<'a>, scope: &'e FnScope<'e>, self_ty: Option<&'e str>) -> Self {
+        // A scan of one of the file's functions with that function's own
+        // scope (the one `FileCtx::fn_scopes` made) and `impl` type answers
+        // as every other such scan does; a scope made elsewhere (with macro
+        // `let`s added, or empty for a `static`) is its own.
+        let scopes = cx.fn_scopes();
+        let at = (scope as *const FnScope<'_>) as usize;
+        let base = scopes.as_ptr() as usize;
+        let size = std::mem::size_of::<FnScope<'_>>().max(1);
+        let shared_fn = (at >= base && (at - base) % size == 0)
+            .then(|| (at - base) / size)
+            .filter(|&i| {
+                i < scopes.len()
+                    && std::ptr::eq(&scopes[i], scope)
+                    && cx.functions()[i].self_ty.as_deref() == self_ty
+            });
         NetScan {
             cx,
             scope,
@@ -394,6 +419,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             self_ty,
             horizon: std::cell::Cell::new(None),
             chain_memo: ChainMemo::default(),
+            shared_fn,
         }
     }
 
@@ -422,6 +448,25 @@ impl<'e, 'a> NetScan<'e, 'a> {
 
     /// Whether this one expression (not its sub-expressions) is a network call.
     pub fn classify(&self, e: &Expr) -> Option<NetCall> {
+        if !matches!(e, Expr::MethodCall(_) | Expr::Call(_)) {
+            return None;
+        }
+        let Some(i) = self.shared_fn else {
+            return self.classify_uncached(e);
+        };
+        let key = (i, std::ptr::from_ref(e) as usize, self.horizon.get());
+        if let Some(answer) = self.cx.classified.borrow().get(&key) {
+            return answer.as_deref().cloned();
+        }
+        let answer = self.classify_uncached(e);
+        self.cx
+            .classified
+            .borrow_mut()
+            .insert(key, answer.clone().map(Box::new));
+        answer
+    }
+
+    fn classify_uncached(&self, e: &Expr) -> Option<NetCall> {
         match e {
             Expr::MethodCall(m) => self.classify_method(m),
             Expr::Call(c) => self.classify_call(c),
