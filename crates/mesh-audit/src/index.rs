@@ -1620,6 +1620,10 @@ pub struct CrateIndex {
     /// This crate's `pub use` items: crate-relative path → what it names
     /// (`crate::..` for the crate's own items).
     reexports: Vec<(Vec<String>, Vec<String>)>,
+    /// Of `reexports`, those naming the crate's own items, by path (the
+    /// first where two give one path): looked up for every path a call
+    /// names that is not a crate function, so a map rather than a scan.
+    crate_reexports: HashMap<Vec<String>, Vec<String>>,
     /// Dependencies' re-exports under their extern names, for `UseMap`.
     foreign_reexports: Vec<(Vec<String>, Vec<String>)>,
     /// The package's library name: its binaries reach the library's items
@@ -1938,6 +1942,14 @@ impl CrateIndex {
                 *target = [&["crate".to_string()], module, target.as_slice()].concat();
             }
         }
+        for (key, target) in &index.reexports {
+            if target.first().is_some_and(|s| s == "crate") {
+                index
+                    .crate_reexports
+                    .entry(key.clone())
+                    .or_insert_with(|| target.clone());
+            }
+        }
         for name in ambiguous {
             index.consts.remove(&name);
         }
@@ -2190,10 +2202,7 @@ impl CrateIndex {
             };
             let target = modules.iter().find_map(|m| {
                 let key = [m.as_slice(), std::slice::from_ref(&name)].concat();
-                self.reexports
-                    .iter()
-                    .find(|(k, t)| *k == key && t.first().is_some_and(|s| s == "crate"))
-                    .map(|(_, t)| t.clone())
+                self.crate_reexports.get(&key).cloned()
             });
             let Some(target) = target else { break };
             let Some(last) = target.last().cloned() else {
