@@ -172,14 +172,13 @@ const MAX_DEPTH: usize = 16;
 
 impl<'a> MacroTable<'a> {
     pub fn new(file: &'a syn::File) -> MacroTable<'a> {
-        let (local, definitions) = local_macros(file);
+        // One walk finds the definitions and the invocations.
+        let (local, definitions, found) = file_macros(file);
         let mut table = MacroTable {
             local,
             definitions,
             ..Default::default()
         };
-        let mut found = Vec::new();
-        MacroRefs { found: &mut found }.visit_file(file);
         if table.local.is_empty() {
             table.lazy = lazy_list(found, 0);
         } else {
@@ -291,18 +290,6 @@ struct MacroFinder<'a> {
 
 /// The same as [`MacroFinder`] over the file itself: the invocations are
 /// borrowed, not copied.
-struct MacroRefs<'f, 'a> {
-    found: &'f mut Vec<std::borrow::Cow<'a, syn::Macro>>,
-}
-
-impl<'a> Visit<'a> for MacroRefs<'_, 'a> {
-    fn visit_macro(&mut self, mac: &'a syn::Macro) {
-        if !never_code(&macro_name(mac)) {
-            self.found.push(std::borrow::Cow::Borrowed(mac));
-        }
-    }
-}
-
 impl<'ast> Visit<'ast> for MacroFinder<'_> {
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         // Bodies that are never parsed are not copied either: a
@@ -325,10 +312,30 @@ fn never_code(name: &str) -> bool {
 /// defined twice is left out.
 type Rules = Vec<(TokenStream, TokenStream)>;
 
-fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Range<usize>>) {
-    struct V(HashMap<String, Option<Rules>>, Vec<std::ops::Range<usize>>);
-    impl<'a> Visit<'a> for V {
+/// The file's `macro_rules!` definitions (see [`Rules`]) and their bytes,
+/// and every invocation whose body may be code, in the order they are written.
+#[allow(clippy::type_complexity)]
+fn file_macros(
+    file: &syn::File,
+) -> (
+    HashMap<String, Rules>,
+    Vec<std::ops::Range<usize>>,
+    Vec<std::borrow::Cow<'_, syn::Macro>>,
+) {
+    struct V<'a>(
+        HashMap<String, Option<Rules>>,
+        Vec<std::ops::Range<usize>>,
+        Vec<std::borrow::Cow<'a, syn::Macro>>,
+    );
+    impl<'a> Visit<'a> for V<'a> {
+        fn visit_macro(&mut self, mac: &'a syn::Macro) {
+            if !never_code(&macro_name(mac)) {
+                self.2.push(std::borrow::Cow::Borrowed(mac));
+            }
+        }
         fn visit_item_macro(&mut self, m: &'a syn::ItemMacro) {
+            // Its invocation is one too (unless it is `macro_rules!`).
+            syn::visit::visit_item_macro(self, m);
             if let (Some(id), true) = (&m.ident, m.mac.path.is_ident("macro_rules")) {
                 let start = m.mac.bang_token.span.byte_start();
                 let end = m.mac.delimiter.span().close().byte_end();
@@ -351,13 +358,13 @@ fn local_macros(file: &syn::File) -> (HashMap<String, Rules>, Vec<std::ops::Rang
             }
         }
     }
-    let mut v = V(HashMap::default(), Vec::new());
+    let mut v = V(HashMap::default(), Vec::new(), Vec::new());
     v.visit_file(file);
     let rules =
         v.0.into_iter()
             .filter_map(|(k, r)| r.map(|r| (k, r)))
             .collect();
-    (rules, v.1)
+    (rules, v.1, v.2)
 }
 
 /// Whether a token stream holds a `loop`, `while` or `for` keyword.
