@@ -1437,6 +1437,47 @@ fn trait_impls_of(
     out
 }
 
+/// Where each type's methods sit in the function lists, and which method
+/// names some trait gives a default body: asked for every typed call, and a
+/// common name's list (`new`, `get`, `send`) can hold hundreds of functions.
+#[derive(Debug, Default)]
+struct MethodTable {
+    /// method name → type → its positions in `functions[name]` and in
+    /// `typed_methods[name]`, in list order.
+    at: HashMap<String, HashMap<String, (Vec<usize>, Vec<usize>)>>,
+    /// Names with a trait's default body (`default_of`, no `self_ty`).
+    defaults: HashSet<String>,
+}
+
+fn method_table_of(
+    functions: &BTreeMap<String, Vec<FnSummary>>,
+    typed_methods: &BTreeMap<String, Vec<FnSummary>>,
+) -> MethodTable {
+    let mut table = MethodTable::default();
+    for (which, lists) in [functions, typed_methods].into_iter().enumerate() {
+        for (name, list) in lists {
+            for (i, f) in list.iter().enumerate() {
+                if f.default_of.is_some() && f.self_ty.is_none() {
+                    table.defaults.insert(name.clone());
+                }
+                let Some(ty) = &f.self_ty else { continue };
+                let entry = table
+                    .at
+                    .entry(name.clone())
+                    .or_default()
+                    .entry(ty.clone())
+                    .or_default();
+                if which == 0 {
+                    entry.0.push(i);
+                } else {
+                    entry.1.push(i);
+                }
+            }
+        }
+    }
+    table
+}
+
 fn agreed_net<'i>(candidates: &[&'i FnSummary]) -> Option<&'i NetSummary> {
     let first = candidates.first()?.net.as_ref()?;
     candidates
@@ -1657,6 +1698,9 @@ pub struct CrateIndex {
     /// written in an `impl Trait for Type`: which traits a type implements,
     /// asked for every trait default a method call could reach.
     trait_impls: HashMap<String, HashSet<String>>,
+    /// The methods of `functions` and `typed_methods` by type (built with
+    /// `trait_impls`, once the lists are complete).
+    methods: MethodTable,
     /// What one-field enum variants hold, by (enum, variant).
     variant_recvs: HashMap<(String, String), Option<Recv>>,
     /// Per (struct, field): its declared type and client; `None` where two
@@ -1686,6 +1730,7 @@ impl CrateIndex {
             index.import(name, dep);
         }
         index.trait_impls = trait_impls_of(&index.functions, &index.typed_methods);
+        index.methods = method_table_of(&index.functions, &index.typed_methods);
         index.resolve_config_deadlines();
         index.close_network_calls();
         index.close_waits();
@@ -2231,11 +2276,7 @@ impl CrateIndex {
         let Some(list) = self.functions.get(&callee.name) else {
             return Vec::new();
         };
-        let methods_of = |ty: &str| -> Vec<&FnSummary> {
-            list.iter()
-                .filter(|f| f.self_ty.as_deref() == Some(ty))
-                .collect()
-        };
+        let methods_of = |ty: &str| -> Vec<&FnSummary> { self.methods_of(ty, &callee.name) };
         if callee.path.is_empty() {
             return match (callee.via_self, self_ty) {
                 (true, Some(ty)) => methods_of(ty),
@@ -2425,6 +2466,7 @@ impl CrateIndex {
             typed_methods: std::mem::take(&mut self.typed_methods),
             variant_recvs: std::mem::take(&mut self.variant_recvs),
             trait_impls: std::mem::take(&mut self.trait_impls),
+            methods: std::mem::take(&mut self.methods),
             ..Default::default()
         };
         for _ in 0..8 {
@@ -2454,6 +2496,7 @@ impl CrateIndex {
         self.typed_methods = rounds.typed_methods;
         self.variant_recvs = rounds.variant_recvs;
         self.trait_impls = rounds.trait_impls;
+        self.methods = rounds.methods;
     }
 
     /// What `f`, not yet known to reach the network, reaches through the
@@ -2527,6 +2570,8 @@ impl CrateIndex {
             ..Default::default()
         };
         rounds.trait_impls = trait_impls_of(&rounds.functions, &BTreeMap::new());
+        // Positions in `typed_methods`, empty here, find nothing.
+        rounds.methods = std::mem::take(&mut self.methods);
         for _ in 0..8 {
             let mut found_helpers: Vec<(String, usize, analysis::retry::HelperFacts)> = Vec::new();
             for (name, list) in &rounds.functions {
@@ -2587,6 +2632,7 @@ impl CrateIndex {
         self.functions = rounds.functions;
         self.types = rounds.types;
         self.module_globs = rounds.module_globs;
+        self.methods = rounds.methods;
     }
 
     /// The crate functions a path names, read from module `from`.
@@ -2609,14 +2655,32 @@ impl CrateIndex {
 
     /// The methods `name` of the crate's type `ty`.
     pub fn methods_of(&self, ty: &str, name: &str) -> Vec<&FnSummary> {
-        self.functions
-            .get(name)
-            .map(|l| {
-                l.iter()
-                    .filter(|f| f.self_ty.as_deref() == Some(ty))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.type_methods(ty, name).0
+    }
+
+    /// The methods `name` of type `ty` in `functions` and in
+    /// `typed_methods`, each in list order.
+    fn type_methods(&self, ty: &str, name: &str) -> (Vec<&FnSummary>, Vec<&FnSummary>) {
+        let Some((own, typed)) = self.methods.at.get(name).and_then(|m| m.get(ty)) else {
+            return (Vec::new(), Vec::new());
+        };
+        fn pick<'l>(
+            list: Option<&'l Vec<FnSummary>>,
+            at: &[usize],
+            ty: &str,
+        ) -> Vec<&'l FnSummary> {
+            let Some(list) = list else {
+                return Vec::new();
+            };
+            at.iter()
+                .filter_map(|&i| list.get(i))
+                .filter(|f| f.self_ty.as_deref() == Some(ty))
+                .collect()
+        }
+        (
+            pick(self.functions.get(name), own, ty),
+            pick(self.typed_methods.get(name), typed, ty),
+        )
     }
 
     /// The network behaviour of `self.name(..)` in an `impl` of `self_ty`.
@@ -2697,6 +2761,9 @@ impl CrateIndex {
                     || f.foreign && f.module.first().is_some_and(|m| m == k)
             }
         };
+        if !self.methods.defaults.contains(name) {
+            return Vec::new();
+        }
         let defaults: Vec<&FnSummary> = self
             .functions
             .get(name)
@@ -2722,24 +2789,13 @@ impl CrateIndex {
     }
 
     fn own_typed_methods_of(&self, krate: Option<&str>, ty: &str, name: &str) -> Vec<&FnSummary> {
-        let of_ty = |f: &&FnSummary| f.self_ty.as_deref() == Some(ty);
+        let (own, typed) = self.type_methods(ty, name);
         match krate {
-            None => self
-                .functions
-                .get(name)
-                .into_iter()
-                .flatten()
-                .filter(of_ty)
-                .filter(|f| !f.foreign)
-                .collect(),
+            None => own.into_iter().filter(|f| !f.foreign).collect(),
             Some(k) => {
-                let foreign: Vec<&FnSummary> = self
-                    .functions
-                    .get(name)
+                let foreign: Vec<&FnSummary> = own
                     .into_iter()
-                    .flatten()
-                    .chain(self.typed_methods.get(name).into_iter().flatten())
-                    .filter(of_ty)
+                    .chain(typed)
                     .filter(|f| f.foreign && f.module.first().is_some_and(|m| m == k))
                     .collect();
                 // `providers::Config` written from the crate root names the
