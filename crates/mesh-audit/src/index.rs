@@ -1445,6 +1445,9 @@ struct MethodTable {
     /// method name → type → its positions in `functions[name]` and in
     /// `typed_methods[name]`, in list order.
     at: HashMap<String, HashMap<String, (Vec<usize>, Vec<usize>)>>,
+    /// function name → module → positions of the module's free functions
+    /// of that name in `functions[name]`.
+    free: HashMap<String, HashMap<Vec<String>, Vec<usize>>>,
     /// Names with a trait's default body (`default_of`, no `self_ty`).
     defaults: HashSet<String>,
 }
@@ -1460,7 +1463,18 @@ fn method_table_of(
                 if f.default_of.is_some() && f.self_ty.is_none() {
                     table.defaults.insert(name.clone());
                 }
-                let Some(ty) = &f.self_ty else { continue };
+                let Some(ty) = &f.self_ty else {
+                    if which == 0 {
+                        table
+                            .free
+                            .entry(name.clone())
+                            .or_default()
+                            .entry(f.module.clone())
+                            .or_default()
+                            .push(i);
+                    }
+                    continue;
+                };
                 let entry = table
                     .at
                     .entry(name.clone())
@@ -2298,7 +2312,16 @@ impl CrateIndex {
             return self_ty.map(methods_of).unwrap_or_default();
         }
         let free_in = |module: &[String]| -> Vec<&FnSummary> {
-            list.iter()
+            let Some(at) = self
+                .methods
+                .free
+                .get(&callee.name)
+                .and_then(|m| m.get(module))
+            else {
+                return Vec::new();
+            };
+            at.iter()
+                .filter_map(|&i| list.get(i))
                 .filter(|f| f.self_ty.is_none() && f.module == module)
                 .collect()
         };
