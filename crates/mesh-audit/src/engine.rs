@@ -463,10 +463,17 @@ fn audit_unit(
     // Such files wait until every other file is summarised, and are then
     // parsed by the pool's threads, which hold their trees: a thread's span
     // table then takes only the files it holds (see `crate::workers`).
-    let worth_holding = |text: &str| {
-        prefilter
-            .as_ref()
-            .is_none_or(|p| p.keeps(crate::prefilter::Evidence::default(), text, &no_names))
+    // The words are read once, here, for pass 2 too (see `prefilter::Words`).
+    let worth_holding = |text: &str, words: Option<crate::prefilter::Words>| {
+        prefilter.as_ref().is_none_or(|p| {
+            let evidence = crate::prefilter::Evidence {
+                words,
+                ..Default::default()
+            };
+            p.rules_for_words(evidence, &no_names)
+                .unwrap_or_else(|| p.rules_for(evidence, text, &no_names))
+                .contains(&true)
+        })
     };
     let budget = crate::workers::HoldBudget::new();
     let all: Vec<usize> = (0..found.files.len()).collect();
@@ -483,10 +490,14 @@ fn audit_unit(
                 Ok(text) => text,
                 Err(e) => return Pass1::Done((Err(e), FileTime::default())),
             };
-            if (text.len() as u64) < BIG_FILE && worth_holding(&text) && budget.take(text.len()) {
-                return Pass1::Later(std::sync::Mutex::new(text));
+            let words = prefilter.as_ref().map(|p| p.words_in(&text));
+            if (text.len() as u64) < BIG_FILE
+                && worth_holding(&text, words)
+                && budget.take(text.len())
+            {
+                return Pass1::Later(std::sync::Mutex::new(text), words);
             }
-            Pass1::Done(summarise_text(f, text, t, None))
+            Pass1::Done(with_words(summarise_text(f, text, t, None), words))
         },
         |&i, msg| {
             Pass1::Done((
@@ -496,11 +507,16 @@ fn audit_unit(
         },
     );
     drop(all);
-    let later: Vec<(usize, &std::sync::Mutex<String>)> = first
+    #[allow(clippy::type_complexity)]
+    let later: Vec<(
+        usize,
+        &std::sync::Mutex<String>,
+        Option<crate::prefilter::Words>,
+    )> = first
         .iter()
         .enumerate()
         .filter_map(|(i, r)| match r {
-            Pass1::Later(text) => Some((i, text)),
+            Pass1::Later(text, words) => Some((i, text, *words)),
             Pass1::Done(_) => None,
         })
         .collect();
@@ -508,11 +524,14 @@ fn audit_unit(
     let held = workers.map(
         &later,
         &AtomicUsize::new(0),
-        |&(i, text)| {
+        |&(i, text, words)| {
             let text = std::mem::take(&mut *text.lock().unwrap_or_else(|e| e.into_inner()));
-            summarise_text(&found.files[i], text, Instant::now(), Some(i))
+            with_words(
+                summarise_text(&found.files[i], text, Instant::now(), Some(i)),
+                words,
+            )
         },
-        |&(i, _), msg| {
+        |&(i, ..), msg| {
             (
                 Err(file_error(&found.files[i], None, msg)),
                 FileTime::default(),
@@ -525,7 +544,7 @@ fn audit_unit(
         .into_iter()
         .map(|r| match r {
             Pass1::Done(done) => done,
-            Pass1::Later(_) => held.next().expect("one result per deferred file"),
+            Pass1::Later(..) => held.next().expect("one result per deferred file"),
         })
         .unzip();
     timings.summarise = stage.elapsed();
@@ -734,9 +753,14 @@ fn audit_unit(
                     (outcome, FileTime::default())
                 };
                 let names = network_names.get(&f.package_root).unwrap_or(&no_names);
-                let rules_for = |text: &str| match &prefilter {
-                    Some(p) => p.rules_for(evidence, text, names),
-                    None => vec![true; active.len()],
+                // From pass 1's words where the crate's names need no text.
+                let known = prefilter
+                    .as_ref()
+                    .and_then(|p| p.rules_for_words(evidence, names));
+                let rules_for = |text: &str| match (&known, &prefilter) {
+                    (Some(rules), _) => rules.clone(),
+                    (None, Some(p)) => p.rules_for(evidence, text, names),
+                    (None, None) => vec![true; active.len()],
                 };
                 // A held tree passed the prefilter without the index's names,
                 // so it passes with them.
@@ -746,6 +770,14 @@ fn audit_unit(
                     Some(Tree { text, file }) => {
                         let rules = rules_for(&text);
                         (text, file, rules)
+                    }
+                    // Nothing to run, as pass 1's words tell: not read again.
+                    None if known.as_ref().is_some_and(|r| !r.contains(&true)) => {
+                        let time = FileTime {
+                            read_parse: t.elapsed(),
+                            ..Default::default()
+                        };
+                        return (FileOutcome::default(), time);
                     }
                     None => {
                         let text = match read_text(f, max_file_size) {
@@ -1034,7 +1066,18 @@ fn blank_preamble(text: &str) -> std::borrow::Cow<'_, str> {
 #[allow(clippy::large_enum_variant)]
 enum Pass1 {
     Done((Result<FileSummary, AuditError>, FileTime)),
-    Later(std::sync::Mutex<String>),
+    Later(std::sync::Mutex<String>, Option<crate::prefilter::Words>),
+}
+
+/// `summary` with the prefilter's words of its text.
+fn with_words(
+    mut summary: (Result<FileSummary, AuditError>, FileTime),
+    words: Option<crate::prefilter::Words>,
+) -> (Result<FileSummary, AuditError>, FileTime) {
+    if let Ok(s) = &mut summary.0 {
+        s.prefilter_words = words;
+    }
+    summary
 }
 
 /// Reads, parses and summarises `f` (with `modules_only`, only its `mod`

@@ -40,6 +40,9 @@ const CLI_CRATES: &[&str] = &[
 pub struct FileSummary {
     /// Only `mod_decls` was read (see [`FileSummary::modules_only`]).
     pub modules_only: bool,
+    /// The prefilter's words the file's text holds, when the engine read
+    /// them while the text was at hand (see `prefilter::Words`).
+    pub prefilter_words: Option<crate::prefilter::Words>,
     /// The file holds a `loop`, `while` or `for` (also as tokens of a macro
     /// call, and a `macro_rules!` that may expand to one): what a retry
     /// loop needs before the prefilter keeps a networking file for it.
@@ -715,6 +718,7 @@ impl FileSummary {
         let mod_decls = crate::modtree::mod_decls(file, abs_path, Some(text));
         FileSummary {
             modules_only: false,
+            prefilter_words: None,
             has_loop,
             path_roots,
             module: Vec::new(),

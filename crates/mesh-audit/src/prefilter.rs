@@ -201,6 +201,32 @@ pub struct Prefilter {
 /// unknown rule, which is reported.
 const SUPPRESSION: &str = "mesh-audit:";
 
+/// The vocabulary words (by pattern index) a file's text holds as whole
+/// words or identifier parts: read in pass 1, where the text is at hand, so
+/// that pass 2 can decide on most files without reading them again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Words {
+    bits: [u64; 4],
+    /// A pattern index past what `bits` holds was seen: the words cannot
+    /// decide, and the file is kept (see [`Prefilter::rules_for_words`]).
+    overflow: bool,
+}
+
+impl Words {
+    fn set(&mut self, i: usize) {
+        match self.bits.get_mut(i / 64) {
+            Some(b) => *b |= 1 << (i % 64),
+            None => self.overflow = true,
+        }
+    }
+
+    fn has(&self, i: usize) -> bool {
+        self.bits
+            .get(i / 64)
+            .is_some_and(|b| b & (1 << (i % 64)) != 0)
+    }
+}
+
 /// What a file's pass-1 summary says, for the prefilter.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Evidence {
@@ -211,6 +237,8 @@ pub struct Evidence {
     pub network: bool,
     /// It holds a loop (see [`FileSummary::has_loop`]).
     pub loops: bool,
+    /// The words its text held in pass 1, when the engine read them.
+    pub words: Option<Words>,
 }
 
 impl Evidence {
@@ -226,6 +254,7 @@ impl Evidence {
                 || s.functions.iter().any(|f| f.net.is_some())
                 || s.closure_args.iter().any(|c| c.net.is_some()),
             loops: s.has_loop,
+            words: s.prefilter_words,
         }
     }
 }
@@ -283,34 +312,74 @@ impl Prefilter {
     /// `--select` of it alone would run it. A server, a named helper or a
     /// suppression comment still runs every rule.
     pub fn rules_for(&self, evidence: Evidence, text: &str, names: &NetworkNames) -> Vec<bool> {
-        let Some(words) = &self.words else {
-            return vec![true; self.count];
-        };
-        if evidence.server || names.helpers.named_in(text) {
-            return vec![true; self.count];
+        let words = self.words_in(text);
+        self.decide(evidence, words, Some(text), names)
+            .unwrap_or_else(|| vec![true; self.count])
+    }
+
+    /// [`Prefilter::rules_for`] from the words pass 1 read in the file's
+    /// text (`evidence.words`), without the text: `None` when the decision
+    /// needs it (the crate has names to look for, and nothing else decided).
+    pub fn rules_for_words(&self, evidence: Evidence, names: &NetworkNames) -> Option<Vec<bool>> {
+        if self.words.is_some() && evidence.words.is_none() {
+            return None;
         }
-        let reaches = std::cell::OnceCell::new();
-        let reaches = || *reaches.get_or_init(|| evidence.network || names.reach.named_in(text));
+        self.decide(evidence, evidence.words.unwrap_or_default(), None, names)
+    }
+
+    /// The vocabulary words `text` holds (nothing when every file passes).
+    pub fn words_in(&self, text: &str) -> Words {
+        let mut seen = Words::default();
+        let Some(words) = &self.words else {
+            return seen;
+        };
         let bytes = text.as_bytes();
-        let mut seen = vec![false; words.patterns_len()];
         for m in words.find_overlapping_iter(text) {
             let i = m.pattern().as_usize();
             if i == 0 || word_part(bytes, m.start(), m.end()) {
-                seen[i] = true;
+                seen.set(i);
             }
         }
-        if seen[0] {
-            return vec![true; self.count];
+        seen
+    }
+
+    /// The decision from the file's words, reading `text` only for the
+    /// crate's names; `None` when those are needed and `text` is not given.
+    fn decide(
+        &self,
+        evidence: Evidence,
+        seen: Words,
+        text: Option<&str>,
+        names: &NetworkNames,
+    ) -> Option<Vec<bool>> {
+        if self.words.is_none() || seen.overflow || evidence.server {
+            return Some(vec![true; self.count]);
         }
+        if !names.helpers.is_empty() && names.helpers.named_in(text?) {
+            return Some(vec![true; self.count]);
+        }
+        if seen.has(0) {
+            return Some(vec![true; self.count]);
+        }
+        let reaches = std::cell::OnceCell::new();
+        let reaches = || {
+            *reaches.get_or_init(|| {
+                if evidence.network || names.reach.is_empty() {
+                    Some(evidence.network)
+                } else {
+                    text.map(|t| names.reach.named_in(t))
+                }
+            })
+        };
         self.rules
             .iter()
             .map(|(groups, network)| {
                 let by_network = match network {
-                    NetworkUse::Any => reaches(),
-                    NetworkUse::InLoop => evidence.loops && reaches(),
+                    NetworkUse::Any => reaches()?,
+                    NetworkUse::InLoop => evidence.loops && reaches()?,
                     NetworkUse::Never => false,
                 };
-                by_network || groups.iter().all(|g| g.iter().any(|&i| seen[i]))
+                Some(by_network || groups.iter().all(|g| g.iter().any(|&i| seen.has(i))))
             })
             .collect()
     }
@@ -348,6 +417,10 @@ impl NameSet {
             })
             .flatten();
         NameSet { names }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.names.is_none()
     }
 
     /// Whether `text` holds one of the names as a whole identifier.
@@ -399,7 +472,74 @@ mod tests {
         server: false,
         network: false,
         loops: false,
+        words: None,
     };
+
+    #[test]
+    fn every_rule_s_vocabulary_fits_the_words_of_pass_one() {
+        let p = Prefilter::new(crate::rules::all().iter().map(|r| r.meta().id));
+        let patterns = p.words.as_ref().map_or(0, |w| w.patterns_len());
+        assert!(
+            patterns > 1 && patterns <= 256,
+            "{patterns} prefilter words: `Words` holds 256"
+        );
+    }
+
+    #[test]
+    fn the_words_of_pass_one_decide_as_the_text_does() {
+        let p = Prefilter::new(crate::rules::all().iter().map(|r| r.meta().id));
+        let none = no_names();
+        let reach = NetworkNames {
+            reach: NameSet::of(vec!["fetch_user".to_string()]),
+            helpers: NameSet::of(Vec::new()),
+        };
+        let helper = NetworkNames {
+            reach: NameSet::of(Vec::new()),
+            helpers: NameSet::of(vec!["with_retries".to_string()]),
+        };
+        let texts = [
+            "fn add(a: u8) -> u8 { a }",
+            "let r = tokio::time::timeout(d, fetch()).await;",
+            "for u in urls { client.get(u).send().await; }",
+            "for id in ids { api.fetch_user(id).await?; }",
+            "with_retries(|| go()).await",
+            "// mesh-audit: allow(retry-loop)\nfn f() {}",
+            "let c = CircuitBreaker::new(); if failures > 3 { open() }",
+        ];
+        for text in texts {
+            for loops in [false, true] {
+                for network in [false, true] {
+                    let mut evidence = Evidence {
+                        network,
+                        loops,
+                        ..NOTHING
+                    };
+                    let from_text = p.rules_for(evidence, text, &none);
+                    // Pass 1 did not read the words: pass 2 must read the text.
+                    assert_eq!(p.rules_for_words(evidence, &none), None);
+                    evidence.words = Some(p.words_in(text));
+                    assert_eq!(
+                        p.rules_for_words(evidence, &none),
+                        Some(from_text),
+                        "{text}"
+                    );
+                    // Names to look for need the text, unless something
+                    // else decided first.
+                    for names in [&reach, &helper] {
+                        let from_text = p.rules_for(evidence, text, names);
+                        if let Some(from_words) = p.rules_for_words(evidence, names) {
+                            assert_eq!(from_words, from_text, "{text}");
+                        }
+                    }
+                }
+            }
+        }
+        let helped = Evidence {
+            words: Some(p.words_in("with_retries(|| go()).await")),
+            ..NOTHING
+        };
+        assert_eq!(p.rules_for_words(helped, &helper), None);
+    }
 
     #[test]
     fn every_rule_has_a_vocabulary() {
