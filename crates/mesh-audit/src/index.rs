@@ -2496,12 +2496,28 @@ impl CrateIndex {
             methods: std::mem::take(&mut self.methods),
             ..Default::default()
         };
+        // A call that names no crate function names none in any round (the
+        // rounds change what functions do, not which there are, so a
+        // function stays where it is): it is resolved once, by (the
+        // function's address, the call's position in its callees).
+        let mut unresolved: HashSet<(usize, usize)> = HashSet::default();
         for _ in 0..8 {
             let mut found: Vec<(String, usize, NetSummary)> = Vec::new();
             for (name, list) in &rounds.functions {
                 for (i, f) in list.iter().enumerate() {
                     if f.net.is_none() {
-                        if let Some(n) = rounds.net_reached_by(f) {
+                        let mut resolve = |j: usize, callee: &Callee| {
+                            let key = (std::ptr::from_ref(f) as usize, j);
+                            if unresolved.contains(&key) {
+                                return Vec::new();
+                            }
+                            let found = rounds.resolve(callee, &f.module, f.self_ty.as_deref());
+                            if found.is_empty() {
+                                unresolved.insert(key);
+                            }
+                            found
+                        };
+                        if let Some(n) = rounds.net_reached_by(f, &mut resolve) {
                             found.push((name.clone(), i, n));
                         }
                     }
@@ -2528,7 +2544,12 @@ impl CrateIndex {
 
     /// What `f`, not yet known to reach the network, reaches through the
     /// functions it calls, as far as this index knows them.
-    fn net_reached_by(&self, f: &FnSummary) -> Option<NetSummary> {
+    /// `resolve` resolves `f`'s callee at that position.
+    fn net_reached_by<'s>(
+        &'s self,
+        f: &FnSummary,
+        resolve: &mut dyn FnMut(usize, &Callee) -> Vec<&'s FnSummary>,
+    ) -> Option<NetSummary> {
         // Every typed call that reaches the network: a dispatcher calling
         // each variant's provider keeps a destination only when they all
         // share it.
@@ -2550,7 +2571,7 @@ impl CrateIndex {
                 },
             });
         }
-        for callee in &f.callees {
+        for (j, callee) in f.callees.iter().enumerate() {
             // `self.m()` in a trait's default body runs the implementing
             // type's `m`: the trait's impls decide.
             if let Some(tr) = f
@@ -2562,7 +2583,7 @@ impl CrateIndex {
                     return Some(n);
                 }
             }
-            let found = self.resolve(callee, &f.module, f.self_ty.as_deref());
+            let found = resolve(j, callee);
             if let Some(n) = agreed_net(&found) {
                 return Some(n.clone());
             }
