@@ -312,14 +312,14 @@ impl Prefilter {
     /// `--select` of it alone would run it. A server, a named helper or a
     /// suppression comment still runs every rule.
     pub fn rules_for(&self, evidence: Evidence, text: &str, names: &NetworkNames) -> Vec<bool> {
-        let words = self.words_in(text);
+        let words = evidence.words.unwrap_or_else(|| self.words_in(text));
         self.decide(evidence, words, Some(text), names)
             .unwrap_or_else(|| vec![true; self.count])
     }
 
     /// [`Prefilter::rules_for`] from the words pass 1 read in the file's
     /// text (`evidence.words`), without the text: `None` when the decision
-    /// needs it (the crate has names to look for, and nothing else decided).
+    /// needs it (a name of the crate to look for could change it).
     pub fn rules_for_words(&self, evidence: Evidence, names: &NetworkNames) -> Option<Vec<bool>> {
         if self.words.is_some() && evidence.words.is_none() {
             return None;
@@ -343,8 +343,9 @@ impl Prefilter {
         seen
     }
 
-    /// The decision from the file's words, reading `text` only for the
-    /// crate's names; `None` when those are needed and `text` is not given.
+    /// The decision from the file's words and evidence, reading `text`
+    /// only for the crate's names and only where they could change it;
+    /// `None` when they could and `text` is not given.
     fn decide(
         &self,
         evidence: Evidence,
@@ -352,36 +353,50 @@ impl Prefilter {
         text: Option<&str>,
         names: &NetworkNames,
     ) -> Option<Vec<bool>> {
-        if self.words.is_none() || seen.overflow || evidence.server {
+        if self.words.is_none() || seen.overflow || evidence.server || seen.has(0) {
             return Some(vec![true; self.count]);
         }
+        // Where a network call can stand in for a rule's words: any call,
+        // or a call in a file that loops.
+        let by_network = |network: &NetworkUse| match network {
+            NetworkUse::Any => true,
+            NetworkUse::InLoop => evidence.loops,
+            NetworkUse::Never => false,
+        };
+        let by_words: Vec<bool> = self
+            .rules
+            .iter()
+            .map(|(groups, network)| {
+                evidence.network && by_network(network)
+                    || groups.iter().all(|g| g.iter().any(|&i| seen.has(i)))
+            })
+            .collect();
+        if !by_words.contains(&false) {
+            return Some(by_words);
+        }
+        // A named helper runs every rule.
         if !names.helpers.is_empty() && names.helpers.named_in(text?) {
             return Some(vec![true; self.count]);
         }
-        if seen.has(0) {
-            return Some(vec![true; self.count]);
-        }
-        let reaches = std::cell::OnceCell::new();
-        let reaches = || {
-            *reaches.get_or_init(|| {
-                if evidence.network || names.reach.is_empty() {
-                    Some(evidence.network)
-                } else {
-                    text.map(|t| names.reach.named_in(t))
-                }
-            })
-        };
-        self.rules
+        // A name that reaches the network stands for a network call.
+        let open = |(network, kept): (&NetworkUse, bool)| !kept && by_network(network);
+        let wants_reach = self
+            .rules
             .iter()
-            .map(|(groups, network)| {
-                let by_network = match network {
-                    NetworkUse::Any => reaches()?,
-                    NetworkUse::InLoop => evidence.loops && reaches()?,
-                    NetworkUse::Never => false,
-                };
-                Some(by_network || groups.iter().all(|g| g.iter().any(|&i| seen.has(i))))
-            })
-            .collect()
+            .map(|(_, n)| n)
+            .zip(by_words.iter().copied())
+            .any(open);
+        if !wants_reach || evidence.network || names.reach.is_empty() {
+            return Some(by_words);
+        }
+        let reaches = names.reach.named_in(text?);
+        Some(
+            self.rules
+                .iter()
+                .zip(by_words)
+                .map(|((_, network), kept)| kept || reaches && by_network(network))
+                .collect(),
+        )
     }
 }
 
