@@ -453,6 +453,8 @@ fn audit_unit(
     // test code unless a production target reaches them (checked below):
     // when tests are not audited, only their `mod` declarations are read.
     let modules_only = |f: &SourceFile| f.test_path && !include_tests;
+    // What bodies name is read only to find a workspace's tool code.
+    let mentions = !found.packages.is_empty() && !settings.all_scopes;
     // Files no rule can report anything in are not parsed again (pass 2).
     let prefilter = (!settings.no_prefilter)
         .then(|| crate::prefilter::Prefilter::new(active.iter().map(|(r, _)| r.meta().id)));
@@ -483,7 +485,7 @@ fn audit_unit(
         |&i| {
             let f = &found.files[i];
             if modules_only(f) {
-                return Pass1::Done(summarise(f, max_file_size, true));
+                return Pass1::Done(summarise(f, max_file_size, true, mentions));
             }
             let t = Instant::now();
             let text = match read_text(f, max_file_size) {
@@ -497,7 +499,10 @@ fn audit_unit(
             {
                 return Pass1::Later(std::sync::Mutex::new(text), words);
             }
-            Pass1::Done(with_words(summarise_text(f, text, t, None), words))
+            Pass1::Done(with_words(
+                summarise_text(f, text, t, None, mentions),
+                words,
+            ))
         },
         |&i, msg| {
             Pass1::Done((
@@ -527,7 +532,7 @@ fn audit_unit(
         |&(i, text, words)| {
             let text = std::mem::take(&mut *text.lock().unwrap_or_else(|e| e.into_inner()));
             with_words(
-                summarise_text(&found.files[i], text, Instant::now(), Some(i)),
+                summarise_text(&found.files[i], text, Instant::now(), Some(i), mentions),
                 words,
             )
         },
@@ -572,7 +577,7 @@ fn audit_unit(
         let again = workers.map_fresh(
             &production,
             &AtomicUsize::new(0),
-            |&i| summarise(&found.files[i], max_file_size, false),
+            |&i| summarise(&found.files[i], max_file_size, false, mentions),
             |&i, msg| {
                 (
                     Err(file_error(&found.files[i], None, msg)),
@@ -1086,6 +1091,7 @@ fn summarise(
     f: &SourceFile,
     max_file_size: u64,
     modules_only: bool,
+    mentions: bool,
 ) -> (Result<FileSummary, AuditError>, FileTime) {
     let t = Instant::now();
     let text = match read_text(f, max_file_size) {
@@ -1102,7 +1108,7 @@ fn summarise(
         };
         return (summary, time);
     }
-    summarise_text(f, text, t, None)
+    summarise_text(f, text, t, None, mentions)
 }
 
 /// Parses and summarises `f`'s text (read since `t`). With `hold`, its tree
@@ -1112,6 +1118,7 @@ fn summarise_text(
     text: String,
     t: Instant,
     hold: Option<usize>,
+    mentions: bool,
 ) -> (Result<FileSummary, AuditError>, FileTime) {
     let _turn = big_file_turn(f);
     let file = match parse(&text) {
@@ -1119,7 +1126,7 @@ fn summarise_text(
         Err((pos, msg)) => return (Err(file_error(f, pos, msg)), FileTime::default()),
     };
     let read_parse = t.elapsed();
-    let mut summary = FileSummary::build(&file, &f.abs, &text);
+    let mut summary = FileSummary::build_full(&file, &f.abs, &text, Vec::new(), mentions);
     summary.rel_path = f.rel.clone();
     if f.test_path {
         // Values assigned in test files never feed a production finding.

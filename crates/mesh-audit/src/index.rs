@@ -393,6 +393,21 @@ impl FileSummary {
         text: &str,
         reexports: Vec<(Vec<String>, Vec<String>)>,
     ) -> FileSummary {
+        Self::build_full(file, abs_path, text, reexports, true)
+    }
+
+    /// The same; without `mentions` the summary leaves out what function
+    /// bodies and items name (`FnSummary::mentions`, `dispatch_arms`,
+    /// `item_mentions`), which only the tool-code decision of a Cargo
+    /// workspace reads.
+    pub fn build_full(
+        file: &syn::File,
+        abs_path: &std::path::Path,
+        text: &str,
+        reexports: Vec<(Vec<String>, Vec<String>)>,
+        mentions: bool,
+    ) -> FileSummary {
+        let wants_mentions = mentions;
         let lines = LineIndex::new(text);
         let _spans = crate::source::SpanText::enter(&lines);
         let empty = CrateIndex {
@@ -595,7 +610,7 @@ impl FileSummary {
                     let r = lines.span_range(span);
                     (r.line, r.end_line)
                 };
-                let (mentions, dispatch_arms) = if test {
+                let (mentions, dispatch_arms) = if test || !wants_mentions {
                     Default::default()
                 } else {
                     let recv = analysis::mentions::Receivers {
@@ -680,7 +695,11 @@ impl FileSummary {
             .map(|b| b.range.line)
             .collect();
         let subcommand_enums = std::mem::take(&mut walk.clap_enums);
-        let item_mentions = analysis::mentions::item_mentions(file, &cx.uses);
+        let item_mentions = if wants_mentions {
+            analysis::mentions::item_mentions(file, &cx.uses)
+        } else {
+            Vec::new()
+        };
         let serving_fns: Vec<Vec<String>> = {
             let binds: Vec<usize> = cx
                 .server_binds()
