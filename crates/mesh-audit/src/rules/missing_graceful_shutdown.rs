@@ -53,7 +53,14 @@
 //! whose future is raced against a signal in `select!` (also by the name
 //! of the `let` that holds it: `let conn = builder.serve_connection(..);`
 //! then `select! { r = conn => .., _ = token.cancelled() => .. }`), server
-//! values handed to another function (which may wire the signal),
+//! values handed to another function (which may wire the signal) or
+//! returned to the caller unawaited (`fn start(..) -> impl Future {
+//! axum_server::from_tcp(l).serve(app) }`, also in `Ok(..)`, `.boxed()`, a
+//! struct field: the caller may race it against a signal; a spawned server
+//! is reported), hyper connections of a hand-written accept loop that
+//! stops accepting when told to (a `while` on a stop flag, or a `select!`
+//! racing the accept against a future whose arm leaves the loop; a server
+//! started in the accept arm's handler is not itself raced),
 //! listeners that are only bound, tonic servers fed a fixed in-process stream of connections
 //! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
 //! probe, no sidecar), hyper connections served inside an upgraded request
