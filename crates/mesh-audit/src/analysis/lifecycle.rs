@@ -331,7 +331,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
     fn returned_servers(&self) -> HashSet<usize> {
         let mut values = Vec::new();
         if let Some(syn::Stmt::Expr(tail, None)) = self.f.body.stmts.last() {
-            self.returned_values(tail, &mut values, 0);
+            self.returned_values(tail, &mut values, false, 0);
         }
         struct Returns<'x>(Vec<&'x Expr>);
         impl<'x> Visit<'x> for Returns<'x> {
@@ -348,12 +348,13 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         let mut r = Returns(Vec::new());
         r.visit_block(self.f.body);
         for e in r.0 {
-            self.returned_values(e, &mut values, 0);
+            self.returned_values(e, &mut values, false, 0);
         }
         let mut out = HashSet::default();
-        for v in values {
+        for (v, in_async) in values {
             // Peel the chain down to its root; an `.await` on the way
-            // means the function served it itself.
+            // means the function served it itself (unless that is inside
+            // an async block the function hands back unawaited).
             let mut e = v;
             loop {
                 match e {
@@ -364,7 +365,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     _ => break,
                 }
             }
-            if matches!(e, Expr::Await(_)) {
+            if matches!(e, Expr::Await(_)) && !in_async {
                 continue;
             }
             let c = self.full_chain(v);
@@ -380,31 +381,38 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
 
     /// The expressions whose value `e`, returned, hands back: branches'
     /// tails, wrappers' arguments (`Ok(..)`, `Box::pin(..)`), struct
-    /// fields, a `let`'s initialiser.
-    fn returned_values<'x>(&self, e: &'x Expr, out: &mut Vec<&'x Expr>, depth: u32)
-    where
+    /// fields, a `let`'s initialiser, an async block's tail (`true` with
+    /// each: what an async block awaits is still handed back unawaited).
+    fn returned_values<'x>(
+        &self,
+        e: &'x Expr,
+        out: &mut Vec<(&'x Expr, bool)>,
+        in_async: bool,
+        depth: u32,
+    ) where
         'e: 'x,
     {
         if depth > 8 {
             return;
         }
-        let tail = |b: &'x syn::Block, out: &mut Vec<&'x Expr>| {
+        let tail = |b: &'x syn::Block, out: &mut Vec<(&'x Expr, bool)>, in_async: bool| {
             if let Some(syn::Stmt::Expr(t, None)) = b.stmts.last() {
-                self.returned_values(t, out, depth + 1);
+                self.returned_values(t, out, in_async, depth + 1);
             }
         };
         match e {
-            Expr::Block(b) => tail(&b.block, out),
-            Expr::Unsafe(b) => tail(&b.block, out),
+            Expr::Block(b) => tail(&b.block, out, in_async),
+            Expr::Unsafe(b) => tail(&b.block, out, in_async),
+            Expr::Async(a) => tail(&a.block, out, true),
             Expr::If(i) => {
-                tail(&i.then_branch, out);
+                tail(&i.then_branch, out, in_async);
                 if let Some((_, el)) = &i.else_branch {
-                    self.returned_values(el, out, depth + 1);
+                    self.returned_values(el, out, in_async, depth + 1);
                 }
             }
             Expr::Match(m) => {
                 for a in &m.arms {
-                    self.returned_values(&a.body, out, depth + 1);
+                    self.returned_values(&a.body, out, in_async, depth + 1);
                 }
             }
             // A spawned server is not handed back: the handle only aborts it.
@@ -414,20 +422,20 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     && self.classify_root(e).is_none() =>
             {
                 for a in &c.args {
-                    self.returned_values(a, out, depth + 1);
+                    self.returned_values(a, out, in_async, depth + 1);
                 }
             }
             Expr::Struct(st) => {
                 for f in &st.fields {
-                    self.returned_values(&f.expr, out, depth + 1);
+                    self.returned_values(&f.expr, out, in_async, depth + 1);
                 }
             }
             Expr::Tuple(t) => {
                 for x in &t.elems {
-                    self.returned_values(x, out, depth + 1);
+                    self.returned_values(x, out, in_async, depth + 1);
                 }
             }
-            Expr::Paren(p) => self.returned_values(&p.expr, out, depth + 1),
+            Expr::Paren(p) => self.returned_values(&p.expr, out, in_async, depth + 1),
             Expr::Path(p) => {
                 if let Some(init) = p
                     .path
@@ -435,10 +443,10 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     .and_then(|id| self.scope.binding_at(id))
                     .and_then(|b| b.init)
                 {
-                    self.returned_values(init, out, depth + 1);
+                    self.returned_values(init, out, in_async, depth + 1);
                 }
             }
-            _ => out.push(e),
+            _ => out.push((e, in_async)),
         }
     }
 

@@ -56,8 +56,8 @@
 //! values handed to another function (which may wire the signal) or
 //! returned to the caller unawaited (`fn start(..) -> impl Future {
 //! axum_server::from_tcp(l).serve(app) }`, also in `Ok(..)`, `.boxed()`, a
-//! struct field: the caller may race it against a signal; a spawned server
-//! is reported), hyper connections of a hand-written accept loop that
+//! struct field, an async block handed back as a boxed future: the caller
+//! may race it against a signal; a spawned server is reported), hyper connections of a hand-written accept loop that
 //! stops accepting when told to (a `while` on a stop flag, or a `select!`
 //! racing the accept against a future whose arm leaves the loop; a server
 //! started in the accept arm's handler is not itself raced),
