@@ -533,7 +533,11 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 if body_calls.contains("graceful_shutdown")
                     || body_calls.contains("watch")
                     || mentions_graceful_type(self.f.body)
-                    || accept_loop_stops(self.cx, self.f.body, start) =>
+                    || accept_loop_stops(
+                        self.cx,
+                        self.f.body,
+                        serving.map_or(start, |m| m.method.span().byte_start()),
+                    ) =>
             {
                 Shutdown::Wired
             }
@@ -854,11 +858,13 @@ fn method_names(cx: &FileCtx<'_>, body: &syn::Block) -> HashSet<String> {
     v.1
 }
 
-/// Whether the hand-written accept loop around byte `at` (the innermost
-/// loop holding it whose body calls `accept`) stops accepting when told
-/// to: a `while` whose condition is not a pattern (`while !stop.load(..)`,
-/// `while !*quit.borrow()`), or a `select!` in the loop that races the
-/// accept against another future whose arm leaves the loop (`break`,
+/// Whether the hand-written accept loop around byte `at` stops accepting
+/// when told to. The accept loop is the innermost loop holding `at` whose
+/// body calls `accept` or races, in a `select!`, the arm whose handler
+/// holds `at` (`conn = incoming.next() => { .. serve_connection(..) .. }`).
+/// It stops when it is a `while` whose condition is not a pattern (`while
+/// !stop.load(..)`, `while !*quit.borrow()`) around an `accept`, or when
+/// such a `select!` has another arm that leaves the loop (`break`,
 /// `return`). A `while let Ok(..) = listener.accept().await` or an accept
 /// raced against a channel whose arm goes on accepting never stops.
 fn accept_loop_stops(cx: &FileCtx<'_>, body: &syn::Block, at: usize) -> bool {
@@ -878,51 +884,36 @@ fn accept_loop_stops(cx: &FileCtx<'_>, body: &syn::Block, at: usize) -> bool {
         }
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
-    let mut loops = Loops {
-        at,
-        out: Vec::new(),
-    };
-    loops.visit_block(body);
-    let Some(lp) = loops
-        .out
-        .iter()
-        .rev()
-        .find(|l| calls_method(cx, l, "accept"))
-    else {
-        return false;
-    };
-    if let Expr::While(w) = lp {
-        let literal_true =
-            matches!(&*w.cond, Expr::Lit(l) if matches!(&l.lit, syn::Lit::Bool(b) if b.value));
-        if !matches!(&*w.cond, Expr::Let(_))
-            && !literal_true
-            && !calls_method(cx, &w.cond, "accept")
-        {
-            return true;
-        }
-    }
-    let body = match lp {
-        Expr::Loop(l) => &l.body,
-        Expr::While(w) => &w.body,
-        Expr::ForLoop(f) => &f.body,
-        _ => return false,
-    };
+    /// The `select!`s of a loop body (not of its tasks and closures):
+    /// whether one races the accept (or the arm starting the server at
+    /// `at`), and whether it also has an arm that leaves the loop.
     struct Selects<'c, 'a> {
         cx: &'c FileCtx<'a>,
-        found: bool,
+        at: usize,
+        races: bool,
+        stops: bool,
     }
     impl<'x> Visit<'x> for Selects<'_, '_> {
         fn visit_macro(&mut self, mac: &'x syn::Macro) {
-            if let Some(super::macros::MacroBody::Select(arms)) = self.cx.macros.get(mac) {
-                let races_accept = arms
+            if macro_name(mac) != "select" {
+                return;
+            }
+            let Some(super::macros::MacroBody::Select(arms)) = self.cx.macros.get(mac) else {
+                return;
+            };
+            let accepting = |a: &super::macros::SelectArm| {
+                calls_method(self.cx, &a.future, "accept")
+                    || a.handler
+                        .as_ref()
+                        .is_some_and(|h| byte_range(h).contains(&self.at))
+            };
+            if arms.iter().any(accepting) {
+                self.races = true;
+                if arms
                     .iter()
-                    .any(|a| calls_method(self.cx, &a.future, "accept"));
-                let stop_arm = arms.iter().any(|a| {
-                    !calls_method(self.cx, &a.future, "accept")
-                        && a.handler.as_ref().is_some_and(leaves_loop)
-                });
-                if macro_name(mac) == "select" && races_accept && stop_arm {
-                    self.found = true;
+                    .any(|a| !accepting(a) && a.handler.as_ref().is_some_and(leaves_loop))
+                {
+                    self.stops = true;
                 }
             }
         }
@@ -931,9 +922,37 @@ fn accept_loop_stops(cx: &FileCtx<'_>, body: &syn::Block, at: usize) -> bool {
         fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }
-    let mut v = Selects { cx, found: false };
-    v.visit_block(body);
-    v.found
+    let mut loops = Loops {
+        at,
+        out: Vec::new(),
+    };
+    loops.visit_block(body);
+    for lp in loops.out.iter().rev() {
+        let (cond, block) = match lp {
+            Expr::Loop(l) => (None, &l.body),
+            Expr::While(w) => (Some(&*w.cond), &w.body),
+            Expr::ForLoop(f) => (None, &f.body),
+            _ => continue,
+        };
+        let mut selects = Selects {
+            cx,
+            at,
+            races: false,
+            stops: false,
+        };
+        selects.visit_block(block);
+        let accepts = calls_method(cx, lp, "accept");
+        if !accepts && !selects.races {
+            continue;
+        }
+        let flag_cond = cond.is_some_and(|c| {
+            let literal_true =
+                matches!(c, Expr::Lit(l) if matches!(&l.lit, syn::Lit::Bool(b) if b.value));
+            !matches!(c, Expr::Let(_)) && !literal_true && !calls_method(cx, c, "accept")
+        });
+        return (accepts && flag_cond) || selects.stops;
+    }
+    false
 }
 
 /// Whether an expression calls method `name` (also inside macros).

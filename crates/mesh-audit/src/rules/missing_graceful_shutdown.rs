@@ -59,8 +59,9 @@
 //! struct field, an async block handed back as a boxed future: the caller
 //! may race it against a signal; a spawned server is reported), hyper connections of a hand-written accept loop that
 //! stops accepting when told to (a `while` on a stop flag, or a `select!`
-//! racing the accept against a future whose arm leaves the loop; a server
-//! started in the accept arm's handler is not itself raced),
+//! racing the accept, or the arm whose handler serves the connection,
+//! against a future whose arm leaves the loop; a server started in an
+//! arm's handler is not itself raced),
 //! listeners that are only bound, tonic servers fed a fixed in-process stream of connections
 //! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
 //! probe, no sidecar), hyper connections served inside an upgraded request
