@@ -473,6 +473,17 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         {
             return None;
         }
+        // A tonic server fed the connections of a Unix domain socket
+        // (`serve_with_incoming(UnixListenerStream::new(listener))`, a CSI
+        // driver's socket for the kubelet) listens on no port either.
+        if root == Root::Tonic
+            && serving.is_some_and(|m| {
+                m.method.to_string().starts_with("serve_with_incoming")
+                    && m.args.first().is_some_and(|a| self.is_unix_stream(a))
+            })
+        {
+            return None;
+        }
         // A connection served over an upgraded HTTP connection (the tunnel
         // of a CONNECT request, a TLS stream opened inside it) belongs to a
         // request the outer server already accepted: it listens on no port
@@ -649,6 +660,42 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     let segs = self.cx.uses.resolve_shared(&p.path);
                     return ends_with(&segs, &["UnixListener", "bind"])
                         && (mentions(&segs, "tokio") || mentions(&segs, "std"));
+                }
+                _ => return false,
+            };
+        }
+        false
+    }
+
+    /// A stream of the connections of a Unix domain socket:
+    /// `UnixListenerStream::new(..)` (also adapted: `.map_ok(Wrap)`), or
+    /// the stream of a `UnixListener` bound here, followed through `let`s.
+    fn is_unix_stream(&self, e: &Expr) -> bool {
+        let mut e = e;
+        for _ in 0..16 {
+            e = match e {
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
+                Expr::Try(t) => &t.expr,
+                Expr::MethodCall(m) => &m.receiver,
+                Expr::Path(p) => {
+                    match p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.scope.binding_at(id))
+                        .and_then(|b| b.init)
+                    {
+                        Some(init) => init,
+                        None => return false,
+                    }
+                }
+                Expr::Call(c) => {
+                    let Expr::Path(p) = &*c.func else {
+                        return false;
+                    };
+                    let segs = self.cx.uses.resolve_shared(&p.path);
+                    return ends_with(&segs, &["UnixListenerStream", "new"])
+                        || self.is_unix_listener(e);
                 }
                 _ => return false,
             };

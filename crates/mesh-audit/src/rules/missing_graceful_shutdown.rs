@@ -65,7 +65,9 @@
 //! raced), listeners that are only bound, tonic servers fed a fixed
 //! in-process stream of connections
 //! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
-//! probe, no sidecar), hyper connections served inside an upgraded request
+//! probe, no sidecar) or the connections of a Unix domain socket
+//! (`serve_with_incoming(UnixListenerStream::new(l))`, a CSI driver's
+//! socket), hyper connections served inside an upgraded request
 //! (`serve_connection` over `hyper::upgrade::on(req)`, a CONNECT tunnel, or
 //! a TLS stream opened in one: they end with the request the outer server
 //! accepted), servers whose every route is a health check or the metrics
