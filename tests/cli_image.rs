@@ -4,7 +4,9 @@
 //! whoever runs the image gives the command, so it is a tool, not audited.
 //! `relay`, run the same way but with no subcommand to be told, is the
 //! image's worker: audited. So is `gate`, run bare with subcommands, which
-//! links a library that starts a server.
+//! links a library that starts a server. `kit-cli`, run bare through the
+//! symlink `kit` a Dockerfile makes to it, is a tool like `ctl`; the image
+//! under `.github/` (CI) deploys nothing.
 
 mod common;
 
@@ -20,6 +22,7 @@ fn a_subcommand_tool_an_image_runs_bare_is_not_a_service() {
             {"audited": false, "name": "ctl", "scope": "dev", "why": "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command (`ctl`)"},
             {"audited": true, "name": "gate", "scope": "service", "why": "`gate` is named by a deployment file"},
             {"audited": true, "name": "gate-server", "scope": "library", "why": "used by gate"},
+            {"audited": false, "name": "kit-cli", "scope": "dev", "why": "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command (`kit-cli`)"},
             {"audited": true, "name": "relay", "scope": "service", "why": "`relay` is named by a deployment file"},
         ])
     );
@@ -40,6 +43,7 @@ fn all_scopes_audits_the_tool() {
         [
             r#"timeout-wrapper ctl/src/main.rs:25 {"timeout":"15s"}"#,
             r#"timeout-wrapper gate-server/src/lib.rs:7 {"timeout":"6s"}"#,
+            r#"timeout-wrapper kit-cli/src/main.rs:25 {"timeout":"4s"}"#,
             r#"timeout-wrapper relay/src/main.rs:16 {"timeout":"8s"}"#,
         ]
     );

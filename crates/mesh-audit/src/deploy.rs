@@ -7,7 +7,8 @@
 //!
 //! Not every name in a deployment file runs in a pod:
 //! - files under test, fixture, benchmark, example or mock folders
-//!   (`tests/e2e/docker-compose.yml`), and files whose own name says so
+//!   (`tests/e2e/docker-compose.yml`) or GitHub's CI configuration
+//!   (`.github/Dockerfile`), and files whose own name says so
 //!   (`docker-compose.test.yml`, `chaos.Dockerfile`), deploy test
 //!   environments, not the product, and are not read;
 //! - a Dockerfile whose `ENTRYPOINT`/`CMD` runs one of the binaries cargo
@@ -210,9 +211,58 @@ fn bare_entrypoint(text: &str) -> Option<String> {
         if found.is_some() || args.len() != 1 {
             return None;
         }
-        found = args[0].rsplit('/').next().map(str::to_string);
+        found = args[0]
+            .rsplit('/')
+            .next()
+            .map(|c| symlink_target(text, c.to_string()));
     }
     found
+}
+
+/// The program a name a Dockerfile links to another file stands for:
+/// `RUN ln -s /opt/app/app-cli /usr/local/bin/app` makes `app` run
+/// `app-cli` (the file names, as commands name them); any other name is
+/// itself.
+fn symlink_target(text: &str, name: String) -> String {
+    for line in text.lines() {
+        let words: Vec<&str> = line
+            .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ';' | '&'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        for (i, w) in words.iter().enumerate() {
+            if *w != "ln" {
+                continue;
+            }
+            let rest = &words[i + 1..];
+            let flags: Vec<&&str> = rest.iter().take_while(|a| a.starts_with('-')).collect();
+            if !flags
+                .iter()
+                .any(|f| !f.starts_with("--") && f.contains('s'))
+            {
+                continue;
+            }
+            let (Some(target), Some(link)) = (rest.get(flags.len()), rest.get(flags.len() + 1))
+            else {
+                continue;
+            };
+            let base = |p: &str| {
+                p.trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .map(str::to_string)
+            };
+            if base(link).as_deref() == Some(name.as_str()) {
+                if let Some(t) = base(target).filter(|t| {
+                    !t.is_empty()
+                        && t.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                }) {
+                    return t;
+                }
+            }
+        }
+    }
+    name
 }
 
 /// The folder above `root` that holds `.git`, at most [`MAX_ANCESTORS`]
@@ -245,9 +295,12 @@ fn walk_deployment_files(base: &Path, skip: Option<&Path>, depth: usize, names: 
         .filter_entry(move |e| {
             let name = e.file_name().to_string_lossy();
             let dir = e.file_type().is_some_and(|t| t.is_dir());
+            // `.github/` holds CI configuration: the images built there
+            // run the test suite, not the product.
             !(dir
                 && (name == "target"
                     || name == ".git"
+                    || name == ".github"
                     || name == "node_modules"
                     || skip.as_deref() == Some(e.path())))
         })
@@ -516,7 +569,9 @@ fn names_and_tools_in(
         let Some(first) = args.first() else {
             continue;
         };
-        let Some(command) = command_name(first) else {
+        // `RUN ln -s /opt/app/app-cli /usr/local/bin/app` then
+        // `ENTRYPOINT ["app"]` runs `app-cli`.
+        let Some(command) = command_name(first).map(|c| symlink_target(text, c)) else {
             // Kept as written when relative (`./scripts/start.sh`, the
             // path in the build context), else by its file name.
             let file = if first.starts_with('/') {
@@ -916,6 +971,27 @@ mod tests {
             !words.contains("check") && !words.contains("export"),
             "{words:?}"
         );
+    }
+
+    #[test]
+    fn an_entrypoint_through_a_symlink_runs_the_linked_binary() {
+        let text = "FROM rust AS b\nRUN cargo build -p shop-server -p shop-cli --release\n\
+            FROM debian\nCOPY --from=b /w/target/release/shop-server /w/target/release/shop-cli /opt/shop/\n\
+            RUN ln -sf /opt/shop/shop-cli /usr/local/bin/shop && chmod +x /opt/shop/*\n\
+            ENTRYPOINT [\"shop\"]\n";
+        let (mut out, mut tools) = (BTreeSet::new(), BTreeSet::new());
+        names_and_tools_in(text, true, &|_| None, &mut out, &mut tools);
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["shop-cli"]);
+        assert_eq!(bare_entrypoint(text).as_deref(), Some("shop-cli"));
+        // A link between other files (`python` to `python3`) changes nothing,
+        // nor does a hard link.
+        let other = "FROM debian\nCOPY --from=b /w/target/release/shop-server /usr/local/bin/\n\
+            RUN ln -s /usr/bin/python3 /usr/bin/python && ln /opt/x /usr/local/bin/shop-server\n\
+            ENTRYPOINT [\"shop-server\"]\n";
+        let (mut out, mut tools) = (BTreeSet::new(), BTreeSet::new());
+        names_and_tools_in(other, true, &|_| None, &mut out, &mut tools);
+        assert_eq!(out.iter().collect::<Vec<_>>(), ["shop-server"]);
+        assert_eq!(bare_entrypoint(other).as_deref(), Some("shop-server"));
     }
 
     #[test]

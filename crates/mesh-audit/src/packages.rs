@@ -44,6 +44,8 @@ const DEV_WORDS: &[&str] = &[
     "testkit",
     "integration",
     "e2e",
+    "smoketest",
+    "smoketests",
     "bench",
     "benches",
     "benchmark",
@@ -586,6 +588,10 @@ mod tests {
         );
         assert_eq!(dev_word("server", "tools/mock-server"), Some("mock"));
         assert_eq!(dev_word("xtask", "xtask"), Some("task-runner"));
+        assert_eq!(
+            dev_word("shop-smoketests", "crates/smoketests"),
+            Some("test-support")
+        );
         assert_eq!(dev_word("load", "benches/load"), Some("benchmark"));
         assert_eq!(dev_word("attestation", "crates/attestation"), None);
         assert_eq!(dev_word("latest-api", "services/latest-api"), None);

@@ -35,6 +35,11 @@ pub enum Shutdown {
     Missing,
     /// The server value leaves the function; someone else may wire it.
     Unknown,
+    /// The serving future is returned unawaited (`fn start(..) -> impl
+    /// Future { axum_server::from_tcp(l).serve(app) }`, also in `Ok(..)`,
+    /// `Box::pin(..)`, `.boxed()`, a struct field or through a `let`): it
+    /// serves, and its caller decides when it stops.
+    Caller,
 }
 
 /// One server that starts serving.
@@ -322,6 +327,129 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         (v.complete.then_some(v.out), v.from_param)
     }
 
+    /// Chain starts of the servers the function returns unawaited.
+    fn returned_servers(&self) -> HashSet<usize> {
+        let mut values = Vec::new();
+        if let Some(syn::Stmt::Expr(tail, None)) = self.f.body.stmts.last() {
+            self.returned_values(tail, &mut values, false, 0);
+        }
+        struct Returns<'x>(Vec<&'x Expr>);
+        impl<'x> Visit<'x> for Returns<'x> {
+            fn visit_expr_return(&mut self, r: &'x syn::ExprReturn) {
+                if let Some(e) = &r.expr {
+                    self.0.push(e);
+                }
+                syn::visit::visit_expr_return(self, r);
+            }
+            fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+            fn visit_expr_async(&mut self, _: &'x syn::ExprAsync) {}
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut r = Returns(Vec::new());
+        r.visit_block(self.f.body);
+        for e in r.0 {
+            self.returned_values(e, &mut values, false, 0);
+        }
+        let mut out = HashSet::default();
+        for (v, in_async) in values {
+            // Peel the chain down to its root; an `.await` on the way
+            // means the function served it itself (unless that is inside
+            // an async block the function hands back unawaited).
+            let mut e = v;
+            loop {
+                match e {
+                    Expr::MethodCall(m) => e = &m.receiver,
+                    Expr::Paren(p) => e = &p.expr,
+                    Expr::Reference(r) => e = &r.expr,
+                    Expr::Try(t) => e = &t.expr,
+                    _ => break,
+                }
+            }
+            if matches!(e, Expr::Await(_)) && !in_async {
+                continue;
+            }
+            let c = self.full_chain(v);
+            if matches!(self.classify_root(c.root), None | Some(Root::Listener)) {
+                continue;
+            }
+            if let Expr::Call(root_call) = c.root {
+                out.insert(start_of(root_call));
+            }
+        }
+        out
+    }
+
+    /// The expressions whose value `e`, returned, hands back: branches'
+    /// tails, wrappers' arguments (`Ok(..)`, `Box::pin(..)`), struct
+    /// fields, a `let`'s initialiser, an async block's tail (`true` with
+    /// each: what an async block awaits is still handed back unawaited).
+    fn returned_values<'x>(
+        &self,
+        e: &'x Expr,
+        out: &mut Vec<(&'x Expr, bool)>,
+        in_async: bool,
+        depth: u32,
+    ) where
+        'e: 'x,
+    {
+        if depth > 8 {
+            return;
+        }
+        let tail = |b: &'x syn::Block, out: &mut Vec<(&'x Expr, bool)>, in_async: bool| {
+            if let Some(syn::Stmt::Expr(t, None)) = b.stmts.last() {
+                self.returned_values(t, out, in_async, depth + 1);
+            }
+        };
+        match e {
+            Expr::Block(b) => tail(&b.block, out, in_async),
+            Expr::Unsafe(b) => tail(&b.block, out, in_async),
+            Expr::Async(a) => tail(&a.block, out, true),
+            Expr::If(i) => {
+                tail(&i.then_branch, out, in_async);
+                if let Some((_, el)) = &i.else_branch {
+                    self.returned_values(el, out, in_async, depth + 1);
+                }
+            }
+            Expr::Match(m) => {
+                for a in &m.arms {
+                    self.returned_values(&a.body, out, in_async, depth + 1);
+                }
+            }
+            // A spawned server is not handed back: the handle only aborts it.
+            Expr::Call(c)
+                if matches!(&*c.func, Expr::Path(p)
+                    if !is_spawn(&self.cx.uses.resolve_shared(&p.path)))
+                    && self.classify_root(e).is_none() =>
+            {
+                for a in &c.args {
+                    self.returned_values(a, out, in_async, depth + 1);
+                }
+            }
+            Expr::Struct(st) => {
+                for f in &st.fields {
+                    self.returned_values(&f.expr, out, in_async, depth + 1);
+                }
+            }
+            Expr::Tuple(t) => {
+                for x in &t.elems {
+                    self.returned_values(x, out, in_async, depth + 1);
+                }
+            }
+            Expr::Paren(p) => self.returned_values(&p.expr, out, in_async, depth + 1),
+            Expr::Path(p) => {
+                if let Some(init) = p
+                    .path
+                    .get_ident()
+                    .and_then(|id| self.scope.binding_at(id))
+                    .and_then(|b| b.init)
+                {
+                    self.returned_values(init, out, in_async, depth + 1);
+                }
+            }
+            _ => out.push((e, in_async)),
+        }
+    }
+
     /// The server or listener a chain (`full_chain`) starts.
     fn server_of(&self, c: Chain<'_>, in_select: bool) -> Option<(usize, Root, Server)> {
         let root = self.classify_root(c.root)?;
@@ -341,6 +469,17 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             && serving.is_some_and(|m| {
                 m.method.to_string().starts_with("serve_with_incoming")
                     && m.args.first().is_some_and(|a| self.is_fixed_stream(a))
+            })
+        {
+            return None;
+        }
+        // A tonic server fed the connections of a Unix domain socket
+        // (`serve_with_incoming(UnixListenerStream::new(listener))`, a CSI
+        // driver's socket for the kubelet) listens on no port either.
+        if root == Root::Tonic
+            && serving.is_some_and(|m| {
+                m.method.to_string().starts_with("serve_with_incoming")
+                    && m.args.first().is_some_and(|a| self.is_unix_stream(a))
             })
         {
             return None;
@@ -404,7 +543,12 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             Root::HyperConn
                 if body_calls.contains("graceful_shutdown")
                     || body_calls.contains("watch")
-                    || mentions_graceful_type(self.f.body) =>
+                    || mentions_graceful_type(self.f.body)
+                    || accept_loop_stops(
+                        self.cx,
+                        self.f.body,
+                        serving.map_or(start, |m| m.method.span().byte_start()),
+                    ) =>
             {
                 Shutdown::Wired
             }
@@ -516,6 +660,42 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     let segs = self.cx.uses.resolve_shared(&p.path);
                     return ends_with(&segs, &["UnixListener", "bind"])
                         && (mentions(&segs, "tokio") || mentions(&segs, "std"));
+                }
+                _ => return false,
+            };
+        }
+        false
+    }
+
+    /// A stream of the connections of a Unix domain socket:
+    /// `UnixListenerStream::new(..)` (also adapted: `.map_ok(Wrap)`), or
+    /// the stream of a `UnixListener` bound here, followed through `let`s.
+    fn is_unix_stream(&self, e: &Expr) -> bool {
+        let mut e = e;
+        for _ in 0..16 {
+            e = match e {
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
+                Expr::Try(t) => &t.expr,
+                Expr::MethodCall(m) => &m.receiver,
+                Expr::Path(p) => {
+                    match p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.scope.binding_at(id))
+                        .and_then(|b| b.init)
+                    {
+                        Some(init) => init,
+                        None => return false,
+                    }
+                }
+                Expr::Call(c) => {
+                    let Expr::Path(p) = &*c.func else {
+                        return false;
+                    };
+                    let segs = self.cx.uses.resolve_shared(&p.path);
+                    return ends_with(&segs, &["UnixListenerStream", "new"])
+                        || self.is_unix_listener(e);
                 }
                 _ => return false,
             };
@@ -723,6 +903,156 @@ fn method_names(cx: &FileCtx<'_>, body: &syn::Block) -> HashSet<String> {
     let mut v = V(cx, HashSet::default());
     v.visit_block(body);
     v.1
+}
+
+/// Whether the hand-written accept loop around byte `at` stops accepting
+/// when told to. The accept loop is the innermost loop holding `at` whose
+/// body calls `accept` or races, in a `select!`, the arm whose handler
+/// holds `at` (`conn = incoming.next() => { .. serve_connection(..) .. }`).
+/// It stops when it is a `while` whose condition is not a pattern (`while
+/// !stop.load(..)`, `while !*quit.borrow()`) around an `accept`, or when
+/// such a `select!` has another arm that leaves the loop (`break`,
+/// `return`). A `while let Ok(..) = listener.accept().await` or an accept
+/// raced against a channel whose arm goes on accepting never stops.
+fn accept_loop_stops(cx: &FileCtx<'_>, body: &syn::Block, at: usize) -> bool {
+    /// Loops holding `at`, outermost first.
+    struct Loops<'x> {
+        at: usize,
+        out: Vec<&'x Expr>,
+    }
+    impl<'x> Visit<'x> for Loops<'x> {
+        fn visit_expr(&mut self, e: &'x Expr) {
+            if matches!(e, Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_))
+                && byte_range(e).contains(&self.at)
+            {
+                self.out.push(e);
+            }
+            syn::visit::visit_expr(self, e);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    /// The `select!`s of a loop body (not of its tasks and closures):
+    /// whether one races the accept (or the arm starting the server at
+    /// `at`), and whether it also has an arm that leaves the loop.
+    struct Selects<'c, 'a> {
+        cx: &'c FileCtx<'a>,
+        at: usize,
+        races: bool,
+        stops: bool,
+    }
+    impl<'x> Visit<'x> for Selects<'_, '_> {
+        fn visit_macro(&mut self, mac: &'x syn::Macro) {
+            if macro_name(mac) != "select" {
+                return;
+            }
+            let Some(super::macros::MacroBody::Select(arms)) = self.cx.macros.get(mac) else {
+                return;
+            };
+            let accepting = |a: &super::macros::SelectArm| {
+                calls_method(self.cx, &a.future, "accept")
+                    || a.handler
+                        .as_ref()
+                        .is_some_and(|h| byte_range(h).contains(&self.at))
+            };
+            if arms.iter().any(accepting) {
+                self.races = true;
+                if arms
+                    .iter()
+                    .any(|a| !accepting(a) && a.handler.as_ref().is_some_and(leaves_loop))
+                {
+                    self.stops = true;
+                }
+            }
+        }
+        // Spawned tasks and closures have loops and selects of their own.
+        fn visit_expr_async(&mut self, _: &'x syn::ExprAsync) {}
+        fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut loops = Loops {
+        at,
+        out: Vec::new(),
+    };
+    loops.visit_block(body);
+    for lp in loops.out.iter().rev() {
+        let (cond, block) = match lp {
+            Expr::Loop(l) => (None, &l.body),
+            Expr::While(w) => (Some(&*w.cond), &w.body),
+            Expr::ForLoop(f) => (None, &f.body),
+            _ => continue,
+        };
+        let mut selects = Selects {
+            cx,
+            at,
+            races: false,
+            stops: false,
+        };
+        selects.visit_block(block);
+        let accepts = calls_method(cx, lp, "accept");
+        if !accepts && !selects.races {
+            continue;
+        }
+        let flag_cond = cond.is_some_and(|c| {
+            let literal_true =
+                matches!(c, Expr::Lit(l) if matches!(&l.lit, syn::Lit::Bool(b) if b.value));
+            !matches!(c, Expr::Let(_)) && !literal_true && !calls_method(cx, c, "accept")
+        });
+        return (accepts && flag_cond) || selects.stops;
+    }
+    false
+}
+
+/// Whether an expression calls method `name` (also inside macros).
+fn calls_method(cx: &FileCtx<'_>, e: &Expr, name: &str) -> bool {
+    struct V<'c, 'a, 'n> {
+        cx: &'c FileCtx<'a>,
+        name: &'n str,
+        found: bool,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
+            if m.method == self.name {
+                self.found = true;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_macro(&mut self, mac: &'x syn::Macro) {
+            for e in self.cx.macros.exprs(mac) {
+                self.visit_expr(e);
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        name,
+        found: false,
+    };
+    v.visit_expr(e);
+    v.found
+}
+
+/// Whether a `select!` arm's handler leaves the enclosing loop: a `break`
+/// (not one of a loop of its own) or a `return`.
+fn leaves_loop(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'x> Visit<'x> for V {
+        fn visit_expr_break(&mut self, _: &'x syn::ExprBreak) {
+            self.0 = true;
+        }
+        fn visit_expr_return(&mut self, _: &'x syn::ExprReturn) {
+            self.0 = true;
+        }
+        fn visit_expr_loop(&mut self, _: &'x syn::ExprLoop) {}
+        fn visit_expr_while(&mut self, _: &'x syn::ExprWhile) {}
+        fn visit_expr_for_loop(&mut self, _: &'x syn::ExprForLoop) {}
+        fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'x syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
 }
 
 /// `hyper_util::server::graceful::GracefulShutdown` named in a body.
@@ -1430,6 +1760,14 @@ pub fn analyse_fn<'e>(
     let regions = after.out;
     let mut out = v.out;
     out.after_serve = regions;
+    // A server future the function hands back unawaited: its caller
+    // decides when it stops.
+    let returned = lc.returned_servers();
+    for s in v.by_start.values_mut() {
+        if s.shutdown == Shutdown::Missing && returned.contains(&s.start) {
+            s.shutdown = Shutdown::Caller;
+        }
+    }
     let mut servers: Vec<Server> = v.by_start.into_values().collect();
     servers.sort_by_key(|s| s.start);
     out.servers = servers;
@@ -1647,13 +1985,24 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
                 }
             }
         }
+        // A server in an arm's handler runs after the race is decided: it
+        // is not raced by the arm's future (`got = listener.accept() =>
+        // { spawn(serve_connection(..)) }`).
+        let handlers: Vec<*const Expr> = match self.lc.cx.macros.get(mac) {
+            Some(super::macros::MacroBody::Select(arms)) if select => arms
+                .iter()
+                .filter_map(|a| a.handler.as_ref().map(|h| h as *const Expr))
+                .collect(),
+            _ => Vec::new(),
+        };
         for e in self.lc.cx.macros.exprs(mac) {
+            let handler = handlers.iter().any(|h| std::ptr::eq(*h, e));
             let mut inner = FnWalk {
                 lc: self.lc,
                 out: std::mem::take(&mut self.out),
                 by_start: std::mem::take(&mut self.by_start),
                 server_names: std::mem::take(&mut self.server_names),
-                select_depth: self.select_depth,
+                select_depth: self.select_depth - u32::from(handler),
                 stmts: std::mem::take(&mut self.stmts),
                 spawn_marks: std::mem::take(&mut self.spawn_marks),
                 dead_link: None,

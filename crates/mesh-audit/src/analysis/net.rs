@@ -1239,7 +1239,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 | "borrow" | "lock" | "read" | "connect_lazy" | "context" | "with_context"
                 | "map_err" | "get_or_init" | "get_or_try_init" | "force" | "ok" | "inspect_err"
                 | "as_deref" | "cloned",
-            ) if !matches!(k, Kind::Request { .. }) || method == "clone" => {
+            ) if (!matches!(k, Kind::Request { .. }) || method == "clone")
+                // The crate's own builder type (`HttpConfig::client_builder()
+                // .build()`, a wrapper whose `build` returns a
+                // `reqwest::Client`): what its method returns decides, below.
+                && !(matches!(k, Kind::Unknown) && matches!(method.as_str(), "build" | "build_http")) =>
+            {
                 match (k, method.as_str()) {
                     (Kind::Grpc { url }, _) => Kind::Grpc { url },
                     (k, _) => k,

@@ -349,7 +349,8 @@ fn analyse(
             }
             bounded = policy_iterator
                 || counters(body).iter().any(|c| mentions_ident(&w.cond, c))
-                || budgets(body).iter().any(|c| mentions_ident(&w.cond, c));
+                || budgets(body).iter().any(|c| mentions_ident(&w.cond, c))
+                || reads_clock(&w.cond);
         }
         LoopRef::Loop(_) => {}
     }
@@ -414,6 +415,12 @@ fn analyse(
             // `match (call().await, n < max) { (Err(e), false) => return .. }`
             // and `Err(e) if n >= max => return ..` leave on the count too.
             bounded = shape.counter_exit || !exit_checks(body, &counters(body)).is_empty();
+        }
+        // `if started.elapsed() > limit { return Err(..) }`, `if
+        // Instant::now() >= deadline { break }`: a time budget, count
+        // unknown.
+        if !bounded && leaves_on_clock(body) {
+            bounded = true;
         }
     }
     // One more call after a 401/403 (a fresh login, a refreshed token) is a
@@ -1416,6 +1423,81 @@ fn budgets(body: &syn::Block) -> Vec<String> {
     v.visit_block(body);
     v.0.sort();
     v.0.dedup();
+    v.0
+}
+
+/// Whether an expression compares against the clock: `started.elapsed()`,
+/// `Instant::now()`, `deadline.is_elapsed()`.
+fn reads_clock(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            if matches!(
+                m.method.to_string().as_str(),
+                "elapsed" | "is_elapsed" | "has_elapsed" | "saturating_duration_since"
+            ) {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                if c.args.is_empty() && ends_with(&segs, &["Instant", "now"]) {
+                    self.0 = true;
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
+}
+
+/// Whether the loop body leaves (`break`, `return`) on a clock check: an
+/// `if` whose condition reads the clock and whose branch leaves.
+fn leaves_on_clock(body: &syn::Block) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+            if reads_clock(&i.cond) && block_leaves(&i.then_branch) {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_if(self, i);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
+        fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
+        fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
+        fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    fn block_leaves(b: &syn::Block) -> bool {
+        struct L(bool);
+        impl<'a> Visit<'a> for L {
+            fn visit_expr_break(&mut self, _: &'a syn::ExprBreak) {
+                self.0 = true;
+            }
+            fn visit_expr_return(&mut self, _: &'a syn::ExprReturn) {
+                self.0 = true;
+            }
+            fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+            fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
+            fn visit_item(&mut self, _: &'a syn::Item) {}
+        }
+        let mut l = L(false);
+        l.visit_block(b);
+        l.0
+    }
+    let mut v = V(false);
+    v.visit_block(body);
     v.0
 }
 
@@ -4011,5 +4093,40 @@ fn expr_text(e: &Expr) -> String {
             syn::Member::Unnamed(i) => format!("{}.{}", expr_text(&f.base), i.index),
         },
         _ => "_".into(),
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::{leaves_on_clock, reads_clock};
+
+    fn block(src: &str) -> syn::Block {
+        syn::parse_str(src).unwrap()
+    }
+
+    #[test]
+    fn a_loop_that_leaves_on_an_elapsed_deadline_is_bounded_by_time() {
+        assert!(leaves_on_clock(&block(
+            "{ match poll().await { Ok(r) => return Ok(r), Err(_) => {} } \
+               if started.elapsed() > limit { return Err(gave_up()); } sleep(d).await; }"
+        )));
+        assert!(leaves_on_clock(&block(
+            "{ if Instant::now() >= deadline { break; } let _ = call().await; }"
+        )));
+        assert!(reads_clock(
+            &syn::parse_str("Instant::now() < deadline").unwrap()
+        ));
+    }
+
+    #[test]
+    fn a_clock_read_that_does_not_leave_bounds_nothing() {
+        // Logging how long it took, or leaving from a loop of its own.
+        assert!(!leaves_on_clock(&block(
+            "{ if started.elapsed() > slow { warn!(\"slow\"); } let _ = call().await; }"
+        )));
+        assert!(!leaves_on_clock(&block(
+            "{ for p in peers { if t.elapsed() > d { break; } } let _ = call().await; }"
+        )));
+        assert!(!reads_clock(&syn::parse_str("attempt < max").unwrap()));
     }
 }

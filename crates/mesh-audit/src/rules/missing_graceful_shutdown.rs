@@ -50,15 +50,26 @@
 //!
 //! ## Not reported
 //! actix-web and rocket servers with their default signal handling, servers
-//! whose future is raced against a signal in `select!` (also by the name
-//! of the `let` that holds it: `let conn = builder.serve_connection(..);`
-//! then `select! { r = conn => .., _ = token.cancelled() => .. }`), server
-//! values handed to another function (which may wire the signal),
-//! listeners that are only bound, tonic servers fed a fixed in-process stream of connections
+//! whose future is raced against a signal in `select!` (also by the name of
+//! the `let` that holds it: `let conn = builder.serve_connection(..);` then
+//! `select! { r = conn => .., _ = token.cancelled() => .. }`), server
+//! values handed to another function (which may wire the signal) or
+//! returned to the caller unawaited (`fn start(..) -> impl Future {
+//! axum_server::from_tcp(l).serve(app) }`, also in `Ok(..)`, `.boxed()`, a
+//! struct field, an async block handed back as a boxed future: the caller
+//! may race it against a signal; a spawned server is reported), hyper
+//! connections of a hand-written accept loop that stops accepting when told
+//! to (a `while` on a stop flag, or a `select!` racing the accept, or the
+//! arm whose handler serves the connection, against a future whose arm
+//! leaves the loop; a server started in an arm's handler is not itself
+//! raced), listeners that are only bound, tonic servers fed a fixed
+//! in-process stream of connections
 //! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
-//! probe, no sidecar), hyper connections served inside an upgraded request
-//! (`serve_connection` over `hyper::upgrade::on(req)`, a CONNECT tunnel, or a
-//! TLS stream opened in one: they end with the request the outer server
+//! probe, no sidecar) or the connections of a Unix domain socket
+//! (`serve_with_incoming(UnixListenerStream::new(l))`, a CSI driver's
+//! socket), hyper connections served inside an upgraded request
+//! (`serve_connection` over `hyper::upgrade::on(req)`, a CONNECT tunnel, or
+//! a TLS stream opened in one: they end with the request the outer server
 //! accepted), servers whose every route is a health check or the metrics
 //! scrape (`/healthz`, `/readyz`, `/metrics`: no client request is cut,
 //! only a probe or a scrape), and test code.

@@ -65,7 +65,9 @@
 //! `_: Request<..>`: every path, the probe's too, gets its one answer),
 //! servers in library crates (no `fn main`) and servers whose app is a
 //! parameter (the caller builds the routes, maybe in another crate),
-//! listeners that are only bound, and test code. A health route anywhere in
+//! listeners that are only bound, servers on a Unix domain socket (axum
+//! on a `UnixListener`, tonic fed a `UnixListenerStream`: no probe reaches
+//! them), and test code. A health route anywhere in
 //! the crate silences the rule for every server of the crate.
 
 use std::collections::BTreeMap;

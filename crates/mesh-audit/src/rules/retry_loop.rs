@@ -10,7 +10,10 @@
 //! simulated with every attempt failing), `per_try_timeout` (a deadline on
 //! the call inside the loop), `backoff` (the first wait), `retry_on` (the
 //! failures the conditions test, as Istio `retryOn` tokens), and the
-//! destination `host` and `port`. An unbounded loop has no `retries`.
+//! destination `host` and `port`. An unbounded loop has no `retries`;
+//! nor has one bounded by time (`if started.elapsed() > limit { return
+//! Err(..) }`, `while Instant::now() < deadline`), which is not called
+//! unbounded.
 //! The call may sit in a function the loop hands the operation to
 //! (`attempt(&op)`), and the wait in a helper (`sleep(backoff(n, base_ms))`
 //! reads `base_ms` from the call). A client's own reqwest-middleware
