@@ -1460,6 +1460,9 @@ fn trait_impls_of(
     out
 }
 
+/// Positions in `functions[name]` and in `typed_methods[name]`.
+type Positions = (Vec<usize>, Vec<usize>);
+
 /// Where each type's methods sit in the function lists, and which method
 /// names some trait gives a default body: asked for every typed call, and a
 /// common name's list (`new`, `get`, `send`) can hold hundreds of functions.
@@ -1467,7 +1470,7 @@ fn trait_impls_of(
 struct MethodTable {
     /// method name → type → its positions in `functions[name]` and in
     /// `typed_methods[name]`, in list order.
-    at: HashMap<String, HashMap<String, (Vec<usize>, Vec<usize>)>>,
+    at: HashMap<String, HashMap<String, Positions>>,
     /// function name → module → positions of the module's free functions
     /// of that name in `functions[name]`.
     free: HashMap<String, HashMap<Vec<String>, Vec<usize>>>,

@@ -405,7 +405,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let at = (scope as *const FnScope<'_>) as usize;
         let base = scopes.as_ptr() as usize;
         let size = std::mem::size_of::<FnScope<'_>>().max(1);
-        let shared_fn = (at >= base && (at - base) % size == 0)
+        let shared_fn = (at >= base && (at - base).is_multiple_of(size))
             .then(|| (at - base) / size)
             .filter(|&i| {
                 i < scopes.len()
