@@ -623,6 +623,15 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 || segs.first().is_some_and(|s| s == "tokio_stream"))
     }
 
+    /// What the local a path names was bound to, if it is a `let` of this
+    /// function with an initialiser.
+    fn let_init(&self, p: &syn::ExprPath) -> Option<&'e Expr> {
+        p.path
+            .get_ident()
+            .and_then(|id| self.scope.binding_at(id))
+            .and_then(|b| b.init)
+    }
+
     /// Whether an expression (or the `let` it names) is a Unix domain
     /// socket listener: `UnixListener::bind(path)` of tokio or std, through
     /// `?`, `.await`, `.unwrap()` and the like.
@@ -642,17 +651,10 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 {
                     &m.receiver
                 }
-                Expr::Path(p) => {
-                    match p
-                        .path
-                        .get_ident()
-                        .and_then(|id| self.scope.binding_at(id))
-                        .and_then(|b| b.init)
-                    {
-                        Some(init) => init,
-                        None => return false,
-                    }
-                }
+                Expr::Path(p) => match self.let_init(p) {
+                    Some(init) => init,
+                    None => return false,
+                },
                 Expr::Call(c) => {
                     let Expr::Path(p) = &*c.func else {
                         return false;
@@ -678,17 +680,10 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 Expr::Paren(p) => &p.expr,
                 Expr::Try(t) => &t.expr,
                 Expr::MethodCall(m) => &m.receiver,
-                Expr::Path(p) => {
-                    match p
-                        .path
-                        .get_ident()
-                        .and_then(|id| self.scope.binding_at(id))
-                        .and_then(|b| b.init)
-                    {
-                        Some(init) => init,
-                        None => return false,
-                    }
-                }
+                Expr::Path(p) => match self.let_init(p) {
+                    Some(init) => init,
+                    None => return false,
+                },
                 Expr::Call(c) => {
                     let Expr::Path(p) = &*c.func else {
                         return false;
