@@ -437,12 +437,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             }
             Expr::Paren(p) => self.returned_values(&p.expr, out, in_async, depth + 1),
             Expr::Path(p) => {
-                if let Some(init) = p
-                    .path
-                    .get_ident()
-                    .and_then(|id| self.scope.binding_at(id))
-                    .and_then(|b| b.init)
-                {
+                if let Some(init) = self.let_init(p) {
                     self.returned_values(init, out, in_async, depth + 1);
                 }
             }
@@ -1957,39 +1952,34 @@ impl<'x> Visit<'x> for FnWalk<'_, '_, '_> {
         // A server raced in `select!` against something that is not a
         // server (a signal, a shutdown channel, a token) is told to stop;
         // servers raced only against each other are not.
-        let select = macro_name(mac) == "select"
-            && match self.lc.cx.macros.get(mac) {
-                Some(super::macros::MacroBody::Select(arms)) => arms.iter().any(|a| {
-                    !matches!(
-                        self.lc.classify_root(self.lc.full_chain(&a.future).root),
-                        Some(r) if r != Root::Listener
-                    )
-                }),
-                _ => false,
-            };
+        let arms: &[super::macros::SelectArm] = match self.lc.cx.macros.get(mac) {
+            Some(super::macros::MacroBody::Select(arms)) if macro_name(mac) == "select" => arms,
+            _ => &[],
+        };
+        let select = arms.iter().any(|a| {
+            !matches!(
+                self.lc.classify_root(self.lc.full_chain(&a.future).root),
+                Some(r) if r != Root::Listener
+            )
+        });
+        // The arms of a race that is not one: nothing below reads them.
+        let arms = if select { arms } else { &[] };
         if select {
             self.select_depth += 1;
         }
         // `let conn = builder.serve_connection(..);` then
         // `select! { r = conn => .., _ = token.cancelled() => .. }`: the
         // server made before the race is raced by name.
-        if select {
-            if let Some(super::macros::MacroBody::Select(arms)) = self.lc.cx.macros.get(mac) {
-                for a in arms {
-                    self.raced_by_name(&a.future);
-                }
-            }
+        for a in arms {
+            self.raced_by_name(&a.future);
         }
         // A server in an arm's handler runs after the race is decided: it
         // is not raced by the arm's future (`got = listener.accept() =>
         // { spawn(serve_connection(..)) }`).
-        let handlers: Vec<*const Expr> = match self.lc.cx.macros.get(mac) {
-            Some(super::macros::MacroBody::Select(arms)) if select => arms
-                .iter()
-                .filter_map(|a| a.handler.as_ref().map(|h| h as *const Expr))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let handlers: Vec<*const Expr> = arms
+            .iter()
+            .filter_map(|a| a.handler.as_ref().map(|h| h as *const Expr))
+            .collect();
         for e in self.lc.cx.macros.exprs(mac) {
             let handler = handlers.iter().any(|h| std::ptr::eq(*h, e));
             let mut inner = FnWalk {
