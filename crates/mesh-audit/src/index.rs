@@ -830,6 +830,8 @@ struct FileWalk<'a> {
     /// `a::b` of every path of two or more segments, and of every import
     /// (`a::*` for a glob right under `a`).
     path_roots: std::collections::BTreeSet<String>,
+    /// Scratch space of `add_root`.
+    root_buf: String,
     /// A loop, or a macro that may expand to one.
     has_loop: bool,
     in_value_item: u32,
@@ -839,8 +841,16 @@ struct FileWalk<'a> {
 }
 
 impl FileWalk<'_> {
-    fn add_root(&mut self, a: &syn::Ident, b: &str) {
-        self.path_roots.insert(format!("{a}::{b}"));
+    fn add_root(&mut self, a: &syn::Ident, b: &dyn std::fmt::Display) {
+        use std::fmt::Write;
+        // Most paths repeat a root the file already wrote (`Self::new`,
+        // `std::..`): composed in a reused buffer, stored only when new.
+        let key = &mut self.root_buf;
+        key.clear();
+        let _ = write!(key, "{a}::{b}");
+        if !self.path_roots.contains(key.as_str()) {
+            self.path_roots.insert(key.clone());
+        }
     }
 
     fn name(&mut self, ident: &syn::Ident) {
@@ -923,7 +933,7 @@ impl<'a> Visit<'a> for FileWalk<'a> {
         }
         let mut segments = p.segments.iter();
         if let (Some(first), Some(second)) = (segments.next(), segments.next()) {
-            self.add_root(&first.ident, &second.ident.to_string());
+            self.add_root(&first.ident, &second.ident);
         }
         self.in_path += 1;
         syn::visit::visit_path(self, p);
@@ -933,10 +943,10 @@ impl<'a> Visit<'a> for FileWalk<'a> {
         let mut next = vec![&*u.tree];
         while let Some(tree) = next.pop() {
             match tree {
-                syn::UseTree::Path(p) => self.add_root(&u.ident, &p.ident.to_string()),
-                syn::UseTree::Name(n) => self.add_root(&u.ident, &n.ident.to_string()),
-                syn::UseTree::Rename(r) => self.add_root(&u.ident, &r.ident.to_string()),
-                syn::UseTree::Glob(_) => self.add_root(&u.ident, "*"),
+                syn::UseTree::Path(p) => self.add_root(&u.ident, &p.ident),
+                syn::UseTree::Name(n) => self.add_root(&u.ident, &n.ident),
+                syn::UseTree::Rename(r) => self.add_root(&u.ident, &r.ident),
+                syn::UseTree::Glob(_) => self.add_root(&u.ident, &"*"),
                 syn::UseTree::Group(g) => next.extend(g.items.iter()),
             }
         }

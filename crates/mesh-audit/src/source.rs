@@ -81,14 +81,19 @@ impl SpanText {
     pub fn enter(lines: &LineIndex<'_>) -> SpanTextGuard {
         let text = lines.text().as_bytes();
         let line_starts = lines.line_starts.clone();
-        let ascii = line_starts
-            .iter()
-            .enumerate()
-            .map(|(i, &start)| {
-                let end = line_starts.get(i + 1).copied().unwrap_or(text.len());
-                text[start..end].is_ascii()
-            })
-            .collect();
+        let ascii = if lines.chars_before_block.is_empty() {
+            // The whole text is ASCII (see `LineIndex::new`).
+            vec![true; line_starts.len()]
+        } else {
+            line_starts
+                .iter()
+                .enumerate()
+                .map(|(i, &start)| {
+                    let end = line_starts.get(i + 1).copied().unwrap_or(text.len());
+                    text[start..end].is_ascii()
+                })
+                .collect()
+        };
         let table = SpanText {
             line_starts,
             ascii,
@@ -123,20 +128,29 @@ pub struct LineIndex<'a> {
     line_starts: Vec<usize>,
     /// Characters before byte `k * CHAR_BLOCK`; columns of long lines are
     /// then O(1) instead of a count from the line start on every call.
+    /// Empty when the text is ASCII: a character index is a byte index.
     chars_before_block: Vec<u32>,
 }
 
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        let mut chars_before_block = Vec::with_capacity(text.len() / CHAR_BLOCK + 1);
-        let mut chars = 0u32;
-        for block in text.as_bytes().chunks(CHAR_BLOCK) {
-            chars_before_block.push(chars);
-            chars += block.iter().filter(|&&b| !is_continuation(b)).count() as u32;
-        }
-        chars_before_block.push(chars);
+        let bytes = text.as_bytes();
+        let mut line_starts = Vec::with_capacity(bytes.len() / 32 + 1);
+        line_starts.push(0);
+        line_starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+        // Most source files are ASCII: no table to build or read.
+        let chars_before_block = if text.is_ascii() {
+            Vec::new()
+        } else {
+            let mut table = Vec::with_capacity(bytes.len() / CHAR_BLOCK + 2);
+            let mut chars = 0u32;
+            for block in bytes.chunks(CHAR_BLOCK) {
+                table.push(chars);
+                chars += block.iter().filter(|&&b| !is_continuation(b)).count() as u32;
+            }
+            table.push(chars);
+            table
+        };
         LineIndex {
             text,
             line_starts,
@@ -150,6 +164,9 @@ impl<'a> LineIndex<'a> {
 
     /// Characters in `text[..byte]` (`byte` on a char boundary).
     fn chars_before(&self, byte: usize) -> usize {
+        if self.chars_before_block.is_empty() {
+            return byte;
+        }
         let block = byte / CHAR_BLOCK;
         let from = block * CHAR_BLOCK;
         self.chars_before_block[block] as usize
@@ -572,6 +589,25 @@ mod tests {
         assert_eq!(idx.position(text.len() - 1), (2, 302));
         // Offsets inside a character land on that character.
         assert_eq!(idx.position(11), (2, 1));
+    }
+
+    #[test]
+    fn ascii_and_unicode_texts_give_the_positions_of_a_plain_count() {
+        // An ASCII text keeps no character table; a text with one non-ASCII
+        // character anywhere keeps one. Both must agree with counting.
+        for text in [
+            "fn a() {}\r\n\nlet x = 1;\n  y\n".to_string(),
+            "fn a() {}\r\n\nlet x = \"é\";\n  y\n".repeat(40),
+        ] {
+            let idx = LineIndex::new(&text);
+            for (byte, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let before = &text[..byte];
+                let line = before.matches('\n').count() as u32 + 1;
+                let start = before.rfind('\n').map_or(0, |i| i + 1);
+                let column = text[start..byte].chars().count() as u32 + 1;
+                assert_eq!(idx.position(byte), (line, column), "byte {byte}");
+            }
+        }
     }
 
     fn depth(text: &str, max_nesting: usize) -> Option<u32> {
