@@ -489,9 +489,12 @@ fn serving_wrappers(
 /// Binaries of a package that are developer tools although the package
 /// ships: in a package with a deployed binary, a binary that is not deployed
 /// and starts no server (`src/bin/load_generator.rs` beside the deployed
-/// `api`), and any binary whose name says it is test support, a benchmark
-/// or a fixture. Their files (those no library or deployed binary also
-/// compiles) are not audited.
+/// `api`), any binary whose name says it is test support, a benchmark
+/// or a fixture, and, in a package other members link as a library and no
+/// deployment file names, a binary that takes a command line and serves
+/// nothing (`src/bin/ctl.rs` beside the client library a service links:
+/// the service ships the library, people run the binary). Their files
+/// (those no library or deployed binary also compiles) are not audited.
 pub fn dev_bins(
     found: &Discovered,
     roles: &[Option<FileRole>],
@@ -532,13 +535,25 @@ pub fn dev_bins(
                     && t.src_path.ends_with("src/main.rs")
                     && serving.contains(&(pi, t.name.clone()))
             });
+        // Other members link its library (a normal dependency); neither the
+        // package nor any of its binaries is deployed.
+        let linked_library = !any_deployed
+            && !found.deployed.contains(&p.name)
+            && p.targets.iter().any(|t| t.kind == TargetKind::Lib)
+            && found.packages.iter().any(|q| {
+                q.member_deps
+                    .iter()
+                    .any(|d| d.package == p.name && d.kind == DepKind::Normal)
+            });
         for b in bins {
             let named_dev = dev_word(b, "").is_some() && !found.deployed.contains(b);
             let not_serving = !serving.contains(&(pi, b.to_string()));
             let undeployed_tool = any_deployed && !found.deployed.contains(b) && not_serving;
             let tool_beside_server =
                 main_serves && not_serving && command_line.contains(&(pi, b.to_string()));
-            if named_dev || undeployed_tool || tool_beside_server {
+            let tool_beside_library =
+                linked_library && not_serving && command_line.contains(&(pi, b.to_string()));
+            if named_dev || undeployed_tool || tool_beside_server || tool_beside_library {
                 out.insert((pi, b.to_string()));
             }
         }

@@ -1,0 +1,50 @@
+//! Programs of a library package (`fixtures/lib-tool-bins`): a service
+//! links `ledger-client`; no deployment file names the package or its
+//! binaries. Its `ledger-ctl` takes a command line and serves nothing: a
+//! tool people run, not audited. Its `ledger-sync` takes no command line
+//! and may be a worker a pod runs: audited. `audit-log`'s `audit-shipper`
+//! takes a command line too, but a compose file runs it: audited.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn audit(extra: &[&str]) -> Value {
+    audit_manifest("fixtures/lib-tool-bins/Cargo.toml", extra)
+}
+
+#[test]
+fn a_command_line_program_of_a_linked_library_is_a_tool() {
+    let v = audit(&[]);
+    assert_eq!(
+        v["summary"]["packages"],
+        json!([
+            {"audited": true, "name": "audit-log", "scope": "service", "why": "`audit-shipper` is named by a deployment file"},
+            {"audited": true, "name": "gateway", "scope": "service", "why": "`gateway` is named by a deployment file"},
+            {"audited": true, "name": "ledger-client", "scope": "library", "why": "used by gateway; bin `ledger-ctl` is a developer tool (not deployed, serves nothing), not audited"},
+        ])
+    );
+    assert_eq!(
+        findings_with_values(&v),
+        [
+            r#"timeout-wrapper audit-log/src/bin/shipper.rs:16 {"timeout":"8s"}"#,
+            r#"timeout-wrapper ledger-client/src/bin/sync.rs:6 {"timeout":"5s"}"#,
+            r#"timeout-wrapper ledger-client/src/lib.rs:6 {"timeout":"2s"}"#,
+        ]
+    );
+}
+
+#[test]
+fn all_scopes_brings_the_library_tool_back() {
+    let v = audit(&["--all-scopes"]);
+    assert_eq!(
+        findings_with_values(&v),
+        [
+            r#"timeout-wrapper audit-log/src/bin/shipper.rs:16 {"timeout":"8s"}"#,
+            r#"timeout-wrapper ledger-client/src/bin/ctl.rs:16 {"timeout":"20s"}"#,
+            r#"timeout-wrapper ledger-client/src/bin/sync.rs:6 {"timeout":"5s"}"#,
+            r#"timeout-wrapper ledger-client/src/lib.rs:6 {"timeout":"2s"}"#,
+        ]
+    );
+}
