@@ -21,7 +21,8 @@
 //! 8. `library`: reached through normal dependencies from a service or job;
 //!    `dev` when only dev packages reach it, unless it is a plugin (a
 //!    `cdylib` loaded at run time, which tests may link to reuse its
-//!    functions: audited);
+//!    functions: audited); a plugin built with wasm-bindgen that no
+//!    service or job links is a module for a JavaScript host (`dev`);
 //! 9. `unknown` otherwise (audited: a gate must not go quiet on doubt).
 //!
 //! `dev` and `skip` packages are not audited unless `--all-scopes`.
@@ -68,6 +69,8 @@ const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deplo
 const CLI_IMAGE_WHY: &str = "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command";
 const PLUGIN_WHY: &str =
     "a plugin library (`cdylib`) a program loads at run time; no server or job links it";
+const JS_MODULE_WHY: &str =
+    "a WebAssembly module for a JavaScript host (`cdylib` with wasm-bindgen); no server or job links it";
 
 #[derive(Debug, Default)]
 struct Facts {
@@ -244,6 +247,7 @@ pub fn classify(
                 Some(("dev", w)) => {
                     (w == CLI_WHY
                         || w == CARGO_SUBCOMMAND_WHY
+                        || w == JS_MODULE_WHY
                         || w.starts_with(SHIPPED_TOOL_WHY)
                         || w.starts_with(CLI_IMAGE_WHY))
                         && facts[i].has_lib
@@ -270,6 +274,10 @@ pub fn classify(
                 Some(("library", format!("used by {}", name_of(j))))
             } else if matches!(&scope[i], Some(("dev", _))) {
                 None
+            } else if found.packages[i].js_module {
+                // Built with wasm-bindgen for a page or a Node program (a
+                // client SDK): it runs where JavaScript runs, not in a pod.
+                Some(("dev", JS_MODULE_WHY.to_string()))
             } else if found.packages[i].plugin {
                 // A plugin (`cdylib`) ships as its own artifact, loaded by a
                 // program at run time: tests that link it to call its
