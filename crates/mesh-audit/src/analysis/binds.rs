@@ -273,9 +273,11 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                 }
             }
             fn visit_macro(&mut self, m: &'x syn::Macro) {
-                let named = m.tokens.clone().into_iter().any(
-                    |t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == *self.id),
-                );
+                let named = m
+                    .tokens
+                    .clone()
+                    .into_iter()
+                    .any(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == *self.id));
                 if named {
                     self.all += 1;
                 }

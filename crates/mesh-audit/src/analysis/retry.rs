@@ -1575,7 +1575,9 @@ fn names_conflict(e: &Expr) -> bool {
 /// reads a status or error code.
 fn names_code(e: &Expr) -> bool {
     match e {
-        Expr::Field(f) => matches!(&f.member, syn::Member::Named(n) if ident_in(n, &["code", "status", "status_code"])),
+        Expr::Field(f) => {
+            matches!(&f.member, syn::Member::Named(n) if ident_in(n, &["code", "status", "status_code"]))
+        }
         Expr::MethodCall(m) => ident_in(&m.method, &["code", "status", "status_code", "as_u16"]),
         Expr::Paren(p) => names_code(&p.expr),
         _ => false,
