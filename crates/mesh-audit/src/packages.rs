@@ -498,9 +498,9 @@ fn serving_wrappers(
 /// ships: in a package with a deployed binary, a binary that is not deployed
 /// and starts no server (`src/bin/load_generator.rs` beside the deployed
 /// `api`), any binary whose name says it is test support, a benchmark
-/// or a fixture, and, in a package other members link as a library and no
-/// deployment file names, a binary that takes a command line and serves
-/// nothing (`src/bin/ctl.rs` beside the client library a service links:
+/// or a fixture, and, in a package other members link as a library, no
+/// deployment file names and no file of which starts a server, a binary
+/// that takes a command line (`src/bin/ctl.rs` beside the client library a service links:
 /// the service ships the library, people run the binary). Their files
 /// (those no library or deployed binary also compiles) are not audited.
 pub fn dev_bins(
@@ -512,10 +512,16 @@ pub fn dev_bins(
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
     // Binaries whose files parse a command line (clap and its peers).
     let mut command_line: BTreeSet<(usize, String)> = BTreeSet::new();
+    // Packages with a server start in any production file, their library's
+    // included: a binary may serve through its own package's library.
+    let mut package_serves: BTreeSet<usize> = BTreeSet::new();
     for (fi, ((file, role), s)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
             continue;
         };
+        if !role.test && (s.serves_at.is_some() || wrappers.contains_key(&fi)) {
+            package_serves.insert(pi);
+        }
         if role.kind == TargetKind::Bin && (s.serves_at.is_some() || wrappers.contains_key(&fi)) {
             serving.insert((pi, role.target.clone()));
         }
@@ -544,8 +550,10 @@ pub fn dev_bins(
                     && serving.contains(&(pi, t.name.clone()))
             });
         // Other members link its library (a normal dependency); neither the
-        // package nor any of its binaries is deployed.
+        // package nor any of its binaries is deployed, and no file of it
+        // starts a server (its binaries might, through the library).
         let linked_library = !any_deployed
+            && !package_serves.contains(&pi)
             && !found.deployed.contains(&p.name)
             && p.targets.iter().any(|t| t.kind == TargetKind::Lib)
             && found.packages.iter().any(|q| {
