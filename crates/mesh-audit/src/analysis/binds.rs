@@ -240,7 +240,7 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
         accepted: usize,
     }
     /// `l.accept()`, also behind `?`, `.await`, `.unwrap()`.
-    fn accept_on<'e>(e: &'e Expr, name: &syn::Ident) -> bool {
+    fn accept_on(e: &Expr, name: &syn::Ident) -> bool {
         match e {
             Expr::MethodCall(m) if m.method == "accept" => {
                 matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident(name))
