@@ -103,6 +103,10 @@ pub struct PackageInfo {
     /// Its library is also built as a `cdylib`/`dylib`: a plugin a program
     /// loads at run time, which no workspace member needs to link.
     pub plugin: bool,
+    /// A plugin that depends on `wasm-bindgen` (or `js-sys`, `web-sys`,
+    /// `wasm-bindgen-futures`): a WebAssembly module for a JavaScript host,
+    /// a browser's page or a Node program, not a program in a pod.
+    pub js_module: bool,
 }
 
 impl PackageInfo {
@@ -424,6 +428,13 @@ fn package_info(
             .iter()
             .any(|k| matches!(k.to_string().as_str(), "cdylib" | "dylib"))
     });
+    let js_module = plugin
+        && p.dependencies.iter().any(|d| {
+            matches!(
+                d.name.as_str(),
+                "wasm-bindgen" | "wasm-bindgen-futures" | "js-sys" | "web-sys"
+            ) && d.kind != cargo_metadata::DependencyKind::Development
+        });
     let member_deps = p
         .dependencies
         .iter()
@@ -461,6 +472,7 @@ fn package_info(
         member_deps,
         scope_override,
         plugin,
+        js_module,
     }
 }
 

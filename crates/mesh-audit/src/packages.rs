@@ -21,7 +21,8 @@
 //! 8. `library`: reached through normal dependencies from a service or job;
 //!    `dev` when only dev packages reach it, unless it is a plugin (a
 //!    `cdylib` loaded at run time, which tests may link to reuse its
-//!    functions: audited);
+//!    functions: audited); a plugin built with wasm-bindgen that no
+//!    service or job links is a module for a JavaScript host (`dev`);
 //! 9. `unknown` otherwise (audited: a gate must not go quiet on doubt).
 //!
 //! `dev` and `skip` packages are not audited unless `--all-scopes`.
@@ -68,6 +69,8 @@ const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deplo
 const CLI_IMAGE_WHY: &str = "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command";
 const PLUGIN_WHY: &str =
     "a plugin library (`cdylib`) a program loads at run time; no server or job links it";
+const JS_MODULE_WHY: &str =
+    "a WebAssembly module for a JavaScript host (`cdylib` with wasm-bindgen); no server or job links it";
 
 #[derive(Debug, Default)]
 struct Facts {
@@ -244,6 +247,7 @@ pub fn classify(
                 Some(("dev", w)) => {
                     (w == CLI_WHY
                         || w == CARGO_SUBCOMMAND_WHY
+                        || w == JS_MODULE_WHY
                         || w.starts_with(SHIPPED_TOOL_WHY)
                         || w.starts_with(CLI_IMAGE_WHY))
                         && facts[i].has_lib
@@ -270,6 +274,10 @@ pub fn classify(
                 Some(("library", format!("used by {}", name_of(j))))
             } else if matches!(&scope[i], Some(("dev", _))) {
                 None
+            } else if found.packages[i].js_module {
+                // Built with wasm-bindgen for a page or a Node program (a
+                // client SDK): it runs where JavaScript runs, not in a pod.
+                Some(("dev", JS_MODULE_WHY.to_string()))
             } else if found.packages[i].plugin {
                 // A plugin (`cdylib`) ships as its own artifact, loaded by a
                 // program at run time: tests that link it to call its
@@ -489,9 +497,12 @@ fn serving_wrappers(
 /// Binaries of a package that are developer tools although the package
 /// ships: in a package with a deployed binary, a binary that is not deployed
 /// and starts no server (`src/bin/load_generator.rs` beside the deployed
-/// `api`), and any binary whose name says it is test support, a benchmark
-/// or a fixture. Their files (those no library or deployed binary also
-/// compiles) are not audited.
+/// `api`), any binary whose name says it is test support, a benchmark
+/// or a fixture, and, in a package other members link as a library, no
+/// deployment file names and no file of which starts a server, a binary
+/// that takes a command line (`src/bin/ctl.rs` beside the client library a service links:
+/// the service ships the library, people run the binary). Their files
+/// (those no library or deployed binary also compiles) are not audited.
 pub fn dev_bins(
     found: &Discovered,
     roles: &[Option<FileRole>],
@@ -501,10 +512,16 @@ pub fn dev_bins(
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
     // Binaries whose files parse a command line (clap and its peers).
     let mut command_line: BTreeSet<(usize, String)> = BTreeSet::new();
+    // Packages with a server start in any production file, their library's
+    // included: a binary may serve through its own package's library.
+    let mut package_serves: BTreeSet<usize> = BTreeSet::new();
     for (fi, ((file, role), s)) in found.files.iter().zip(roles).zip(summaries).enumerate() {
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
             continue;
         };
+        if !role.test && (s.serves_at.is_some() || wrappers.contains_key(&fi)) {
+            package_serves.insert(pi);
+        }
         if role.kind == TargetKind::Bin && (s.serves_at.is_some() || wrappers.contains_key(&fi)) {
             serving.insert((pi, role.target.clone()));
         }
@@ -532,13 +549,27 @@ pub fn dev_bins(
                     && t.src_path.ends_with("src/main.rs")
                     && serving.contains(&(pi, t.name.clone()))
             });
+        // Other members link its library (a normal dependency); neither the
+        // package nor any of its binaries is deployed, and no file of it
+        // starts a server (its binaries might, through the library).
+        let linked_library = !any_deployed
+            && !package_serves.contains(&pi)
+            && !found.deployed.contains(&p.name)
+            && p.targets.iter().any(|t| t.kind == TargetKind::Lib)
+            && found.packages.iter().any(|q| {
+                q.member_deps
+                    .iter()
+                    .any(|d| d.package == p.name && d.kind == DepKind::Normal)
+            });
         for b in bins {
             let named_dev = dev_word(b, "").is_some() && !found.deployed.contains(b);
             let not_serving = !serving.contains(&(pi, b.to_string()));
             let undeployed_tool = any_deployed && !found.deployed.contains(b) && not_serving;
             let tool_beside_server =
                 main_serves && not_serving && command_line.contains(&(pi, b.to_string()));
-            if named_dev || undeployed_tool || tool_beside_server {
+            let tool_beside_library =
+                linked_library && not_serving && command_line.contains(&(pi, b.to_string()));
+            if named_dev || undeployed_tool || tool_beside_server || tool_beside_library {
                 out.insert((pi, b.to_string()));
             }
         }

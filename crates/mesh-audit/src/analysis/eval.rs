@@ -586,6 +586,28 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 env @ Value::Env { .. } => env,
                 _ => Value::Unknown,
             },
+            // `TOKEN_URL.replace("{tenant}", &tenant)`: a template filled
+            // in; what the argument is not known to be stays unknown, so a
+            // placeholder in the host leaves the host unknown.
+            "replace" | "replacen" => through_env(recv(), |base| match (base, arg(0)) {
+                (Value::Str(base), Value::Str(pat)) if !pat.is_empty() => {
+                    let with = match arg(1) {
+                        Value::Str(w) => w,
+                        _ => UNKNOWN_PART.to_string(),
+                    };
+                    if method == "replacen" {
+                        match arg(2) {
+                            Value::Int(n) if n >= 0 => {
+                                Value::Str(base.replacen(&pat, &with, n as usize))
+                            }
+                            _ => Value::Unknown,
+                        }
+                    } else {
+                        Value::Str(base.replace(&pat, &with))
+                    }
+                }
+                _ => Value::Unknown,
+            }),
             "join" => through_env(recv(), |base| match (base, arg(0)) {
                 (Value::Str(base), Value::Str(rel)) => Value::Str(url_join(&base, &rel)),
                 _ => Value::Unknown,

@@ -428,6 +428,13 @@ fn analyse(
     if refreshes_session(body) && tries.is_none_or(|t| t <= 2) {
         return None;
     }
+    // Going round only after a write conflict (`Err(e) if e.is_conflict()`,
+    // a 409 or 412, gRPC `Aborted`) re-runs a read-modify-write against
+    // fresh state: sending the same request again, as a mesh retry would,
+    // conflicts again.
+    if retries_only_conflicts(body) {
+        return None;
+    }
     let count_source = scan.ev.take_sources().into_iter().next();
     if let (Some(s), Some(_), true) = (count_source, tries, bounded) {
         sources.push(("retries", s));
@@ -1399,6 +1406,182 @@ fn refreshes_session(body: &syn::Block) -> bool {
     let mut v = V(false);
     v.visit_block(body);
     v.0
+}
+
+/// Whether every failure path of the loop body that goes round is taken
+/// only on a write conflict (optimistic concurrency): a `match` arm on a
+/// failure whose guard names one (`Err(e) if e.kind == CONCURRENT_UPDATE`,
+/// `Err(Error::Api(ae)) if ae.code == 409`), or an `if` on one whose
+/// `else` leaves, and at least one such path.
+fn retries_only_conflicts(body: &syn::Block) -> bool {
+    struct V {
+        conflict: bool,
+        other: bool,
+    }
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+            for arm in &m.arms {
+                let (pat, guard) = arm_parts(arm);
+                if !is_failure_pat(pat) || is_success_pat(pat) || always_exits(&arm.body) {
+                    continue;
+                }
+                if guard.is_some_and(only_conflict) || conflict_then_leave(&arm.body) {
+                    self.conflict = true;
+                } else {
+                    self.other = true;
+                }
+            }
+            syn::visit::visit_expr_match(self, m);
+        }
+        fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+            // `if let Err(e) = r { .. }` and `if r.is_err() { .. }` that do
+            // not leave: a failure that goes round.
+            if is_failure_cond(&i.cond) && !block_always_exits(&i.then_branch) {
+                let then = Expr::Block(syn::ExprBlock {
+                    attrs: Vec::new(),
+                    label: None,
+                    block: i.then_branch.clone(),
+                });
+                if only_conflict(&i.cond) || conflict_then_leave(&then) {
+                    self.conflict = true;
+                } else {
+                    self.other = true;
+                }
+            }
+            syn::visit::visit_expr_if(self, i);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V {
+        conflict: false,
+        other: false,
+    };
+    v.visit_block(body);
+    v.conflict && !v.other
+}
+
+/// A failure branch that goes round only on a conflict: its block is
+/// `if <conflict> { .. } else { <leave> }` or `if <conflict> { ..; continue }`
+/// followed by a statement that leaves, or `if !<conflict> { <leave> }`
+/// first.
+fn conflict_then_leave(e: &Expr) -> bool {
+    let Expr::Block(b) = e else { return false };
+    let stmts = &b.block.stmts;
+    for (k, st) in stmts.iter().enumerate() {
+        let syn::Stmt::Expr(Expr::If(i), _) = st else {
+            continue;
+        };
+        if let Expr::Unary(u) = &*i.cond {
+            if matches!(u.op, syn::UnOp::Not(_))
+                && only_conflict(&u.expr)
+                && block_always_exits(&i.then_branch)
+            {
+                return true;
+            }
+        }
+        if !only_conflict(&i.cond) {
+            continue;
+        }
+        let else_leaves = i.else_branch.as_ref().is_some_and(|(_, e)| always_exits(e));
+        let rest_leaves = stmts[k + 1..].iter().any(|s| match s {
+            syn::Stmt::Expr(e, _) => always_exits(e),
+            syn::Stmt::Macro(m) => m
+                .mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| ident_in(&s.ident, &["bail", "panic", "unreachable"])),
+            _ => false,
+        });
+        return else_leaves || rest_leaves;
+    }
+    false
+}
+
+/// Whether a condition holds only on a write conflict: `a || b` when
+/// both sides are conflict tests, `a && b` when either is (`e.is_conflict()
+/// && attempt < 5`).
+fn only_conflict(e: &Expr) -> bool {
+    match e {
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::Or(_)) => {
+            only_conflict(&b.left) && only_conflict(&b.right)
+        }
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+            only_conflict(&b.left) || only_conflict(&b.right)
+        }
+        Expr::Paren(p) => only_conflict(&p.expr),
+        _ => names_conflict(e),
+    }
+}
+
+/// Whether an expression tests for a write conflict: a name that says
+/// so (`is_conflict()`, `CONCURRENT_UPDATE`, `PreconditionFailed`,
+/// `VersionMismatch`, `SerializationFailure`), `StatusCode::CONFLICT` /
+/// `PRECONDITION_FAILED`, a status compared with 409 or 412, or gRPC
+/// `Code::Aborted`.
+fn names_conflict(e: &Expr) -> bool {
+    struct V(bool);
+    fn conflict_word(name: &str) -> bool {
+        let flat: String = name
+            .chars()
+            .filter(|c| *c != '_')
+            .flat_map(char::to_lowercase)
+            .collect();
+        [
+            "conflict",
+            "concurrentupdate",
+            "concurrentmodification",
+            "preconditionfailed",
+            "versionmismatch",
+            "serializationfailure",
+        ]
+        .iter()
+        .any(|w| flat.contains(w))
+    }
+    impl<'a> Visit<'a> for V {
+        fn visit_ident(&mut self, i: &'a proc_macro2::Ident) {
+            self.0 |= conflict_word(&i.to_string());
+        }
+        fn visit_path(&mut self, p: &'a syn::Path) {
+            let segs = super::paths::path_segments(p);
+            self.0 |= ends_with(&segs, &["Code", "Aborted"]);
+            syn::visit::visit_path(self, p);
+        }
+        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+            if matches!(b.op, syn::BinOp::Eq(_)) {
+                for (num, other) in [(&*b.right, &*b.left), (&*b.left, &*b.right)] {
+                    if let Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(i),
+                        ..
+                    }) = num
+                    {
+                        self.0 |= matches!(i.base10_parse::<u16>(), Ok(409 | 412))
+                            && (reads_status_number(other) || names_code(other));
+                    }
+                }
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
+}
+
+/// `ae.code`, `err.status`, `resp.status().as_u16()`: an expression that
+/// reads a status or error code.
+fn names_code(e: &Expr) -> bool {
+    match e {
+        Expr::Field(f) => {
+            matches!(&f.member, syn::Member::Named(n) if ident_in(n, &["code", "status", "status_code"]))
+        }
+        Expr::MethodCall(m) => ident_in(&m.method, &["code", "status", "status_code", "as_u16"]),
+        Expr::Paren(p) => names_code(&p.expr),
+        _ => false,
+    }
 }
 
 /// Names the body adds a non-literal amount to (`waited += delay`): a

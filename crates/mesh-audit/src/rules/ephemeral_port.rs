@@ -32,7 +32,11 @@
 //! Test code (port 0 is the right choice for tests), ports read from the
 //! environment with a non-zero default, and free-port probes: a listener
 //! bound only to ask `local_addr()` for a free port and then dropped
-//! (`TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()`) serves nothing.
+//! (`TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()`) serves nothing,
+//! also when, outside any loop, it accepts one connection (its own) and
+//! drops it unread to hold the port it read in `TIME_WAIT` for the process
+//! it is handed to. A connection that is read, accepted in a loop, or
+//! accepted by a listener whose port is never read, is served.
 //! Nor in-process loopback servers: a listener on a loopback address and
 //! port `0` whose `local_addr()` the code reads (to hand the address to the
 //! embedding program, a language binding or a test harness) is private to

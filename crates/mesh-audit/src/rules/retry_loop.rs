@@ -101,7 +101,13 @@
 //! whole procedure (three or more network calls, or a call made once per
 //! item of a collection: list what exists, create what is missing) re-runs
 //! until the state converges; one call to one service, re-tried, is a
-//! retry.
+//! retry. Optimistic-concurrency loops are not retries: a loop whose every
+//! failure path that goes round is taken only on a write conflict (a
+//! guard or `if` naming one: `Err(e) if e.is_conflict()`,
+//! `CONCURRENT_UPDATE`, `PreconditionFailed`, `StatusCode::CONFLICT`, a
+//! status compared with 409 or 412, gRPC `Code::Aborted`) re-reads and
+//! writes again; the same request re-sent by the mesh would conflict
+//! again. A loop that also goes round on another failure is reported.
 
 use std::collections::BTreeMap;
 

@@ -13,7 +13,9 @@
 //! options a store builder takes with `with_client_options`). The finding points at the call that
 //! applies the deadline and reads `timeout` or `connect_timeout` (Istio
 //! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
-//! guarded call names it. Durations are read through `Duration::from_*`,
+//! guarded call names it (also through a URL template filled in with
+//! `replace`, when the placeholders are not in the host). Durations are
+//! read through `Duration::from_*`,
 //! `const`s (of the crate and of the workspace crates it depends on),
 //! `let`s, configuration defaults and `humantime`. Every deadline of one
 //! builder is one finding: a `connect_timeout` next to a `timeout` on the
