@@ -1386,18 +1386,7 @@ fn refreshes_session(body: &syn::Block) -> bool {
             syn::visit::visit_path(self, p);
         }
         fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
-            if matches!(b.op, syn::BinOp::Eq(_)) {
-                for (num, other) in [(&*b.right, &*b.left), (&*b.left, &*b.right)] {
-                    if let Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Int(i),
-                        ..
-                    }) = num
-                    {
-                        self.0 |= matches!(i.base10_parse::<u16>(), Ok(401 | 403))
-                            && reads_status_number(other);
-                    }
-                }
-            }
+            self.0 |= compares_status(b, &[401, 403], reads_status_number);
             syn::visit::visit_expr_binary(self, b);
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
@@ -1406,6 +1395,19 @@ fn refreshes_session(body: &syn::Block) -> bool {
     let mut v = V(false);
     v.visit_block(body);
     v.0
+}
+
+/// `status == 409` or `409 == status`, for a number of `codes` compared
+/// (`==`) with an expression `reads` accepts as a status.
+fn compares_status(b: &syn::ExprBinary, codes: &[u16], reads: impl Fn(&Expr) -> bool) -> bool {
+    matches!(b.op, syn::BinOp::Eq(_))
+        && [(&*b.right, &*b.left), (&*b.left, &*b.right)]
+            .into_iter()
+            .any(|(num, other)| {
+                matches!(num, Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. })
+                    if i.base10_parse::<u16>().is_ok_and(|n| codes.contains(&n)))
+                    && reads(other)
+            })
 }
 
 /// Whether every failure path of the loop body that goes round is taken
@@ -1549,18 +1551,7 @@ fn names_conflict(e: &Expr) -> bool {
             syn::visit::visit_path(self, p);
         }
         fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
-            if matches!(b.op, syn::BinOp::Eq(_)) {
-                for (num, other) in [(&*b.right, &*b.left), (&*b.left, &*b.right)] {
-                    if let Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Int(i),
-                        ..
-                    }) = num
-                    {
-                        self.0 |= matches!(i.base10_parse::<u16>(), Ok(409 | 412))
-                            && (reads_status_number(other) || names_code(other));
-                    }
-                }
-            }
+            self.0 |= compares_status(b, &[409, 412], |e| reads_status_number(e) || names_code(e));
             syn::visit::visit_expr_binary(self, b);
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
