@@ -627,70 +627,66 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             .and_then(|b| b.init)
     }
 
-    /// Whether an expression (or the `let` it names) is a Unix domain
-    /// socket listener: `UnixListener::bind(path)` of tokio or std, through
-    /// `?`, `.await`, `.unwrap()` and the like.
-    fn is_unix_listener(&self, e: &Expr) -> bool {
+    /// The call an expression comes from: through references, parentheses,
+    /// `?`, (with `awaited`) `.await`, the method calls `through` accepts,
+    /// and `let`s of this function; at most 16 steps.
+    fn origin_call<'x>(
+        &'x self,
+        e: &'x Expr,
+        awaited: bool,
+        through: impl Fn(&syn::ExprMethodCall) -> bool,
+    ) -> Option<&'x syn::ExprCall> {
         let mut e = e;
         for _ in 0..16 {
             e = match e {
                 Expr::Reference(r) => &r.expr,
                 Expr::Paren(p) => &p.expr,
                 Expr::Try(t) => &t.expr,
-                Expr::Await(a) => &a.base,
-                Expr::MethodCall(m)
-                    if ident_in(
-                        &m.method,
-                        &["unwrap", "expect", "context", "with_context", "map_err"],
-                    ) =>
-                {
-                    &m.receiver
-                }
-                Expr::Path(p) => match self.let_init(p) {
-                    Some(init) => init,
-                    None => return false,
-                },
-                Expr::Call(c) => {
-                    let Expr::Path(p) = &*c.func else {
-                        return false;
-                    };
-                    let segs = self.cx.uses.resolve_shared(&p.path);
-                    return ends_with(&segs, &["UnixListener", "bind"])
-                        && (mentions(&segs, "tokio") || mentions(&segs, "std"));
-                }
-                _ => return false,
+                Expr::Await(a) if awaited => &a.base,
+                Expr::MethodCall(m) if through(m) => &m.receiver,
+                Expr::Path(p) => self.let_init(p)?,
+                Expr::Call(c) => return Some(c),
+                _ => return None,
             };
         }
-        false
+        None
+    }
+
+    /// Whether an expression (or the `let` it names) is a Unix domain
+    /// socket listener: `UnixListener::bind(path)` of tokio or std, through
+    /// `?`, `.await`, `.unwrap()` and the like.
+    fn is_unix_listener(&self, e: &Expr) -> bool {
+        self.origin_call(e, true, |m| {
+            ident_in(
+                &m.method,
+                &["unwrap", "expect", "context", "with_context", "map_err"],
+            )
+        })
+        .is_some_and(|c| self.is_unix_bind(c))
+    }
+
+    /// `UnixListener::bind(path)` of tokio or std.
+    fn is_unix_bind(&self, c: &syn::ExprCall) -> bool {
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let segs = self.cx.uses.resolve_shared(&p.path);
+        ends_with(&segs, &["UnixListener", "bind"])
+            && (mentions(&segs, "tokio") || mentions(&segs, "std"))
     }
 
     /// A stream of the connections of a Unix domain socket:
     /// `UnixListenerStream::new(..)` (also adapted: `.map_ok(Wrap)`), or
     /// the stream of a `UnixListener` bound here, followed through `let`s.
     fn is_unix_stream(&self, e: &Expr) -> bool {
-        let mut e = e;
-        for _ in 0..16 {
-            e = match e {
-                Expr::Reference(r) => &r.expr,
-                Expr::Paren(p) => &p.expr,
-                Expr::Try(t) => &t.expr,
-                Expr::MethodCall(m) => &m.receiver,
-                Expr::Path(p) => match self.let_init(p) {
-                    Some(init) => init,
-                    None => return false,
-                },
-                Expr::Call(c) => {
-                    let Expr::Path(p) = &*c.func else {
-                        return false;
-                    };
-                    let segs = self.cx.uses.resolve_shared(&p.path);
-                    return ends_with(&segs, &["UnixListenerStream", "new"])
-                        || self.is_unix_listener(e);
-                }
-                _ => return false,
-            };
-        }
-        false
+        let Some(c) = self.origin_call(e, false, |_| true) else {
+            return false;
+        };
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let segs = self.cx.uses.resolve_shared(&p.path);
+        ends_with(&segs, &["UnixListenerStream", "new"]) || self.is_unix_bind(c)
     }
 
     /// A bind that is not (yet) seen serving.
