@@ -1551,6 +1551,7 @@ fn majority_net(impls: &[&FnSummary]) -> Option<NetSummary> {
         && nets.iter().all(|n| n.protocol == first.protocol);
     agreed.then(|| NetSummary {
         protocol: first.protocol,
+        probe: nets.iter().all(|n| n.probe),
         dest: if nets.iter().all(|n| n.dest == first.dest) {
             first.dest.clone()
         } else {
@@ -2558,8 +2559,11 @@ impl CrateIndex {
             if found.is_empty() {
                 break;
             }
-            for (name, i, n) in found {
+            for (name, i, mut n) in found {
                 if let Some(f) = rounds.functions.get_mut(&name).and_then(|l| l.get_mut(i)) {
+                    // Reached through the functions it calls: one of them
+                    // may probe and another serve (`NetSummary::probe`).
+                    n.probe = false;
                     f.net = Some(n);
                 }
             }
@@ -2596,6 +2600,7 @@ impl CrateIndex {
                 .all(|n| n.protocol == first.protocol && n.dest == first.dest);
             return Some(NetSummary {
                 protocol: first.protocol,
+                probe: false,
                 dest: if same {
                     first.dest.clone()
                 } else {
@@ -3008,6 +3013,7 @@ impl CrateIndex {
             return Some(NetSummary {
                 protocol: Protocol::Http,
                 dest: Destination::default(),
+                probe: false,
             });
         }
         // An RPC on the generated gRPC client a crate method
@@ -3029,6 +3035,7 @@ impl CrateIndex {
             return Some(NetSummary {
                 protocol: Protocol::Grpc,
                 dest: Destination::default(),
+                probe: false,
             });
         }
         None
@@ -3605,10 +3612,15 @@ fn takes_fn(sig: &syn::Signature) -> bool {
 
 fn merge_closure(map: &mut HashMap<FnKey, Option<NetSummary>>, key: FnKey, net: NetSummary) {
     match map.get(&key) {
-        Some(Some(prev)) if prev.dest != net.dest => {
+        Some(Some(prev)) if prev.dest != net.dest || prev.probe != net.probe => {
             let merged = NetSummary {
                 protocol: prev.protocol,
-                dest: Default::default(),
+                dest: if prev.dest == net.dest {
+                    net.dest
+                } else {
+                    Default::default()
+                },
+                probe: prev.probe && net.probe,
             };
             map.insert(key, Some(merged));
         }

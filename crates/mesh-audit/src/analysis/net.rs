@@ -257,6 +257,12 @@ pub struct NetCall {
     /// after a success (`FnSummary::wait`), so a deadline on it bounds many
     /// requests, not one.
     pub waits: bool,
+    /// A health probe: a request to a health or readiness path
+    /// (`{base}/healthz`), a gRPC health check (`HealthCheckRequest`), a
+    /// liveness query (`SELECT 1`), or a crate function whose every HTTP or
+    /// gRPC call is one. Its deadline is what makes it a probe (fail fast
+    /// and mark the peer down), not a route timeout.
+    pub probe: bool,
 }
 
 /// What a value is, as far as network calls go.
@@ -467,11 +473,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
     }
 
     fn classify_uncached(&self, e: &Expr) -> Option<NetCall> {
-        match e {
+        let call = match e {
             Expr::MethodCall(m) => self.classify_method(m),
             Expr::Call(c) => self.classify_call(c),
             _ => None,
-        }
+        };
+        call.map(|c| self.with_probe(c, e))
     }
 
     fn classify_method(&self, m: &syn::ExprMethodCall) -> Option<NetCall> {
@@ -487,6 +494,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             dest: Destination::from_value(url),
             request_timeout: timeout,
             waits: false,
+            probe: false,
         };
         match (&recv, method.as_str()) {
             (
@@ -537,6 +545,41 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }
     }
 
+    /// Marks an HTTP or gRPC call that is a health probe (`NetCall::probe`):
+    /// by its request's URL, or by an argument.
+    fn with_probe(&self, mut call: NetCall, e: &Expr) -> NetCall {
+        if !call.protocol.is_l7() || call.probe {
+            return call;
+        }
+        let args = match e {
+            Expr::MethodCall(m) => {
+                if let Kind::Request { url, .. } = self.kind_of(&m.receiver, 0) {
+                    if is_health_url(&url) {
+                        call.probe = true;
+                        return call;
+                    }
+                }
+                &m.args
+            }
+            Expr::Call(c) => &c.args,
+            _ => return call,
+        };
+        call.probe = args.iter().any(|a| self.probe_arg(a));
+        call
+    }
+
+    /// An argument that makes a call a health probe: a health or readiness
+    /// URL, a gRPC `HealthCheckRequest`, a liveness query.
+    fn probe_arg(&self, a: &Expr) -> bool {
+        if is_health_request(a, self.scope, 0) {
+            return true;
+        }
+        match self.ev.eval(a) {
+            Value::Str(s) => is_liveness_query(&s) || is_health_url(&Value::Str(s)),
+            v => is_health_url(&v),
+        }
+    }
+
     fn classify_call(&self, c: &syn::ExprCall) -> Option<NetCall> {
         let Expr::Path(p) = &*c.func else { return None };
         let segs = self.cx.uses.resolve_shared(&p.path);
@@ -558,6 +601,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             dest: Destination::from_value(&url),
             request_timeout: None,
             waits: false,
+            probe: false,
         };
         if verb && matches!(krate, "reqwest" | "isahc" | "surf") && segs.len() <= 3 {
             return Some(call(Protocol::Http, krate, first_arg()));
@@ -595,6 +639,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             range: range(),
             dest: found.dest.clone(),
             request_timeout: None,
+            probe: found.probe,
             waits: self
                 .cx
                 .index
@@ -644,6 +689,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
             dest: found.dest,
             request_timeout: None,
             waits,
+            probe: found.probe,
         })
     }
 
@@ -2051,6 +2097,10 @@ pub fn is_spawn(segs: &[String]) -> bool {
 pub struct NetSummary {
     pub protocol: Protocol,
     pub dest: Destination,
+    /// Every HTTP or gRPC call of the function's own body is a health probe
+    /// (`NetCall::probe`), one at least. Not inherited through the
+    /// functions it calls: one of them may probe and another serve.
+    pub probe: bool,
 }
 
 /// Summarises a function's own network calls: the L7 ones first; a single
@@ -2069,10 +2119,103 @@ pub fn summarise_calls(calls: &[NetCall]) -> Option<NetSummary> {
     } else {
         Destination::default()
     };
+    let mut l7 = calls.iter().filter(|c| c.protocol.is_l7()).peekable();
+    let probe = l7.peek().is_some() && l7.all(|c| c.probe);
     Some(NetSummary {
         protocol: pick.protocol,
         dest,
+        probe,
     })
+}
+
+/// Last segments of a URL path that name a health or readiness endpoint
+/// (`/healthz`, `/-/ready`, `/v1/sys/health`, `/_ping`).
+const HEALTH_SEGMENTS: &[&str] = &[
+    "health",
+    "healthz",
+    "healthy",
+    "healthcheck",
+    "health_check",
+    "health-check",
+    "_health",
+    "livez",
+    "live",
+    "liveness",
+    "readyz",
+    "ready",
+    "readiness",
+    "ping",
+    "_ping",
+];
+
+/// Whether a URL (or a path) names a health or readiness endpoint: its last
+/// path segment is one, whatever the host (`format!("{}/health", base)`).
+/// An unknown part in that segment, or no path at all, is not one.
+pub fn is_health_url(v: &Value) -> bool {
+    let (v, _) = v.or_env_default();
+    let Value::Str(s) = v else { return false };
+    let s = s.split(['?', '#']).next().unwrap_or(s);
+    let path = match s.split_once("://") {
+        Some((_, rest)) => rest.find('/').map(|i| &rest[i..]),
+        None => s.find('/').map(|i| &s[i..]),
+    };
+    let Some(last) = path.and_then(|p| p.rsplit('/').find(|seg| !seg.is_empty())) else {
+        return false;
+    };
+    let last = last.to_ascii_lowercase();
+    HEALTH_SEGMENTS.contains(&last.as_str())
+}
+
+/// A liveness query: `SELECT 1`, which reads nothing.
+pub fn is_liveness_query(s: &str) -> bool {
+    let q = s.trim().trim_end_matches(';').trim();
+    let mut words = q.split_whitespace();
+    words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("select"))
+        && words.next() == Some("1")
+        && words.next().is_none()
+}
+
+/// A gRPC health-check request (`grpc.health.v1.HealthCheckRequest`, or a
+/// service's own message of that name): a struct literal, its
+/// `default()`/`new(..)`, wrapped in `Request::new(..)` or
+/// `.into_request()`, or a `let` bound to one.
+fn is_health_request(e: &Expr, scope: &FnScope<'_>, depth: u32) -> bool {
+    const NAME: &str = "HealthCheckRequest";
+    if depth > 4 {
+        return false;
+    }
+    let last_is = |p: &syn::Path, name: &str| p.segments.last().is_some_and(|s| s.ident == name);
+    match e {
+        Expr::Paren(p) => is_health_request(&p.expr, scope, depth + 1),
+        Expr::Reference(r) => is_health_request(&r.expr, scope, depth + 1),
+        Expr::Struct(s) => last_is(&s.path, NAME),
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => {
+                let segs = &p.path.segments;
+                let n = segs.len();
+                n >= 2 && segs[n - 2].ident == NAME
+                    || last_is(&p.path, "new")
+                        && n >= 2
+                        && segs[n - 2].ident == "Request"
+                        && c.args
+                            .first()
+                            .is_some_and(|a| is_health_request(a, scope, depth + 1))
+            }
+            _ => false,
+        },
+        Expr::MethodCall(m) if m.method == "into_request" || m.method == "clone" => {
+            is_health_request(&m.receiver, scope, depth + 1)
+        }
+        Expr::Path(p) => p
+            .path
+            .get_ident()
+            .and_then(|id| scope.binding_at(id))
+            .and_then(|b| b.init)
+            .is_some_and(|init| is_health_request(init, scope, depth + 1)),
+        _ => false,
+    }
 }
 
 /// Where a group of calls goes: the destination of its HTTP/gRPC calls when
@@ -2498,5 +2641,49 @@ mod reach_tests {
         ] {
             assert_eq!(reach(h), Reach::External, "{h}");
         }
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+    use crate::analysis::eval::UNKNOWN_PART;
+
+    fn s(text: &str) -> Value {
+        Value::Str(text.to_string())
+    }
+
+    #[test]
+    fn health_urls_are_read_by_their_last_path_segment() {
+        let base = UNKNOWN_PART;
+        for url in [
+            "http://orders:8080/healthz",
+            "http://orders:8080/health?verbose=1",
+            "https://vault.internal/v1/sys/health",
+            "/-/ready",
+            "/api/v2/ping/",
+            &format!("{base}/livez"),
+        ] {
+            assert!(is_health_url(&s(url)), "{url}");
+        }
+        for url in [
+            "http://health:8080/orders",
+            "http://orders:8080/health-records/7",
+            "http://orders:8080",
+            "healthz",
+            &format!("http://orders:8080/{base}"),
+        ] {
+            assert!(!is_health_url(&s(url)), "{url}");
+        }
+        assert!(!is_health_url(&Value::Unknown));
+    }
+
+    #[test]
+    fn only_select_one_is_a_liveness_query() {
+        assert!(is_liveness_query("SELECT 1"));
+        assert!(is_liveness_query(" select 1; "));
+        assert!(!is_liveness_query("SELECT 1 FROM orders"));
+        assert!(!is_liveness_query("SELECT 10"));
+        assert!(!is_liveness_query("DELETE 1"));
     }
 }

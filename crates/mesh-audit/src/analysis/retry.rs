@@ -243,6 +243,7 @@ fn analyse(
             dest: Destination::default(),
             request_timeout: None,
             waits: false,
+            probe: false,
         }));
         calls.sort_by_key(|c| c.range.byte_start);
     }
@@ -257,6 +258,7 @@ fn analyse(
                     dest: net.dest.clone(),
                     request_timeout: None,
                     waits: false,
+                    probe: false,
                 }),
         );
         calls.sort_by_key(|c| c.range.byte_start);
@@ -3608,6 +3610,7 @@ fn loop_helpers(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> Ve
     let probe_net = NetSummary {
         protocol: Protocol::Http,
         dest: Destination::default(),
+        probe: false,
     };
     let mut out: Vec<LoopHelper> = Vec::new();
     for (l, invocation) in loops {
@@ -4055,6 +4058,7 @@ impl HelperCalls<'_, '_, '_> {
                         dest: n.dest.clone(),
                         request_timeout: None,
                         waits: false,
+                        probe: false,
                     });
                 }
             }

@@ -749,6 +749,7 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
                             dest: n.dest.clone(),
                             request_timeout: None,
                             waits: false,
+                            probe: false,
                         });
                     }
                 }

@@ -128,8 +128,13 @@
 //! workspace crate it depends on, whose every request is made in a loop
 //! that goes round after a success, or by another such function, as in
 //! `timeout(Duration::from_secs(60), self.manager.wait_for_state(s))`
-//! where `wait_for_state` asks for the status until it is `s`), and test
-//! code.
+//! where `wait_for_state` asks for the status until it is `s`), a deadline
+//! on a health probe (a request whose URL path ends in a health or
+//! readiness endpoint, `format!("{}/healthz", base)`, `/-/ready`, `/ping`;
+//! a gRPC call given a `HealthCheckRequest`; a `SELECT 1` liveness query;
+//! a crate function whose every HTTP or gRPC call is one of these): its
+//! deadline is what makes it a probe, fail fast and mark the peer down,
+//! and no route timeout replaces it; and test code.
 
 use crate::analysis::paths::ident_in;
 use std::collections::BTreeMap;
@@ -211,6 +216,11 @@ impl Rule for TimeoutWrapper {
                 if only_waits(&scan, &[d.future], &calls) {
                     continue;
                 }
+                // A deadline on a health probe is what makes it one: fail
+                // fast and mark the peer down.
+                if only_probes(&calls) {
+                    continue;
+                }
                 // A duration the caller hands in, as for `.timeout(d)` on a
                 // request: the value the crate's calls agree on, and no
                 // finding when none spells one out (the caller's deadline,
@@ -249,6 +259,9 @@ impl Rule for TimeoutWrapper {
                 });
             }
             for call in scan.calls_in_block(f.body) {
+                if call.probe {
+                    continue;
+                }
                 if let Some((nanos, range)) = call.request_timeout {
                     found.push(Found {
                         range,
@@ -336,6 +349,13 @@ fn only_waits(scan: &NetScan<'_, '_>, futures: &[&Expr], calls: &[NetCall]) -> b
         let at = c.range.byte_start as usize;
         c.waits || ranges.iter().any(|r| r.contains(&at))
     })
+}
+
+/// Whether the HTTP/gRPC calls a deadline bounds are all health probes
+/// (`NetCall::probe`), one at least.
+fn only_probes(calls: &[NetCall]) -> bool {
+    let mut l7 = calls.iter().filter(|c| c.protocol.is_l7()).peekable();
+    l7.peek().is_some() && l7.all(|c| c.probe)
 }
 
 /// Groups the deadlines of one builder chain (a `timeout` beside a
