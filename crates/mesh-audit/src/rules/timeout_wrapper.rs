@@ -1156,7 +1156,10 @@ impl MethodDeadlines<'_, '_, '_> {
             futures.push(&arm.future);
         }
         let Some(sleep) = sleep else { return };
-        if !calls.iter().any(|c| c.protocol.is_l7()) || only_waits(self.scan, &futures, &calls) {
+        if !calls.iter().any(|c| c.protocol.is_l7())
+            || only_waits(self.scan, &futures, &calls)
+            || only_probes(&calls)
+        {
             return;
         }
         // A sleep on a duration the caller hands in is read as the same
