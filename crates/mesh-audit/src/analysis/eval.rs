@@ -182,8 +182,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     /// The binding of `name` that a use at byte offset `at` sees.
     fn lookup(&self, name: &str, at: usize) -> Option<super::scope::Binding<'e>> {
-        let at = self.horizon.get().map_or(at, |h| h.min(at));
-        self.scope.lookup(name, at)
+        self.scope.lookup_reading(name, at, self.horizon.get())
     }
 
     /// Evaluates a binding's initialiser as seen from the binding itself.

@@ -999,9 +999,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 };
                 // While a binding's initialiser is read, names in it see only
                 // the bindings before it: `let ep = ep.timeout(..)`.
-                let at = id.span().byte_start();
-                let at = self.horizon.get().map_or(at, |h| h.min(at));
-                let b = self.scope.lookup(&id.to_string(), at);
+                let real = id.span().byte_start();
+                let at = self.horizon.get().map_or(real, |h| h.min(real));
+                let b = self
+                    .scope
+                    .lookup_reading(&id.to_string(), real, self.horizon.get());
                 // `let (sender, conn) = http1::handshake(io).await?`: an
                 // element of a tuple bound after any plain `let` of the name.
                 if let Some((pos, init, i)) = self.scope.tuple_element(&id.to_string(), at) {
@@ -1171,10 +1173,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 continue;
             }
             let k = self.kind_of(e, d);
-            match &out {
+            match out {
                 None => out = Some(k),
-                Some(prev) if *prev == k => {}
-                Some(_) => return Kind::Unknown,
+                Some(prev) => match same_client(prev, k) {
+                    Some(merged) => out = Some(merged),
+                    None => return Kind::Unknown,
+                },
             }
         }
         out.unwrap_or(Kind::Unknown)
@@ -2068,6 +2072,36 @@ fn unwraps_into_body(pat: &syn::Pat, body: &Expr) -> bool {
         e => e,
     };
     wrapper && matches!(body, Expr::Path(p) if p.path.is_ident(&inner.ident))
+}
+
+/// What two branches build when they build the same client: itself, or,
+/// for channels or requests that differ only in their URL
+/// (`Channel::from_shared(tls_url)?` in one branch, `(plain_url)?` in the
+/// other), that client with its URL unknown.
+fn same_client(a: Kind, b: Kind) -> Option<Kind> {
+    if a == b {
+        return Some(a);
+    }
+    match (a, b) {
+        (Kind::Grpc { .. }, Kind::Grpc { .. }) => Some(Kind::Grpc {
+            url: Value::Unknown,
+        }),
+        (
+            Kind::Request {
+                client, timeout, ..
+            },
+            Kind::Request {
+                client: client_b,
+                timeout: timeout_b,
+                ..
+            },
+        ) if client == client_b && timeout == timeout_b => Some(Kind::Request {
+            client,
+            url: Value::Unknown,
+            timeout,
+        }),
+        _ => None,
+    }
 }
 
 /// The value a block ends with.

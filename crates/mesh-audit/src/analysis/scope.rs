@@ -203,6 +203,10 @@ pub struct Binding<'a> {
     /// the binding's own initialiser (`let ep = ep.timeout(..)`) and sees
     /// the binding before.
     pub end: usize,
+    /// Byte just past the block (or closure) the binding is declared in: a
+    /// use after it sees an outer binding again, as the compiler resolves
+    /// `let ep = if tls { let ep = ..; .. } else { .. }; ep.timeout(..)`.
+    pub until: usize,
     pub init: Option<&'a Expr>,
     pub ty: Option<&'a Type>,
 }
@@ -229,12 +233,15 @@ impl<'a> FnScope<'a> {
             for input in &sig.inputs {
                 if let syn::FnArg::Typed(pt) = input {
                     if let Pat::Ident(pi) = &*pt.pat {
-                        scope.push(&pi.ident, None, Some(&pt.ty), None);
+                        scope.push(&pi.ident, None, Some(&pt.ty), None, usize::MAX);
                     }
                 }
             }
         }
-        let mut v = LetCollector { scope: &mut scope };
+        let mut v = LetCollector {
+            scope: &mut scope,
+            blocks: Some(Vec::new()),
+        };
         v.visit_block(body);
         for list in scope.bindings.values_mut() {
             list.sort_by_key(|b| b.at);
@@ -258,7 +265,13 @@ impl<'a> FnScope<'a> {
                 }
                 self.depth += 1;
                 for st in self.macros.stmts(mac) {
-                    LetCollector { scope: self.scope }.visit_stmt(st);
+                    // An expansion may carry the spans of the macro's
+                    // definition: its blocks say nothing about the use site.
+                    LetCollector {
+                        scope: self.scope,
+                        blocks: None,
+                    }
+                    .visit_stmt(st);
                     self.visit_stmt(st);
                 }
                 self.depth -= 1;
@@ -300,13 +313,20 @@ impl<'a> FnScope<'a> {
         init: Option<&'a Expr>,
         ty: Option<&'a Type>,
         end: Option<usize>,
+        until: usize,
     ) {
         let at = ident.span().byte_start();
         let end = end.unwrap_or(at);
         self.bindings
             .entry(ident.to_string())
             .or_default()
-            .push(Binding { at, end, init, ty });
+            .push(Binding {
+                at,
+                end,
+                until,
+                init,
+                ty,
+            });
     }
 
     /// The binding of `name` visible at byte offset `at`.
@@ -317,7 +337,32 @@ impl<'a> FnScope<'a> {
         // statement is still running (`let x = x.timeout(..)`) is not yet
         // visible: step back to the one before it.
         let before = list.partition_point(|b| b.at < at);
-        list[..before].iter().rev().find(|b| b.end <= at).copied()
+        list[..before]
+            .iter()
+            .rev()
+            .find(|b| b.end <= at && at < b.until)
+            .copied()
+    }
+
+    /// The binding a use at `at` sees while the initialiser of the binding
+    /// that starts at `reading` is read: one declared inside that
+    /// initialiser before the use (`let ep = if tls { let b = ..;
+    /// b.tls_config(..)? } else { .. }`), else the last one before the
+    /// binding being read (`let ep = ep.timeout(..)` reads the earlier `ep`).
+    pub fn lookup_reading(
+        &self,
+        name: &str,
+        at: usize,
+        reading: Option<usize>,
+    ) -> Option<Binding<'a>> {
+        match reading {
+            Some(h) if at > h => self
+                .lookup(name, at)
+                .filter(|b| b.at > h)
+                .or_else(|| self.lookup(name, h)),
+            Some(h) => self.lookup(name, at.min(h)),
+            None => self.lookup(name, at),
+        }
     }
 
     /// The binding a use of `ident` refers to: the last one of its name
@@ -339,6 +384,20 @@ impl<'a> FnScope<'a> {
 
 struct LetCollector<'s, 'a> {
     scope: &'s mut FnScope<'a>,
+    /// Ends of the blocks around the statement being visited; `None` where
+    /// spans do not tell the use site's blocks (macro expansions): there a
+    /// binding is visible to the end of the body.
+    blocks: Option<Vec<usize>>,
+}
+
+impl LetCollector<'_, '_> {
+    /// End of the innermost block around the binding being pushed.
+    fn until(&self) -> usize {
+        self.blocks
+            .as_ref()
+            .and_then(|b| b.last().copied())
+            .unwrap_or(usize::MAX)
+    }
 }
 
 impl<'a> Visit<'a> for LetCollector<'_, 'a> {
@@ -350,18 +409,19 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
         }
         let init = l.init.as_ref().map(|i| &*i.expr);
         let end = Some(l.semi_token.span.byte_end());
+        let until = self.until();
         match &l.pat {
-            Pat::Ident(pi) => self.scope.push(&pi.ident, init, None, end),
+            Pat::Ident(pi) => self.scope.push(&pi.ident, init, None, end, until),
             Pat::Type(pt) => {
                 if let Pat::Ident(pi) = &*pt.pat {
-                    self.scope.push(&pi.ident, init, Some(&pt.ty), end);
+                    self.scope.push(&pi.ident, init, Some(&pt.ty), end, until);
                 }
             }
             // `let Some(client) = self.client.as_ref() else { .. }`
             Pat::TupleStruct(_) => {
                 if let (Some(pi), Some(init)) = (some_binding(&l.pat), init) {
                     if is_place(init) {
-                        self.scope.push(&pi.ident, Some(init), None, end);
+                        self.scope.push(&pi.ident, Some(init), None, end, until);
                     }
                 }
             }
@@ -383,14 +443,47 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
         syn::visit::visit_local(self, l);
     }
     fn visit_expr_closure(&mut self, c: &'a syn::ExprClosure) {
+        use syn::spanned::Spanned;
+        let until = match self.blocks {
+            Some(_) => c.body.span().byte_end(),
+            None => usize::MAX,
+        };
         for input in &c.inputs {
             if let Pat::Type(pt) = input {
                 if let Pat::Ident(pi) = &*pt.pat {
-                    self.scope.push(&pi.ident, None, Some(&pt.ty), None);
+                    self.scope.push(&pi.ident, None, Some(&pt.ty), None, until);
                 }
             }
         }
         syn::visit::visit_expr_closure(self, c);
+    }
+    // `match Endpoint::from_shared(url) { Ok(ep) => ep.timeout(d), .. }`:
+    // in its arm, the name an `Ok(..)` or `Some(..)` pattern binds stands
+    // for the scrutinee with the wrapper taken off, as `?` or `unwrap()`
+    // would give it. Other patterns bind parts no reader can name.
+    fn visit_expr_match(&mut self, m: &'a syn::ExprMatch) {
+        use syn::spanned::Spanned;
+        for arm in &m.arms {
+            let Some(pi) = ok_or_some_binding(&arm.pat) else {
+                continue;
+            };
+            let until = match self.blocks {
+                Some(_) => arm.body.span().byte_end(),
+                None => usize::MAX,
+            };
+            let end = Some(arm.pat.span().byte_end());
+            self.scope.push(&pi.ident, Some(&m.expr), None, end, until);
+        }
+        syn::visit::visit_expr_match(self, m);
+    }
+    fn visit_block(&mut self, b: &'a Block) {
+        if let Some(blocks) = &mut self.blocks {
+            blocks.push(b.brace_token.span.close().byte_end());
+        }
+        syn::visit::visit_block(self, b);
+        if let Some(blocks) = &mut self.blocks {
+            blocks.pop();
+        }
     }
     // `if let Some(client) = &self.client`: the value the place holds, as
     // `self.client.as_ref().unwrap()` would give it. Other `if let`s
@@ -402,12 +495,26 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
             if is_place(&l.expr) {
                 use syn::spanned::Spanned;
                 let end = Some(l.expr.span().byte_end());
-                self.scope.push(&pi.ident, Some(&l.expr), None, end);
+                let until = self.until();
+                self.scope.push(&pi.ident, Some(&l.expr), None, end, until);
             }
         }
         syn::visit::visit_expr_let(self, l);
     }
     fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+/// The name `Ok(name)` or `Some(name)` binds.
+fn ok_or_some_binding(p: &Pat) -> Option<&syn::PatIdent> {
+    let Pat::TupleStruct(ts) = p else { return None };
+    let wrapper = ts.path.is_ident("Some") || ts.path.is_ident("Ok");
+    if !wrapper || ts.elems.len() != 1 {
+        return None;
+    }
+    match ts.elems.first()? {
+        Pat::Ident(pi) if pi.subpat.is_none() => Some(pi),
+        _ => None,
+    }
 }
 
 /// The name `Some(name)` binds.
