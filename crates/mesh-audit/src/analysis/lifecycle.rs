@@ -21,7 +21,7 @@ use syn::{Expr, ExprMethodCall};
 use super::eval::{Evaluator, Value};
 use super::macros::macro_name;
 use super::paths::{ends_with, mentions};
-use super::scope::{FnItem, FnScope};
+use super::scope::{block_tail, FnItem, FnScope};
 use super::FileCtx;
 
 /// How a server reacts to SIGTERM.
@@ -263,7 +263,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             let Some(init) = self.scope.binding_at(id).and_then(|b| b.init) else {
                 break;
             };
-            let mut inner = chain(init);
+            let mut inner = chain(block_tail(init));
             inner.links.extend(c.links);
             c = inner;
         }
@@ -625,6 +625,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             .get_ident()
             .and_then(|id| self.scope.binding_at(id))
             .and_then(|b| b.init)
+            .map(block_tail)
     }
 
     /// The call an expression comes from: through references, parentheses,

@@ -504,6 +504,22 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
     fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
+/// The value an expression ends up as when it is a block:
+/// `let serve = { let serve = axum::serve(..); ..; serve }` binds the
+/// block's last expression, which names the block's own `let` (a reader
+/// following the outer binding goes on from there).
+pub fn block_tail(e: &Expr) -> &Expr {
+    let mut e = e;
+    for _ in 0..8 {
+        let Expr::Block(b) = e else { break };
+        match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(tail, None)) if b.label.is_none() => e = tail,
+            _ => break,
+        }
+    }
+    e
+}
+
 /// The name `Ok(name)` or `Some(name)` binds.
 fn ok_or_some_binding(p: &Pat) -> Option<&syn::PatIdent> {
     let Pat::TupleStruct(ts) = p else { return None };
