@@ -11,6 +11,7 @@ pub mod macros;
 pub mod mentions;
 pub mod net;
 pub mod paths;
+pub mod probe;
 pub mod retry;
 pub mod scope;
 pub mod testcode;

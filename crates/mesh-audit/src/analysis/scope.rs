@@ -520,23 +520,24 @@ pub fn block_tail(e: &Expr) -> &Expr {
     e
 }
 
-/// The name `Ok(name)` or `Some(name)` binds.
-fn ok_or_some_binding(p: &Pat) -> Option<&syn::PatIdent> {
-    let Pat::TupleStruct(ts) = p else { return None };
-    let wrapper = ts.path.is_ident("Some") || ts.path.is_ident("Ok");
-    if !wrapper || ts.elems.len() != 1 {
-        return None;
-    }
-    match ts.elems.first()? {
-        Pat::Ident(pi) if pi.subpat.is_none() => Some(pi),
-        _ => None,
-    }
-}
-
 /// The name `Some(name)` binds.
 fn some_binding(p: &Pat) -> Option<&syn::PatIdent> {
+    wrapped_binding(p, &["Some"])
+}
+
+/// The name `Ok(name)` or `Some(name)` binds.
+fn ok_or_some_binding(p: &Pat) -> Option<&syn::PatIdent> {
+    wrapped_binding(p, &["Some", "Ok"])
+}
+
+/// The plain name a one-field pattern of one of `wrappers` binds.
+fn wrapped_binding<'p>(p: &'p Pat, wrappers: &[&str]) -> Option<&'p syn::PatIdent> {
     let Pat::TupleStruct(ts) = p else { return None };
-    if !ts.path.is_ident("Some") || ts.elems.len() != 1 {
+    let wrapper = ts
+        .path
+        .get_ident()
+        .is_some_and(|id| wrappers.iter().any(|w| id == w));
+    if !wrapper || ts.elems.len() != 1 {
         return None;
     }
     match ts.elems.first()? {

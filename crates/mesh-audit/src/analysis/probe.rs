@@ -1,0 +1,143 @@
+//! Health probes: a request to a peer's health or readiness endpoint, a
+//! gRPC health check, a liveness query. A deadline on one is what makes it
+//! a probe (fail fast, mark the peer down), not a route timeout the mesh
+//! could own; `NetCall::probe` carries the answer to the rules.
+
+use syn::Expr;
+
+use super::eval::Value;
+use super::scope::FnScope;
+
+/// Last segments of a URL path that name a health or readiness endpoint
+/// (`/healthz`, `/-/ready`, `/v1/sys/health`, `/_ping`).
+const HEALTH_SEGMENTS: &[&str] = &[
+    "health",
+    "healthz",
+    "healthy",
+    "healthcheck",
+    "health_check",
+    "health-check",
+    "_health",
+    "livez",
+    "live",
+    "liveness",
+    "readyz",
+    "ready",
+    "readiness",
+    "ping",
+    "_ping",
+];
+
+/// Whether a URL (or a path) names a health or readiness endpoint: its last
+/// path segment is one, whatever the host (`format!("{}/health", base)`).
+/// An unknown part in that segment, or no path at all, is not one.
+pub fn is_health_url(v: &Value) -> bool {
+    let (v, _) = v.or_env_default();
+    let Value::Str(s) = v else { return false };
+    let s = s.split(['?', '#']).next().unwrap_or(s);
+    let path = match s.split_once("://") {
+        Some((_, rest)) => rest.find('/').map(|i| &rest[i..]),
+        None => s.find('/').map(|i| &s[i..]),
+    };
+    let Some(last) = path.and_then(|p| p.rsplit('/').find(|seg| !seg.is_empty())) else {
+        return false;
+    };
+    let last = last.to_ascii_lowercase();
+    HEALTH_SEGMENTS.contains(&last.as_str())
+}
+
+/// A liveness query: `SELECT 1`, which reads nothing.
+pub fn is_liveness_query(s: &str) -> bool {
+    let q = s.trim().trim_end_matches(';').trim();
+    let mut words = q.split_whitespace();
+    words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("select"))
+        && words.next() == Some("1")
+        && words.next().is_none()
+}
+
+/// A gRPC health-check request (`grpc.health.v1.HealthCheckRequest`, or a
+/// service's own message of that name): a struct literal, its
+/// `default()`/`new(..)`, wrapped in `Request::new(..)` or
+/// `.into_request()`, or a `let` bound to one.
+pub fn is_health_request(e: &Expr, scope: &FnScope<'_>, depth: u32) -> bool {
+    const NAME: &str = "HealthCheckRequest";
+    if depth > 4 {
+        return false;
+    }
+    let last_is = |p: &syn::Path, name: &str| p.segments.last().is_some_and(|s| s.ident == name);
+    match e {
+        Expr::Paren(p) => is_health_request(&p.expr, scope, depth + 1),
+        Expr::Reference(r) => is_health_request(&r.expr, scope, depth + 1),
+        Expr::Struct(s) => last_is(&s.path, NAME),
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => {
+                let segs = &p.path.segments;
+                let n = segs.len();
+                n >= 2 && segs[n - 2].ident == NAME
+                    || last_is(&p.path, "new")
+                        && n >= 2
+                        && segs[n - 2].ident == "Request"
+                        && c.args
+                            .first()
+                            .is_some_and(|a| is_health_request(a, scope, depth + 1))
+            }
+            _ => false,
+        },
+        Expr::MethodCall(m) if m.method == "into_request" || m.method == "clone" => {
+            is_health_request(&m.receiver, scope, depth + 1)
+        }
+        Expr::Path(p) => p
+            .path
+            .get_ident()
+            .and_then(|id| scope.binding_at(id))
+            .and_then(|b| b.init)
+            .is_some_and(|init| is_health_request(init, scope, depth + 1)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::eval::UNKNOWN_PART;
+
+    fn s(text: &str) -> Value {
+        Value::Str(text.to_string())
+    }
+
+    #[test]
+    fn health_urls_are_read_by_their_last_path_segment() {
+        let base = UNKNOWN_PART;
+        for url in [
+            "http://orders:8080/healthz",
+            "http://orders:8080/health?verbose=1",
+            "https://vault.internal/v1/sys/health",
+            "/-/ready",
+            "/api/v2/ping/",
+            &format!("{base}/livez"),
+        ] {
+            assert!(is_health_url(&s(url)), "{url}");
+        }
+        for url in [
+            "http://health:8080/orders",
+            "http://orders:8080/health-records/7",
+            "http://orders:8080",
+            "healthz",
+            &format!("http://orders:8080/{base}"),
+        ] {
+            assert!(!is_health_url(&s(url)), "{url}");
+        }
+        assert!(!is_health_url(&Value::Unknown));
+    }
+
+    #[test]
+    fn only_select_one_is_a_liveness_query() {
+        assert!(is_liveness_query("SELECT 1"));
+        assert!(is_liveness_query(" select 1; "));
+        assert!(!is_liveness_query("SELECT 1 FROM orders"));
+        assert!(!is_liveness_query("SELECT 10"));
+        assert!(!is_liveness_query("DELETE 1"));
+    }
+}
