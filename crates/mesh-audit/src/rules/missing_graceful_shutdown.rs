@@ -70,7 +70,12 @@
 //! socket), hyper connections served inside an upgraded request
 //! (`serve_connection` over `hyper::upgrade::on(req)`, a CONNECT tunnel, or
 //! a TLS stream opened in one: they end with the request the outer server
-//! accepted), servers whose every route is a health check or the metrics
+//! accepted), a server started in both branches of an `if` on a flag that
+//! says whether to drain (`if graceful_shutdown { serve.with_graceful_shutdown(s) }
+//! else { serve }`, a name or field with `graceful`, `shutdown` or `drain`
+//! in it): the drain is there and the flag is configuration (a flag that
+//! chooses anything else, `if compress`, leaves the other branch reported),
+//! servers whose every route is a health check or the metrics
 //! scrape (`/healthz`, `/readyz`, `/metrics`: no client request is cut,
 //! only a probe or a scrape), and test code.
 
