@@ -441,7 +441,51 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     self.returned_values(init, out, in_async, depth + 1);
                 }
             }
-            _ => out.push((e, in_async)),
+            _ => match self.awaited_block(e) {
+                // `timeout(d, async move { ..; Ok(conn) }).await?`: what the
+                // awaited block yields is what the function returns.
+                Some(b) => tail(b, out, in_async),
+                None => out.push((e, in_async)),
+            },
+        }
+    }
+
+    /// The async block whose value `e` hands on once awaited: `async { .. }.await`
+    /// or a deadline over one, `tokio::time::timeout(d, async { .. }).await`,
+    /// through `?`, `.map_err(..)` after the await and `.instrument(span)`
+    /// before it.
+    fn awaited_block<'x>(&self, e: &'x Expr) -> Option<&'x syn::Block> {
+        let mut e = e;
+        let base = loop {
+            match e {
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::MethodCall(m) => e = &m.receiver,
+                Expr::Await(a) => break &*a.base,
+                _ => return None,
+            }
+        };
+        let mut b = base;
+        loop {
+            match b {
+                Expr::Paren(p) => b = &p.expr,
+                Expr::MethodCall(m) => b = &m.receiver,
+                Expr::Async(a) => return Some(&a.block),
+                Expr::Call(c) => {
+                    let Expr::Path(p) = &*c.func else {
+                        return None;
+                    };
+                    let segs = self.cx.uses.resolve_shared(&p.path);
+                    if c.args.len() != 2 || !ends_with(&segs, &["timeout"]) {
+                        return None;
+                    }
+                    return match &c.args[1] {
+                        Expr::Async(a) => Some(&a.block),
+                        _ => None,
+                    };
+                }
+                _ => return None,
+            }
         }
     }
 

@@ -56,7 +56,9 @@
 //! values handed to another function (which may wire the signal) or
 //! returned to the caller unawaited (`fn start(..) -> impl Future {
 //! axum_server::from_tcp(l).serve(app) }`, also in `Ok(..)`, `.boxed()`, a
-//! struct field, an async block handed back as a boxed future: the caller
+//! struct field, an async block handed back as a boxed future, the value
+//! of an async block the function awaits, also under a deadline,
+//! `timeout(d, async { ..; Ok(conn) }).await?`: the caller
 //! may race it against a signal; a spawned server is reported), hyper
 //! connections of a hand-written accept loop that stops accepting when told
 //! to (a `while` on a stop flag, or a `select!` racing the accept, or the
