@@ -347,6 +347,21 @@ fn serving_wrappers(
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> rustc_hash::FxHashMap<usize, String> {
+    serving_wrappers_and_names(found, roles, summaries).0
+}
+
+/// `serving_wrappers`, and the names by which code could start a server
+/// through a member's library: per package, the last two segments of
+/// each library function that starts one (its name and, for a method, its
+/// type's).
+fn serving_wrappers_and_names(
+    found: &Discovered,
+    roles: &[Option<FileRole>],
+    summaries: &[Option<&FileSummary>],
+) -> (
+    rustc_hash::FxHashMap<usize, String>,
+    BTreeSet<(usize, String)>,
+) {
     // (package index, module path + fn path) of library functions that bind.
     let mut serving: BTreeSet<(usize, Vec<String>)> = BTreeSet::new();
     for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
@@ -364,7 +379,7 @@ fn serving_wrappers(
     }
     let mut out = rustc_hash::FxHashMap::default();
     if serving.is_empty() {
-        return out;
+        return (out, BTreeSet::new());
     }
     let index_of = found.package_indexes();
     // What a callee path written in package `pi`, in module `module`,
@@ -491,25 +506,36 @@ fn serving_wrappers(
             out.insert(fi, format!("{} via `{path}`", file.rel));
         }
     }
-    out
+    let names = serving
+        .iter()
+        .flat_map(|(pi, path)| path.iter().rev().take(2).map(move |n| (*pi, n.clone())))
+        .collect();
+    (out, names)
 }
 
 /// Binaries of a package that are developer tools although the package
 /// ships: in a package with a deployed binary, a binary that is not deployed
 /// and starts no server (`src/bin/load_generator.rs` beside the deployed
 /// `api`), any binary whose name says it is test support, a benchmark
-/// or a fixture, and, in a package other members link as a library, no
-/// deployment file names and no file of which starts a server, a binary
+/// or a fixture, and, in a package other members link as a library and no
+/// deployment file names, a binary
 /// that takes a command line (`src/bin/ctl.rs` beside the client library a service links:
-/// the service ships the library, people run the binary). Their files
+/// the service ships the library, people run the binary) when no file of
+/// the package starts a server, or only its library does and the binary
+/// names none of the library's serving functions or their types (a
+/// `QuoteServer` the service embeds beside a `quotes-ctl` client). Their files
 /// (those no library or deployed binary also compiles) are not audited.
 pub fn dev_bins(
     found: &Discovered,
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> BTreeSet<(usize, String)> {
-    let wrappers = serving_wrappers(found, roles, summaries);
+    let (wrappers, serving_names) = serving_wrappers_and_names(found, roles, summaries);
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
+    // Binaries whose code names a function or type of their package's
+    // library that starts a server (`Server::new(..).start()`): they may
+    // serve through it, even where the call cannot be followed.
+    let mut names_server: BTreeSet<(usize, String)> = BTreeSet::new();
     // Binaries whose files parse a command line (clap and its peers).
     let mut command_line: BTreeSet<(usize, String)> = BTreeSet::new();
     // Packages with a server start in any production file, their library's
@@ -527,6 +553,15 @@ pub fn dev_bins(
         }
         if role.kind == TargetKind::Bin && !role.test && s.uses_clap {
             command_line.insert((pi, role.target.clone()));
+        }
+        if role.kind == TargetKind::Bin
+            && !role.test
+            && s.functions.iter().flat_map(|f| &f.callees).any(|c| {
+                serving_names.contains(&(pi, c.name.clone()))
+                    || c.path.iter().any(|seg| serving_names.contains(&(pi, seg.clone())))
+            })
+        {
+            names_server.insert((pi, role.target.clone()));
         }
     }
     let mut out = BTreeSet::new();
@@ -551,9 +586,10 @@ pub fn dev_bins(
             });
         // Other members link its library (a normal dependency); neither the
         // package nor any of its binaries is deployed, and no file of it
-        // starts a server (its binaries might, through the library).
+        // starts a server, or only its library does and the binary names
+        // none of the library's serving functions or types (it might
+        // serve through them).
         let linked_library = !any_deployed
-            && !package_serves.contains(&pi)
             && !found.deployed.contains(&p.name)
             && p.targets.iter().any(|t| t.kind == TargetKind::Lib)
             && found.packages.iter().any(|q| {
@@ -567,8 +603,10 @@ pub fn dev_bins(
             let undeployed_tool = any_deployed && !found.deployed.contains(b) && not_serving;
             let tool_beside_server =
                 main_serves && not_serving && command_line.contains(&(pi, b.to_string()));
-            let tool_beside_library =
-                linked_library && not_serving && command_line.contains(&(pi, b.to_string()));
+            let tool_beside_library = linked_library
+                && not_serving
+                && command_line.contains(&(pi, b.to_string()))
+                && (!package_serves.contains(&pi) || !names_server.contains(&(pi, b.to_string())));
             if named_dev || undeployed_tool || tool_beside_server || tool_beside_library {
                 out.insert((pi, b.to_string()));
             }
