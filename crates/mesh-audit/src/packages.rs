@@ -16,7 +16,10 @@
 //!    when a subcommand serves;
 //!    `service`: a binary whose code starts a server;
 //! 6. `dev`: a binary that parses arguments with clap, starts no server and
-//!    is not deployed: a command-line tool run by people;
+//!    is not deployed: a command-line tool run by people (a binary only a
+//!    non-default feature builds, `required-features`, and no deployment
+//!    file names is such a tool whatever it parses, and is left out of its
+//!    package's facts);
 //! 7. `job`: a binary that makes HTTP/gRPC calls but serves nothing;
 //! 8. `library`: reached through normal dependencies from a service or job;
 //!    `dev` when only dev packages reach it, unless it is a plugin (a
@@ -96,10 +99,13 @@ pub fn classify(
     let mut facts: Vec<Facts> = (0..n).map(|_| Facts::default()).collect();
     for (i, p) in found.packages.iter().enumerate() {
         let f = &mut facts[i];
+        // A binary the default build skips (`required-features` off by
+        // default) and no deployment file names is an opt-in tool: it says
+        // nothing of what the package is.
         f.bins = p
             .targets
             .iter()
-            .filter(|t| t.kind == TargetKind::Bin)
+            .filter(|t| t.kind == TargetKind::Bin && !opt_in_tool(found, t))
             .map(|t| t.name.clone())
             .collect();
         f.has_lib = p.targets.iter().any(|t| t.kind == TargetKind::Lib);
@@ -110,7 +116,13 @@ pub fn classify(
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, summary) else {
             continue;
         };
-        if role.test {
+        if role.test
+            || role.kind == TargetKind::Bin
+                && found.packages[pi]
+                    .targets
+                    .iter()
+                    .any(|t| t.name == role.target && t.kind == TargetKind::Bin && opt_in_tool(found, t))
+        {
             continue;
         }
         let f = &mut facts[pi];
@@ -347,21 +359,6 @@ fn serving_wrappers(
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> rustc_hash::FxHashMap<usize, String> {
-    serving_wrappers_and_names(found, roles, summaries).0
-}
-
-/// `serving_wrappers`, and the names by which code could start a server
-/// through a member's library: per package, the last two segments of
-/// each library function that starts one (its name and, for a method, its
-/// type's).
-fn serving_wrappers_and_names(
-    found: &Discovered,
-    roles: &[Option<FileRole>],
-    summaries: &[Option<&FileSummary>],
-) -> (
-    rustc_hash::FxHashMap<usize, String>,
-    BTreeSet<(usize, String)>,
-) {
     // (package index, module path + fn path) of library functions that bind.
     let mut serving: BTreeSet<(usize, Vec<String>)> = BTreeSet::new();
     for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
@@ -379,7 +376,7 @@ fn serving_wrappers_and_names(
     }
     let mut out = rustc_hash::FxHashMap::default();
     if serving.is_empty() {
-        return (out, BTreeSet::new());
+        return out;
     }
     let index_of = found.package_indexes();
     // What a callee path written in package `pi`, in module `module`,
@@ -506,36 +503,25 @@ fn serving_wrappers_and_names(
             out.insert(fi, format!("{} via `{path}`", file.rel));
         }
     }
-    let names = serving
-        .iter()
-        .flat_map(|(pi, path)| path.iter().rev().take(2).map(move |n| (*pi, n.clone())))
-        .collect();
-    (out, names)
+    out
 }
 
 /// Binaries of a package that are developer tools although the package
 /// ships: in a package with a deployed binary, a binary that is not deployed
 /// and starts no server (`src/bin/load_generator.rs` beside the deployed
 /// `api`), any binary whose name says it is test support, a benchmark
-/// or a fixture, and, in a package other members link as a library and no
-/// deployment file names, a binary
+/// or a fixture, and, in a package other members link as a library, no
+/// deployment file names and no file of which starts a server, a binary
 /// that takes a command line (`src/bin/ctl.rs` beside the client library a service links:
-/// the service ships the library, people run the binary) when no file of
-/// the package starts a server, or only its library does and the binary
-/// names none of the library's serving functions or their types (a
-/// `QuoteServer` the service embeds beside a `quotes-ctl` client). Their files
+/// the service ships the library, people run the binary). Their files
 /// (those no library or deployed binary also compiles) are not audited.
 pub fn dev_bins(
     found: &Discovered,
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> BTreeSet<(usize, String)> {
-    let (wrappers, serving_names) = serving_wrappers_and_names(found, roles, summaries);
+    let wrappers = serving_wrappers(found, roles, summaries);
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
-    // Binaries whose code names a function or type of their package's
-    // library that starts a server (`Server::new(..).start()`): they may
-    // serve through it, even where the call cannot be followed.
-    let mut names_server: BTreeSet<(usize, String)> = BTreeSet::new();
     // Binaries whose files parse a command line (clap and its peers).
     let mut command_line: BTreeSet<(usize, String)> = BTreeSet::new();
     // Packages with a server start in any production file, their library's
@@ -553,15 +539,6 @@ pub fn dev_bins(
         }
         if role.kind == TargetKind::Bin && !role.test && s.uses_clap {
             command_line.insert((pi, role.target.clone()));
-        }
-        if role.kind == TargetKind::Bin
-            && !role.test
-            && s.functions.iter().flat_map(|f| &f.callees).any(|c| {
-                serving_names.contains(&(pi, c.name.clone()))
-                    || c.path.iter().any(|seg| serving_names.contains(&(pi, seg.clone())))
-            })
-        {
-            names_server.insert((pi, role.target.clone()));
         }
     }
     let mut out = BTreeSet::new();
@@ -586,10 +563,9 @@ pub fn dev_bins(
             });
         // Other members link its library (a normal dependency); neither the
         // package nor any of its binaries is deployed, and no file of it
-        // starts a server, or only its library does and the binary names
-        // none of the library's serving functions or types (it might
-        // serve through them).
+        // starts a server (its binaries might, through the library).
         let linked_library = !any_deployed
+            && !package_serves.contains(&pi)
             && !found.deployed.contains(&p.name)
             && p.targets.iter().any(|t| t.kind == TargetKind::Lib)
             && found.packages.iter().any(|q| {
@@ -598,21 +574,30 @@ pub fn dev_bins(
                     .any(|d| d.package == p.name && d.kind == DepKind::Normal)
             });
         for b in bins {
-            let named_dev = dev_word(b, "").is_some() && !found.deployed.contains(b);
+            let opt_in = p
+                .targets
+                .iter()
+                .any(|t| t.name == b && t.kind == TargetKind::Bin && opt_in_tool(found, t));
+            let named_dev = (opt_in || dev_word(b, "").is_some()) && !found.deployed.contains(b);
             let not_serving = !serving.contains(&(pi, b.to_string()));
             let undeployed_tool = any_deployed && !found.deployed.contains(b) && not_serving;
             let tool_beside_server =
                 main_serves && not_serving && command_line.contains(&(pi, b.to_string()));
-            let tool_beside_library = linked_library
-                && not_serving
-                && command_line.contains(&(pi, b.to_string()))
-                && (!package_serves.contains(&pi) || !names_server.contains(&(pi, b.to_string())));
+            let tool_beside_library =
+                linked_library && not_serving && command_line.contains(&(pi, b.to_string()));
             if named_dev || undeployed_tool || tool_beside_server || tool_beside_library {
                 out.insert((pi, b.to_string()));
             }
         }
     }
     out
+}
+
+/// A binary only a non-default feature builds (`required-features`) and no
+/// deployment file names: a maintenance or debugging tool someone builds on
+/// purpose (`cargo run --features update-snapshots --bin update-snapshots`).
+fn opt_in_tool(found: &Discovered, t: &crate::discover::TargetInfo) -> bool {
+    t.opt_in && !found.deployed.contains(&t.name)
 }
 
 /// A binary cargo runs as a subcommand: `cargo-foo` is `cargo foo`.
