@@ -359,6 +359,21 @@ fn serving_wrappers(
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> rustc_hash::FxHashMap<usize, String> {
+    serving_wrappers_and_names(found, roles, summaries).0
+}
+
+/// `serving_wrappers`, and the names by which code could start a server
+/// through a member's library: per package, the last two segments of
+/// each library function that starts one (its name and, for a method, its
+/// type's).
+fn serving_wrappers_and_names(
+    found: &Discovered,
+    roles: &[Option<FileRole>],
+    summaries: &[Option<&FileSummary>],
+) -> (
+    rustc_hash::FxHashMap<usize, String>,
+    BTreeSet<(usize, String)>,
+) {
     // (package index, module path + fn path) of library functions that bind.
     let mut serving: BTreeSet<(usize, Vec<String>)> = BTreeSet::new();
     for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
@@ -376,7 +391,7 @@ fn serving_wrappers(
     }
     let mut out = rustc_hash::FxHashMap::default();
     if serving.is_empty() {
-        return out;
+        return (out, BTreeSet::new());
     }
     let index_of = found.package_indexes();
     // What a callee path written in package `pi`, in module `module`,
@@ -503,7 +518,11 @@ fn serving_wrappers(
             out.insert(fi, format!("{} via `{path}`", file.rel));
         }
     }
-    out
+    let names = serving
+        .iter()
+        .flat_map(|(pi, path)| path.iter().rev().take(2).map(move |n| (*pi, n.clone())))
+        .collect();
+    (out, names)
 }
 
 /// Binaries of a package that are developer tools although the package
@@ -520,8 +539,18 @@ pub fn dev_bins(
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> BTreeSet<(usize, String)> {
-    let wrappers = serving_wrappers(found, roles, summaries);
+    let (wrappers, serving_names) = serving_wrappers_and_names(found, roles, summaries);
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
+    // Binaries whose code names a function or type of their package's
+    // library that starts a server (`Server::new(..).start()`): they may
+    // serve through it, even where the call cannot be followed.
+    let mut names_server: BTreeSet<(usize, String)> = BTreeSet::new();
+    // Packages whose library's server another member starts: a path into
+    // the library (`quotes::QuoteServer::new(..)`) in a member that links it
+    // names one of its serving functions or types. The server is embedded
+    // there.
+    let mut embedded: BTreeSet<usize> = BTreeSet::new();
+    let index_of = found.package_indexes();
     // Binaries whose files parse a command line (clap and its peers).
     let mut command_line: BTreeSet<(usize, String)> = BTreeSet::new();
     // Packages with a server start in any production file, their library's
@@ -539,6 +568,37 @@ pub fn dev_bins(
         }
         if role.kind == TargetKind::Bin && !role.test && s.uses_clap {
             command_line.insert((pi, role.target.clone()));
+        }
+        if role.test || serving_names.is_empty() {
+            continue;
+        }
+        let callees = || s.functions.iter().flat_map(|f| &f.callees);
+        if role.kind == TargetKind::Bin
+            && callees().any(|c| {
+                serving_names.contains(&(pi, c.name.clone()))
+                    || c.path.iter().any(|seg| serving_names.contains(&(pi, seg.clone())))
+            })
+        {
+            names_server.insert((pi, role.target.clone()));
+        }
+        for d in found.packages[pi]
+            .member_deps
+            .iter()
+            .filter(|d| d.kind == DepKind::Normal)
+        {
+            let Some(&qi) = index_of.get(d.package.as_str()) else {
+                continue;
+            };
+            if qi != pi
+                && callees().any(|c| {
+                    c.path.first() == Some(&d.extern_name)
+                        && c.path[1..]
+                            .iter()
+                            .any(|seg| serving_names.contains(&(qi, seg.clone())))
+                })
+            {
+                embedded.insert(qi);
+            }
         }
     }
     let mut out = BTreeSet::new();
@@ -563,9 +623,10 @@ pub fn dev_bins(
             });
         // Other members link its library (a normal dependency); neither the
         // package nor any of its binaries is deployed, and no file of it
-        // starts a server (its binaries might, through the library).
+        // starts a server (its binaries might, through the library), or
+        // only a server another member embeds, which the binary does not
+        // name (below).
         let linked_library = !any_deployed
-            && !package_serves.contains(&pi)
             && !found.deployed.contains(&p.name)
             && p.targets.iter().any(|t| t.kind == TargetKind::Lib)
             && found.packages.iter().any(|q| {
@@ -583,8 +644,11 @@ pub fn dev_bins(
             let undeployed_tool = any_deployed && !found.deployed.contains(b) && not_serving;
             let tool_beside_server =
                 main_serves && not_serving && command_line.contains(&(pi, b.to_string()));
-            let tool_beside_library =
-                linked_library && not_serving && command_line.contains(&(pi, b.to_string()));
+            let tool_beside_library = linked_library
+                && not_serving
+                && command_line.contains(&(pi, b.to_string()))
+                && (!package_serves.contains(&pi)
+                    || embedded.contains(&pi) && !names_server.contains(&(pi, b.to_string())));
             if named_dev || undeployed_tool || tool_beside_server || tool_beside_library {
                 out.insert((pi, b.to_string()));
             }
