@@ -530,7 +530,10 @@ fn serving_wrappers_and_names(
 /// and starts no server (`src/bin/load_generator.rs` beside the deployed
 /// `api`), any binary whose name says it is test support, a benchmark
 /// or a fixture, and, in a package other members link as a library, no
-/// deployment file names and no file of which starts a server, a binary
+/// deployment file names and no file of which starts a server (or only a
+/// server of its library that another member starts, `QuoteServer` the
+/// gateway embeds, and the binary names none of its serving functions or
+/// types), a binary
 /// that takes a command line (`src/bin/ctl.rs` beside the client library a service links:
 /// the service ships the library, people run the binary). Their files
 /// (those no library or deployed binary also compiles) are not audited.
