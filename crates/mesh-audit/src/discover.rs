@@ -491,7 +491,12 @@ fn package_info(
 /// features of the package).
 fn default_features(p: &cargo_metadata::Package) -> BTreeSet<&str> {
     let mut on: BTreeSet<&str> = BTreeSet::new();
-    let mut todo: Vec<&str> = p.features.contains_key("default").then_some("default").into_iter().collect();
+    let mut todo: Vec<&str> = p
+        .features
+        .contains_key("default")
+        .then_some("default")
+        .into_iter()
+        .collect();
     while let Some(f) = todo.pop() {
         if !on.insert(f) {
             continue;

@@ -118,10 +118,9 @@ pub fn classify(
         };
         if role.test
             || role.kind == TargetKind::Bin
-                && found.packages[pi]
-                    .targets
-                    .iter()
-                    .any(|t| t.name == role.target && t.kind == TargetKind::Bin && opt_in_tool(found, t))
+                && found.packages[pi].targets.iter().any(|t| {
+                    t.name == role.target && t.kind == TargetKind::Bin && opt_in_tool(found, t)
+                })
         {
             continue;
         }
@@ -579,7 +578,9 @@ pub fn dev_bins(
         if role.kind == TargetKind::Bin
             && callees().any(|c| {
                 serving_names.contains(&(pi, c.name.clone()))
-                    || c.path.iter().any(|seg| serving_names.contains(&(pi, seg.clone())))
+                    || c.path
+                        .iter()
+                        .any(|seg| serving_names.contains(&(pi, seg.clone())))
             })
         {
             names_server.insert((pi, role.target.clone()));
