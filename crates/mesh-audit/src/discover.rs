@@ -57,6 +57,10 @@ pub struct TargetInfo {
     pub kind: TargetKind,
     pub name: String,
     pub src_path: PathBuf,
+    /// Built only with a feature the default build leaves off
+    /// (`required-features = ["update-snapshots"]`): a plain `cargo build`
+    /// skips it.
+    pub opt_in: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,6 +405,7 @@ fn package_info(
     selected: bool,
     members: &BTreeSet<String>,
 ) -> PackageInfo {
+    let defaults = default_features(p);
     let targets = p
         .targets
         .iter()
@@ -420,6 +425,11 @@ fn package_info(
                 kind,
                 name: t.name.clone(),
                 src_path: t.src_path.clone().into_std_path_buf(),
+                // A dependency's feature (`dep/feat`) is taken as on.
+                opt_in: t
+                    .required_features
+                    .iter()
+                    .any(|f| !f.contains('/') && !defaults.contains(f.as_str())),
             })
         })
         .collect();
@@ -474,6 +484,30 @@ fn package_info(
         plugin,
         js_module,
     }
+}
+
+/// The package's features a plain `cargo build` turns on: `default` and
+/// the features it enables, transitively (`dep:x` and `x/feat` are no
+/// features of the package).
+fn default_features(p: &cargo_metadata::Package) -> BTreeSet<&str> {
+    let mut on: BTreeSet<&str> = BTreeSet::new();
+    let mut todo: Vec<&str> = p
+        .features
+        .contains_key("default")
+        .then_some("default")
+        .into_iter()
+        .collect();
+    while let Some(f) = todo.pop() {
+        if !on.insert(f) {
+            continue;
+        }
+        for g in p.features.get(f).into_iter().flatten() {
+            if p.features.contains_key(g.as_str()) {
+                todo.push(g.as_str());
+            }
+        }
+    }
+    on
 }
 
 fn cargo_package(p: &cargo_metadata::Package) -> CargoPackage {

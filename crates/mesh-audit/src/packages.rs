@@ -16,7 +16,10 @@
 //!    when a subcommand serves;
 //!    `service`: a binary whose code starts a server;
 //! 6. `dev`: a binary that parses arguments with clap, starts no server and
-//!    is not deployed: a command-line tool run by people;
+//!    is not deployed: a command-line tool run by people (a binary only a
+//!    non-default feature builds, `required-features`, and no deployment
+//!    file names is such a tool whatever it parses, and is left out of its
+//!    package's facts);
 //! 7. `job`: a binary that makes HTTP/gRPC calls but serves nothing;
 //! 8. `library`: reached through normal dependencies from a service or job;
 //!    `dev` when only dev packages reach it, unless it is a plugin (a
@@ -96,10 +99,13 @@ pub fn classify(
     let mut facts: Vec<Facts> = (0..n).map(|_| Facts::default()).collect();
     for (i, p) in found.packages.iter().enumerate() {
         let f = &mut facts[i];
+        // A binary the default build skips (`required-features` off by
+        // default) and no deployment file names is an opt-in tool: it says
+        // nothing of what the package is.
         f.bins = p
             .targets
             .iter()
-            .filter(|t| t.kind == TargetKind::Bin)
+            .filter(|t| t.kind == TargetKind::Bin && !opt_in_tool(found, t))
             .map(|t| t.name.clone())
             .collect();
         f.has_lib = p.targets.iter().any(|t| t.kind == TargetKind::Lib);
@@ -110,7 +116,12 @@ pub fn classify(
         let (Some(pi), Some(role), Some(s)) = (file.package_index, role, summary) else {
             continue;
         };
-        if role.test {
+        if role.test
+            || role.kind == TargetKind::Bin
+                && found.packages[pi].targets.iter().any(|t| {
+                    t.name == role.target && t.kind == TargetKind::Bin && opt_in_tool(found, t)
+                })
+        {
             continue;
         }
         let f = &mut facts[pi];
@@ -347,6 +358,21 @@ fn serving_wrappers(
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> rustc_hash::FxHashMap<usize, String> {
+    serving_wrappers_and_names(found, roles, summaries).0
+}
+
+/// `serving_wrappers`, and the names by which code could start a server
+/// through a member's library: per package, the last two segments of
+/// each library function that starts one (its name and, for a method, its
+/// type's).
+fn serving_wrappers_and_names(
+    found: &Discovered,
+    roles: &[Option<FileRole>],
+    summaries: &[Option<&FileSummary>],
+) -> (
+    rustc_hash::FxHashMap<usize, String>,
+    BTreeSet<(usize, String)>,
+) {
     // (package index, module path + fn path) of library functions that bind.
     let mut serving: BTreeSet<(usize, Vec<String>)> = BTreeSet::new();
     for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
@@ -364,7 +390,7 @@ fn serving_wrappers(
     }
     let mut out = rustc_hash::FxHashMap::default();
     if serving.is_empty() {
-        return out;
+        return (out, BTreeSet::new());
     }
     let index_of = found.package_indexes();
     // What a callee path written in package `pi`, in module `module`,
@@ -491,7 +517,11 @@ fn serving_wrappers(
             out.insert(fi, format!("{} via `{path}`", file.rel));
         }
     }
-    out
+    let names = serving
+        .iter()
+        .flat_map(|(pi, path)| path.iter().rev().take(2).map(move |n| (*pi, n.clone())))
+        .collect();
+    (out, names)
 }
 
 /// Binaries of a package that are developer tools although the package
@@ -499,7 +529,10 @@ fn serving_wrappers(
 /// and starts no server (`src/bin/load_generator.rs` beside the deployed
 /// `api`), any binary whose name says it is test support, a benchmark
 /// or a fixture, and, in a package other members link as a library, no
-/// deployment file names and no file of which starts a server, a binary
+/// deployment file names and no file of which starts a server (or only a
+/// server of its library that another member starts, `QuoteServer` the
+/// gateway embeds, and the binary names none of its serving functions or
+/// types), a binary
 /// that takes a command line (`src/bin/ctl.rs` beside the client library a service links:
 /// the service ships the library, people run the binary). Their files
 /// (those no library or deployed binary also compiles) are not audited.
@@ -508,8 +541,18 @@ pub fn dev_bins(
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
 ) -> BTreeSet<(usize, String)> {
-    let wrappers = serving_wrappers(found, roles, summaries);
+    let (wrappers, serving_names) = serving_wrappers_and_names(found, roles, summaries);
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
+    // Binaries whose code names a function or type of their package's
+    // library that starts a server (`Server::new(..).start()`): they may
+    // serve through it, even where the call cannot be followed.
+    let mut names_server: BTreeSet<(usize, String)> = BTreeSet::new();
+    // Packages whose library's server another member starts: a path into
+    // the library (`quotes::QuoteServer::new(..)`) in a member that links it
+    // names one of its serving functions or types. The server is embedded
+    // there.
+    let mut embedded: BTreeSet<usize> = BTreeSet::new();
+    let index_of = found.package_indexes();
     // Binaries whose files parse a command line (clap and its peers).
     let mut command_line: BTreeSet<(usize, String)> = BTreeSet::new();
     // Packages with a server start in any production file, their library's
@@ -527,6 +570,39 @@ pub fn dev_bins(
         }
         if role.kind == TargetKind::Bin && !role.test && s.uses_clap {
             command_line.insert((pi, role.target.clone()));
+        }
+        if role.test || serving_names.is_empty() {
+            continue;
+        }
+        let callees = || s.functions.iter().flat_map(|f| &f.callees);
+        if role.kind == TargetKind::Bin
+            && callees().any(|c| {
+                serving_names.contains(&(pi, c.name.clone()))
+                    || c.path
+                        .iter()
+                        .any(|seg| serving_names.contains(&(pi, seg.clone())))
+            })
+        {
+            names_server.insert((pi, role.target.clone()));
+        }
+        for d in found.packages[pi]
+            .member_deps
+            .iter()
+            .filter(|d| d.kind == DepKind::Normal)
+        {
+            let Some(&qi) = index_of.get(d.package.as_str()) else {
+                continue;
+            };
+            if qi != pi
+                && callees().any(|c| {
+                    c.path.first() == Some(&d.extern_name)
+                        && c.path[1..]
+                            .iter()
+                            .any(|seg| serving_names.contains(&(qi, seg.clone())))
+                })
+            {
+                embedded.insert(qi);
+            }
         }
     }
     let mut out = BTreeSet::new();
@@ -551,9 +627,10 @@ pub fn dev_bins(
             });
         // Other members link its library (a normal dependency); neither the
         // package nor any of its binaries is deployed, and no file of it
-        // starts a server (its binaries might, through the library).
+        // starts a server (its binaries might, through the library), or
+        // only a server another member embeds, which the binary does not
+        // name (below).
         let linked_library = !any_deployed
-            && !package_serves.contains(&pi)
             && !found.deployed.contains(&p.name)
             && p.targets.iter().any(|t| t.kind == TargetKind::Lib)
             && found.packages.iter().any(|q| {
@@ -562,19 +639,33 @@ pub fn dev_bins(
                     .any(|d| d.package == p.name && d.kind == DepKind::Normal)
             });
         for b in bins {
-            let named_dev = dev_word(b, "").is_some() && !found.deployed.contains(b);
+            let opt_in = p
+                .targets
+                .iter()
+                .any(|t| t.name == b && t.kind == TargetKind::Bin && opt_in_tool(found, t));
+            let named_dev = (opt_in || dev_word(b, "").is_some()) && !found.deployed.contains(b);
             let not_serving = !serving.contains(&(pi, b.to_string()));
             let undeployed_tool = any_deployed && !found.deployed.contains(b) && not_serving;
             let tool_beside_server =
                 main_serves && not_serving && command_line.contains(&(pi, b.to_string()));
-            let tool_beside_library =
-                linked_library && not_serving && command_line.contains(&(pi, b.to_string()));
+            let tool_beside_library = linked_library
+                && not_serving
+                && command_line.contains(&(pi, b.to_string()))
+                && (!package_serves.contains(&pi)
+                    || embedded.contains(&pi) && !names_server.contains(&(pi, b.to_string())));
             if named_dev || undeployed_tool || tool_beside_server || tool_beside_library {
                 out.insert((pi, b.to_string()));
             }
         }
     }
     out
+}
+
+/// A binary only a non-default feature builds (`required-features`) and no
+/// deployment file names: a maintenance or debugging tool someone builds on
+/// purpose (`cargo run --features update-snapshots --bin update-snapshots`).
+fn opt_in_tool(found: &Discovered, t: &crate::discover::TargetInfo) -> bool {
+    t.opt_in && !found.deployed.contains(&t.name)
 }
 
 /// A binary cargo runs as a subcommand: `cargo-foo` is `cargo foo`.

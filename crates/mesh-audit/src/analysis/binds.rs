@@ -168,6 +168,36 @@ fn makes_socket2(uses: &super::paths::UseMap, e: &Expr) -> bool {
     v.found
 }
 
+/// The values an `if`/`match`/block yields: each branch's tail, through
+/// nested branches; a branch that leaves (`return`, `break`, `continue`,
+/// a macro such as `bail!` or `unreachable!()` as its tail) yields none.
+/// `false` when a branch yields `()` (an `if` without `else`, a block
+/// without a tail that does not leave).
+fn arm_values<'x>(e: &'x Expr, out: &mut Vec<&'x Expr>, depth: u32) -> bool {
+    let block = |b: &'x syn::Block, out: &mut Vec<&'x Expr>| match b.stmts.last() {
+        Some(syn::Stmt::Expr(t, None)) => arm_values(t, out, depth + 1),
+        Some(syn::Stmt::Macro(_)) => true,
+        Some(syn::Stmt::Expr(Expr::Return(_), _)) => true,
+        _ => false,
+    };
+    if depth > 4 {
+        return false;
+    }
+    match e {
+        Expr::If(i) => match &i.else_branch {
+            Some((_, el)) => block(&i.then_branch, out) && arm_values(el, out, depth + 1),
+            None => false,
+        },
+        Expr::Match(m) => m.arms.iter().all(|a| arm_values(&a.body, out, depth + 1)),
+        Expr::Block(b) if b.label.is_none() => block(&b.block, out),
+        Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) | Expr::Macro(_) => true,
+        _ => {
+            out.push(e);
+            true
+        }
+    }
+}
+
 /// The port of an `(host, port)` pair whose host is not known.
 fn tuple_port(v: &Value) -> Option<u16> {
     match v {
@@ -605,6 +635,28 @@ impl BindVisitor<'_, '_> {
                     let at = seen_at.map_or(use_at, |s| s.min(use_at));
                     let b = self.scope.lookup(&id.to_string(), at)?;
                     return self.chain_root(b.init?, Some(b.at), depth + 1);
+                }
+                // `match addr { V4(_) => TcpSocket::new_v4(), V6(_) =>
+                // TcpSocket::new_v6() }` (also an `if`/`else`): the arms
+                // that yield a value must start from one type's
+                // constructors; arms that leave (`return`, `bail!`,
+                // `unreachable!()`) yield none.
+                Expr::Match(_) | Expr::If(_) | Expr::Block(_) if depth < 4 => {
+                    let mut tails = Vec::new();
+                    if !arm_values(e, &mut tails, 0) {
+                        return None;
+                    }
+                    let mut roots = Vec::new();
+                    for t in tails {
+                        roots.push(self.chain_root(t, seen_at, depth + 1)?);
+                    }
+                    let first = roots.first()?;
+                    let same_type = |r: &Vec<String>| {
+                        r.len() == first.len()
+                            && r.len() >= 2
+                            && r[..r.len() - 1] == first[..first.len() - 1]
+                    };
+                    return roots.iter().all(same_type).then(|| first.clone());
                 }
                 _ => return None,
             }

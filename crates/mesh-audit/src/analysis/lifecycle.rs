@@ -441,7 +441,51 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     self.returned_values(init, out, in_async, depth + 1);
                 }
             }
-            _ => out.push((e, in_async)),
+            _ => match self.awaited_block(e) {
+                // `timeout(d, async move { ..; Ok(conn) }).await?`: what the
+                // awaited block yields is what the function returns.
+                Some(b) => tail(b, out, in_async),
+                None => out.push((e, in_async)),
+            },
+        }
+    }
+
+    /// The async block whose value `e` hands on once awaited: `async { .. }.await`
+    /// or a deadline over one, `tokio::time::timeout(d, async { .. }).await`,
+    /// through `?`, `.map_err(..)` after the await and `.instrument(span)`
+    /// before it.
+    fn awaited_block<'x>(&self, e: &'x Expr) -> Option<&'x syn::Block> {
+        let mut e = e;
+        let base = loop {
+            match e {
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::MethodCall(m) => e = &m.receiver,
+                Expr::Await(a) => break &*a.base,
+                _ => return None,
+            }
+        };
+        let mut b = base;
+        loop {
+            match b {
+                Expr::Paren(p) => b = &p.expr,
+                Expr::MethodCall(m) => b = &m.receiver,
+                Expr::Async(a) => return Some(&a.block),
+                Expr::Call(c) => {
+                    let Expr::Path(p) = &*c.func else {
+                        return None;
+                    };
+                    let segs = self.cx.uses.resolve_shared(&p.path);
+                    if c.args.len() != 2 || !ends_with(&segs, &["timeout"]) {
+                        return None;
+                    }
+                    return match &c.args[1] {
+                        Expr::Async(a) => Some(&a.block),
+                        _ => None,
+                    };
+                }
+                _ => return None,
+            }
         }
     }
 
@@ -1755,6 +1799,35 @@ pub fn analyse_fn<'e>(
             s.shutdown = Shutdown::Caller;
         }
     }
+    // The same server started in both branches of an `if` on a flag that
+    // says whether to drain (`if graceful_shutdown { serve.with_graceful_shutdown(s) }
+    // else { serve }`): the program offers the drain, the flag is its
+    // configuration.
+    for (then, other) in graceful_switches(f.body) {
+        let wired_in = |r: &Range<usize>, fw: &str| {
+            v.by_start.values().any(|s| {
+                s.framework == fw
+                    && s.shutdown == Shutdown::Wired
+                    && r.contains(&(s.range.byte_start as usize))
+            })
+        };
+        let switched: Vec<usize> = v
+            .by_start
+            .iter()
+            .filter(|(_, s)| s.shutdown == Shutdown::Missing)
+            .filter(|(_, s)| {
+                let at = s.range.byte_start as usize;
+                (then.contains(&at) && wired_in(&other, s.framework))
+                    || (other.contains(&at) && wired_in(&then, s.framework))
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in switched {
+            if let Some(s) = v.by_start.get_mut(&k) {
+                s.shutdown = Shutdown::Wired;
+            }
+        }
+    }
     let mut servers: Vec<Server> = v.by_start.into_values().collect();
     servers.sort_by_key(|s| s.start);
     out.servers = servers;
@@ -1762,6 +1835,47 @@ pub fn analyse_fn<'e>(
     out.binds.dedup();
     out.task_binds.dedup();
     out
+}
+
+/// The branches (then, else) of each `if` whose condition is a flag that
+/// says whether to shut down gracefully: a name or field with `graceful`,
+/// `shutdown` or `drain` in it, maybe negated (`if !self.graceful_shutdown`).
+fn graceful_switches(body: &syn::Block) -> Vec<(Range<usize>, Range<usize>)> {
+    struct V(Vec<(Range<usize>, Range<usize>)>);
+    fn flag(e: &Expr) -> bool {
+        let name = match e {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => return flag(&u.expr),
+            Expr::Paren(p) => return flag(&p.expr),
+            Expr::Path(p) => match p.path.get_ident() {
+                Some(id) => id.to_string(),
+                None => return false,
+            },
+            Expr::Field(f) => match &f.member {
+                syn::Member::Named(id) => id.to_string(),
+                syn::Member::Unnamed(_) => return false,
+            },
+            _ => return false,
+        };
+        let name = name.to_ascii_lowercase();
+        ["graceful", "shutdown", "drain"]
+            .iter()
+            .any(|w| name.contains(w))
+    }
+    impl<'x> Visit<'x> for V {
+        fn visit_expr_if(&mut self, i: &'x syn::ExprIf) {
+            if let Some((_, el)) = &i.else_branch {
+                if flag(&i.cond) {
+                    let then = i.then_branch.brace_token.span.join().bytes();
+                    self.0.push((then, byte_range(el)));
+                }
+            }
+            syn::visit::visit_expr_if(self, i);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_block(body);
+    v.0
 }
 
 struct FnWalk<'l, 'e, 'a> {

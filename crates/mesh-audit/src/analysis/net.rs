@@ -541,7 +541,19 @@ impl<'e, 'a> NetScan<'e, 'a> {
             // A method of a library client (`s3.get_object()`) is not the
             // crate's own method of the same name, nor its destination; a
             // request builder may have the crate's extension methods.
-            (Kind::Unknown | Kind::Request { .. }, _) => self.crate_method(m, &method, range),
+            // An extension method that sends a request builder
+            // (`.timeout(d).send_traced()`) sends it with the builder's
+            // deadline.
+            (Kind::Request { url, timeout, .. }, _) => {
+                self.crate_method(m, &method, range).map(|mut c| {
+                    c.request_timeout = c.request_timeout.or(*timeout);
+                    if c.dest.host.is_none() {
+                        c.dest = Destination::from_value(url);
+                    }
+                    c
+                })
+            }
+            (Kind::Unknown, _) => self.crate_method(m, &method, range),
             _ => None,
         }
     }
@@ -1013,6 +1025,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     }
                 }
                 let Some(b) = b else {
+                    if id == "self" {
+                        return self.library_self();
+                    }
                     // A `static` of the crate: `CLIENT.get(url)`.
                     return self
                         .cx
@@ -1088,6 +1103,35 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Expr::Block(b) => block_value(&b.block)
                 .map(|e| self.kind_of(e, d))
                 .unwrap_or(Kind::Unknown),
+            _ => Kind::Unknown,
+        }
+    }
+
+    /// `self` in an `impl` for a library's HTTP client or request builder
+    /// (an extension trait: `impl SendExt for reqwest::RequestBuilder {
+    /// fn send_traced(self) { self.send() } }`) is that client. The
+    /// crate's own types are read through their methods, never here.
+    fn library_self(&self) -> Kind {
+        let Some(ty) = self
+            .shared_fn
+            .and_then(|i| self.cx.functions().get(i))
+            .and_then(|f| f.impl_type)
+        else {
+            return Kind::Unknown;
+        };
+        let ty = match ty {
+            Type::Reference(r) => &*r.elem,
+            t => t,
+        };
+        let Some(path) = type_path(ty) else {
+            return Kind::Unknown;
+        };
+        let segs = self.cx.uses.resolve_shared(path);
+        if segs.len() < 2 || matches!(segs[0].as_str(), "crate" | "self" | "super") {
+            return Kind::Unknown;
+        }
+        match self.kind_of_type(ty) {
+            k @ (Kind::Request { .. } | Kind::HttpClient(_)) => k,
             _ => Kind::Unknown,
         }
     }

@@ -11,6 +11,9 @@ pub struct FnItem<'a> {
     pub name: String,
     /// The `impl` target type, for methods.
     pub self_ty: Option<String>,
+    /// That type as written (`reqwest::RequestBuilder` of an extension
+    /// trait's `impl`).
+    pub impl_type: Option<&'a Type>,
     /// The trait an `impl Trait for Type` block implements (last segment).
     pub trait_name: Option<String>,
     /// The trait whose default body this is (`trait Store { fn f(&self) {..} }`):
@@ -28,6 +31,7 @@ pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
     let mut v = FnCollector {
         out: Vec::new(),
         self_ty: None,
+        impl_type: None,
         trait_name: None,
         in_trait: None,
         module: Vec::new(),
@@ -39,6 +43,7 @@ pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
 struct FnCollector<'a> {
     out: Vec<FnItem<'a>>,
     self_ty: Option<String>,
+    impl_type: Option<&'a Type>,
     trait_name: Option<String>,
     /// The `trait` item being visited.
     in_trait: Option<String>,
@@ -50,6 +55,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         self.out.push(FnItem {
             name: f.sig.ident.to_string(),
             self_ty: None,
+            impl_type: None,
             trait_name: None,
             default_of: None,
             module: self.module.clone(),
@@ -75,14 +81,17 @@ impl<'a> Visit<'a> for FnCollector<'a> {
             .and_then(|(p, _)| p.segments.last())
             .map(|s| s.ident.to_string());
         let prev_trait = std::mem::replace(&mut self.trait_name, trait_name);
+        let prev_type = self.impl_type.replace(&i.self_ty);
         syn::visit::visit_item_impl(self, i);
         self.self_ty = prev;
+        self.impl_type = prev_type;
         self.trait_name = prev_trait;
     }
     fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
         self.out.push(FnItem {
             name: f.sig.ident.to_string(),
             self_ty: self.self_ty.clone(),
+            impl_type: self.impl_type,
             trait_name: self.trait_name.clone(),
             default_of: None,
             module: self.module.clone(),
@@ -102,6 +111,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
             self.out.push(FnItem {
                 name: f.sig.ident.to_string(),
                 self_ty: None,
+                impl_type: None,
                 trait_name: None,
                 default_of: self.in_trait.clone(),
                 module: self.module.clone(),

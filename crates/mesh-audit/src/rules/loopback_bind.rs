@@ -7,9 +7,11 @@
 //! `TcpListener::bind` (std, tokio, async-std, poem), `hyper`/`axum`
 //! `Server::bind`, `axum_server::bind`, actix-web `HttpServer::bind` and
 //! friends, tonic `Server::builder()..serve`, `warp::serve(..).run`, salvo
-//! `TcpListener::new`, `rocket::Config { address, .. }`, and a
-//! `socket2::Socket` the code binds and then `listen`s on (a UDP socket or
-//! one it `connect`s is not a server).
+//! `TcpListener::new`, `rocket::Config { address, .. }`, a tokio
+//! `TcpSocket` it binds (also one whose address family a `match` or an
+//! `if` picks, `match addr { V4(_) => TcpSocket::new_v4(), V6(_) =>
+//! TcpSocket::new_v6() }`) and a `socket2::Socket` the code binds and then
+//! `listen`s on (a UDP socket or one it `connect`s is not a server).
 //!
 //! ## Why it breaks under a mesh
 //! The sidecar receives inbound traffic and forwards it to the pod's IP, not

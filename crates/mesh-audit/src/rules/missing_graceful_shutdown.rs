@@ -56,7 +56,9 @@
 //! values handed to another function (which may wire the signal) or
 //! returned to the caller unawaited (`fn start(..) -> impl Future {
 //! axum_server::from_tcp(l).serve(app) }`, also in `Ok(..)`, `.boxed()`, a
-//! struct field, an async block handed back as a boxed future: the caller
+//! struct field, an async block handed back as a boxed future, the value
+//! of an async block the function awaits, also under a deadline,
+//! `timeout(d, async { ..; Ok(conn) }).await?`: the caller
 //! may race it against a signal; a spawned server is reported), hyper
 //! connections of a hand-written accept loop that stops accepting when told
 //! to (a `while` on a stop flag, or a `select!` racing the accept, or the
@@ -70,7 +72,12 @@
 //! socket), hyper connections served inside an upgraded request
 //! (`serve_connection` over `hyper::upgrade::on(req)`, a CONNECT tunnel, or
 //! a TLS stream opened in one: they end with the request the outer server
-//! accepted), servers whose every route is a health check or the metrics
+//! accepted), a server started in both branches of an `if` on a flag that
+//! says whether to drain (`if graceful_shutdown { serve.with_graceful_shutdown(s) }
+//! else { serve }`, a name or field with `graceful`, `shutdown` or `drain`
+//! in it): the drain is there and the flag is configuration (a flag that
+//! chooses anything else, `if compress`, leaves the other branch reported),
+//! servers whose every route is a health check or the metrics
 //! scrape (`/healthz`, `/readyz`, `/metrics`: no client request is cut,
 //! only a probe or a scrape), and test code.
 

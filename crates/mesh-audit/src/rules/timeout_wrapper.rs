@@ -6,7 +6,9 @@
 //! or imported as `timeout`), `tokio::select!` racing a
 //! call against a sleep, `.timeout(d)` on the future (tokio-util,
 //! futures-time), reqwest `ClientBuilder::timeout` / `connect_timeout` /
-//! `read_timeout` and `RequestBuilder::timeout`, tonic `Endpoint::timeout` /
+//! `read_timeout` and `RequestBuilder::timeout` (also on a builder the
+//! crate sends through its own extension method, `.timeout(d).send_traced()`
+//! of a trait it implements for reqwest's `RequestBuilder`), tonic `Endpoint::timeout` /
 //! `connect_timeout` and `Request::set_timeout`, hyper-util's
 //! `HttpConnector::set_connect_timeout`, and object_store's
 //! `ClientOptions::with_timeout` / `with_connect_timeout` (the HTTP client
