@@ -567,7 +567,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         let args = match e {
             Expr::MethodCall(m) => {
                 if let Kind::Request { url, .. } = self.kind_of(&m.receiver, 0) {
-                    if is_health_url(&url) {
+                    if is_health_url(&url) || self.url_path_set_to_health(&m.receiver) {
                         call.probe = true;
                         return call;
                     }
@@ -579,6 +579,40 @@ impl<'e, 'a> NetScan<'e, 'a> {
         };
         call.probe = args.iter().any(|a| self.probe_arg(a));
         call
+    }
+
+    /// A request built on a URL binding whose path the function sets to a
+    /// health endpoint before the request (`url.set_path("/ping");
+    /// client.get(url)`), which the evaluator does not follow.
+    fn url_path_set_to_health(&self, receiver: &Expr) -> bool {
+        let Some(body) = self
+            .shared_fn
+            .and_then(|i| self.cx.functions().get(i))
+            .map(|f| f.body)
+        else {
+            return false;
+        };
+        let mut e = receiver;
+        for _ in 0..16 {
+            let Expr::MethodCall(m) = e else { return false };
+            if HTTP_VERBS.contains(&m.method.to_string().as_str()) {
+                let arg = m.args.first().map(|a| match a {
+                    Expr::Reference(r) => &*r.expr,
+                    a => a,
+                });
+                let Some(Expr::Path(p)) = arg else {
+                    return false;
+                };
+                let Some(id) = p.path.get_ident() else {
+                    return false;
+                };
+                let from = self.scope.binding_at(id).map_or(0, |b| b.at);
+                let to = id.span().byte_start();
+                return super::probe::sets_health_path(body, id, from..to, &self.ev);
+            }
+            e = &m.receiver;
+        }
+        false
     }
 
     /// An argument that makes a call a health probe: a health or readiness

@@ -98,6 +98,47 @@ pub fn is_health_request(e: &Expr, scope: &FnScope<'_>, depth: u32) -> bool {
     }
 }
 
+/// Whether `body` calls `name.set_path(p)` between the byte offsets of
+/// `range`, with `p` a health or readiness path.
+pub fn sets_health_path(
+    body: &syn::Block,
+    name: &syn::Ident,
+    range: std::ops::Range<usize>,
+    ev: &super::eval::Evaluator<'_, '_>,
+) -> bool {
+    use crate::source::SpanBytes;
+    use syn::visit::Visit;
+    struct V<'v, 'e, 'a> {
+        name: &'v syn::Ident,
+        range: std::ops::Range<usize>,
+        ev: &'v super::eval::Evaluator<'e, 'a>,
+        found: bool,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.method == "set_path"
+                && matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident(self.name))
+                && self.range.contains(&m.method.span().byte_start())
+                && m.args
+                    .first()
+                    .is_some_and(|a| is_health_url(&self.ev.eval(a)))
+            {
+                self.found = true;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        name,
+        range,
+        ev,
+        found: false,
+    };
+    v.visit_block(body);
+    v.found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
