@@ -1378,25 +1378,49 @@ fn resubscribes(body: &syn::Block) -> bool {
 /// `status() == StatusCode::UNAUTHORIZED`, `Code::Unauthenticated`,
 /// `as_u16() == 401`.
 fn refreshes_session(body: &syn::Block) -> bool {
-    struct V(bool);
-    impl<'a> Visit<'a> for V {
-        fn visit_path(&mut self, p: &'a syn::Path) {
-            let segs = super::paths::path_segments(p);
-            self.0 |= ends_with(&segs, &["StatusCode", "UNAUTHORIZED"])
-                || ends_with(&segs, &["StatusCode", "FORBIDDEN"])
-                || ends_with(&segs, &["Code", "Unauthenticated"]);
-            syn::visit::visit_path(self, p);
-        }
-        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
-            self.0 |= compares_status(b, &[401, 403], reads_status_number);
-            syn::visit::visit_expr_binary(self, b);
-        }
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-        fn visit_item(&mut self, _: &'a syn::Item) {}
-    }
-    let mut v = V(false);
+    let mut v = StatusSignals {
+        paths: &[
+            &["StatusCode", "UNAUTHORIZED"],
+            &["StatusCode", "FORBIDDEN"],
+            &["Code", "Unauthenticated"],
+        ],
+        codes: &[401, 403],
+        reads: &reads_status_number,
+        word: None,
+        found: false,
+    };
     v.visit_block(body);
-    v.0
+    v.found
+}
+
+/// Whether code outside its closures names one of a family of statuses:
+/// one of `paths` (`StatusCode::CONFLICT`), a comparison of one of `codes`
+/// with what `reads` takes for a status, or an identifier `word` accepts.
+struct StatusSignals<'s> {
+    paths: &'s [&'s [&'s str]],
+    codes: &'s [u16],
+    reads: &'s dyn Fn(&Expr) -> bool,
+    word: Option<fn(&str) -> bool>,
+    found: bool,
+}
+
+impl<'a> Visit<'a> for StatusSignals<'_> {
+    fn visit_ident(&mut self, i: &'a proc_macro2::Ident) {
+        if let Some(word) = self.word {
+            self.found |= word(&i.to_string());
+        }
+    }
+    fn visit_path(&mut self, p: &'a syn::Path) {
+        let segs = super::paths::path_segments(p);
+        self.found |= self.paths.iter().any(|tail| ends_with(&segs, tail));
+        syn::visit::visit_path(self, p);
+    }
+    fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
+        self.found |= compares_status(b, self.codes, self.reads);
+        syn::visit::visit_expr_binary(self, b);
+    }
+    fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
 /// `status == 409` or `409 == status`, for a number of `codes` compared
@@ -1525,7 +1549,6 @@ fn only_conflict(e: &Expr) -> bool {
 /// `PRECONDITION_FAILED`, a status compared with 409 or 412, or gRPC
 /// `Code::Aborted`.
 fn names_conflict(e: &Expr) -> bool {
-    struct V(bool);
     fn conflict_word(name: &str) -> bool {
         let flat: String = name
             .chars()
@@ -1543,25 +1566,15 @@ fn names_conflict(e: &Expr) -> bool {
         .iter()
         .any(|w| flat.contains(w))
     }
-    impl<'a> Visit<'a> for V {
-        fn visit_ident(&mut self, i: &'a proc_macro2::Ident) {
-            self.0 |= conflict_word(&i.to_string());
-        }
-        fn visit_path(&mut self, p: &'a syn::Path) {
-            let segs = super::paths::path_segments(p);
-            self.0 |= ends_with(&segs, &["Code", "Aborted"]);
-            syn::visit::visit_path(self, p);
-        }
-        fn visit_expr_binary(&mut self, b: &'a syn::ExprBinary) {
-            self.0 |= compares_status(b, &[409, 412], |e| reads_status_number(e) || names_code(e));
-            syn::visit::visit_expr_binary(self, b);
-        }
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-        fn visit_item(&mut self, _: &'a syn::Item) {}
-    }
-    let mut v = V(false);
+    let mut v = StatusSignals {
+        paths: &[&["Code", "Aborted"]],
+        codes: &[409, 412],
+        reads: &|e| reads_status_number(e) || names_code(e),
+        word: Some(conflict_word),
+        found: false,
+    };
     v.visit_expr(e);
-    v.0
+    v.found
 }
 
 /// `ae.code`, `err.status`, `resp.status().as_u16()`: an expression that
