@@ -6,7 +6,10 @@
 //! image's worker: audited. So is `gate`, run bare with subcommands, which
 //! links a library that starts a server. `kit-cli`, run bare through the
 //! symlink `kit` a Dockerfile makes to it, is a tool like `ctl`; the image
-//! under `.github/` (CI) deploys nothing.
+//! under `.github/` (CI) deploys nothing. `hammer`, run bare with flags
+//! and no subcommand like `relay`, is a tool because its manifest says so
+//! (crates.io's `command-line-utilities` category); `relay`'s manifest
+//! names other categories and keywords.
 
 mod common;
 
@@ -22,6 +25,7 @@ fn a_subcommand_tool_an_image_runs_bare_is_not_a_service() {
             {"audited": false, "name": "ctl", "scope": "dev", "why": "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command (`ctl`)"},
             {"audited": true, "name": "gate", "scope": "service", "why": "`gate` is named by a deployment file"},
             {"audited": true, "name": "gate-server", "scope": "library", "why": "used by gate"},
+            {"audited": false, "name": "hammer", "scope": "dev", "why": "a command-line tool (its manifest says so: category `command-line-utilities` or keyword `cli`; clap, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command (`hammer`)"},
             {"audited": false, "name": "kit-cli", "scope": "dev", "why": "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command (`kit-cli`)"},
             {"audited": true, "name": "relay", "scope": "service", "why": "`relay` is named by a deployment file"},
         ])
@@ -43,6 +47,7 @@ fn all_scopes_audits_the_tool() {
         [
             r#"timeout-wrapper ctl/src/main.rs:25 {"timeout":"15s"}"#,
             r#"timeout-wrapper gate-server/src/lib.rs:7 {"timeout":"6s"}"#,
+            r#"timeout-wrapper hammer/src/main.rs:21 {"timeout":"3s"}"#,
             r#"timeout-wrapper kit-cli/src/main.rs:25 {"timeout":"4s"}"#,
             r#"timeout-wrapper relay/src/main.rs:16 {"timeout":"8s"}"#,
         ]

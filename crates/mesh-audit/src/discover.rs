@@ -111,6 +111,9 @@ pub struct PackageInfo {
     /// `wasm-bindgen-futures`): a WebAssembly module for a JavaScript host,
     /// a browser's page or a Node program, not a program in a pod.
     pub js_module: bool,
+    /// The manifest describes the package as a command-line program: the
+    /// crates.io category `command-line-utilities` or the keyword `cli`.
+    pub declares_cli: bool,
 }
 
 impl PackageInfo {
@@ -483,6 +486,8 @@ fn package_info(
         scope_override,
         plugin,
         js_module,
+        declares_cli: p.categories.iter().any(|c| c == "command-line-utilities")
+            || p.keywords.iter().any(|k| k.eq_ignore_ascii_case("cli")),
     }
 }
 

@@ -13,7 +13,11 @@
 //!    it starts a local server (a dev-mode stand-in for a platform API);
 //! 5. `dev`: a command-line binary (clap) that deployment files only ship
 //!    for people to run (in a toolbox image whose command is a shell), even
-//!    when a subcommand serves;
+//!    when a subcommand serves; or that an image runs as its bare
+//!    `ENTRYPOINT`, serving nothing, with clap subcommands or a manifest
+//!    that calls it a command-line program (crates.io's
+//!    `command-line-utilities` category, the keyword `cli`): whoever runs
+//!    the image gives the command;
 //!    `service`: a binary whose code starts a server;
 //! 6. `dev`: a binary that parses arguments with clap, starts no server and
 //!    is not deployed: a command-line tool run by people (a binary only a
@@ -70,6 +74,7 @@ const SHIPPED_TOOL_WHY: &str =
     "a command-line tool that deployment files ship only for people to run";
 const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deployed)";
 const CLI_IMAGE_WHY: &str = "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command";
+const DECLARED_CLI_IMAGE_WHY: &str = "a command-line tool (its manifest says so: category `command-line-utilities` or keyword `cli`; clap, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command";
 const PLUGIN_WHY: &str =
     "a plugin library (`cdylib`) a program loads at run time; no server or job links it";
 const JS_MODULE_WHY: &str =
@@ -196,7 +201,7 @@ pub fn classify(
         } else if let (Some(bin), true) = (
             deployed,
             f.clap
-                && f.subcommands
+                && (f.subcommands || p.declares_cli)
                 && !links_server(i)
                 && f.bins
                     .iter()
@@ -206,8 +211,15 @@ pub fn classify(
         ) {
             // `ENTRYPOINT ["/usr/bin/ctl"]` and nothing else: the image
             // packages a command-line tool (`docker run ctl project list`),
-            // it starts no service of its own.
-            ("dev", format!("{CLI_IMAGE_WHY} (`{bin}`)"))
+            // it starts no service of its own. A tool with flags only is
+            // told from a worker run the same way by what its manifest
+            // says it is (`categories = ["command-line-utilities"]`).
+            let why = if f.subcommands {
+                CLI_IMAGE_WHY
+            } else {
+                DECLARED_CLI_IMAGE_WHY
+            };
+            ("dev", format!("{why} (`{bin}`)"))
         } else if let Some(bin) = deployed {
             ("service", format!("`{bin}` is named by a deployment file"))
         } else if let Some(word) = dev_word("", &rel) {
@@ -260,7 +272,8 @@ pub fn classify(
                         || w == CARGO_SUBCOMMAND_WHY
                         || w == JS_MODULE_WHY
                         || w.starts_with(SHIPPED_TOOL_WHY)
-                        || w.starts_with(CLI_IMAGE_WHY))
+                        || w.starts_with(CLI_IMAGE_WHY)
+                        || w.starts_with(DECLARED_CLI_IMAGE_WHY))
                         && facts[i].has_lib
                 }
                 Some(("library", w)) => w.starts_with("used by"),
