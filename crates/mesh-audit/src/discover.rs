@@ -270,8 +270,17 @@ format!(
             )
         })?,
     };
+    let mut manifests_read = None;
     let meta = match cargo_metadata(&manifest) {
         Ok(m) => m,
+        // A member or path dependency without a manifest (a submodule not
+        // checked out): the manifests that are there still say what each
+        // member is.
+        Err(CargoFailure { message, stderr }) if crate::manifests::read(&manifest).is_some() => {
+            let ws = crate::manifests::read(&manifest).expect("read just above");
+            manifests_read = Some((message, stderr, ws.missing));
+            ws.metadata
+        }
         Err(CargoFailure { message, stderr }) => {
             // With a broken manifest we still audit its folder as plain paths.
             let dir = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -395,6 +404,19 @@ format!(
         cargo_packages: chosen.iter().map(|(_, p)| cargo_package(p)).collect(),
         ..Default::default()
     };
+    if let Some((message, stderr, missing)) = manifests_read {
+        let (named, line, column) = broken_manifest(&stderr).unwrap_or((manifest, None, None));
+        let left_out: Vec<String> = missing.iter().map(|m| rel_to(&root, m)).collect();
+        found.errors.push(AuditError {
+            file: rel_to(&root, &named),
+            line,
+            column,
+            message: format!(
+                "cargo metadata failed, read the manifests without Cargo (no manifest in: {}): {message}",
+                if left_out.is_empty() { "none".to_string() } else { left_out.join(", ") }
+            ),
+        });
+    }
     let matcher = exclude_matcher(&root, excludes);
     let ignores = Arc::new(TreeIgnores::new(&root));
     for pkg in &packages {
@@ -668,7 +690,7 @@ fn cargo_metadata(manifest: &Path) -> Result<cargo_metadata::Metadata, CargoFail
 /// The `Cargo.toml` of each `[workspace] members` entry of `manifest`, with
 /// `*` and `?` expanded one folder level at a time (other glob syntax is left
 /// to cargo, under its time limit).
-fn member_manifests(manifest: &Path) -> Vec<PathBuf> {
+pub(crate) fn member_manifests(manifest: &Path) -> Vec<PathBuf> {
     let Some(dir) = manifest.parent() else {
         return Vec::new();
     };

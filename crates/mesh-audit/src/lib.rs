@@ -13,6 +13,7 @@ pub mod engine;
 pub mod fingerprint;
 pub mod ignore_files;
 pub mod index;
+mod manifests;
 pub mod modtree;
 pub mod packages;
 pub mod prefilter;
