@@ -311,6 +311,11 @@ fn analyse(
     if ticks(body) {
         return None;
     }
+    // Driven by a receive (`timeout(d, rx.recv())`): a watchdog or event
+    // loop whose arms handle a message or a silence.
+    if driven_by_receive(cx, body) {
+        return None;
+    }
     // Every wait in the body and its base delay, read once.
     scan.ev.take_sources();
     let waits = sleeps(scan, body);
@@ -2825,6 +2830,69 @@ fn ticks(body: &syn::Block) -> bool {
     let mut v = V(false);
     v.visit_block(body);
     v.0
+}
+
+/// Whether each turn of the loop waits for the next message of a channel
+/// or stream, with or without a deadline on the wait, and branches on what
+/// it got: `loop { match timeout(d, rx.recv()).await { Err(_) =>
+/// mark_down().await, Ok(None) => break, _ => {} } }`. Its network calls
+/// are what a message or a silence sets off: nothing failed is sent again.
+fn driven_by_receive(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
+    fn peel(mut e: &Expr) -> &Expr {
+        loop {
+            match e {
+                Expr::Await(a) => e = &a.base,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
+                _ => return e,
+            }
+        }
+    }
+    let received = |e: &Expr| -> bool {
+        let e = peel(e);
+        if is_stream_receive(e) {
+            return true;
+        }
+        let Expr::Call(c) = e else {
+            return false;
+        };
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        c.args.len() == 2
+            && is_timeout_fn(&cx.uses.resolve_shared(&p.path))
+            && is_stream_receive(peel(&c.args[1]))
+    };
+    let mut bound: Vec<String> = Vec::new();
+    for stmt in &body.stmts {
+        let scrutinee = match stmt {
+            syn::Stmt::Local(l) => {
+                if let (Pat::Ident(id), Some(init)) = (&l.pat, &l.init) {
+                    if received(&init.expr) {
+                        bound.push(id.ident.to_string());
+                    }
+                }
+                continue;
+            }
+            syn::Stmt::Expr(Expr::Match(m), _) => &*m.expr,
+            syn::Stmt::Expr(Expr::If(i), _) => match &*i.cond {
+                Expr::Let(lt) => &*lt.expr,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let named = match peel(scrutinee) {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| bound.iter().any(|b| id == b)),
+            _ => false,
+        };
+        if named || received(scrutinee) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether the loop body can finish an iteration, and so go round again,
