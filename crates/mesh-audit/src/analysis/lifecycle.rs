@@ -710,6 +710,34 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         .is_some_and(|c| self.is_unix_bind(c))
     }
 
+    /// `let incoming = { let uds = UnixListener::bind(path)?; ..;
+    /// stream! { loop { yield uds.accept().await } } }`: the stream is built
+    /// in a block that binds a Unix domain socket listener first.
+    fn block_binds_unix_listener(&self, e: &Expr) -> bool {
+        let mut e = e;
+        for _ in 0..16 {
+            e = match e {
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
+                Expr::Path(p) => match self.let_init(p) {
+                    Some(init) => init,
+                    None => return false,
+                },
+                Expr::Block(b) => {
+                    return b.block.stmts.iter().any(|s| match s {
+                        syn::Stmt::Local(l) => l
+                            .init
+                            .as_ref()
+                            .is_some_and(|i| self.is_unix_listener(&i.expr)),
+                        _ => false,
+                    })
+                }
+                _ => return false,
+            };
+        }
+        false
+    }
+
     /// `UnixListener::bind(path)` of tokio or std.
     fn is_unix_bind(&self, c: &syn::ExprCall) -> bool {
         let Expr::Path(p) = &*c.func else {
@@ -724,6 +752,9 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
     /// `UnixListenerStream::new(..)` (also adapted: `.map_ok(Wrap)`), or
     /// the stream of a `UnixListener` bound here, followed through `let`s.
     fn is_unix_stream(&self, e: &Expr) -> bool {
+        if self.block_binds_unix_listener(e) {
+            return true;
+        }
         let Some(c) = self.origin_call(e, false, |_| true) else {
             return false;
         };
