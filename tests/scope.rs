@@ -44,6 +44,9 @@ fn audits_the_service_and_its_libraries_with_calls_followed_across_crates() {
             // with reqwest named through `http` (a renamed workspace crate
             // that re-exports it).
             r#"timeout-wrapper services/api/src/compat/legacy_client.rs:7 {"host":"legacy-pricing","port":"9000","timeout":"800ms"}"#,
+            // `mod test_runs;`: a production module, whatever its name
+            // starts with (its neighbour `mod test_util;` is test support).
+            r#"timeout-wrapper services/api/src/test_runs.rs:8 {"host":"results","port":"8080","timeout":"2s"}"#,
             r#"timeout-wrapper services/api/src/upstream.rs:8 {"timeout":"5s"}"#,
             // `attempt` is the module's own networking helper, not the
             // same-named local helper of `jobs`.
@@ -92,6 +95,9 @@ fn all_scopes_and_include_tests_bring_the_rest_back() {
             "retry-loop crates/common/src/retry.rs:12",
             "timeout-wrapper services/api/src/compat/legacy_client.rs:7",
             // `#[cfg(feature = "test-helpers")] mod testing;`
+            "timeout-wrapper services/api/src/test_runs.rs:8",
+            // `mod test_util;`: test support by its name.
+            "loopback-bind services/api/src/test_util.rs:4",
             "loopback-bind services/api/src/testing.rs:3",
             "timeout-wrapper services/api/src/upstream.rs:8",
             "retry-loop services/api/src/upstream.rs:21",

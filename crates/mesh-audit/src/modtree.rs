@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use proc_macro2::{TokenStream, TokenTree};
 
-use crate::analysis::testcode::is_test_item;
+use crate::analysis::testcode::{is_test_item, is_test_support_module};
 use crate::discover::{PackageInfo, SourceFile, TargetKind};
 use crate::source::{has_word, SpanBytes};
 
@@ -114,8 +114,8 @@ impl Walk<'_> {
         for item in items {
             match item {
                 syn::Item::Mod(m) => {
-                    let test = in_test || is_test_item(&m.attrs);
                     let name = ident_name(&m.ident);
+                    let test = in_test || is_test_item(&m.attrs) || is_test_support_module(&name);
                     let explicit = path_attr(&m.attrs);
                     match &m.content {
                         Some((_, inner)) => {

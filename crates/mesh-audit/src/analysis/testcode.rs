@@ -94,6 +94,25 @@ pub fn is_test_feature(name: &str) -> bool {
     })
 }
 
+/// Module names that say the module is test support, compiled into the
+/// crate for its tests and other crates' tests (`pub mod test_util;`):
+/// nothing in it runs in a pod. Whole names only: `testing` (A/B testing)
+/// and `mock` (a mock mode a service can run in) may be production code.
+pub fn is_test_support_module(name: &str) -> bool {
+    matches!(
+        name,
+        "test_util"
+            | "test_utils"
+            | "testutil"
+            | "testutils"
+            | "test_helper"
+            | "test_helpers"
+            | "test_support"
+            | "test_fixtures"
+            | "test_harness"
+    )
+}
+
 /// Byte ranges of test-only items in one file.
 pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
     struct V {
@@ -166,6 +185,26 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
                 syn::Item::Use(m) => Some(m.semi_token.span),
                 _ => None,
             };
+            if let syn::Item::Mod(m) = i {
+                if is_test_support_module(&m.ident.to_string()) {
+                    let start = m
+                        .attrs
+                        .iter()
+                        .find(|a| matches!(a.style, syn::AttrStyle::Outer))
+                        .map(|a| a.pound_token.span.byte_start())
+                        .unwrap_or_else(|| match &m.vis {
+                            syn::Visibility::Inherited => m.mod_token.span.byte_start(),
+                            v => quote::ToTokens::to_token_stream(v)
+                                .into_iter()
+                                .next()
+                                .map_or(m.mod_token.span.byte_start(), |t| t.span().byte_start()),
+                        });
+                    if let Some(end) = end {
+                        self.out.push(start..end.byte_end());
+                        return;
+                    }
+                }
+            }
             if !self.item(attrs, end, i) {
                 syn::visit::visit_item(self, i);
             }
@@ -207,6 +246,29 @@ pub fn test_module_paths_of(decls: &[crate::modtree::ModDecl]) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_support_modules_by_whole_name() {
+        for name in [
+            "test_util",
+            "test_utils",
+            "testutils",
+            "test_helpers",
+            "test_support",
+        ] {
+            assert!(is_test_support_module(name), "{name}");
+        }
+        for name in [
+            "testing",
+            "mock",
+            "test_runs",
+            "tests_api",
+            "contest_util",
+            "util",
+        ] {
+            assert!(!is_test_support_module(name), "{name}");
+        }
+    }
 
     fn cfg(text: &str) -> bool {
         let item: syn::ItemFn = syn::parse_str(&format!("#[cfg({text})] fn f() {{}}")).unwrap();
