@@ -986,6 +986,14 @@ fn is_failure_cond(e: &Expr) -> bool {
     }
 }
 
+/// `else if let Err(e) = r { return .. }` (or `r.is_err()`) after a
+/// success test: the failure the first test let through leaves the loop.
+fn failure_leaves(e: &Expr) -> bool {
+    matches!(e, Expr::If(i) if is_failure_cond(&i.cond)
+        && block_always_exits(&i.then_branch)
+        && i.else_branch.as_ref().is_none_or(|(_, e)| always_exits(e)))
+}
+
 /// Whether `e` always leaves the loop (return, break, `?` on an error).
 fn always_exits(e: &Expr) -> bool {
     match e {
@@ -1005,7 +1013,12 @@ fn always_exits(e: &Expr) -> bool {
 }
 
 fn block_always_exits(b: &syn::Block) -> bool {
-    b.stmts.iter().any(|s| match s {
+    stmts_always_exit(&b.stmts)
+}
+
+/// Whether one of the statements always leaves the loop.
+fn stmts_always_exit(stmts: &[syn::Stmt]) -> bool {
+    stmts.iter().any(|s| match s {
         syn::Stmt::Expr(e, _) => always_exits(e),
         syn::Stmt::Macro(m) => m
             .mac
@@ -1153,10 +1166,13 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 .any(|s| matches!(s, syn::Stmt::Expr(e, _) if contains_exit(e)));
         if is_success_cond(&i.cond) && then_exits {
             self.shape.success_exit = true;
-            // No `else`, or an `else` that does not leave: failure goes round.
+            // No `else`, or an `else` that does not leave: failure goes round
+            // (`else if let Err(e) = r { return .. }` leaves on the failure).
             match &i.else_branch {
                 None => self.shape.continues_on_failure = true,
-                Some((_, e)) if !always_exits(e) => self.shape.continues_on_failure = true,
+                Some((_, e)) if !always_exits(e) && !failure_leaves(e) => {
+                    self.shape.continues_on_failure = true
+                }
                 _ => {}
             }
         } else if is_failure_cond(&i.cond)
@@ -2026,6 +2042,26 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
         names,
         out: Vec::new(),
     };
+    // `if n > 0 { continue; }` followed, in the loop body itself, by a
+    // statement that leaves (`return res;`): the loop goes round while the
+    // condition holds.
+    for (i, s) in body.stmts.iter().enumerate() {
+        let syn::Stmt::Expr(Expr::If(ifx), _) = s else {
+            continue;
+        };
+        let ends_in_continue = matches!(
+            ifx.then_branch.stmts.last(),
+            Some(syn::Stmt::Expr(Expr::Continue(c), _)) if c.label.is_none()
+        );
+        if ifx.else_branch.is_none()
+            && ends_in_continue
+            && v.counts(&ifx.cond)
+            && stmts_always_exit(&body.stmts[i + 1..])
+        {
+            v.out
+                .push((ifx.cond.span().byte_start(), &ifx.cond, false, None));
+        }
+    }
     v.visit_block(body);
     v.out
 }
