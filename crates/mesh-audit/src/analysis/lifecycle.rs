@@ -1500,8 +1500,8 @@ struct AllRoutes<'l, 'e, 'a> {
 impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
         if ROUTE_METHODS.contains(&m.method.to_string().as_str()) {
-            if let Some(Value::Str(s)) = m.args.first().map(|a| self.lc.ev.eval(a)) {
-                self.out.push(s);
+            if let Some(a) = m.args.first() {
+                self.route_arg(a);
             }
         }
         syn::visit::visit_expr_method_call(self, m);
@@ -1509,8 +1509,8 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
             if is_route_fn(&self.lc.cx.uses.resolve_shared(&p.path)) {
-                if let Some(Value::Str(s)) = c.args.first().map(|a| self.lc.ev.eval(a)) {
-                    self.out.push(s);
+                if let Some(a) = c.args.first() {
+                    self.route_arg(a);
                 }
             }
         }
@@ -1530,6 +1530,9 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
                 if calls_path_method(side) {
                     let mut s = Vec::new();
                     collect_str_lits(other, &mut s);
+                    if s.is_empty() && names_health_path(other) {
+                        s.push(HEALTH_BY_NAME.to_string());
+                    }
                     self.out.extend(s);
                 }
             }
@@ -1551,6 +1554,59 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+impl AllRoutes<'_, '_, '_> {
+    /// A route's path argument: its value, or, when it is read at run time
+    /// from a value named for a health route (`&cfg.health_path`), a
+    /// health route.
+    fn route_arg(&mut self, a: &Expr) {
+        match self.lc.ev.eval(a) {
+            Value::Str(s) => self.out.push(s),
+            _ if names_health_path(a) => self.out.push(HEALTH_BY_NAME.to_string()),
+            _ => {}
+        }
+    }
+}
+
+/// What a route path read at run time from a health-named value counts as.
+const HEALTH_BY_NAME: &str = "/health";
+
+/// Whether a path the code reads at run time is named for a health route:
+/// the binding, field, constant or accessor it comes from has `health`,
+/// `liveness`, `readiness` (or their `z` forms) among its words
+/// (`health_check_endpoint`, `cfg.liveness_path`, `routes.health()`).
+fn names_health_path(e: &Expr) -> bool {
+    let mut e = e;
+    let name = loop {
+        match e {
+            Expr::Reference(r) => e = &r.expr,
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => e = &u.expr,
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && ident_in(&m.method, &["as_str", "as_ref", "clone", "to_string", "as_deref"]) =>
+            {
+                e = &m.receiver
+            }
+            Expr::MethodCall(m) if m.args.is_empty() => break m.method.to_string(),
+            Expr::Field(f) => match &f.member {
+                syn::Member::Named(n) => break n.to_string(),
+                syn::Member::Unnamed(_) => return false,
+            },
+            Expr::Path(p) => match p.path.segments.last() {
+                Some(s) => break s.ident.to_string(),
+                None => return false,
+            },
+            _ => return false,
+        }
+    };
+    name.to_ascii_lowercase().split('_').any(|w| {
+        matches!(
+            w,
+            "health" | "healthz" | "healthcheck" | "liveness" | "readiness" | "livez" | "readyz"
+        )
+    })
 }
 
 /// `req.uri().path()`, `req.path()`: the request path.
