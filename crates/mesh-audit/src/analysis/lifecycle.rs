@@ -724,6 +724,9 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
     /// `UnixListenerStream::new(..)` (also adapted: `.map_ok(Wrap)`), or
     /// the stream of a `UnixListener` bound here, followed through `let`s.
     fn is_unix_stream(&self, e: &Expr) -> bool {
+        if self.unix_stream_block(e) {
+            return true;
+        }
         let Some(c) = self.origin_call(e, false, |_| true) else {
             return false;
         };
@@ -732,6 +735,39 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         };
         let segs = self.cx.uses.resolve_shared(&p.path);
         ends_with(&segs, &["UnixListenerStream", "new"]) || self.is_unix_bind(c)
+    }
+
+    /// A local bound to a block that binds a Unix domain socket listener
+    /// and ends in an expression naming it: `let incoming = { let uds =
+    /// UnixListener::bind(path)?; stream! { loop { yield uds.accept().await } } };`.
+    fn unix_stream_block(&self, e: &Expr) -> bool {
+        use quote::ToTokens;
+        let Expr::Path(p) = e else { return false };
+        let Some(Expr::Block(b)) = p
+            .path
+            .get_ident()
+            .and_then(|id| self.scope.binding_at(id))
+            .and_then(|b| b.init)
+        else {
+            return false;
+        };
+        // The tail: an expression, or a macro in statement position
+        // (`stream! { .. }`).
+        let tail = match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(tail, None)) => tail.to_token_stream(),
+            Some(syn::Stmt::Macro(m)) if m.semi_token.is_none() => m.mac.tokens.clone(),
+            _ => return false,
+        };
+        b.block.stmts.iter().any(|s| match s {
+            syn::Stmt::Local(l) => match (&l.pat, &l.init) {
+                (syn::Pat::Ident(id), Some(init)) => {
+                    self.is_unix_listener(&init.expr)
+                        && mentions_ident(tail.clone(), &id.ident.to_string())
+                }
+                _ => false,
+            },
+            _ => false,
+        })
     }
 
     /// A bind that is not (yet) seen serving.
