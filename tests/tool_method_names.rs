@@ -3,7 +3,9 @@
 //! function `membership::enroll`; the serving code calls `.enroll(..)` on
 //! a loop variable whose type it does not write, which may name
 //! `Roster::enroll` but not the free function. So the free function is the
-//! subcommand's code (not audited) and the method stays audited.
+//! subcommand's code (not audited) and the method stays audited. `main`
+//! calls `cli.run()` on what `Cli::parse()` returns, a `Cli`: it names
+//! `Cli::run`, not the `report` command's `ReportArgs::run`.
 
 mod common;
 
@@ -25,6 +27,10 @@ fn a_method_call_does_not_keep_a_free_function_of_its_name() {
         why.contains("`membership::enroll` is reached only from the `Command::Enroll` subcommand"),
         "{why}"
     );
+    assert!(
+        why.contains("`report::ReportArgs::run` is reached only from the `Command::Report` subcommand"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -35,6 +41,7 @@ fn all_scopes_audits_the_subcommand_too() {
         [
             r#"timeout-wrapper node/src/membership.rs:7 {"timeout":"20s"}"#,
             r#"timeout-wrapper node/src/membership.rs:24 {"timeout":"3s"}"#,
+            r#"timeout-wrapper node/src/report.rs:14 {"host":"node-0.nodes","port":"7000","timeout":"10s"}"#,
         ]
     );
 }

@@ -18,7 +18,8 @@
 //! binaries. "Might name" over-approximates, so that an unknown stays
 //! audited: a method call on a receiver whose type the code declares (the
 //! value a one-field variant holds in a `match` arm, a typed parameter or
-//! `let`, a field of a known struct, what a method of a known type returns,
+//! `let`, a field of a known struct, what a method of a known type returns
+//! (what clap's derived `T::parse()` returns is a `T`),
 //! `self` in an impl) names that type's methods of its name, when the type
 //! has any; any other method call names every method of its name (a
 //! method call never names a free function). An
@@ -167,6 +168,17 @@ const SAME_VALUE: &[&str] = &[
     "into_inner",
 ];
 
+/// What clap (and structopt) derive on a command-line type: functions that
+/// return the type itself (`let cli = Cli::parse(); cli.run()`).
+const PARSED_SELF: &[&str] = &[
+    "parse",
+    "try_parse",
+    "parse_from",
+    "try_parse_from",
+    "from_args",
+    "from_args_safe",
+];
+
 fn merge<K: std::hash::Hash + Eq, V: PartialEq>(map: &mut HashMap<K, Option<V>>, k: K, v: V) {
     match map.get(&k) {
         Some(Some(old)) if *old != v => {
@@ -261,7 +273,9 @@ impl TypeTables {
                 let ty = self.type_name(base, by_method, d)?;
                 if by_method(&ty, m) {
                     self.returns.get(&(ty, m.clone()))?.clone()
-                } else if SAME_VALUE.contains(&m.as_str()) {
+                } else if SAME_VALUE.contains(&m.as_str())
+                    || matches!(**base, Recv::Type { .. }) && PARSED_SELF.contains(&m.as_str())
+                {
                     Some(ty)
                 } else {
                     None
