@@ -28,7 +28,9 @@ fn a_method_call_does_not_keep_a_free_function_of_its_name() {
         "{why}"
     );
     assert!(
-        why.contains("`report::ReportArgs::run` is reached only from the `Command::Report` subcommand"),
+        why.contains(
+            "`report::ReportArgs::run` is reached only from the `Command::Report` subcommand"
+        ),
         "{why}"
     );
 }

@@ -549,9 +549,7 @@ pub fn tool_code(
         per_fn[i]
             || per_name[name_id[g.f.name.as_str()]]
                 .iter()
-                .any(|&(from, kinds)| {
-                    kinds.admits(g.f.self_ty.is_none()) && reach(from, g.package)
-                })
+                .any(|&(from, kinds)| kinds.admits(g.f.self_ty.is_none()) && reach(from, g.package))
     };
 
     // Files whose every line is tool code: skipped packages, developer-tool

@@ -237,7 +237,14 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
             Expr::MethodCall(m)
                 if ident_in(
                     &m.method,
-                    &["unwrap", "expect", "context", "with_context", "map_err", "ok"],
+                    &[
+                        "unwrap",
+                        "expect",
+                        "context",
+                        "with_context",
+                        "map_err",
+                        "ok",
+                    ],
                 ) =>
             {
                 bind_call(&m.receiver)

@@ -1621,7 +1621,10 @@ fn names_health_path(e: &Expr) -> bool {
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => e = &u.expr,
             Expr::MethodCall(m)
                 if m.args.is_empty()
-                    && ident_in(&m.method, &["as_str", "as_ref", "clone", "to_string", "as_deref"]) =>
+                    && ident_in(
+                        &m.method,
+                        &["as_str", "as_ref", "clone", "to_string", "as_deref"],
+                    ) =>
             {
                 e = &m.receiver
             }
