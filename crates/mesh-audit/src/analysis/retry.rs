@@ -848,6 +848,7 @@ impl BodyShape {
             shape: BodyShape::default(),
             failed: Vec::new(),
             value_match: false,
+            leaves_after: Vec::new(),
         };
         v.visit_block(body);
         v.shape
@@ -865,6 +866,11 @@ struct ShapeVisitor {
     /// leave nor go round (`let r = match fut.await { Ok(v) => Some(v),
     /// Err(_) => None };`): a conversion, not a decision.
     value_match: bool,
+    /// Positions of `match`es a `let` binds whose statement is followed,
+    /// in the same block, by one that leaves the loop (`let r = match
+    /// call().await { Ok(r) => r, Err(e) => { sleep; continue } }; return
+    /// Ok(r);`): a success arm that yields a value leaves the loop.
+    leaves_after: Vec<usize>,
 }
 
 /// A match arm's pattern and guard (syn 3 keeps the guard in the pattern).
@@ -1091,9 +1097,13 @@ impl<'a> Visit<'a> for ShapeVisitor {
         }
         let mut saw_success_arm = false;
         let mut saw_guarded_success_exit = false;
+        let leaves_after = self.leaves_after.contains(&m.match_token.span.byte_start());
         for arm in &m.arms {
             let (pat, guard) = arm_parts(arm);
-            let exits = contains_exit(&arm.body) || always_exits(&arm.body);
+            let exits = contains_exit(&arm.body)
+                || always_exits(&arm.body)
+                // A value the `let` binds, on a path that then leaves.
+                || leaves_after && is_success_pat(pat) && !contains_continue(&arm.body);
             let guard_counts = guard.is_some_and(|g| !is_success_cond(g));
             // `s if s.is_success() => return ..` on a status.
             let success_guard = guard.is_some_and(is_success_cond)
@@ -1198,6 +1208,19 @@ impl<'a> Visit<'a> for ShapeVisitor {
         // followed by an unconditional `return Ok(..)`: the call that got
         // past the failure test leaves the loop.
         for (i, st) in b.stmts.iter().enumerate() {
+            let exits_after = || {
+                b.stmts[i + 1..].iter().any(
+                    |s| matches!(s, syn::Stmt::Expr(e, _) if matches!(e, Expr::Return(_) | Expr::Break(_))),
+                )
+            };
+            if let syn::Stmt::Local(l) = st {
+                if let Some(Expr::Match(m)) = l.init.as_ref().map(|i| &*i.expr) {
+                    if l.init.as_ref().is_some_and(|i| i.diverge.is_none()) && exits_after() {
+                        self.leaves_after.push(m.match_token.span.byte_start());
+                    }
+                }
+                continue;
+            }
             let syn::Stmt::Expr(Expr::If(ifx), _) = st else {
                 continue;
             };
@@ -1205,10 +1228,8 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 ifx.then_branch.stmts.iter().any(
                     |s| matches!(s, syn::Stmt::Expr(Expr::Continue(c), _) if c.label.is_none()),
                 );
-            let exits_after = b.stmts[i + 1..]
-                .iter()
-                .any(|s| matches!(s, syn::Stmt::Expr(e, _) if matches!(e, Expr::Return(_) | Expr::Break(_))));
-            if ifx.else_branch.is_none() && continues && exits_after && is_failure_cond(&ifx.cond) {
+            if ifx.else_branch.is_none() && continues && exits_after() && is_failure_cond(&ifx.cond)
+            {
                 self.shape.success_exit = true;
                 self.shape.continues_on_failure = true;
             }
