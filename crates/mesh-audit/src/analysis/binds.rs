@@ -435,7 +435,7 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
             // closure only reads the listener's address.
             if ident_in(&m.method, &["map", "and_then"]) && m.args.len() == 1 {
                 if let (Some(c), Expr::Closure(cl)) = (bind_call(&m.receiver), &m.args[0]) {
-                    if let [syn::Pat::Ident(id)] = cl.inputs.iter().collect::<Vec<_>>()[..] {
+                    if let (1, Some(syn::Pat::Ident(id))) = (cl.inputs.len(), cl.inputs.first()) {
                         let mut u = Uses {
                             name: &id.ident,
                             all: 0,
