@@ -475,7 +475,7 @@ fn names_and_tools_in(
     let words: Vec<String> = text
         .lines()
         .filter(|l| !is_run_line(l))
-        .flat_map(|l| split(&without_stub_commands(l)))
+        .flat_map(|l| split(&without_stub_commands(l, dockerfile)))
         .collect();
     let is_name = |w: &str| {
         !w.is_empty()
@@ -664,8 +664,11 @@ fn after_init<'a>(
 
 /// A line without its `cargo init` / `cargo new` commands: they make empty
 /// stub packages (`RUN cargo init --bin worker`, so that a layer caches the
-/// dependencies before the sources are copied), which ship nothing.
-fn without_stub_commands(line: &str) -> String {
+/// dependencies before the sources are copied), which ship nothing. In a
+/// Dockerfile, also without the cargo commands that run code while the
+/// image is built (`RUN cargo run -p sdk --example smoke`, `cargo test`):
+/// what they name is not what the image runs.
+fn without_stub_commands(line: &str, dockerfile: bool) -> String {
     line.split("&&")
         .flat_map(|c| c.split(';'))
         .filter(|command| {
@@ -674,7 +677,14 @@ fn without_stub_commands(line: &str) -> String {
             if first.is_some_and(|w| w.eq_ignore_ascii_case("RUN")) {
                 first = words.next();
             }
-            !(first == Some("cargo") && matches!(words.next(), Some("init" | "new")))
+            let sub = words.next();
+            !(first == Some("cargo")
+                && (matches!(sub, Some("init" | "new"))
+                    || dockerfile
+                        && matches!(
+                            sub,
+                            Some("run" | "test" | "check" | "clippy" | "bench" | "doc" | "nextest")
+                        )))
         })
         .collect::<Vec<_>>()
         .join(";")
@@ -774,6 +784,36 @@ mod tests {
             out.iter().map(String::as_str).collect::<Vec<_>>(),
             ["worker"]
         );
+    }
+
+    #[test]
+    fn cargo_commands_that_run_at_build_time_deploy_nothing() {
+        // An image that builds the SDK's example to check the toolchain, and
+        // tests another package: neither is what a container runs.
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM rust
+COPY . .
+RUN cargo run -p client-sdk --example smoke --features tls
+             RUN cargo test -p wire-format && cargo build --release -p gateway
+             RUN cargo clippy -p admin; cargo check --package=importer
+",
+            true,
+            &mut out,
+        );
+        assert_eq!(
+            out.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["gateway"]
+        );
+        // What a compose file's command runs with cargo is what the
+        // container runs.
+        let mut out = BTreeSet::new();
+        names_in(
+            "services:\n  api:\n    command: cargo run --release -p orders-api\n",
+            false,
+            &mut out,
+        );
+        assert!(out.contains("orders-api"), "{out:?}");
     }
 
     #[test]

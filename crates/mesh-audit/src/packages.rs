@@ -19,8 +19,10 @@
 //!    `command-line-utilities` category, the keyword `cli`): whoever runs
 //!    the image gives the command;
 //!    `service`: a binary whose code starts a server;
-//! 6. `dev`: a binary that parses arguments with clap, starts no server and
-//!    is not deployed: a command-line tool run by people (a binary only a
+//! 6. `dev`: a binary that parses arguments with clap (in its own files or
+//!    through a member it links that declares a clap subcommand tree),
+//!    starts no server and is not deployed: a command-line tool run by
+//!    people (a binary only a
 //!    non-default feature builds, `required-features`, and no deployment
 //!    file names is such a tool whatever it parses, and is left out of its
 //!    package's facts);
@@ -170,6 +172,17 @@ pub fn classify(
         }
         false
     };
+    // Whether a package's binaries hand their command line to a member
+    // that declares a clap subcommand tree (a thin `main` over a
+    // `*-cli` library): they parse arguments as if their own files did.
+    let links_cli = |i: usize| {
+        found.packages[i]
+            .member_deps
+            .iter()
+            .filter(|d| d.kind == DepKind::Normal)
+            .filter_map(|d| index_of.get(d.package.as_str()).copied())
+            .any(|q| q != i && facts[q].clap && facts[q].subcommands)
+    };
     let mut scope: Vec<Option<(&'static str, String)>> = vec![None; n];
     for (i, p) in found.packages.iter().enumerate() {
         let f = &facts[i];
@@ -244,7 +257,7 @@ pub fn classify(
                     f.serves.as_deref().unwrap_or_default()
                 ),
             )
-        } else if !f.bins.is_empty() && f.clap {
+        } else if !f.bins.is_empty() && (f.clap || links_cli(i)) {
             ("dev", CLI_WHY.to_string())
         } else if !f.bins.is_empty() && f.net {
             (

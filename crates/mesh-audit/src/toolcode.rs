@@ -18,9 +18,11 @@
 //! binaries. "Might name" over-approximates, so that an unknown stays
 //! audited: a method call on a receiver whose type the code declares (the
 //! value a one-field variant holds in a `match` arm, a typed parameter or
-//! `let`, a field of a known struct, what a method of a known type returns,
+//! `let`, a field of a known struct, what a method of a known type returns
+//! (what clap's derived `T::parse()` returns is a `T`),
 //! `self` in an impl) names that type's methods of its name, when the type
-//! has any; any other method call names every method of its name. An
+//! has any; any other method call names every method of its name (a
+//! method call never names a free function). An
 //! identifier in a macro's tokens or an attribute names every function of
 //! that name, and a path names the one function it resolves to only when
 //! resolution (`crate::`, `self::`, `super::`, a workspace crate's extern
@@ -85,14 +87,36 @@ struct Func<'s> {
 enum Targets {
     /// The functions its path resolves to.
     Exact(Vec<usize>),
-    /// Every function of a name (`methods`: methods too, not only free
-    /// functions) that code of package `from` can call: in it or in the
-    /// members it depends on.
+    /// Every function of a name (of the `kinds` the mention can name) that
+    /// code of package `from` can call: in it or in the members it depends
+    /// on.
     Name {
         id: usize,
-        methods: bool,
+        kinds: Kinds,
         from: usize,
     },
+}
+
+/// Which functions of a name a mention by name can name.
+#[derive(Clone, Copy, PartialEq)]
+enum Kinds {
+    /// Free functions only (a one-segment path: `run(..)`).
+    Free,
+    /// Methods and associated functions only (a method call: `x.run()`).
+    Methods,
+    /// Either (a macro's identifier, `a::run` that does not resolve).
+    Any,
+}
+
+impl Kinds {
+    /// Whether a function (`free`: not in an `impl`) can be named so.
+    fn admits(self, free: bool) -> bool {
+        match self {
+            Kinds::Free => free,
+            Kinds::Methods => !free,
+            Kinds::Any => true,
+        }
+    }
 }
 
 /// Where a mention is written.
@@ -142,6 +166,17 @@ const SAME_VALUE: &[&str] = &[
     "read",
     "write",
     "into_inner",
+];
+
+/// What clap (and structopt) derive on a command-line type: functions that
+/// return the type itself (`let cli = Cli::parse(); cli.run()`).
+const PARSED_SELF: &[&str] = &[
+    "parse",
+    "try_parse",
+    "parse_from",
+    "try_parse_from",
+    "from_args",
+    "from_args_safe",
 ];
 
 fn merge<K: std::hash::Hash + Eq, V: PartialEq>(map: &mut HashMap<K, Option<V>>, k: K, v: V) {
@@ -238,7 +273,9 @@ impl TypeTables {
                 let ty = self.type_name(base, by_method, d)?;
                 if by_method(&ty, m) {
                     self.returns.get(&(ty, m.clone()))?.clone()
-                } else if SAME_VALUE.contains(&m.as_str()) {
+                } else if SAME_VALUE.contains(&m.as_str())
+                    || matches!(**base, Recv::Type { .. }) && PARSED_SELF.contains(&m.as_str())
+                {
                     Some(ty)
                 } else {
                     None
@@ -264,9 +301,10 @@ impl TypeTables {
     ) -> Option<Targets> {
         let method = m.method_name()?;
         let id = *name_id.get(method)?;
+        // A method call names methods, never a free function.
         let fallback = Some(Targets::Name {
             id,
-            methods: true,
+            kinds: Kinds::Methods,
             from: pi,
         });
         let of_type = |ty: &str, method: &str| -> Vec<usize> {
@@ -418,11 +456,11 @@ pub fn tool_code(
                 Mention::Name(n) => {
                     return name_id.get(&**n).map(|&id| Targets::Name {
                         id,
-                        methods: true,
+                        kinds: Kinds::Any,
                         from: pi,
                     })
                 }
-                Mention::SelfMethod(_) | Mention::Method(_) => {
+                Mention::SelfMethod(_) | Mention::Method(_) | Mention::MethodName(_) => {
                     return types.method_targets(
                         &funcs,
                         (pi, module, self_ty),
@@ -444,7 +482,11 @@ pub fn tool_code(
             // One segment never names a method.
             let by_last = Targets::Name {
                 id,
-                methods: segs.len() >= 2,
+                kinds: if segs.len() >= 2 {
+                    Kinds::Any
+                } else {
+                    Kinds::Free
+                },
                 from: pi,
             };
             let definite = definite_path(found, &index_of, pi, module, segs);
@@ -474,9 +516,9 @@ pub fn tool_code(
     // name that satisfy it, and whether such a one is a free function.
     let any_of = |t: &Targets, flag: &[bool], name_flag: &[Vec<(usize, bool)>]| match t {
         Targets::Exact(v) => v.iter().any(|&i| flag[i]),
-        Targets::Name { id, methods, from } => name_flag[*id]
+        Targets::Name { id, kinds, from } => name_flag[*id]
             .iter()
-            .any(|&(q, free)| (*methods || free) && reach(*from, q)),
+            .any(|&(q, free)| kinds.admits(free) && reach(*from, q)),
     };
     let name_flags = |flag: &[bool]| -> Vec<Vec<(usize, bool)>> {
         let mut out = vec![Vec::new(); names.len()];
@@ -492,24 +534,22 @@ pub fn tool_code(
         out
     };
     // Marks what the targets might name, per function or per name (the
-    // packages that name it, and whether methods too).
-    let mark = |t: &Targets, per_fn: &mut [bool], per_name: &mut [Vec<(usize, bool)>]| match t {
+    // packages that name it, and which kinds of function).
+    let mark = |t: &Targets, per_fn: &mut [bool], per_name: &mut [Vec<(usize, Kinds)>]| match t {
         Targets::Exact(v) => v.iter().for_each(|&i| per_fn[i] = true),
-        Targets::Name { id, methods, from } => {
+        Targets::Name { id, kinds, from } => {
             let v = &mut per_name[*id];
-            if !v.contains(&(*from, *methods)) {
-                v.push((*from, *methods));
+            if !v.contains(&(*from, *kinds)) {
+                v.push((*from, *kinds));
             }
         }
     };
-    let is_marked = |i: usize, per_fn: &[bool], per_name: &[Vec<(usize, bool)>]| {
+    let is_marked = |i: usize, per_fn: &[bool], per_name: &[Vec<(usize, Kinds)>]| {
         let g = &funcs[i];
         per_fn[i]
             || per_name[name_id[g.f.name.as_str()]]
                 .iter()
-                .any(|&(from, methods)| {
-                    (methods || g.f.self_ty.is_none()) && reach(from, g.package)
-                })
+                .any(|&(from, kinds)| kinds.admits(g.f.self_ty.is_none()) && reach(from, g.package))
     };
 
     // Files whose every line is tool code: skipped packages, developer-tool
@@ -837,12 +877,12 @@ pub fn tool_code(
         }
         let hits: Vec<usize> = match targets {
             Targets::Exact(v) => v.clone(),
-            Targets::Name { id, methods, from } => pending
+            Targets::Name { id, kinds, from } => pending
                 .get(id)
                 .into_iter()
                 .flatten()
                 .copied()
-                .filter(|&i| *methods || funcs[i].f.self_ty.is_none())
+                .filter(|&i| kinds.admits(funcs[i].f.self_ty.is_none()))
                 .filter(|&i| reach(*from, funcs[i].package))
                 .collect(),
         };

@@ -237,7 +237,14 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
             Expr::MethodCall(m)
                 if ident_in(
                     &m.method,
-                    &["unwrap", "expect", "context", "with_context", "map_err"],
+                    &[
+                        "unwrap",
+                        "expect",
+                        "context",
+                        "with_context",
+                        "map_err",
+                        "ok",
+                    ],
                 ) =>
             {
                 bind_call(&m.receiver)
@@ -422,6 +429,27 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
             if m.method == "local_addr" {
                 if let Some(c) = bind_call(&m.receiver) {
                     self.out.push(start(c));
+                }
+            }
+            // `bind(..).ok().map(|l| l.local_addr().unwrap().port())`: the
+            // closure only reads the listener's address.
+            if ident_in(&m.method, &["map", "and_then"]) && m.args.len() == 1 {
+                if let (Some(c), Expr::Closure(cl)) = (bind_call(&m.receiver), &m.args[0]) {
+                    if let (1, Some(syn::Pat::Ident(id))) = (cl.inputs.len(), cl.inputs.first()) {
+                        let mut u = Uses {
+                            name: &id.ident,
+                            all: 0,
+                            harmless: 0,
+                            addr: 0,
+                            scope: None,
+                            depth: 0,
+                            accepted: 0,
+                        };
+                        u.visit_expr(&cl.body);
+                        if u.all > 0 && u.all == u.harmless {
+                            self.out.push(start(c));
+                        }
+                    }
                 }
             }
             syn::visit::visit_expr_method_call(self, m);

@@ -710,34 +710,6 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         .is_some_and(|c| self.is_unix_bind(c))
     }
 
-    /// `let incoming = { let uds = UnixListener::bind(path)?; ..;
-    /// stream! { loop { yield uds.accept().await } } }`: the stream is built
-    /// in a block that binds a Unix domain socket listener first.
-    fn block_binds_unix_listener(&self, e: &Expr) -> bool {
-        let mut e = e;
-        for _ in 0..16 {
-            e = match e {
-                Expr::Reference(r) => &r.expr,
-                Expr::Paren(p) => &p.expr,
-                Expr::Path(p) => match self.let_init(p) {
-                    Some(init) => init,
-                    None => return false,
-                },
-                Expr::Block(b) => {
-                    return b.block.stmts.iter().any(|s| match s {
-                        syn::Stmt::Local(l) => l
-                            .init
-                            .as_ref()
-                            .is_some_and(|i| self.is_unix_listener(&i.expr)),
-                        _ => false,
-                    })
-                }
-                _ => return false,
-            };
-        }
-        false
-    }
-
     /// `UnixListener::bind(path)` of tokio or std.
     fn is_unix_bind(&self, c: &syn::ExprCall) -> bool {
         let Expr::Path(p) = &*c.func else {
@@ -752,7 +724,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
     /// `UnixListenerStream::new(..)` (also adapted: `.map_ok(Wrap)`), or
     /// the stream of a `UnixListener` bound here, followed through `let`s.
     fn is_unix_stream(&self, e: &Expr) -> bool {
-        if self.block_binds_unix_listener(e) {
+        if self.unix_stream_block(e) {
             return true;
         }
         let Some(c) = self.origin_call(e, false, |_| true) else {
@@ -763,6 +735,39 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         };
         let segs = self.cx.uses.resolve_shared(&p.path);
         ends_with(&segs, &["UnixListenerStream", "new"]) || self.is_unix_bind(c)
+    }
+
+    /// A local bound to a block that binds a Unix domain socket listener
+    /// and ends in an expression naming it: `let incoming = { let uds =
+    /// UnixListener::bind(path)?; stream! { loop { yield uds.accept().await } } };`.
+    fn unix_stream_block(&self, e: &Expr) -> bool {
+        use quote::ToTokens;
+        let Expr::Path(p) = e else { return false };
+        let Some(Expr::Block(b)) = p
+            .path
+            .get_ident()
+            .and_then(|id| self.scope.binding_at(id))
+            .and_then(|b| b.init)
+        else {
+            return false;
+        };
+        // The tail: an expression, or a macro in statement position
+        // (`stream! { .. }`).
+        let tail = match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(tail, None)) => tail.to_token_stream(),
+            Some(syn::Stmt::Macro(m)) if m.semi_token.is_none() => m.mac.tokens.clone(),
+            _ => return false,
+        };
+        b.block.stmts.iter().any(|s| match s {
+            syn::Stmt::Local(l) => match (&l.pat, &l.init) {
+                (syn::Pat::Ident(id), Some(init)) => {
+                    self.is_unix_listener(&init.expr)
+                        && mentions_ident(tail.clone(), &id.ident.to_string())
+                }
+                _ => false,
+            },
+            _ => false,
+        })
     }
 
     /// A bind that is not (yet) seen serving.
@@ -1531,8 +1536,8 @@ struct AllRoutes<'l, 'e, 'a> {
 impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
         if ROUTE_METHODS.contains(&m.method.to_string().as_str()) {
-            if let Some(Value::Str(s)) = m.args.first().map(|a| self.lc.ev.eval(a)) {
-                self.out.push(s);
+            if let Some(a) = m.args.first() {
+                self.route_arg(a);
             }
         }
         syn::visit::visit_expr_method_call(self, m);
@@ -1540,8 +1545,8 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
             if is_route_fn(&self.lc.cx.uses.resolve_shared(&p.path)) {
-                if let Some(Value::Str(s)) = c.args.first().map(|a| self.lc.ev.eval(a)) {
-                    self.out.push(s);
+                if let Some(a) = c.args.first() {
+                    self.route_arg(a);
                 }
             }
         }
@@ -1561,6 +1566,9 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
                 if calls_path_method(side) {
                     let mut s = Vec::new();
                     collect_str_lits(other, &mut s);
+                    if s.is_empty() && names_health_path(other) {
+                        s.push(HEALTH_BY_NAME.to_string());
+                    }
                     self.out.extend(s);
                 }
             }
@@ -1582,6 +1590,62 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
         }
     }
     fn visit_item(&mut self, _: &'x syn::Item) {}
+}
+
+impl AllRoutes<'_, '_, '_> {
+    /// A route's path argument: its value, or, when it is read at run time
+    /// from a value named for a health route (`&cfg.health_path`), a
+    /// health route.
+    fn route_arg(&mut self, a: &Expr) {
+        match self.lc.ev.eval(a) {
+            Value::Str(s) => self.out.push(s),
+            _ if names_health_path(a) => self.out.push(HEALTH_BY_NAME.to_string()),
+            _ => {}
+        }
+    }
+}
+
+/// What a route path read at run time from a health-named value counts as.
+const HEALTH_BY_NAME: &str = "/health";
+
+/// Whether a path the code reads at run time is named for a health route:
+/// the binding, field, constant or accessor it comes from has `health`,
+/// `liveness`, `readiness` (or their `z` forms) among its words
+/// (`health_check_endpoint`, `cfg.liveness_path`, `routes.health()`).
+fn names_health_path(e: &Expr) -> bool {
+    let mut e = e;
+    let name = loop {
+        match e {
+            Expr::Reference(r) => e = &r.expr,
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => e = &u.expr,
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && ident_in(
+                        &m.method,
+                        &["as_str", "as_ref", "clone", "to_string", "as_deref"],
+                    ) =>
+            {
+                e = &m.receiver
+            }
+            Expr::MethodCall(m) if m.args.is_empty() => break m.method.to_string(),
+            Expr::Field(f) => match &f.member {
+                syn::Member::Named(n) => break n.to_string(),
+                syn::Member::Unnamed(_) => return false,
+            },
+            Expr::Path(p) => match p.path.segments.last() {
+                Some(s) => break s.ident.to_string(),
+                None => return false,
+            },
+            _ => return false,
+        }
+    };
+    name.to_ascii_lowercase().split('_').any(|w| {
+        matches!(
+            w,
+            "health" | "healthz" | "healthcheck" | "liveness" | "readiness" | "livez" | "readyz"
+        )
+    })
 }
 
 /// `req.uri().path()`, `req.path()`: the request path.

@@ -28,9 +28,13 @@ pub enum Mention {
     /// (`crate::export::run`, `run`, `Self::load`), its segments joined by
     /// `::` (one allocation: every body has many).
     Path(Box<str>),
-    /// A method called by name, or an identifier in a macro's tokens: any
-    /// function of that name.
+    /// An identifier in a macro's tokens or an attribute: any function of
+    /// that name.
     Name(Box<str>),
+    /// A method called on a receiver whose type the body does not tell:
+    /// any method of that name (never a free function, which a method call
+    /// cannot name).
+    MethodName(Box<str>),
     /// A method called on a receiver whose declared type the body tells
     /// (a typed parameter or `let`, a field, the value a `match` arm binds
     /// from a one-field variant, what a method returns): the methods of
@@ -59,7 +63,7 @@ impl Mention {
     pub fn method_name(&self) -> Option<&str> {
         match self {
             Mention::Method(m) => Some(&m.1),
-            Mention::SelfMethod(n) => Some(n),
+            Mention::SelfMethod(n) | Mention::MethodName(n) => Some(n),
             _ => None,
         }
     }
@@ -304,7 +308,7 @@ impl Collector<'_, '_, '_, '_, '_> {
         Some(match typed {
             Some(Typed::SelfType) => Mention::SelfMethod(name.into_boxed_str()),
             Some(Typed::Recv(r)) => Mention::Method(Box::new((r, name.into_boxed_str()))),
-            None => Mention::Name(name.into_boxed_str()),
+            None => Mention::MethodName(name.into_boxed_str()),
         })
     }
 }

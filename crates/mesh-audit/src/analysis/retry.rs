@@ -853,6 +853,7 @@ impl BodyShape {
             shape: BodyShape::default(),
             failed: Vec::new(),
             value_match: false,
+            leaves_after: Vec::new(),
         };
         v.visit_block(body);
         v.shape
@@ -870,6 +871,11 @@ struct ShapeVisitor {
     /// leave nor go round (`let r = match fut.await { Ok(v) => Some(v),
     /// Err(_) => None };`): a conversion, not a decision.
     value_match: bool,
+    /// Positions of `match`es a `let` binds whose statement is followed,
+    /// in the same block, by one that leaves the loop (`let r = match
+    /// call().await { Ok(r) => r, Err(e) => { sleep; continue } }; return
+    /// Ok(r);`): a success arm that yields a value leaves the loop.
+    leaves_after: Vec<usize>,
 }
 
 /// A match arm's pattern and guard (syn 3 keeps the guard in the pattern).
@@ -991,6 +997,14 @@ fn is_failure_cond(e: &Expr) -> bool {
     }
 }
 
+/// `else if let Err(e) = r { return .. }` (or `r.is_err()`) after a
+/// success test: the failure the first test let through leaves the loop.
+fn failure_leaves(e: &Expr) -> bool {
+    matches!(e, Expr::If(i) if is_failure_cond(&i.cond)
+        && block_always_exits(&i.then_branch)
+        && i.else_branch.as_ref().is_none_or(|(_, e)| always_exits(e)))
+}
+
 /// Whether `e` always leaves the loop (return, break, `?` on an error).
 fn always_exits(e: &Expr) -> bool {
     match e {
@@ -1010,7 +1024,12 @@ fn always_exits(e: &Expr) -> bool {
 }
 
 fn block_always_exits(b: &syn::Block) -> bool {
-    b.stmts.iter().any(|s| match s {
+    stmts_always_exit(&b.stmts)
+}
+
+/// Whether one of the statements always leaves the loop.
+fn stmts_always_exit(stmts: &[syn::Stmt]) -> bool {
+    stmts.iter().any(|s| match s {
         syn::Stmt::Expr(e, _) => always_exits(e),
         syn::Stmt::Macro(m) => m
             .mac
@@ -1083,9 +1102,13 @@ impl<'a> Visit<'a> for ShapeVisitor {
         }
         let mut saw_success_arm = false;
         let mut saw_guarded_success_exit = false;
+        let leaves_after = self.leaves_after.contains(&m.match_token.span.byte_start());
         for arm in &m.arms {
             let (pat, guard) = arm_parts(arm);
-            let exits = contains_exit(&arm.body) || always_exits(&arm.body);
+            let exits = contains_exit(&arm.body)
+                || always_exits(&arm.body)
+                // A value the `let` binds, on a path that then leaves.
+                || leaves_after && is_success_pat(pat) && !contains_continue(&arm.body);
             let guard_counts = guard.is_some_and(|g| !is_success_cond(g));
             // `s if s.is_success() => return ..` on a status.
             let success_guard = guard.is_some_and(is_success_cond)
@@ -1158,10 +1181,13 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 .any(|s| matches!(s, syn::Stmt::Expr(e, _) if contains_exit(e)));
         if is_success_cond(&i.cond) && then_exits {
             self.shape.success_exit = true;
-            // No `else`, or an `else` that does not leave: failure goes round.
+            // No `else`, or an `else` that does not leave: failure goes round
+            // (`else if let Err(e) = r { return .. }` leaves on the failure).
             match &i.else_branch {
                 None => self.shape.continues_on_failure = true,
-                Some((_, e)) if !always_exits(e) => self.shape.continues_on_failure = true,
+                Some((_, e)) if !always_exits(e) && !failure_leaves(e) => {
+                    self.shape.continues_on_failure = true
+                }
                 _ => {}
             }
         } else if is_failure_cond(&i.cond)
@@ -1187,6 +1213,19 @@ impl<'a> Visit<'a> for ShapeVisitor {
         // followed by an unconditional `return Ok(..)`: the call that got
         // past the failure test leaves the loop.
         for (i, st) in b.stmts.iter().enumerate() {
+            let exits_after = || {
+                b.stmts[i + 1..].iter().any(
+                    |s| matches!(s, syn::Stmt::Expr(e, _) if matches!(e, Expr::Return(_) | Expr::Break(_))),
+                )
+            };
+            if let syn::Stmt::Local(l) = st {
+                if let Some(Expr::Match(m)) = l.init.as_ref().map(|i| &*i.expr) {
+                    if l.init.as_ref().is_some_and(|i| i.diverge.is_none()) && exits_after() {
+                        self.leaves_after.push(m.match_token.span.byte_start());
+                    }
+                }
+                continue;
+            }
             let syn::Stmt::Expr(Expr::If(ifx), _) = st else {
                 continue;
             };
@@ -1194,10 +1233,8 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 ifx.then_branch.stmts.iter().any(
                     |s| matches!(s, syn::Stmt::Expr(Expr::Continue(c), _) if c.label.is_none()),
                 );
-            let exits_after = b.stmts[i + 1..]
-                .iter()
-                .any(|s| matches!(s, syn::Stmt::Expr(e, _) if matches!(e, Expr::Return(_) | Expr::Break(_))));
-            if ifx.else_branch.is_none() && continues && exits_after && is_failure_cond(&ifx.cond) {
+            if ifx.else_branch.is_none() && continues && exits_after() && is_failure_cond(&ifx.cond)
+            {
                 self.shape.success_exit = true;
                 self.shape.continues_on_failure = true;
             }
@@ -2031,6 +2068,26 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
         names,
         out: Vec::new(),
     };
+    // `if n > 0 { continue; }` followed, in the loop body itself, by a
+    // statement that leaves (`return res;`): the loop goes round while the
+    // condition holds.
+    for (i, s) in body.stmts.iter().enumerate() {
+        let syn::Stmt::Expr(Expr::If(ifx), _) = s else {
+            continue;
+        };
+        let ends_in_continue = matches!(
+            ifx.then_branch.stmts.last(),
+            Some(syn::Stmt::Expr(Expr::Continue(c), _)) if c.label.is_none()
+        );
+        if ifx.else_branch.is_none()
+            && ends_in_continue
+            && v.counts(&ifx.cond)
+            && stmts_always_exit(&body.stmts[i + 1..])
+        {
+            v.out
+                .push((ifx.cond.span().byte_start(), &ifx.cond, false, None));
+        }
+    }
     v.visit_block(body);
     v.out
 }

@@ -664,6 +664,11 @@ impl MethodDeadlines<'_, '_, '_> {
             "read_timeout" => "read_timeout",
             _ => return,
         };
+        // `timeout(None)` (reqwest's blocking builder, std sockets) turns
+        // the deadline off: it sets none.
+        if matches!(m.args.first(), Some(Expr::Path(p)) if p.path.is_ident("None")) {
+            return;
+        }
         // The duration, read once, with the configuration default it came from.
         let (arg_nanos, source) = match m.args.first() {
             Some(a) => {
