@@ -66,8 +66,9 @@
 //! servers in library crates (no `fn main`) and servers whose app is a
 //! parameter (the caller builds the routes, maybe in another crate),
 //! listeners that are only bound, servers on a Unix domain socket (axum
-//! on a `UnixListener`, tonic fed a `UnixListenerStream`: no probe reaches
-//! them), and test code. A health route anywhere in
+//! on a `UnixListener`, tonic fed a `UnixListenerStream` or a stream a
+//! block builds from a `UnixListener` it binds: no probe reaches them), and
+//! test code. A health route anywhere in
 //! the crate silences the rule for every server of the crate.
 
 use std::collections::BTreeMap;

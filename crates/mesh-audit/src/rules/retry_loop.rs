@@ -82,7 +82,11 @@
 //! collection (`for url in mirrors`), and test code. Workers, pollers and
 //! heartbeats are not retries: a loop that can go round after a success
 //! (`Ok(v) => handle(v)`, then `sleep(period)`) never leaves because the
-//! call worked. Supervisors are not either: a loop that re-runs long-lived
+//! call worked. Nor are watchdogs and event loops, whose every turn
+//! branches on a channel or stream receive, with or without a deadline on
+//! it (`match timeout(d, beats.recv()).await { Err(_) =>
+//! report_down().await, Ok(None) => break, _ => {} }`): a call there is
+//! what a message or a silence sets off, not a call that failed, sent again. Supervisors are not either: a loop that re-runs long-lived
 //! work when it ends or fails (a function of the file with a worker loop,
 //! a receive loop, or a `catch_unwind` panic boundary, followed through
 //! `self` methods, typed locals and fields), together with the loops inside
