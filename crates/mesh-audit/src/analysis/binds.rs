@@ -276,6 +276,20 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
         /// Connections accepted once and dropped unread (also in `harmless`).
         accepted: usize,
     }
+    impl<'n> Uses<'n> {
+        /// Uses of `name`, followed into `scope` when the local lives there.
+        fn of(name: &'n syn::Ident, scope: Option<&'n syn::Block>) -> Self {
+            Uses {
+                name,
+                all: 0,
+                harmless: 0,
+                addr: 0,
+                scope,
+                depth: 0,
+                accepted: 0,
+            }
+        }
+    }
     /// `l.accept()`, also behind `?`, `.await`, `.unwrap()`.
     fn accept_on(e: &Expr, name: &syn::Ident) -> bool {
         match e {
@@ -436,15 +450,7 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
             if ident_in(&m.method, &["map", "and_then"]) && m.args.len() == 1 {
                 if let (Some(c), Expr::Closure(cl)) = (bind_call(&m.receiver), &m.args[0]) {
                     if let (1, Some(syn::Pat::Ident(id))) = (cl.inputs.len(), cl.inputs.first()) {
-                        let mut u = Uses {
-                            name: &id.ident,
-                            all: 0,
-                            harmless: 0,
-                            addr: 0,
-                            scope: None,
-                            depth: 0,
-                            accepted: 0,
-                        };
+                        let mut u = Uses::of(&id.ident, None);
                         u.visit_expr(&cl.body);
                         if u.all > 0 && u.all == u.harmless {
                             self.out.push(start(c));
@@ -457,15 +463,7 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
         fn visit_local(&mut self, l: &'x syn::Local) {
             if let (syn::Pat::Ident(id), Some(init)) = (&l.pat, &l.init) {
                 if let Some(c) = bind_call(&init.expr) {
-                    let mut u = Uses {
-                        name: &id.ident,
-                        all: 0,
-                        harmless: 0,
-                        addr: 0,
-                        scope: Some(self.body),
-                        depth: 0,
-                        accepted: 0,
-                    };
+                    let mut u = Uses::of(&id.ident, Some(self.body));
                     u.visit_block(self.body);
                     // A connection taken and dropped holds a port whose
                     // number the code reads; without that read it is a
@@ -494,15 +492,7 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                     ) else {
                         continue;
                     };
-                    let mut u = Uses {
-                        name: &id.ident,
-                        all: 0,
-                        harmless: 0,
-                        addr: 0,
-                        scope: None,
-                        depth: 0,
-                        accepted: 0,
-                    };
+                    let mut u = Uses::of(&id.ident, None);
                     u.visit_expr(&arm.body);
                     if u.all > 0 && u.all == u.harmless {
                         self.out.push(start(c));
