@@ -28,11 +28,11 @@ fn a_standalone_copy_of_a_deployed_server_is_not_audited() {
     assert_eq!(
         findings_with_values(&v),
         [
+            r#"timeout-wrapper pricing/src/main.rs:8 {"timeout":"8s"}"#,
             r#"missing-graceful-shutdown pricing/src/main.rs:15 {"framework":"tonic","signal":"SIGTERM"}"#,
             r#"missing-health-endpoint pricing/src/main.rs:15 {"framework":"tonic"}"#,
-            r#"timeout-wrapper pricing/src/main.rs:8 {"timeout":"8s"}"#,
-            r#"missing-graceful-shutdown store/src/main.rs:7 {"framework":"tonic","signal":"SIGTERM"}"#,
-            r#"missing-health-endpoint store/src/main.rs:7 {"framework":"tonic"}"#,
+            r#"missing-graceful-shutdown store/src/main.rs:9 {"framework":"tonic","signal":"SIGTERM"}"#,
+            r#"missing-health-endpoint store/src/main.rs:9 {"framework":"tonic"}"#,
         ]
     );
 }
