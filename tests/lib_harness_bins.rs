@@ -46,7 +46,9 @@ fn all_scopes_brings_the_standalone_copy_back() {
         "{found:?}"
     );
     assert!(
-        found.contains(&r#"missing-health-endpoint raftlog/src/main.rs:17 {"framework":"tonic"}"#.to_string()),
+        found.contains(
+            &r#"missing-health-endpoint raftlog/src/main.rs:17 {"framework":"tonic"}"#.to_string()
+        ),
         "{found:?}"
     );
 }
