@@ -496,13 +496,14 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
         }
     }
     // `if let Ok(channel) = Endpoint::from_static(u).connect().await { .. }`:
-    // in the branch, the name an `Ok(..)` or `Some(..)` pattern binds
-    // stands for the scrutinee with the wrapper taken off, as in a `match`
-    // arm (`Some(..)` of a place is bound below).
+    // in the branch, the name an `Ok(..)` pattern binds stands for the
+    // scrutinee with the wrapper taken off, as in a `match` arm. `Some(..)`
+    // of anything but a place stays unbound: `if let Some(d) =
+    // timeout.as_duration_opt()` is a value the caller decides, which the
+    // timeout rule leaves alone as a name it cannot follow.
     fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
         if let Expr::Let(l) = &*i.cond {
-            let bound_below = is_place(&l.expr) && some_binding(&l.pat).is_some();
-            if let (Some(pi), false) = (ok_or_some_binding(&l.pat), bound_below) {
+            if let Some(pi) = wrapped_binding(&l.pat, &["Ok"]) {
                 use syn::spanned::Spanned;
                 let until = match self.blocks {
                     Some(_) => i.then_branch.brace_token.span.close().byte_end(),
