@@ -602,13 +602,13 @@ fn audit_unit(
         } else {
             crate::packages::dev_bins(found, &roles, &summaries)
         };
-        for (pi, bin) in &dev_bins {
+        for ((pi, bin), why) in &dev_bins {
             if let Some(p) = packages.get_mut(*pi).filter(|p| p.audited) {
-                p.why.push_str(&format!(
-                    "; bin `{bin}` is a developer tool (not deployed, serves nothing), not audited"
-                ));
+                p.why
+                    .push_str(&format!("; bin `{bin}` is {why}, not audited"));
             }
         }
+        let dev_bins: std::collections::BTreeSet<(usize, String)> = dev_bins.into_keys().collect();
         (roles, packages, dev_bins)
     } else {
         (Vec::new(), Vec::new(), Default::default())

@@ -77,6 +77,8 @@ const SHIPPED_TOOL_WHY: &str =
 const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deployed)";
 const CLI_IMAGE_WHY: &str = "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command";
 const DECLARED_CLI_IMAGE_WHY: &str = "a command-line tool (its manifest says so: category `command-line-utilities` or keyword `cli`; clap, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command";
+const DEV_BIN_WHY: &str = "a developer tool (not deployed, serves nothing)";
+const HARNESS_WHY: &str = "a stand-alone copy of a server a deployed program runs (not deployed; the deployed program serves the same items of this library)";
 const PLUGIN_WHY: &str =
     "a plugin library (`cdylib`) a program loads at run time; no server or job links it";
 const JS_MODULE_WHY: &str =
@@ -566,7 +568,7 @@ pub fn dev_bins(
     found: &Discovered,
     roles: &[Option<FileRole>],
     summaries: &[Option<&FileSummary>],
-) -> BTreeSet<(usize, String)> {
+) -> std::collections::BTreeMap<(usize, String), &'static str> {
     let (wrappers, serving_names) = serving_wrappers_and_names(found, roles, summaries);
     let mut serving: BTreeSet<(usize, String)> = BTreeSet::new();
     // Binaries whose code names a function or type of their package's
@@ -631,7 +633,50 @@ pub fn dev_bins(
             }
         }
     }
-    let mut out = BTreeSet::new();
+    // Items of its own library a binary calls in a file that starts a
+    // server, and items of a member's library a deployed program calls in a
+    // file that starts one (`RaftService::new(..)` handed to both servers).
+    let deployed_pkg = |q: &crate::discover::PackageInfo| {
+        found.deployed.contains(&q.name)
+            || q.targets
+                .iter()
+                .any(|t| t.kind == TargetKind::Bin && found.deployed.contains(&t.name))
+    };
+    let mut bin_lib_items: BTreeSet<(usize, String, Vec<String>)> = BTreeSet::new();
+    let mut deployed_items: BTreeSet<(usize, Vec<String>)> = BTreeSet::new();
+    for ((file, role), s) in found.files.iter().zip(roles).zip(summaries) {
+        let (Some(pi), Some(role), Some(s)) = (file.package_index, role, s) else {
+            continue;
+        };
+        if role.test || s.serves_at.is_none() {
+            continue;
+        }
+        let p = &found.packages[pi];
+        let calls = || {
+            s.functions.iter().flat_map(|f| &f.callees).filter(|c| {
+                c.path.len() >= 3 && c.path[1..].iter().any(|seg| names_server_part(seg))
+            })
+        };
+        if role.kind == TargetKind::Bin {
+            if let Some(lib) = p.targets.iter().find(|t| t.kind == TargetKind::Lib) {
+                let lib = lib.name.replace('-', "_");
+                for c in calls().filter(|c| c.path[0] == lib) {
+                    bin_lib_items.insert((pi, role.target.clone(), c.path[1..].to_vec()));
+                }
+            }
+        }
+        if deployed_pkg(p) {
+            for d in p.member_deps.iter().filter(|d| d.kind == DepKind::Normal) {
+                let Some(&qi) = index_of.get(d.package.as_str()) else {
+                    continue;
+                };
+                for c in calls().filter(|c| qi != pi && c.path[0] == d.extern_name) {
+                    deployed_items.insert((qi, c.path[1..].to_vec()));
+                }
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
     for (pi, p) in found.packages.iter().enumerate() {
         let bins: Vec<&str> = p
             .targets
@@ -679,12 +724,41 @@ pub fn dev_bins(
                 && command_line.contains(&(pi, b.to_string()))
                 && (!package_serves.contains(&pi)
                     || embedded.contains(&pi) && !names_server.contains(&(pi, b.to_string())));
-            if named_dev || undeployed_tool || tool_beside_server || tool_beside_library {
-                out.insert((pi, b.to_string()));
+            // A stand-alone copy of a server a deployed program runs: the
+            // binary starts a server in its own code around items of its
+            // library that a deployed member also hands to the server it
+            // starts, and no deployment file names the binary. It runs
+            // the library on a developer's machine (a test node, a demo).
+            let harness = linked_library
+                && !not_serving
+                && bin_lib_items
+                    .range((pi, b.to_string(), Vec::new())..)
+                    .take_while(|(q, t, _)| *q == pi && t == b)
+                    .any(|(_, _, item)| deployed_items.contains(&(pi, item.clone())));
+            if named_dev || undeployed_tool || tool_beside_server || tool_beside_library || harness
+            {
+                let why = if harness && !named_dev {
+                    HARNESS_WHY
+                } else {
+                    DEV_BIN_WHY
+                };
+                out.insert((pi, b.to_string()), why);
             }
         }
     }
     out
+}
+
+/// A path segment that names what a server hosts: a type whose name says it
+/// is one (`RaftServer`, `LedgerService`, `ApiRouter`, `EventHandler`) or a
+/// function building one (`router`, `routes`, `app`), never a helper
+/// (`config::load`).
+fn names_server_part(seg: &str) -> bool {
+    let ty = seg.starts_with(|c: char| c.is_ascii_uppercase())
+        && ["Server", "Service", "Router", "Handler"]
+            .iter()
+            .any(|w| seg.ends_with(w));
+    ty || matches!(seg, "router" | "routes" | "app")
 }
 
 /// A binary only a non-default feature builds (`required-features`) and no

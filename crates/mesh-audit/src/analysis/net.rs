@@ -528,6 +528,15 @@ impl<'e, 'a> NetScan<'e, 'a> {
             (Kind::HttpClient("alloy"), m) if is_json_rpc_method(m) => {
                 Some(call(Protocol::Http, "alloy", &Value::Unknown, None))
             }
+            // Connecting a channel through a Unix-socket connector reaches a
+            // process of this host, whatever its placeholder URI names.
+            (Kind::Grpc { .. }, "connect_with_connector" | "connect_with_connector_lazy")
+                if m.args
+                    .first()
+                    .is_some_and(|a| connects_over_unix_socket(self, a)) =>
+            {
+                None
+            }
             (Kind::Grpc { url }, "connect") => Some(call(Protocol::Grpc, "tonic", url, None)),
             (Kind::Grpc { url }, _) if is_grpc_rpc(&method) => {
                 Some(call(Protocol::Grpc, "tonic", url, None))
@@ -1418,6 +1427,19 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 url,
                 timeout,
             },
+            // A channel connected through a Unix-socket connector
+            // (`.connect_with_connector(service_fn(|_| UnixStream::connect(p)))`)
+            // talks to a process of this host whatever its placeholder URI
+            // says: its calls go to the loopback, never through the mesh.
+            (Kind::Grpc { .. }, "connect_with_connector" | "connect_with_connector_lazy")
+                if m.args
+                    .first()
+                    .is_some_and(|a| connects_over_unix_socket(self, a)) =>
+            {
+                Kind::Grpc {
+                    url: Value::Str("http://localhost".to_string()),
+                }
+            }
             (
                 Kind::Grpc { url },
                 "connect"

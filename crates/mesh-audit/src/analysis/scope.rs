@@ -495,6 +495,26 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
             blocks.pop();
         }
     }
+    // `if let Ok(channel) = Endpoint::from_static(u).connect().await { .. }`:
+    // in the branch, the name an `Ok(..)` pattern binds stands for the
+    // scrutinee with the wrapper taken off, as in a `match` arm. `Some(..)`
+    // of anything but a place stays unbound: `if let Some(d) =
+    // timeout.as_duration_opt()` is a value the caller decides, which the
+    // timeout rule leaves alone as a name it cannot follow.
+    fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
+        if let Expr::Let(l) = &*i.cond {
+            if let Some(pi) = wrapped_binding(&l.pat, &["Ok"]) {
+                use syn::spanned::Spanned;
+                let until = match self.blocks {
+                    Some(_) => i.then_branch.brace_token.span.close().byte_end(),
+                    None => usize::MAX,
+                };
+                let end = Some(l.expr.span().byte_end());
+                self.scope.push(&pi.ident, Some(&l.expr), None, end, until);
+            }
+        }
+        syn::visit::visit_expr_if(self, i);
+    }
     // `if let Some(client) = &self.client`: the value the place holds, as
     // `self.client.as_ref().unwrap()` would give it. Other `if let`s
     // (`if let Ok(x) = ..`) and `for x in ..` bind too, but to values we
