@@ -271,17 +271,18 @@ format!(
         })?,
     };
     let mut manifests_read = None;
-    let meta = match cargo_metadata(&manifest) {
+    // A member or path dependency without a manifest (a submodule not
+    // checked out): the manifests that are there still say what each
+    // member is. Read once, only when cargo failed.
+    let meta = match cargo_metadata(&manifest)
+        .map_err(|failure| (crate::manifests::read(&manifest), failure))
+    {
         Ok(m) => m,
-        // A member or path dependency without a manifest (a submodule not
-        // checked out): the manifests that are there still say what each
-        // member is.
-        Err(CargoFailure { message, stderr }) if crate::manifests::read(&manifest).is_some() => {
-            let ws = crate::manifests::read(&manifest).expect("read just above");
+        Err((Some(ws), CargoFailure { message, stderr })) => {
             manifests_read = Some((message, stderr, ws.missing));
             ws.metadata
         }
-        Err(CargoFailure { message, stderr }) => {
+        Err((None, CargoFailure { message, stderr })) => {
             // With a broken manifest we still audit its folder as plain paths.
             let dir = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
             let mut found = from_paths(&[dir], excludes)?;

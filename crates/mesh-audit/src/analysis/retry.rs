@@ -1350,15 +1350,7 @@ fn reads_user_input(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
 /// disconnect; its network call is the subscribe, not a request retried.
 fn resubscribes(body: &syn::Block) -> bool {
     fn received(e: &Expr) -> bool {
-        let mut e = e;
-        loop {
-            match e {
-                Expr::Await(a) => e = &a.base,
-                Expr::Try(t) => e = &t.expr,
-                Expr::Paren(p) => e = &p.expr,
-                _ => return is_stream_receive(e),
-            }
-        }
+        is_stream_receive(unawaited(e))
     }
     fn is_none(p: &Pat) -> bool {
         match p {
@@ -2889,24 +2881,26 @@ fn ticks(body: &syn::Block) -> bool {
     v.0
 }
 
+/// `e` without the `.await`, `?` and parentheses around it.
+fn unawaited(mut e: &Expr) -> &Expr {
+    loop {
+        match e {
+            Expr::Await(a) => e = &a.base,
+            Expr::Try(t) => e = &t.expr,
+            Expr::Paren(p) => e = &p.expr,
+            _ => return e,
+        }
+    }
+}
+
 /// Whether each turn of the loop waits for the next message of a channel
 /// or stream, with or without a deadline on the wait, and branches on what
 /// it got: `loop { match timeout(d, rx.recv()).await { Err(_) =>
 /// mark_down().await, Ok(None) => break, _ => {} } }`. Its network calls
 /// are what a message or a silence sets off: nothing failed is sent again.
 fn driven_by_receive(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
-    fn peel(mut e: &Expr) -> &Expr {
-        loop {
-            match e {
-                Expr::Await(a) => e = &a.base,
-                Expr::Try(t) => e = &t.expr,
-                Expr::Paren(p) => e = &p.expr,
-                _ => return e,
-            }
-        }
-    }
     let received = |e: &Expr| -> bool {
-        let e = peel(e);
+        let e = unawaited(e);
         if is_stream_receive(e) {
             return true;
         }
@@ -2918,7 +2912,7 @@ fn driven_by_receive(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
         };
         c.args.len() == 2
             && is_timeout_fn(&cx.uses.resolve_shared(&p.path))
-            && is_stream_receive(peel(&c.args[1]))
+            && is_stream_receive(unawaited(&c.args[1]))
     };
     let mut bound: Vec<String> = Vec::new();
     for stmt in &body.stmts {
@@ -2938,7 +2932,7 @@ fn driven_by_receive(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
             },
             _ => continue,
         };
-        let named = match peel(scrutinee) {
+        let named = match unawaited(scrutinee) {
             Expr::Path(p) => p
                 .path
                 .get_ident()
