@@ -2071,7 +2071,7 @@ impl CrateIndex {
         // leads a typed call to the network. Other methods cannot, and are
         // not copied into every dependent crate (on a workspace of 66 crates
         // that copy was most of the audit's memory).
-        let net_types: HashSet<&str> = dep
+        let mut net_types: HashSet<&str> = dep
             .functions
             .values()
             .chain(dep.typed_methods.values())
@@ -2085,6 +2085,29 @@ impl CrateIndex {
                     .map(|(t, _)| t.as_str()),
             )
             .collect();
+        // And the types that lead to one: a wrapper crate's `ClientBuilder`
+        // whose `build()` returns its `Client` (`ClientBuilder::new()
+        // .build()?.post(url).send()`), a factory returning a builder. Read
+        // to a fixed point, a type a step at a time.
+        let methods: Vec<(&str, &str)> = dep
+            .functions
+            .values()
+            .chain(dep.typed_methods.values())
+            .flatten()
+            .filter(|f| !f.foreign)
+            .filter_map(|f| Some((f.self_ty.as_deref()?, f.ret_ty.as_deref()?)))
+            .collect();
+        loop {
+            let before = net_types.len();
+            for &(owner, ret) in &methods {
+                if net_types.contains(ret) {
+                    net_types.insert(owner);
+                }
+            }
+            if net_types.len() == before {
+                break;
+            }
+        }
         let leads_to_network = |f: &FnSummary| {
             f.net.is_some()
                 || f.returns_kind.is_some()

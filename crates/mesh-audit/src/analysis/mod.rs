@@ -47,6 +47,9 @@ pub struct FileCtx<'a> {
     /// Non-generic `type X = ..;` items at the file's top level, by name:
     /// looked up for every parameter, so a map rather than a scan of items.
     type_aliases: HashMap<String, &'a syn::Type>,
+    /// Generic `type X<T> = Result<T, E>;` (or `Option<T>`) items at the
+    /// file's top level: an `X<Client>` holds a client.
+    ok_aliases: Vec<String>,
     /// Free functions without parameters, by name (`fn default_timeout()`);
     /// a name defined twice is left out.
     zero_arg_fns: HashMap<String, Option<&'a syn::Block>>,
@@ -110,6 +113,7 @@ impl<'a> FileCtx<'a> {
                 .collect(),
             fns,
             type_aliases: type_aliases(file),
+            ok_aliases: ok_aliases(file),
             binds: std::cell::OnceCell::new(),
             retry_loops: std::cell::OnceCell::new(),
             lifecycles: std::cell::OnceCell::new(),
@@ -139,6 +143,15 @@ impl<'a> FileCtx<'a> {
     /// The aliased type of a non-generic top-level `type` item of this file.
     pub fn type_alias(&self, name: &str) -> Option<&'a syn::Type> {
         self.type_aliases.get(name).copied()
+    }
+
+    /// Whether `X<T>` holds a `T` as `Result<T, E>` does: `Result` itself,
+    /// a generic alias of this file defined so, or (defined elsewhere) a
+    /// name that follows the `..Result` convention. A non-generic alias of
+    /// this file of that name is read from its definition instead.
+    pub fn ok_alias(&self, name: &str) -> bool {
+        self.ok_aliases.iter().any(|a| a == name)
+            || scope::is_result_name(name) && !self.type_aliases.contains_key(name)
     }
 
     /// The declared type of a struct field of this file, by field name.
@@ -291,6 +304,31 @@ fn expr_start(e: &Expr) -> Option<usize> {
 }
 
 /// The first non-generic top-level `type` alias of each name.
+fn ok_aliases(file: &syn::File) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in &file.items {
+        let syn::Item::Type(t) = item else { continue };
+        let Some(syn::GenericParam::Type(first)) = t.generics.params.first() else {
+            continue;
+        };
+        let Some(seg) = scope::type_path(&t.ty).and_then(|p| p.segments.last()) else {
+            continue;
+        };
+        if !(scope::is_result_name(&seg.ident.to_string()) || seg.ident == "Option") {
+            continue;
+        }
+        let syn::PathArguments::AngleBracketed(a) = &seg.arguments else {
+            continue;
+        };
+        if let Some(syn::GenericArgument::Type(syn::Type::Path(p))) = a.args.first() {
+            if p.path.is_ident(&first.ident) {
+                out.push(t.ident.to_string());
+            }
+        }
+    }
+    out
+}
+
 fn type_aliases(file: &syn::File) -> HashMap<String, &syn::Type> {
     let mut out = HashMap::default();
     for item in &file.items {

@@ -755,7 +755,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// crate method or function that returned it (`client.get(url)` of the
     /// crate's `Client`, whose `get` returns its `RequestBuilder`).
     pub fn receiver_decl(&self, e: &Expr, depth: u32) -> Option<Recv> {
-        if depth > 8 {
+        // As deep as a value is followed for its kind: a client built by a
+        // four-call chain, cloned into a closure, then asked for a request
+        // that is prepared and sent is eleven steps from the `send`.
+        if depth > MAX_KIND_DEPTH {
             self.chain_memo.recvs.out_of_depth();
             return None;
         }
@@ -786,7 +789,15 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     return None;
                 }
                 let at = id.span().byte_start();
-                let b = self.scope.lookup(&id.to_string(), at)?;
+                let b = self.scope.lookup(&id.to_string(), at);
+                // `let (client, request) = self.build_split();`: an element
+                // of what a function of this file declares it returns.
+                if let Some((pos, init, i)) = self.scope.tuple_element(&id.to_string(), at) {
+                    if b.is_none_or(|b| b.at < pos) {
+                        return self.tuple_element_decl(init, i);
+                    }
+                }
+                let b = b?;
                 match (b.ty, b.init) {
                     (Some(ty), _) => self.recv_of_type(ty, 0),
                     (None, Some(init)) => self.receiver_decl(init, d),
@@ -815,9 +826,25 @@ impl<'e, 'a> NetScan<'e, 'a> {
             },
             Expr::MethodCall(m) => {
                 let method = m.method.to_string();
+                // What keeps the value's type: its `Result` or `Option`
+                // read as the `Ok` type, as return types are
+                // (`ClientBuilder::new().build().map_err(..)?`).
                 if matches!(
                     method.as_str(),
-                    "clone" | "as_ref" | "unwrap" | "expect" | "borrow" | "to_owned" | "deref"
+                    "clone"
+                        | "as_ref"
+                        | "unwrap"
+                        | "expect"
+                        | "borrow"
+                        | "to_owned"
+                        | "deref"
+                        | "map_err"
+                        | "context"
+                        | "with_context"
+                        | "wrap_err"
+                        | "inspect_err"
+                        | "ok"
+                        | "lock"
                 ) {
                     return self.receiver_decl(&m.receiver, d);
                 }
@@ -861,6 +888,47 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     .filter(|t| t == name)
                     .map(|t| Recv::Type { krate, name: t })
             }
+            _ => None,
+        }
+    }
+
+    /// The declared type of element `i` of the tuple a function of this
+    /// file returns (`fn build_split(self) -> (Client, Result<Request>)`),
+    /// called as `init` (through `?`, `.await` and the like).
+    fn tuple_element_decl(&self, init: &Expr, i: usize) -> Option<Recv> {
+        let mut e = init;
+        for _ in 0..MAX_BUILDER_CHAIN {
+            match e {
+                Expr::Await(a) => e = &a.base,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::MethodCall(m) if ident_in(&m.method, &["unwrap", "expect"]) => {
+                    e = &m.receiver
+                }
+                _ => break,
+            }
+        }
+        let name = match e {
+            Expr::MethodCall(m) => m.method.to_string(),
+            Expr::Call(c) => match &*c.func {
+                Expr::Path(p) => p.path.segments.last()?.ident.to_string(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let mut ty = self.cx.fn_return_type(&name)?;
+        // `Result<(A, B), E>`: the tuple inside.
+        if let Some(seg) = type_path(ty).and_then(|p| p.segments.last()) {
+            if self.cx.ok_alias(&seg.ident.to_string()) || seg.ident == "Option" {
+                if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
+                    if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
+                        ty = inner;
+                    }
+                }
+            }
+        }
+        match ty {
+            Type::Tuple(t) => self.recv_of_type(t.elems.iter().nth(i)?, 0),
             _ => None,
         }
     }
@@ -1285,6 +1353,11 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 }
             }
         }
+        // `Ok(builder.https_only(true))`: a value is read through its
+        // `Result` or `Option`, as `?` would take it off.
+        if (p.path.is_ident("Ok") || p.path.is_ident("Some")) && c.args.len() == 1 {
+            return c.args.first().map_or(Kind::Unknown, |a| self.kind_of(a, d));
+        }
         let segs = self.cx.uses.resolve_shared(&p.path);
         let last = segs.last().map(String::as_str).unwrap_or("");
         let krate = segs.first().map(String::as_str).unwrap_or("");
@@ -1390,6 +1463,13 @@ impl<'e, 'a> NetScan<'e, 'a> {
             }
             // `OnceLock::get()`, `OnceCell::get()`: the value inside.
             (k, "get") if m.args.is_empty() && !matches!(k, Kind::Request { .. }) => k,
+            // `tls_builder().and_then(|b| Ok(b.use_rustls_tls()))`: what the
+            // closure gives back (its parameter is the receiver's value, see
+            // `FnScope`), `Ok(..)` or `Some(..)` taken off.
+            (_, "and_then" | "map") if m.args.len() == 1 => match m.args.first() {
+                Some(Expr::Closure(c)) => self.kind_of(&c.body, d + 1),
+                _ => Kind::Unknown,
+            },
             (Kind::HttpClient(client), verb) if HTTP_VERBS.contains(&verb) => {
                 let idx = usize::from(verb == "request");
                 let url = m
@@ -1634,10 +1714,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     | "RwLock"
                     | "LazyLock"
                     | "Lazy"
-                    | "Result"
                     | "OnceLock"
                     | "OnceCell"
-            ) {
+            ) || self.cx.ok_alias(&name)
+            {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
                     if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
                         return self.kind_of_type_at(inner, depth + 1);

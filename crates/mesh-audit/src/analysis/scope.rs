@@ -179,7 +179,7 @@ pub fn type_name(ty: &Type) -> Option<String> {
 /// to a caller that writes `?`.
 pub fn ok_type_name(ty: &syn::Type) -> Option<String> {
     let name = type_name(ty)?;
-    if name != "Result" && name != "Option" {
+    if !is_result_name(&name) && name != "Option" {
         return Some(name);
     }
     let path = type_path(ty)?;
@@ -190,6 +190,15 @@ pub fn ok_type_name(ty: &syn::Type) -> Option<String> {
         },
         _ => Some(name),
     }
+}
+
+/// `Result`, or a crate's alias of it by the universal convention
+/// (`io::Result<T>`, `anyhow::Result<T>`, `EdgeResult<T>`, `ApiResult<T>`):
+/// its first type argument is the value. Read where the alias is defined
+/// in another file or crate; one defined in the same file is read from its
+/// definition instead ([`crate::analysis::FileCtx::ok_alias`]).
+pub fn is_result_name(name: &str) -> bool {
+    name.ends_with("Result")
 }
 
 /// Full path of a type as written, through references and `Arc<..>`-like
@@ -392,6 +401,45 @@ impl<'a> FnScope<'a> {
     }
 }
 
+/// A receiver whose `map` walks items, not a wrapped value: an iterator
+/// adapter chain (`xs.iter().map(..)`, `.into_iter()`, `.chars()`...) or a
+/// stream's. Read from the last method before `map`.
+fn is_iteration(receiver: &Expr) -> bool {
+    match receiver {
+        Expr::MethodCall(m) => {
+            let name = m.method.to_string();
+            matches!(
+                name.as_str(),
+                "iter"
+                    | "iter_mut"
+                    | "into_iter"
+                    | "chars"
+                    | "bytes"
+                    | "lines"
+                    | "split"
+                    | "keys"
+                    | "values"
+                    | "values_mut"
+                    | "drain"
+                    | "windows"
+                    | "chunks"
+                    | "enumerate"
+                    | "zip"
+                    | "filter"
+                    | "filter_map"
+                    | "flat_map"
+                    | "take"
+                    | "skip"
+                    | "rev"
+                    | "peekable"
+                    | "buffered"
+                    | "buffer_unordered"
+            ) || name.starts_with("into_stream")
+        }
+        _ => false,
+    }
+}
+
 struct LetCollector<'s, 'a> {
     scope: &'s mut FnScope<'a>,
     /// Ends of the blocks around the statement being visited; `None` where
@@ -466,6 +514,36 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
             }
         }
         syn::visit::visit_expr_closure(self, c);
+    }
+    // `builder().and_then(|b| b.timeout(d).build())`, `maybe.map(|c| ..)`:
+    // the closure's one untyped parameter stands for the receiver with its
+    // `Result` or `Option` taken off, as an `Ok(..)` arm's name does. Only
+    // the methods whose closure receives the value (not `map_err`, whose
+    // closure receives the error, nor an iterator's items, which no
+    // reader types from the receiver).
+    fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+        use syn::spanned::Spanned;
+        let closure = match m.method.to_string().as_str() {
+            "and_then" | "map" | "inspect" | "is_some_and" | "is_ok_and" if m.args.len() == 1 => {
+                m.args.first()
+            }
+            "map_or" | "map_or_else" if m.args.len() == 2 => m.args.last(),
+            _ => None,
+        };
+        if let Some(Expr::Closure(c)) = closure {
+            if let (Some(Pat::Ident(pi)), 1) = (c.inputs.first(), c.inputs.len()) {
+                if !is_iteration(&m.receiver) {
+                    let until = match self.blocks {
+                        Some(_) => c.body.span().byte_end(),
+                        None => usize::MAX,
+                    };
+                    let end = Some(pi.ident.span().byte_end());
+                    self.scope
+                        .push(&pi.ident, Some(&m.receiver), None, end, until);
+                }
+            }
+        }
+        syn::visit::visit_expr_method_call(self, m);
     }
     // `match Endpoint::from_shared(url) { Ok(ep) => ep.timeout(d), .. }`:
     // in its arm, the name an `Ok(..)` or `Some(..)` pattern binds stands
