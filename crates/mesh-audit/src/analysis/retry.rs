@@ -67,6 +67,7 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         if loops.is_empty() {
             continue;
         }
+        let after_loops = statements_after_loops(f.body);
         let mut scope = FnScope::new(Some(f.sig), f.body);
         if cx.macros.has_expansions() {
             scope = scope.with_macro_lets(&cx.macros, f.body);
@@ -121,6 +122,15 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
                 if invocation.is_none() && reruns_procedure(cx, fns, f, &scope, &l) {
                     continue;
                 }
+                // `for _ in 0..3 { match fetch().await { Ok(v) => return Ok(v),
+                // Err(_) => sleep(d).await } } fetch().await`: the statement
+                // after the loop makes the same call once more, when every
+                // try in the loop failed.
+                if let (Some(n), Some(after)) = (r.retries, last_try_after(&after_loops, &l)) {
+                    if tries_again(&scan, l.body(), after) {
+                        r.retries = Some(n + 1);
+                    }
+                }
                 if restarts {
                     r.reconnect = true;
                 }
@@ -144,6 +154,65 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
     });
     out.sort_by_key(|r| r.bytes.start);
     out
+}
+
+/// Each loop that is a statement of a block, by the byte it starts at,
+/// with the statement that follows it there.
+fn statements_after_loops(body: &syn::Block) -> Vec<(usize, &syn::Stmt)> {
+    struct V<'a> {
+        out: Vec<(usize, &'a syn::Stmt)>,
+    }
+    impl<'a> Visit<'a> for V<'a> {
+        fn visit_block(&mut self, b: &'a syn::Block) {
+            for pair in b.stmts.windows(2) {
+                let start = match &pair[0] {
+                    syn::Stmt::Expr(Expr::ForLoop(l), _) => Some(l.for_token.span.byte_start()),
+                    syn::Stmt::Expr(Expr::Loop(l), _) => Some(l.loop_token.span.byte_start()),
+                    syn::Stmt::Expr(Expr::While(l), _) => Some(l.while_token.span.byte_start()),
+                    _ => None,
+                };
+                if let Some(start) = start {
+                    self.out.push((start, &pair[1]));
+                }
+            }
+            syn::visit::visit_block(self, b);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V { out: Vec::new() };
+    v.visit_block(body);
+    v.out
+}
+
+/// The statement right after loop `l`, when `l` is a statement.
+fn last_try_after<'a>(after: &[(usize, &'a syn::Stmt)], l: &LoopRef<'_>) -> Option<&'a syn::Stmt> {
+    let start = l.bytes().start;
+    after.iter().find(|(at, _)| *at == start).map(|(_, s)| *s)
+}
+
+/// Whether `after` calls, once more, one of the crate's own functions or
+/// methods that the loop's body calls for the network, to the same place:
+/// the last try outside the loop. A library call (`client.get(url)`) is
+/// not enough: after a wait-until-ready loop, the next request to the same
+/// host is the real work, not another try.
+fn tries_again(scan: &NetScan<'_, '_>, body: &syn::Block, after: &syn::Stmt) -> bool {
+    let after_calls = match after {
+        syn::Stmt::Expr(e, _) => scan.calls_in_expr(e),
+        syn::Stmt::Local(syn::Local {
+            init: Some(init), ..
+        }) => scan.calls_in_expr(&init.expr),
+        _ => return false,
+    };
+    if !after_calls.iter().any(|a| a.client.ends_with("()")) {
+        return false;
+    }
+    let in_loop = scan.calls_in_block(body);
+    after_calls.iter().any(|a| {
+        a.client.ends_with("()")
+            && in_loop
+                .iter()
+                .any(|c| c.client == a.client && c.protocol == a.protocol && c.dest == a.dest)
+    })
 }
 
 #[derive(Clone, Copy)]
