@@ -896,19 +896,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// file returns (`fn build_split(self) -> (Client, Result<Request>)`),
     /// called as `init` (through `?`, `.await` and the like).
     fn tuple_element_decl(&self, init: &Expr, i: usize) -> Option<Recv> {
-        let mut e = init;
-        for _ in 0..MAX_BUILDER_CHAIN {
-            match e {
-                Expr::Await(a) => e = &a.base,
-                Expr::Try(t) => e = &t.expr,
-                Expr::Paren(p) => e = &p.expr,
-                Expr::MethodCall(m) if ident_in(&m.method, &["unwrap", "expect"]) => {
-                    e = &m.receiver
-                }
-                _ => break,
-            }
-        }
-        let name = match e {
+        let name = match unwrapped_call(init) {
             Expr::MethodCall(m) => m.method.to_string(),
             Expr::Call(c) => match &*c.func {
                 Expr::Path(p) => p.path.segments.last()?.ident.to_string(),
@@ -1251,23 +1239,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
     /// `handshake(io)` (free function or `Builder` method) return the
     /// connection's `SendRequest` first, an HTTP client of that connection.
     fn kind_of_tuple_element(&self, init: &Expr, i: usize) -> Kind {
-        let mut e = init;
-        for _ in 0..MAX_BUILDER_CHAIN {
-            match e {
-                Expr::Await(a) => e = &a.base,
-                Expr::Try(t) => e = &t.expr,
-                Expr::Paren(p) => e = &p.expr,
-                Expr::MethodCall(m)
-                    if ident_in(
-                        &m.method,
-                        &["unwrap", "expect", "map_err", "context", "with_context"],
-                    ) =>
-                {
-                    e = &m.receiver
-                }
-                _ => break,
-            }
-        }
+        let e = unwrapped_call(init);
         let handshake_of = |segs: &[String]| match segs.first().map(String::as_str) {
             Some("hyper") => Some("hyper"),
             Some("h2") => Some("h2"),
@@ -2351,6 +2323,30 @@ pub fn l7_destination(calls: &[NetCall]) -> Destination {
         Some(first) if l7.all(|c| c.dest == first.dest) => first.dest.clone(),
         _ => Destination::default(),
     }
+}
+
+/// The call under `.await`, `?`, parentheses and the adapters that keep a
+/// `Result`'s value (`unwrap`, `expect`, `map_err`, `context`): the call
+/// whose declared return a `let (a, b) = ..` destructures.
+fn unwrapped_call(init: &Expr) -> &Expr {
+    let mut e = init;
+    for _ in 0..MAX_BUILDER_CHAIN {
+        match e {
+            Expr::Await(a) => e = &a.base,
+            Expr::Try(t) => e = &t.expr,
+            Expr::Paren(p) => e = &p.expr,
+            Expr::MethodCall(m)
+                if ident_in(
+                    &m.method,
+                    &["unwrap", "expect", "map_err", "context", "with_context"],
+                ) =>
+            {
+                e = &m.receiver
+            }
+            _ => break,
+        }
+    }
+    e
 }
 
 /// What a method's receiver is declared as.
