@@ -798,6 +798,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     }
                 }
                 let b = b?;
+                if let Some(name) = b.field {
+                    return self.field_decl_named(name);
+                }
                 match (b.ty, b.init) {
                     (Some(ty), _) => self.recv_of_type(ty, 0),
                     (None, Some(init)) => self.receiver_decl(init, d),
@@ -810,18 +813,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 syn::Member::Named(name) if self.owned_field(f).is_some() => {
                     self.owned_field(f).map(|(r, _)| r)
                 }
-                syn::Member::Named(name) => match self.cx.field_type(&name.to_string()) {
-                    Some(t) => self.recv_of_type(t, 0),
-                    // Declared in another file: the index knows it, or
-                    // (while summaries are built) will.
-                    None => Some(
-                        self.cx
-                            .index
-                            .field_recv(&name.to_string())
-                            .cloned()
-                            .unwrap_or_else(|| Recv::Field(name.to_string())),
-                    ),
-                },
+                syn::Member::Named(name) => self.field_decl_named(name),
                 _ => None,
             },
             Expr::MethodCall(m) => {
@@ -889,6 +881,22 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     .map(|t| Recv::Type { krate, name: t })
             }
             _ => None,
+        }
+    }
+
+    /// What a field is declared as, by its name: in this file, else in
+    /// another file of the crate (the index knows it, or, while summaries
+    /// are built, will).
+    fn field_decl_named(&self, name: &syn::Ident) -> Option<Recv> {
+        match self.cx.field_type(&name.to_string()) {
+            Some(t) => self.recv_of_type(t, 0),
+            None => Some(
+                self.cx
+                    .index
+                    .field_recv(&name.to_string())
+                    .cloned()
+                    .unwrap_or_else(|| Recv::Field(name.to_string())),
+            ),
         }
     }
 
@@ -1135,6 +1143,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
                         .cloned()
                         .unwrap_or(Kind::Unknown);
                 };
+                if let Some(name) = b.field {
+                    return self.kind_of_field_named(name);
+                }
                 if let Some(ty) = b.ty {
                     let k = self.kind_of_type(ty);
                     if k != Kind::Unknown {
@@ -1153,27 +1164,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 self.field_kind_by_owner(f).unwrap_or(Kind::Unknown)
             }
             Expr::Field(f) => match &f.member {
-                // A field declared in this file, else in another file of the
-                // crate (`AppState` in state.rs, used in handlers.rs).
-                syn::Member::Named(name) => match self.cx.field_type(&name.to_string()) {
-                    Some(t) => match self.kind_of_type(t) {
-                        // The type says gRPC; a constructor may say where to.
-                        Kind::Grpc { url } if url.is_unknown() => self
-                            .cx
-                            .index
-                            .endpoint_field(&name.to_string())
-                            .cloned()
-                            .unwrap_or(Kind::Grpc { url }),
-                        k => k,
-                    },
-                    None => self
-                        .cx
-                        .index
-                        .endpoint_field(&name.to_string())
-                        .or_else(|| self.cx.index.field_kind(&name.to_string()))
-                        .cloned()
-                        .unwrap_or(Kind::Unknown),
-                },
+                syn::Member::Named(name) => self.kind_of_field_named(name),
                 _ => Kind::Unknown,
             },
             Expr::Call(c) => self.kind_of_call(c, d),
@@ -1203,6 +1194,30 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 .map(|e| self.kind_of(e, d))
                 .unwrap_or(Kind::Unknown),
             _ => Kind::Unknown,
+        }
+    }
+
+    /// A field by its name: declared in this file, else in another file of
+    /// the crate (`AppState` in state.rs, used in handlers.rs).
+    fn kind_of_field_named(&self, name: &syn::Ident) -> Kind {
+        match self.cx.field_type(&name.to_string()) {
+            Some(t) => match self.kind_of_type(t) {
+                // The type says gRPC; a constructor may say where to.
+                Kind::Grpc { url } if url.is_unknown() => self
+                    .cx
+                    .index
+                    .endpoint_field(&name.to_string())
+                    .cloned()
+                    .unwrap_or(Kind::Grpc { url }),
+                k => k,
+            },
+            None => self
+                .cx
+                .index
+                .endpoint_field(&name.to_string())
+                .or_else(|| self.cx.index.field_kind(&name.to_string()))
+                .cloned()
+                .unwrap_or(Kind::Unknown),
         }
     }
 

@@ -228,6 +228,10 @@ pub struct Binding<'a> {
     pub until: usize,
     pub init: Option<&'a Expr>,
     pub ty: Option<&'a Type>,
+    /// A name a struct pattern binds to a field (`let Api { http, .. } =
+    /// self`, `State(AppState { http, .. }): State<AppState>`): it is that
+    /// field, read by its name as `x.http` would be.
+    pub field: Option<&'a syn::Ident>,
 }
 
 /// The `let` bindings and parameters of one body. Shadowing is resolved by
@@ -253,6 +257,8 @@ impl<'a> FnScope<'a> {
                 if let syn::FnArg::Typed(pt) = input {
                     if let Pat::Ident(pi) = &*pt.pat {
                         scope.push(&pi.ident, None, Some(&pt.ty), None, usize::MAX);
+                    } else {
+                        scope.push_struct_fields(&pt.pat, None, usize::MAX);
                     }
                 }
             }
@@ -345,7 +351,45 @@ impl<'a> FnScope<'a> {
                 until,
                 init,
                 ty,
+                field: None,
             });
+    }
+
+    /// The names a struct pattern binds to named fields, also inside a
+    /// one-field wrapper (`State(AppState { http, .. })`), a reference or a
+    /// type ascription: each stands for its field.
+    fn push_struct_fields(&mut self, pat: &'a Pat, end: Option<usize>, until: usize) {
+        match pat {
+            Pat::Struct(ps) => {
+                for fp in &ps.fields {
+                    match (&fp.member, &*fp.pat) {
+                        (syn::Member::Named(name), Pat::Ident(pi)) if pi.subpat.is_none() => {
+                            let at = pi.ident.span().byte_start();
+                            self.bindings
+                                .entry(pi.ident.to_string())
+                                .or_default()
+                                .push(Binding {
+                                    at,
+                                    end: end.unwrap_or(at),
+                                    until,
+                                    init: None,
+                                    ty: None,
+                                    field: Some(name),
+                                });
+                        }
+                        (_, inner) => self.push_struct_fields(inner, end, until),
+                    }
+                }
+            }
+            Pat::TupleStruct(ts) if ts.elems.len() == 1 => {
+                if let Some(inner) = ts.elems.first() {
+                    self.push_struct_fields(inner, end, until);
+                }
+            }
+            Pat::Reference(r) => self.push_struct_fields(&r.pat, end, until),
+            Pat::Type(pt) => self.push_struct_fields(&pt.pat, end, until),
+            _ => {}
+        }
     }
 
     /// The binding of `name` visible at byte offset `at`.
@@ -475,6 +519,8 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
                     self.scope.push(&pi.ident, init, Some(&pt.ty), end, until);
                 }
             }
+            // `let Api { http, base } = self;`
+            Pat::Struct(_) => self.scope.push_struct_fields(&l.pat, end, until),
             // `let Some(client) = self.client.as_ref() else { .. }`
             Pat::TupleStruct(_) => {
                 if let (Some(pi), Some(init)) = (some_binding(&l.pat), init) {

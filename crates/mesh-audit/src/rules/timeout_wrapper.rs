@@ -573,6 +573,8 @@ impl MethodDeadlines<'_, '_, '_> {
                     .get_ident()
                     .is_some_and(|id| match self.scan.scope.binding_at(id) {
                         None => !id.to_string().starts_with(|c: char| c.is_ascii_uppercase()),
+                        // `let Params { timeout, .. } = params`.
+                        Some(b) if b.field.is_some() => true,
                         Some(b) => {
                             b.ty.is_none()
                                 && b.init.is_some_and(|i| {
