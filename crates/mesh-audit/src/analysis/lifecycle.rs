@@ -1539,15 +1539,23 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
             if let Some(a) = m.args.first() {
                 self.route_arg(a);
             }
+        } else if !ident_in(&m.method, CLIENT_REQUEST_METHODS) {
+            self.method_keyed_route(&m.args);
         }
         syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            if is_route_fn(&self.lc.cx.uses.resolve_shared(&p.path)) {
+            let segs = self.lc.cx.uses.resolve_shared(&p.path);
+            if is_route_fn(&segs) {
                 if let Some(a) = c.args.first() {
                     self.route_arg(a);
                 }
+            } else if !segs
+                .last()
+                .is_some_and(|l| CLIENT_REQUEST_METHODS.contains(&l.as_str()))
+            {
+                self.method_keyed_route(&c.args);
             }
         }
         syn::visit::visit_expr_call(self, c);
@@ -1603,6 +1611,64 @@ impl AllRoutes<'_, '_, '_> {
             _ => {}
         }
     }
+
+    /// A hand-written router's registration that keys a handler by an HTTP
+    /// method and a path, given side by side (`handlers.add(Method::GET,
+    /// "/healthz", h)`) or as a tuple (`table.insert((Method::GET,
+    /// "/healthz"), h)`): the path is a route. Only a path that starts with
+    /// `/` counts, and calls that make a request are left out (above).
+    fn method_keyed_route(&mut self, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) {
+        let mut flat: Vec<&Expr> = Vec::new();
+        for a in args {
+            match a {
+                Expr::Tuple(t) => flat.extend(t.elems.iter()),
+                other => flat.push(other),
+            }
+        }
+        if !flat.iter().any(|a| is_http_method_const(a)) {
+            return;
+        }
+        for a in flat {
+            if matches!(a, Expr::Lit(_) | Expr::Path(_) | Expr::Field(_) | Expr::Reference(_)) {
+                if let Value::Str(s) = self.lc.ev.eval(a) {
+                    if s.starts_with('/') {
+                        self.out.push(s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Methods and functions whose `(Method, path)` arguments make a request
+/// rather than register a route.
+const CLIENT_REQUEST_METHODS: &[&str] = &[
+    "request",
+    "request_builder",
+    "send",
+    "call",
+    "fetch",
+    "execute",
+    "new_request",
+];
+
+/// `Method::GET`, `http::Method::POST`, `hyper::Method::DELETE`: an HTTP
+/// method constant.
+fn is_http_method_const(e: &Expr) -> bool {
+    let e = match e {
+        Expr::Reference(r) => &*r.expr,
+        e => e,
+    };
+    let Expr::Path(p) = e else {
+        return false;
+    };
+    let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    segs.len() >= 2
+        && segs[segs.len() - 2] == "Method"
+        && matches!(
+            segs[segs.len() - 1].as_str(),
+            "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS"
+        )
 }
 
 /// What a route path read at run time from a health-named value counts as.
@@ -1629,6 +1695,15 @@ fn names_health_path(e: &Expr) -> bool {
                 e = &m.receiver
             }
             Expr::MethodCall(m) if m.args.is_empty() => break m.method.to_string(),
+            // A generic member of a route value names nothing by itself: the
+            // value it is read from does (`HEALTH_ROUTE.path`,
+            // `routes.liveness.uri`).
+            Expr::Field(f)
+                if matches!(&f.member, syn::Member::Named(n)
+                    if ident_in(n, &["path", "route", "uri", "url", "endpoint", "pattern"])) =>
+            {
+                e = &f.base
+            }
             Expr::Field(f) => match &f.member {
                 syn::Member::Named(n) => break n.to_string(),
                 syn::Member::Unnamed(_) => return false,
