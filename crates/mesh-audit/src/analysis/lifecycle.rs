@@ -707,7 +707,56 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 &["unwrap", "expect", "context", "with_context", "map_err"],
             )
         })
-        .is_some_and(|c| self.is_unix_bind(c))
+        .is_some_and(|c| self.is_unix_bind(c) || self.binds_removed_path(c))
+    }
+
+    /// A listener or stream built from a filesystem path the function
+    /// deletes first (`remove_file(&sock_path)` then
+    /// `Listener::new(&sock_path)`): the stale-file clean-up of a Unix
+    /// domain socket, whatever type the crate wraps it in. A TCP address is
+    /// never a file to delete.
+    fn binds_removed_path(&self, c: &syn::ExprCall) -> bool {
+        struct Removed<'c, 'a> {
+            cx: &'c FileCtx<'a>,
+            names: HashSet<String>,
+        }
+        impl<'x> Visit<'x> for Removed<'_, '_> {
+            fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+                if let Expr::Path(p) = &*c.func {
+                    let segs = self.cx.uses.resolve_shared(&p.path);
+                    if segs.last().is_some_and(|l| l == "remove_file")
+                        && (mentions(&segs, "fs") || segs.len() == 1)
+                    {
+                        if let Some(n) = c.args.first().and_then(plain_name) {
+                            self.names.insert(n);
+                        }
+                    }
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        /// The local or parameter an argument names (`&p`, `p.clone()`,
+        /// `p.as_path()`).
+        fn plain_name(e: &Expr) -> Option<String> {
+            match e {
+                Expr::Reference(r) => plain_name(&r.expr),
+                Expr::Paren(p) => plain_name(&p.expr),
+                Expr::MethodCall(m) if m.args.is_empty() => plain_name(&m.receiver),
+                Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+                _ => None,
+            }
+        }
+        let args: Vec<String> = c.args.iter().filter_map(plain_name).collect();
+        if args.is_empty() {
+            return false;
+        }
+        let mut v = Removed {
+            cx: self.cx,
+            names: HashSet::default(),
+        };
+        v.visit_block(self.f.body);
+        args.iter().any(|a| v.names.contains(a))
     }
 
     /// `UnixListener::bind(path)` of tokio or std.
@@ -734,7 +783,9 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             return false;
         };
         let segs = self.cx.uses.resolve_shared(&p.path);
-        ends_with(&segs, &["UnixListenerStream", "new"]) || self.is_unix_bind(c)
+        ends_with(&segs, &["UnixListenerStream", "new"])
+            || self.is_unix_bind(c)
+            || self.binds_removed_path(c)
     }
 
     /// A local bound to a block that binds a Unix domain socket listener
@@ -1539,7 +1590,7 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
             if let Some(a) = m.args.first() {
                 self.route_arg(a);
             }
-        } else if !ident_in(&m.method, CLIENT_REQUEST_METHODS) {
+        } else if !makes_request(&m.method.to_string()) {
             self.method_keyed_route(&m.args);
         }
         syn::visit::visit_expr_method_call(self, m);
@@ -1551,10 +1602,7 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
                 if let Some(a) = c.args.first() {
                     self.route_arg(a);
                 }
-            } else if !segs
-                .last()
-                .is_some_and(|l| CLIENT_REQUEST_METHODS.contains(&l.as_str()))
-            {
+            } else if !segs.last().is_some_and(|l| makes_request(l)) {
                 self.method_keyed_route(&c.args);
             }
         }
@@ -1629,7 +1677,10 @@ impl AllRoutes<'_, '_, '_> {
             return;
         }
         for a in flat {
-            if matches!(a, Expr::Lit(_) | Expr::Path(_) | Expr::Field(_) | Expr::Reference(_)) {
+            if matches!(
+                a,
+                Expr::Lit(_) | Expr::Path(_) | Expr::Field(_) | Expr::Reference(_)
+            ) {
                 if let Value::Str(s) = self.lc.ev.eval(a) {
                     if s.starts_with('/') {
                         self.out.push(s);
@@ -1640,17 +1691,17 @@ impl AllRoutes<'_, '_, '_> {
     }
 }
 
-/// Methods and functions whose `(Method, path)` arguments make a request
-/// rather than register a route.
-const CLIENT_REQUEST_METHODS: &[&str] = &[
-    "request",
-    "request_builder",
-    "send",
-    "call",
-    "fetch",
-    "execute",
-    "new_request",
-];
+/// Whether a method or function given `(Method, path)` makes a request
+/// rather than registers a route: a word of its name says so
+/// (`request`, `send_req`, `call_peer`, `fetch`, `execute`).
+fn makes_request(name: &str) -> bool {
+    name.to_ascii_lowercase().split('_').any(|w| {
+        matches!(
+            w,
+            "request" | "req" | "send" | "call" | "fetch" | "execute" | "invoke" | "query"
+        )
+    })
+}
 
 /// `Method::GET`, `http::Method::POST`, `hyper::Method::DELETE`: an HTTP
 /// method constant.
@@ -1662,7 +1713,12 @@ fn is_http_method_const(e: &Expr) -> bool {
     let Expr::Path(p) = e else {
         return false;
     };
-    let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     segs.len() >= 2
         && segs[segs.len() - 2] == "Method"
         && matches!(
