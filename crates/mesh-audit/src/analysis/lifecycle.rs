@@ -1591,7 +1591,7 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
                 self.route_arg(a);
             }
         } else if !makes_request(&m.method.to_string()) {
-            self.method_keyed_route(&m.args);
+            self.method_keyed_route(&m.args, m.method.span().byte_start());
         }
         syn::visit::visit_expr_method_call(self, m);
     }
@@ -1603,7 +1603,7 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
                     self.route_arg(a);
                 }
             } else if !segs.last().is_some_and(|l| makes_request(l)) {
-                self.method_keyed_route(&c.args);
+                self.method_keyed_route(&c.args, byte_range(&p.path).start);
             }
         }
         syn::visit::visit_expr_call(self, c);
@@ -1664,30 +1664,57 @@ impl AllRoutes<'_, '_, '_> {
     /// method and a path, given side by side (`handlers.add(Method::GET,
     /// "/healthz", h)`) or as a tuple (`table.insert((Method::GET,
     /// "/healthz"), h)`): the path is a route. Only a path that starts with
-    /// `/` counts, and calls that make a request are left out (above).
-    fn method_keyed_route(&mut self, args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>) {
-        let mut flat: Vec<&Expr> = Vec::new();
-        for a in args {
-            match a {
-                Expr::Tuple(t) => flat.extend(t.elems.iter()),
-                other => flat.push(other),
-            }
-        }
-        if !flat.iter().any(|a| is_http_method_const(a)) {
+    /// `/` counts, next to a handler (a function, a closure, or a value
+    /// wrapping one: `Box::new(h)`); calls that make a request (above) and
+    /// test code (a request built in a test, `parts("/health", Method::GET,
+    /// Version::HTTP_11)`) are left out.
+    fn method_keyed_route(
+        &mut self,
+        args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+        at: usize,
+    ) {
+        let is_method = |a: &Expr| match a {
+            Expr::Tuple(t) => t.elems.iter().any(is_http_method_const),
+            a => is_http_method_const(a),
+        };
+        if !args.iter().any(is_method) {
             return;
         }
-        for a in flat {
-            if matches!(
-                a,
-                Expr::Lit(_) | Expr::Path(_) | Expr::Field(_) | Expr::Reference(_)
-            ) {
-                if let Value::Str(s) = self.lc.ev.eval(a) {
-                    if s.starts_with('/') {
-                        self.out.push(s);
+        let mut paths = Vec::new();
+        let mut handler = false;
+        for a in args {
+            // A tuple's elements are the parts of a key (`(Method::GET, "/x")`).
+            let parts: Vec<&Expr> = match a {
+                Expr::Tuple(t) => t.elems.iter().collect(),
+                a => vec![a],
+            };
+            for part in parts {
+                let s = match part {
+                    Expr::Lit(_) | Expr::Path(_) | Expr::Field(_) | Expr::Reference(_) => {
+                        match self.lc.ev.eval(part) {
+                            Value::Str(s) => Some(s),
+                            _ => None,
+                        }
                     }
+                    _ => None,
+                };
+                match s {
+                    Some(s) if s.starts_with('/') => paths.push(s),
+                    Some(_) => {}
+                    None => handler |= !matches!(a, Expr::Tuple(_)) && is_handler_like(part, 0),
                 }
             }
         }
+        if paths.is_empty() || !handler {
+            return;
+        }
+        if super::testcode::test_regions(self.lc.cx.file)
+            .iter()
+            .any(|r| r.contains(&at))
+        {
+            return;
+        }
+        self.out.extend(paths);
     }
 }
 
@@ -1701,6 +1728,28 @@ fn makes_request(name: &str) -> bool {
             "request" | "req" | "send" | "call" | "fetch" | "execute" | "invoke" | "query"
         )
     })
+}
+
+/// A handler given to a route registration: a closure, a function or
+/// local by its (lower-case) name, or a call wrapping one
+/// (`Box::new(healthz)`, `Arc::new(|r| ..)`). `None`, `Version::HTTP_11`
+/// and literals are not.
+fn is_handler_like(e: &Expr, depth: u32) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    match e {
+        Expr::Closure(_) => true,
+        Expr::Reference(r) => is_handler_like(&r.expr, depth + 1),
+        Expr::Paren(p) => is_handler_like(&p.expr, depth + 1),
+        Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+            s.ident
+                .to_string()
+                .starts_with(|c: char| c.is_ascii_lowercase())
+        }),
+        Expr::Call(c) => c.args.iter().any(|a| is_handler_like(a, depth + 1)),
+        _ => false,
+    }
 }
 
 /// `Method::GET`, `http::Method::POST`, `hyper::Method::DELETE`: an HTTP
