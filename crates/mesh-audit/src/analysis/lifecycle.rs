@@ -1720,12 +1720,20 @@ impl AllRoutes<'_, '_, '_> {
 
 /// Whether a method or function given `(Method, path)` makes a request
 /// rather than registers a route: a word of its name says so
-/// (`request`, `send_req`, `call_peer`, `fetch`, `execute`).
+/// (`request`, `send_req`, `call_peer`, `fetch`, `execute`), and none says
+/// it registers one (`request_handler`, `on_request`, `add_route`).
 fn makes_request(name: &str) -> bool {
-    name.to_ascii_lowercase().split('_').any(|w| {
+    let name = name.to_ascii_lowercase();
+    let words = || name.split('_');
+    words().any(|w| {
         matches!(
             w,
             "request" | "req" | "send" | "call" | "fetch" | "execute" | "invoke" | "query"
+        )
+    }) && !words().any(|w| {
+        matches!(
+            w,
+            "handler" | "handle" | "route" | "routes" | "register" | "on" | "add" | "mount"
         )
     })
 }
