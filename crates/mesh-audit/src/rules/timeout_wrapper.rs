@@ -102,7 +102,8 @@
 //! ```
 //!
 //! ## Not reported
-//! A deadline on a call inside a retry loop (that is the loop's
+//! A getter that reads a client's deadline (`client.read_timeout()`, no
+//! argument: for an error message or to copy it), a deadline on a call inside a retry loop (that is the loop's
 //! `per_try_timeout`, reported by `retry-loop`), deadlines on in-process
 //! futures (channels, locks, `JoinHandle`s, CPU work), database and cache
 //! clients, `Duration` constants used for caches, TTLs or intervals,
@@ -683,6 +684,11 @@ impl MethodDeadlines<'_, '_, '_> {
             "read_timeout" => "read_timeout",
             _ => return,
         };
+        // `client.read_timeout()`, `endpoint.timeout()`: a getter reads the
+        // deadline (for an error message, to copy it); every setter takes one.
+        if m.args.is_empty() {
+            return;
+        }
         // `timeout(None)` (reqwest's blocking builder, std sockets) turns
         // the deadline off: it sets none.
         if matches!(m.args.first(), Some(Expr::Path(p)) if p.path.is_ident("None")) {
