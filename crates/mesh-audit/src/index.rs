@@ -1681,6 +1681,10 @@ pub struct CrateIndex {
     config_deadlines: HashMap<(String, String), String>,
     tonic_codegen: bool,
     generated_clients: HashSet<String>,
+    /// `*Client` structs the workspace crates it depends on write by hand
+    /// (not their tonic-build output): a dependency's `BaseClient` from its
+    /// module `base_client` is its own wrapper, not a generated gRPC client.
+    dep_client_types: HashSet<String>,
     timeout_layers: HashSet<String>,
     /// The crate's own copies of tower's `RetryLayer`.
     retry_layers: HashSet<String>,
@@ -2216,6 +2220,14 @@ impl CrateIndex {
         self.route_paths.sort();
         self.route_paths.dedup();
         self.grpc_health |= dep.grpc_health;
+        self.dep_client_types.extend(
+            dep.types
+                .iter()
+                .filter(|t| t.ends_with("Client") && !dep.generated_clients.contains(*t))
+                .cloned(),
+        );
+        self.dep_client_types
+            .extend(dep.dep_client_types.iter().cloned());
     }
 
     /// Types with a retry-helper method, and the types whose methods
@@ -3477,6 +3489,12 @@ impl CrateIndex {
     /// Whether the crate defines a struct or enum of this name.
     pub fn defines_type(&self, name: &str) -> bool {
         self.types.contains(name)
+    }
+
+    /// Whether a workspace crate it depends on writes a `*Client` struct of
+    /// this name by hand (see `dep_client_types`).
+    pub fn dep_defines_client(&self, name: &str) -> bool {
+        self.dep_client_types.contains(name)
     }
 
     /// A crate-wide `const` by name, when exactly one value has that name.

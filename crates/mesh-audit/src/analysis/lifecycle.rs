@@ -707,7 +707,56 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                 &["unwrap", "expect", "context", "with_context", "map_err"],
             )
         })
-        .is_some_and(|c| self.is_unix_bind(c))
+        .is_some_and(|c| self.is_unix_bind(c) || self.binds_removed_path(c))
+    }
+
+    /// A listener or stream built from a filesystem path the function
+    /// deletes first (`remove_file(&sock_path)` then
+    /// `Listener::new(&sock_path)`): the stale-file clean-up of a Unix
+    /// domain socket, whatever type the crate wraps it in. A TCP address is
+    /// never a file to delete.
+    fn binds_removed_path(&self, c: &syn::ExprCall) -> bool {
+        struct Removed<'c, 'a> {
+            cx: &'c FileCtx<'a>,
+            names: HashSet<String>,
+        }
+        impl<'x> Visit<'x> for Removed<'_, '_> {
+            fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+                if let Expr::Path(p) = &*c.func {
+                    let segs = self.cx.uses.resolve_shared(&p.path);
+                    if segs.last().is_some_and(|l| l == "remove_file")
+                        && (mentions(&segs, "fs") || segs.len() == 1)
+                    {
+                        if let Some(n) = c.args.first().and_then(plain_name) {
+                            self.names.insert(n);
+                        }
+                    }
+                }
+                syn::visit::visit_expr_call(self, c);
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        /// The local or parameter an argument names (`&p`, `p.clone()`,
+        /// `p.as_path()`).
+        fn plain_name(e: &Expr) -> Option<String> {
+            match e {
+                Expr::Reference(r) => plain_name(&r.expr),
+                Expr::Paren(p) => plain_name(&p.expr),
+                Expr::MethodCall(m) if m.args.is_empty() => plain_name(&m.receiver),
+                Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+                _ => None,
+            }
+        }
+        let args: Vec<String> = c.args.iter().filter_map(plain_name).collect();
+        if args.is_empty() {
+            return false;
+        }
+        let mut v = Removed {
+            cx: self.cx,
+            names: HashSet::default(),
+        };
+        v.visit_block(self.f.body);
+        args.iter().any(|a| v.names.contains(a))
     }
 
     /// `UnixListener::bind(path)` of tokio or std.
@@ -734,7 +783,9 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             return false;
         };
         let segs = self.cx.uses.resolve_shared(&p.path);
-        ends_with(&segs, &["UnixListenerStream", "new"]) || self.is_unix_bind(c)
+        ends_with(&segs, &["UnixListenerStream", "new"])
+            || self.is_unix_bind(c)
+            || self.binds_removed_path(c)
     }
 
     /// A local bound to a block that binds a Unix domain socket listener
@@ -1539,15 +1590,20 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
             if let Some(a) = m.args.first() {
                 self.route_arg(a);
             }
+        } else if !makes_request(&m.method.to_string()) {
+            self.method_keyed_route(&m.args, m.method.span().byte_start());
         }
         syn::visit::visit_expr_method_call(self, m);
     }
     fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
-            if is_route_fn(&self.lc.cx.uses.resolve_shared(&p.path)) {
+            let segs = self.lc.cx.uses.resolve_shared(&p.path);
+            if is_route_fn(&segs) {
                 if let Some(a) = c.args.first() {
                     self.route_arg(a);
                 }
+            } else if !segs.last().is_some_and(|l| makes_request(l)) {
+                self.method_keyed_route(&c.args, byte_range(&p.path).start);
             }
         }
         syn::visit::visit_expr_call(self, c);
@@ -1603,6 +1659,129 @@ impl AllRoutes<'_, '_, '_> {
             _ => {}
         }
     }
+
+    /// A hand-written router's registration that keys a handler by an HTTP
+    /// method and a path, given side by side (`handlers.add(Method::GET,
+    /// "/healthz", h)`) or as a tuple (`table.insert((Method::GET,
+    /// "/healthz"), h)`): the path is a route. Only a path that starts with
+    /// `/` counts, next to a handler (a function, a closure, or a value
+    /// wrapping one: `Box::new(h)`); calls that make a request (above) and
+    /// test code (a request built in a test, `parts("/health", Method::GET,
+    /// Version::HTTP_11)`) are left out.
+    fn method_keyed_route(
+        &mut self,
+        args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+        at: usize,
+    ) {
+        let is_method = |a: &Expr| match a {
+            Expr::Tuple(t) => t.elems.iter().any(is_http_method_const),
+            a => is_http_method_const(a),
+        };
+        if !args.iter().any(is_method) {
+            return;
+        }
+        let mut paths = Vec::new();
+        let mut handler = false;
+        for a in args {
+            // A tuple's elements are the parts of a key (`(Method::GET, "/x")`).
+            let parts: Vec<&Expr> = match a {
+                Expr::Tuple(t) => t.elems.iter().collect(),
+                a => vec![a],
+            };
+            for part in parts {
+                let s = match part {
+                    Expr::Lit(_) | Expr::Path(_) | Expr::Field(_) | Expr::Reference(_) => {
+                        match self.lc.ev.eval(part) {
+                            Value::Str(s) => Some(s),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                match s {
+                    Some(s) if s.starts_with('/') => paths.push(s),
+                    Some(_) => {}
+                    None => handler |= !matches!(a, Expr::Tuple(_)) && is_handler_like(part, 0),
+                }
+            }
+        }
+        if paths.is_empty() || !handler {
+            return;
+        }
+        if super::testcode::test_regions(self.lc.cx.file)
+            .iter()
+            .any(|r| r.contains(&at))
+        {
+            return;
+        }
+        self.out.extend(paths);
+    }
+}
+
+/// Whether a method or function given `(Method, path)` makes a request
+/// rather than registers a route: a word of its name says so
+/// (`request`, `send_req`, `call_peer`, `fetch`, `execute`), and none says
+/// it registers one (`request_handler`, `on_request`, `add_route`).
+fn makes_request(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let words = || name.split('_');
+    words().any(|w| {
+        matches!(
+            w,
+            "request" | "req" | "send" | "call" | "fetch" | "execute" | "invoke" | "query"
+        )
+    }) && !words().any(|w| {
+        matches!(
+            w,
+            "handler" | "handle" | "route" | "routes" | "register" | "on" | "add" | "mount"
+        )
+    })
+}
+
+/// A handler given to a route registration: a closure, a function or
+/// local by its (lower-case) name, or a call wrapping one
+/// (`Box::new(healthz)`, `Arc::new(|r| ..)`). `None`, `Version::HTTP_11`
+/// and literals are not.
+fn is_handler_like(e: &Expr, depth: u32) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    match e {
+        Expr::Closure(_) => true,
+        Expr::Reference(r) => is_handler_like(&r.expr, depth + 1),
+        Expr::Paren(p) => is_handler_like(&p.expr, depth + 1),
+        Expr::Path(p) => p.path.segments.last().is_some_and(|s| {
+            s.ident
+                .to_string()
+                .starts_with(|c: char| c.is_ascii_lowercase())
+        }),
+        Expr::Call(c) => c.args.iter().any(|a| is_handler_like(a, depth + 1)),
+        _ => false,
+    }
+}
+
+/// `Method::GET`, `http::Method::POST`, `hyper::Method::DELETE`: an HTTP
+/// method constant.
+fn is_http_method_const(e: &Expr) -> bool {
+    let e = match e {
+        Expr::Reference(r) => &*r.expr,
+        e => e,
+    };
+    let Expr::Path(p) = e else {
+        return false;
+    };
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    segs.len() >= 2
+        && segs[segs.len() - 2] == "Method"
+        && matches!(
+            segs[segs.len() - 1].as_str(),
+            "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS"
+        )
 }
 
 /// What a route path read at run time from a health-named value counts as.
@@ -1629,6 +1808,15 @@ fn names_health_path(e: &Expr) -> bool {
                 e = &m.receiver
             }
             Expr::MethodCall(m) if m.args.is_empty() => break m.method.to_string(),
+            // A generic member of a route value names nothing by itself: the
+            // value it is read from does (`HEALTH_ROUTE.path`,
+            // `routes.liveness.uri`).
+            Expr::Field(f)
+                if matches!(&f.member, syn::Member::Named(n)
+                    if ident_in(n, &["path", "route", "uri", "url", "endpoint", "pattern"])) =>
+            {
+                e = &f.base
+            }
             Expr::Field(f) => match &f.member {
                 syn::Member::Named(n) => break n.to_string(),
                 syn::Member::Unnamed(_) => return false,

@@ -1996,7 +1996,12 @@ fn is_grpc_client_ctor(segs: &[String], cx: &FileCtx<'_>) -> bool {
     // the crate's tonic-build output, whose clients wrap
     // `tonic::client::Grpc`: a hand-written `BillingClient` over reqwest
     // beside generated code is still HTTP.
-    if cx.index.defines_type(ty) && !cx.index.is_generated_client(ty) {
+    // The same for a workspace dependency's own client (`uv_client`'s
+    // `base_client::BaseClient`, re-exported): named like generated code,
+    // written by hand.
+    if (cx.index.defines_type(ty) || cx.index.dep_defines_client(ty))
+        && !cx.index.is_generated_client(ty)
+    {
         return false;
     }
     ty.ends_with("Client")

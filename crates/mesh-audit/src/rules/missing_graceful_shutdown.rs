@@ -69,7 +69,9 @@
 //! (`serve_with_incoming(stream::iter([Ok(duplex_half)]))`: no port, no
 //! probe, no sidecar) or the connections of a Unix domain socket
 //! (`serve_with_incoming(UnixListenerStream::new(l))`, a CSI driver's
-//! socket), hyper connections served inside an upgraded request
+//! socket, also a listener of the crate's own type built from a path the
+//! function deletes first: `remove_file(&p)` then `Incoming::bind(&p)`, the
+//! stale socket file's clean-up), hyper connections served inside an upgraded request
 //! (`serve_connection` over `hyper::upgrade::on(req)`, a CONNECT tunnel, or
 //! a TLS stream opened in one: they end with the request the outer server
 //! accepted), a server started in both branches of an `if` on a flag that

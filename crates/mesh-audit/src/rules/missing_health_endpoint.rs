@@ -16,7 +16,12 @@
 //! the route table field that holds the path, read by its last name),
 //! `warp::path("health")` and `path!(..)`, route tables given to an
 //! attribute macro (`#[api(routes("/health" => get(health)))]`, which
-//! generates the registration), and string patterns matched
+//! generates the registration), a hand-written router's registration that
+//! keys a handler by an HTTP method and a path (`.on(Method::GET, "/livez",
+//! h)`, `table.insert((Method::GET, "/livez"), h)`; not a call that makes a
+//! request, `client.request(Method::GET, "/livez")`), a path read at run
+//! time from a value named for a health route (`cfg.health_path`, the
+//! `path` field of a `LIVENESS_ENDPOINT` constant), and string patterns matched
 //! against a request's `.path()` in a hand-written hyper service. Routes
 //! and tonic-health services of the workspace crates it depends on (a
 //! routes or api crate that the server crate mounts) count too. One
@@ -67,7 +72,9 @@
 //! parameter (the caller builds the routes, maybe in another crate),
 //! listeners that are only bound, servers on a Unix domain socket (axum
 //! on a `UnixListener`, tonic fed a `UnixListenerStream` or a stream a
-//! block builds from a `UnixListener` it binds: no probe reaches them), and
+//! block builds from a `UnixListener` it binds, or a listener of the
+//! crate's own type built from a path the function deletes first: no probe
+//! reaches them), and
 //! test code. A health route anywhere in
 //! the crate silences the rule for every server of the crate.
 

@@ -61,7 +61,8 @@
 //! the value the crate's own calls of that function spell out, when they
 //! agree (left out when they differ). On a single request or future, a
 //! parameter no call of the crate fills, a field of a parameter
-//! (`request.timeout`) or a name a pattern binds (`if let Some(t) = ..`)
+//! (`request.timeout`) or an accessor of one (`ctx.remaining()`, a query
+//! context's budget) or a name a pattern binds (`if let Some(t) = ..`)
 //! whose value is unknown is the caller's own deadline, typically an API
 //! request's timeout forwarded to a peer, and is not reported; on a client
 //! or channel builder it is the client's configuration and is reported
@@ -101,7 +102,8 @@
 //! ```
 //!
 //! ## Not reported
-//! A deadline on a call inside a retry loop (that is the loop's
+//! A getter that reads a client's deadline (`client.read_timeout()`, no
+//! argument: for an error message or to copy it), a deadline on a call inside a retry loop (that is the loop's
 //! `per_try_timeout`, reported by `retry-loop`), deadlines on in-process
 //! futures (channels, locks, `JoinHandle`s, CPU work), database and cache
 //! clients, `Duration` constants used for caches, TTLs or intervals,
@@ -539,12 +541,30 @@ impl MethodDeadlines<'_, '_, '_> {
             }
             // `Some(t)`, `Duration::from_secs(secs)`, `Self::clamp(t, "op")?`.
             Expr::Call(c) => c.args.iter().find_map(|a| self.passed_in(a, d)),
-            // `t.clone()`, `t.into()`, `timeout.map(..)`.
+            // `t.clone()`, `t.into()`, `timeout.map(..)`; an accessor of a
+            // parameter that is not `self` (`ctx.timeout()`,
+            // `request.deadline()`), like its field: the caller's option.
             Expr::MethodCall(m) if m.args.is_empty() || m.method == "map" => {
-                self.passed_in(&m.receiver, d)
+                self.passed_in(&m.receiver, d).or_else(|| {
+                    (m.args.is_empty() && self.is_plain_param(&m.receiver)).then_some(None)
+                })
             }
             _ => None,
         }
+    }
+
+    /// A parameter of the function (not `self`, not a `let`), also behind
+    /// `&`: `ctx` in `ctx.timeout()`.
+    fn is_plain_param(&self, e: &Expr) -> bool {
+        let mut e = e;
+        while let Expr::Reference(r) = e {
+            e = &r.expr;
+        }
+        let Expr::Path(p) = e else { return false };
+        p.path
+            .get_ident()
+            .and_then(|id| self.scan.scope.binding_at(id))
+            .is_some_and(|b| b.init.is_none() && b.ty.is_some())
     }
 
     /// A plain name that no `let` or parameter of the function binds, also
@@ -666,6 +686,11 @@ impl MethodDeadlines<'_, '_, '_> {
             "read_timeout" => "read_timeout",
             _ => return,
         };
+        // `client.read_timeout()`, `endpoint.timeout()`: a getter reads the
+        // deadline (for an error message, to copy it); every setter takes one.
+        if m.args.is_empty() {
+            return;
+        }
         // `timeout(None)` (reqwest's blocking builder, std sockets) turns
         // the deadline off: it sets none.
         if matches!(m.args.first(), Some(Expr::Path(p)) if p.path.is_ident("None")) {
