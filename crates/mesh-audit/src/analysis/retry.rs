@@ -67,7 +67,8 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         if loops.is_empty() {
             continue;
         }
-        let after_loops = statements_after_loops(f.body);
+        // Read only when a loop turns out to be a bounded retry.
+        let after_loops = std::cell::OnceCell::new();
         let mut scope = FnScope::new(Some(f.sig), f.body);
         if cx.macros.has_expansions() {
             scope = scope.with_macro_lets(&cx.macros, f.body);
@@ -126,8 +127,9 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
                 // Err(_) => sleep(d).await } } fetch().await`: the statement
                 // after the loop makes the same call once more, when every
                 // try in the loop failed.
-                if let (Some(n), Some(after)) = (r.retries, last_try_after(&after_loops, &l)) {
-                    if tries_again(&scan, l.body(), after) {
+                if let Some(n) = r.retries {
+                    let after = after_loops.get_or_init(|| statements_after_loops(f.body));
+                    if last_try_after(after, &l).is_some_and(|s| tries_again(&scan, l.body(), s)) {
                         r.retries = Some(n + 1);
                     }
                 }

@@ -364,18 +364,14 @@ impl<'a> FnScope<'a> {
                 for fp in &ps.fields {
                     match (&fp.member, &*fp.pat) {
                         (syn::Member::Named(name), Pat::Ident(pi)) if pi.subpat.is_none() => {
-                            let at = pi.ident.span().byte_start();
-                            self.bindings
-                                .entry(pi.ident.to_string())
-                                .or_default()
-                                .push(Binding {
-                                    at,
-                                    end: end.unwrap_or(at),
-                                    until,
-                                    init: None,
-                                    ty: None,
-                                    field: Some(name),
-                                });
+                            self.push(&pi.ident, None, None, end, until);
+                            if let Some(b) = self
+                                .bindings
+                                .get_mut(&pi.ident.to_string())
+                                .and_then(|list| list.last_mut())
+                            {
+                                b.field = Some(name);
+                            }
                         }
                         (_, inner) => self.push_struct_fields(inner, end, until),
                     }

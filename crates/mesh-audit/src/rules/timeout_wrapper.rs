@@ -529,16 +529,7 @@ impl MethodDeadlines<'_, '_, '_> {
             }
             // `request.timeout`, a field of a parameter that is not `self`:
             // an option of the caller's request.
-            Expr::Field(f) => {
-                let mut base = &*f.base;
-                while let Expr::Reference(r) = base {
-                    base = &r.expr;
-                }
-                let Expr::Path(p) = base else { return None };
-                let id = p.path.get_ident()?;
-                let b = self.scan.scope.binding_at(id)?;
-                (b.init.is_none() && b.ty.is_some()).then_some(None)
-            }
+            Expr::Field(f) => self.is_plain_param(&f.base).then_some(None),
             // `Some(t)`, `Duration::from_secs(secs)`, `Self::clamp(t, "op")?`.
             Expr::Call(c) => c.args.iter().find_map(|a| self.passed_in(a, d)),
             // `t.clone()`, `t.into()`, `timeout.map(..)`; an accessor of a
