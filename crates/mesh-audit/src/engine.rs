@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use mesh_audit_model::{AuditError, Finding, Report, SuppressionNote};
 
-use crate::analysis::testcode::test_regions;
 use crate::analysis::FileCtx;
 use crate::config::{Config, RuleConfig};
 use crate::discover::{discover_with_threads, DiscoverError, SourceFile, Target};
@@ -1173,15 +1172,15 @@ fn check_file(
     }
     let lines = LineIndex::new(text);
     let _spans = crate::source::SpanText::enter(&lines);
-    let regions = if include_tests {
-        Vec::new()
-    } else {
-        test_regions(file)
-    };
     let suppressions = Suppressions::parse(text, &f.rel, &|id| rules::lookup(id).is_some());
     let mut cx = FileCtx::new(file, &f.rel, &lines, index);
     cx.include_reconnect = include_reconnect;
     cx.module = module.to_vec();
+    let regions: &[std::ops::Range<usize>] = if include_tests {
+        &[]
+    } else {
+        cx.test_regions()
+    };
     let mut findings = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::default();
     let item_paths = std::cell::OnceCell::new();

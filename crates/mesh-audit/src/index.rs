@@ -16,6 +16,7 @@ use crate::analysis::net::{
     NetScan, NetSummary, Protocol, Recv,
 };
 use crate::analysis::scope::ok_type_name;
+use crate::analysis::sites::Site;
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
 use crate::source::LineIndex;
 
@@ -435,7 +436,7 @@ impl FileSummary {
             }
         }
         // Test code never feeds a production value.
-        let test_regions = analysis::testcode::test_regions(file);
+        let test_regions = cx.test_regions();
         let in_test = |at: usize| test_regions.iter().any(|r| r.contains(&at));
         let mut field_values = Vec::new();
         for (ty, name, v, line) in analysis::config::field_defaults(&cx) {
@@ -475,8 +476,8 @@ impl FileSummary {
                     ctor: Option<(String, Vec<String>)>,
                     params_out: &'v mut Vec<(String, String, String, usize, usize)>,
                 }
-                impl<'x> Visit<'x> for Literals<'_, '_, '_> {
-                    fn visit_expr_struct(&mut self, s: &'x syn::ExprStruct) {
+                impl Literals<'_, '_, '_> {
+                    fn literal(&mut self, s: &syn::ExprStruct) {
                         // The literal's type: `Self { .. }` in an impl, else
                         // the path's last segment.
                         let ty = match s.path.segments.last() {
@@ -524,12 +525,11 @@ impl FileSummary {
                                 }
                             }
                         }
-                        syn::visit::visit_expr_struct(self, s);
                     }
-                    fn visit_item(&mut self, _: &'x syn::Item) {}
                 }
+                let sites = analysis::sites::body_sites(f.body);
                 if !test {
-                    Literals {
+                    let mut literals = Literals {
                         ev: &ev,
                         scan: &scan,
                         self_ty: f.self_ty.as_deref(),
@@ -541,8 +541,12 @@ impl FileSummary {
                             .as_ref()
                             .map(|ty| (format!("{ty}::{}", f.name), plain_params(f.sig))),
                         params_out: &mut field_params,
+                    };
+                    for site in &sites {
+                        if let Site::Struct(s) = site {
+                            literals.literal(s);
+                        }
                     }
-                    .visit_block(f.body);
                 }
                 let returns = match f.body.stmts.last() {
                     Some(syn::Stmt::Expr(e, None)) if f.body.stmts.len() <= 3 => {
@@ -567,10 +571,10 @@ impl FileSummary {
                     module: &f.module,
                     out: &mut closure_args,
                 }
-                .visit_block(f.body);
+                .sites(&sites);
                 if !test {
-                    duration_args.extend(call_durations(&ev, f.body));
-                    address_args.extend(call_addresses(&ev, f.body));
+                    duration_args.extend(call_durations(&ev, &sites));
+                    address_args.extend(call_addresses(&ev, &sites));
                     if let Some(ty) = &f.self_ty {
                         if let Some(field) = setter_field(f.sig, f.body) {
                             setters.push((ty.clone(), f.name.clone(), field));
@@ -637,7 +641,7 @@ impl FileSummary {
                     module: f.module.clone(),
                     returns,
                     net,
-                    callees: callees(f.body, &cx.uses),
+                    callees: analysis::net::callees_of_sites(&sites, &cx.uses, &[]),
                     takes_fn: takes_fn(f.sig),
                     foreign: false,
                     ret_ty,
@@ -663,9 +667,9 @@ impl FileSummary {
             .filter_map(|(name, ty)| Some((name.clone(), scan.recv_of_type(ty, 0)?)))
             .collect();
         field_recvs.sort();
-        let variant_recvs = variant_types(&scan, file);
+        let variant_recvs = variant_types(&scan, cx.items());
         let variant_paths = analysis::mentions::variant_paths(file, &cx.uses);
-        let struct_field_types = struct_fields(&scan, file);
+        let struct_field_types = struct_fields(&scan, cx.items());
         let static_kinds: Vec<(String, Kind)> = walk
             .statics
             .iter()
@@ -676,7 +680,7 @@ impl FileSummary {
             .collect();
         let generated_clients = std::mem::take(&mut walk.grpc_wrappers);
         let tonic_codegen = !generated_clients.is_empty();
-        let (timeout_layers, retry_layers) = tower_layer_copies(file, &cx.uses);
+        let (timeout_layers, retry_layers) = tower_layer_copies(cx.items(), &cx.uses);
         let types = std::mem::take(&mut walk.types);
         guarded_hosts.sort();
         guarded_hosts.dedup();
@@ -768,21 +772,20 @@ impl FileSummary {
             timeout_layers,
             retry_layers,
             field_values,
-            struct_fields: {
-                struct Fields(Vec<(String, String)>);
-                impl<'a> Visit<'a> for Fields {
-                    fn visit_item_struct(&mut self, i: &'a syn::ItemStruct) {
-                        for f in &i.fields {
-                            if let Some(id) = &f.ident {
-                                self.0.push((i.ident.to_string(), id.to_string()));
-                            }
-                        }
-                    }
-                }
-                let mut v = Fields(Vec::new());
-                v.visit_file(file);
-                v.0
-            },
+            struct_fields: cx
+                .items()
+                .iter()
+                .filter_map(|i| match i {
+                    syn::Item::Struct(s) => Some(s),
+                    _ => None,
+                })
+                .flat_map(|s| {
+                    s.fields.iter().filter_map(|f| {
+                        let id = f.ident.as_ref()?;
+                        Some((s.ident.to_string(), id.to_string()))
+                    })
+                })
+                .collect(),
             types,
             client_fields,
             consts,
@@ -991,7 +994,7 @@ impl<'a> Visit<'a> for FileWalk<'a> {
 /// file, where such a pair is written. Returns (deadline layers, retry
 /// layers).
 fn tower_layer_copies(
-    file: &syn::File,
+    items: &[&syn::Item],
     uses: &analysis::paths::UseMap,
 ) -> (Vec<String>, Vec<String>) {
     struct Impls<'u> {
@@ -1050,8 +1053,8 @@ fn tower_layer_copies(
         v.visit_block(block);
         v.1
     }
-    impl<'a> Visit<'a> for Impls<'_> {
-        fn visit_item_impl(&mut self, i: &'a syn::ItemImpl) {
+    impl Impls<'_> {
+        fn item_impl(&mut self, i: &syn::ItemImpl) {
             let tower_trait = i.trait_.as_ref().and_then(|t| {
                 let path = &t.0;
                 let segs = self.uses.resolve_shared(path);
@@ -1084,7 +1087,6 @@ fn tower_layer_copies(
                     }
                 }
             }
-            syn::visit::visit_item_impl(self, i);
         }
     }
     let mut v = Impls {
@@ -1093,7 +1095,11 @@ fn tower_layer_copies(
         deadline_services: HashSet::default(),
         retry_services: HashSet::default(),
     };
-    v.visit_file(file);
+    for item in items {
+        if let syn::Item::Impl(i) = item {
+            v.item_impl(i);
+        }
+    }
     let of = |services: &HashSet<String>| {
         v.layers
             .iter()
@@ -1328,7 +1334,10 @@ fn param_name(e: &syn::Expr) -> Option<String> {
 /// The addresses calls of `Type::f(..)` pass (`Client::new(ORDERS_URL)`,
 /// `Client::new("http://orders:8080")`): string literals and `const`s
 /// only, through plain conversions, whose value is a URL or `host:port`.
-fn call_addresses(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usize, usize, Value)> {
+fn call_addresses(
+    ev: &Evaluator<'_, '_>,
+    sites: &[Site<'_>],
+) -> Vec<(String, usize, usize, Value)> {
     struct V<'v, 'e, 'a> {
         ev: &'v Evaluator<'e, 'a>,
         out: Vec<(String, usize, usize, Value)>,
@@ -1347,8 +1356,8 @@ fn call_addresses(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usi
             _ => false,
         }
     }
-    impl<'x> Visit<'x> for V<'_, '_, '_> {
-        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+    impl V<'_, '_, '_> {
+        fn call(&mut self, c: &syn::ExprCall) {
             if let syn::Expr::Path(p) = &*c.func {
                 let segs = &p.path.segments;
                 if segs.len() >= 2 && segs[segs.len() - 2].ident != "Self" {
@@ -1373,19 +1382,21 @@ fn call_addresses(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usi
                     }
                 }
             }
-            syn::visit::visit_expr_call(self, c);
         }
-        fn visit_item(&mut self, _: &'x syn::Item) {}
     }
     let mut v = V {
         ev,
         out: Vec::new(),
     };
-    v.visit_block(body);
+    for site in sites {
+        if let Site::Call(c) = site {
+            v.call(c);
+        }
+    }
     v.out
 }
 
-fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usize, usize, u128)> {
+fn call_durations(ev: &Evaluator<'_, '_>, sites: &[Site<'_>]) -> Vec<(String, usize, usize, u128)> {
     struct V<'v, 'e, 'a> {
         ev: &'v Evaluator<'e, 'a>,
         out: Vec<(String, usize, usize, u128)>,
@@ -1424,26 +1435,23 @@ fn call_durations(ev: &Evaluator<'_, '_>, body: &syn::Block) -> Vec<(String, usi
             }
         }
     }
-    impl<'x> Visit<'x> for V<'_, '_, '_> {
-        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
-            if let syn::Expr::Path(p) = &*c.func {
-                if let Some(last) = p.path.segments.last() {
-                    self.args(last.ident.to_string(), c.args.iter());
-                }
-            }
-            syn::visit::visit_expr_call(self, c);
-        }
-        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-            self.args(m.method.to_string(), m.args.iter());
-            syn::visit::visit_expr_method_call(self, m);
-        }
-        fn visit_item(&mut self, _: &'x syn::Item) {}
-    }
     let mut v = V {
         ev,
         out: Vec::new(),
     };
-    v.visit_block(body);
+    for site in sites {
+        match site {
+            Site::Call(c) => {
+                if let syn::Expr::Path(p) = &*c.func {
+                    if let Some(last) = p.path.segments.last() {
+                        v.args(last.ident.to_string(), c.args.iter());
+                    }
+                }
+            }
+            Site::Method(m) => v.args(m.method.to_string(), m.args.iter()),
+            Site::Struct(_) => {}
+        }
+    }
     v.out
 }
 
@@ -3606,30 +3614,47 @@ impl Args<'_, '_, '_> {
         }
     }
 }
-impl<'x> Visit<'x> for Args<'_, '_, '_> {
-    fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
-        if let syn::Expr::Path(p) = &*c.func {
-            if let Some(last) = p.path.segments.last() {
-                let callee = Callee {
-                    name: last.ident.to_string(),
-                    via_self: p.path.segments.first().is_some_and(|s| s.ident == "Self"),
-                    path: self.scan.cx.uses.resolve(&p.path),
-                };
-                self.add(callee, c.args.iter());
+impl Args<'_, '_, '_> {
+    /// Every call and method call of the body, in order. The callee is
+    /// named only for a call that passes a closure or an async block.
+    fn sites(&mut self, sites: &[Site<'_>]) {
+        fn passes_body<'x>(mut args: impl Iterator<Item = &'x syn::Expr>) -> bool {
+            args.any(|a| matches!(a, syn::Expr::Closure(_) | syn::Expr::Async(_)))
+        }
+        for site in sites {
+            match site {
+                Site::Call(c) => {
+                    let syn::Expr::Path(p) = &*c.func else {
+                        continue;
+                    };
+                    let Some(last) = p.path.segments.last() else {
+                        continue;
+                    };
+                    if !passes_body(c.args.iter()) {
+                        continue;
+                    }
+                    let callee = Callee {
+                        name: last.ident.to_string(),
+                        via_self: p.path.segments.first().is_some_and(|s| s.ident == "Self"),
+                        path: self.scan.cx.uses.resolve(&p.path),
+                    };
+                    self.add(callee, c.args.iter());
+                }
+                Site::Method(m) => {
+                    if !passes_body(m.args.iter()) {
+                        continue;
+                    }
+                    let callee = Callee {
+                        name: m.method.to_string(),
+                        via_self: matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self")),
+                        path: Vec::new(),
+                    };
+                    self.add(callee, m.args.iter());
+                }
+                Site::Struct(_) => {}
             }
         }
-        syn::visit::visit_expr_call(self, c);
     }
-    fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-        let callee = Callee {
-            name: m.method.to_string(),
-            via_self: matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self")),
-            path: Vec::new(),
-        };
-        self.add(callee, m.args.iter());
-        syn::visit::visit_expr_method_call(self, m);
-    }
-    fn visit_item(&mut self, _: &'x syn::Item) {}
 }
 
 /// Whether a signature takes something callable: a generic or `impl`

@@ -1708,10 +1708,7 @@ impl AllRoutes<'_, '_, '_> {
         if paths.is_empty() || !handler {
             return;
         }
-        if super::testcode::test_regions(self.lc.cx.file)
-            .iter()
-            .any(|r| r.contains(&at))
-        {
+        if self.lc.cx.test_regions().iter().any(|r| r.contains(&at)) {
             return;
         }
         self.out.extend(paths);

@@ -14,6 +14,7 @@ pub mod paths;
 pub mod probe;
 pub mod retry;
 pub mod scope;
+pub mod sites;
 pub mod testcode;
 pub mod tls;
 
@@ -59,9 +60,15 @@ pub struct FileCtx<'a> {
     /// The scope of each of `fns`, in the same order. Made up front, not
     /// on first use: a cell would make `FileCtx` invariant in `'a`.
     fn_scopes: Vec<FnScope<'a>>,
+    /// Every item of the file, in `syn::visit` order (see
+    /// [`scope::functions_and_items`]).
+    items: Vec<&'a syn::Item>,
     binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
     retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
     lifecycles: std::cell::OnceCell<Vec<lifecycle::FnLifecycle>>,
+    /// Byte ranges of the file's test items (`testcode::test_regions`):
+    /// the summary, the engine and several rules ask.
+    test_regions: std::cell::OnceCell<Vec<std::ops::Range<usize>>>,
     /// What [`net::NetScan::classify`] answered for the calls in `fns`, by
     /// (function, expression address, `let` horizon), when the scan reads
     /// that function's own scope. Several rules sweep every body for network
@@ -80,7 +87,7 @@ impl<'a> FileCtx<'a> {
         lines: &'a LineIndex<'a>,
         index: &'a CrateIndex,
     ) -> Self {
-        let fns = scope::functions(file);
+        let (fns, items) = scope::functions_and_items(file);
         let mut zero_arg_fns: HashMap<String, Option<&'a syn::Block>> = HashMap::default();
         for f in &fns {
             if f.self_ty.is_none() && f.sig.inputs.is_empty() {
@@ -98,7 +105,7 @@ impl<'a> FileCtx<'a> {
             uses: UseMap::new(file).with_reexports(index.foreign_reexports()),
             macros: MacroTable::new(file),
             consts: const_exprs(file),
-            fields: net::field_types(file),
+            fields: net::field_types(&items),
             zero_arg_fns,
             fn_returns: fns
                 .iter()
@@ -112,11 +119,13 @@ impl<'a> FileCtx<'a> {
                 .map(|f| FnScope::new(Some(f.sig), f.body))
                 .collect(),
             fns,
+            items,
             type_aliases: type_aliases(file),
             ok_aliases: ok_aliases(file),
             binds: std::cell::OnceCell::new(),
             retry_loops: std::cell::OnceCell::new(),
             lifecycles: std::cell::OnceCell::new(),
+            test_regions: std::cell::OnceCell::new(),
             classified: Default::default(),
             include_reconnect: false,
             module: Vec::new(),
@@ -126,6 +135,12 @@ impl<'a> FileCtx<'a> {
     /// Every function body of the file, nested modules included.
     pub fn functions(&self) -> &[FnItem<'a>] {
         &self.fns
+    }
+
+    /// Every item of the file, nested ones included, in the order a
+    /// `syn::visit` walk of the file meets them.
+    pub fn items(&self) -> &[&'a syn::Item] {
+        &self.items
     }
 
     /// The `let`s and parameters of each of [`FileCtx::functions`], in the
@@ -194,6 +209,12 @@ impl<'a> FileCtx<'a> {
     }
 
     /// Server binds of this file, computed once for all bind rules.
+    /// Byte ranges of the file's test items, computed once.
+    pub fn test_regions(&self) -> &[std::ops::Range<usize>] {
+        self.test_regions
+            .get_or_init(|| testcode::test_regions(self.file))
+    }
+
     pub fn server_binds(&self) -> &[binds::ServerBind] {
         self.binds.get_or_init(|| binds::server_binds(self))
     }

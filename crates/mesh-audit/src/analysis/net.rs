@@ -2554,49 +2554,43 @@ pub(crate) fn variant_binding(pat: &syn::Pat, scan: &NetScan<'_, '_>) -> Option<
 /// trait, the client that type is).
 pub fn struct_fields(
     scan: &NetScan<'_, '_>,
-    file: &syn::File,
+    items: &[&syn::Item],
 ) -> Vec<(String, String, Recv, Option<Kind>)> {
-    struct V<'s, 'e, 'a>(
-        &'s NetScan<'e, 'a>,
-        Vec<(String, String, Recv, Option<Kind>)>,
-    );
-    impl<'x> Visit<'x> for V<'_, '_, '_> {
-        fn visit_item_struct(&mut self, i: &'x syn::ItemStruct) {
-            for f in &i.fields {
-                let Some(id) = &f.ident else { continue };
-                let Some(r) = self.0.recv_of_type(&f.ty, 0) else {
-                    continue;
-                };
-                let k = Some(self.0.kind_of_type(&f.ty)).filter(|k| *k != Kind::Unknown);
-                self.1.push((i.ident.to_string(), id.to_string(), r, k));
-            }
+    let mut out = Vec::new();
+    for item in items {
+        let syn::Item::Struct(i) = item else { continue };
+        for f in &i.fields {
+            let Some(id) = &f.ident else { continue };
+            let Some(r) = scan.recv_of_type(&f.ty, 0) else {
+                continue;
+            };
+            let k = Some(scan.kind_of_type(&f.ty)).filter(|k| *k != Kind::Unknown);
+            out.push((i.ident.to_string(), id.to_string(), r, k));
         }
     }
-    let mut v = V(scan, Vec::new());
-    v.visit_file(file);
-    v.1
+    out
 }
 
 /// One-field tuple variants of the file's enums and the type or trait
 /// each holds: ((enum, variant), what it holds).
-pub fn variant_types(scan: &NetScan<'_, '_>, file: &syn::File) -> Vec<((String, String), Recv)> {
-    struct V<'s, 'e, 'a>(&'s NetScan<'e, 'a>, Vec<((String, String), Recv)>);
-    impl<'x> Visit<'x> for V<'_, '_, '_> {
-        fn visit_item_enum(&mut self, e: &'x syn::ItemEnum) {
-            for v in &e.variants {
-                if let syn::Fields::Unnamed(f) = &v.fields {
-                    if let [only] = &f.unnamed.iter().collect::<Vec<_>>()[..] {
-                        if let Some(r) = self.0.recv_of_type(&only.ty, 0) {
-                            self.1.push(((e.ident.to_string(), v.ident.to_string()), r));
-                        }
+pub fn variant_types(
+    scan: &NetScan<'_, '_>,
+    items: &[&syn::Item],
+) -> Vec<((String, String), Recv)> {
+    let mut out = Vec::new();
+    for item in items {
+        let syn::Item::Enum(e) = item else { continue };
+        for v in &e.variants {
+            if let syn::Fields::Unnamed(f) = &v.fields {
+                if let [only] = &f.unnamed.iter().collect::<Vec<_>>()[..] {
+                    if let Some(r) = scan.recv_of_type(&only.ty, 0) {
+                        out.push(((e.ident.to_string(), v.ident.to_string()), r));
                     }
                 }
             }
         }
     }
-    let mut v = V(scan, Vec::new());
-    v.visit_file(file);
-    v.1
+    out
 }
 
 /// Calls a function body makes to other functions, by name, for the index's
@@ -2611,84 +2605,90 @@ pub fn callees_outside(
     uses: &super::UseMap,
     skip: &[std::ops::Range<usize>],
 ) -> Vec<crate::index::Callee> {
+    callees_of_sites(&super::sites::body_sites(body), uses, skip)
+}
+
+/// The same, from a body's sites (`sites::body_sites`).
+pub fn callees_of_sites(
+    sites: &[super::sites::Site<'_>],
+    uses: &super::UseMap,
+    skip: &[std::ops::Range<usize>],
+) -> Vec<crate::index::Callee> {
+    use super::sites::Site;
     use crate::index::Callee;
-    struct V<'u>(Vec<Callee>, &'u super::UseMap, &'u [std::ops::Range<usize>]);
-    impl V<'_> {
-        fn skipped(&self, span: proc_macro2::Span) -> bool {
-            !self.2.is_empty() && {
-                let at = span.byte_start();
-                self.2.iter().any(|r| r.contains(&at))
-            }
+    let skipped = |span: proc_macro2::Span| {
+        !skip.is_empty() && {
+            let at = span.byte_start();
+            skip.iter().any(|r| r.contains(&at))
         }
-    }
-    impl<'a> Visit<'a> for V<'_> {
-        fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
-            if let Expr::Path(p) = &*c.func {
-                if let Some(last) = p
-                    .path
-                    .segments
-                    .last()
-                    .filter(|l| !self.skipped(l.ident.span()))
-                {
+    };
+    let mut out = Vec::new();
+    for site in sites {
+        match site {
+            Site::Call(c) => {
+                let Expr::Path(p) = &*c.func else { continue };
+                if let Some(last) = p.path.segments.last().filter(|l| !skipped(l.ident.span())) {
                     let via_self = p.path.segments.first().is_some_and(|s| s.ident == "Self");
-                    self.0.push(Callee {
+                    out.push(Callee {
                         name: last.ident.to_string(),
                         via_self,
-                        path: self.1.resolve(&p.path),
+                        path: uses.resolve(&p.path),
                     });
                 }
             }
-            syn::visit::visit_expr_call(self, c);
-        }
-        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
-            let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
-            if (on_self || !is_common_method(&m.method.to_string()))
-                && !self.skipped(m.method.span())
-            {
-                self.0.push(Callee {
-                    name: m.method.to_string(),
-                    via_self: on_self,
-                    path: Vec::new(),
-                });
+            Site::Method(m) => {
+                let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+                let name = m.method.to_string();
+                if (on_self || !is_common_method(&name)) && !skipped(m.method.span()) {
+                    out.push(Callee {
+                        name,
+                        via_self: on_self,
+                        path: Vec::new(),
+                    });
+                }
             }
-            syn::visit::visit_expr_method_call(self, m);
+            Site::Struct(_) => {}
         }
-        fn visit_item(&mut self, _: &'a syn::Item) {}
     }
-    let mut v = V(Vec::new(), uses, skip);
-    v.visit_block(body);
-    v.0.sort();
-    v.0.dedup();
-    v.0
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Struct field types of a file, by field name; a name with two different
 /// types is left out.
-pub fn field_types(file: &syn::File) -> HashMap<String, &Type> {
-    struct V<'a>(HashMap<String, Option<&'a Type>>);
-    impl<'a> Visit<'a> for V<'a> {
-        fn visit_field(&mut self, f: &'a syn::Field) {
-            if let Some(id) = &f.ident {
-                let key = id.to_string();
-                match self.0.get(&key) {
-                    None => {
-                        self.0.insert(key, Some(&f.ty));
-                    }
-                    Some(Some(prev))
-                        if {
-                            let ty = &f.ty;
-                            quote::quote!(#prev).to_string() == quote::quote!(#ty).to_string()
-                        } => {}
-                    Some(_) => {
-                        self.0.insert(key, None);
-                    }
-                }
+pub fn field_types<'a>(items: &[&'a syn::Item]) -> HashMap<String, &'a Type> {
+    let mut seen: HashMap<String, Option<&'a Type>> = HashMap::default();
+    let mut add = |f: &'a syn::Field| {
+        let Some(id) = &f.ident else { return };
+        let key = id.to_string();
+        match seen.get(&key) {
+            None => {
+                seen.insert(key, Some(&f.ty));
+            }
+            Some(Some(prev))
+                if {
+                    let ty = &f.ty;
+                    quote::quote!(#prev).to_string() == quote::quote!(#ty).to_string()
+                } => {}
+            Some(_) => {
+                seen.insert(key, None);
             }
         }
+    };
+    // Fields are declared by structs, enum variants and unions only.
+    for item in items {
+        match item {
+            syn::Item::Struct(s) => s.fields.iter().for_each(&mut add),
+            syn::Item::Enum(e) => e
+                .variants
+                .iter()
+                .for_each(|v| v.fields.iter().for_each(&mut add)),
+            syn::Item::Union(u) => u.fields.named.iter().for_each(&mut add),
+            _ => {}
+        }
     }
-    let mut v = V(HashMap::default());
-    v.visit_file(file);
-    v.0.into_iter()
+    seen.into_iter()
         .filter_map(|(k, t)| t.map(|t| (k, t)))
         .collect()
 }

@@ -28,8 +28,17 @@ pub struct FnItem<'a> {
 
 /// Every function body of the file, nested modules included.
 pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
+    functions_and_items(file).0
+}
+
+/// The same, and every item of the file in the order `syn::visit` meets
+/// them (items in modules, impls' function bodies, blocks and
+/// initializers included): the walks that read only items (struct fields,
+/// enum variants, impls) go through this list instead of the whole tree.
+pub fn functions_and_items(file: &syn::File) -> (Vec<FnItem<'_>>, Vec<&syn::Item>) {
     let mut v = FnCollector {
         out: Vec::new(),
+        items: Vec::new(),
         self_ty: None,
         impl_type: None,
         trait_name: None,
@@ -37,11 +46,12 @@ pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
         module: Vec::new(),
     };
     v.visit_file(file);
-    v.out
+    (v.out, v.items)
 }
 
 struct FnCollector<'a> {
     out: Vec<FnItem<'a>>,
+    items: Vec<&'a syn::Item>,
     self_ty: Option<String>,
     impl_type: Option<&'a Type>,
     trait_name: Option<String>,
@@ -51,6 +61,10 @@ struct FnCollector<'a> {
 }
 
 impl<'a> Visit<'a> for FnCollector<'a> {
+    fn visit_item(&mut self, i: &'a syn::Item) {
+        self.items.push(i);
+        syn::visit::visit_item(self, i);
+    }
     fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
         self.out.push(FnItem {
             name: f.sig.ident.to_string(),

@@ -12,6 +12,11 @@ use syn::visit::Visit;
 /// (`#[cfg(feature = "test-helpers")]`, `"testing"`, `"mocks"`).
 pub fn is_test_item(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
+        // `name = value` attributes are doc comments (most attributes of
+        // all) and the like: no test attribute or `cfg(..)` is written so.
+        if matches!(a.meta, syn::Meta::NameValue(_)) {
+            return false;
+        }
         let path = a.path();
         if path.is_ident("cfg") {
             return a

@@ -94,7 +94,6 @@ use crate::analysis::duration::istio;
 use crate::analysis::eval::{duration_value, int_value};
 use crate::analysis::net::NetScan;
 use crate::analysis::paths::ends_with;
-use crate::analysis::testcode::test_regions;
 use crate::analysis::{Evaluator, FileCtx, FnItem, FnScope, Value};
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
@@ -248,12 +247,12 @@ fn in_regions(regions: &[Range<usize>], at: usize) -> bool {
 
 impl<'c, 'a> File<'c, 'a> {
     fn new(cx: &'c FileCtx<'a>) -> Self {
-        let regions = test_regions(cx.file);
+        let regions = cx.test_regions();
         let fns = cx.functions();
         let scopes = cx.fn_scopes();
         let test_fn: Vec<bool> = fns
             .iter()
-            .map(|f| in_regions(&regions, f.body.brace_token.span.open().byte_start()))
+            .map(|f| in_regions(regions, f.body.brace_token.span.open().byte_start()))
             .collect();
 
         struct Collect<'a> {
@@ -319,7 +318,7 @@ impl<'c, 'a> File<'c, 'a> {
             }
         }
         let mut items = Items {
-            regions: &regions,
+            regions,
             types: HashMap::default(),
             statics: Vec::new(),
         };
