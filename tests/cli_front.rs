@@ -35,7 +35,7 @@ fn all_scopes_audits_the_tool_too() {
         findings_with_values(&v),
         [
             r#"timeout-wrapper relay/src/main.rs:6 {"timeout":"8s"}"#,
-            r#"timeout-wrapper shipctl-cli/src/lib.rs:21 {"timeout":"120s"}"#,
+            r#"timeout-wrapper shipctl-cli/src/lib.rs:21 {"destination":"external","host":"registry.example.com","timeout":"120s"}"#,
         ]
     );
 }

@@ -33,8 +33,8 @@ fn a_subcommand_tool_an_image_runs_bare_is_not_a_service() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper gate-server/src/lib.rs:7 {"timeout":"6s"}"#,
-            r#"timeout-wrapper relay/src/main.rs:16 {"timeout":"8s"}"#,
+            r#"timeout-wrapper gate-server/src/lib.rs:7 {"host":"backend","port":"8080","timeout":"6s"}"#,
+            r#"timeout-wrapper relay/src/main.rs:16 {"host":"ingest","port":"8080","timeout":"8s"}"#,
         ]
     );
 }
@@ -45,11 +45,11 @@ fn all_scopes_audits_the_tool() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper ctl/src/main.rs:25 {"timeout":"15s"}"#,
-            r#"timeout-wrapper gate-server/src/lib.rs:7 {"timeout":"6s"}"#,
+            r#"timeout-wrapper ctl/src/main.rs:25 {"host":"api","port":"8080","timeout":"15s"}"#,
+            r#"timeout-wrapper gate-server/src/lib.rs:7 {"host":"backend","port":"8080","timeout":"6s"}"#,
             r#"timeout-wrapper hammer/src/main.rs:21 {"timeout":"3s"}"#,
-            r#"timeout-wrapper kit-cli/src/main.rs:25 {"timeout":"4s"}"#,
-            r#"timeout-wrapper relay/src/main.rs:16 {"timeout":"8s"}"#,
+            r#"timeout-wrapper kit-cli/src/main.rs:25 {"host":"registry","port":"9000","timeout":"4s"}"#,
+            r#"timeout-wrapper relay/src/main.rs:16 {"host":"ingest","port":"8080","timeout":"8s"}"#,
         ]
     );
 }

@@ -54,7 +54,7 @@ fn all_scopes_brings_the_tools_findings_back() {
             r#"missing-graceful-shutdown cargo-devstack/src/main.rs:21 {"framework":"axum","signal":"SIGTERM"}"#,
             r#"missing-health-endpoint cargo-devstack/src/main.rs:21 {"framework":"axum"}"#,
             r#"retry-loop importer/src/main.rs:11 {"backoff":"200ms","host":"directory","port":"8080","protocol":"http","retries":"2"}"#,
-            r#"timeout-wrapper syncer/src/main.rs:16 {"timeout":"5s"}"#,
+            r#"timeout-wrapper syncer/src/main.rs:16 {"host":"directory","port":"8080","timeout":"5s"}"#,
         ]
     );
 }

@@ -33,9 +33,9 @@ fn the_program_after_the_init_is_deployed_and_a_plugin_is_audited() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper builder/src/main.rs:21 {"timeout":"20s"}"#,
+            r#"timeout-wrapper builder/src/main.rs:21 {"host":"registry","port":"8080","timeout":"20s"}"#,
             r#"timeout-wrapper relay/src/main.rs:16 {"timeout":"7s"}"#,
-            r#"timeout-wrapper sinks/archive-sink/src/lib.rs:10 {"timeout":"15s"}"#,
+            r#"timeout-wrapper sinks/archive-sink/src/lib.rs:10 {"host":"archive","port":"9000","timeout":"15s"}"#,
             r#"missing-graceful-shutdown web/src/main.rs:8 {"framework":"axum","signal":"SIGTERM"}"#,
         ]
     );
@@ -47,11 +47,11 @@ fn all_scopes_brings_the_tool_and_the_test_support_back() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper builder/src/main.rs:21 {"timeout":"20s"}"#,
-            r#"timeout-wrapper codec/src/lib.rs:6 {"timeout":"4s"}"#,
-            r#"timeout-wrapper opsctl/src/main.rs:16 {"timeout":"9s"}"#,
+            r#"timeout-wrapper builder/src/main.rs:21 {"host":"registry","port":"8080","timeout":"20s"}"#,
+            r#"timeout-wrapper codec/src/lib.rs:6 {"host":"schemas","port":"8080","timeout":"4s"}"#,
+            r#"timeout-wrapper opsctl/src/main.rs:16 {"host":"registry","port":"8080","timeout":"9s"}"#,
             r#"timeout-wrapper relay/src/main.rs:16 {"timeout":"7s"}"#,
-            r#"timeout-wrapper sinks/archive-sink/src/lib.rs:10 {"timeout":"15s"}"#,
+            r#"timeout-wrapper sinks/archive-sink/src/lib.rs:10 {"host":"archive","port":"9000","timeout":"15s"}"#,
             r#"missing-graceful-shutdown web/src/main.rs:8 {"framework":"axum","signal":"SIGTERM"}"#,
         ]
     );

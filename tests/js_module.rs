@@ -28,8 +28,8 @@ fn a_wasm_bindgen_module_no_service_links_is_not_audited() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper pricing-plugin/src/lib.rs:6 {"timeout":"6s"}"#,
-            r#"timeout-wrapper rules-core/src/lib.rs:7 {"timeout":"4s"}"#,
+            r#"timeout-wrapper pricing-plugin/src/lib.rs:6 {"host":"pricing","port":"8080","timeout":"6s"}"#,
+            r#"timeout-wrapper rules-core/src/lib.rs:7 {"host":"rules-store","port":"8080","timeout":"4s"}"#,
         ]
     );
 }
@@ -40,8 +40,8 @@ fn all_scopes_brings_the_module_back() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper pricing-plugin/src/lib.rs:6 {"timeout":"6s"}"#,
-            r#"timeout-wrapper rules-core/src/lib.rs:7 {"timeout":"4s"}"#,
+            r#"timeout-wrapper pricing-plugin/src/lib.rs:6 {"host":"pricing","port":"8080","timeout":"6s"}"#,
+            r#"timeout-wrapper rules-core/src/lib.rs:7 {"host":"rules-store","port":"8080","timeout":"4s"}"#,
             r#"timeout-wrapper web-sdk/src/lib.rs:6 {"timeout":"15s"}"#,
         ]
     );

@@ -28,7 +28,7 @@ fn a_standalone_copy_of_a_deployed_server_is_not_audited() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper pricing/src/main.rs:8 {"timeout":"8s"}"#,
+            r#"timeout-wrapper pricing/src/main.rs:8 {"host":"rates","port":"8080","timeout":"8s"}"#,
             r#"missing-graceful-shutdown pricing/src/main.rs:15 {"framework":"tonic","signal":"SIGTERM"}"#,
             r#"missing-health-endpoint pricing/src/main.rs:15 {"framework":"tonic"}"#,
             r#"missing-graceful-shutdown store/src/main.rs:9 {"framework":"tonic","signal":"SIGTERM"}"#,
@@ -42,7 +42,7 @@ fn all_scopes_brings_the_standalone_copy_back() {
     let v = audit(&["--all-scopes"]);
     let found = findings_with_values(&v);
     assert!(
-        found.contains(&r#"timeout-wrapper raftlog/src/main.rs:10 {"timeout":"6s"}"#.to_string()),
+        found.contains(&r#"timeout-wrapper raftlog/src/main.rs:10 {"host":"peer-2","port":"7000","timeout":"6s"}"#.to_string()),
         "{found:?}"
     );
     assert!(

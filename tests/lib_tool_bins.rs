@@ -39,14 +39,14 @@ fn a_command_line_program_of_a_linked_library_is_a_tool() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper audit-log/src/bin/shipper.rs:16 {"timeout":"8s"}"#,
-            r#"timeout-wrapper ledger-client/src/bin/sync.rs:6 {"timeout":"5s"}"#,
-            r#"timeout-wrapper ledger-client/src/lib.rs:6 {"timeout":"2s"}"#,
-            r#"timeout-wrapper notify/src/bin/notify.rs:17 {"timeout":"9s"}"#,
-            r#"timeout-wrapper notify/src/lib.rs:46 {"timeout":"6s"}"#,
-            r#"timeout-wrapper quotes/src/lib.rs:24 {"timeout":"4s"}"#,
-            r#"timeout-wrapper search/src/bin/search.rs:16 {"timeout":"7s"}"#,
-            r#"timeout-wrapper search/src/lib.rs:24 {"timeout":"3s"}"#,
+            r#"timeout-wrapper audit-log/src/bin/shipper.rs:16 {"host":"collector","port":"4318","timeout":"8s"}"#,
+            r#"timeout-wrapper ledger-client/src/bin/sync.rs:6 {"host":"ledger","port":"8080","timeout":"5s"}"#,
+            r#"timeout-wrapper ledger-client/src/lib.rs:6 {"host":"ledger","port":"8080","timeout":"2s"}"#,
+            r#"timeout-wrapper notify/src/bin/notify.rs:17 {"host":"mailer","port":"8080","timeout":"9s"}"#,
+            r#"timeout-wrapper notify/src/lib.rs:46 {"host":"mailer","port":"8080","timeout":"6s"}"#,
+            r#"timeout-wrapper quotes/src/lib.rs:24 {"host":"pricing","port":"8080","timeout":"4s"}"#,
+            r#"timeout-wrapper search/src/bin/search.rs:16 {"host":"index","port":"8080","timeout":"7s"}"#,
+            r#"timeout-wrapper search/src/lib.rs:24 {"host":"index","port":"8080","timeout":"3s"}"#,
         ]
     );
 }
@@ -57,17 +57,17 @@ fn all_scopes_brings_the_library_tool_back() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper audit-log/src/bin/shipper.rs:16 {"timeout":"8s"}"#,
-            r#"timeout-wrapper ledger-client/src/bin/ctl.rs:16 {"timeout":"20s"}"#,
-            r#"timeout-wrapper ledger-client/src/bin/snapshot.rs:7 {"timeout":"30s"}"#,
-            r#"timeout-wrapper ledger-client/src/bin/sync.rs:6 {"timeout":"5s"}"#,
-            r#"timeout-wrapper ledger-client/src/lib.rs:6 {"timeout":"2s"}"#,
-            r#"timeout-wrapper notify/src/bin/notify.rs:17 {"timeout":"9s"}"#,
-            r#"timeout-wrapper notify/src/lib.rs:46 {"timeout":"6s"}"#,
-            r#"timeout-wrapper quotes/src/bin/ctl.rs:15 {"timeout":"15s"}"#,
-            r#"timeout-wrapper quotes/src/lib.rs:24 {"timeout":"4s"}"#,
-            r#"timeout-wrapper search/src/bin/search.rs:16 {"timeout":"7s"}"#,
-            r#"timeout-wrapper search/src/lib.rs:24 {"timeout":"3s"}"#,
+            r#"timeout-wrapper audit-log/src/bin/shipper.rs:16 {"host":"collector","port":"4318","timeout":"8s"}"#,
+            r#"timeout-wrapper ledger-client/src/bin/ctl.rs:16 {"host":"ledger","port":"8080","timeout":"20s"}"#,
+            r#"timeout-wrapper ledger-client/src/bin/snapshot.rs:7 {"host":"rates","port":"8080","timeout":"30s"}"#,
+            r#"timeout-wrapper ledger-client/src/bin/sync.rs:6 {"host":"ledger","port":"8080","timeout":"5s"}"#,
+            r#"timeout-wrapper ledger-client/src/lib.rs:6 {"host":"ledger","port":"8080","timeout":"2s"}"#,
+            r#"timeout-wrapper notify/src/bin/notify.rs:17 {"host":"mailer","port":"8080","timeout":"9s"}"#,
+            r#"timeout-wrapper notify/src/lib.rs:46 {"host":"mailer","port":"8080","timeout":"6s"}"#,
+            r#"timeout-wrapper quotes/src/bin/ctl.rs:15 {"host":"pricing","port":"8080","timeout":"15s"}"#,
+            r#"timeout-wrapper quotes/src/lib.rs:24 {"host":"pricing","port":"8080","timeout":"4s"}"#,
+            r#"timeout-wrapper search/src/bin/search.rs:16 {"host":"index","port":"8080","timeout":"7s"}"#,
+            r#"timeout-wrapper search/src/lib.rs:24 {"host":"index","port":"8080","timeout":"3s"}"#,
         ]
     );
 }

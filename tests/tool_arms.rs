@@ -21,11 +21,11 @@ fn code_only_non_serving_subcommands_reach_is_not_audited() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper shop/src/common.rs:6 {"timeout":"5s"}"#,
-            r#"timeout-wrapper shop/src/reindex.rs:6 {"timeout":"12s"}"#,
+            r#"timeout-wrapper shop/src/common.rs:6 {"host":"pricing","port":"8080","timeout":"5s"}"#,
+            r#"timeout-wrapper shop/src/reindex.rs:6 {"host":"search","port":"8080","timeout":"12s"}"#,
             r#"missing-graceful-shutdown shop/src/server.rs:14 {"framework":"axum","signal":"SIGTERM"}"#,
             r#"timeout-wrapper shop/src/server.rs:24 {"timeout":"3s"}"#,
-            r#"timeout-wrapper shop/src/worker.rs:26 {"timeout":"20s"}"#,
+            r#"timeout-wrapper shop/src/worker.rs:26 {"host":"queue","port":"8080","timeout":"20s"}"#,
         ]
     );
     assert_eq!(
@@ -43,14 +43,14 @@ fn all_scopes_audits_the_subcommands_too() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper export-client/src/lib.rs:6 {"timeout":"45s"}"#,
-            r#"timeout-wrapper shop/src/common.rs:6 {"timeout":"5s"}"#,
-            r#"timeout-wrapper shop/src/export.rs:8 {"timeout":"30s"}"#,
-            r#"timeout-wrapper shop/src/probe.rs:6 {"timeout":"2s"}"#,
-            r#"timeout-wrapper shop/src/reindex.rs:6 {"timeout":"12s"}"#,
+            r#"timeout-wrapper export-client/src/lib.rs:6 {"host":"archive","port":"8080","timeout":"45s"}"#,
+            r#"timeout-wrapper shop/src/common.rs:6 {"host":"pricing","port":"8080","timeout":"5s"}"#,
+            r#"timeout-wrapper shop/src/export.rs:8 {"host":"catalog","port":"8080","timeout":"30s"}"#,
+            r#"timeout-wrapper shop/src/probe.rs:6 {"host":"shop","port":"8080","timeout":"2s"}"#,
+            r#"timeout-wrapper shop/src/reindex.rs:6 {"host":"search","port":"8080","timeout":"12s"}"#,
             r#"missing-graceful-shutdown shop/src/server.rs:14 {"framework":"axum","signal":"SIGTERM"}"#,
             r#"timeout-wrapper shop/src/server.rs:24 {"timeout":"3s"}"#,
-            r#"timeout-wrapper shop/src/worker.rs:26 {"timeout":"20s"}"#,
+            r#"timeout-wrapper shop/src/worker.rs:26 {"host":"queue","port":"8080","timeout":"20s"}"#,
         ]
     );
 }
@@ -67,8 +67,8 @@ fn a_serving_catch_all_arm_makes_the_named_arms_operator_commands() {
         findings_with_values(&v),
         [
             r#"missing-graceful-shutdown gate/src/server.rs:10 {"framework":"axum","signal":"SIGTERM"}"#,
-            r#"timeout-wrapper gate/src/server.rs:16 {"timeout":"4s"}"#,
-            r#"timeout-wrapper relay/src/compact.rs:5 {"timeout":"25s"}"#,
+            r#"timeout-wrapper gate/src/server.rs:16 {"host":"catalogue","port":"9000","timeout":"4s"}"#,
+            r#"timeout-wrapper relay/src/compact.rs:5 {"host":"journal","port":"7100","timeout":"25s"}"#,
         ]
     );
     assert_eq!(

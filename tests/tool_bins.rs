@@ -26,8 +26,8 @@ fn a_command_line_program_beside_the_server_is_a_tool() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper indexer/src/bin/worker.rs:6 {"timeout":"10s"}"#,
-            r#"timeout-wrapper indexer/src/main.rs:7 {"timeout":"3s"}"#,
+            r#"timeout-wrapper indexer/src/bin/worker.rs:6 {"host":"catalog","port":"8080","timeout":"10s"}"#,
+            r#"timeout-wrapper indexer/src/main.rs:7 {"host":"catalog","port":"8080","timeout":"3s"}"#,
         ]
     );
 }
@@ -38,9 +38,9 @@ fn all_scopes_brings_the_tool_back() {
     assert_eq!(
         findings_with_values(&v),
         [
-            r#"timeout-wrapper indexer/src/bin/backfill.rs:16 {"timeout":"30s"}"#,
-            r#"timeout-wrapper indexer/src/bin/worker.rs:6 {"timeout":"10s"}"#,
-            r#"timeout-wrapper indexer/src/main.rs:7 {"timeout":"3s"}"#,
+            r#"timeout-wrapper indexer/src/bin/backfill.rs:16 {"host":"catalog","port":"8080","timeout":"30s"}"#,
+            r#"timeout-wrapper indexer/src/bin/worker.rs:6 {"host":"catalog","port":"8080","timeout":"10s"}"#,
+            r#"timeout-wrapper indexer/src/main.rs:7 {"host":"catalog","port":"8080","timeout":"3s"}"#,
         ]
     );
 }

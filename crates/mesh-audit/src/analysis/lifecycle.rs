@@ -1602,6 +1602,13 @@ impl<'x> Visit<'x> for AllRoutes<'_, '_, '_> {
                 if let Some(a) = c.args.first() {
                     self.route_arg(a);
                 }
+            } else if ends_with(&segs, &["service_fn"])
+                && c.args.first().is_some_and(is_health_handler)
+            {
+                // A hyper service made of one health handler
+                // (`serve_connection(io, service_fn(health_check))`): a
+                // listener of its own that answers the probe on any path.
+                self.out.push(HEALTH_BY_NAME.to_string());
             } else if !segs.last().is_some_and(|l| makes_request(l)) {
                 self.method_keyed_route(&c.args, byte_range(&p.path).start);
             }
@@ -1831,6 +1838,13 @@ fn names_health_path(e: &Expr) -> bool {
             "health" | "healthz" | "healthcheck" | "liveness" | "readiness" | "livez" | "readyz"
         )
     })
+}
+
+/// A handler named for a health check (`health_check_handler`,
+/// `readiness`), given by its path: what a hyper service made of it alone
+/// serves.
+fn is_health_handler(e: &Expr) -> bool {
+    matches!(e, Expr::Path(p) if p.path.segments.len() == 1) && names_health_path(e)
 }
 
 /// `req.uri().path()`, `req.path()`: the request path.

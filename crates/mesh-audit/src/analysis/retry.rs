@@ -2678,6 +2678,8 @@ pub fn is_stream_receive(fut: &Expr) -> bool {
 }
 
 /// `tokio::time::timeout`, `timeout_at`, async-std's and futures-time's,
+/// the same function of the thread-per-core runtimes (compio, monoio) and
+/// of the frameworks that re-export one (`actix_rt::time`, `ntex::time`),
 /// also when imported by name (the path then resolves through the `use`).
 pub fn is_timeout_fn(segs: &[String]) -> bool {
     segs.len() >= 2
@@ -2686,7 +2688,15 @@ pub fn is_timeout_fn(segs: &[String]) -> bool {
             .is_some_and(|s| s == "timeout" || s == "timeout_at")
         && matches!(
             segs[0].as_str(),
-            "tokio" | "async_std" | "futures_time" | "smol_timeout" | "tokio_util"
+            "tokio"
+                | "async_std"
+                | "futures_time"
+                | "smol_timeout"
+                | "tokio_util"
+                | "compio"
+                | "monoio"
+                | "actix_rt"
+                | "ntex"
         )
 }
 

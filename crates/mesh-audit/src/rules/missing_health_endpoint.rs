@@ -22,7 +22,10 @@
 //! request, `client.request(Method::GET, "/livez")`), a path read at run
 //! time from a value named for a health route (`cfg.health_path`, the
 //! `path` field of a `LIVENESS_ENDPOINT` constant), and string patterns matched
-//! against a request's `.path()` in a hand-written hyper service. Routes
+//! against a request's `.path()` in a hand-written hyper service; a hyper
+//! service made of one handler named for a health check
+//! (`serve_connection(io, service_fn(liveness_probe))`: a probe listener of
+//! its own, which answers on any path of its port) counts too. Routes
 //! and tonic-health services of the workspace crates it depends on (a
 //! routes or api crate that the server crate mounts) count too. One
 //! finding per server, at the call that starts it.

@@ -3,7 +3,8 @@
 //! ## What it finds
 //! A client-side deadline on an HTTP or gRPC call: `tokio::time::timeout`
 //! (also `timeout_at`, whose value is `d` of a deadline `Instant::now() + d`,
-//! or imported as `timeout`), `tokio::select!` racing a
+//! or imported as `timeout`; the same function of async-std, compio,
+//! monoio, `actix_rt::time` and `ntex::time`), `tokio::select!` racing a
 //! call against a sleep, `.timeout(d)` on the future (tokio-util,
 //! futures-time), reqwest `ClientBuilder::timeout` / `connect_timeout` /
 //! `read_timeout` and `RequestBuilder::timeout` (also on a builder the
@@ -16,7 +17,10 @@
 //! applies the deadline and reads `timeout` or `connect_timeout` (Istio
 //! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
 //! guarded call names it (also through a URL template filled in with
-//! `replace`, when the placeholders are not in the host). Durations are
+//! `replace`, when the placeholders are not in the host; for a client
+//! built and used in one function, the host its requests there agree on,
+//! and no finding when they all ask a peer's health endpoint).
+//! Durations are
 //! read through `Duration::from_*`,
 //! `const`s (of the crate and of the workspace crates it depends on),
 //! `let`s, configuration defaults and `humantime`. Every deadline of one
@@ -186,6 +190,19 @@ struct Found {
     chain: Option<usize>,
 }
 
+/// What the requests a function makes on a client it builds are.
+#[derive(Clone)]
+enum ClientRequests {
+    /// Every one asks a peer's health endpoint.
+    Probes,
+    /// Every one goes to this host.
+    To(Destination),
+    Unknown,
+}
+
+/// What a deadline set on an HTTP client (its builder) bounds.
+const CLIENT_WIDE: &str = "timeout on an HTTP client, for every request it makes";
+
 /// One deadline of a finding: its key, value and configuration source.
 struct Deadline {
     key: &'static str,
@@ -278,6 +295,7 @@ impl Rule for TimeoutWrapper {
                     });
                 }
             }
+            let before = found.len();
             let mut v = MethodDeadlines {
                 scan: &scan,
                 out: &mut found,
@@ -289,6 +307,36 @@ impl Rule for TimeoutWrapper {
             // A builder finished with a Unix-socket connector talks to a
             // process of its own pod: none of its deadlines is a mesh one.
             let local = v.unix_socket_chains(f.body);
+            // A client built and used here: its deadline is on the requests
+            // this function makes with it, to the host they name.
+            let chains: Vec<usize> = v.out[before..]
+                .iter()
+                .filter(|x| x.what == CLIENT_WIDE && x.dest.host.is_none())
+                .filter_map(|x| x.chain)
+                .collect();
+            let uses: Vec<(usize, ClientRequests)> = chains
+                .into_iter()
+                .map(|c| (c, v.client_requests(f.body, c)))
+                .collect();
+            let use_of = |x: &Found| {
+                (x.what == CLIENT_WIDE && x.dest.host.is_none())
+                    .then(|| uses.iter().find(|(c, _)| Some(*c) == x.chain))
+                    .flatten()
+                    .map(|(_, u)| u)
+            };
+            // A client that only probes peers' health endpoints carries a
+            // probe's deadline (as a request does), not a route timeout.
+            let probes: Vec<usize> = (before..found.len())
+                .filter(|&i| matches!(use_of(&found[i]), Some(ClientRequests::Probes)))
+                .collect();
+            for x in &mut found[before..] {
+                if let Some(ClientRequests::To(d)) = use_of(x).cloned() {
+                    x.dest = d;
+                }
+            }
+            for i in probes.into_iter().rev() {
+                found.remove(i);
+            }
             if !local.is_empty() {
                 found.retain(|x| !x.chain.is_some_and(|c| local.contains(&c)));
             }
@@ -604,6 +652,76 @@ impl MethodDeadlines<'_, '_, '_> {
     /// The roots of the builder chains in `body` that are connected with a
     /// connector opening a Unix domain socket
     /// (`.connect_with_connector(service_fn(|_| UnixStream::connect(p)))`).
+    /// What the requests this body makes on the client of builder chain
+    /// `chain` (`let agent = Client::builder()...build()?; agent.get(URL)`)
+    /// are: all probes of health endpoints, or all to one host they spell
+    /// out; `Unknown` when the body makes none, or one to a host it does
+    /// not spell out, or to two hosts.
+    fn client_requests(&self, body: &syn::Block, chain: usize) -> ClientRequests {
+        struct V<'m, 's, 'e, 'a> {
+            deadlines: &'m MethodDeadlines<'s, 'e, 'a>,
+            chain: usize,
+            dests: Vec<Destination>,
+            unknown: bool,
+            requests: usize,
+            probes: usize,
+        }
+        impl<'x> Visit<'x> for V<'_, '_, '_, '_> {
+            fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+                let verb = ident_in(
+                    &m.method,
+                    &["get", "post", "put", "patch", "delete", "head"],
+                );
+                let url = match m.args.len() {
+                    1 if verb => m.args.first(),
+                    2 if m.method == "request" => m.args.iter().nth(1),
+                    _ => None,
+                };
+                if let Some(url) = url {
+                    if self.deadlines.chain_root(&m.receiver) == Some(self.chain) {
+                        let value = self.deadlines.scan.ev.eval(url);
+                        self.requests += 1;
+                        if crate::analysis::probe::is_health_url(&value) {
+                            self.probes += 1;
+                        }
+                        let d = Destination::from_value(&value);
+                        if d.host.is_some() {
+                            self.dests.push(d);
+                        } else {
+                            self.unknown = true;
+                        }
+                    }
+                }
+                syn::visit::visit_expr_method_call(self, m);
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut v = V {
+            deadlines: self,
+            chain,
+            dests: Vec::new(),
+            unknown: false,
+            requests: 0,
+            probes: 0,
+        };
+        v.visit_block(body);
+        if v.requests > 0 && v.probes == v.requests {
+            return ClientRequests::Probes;
+        }
+        let Some(first) = v.dests.first() else {
+            return ClientRequests::Unknown;
+        };
+        let agreed = v
+            .dests
+            .iter()
+            .all(|d| d.host == first.host && d.port == first.port);
+        if agreed && !v.unknown {
+            ClientRequests::To(first.clone())
+        } else {
+            ClientRequests::Unknown
+        }
+    }
+
     fn unix_socket_chains(&self, body: &syn::Block) -> Vec<usize> {
         struct V<'m, 's, 'e, 'a> {
             deadlines: &'m MethodDeadlines<'s, 'e, 'a>,
@@ -720,7 +838,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     key,
                     nanos: arg(),
                     dest: Destination::default(),
-                    what: "timeout on an HTTP client, for every request it makes",
+                    what: CLIENT_WIDE,
                     source: source.clone(),
                     chain: self.chain_root(&m.receiver),
                 });
@@ -750,6 +868,11 @@ impl MethodDeadlines<'_, '_, '_> {
                 // `let Params { timeout, .. } = params`) is a value of
                 // unknown origin, most often the caller's own deadline.
                 if m.args.first().is_some_and(|a| self.pattern_bound(a)) {
+                    return;
+                }
+                // A request to a peer's health endpoint is a probe, whose
+                // deadline marks the peer down (as for a known value).
+                if crate::analysis::probe::is_health_url(&url) {
                     return;
                 }
                 let Some(dest) = Destination::from_value(&url).meshable() else {
