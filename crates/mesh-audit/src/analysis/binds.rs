@@ -445,6 +445,14 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                     self.out.push(start(c));
                 }
             }
+            // `TcpListener::bind(a).is_ok()`: a port-availability check;
+            // the result keeps only whether the bind worked, and the
+            // listener is dropped in the same expression.
+            if ident_in(&m.method, &["is_ok", "is_err"]) && m.args.is_empty() {
+                if let Some(c) = bind_call(&m.receiver) {
+                    self.out.push(start(c));
+                }
+            }
             // `bind(..).ok().map(|l| l.local_addr().unwrap().port())`: the
             // closure only reads the listener's address.
             if ident_in(&m.method, &["map", "and_then"]) && m.args.len() == 1 {
@@ -486,6 +494,15 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                     let syn::Pat::TupleStruct(ts) = &arm.pat else {
                         continue;
                     };
+                    // `Ok(_) => true`: the listener is dropped where it
+                    // is matched; only the bind's success is kept.
+                    if ts.path.is_ident("Ok")
+                        && ts.elems.len() == 1
+                        && matches!(ts.elems.first(), Some(syn::Pat::Wild(_)))
+                    {
+                        self.out.push(start(c));
+                        continue;
+                    }
                     let (Some(syn::Pat::Ident(id)), true) = (
                         ts.elems.first(),
                         ts.path.is_ident("Ok") && ts.elems.len() == 1,

@@ -2964,6 +2964,27 @@ fn unawaited(mut e: &Expr) -> &Expr {
     }
 }
 
+/// A wait for the process to be told to stop, which a deadline turns into
+/// a timer: `tokio::signal::ctrl_c()` (by its resolved path) or a
+/// cancellation token's `cancelled()`. `loop { match timeout(period,
+/// ctrl_c()).await { Ok(_) => { flush().await; break } Err(_) =>
+/// flush().await } }` does its work once a period until the signal.
+fn is_stop_wait(cx: &FileCtx<'_>, fut: &Expr) -> bool {
+    match fut {
+        Expr::Paren(p) => is_stop_wait(cx, &p.expr),
+        Expr::Call(c) if c.args.is_empty() => match &*c.func {
+            Expr::Path(p) => {
+                let segs = cx.uses.resolve_shared(&p.path);
+                segs.first().is_some_and(|s| s == "tokio")
+                    && ends_with(&segs, &["signal", "ctrl_c"])
+            }
+            _ => false,
+        },
+        Expr::MethodCall(m) => m.args.is_empty() && m.method == "cancelled",
+        _ => false,
+    }
+}
+
 /// Whether each turn of the loop waits for the next message of a channel
 /// or stream, with or without a deadline on the wait, and branches on what
 /// it got: `loop { match timeout(d, rx.recv()).await { Err(_) =>
@@ -2983,7 +3004,7 @@ fn driven_by_receive(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
         };
         c.args.len() == 2
             && is_timeout_fn(&cx.uses.resolve_shared(&p.path))
-            && is_stream_receive(unawaited(&c.args[1]))
+            && (is_stream_receive(unawaited(&c.args[1])) || is_stop_wait(cx, unawaited(&c.args[1])))
     };
     let mut bound: Vec<String> = Vec::new();
     for stmt in &body.stmts {

@@ -81,7 +81,10 @@
 //! chooses anything else, `if compress`, leaves the other branch reported),
 //! servers whose every route is a health check or the metrics
 //! scrape (`/healthz`, `/readyz`, `/metrics`: no client request is cut,
-//! only a probe or a scrape), and test code.
+//! only a probe or a scrape; for a hand-written hyper service, the paths
+//! its handler's one `match` on the request path answers, `(&Method::GET,
+//! "/metrics") => ..`, beside a catch-all that does not pass the request
+//! on), and test code.
 
 use std::collections::BTreeMap;
 
