@@ -90,7 +90,9 @@
 //! The same holds when the deadline is on the process being told to stop
 //! (`match timeout(period, tokio::signal::ctrl_c()).await { Ok(_) => {
 //! flush().await?; break } Err(_) => flush().await? }`, a cancellation
-//! token's `cancelled()`): each elapsed deadline is a timer tick. Supervisors are not either: a loop that re-runs long-lived
+//! token's `cancelled()`) and every request is made in the arms of that
+//! wait: each elapsed deadline is a timer tick. A request made outside
+//! them, with the wait as the pause between tries, is a retry. Supervisors are not either: a loop that re-runs long-lived
 //! work when it ends or fails (a function of the file with a worker loop,
 //! a receive loop, or a `catch_unwind` panic boundary, followed through
 //! `self` methods, typed locals and fields), together with the loops inside
