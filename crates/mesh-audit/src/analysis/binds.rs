@@ -218,6 +218,43 @@ fn tuple_port(v: &Value) -> Option<u16> {
 /// asked for its address
 /// (`let l = TcpListener::bind(..)?; .. l.local_addr()`) may serve too.
 fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
+    /// `Ok(l) => l`: the arm hands the bound value on unchanged.
+    fn ok_passthrough(a: &syn::Arm) -> bool {
+        let syn::Pat::TupleStruct(ts) = &a.pat else {
+            return false;
+        };
+        let (true, Some(syn::Pat::Ident(id))) = (
+            ts.path.is_ident("Ok") && ts.elems.len() == 1,
+            ts.elems.first(),
+        ) else {
+            return false;
+        };
+        matches!(&*a.body, Expr::Path(p) if p.path.is_ident(&id.ident))
+    }
+    /// An arm that leaves instead of giving a value: `continue`, `return ..`,
+    /// `break`, `panic!(..)`/`unreachable!(..)`, or a block ending in one.
+    fn diverges(e: &Expr) -> bool {
+        match e {
+            Expr::Continue(_) | Expr::Return(_) | Expr::Break(_) => true,
+            Expr::Macro(m) => m
+                .mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "panic" || s.ident == "unreachable"),
+            Expr::Block(b) => match b.block.stmts.last() {
+                Some(syn::Stmt::Expr(e, _)) => diverges(e),
+                Some(syn::Stmt::Macro(m)) => m
+                    .mac
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "panic" || s.ident == "unreachable"),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
     fn bind_call(e: &Expr) -> Option<&syn::ExprCall> {
         match e {
             Expr::Call(c) => match &*c.func {
@@ -234,6 +271,15 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
             Expr::Try(t) => bind_call(&t.expr),
             Expr::Await(a) => bind_call(&a.base),
             Expr::Paren(p) => bind_call(&p.expr),
+            // `match TcpListener::bind(a) { Ok(l) => l, Err(_) => continue }`:
+            // `?` written out; the value is the listener.
+            Expr::Match(m) => {
+                let c = bind_call(&m.expr)?;
+                m.arms
+                    .iter()
+                    .all(|a| ok_passthrough(a) || diverges(&a.body))
+                    .then_some(c)
+            }
             Expr::MethodCall(m)
                 if ident_in(
                     &m.method,
@@ -445,6 +491,14 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                     self.out.push(start(c));
                 }
             }
+            // `TcpListener::bind(a).is_ok()`: a port-availability check;
+            // the result keeps only whether the bind worked, and the
+            // listener is dropped in the same expression.
+            if ident_in(&m.method, &["is_ok", "is_err"]) && m.args.is_empty() {
+                if let Some(c) = bind_call(&m.receiver) {
+                    self.out.push(start(c));
+                }
+            }
             // `bind(..).ok().map(|l| l.local_addr().unwrap().port())`: the
             // closure only reads the listener's address.
             if ident_in(&m.method, &["map", "and_then"]) && m.args.len() == 1 {
@@ -465,6 +519,14 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                 if let Some(c) = bind_call(&init.expr) {
                     let mut u = Uses::of(&id.ident, Some(self.body));
                     u.visit_block(self.body);
+                    // `let listener = match bind(a) { Ok(listener) =>
+                    // listener, .. }`: the arm's own name is not a use of
+                    // the `let`.
+                    let mut own = Uses::of(&id.ident, None);
+                    own.visit_expr(&init.expr);
+                    u.all = u.all.saturating_sub(own.all);
+                    u.harmless = u.harmless.saturating_sub(own.harmless);
+                    u.addr = u.addr.saturating_sub(own.addr);
                     // A connection taken and dropped holds a port whose
                     // number the code reads; without that read it is a
                     // one-shot server (a test's stand-in upstream).
@@ -486,6 +548,15 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
                     let syn::Pat::TupleStruct(ts) = &arm.pat else {
                         continue;
                     };
+                    // `Ok(_) => true`: the listener is dropped where it
+                    // is matched; only the bind's success is kept.
+                    if ts.path.is_ident("Ok")
+                        && ts.elems.len() == 1
+                        && matches!(ts.elems.first(), Some(syn::Pat::Wild(_)))
+                    {
+                        self.out.push(start(c));
+                        continue;
+                    }
                     let (Some(syn::Pat::Ident(id)), true) = (
                         ts.elems.first(),
                         ts.path.is_ident("Ok") && ts.elems.len() == 1,

@@ -615,6 +615,15 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             }
             complete.then_some(all)
         };
+        // A hand-written hyper service: the paths its handler dispatches on.
+        let routes = if root == Root::HyperConn {
+            Self::app_expr(root, root_call, &c.links)
+                .iter()
+                .find_map(|a| self.dispatch_paths(a))
+                .or(routes)
+        } else {
+            routes
+        };
         Some((
             start,
             root,
@@ -838,6 +847,83 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
     /// Whether a hyper service is `service_fn(f)` (or a closure) whose
     /// handler never reads its request: no routing, one answer for every
     /// path. `f` is read only when it is a function of this file.
+    /// The paths a hand-written hyper service answers, when its handler (a
+    /// function of the file given to `service_fn` by name) dispatches on
+    /// the request's path in one `match` whose arms are string paths
+    /// (alone or beside a method, `(&Method::GET, "/metrics")`) and a
+    /// catch-all that does not pass the request on (a 404): `None` when any
+    /// arm binds the path, guards, or hands the request to another router.
+    fn dispatch_paths(&self, service: &Expr) -> Option<Vec<String>> {
+        use quote::ToTokens;
+        let Expr::Call(c) = service else { return None };
+        let Expr::Path(p) = &*c.func else { return None };
+        if !ends_with(
+            &self.cx.uses.resolve_shared(&p.path),
+            &["hyper", "service", "service_fn"],
+        ) && !ends_with(
+            &self.cx.uses.resolve_shared(&p.path),
+            &["hyper_util", "service", "service_fn"],
+        ) {
+            return None;
+        }
+        let Some(Expr::Path(h)) = c.args.first() else {
+            return None;
+        };
+        let f = file_fn(self.cx, &h.path.get_ident()?.to_string())?;
+        let Some(syn::FnArg::Typed(t)) = f.sig.inputs.first() else {
+            return None;
+        };
+        let syn::Pat::Ident(req) = &*t.pat else {
+            return None;
+        };
+        let req = req.ident.to_string();
+        struct Dispatch<'x> {
+            matches: Vec<&'x syn::ExprMatch>,
+        }
+        impl<'x> Visit<'x> for Dispatch<'x> {
+            fn visit_expr_match(&mut self, m: &'x syn::ExprMatch) {
+                if calls_path_method(&m.expr) {
+                    self.matches.push(m);
+                }
+                syn::visit::visit_expr_match(self, m);
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut d = Dispatch {
+            matches: Vec::new(),
+        };
+        d.visit_block(f.body);
+        let [m] = d.matches.as_slice() else {
+            return None;
+        };
+        // The request is read for its path and method only, in the match's
+        // head: no other statement of the handler hands it elsewhere.
+        if !mentions_ident(m.expr.to_token_stream(), &req) {
+            return None;
+        }
+        let mut paths = Vec::new();
+        for arm in &m.arms {
+            // A guarded arm (`Pat::Guard`) binds or tests more than a path:
+            // neither list below takes it, so the dispatch is not read.
+            let mut strs = Vec::new();
+            pat_strs(&arm.pat, &mut strs);
+            if strs.is_empty() {
+                // A catch-all: `_`, or a tuple of `_`s and method patterns,
+                // answering without the request.
+                if !pat_binds_nothing(&arm.pat) || mentions_ident(arm.body.to_token_stream(), &req)
+                {
+                    return None;
+                }
+                continue;
+            }
+            if strs.iter().any(|s| !s.starts_with('/')) || !pat_binds_nothing(&arm.pat) {
+                return None;
+            }
+            paths.extend(strs);
+        }
+        (!paths.is_empty()).then_some(paths)
+    }
+
     fn ignores_request(&self, service: &Expr) -> bool {
         let Expr::Call(c) = service else { return false };
         let Expr::Path(p) = &*c.func else {
@@ -1861,6 +1947,19 @@ fn calls_path_method(e: &Expr) -> bool {
     let mut v = V(false);
     v.visit_expr(e);
     v.0
+}
+
+/// Whether a pattern binds no name: literals, `_`, `..`, paths
+/// (`&Method::GET`), references, tuples and alternatives of those.
+fn pat_binds_nothing(p: &syn::Pat) -> bool {
+    match p {
+        syn::Pat::Lit(_) | syn::Pat::Wild(_) | syn::Pat::Rest(_) | syn::Pat::Path(_) => true,
+        syn::Pat::Reference(r) => pat_binds_nothing(&r.pat),
+        syn::Pat::Paren(pp) => pat_binds_nothing(&pp.pat),
+        syn::Pat::Tuple(t) => t.elems.iter().all(pat_binds_nothing),
+        syn::Pat::Or(o) => o.cases.iter().all(pat_binds_nothing),
+        _ => false,
+    }
 }
 
 fn pat_strs(p: &syn::Pat, out: &mut Vec<String>) {

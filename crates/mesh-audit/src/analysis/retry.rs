@@ -387,6 +387,19 @@ fn analyse(
     if driven_by_receive(cx, body) {
         return None;
     }
+    // A timer until a stop signal, whose every request the elapsed
+    // deadline sets off.
+    let timer_arms = stop_timer_arms(cx, body);
+    if !timer_arms.is_empty()
+        && !l7.is_empty()
+        && l7.iter().all(|c| {
+            timer_arms
+                .iter()
+                .any(|r| r.contains(&(c.range.byte_start as usize)))
+        })
+    {
+        return None;
+    }
     // Every wait in the body and its base delay, read once.
     scan.ev.take_sources();
     let waits = sleeps(scan, body);
@@ -2972,6 +2985,78 @@ fn unawaited(mut e: &Expr) -> &Expr {
             _ => return e,
         }
     }
+}
+
+/// A wait for the process to be told to stop, which a deadline turns into
+/// a timer: `tokio::signal::ctrl_c()` (by its resolved path) or a
+/// cancellation token's `cancelled()`. `loop { match timeout(period,
+/// ctrl_c()).await { Ok(_) => { flush().await; break } Err(_) =>
+/// flush().await } }` does its work once a period until the signal.
+fn is_stop_wait(cx: &FileCtx<'_>, fut: &Expr) -> bool {
+    match fut {
+        Expr::Paren(p) => is_stop_wait(cx, &p.expr),
+        Expr::Call(c) if c.args.is_empty() => match &*c.func {
+            Expr::Path(p) => {
+                let segs = cx.uses.resolve_shared(&p.path);
+                segs.first().is_some_and(|s| s == "tokio")
+                    && ends_with(&segs, &["signal", "ctrl_c"])
+            }
+            _ => false,
+        },
+        Expr::MethodCall(m) => m.args.is_empty() && m.method == "cancelled",
+        _ => false,
+    }
+}
+
+/// The statements of a loop body that branch on a deadline over a stop
+/// wait (`match timeout(period, ctrl_c()).await { .. }`, also through a
+/// `let` bound to it), as byte ranges. A loop whose every request is made
+/// in their arms does its work when the period elapses: a timer. One whose
+/// request is made elsewhere (the deadline as a sleep that a stop cuts
+/// short, between tries) is not.
+fn stop_timer_arms(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<Range<usize>> {
+    let timed_stop = |e: &Expr| -> bool {
+        let Expr::Call(c) = unawaited(e) else {
+            return false;
+        };
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        c.args.len() == 2
+            && is_timeout_fn(&cx.uses.resolve_shared(&p.path))
+            && is_stop_wait(cx, unawaited(&c.args[1]))
+    };
+    let mut bound: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for stmt in &body.stmts {
+        let scrutinee = match stmt {
+            syn::Stmt::Local(l) => {
+                if let (Pat::Ident(id), Some(init)) = (&l.pat, &l.init) {
+                    if timed_stop(&init.expr) {
+                        bound.push(id.ident.to_string());
+                    }
+                }
+                continue;
+            }
+            syn::Stmt::Expr(Expr::Match(m), _) => &*m.expr,
+            syn::Stmt::Expr(Expr::If(i), _) => match &*i.cond {
+                Expr::Let(lt) => &*lt.expr,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let named = match unawaited(scrutinee) {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| bound.iter().any(|b| id == b)),
+            _ => false,
+        };
+        if named || timed_stop(scrutinee) {
+            out.push(stmt.span().bytes());
+        }
+    }
+    out
 }
 
 /// Whether each turn of the loop waits for the next message of a channel

@@ -636,9 +636,23 @@ fn judge(c: &Creation<'_>, cx: &FileCtx<'_>, loads_certs: bool) -> (bool, bool) 
     };
     match (c.lib, c.side) {
         (Lib::Rustls, Side::Server) => {
+            // A verifier that checks certificates in one branch at least
+            // (`if ca.is_empty() { Arc::new(NoClientAuth) } else {
+            // WebPkiClientVerifier::builder(roots).build()? }`) is mTLS.
             let verifier = c.methods.iter().any(|m| {
                 m.method == "with_client_cert_verifier"
-                    && !m.args.iter().any(|a| names_path(a, cx, &["NoClientAuth"]))
+                    && (!m.args.iter().any(|a| names_path(a, cx, &["NoClientAuth"]))
+                        || m.args.iter().any(|a| {
+                            names_path(
+                                a,
+                                cx,
+                                &[
+                                    "WebPkiClientVerifier",
+                                    "AllowAnyAuthenticatedClient",
+                                    "AllowAnyAnonymousOrAuthenticatedClient",
+                                ],
+                            )
+                        }))
             }) || c.args.iter().any(|a| {
                 names_path(
                     a,

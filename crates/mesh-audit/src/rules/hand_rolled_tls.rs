@@ -28,7 +28,9 @@
 //! else { SslAcceptor::mozilla_intermediate_v5(..) }`, a client-certificate
 //! check in one `match` arm only) is one finding, at the first, with `mtls`
 //! when any branch checks certificates (client configurations only when
-//! they go to the same known host). Values: `side` (`server` or `client`), `mtls`
+//! they go to the same known host); so is a verifier picked inside the
+//! call (`with_client_cert_verifier(if ca.is_empty() { Arc::new(NoClientAuth) }
+//! else { WebPkiClientVerifier::builder(roots).build()? })`). Values: `side` (`server` or `client`), `mtls`
 //! (`true` when a client certificate, or on a server a client-CA check, is
 //! configured; absent where the configuration is made outside the crate),
 //! and the destination `host` / `port` of a client where the code names it

@@ -44,7 +44,12 @@
 //! environment or config with a non-loopback default, and free-port probes:
 //! a listener only asked for its `local_addr()` and dropped, also when it is
 //! matched out of the bind's result (`match TcpListener::bind(a) { Ok(l) =>
-//! return l.local_addr(), .. }`).
+//! return l.local_addr(), .. }`) or handed to a `let` by a `match` that
+//! writes the `?` out (`let l = match TcpListener::bind(a) { Ok(l) => l,
+//! Err(_) => continue };` then `drop(l)`). Nor port-availability checks, whose
+//! listener is dropped where the bind's outcome is read
+//! (`TcpListener::bind(("127.0.0.1", p)).is_ok()`, `.is_err()`, `match
+//! TcpListener::bind(a) { Ok(_) => true, Err(_) => false }`).
 
 use std::collections::BTreeMap;
 

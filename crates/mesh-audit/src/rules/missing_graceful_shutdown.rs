@@ -13,7 +13,10 @@
 //! `http2::Connection::graceful_shutdown(conn.as_mut())`) or
 //! `GracefulShutdown`. actix-web drains on SIGTERM by itself, so it is
 //! reported only after `.disable_signals()` with no `ServerHandle::stop`
-//! call; rocket drains by itself too.
+//! call; rocket drains by itself too. Servers of one framework started in
+//! the two branches of one `if` (`if tls { axum_server::bind_rustls(..) ..
+//! } else { axum_server::bind(..) .. }`) are one listener set up one of two
+//! ways: one finding, at the first.
 //!
 //! ## Why it breaks under a mesh
 //! When Kubernetes terminates a pod it sends SIGTERM to every container, and
@@ -81,11 +84,15 @@
 //! chooses anything else, `if compress`, leaves the other branch reported),
 //! servers whose every route is a health check or the metrics
 //! scrape (`/healthz`, `/readyz`, `/metrics`: no client request is cut,
-//! only a probe or a scrape), and test code.
+//! only a probe or a scrape; for a hand-written hyper service, the paths
+//! its handler's one `match` on the request path answers, `(&Method::GET,
+//! "/metrics") => ..`, beside a catch-all that does not pass the request
+//! on), and test code.
 
+use rustc_hash::FxHashSet as HashSet;
 use std::collections::BTreeMap;
 
-use crate::analysis::lifecycle::{is_health_path, Shutdown};
+use crate::analysis::lifecycle::{byte_range, is_health_path, Server, Shutdown};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
@@ -106,9 +113,13 @@ impl Rule for MissingGracefulShutdown {
     }
 
     fn check(&self, cx: &FileCtx<'_>, _: &RuleConfig, out: &mut Vec<Violation>) {
-        for lc in cx.lifecycles() {
+        for (f, lc) in cx.functions().iter().zip(cx.lifecycles()) {
+            let alternatives = alternative_starts(f.body, &lc.servers);
             for s in &lc.servers {
-                if s.shutdown != Shutdown::Missing || serves_probes_only(&s.routes) {
+                if s.shutdown != Shutdown::Missing
+                    || serves_probes_only(&s.routes)
+                    || alternatives.contains(&s.start)
+                {
                     continue;
                 }
                 let fix = match s.framework {
@@ -142,6 +153,50 @@ impl Rule for MissingGracefulShutdown {
             }
         }
     }
+}
+
+/// Servers started in the `else` of an `if` whose `then` starts a server
+/// of the same framework without a drain too (`if tls {
+/// axum_server::bind_rustls(a, cfg).serve(app).await } else {
+/// axum_server::bind(a).serve(app).await }`): one listener in one of two
+/// set-ups, reported once, at the first.
+fn alternative_starts(body: &syn::Block, servers: &[Server]) -> HashSet<usize> {
+    use syn::visit::Visit;
+    struct Ifs<'s> {
+        servers: &'s [Server],
+        out: HashSet<usize>,
+    }
+    impl<'x> Visit<'x> for Ifs<'_> {
+        fn visit_expr_if(&mut self, i: &'x syn::ExprIf) {
+            if let Some((_, els)) = &i.else_branch {
+                let then = byte_range(&i.then_branch);
+                let other = byte_range(&**els);
+                let missing = |r: &std::ops::Range<usize>| {
+                    self.servers
+                        .iter()
+                        .filter(|s| s.shutdown == Shutdown::Missing && r.contains(&s.start))
+                        .collect::<Vec<_>>()
+                };
+                let first = missing(&then);
+                for s in missing(&other) {
+                    if first.iter().any(|t| t.framework == s.framework) {
+                        self.out.insert(s.start);
+                    }
+                }
+            }
+            syn::visit::visit_expr_if(self, i);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    if servers.len() < 2 {
+        return HashSet::default();
+    }
+    let mut v = Ifs {
+        servers,
+        out: HashSet::default(),
+    };
+    v.visit_block(body);
+    v.out
 }
 
 /// Every route of the app is a health check or the metrics scrape: the

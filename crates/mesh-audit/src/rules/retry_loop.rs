@@ -86,7 +86,13 @@
 //! branches on a channel or stream receive, with or without a deadline on
 //! it (`match timeout(d, beats.recv()).await { Err(_) =>
 //! report_down().await, Ok(None) => break, _ => {} }`): a call there is
-//! what a message or a silence sets off, not a call that failed, sent again. Supervisors are not either: a loop that re-runs long-lived
+//! what a message or a silence sets off, not a call that failed, sent again.
+//! The same holds when the deadline is on the process being told to stop
+//! (`match timeout(period, tokio::signal::ctrl_c()).await { Ok(_) => {
+//! flush().await?; break } Err(_) => flush().await? }`, a cancellation
+//! token's `cancelled()`) and every request is made in the arms of that
+//! wait: each elapsed deadline is a timer tick. A request made outside
+//! them, with the wait as the pause between tries, is a retry. Supervisors are not either: a loop that re-runs long-lived
 //! work when it ends or fails (a function of the file with a worker loop,
 //! a receive loop, or a `catch_unwind` panic boundary, followed through
 //! `self` methods, typed locals and fields), together with the loops inside
