@@ -3026,24 +3026,35 @@ fn stop_timer_arms(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<Range<usize>> {
             && is_timeout_fn(&cx.uses.resolve_shared(&p.path))
             && is_stop_wait(cx, unawaited(&c.args[1]))
     };
+    branches_on(body, timed_stop)
+        .map(|stmt| stmt.span().bytes())
+        .collect()
+}
+
+/// The statements of a loop body that branch (`match`, `if let`) on what
+/// `waits_for` accepts, written in place or through a `let` bound to it
+/// earlier in the body.
+fn branches_on<'b>(
+    body: &'b syn::Block,
+    waits_for: impl Fn(&Expr) -> bool + 'b,
+) -> impl Iterator<Item = &'b syn::Stmt> + 'b {
     let mut bound: Vec<String> = Vec::new();
-    let mut out = Vec::new();
-    for stmt in &body.stmts {
+    body.stmts.iter().filter(move |stmt| {
         let scrutinee = match stmt {
             syn::Stmt::Local(l) => {
                 if let (Pat::Ident(id), Some(init)) = (&l.pat, &l.init) {
-                    if timed_stop(&init.expr) {
+                    if waits_for(&init.expr) {
                         bound.push(id.ident.to_string());
                     }
                 }
-                continue;
+                return false;
             }
             syn::Stmt::Expr(Expr::Match(m), _) => &*m.expr,
             syn::Stmt::Expr(Expr::If(i), _) => match &*i.cond {
                 Expr::Let(lt) => &*lt.expr,
-                _ => continue,
+                _ => return false,
             },
-            _ => continue,
+            _ => return false,
         };
         let named = match unawaited(scrutinee) {
             Expr::Path(p) => p
@@ -3052,11 +3063,8 @@ fn stop_timer_arms(cx: &FileCtx<'_>, body: &syn::Block) -> Vec<Range<usize>> {
                 .is_some_and(|id| bound.iter().any(|b| id == b)),
             _ => false,
         };
-        if named || timed_stop(scrutinee) {
-            out.push(stmt.span().bytes());
-        }
-    }
-    out
+        named || waits_for(scrutinee)
+    })
 }
 
 /// Whether each turn of the loop waits for the next message of a channel
@@ -3080,36 +3088,7 @@ fn driven_by_receive(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
             && is_timeout_fn(&cx.uses.resolve_shared(&p.path))
             && is_stream_receive(unawaited(&c.args[1]))
     };
-    let mut bound: Vec<String> = Vec::new();
-    for stmt in &body.stmts {
-        let scrutinee = match stmt {
-            syn::Stmt::Local(l) => {
-                if let (Pat::Ident(id), Some(init)) = (&l.pat, &l.init) {
-                    if received(&init.expr) {
-                        bound.push(id.ident.to_string());
-                    }
-                }
-                continue;
-            }
-            syn::Stmt::Expr(Expr::Match(m), _) => &*m.expr,
-            syn::Stmt::Expr(Expr::If(i), _) => match &*i.cond {
-                Expr::Let(lt) => &*lt.expr,
-                _ => continue,
-            },
-            _ => continue,
-        };
-        let named = match unawaited(scrutinee) {
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .is_some_and(|id| bound.iter().any(|b| id == b)),
-            _ => false,
-        };
-        if named || received(scrutinee) {
-            return true;
-        }
-    }
-    false
+    branches_on(body, received).next().is_some()
 }
 
 /// Whether the loop body can finish an iteration, and so go round again,
