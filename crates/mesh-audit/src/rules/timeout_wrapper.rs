@@ -18,8 +18,9 @@
 //! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
 //! guarded call names it (also through a URL template filled in with
 //! `replace`, when the placeholders are not in the host; for a client
-//! built and used in one function, the host its requests there agree on,
-//! and no finding when they all ask a peer's health endpoint).
+//! built and used in one function and not handed on, the host its
+//! requests there agree on, and no finding when they all ask a peer's
+//! health endpoint).
 //! Durations are
 //! read through `Duration::from_*`,
 //! `const`s (of the crate and of the workspace crates it depends on),
@@ -656,7 +657,7 @@ impl MethodDeadlines<'_, '_, '_> {
     /// `chain` (`let agent = Client::builder()...build()?; agent.get(URL)`)
     /// are: all probes of health endpoints, or all to one host they spell
     /// out; `Unknown` when the body makes none, or one to a host it does
-    /// not spell out, or to two hosts.
+    /// not spell out, or to two hosts, or hands the client on.
     fn client_requests(&self, body: &syn::Block, chain: usize) -> ClientRequests {
         struct V<'m, 's, 'e, 'a> {
             deadlines: &'m MethodDeadlines<'s, 'e, 'a>,
@@ -665,8 +666,22 @@ impl MethodDeadlines<'_, '_, '_> {
             unknown: bool,
             requests: usize,
             probes: usize,
+            /// Names of the client (not of the requests and responses it
+            /// makes) read anywhere in the body, and those read as the
+            /// receiver of a request.
+            mentions: usize,
+            receivers: usize,
         }
         impl<'x> Visit<'x> for V<'_, '_, '_, '_> {
+            fn visit_expr(&mut self, e: &'x Expr) {
+                if matches!(e, Expr::Path(p) if p.path.get_ident().is_some())
+                    && self.deadlines.chain_root(e) == Some(self.chain)
+                    && matches!(self.deadlines.scan.kind_of(e, 0), Kind::HttpClient(_))
+                {
+                    self.mentions += 1;
+                }
+                syn::visit::visit_expr(self, e);
+            }
             fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
                 let verb = ident_in(
                     &m.method,
@@ -681,6 +696,9 @@ impl MethodDeadlines<'_, '_, '_> {
                     if self.deadlines.chain_root(&m.receiver) == Some(self.chain) {
                         let value = self.deadlines.scan.ev.eval(url);
                         self.requests += 1;
+                        if matches!(&*m.receiver, Expr::Path(p) if p.path.get_ident().is_some()) {
+                            self.receivers += 1;
+                        }
                         if crate::analysis::probe::is_health_url(&value) {
                             self.probes += 1;
                         }
@@ -703,8 +721,15 @@ impl MethodDeadlines<'_, '_, '_> {
             unknown: false,
             requests: 0,
             probes: 0,
+            mentions: 0,
+            receivers: 0,
         };
         v.visit_block(body);
+        // A client the body also hands on (stores, returns, passes, clones)
+        // makes requests elsewhere too.
+        if v.mentions != v.receivers {
+            return ClientRequests::Unknown;
+        }
         if v.requests > 0 && v.probes == v.requests {
             return ClientRequests::Probes;
         }
