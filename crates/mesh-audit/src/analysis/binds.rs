@@ -234,22 +234,18 @@ fn listener_uses(body: &syn::Block) -> (Vec<u32>, Vec<u32>) {
     /// An arm that leaves instead of giving a value: `continue`, `return ..`,
     /// `break`, `panic!(..)`/`unreachable!(..)`, or a block ending in one.
     fn diverges(e: &Expr) -> bool {
-        match e {
-            Expr::Continue(_) | Expr::Return(_) | Expr::Break(_) => true,
-            Expr::Macro(m) => m
-                .mac
-                .path
+        let panics = |mac: &syn::Macro| {
+            mac.path
                 .segments
                 .last()
-                .is_some_and(|s| s.ident == "panic" || s.ident == "unreachable"),
+                .is_some_and(|s| s.ident == "panic" || s.ident == "unreachable")
+        };
+        match e {
+            Expr::Continue(_) | Expr::Return(_) | Expr::Break(_) => true,
+            Expr::Macro(m) => panics(&m.mac),
             Expr::Block(b) => match b.block.stmts.last() {
                 Some(syn::Stmt::Expr(e, _)) => diverges(e),
-                Some(syn::Stmt::Macro(m)) => m
-                    .mac
-                    .path
-                    .segments
-                    .last()
-                    .is_some_and(|s| s.ident == "panic" || s.ident == "unreachable"),
+                Some(syn::Stmt::Macro(m)) => panics(&m.mac),
                 _ => false,
             },
             _ => false,

@@ -844,9 +844,6 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         }
     }
 
-    /// Whether a hyper service is `service_fn(f)` (or a closure) whose
-    /// handler never reads its request: no routing, one answer for every
-    /// path. `f` is read only when it is a function of this file.
     /// The paths a hand-written hyper service answers, when its handler (a
     /// function of the file given to `service_fn` by name) dispatches on
     /// the request's path in one `match` whose arms are string paths
@@ -857,13 +854,10 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         use quote::ToTokens;
         let Expr::Call(c) = service else { return None };
         let Expr::Path(p) = &*c.func else { return None };
-        if !ends_with(
-            &self.cx.uses.resolve_shared(&p.path),
-            &["hyper", "service", "service_fn"],
-        ) && !ends_with(
-            &self.cx.uses.resolve_shared(&p.path),
-            &["hyper_util", "service", "service_fn"],
-        ) {
+        let segs = self.cx.uses.resolve_shared(&p.path);
+        if !ends_with(&segs, &["hyper", "service", "service_fn"])
+            && !ends_with(&segs, &["hyper_util", "service", "service_fn"])
+        {
             return None;
         }
         let Some(Expr::Path(h)) = c.args.first() else {
@@ -924,6 +918,9 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         (!paths.is_empty()).then_some(paths)
     }
 
+    /// Whether a hyper service is `service_fn(f)` (or a closure) whose
+    /// handler never reads its request: no routing, one answer for every
+    /// path. `f` is read only when it is a function of this file.
     fn ignores_request(&self, service: &Expr) -> bool {
         let Expr::Call(c) = service else { return false };
         let Expr::Path(p) = &*c.func else {

@@ -208,13 +208,13 @@ impl<'a> FileCtx<'a> {
         })
     }
 
-    /// Server binds of this file, computed once for all bind rules.
     /// Byte ranges of the file's test items, computed once.
     pub fn test_regions(&self) -> &[std::ops::Range<usize>] {
         self.test_regions
             .get_or_init(|| testcode::test_regions(self.file))
     }
 
+    /// Server binds of this file, computed once for all bind rules.
     pub fn server_binds(&self) -> &[binds::ServerBind] {
         self.binds.get_or_init(|| binds::server_binds(self))
     }

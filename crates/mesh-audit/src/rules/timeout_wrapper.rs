@@ -310,33 +310,27 @@ impl Rule for TimeoutWrapper {
             let local = v.unix_socket_chains(f.body);
             // A client built and used here: its deadline is on the requests
             // this function makes with it, to the host they name.
-            let chains: Vec<usize> = v.out[before..]
+            let uses: Vec<(usize, ClientRequests)> = v.out[before..]
                 .iter()
                 .filter(|x| x.what == CLIENT_WIDE && x.dest.host.is_none())
                 .filter_map(|x| x.chain)
-                .collect();
-            let uses: Vec<(usize, ClientRequests)> = chains
-                .into_iter()
                 .map(|c| (c, v.client_requests(f.body, c)))
                 .collect();
+            // Chains are expression addresses of this body: no deadline of
+            // another function matches one.
             let use_of = |x: &Found| {
-                (x.what == CLIENT_WIDE && x.dest.host.is_none())
-                    .then(|| uses.iter().find(|(c, _)| Some(*c) == x.chain))
-                    .flatten()
-                    .map(|(_, u)| u)
+                let c = x.chain.filter(|_| x.what == CLIENT_WIDE)?;
+                uses.iter().find(|(k, _)| *k == c).map(|(_, u)| u.clone())
             };
-            // A client that only probes peers' health endpoints carries a
-            // probe's deadline (as a request does), not a route timeout.
-            let probes: Vec<usize> = (before..found.len())
-                .filter(|&i| matches!(use_of(&found[i]), Some(ClientRequests::Probes)))
-                .collect();
-            for x in &mut found[before..] {
-                if let Some(ClientRequests::To(d)) = use_of(x).cloned() {
-                    x.dest = d;
+            if !uses.is_empty() {
+                for x in &mut found[before..] {
+                    if let Some(ClientRequests::To(d)) = use_of(x) {
+                        x.dest = d;
+                    }
                 }
-            }
-            for i in probes.into_iter().rev() {
-                found.remove(i);
+                // A client that only probes peers' health endpoints carries
+                // a probe's deadline (as a request does), not a route timeout.
+                found.retain(|x| !matches!(use_of(x), Some(ClientRequests::Probes)));
             }
             if !local.is_empty() {
                 found.retain(|x| !x.chain.is_some_and(|c| local.contains(&c)));
@@ -650,9 +644,6 @@ impl MethodDeadlines<'_, '_, '_> {
         }
     }
 
-    /// The roots of the builder chains in `body` that are connected with a
-    /// connector opening a Unix domain socket
-    /// (`.connect_with_connector(service_fn(|_| UnixStream::connect(p)))`).
     /// What the requests this body makes on the client of builder chain
     /// `chain` (`let agent = Client::builder()...build()?; agent.get(URL)`)
     /// are: all probes of health endpoints, or all to one host they spell
@@ -747,6 +738,9 @@ impl MethodDeadlines<'_, '_, '_> {
         }
     }
 
+    /// The roots of the builder chains in `body` that are connected with a
+    /// connector opening a Unix domain socket
+    /// (`.connect_with_connector(service_fn(|_| UnixStream::connect(p)))`).
     fn unix_socket_chains(&self, body: &syn::Block) -> Vec<usize> {
         struct V<'m, 's, 'e, 'a> {
             deadlines: &'m MethodDeadlines<'s, 'e, 'a>,
