@@ -22,7 +22,7 @@ use crate::index::{CrateIndex, FileSummary};
 use crate::rules::{self, Rule};
 use crate::source::{token_shape, LineIndex};
 use crate::suppress::Suppressions;
-use crate::workers::{Tree, Workers};
+use crate::workers::{Source, Tree, Workers};
 
 /// Deeper bracket nesting than any hand-written Rust; syn recurses per level.
 pub const MAX_NESTING: usize = 256;
@@ -770,10 +770,10 @@ fn audit_unit(
                 // so it passes with them.
                 let mut _turn = None;
                 let reused = held.is_some();
-                let (text, file, rules) = match held {
-                    Some(Tree { text, file }) => {
-                        let rules = rules_for(&text);
-                        (text, file, rules)
+                let (tree, rules) = match held {
+                    Some(tree) => {
+                        let rules = rules_for(&tree.borrow_owner().text);
+                        (tree, rules)
                     }
                     // Nothing to run, as pass 1's words tell: not read again.
                     None if known.as_ref().is_some_and(|r| !r.contains(&true)) => {
@@ -798,7 +798,7 @@ fn audit_unit(
                         }
                         _turn = big_file_turn(f);
                         match parse(&text) {
-                            Ok(file) => (text, file, rules),
+                            Ok(file) => (Tree::of(Source { text, file }), rules),
                             Err((pos, msg)) => return failed(file_error(f, pos, msg)),
                         }
                     }
@@ -813,8 +813,7 @@ fn audit_unit(
                     .collect();
                 let outcome = check_file(
                     f,
-                    &text,
-                    &file,
+                    tree.parts(),
                     module,
                     test,
                     index,
@@ -1125,7 +1124,18 @@ fn summarise_text(
         Err((pos, msg)) => return (Err(file_error(f, pos, msg)), FileTime::default()),
     };
     let read_parse = t.elapsed();
-    let mut summary = FileSummary::build_full(&file, &f.abs, &text, Vec::new(), mentions);
+    // A tree held for pass 2 keeps the parts its summary was built from.
+    let (mut summary, tree) = match hold {
+        Some(_) => {
+            let tree = Tree::of(Source { text, file });
+            let summary = FileSummary::build_from(tree.parts(), &f.abs, Vec::new(), mentions);
+            (summary, Some(tree))
+        }
+        None => (
+            FileSummary::build_full(&file, &f.abs, &text, Vec::new(), mentions),
+            None,
+        ),
+    };
     summary.rel_path = f.rel.clone();
     if f.test_path {
         // Values assigned in test files never feed a production finding.
@@ -1133,8 +1143,8 @@ fn summarise_text(
         summary.consts.clear();
         summary.value_lines.clear();
     }
-    if let Some(key) = hold {
-        crate::workers::hold(key, Tree { text, file });
+    if let (Some(key), Some(tree)) = (hold, tree) {
+        crate::workers::hold(key, tree);
     }
     let analyse = t.elapsed() - read_parse;
     (
@@ -1158,8 +1168,7 @@ struct FileOutcome {
 #[allow(clippy::too_many_arguments)]
 fn check_file(
     f: &SourceFile,
-    text: &str,
-    file: &syn::File,
+    parts: &crate::analysis::FileParts<'_>,
     module: &[String],
     whole_file_is_test: bool,
     index: &CrateIndex,
@@ -1170,10 +1179,10 @@ fn check_file(
     if whole_file_is_test && !include_tests {
         return FileOutcome::default();
     }
-    let lines = LineIndex::new(text);
-    let _spans = crate::source::SpanText::enter(&lines);
+    let (file, text) = (parts.file, parts.lines.text());
+    let _spans = crate::source::SpanText::enter(&parts.lines);
     let suppressions = Suppressions::parse(text, &f.rel, &|id| rules::lookup(id).is_some());
-    let mut cx = FileCtx::new(file, &f.rel, &lines, index);
+    let mut cx = FileCtx::new(parts, &f.rel, index);
     cx.include_reconnect = include_reconnect;
     cx.module = module.to_vec();
     let regions: &[std::ops::Range<usize>] = if include_tests {

@@ -18,7 +18,6 @@ use crate::analysis::net::{
 use crate::analysis::scope::ok_type_name;
 use crate::analysis::sites::Site;
 use crate::analysis::{self, Evaluator, FileCtx, FnScope, Value};
-use crate::source::LineIndex;
 
 /// Crates that parse a command line or prompt a person at a terminal.
 const CLI_CRATES: &[&str] = &[
@@ -408,14 +407,28 @@ impl FileSummary {
         reexports: Vec<(Vec<String>, Vec<String>)>,
         mentions: bool,
     ) -> FileSummary {
+        let parts = analysis::FileParts::new(file, text);
+        Self::build_from(&parts, abs_path, reexports, mentions)
+    }
+
+    /// [`FileSummary::build_full`] from the parts of a file already built
+    /// (those of a tree held for pass 2).
+    pub fn build_from(
+        parts: &analysis::FileParts<'_>,
+        abs_path: &std::path::Path,
+        reexports: Vec<(Vec<String>, Vec<String>)>,
+        mentions: bool,
+    ) -> FileSummary {
         let wants_mentions = mentions;
-        let lines = LineIndex::new(text);
-        let _spans = crate::source::SpanText::enter(&lines);
+        let file = parts.file;
+        let lines = &parts.lines;
+        let text = lines.text();
+        let _spans = crate::source::SpanText::enter(lines);
         let empty = CrateIndex {
             foreign_reexports: reexports,
             ..CrateIndex::default()
         };
-        let cx = FileCtx::new(file, "", &lines, &empty);
+        let cx = FileCtx::new(parts, "", &empty);
         let mut consts = Vec::new();
         // Each name with the line it is declared on.
         let mut walk = FileWalk::default();
@@ -3839,8 +3852,8 @@ mod tests {
             "{prelude}\nstruct Probe;\nimpl Probe {{ fn probe(&self) {{ let _ = {expr}; }} }}"
         );
         let file = syn::parse_file(&text).expect("probe parses");
-        let lines = LineIndex::new(&text);
-        let mut cx = FileCtx::new(&file, "src/probe.rs", &lines, index);
+        let parts = analysis::FileParts::new(&file, &text);
+        let mut cx = FileCtx::new(&parts, "src/probe.rs", index);
         cx.module = module.iter().map(|m| m.to_string()).collect();
         let f = analysis::scope::functions(&file)
             .into_iter()

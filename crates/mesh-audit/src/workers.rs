@@ -22,6 +22,8 @@
 //! just its own trees' files.
 
 use std::cell::RefCell;
+
+use crate::analysis::FileParts;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -49,10 +51,32 @@ impl HoldBudget {
     }
 }
 
-/// A file's text and its syntax tree, held by the thread that parsed it.
-pub(crate) struct Tree {
+/// A file's text and its syntax tree.
+pub(crate) struct Source {
     pub text: String,
     pub file: syn::File,
+}
+
+self_cell::self_cell!(
+    /// A file's text and syntax tree, held by the thread that parsed it,
+    /// with what pass 1 derived from them alone (its lines, imports,
+    /// functions and scopes): pass 2 reads the same parts.
+    pub(crate) struct Tree {
+        owner: Source,
+        #[covariant]
+        dependent: FileParts,
+    }
+);
+
+impl Tree {
+    /// Parts derived from `source` (see [`FileParts::new`]).
+    pub fn of(source: Source) -> Tree {
+        Tree::new(source, |s| FileParts::new(&s.file, &s.text))
+    }
+
+    pub fn parts(&self) -> &FileParts<'_> {
+        self.borrow_dependent()
+    }
 }
 
 #[derive(Default)]
@@ -263,7 +287,7 @@ mod tests {
     fn tree(n: usize) -> Tree {
         let text = format!("fn f{n}() {{}}");
         let file = syn::parse_file(&text).expect("parses");
-        Tree { text, file }
+        Tree::of(Source { text, file })
     }
 
     #[test]
@@ -293,7 +317,7 @@ mod tests {
             &AtomicUsize::new(0),
             |&i, held| {
                 runs.fetch_add(1, Ordering::Relaxed);
-                let name = held.map(|t| match &t.file.items[0] {
+                let name = held.map(|t| match &t.parts().file.items[0] {
                     syn::Item::Fn(f) => f.sig.ident.to_string(),
                     _ => String::new(),
                 });

@@ -2013,9 +2013,20 @@ pub fn file_has_grpc_health(cx: &FileCtx<'_>) -> bool {
             syn::visit::visit_path(self, p);
         }
     }
+    let imported = cx.uses.imports_segment(|s| WORDS.contains(&s));
+    // Without an import of one, a path reaches tonic-health only where the
+    // file spells a word out: a text that holds neither needs no walk.
+    let text = cx.lines.text().as_bytes();
+    if !imported
+        && !WORDS
+            .iter()
+            .any(|w| memchr::memmem::find(text, w.as_bytes()).is_some())
+    {
+        return false;
+    }
     let mut v = V {
         cx,
-        imported: cx.uses.imports_segment(|s| WORDS.contains(&s)),
+        imported,
         found: false,
     };
     v.visit_file(cx.file);

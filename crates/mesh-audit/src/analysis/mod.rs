@@ -22,7 +22,6 @@ use crate::source::SpanBytes;
 use rustc_hash::FxHashMap as HashMap;
 
 use mesh_audit_model::TextRange;
-use syn::visit::Visit;
 use syn::Expr;
 
 use crate::index::CrateIndex;
@@ -33,15 +32,18 @@ pub use macros::MacroTable;
 pub use paths::UseMap;
 pub use scope::{FnItem, FnScope};
 
-/// Everything a rule may look at for one file.
-pub struct FileCtx<'a> {
+/// What a file's text and syntax tree alone decide, whatever crate index
+/// it is read with: its lines, imports, macro bodies, constants, functions
+/// and their `let` scopes. Built once per tree: pass 1 summarises the file
+/// with it, and a tree held for pass 2 keeps it (`workers::Tree`), so the
+/// rules read the same parts instead of walking the tree again.
+pub struct FileParts<'a> {
     pub file: &'a syn::File,
-    /// Relative to the audit root, `/` separators.
-    pub path: &'a str,
-    pub lines: &'a LineIndex<'a>,
-    pub index: &'a CrateIndex,
-    pub uses: UseMap,
-    pub macros: MacroTable<'a>,
+    pub lines: LineIndex<'a>,
+    /// The file's imports, without other crates' re-exports (those come
+    /// from the index: [`FileCtx::new`] adds them).
+    uses: UseMap,
+    macros: MacroTable<'a>,
     consts: HashMap<String, &'a Expr>,
     fields: HashMap<String, &'a syn::Type>,
     fn_returns: HashMap<String, &'a syn::Type>,
@@ -58,35 +60,23 @@ pub struct FileCtx<'a> {
     /// once: most analyses go through them all.
     fns: Vec<FnItem<'a>>,
     /// The scope of each of `fns`, in the same order. Made up front, not
-    /// on first use: a cell would make `FileCtx` invariant in `'a`.
+    /// on first use: a cell would make `FileParts` invariant in `'a`, and
+    /// a held tree's parts could not be kept beside it.
     fn_scopes: Vec<FnScope<'a>>,
     /// Every item of the file, in `syn::visit` order (see
     /// [`scope::functions_and_items`]).
     items: Vec<&'a syn::Item>,
-    binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
-    retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
-    lifecycles: std::cell::OnceCell<Vec<lifecycle::FnLifecycle>>,
     /// Byte ranges of the file's test items (`testcode::test_regions`):
     /// the summary, the engine and several rules ask.
     test_regions: std::cell::OnceCell<Vec<std::ops::Range<usize>>>,
-    /// What [`net::NetScan::classify`] answered for the calls in `fns`, by
-    /// (function, expression address, `let` horizon), when the scan reads
-    /// that function's own scope. Several rules sweep every body for network
-    /// calls, and each answer resolves receivers and paths through the index.
-    pub(crate) classified: std::cell::RefCell<net::ClassifyMemo>,
-    /// Long-lived consumer reconnect loops count as retry loops (opt-in).
-    pub include_reconnect: bool,
-    /// The file's module path in its crate, where its paths are read from.
-    pub module: Vec<String>,
 }
 
-impl<'a> FileCtx<'a> {
-    pub fn new(
-        file: &'a syn::File,
-        path: &'a str,
-        lines: &'a LineIndex<'a>,
-        index: &'a CrateIndex,
-    ) -> Self {
+impl<'a> FileParts<'a> {
+    /// The parts of `file`, parsed from `text`.
+    pub fn new(file: &'a syn::File, text: &'a str) -> FileParts<'a> {
+        let lines = LineIndex::new(text);
+        // Macro keys, module ranges and scopes read byte offsets of spans.
+        let _spans = crate::source::SpanText::enter(&lines);
         let (fns, items) = scope::functions_and_items(file);
         let mut zero_arg_fns: HashMap<String, Option<&'a syn::Block>> = HashMap::default();
         for f in &fns {
@@ -97,14 +87,11 @@ impl<'a> FileCtx<'a> {
                     .or_insert(Some(f.body));
             }
         }
-        FileCtx {
+        FileParts {
             file,
-            path,
-            lines,
-            index,
-            uses: UseMap::new(file).with_reexports(index.foreign_reexports()),
+            uses: UseMap::of_items(&items),
             macros: MacroTable::new(file),
-            consts: const_exprs(file),
+            consts: const_exprs(&items),
             fields: net::field_types(&items),
             zero_arg_fns,
             fn_returns: fns
@@ -122,10 +109,58 @@ impl<'a> FileCtx<'a> {
             items,
             type_aliases: type_aliases(file),
             ok_aliases: ok_aliases(file),
+            test_regions: std::cell::OnceCell::new(),
+            lines,
+        }
+    }
+}
+
+/// Everything a rule may look at for one file.
+pub struct FileCtx<'a> {
+    pub file: &'a syn::File,
+    /// Relative to the audit root, `/` separators.
+    pub path: &'a str,
+    pub lines: &'a LineIndex<'a>,
+    pub index: &'a CrateIndex,
+    /// The file's imports, read through the re-exports the index knows of
+    /// (the parts' own map when there are none).
+    pub uses: std::borrow::Cow<'a, UseMap>,
+    pub macros: &'a MacroTable<'a>,
+    parts: &'a FileParts<'a>,
+    binds: std::cell::OnceCell<Vec<binds::ServerBind>>,
+    retry_loops: std::cell::OnceCell<Vec<retry::RetryLoop>>,
+    lifecycles: std::cell::OnceCell<Vec<lifecycle::FnLifecycle>>,
+    /// What [`net::NetScan::classify`] answered for the calls in `fns`, by
+    /// (function, expression address, `let` horizon), when the scan reads
+    /// that function's own scope. Several rules sweep every body for network
+    /// calls, and each answer resolves receivers and paths through the index.
+    pub(crate) classified: std::cell::RefCell<net::ClassifyMemo>,
+    /// Long-lived consumer reconnect loops count as retry loops (opt-in).
+    pub include_reconnect: bool,
+    /// The file's module path in its crate, where its paths are read from.
+    pub module: Vec<String>,
+}
+
+impl<'a> FileCtx<'a> {
+    /// The file of `parts`, read with `index`.
+    pub fn new(parts: &'a FileParts<'a>, path: &'a str, index: &'a CrateIndex) -> Self {
+        let reexports = index.foreign_reexports();
+        let uses = if reexports.is_empty() {
+            std::borrow::Cow::Borrowed(&parts.uses)
+        } else {
+            std::borrow::Cow::Owned(parts.uses.clone().with_reexports(reexports))
+        };
+        FileCtx {
+            file: parts.file,
+            path,
+            lines: &parts.lines,
+            index,
+            uses,
+            macros: &parts.macros,
+            parts,
             binds: std::cell::OnceCell::new(),
             retry_loops: std::cell::OnceCell::new(),
             lifecycles: std::cell::OnceCell::new(),
-            test_regions: std::cell::OnceCell::new(),
             classified: Default::default(),
             include_reconnect: false,
             module: Vec::new(),
@@ -134,30 +169,34 @@ impl<'a> FileCtx<'a> {
 
     /// Every function body of the file, nested modules included.
     pub fn functions(&self) -> &[FnItem<'a>] {
-        &self.fns
+        &self.parts.fns
     }
 
     /// Every item of the file, nested ones included, in the order a
     /// `syn::visit` walk of the file meets them.
     pub fn items(&self) -> &[&'a syn::Item] {
-        &self.items
+        &self.parts.items
     }
 
     /// The `let`s and parameters of each of [`FileCtx::functions`], in the
     /// same order: a pure function of the body, read by most analyses.
     pub fn fn_scopes(&self) -> &[FnScope<'a>] {
-        &self.fn_scopes
+        &self.parts.fn_scopes
     }
 
     /// The scope of one of [`FileCtx::functions`] (as `file_fn` returns it).
     pub fn scope_of(&self, f: &FnItem<'a>) -> Option<&FnScope<'a>> {
-        let i = self.fns.iter().position(|g| std::ptr::eq(g.body, f.body))?;
+        let i = self
+            .parts
+            .fns
+            .iter()
+            .position(|g| std::ptr::eq(g.body, f.body))?;
         self.fn_scopes().get(i)
     }
 
     /// The aliased type of a non-generic top-level `type` item of this file.
     pub fn type_alias(&self, name: &str) -> Option<&'a syn::Type> {
-        self.type_aliases.get(name).copied()
+        self.parts.type_aliases.get(name).copied()
     }
 
     /// Whether `X<T>` holds a `T` as `Result<T, E>` does: `Result` itself,
@@ -165,29 +204,29 @@ impl<'a> FileCtx<'a> {
     /// name that follows the `..Result` convention. A non-generic alias of
     /// this file of that name is read from its definition instead.
     pub fn ok_alias(&self, name: &str) -> bool {
-        self.ok_aliases.iter().any(|a| a == name)
-            || scope::is_result_name(name) && !self.type_aliases.contains_key(name)
+        self.parts.ok_aliases.iter().any(|a| a == name)
+            || scope::is_result_name(name) && !self.parts.type_aliases.contains_key(name)
     }
 
     /// The declared type of a struct field of this file, by field name.
     pub fn field_type(&self, name: &str) -> Option<&'a syn::Type> {
-        self.fields.get(name).copied()
+        self.parts.fields.get(name).copied()
     }
 
     /// Every struct field's declared type of this file, by field name
     /// (`net::field_types`).
     pub fn field_types(&self) -> &HashMap<String, &'a syn::Type> {
-        &self.fields
+        &self.parts.fields
     }
 
     /// The body of a free function of this file without parameters.
     pub fn zero_arg_fn(&self, name: &str) -> Option<&'a syn::Block> {
-        self.zero_arg_fns.get(name).copied().flatten()
+        self.parts.zero_arg_fns.get(name).copied().flatten()
     }
 
     /// The return type of a function of this file, by name.
     pub fn fn_return_type(&self, name: &str) -> Option<&'a syn::Type> {
-        self.fn_returns.get(name).copied()
+        self.parts.fn_returns.get(name).copied()
     }
 
     /// Retry loops of this file, computed once for the resilience rules.
@@ -199,8 +238,9 @@ impl<'a> FileCtx<'a> {
     /// binds and spawns, computed once for the lifecycle rules.
     pub fn lifecycles(&self) -> &[lifecycle::FnLifecycle] {
         self.lifecycles.get_or_init(|| {
-            let attrs = lifecycle::attr_routes(&self.fns);
-            self.fns
+            let attrs = lifecycle::attr_routes(&self.parts.fns);
+            self.parts
+                .fns
                 .iter()
                 .zip(self.fn_scopes())
                 .map(|(f, scope)| lifecycle::analyse_fn(self, f, scope, &attrs))
@@ -210,8 +250,9 @@ impl<'a> FileCtx<'a> {
 
     /// Byte ranges of the file's test items, computed once.
     pub fn test_regions(&self) -> &[std::ops::Range<usize>] {
-        self.test_regions
-            .get_or_init(|| testcode::test_regions(self.file))
+        self.parts
+            .test_regions
+            .get_or_init(|| testcode::test_regions(&self.parts.items))
     }
 
     /// Server binds of this file, computed once for all bind rules.
@@ -222,7 +263,7 @@ impl<'a> FileCtx<'a> {
     /// The initialiser of a `const`/`static` of this file (any module, any
     /// impl), by name.
     pub fn const_expr(&self, name: &str) -> Option<&'a Expr> {
-        self.consts.get(name).copied()
+        self.parts.consts.get(name).copied()
     }
 
     pub fn range(&self, span: proc_macro2::Span) -> TextRange {
@@ -264,42 +305,60 @@ impl<'a> FileCtx<'a> {
 }
 
 /// `const`/`static` initialisers by name; a name defined twice with
-/// different initialisers is left out rather than guessed.
-pub fn const_exprs(file: &syn::File) -> HashMap<String, &Expr> {
-    struct V<'a> {
-        out: HashMap<String, Option<&'a Expr>>,
-    }
-    impl<'a> V<'a> {
-        fn add(&mut self, name: String, e: &'a Expr) {
-            match self.out.get(&name) {
-                None => {
-                    self.out.insert(name, Some(e));
-                }
-                Some(Some(prev))
-                    if quote::quote!(#prev).to_string() == quote::quote!(#e).to_string() => {}
-                Some(_) => {
-                    self.out.insert(name, None);
+/// different initialisers is left out rather than guessed. `items` is every
+/// item of the file in walk order ([`scope::functions_and_items`]); items
+/// inside an initialiser (`const X: T = { const Y: u8 = 1; .. };`) are the
+/// initialiser's own and not read.
+pub fn const_exprs<'a>(items: &[&'a syn::Item]) -> HashMap<String, &'a Expr> {
+    let mut out: HashMap<String, Option<&'a Expr>> = HashMap::default();
+    let mut add = |name: String, e: &'a Expr| match out.get(&name) {
+        None => {
+            out.insert(name, Some(e));
+        }
+        Some(Some(prev)) if quote::quote!(#prev).to_string() == quote::quote!(#e).to_string() => {}
+        Some(_) => {
+            out.insert(name, None);
+        }
+    };
+    // The bytes of the initialisers read so far that may still hold items.
+    let mut inside: Vec<std::ops::Range<usize>> = Vec::new();
+    let bytes =
+        |start: proc_macro2::Span, semi: proc_macro2::Span| start.byte_start()..semi.byte_end();
+    for &item in items {
+        let (at, own) = match item {
+            syn::Item::Const(c) => (c.const_token.span.byte_start(), None),
+            syn::Item::Static(s) => (s.static_token.span.byte_start(), None),
+            syn::Item::Impl(i) => (i.impl_token.span.byte_start(), Some(i)),
+            _ => continue,
+        };
+        while inside.last().is_some_and(|r| at >= r.end) {
+            inside.pop();
+        }
+        if inside.last().is_some_and(|r| r.contains(&at)) {
+            continue;
+        }
+        match (item, own) {
+            (syn::Item::Const(c), _) => {
+                add(c.ident.to_string(), &c.expr);
+                inside.push(bytes(c.const_token.span, c.semi_token.span));
+            }
+            (syn::Item::Static(s), _) => {
+                add(s.ident.to_string(), &s.expr);
+                inside.push(bytes(s.static_token.span, s.semi_token.span));
+            }
+            (_, Some(i)) => {
+                for c in i.items.iter().filter_map(|m| match m {
+                    syn::ImplItem::Const(c) => Some(c),
+                    _ => None,
+                }) {
+                    add(c.ident.to_string(), &c.expr);
+                    inside.push(bytes(c.const_token.span, c.semi_token.span));
                 }
             }
+            _ => {}
         }
     }
-    impl<'a> Visit<'a> for V<'a> {
-        fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
-            self.add(c.ident.to_string(), &c.expr);
-        }
-        fn visit_item_static(&mut self, s: &'a syn::ItemStatic) {
-            self.add(s.ident.to_string(), &s.expr);
-        }
-        fn visit_impl_item_const(&mut self, c: &'a syn::ImplItemConst) {
-            self.add(c.ident.to_string(), &c.expr);
-        }
-    }
-    let mut v = V {
-        out: HashMap::default(),
-    };
-    v.visit_file(file);
-    v.out
-        .into_iter()
+    out.into_iter()
         .filter_map(|(k, v)| v.map(|e| (k, e)))
         .collect()
 }

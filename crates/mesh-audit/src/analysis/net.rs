@@ -2697,7 +2697,6 @@ pub fn field_types<'a>(items: &[&'a syn::Item]) -> HashMap<String, &'a Type> {
 mod chain_memo_tests {
     use super::*;
     use crate::index::CrateIndex;
-    use crate::source::LineIndex;
 
     /// Every method call of a chain, each asked through one `NetScan` from
     /// the outermost in (as `CallFinder` does, so inner answers come from
@@ -2722,9 +2721,9 @@ mod chain_memo_tests {
              }}\n"
         );
         let file: syn::File = syn::parse_str(&src).expect("parses");
-        let lines = LineIndex::new(&src);
+        let parts = crate::analysis::FileParts::new(&file, &src);
         let index = CrateIndex::default();
-        let cx = FileCtx::new(&file, "", &lines, &index);
+        let cx = FileCtx::new(&parts, "", &index);
         let f = &crate::analysis::scope::functions(&file)[0];
         let scope = FnScope::new(Some(f.sig), f.body);
         struct Calls<'x>(Vec<&'x Expr>);

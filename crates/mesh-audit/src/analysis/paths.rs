@@ -6,8 +6,6 @@ use crate::source::SpanBytes;
 use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 
-use syn::visit::Visit;
-
 /// Local name → full path, from every `use` in the file. A path inside an
 /// inline module (`mod inner { use reqwest::Client; .. }`) reads that
 /// module's own imports first; elsewhere a name keeps the file's top-level
@@ -45,8 +43,45 @@ type Reexport = (Vec<String>, Vec<String>);
 
 impl UseMap {
     pub fn new(file: &syn::File) -> UseMap {
+        UseMap::of_items(&crate::analysis::scope::functions_and_items(file).1)
+    }
+
+    /// The imports among a file's items (every item, nested ones included,
+    /// in `syn::visit` order: [`crate::analysis::FileParts`] has the list).
+    pub fn of_items(items: &[&syn::Item]) -> UseMap {
         let mut v = UseCollector::default();
-        v.visit_file(file);
+        for &item in items {
+            // The inline modules an import is in: those whose bytes hold it
+            // (the list is in walk order, so a module's items follow it).
+            let enter = |v: &mut UseCollector, at: usize| {
+                while v.modules.last().is_some_and(|m| !m.contains(&at)) {
+                    v.modules.pop();
+                }
+            };
+            match item {
+                syn::Item::Mod(m) => {
+                    let bytes = item_mod_bytes(m);
+                    enter(&mut v, bytes.start);
+                    v.modules.push(bytes);
+                }
+                syn::Item::Use(u) => {
+                    enter(&mut v, u.use_token.span.byte_start());
+                    v.tree(&mut Vec::new(), &u.tree);
+                }
+                // `extern crate conduwuit_router as router;` names the
+                // crate `router`, wherever it is written.
+                syn::Item::ExternCrate(e) => {
+                    if let Some((_, rename)) = &e.rename {
+                        if e.ident != "self" {
+                            v.names
+                                .entry(rename.to_string())
+                                .or_insert_with(|| vec![e.ident.to_string()]);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         let mut names = v.names;
         let mut scoped: HashMap<String, Vec<ModuleImport>> = HashMap::default();
         for (module, name, full) in v.inner {
@@ -306,28 +341,6 @@ fn item_mod_bytes(m: &syn::ItemMod) -> Range<usize> {
     start.byte_start()..end.byte_end()
 }
 
-impl<'ast> Visit<'ast> for UseCollector {
-    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
-        self.modules.push(item_mod_bytes(m));
-        syn::visit::visit_item_mod(self, m);
-        self.modules.pop();
-    }
-    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-        let mut prefix = Vec::new();
-        self.tree(&mut prefix, &u.tree);
-    }
-    /// `extern crate conduwuit_router as router;` names the crate `router`.
-    fn visit_item_extern_crate(&mut self, e: &'ast syn::ItemExternCrate) {
-        if let Some((_, rename)) = &e.rename {
-            if e.ident != "self" {
-                self.names
-                    .entry(rename.to_string())
-                    .or_insert_with(|| vec![e.ident.to_string()]);
-            }
-        }
-    }
-}
-
 /// `a::b::c` as written, without generics.
 pub fn path_segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
@@ -357,6 +370,7 @@ pub fn mentions(segs: &[String], name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use syn::visit::Visit;
 
     /// A module's bytes are what `Spanned::span()` gives: outer attributes
     /// (not inner ones) through the closing brace or `;`.

@@ -71,7 +71,7 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         let after_loops = std::cell::OnceCell::new();
         let mut scope = FnScope::new(Some(f.sig), f.body);
         if cx.macros.has_expansions() {
-            scope = scope.with_macro_lets(&cx.macros, f.body);
+            scope = scope.with_macro_lets(cx.macros, f.body);
         }
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         // A generic helper (`with_retry(f)`) calls what its callers pass in.

@@ -4,8 +4,6 @@
 use crate::source::SpanBytes;
 use std::path::{Path, PathBuf};
 
-use syn::visit::Visit;
-
 /// Whether attributes mark an item as test-only: `#[cfg(test)]`,
 /// `#[test]`, `#[tokio::test]`, `#[rstest]`, `#[cfg(all(test, ..))]`,
 /// `#[cfg(any(test, ..))]`, or a feature whose name says it is for tests
@@ -118,8 +116,10 @@ pub fn is_test_support_module(name: &str) -> bool {
     )
 }
 
-/// Byte ranges of test-only items in one file.
-pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
+/// Byte ranges of test-only items in one file, from its items (every item,
+/// nested ones included, in walk order: `FileParts` lists them). Items
+/// inside a test item are its own and not read again.
+pub fn test_regions(items: &[&syn::Item]) -> Vec<std::ops::Range<usize>> {
     struct V {
         out: Vec<std::ops::Range<usize>>,
     }
@@ -158,8 +158,10 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
             true
         }
     }
-    impl<'a> Visit<'a> for V {
-        fn visit_item(&mut self, i: &'a syn::Item) {
+    impl V {
+        /// Records `i` if it is a test item; its test functions if it is
+        /// another `impl`.
+        fn visit_item(&mut self, i: &syn::Item) {
             let attrs: &[syn::Attribute] = match i {
                 syn::Item::Fn(f) => &f.attrs,
                 syn::Item::Mod(m) => &m.attrs,
@@ -210,19 +212,62 @@ pub fn test_regions(file: &syn::File) -> Vec<std::ops::Range<usize>> {
                     }
                 }
             }
-            if !self.item(attrs, end, i) {
-                syn::visit::visit_item(self, i);
+            if self.item(attrs, end, i) {
+                return;
             }
-        }
-        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-            if !self.item(&f.attrs, Some(f.block.brace_token.span.close()), f) {
-                syn::visit::visit_impl_item_fn(self, f);
+            if let syn::Item::Impl(imp) = i {
+                for f in imp.items.iter().filter_map(|m| match m {
+                    syn::ImplItem::Fn(f) => Some(f),
+                    _ => None,
+                }) {
+                    self.item(&f.attrs, Some(f.block.brace_token.span.close()), f);
+                }
             }
         }
     }
     let mut v = V { out: Vec::new() };
-    v.visit_file(file);
+    // The regions so far, sorted by start (they never overlap).
+    let mut sorted: Vec<std::ops::Range<usize>> = Vec::new();
+    for &i in items {
+        let Some(at) = item_keyword(i) else { continue };
+        let before = sorted.partition_point(|r| r.start <= at);
+        if before > 0 && sorted[before - 1].contains(&at) {
+            continue;
+        }
+        let from = v.out.len();
+        v.visit_item(i);
+        for r in &v.out[from..] {
+            let p = sorted.partition_point(|s| s.start <= r.start);
+            sorted.insert(p, r.clone());
+        }
+    }
     v.out
+}
+
+/// The byte of an item's keyword (`fn`, `mod`, `impl`, ...): inside the
+/// item, so inside every region that holds it. `None` for verbatim items,
+/// which hold no items of their own.
+fn item_keyword(i: &syn::Item) -> Option<usize> {
+    use syn::Item;
+    let span = match i {
+        Item::Const(x) => x.const_token.span,
+        Item::Enum(x) => x.enum_token.span,
+        Item::ExternCrate(x) => x.extern_token.span,
+        Item::Fn(x) => x.sig.fn_token.span,
+        Item::ForeignMod(x) => x.abi.extern_token.span,
+        Item::Impl(x) => x.impl_token.span,
+        Item::Macro(x) => x.mac.bang_token.span,
+        Item::Mod(x) => x.mod_token.span,
+        Item::Static(x) => x.static_token.span,
+        Item::Struct(x) => x.struct_token.span,
+        Item::Trait(x) => x.trait_token.span,
+        Item::TraitAlias(x) => x.trait_token.span,
+        Item::Type(x) => x.type_token.span,
+        Item::Union(x) => x.union_token.span,
+        Item::Use(x) => x.use_token.span,
+        _ => return None,
+    };
+    Some(span.byte_start())
 }
 
 /// Files that `#[cfg(test)] mod x;` declarations of `file` (at `path`) pull

@@ -1940,13 +1940,12 @@ fn crate_breaker_host(file: &File<'_, '_>, f: Option<usize>, binding: &str) -> O
 mod tests {
     use super::*;
     use crate::index::CrateIndex;
-    use crate::source::LineIndex;
 
     fn run(src: &str) -> Vec<Violation> {
         let file: syn::File = syn::parse_str(src).expect("parses");
-        let lines = LineIndex::new(src);
+        let parts = crate::analysis::FileParts::new(&file, src);
         let index = CrateIndex::default();
-        let cx = FileCtx::new(&file, "x.rs", &lines, &index);
+        let cx = FileCtx::new(&parts, "x.rs", &index);
         let mut out = Vec::new();
         CircuitBreaker.check(&cx, &RuleConfig::default(), &mut out);
         out
