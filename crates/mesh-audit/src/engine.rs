@@ -691,7 +691,7 @@ fn audit_unit(
             Err(e) => (Err(e), None),
         })
         .unzip();
-    let indexes = build_indexes(found, summaries);
+    let indexes = build_indexes(found, summaries, workers);
     timings.index = stage.elapsed();
     timings.peak_rss_kib[2] = peak_rss_kib();
 
@@ -1373,6 +1373,7 @@ fn resummarise_through_reexports(
 fn build_indexes(
     found: &crate::discover::Discovered,
     summaries: Vec<Option<FileSummary>>,
+    workers: &Workers,
 ) -> HashMap<PathBuf, CrateIndex> {
     // Files that `#[cfg(test)] mod x;` pulls in are test code: their struct
     // literals, consts and call arguments must neither give a production
@@ -1437,21 +1438,45 @@ fn build_indexes(
         .iter()
         .filter_map(|(root, (i, _))| Some(((*i)?, root.clone())))
         .collect();
-    for i in order {
-        let Some(root) = root_of.get(&i) else {
-            continue;
-        };
-        let summaries = groups
-            .get_mut(root)
-            .map(|g| std::mem::take(&mut g.1))
-            .unwrap_or_default();
-        let deps: Vec<(String, &CrateIndex)> = normal_deps(i)
-            .into_iter()
-            .filter_map(|(name, j)| Some((name, by_package[j].as_ref()?)))
+    // A package is built after its dependencies; the packages of one depth
+    // (every dependency built) are built side by side.
+    let mut depth = vec![0usize; n];
+    for &i in &order {
+        depth[i] = normal_deps(i)
+            .iter()
+            .map(|&(_, j)| depth[j] + 1)
+            .max()
+            .unwrap_or(0);
+    }
+    let deepest = depth.iter().copied().max().unwrap_or(0);
+    for d in 0..=deepest {
+        #[allow(clippy::type_complexity)]
+        let round: Vec<(usize, std::sync::Mutex<Vec<FileSummary>>)> = order
+            .iter()
+            .filter(|&&i| depth[i] == d)
+            .filter_map(|&i| {
+                let summaries = std::mem::take(&mut groups.get_mut(root_of.get(&i)?)?.1);
+                Some((i, std::sync::Mutex::new(summaries)))
+            })
             .collect();
-        let self_name = found.packages[i].lib_crate_name();
-        let index = CrateIndex::build_with_deps(summaries, &deps, self_name.as_deref());
-        by_package[i] = Some(index);
+        let built = workers.map(
+            &round,
+            &AtomicUsize::new(0),
+            |(i, summaries)| {
+                let summaries =
+                    std::mem::take(&mut *summaries.lock().unwrap_or_else(|e| e.into_inner()));
+                let deps: Vec<(String, &CrateIndex)> = normal_deps(*i)
+                    .into_iter()
+                    .filter_map(|(name, j)| Some((name, by_package[j].as_ref()?)))
+                    .collect();
+                let self_name = found.packages[*i].lib_crate_name();
+                CrateIndex::build_with_deps(summaries, &deps, self_name.as_deref())
+            },
+            |_, _| CrateIndex::default(),
+        );
+        for ((i, _), index) in round.iter().zip(built) {
+            by_package[*i] = Some(index);
+        }
     }
     for i in 0..n {
         for (name, j) in normal_deps(i) {
@@ -1472,10 +1497,24 @@ fn build_indexes(
         }
     }
     // Path mode, and files outside any package.
-    for (root, (i, summaries)) in groups {
-        if i.is_none() {
-            out.insert(root, CrateIndex::build(summaries));
-        }
+    #[allow(clippy::type_complexity)]
+    let loose: Vec<(PathBuf, std::sync::Mutex<Vec<FileSummary>>)> = groups
+        .into_iter()
+        .filter(|(_, (i, _))| i.is_none())
+        .map(|(root, (_, summaries))| (root, std::sync::Mutex::new(summaries)))
+        .collect();
+    let built = workers.map(
+        &loose,
+        &AtomicUsize::new(0),
+        |(_, summaries)| {
+            CrateIndex::build(std::mem::take(
+                &mut *summaries.lock().unwrap_or_else(|e| e.into_inner()),
+            ))
+        },
+        |_, _| CrateIndex::default(),
+    );
+    for ((root, _), index) in loose.into_iter().zip(built) {
+        out.insert(root, index);
     }
     out
 }
