@@ -1910,6 +1910,8 @@ fn is_http_client_type(segs: &[String]) -> Option<&'static str> {
         ("ureq", "Agent" | "AgentBuilder") => Some("ureq"),
         ("isahc", "HttpClient") => Some("isahc"),
         ("surf", "Client") => Some("surf"),
+        // compio's HTTP client, reqwest's API on a thread-per-core runtime.
+        ("cyper", "Client" | "ClientBuilder") => Some("cyper"),
         ("hyper" | "hyper_util", "Client") => Some("hyper"),
         // One connection's request handle (`http1::SendRequest`,
         // `http2::SendRequest`, h2's): its `send_request` is the call.
