@@ -172,8 +172,14 @@ const MAX_DEPTH: usize = 16;
 
 impl<'a> MacroTable<'a> {
     pub fn new(file: &'a syn::File) -> MacroTable<'a> {
-        // One walk finds the definitions and the invocations.
-        let (local, definitions, found) = file_macros(file);
+        let (_, items, macros) = crate::analysis::scope::functions_items_macros(file);
+        MacroTable::of(&items, &macros)
+    }
+
+    /// The table of a file with these items and invocations (see
+    /// [`crate::analysis::scope::functions_items_macros`]).
+    pub fn of(items: &[&'a syn::Item], macros: &[&'a syn::Macro]) -> MacroTable<'a> {
+        let (local, definitions, found) = file_macros(items, macros);
         let mut table = MacroTable {
             local,
             definitions,
@@ -313,58 +319,53 @@ fn never_code(name: &str) -> bool {
 type Rules = Vec<(TokenStream, TokenStream)>;
 
 /// The file's `macro_rules!` definitions (see [`Rules`]) and their bytes,
-/// and every invocation whose body may be code, in the order they are written.
+/// from its items, and of its invocations (`macros`, every one in walk
+/// order: [`crate::analysis::scope::functions_items_macros`]) those whose
+/// body may be code, in the order they are written.
 #[allow(clippy::type_complexity)]
-fn file_macros(
-    file: &syn::File,
+fn file_macros<'a>(
+    items: &[&'a syn::Item],
+    macros: &[&'a syn::Macro],
 ) -> (
     HashMap<String, Rules>,
     Vec<std::ops::Range<usize>>,
-    Vec<std::borrow::Cow<'_, syn::Macro>>,
+    Vec<std::borrow::Cow<'a, syn::Macro>>,
 ) {
-    struct V<'a>(
-        HashMap<String, Option<Rules>>,
-        Vec<std::ops::Range<usize>>,
-        Vec<std::borrow::Cow<'a, syn::Macro>>,
-    );
-    impl<'a> Visit<'a> for V<'a> {
-        fn visit_macro(&mut self, mac: &'a syn::Macro) {
-            if !never_code(&macro_name(mac)) {
-                self.2.push(std::borrow::Cow::Borrowed(mac));
-            }
-        }
-        fn visit_item_macro(&mut self, m: &'a syn::ItemMacro) {
-            // Its invocation is one too (unless it is `macro_rules!`).
-            syn::visit::visit_item_macro(self, m);
-            if let (Some(id), true) = (&m.ident, m.mac.path.is_ident("macro_rules")) {
-                let start = m.mac.bang_token.span.byte_start();
-                let end = m.mac.delimiter.span().close().byte_end();
-                self.1.push(start..end);
-                // Only a macro whose body loops can hide a retry loop, and
-                // only one that registers routes (an app builder shared by
-                // `main` and the tests) can hide a health route; the others
-                // (`cfg_*!` item wrappers, assertion helpers) are not worth
-                // re-parsing at every invocation.
-                let rules = parse_rules(m.mac.tokens.clone()).filter(|r| {
-                    r.iter()
-                        .any(|(_, body)| has_loop(body) || registers_routes(body))
-                });
-                let name = id.to_string();
-                // Defined twice (per cfg, per module): do not guess which.
-                self.0
-                    .entry(name)
-                    .and_modify(|r| *r = None)
-                    .or_insert(rules);
-            }
+    let mut defined: HashMap<String, Option<Rules>> = HashMap::default();
+    let mut definitions = Vec::new();
+    for &item in items {
+        let syn::Item::Macro(m) = item else { continue };
+        if let (Some(id), true) = (&m.ident, m.mac.path.is_ident("macro_rules")) {
+            let start = m.mac.bang_token.span.byte_start();
+            let end = m.mac.delimiter.span().close().byte_end();
+            definitions.push(start..end);
+            // Only a macro whose body loops can hide a retry loop, and
+            // only one that registers routes (an app builder shared by
+            // `main` and the tests) can hide a health route; the others
+            // (`cfg_*!` item wrappers, assertion helpers) are not worth
+            // re-parsing at every invocation.
+            let rules = parse_rules(m.mac.tokens.clone()).filter(|r| {
+                r.iter()
+                    .any(|(_, body)| has_loop(body) || registers_routes(body))
+            });
+            let name = id.to_string();
+            // Defined twice (per cfg, per module): do not guess which.
+            defined
+                .entry(name)
+                .and_modify(|r| *r = None)
+                .or_insert(rules);
         }
     }
-    let mut v = V(HashMap::default(), Vec::new(), Vec::new());
-    v.visit_file(file);
-    let rules =
-        v.0.into_iter()
-            .filter_map(|(k, r)| r.map(|r| (k, r)))
-            .collect();
-    (rules, v.1, v.2)
+    let found = macros
+        .iter()
+        .filter(|mac| !never_code(&macro_name(mac)))
+        .map(|&mac| std::borrow::Cow::Borrowed(mac))
+        .collect();
+    let rules = defined
+        .into_iter()
+        .filter_map(|(k, r)| r.map(|r| (k, r)))
+        .collect();
+    (rules, definitions, found)
 }
 
 /// Whether a token stream holds a `loop`, `while` or `for` keyword.

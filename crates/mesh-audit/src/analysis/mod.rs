@@ -77,7 +77,7 @@ impl<'a> FileParts<'a> {
         let lines = LineIndex::new(text);
         // Macro keys, module ranges and scopes read byte offsets of spans.
         let _spans = crate::source::SpanText::enter(&lines);
-        let (fns, items) = scope::functions_and_items(file);
+        let (fns, items, invocations) = scope::functions_items_macros(file);
         let mut zero_arg_fns: HashMap<String, Option<&'a syn::Block>> = HashMap::default();
         for f in &fns {
             if f.self_ty.is_none() && f.sig.inputs.is_empty() {
@@ -90,7 +90,7 @@ impl<'a> FileParts<'a> {
         FileParts {
             file,
             uses: UseMap::of_items(&items),
-            macros: MacroTable::new(file),
+            macros: MacroTable::of(&items, &invocations),
             consts: const_exprs(&items),
             fields: net::field_types(&items),
             zero_arg_fns,

@@ -36,9 +36,22 @@ pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
 /// initializers included): the walks that read only items (struct fields,
 /// enum variants, impls) go through this list instead of the whole tree.
 pub fn functions_and_items(file: &syn::File) -> (Vec<FnItem<'_>>, Vec<&syn::Item>) {
+    let (fns, items, _) = functions_items_macros(file);
+    (fns, items)
+}
+
+/// The same, and every macro invocation of the file in the order
+/// `syn::visit` meets them (in signatures, attributes and bodies; not
+/// inside other invocations, whose tokens are not parsed here): one walk
+/// for what [`crate::analysis::FileParts`] reads.
+#[allow(clippy::type_complexity)]
+pub fn functions_items_macros(
+    file: &syn::File,
+) -> (Vec<FnItem<'_>>, Vec<&syn::Item>, Vec<&syn::Macro>) {
     let mut v = FnCollector {
         out: Vec::new(),
         items: Vec::new(),
+        macros: Vec::new(),
         self_ty: None,
         impl_type: None,
         trait_name: None,
@@ -46,12 +59,13 @@ pub fn functions_and_items(file: &syn::File) -> (Vec<FnItem<'_>>, Vec<&syn::Item
         module: Vec::new(),
     };
     v.visit_file(file);
-    (v.out, v.items)
+    (v.out, v.items, v.macros)
 }
 
 struct FnCollector<'a> {
     out: Vec<FnItem<'a>>,
     items: Vec<&'a syn::Item>,
+    macros: Vec<&'a syn::Macro>,
     self_ty: Option<String>,
     impl_type: Option<&'a Type>,
     trait_name: Option<String>,
@@ -60,12 +74,35 @@ struct FnCollector<'a> {
     module: Vec<String>,
 }
 
+impl<'a> FnCollector<'a> {
+    /// The invocations in a function's attributes and signature, which the
+    /// function walks below skip (`#[doc = include_str!(..)]`, a type
+    /// macro in a parameter).
+    fn macros_outside_body(&mut self, attrs: &'a [syn::Attribute], sig: &'a syn::Signature) {
+        struct MacrosOnly<'c, 'a>(&'c mut Vec<&'a syn::Macro>);
+        impl<'a> Visit<'a> for MacrosOnly<'_, 'a> {
+            fn visit_macro(&mut self, m: &'a syn::Macro) {
+                self.0.push(m);
+            }
+        }
+        let mut v = MacrosOnly(&mut self.macros);
+        for a in attrs {
+            v.visit_attribute(a);
+        }
+        v.visit_signature(sig);
+    }
+}
+
 impl<'a> Visit<'a> for FnCollector<'a> {
     fn visit_item(&mut self, i: &'a syn::Item) {
         self.items.push(i);
         syn::visit::visit_item(self, i);
     }
+    fn visit_macro(&mut self, m: &'a syn::Macro) {
+        self.macros.push(m);
+    }
     fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+        self.macros_outside_body(&f.attrs, &f.sig);
         self.out.push(FnItem {
             name: f.sig.ident.to_string(),
             self_ty: None,
@@ -102,6 +139,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         self.trait_name = prev_trait;
     }
     fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+        self.macros_outside_body(&f.attrs, &f.sig);
         self.out.push(FnItem {
             name: f.sig.ident.to_string(),
             self_ty: self.self_ty.clone(),
@@ -121,6 +159,7 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         self.in_trait = prev;
     }
     fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+        self.macros_outside_body(&f.attrs, &f.sig);
         if let Some(body) = &f.default {
             self.out.push(FnItem {
                 name: f.sig.ident.to_string(),
@@ -142,6 +181,9 @@ impl<'a> Visit<'a> for FnCollector<'a> {
         impl<'a> Visit<'a> for ItemsOnly<'_, 'a> {
             fn visit_item(&mut self, i: &'a syn::Item) {
                 self.0.visit_item(i);
+            }
+            fn visit_macro(&mut self, m: &'a syn::Macro) {
+                self.0.visit_macro(m);
             }
         }
         syn::visit::visit_expr(&mut ItemsOnly(self), e);
