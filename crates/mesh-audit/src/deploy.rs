@@ -19,8 +19,9 @@
 //!   command after it and its flags is (`ENTRYPOINT ["/usr/bin/tini",
 //!   "/usr/local/bin/api", "--"]`, `command: ["dumb-init", "--", "api"]`);
 //! - a Dockerfile whose command is an interactive shell (`CMD ["/bin/bash"]`)
-//!   or a help screen (`CMD ["/sbin/ctl", "--help"]`) is a toolbox image:
-//!   what it builds is run by people;
+//!   or a help screen (`CMD ["/sbin/ctl", "--help"]`, also written as
+//!   `ENTRYPOINT ["ctl"]` and `CMD ["--help"]`) is a toolbox image: what it
+//!   builds is run by people;
 //! - a Dockerfile whose `ENTRYPOINT` is a launch script copied from the
 //!   repository (`COPY docker-entrypoint.sh /app/`) deploys the binaries the
 //!   script runs; the others it builds beside them are tools. The script is
@@ -551,8 +552,11 @@ fn names_and_tools_in(
         return;
     }
     // `ENTRYPOINT ["/usr/local/bin/api"]`, `CMD api`: one instruction a line.
-    let mut shells_only = true;
-    let mut saw_command = false;
+    // Per run instruction, whether it starts a shell or a help screen.
+    let mut toolbox_lines: Vec<bool> = Vec::new();
+    // The last `ENTRYPOINT` that names one program and no argument: a
+    // `CMD` of a help flag alone after it shows that program's help.
+    let mut bare_entrypoint: Option<usize> = None;
     // Commands that are no binary name (`/app/docker-entrypoint.sh`).
     let mut scripts = BTreeSet::new();
     for line in text.lines() {
@@ -569,6 +573,19 @@ fn names_and_tools_in(
         let Some(first) = args.first() else {
             continue;
         };
+        let is_entrypoint = instruction.eq_ignore_ascii_case("ENTRYPOINT");
+        // `ENTRYPOINT ["ctl"]` then `CMD ["--help"]`: the image's default
+        // command is `ctl --help`, as `CMD ["ctl", "--help"]` would be.
+        if !is_entrypoint && args.len() == 1 && HELP_ARGS.contains(&first.as_str()) {
+            if let Some(at) = bare_entrypoint {
+                toolbox_lines[at] = true;
+                toolbox_lines.push(true);
+                continue;
+            }
+        }
+        if is_entrypoint {
+            bare_entrypoint = None;
+        }
         // `RUN ln -s /opt/app/app-cli /usr/local/bin/app` then
         // `ENTRYPOINT ["app"]` runs `app-cli`.
         let Some(command) = command_name(first).map(|c| symlink_target(text, c)) else {
@@ -581,23 +598,24 @@ fn names_and_tools_in(
             };
             if !file.is_empty() && !file.contains('$') {
                 scripts.insert(file.to_string());
-                saw_command = true;
-                shells_only = false;
+                toolbox_lines.push(false);
             }
             continue;
         };
         let interactive_shell =
             SHELLS.contains(&command.as_str()) && !args.iter().any(|a| a == "-c");
         let help_screen = args.len() == 2 && HELP_ARGS.contains(&args[1].as_str());
-        saw_command = true;
-        shells_only &= interactive_shell || help_screen;
+        if is_entrypoint && args.len() == 1 && !interactive_shell {
+            bare_entrypoint = Some(toolbox_lines.len());
+        }
+        toolbox_lines.push(interactive_shell || help_screen);
         // `sh -c "api --port 80"`: the binary is read from the script's
         // path above, the shell is no deployed name.
         if !SHELLS.contains(&command.as_str()) {
             run.insert(command);
         }
     }
-    if saw_command && shells_only {
+    if !toolbox_lines.is_empty() && toolbox_lines.iter().all(|t| *t) {
         // A toolbox image: people run what it holds.
         tools.extend(built);
         return;
@@ -922,6 +940,36 @@ RUN cargo run -p client-sdk --example smoke --features tls
             &mut out,
         );
         assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn a_help_flag_after_a_bare_entrypoint_is_a_toolbox() {
+        let mut out = BTreeSet::new();
+        names_in(
+            "FROM rust AS build\nRUN cargo build --release --bin opsctl\n\
+             FROM alpine\nCOPY --from=build /src/target/release/opsctl /usr/local/bin/opsctl\n\
+             ENTRYPOINT [\"opsctl\"]\nCMD [\"--help\"]\n",
+            true,
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
+        // A flag that is no help flag, or an entrypoint with arguments of
+        // its own, runs the program.
+        for tail in [
+            "ENTRYPOINT [\"syncer\"]\nCMD [\"--verbose\"]\n",
+            "ENTRYPOINT [\"syncer\", \"run\"]\nCMD [\"--help\"]\n",
+        ] {
+            let mut out = BTreeSet::new();
+            names_in(
+                &format!(
+                    "FROM rust AS build\nRUN cargo build --release --bin syncer\n\
+                     FROM alpine\nCOPY --from=build /src/target/release/syncer /usr/local/bin/syncer\n{tail}"
+                ),
+                true,
+                &mut out,
+            );
+            assert_eq!(out.iter().collect::<Vec<_>>(), ["syncer"], "{tail}");
+        }
     }
 
     #[test]

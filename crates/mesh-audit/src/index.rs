@@ -2139,9 +2139,12 @@ impl CrateIndex {
                 || f.ret_ty.as_deref().is_some_and(|t| net_types.contains(t))
         };
         for list in dep.functions.values() {
+            // A free function that reaches the network, or that hands out a
+            // client or channel (`async fn channel_builder(..) ->
+            // Result<Endpoint>`, whose caller sets the deadline).
             for f in list.iter().filter(|f| {
                 !f.foreign
-                    && (f.self_ty.is_none() && f.net.is_some()
+                    && (f.self_ty.is_none() && (f.net.is_some() || f.returns_kind.is_some())
                         || f.takes_fn
                         || !f.helper.retried.is_empty()
                         || on_builder(&f.ret_ty)

@@ -313,6 +313,84 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         }
     }
 
+    /// Whether a route path read at run time is named for a health route
+    /// ([`names_health_path`]), as written or through the `let` it reads
+    /// (`let path = &cfg.health.path; .route(path, ..)`).
+    fn names_health_value(&self, e: &Expr) -> bool {
+        if names_health_path(e) {
+            return true;
+        }
+        let mut inner = e;
+        while let Expr::Reference(r) = inner {
+            inner = &r.expr;
+        }
+        let Expr::Path(p) = inner else {
+            return false;
+        };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        self.scope
+            .binding_at(id)
+            .and_then(|b| b.init)
+            .is_some_and(names_health_path)
+    }
+
+    /// The value a struct literal of this file stores in the field that
+    /// `self.name` reads, in a method of the same type (`Self { probe_router,
+    /// .. }` or `Server { probe_router: Router::new().route(..), .. }` in its
+    /// constructor), with the function that builds it. Only when exactly one
+    /// literal of the type stores the field.
+    fn stored_in_self_field(&self, f: &syn::ExprField) -> Option<(&'e Expr, &'e FnItem<'e>)> {
+        let syn::Member::Named(name) = &f.member else {
+            return None;
+        };
+        if !matches!(&*f.base, Expr::Path(p) if p.path.is_ident("self")) {
+            return None;
+        }
+        let ty = self.f.self_ty.as_deref()?;
+        struct Lits<'n, 'x> {
+            ty: &'n str,
+            name: &'n syn::Ident,
+            in_impl: bool,
+            out: Vec<&'x Expr>,
+        }
+        impl<'x> Visit<'x> for Lits<'_, 'x> {
+            fn visit_expr_struct(&mut self, st: &'x syn::ExprStruct) {
+                let last = st.path.segments.last().map(|s| s.ident.to_string());
+                let own = match last.as_deref() {
+                    Some("Self") => self.in_impl && st.path.segments.len() == 1,
+                    Some(l) => l == self.ty,
+                    None => false,
+                };
+                if own {
+                    for fv in &st.fields {
+                        if matches!(&fv.member, syn::Member::Named(n) if n == self.name) {
+                            self.out.push(&fv.expr);
+                        }
+                    }
+                }
+                syn::visit::visit_expr_struct(self, st);
+            }
+            fn visit_item(&mut self, _: &'x syn::Item) {}
+        }
+        let mut found: Vec<(&'e Expr, &'e FnItem<'e>)> = Vec::new();
+        for g in self.cx.functions() {
+            let mut v = Lits {
+                ty,
+                name,
+                in_impl: g.self_ty.as_deref() == Some(ty),
+                out: Vec::new(),
+            };
+            v.visit_block(g.body);
+            found.extend(v.out.into_iter().map(|e| (e, g)));
+        }
+        match found.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
     /// Route paths an app expression registers; `None` when part of it is
     /// built out of sight (another file, a parameter, a crate we do not know).
     pub fn routes_of(&self, e: &Expr, depth: u32) -> (Option<Vec<String>>, bool) {
@@ -1341,11 +1419,53 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
         let name = m.method.to_string();
         if ROUTE_METHODS.contains(&name.as_str()) {
-            if let Some(Value::Str(s)) = m.args.first().map(|a| self.lc.ev.eval(a)) {
-                self.out.push(s);
+            match m.args.first().map(|a| (a, self.lc.ev.eval(a))) {
+                Some((_, Value::Str(s))) => self.out.push(s),
+                // A path read at run time from a value named for a health
+                // route (`&cfg.health.path`, also through a `let`): the path
+                // is a value, not part of the router, so it is not walked.
+                Some((a, _)) if self.lc.names_health_value(a) => {
+                    self.out.push(HEALTH_BY_NAME.to_string());
+                    self.visit_expr(&m.receiver);
+                    for rest in m.args.iter().skip(1) {
+                        self.visit_expr(rest);
+                    }
+                    return;
+                }
+                _ => {}
             }
         }
         syn::visit::visit_expr_method_call(self, m);
+    }
+    fn visit_expr_field(&mut self, f: &'x syn::ExprField) {
+        // `self.probe_router`: the router a struct literal of this file
+        // stores in that field of the method's own type.
+        if let Some((init, owner)) = self.lc.stored_in_self_field(f) {
+            if self.depth >= 4 {
+                self.complete = false;
+                return;
+            }
+            let scope = FnScope::new(Some(owner.sig), owner.body);
+            let lc = Lifecycle {
+                cx: self.lc.cx,
+                scope: &scope,
+                ev: Evaluator::new(self.lc.cx, &scope),
+                f: owner,
+                attr_routes: self.lc.attr_routes,
+            };
+            let mut inner = RouteWalk {
+                lc: &lc,
+                out: Vec::new(),
+                complete: true,
+                from_param: false,
+                depth: self.depth + 1,
+            };
+            inner.visit_expr(init);
+            self.out.extend(inner.out);
+            self.complete &= inner.complete;
+            return;
+        }
+        syn::visit::visit_expr_field(self, f);
     }
     // Handlers are not router builders.
     fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
@@ -1745,7 +1865,7 @@ impl AllRoutes<'_, '_, '_> {
     fn route_arg(&mut self, a: &Expr) {
         match self.lc.ev.eval(a) {
             Value::Str(s) => self.out.push(s),
-            _ if names_health_path(a) => self.out.push(HEALTH_BY_NAME.to_string()),
+            _ if self.lc.names_health_value(a) => self.out.push(HEALTH_BY_NAME.to_string()),
             _ => {}
         }
     }

@@ -938,6 +938,7 @@ impl BodyShape {
             failed: Vec::new(),
             value_match: false,
             leaves_after: Vec::new(),
+            success_lets: Vec::new(),
         };
         v.visit_block(body);
         v.shape
@@ -960,6 +961,18 @@ struct ShapeVisitor {
     /// call().await { Ok(r) => r, Err(e) => { sleep; continue } }; return
     /// Ok(r);`): a success arm that yields a value leaves the loop.
     leaves_after: Vec<usize>,
+    /// Names a `let` binds to a success test of the outcome (`let done =
+    /// matches!(result, Ok(_) | Err(NotFound));`), which a later `if`
+    /// reads (`if done || tries >= 3 { break result; }`).
+    success_lets: Vec<String>,
+}
+
+impl ShapeVisitor {
+    /// A success test as written, or through a name a `let` of the loop
+    /// bound to one, alone or in an `&&` / `||`.
+    fn is_success_test(&self, e: &Expr) -> bool {
+        is_success_cond(e) || reads_any(e, &self.success_lets)
+    }
 }
 
 /// A match arm's pattern and guard (syn 3 keeps the guard in the pattern).
@@ -1056,8 +1069,48 @@ fn is_success_cond(e: &Expr) -> bool {
         }
         Expr::Paren(p) => is_success_cond(&p.expr),
         Expr::Let(l) => is_success_pat(&l.pat),
+        // `matches!(r, Ok(_) | Err(NotFound))`: true on every success (not
+        // `matches!(r, Ok(State::Done))`, a success of one kind).
+        Expr::Macro(m) => matches_pattern(&m.mac).is_some_and(|p| match &p {
+            Pat::Or(o) => o.cases.iter().any(is_any_ok),
+            p => is_any_ok(p),
+        }),
         _ => false,
     }
+}
+
+/// `Ok(_)`, `Ok(v)`, `Ok(..)`: every success.
+fn is_any_ok(p: &Pat) -> bool {
+    match p {
+        Pat::TupleStruct(ts) => {
+            ts.path.is_ident("Ok")
+                && ts.elems.iter().all(|e| {
+                    matches!(e, Pat::Wild(_) | Pat::Rest(_))
+                        || matches!(e, Pat::Ident(pi) if pi.subpat.is_none())
+                })
+        }
+        _ => false,
+    }
+}
+
+/// The pattern of a `matches!(value, pattern)` invocation (none with a
+/// guard, `matches!(v, P if g)`).
+fn matches_pattern(mac: &syn::Macro) -> Option<Pat> {
+    use syn::parse::Parser;
+    if mac
+        .path
+        .segments
+        .last()
+        .is_none_or(|s| s.ident != "matches")
+    {
+        return None;
+    }
+    let tokens: Vec<proc_macro2::TokenTree> = mac.tokens.clone().into_iter().collect();
+    let comma = tokens
+        .iter()
+        .position(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','))?;
+    let rest: proc_macro2::TokenStream = tokens[comma + 1..].iter().cloned().collect();
+    Pat::parse_multi_with_leading_vert.parse2(rest).ok()
 }
 
 /// `resp.status().is_server_error()`, `!x.is_success()`, `e.is_connect()`.
@@ -1159,6 +1212,11 @@ fn contains_exit(e: &Expr) -> bool {
 
 impl<'a> Visit<'a> for ShapeVisitor {
     fn visit_local(&mut self, l: &'a syn::Local) {
+        if let (Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
+            if pi.subpat.is_none() && init.diverge.is_none() && is_success_cond(&init.expr) {
+                self.success_lets.push(pi.ident.to_string());
+            }
+        }
         if let Some(init) = &l.init {
             if let Expr::Match(m) = &*init.expr {
                 self.value_match = init.diverge.is_none()
@@ -1263,7 +1321,8 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 .stmts
                 .iter()
                 .any(|s| matches!(s, syn::Stmt::Expr(e, _) if contains_exit(e)));
-        if is_success_cond(&i.cond) && then_exits {
+        let success = self.is_success_test(&i.cond);
+        if success && then_exits {
             self.shape.success_exit = true;
             // No `else`, or an `else` that does not leave: failure goes round
             // (`else if let Err(e) = r { return .. }` leaves on the failure).
@@ -1287,7 +1346,7 @@ impl<'a> Visit<'a> for ShapeVisitor {
             if !then_exits && i.else_branch.as_ref().is_some_and(|(_, e)| always_exits(e)) {
                 self.shape.success_exit = true;
             }
-        } else if then_exits && !is_success_cond(&i.cond) {
+        } else if then_exits && !success {
             self.shape.counter_exit = true;
         }
         syn::visit::visit_expr_if(self, i);
@@ -3097,16 +3156,54 @@ fn driven_by_receive(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
 /// after a failure; a worker, poller or heartbeat (`Ok(v) => handle(v)`,
 /// then `sleep(period)`) goes round after a success too.
 fn goes_round_on_success(body: &syn::Block) -> bool {
-    block_clean(body)
+    block_clean(body, &success_lets(body))
+}
+
+/// Names the body's `let`s bind to a success test of an outcome (`let done
+/// = matches!(r, Ok(_));`), outside closures: an `if` on one of them
+/// (`if done || tries >= 3 { break r; }`) tests the success as the
+/// expression would.
+fn success_lets(body: &syn::Block) -> Vec<String> {
+    struct V(Vec<String>);
+    impl<'a> Visit<'a> for V {
+        fn visit_local(&mut self, l: &'a syn::Local) {
+            if let (Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
+                if pi.subpat.is_none() && init.diverge.is_none() && is_success_cond(&init.expr) {
+                    self.0.push(pi.ident.to_string());
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_block(body);
+    v.0
+}
+
+/// Whether `e` reads one of `lets` alone or in an `&&` / `||`.
+fn reads_any(e: &Expr, lets: &[String]) -> bool {
+    match e {
+        Expr::Path(p) => p
+            .path
+            .get_ident()
+            .is_some_and(|i| lets.iter().any(|n| i == n)),
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
+            reads_any(&b.left, lets) || reads_any(&b.right, lets)
+        }
+        Expr::Paren(p) => reads_any(&p.expr, lets),
+        _ => false,
+    }
 }
 
 /// A block completes (or `continue`s) on a clean path.
-fn block_clean(b: &syn::Block) -> bool {
+fn block_clean(b: &syn::Block, lets: &[String]) -> bool {
     for s in &b.stmts {
         let clean = match s {
-            syn::Stmt::Local(l) => l.init.as_ref().is_none_or(|i| expr_clean(&i.expr)),
+            syn::Stmt::Local(l) => l.init.as_ref().is_none_or(|i| expr_clean(&i.expr, lets)),
             syn::Stmt::Expr(Expr::Continue(_), _) => return true,
-            syn::Stmt::Expr(e, _) => expr_clean(e),
+            syn::Stmt::Expr(e, _) => expr_clean(e, lets),
             syn::Stmt::Macro(m) => !m
                 .mac
                 .path
@@ -3123,21 +3220,23 @@ fn block_clean(b: &syn::Block) -> bool {
 }
 
 /// An expression completes (or `continue`s) on a clean path.
-fn expr_clean(e: &Expr) -> bool {
+fn expr_clean(e: &Expr, lets: &[String]) -> bool {
     match e {
         Expr::Return(_) | Expr::Break(_) => false,
         Expr::Continue(_) => true,
-        Expr::Paren(p) => expr_clean(&p.expr),
-        Expr::Block(b) => block_clean(&b.block),
-        Expr::Unsafe(u) => block_clean(&u.block),
-        Expr::Await(a) => expr_clean(&a.base),
-        Expr::Try(t) => expr_clean(&t.expr),
+        Expr::Paren(p) => expr_clean(&p.expr, lets),
+        Expr::Block(b) => block_clean(&b.block, lets),
+        Expr::Unsafe(u) => block_clean(&u.block, lets),
+        Expr::Await(a) => expr_clean(&a.base, lets),
+        Expr::Try(t) => expr_clean(&t.expr, lets),
         Expr::Call(_) if always_exits(e) => false,
         Expr::Macro(_) if always_exits(e) => false,
         Expr::If(i) => {
-            let then_clean = !is_failure_cond(&i.cond) && block_clean(&i.then_branch);
-            let else_clean = !is_success_cond(&i.cond)
-                && i.else_branch.as_ref().is_none_or(|(_, e)| expr_clean(e));
+            let then_clean = !is_failure_cond(&i.cond) && block_clean(&i.then_branch, lets);
+            let else_clean = !(is_success_cond(&i.cond) || reads_any(&i.cond, lets))
+                && i.else_branch
+                    .as_ref()
+                    .is_none_or(|(_, e)| expr_clean(e, lets));
             then_clean || else_clean
         }
         Expr::Match(m) => {
@@ -3150,12 +3249,12 @@ fn expr_clean(e: &Expr) -> bool {
                 // `Ok(r) if r.status().is_success() => return ..` then
                 // `Ok(r) => ..`: the second arm holds the failed statuses.
                 let after_success_exit = success && guard.is_none() && saw_guarded_success_exit;
-                if success && guard.is_some_and(is_success_cond) && !expr_clean(&arm.body) {
+                if success && guard.is_some_and(is_success_cond) && !expr_clean(&arm.body, lets) {
                     saw_guarded_success_exit = true;
                 }
                 let failure =
                     (!success && is_failure_pat(pat)) || failure_guard || after_success_exit;
-                !failure && expr_clean(&arm.body)
+                !failure && expr_clean(&arm.body, lets)
             })
         }
         _ => true,

@@ -84,7 +84,11 @@
 //! chooses anything else, `if compress`, leaves the other branch reported),
 //! servers whose every route is a health check or the metrics
 //! scrape (`/healthz`, `/readyz`, `/metrics`: no client request is cut,
-//! only a probe or a scrape; for a hand-written hyper service, the paths
+//! only a probe or a scrape; a path read at run time from a value named
+//! for the probe, `let p = &cfg.liveness.path; .route(p, ..)`, is a health
+//! route; a router a struct literal of the file stores in the field a
+//! method serves, `self.probes`, is read where that one literal builds it;
+//! for a hand-written hyper service, the paths
 //! its handler's one `match` on the request path answers, `(&Method::GET,
 //! "/metrics") => ..`, beside a catch-all that does not pass the request
 //! on), and test code.

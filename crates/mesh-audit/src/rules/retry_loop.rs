@@ -25,7 +25,10 @@
 //! matches them again to log the status (`other => match other { Ok(r) =>
 //! warn!(..), Err(e) => warn!(..) }`); a deadline's outcome converted
 //! first (`let r = match timeout(d, op()).await { Ok(v) => Some(v), Err(_)
-//! => None }`) leaves the loop on `Some(Ok(v))`.
+//! => None }`) leaves the loop on `Some(Ok(v))`; a success test may be a
+//! `matches!` on every success (`matches!(r, Ok(_) | Err(NotFound))`), also
+//! kept in a `let` that the exit check reads (`let done = matches!(..); if
+//! done || tries >= 3 { break r; }`).
 //!
 //! ## The crate's own retry helpers
 //! A generic helper whose loop re-runs the operation it receives

@@ -11,9 +11,13 @@
 //! crate sends through its own extension method, `.timeout(d).send_traced()`
 //! of a trait it implements for reqwest's `RequestBuilder`), tonic `Endpoint::timeout` /
 //! `connect_timeout` and `Request::set_timeout`, hyper-util's
-//! `HttpConnector::set_connect_timeout`, and object_store's
+//! `HttpConnector::set_connect_timeout`, object_store's
 //! `ClientOptions::with_timeout` / `with_connect_timeout` (the HTTP client
-//! options a store builder takes with `with_client_options`). The finding points at the call that
+//! options a store builder takes with `with_client_options`), and the AWS
+//! SDK's `TimeoutConfig::builder()` deadlines a client configuration's
+//! `timeout_config(..)` applies (`connect_timeout`, `read_timeout`,
+//! `operation_timeout` read as `timeout`, `operation_attempt_timeout` as
+//! `per_try_timeout`). The finding points at the call that
 //! applies the deadline and reads `timeout` or `connect_timeout` (Istio
 //! durations: `2s`, `1500ms`) and the destination `host`/`port` when the
 //! guarded call names it (also through a URL template filled in with
@@ -34,7 +38,9 @@
 //! Clients are followed through `static`s (`LazyLock`, `OnceLock`,
 //! `lazy_static!`, whose initialisers are read too), struct fields declared
 //! in other files, and functions or methods of other files that return a
-//! client or a client builder. A method call is followed through the
+//! client or a client builder (also a workspace crate's free function,
+//! `async fn peer_endpoint(..) -> Result<Endpoint>`, whose callers set the
+//! deadline on what it returns: `peer_endpoint(t).await?.timeout(d)`). A method call is followed through the
 //! receiver's declared type: the crate's own types and a workspace
 //! crate's (an HTTP wrapper crate whose `send` reaches reqwest), types that
 //! `Deref` to a client, enum variants a `match` arm binds, and trait
@@ -109,7 +115,9 @@
 //! ## Not reported
 //! A getter that reads a client's deadline (`client.read_timeout()`, no
 //! argument: for an error message or to copy it), a deadline on a call inside a retry loop (that is the loop's
-//! `per_try_timeout`, reported by `retry-loop`), deadlines on in-process
+//! `per_try_timeout`, reported by `retry-loop`; a tonic `Endpoint`'s
+//! `timeout` set where a loop connects stays reported: it bounds the
+//! requests made over the channel later, not the connect), deadlines on in-process
 //! futures (channels, locks, `JoinHandle`s, CPU work), database and cache
 //! clients, `Duration` constants used for caches, TTLs or intervals,
 //! server-side timeouts (`TimeoutLayer` on a server router), work spawned
@@ -203,6 +211,10 @@ enum ClientRequests {
 
 /// What a deadline set on an HTTP client (its builder) bounds.
 const CLIENT_WIDE: &str = "timeout on an HTTP client, for every request it makes";
+/// A tonic `Endpoint`'s request deadline: it bounds the requests of the
+/// channel it connects, not the connect, so a retry loop around the
+/// connect does not take it for its own per-try deadline.
+const GRPC_CHANNEL: &str = "timeout on a gRPC channel";
 
 /// One deadline of a finding: its key, value and configuration source.
 struct Deadline {
@@ -359,7 +371,11 @@ impl Rule for TimeoutWrapper {
         found.sort_by_key(|f| (f.range.byte_start, f.key));
         found.dedup_by_key(|f| (f.range.byte_start, f.key));
         for (first, deadlines) in merge_builders(found) {
-            if in_retry_loop(&first.range) {
+            // A deadline on a call a retry loop re-runs is that loop's
+            // per-try deadline (`retry-loop` reports it); an endpoint's
+            // request deadline set where the loop connects is the
+            // channel's, for every request made over it later.
+            if in_retry_loop(&first.range) && first.what != GRPC_CHANNEL {
                 continue;
             }
             out.push(violation(first, deadlines));
@@ -808,6 +824,13 @@ impl MethodDeadlines<'_, '_, '_> {
             self.object_store_options(m);
             return;
         }
+        if matches!(
+            method.as_str(),
+            "connect_timeout" | "read_timeout" | "operation_timeout" | "operation_attempt_timeout"
+        ) && self.aws_timeout_config(m)
+        {
+            return;
+        }
         let key = match method.as_str() {
             "timeout" | "set_timeout" => "timeout",
             "connect_timeout" | "set_connect_timeout" => "connect_timeout",
@@ -872,7 +895,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     key,
                     nanos: arg(),
                     dest,
-                    what: "timeout on a gRPC channel",
+                    what: GRPC_CHANNEL,
                     source: source.clone(),
                     chain: self.chain_root(&m.receiver),
                 });
@@ -1048,6 +1071,68 @@ impl MethodDeadlines<'_, '_, '_> {
             source,
             chain: self.chain_root(&m.receiver),
         });
+    }
+
+    /// A deadline of the AWS SDK's `TimeoutConfig::builder()` chain (also
+    /// through `let`s), which a client configuration's `.timeout_config(..)`
+    /// applies to every request of the client: `connect_timeout`,
+    /// `read_timeout`, `operation_timeout` (the whole call, retries
+    /// included: `timeout`) and `operation_attempt_timeout` (each attempt:
+    /// `per_try_timeout`). Returns whether the chain is one.
+    fn aws_timeout_config(&mut self, m: &syn::ExprMethodCall) -> bool {
+        let cx = self.scan.cx;
+        let mut e: &Expr = &m.receiver;
+        let mut root = None;
+        for _ in 0..MAX_CHAIN {
+            match e {
+                Expr::MethodCall(r) => e = &r.receiver,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Path(p) => {
+                    let Some(init) = p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.scan.scope.binding_at(id))
+                        .and_then(|b| b.init)
+                    else {
+                        return false;
+                    };
+                    e = init;
+                }
+                Expr::Call(c) => {
+                    root = Some(c);
+                    break;
+                }
+                _ => return false,
+            }
+        }
+        let Some(Expr::Path(p)) = root.map(|c| &*c.func) else {
+            return false;
+        };
+        let segs = cx.uses.resolve_shared(&p.path);
+        let aws = segs.first().is_some_and(|k| {
+            matches!(k.as_str(), "aws_config" | "aws_smithy_types" | "aws_types")
+                || k.starts_with("aws_sdk_")
+        });
+        if !aws || !ends_with(&segs, &["TimeoutConfig", "builder"]) || m.args.len() != 1 {
+            return false;
+        }
+        let key = match m.method.to_string().as_str() {
+            "connect_timeout" => "connect_timeout",
+            "read_timeout" => "read_timeout",
+            "operation_timeout" => "timeout",
+            _ => "per_try_timeout",
+        };
+        let (v, source) = self.scan.ev.eval_sourced(&m.args[0]);
+        self.out.push(Found {
+            range: cx.method_range(m),
+            key,
+            nanos: v.as_duration_nanos(),
+            dest: Destination::default(),
+            what: "timeout in an AWS SDK client's configuration, for every request of the client",
+            source,
+            chain: self.chain_root(&m.receiver),
+        });
+        true
     }
 
     /// The deadline a setter of the crate's own configuration type stores
