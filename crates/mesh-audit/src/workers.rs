@@ -14,7 +14,8 @@
 //! a tree comes from.
 //!
 //! Memory stays bounded: a unit of work holds trees of at most
-//! [`HOLD_TEXT`] bytes of source (a tree takes about 30 times its text), and
+//! [`HOLD_TEXT`] bytes of source (a tree and its parts take about 40 times
+//! its text), and
 //! only the threads that hold trees parse into a span table they cannot
 //! empty: files to be held are parsed after every other file of pass 1 is
 //! summarised, and between pass 1 and pass 2 files are parsed on threads of
@@ -30,8 +31,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// Worker stacks: generous, because syn and our visitors recurse.
 const STACK_SIZE: usize = 256 * 1024 * 1024;
 /// Most source bytes a unit of work holds as syntax trees, over all threads
-/// (about 90 MB of trees, measured on real workspaces).
-const HOLD_TEXT: usize = 3 * 1024 * 1024;
+/// (a tree takes about 30 times its text, and the parts kept beside it
+/// about a third more). 2.5 MB: with 3 MB, four copies of the bench corpus
+/// peaked at 302 MiB once trees kept their parts; with 2.5 MB, 270 MiB.
+const HOLD_TEXT: usize = 5 * 512 * 1024;
 
 /// What is left of a unit's [`HOLD_TEXT`].
 pub(crate) struct HoldBudget(AtomicUsize);
