@@ -1445,24 +1445,7 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
                 self.complete = false;
                 return;
             }
-            let scope = FnScope::new(Some(owner.sig), owner.body);
-            let lc = Lifecycle {
-                cx: self.lc.cx,
-                scope: &scope,
-                ev: Evaluator::new(self.lc.cx, &scope),
-                f: owner,
-                attr_routes: self.lc.attr_routes,
-            };
-            let mut inner = RouteWalk {
-                lc: &lc,
-                out: Vec::new(),
-                complete: true,
-                from_param: false,
-                depth: self.depth + 1,
-            };
-            inner.visit_expr(init);
-            self.out.extend(inner.out);
-            self.complete &= inner.complete;
+            self.walk_in(owner, |inner| inner.visit_expr(init));
             return;
         }
         syn::visit::visit_expr_field(self, f);
@@ -1589,6 +1572,13 @@ impl RouteWalk<'_, '_, '_> {
             self.complete = false;
             return false;
         }
+        !self.walk_in(f, |inner| inner.visit_block(f.body))
+    }
+
+    /// The routes `visit` finds in code of another function of the file
+    /// (`f`, read with its own scope), one level deeper; whether they
+    /// come from one of its parameters.
+    fn walk_in(&mut self, f: &FnItem<'_>, visit: impl FnOnce(&mut RouteWalk<'_, '_, '_>)) -> bool {
         let scope = FnScope::new(Some(f.sig), f.body);
         let lc = Lifecycle {
             cx: self.lc.cx,
@@ -1604,10 +1594,10 @@ impl RouteWalk<'_, '_, '_> {
             from_param: false,
             depth: self.depth + 1,
         };
-        inner.visit_block(f.body);
+        visit(&mut inner);
         self.out.extend(inner.out);
         self.complete &= inner.complete;
-        !inner.from_param
+        inner.from_param
     }
 }
 

@@ -1212,11 +1212,7 @@ fn contains_exit(e: &Expr) -> bool {
 
 impl<'a> Visit<'a> for ShapeVisitor {
     fn visit_local(&mut self, l: &'a syn::Local) {
-        if let (Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
-            if pi.subpat.is_none() && init.diverge.is_none() && is_success_cond(&init.expr) {
-                self.success_lets.push(pi.ident.to_string());
-            }
-        }
+        self.success_lets.extend(success_let(l));
         if let Some(init) = &l.init {
             if let Expr::Match(m) = &*init.expr {
                 self.value_match = init.diverge.is_none()
@@ -3167,11 +3163,7 @@ fn success_lets(body: &syn::Block) -> Vec<String> {
     struct V(Vec<String>);
     impl<'a> Visit<'a> for V {
         fn visit_local(&mut self, l: &'a syn::Local) {
-            if let (Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
-                if pi.subpat.is_none() && init.diverge.is_none() && is_success_cond(&init.expr) {
-                    self.0.push(pi.ident.to_string());
-                }
-            }
+            self.0.extend(success_let(l));
             syn::visit::visit_local(self, l);
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
@@ -3180,6 +3172,15 @@ fn success_lets(body: &syn::Block) -> Vec<String> {
     let mut v = V(Vec::new());
     v.visit_block(body);
     v.0
+}
+
+/// The name `let name = <success test>;` binds (no `else`, no sub-pattern).
+fn success_let(l: &syn::Local) -> Option<String> {
+    let (Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) else {
+        return None;
+    };
+    (pi.subpat.is_none() && init.diverge.is_none() && is_success_cond(&init.expr))
+        .then(|| pi.ident.to_string())
 }
 
 /// Whether `e` reads one of `lets` alone or in an `&&` / `||`.

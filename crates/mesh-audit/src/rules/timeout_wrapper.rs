@@ -1022,34 +1022,10 @@ impl MethodDeadlines<'_, '_, '_> {
     /// one finding per options chain.
     fn object_store_options(&mut self, m: &syn::ExprMethodCall) {
         let cx = self.scan.cx;
-        let mut e: &Expr = &m.receiver;
-        let mut root = None;
-        for _ in 0..MAX_CHAIN {
-            match e {
-                Expr::MethodCall(r) => e = &r.receiver,
-                Expr::Paren(p) => e = &p.expr,
-                Expr::Path(p) => {
-                    let Some(b) = p
-                        .path
-                        .get_ident()
-                        .and_then(|id| self.scan.scope.binding_at(id))
-                    else {
-                        return;
-                    };
-                    let Some(init) = b.init else { return };
-                    e = init;
-                }
-                Expr::Call(c) => {
-                    root = Some(c);
-                    break;
-                }
-                _ => return,
-            }
-        }
-        let Some(Expr::Path(p)) = root.map(|c| &*c.func) else {
+        let Some(path) = chain_call_path(self.scan.scope, &m.receiver) else {
             return;
         };
-        let segs = cx.uses.resolve_shared(&p.path);
+        let segs = cx.uses.resolve_shared(path);
         let options = segs.first().is_some_and(|k| k == "object_store")
             && (ends_with(&segs, &["ClientOptions", "new"])
                 || ends_with(&segs, &["ClientOptions", "default"]));
@@ -1081,34 +1057,10 @@ impl MethodDeadlines<'_, '_, '_> {
     /// `per_try_timeout`). Returns whether the chain is one.
     fn aws_timeout_config(&mut self, m: &syn::ExprMethodCall) -> bool {
         let cx = self.scan.cx;
-        let mut e: &Expr = &m.receiver;
-        let mut root = None;
-        for _ in 0..MAX_CHAIN {
-            match e {
-                Expr::MethodCall(r) => e = &r.receiver,
-                Expr::Paren(p) => e = &p.expr,
-                Expr::Path(p) => {
-                    let Some(init) = p
-                        .path
-                        .get_ident()
-                        .and_then(|id| self.scan.scope.binding_at(id))
-                        .and_then(|b| b.init)
-                    else {
-                        return false;
-                    };
-                    e = init;
-                }
-                Expr::Call(c) => {
-                    root = Some(c);
-                    break;
-                }
-                _ => return false,
-            }
-        }
-        let Some(Expr::Path(p)) = root.map(|c| &*c.func) else {
+        let Some(path) = chain_call_path(self.scan.scope, &m.receiver) else {
             return false;
         };
-        let segs = cx.uses.resolve_shared(&p.path);
+        let segs = cx.uses.resolve_shared(path);
         let aws = segs.first().is_some_and(|k| {
             matches!(k.as_str(), "aws_config" | "aws_smithy_types" | "aws_types")
                 || k.starts_with("aws_sdk_")
@@ -1543,4 +1495,26 @@ fn lazy_statics(mac: &syn::Macro) -> Vec<Expr> {
         Ok(out)
     };
     parser.parse2(mac.tokens.clone()).unwrap_or_default()
+}
+
+/// The path of the function called at the root of a method chain
+/// (`ClientOptions::new()` of `ClientOptions::new().with_timeout(d)`),
+/// through parentheses and `let`s of the chain; `None` when the chain
+/// starts elsewhere (a parameter, a field, a closure's result).
+fn chain_call_path<'e>(scope: &'e FnScope<'e>, mut e: &'e Expr) -> Option<&'e syn::Path> {
+    for _ in 0..MAX_CHAIN {
+        match e {
+            Expr::MethodCall(r) => e = &r.receiver,
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Path(p) => e = scope.binding_at(p.path.get_ident()?)?.init?,
+            Expr::Call(c) => {
+                return match &*c.func {
+                    Expr::Path(p) => Some(&p.path),
+                    _ => None,
+                }
+            }
+            _ => return None,
+        }
+    }
+    None
 }
