@@ -171,6 +171,9 @@ fn key(mac: &syn::Macro) -> (usize, usize) {
 const MAX_DEPTH: usize = 16;
 
 impl<'a> MacroTable<'a> {
+    /// The table of a whole file (tests; the engine builds it from the
+    /// lists its file parts already hold, [`MacroTable::of`]).
+    #[cfg(test)]
     pub fn new(file: &'a syn::File) -> MacroTable<'a> {
         let (_, items, macros) = crate::analysis::scope::functions_items_macros(file);
         MacroTable::of(&items, &macros)

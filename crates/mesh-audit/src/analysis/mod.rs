@@ -64,7 +64,7 @@ pub struct FileParts<'a> {
     /// a held tree's parts could not be kept beside it.
     fn_scopes: Vec<FnScope<'a>>,
     /// Every item of the file, in `syn::visit` order (see
-    /// [`scope::functions_and_items`]).
+    /// [`scope::functions_items_macros`]).
     items: Vec<&'a syn::Item>,
     /// Byte ranges of the file's test items (`testcode::test_regions`):
     /// the summary, the engine and several rules ask.
@@ -306,7 +306,7 @@ impl<'a> FileCtx<'a> {
 
 /// `const`/`static` initialisers by name; a name defined twice with
 /// different initialisers is left out rather than guessed. `items` is every
-/// item of the file in walk order ([`scope::functions_and_items`]); items
+/// item of the file in walk order ([`scope::functions_items_macros`]); items
 /// inside an initialiser (`const X: T = { const Y: u8 = 1; .. };`) are the
 /// initialiser's own and not read.
 pub fn const_exprs<'a>(items: &[&'a syn::Item]) -> HashMap<String, &'a Expr> {

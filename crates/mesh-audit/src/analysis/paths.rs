@@ -42,8 +42,11 @@ type ModuleImport = (Range<usize>, Vec<String>);
 type Reexport = (Vec<String>, Vec<String>);
 
 impl UseMap {
+    /// The imports of a whole file (tests; the engine reads them from the
+    /// item list its file parts already hold, [`UseMap::of_items`]).
+    #[cfg(test)]
     pub fn new(file: &syn::File) -> UseMap {
-        UseMap::of_items(&crate::analysis::scope::functions_and_items(file).1)
+        UseMap::of_items(&crate::analysis::scope::functions_items_macros(file).1)
     }
 
     /// The imports among a file's items (every item, nested ones included,

@@ -28,22 +28,16 @@ pub struct FnItem<'a> {
 
 /// Every function body of the file, nested modules included.
 pub fn functions(file: &syn::File) -> Vec<FnItem<'_>> {
-    functions_and_items(file).0
+    functions_items_macros(file).0
 }
 
-/// The same, and every item of the file in the order `syn::visit` meets
-/// them (items in modules, impls' function bodies, blocks and
-/// initializers included): the walks that read only items (struct fields,
-/// enum variants, impls) go through this list instead of the whole tree.
-pub fn functions_and_items(file: &syn::File) -> (Vec<FnItem<'_>>, Vec<&syn::Item>) {
-    let (fns, items, _) = functions_items_macros(file);
-    (fns, items)
-}
-
-/// The same, and every macro invocation of the file in the order
-/// `syn::visit` meets them (in signatures, attributes and bodies; not
-/// inside other invocations, whose tokens are not parsed here): one walk
-/// for what [`crate::analysis::FileParts`] reads.
+/// The same; every item of the file in the order `syn::visit` meets them
+/// (items in modules, impls' function bodies, blocks and initializers
+/// included: the walks that read only items, such as imports, constants,
+/// struct fields and test regions, go through this list instead of the
+/// whole tree); and every macro invocation in that order (in signatures,
+/// attributes and bodies; not inside other invocations, whose tokens are
+/// not parsed here). One walk for what [`crate::analysis::FileParts`] reads.
 #[allow(clippy::type_complexity)]
 pub fn functions_items_macros(
     file: &syn::File,

@@ -1037,13 +1037,23 @@ impl MethodDeadlines<'_, '_, '_> {
         } else {
             "connect_timeout"
         };
+        self.options_setter(
+            m,
+            key,
+            "timeout in object_store client options, for every request of the store",
+        );
+    }
+
+    /// A deadline set on a client's options (`m`, one argument), for every
+    /// request of the client; no destination: the options name none.
+    fn options_setter(&mut self, m: &syn::ExprMethodCall, key: &'static str, what: &'static str) {
         let (v, source) = self.scan.ev.eval_sourced(&m.args[0]);
         self.out.push(Found {
-            range: cx.method_range(m),
+            range: self.scan.cx.method_range(m),
             key,
             nanos: v.as_duration_nanos(),
             dest: Destination::default(),
-            what: "timeout in object_store client options, for every request of the store",
+            what,
             source,
             chain: self.chain_root(&m.receiver),
         });
@@ -1074,16 +1084,11 @@ impl MethodDeadlines<'_, '_, '_> {
             "operation_timeout" => "timeout",
             _ => "per_try_timeout",
         };
-        let (v, source) = self.scan.ev.eval_sourced(&m.args[0]);
-        self.out.push(Found {
-            range: cx.method_range(m),
+        self.options_setter(
+            m,
             key,
-            nanos: v.as_duration_nanos(),
-            dest: Destination::default(),
-            what: "timeout in an AWS SDK client's configuration, for every request of the client",
-            source,
-            chain: self.chain_root(&m.receiver),
-        });
+            "timeout in an AWS SDK client's configuration, for every request of the client",
+        );
         true
     }
 
