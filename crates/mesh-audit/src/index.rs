@@ -2850,6 +2850,12 @@ impl CrateIndex {
         agreed_net(&self.resolve(&callee, from, self_ty))
     }
 
+    /// Whether a call path names a function of the crate (read as
+    /// [`CrateIndex::net_of_path`] reads it).
+    pub fn resolves_to_fn(&self, path: &[String], from: &[String], self_ty: Option<&str>) -> bool {
+        Callee::of_path(path).is_some_and(|callee| !self.resolve(&callee, from, self_ty).is_empty())
+    }
+
     /// A method called on a value of unknown type: only when every method of
     /// that name in the crate makes network calls of one kind, or when every
     /// method of that name implements one trait and that trait's method

@@ -2160,6 +2160,8 @@ pub const HEALTH_NAMES: &[&str] = &[
     "health-check",
     "alive",
     "heartbeat",
+    // Dockerflow's load-balancer probe, `/__lbheartbeat__`.
+    "lbheartbeat",
 ];
 
 /// Whether a route path is a health route: one of its segments is a

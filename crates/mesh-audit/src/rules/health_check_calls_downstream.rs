@@ -53,6 +53,17 @@
 //! background task updates; calls to localhost (the pod itself, its
 //! sidecar); handlers in other files that only use Redis (the crate index
 //! does not carry cache calls); test code.
+//!
+//! A dependency status page beside a cheap probe: when the same file also
+//! registers a health route whose handler makes no network call (the
+//! handler is found in the crate; a path that names liveness, such as
+//! `/livez` or `/health/ping`, does not count, since readiness needs
+//! another route), the
+//! calling route is the "separate dependency check" this rule recommends,
+//! and probes are taken to ask the cheap one (Mozilla's Dockerflow:
+//! `/__lbheartbeat__` for the load balancer, `/__heartbeat__` checking
+//! the backends). A calling route whose path names a probe (`/readyz`,
+//! `/ready`, `/livez`, `/startup`) is reported all the same.
 
 use crate::source::SpanBytes;
 use std::collections::BTreeMap;
@@ -99,7 +110,9 @@ impl Rule for HealthCheckCallsDownstream {
 
     fn check(&self, cx: &FileCtx<'_>, config: &RuleConfig, out: &mut Vec<Violation>) {
         let extra = health_option(config);
-        let mut found: Vec<(TextRange, String, Downstream, String)> = Vec::new();
+        // Every health registration, with its handler's downstream call
+        // when it makes one.
+        let mut found: Vec<(TextRange, String, Option<Downstream>, String)> = Vec::new();
         // `#[get("/health")] async fn health(..)`: the function is the handler.
         for f in cx.functions() {
             let Some((attr, path)) = f.attrs.iter().find_map(|a| {
@@ -108,9 +121,8 @@ impl Rule for HealthCheckCallsDownstream {
             }) else {
                 continue;
             };
-            if let Some(d) = fn_downstream(cx, &f.name, 0) {
-                found.push((cx.node_range(attr), path, d, f.name.clone()));
-            }
+            let d = fn_downstream(cx, &f.name, 0);
+            found.push((cx.node_range(attr), path, d, f.name.clone()));
         }
         let attrs = attr_routes(cx.functions());
         for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
@@ -125,9 +137,18 @@ impl Rule for HealthCheckCallsDownstream {
             };
             v.visit_block(f.body);
         }
-        found.sort_by_key(|f| f.0.byte_start);
+        // A registration with a calling handler is kept over a cheap one
+        // at the same place (`.route(..).to(a).to(b)`).
+        found.sort_by_key(|f| (f.0.byte_start, f.2.is_none()));
         found.dedup_by_key(|f| f.0.byte_start);
+        let cheap_probe = found
+            .iter()
+            .any(|(_, route, d, _)| d.is_none() && !names_liveness_only(route));
         for (range, route, d, handler) in found {
+            let Some(d) = d else { continue };
+            if cheap_probe && !names_probe(&route) {
+                continue;
+            }
             let mut values = BTreeMap::from([
                 ("route".to_string(), route.clone()),
                 ("call".to_string(), d.call.clone()),
@@ -181,7 +202,7 @@ struct Registrations<'v, 'e, 'a> {
     extra: &'v [String],
     attrs: &'v rustc_hash::FxHashMap<String, String>,
     seen_roots: Vec<usize>,
-    out: &'v mut Vec<(TextRange, String, Downstream, String)>,
+    out: &'v mut Vec<(TextRange, String, Option<Downstream>, String)>,
 }
 
 impl Registrations<'_, '_, '_> {
@@ -192,28 +213,40 @@ impl Registrations<'_, '_, '_> {
         }
     }
 
-    /// Downstream calls of the handlers named or written in `handler`.
+    /// Downstream calls of the handlers named or written in `handler`;
+    /// a handler found in the crate that makes none is recorded too, as
+    /// a cheap probe.
     fn handlers(&mut self, range: TextRange, route: &str, handler: &Expr) {
         let mut h = Handlers {
             names: Vec::new(),
             bodies: Vec::new(),
         };
         h.visit_expr(handler);
+        let mut cheap = None;
         for name in h.names {
             if self.attrs.contains_key(&name) {
                 continue;
             }
             if let Some(d) = fn_downstream(self.cx, &name, 0) {
-                self.out.push((range, route.to_string(), d, name));
+                self.out.push((range, route.to_string(), Some(d), name));
                 return;
+            }
+            if cheap.is_none() && is_crate_fn(self.cx, &name) {
+                cheap = Some(name);
             }
         }
         for body in h.bodies {
-            if let Some(d) = expr_downstream(self.cx, &self.scan, body, 0) {
-                self.out
-                    .push((range, route.to_string(), d, "closure".into()));
-                return;
+            match expr_downstream(self.cx, &self.scan, body, 0) {
+                Some(d) => {
+                    self.out
+                        .push((range, route.to_string(), Some(d), "closure".into()));
+                    return;
+                }
+                None => cheap = cheap.or_else(|| Some("closure".into())),
             }
+        }
+        if let Some(name) = cheap {
+            self.out.push((range, route.to_string(), None, name));
         }
     }
 }
@@ -281,6 +314,50 @@ impl<'x> Visit<'x> for Handlers<'x> {
     fn visit_expr_closure(&mut self, c: &'x syn::ExprClosure) {
         self.bodies.push(&c.body);
     }
+}
+
+/// A path segment that names a Kubernetes probe, with or without the
+/// underscores of `/__ready__`.
+fn probe_segments(route: &str) -> impl Iterator<Item = &str> {
+    route
+        .split('/')
+        .map(|s| s.trim_matches('_'))
+        .filter(|s| !s.is_empty())
+}
+
+/// A ping answers that the process runs: liveness, like `/livez`.
+const LIVENESS_NAMES: &[&str] = &["live", "livez", "liveness", "alive", "ping"];
+const PROBE_NAMES: &[&str] = &[
+    "live",
+    "livez",
+    "liveness",
+    "alive",
+    "ready",
+    "readyz",
+    "readiness",
+    "startup",
+    "startupz",
+];
+
+/// `/livez`, `/ping`: a liveness probe; readiness must ask another route.
+fn names_liveness_only(route: &str) -> bool {
+    probe_segments(route).any(|s| LIVENESS_NAMES.contains(&s))
+}
+
+/// `/readyz`, `/health/ready`, `/livez`: the path says a probe asks it.
+fn names_probe(route: &str) -> bool {
+    probe_segments(route).any(|s| PROBE_NAMES.contains(&s))
+}
+
+/// Whether a handler name is a function of this file or, through the
+/// file's imports, of the crate (so that "no downstream call" is a fact
+/// about its body, not a handler that could not be found).
+fn is_crate_fn(cx: &FileCtx<'_>, name: &str) -> bool {
+    if file_fn(cx, name).is_some() {
+        return true;
+    }
+    let path = cx.uses.resolve_segments(vec![name.to_string()]);
+    cx.index.resolves_to_fn(&path, &cx.module, None)
 }
 
 /// The first downstream call a crate function makes, itself or through the
