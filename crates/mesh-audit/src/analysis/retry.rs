@@ -789,24 +789,63 @@ fn next_runs(cx: &FileCtx<'_>, body: &syn::Block, next: &str) -> Vec<TextRange> 
 /// told something (`FnMut(Progress)`, returning nothing): a retry
 /// helper's predicate or callback, not the operation it re-runs.
 fn predicate_params(sig: &syn::Signature) -> Vec<String> {
-    fn is_predicate(b: &syn::TypeParamBound) -> bool {
+    callables_returning(sig, |output, _| match output {
+        syn::ReturnType::Type(_, ty) => super::scope::type_name(ty).as_deref() == Some("bool"),
+        syn::ReturnType::Default => true,
+    })
+}
+
+/// Callable parameters that return a plain value of a named type
+/// (`FnMut(&E) -> Decision`, `FnMut(Duration) -> Duration`): a helper's
+/// classifier or delay shaper. An operation returns a future, a `Result`
+/// or an `Option`, or a type parameter of the helper (`-> Fut`).
+fn value_params(sig: &syn::Signature) -> Vec<String> {
+    callables_returning(sig, |output, generics| {
+        let syn::ReturnType::Type(_, ty) = output else {
+            return false;
+        };
+        let syn::Type::Path(p) = &**ty else {
+            return false;
+        };
+        let Some(last) = p.path.segments.last() else {
+            return false;
+        };
+        let name = last.ident.to_string();
+        let generic = p.path.segments.len() == 1 && generics.contains(&name);
+        !generic
+            && !name.ends_with("Future")
+            && !name.ends_with("Result")
+            && !matches!(name.as_str(), "Option" | "Pin" | "Box" | "Poll")
+    })
+}
+
+/// Callable parameters whose `Fn..(..) -> T` bound's output `is` says so
+/// (`is` also gets the names of the signature's type parameters).
+fn callables_returning(
+    sig: &syn::Signature,
+    is: impl Fn(&syn::ReturnType, &[String]) -> bool,
+) -> Vec<String> {
+    let type_params: Vec<String> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            syn::GenericParam::Type(t) => Some(t.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    let matches = |b: &syn::TypeParamBound| -> bool {
         let syn::TypeParamBound::Trait(t) = b else {
             return false;
         };
         t.path.segments.last().is_some_and(|s| {
-            matches!(&s.arguments, syn::PathArguments::Parenthesized(a)
-            if match &a.output {
-                syn::ReturnType::Type(_, ty) => {
-                    super::scope::type_name(ty).as_deref() == Some("bool")
-                }
-                syn::ReturnType::Default => true,
-            })
+            matches!(&s.arguments, syn::PathArguments::Parenthesized(a) if is(&a.output, &type_params))
         })
-    }
+    };
     let mut generic: Vec<String> = Vec::new();
     for p in &sig.generics.params {
         if let syn::GenericParam::Type(t) = p {
-            if t.bounds.iter().any(is_predicate) {
+            if t.bounds.iter().any(matches) {
                 generic.push(t.ident.to_string());
             }
         }
@@ -816,19 +855,23 @@ fn predicate_params(sig: &syn::Signature) -> Vec<String> {
             if let syn::WherePredicate::Type(pt) = pred {
                 if let (Some(name), true) = (
                     super::scope::type_name(&pt.bounded_ty),
-                    pt.bounds.iter().any(is_predicate),
+                    pt.bounds.iter().any(matches),
                 ) {
                     generic.push(name);
                 }
             }
         }
     }
-    fn predicate(ty: &syn::Type, generic: &[String]) -> bool {
+    fn named(
+        ty: &syn::Type,
+        generic: &[String],
+        matches: &dyn Fn(&syn::TypeParamBound) -> bool,
+    ) -> bool {
         match ty {
-            syn::Type::Reference(r) => predicate(&r.elem, generic),
-            syn::Type::Paren(p) => predicate(&p.elem, generic),
-            syn::Type::ImplTrait(i) => i.bounds.iter().any(is_predicate),
-            syn::Type::TraitObject(o) => o.bounds.iter().any(is_predicate),
+            syn::Type::Reference(r) => named(&r.elem, generic, matches),
+            syn::Type::Paren(p) => named(&p.elem, generic, matches),
+            syn::Type::ImplTrait(i) => i.bounds.iter().any(matches),
+            syn::Type::TraitObject(o) => o.bounds.iter().any(matches),
             syn::Type::Path(p) => p
                 .path
                 .get_ident()
@@ -839,7 +882,7 @@ fn predicate_params(sig: &syn::Signature) -> Vec<String> {
     sig.inputs
         .iter()
         .filter_map(|i| match i {
-            syn::FnArg::Typed(pt) => match (&*pt.pat, predicate(&pt.ty, &generic)) {
+            syn::FnArg::Typed(pt) => match (&*pt.pat, named(&pt.ty, &generic, &matches)) {
                 (Pat::Ident(pi), true) => Some(pi.ident.to_string()),
                 _ => None,
             },
@@ -1626,7 +1669,10 @@ fn retries_only_conflicts(body: &syn::Block) -> bool {
                 if !is_failure_pat(pat) || is_success_pat(pat) || always_exits(&arm.body) {
                     continue;
                 }
-                if guard.is_some_and(only_conflict) || conflict_then_leave(&arm.body) {
+                if guard.is_some_and(only_conflict)
+                    || pat_names_conflict(pat)
+                    || conflict_then_leave(&arm.body)
+                {
                     self.conflict = true;
                 } else {
                     self.other = true;
@@ -1700,6 +1746,66 @@ fn conflict_then_leave(e: &Expr) -> bool {
     false
 }
 
+/// Whether a failure pattern matches only a conflict variant:
+/// `Err(DbError::SecretTaken)`, `Err(Error::Conflict { .. })`,
+/// `Err(ApiError::AlreadyExists(_))`; every alternative of an or-pattern.
+fn pat_names_conflict(pat: &Pat) -> bool {
+    let named = |path: &syn::Path| {
+        path.segments
+            .last()
+            .is_some_and(|s| conflict_word(&s.ident.to_string()))
+    };
+    match pat {
+        Pat::TupleStruct(ts) => {
+            let wrapper = ts
+                .path
+                .get_ident()
+                .is_some_and(|id| ident_in(id, &["Err", "Some"]));
+            if wrapper {
+                ts.elems.len() == 1 && ts.elems.iter().all(pat_names_conflict)
+            } else {
+                named(&ts.path)
+            }
+        }
+        Pat::Path(p) => named(&p.path),
+        Pat::Struct(st) => named(&st.path),
+        Pat::Or(o) => !o.cases.is_empty() && o.cases.iter().all(pat_names_conflict),
+        Pat::Reference(r) => pat_names_conflict(&r.pat),
+        Pat::Paren(p) => pat_names_conflict(&p.pat),
+        Pat::Ident(pi) => pi
+            .subpat
+            .as_ref()
+            .is_some_and(|(_, sub)| pat_names_conflict(sub)),
+        _ => false,
+    }
+}
+
+/// Whether a name says a write lost a race or a unique value was taken:
+/// going round changes the request (re-reads the state, draws a new
+/// value), which sending it again, as a mesh retry does, would not.
+fn conflict_word(name: &str) -> bool {
+    let flat: String = name
+        .chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect();
+    [
+        "conflict",
+        "concurrentupdate",
+        "concurrentmodification",
+        "preconditionfailed",
+        "versionmismatch",
+        "serializationfailure",
+        "taken",
+        "alreadyexists",
+        "duplicate",
+        "uniqueviolation",
+        "collision",
+    ]
+    .iter()
+    .any(|w| flat.contains(w))
+}
+
 /// Whether a condition holds only on a write conflict: `a || b` when
 /// both sides are conflict tests, `a && b` when either is (`e.is_conflict()
 /// && attempt < 5`).
@@ -1722,23 +1828,6 @@ fn only_conflict(e: &Expr) -> bool {
 /// `PRECONDITION_FAILED`, a status compared with 409 or 412, or gRPC
 /// `Code::Aborted`.
 fn names_conflict(e: &Expr) -> bool {
-    fn conflict_word(name: &str) -> bool {
-        let flat: String = name
-            .chars()
-            .filter(|c| *c != '_')
-            .flat_map(char::to_lowercase)
-            .collect();
-        [
-            "conflict",
-            "concurrentupdate",
-            "concurrentmodification",
-            "preconditionfailed",
-            "versionmismatch",
-            "serializationfailure",
-        ]
-        .iter()
-        .any(|w| flat.contains(w))
-    }
     let mut v = StatusSignals {
         paths: &[&["Code", "Aborted"]],
         codes: &[409, 412],
@@ -1893,6 +1982,27 @@ fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
             syn::visit::visit_expr_binary(self, b);
         }
         fn visit_expr_assign(&mut self, a: &'a syn::ExprAssign) {
+            // `n = n.saturating_add(1)`, `n = n.wrapping_sub(1)`
+            if let (Expr::Path(p), Expr::MethodCall(m)) = (&*a.left, &*a.right) {
+                let sign = match m.method.to_string().as_str() {
+                    "saturating_add" | "wrapping_add" => Some(1),
+                    "saturating_sub" | "wrapping_sub" => Some(-1),
+                    _ => None,
+                };
+                if let (Some(id), Some(sign), Expr::Path(recv), [Expr::Lit(l)]) = (
+                    p.path.get_ident(),
+                    sign,
+                    &*m.receiver,
+                    m.args.iter().collect::<Vec<_>>().as_slice(),
+                ) {
+                    if let (true, syn::Lit::Int(i)) = (recv.path.is_ident(id), &l.lit) {
+                        if let Ok(step) = i.base10_parse::<i128>() {
+                            self.0
+                                .push((id.to_string(), sign * step, a.span().byte_start()));
+                        }
+                    }
+                }
+            }
             // `n = n + 1`, `n = n - 1`
             if let (Expr::Path(p), Expr::Binary(b)) = (&*a.left, &*a.right) {
                 let sign = match b.op {
@@ -3996,18 +4106,32 @@ fn loop_helpers(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> Ve
         }
         // The callable the loop re-runs: exactly one that is not a
         // predicate on the error (`is_permanent: impl Fn(&E) -> bool`).
-        let mut ops = callables.iter().filter(|c| {
-            !predicates.contains(c)
-                && !param_calls(
-                    cx,
-                    l.body(),
-                    std::slice::from_ref(c),
-                    std::slice::from_ref(c),
-                )
-                .is_empty()
-        });
-        let (Some(op_name), None) = (ops.next(), ops.next()) else {
-            continue;
+        let ops: Vec<&String> = callables
+            .iter()
+            .filter(|c| {
+                !predicates.contains(c)
+                    && !param_calls(
+                        cx,
+                        l.body(),
+                        std::slice::from_ref(c),
+                        std::slice::from_ref(c),
+                    )
+                    .is_empty()
+            })
+            .collect();
+        // Several: a classifier or a delay shaper that returns a plain
+        // value (`FnMut(&E) -> Decision`) is not the operation either.
+        let op_name = match ops.as_slice() {
+            [one] => *one,
+            [] => continue,
+            many => {
+                let values = value_params(sig);
+                let mut rest = many.iter().filter(|c| !values.contains(c));
+                match (rest.next(), rest.next()) {
+                    (Some(one), None) => *one,
+                    _ => continue,
+                }
+            }
         };
         let Some(op) = params.iter().position(|p| p == op_name) else {
             continue;

@@ -39,7 +39,10 @@
 //! with probe values, so `attempts < warn_after` followed by `attempts <
 //! max_retries` is read as the larger of the two; `u32::MAX` re-tries until
 //! it succeeds). Predicates (`Fn(&E) -> bool`) and callbacks that return
-//! nothing are not the operation.
+//! nothing are not the operation; nor, beside one that returns a future or
+//! a `Result`, is a classifier or delay shaper that returns a plain value
+//! (`FnMut(&E) -> Verdict`, `FnMut(Duration) -> Duration`). Counters step
+//! with `+= 1`, `n = n + 1` or `n = n.saturating_add(1)`.
 //!
 //! ## Why the mesh should own it
 //! The sidecar already retries: Istio retries every request twice on
@@ -120,7 +123,10 @@
 //! `CONCURRENT_UPDATE`, `PreconditionFailed`, `StatusCode::CONFLICT`, a
 //! status compared with 409 or 412, gRPC `Code::Aborted`) re-reads and
 //! writes again; the same request re-sent by the mesh would conflict
-//! again. A loop that also goes round on another failure is reported.
+//! again. So is a loop that goes round only on a failure variant naming
+//! a taken unique value (`Err(DbError::SecretTaken) => continue`,
+//! `AlreadyExists`, `Duplicate`): it draws a new value and writes again.
+//! A loop that also goes round on another failure is reported.
 
 use std::collections::BTreeMap;
 
