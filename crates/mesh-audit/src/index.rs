@@ -151,6 +151,9 @@ pub struct FileSummary {
     /// Struct fields whose declared type is a named type or a trait object
     /// (`inner: ProviderConfig`, `provider: Arc<dyn Provider>`), by name.
     pub field_recvs: Vec<(String, Recv)>,
+    /// The file's type aliases that name a type or a trait object (`type
+    /// BoxDb = Box<dyn Database>`), by name.
+    pub alias_recvs: Vec<(String, Recv)>,
     /// What one-field enum variants hold: ((enum, variant), type or trait).
     pub variant_recvs: Vec<((String, String), Recv)>,
     /// The same, as the path of the held type the file's imports expand
@@ -680,6 +683,16 @@ impl FileSummary {
             .filter_map(|(name, ty)| Some((name.clone(), scan.recv_of_type(ty, 0)?)))
             .collect();
         field_recvs.sort();
+        let alias_recvs: Vec<(String, Recv)> = cx
+            .items()
+            .iter()
+            .filter_map(|i| match i {
+                syn::Item::Type(t) if t.generics.params.is_empty() => {
+                    Some((t.ident.to_string(), scan.recv_of_type(&t.ty, 0)?))
+                }
+                _ => None,
+            })
+            .collect();
         let variant_recvs = variant_types(&scan, cx.items());
         let variant_paths = analysis::mentions::variant_paths(file, &cx.uses);
         let struct_field_types = struct_fields(&scan, cx.items());
@@ -813,6 +826,7 @@ impl FileSummary {
             static_kinds,
             deref_kinds,
             field_recvs,
+            alias_recvs,
             variant_recvs,
             variant_paths,
             struct_field_types,
@@ -1764,6 +1778,9 @@ pub struct CrateIndex {
     deref_kinds: HashMap<String, Option<Kind>>,
     /// Per field name: its declared type or trait; `None` where two disagree.
     field_recvs: HashMap<String, Option<Recv>>,
+    /// Per type alias name: the type or trait it names; `None` where two
+    /// disagree.
+    alias_recvs: HashMap<String, Option<Recv>>,
     /// Traits the crate implements for its types.
     traits: HashSet<String>,
     /// Methods of dependencies' types that `functions` leaves out, for
@@ -1987,6 +2004,9 @@ impl CrateIndex {
             }
             for (name, recv) in &s.field_recvs {
                 merge_agreed(&mut index.field_recvs, name, recv);
+            }
+            for (name, recv) in &s.alias_recvs {
+                merge_agreed(&mut index.alias_recvs, name, recv);
             }
             for (ty, field, recv, kind) in &s.struct_field_types {
                 merge_agreed(
@@ -3025,6 +3045,34 @@ impl CrateIndex {
         !self.functions.is_empty() || !self.typed_methods.is_empty()
     }
 
+    /// What a crate type alias names (`BoxDb` for `Box<dyn Database>`):
+    /// the trait or type, for a receiver declared with the alias.
+    fn alias_target(&self, recv: &Recv) -> Option<&Recv> {
+        match recv {
+            Recv::Type { krate: None, name } => {
+                self.alias_recvs.get(name.as_str()).and_then(Option::as_ref)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a receiver is declared as a trait object or a type bound by
+    /// a trait (also through a crate alias or a field): only the trait's
+    /// methods can be called on it, never a method of another type that
+    /// happens to share the name.
+    pub fn is_trait_receiver(&self, recv: &Recv) -> bool {
+        match recv {
+            Recv::Trait(_) => true,
+            Recv::Type { .. } => self
+                .alias_target(recv)
+                .is_some_and(|t| matches!(t, Recv::Trait(_))),
+            Recv::Field(f) => self
+                .field_recv(f)
+                .is_some_and(|r| !matches!(r, Recv::Field(_)) && self.is_trait_receiver(r)),
+            _ => false,
+        }
+    }
+
     pub fn field_recv(&self, name: &str) -> Option<&Recv> {
         self.field_recvs.get(name).and_then(Option::as_ref)
     }
@@ -3038,7 +3086,11 @@ impl CrateIndex {
             Recv::Type { krate, name } => {
                 let found = self.typed_methods_of(krate.as_deref(), name, method);
                 if found.is_empty() {
-                    return None;
+                    // A crate alias of another file: what it names.
+                    return match self.alias_target(recv) {
+                        Some(target) if target != recv => self.net_of_receiver(target, method),
+                        _ => None,
+                    };
                 }
                 Some(agreed_net(&found).cloned())
             }

@@ -714,14 +714,15 @@ impl<'e, 'a> NetScan<'e, 'a> {
             return None;
         }
         let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
-        let typed = if on_self {
+        let declared = if on_self {
             None
         } else {
-            self.receiver_decl(&m.receiver, 0).and_then(|r| {
-                let net = self.cx.index.net_of_receiver(&r, method)?;
-                Some((r, net))
-            })
+            self.receiver_decl(&m.receiver, 0)
         };
+        let typed = declared.as_ref().and_then(|r| {
+            let net = self.cx.index.net_of_receiver(r, method)?;
+            Some((r.clone(), net))
+        });
         let index = self.cx.index;
         let (found, waits) = match typed {
             // The receiver's declared type or trait decides, whatever the
@@ -732,6 +733,15 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 index.waits_of_self_method(method, self.self_ty),
             ),
             None if is_common_method(method) => (None, false),
+            // `db: Box<dyn Store>` whose trait the crate does not
+            // implement: its `register` is the trait's, not a crate
+            // method of that name on another type.
+            None if declared
+                .as_ref()
+                .is_some_and(|r| index.is_trait_receiver(r)) =>
+            {
+                (None, false)
+            }
             None => (
                 index.net_of_any_method(method),
                 index.waits_of_any_method(method),
