@@ -1044,6 +1044,11 @@ fn is_success_cond(e: &Expr) -> bool {
             ident_in(&m.method, &["is_ok", "is_success"])
                 || is_success_cond(&m.receiver) && m.method == "is_some"
         }
+        // A let chain that goes on to test what the success holds (`if let
+        // Ok(resp) = r && let Some(t) = resp.table() && t.ready() {
+        // return }`): a success of one kind, as `matches!(r, Ok(Done))`
+        // is; the loop goes round after the others (a poll).
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) && tests_success_content(e) => false,
         // `ok && ..` leaves only on a success; `ok || ..` leaves on every
         // success, so what goes on past it failed.
         Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
@@ -1077,6 +1082,56 @@ fn is_success_cond(e: &Expr) -> bool {
         }),
         _ => false,
     }
+}
+
+/// Whether an `&&` chain binds a success (`let Ok(resp) = r`) and a later
+/// operand tests what it holds without being a success test itself (`let
+/// Some(t) = resp.table()`, `t.status == Ready`, through the names those
+/// `let`s bind in turn); `resp.status().is_success()` is a success test.
+fn tests_success_content(e: &Expr) -> bool {
+    fn operands<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        match e {
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                operands(&b.left, out);
+                operands(&b.right, out);
+            }
+            e => out.push(e),
+        }
+    }
+    let mut ops = Vec::new();
+    operands(e, &mut ops);
+    let mut held: Vec<String> = Vec::new();
+    for op in ops {
+        let reads_held = !held.is_empty() && held.iter().any(|n| mentions_ident(op, n));
+        match op {
+            Expr::Let(l) if held.is_empty() && is_success_pat(&l.pat) => {
+                held.extend(pat_names(&l.pat));
+            }
+            Expr::Let(l) if reads_held => {
+                if !is_success_pat(&l.pat) {
+                    return true;
+                }
+                held.extend(pat_names(&l.pat));
+            }
+            op if reads_held && !is_success_cond(op) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The names a pattern binds.
+fn pat_names(p: &Pat) -> Vec<String> {
+    struct V(Vec<String>);
+    impl<'a> Visit<'a> for V {
+        fn visit_pat_ident(&mut self, p: &'a syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut v = V(Vec::new());
+    v.visit_pat(p);
+    v.0
 }
 
 /// `Ok(_)`, `Ok(v)`, `Ok(..)`: every success.
@@ -2127,9 +2182,18 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
     impl<'a> Visit<'a> for V<'a, '_> {
         fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
             let exits = block_always_exits(&i.then_branch);
+            // `if n < max { sleep; n += 1; } else { break; }`: the loop
+            // goes round while the condition holds.
+            let else_exits = matches!(
+                i.else_branch.as_ref().map(|(_, e)| &**e),
+                Some(Expr::Block(b)) if block_always_exits(&b.block)
+            );
             if exits && self.counts(&i.cond) {
                 self.out
                     .push((i.cond.span().byte_start(), &i.cond, true, None));
+            } else if else_exits && self.counts(&i.cond) {
+                self.out
+                    .push((i.cond.span().byte_start(), &i.cond, false, None));
             }
             syn::visit::visit_expr_if(self, i);
         }
