@@ -4005,6 +4005,10 @@ pub struct LoopHelper {
     pub count: HelperCount,
     pub bounded: bool,
     pub backoff: Option<u128>,
+    /// Position of the parameter the loop's one sleep waits for, as given
+    /// (`sleep(pause)`), when the helper itself spells no delay: each
+    /// call's argument is the backoff.
+    pub backoff_param: Option<usize>,
     pub per_try_timeout: Option<u128>,
     pub retry_on: Vec<String>,
 }
@@ -4141,11 +4145,29 @@ fn loop_helpers(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> Ve
                 }
             }
         };
+        // `sleep(pause)` of a parameter, the loop's one sleep: the caller
+        // gives the delay.
+        let backoff_param = match (base.backoff, sleep_args(cx, l.body()).as_slice()) {
+            (None, [arg]) => match strip_value(arg) {
+                Expr::Path(p) => p.path.get_ident().and_then(|id| {
+                    let own = scope
+                        .lookup(&id.to_string(), id.span().byte_start())
+                        .is_some_and(|b| b.init.is_none() && b.field.is_none());
+                    params
+                        .iter()
+                        .position(|n| id == n)
+                        .filter(|i| own && *i != op && !callables.contains(&params[*i]))
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
         out.push(LoopHelper {
             op,
             count,
             bounded,
             backoff: base.backoff,
+            backoff_param,
             per_try_timeout: base.per_try_timeout,
             retry_on: base.retry_on,
         });
@@ -4563,6 +4585,15 @@ impl HelperCalls<'_, '_, '_> {
         if let (Some(_), Some(s)) = (retries, ev.take_sources().into_iter().next()) {
             sources.push(("retries", s));
         }
+        let backoff = helper.backoff.or_else(|| {
+            let a = args.get(helper.backoff_param?)?;
+            ev.take_sources();
+            let d = ev.eval(a).as_duration_nanos().filter(|d| *d > 0)?;
+            if let Some(s) = ev.take_sources().into_iter().next() {
+                sources.push(("backoff", s));
+            }
+            Some(d)
+        });
         let per_try_timeout = helper
             .per_try_timeout
             .or_else(|| calls.iter().find_map(|c| c.request_timeout.map(|t| t.0)));
@@ -4572,7 +4603,7 @@ impl HelperCalls<'_, '_, '_> {
             retries,
             bounded,
             per_try_timeout,
-            backoff: helper.backoff,
+            backoff,
             retry_on: helper.retry_on.clone(),
             protocol: call.protocol,
             dest,
