@@ -1085,9 +1085,10 @@ fn is_success_cond(e: &Expr) -> bool {
 }
 
 /// Whether an `&&` chain binds a success (`let Ok(resp) = r`) and a later
-/// operand tests what it holds without being a success test itself (`let
-/// Some(t) = resp.table()`, `t.status == Ready`, through the names those
-/// `let`s bind in turn); `resp.status().is_success()` is a success test.
+/// operand tests what it holds without being a success or failure test
+/// itself (`let Some(t) = resp.table()`, `t.status == Ready`, through the
+/// names those `let`s bind in turn); `resp.status().is_success()` and
+/// `resp.status() != StatusCode::SERVICE_UNAVAILABLE` are such tests.
 fn tests_success_content(e: &Expr) -> bool {
     fn operands<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
         match e {
@@ -1113,7 +1114,9 @@ fn tests_success_content(e: &Expr) -> bool {
                 }
                 held.extend(pat_names(&l.pat));
             }
-            op if reads_held && !is_success_cond(op) => return true,
+            // `resp.status() != StatusCode::SERVICE_UNAVAILABLE` tells a
+            // failure from a success, as `is_success()` does.
+            op if reads_held && !is_success_cond(op) && !is_failure_cond(op) => return true,
             _ => {}
         }
     }
