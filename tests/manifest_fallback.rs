@@ -17,6 +17,7 @@ use serde_json::Value;
 
 const WORKSPACES: &[&str] = &[
     "cli-image",
+    "ctor-serve",
     "deploy-scope",
     "example-workspace",
     "init-plugin",

@@ -681,6 +681,7 @@ fn audit_unit(
                 for f in &mut s.functions {
                     f.mentions = Vec::new();
                     f.dispatch_arms = Vec::new();
+                    f.ctor_calls = Vec::new();
                 }
                 let facts = FileFacts {
                     evidence: crate::prefilter::Evidence::of(&s),

@@ -308,6 +308,10 @@ pub struct FnSummary {
     pub helper: analysis::retry::HelperFacts,
     /// Methods it calls on receivers of a declared type or trait.
     pub typed_calls: Vec<(Recv, String)>,
+    /// Methods it calls on a `let` a constructor path fills (`let s =
+    /// grpc::Hub::new(..); s.start(..)`): the path and the method
+    /// (`packages` reads them for servers started through another member).
+    pub ctor_calls: Vec<(Vec<String>, String)>,
     /// Test code (`#[test]`, in a `#[cfg(test)]` module): runs in no pod.
     pub test: bool,
     /// Lines of the function, from its signature to its closing brace.
@@ -664,6 +668,19 @@ impl FileSummary {
                     params: analysis::retry::fn_params(f.sig),
                     helper: analysis::retry::helper_facts(&cx, f.sig, f.body),
                     typed_calls,
+                    ctor_calls: if test {
+                        Vec::new()
+                    } else {
+                        let mut methods: Vec<&syn::ExprMethodCall> = sites
+                            .iter()
+                            .filter_map(|s| match s {
+                                Site::Method(m) => Some(*m),
+                                _ => None,
+                            })
+                            .collect();
+                        methods.extend(analysis::sites::macro_method_calls(f.body, cx.macros));
+                        analysis::sites::ctor_bound_calls(&methods, scope, &cx.uses)
+                    },
                     wait,
                 }
             })
@@ -2176,6 +2193,7 @@ impl CrateIndex {
                 // Its calls were resolved in its own crate already.
                 f.callees.clear();
                 f.typed_calls.clear();
+                f.ctor_calls.clear();
                 f.helper.forwards.clear();
                 f.helper.value_forwards.clear();
                 f.wait.outside = None;
@@ -2198,6 +2216,7 @@ impl CrateIndex {
                 f.module.insert(0, extern_name.to_string());
                 f.callees.clear();
                 f.typed_calls.clear();
+                f.ctor_calls.clear();
                 f.helper = Default::default();
                 f.wait.outside = None;
                 self.typed_methods

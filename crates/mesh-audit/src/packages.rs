@@ -541,6 +541,44 @@ fn serving_wrappers_and_names(
                             .then(|| c.path.join("::"))
                     })
             });
+        // A method of a member's type on a value its constructor gave (`let
+        // mut hub = grpc::Hub::new(..); hub.start(addr)`), when the
+        // constructor is declared to return that type and that type's
+        // method of that name serves.
+        let hit = hit.or_else(|| {
+            s.functions
+                .iter()
+                .filter(|f| !f.test)
+                .flat_map(|f| f.ctor_calls.iter())
+                .find_map(|(path, method)| {
+                    let qi = if own_lib.as_deref() == Some(path[0].as_str()) {
+                        pi
+                    } else {
+                        let dep = package
+                            .member_deps
+                            .iter()
+                            .find(|d| d.kind != DepKind::Dev && d.extern_name == path[0])?;
+                        *index_of.get(dep.package.as_str())?
+                    };
+                    if qi == pi && role.kind == TargetKind::Lib {
+                        return None;
+                    }
+                    let [.., ty, ctor] = path.as_slice() else {
+                        return None;
+                    };
+                    let builds = lib_fns.iter().any(|(li, _, f)| {
+                        *li == qi
+                            && f.self_ty.as_ref() == Some(ty)
+                            && &f.name == ctor
+                            && f.ret_ty.as_ref() == Some(ty)
+                    });
+                    let serves = builds
+                        && serving
+                            .iter()
+                            .any(|(si, p)| *si == qi && p.ends_with(&[ty.clone(), method.clone()]));
+                    serves.then(|| format!("{}::{method}", path[..path.len() - 1].join("::")))
+                })
+        });
         if let Some(path) = hit {
             out.insert(fi, format!("{} via `{path}`", file.rel));
         }

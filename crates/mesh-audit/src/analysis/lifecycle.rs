@@ -2166,15 +2166,16 @@ pub const HEALTH_NAMES: &[&str] = &[
 
 /// Whether a route path is a health route: one of its segments is a
 /// default health name (also between underscores, `/__heartbeat__`), it is the top-level `/status` (what probes of many
-/// services ask; `/api/v1/status` may report on anything and is not), or it
-/// is (or ends with) a configured path.
+/// services ask; `/api/v1/status` may report on anything and is not) or
+/// the top-level `/up` (the liveness route of Rails, Laravel and Pusher
+/// servers; `/votes/up` is not), or it is (or ends with) a configured path.
 pub fn is_health_path(path: &str, extra: &[String]) -> bool {
     let p = path.trim().trim_end_matches('/');
     // `/__heartbeat__` (Mozilla's Dockerflow), `/_health`: underscores
     // around a name keep it out of the application's namespace.
     p.split('/')
         .any(|s| HEALTH_NAMES.contains(&s) || HEALTH_NAMES.contains(&s.trim_matches('_')))
-        || p.trim_start_matches('/') == "status"
+        || matches!(p.trim_start_matches('/'), "status" | "up")
         || extra.iter().any(|e| {
             let e = e.trim().trim_end_matches('/');
             !e.is_empty() && (p == e || p.ends_with(e) || e.ends_with(p) && p.len() > 1)
@@ -2813,6 +2814,9 @@ mod tests {
         assert!(is_health_path("/status", &[]));
         assert!(!is_health_path("/api/v1/status", &[]));
         assert!(!is_health_path("/jobs/{id}/status", &[]));
+        assert!(is_health_path("/up", &[]));
+        assert!(!is_health_path("/votes/up", &[]));
+        assert!(!is_health_path("/upload", &[]));
         let extra = vec!["/api/v1/status".to_string()];
         assert!(is_health_path("/api/v1/status", &extra));
         assert!(!is_health_path("/api/v1/orders", &extra));

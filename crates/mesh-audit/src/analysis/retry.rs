@@ -1087,6 +1087,11 @@ fn is_success_cond(e: &Expr) -> bool {
             ident_in(&m.method, &["is_ok", "is_success"])
                 || is_success_cond(&m.receiver) && m.method == "is_some"
         }
+        // A let chain that goes on to test what the success holds (`if let
+        // Ok(resp) = r && let Some(t) = resp.table() && t.ready() {
+        // return }`): a success of one kind, as `matches!(r, Ok(Done))`
+        // is; the loop goes round after the others (a poll).
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) && tests_success_content(e) => false,
         // `ok && ..` leaves only on a success; `ok || ..` leaves on every
         // success, so what goes on past it failed.
         Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
@@ -1120,6 +1125,59 @@ fn is_success_cond(e: &Expr) -> bool {
         }),
         _ => false,
     }
+}
+
+/// Whether an `&&` chain binds a success (`let Ok(resp) = r`) and a later
+/// operand tests what it holds without being a success or failure test
+/// itself (`let Some(t) = resp.table()`, `t.status == Ready`, through the
+/// names those `let`s bind in turn); `resp.status().is_success()` and
+/// `resp.status() != StatusCode::SERVICE_UNAVAILABLE` are such tests.
+fn tests_success_content(e: &Expr) -> bool {
+    fn operands<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        match e {
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                operands(&b.left, out);
+                operands(&b.right, out);
+            }
+            e => out.push(e),
+        }
+    }
+    let mut ops = Vec::new();
+    operands(e, &mut ops);
+    let mut held: Vec<String> = Vec::new();
+    for op in ops {
+        let reads_held = !held.is_empty() && held.iter().any(|n| mentions_ident(op, n));
+        match op {
+            Expr::Let(l) if held.is_empty() && is_success_pat(&l.pat) => {
+                held.extend(pat_names(&l.pat));
+            }
+            Expr::Let(l) if reads_held => {
+                if !is_success_pat(&l.pat) {
+                    return true;
+                }
+                held.extend(pat_names(&l.pat));
+            }
+            // `resp.status() != StatusCode::SERVICE_UNAVAILABLE` tells a
+            // failure from a success, as `is_success()` does.
+            op if reads_held && !is_success_cond(op) && !is_failure_cond(op) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The names a pattern binds.
+fn pat_names(p: &Pat) -> Vec<String> {
+    struct V(Vec<String>);
+    impl<'a> Visit<'a> for V {
+        fn visit_pat_ident(&mut self, p: &'a syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut v = V(Vec::new());
+    v.visit_pat(p);
+    v.0
 }
 
 /// `Ok(_)`, `Ok(v)`, `Ok(..)`: every success.
@@ -2237,9 +2295,18 @@ fn exit_checks<'a>(body: &'a syn::Block, names: &[String]) -> Vec<ExitCheck<'a>>
     impl<'a> Visit<'a> for V<'a, '_> {
         fn visit_expr_if(&mut self, i: &'a syn::ExprIf) {
             let exits = block_always_exits(&i.then_branch);
+            // `if n < max { sleep; n += 1; } else { break; }`: the loop
+            // goes round while the condition holds.
+            let else_exits = matches!(
+                i.else_branch.as_ref().map(|(_, e)| &**e),
+                Some(Expr::Block(b)) if block_always_exits(&b.block)
+            );
             if exits && self.counts(&i.cond) {
                 self.out
                     .push((i.cond.span().byte_start(), &i.cond, true, None));
+            } else if else_exits && self.counts(&i.cond) {
+                self.out
+                    .push((i.cond.span().byte_start(), &i.cond, false, None));
             }
             syn::visit::visit_expr_if(self, i);
         }
@@ -4051,6 +4118,10 @@ pub struct LoopHelper {
     pub count: HelperCount,
     pub bounded: bool,
     pub backoff: Option<u128>,
+    /// Position of the parameter the loop's one sleep waits for, as given
+    /// (`sleep(pause)`), when the helper itself spells no delay: each
+    /// call's argument is the backoff.
+    pub backoff_param: Option<usize>,
     pub per_try_timeout: Option<u128>,
     pub retry_on: Vec<String>,
 }
@@ -4201,11 +4272,29 @@ fn loop_helpers(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> Ve
                 }
             }
         };
+        // `sleep(pause)` of a parameter, the loop's one sleep: the caller
+        // gives the delay.
+        let backoff_param = match (base.backoff, sleep_args(cx, l.body()).as_slice()) {
+            (None, [arg]) => match strip_value(arg) {
+                Expr::Path(p) => p.path.get_ident().and_then(|id| {
+                    let own = scope
+                        .lookup(&id.to_string(), id.span().byte_start())
+                        .is_some_and(|b| b.init.is_none() && b.field.is_none());
+                    params
+                        .iter()
+                        .position(|n| id == n)
+                        .filter(|i| own && *i != op && !callables.contains(&params[*i]))
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
         out.push(LoopHelper {
             op,
             count,
             bounded,
             backoff: base.backoff,
+            backoff_param,
             per_try_timeout: base.per_try_timeout,
             retry_on: base.retry_on,
         });
@@ -4623,6 +4712,15 @@ impl HelperCalls<'_, '_, '_> {
         if let (Some(_), Some(s)) = (retries, ev.take_sources().into_iter().next()) {
             sources.push(("retries", s));
         }
+        let backoff = helper.backoff.or_else(|| {
+            let a = args.get(helper.backoff_param?)?;
+            ev.take_sources();
+            let d = ev.eval(a).as_duration_nanos().filter(|d| *d > 0)?;
+            if let Some(s) = ev.take_sources().into_iter().next() {
+                sources.push(("backoff", s));
+            }
+            Some(d)
+        });
         let per_try_timeout = helper
             .per_try_timeout
             .or_else(|| calls.iter().find_map(|c| c.request_timeout.map(|t| t.0)));
@@ -4632,7 +4730,7 @@ impl HelperCalls<'_, '_, '_> {
             retries,
             bounded,
             per_try_timeout,
-            backoff: helper.backoff,
+            backoff,
             retry_on: helper.retry_on.clone(),
             protocol: call.protocol,
             dest,

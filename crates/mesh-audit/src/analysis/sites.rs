@@ -41,3 +41,98 @@ pub fn body_sites(body: &syn::Block) -> Vec<Site<'_>> {
     v.visit_block(body);
     v.0
 }
+
+/// Methods called on a `let` binding whose value a constructor written as a
+/// path gives (`let mut hub = grpc::server::Hub::new(cfg); hub.start(addr)`,
+/// also through `?`, `.await`, `.unwrap()`, `.expect(..)`): the
+/// constructor's path as the file's imports expand it (at least a type and
+/// its function: `["grpc", "server", "Hub", "new"]`) and the method. What
+/// the constructor returns is not read here; `packages` checks its declared
+/// return type in the crate that defines it.
+pub fn ctor_bound_calls(
+    methods: &[&syn::ExprMethodCall],
+    scope: &super::scope::FnScope<'_>,
+    uses: &super::paths::UseMap,
+) -> Vec<(Vec<String>, String)> {
+    fn unwrapped(mut e: &syn::Expr) -> &syn::Expr {
+        loop {
+            e = match e {
+                syn::Expr::Try(t) => &t.expr,
+                syn::Expr::Await(a) => &a.base,
+                syn::Expr::Paren(p) => &p.expr,
+                syn::Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
+                    &m.receiver
+                }
+                e => return e,
+            };
+        }
+    }
+    let mut out: Vec<(Vec<String>, String)> = Vec::new();
+    for m in methods {
+        let recv = match &*m.receiver {
+            syn::Expr::Reference(r) => &*r.expr,
+            e => e,
+        };
+        let syn::Expr::Path(p) = recv else { continue };
+        let Some(id) = p.path.get_ident() else {
+            continue;
+        };
+        let Some(b) = scope.binding_at(id) else {
+            continue;
+        };
+        let (None, None, Some(init)) = (b.field, b.ty, b.init) else {
+            continue;
+        };
+        let syn::Expr::Call(c) = unwrapped(init) else {
+            continue;
+        };
+        let syn::Expr::Path(f) = &*c.func else {
+            continue;
+        };
+        if f.path.segments.len() < 2 {
+            continue;
+        }
+        let segs = uses.resolve_shared(&f.path);
+        if segs.len() < 3 {
+            continue;
+        }
+        let call = (segs.to_vec(), m.method.to_string());
+        if !out.contains(&call) {
+            out.push(call);
+        }
+    }
+    out
+}
+
+/// The method calls inside the macros of `body` (`tokio::select! { r =
+/// hub.start(addr) => .. }`), as the file's macro table parses them; nested
+/// items left out.
+pub fn macro_method_calls<'m>(
+    body: &syn::Block,
+    macros: &'m super::macros::MacroTable<'_>,
+) -> Vec<&'m syn::ExprMethodCall> {
+    struct Macros<'a>(Vec<&'a syn::Macro>);
+    impl<'a> Visit<'a> for Macros<'a> {
+        fn visit_macro(&mut self, m: &'a syn::Macro) {
+            self.0.push(m);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    struct Methods<'a>(Vec<&'a syn::ExprMethodCall>);
+    impl<'a> Visit<'a> for Methods<'a> {
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            self.0.push(m);
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut found = Macros(Vec::new());
+    found.visit_block(body);
+    let mut out = Methods(Vec::new());
+    for mac in found.0 {
+        for e in macros.exprs(mac) {
+            out.visit_expr(e);
+        }
+    }
+    out.0
+}

@@ -5,9 +5,10 @@
 //! crate that registers no health route anywhere: no `/healthz`, `/health`,
 //! `/livez`, `/readyz`, `/ready`, `/ping`, `/live`, `/heartbeat` (a route
 //! counts when one of its path segments is such a name, also between
-//! underscores as in `/__heartbeat__`, `/__lbheartbeat__` or `/_health`, when it is the
-//! top-level `/status`, or when it matches a path of the `health-paths`
-//! option) and no tonic-health service. Routes are read from every file
+//! underscores as in `/__heartbeat__`, `/__lbheartbeat__` or `/_health`,
+//! when it is the top-level `/status` or `/up`, or when it matches a path
+//! of the `health-paths` option) and no tonic-health service. Routes are
+//! read from every file
 //! of the crate (and from the crate's own `macro_rules!` where a file
 //! invokes one):
 //! `.route(..)`, `.nest(..)`, `.at(..)`, `.api_route(..)` (aide),
