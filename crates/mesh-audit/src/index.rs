@@ -2900,8 +2900,28 @@ impl CrateIndex {
     /// method of that name implements one trait and that trait's method
     /// reaches the network (`majority_net`).
     pub fn net_of_any_method(&self, name: &str) -> Option<NetSummary> {
+        self.net_of_methods_where(name, |_| true)
+    }
+
+    /// The same for a receiver declared as a trait object or a type bound
+    /// by a trait whose impls the crate does not show (a supertrait's
+    /// method, `dyn Connector` with `trait Connector: ReconcileOps + ..`):
+    /// only trait methods can be called on it, never a type's inherent
+    /// method that shares the name.
+    pub fn net_of_any_trait_method(&self, name: &str) -> Option<NetSummary> {
+        self.net_of_methods_where(name, |f| f.trait_name.is_some())
+    }
+
+    fn net_of_methods_where(
+        &self,
+        name: &str,
+        keep: impl Fn(&FnSummary) -> bool,
+    ) -> Option<NetSummary> {
         let list = self.functions.get(name)?;
-        let methods: Vec<&FnSummary> = list.iter().filter(|f| f.self_ty.is_some()).collect();
+        let methods: Vec<&FnSummary> = list
+            .iter()
+            .filter(|f| f.self_ty.is_some() && keep(f))
+            .collect();
         let first = methods.first()?;
         if let Some(n) = first.net.as_ref().filter(|n| {
             methods
@@ -3076,9 +3096,9 @@ impl CrateIndex {
     }
 
     /// Whether a receiver is declared as a trait object or a type bound by
-    /// a trait (also through a crate alias or a field): only the trait's
-    /// methods can be called on it, never a method of another type that
-    /// happens to share the name.
+    /// a trait (also through a crate alias or a field): only trait methods
+    /// can be called on it, never a type's inherent method that happens to
+    /// share the name.
     pub fn is_trait_receiver(&self, recv: &Recv) -> bool {
         match recv {
             Recv::Trait(_) => true,

@@ -733,14 +733,16 @@ impl<'e, 'a> NetScan<'e, 'a> {
                 index.waits_of_self_method(method, self.self_ty),
             ),
             None if is_common_method(method) => (None, false),
-            // `db: Box<dyn Store>` whose trait the crate does not
-            // implement: its `register` is the trait's, not a crate
-            // method of that name on another type.
+            // `db: Box<dyn Store>` whose trait's impls the crate does not
+            // show: its `register` is a trait method (the trait's or a
+            // supertrait's), never a type's inherent method of that name.
             None if declared
                 .as_ref()
                 .is_some_and(|r| index.is_trait_receiver(r)) =>
             {
-                (None, false)
+                let found = index.net_of_any_trait_method(method);
+                let waits = found.is_some() && index.waits_of_any_method(method);
+                (found, waits)
             }
             None => (
                 index.net_of_any_method(method),
