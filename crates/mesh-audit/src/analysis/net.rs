@@ -400,6 +400,29 @@ const GRPC_CONFIG_METHODS: &[&str] = &[
     "try_next",
 ];
 
+/// Smart pointers, locks, lazy cells and framework extractors (axum's
+/// `State`/`Extension`, actix-web's `Data`) that hold one value and hand
+/// out its methods: a field or parameter of `Arc<Client>` or
+/// `Data<AppState>` is read as the type inside.
+fn is_value_wrapper(name: &str) -> bool {
+    matches!(
+        name,
+        "Arc"
+            | "Rc"
+            | "Box"
+            | "Option"
+            | "State"
+            | "Data"
+            | "Extension"
+            | "Mutex"
+            | "RwLock"
+            | "LazyLock"
+            | "Lazy"
+            | "OnceLock"
+            | "OnceCell"
+    )
+}
+
 pub const HTTP_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "request"];
 
 impl<'e, 'a> NetScan<'e, 'a> {
@@ -1005,10 +1028,9 @@ impl<'e, 'a> NetScan<'e, 'a> {
             Type::Path(p) => {
                 let seg = p.path.segments.last()?;
                 let name = seg.ident.to_string();
-                if matches!(
-                    name.as_str(),
-                    "Arc" | "Rc" | "Box" | "Option" | "Mutex" | "RwLock" | "State" | "Extension"
-                ) {
+                // The wrappers `kind_of_type_at` looks through, actix's
+                // `web::Data<AppState>` extractor among them.
+                if is_value_wrapper(&name) {
                     if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
                         if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
                             return self.recv_of_type(inner, d);
@@ -1700,23 +1722,7 @@ impl<'e, 'a> NetScan<'e, 'a> {
         // Smart pointers and `State<T>` extractors wrap the client.
         if let Some(seg) = last {
             let name = seg.ident.to_string();
-            if matches!(
-                name.as_str(),
-                "Arc"
-                    | "Rc"
-                    | "Box"
-                    | "Option"
-                    | "State"
-                    | "Data"
-                    | "Extension"
-                    | "Mutex"
-                    | "RwLock"
-                    | "LazyLock"
-                    | "Lazy"
-                    | "OnceLock"
-                    | "OnceCell"
-            ) || self.cx.ok_alias(&name)
-            {
+            if is_value_wrapper(&name) || self.cx.ok_alias(&name) {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
                     if let Some(syn::GenericArgument::Type(inner)) = a.args.first() {
                         return self.kind_of_type_at(inner, depth + 1);
