@@ -479,7 +479,7 @@ fn unwrap_some(p: &syn::Pat) -> &syn::Pat {
 }
 
 /// The names a pattern binds.
-fn pat_names(p: &syn::Pat) -> Vec<String> {
+pub(crate) fn pat_names(p: &syn::Pat) -> Vec<String> {
     struct V(Vec<String>);
     impl<'a> Visit<'a> for V {
         fn visit_pat_ident(&mut self, p: &'a syn::PatIdent) {

@@ -7,6 +7,7 @@
 //! Shared by `retry-loop` (which reports them) and `timeout-wrapper` (which
 //! stays silent on a deadline inside one: that is the loop's per-try timeout).
 
+use crate::analysis::mentions::pat_names;
 use crate::analysis::paths::ident_in;
 use crate::source::SpanBytes;
 use std::ops::Range;
@@ -1164,20 +1165,6 @@ fn tests_success_content(e: &Expr) -> bool {
         }
     }
     false
-}
-
-/// The names a pattern binds.
-fn pat_names(p: &Pat) -> Vec<String> {
-    struct V(Vec<String>);
-    impl<'a> Visit<'a> for V {
-        fn visit_pat_ident(&mut self, p: &'a syn::PatIdent) {
-            self.0.push(p.ident.to_string());
-            syn::visit::visit_pat_ident(self, p);
-        }
-    }
-    let mut v = V(Vec::new());
-    v.visit_pat(p);
-    v.0
 }
 
 /// `Ok(_)`, `Ok(v)`, `Ok(..)`: every success.
