@@ -64,6 +64,12 @@
 //! `/__lbheartbeat__` for the load balancer, `/__heartbeat__` checking
 //! the backends). A calling route whose path names a probe (`/readyz`,
 //! `/ready`, `/livez`, `/startup`) is reported all the same.
+//!
+//! A component's status route: a health route registered on a scope named
+//! for a resource (`web::scope("/image").route("/health", ..)`, reached as
+//! `/image/health`) reports on that component, not on the pod; a probe
+//! asks a top-level path or one under an API or version prefix
+//! (`web::scope("/api/v1")`), and those are reported.
 
 use crate::source::SpanBytes;
 use std::collections::BTreeMap;
@@ -213,6 +219,34 @@ impl Registrations<'_, '_, '_> {
         }
     }
 
+    /// The path of the actix-web scope a route's builder chain starts from
+    /// (`web::scope("/image").service(..).route("/health", ..)`).
+    fn scope_prefix(&self, m: &syn::ExprMethodCall) -> Option<String> {
+        let mut e: &Expr = &m.receiver;
+        while let Expr::MethodCall(inner) = e {
+            e = &inner.receiver;
+        }
+        let Expr::Call(c) = e else { return None };
+        let Expr::Path(p) = &*c.func else { return None };
+        let segs = self.cx.uses.resolve_shared(&p.path);
+        // `use actix_web::web::*;` then `scope("/image")`.
+        let globbed = p.path.is_ident("scope")
+            && self
+                .cx
+                .uses
+                .globs()
+                .iter()
+                .any(|g| ends_with(g, &["actix_web", "web"]));
+        if !(globbed || ends_with(&segs, &["web", "scope"]) || ends_with(&segs, &["Scope", "new"]))
+        {
+            return None;
+        }
+        match self.ev.eval(c.args.first()?) {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// Downstream calls of the handlers named or written in `handler`;
     /// a handler found in the crate that makes none is recorded too, as
     /// a cheap probe.
@@ -253,7 +287,9 @@ impl Registrations<'_, '_, '_> {
 
 impl<'x> Visit<'x> for Registrations<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-        if ROUTE_METHODS.contains(&m.method.to_string().as_str()) {
+        if ROUTE_METHODS.contains(&m.method.to_string().as_str())
+            && !self.scope_prefix(m).is_some_and(|p| names_component(&p))
+        {
             if let Some(route) = self.health_str(m.args.first()) {
                 let range = self.cx.method_range(m);
                 for a in m.args.iter().skip(1) {
@@ -347,6 +383,19 @@ fn names_liveness_only(route: &str) -> bool {
 /// `/readyz`, `/health/ready`, `/livez`: the path says a probe asks it.
 fn names_probe(route: &str) -> bool {
     probe_segments(route).any(|s| PROBE_NAMES.contains(&s))
+}
+
+/// Whether a scope's path names a component (`/image`, `/search/index`)
+/// rather than the API's root: every segment that is not `api`, a version
+/// (`v1`), `internal` or a health name makes it one.
+fn names_component(prefix: &str) -> bool {
+    probe_segments(prefix).any(|s| {
+        let version =
+            s.len() > 1 && s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit());
+        !(version
+            || matches!(s, "api" | "internal")
+            || crate::analysis::lifecycle::HEALTH_NAMES.contains(&s))
+    })
 }
 
 /// Whether a handler name is a function of this file or, through the
