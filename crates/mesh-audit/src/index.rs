@@ -671,15 +671,9 @@ impl FileSummary {
                     ctor_calls: if test {
                         Vec::new()
                     } else {
-                        let mut methods: Vec<&syn::ExprMethodCall> = sites
-                            .iter()
-                            .filter_map(|s| match s {
-                                Site::Method(m) => Some(*m),
-                                _ => None,
-                            })
-                            .collect();
-                        methods.extend(analysis::sites::macro_method_calls(f.body, cx.macros));
-                        analysis::sites::ctor_bound_calls(&methods, scope, &cx.uses)
+                        analysis::sites::ctor_bound_calls(
+                            &sites, f.body, scope, &cx.uses, cx.macros,
+                        )
                     },
                     wait,
                 }

@@ -2368,7 +2368,7 @@ pub fn l7_destination(calls: &[NetCall]) -> Destination {
 /// The call under `.await`, `?`, parentheses and the adapters that keep a
 /// `Result`'s value (`unwrap`, `expect`, `map_err`, `context`): the call
 /// whose declared return a `let (a, b) = ..` destructures.
-fn unwrapped_call(init: &Expr) -> &Expr {
+pub(crate) fn unwrapped_call(init: &Expr) -> &Expr {
     let mut e = init;
     for _ in 0..MAX_BUILDER_CHAIN {
         match e {

@@ -485,6 +485,11 @@ impl<'a> FnScope<'a> {
         self.bounds.get(ty_param).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// Whether any binding of the body or signature satisfies `pred`.
+    pub fn any_binding(&self, pred: impl Fn(&Binding<'a>) -> bool) -> bool {
+        self.bindings.values().flatten().any(pred)
+    }
+
     /// Every binding of `name`, in source order.
     pub fn all(&self, name: &str) -> &[Binding<'a>] {
         self.bindings.get(name).map(Vec::as_slice).unwrap_or(&[])

@@ -48,25 +48,27 @@ pub fn body_sites(body: &syn::Block) -> Vec<Site<'_>> {
 /// constructor's path as the file's imports expand it (at least a type and
 /// its function: `["grpc", "server", "Hub", "new"]`) and the method. What
 /// the constructor returns is not read here; `packages` checks its declared
-/// return type in the crate that defines it.
+/// return type in the crate that defines it. The calls are read from the
+/// body's `sites` and from its macros (`select!`), whose bodies are parsed
+/// only when the function binds such a constructor's value at all.
 pub fn ctor_bound_calls(
-    methods: &[&syn::ExprMethodCall],
+    sites: &[Site<'_>],
+    body: &syn::Block,
     scope: &super::scope::FnScope<'_>,
     uses: &super::paths::UseMap,
+    macros: &super::macros::MacroTable<'_>,
 ) -> Vec<(Vec<String>, String)> {
-    fn unwrapped(mut e: &syn::Expr) -> &syn::Expr {
-        loop {
-            e = match e {
-                syn::Expr::Try(t) => &t.expr,
-                syn::Expr::Await(a) => &a.base,
-                syn::Expr::Paren(p) => &p.expr,
-                syn::Expr::MethodCall(m) if m.method == "unwrap" || m.method == "expect" => {
-                    &m.receiver
-                }
-                e => return e,
-            };
-        }
+    if !scope.any_binding(|b| bound_by_ctor(b).is_some()) {
+        return Vec::new();
     }
+    let mut methods: Vec<&syn::ExprMethodCall> = sites
+        .iter()
+        .filter_map(|s| match s {
+            Site::Method(m) => Some(*m),
+            _ => None,
+        })
+        .collect();
+    methods.extend(macro_method_calls(body, macros));
     let mut out: Vec<(Vec<String>, String)> = Vec::new();
     for m in methods {
         let recv = match &*m.receiver {
@@ -77,21 +79,12 @@ pub fn ctor_bound_calls(
         let Some(id) = p.path.get_ident() else {
             continue;
         };
-        let Some(b) = scope.binding_at(id) else {
-            continue;
-        };
-        let (None, None, Some(init)) = (b.field, b.ty, b.init) else {
-            continue;
-        };
-        let syn::Expr::Call(c) = unwrapped(init) else {
+        let Some(c) = scope.binding_at(id).as_ref().and_then(bound_by_ctor) else {
             continue;
         };
         let syn::Expr::Path(f) = &*c.func else {
             continue;
         };
-        if f.path.segments.len() < 2 {
-            continue;
-        }
         let segs = uses.resolve_shared(&f.path);
         if segs.len() < 3 {
             continue;
@@ -104,10 +97,30 @@ pub fn ctor_bound_calls(
     out
 }
 
+/// The constructor call that gives a binding its value, when the binding
+/// is a plain `let` (no declared type, not a struct field).
+fn bound_by_ctor<'e>(b: &super::scope::Binding<'e>) -> Option<&'e syn::ExprCall> {
+    match (b.field, b.ty, b.init) {
+        (None, None, Some(init)) => ctor_call(init),
+        _ => None,
+    }
+}
+
+/// The constructor call a `let` initialiser is (`Hub::new(cfg).await?`): a
+/// call of a path of two segments or more.
+fn ctor_call(init: &syn::Expr) -> Option<&syn::ExprCall> {
+    match super::net::unwrapped_call(init) {
+        syn::Expr::Call(c) if matches!(&*c.func, syn::Expr::Path(f) if f.path.segments.len() >= 2) => {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
 /// The method calls inside the macros of `body` (`tokio::select! { r =
 /// hub.start(addr) => .. }`), as the file's macro table parses them; nested
 /// items left out.
-pub fn macro_method_calls<'m>(
+fn macro_method_calls<'m>(
     body: &syn::Block,
     macros: &'m super::macros::MacroTable<'_>,
 ) -> Vec<&'m syn::ExprMethodCall> {

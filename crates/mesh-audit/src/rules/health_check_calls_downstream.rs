@@ -287,10 +287,11 @@ impl Registrations<'_, '_, '_> {
 
 impl<'x> Visit<'x> for Registrations<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
-        if ROUTE_METHODS.contains(&m.method.to_string().as_str())
-            && !self.scope_prefix(m).is_some_and(|p| names_component(&p))
-        {
-            if let Some(route) = self.health_str(m.args.first()) {
+        if ROUTE_METHODS.contains(&m.method.to_string().as_str()) {
+            let route = self
+                .health_str(m.args.first())
+                .filter(|_| !self.scope_prefix(m).is_some_and(|p| names_component(&p)));
+            if let Some(route) = route {
                 let range = self.cx.method_range(m);
                 for a in m.args.iter().skip(1) {
                     self.handlers(range, &route, a);
