@@ -461,6 +461,7 @@ impl FileSummary {
         let mut field_values = Vec::new();
         for (ty, name, v, line) in analysis::config::field_defaults(&cx) {
             value_lines.push((format!("field:{name}"), line));
+            value_lines.push((format!("field:{ty}.{name}"), line));
             field_values.push((ty, name, Some(v)));
         }
         let mut endpoint_fields = Vec::new();
@@ -530,10 +531,9 @@ impl FileSummary {
                                     ));
                                     continue;
                                 }
-                                self.lines.push((
-                                    format!("field:{id}"),
-                                    self.ev.cx.range(id.span()).line,
-                                ));
+                                let line = self.ev.cx.range(id.span()).line;
+                                self.lines.push((format!("field:{id}"), line));
+                                self.lines.push((format!("field:{ty}.{id}"), line));
                                 self.out.push((
                                     ty.clone(),
                                     id.to_string(),
@@ -680,6 +680,36 @@ impl FileSummary {
             })
             .collect();
         let empty_scope = FnScope::empty();
+        // What `const` and `static` struct literals put in fields
+        // (`const UPLOAD: Policy = Policy { max_retries: 4, .. }`): the
+        // policy a helper is handed is often one.
+        {
+            let ev = Evaluator::new(&cx, &empty_scope);
+            for (_, init) in cx.const_items() {
+                let syn::Expr::Struct(lit) = init else {
+                    continue;
+                };
+                if in_test(lit.brace_token.span.open().byte_start()) {
+                    continue;
+                }
+                let Some(ty) = lit.path.segments.last().map(|s| s.ident.to_string()) else {
+                    continue;
+                };
+                for field in &lit.fields {
+                    if let syn::Member::Named(id) = &field.member {
+                        let v = ev.eval(&field.expr);
+                        let line = cx.range(id.span()).line;
+                        value_lines.push((format!("field:{id}"), line));
+                        value_lines.push((format!("field:{ty}.{id}"), line));
+                        field_values.push((
+                            ty.clone(),
+                            id.to_string(),
+                            (!v.is_unknown()).then_some(v),
+                        ));
+                    }
+                }
+            }
+        }
         let scan = NetScan::new(&cx, &empty_scope, None);
         let field_types = cx.field_types();
         let mut client_fields: Vec<(String, Kind)> = field_types
@@ -1646,6 +1676,23 @@ fn forwarded_loop(
                 None => HelperCount::Unknown,
             }
         }
+        // A struct this function hands on from its own parameter.
+        HelperCount::Field {
+            param,
+            field,
+            offset,
+        } => match own
+            .value_forwards
+            .iter()
+            .find(|(c, _, j)| c == callee && j == param)
+        {
+            Some((_, p, _)) => HelperCount::Field {
+                param: *p,
+                field: field.clone(),
+                offset: *offset,
+            },
+            None => HelperCount::Unknown,
+        },
         HelperCount::Unknown => HelperCount::Unknown,
     };
     let mut l = inner.clone();
@@ -3483,6 +3530,27 @@ impl CrateIndex {
         self.field_values
             .get(&(ty.clone(), name.to_string()))
             .and_then(Option::as_ref)
+    }
+
+    /// The value the crate's literals of struct `ty` agree on for field
+    /// `name` (read where the receiver's declared type is `ty`).
+    pub fn field_value_of(&self, ty: &str, name: &str) -> Option<&Value> {
+        self.field_values
+            .get(&(ty.to_string(), name.to_string()))
+            .and_then(Option::as_ref)
+    }
+
+    /// Whether the crate's struct `ty` has a field `name`.
+    pub fn has_field(&self, ty: &str, name: &str) -> bool {
+        self.field_owners.get(name).is_some_and(|o| o.contains(ty))
+    }
+
+    /// `file:line` where the crate gives field `name` of struct `ty` the
+    /// value `field_value_of` returns.
+    pub fn field_source_of(&self, ty: &str, name: &str) -> Option<&str> {
+        self.value_sources
+            .get(&format!("field:{ty}.{name}"))
+            .map(String::as_str)
     }
 
     /// `file:line` where the crate gives field `name` the value

@@ -185,6 +185,20 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         self.scope.lookup_reading(name, at, self.horizon.get())
     }
 
+    /// The type a plain name is declared as (a parameter or a typed `let`:
+    /// `policy: &RetryPolicy`), by its last segment.
+    fn declared_struct(&self, base: &Expr) -> Option<String> {
+        let Expr::Path(p) = base else { return None };
+        let id = p.path.get_ident()?;
+        let b = self.lookup(&id.to_string(), id.span().byte_start())?;
+        let path = super::scope::type_path(b.ty?)?;
+        let last = path.segments.last()?;
+        if !matches!(last.arguments, syn::PathArguments::None) {
+            return None;
+        }
+        Some(last.ident.to_string())
+    }
+
     /// Evaluates a binding's initialiser as seen from the binding itself.
     fn eval_binding(&self, b: super::scope::Binding<'e>, d: u32) -> Value {
         let Some(init) = b.init else {
@@ -227,13 +241,27 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             Expr::Path(p) => self.eval_path(&p.path, d),
             // `state.base_url`: the value every struct literal of the crate
             // gives that field, when they all agree.
+            // A name declared with a struct type of the crate
+            // (`policy: RetryPolicy`) reads that type's literals only, even
+            // when another type has a field of the same name.
             Expr::Field(f) => match &f.member {
                 syn::Member::Named(name) => {
                     let name = name.to_string();
-                    let Some(v) = self.cx.index.field_value(&name).cloned() else {
+                    let typed = self
+                        .declared_struct(&f.base)
+                        .filter(|ty| self.cx.index.has_field(ty, &name));
+                    let v = match &typed {
+                        Some(ty) => self.cx.index.field_value_of(ty, &name),
+                        None => self.cx.index.field_value(&name),
+                    };
+                    let Some(v) = v.cloned() else {
                         return Value::Unknown;
                     };
-                    if let Some(at) = self.cx.index.field_source(&name) {
+                    let at = match &typed {
+                        Some(ty) => self.cx.index.field_source_of(ty, &name),
+                        None => self.cx.index.field_source(&name),
+                    };
+                    if let Some(at) = at {
                         self.note(field_path(f), at.to_string());
                     }
                     v

@@ -266,6 +266,19 @@ impl<'a> FileCtx<'a> {
         self.parts.consts.get(name).copied()
     }
 
+    /// Every `const` and `static` initialiser of the file `const_expr`
+    /// reads, by name, in name order.
+    pub fn const_items(&self) -> Vec<(&str, &'a Expr)> {
+        let mut v: Vec<(&str, &'a Expr)> = self
+            .parts
+            .consts
+            .iter()
+            .map(|(k, e)| (k.as_str(), *e))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
     pub fn range(&self, span: proc_macro2::Span) -> TextRange {
         self.lines.span_range(span)
     }

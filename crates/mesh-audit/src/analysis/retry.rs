@@ -2005,6 +2005,47 @@ fn counters(body: &syn::Block) -> Vec<String> {
     out
 }
 
+/// `let copy = counter;` statements of the body, for counters `names`
+/// (a name bound so once, not itself a counter): `(copy, counter)`.
+fn counter_aliases(body: &syn::Block, names: &[String]) -> Vec<(String, String)> {
+    struct V<'n> {
+        names: &'n [String],
+        out: Vec<(String, String)>,
+        bound: Vec<String>,
+    }
+    impl<'a> Visit<'a> for V<'_> {
+        fn visit_local(&mut self, l: &'a syn::Local) {
+            if let syn::Pat::Ident(pi) = &l.pat {
+                let name = pi.ident.to_string();
+                let copy_of = match l.init.as_ref().map(|i| &*i.expr) {
+                    Some(Expr::Path(p)) => p
+                        .path
+                        .get_ident()
+                        .map(|id| id.to_string())
+                        .filter(|c| self.names.contains(c)),
+                    _ => None,
+                };
+                if let Some(c) = copy_of {
+                    self.out.push((name.clone(), c));
+                }
+                self.bound.push(name);
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V {
+        names,
+        out: Vec::new(),
+        bound: Vec::new(),
+    };
+    v.visit_block(body);
+    let bound = v.bound;
+    v.out
+        .retain(|(a, _)| !names.contains(a) && bound.iter().filter(|b| *b == a).count() == 1);
+    v.out
+}
+
 /// `(name, step, byte offset)` of every counter increment in the body.
 fn increments(body: &syn::Block) -> Vec<(String, i128, usize)> {
     struct V(Vec<(String, i128, usize)>);
@@ -2163,7 +2204,7 @@ fn simulate(
     if incs.is_empty() {
         return None;
     }
-    let names: Vec<String> = counters(body);
+    let mut names: Vec<String> = counters(body);
     // Initial values: the binding before the loop.
     let loop_start = l.bytes().start;
     let mut vars: Vec<(String, i128)> = Vec::new();
@@ -2171,6 +2212,14 @@ fn simulate(
         let b = scan.scope.lookup(n, loop_start)?;
         let v = scan.ev.eval(b.init?).as_int()?;
         vars.push((n.clone(), v));
+    }
+    // `let retry_index = attempts;` in the body: tests of the copy test
+    // the counter.
+    let aliases = counter_aliases(body, &names);
+    for (alias, counter) in &aliases {
+        let v = vars.iter().find(|(n, _)| n == counter)?.1;
+        vars.push((alias.clone(), v));
+        names.push(alias.clone());
     }
     // Parameters after counters: a counter shadows a parameter's name.
     vars.extend(params.iter().cloned());
@@ -2227,8 +2276,17 @@ fn simulate(
             match ev {
                 Event::Call => tries += 1,
                 Event::Inc(n, step) => {
+                    let mut now = None;
                     if let Some(v) = vars.iter_mut().find(|(x, _)| x == n) {
                         v.1 = v.1.saturating_add(*step);
+                        now = Some(v.1);
+                    }
+                    for (alias, counter) in &aliases {
+                        if let (true, Some(now)) = (counter == n, now) {
+                            if let Some(v) = vars.iter_mut().find(|(x, _)| x == alias) {
+                                v.1 = now;
+                            }
+                        }
                     }
                 }
                 Event::ExitIf(c) => {
@@ -2441,6 +2499,18 @@ fn eval_cond(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Optio
 fn eval_int(scan: &NetScan<'_, '_>, e: &Expr, vars: &[(String, i128)]) -> Option<i128> {
     match e {
         Expr::Paren(p) => eval_int(scan, &p.expr, vars),
+        // A field of a parameter probed as a whole name (`policy.max_retries`).
+        Expr::Field(f) => {
+            if let (Expr::Path(p), syn::Member::Named(m)) = (&*f.base, &f.member) {
+                if let Some(id) = p.path.get_ident() {
+                    let name = format!("{id}.{m}");
+                    if let Some((_, v)) = vars.iter().find(|(n, _)| *n == name) {
+                        return Some(*v);
+                    }
+                }
+            }
+            scan.ev.eval(e).as_int()
+        }
         Expr::Cast(c) => eval_int(scan, &c.expr, vars),
         Expr::Path(p) => {
             if let Some(id) = p.path.get_ident() {
@@ -2774,14 +2844,70 @@ pub fn deadlines<'a>(scan: &NetScan<'_, '_>, body: &'a syn::Block) -> Vec<Deadli
     let mut v = DeadlineFinder {
         scan,
         out: Vec::new(),
+        params: Vec::new(),
+        handed: Vec::new(),
     };
     v.visit_block(body);
     v.out
 }
 
+/// Deadlines a generic helper applies to a future it is handed
+/// (`timeout(d, fut)` of a parameter `fut: F` where `F: Future`, or
+/// `timeout(d, op())` of a callable parameter), with the parameter's
+/// position (not counting `self`): what the deadline bounds is what the
+/// helper's callers pass there. Empty for a function with no generic or
+/// `impl Trait` parameter, the only ones a future can arrive as.
+pub fn handed_deadlines<'a>(
+    scan: &NetScan<'_, '_>,
+    sig: &syn::Signature,
+    body: &'a syn::Block,
+) -> Vec<(Deadline<'a>, usize)> {
+    let params = generic_params(sig);
+    if params.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    let mut v = DeadlineFinder {
+        scan,
+        out: Vec::new(),
+        params,
+        handed: Vec::new(),
+    };
+    v.visit_block(body);
+    v.handed
+}
+
+/// The names of a signature's parameters (not `self`), in order, where the
+/// type is a generic parameter of the function or `impl Trait`; `None` for
+/// the others.
+fn generic_params(sig: &syn::Signature) -> Vec<Option<String>> {
+    let generic = |ty: &syn::Type| match ty {
+        syn::Type::ImplTrait(_) => true,
+        syn::Type::Path(p) => {
+            p.qself.is_none()
+                && p.path
+                    .get_ident()
+                    .is_some_and(|id| sig.generics.type_params().any(|tp| tp.ident == *id))
+        }
+        _ => false,
+    };
+    sig.inputs
+        .iter()
+        .filter_map(|i| match i {
+            syn::FnArg::Typed(pt) => Some(match &*pt.pat {
+                syn::Pat::Ident(pi) if generic(&pt.ty) => Some(pi.ident.to_string()),
+                _ => None,
+            }),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
 struct DeadlineFinder<'s, 'e, 'a, 'b> {
     scan: &'s NetScan<'e, 'a>,
     out: Vec<Deadline<'b>>,
+    /// See [`handed_deadlines`].
+    params: Vec<Option<String>>,
+    handed: Vec<(Deadline<'b>, usize)>,
 }
 
 impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
@@ -2802,6 +2928,19 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
                     _ => self.scan.ev.eval_sourced(duration),
                 };
                 let nanos = value.as_duration_nanos();
+                if let Some(pos) = self.handed_param(fut) {
+                    if nanos != Some(0) {
+                        let d = Deadline {
+                            range: self.scan.cx.call_range(c),
+                            nanos,
+                            source,
+                            future: fut,
+                            duration,
+                        };
+                        self.handed.push((d, pos));
+                    }
+                    return;
+                }
                 // `timeout(Duration::ZERO, fut)` polls once without waiting;
                 // `timeout(period, rx.next())` is a receive loop's watchdog
                 // on a stream that is already open.
@@ -2830,6 +2969,37 @@ impl<'b> Visit<'b> for DeadlineFinder<'_, '_, '_, 'b> {
 }
 
 impl<'e> DeadlineFinder<'_, 'e, '_, '_> {
+    /// The position of the generic parameter `fut` is (`fut`, `op()`,
+    /// `op(x)`, also borrowed or parenthesised), when it is one.
+    fn handed_param(&self, fut: &Expr) -> Option<usize> {
+        if self.params.is_empty() {
+            return None;
+        }
+        let mut e = fut;
+        loop {
+            match e {
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Reference(r) => e = &r.expr,
+                Expr::Call(c) => e = &c.func,
+                _ => break,
+            }
+        }
+        let Expr::Path(p) = e else { return None };
+        let id = p.path.get_ident()?;
+        // A `let` of the same name shadows the parameter.
+        if self
+            .scan
+            .scope
+            .binding_at(id)
+            .is_some_and(|b| b.init.is_some())
+        {
+            return None;
+        }
+        self.params
+            .iter()
+            .position(|n| n.as_deref().is_some_and(|n| id == n))
+    }
+
     /// `d` of a `let deadline = Instant::now() + d;` that a name reads.
     fn bound_from_now(&self, e: &Expr) -> Option<&'e Expr> {
         let Expr::Path(p) = e else { return None };
@@ -4125,6 +4295,14 @@ pub enum HelperCount {
     /// `self`) plus `offset`: `attempts < max_retries` gives `max_retries`,
     /// two thresholds that each let the loop go round give the larger.
     Params { params: Vec<usize>, offset: i128 },
+    /// A field of the struct handed at parameter `param` (not counting
+    /// `self`) plus `offset`: `attempt > policy.max_retries` of a helper
+    /// given a `Policy` gives its `max_retries`.
+    Field {
+        param: usize,
+        field: String,
+        offset: i128,
+    },
 }
 
 /// The retry loops a generic helper writes around a callable parameter,
@@ -4259,6 +4437,41 @@ fn loop_helpers(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> Ve
                 }
             }
         };
+        // A count read from a field of a struct parameter
+        // (`policy.max_retries`): probed as the integer parameters are,
+        // and kept when it follows exactly one such field.
+        let count = match count {
+            HelperCount::Unknown => {
+                let fields = param_fields(body, &params, |i| {
+                    i != op && !callables.contains(&params[i])
+                });
+                let follows: Vec<(usize, String, i128)> = fields
+                    .into_iter()
+                    .filter_map(|(i, field)| {
+                        let var = format!("{}.{field}", params[i]);
+                        let at = |v: i128| {
+                            let r = run(vec![(var.clone(), v)])?;
+                            r.bounded.then_some(r.retries).flatten().map(i128::from)
+                        };
+                        let offset = at(5)? - 5;
+                        (at(9) == Some(9 + offset) && at(2) == Some(2 + offset))
+                            .then_some((i, field, offset))
+                    })
+                    .collect();
+                match follows.as_slice() {
+                    [(param, field, offset)] => {
+                        bounded = true;
+                        HelperCount::Field {
+                            param: *param,
+                            field: field.clone(),
+                            offset: *offset,
+                        }
+                    }
+                    _ => HelperCount::Unknown,
+                }
+            }
+            known => known,
+        };
         // `sleep(pause)` of a parameter, the loop's one sleep: the caller
         // gives the delay.
         let backoff_param = match (base.backoff, sleep_args(cx, l.body()).as_slice()) {
@@ -4287,6 +4500,43 @@ fn loop_helpers(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -> Ve
         });
     }
     out
+}
+
+/// Fields read off a parameter in `body` (`policy.max_retries`): the
+/// parameter's position and the field's name, in order, once each, for the
+/// parameters `keep` accepts.
+fn param_fields(
+    body: &syn::Block,
+    params: &[String],
+    keep: impl Fn(usize) -> bool,
+) -> Vec<(usize, String)> {
+    struct V<'p> {
+        params: &'p [String],
+        out: Vec<(usize, String)>,
+    }
+    impl<'x> Visit<'x> for V<'_> {
+        fn visit_expr_field(&mut self, f: &'x syn::ExprField) {
+            if let (Expr::Path(p), syn::Member::Named(m)) = (&*f.base, &f.member) {
+                if let Some(id) = p.path.get_ident() {
+                    if let Some(i) = self.params.iter().position(|n| id == n) {
+                        let field = m.to_string();
+                        if !self.out.iter().any(|(j, x)| *j == i && *x == field) {
+                            self.out.push((i, field));
+                        }
+                    }
+                }
+            }
+            syn::visit::visit_expr_field(self, f);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        params,
+        out: Vec::new(),
+    };
+    v.visit_block(body);
+    v.out.retain(|(i, _)| keep(*i));
+    v.out
 }
 
 /// Reads `HelperFacts` from a function's body; empty for functions that
@@ -4604,6 +4854,41 @@ fn names_a_helper(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
     v.found
 }
 
+/// The integer a struct argument gives field `field`: a literal
+/// (`Policy { max_retries: 4, .. }`), also through `&`, `.clone()`, a `let`
+/// or a `const` of the file.
+fn struct_arg_field(scan: &NetScan<'_, '_>, arg: &Expr, field: &str) -> Option<i128> {
+    let mut e = arg;
+    for _ in 0..8 {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Reference(r) => e = &r.expr,
+            Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => e = &m.receiver,
+            Expr::Path(p) => {
+                let init = match p.path.get_ident() {
+                    Some(id) => scan.scope.binding_at(id).and_then(|b| b.init),
+                    None => None,
+                };
+                e = match init {
+                    Some(init) => init,
+                    None => scan
+                        .cx
+                        .const_expr(&p.path.segments.last()?.ident.to_string())?,
+                };
+            }
+            Expr::Struct(lit) => {
+                let v = lit
+                    .fields
+                    .iter()
+                    .find(|f| matches!(&f.member, syn::Member::Named(id) if id == field))?;
+                return scan.ev.eval(&v.expr).as_int();
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 struct HelperCalls<'s, 'e, 'a> {
     scan: &'s NetScan<'e, 'a>,
     module: &'s [String],
@@ -4685,6 +4970,23 @@ impl HelperCalls<'_, '_, '_> {
                     })
                     .collect();
                 match vals.and_then(|v| v.into_iter().max()).map(|m| m + offset) {
+                    Some(n) if n >= i128::from(MAX_SIMULATED_TRIES) => {
+                        bounded = false;
+                        None
+                    }
+                    Some(n) => u32::try_from(n).ok(),
+                    None => None,
+                }
+            }
+            HelperCount::Field {
+                param,
+                field,
+                offset,
+            } => {
+                let v = args
+                    .get(*param)
+                    .and_then(|a| struct_arg_field(self.scan, a, field));
+                match v.map(|m| m + offset) {
                     Some(n) if n >= i128::from(MAX_SIMULATED_TRIES) => {
                         bounded = false;
                         None

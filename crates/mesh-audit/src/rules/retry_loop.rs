@@ -42,7 +42,15 @@
 //! nothing are not the operation; nor, beside one that returns a future or
 //! a `Result`, is a classifier or delay shaper that returns a plain value
 //! (`FnMut(&E) -> Verdict`, `FnMut(Duration) -> Duration`). Counters step
-//! with `+= 1`, `n = n + 1` or `n = n.saturating_add(1)`.
+//! with `+= 1`, `n = n + 1` or `n = n.saturating_add(1)`, and a copy of
+//! the counter (`let retry_index = attempts;`) is tested in its place. A
+//! count that is a field of a policy struct the helper is handed
+//! (`attempt > policy.max_retries`) is read at each call from the struct
+//! passed there: a literal, or a `let` or `const` of the caller's file
+//! holding one (`const UPLOAD: Policy = Policy { max_retries: 4, .. }`).
+//! Fields are read through the declared type of the name they are read
+//! from (`policy: Policy`), so another struct with a field of the same
+//! name lends no value.
 //!
 //! ## Why the mesh should own it
 //! The sidecar already retries: Istio retries every request twice on

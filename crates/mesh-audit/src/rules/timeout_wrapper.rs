@@ -79,6 +79,18 @@
 //! or channel builder it is the client's configuration and is reported
 //! without a value.
 //!
+//! ## Futures handed to a helper
+//! A helper that puts a deadline on the future it is handed (`async fn
+//! bounded<F: Future>(&self, call: F)` then `timeout(self.budget, call)`;
+//! `fut: impl Future`; a callable `op: F` run as `timeout(d, op())`) is
+//! reported once, where it applies the deadline, when a caller in the same
+//! file (a method of the same type calling it on `self`, or a call of the
+//! free function by name, outside test code) hands it an HTTP or gRPC call
+//! made on a client; the host is the one those calls agree on. A helper
+//! whose callers hand it only in-process futures (a spawned task, a channel
+//! receive, a lock), a poll, a health probe, or a call of the crate's own
+//! function (most often a whole job run under one budget) is not reported.
+//!
 //! ## Why the mesh should own it
 //! A client deadline that differs from the mesh's `timeout` hides the
 //! mesh's: a 5 s client deadline behind a 3 s route timeout never fires,
@@ -165,12 +177,15 @@ use crate::analysis::eval::Source;
 use crate::analysis::macros::MacroBody;
 use crate::analysis::net::{l7_destination, Destination, Kind, NetCall, NetScan};
 use crate::analysis::paths::ends_with;
-use crate::analysis::retry::{deadlines, is_batch_budget, poll_loop_ranges_in_expr};
-use crate::analysis::scope::FnScope;
+use crate::analysis::retry::{
+    deadlines, handed_deadlines, is_batch_budget, poll_loop_ranges_in_expr,
+};
+use crate::analysis::scope::{FnItem, FnScope};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::retry_loop::destination_values;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
+use crate::source::SpanBytes;
 
 rule_meta!(
     "timeout-wrapper",
@@ -261,27 +276,9 @@ impl Rule for TimeoutWrapper {
                 // e.g. a per-request option of the caller's request).
                 // A name bound by a pattern (`if let Some(t) = request.timeout`)
                 // is, as on a request, most often the caller's own deadline.
-                let mut nanos = d.nanos;
-                if nanos.is_none() {
-                    let reader = MethodDeadlines {
-                        scan: &scan,
-                        out: &mut Vec::new(),
-                        fname: &f.name,
-                        params: &params,
-                        arity: params.len(),
-                    };
-                    if reader.pattern_bound(d.duration) {
-                        continue;
-                    }
-                    if let Some(passed) = reader.passed_in(d.duration, 0) {
-                        let callers =
-                            passed.and_then(|i| cx.index.param_duration(&f.name, params.len(), i));
-                        match callers {
-                            None => continue,
-                            Some(agreed) => nanos = agreed,
-                        }
-                    }
-                }
+                let Some(nanos) = caller_nanos(cx, &scan, f, &params, &d) else {
+                    continue;
+                };
                 found.push(Found {
                     range: d.range,
                     key: "timeout",
@@ -290,6 +287,27 @@ impl Rule for TimeoutWrapper {
                     chain: None,
                     dest: l7_destination(&calls),
                     what: "timeout wraps a network call",
+                });
+            }
+            // A helper's deadline on the future its callers hand it
+            // (`self.bounded(call)`): reported where the helper applies
+            // it, when a caller of this file hands it a network call.
+            for (d, pos) in handed_deadlines(&scan, f.sig, f.body) {
+                let calls = handed_calls(cx, f, pos);
+                if calls.is_empty() || only_probes(&calls) {
+                    continue;
+                }
+                let Some(nanos) = caller_nanos(cx, &scan, f, &params, &d) else {
+                    continue;
+                };
+                found.push(Found {
+                    range: d.range,
+                    key: "timeout",
+                    nanos,
+                    source: d.source,
+                    chain: None,
+                    dest: l7_destination(&calls),
+                    what: "timeout a helper puts on the network calls its callers hand it",
                 });
             }
             for call in scan.calls_in_block(f.body) {
@@ -381,6 +399,130 @@ impl Rule for TimeoutWrapper {
             out.push(violation(first, deadlines));
         }
     }
+}
+
+/// The duration of a deadline whose value the code does not spell out, as
+/// its callers give it: `Some(Some(v))` when the crate's calls of the
+/// function agree on `v`, `Some(None)` for a deadline reported without a
+/// value (a field, a configuration), `None` for one that is not reported
+/// (a parameter no call fills, a name a pattern binds: the caller's own
+/// deadline passed through).
+fn caller_nanos(
+    cx: &FileCtx<'_>,
+    scan: &NetScan<'_, '_>,
+    f: &FnItem<'_>,
+    params: &[(String, &syn::Type)],
+    d: &crate::analysis::retry::Deadline<'_>,
+) -> Option<Option<u128>> {
+    if d.nanos.is_some() {
+        return Some(d.nanos);
+    }
+    let reader = MethodDeadlines {
+        scan,
+        out: &mut Vec::new(),
+        fname: &f.name,
+        params,
+        arity: params.len(),
+    };
+    if reader.pattern_bound(d.duration) {
+        return None;
+    }
+    match reader.passed_in(d.duration, 0) {
+        Some(passed) => passed.and_then(|i| cx.index.param_duration(&f.name, params.len(), i)),
+        None => Some(None),
+    }
+}
+
+/// The network calls this file's callers of helper `f` hand it at
+/// parameter `pos` (not counting `self`): the futures (or callables) its
+/// deadline bounds. A method is called on `self` from a method of the same
+/// type, a free function by its name; calls from test code, in macros, or
+/// of a name two functions of the file share are not read. Only HTTP and
+/// gRPC calls a client library makes, that neither wait nor probe, count.
+fn handed_calls(cx: &FileCtx<'_>, f: &FnItem<'_>, pos: usize) -> Vec<NetCall> {
+    let fns = cx.functions();
+    if fns
+        .iter()
+        .filter(|g| g.name == f.name && g.self_ty == f.self_ty)
+        .count()
+        != 1
+    {
+        return Vec::new();
+    }
+    let arity = f
+        .sig
+        .inputs
+        .iter()
+        .filter(|i| matches!(i, syn::FnArg::Typed(_)))
+        .count();
+    struct Calls<'x, 'f> {
+        f: &'f FnItem<'x>,
+        method_of: Option<&'f str>,
+        arity: usize,
+        pos: usize,
+        args: Vec<&'x Expr>,
+    }
+    impl<'x> Visit<'x> for Calls<'x, '_> {
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            let on_self = matches!(&*m.receiver, Expr::Path(p) if p.path.is_ident("self"));
+            if self.f.self_ty.is_some()
+                && self.method_of == self.f.self_ty.as_deref()
+                && on_self
+                && m.method == self.f.name
+                && m.args.len() == self.arity
+            {
+                self.args.push(&m.args[self.pos]);
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if self.f.self_ty.is_none() && c.args.len() == self.arity {
+                if let Expr::Path(p) = &*c.func {
+                    if p.qself.is_none() && p.path.is_ident(&self.f.name) {
+                        self.args.push(&c.args[self.pos]);
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let tests = cx.test_regions();
+    let mut out = Vec::new();
+    for (g, scope) in fns.iter().zip(cx.fn_scopes()) {
+        let at = g.sig.fn_token.span.byte_start();
+        if std::ptr::eq(g.body, f.body) || tests.iter().any(|r| r.contains(&at)) {
+            continue;
+        }
+        let mut v = Calls {
+            f,
+            method_of: g.self_ty.as_deref(),
+            arity,
+            pos,
+            args: Vec::new(),
+        };
+        v.visit_block(g.body);
+        if v.args.is_empty() {
+            continue;
+        }
+        let scan = NetScan::new(cx, scope, g.self_ty.as_deref());
+        for arg in v.args {
+            let calls = scan.calls_in_expr(arg);
+            if only_waits(&scan, &[arg], &calls) {
+                continue;
+            }
+            out.extend(
+                calls
+                    .into_iter()
+                    .filter(|c| c.protocol.is_l7() && !c.waits && !c.probe)
+                    // A call of the crate's own function is most often a
+                    // whole job (a symbolication, a sync) run under one
+                    // budget: only a client's own request is read as one.
+                    .filter(|c| !c.client.ends_with("()")),
+            );
+        }
+    }
+    out
 }
 
 /// Whether the HTTP/gRPC calls of the futures a deadline bounds (one, or
