@@ -300,7 +300,18 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         };
         match root {
             Root::AxumServe => root_call.args.iter().skip(1).take(1).collect(),
-            Root::Actix | Root::Warp => root_call.args.iter().take(1).collect(),
+            // actix-web's app factory (`HttpServer::new(move || App::new()
+            // .service(..))`): the app is what the closure builds.
+            Root::Actix => root_call
+                .args
+                .iter()
+                .take(1)
+                .map(|a| match a {
+                    Expr::Closure(c) => &*c.body,
+                    _ => a,
+                })
+                .collect(),
+            Root::Warp => root_call.args.iter().take(1).collect(),
             Root::HyperServer(_) | Root::AxumServer | Root::Salvo => link_args(&["serve"]),
             Root::Poem => link_args(&["run", "run_with_graceful_shutdown"])
                 .into_iter()
@@ -1474,8 +1485,10 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
             if let Some(last) = p.path.segments.last() {
                 if let Some(r) = self.lc.attr_routes.get(&last.ident.to_string()) {
                     self.out.push(r.clone());
+                    return;
                 }
             }
+            self.handler_of_other_file(p);
             return;
         };
         if let Some(r) = self.lc.attr_routes.get(&id.to_string()) {
@@ -1501,6 +1514,8 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
                     self.from_param = true;
                 }
             }
+        } else {
+            self.handler_of_other_file(p);
         }
     }
     fn visit_macro(&mut self, mac: &'x syn::Macro) {
@@ -1518,6 +1533,24 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
 }
 
 impl RouteWalk<'_, '_, '_> {
+    /// The module the walked function sits in, for the index's paths.
+    fn module(&self) -> Vec<String> {
+        [self.lc.cx.module.as_slice(), self.lc.f.module.as_slice()].concat()
+    }
+
+    /// A handler of another file (or of a workspace crate) handed to a
+    /// router by name, `.service(vending_metrics)`: its attribute route.
+    fn handler_of_other_file(&mut self, p: &syn::ExprPath) -> bool {
+        let segs = self.lc.cx.uses.resolve_shared(&p.path);
+        match self.lc.cx.index.routes_of_path(&segs, &self.module()) {
+            Some(routes) => {
+                self.out.extend(routes.iter().cloned());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Walks an expression that lives elsewhere (a binding's initialiser, a
     /// macro body) with a walker of its own.
     fn sub(&mut self, e: &Expr) {
@@ -1561,6 +1594,13 @@ impl RouteWalk<'_, '_, '_> {
             .iter()
             .any(|f| f.self_ty.is_none());
         let Some(f) = here else {
+            // A router a crate function of another file (or of a workspace
+            // crate) builds from none of its parameters: its routes, read
+            // where it is written.
+            if let Some(routes) = self.lc.cx.index.routes_of_path(segs, &self.module()) {
+                self.out.extend(routes.iter().cloned());
+                return true;
+            }
             // A library call (`get(handler)`, `cors()` of a crate we do not
             // see) says nothing; a crate function in another file hides routes.
             if in_crate {
@@ -1750,9 +1790,21 @@ fn route_table_paths(tokens: proc_macro2::TokenStream, depth: u32, out: &mut Vec
 /// tables given to attribute macros, `path!` macros, and string patterns
 /// matched against a request's `.path()`.
 pub fn file_route_paths(cx: &FileCtx<'_>) -> Vec<String> {
+    file_routes(cx).0
+}
+
+/// [`file_route_paths`], and for each function of the file (in
+/// `cx.functions()` order) the routes a server that mounts it serves: a
+/// free function's attribute route (`#[get("/metrics")] async fn
+/// metrics(..)`, handed to `.service(metrics)`), or the routes of the
+/// router a free function builds from none of its parameters (`fn
+/// build_router() -> Router { Router::new().route("/metrics", ..) }`),
+/// when every route it registers is read.
+pub fn file_routes(cx: &FileCtx<'_>) -> (Vec<String>, Vec<Option<Vec<String>>>) {
     let attrs = attr_routes(cx.functions());
     let mut out: Vec<String> = attrs.values().cloned().collect();
     out.extend(attr_route_tables(cx.file));
+    let mut per_fn = Vec::with_capacity(cx.functions().len());
     for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let lc = Lifecycle {
             cx,
@@ -1761,15 +1813,41 @@ pub fn file_route_paths(cx: &FileCtx<'_>) -> Vec<String> {
             f,
             attr_routes: &attrs,
         };
+        let before = out.len();
         let mut v = AllRoutes {
             lc: &lc,
             out: &mut out,
         };
         v.visit_block(f.body);
+        let mut routes = None;
+        if f.self_ty.is_none() {
+            if let Some(path) = own_attr_route(f) {
+                routes = Some(vec![path]);
+            } else if out.len() > before {
+                let mut walk = RouteWalk {
+                    lc: &lc,
+                    out: Vec::new(),
+                    complete: true,
+                    from_param: false,
+                    depth: 1,
+                };
+                walk.visit_block(f.body);
+                if walk.complete && !walk.from_param && !walk.out.is_empty() {
+                    routes = Some(walk.out);
+                }
+            }
+        }
+        per_fn.push(routes);
     }
     out.sort();
     out.dedup();
-    out
+    (out, per_fn)
+}
+
+/// A function's own route attribute (`#[get("/x")]`), read as
+/// [`attr_routes`] reads it.
+fn own_attr_route(f: &FnItem<'_>) -> Option<String> {
+    attr_routes(std::slice::from_ref(f)).remove(&f.name)
 }
 
 struct AllRoutes<'l, 'e, 'a> {
