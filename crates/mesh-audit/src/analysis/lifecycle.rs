@@ -63,6 +63,10 @@ pub struct Server {
     /// (`service_fn(handler)` with `_: Request<..>`): every path gets the
     /// same answer, so a probe on any path reaches it.
     pub answers_every_path: bool,
+    /// Bytes of the expression that makes the listener `axum::serve` is
+    /// given (the argument, or the `let` initialiser it names): where its
+    /// bind is.
+    pub listener: Option<Range<usize>>,
 }
 
 /// What the lifecycle rules know about one function.
@@ -728,6 +732,10 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     && Self::app_expr(root, root_call, &c.links)
                         .iter()
                         .any(|a| self.ignores_request(a)),
+                listener: (root == Root::AxumServe)
+                    .then(|| root_call.args.first())
+                    .flatten()
+                    .map(|a| self.listener_expr(a)),
             },
         ))
     }
@@ -919,6 +927,23 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         })
     }
 
+    /// Bytes of the expression that makes a listener handed to a server:
+    /// the argument itself (`TcpListener::bind(a).await?`), or the
+    /// initialiser of the `let` it names.
+    fn listener_expr(&self, arg: &Expr) -> Range<usize> {
+        if let Expr::Path(p) = arg {
+            if let Some(init) = p
+                .path
+                .get_ident()
+                .and_then(|id| self.scope.binding_at(id))
+                .and_then(|b| b.init)
+            {
+                return byte_range(init);
+            }
+        }
+        byte_range(arg)
+    }
+
     /// A bind that is not (yet) seen serving.
     fn bind_only(&self, root: Root, start: usize, root_call: &syn::ExprCall) -> Server {
         Server {
@@ -930,6 +955,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             app_from_caller: false,
             grpc: false,
             answers_every_path: false,
+            listener: None,
         }
     }
 
@@ -1429,6 +1455,16 @@ fn is_library_ctor(segs: &[String]) -> bool {
 impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
         let name = m.method.to_string();
+        // State and middleware handed to a router (`.with_state(state)`,
+        // `.layer(cors)`, actix's `.app_data(..)`, `.wrap(..)`) add no
+        // route: a parameter there is no router from the caller.
+        if matches!(
+            name.as_str(),
+            "with_state" | "layer" | "route_layer" | "app_data" | "data" | "wrap"
+        ) {
+            self.visit_expr(&m.receiver);
+            return;
+        }
         if ROUTE_METHODS.contains(&name.as_str()) {
             match m.args.first().map(|a| (a, self.lc.ev.eval(a))) {
                 Some((_, Value::Str(s))) => self.out.push(s),
@@ -2262,6 +2298,15 @@ pub fn is_health_path(path: &str, extra: &[String]) -> bool {
 
 /// Metrics, admin and debug endpoints: what a second server on its own
 /// port serves besides the application.
+/// An operator's endpoint (`/admin/..`, `/debug/..`, `/pprof/..`), which
+/// a service may serve on loopback on purpose (reached with `kubectl
+/// port-forward` or `exec`, never through the mesh). Scrapes and status
+/// pages are not: a scraper reaches the pod's IP.
+pub fn is_operator_path(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    matches!(first, "admin" | "debug" | "pprof")
+}
+
 pub fn is_admin_path(path: &str) -> bool {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     matches!(
