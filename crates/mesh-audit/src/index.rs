@@ -322,6 +322,10 @@ pub struct FnSummary {
     pub dispatch_arms: Vec<analysis::mentions::DispatchArm>,
     /// Whether it only waits or polls (see `WaitFacts`).
     pub wait: WaitFacts,
+    /// The routes of the router a free function builds from none of its
+    /// parameters, or a handler's attribute route (`#[get("/metrics")]`):
+    /// what a server of another file that mounts it serves.
+    pub routes: Option<Vec<String>>,
 }
 
 /// What says whether a function only waits: every HTTP or gRPC call it
@@ -472,11 +476,13 @@ impl FileSummary {
         let mut field_params = Vec::new();
         let mut setters = Vec::new();
         let mut deadline_fields = Vec::new();
+        let (route_paths, fn_routes) = analysis::lifecycle::file_routes(&cx);
         let functions = cx
             .functions()
             .iter()
             .zip(cx.fn_scopes())
-            .map(|(f, scope)| {
+            .zip(fn_routes)
+            .map(|((f, scope), routes)| {
                 // Test code: no values from it, no mentions.
                 let test = analysis::testcode::is_test_item(f.attrs)
                     || in_test(f.body.brace_token.span.open().byte_start());
@@ -676,6 +682,7 @@ impl FileSummary {
                         )
                     },
                     wait,
+                    routes: routes.filter(|_| !test),
                 }
             })
             .collect();
@@ -819,7 +826,7 @@ impl FileSummary {
             serves_at,
             serving_fns,
             uses_clap,
-            route_paths: analysis::lifecycle::file_route_paths(&cx),
+            route_paths,
             grpc_health: analysis::lifecycle::file_has_grpc_health(&cx),
             own_protocol_tls: analysis::tls::file_own_protocol_tls(&cx),
             // Examples, tests and benches have a `main` of their own; they
@@ -2219,10 +2226,12 @@ impl CrateIndex {
         for list in dep.functions.values() {
             // A free function that reaches the network, or that hands out a
             // client or channel (`async fn channel_builder(..) ->
-            // Result<Endpoint>`, whose caller sets the deadline).
+            // Result<Endpoint>`, whose caller sets the deadline), or that a
+            // server mounts (a handler with its attribute route, a router).
             for f in list.iter().filter(|f| {
                 !f.foreign
-                    && (f.self_ty.is_none() && (f.net.is_some() || f.returns_kind.is_some())
+                    && (f.self_ty.is_none()
+                        && (f.net.is_some() || f.returns_kind.is_some() || f.routes.is_some())
                         || f.takes_fn
                         || !f.helper.retried.is_empty()
                         || on_builder(&f.ret_ty)
@@ -2928,6 +2937,17 @@ impl CrateIndex {
     ) -> Option<&NetSummary> {
         let callee = Callee::of_path(path)?;
         agreed_net(&self.resolve(&callee, from, self_ty))
+    }
+
+    /// The routes of the one crate function a path names (read as
+    /// [`CrateIndex::net_of_path`] reads it), when it builds a router from
+    /// none of its parameters or is a handler with an attribute route.
+    pub fn routes_of_path(&self, path: &[String], from: &[String]) -> Option<&[String]> {
+        let callee = Callee::of_path(path)?;
+        match self.resolve(&callee, from, None).as_slice() {
+            [f] if f.self_ty.is_none() => f.routes.as_deref(),
+            _ => None,
+        }
     }
 
     /// Whether a call path names a function of the crate (read as

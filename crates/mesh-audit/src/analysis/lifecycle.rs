@@ -63,6 +63,10 @@ pub struct Server {
     /// (`service_fn(handler)` with `_: Request<..>`): every path gets the
     /// same answer, so a probe on any path reaches it.
     pub answers_every_path: bool,
+    /// Bytes of the expression that makes the listener `axum::serve` is
+    /// given (the argument, or the `let` initialiser it names): where its
+    /// bind is.
+    pub listener: Option<Range<usize>>,
 }
 
 /// What the lifecycle rules know about one function.
@@ -300,7 +304,18 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         };
         match root {
             Root::AxumServe => root_call.args.iter().skip(1).take(1).collect(),
-            Root::Actix | Root::Warp => root_call.args.iter().take(1).collect(),
+            // actix-web's app factory (`HttpServer::new(move || App::new()
+            // .service(..))`): the app is what the closure builds.
+            Root::Actix => root_call
+                .args
+                .iter()
+                .take(1)
+                .map(|a| match a {
+                    Expr::Closure(c) => &*c.body,
+                    _ => a,
+                })
+                .collect(),
+            Root::Warp => root_call.args.iter().take(1).collect(),
             Root::HyperServer(_) | Root::AxumServer | Root::Salvo => link_args(&["serve"]),
             Root::Poem => link_args(&["run", "run_with_graceful_shutdown"])
                 .into_iter()
@@ -717,6 +732,10 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
                     && Self::app_expr(root, root_call, &c.links)
                         .iter()
                         .any(|a| self.ignores_request(a)),
+                listener: (root == Root::AxumServe)
+                    .then(|| root_call.args.first())
+                    .flatten()
+                    .map(|a| self.listener_expr(a)),
             },
         ))
     }
@@ -908,6 +927,23 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
         })
     }
 
+    /// Bytes of the expression that makes a listener handed to a server:
+    /// the argument itself (`TcpListener::bind(a).await?`), or the
+    /// initialiser of the `let` it names.
+    fn listener_expr(&self, arg: &Expr) -> Range<usize> {
+        if let Expr::Path(p) = arg {
+            if let Some(init) = p
+                .path
+                .get_ident()
+                .and_then(|id| self.scope.binding_at(id))
+                .and_then(|b| b.init)
+            {
+                return byte_range(init);
+            }
+        }
+        byte_range(arg)
+    }
+
     /// A bind that is not (yet) seen serving.
     fn bind_only(&self, root: Root, start: usize, root_call: &syn::ExprCall) -> Server {
         Server {
@@ -919,6 +955,7 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             app_from_caller: false,
             grpc: false,
             answers_every_path: false,
+            listener: None,
         }
     }
 
@@ -1418,6 +1455,16 @@ fn is_library_ctor(segs: &[String]) -> bool {
 impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'x ExprMethodCall) {
         let name = m.method.to_string();
+        // State and middleware handed to a router (`.with_state(state)`,
+        // `.layer(cors)`, actix's `.app_data(..)`, `.wrap(..)`) add no
+        // route: a parameter there is no router from the caller.
+        if matches!(
+            name.as_str(),
+            "with_state" | "layer" | "route_layer" | "app_data" | "data" | "wrap"
+        ) {
+            self.visit_expr(&m.receiver);
+            return;
+        }
         if ROUTE_METHODS.contains(&name.as_str()) {
             match m.args.first().map(|a| (a, self.lc.ev.eval(a))) {
                 Some((_, Value::Str(s))) => self.out.push(s),
@@ -1474,8 +1521,10 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
             if let Some(last) = p.path.segments.last() {
                 if let Some(r) = self.lc.attr_routes.get(&last.ident.to_string()) {
                     self.out.push(r.clone());
+                    return;
                 }
             }
+            self.handler_of_other_file(p);
             return;
         };
         if let Some(r) = self.lc.attr_routes.get(&id.to_string()) {
@@ -1501,6 +1550,8 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
                     self.from_param = true;
                 }
             }
+        } else {
+            self.handler_of_other_file(p);
         }
     }
     fn visit_macro(&mut self, mac: &'x syn::Macro) {
@@ -1518,6 +1569,24 @@ impl<'x> Visit<'x> for RouteWalk<'_, '_, '_> {
 }
 
 impl RouteWalk<'_, '_, '_> {
+    /// The module the walked function sits in, for the index's paths.
+    fn module(&self) -> Vec<String> {
+        [self.lc.cx.module.as_slice(), self.lc.f.module.as_slice()].concat()
+    }
+
+    /// A handler of another file (or of a workspace crate) handed to a
+    /// router by name, `.service(vending_metrics)`: its attribute route.
+    fn handler_of_other_file(&mut self, p: &syn::ExprPath) -> bool {
+        let segs = self.lc.cx.uses.resolve_shared(&p.path);
+        match self.lc.cx.index.routes_of_path(&segs, &self.module()) {
+            Some(routes) => {
+                self.out.extend(routes.iter().cloned());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Walks an expression that lives elsewhere (a binding's initialiser, a
     /// macro body) with a walker of its own.
     fn sub(&mut self, e: &Expr) {
@@ -1561,6 +1630,13 @@ impl RouteWalk<'_, '_, '_> {
             .iter()
             .any(|f| f.self_ty.is_none());
         let Some(f) = here else {
+            // A router a crate function of another file (or of a workspace
+            // crate) builds from none of its parameters: its routes, read
+            // where it is written.
+            if let Some(routes) = self.lc.cx.index.routes_of_path(segs, &self.module()) {
+                self.out.extend(routes.iter().cloned());
+                return true;
+            }
             // A library call (`get(handler)`, `cors()` of a crate we do not
             // see) says nothing; a crate function in another file hides routes.
             if in_crate {
@@ -1750,9 +1826,21 @@ fn route_table_paths(tokens: proc_macro2::TokenStream, depth: u32, out: &mut Vec
 /// tables given to attribute macros, `path!` macros, and string patterns
 /// matched against a request's `.path()`.
 pub fn file_route_paths(cx: &FileCtx<'_>) -> Vec<String> {
+    file_routes(cx).0
+}
+
+/// [`file_route_paths`], and for each function of the file (in
+/// `cx.functions()` order) the routes a server that mounts it serves: a
+/// free function's attribute route (`#[get("/metrics")] async fn
+/// metrics(..)`, handed to `.service(metrics)`), or the routes of the
+/// router a free function builds from none of its parameters (`fn
+/// build_router() -> Router { Router::new().route("/metrics", ..) }`),
+/// when every route it registers is read.
+pub fn file_routes(cx: &FileCtx<'_>) -> (Vec<String>, Vec<Option<Vec<String>>>) {
     let attrs = attr_routes(cx.functions());
     let mut out: Vec<String> = attrs.values().cloned().collect();
     out.extend(attr_route_tables(cx.file));
+    let mut per_fn = Vec::with_capacity(cx.functions().len());
     for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let lc = Lifecycle {
             cx,
@@ -1761,15 +1849,41 @@ pub fn file_route_paths(cx: &FileCtx<'_>) -> Vec<String> {
             f,
             attr_routes: &attrs,
         };
+        let before = out.len();
         let mut v = AllRoutes {
             lc: &lc,
             out: &mut out,
         };
         v.visit_block(f.body);
+        let mut routes = None;
+        if f.self_ty.is_none() {
+            if let Some(path) = own_attr_route(f) {
+                routes = Some(vec![path]);
+            } else if out.len() > before {
+                let mut walk = RouteWalk {
+                    lc: &lc,
+                    out: Vec::new(),
+                    complete: true,
+                    from_param: false,
+                    depth: 1,
+                };
+                walk.visit_block(f.body);
+                if walk.complete && !walk.from_param && !walk.out.is_empty() {
+                    routes = Some(walk.out);
+                }
+            }
+        }
+        per_fn.push(routes);
     }
     out.sort();
     out.dedup();
-    out
+    (out, per_fn)
+}
+
+/// A function's own route attribute (`#[get("/x")]`), read as
+/// [`attr_routes`] reads it.
+fn own_attr_route(f: &FnItem<'_>) -> Option<String> {
+    attr_routes(std::slice::from_ref(f)).remove(&f.name)
 }
 
 struct AllRoutes<'l, 'e, 'a> {
@@ -2184,6 +2298,15 @@ pub fn is_health_path(path: &str, extra: &[String]) -> bool {
 
 /// Metrics, admin and debug endpoints: what a second server on its own
 /// port serves besides the application.
+/// An operator's endpoint (`/admin/..`, `/debug/..`, `/pprof/..`), which
+/// a service may serve on loopback on purpose (reached with `kubectl
+/// port-forward` or `exec`, never through the mesh). Scrapes and status
+/// pages are not: a scraper reaches the pod's IP.
+pub fn is_operator_path(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    matches!(first, "admin" | "debug" | "pprof")
+}
+
 pub fn is_admin_path(path: &str) -> bool {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     matches!(

@@ -1746,8 +1746,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     }
                 }
             }
-            // A generated tonic client: `InventoryClient<Channel>`.
-            if name.ends_with("Client") && name != "Client" {
+            // A generated tonic client: `InventoryClient<Channel>`, also
+            // imported under another name (`use api::inventory_client::
+            // InventoryClient as Inner;`, beside the crate's own wrapper of
+            // the generated name): the name the import resolves to decides.
+            let imported = segs.last().map(String::as_str).unwrap_or(&name);
+            if imported.ends_with("Client") && imported != "Client" {
                 if let syn::PathArguments::AngleBracketed(a) = &seg.arguments {
                     let over_channel = a.args.iter().any(|g| {
                         matches!(g, syn::GenericArgument::Type(t)

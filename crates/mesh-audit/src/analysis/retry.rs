@@ -77,14 +77,22 @@ pub fn retry_loops(cx: &FileCtx<'_>) -> Vec<RetryLoop> {
         let scan = NetScan::new(cx, &scope, f.self_ty.as_deref());
         // A generic helper (`with_retry(f)`) calls what its callers pass in.
         let module = [cx.module.as_slice(), f.module.as_slice()].concat();
-        let passed_in = cx.index.closure_net(&module, &f.name).map(|n| {
-            // Its predicates and callbacks are not the operation.
-            let told = predicate_params(f.sig);
-            let keep = |names: Vec<String>| -> Vec<String> {
-                names.into_iter().filter(|c| !told.contains(c)).collect()
-            };
-            (n, keep(fn_params(f.sig)), keep(callable_params(f.sig)))
-        });
+        // A helper that hands its operation the client to call
+        // (`op(self.client.clone(), request)`): the operation calls it,
+        // whatever its callers' closures look like.
+        let handed = hands_client(&scan, f);
+        let passed_in = cx
+            .index
+            .closure_net(&module, &f.name)
+            .or(handed.as_ref())
+            .map(|n| {
+                // Its predicates and callbacks are not the operation.
+                let told = predicate_params(f.sig);
+                let keep = |names: Vec<String>| -> Vec<String> {
+                    names.into_iter().filter(|c| !told.contains(c)).collect()
+                };
+                (n, keep(fn_params(f.sig)), keep(callable_params(f.sig)))
+            });
         // A reqwest-middleware `Middleware::handle` re-sends the request
         // through the rest of the client's stack with `next.run(..)`.
         let next = middleware_next(cx, f);
@@ -488,11 +496,28 @@ fn analyse(
     if l7.is_empty() {
         return None;
     }
+    if let (LoopRef::For(f), None) = (l, tries) {
+        // `for attempt in 0.. { match call().await { Err(e) if attempt <
+        // MAX => continue, Err(e) => return Err(e), .. } }`: an open range
+        // counts the attempts itself, and a test of its variable ends the
+        // loop.
+        if let Some(var) = open_range_counter(scan, f) {
+            tries = simulate(scan, l, body, &l7, &[], Some(&var)).or_else(|| {
+                let known = params.get();
+                (!known.is_empty())
+                    .then(|| simulate(scan, l, body, &l7, known, Some(&var)))
+                    .flatten()
+            });
+            if tries.is_some_and(|t| t <= 1) {
+                return None;
+            }
+        }
+    }
     if !matches!(l, LoopRef::For(_)) {
-        let sim = simulate(scan, l, body, &l7, &[]).or_else(|| {
+        let sim = simulate(scan, l, body, &l7, &[], None).or_else(|| {
             let known = params.get();
             (!known.is_empty())
-                .then(|| simulate(scan, l, body, &l7, known))
+                .then(|| simulate(scan, l, body, &l7, known, None))
                 .flatten()
         });
         if sim.is_some() {
@@ -665,6 +690,62 @@ pub(crate) fn fn_params(sig: &syn::Signature) -> Vec<String> {
             syn::FnArg::Receiver(_) => None,
         })
         .collect()
+}
+
+/// What a helper's callable parameter is handed to call: a call of it with
+/// an HTTP client or gRPC client among its arguments (`f(self.client.clone(),
+/// request)` under `F: Fn(LedgerClient<Channel>, Request<R>) -> Fut`). The
+/// operation's job is to use that client. Predicates and callbacks
+/// (`should_retry(&err)`) are not the operation.
+fn hands_client(scan: &NetScan<'_, '_>, f: &FnItem<'_>) -> Option<NetSummary> {
+    let told = predicate_params(f.sig);
+    let callables: Vec<String> = callable_params(f.sig)
+        .into_iter()
+        .filter(|c| !told.contains(c))
+        .collect();
+    if callables.is_empty() {
+        return None;
+    }
+    struct V<'s, 'e, 'a> {
+        scan: &'s NetScan<'e, 'a>,
+        callables: &'s [String],
+        found: Option<NetSummary>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, '_> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            let mut func = &*c.func;
+            while let Expr::Paren(p) = func {
+                func = &p.expr;
+            }
+            let of_param = matches!(func, Expr::Path(p)
+                if p.path.get_ident().is_some_and(|id| self.callables.iter().any(|n| id == n)));
+            if of_param && self.found.is_none() {
+                self.found = c.args.iter().find_map(|a| match self.scan.kind_of(a, 0) {
+                    super::net::Kind::HttpClient(_) => Some(NetSummary {
+                        protocol: Protocol::Http,
+                        dest: Destination::default(),
+                        probe: false,
+                    }),
+                    super::net::Kind::Grpc { url } => Some(NetSummary {
+                        protocol: Protocol::Grpc,
+                        dest: Destination::from_value(&url),
+                        probe: false,
+                    }),
+                    _ => None,
+                });
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_closure(&mut self, _: &'x syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        scan,
+        callables: &callables,
+        found: None,
+    };
+    v.visit_block(f.body);
+    v.found
 }
 
 /// Calls of a parameter (`f()`, `(op)()`) in the body, and calls that hand
@@ -2192,16 +2273,35 @@ enum Event<'a> {
     ContinueIf(&'a Expr),
 }
 
+/// The variable of a `for` over an open integer range (`for attempt in
+/// 1..`) and its first value: a counter the loop steps by one after each
+/// pass.
+fn open_range_counter(scan: &NetScan<'_, '_>, f: &syn::ExprForLoop) -> Option<(String, i128)> {
+    let mut e = &*f.expr;
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    let Expr::Range(r) = e else { return None };
+    if r.end.is_some() {
+        return None;
+    }
+    let start = eval_int(scan, r.start.as_ref()?, &[])?;
+    let Pat::Ident(pi) = &*f.pat else { return None };
+    Some((pi.ident.to_string(), start))
+}
+
 /// Runs the loop with every attempt failing and counts the attempts.
+/// `loop_var` is the counter an open-range `for` steps after each pass.
 fn simulate(
     scan: &NetScan<'_, '_>,
     l: LoopRef<'_>,
     body: &syn::Block,
     calls: &[&NetCall],
     params: &[(String, i128)],
+    loop_var: Option<&(String, i128)>,
 ) -> Option<u32> {
     let incs = increments(body);
-    if incs.is_empty() {
+    if incs.is_empty() && loop_var.is_none() {
         return None;
     }
     let mut names: Vec<String> = counters(body);
@@ -2212,6 +2312,14 @@ fn simulate(
         let b = scan.scope.lookup(n, loop_start)?;
         let v = scan.ev.eval(b.init?).as_int()?;
         vars.push((n.clone(), v));
+    }
+    if let Some((n, start)) = loop_var {
+        // The loop's own variable shadows a counter of that name.
+        if names.contains(n) {
+            return None;
+        }
+        names.push(n.clone());
+        vars.push((n.clone(), *start));
     }
     // `let retry_index = attempts;` in the body: tests of the copy test
     // the counter.
@@ -2236,6 +2344,10 @@ fn simulate(
     events.push((first_call, Event::Call));
     for (n, step, at) in incs {
         events.push((at, Event::Inc(n, step)));
+    }
+    if let Some((n, _)) = loop_var {
+        // Stepped when the pass ends, after everything the body does.
+        events.push((usize::MAX, Event::Inc(n.clone(), 1)));
     }
     let mut groups: Vec<(usize, Vec<(&Expr, bool)>)> = Vec::new();
     for (at, cond, exit_when, group) in exit_checks(body, &names) {

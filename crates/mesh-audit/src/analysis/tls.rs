@@ -157,6 +157,8 @@ const OPAQUE_CLIENT_CRATES: &[&str] = &[
     "nats",
     "rumqttc",
     "paho_mqtt",
+    // MQTT client and server of the ntex stack (a bridge to another broker).
+    "ntex_mqtt",
     "pulsar",
     "etcd_client",
     "lettre",

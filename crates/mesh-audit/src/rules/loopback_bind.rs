@@ -40,6 +40,9 @@
 //! server binds.
 //!
 //! ## Not reported
+//! A listener whose every route is an operator's endpoint (`axum::serve`
+//! of a router of `/admin/..`, `/debug/..` or `/pprof/..` paths only):
+//! kept on loopback on purpose, for `kubectl port-forward`.
 //! Test code, client connections to localhost, addresses read from the
 //! environment or config with a non-loopback default, and free-port probes:
 //! a listener only asked for its `local_addr()` and dropped, also when it is
@@ -53,6 +56,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::analysis::lifecycle::is_operator_path;
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
@@ -77,6 +81,17 @@ impl Rule for LoopbackBind {
             // Loopback on port 0 is one mistake reported once, by
             // ephemeral-port, whose message names the loopback too.
             if !bind.is_loopback() || bind.port == Some(0) {
+                continue;
+            }
+            // A listener whose every route is an operator's endpoint
+            // (`/admin/..`, `/debug/..`) is kept off the network on purpose.
+            let at = bind.range.byte_start as usize;
+            if cx.lifecycles().iter().flat_map(|lc| &lc.servers).any(|s| {
+                s.listener.as_ref().is_some_and(|r| r.contains(&at))
+                    && s.routes
+                        .as_ref()
+                        .is_some_and(|r| !r.is_empty() && r.iter().all(|p| is_operator_path(p)))
+            }) {
                 continue;
             }
             let host = bind.host.clone().unwrap_or_default();
