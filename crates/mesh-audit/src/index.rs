@@ -85,6 +85,11 @@ pub struct FileSummary {
     /// Values struct literals give fields (`AppState { base: "http://x".into() }`);
     /// `None` where a literal gives one the code does not fold.
     pub field_values: Vec<(String, String, Option<Value>)>,
+    /// The same, of the `Self { .. }` literals an associated function
+    /// without parameters returns (`impl Default for Policy { fn default()
+    /// -> Self { Self { max_retries: 3, .. } } }`), keyed `Policy::default`:
+    /// what a call `Policy::default()` holds.
+    pub ctor_field_values: Vec<(String, String, Option<Value>)>,
     /// Struct fields declared here: (type, field).
     pub struct_fields: Vec<(String, String)>,
     /// Names of structs and enums defined here.
@@ -355,6 +360,7 @@ impl FileSummary {
         FileSummary {
             consts: Vec::new(),
             field_values: Vec::new(),
+            ctor_field_values: Vec::new(),
             value_lines: Vec::new(),
             duration_args: Vec::new(),
             address_args: Vec::new(),
@@ -474,6 +480,7 @@ impl FileSummary {
         let mut duration_args = Vec::new();
         let mut address_args = Vec::new();
         let mut field_params = Vec::new();
+        let mut ctor_field_values = Vec::new();
         let mut setters = Vec::new();
         let mut deadline_fields = Vec::new();
         let (route_paths, fn_routes) = analysis::lifecycle::file_routes(&cx);
@@ -502,6 +509,10 @@ impl FileSummary {
                     /// out) and where fields filled from them go.
                     ctor: Option<(String, Vec<String>)>,
                     params_out: &'v mut Vec<(String, String, String, usize, usize)>,
+                    /// `Type::f` when `f` takes no parameters: its `Self`
+                    /// literals' values go to `ctor_out` too.
+                    bare_ctor: Option<String>,
+                    ctor_out: &'v mut Vec<(String, String, Option<Value>)>,
                 }
                 impl Literals<'_, '_, '_> {
                     fn literal(&mut self, s: &syn::ExprStruct) {
@@ -540,6 +551,15 @@ impl FileSummary {
                                 let line = self.ev.cx.range(id.span()).line;
                                 self.lines.push((format!("field:{id}"), line));
                                 self.lines.push((format!("field:{ty}.{id}"), line));
+                                if let Some(ctor) = &self.bare_ctor {
+                                    if self.self_ty == Some(ty.as_str()) {
+                                        self.ctor_out.push((
+                                            ctor.clone(),
+                                            id.to_string(),
+                                            (!v.is_unknown()).then_some(v.clone()),
+                                        ));
+                                    }
+                                }
                                 self.out.push((
                                     ty.clone(),
                                     id.to_string(),
@@ -567,6 +587,12 @@ impl FileSummary {
                             .as_ref()
                             .map(|ty| (format!("{ty}::{}", f.name), plain_params(f.sig))),
                         params_out: &mut field_params,
+                        bare_ctor: f
+                            .self_ty
+                            .as_ref()
+                            .filter(|_| f.sig.inputs.is_empty())
+                            .map(|ty| format!("{ty}::{}", f.name)),
+                        ctor_out: &mut ctor_field_values,
                     };
                     for site in &sites {
                         if let Site::Struct(s) = site {
@@ -846,6 +872,7 @@ impl FileSummary {
             timeout_layers,
             retry_layers,
             field_values,
+            ctor_field_values,
             struct_fields: cx
                 .items()
                 .iter()
@@ -1802,6 +1829,8 @@ pub struct CrateIndex {
     /// Per (type, field): the one value struct literals of that type give
     /// the field; `None` where literals disagree.
     field_values: HashMap<(String, String), Option<Value>>,
+    /// `FileSummary::ctor_field_values`, merged as `field_values` are.
+    ctor_field_values: HashMap<(String, String), Option<Value>>,
     /// Per field name: the types that declare or build a field of that name.
     field_owners: HashMap<String, HashSet<String>>,
     /// `field:NAME` / `const:NAME` → `file:line` of the first place that
@@ -1960,6 +1989,17 @@ impl CrateIndex {
                     }
                     _ => {
                         index.field_values.insert(key, v.clone());
+                    }
+                }
+            }
+            for (ctor, name, v) in &s.ctor_field_values {
+                let key = (ctor.clone(), name.clone());
+                match index.ctor_field_values.get(&key) {
+                    Some(prev) if prev != v => {
+                        index.ctor_field_values.insert(key, None);
+                    }
+                    _ => {
+                        index.ctor_field_values.insert(key, v.clone());
                     }
                 }
             }
@@ -3563,6 +3603,14 @@ impl CrateIndex {
     /// Whether the crate's struct `ty` has a field `name`.
     pub fn has_field(&self, ty: &str, name: &str) -> bool {
         self.field_owners.get(name).is_some_and(|o| o.contains(ty))
+    }
+
+    /// The value field `name` holds in what the crate's associated
+    /// function `ctor` (`Policy::default`, no parameters) returns.
+    pub fn ctor_field_value(&self, ctor: &str, name: &str) -> Option<&Value> {
+        self.ctor_field_values
+            .get(&(ctor.to_string(), name.to_string()))
+            .and_then(Option::as_ref)
     }
 
     /// `file:line` where the crate gives field `name` of struct `ty` the

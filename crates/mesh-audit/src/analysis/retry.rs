@@ -4968,7 +4968,8 @@ fn names_a_helper(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
 
 /// The integer a struct argument gives field `field`: a literal
 /// (`Policy { max_retries: 4, .. }`), also through `&`, `.clone()`, a `let`
-/// or a `const` of the file.
+/// or a `const` of the file, or what an associated function without
+/// parameters of the crate returns (`Policy::default()`).
 fn struct_arg_field(scan: &NetScan<'_, '_>, arg: &Expr, field: &str) -> Option<i128> {
     let mut e = arg;
     for _ in 0..8 {
@@ -4987,6 +4988,19 @@ fn struct_arg_field(scan: &NetScan<'_, '_>, arg: &Expr, field: &str) -> Option<i
                         .cx
                         .const_expr(&p.path.segments.last()?.ident.to_string())?,
                 };
+            }
+            // `Policy::default()`: the literal that function returns.
+            Expr::Call(c) if c.args.is_empty() => {
+                let Expr::Path(p) = &*c.func else { return None };
+                let segs = scan.cx.uses.resolve_shared(&p.path);
+                let [.., ty, f] = segs.as_slice() else {
+                    return None;
+                };
+                let v = scan
+                    .cx
+                    .index
+                    .ctor_field_value(&format!("{ty}::{f}"), field)?;
+                return v.as_int();
             }
             Expr::Struct(lit) => {
                 let v = lit

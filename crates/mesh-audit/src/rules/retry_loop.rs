@@ -46,8 +46,10 @@
 //! the counter (`let retry_index = attempts;`) is tested in its place. A
 //! count that is a field of a policy struct the helper is handed
 //! (`attempt > policy.max_retries`) is read at each call from the struct
-//! passed there: a literal, or a `let` or `const` of the caller's file
-//! holding one (`const UPLOAD: Policy = Policy { max_retries: 4, .. }`).
+//! passed there: a literal, a `let` or `const` of the caller's file
+//! holding one (`const UPLOAD: Policy = Policy { max_retries: 4, .. }`), or
+//! the `Self { .. }` literal an associated function without parameters
+//! returns (`Policy::default()` of an `impl Default`).
 //! Fields are read through the declared type of the name they are read
 //! from (`policy: Policy`), so another struct with a field of the same
 //! name lends no value.
