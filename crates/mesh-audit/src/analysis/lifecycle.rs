@@ -1412,10 +1412,12 @@ pub const ROUTE_METHODS: &[&str] = &[
     "api_route_with",
 ];
 
-/// Calls whose first argument is a route path (`web::resource("/x")`).
+/// Calls whose first argument is a route path (`web::resource("/x")`;
+/// utoipa-actix-web's `scope("/x")`, actix-web's with its OpenAPI paths).
 pub fn is_route_fn(segs: &[String]) -> bool {
     ends_with(segs, &["web", "resource"])
         || ends_with(segs, &["web", "scope"])
+        || ends_with(segs, &["utoipa_actix_web", "scope"])
         || ends_with(segs, &["warp", "path"])
         || ends_with(segs, &["Router", "with_path"])
         || ends_with(segs, &["Resource", "new"])

@@ -12,7 +12,8 @@
 //! of the crate (and from the crate's own `macro_rules!` where a file
 //! invokes one):
 //! `.route(..)`, `.nest(..)`, `.at(..)`, `.api_route(..)` (aide),
-//! `web::resource(..)`, `web::scope(..)`, `#[get("/health")]` (also a
+//! `web::resource(..)`, `web::scope(..)` (also utoipa-actix-web's
+//! `scope(..)`), `#[get("/health")]` (also a
 //! wrapper macro's `path = "/health"`, or `path = "crate::ROUTES.meta.health"`,
 //! the route table field that holds the path, read by its last name),
 //! `warp::path("health")` and `path!(..)`, route tables given to an

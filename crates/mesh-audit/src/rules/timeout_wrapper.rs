@@ -214,6 +214,26 @@ struct Found {
     chain: Option<usize>,
 }
 
+impl Found {
+    /// A deadline on a future (`timeout(d, fut)`) that bounds `calls`.
+    fn on_future(
+        d: crate::analysis::retry::Deadline<'_>,
+        nanos: Option<u128>,
+        calls: &[NetCall],
+        what: &'static str,
+    ) -> Found {
+        Found {
+            range: d.range,
+            key: "timeout",
+            nanos,
+            source: d.source,
+            chain: None,
+            dest: l7_destination(calls),
+            what,
+        }
+    }
+}
+
 /// What the requests a function makes on a client it builds are.
 #[derive(Clone)]
 enum ClientRequests {
@@ -279,15 +299,12 @@ impl Rule for TimeoutWrapper {
                 let Some(nanos) = caller_nanos(cx, &scan, f, &params, &d) else {
                     continue;
                 };
-                found.push(Found {
-                    range: d.range,
-                    key: "timeout",
+                found.push(Found::on_future(
+                    d,
                     nanos,
-                    source: d.source,
-                    chain: None,
-                    dest: l7_destination(&calls),
-                    what: "timeout wraps a network call",
-                });
+                    &calls,
+                    "timeout wraps a network call",
+                ));
             }
             // A helper's deadline on the future its callers hand it
             // (`self.bounded(call)`): reported where the helper applies
@@ -300,15 +317,12 @@ impl Rule for TimeoutWrapper {
                 let Some(nanos) = caller_nanos(cx, &scan, f, &params, &d) else {
                     continue;
                 };
-                found.push(Found {
-                    range: d.range,
-                    key: "timeout",
+                found.push(Found::on_future(
+                    d,
                     nanos,
-                    source: d.source,
-                    chain: None,
-                    dest: l7_destination(&calls),
-                    what: "timeout a helper puts on the network calls its callers hand it",
-                });
+                    &calls,
+                    "timeout a helper puts on the network calls its callers hand it",
+                ));
             }
             for call in scan.calls_in_block(f.body) {
                 if call.probe {
