@@ -187,7 +187,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     /// The type a plain name is declared as (a parameter or a typed `let`:
     /// `policy: &RetryPolicy`), by its last segment.
-    fn declared_struct(&self, base: &Expr) -> Option<String> {
+    fn declared_type(&self, base: &Expr) -> Option<String> {
         let Expr::Path(p) = base else { return None };
         let id = p.path.get_ident()?;
         let b = self.lookup(&id.to_string(), id.span().byte_start())?;
@@ -248,7 +248,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 syn::Member::Named(name) => {
                     let name = name.to_string();
                     let typed = self
-                        .declared_struct(&f.base)
+                        .declared_type(&f.base)
                         .filter(|ty| self.cx.index.has_field(ty, &name));
                     let v = match &typed {
                         Some(ty) => self.cx.index.field_value_of(ty, &name),
