@@ -1578,14 +1578,10 @@ impl RouteWalk<'_, '_, '_> {
 
     /// A handler of another file (or of a workspace crate) handed to a
     /// router by name, `.service(vending_metrics)`: its attribute route.
-    fn handler_of_other_file(&mut self, p: &syn::ExprPath) -> bool {
+    fn handler_of_other_file(&mut self, p: &syn::ExprPath) {
         let segs = self.lc.cx.uses.resolve_shared(&p.path);
-        match self.lc.cx.index.routes_of_path(&segs, &self.module()) {
-            Some(routes) => {
-                self.out.extend(routes.iter().cloned());
-                true
-            }
-            None => false,
+        if let Some(routes) = self.lc.cx.index.routes_of_path(&segs, &self.module()) {
+            self.out.extend(routes.iter().cloned());
         }
     }
 
@@ -2298,8 +2294,6 @@ pub fn is_health_path(path: &str, extra: &[String]) -> bool {
         })
 }
 
-/// Metrics, admin and debug endpoints: what a second server on its own
-/// port serves besides the application.
 /// An operator's endpoint (`/admin/..`, `/debug/..`, `/pprof/..`), which
 /// a service may serve on loopback on purpose (reached with `kubectl
 /// port-forward` or `exec`, never through the mesh). Scrapes and status
@@ -2309,6 +2303,8 @@ pub fn is_operator_path(path: &str) -> bool {
     matches!(first, "admin" | "debug" | "pprof")
 }
 
+/// Metrics, admin and debug endpoints: what a second server on its own
+/// port serves besides the application.
 pub fn is_admin_path(path: &str) -> bool {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     matches!(
