@@ -66,6 +66,11 @@ pub struct FileSummary {
     /// person at a terminal: a tool run by people, unless it also serves or
     /// is deployed.
     pub uses_clap: bool,
+    /// Production code runs `cargo` (`Command::new("cargo")`,
+    /// `Command::new(env!("CARGO"))`): it needs a Rust toolchain, which a
+    /// deployed image does not ship, so the program is a developer's
+    /// harness (a local network of the workspace's own binaries).
+    pub runs_cargo: bool,
     /// The file's module path in its crate (set once the module tree is
     /// known; guessed from the folder layout in path mode).
     pub module: Vec<String>,
@@ -483,6 +488,10 @@ impl FileSummary {
         let mut ctor_field_values = Vec::new();
         let mut setters = Vec::new();
         let mut deadline_fields = Vec::new();
+        // Only a file that spells the word can run cargo.
+        let may_run_cargo = memchr::memmem::find(text.as_bytes(), b"CARGO").is_some()
+            || memchr::memmem::find(text.as_bytes(), b"cargo").is_some();
+        let mut runs_cargo = false;
         let (route_paths, fn_routes) = analysis::lifecycle::file_routes(&cx);
         let functions = cx
             .functions()
@@ -625,6 +634,7 @@ impl FileSummary {
                 }
                 .sites(&sites);
                 if !test {
+                    runs_cargo |= may_run_cargo && sites.iter().any(|s| spawns_cargo(s, &cx.uses));
                     duration_args.extend(call_durations(&ev, &sites));
                     address_args.extend(call_addresses(&ev, &sites));
                     if let Some(ty) = &f.self_ty {
@@ -852,6 +862,7 @@ impl FileSummary {
             serves_at,
             serving_fns,
             uses_clap,
+            runs_cargo,
             route_paths,
             grpc_health: analysis::lifecycle::file_has_grpc_health(&cx),
             own_protocol_tls: analysis::tls::file_own_protocol_tls(&cx),
@@ -1218,6 +1229,37 @@ fn tower_layer_copies(
 /// The field a builder-style setter stores its one parameter in:
 /// `fn timeout(mut self, t: Option<Duration>) -> Self { self.timeout = t; self }`
 /// (also `Some(t)`, and `&mut self` setters).
+/// `Command::new("cargo")` or `Command::new(env!("CARGO"))` of the
+/// standard library's or an async runtime's process module.
+fn spawns_cargo(site: &Site<'_>, uses: &analysis::paths::UseMap) -> bool {
+    use syn::Expr;
+    let Site::Call(c) = site else { return false };
+    let Expr::Path(p) = &*c.func else {
+        return false;
+    };
+    let path = uses.resolve_shared(&p.path);
+    let is_command_new = matches!(
+        path.as_slice(),
+        [root, m, ty, f] if matches!(root.as_str(), "std" | "tokio" | "async_process" | "async_std" | "smol")
+            && m == "process" && ty == "Command" && f == "new"
+    ) || matches!(path.as_slice(), [root, ty, f] if root == "async_process" && ty == "Command" && f == "new");
+    if !is_command_new {
+        return false;
+    }
+    match c.args.first() {
+        Some(Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        })) => s.value() == "cargo",
+        Some(Expr::Macro(m)) => {
+            m.mac.path.is_ident("env")
+                && syn::parse2::<syn::LitStr>(m.mac.tokens.clone())
+                    .is_ok_and(|l| l.value() == "CARGO")
+        }
+        _ => false,
+    }
+}
+
 fn setter_field(sig: &syn::Signature, body: &syn::Block) -> Option<String> {
     let params = plain_params(sig);
     let has_self = matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(_)));

@@ -26,7 +26,9 @@
 //!    non-default feature builds, `required-features`, and no deployment
 //!    file names is such a tool whatever it parses, and is left out of its
 //!    package's facts);
-//! 7. `job`: a binary that makes HTTP/gRPC calls but serves nothing;
+//! 7. `dev`: a binary that runs `cargo` (a harness that builds and starts
+//!    the workspace's programs), serves nothing and is not deployed;
+//!    `job`: a binary that makes HTTP/gRPC calls but serves nothing;
 //! 8. `library`: reached through normal dependencies from a service or job;
 //!    `dev` when only dev packages reach it, unless it is a plugin (a
 //!    `cdylib` loaded at run time, which tests may link to reuse its
@@ -53,6 +55,9 @@ const DEV_WORDS: &[&str] = &[
     "testutils",
     "testkit",
     "integration",
+    // Interoperability test suites: programs that speak a protocol to
+    // other implementations in a test harness's containers.
+    "interop",
     "e2e",
     "smoketest",
     "smoketests",
@@ -77,6 +82,7 @@ const SHIPPED_TOOL_WHY: &str =
 const CARGO_SUBCOMMAND_WHY: &str = "a cargo subcommand (run by people, not deployed)";
 const CLI_IMAGE_WHY: &str = "a command-line tool (clap subcommands, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command";
 const DECLARED_CLI_IMAGE_WHY: &str = "a command-line tool (its manifest says so: category `command-line-utilities` or keyword `cli`; clap, no server) that an image runs as its bare `ENTRYPOINT`: whoever runs the image gives the command";
+const CARGO_HARNESS_WHY: &str = "a developer's harness: a binary that runs `cargo` (a Rust toolchain no deployed image ships), serves nothing and is not deployed";
 const DEV_BIN_WHY: &str = "a developer tool (not deployed, serves nothing)";
 const HARNESS_WHY: &str = "a stand-alone copy of a server a deployed program runs (not deployed; the deployed program serves the same items of this library)";
 const PLUGIN_WHY: &str =
@@ -89,6 +95,8 @@ struct Facts {
     /// `file:line` of the first server start in production code.
     serves: Option<String>,
     clap: bool,
+    /// A binary's own files run `cargo`.
+    runs_cargo: bool,
     /// Declares a clap subcommand enum: its command line names a command.
     subcommands: bool,
     net: bool,
@@ -141,6 +149,7 @@ pub fn classify(
                 .or_else(|| wrappers.get(&fi).cloned());
         }
         f.clap |= s.uses_clap;
+        f.runs_cargo |= role.kind == TargetKind::Bin && s.runs_cargo;
         f.subcommands |= !s.subcommand_enums.is_empty();
         f.net |= s
             .functions
@@ -261,6 +270,10 @@ pub fn classify(
             )
         } else if !f.bins.is_empty() && (f.clap || links_cli(i)) {
             ("dev", CLI_WHY.to_string())
+        } else if !f.bins.is_empty() && f.runs_cargo {
+            // It builds and starts the workspace's programs (`cargo build`,
+            // then a local network of them) to drive them end to end.
+            ("dev", CARGO_HARNESS_WHY.to_string())
         } else if !f.bins.is_empty() && f.net {
             (
                 "job",
@@ -284,6 +297,7 @@ pub fn classify(
                 Some(("unknown", w)) => w.is_empty() || w.starts_with("used by") || w == PLUGIN_WHY,
                 Some(("dev", w)) => {
                     (w == CLI_WHY
+                        || w == CARGO_HARNESS_WHY
                         || w == CARGO_SUBCOMMAND_WHY
                         || w == JS_MODULE_WHY
                         || w.starts_with(SHIPPED_TOOL_WHY)
@@ -853,6 +867,10 @@ mod tests {
             Some("test-support")
         );
         assert_eq!(dev_word("load", "benches/load"), Some("benchmark"));
+        assert_eq!(
+            dev_word("janus_interop_binaries", "interop_binaries"),
+            Some("test-support")
+        );
         assert_eq!(dev_word("attestation", "crates/attestation"), None);
         assert_eq!(dev_word("latest-api", "services/latest-api"), None);
     }

@@ -2303,6 +2303,18 @@ pub fn is_operator_path(path: &str) -> bool {
     matches!(first, "admin" | "debug" | "pprof")
 }
 
+/// A diagnostics page of the "z-pages" convention, named by its first
+/// segment (`/statusz`, `/tracez`, `/traceconfigz`, `/rpcz`, `/varz`,
+/// `/flagz`, `/configz`): what a process shows its operators, never an
+/// API (`/quiz` and `/jazz` are not).
+pub fn is_zpage(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    matches!(
+        first,
+        "statusz" | "tracez" | "traceconfigz" | "rpcz" | "varz" | "flagz" | "configz" | "threadz"
+    )
+}
+
 /// Metrics, admin and debug endpoints: what a second server on its own
 /// port serves besides the application.
 pub fn is_admin_path(path: &str) -> bool {
@@ -2945,6 +2957,10 @@ mod tests {
 
     #[test]
     fn admin_paths() {
+        assert!(is_zpage("/traceconfigz"));
+        assert!(is_zpage("/statusz/threads"));
+        assert!(!is_zpage("/quiz"));
+        assert!(!is_zpage("/api/statusz"));
         assert!(is_admin_path("/metrics"));
         assert!(is_admin_path("/debug/pprof/heap"));
         assert!(!is_admin_path("/orders"));

@@ -344,6 +344,13 @@ fn analyse(
         calls.sort_by_key(|c| c.range.byte_start);
     }
     let mut shape = BodyShape::of(body);
+    if shape.continue_before_exit && !shape.continues_on_failure {
+        let protocol = calls
+            .iter()
+            .find(|c| c.protocol.is_l7())
+            .map(|c| c.protocol);
+        shape.continues_on_failure = protocol.is_some_and(|p| !retry_on(body, p).is_empty());
+    }
     // `while let Err(e) = call().await { .. }`: goes round while the call
     // fails, leaves when it succeeds.
     // A loop whose repeated step is the user's answer is a prompt.
@@ -1054,6 +1061,11 @@ struct BodyShape {
     /// A success arm that neither leaves nor tests the response for a
     /// failure: the loop goes round on success.
     success_goes_round: bool,
+    /// A failure arm that ends by leaving goes round first on some
+    /// failures (`Err(e) => { if cond { sleep; continue } return Err(e) }`).
+    /// A retry only when the body tests a transient failure (`retry_on`):
+    /// `if self.knows_leader(&status) { continue }` follows a redirect.
+    continue_before_exit: bool,
 }
 
 impl BodyShape {
@@ -1064,6 +1076,7 @@ impl BodyShape {
             value_match: false,
             leaves_after: Vec::new(),
             success_lets: Vec::new(),
+            leaves_later: 0,
         };
         v.visit_block(body);
         v.shape
@@ -1090,6 +1103,12 @@ struct ShapeVisitor {
     /// matches!(result, Ok(_) | Err(NotFound));`), which a later `if`
     /// reads (`if done || tries >= 3 { break result; }`).
     success_lets: Vec<String>,
+    /// How many enclosing statements are followed in their block by one
+    /// that always leaves the loop (`Ok(()) => { match fs::remove(p) {
+    /// Ok(()) => {}, Err(e) => log(e) }; return; }`): a `match` there
+    /// goes round only through a `continue` of its own. Its arms tell the
+    /// outcomes of a later step apart, not whether the call is tried again.
+    leaves_later: usize,
 }
 
 impl ShapeVisitor {
@@ -1347,6 +1366,37 @@ fn stmts_always_exit(stmts: &[syn::Stmt]) -> bool {
     })
 }
 
+/// Whether a statement holds a `continue` (of any loop).
+fn stmt_continues(s: &syn::Stmt) -> bool {
+    match s {
+        syn::Stmt::Expr(e, _) => goes_round(e),
+        syn::Stmt::Local(l) => l.init.as_ref().is_some_and(|i| {
+            goes_round(&i.expr) || i.diverge.as_ref().is_some_and(|(_, d)| goes_round(d))
+        }),
+        _ => false,
+    }
+}
+
+/// Whether `e` holds a `continue` of the loop it is in: not one of a
+/// loop nested in it (`for tag in tags { if .. { continue } }`), which
+/// goes round that loop only.
+fn goes_round(e: &Expr) -> bool {
+    struct V(bool);
+    impl<'a> Visit<'a> for V {
+        fn visit_expr_continue(&mut self, _: &'a syn::ExprContinue) {
+            self.0 = true;
+        }
+        fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
+        fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
+        fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut v = V(false);
+    v.visit_expr(e);
+    v.0
+}
+
 /// Whether `e` holds a `continue` (of any loop).
 fn contains_continue(e: &Expr) -> bool {
     struct V(bool);
@@ -1412,6 +1462,9 @@ impl<'a> Visit<'a> for ShapeVisitor {
         let leaves_after = self.leaves_after.contains(&m.match_token.span.byte_start());
         for arm in &m.arms {
             let (pat, guard) = arm_parts(arm);
+            // The statements after this `match` leave the loop: an arm
+            // without a `continue` leaves with them, whatever it matched.
+            let leaves_with_block = self.leaves_later > 0 && !contains_continue(&arm.body);
             let exits = contains_exit(&arm.body)
                 || always_exits(&arm.body)
                 // A value the `let` binds, on a path that then leaves.
@@ -1426,7 +1479,7 @@ impl<'a> Visit<'a> for ShapeVisitor {
                     self.shape.success_exit = true;
                     saw_guarded_success_exit |= guard.is_some();
                 }
-                if !exits {
+                if !exits && !leaves_with_block {
                     // `Ok(resp) => { if resp.status().is_server_error() { continue } .. }`
                     let tests_response = pat_bindings(pat)
                         .iter()
@@ -1445,8 +1498,15 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 saw_success_arm = true;
             } else if is_failure_pat(pat) && (saw_success_arm || matches!(pat, Pat::TupleStruct(_)))
             {
-                if !always_exits(&arm.body) {
-                    self.shape.continues_on_failure = true;
+                if !leaves_with_block {
+                    if !always_exits(&arm.body) {
+                        self.shape.continues_on_failure = true;
+                    } else if goes_round(&arm.body) {
+                        // `Err(e) => { if transient(&e) { sleep; continue; }
+                        // return Err(e); }` ends in a `return` but goes
+                        // round first on some failures.
+                        self.shape.continue_before_exit = true;
+                    }
                 }
                 if guard_counts && exits {
                     self.shape.counter_exit = true;
@@ -1547,7 +1607,32 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 self.shape.continues_on_failure = true;
             }
         }
-        syn::visit::visit_block(self, b);
+        for (i, st) in b.stmts.iter().enumerate() {
+            // A `continue` among them (`if transient(&e) { sleep; continue }`
+            // before the final `return Err(e)`) goes round after all.
+            let rest = &b.stmts[i + 1..];
+            let later = stmts_always_exit(rest) && !rest.iter().any(stmt_continues);
+            self.leaves_later += usize::from(later);
+            self.visit_stmt(st);
+            self.leaves_later -= usize::from(later);
+        }
+    }
+    // A `break` or `return` after a nested loop's `match` leaves that
+    // loop's pass, not the retry loop's: start counting again inside it.
+    fn visit_expr_loop(&mut self, l: &'a syn::ExprLoop) {
+        let outer = std::mem::take(&mut self.leaves_later);
+        syn::visit::visit_expr_loop(self, l);
+        self.leaves_later = outer;
+    }
+    fn visit_expr_while(&mut self, l: &'a syn::ExprWhile) {
+        let outer = std::mem::take(&mut self.leaves_later);
+        syn::visit::visit_expr_while(self, l);
+        self.leaves_later = outer;
+    }
+    fn visit_expr_for_loop(&mut self, l: &'a syn::ExprForLoop) {
+        let outer = std::mem::take(&mut self.leaves_later);
+        syn::visit::visit_expr_for_loop(self, l);
+        self.leaves_later = outer;
     }
     fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
     fn visit_item(&mut self, _: &'a syn::Item) {}
@@ -4675,9 +4760,15 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
             }
             fn visit_item(&mut self, _: &'x syn::Item) {}
         }
+        // `(|| async { op().await }).retry(policy)`: backon's callable is
+        // written in parentheses.
         let mut e = e;
-        while let Expr::Reference(r) = e {
-            e = &r.expr;
+        loop {
+            match e {
+                Expr::Reference(r) => e = &r.expr,
+                Expr::Paren(p) => e = &p.expr,
+                _ => break,
+            }
         }
         let mut v = Names(&callables, None);
         match e {

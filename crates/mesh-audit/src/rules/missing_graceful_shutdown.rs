@@ -82,9 +82,12 @@
 //! else { serve }`, a name or field with `graceful`, `shutdown` or `drain`
 //! in it): the drain is there and the flag is configuration (a flag that
 //! chooses anything else, `if compress`, leaves the other branch reported),
-//! servers whose every route is a health check or the metrics
-//! scrape (`/healthz`, `/readyz`, `/metrics`: no client request is cut,
-//! only a probe or a scrape; a path read at run time from a value named
+//! servers whose every route is a health check, the metrics
+//! scrape, a diagnostics page or an operator's endpoint (`/healthz`,
+//! `/readyz`, `/metrics`, `/traceconfigz`, `/statusz`, `/debug/pprof/..`,
+//! `/admin/..`: no client request is cut, only a probe, a scrape or an
+//! operator's request; a path not in those namespaces, `/log_level`, is
+//! the service's own; a path read at run time from a value named
 //! for the probe, `let p = &cfg.liveness.path; .route(p, ..)`, is a health
 //! route; a router a struct literal of the file stores in the field a
 //! method serves, `self.probes`, is read where that one literal builds it;
@@ -96,7 +99,9 @@
 use rustc_hash::FxHashSet as HashSet;
 use std::collections::BTreeMap;
 
-use crate::analysis::lifecycle::{byte_range, is_health_path, Server, Shutdown};
+use crate::analysis::lifecycle::{
+    byte_range, is_health_path, is_operator_path, is_zpage, Server, Shutdown,
+};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::{rule_meta, Rule, RuleMeta, Violation};
@@ -203,14 +208,18 @@ fn alternative_starts(body: &syn::Block, servers: &[Server]) -> HashSet<usize> {
     v.out
 }
 
-/// Every route of the app is a health check or the metrics scrape: the
-/// server carries no requests of the service's clients. Cut on SIGTERM, it
-/// loses a probe the kubelet stops sending anyway, or one scrape.
+/// Every route of the app is a health check, the metrics scrape, a
+/// diagnostics page (`/traceconfigz` beside `/healthz`) or an operator's
+/// endpoint (`/admin/..`, `/debug/..`): the server carries no requests of
+/// the service's clients. Cut on SIGTERM, it loses a probe the kubelet
+/// stops sending anyway, one scrape, or a request an operator sends again.
 fn serves_probes_only(routes: &Option<Vec<String>>) -> bool {
     routes.as_ref().is_some_and(|r| {
         !r.is_empty()
             && r.iter().all(|p| {
                 is_health_path(p, &[])
+                    || is_operator_path(p)
+                    || is_zpage(p)
                     || matches!(
                         p.trim_start_matches('/').split('/').next(),
                         Some("metrics" | "prometheus")

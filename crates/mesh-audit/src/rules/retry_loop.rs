@@ -28,7 +28,15 @@
 //! => None }`) leaves the loop on `Some(Ok(v))`; a success test may be a
 //! `matches!` on every success (`matches!(r, Ok(_) | Err(NotFound))`), also
 //! kept in a `let` that the exit check reads (`let done = matches!(..); if
-//! done || tries >= 3 { break r; }`).
+//! done || tries >= 3 { break r; }`). A failure arm that ends in `return
+//! Err(e)` still goes round when a `continue` of the loop comes first
+//! (`Err(e) => { let transient = e.is_connect(); if transient { sleep;
+//! continue } return Err(e) }`; a `continue` of a loop nested in the arm
+//! does not count). A `match` followed in its block by a step that always
+//! leaves, with no `continue` between (`Ok(_) => { match
+//! fs::remove_file(p) { Ok(()) => .., Err(e) => log(e) } return; }`),
+//! tells the outcomes of that later step apart: its arms neither go round
+//! nor make the loop a poll.
 //!
 //! ## The crate's own retry helpers
 //! A generic helper whose loop re-runs the operation it receives
