@@ -269,6 +269,14 @@ fn creation(segs: &[String], cx: &FileCtx<'_>) -> Option<(Lib, Side, &'static st
     {
         return Some((Lib::AxumServer, Side::Server, "axum-server `RustlsConfig`"));
     }
+    // pingora's listener settings (`TlsSettings::intermediate(cert, key)`),
+    // an openssl/boringssl acceptor builder underneath.
+    if (mentions(segs, "pingora") || mentions(segs, "pingora_core"))
+        && ty == "TlsSettings"
+        && matches!(f, "intermediate" | "with_callbacks")
+    {
+        return Some((Lib::OpenSsl, Side::Server, "pingora `TlsSettings`"));
+    }
     if mentions(segs, "hyper_rustls") && ty == "TlsAcceptor" && f == "builder" {
         return Some((Lib::HyperRustls, Side::Server, "hyper-rustls `TlsAcceptor`"));
     }
@@ -341,7 +349,12 @@ fn peel<'x>(e: &'x Expr, cx: &FileCtx<'_>) -> &'x Expr {
             Expr::Call(c) if c.args.len() == 1 => {
                 let Expr::Path(p) = &*c.func else { return e };
                 let segs = cx.uses.resolve_shared(&p.path);
+                // `Arc::clone(&cfg.server_config)` hands on the same value.
                 if ends_with(&segs, &["Arc", "new"])
+                    || ends_with(&segs, &["Arc", "clone"])
+                    || ends_with(&segs, &["Rc", "new"])
+                    || ends_with(&segs, &["Rc", "clone"])
+                    || ends_with(&segs, &["Clone", "clone"])
                     || ends_with(&segs, &["Box", "new"])
                     || ends_with(&segs, &["Some"])
                     || ends_with(&segs, &["Ok"])
@@ -560,9 +573,13 @@ impl<'a> Visit<'a> for Finder<'_, '_, 'a> {
                 0,
             ))
         } else if method == "with_tls_config" {
+            // Not the server acceptor's builder (`TlsAcceptor::builder()`),
+            // read with the creations.
             recv_root
                 .as_deref()
-                .filter(|s| mentions(s, "hyper_rustls"))
+                .filter(|s| {
+                    mentions(s, "hyper_rustls") && !ends_with(s, &["TlsAcceptor", "builder"])
+                })
                 .map(|_| (Side::Client, "hyper-rustls connector", 0))
         } else {
             None
@@ -1165,6 +1182,34 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         creations.sort_by_key(|c| c.range.byte_start);
         let first_here = out.len();
         for c in &creations {
+            // hyper-rustls' acceptor builder handed a finished rustls
+            // configuration (`TlsAcceptor::builder().with_tls_config(cfg)`)
+            // makes none of its own: like `TlsAcceptor::from(cfg)`, it is
+            // reported only when the configuration comes from outside the
+            // crate (one made here is reported where it is made).
+            if c.lib == Lib::HyperRustls {
+                if let Some(cfg) = c
+                    .methods
+                    .iter()
+                    .find(|m| m.method == "with_tls_config")
+                    .and_then(|m| m.args.first())
+                {
+                    if !(made_here.contains(&c.side)
+                        || opaque_server
+                        || intercepts()
+                        || made_in_crate(cfg, scope, cx, 0))
+                    {
+                        out.push(TlsSetup {
+                            range: c.range,
+                            side: c.side,
+                            mtls: None,
+                            dest: Destination::default(),
+                            what: c.what,
+                        });
+                    }
+                    continue;
+                }
+            }
             made_here.push(c.side);
             if c.opaque
                 || (c.side == Side::Client && (opaque_client || probe_only()))

@@ -9,7 +9,7 @@
 //!   openssl acceptors (`SslAcceptor::mozilla_intermediate`), axum-server
 //!   `RustlsConfig::from_pem_file` (and `bind_rustls`), hyper-rustls'
 //!   acceptor, actix-web `bind_rustls*` / `bind_openssl`, tokio-rustls
-//!   `TlsAcceptor`;
+//!   `TlsAcceptor`, pingora's `TlsSettings::intermediate(cert, key)`;
 //! - clients that bring their own trust: a rustls `ClientConfig` with a
 //!   client certificate or a root store loaded from a private CA file, tonic
 //!   `ClientTlsConfig` with `.ca_certificate` / `.identity`, native-tls and
@@ -37,7 +37,9 @@
 //! (the gRPC endpoint the configuration is given to, its `domain_name`, the
 //! URL). A configuration made by a function of the crate and handed over in
 //! another (`use_preconfigured_tls(client_tls())`) is reported once, where
-//! it is made.
+//! it is made; so is one handed to hyper-rustls' acceptor builder
+//! (`TlsAcceptor::builder().with_tls_config(config)`) or kept in a field
+//! and handed on by `Arc::clone(&state.server_config)`.
 //!
 //! ## Why the mesh should own it
 //! With Istio the sidecar encrypts pod-to-pod traffic with mTLS and rotates
