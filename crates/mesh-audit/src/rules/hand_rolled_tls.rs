@@ -11,7 +11,9 @@
 //!   acceptor, actix-web `bind_rustls*` / `bind_openssl`, tokio-rustls
 //!   `TlsAcceptor`, pingora's `TlsSettings::intermediate(cert, key)`;
 //! - clients that bring their own trust: a rustls `ClientConfig` with a
-//!   client certificate or a root store loaded from a private CA file, tonic
+//!   client certificate or a root store loaded from a private CA file (in
+//!   the function, or by a CA loader of the crate or of a workspace crate
+//!   that reads PEM or DER itself: `with_root_certificates(load_ca(p)?)`), tonic
 //!   `ClientTlsConfig` with `.ca_certificate` / `.identity`, native-tls and
 //!   openssl connectors with a private root or a client certificate, reqwest
 //!   `add_root_certificate` / `identity`, a configuration handed to reqwest
@@ -102,7 +104,8 @@
 //!   the configuration is made): suppress it with a reason.
 //! - Server TLS anywhere in a crate that writes its own Postgres wire
 //!   protocol (it answers the `SSLRequest` code, `80877103`: a pooler or
-//!   proxy), whose clients ask for TLS inside the protocol.
+//!   proxy), whose clients ask for TLS inside the protocol; and its client
+//!   TLS, to the upstream databases it speaks that protocol to.
 //! - Server TLS anywhere in a crate that is a Kubernetes admission or
 //!   conversion webhook (it reads `AdmissionReview` / `ConversionReview`
 //!   objects, kube's or its own `AdmissionReview*` types): the API server
