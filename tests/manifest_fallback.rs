@@ -23,6 +23,7 @@ const WORKSPACES: &[&str] = &[
     "init-plugin",
     "js-module",
     "lib-tool-bins",
+    "pingora-proxy",
     "scope-workspace",
     "tool-arms",
     "tool-arms-catchall",

@@ -336,6 +336,9 @@ pub struct FnSummary {
     /// parameters, or a handler's attribute route (`#[get("/metrics")]`):
     /// what a server of another file that mounts it serves.
     pub routes: Option<Vec<String>>,
+    /// It reads certificates from PEM or DER itself (`rustls_pemfile::certs`,
+    /// `Certificate::from_pem`): a CA loader whose roots are private.
+    pub reads_certs: bool,
 }
 
 /// What says whether a function only waits: every HTTP or gRPC call it
@@ -685,6 +688,7 @@ impl FileSummary {
                     };
                     analysis::mentions::mentions(f.body, &cx.uses, &span_lines, Some(&recv))
                 };
+                let callees = analysis::net::callees_of_sites(&sites, &cx.uses, &[]);
                 let fn_lines = (
                     lines.span_range(f.sig.fn_token.span).line,
                     lines.span_range(f.body.brace_token.span.close()).line,
@@ -703,7 +707,8 @@ impl FileSummary {
                     module: f.module.clone(),
                     returns,
                     net,
-                    callees: analysis::net::callees_of_sites(&sites, &cx.uses, &[]),
+                    reads_certs: callees.iter().any(|c| analysis::tls::reads_pem(&c.path)),
+                    callees,
                     takes_fn: takes_fn(f.sig),
                     foreign: false,
                     ret_ty,
@@ -2313,7 +2318,10 @@ impl CrateIndex {
             for f in list.iter().filter(|f| {
                 !f.foreign
                     && (f.self_ty.is_none()
-                        && (f.net.is_some() || f.returns_kind.is_some() || f.routes.is_some())
+                        && (f.net.is_some()
+                            || f.returns_kind.is_some()
+                            || f.routes.is_some()
+                            || f.reads_certs)
                         || f.takes_fn
                         || !f.helper.retried.is_empty()
                         || on_builder(&f.ret_ty)

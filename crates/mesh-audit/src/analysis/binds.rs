@@ -642,6 +642,57 @@ impl BindVisitor<'_, '_> {
             })
     }
 
+    /// A pingora listening service: a name declared with its type
+    /// (`service: &mut pingora_core::services::listening::Service<P>`) or
+    /// bound to what one of pingora's service constructors returns
+    /// (`http_proxy_service(&server.configuration, app)`, also through
+    /// `use pingora::prelude::*`).
+    fn is_pingora_service(&self, e: &Expr) -> bool {
+        const CRATES: &[&str] = &["pingora", "pingora_core", "pingora_proxy"];
+        let from_pingora =
+            |segs: &[String]| segs.first().is_some_and(|k| CRATES.contains(&k.as_str()));
+        let mut e = e;
+        loop {
+            e = match e {
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
+                _ => break,
+            };
+        }
+        let Expr::Path(p) = e else { return false };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        let Some(b) = self.scope.lookup(&id.to_string(), id.span().byte_start()) else {
+            return false;
+        };
+        if let Some(mut ty) = b.ty {
+            while let syn::Type::Reference(r) = ty {
+                ty = &r.elem;
+            }
+            return match ty {
+                syn::Type::Path(tp) => {
+                    let segs = self.cx.uses.resolve_shared(&tp.path);
+                    from_pingora(&segs) && segs.last().is_some_and(|l| l == "Service")
+                }
+                _ => false,
+            };
+        }
+        let Some(init) = b.init else { return false };
+        let Some(root) = self.chain_root(init, Some(b.at), 1) else {
+            return false;
+        };
+        let constructor = root.last().is_some_and(|l| {
+            matches!(
+                l.as_str(),
+                "http_proxy_service" | "http_proxy_service_with_name" | "proxy_service"
+            )
+        });
+        constructor
+            && (from_pingora(&root)
+                || (root.len() == 1 && self.cx.uses.globs().iter().any(|g| from_pingora(g))))
+    }
+
     /// Whether `e` names a local `socket2::Socket` that the function also
     /// `listen`s on: a server socket set up by hand (`SO_REUSEPORT`, a
     /// backlog), later handed to `TcpListener::from_std`.
@@ -833,6 +884,15 @@ impl BindVisitor<'_, '_> {
                 } else {
                     return;
                 }
+            }
+            // A pingora service's listeners (`proxy.add_tcp("0.0.0.0:6188")`,
+            // `add_tls(addr, cert, key)`); the `Server` that runs them
+            // drains on SIGTERM by itself.
+            "add_tcp" | "add_tls" | "add_tls_with_settings" => {
+                if !self.is_pingora_service(&m.receiver) {
+                    return;
+                }
+                "pingora"
             }
             "serve" | "serve_with_shutdown" => {
                 let Some(root) = self.chain_root(&m.receiver, None, 0) else {

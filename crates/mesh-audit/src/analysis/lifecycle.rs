@@ -267,11 +267,65 @@ impl<'e, 'a> Lifecycle<'e, 'a> {
             let Some(init) = self.scope.binding_at(id).and_then(|b| b.init) else {
                 break;
             };
-            let mut inner = chain(block_tail(init));
+            let mut inner = chain(self.agreeing_branch(block_tail(init), 0));
             inner.links.extend(c.links);
             c = inner;
         }
         c
+    }
+
+    /// The branch a `let` initialiser that picks one of several set-ups
+    /// hands on: `let server = match tls { Some(cfg) =>
+    /// Server::builder().tls_config(cfg)?, None => Server::builder() };`
+    /// (or an `if`/`else`), when every branch whose value starts a server
+    /// chain starts one of the same kind; any other expression as it is.
+    fn agreeing_branch<'x>(&self, e: &'x Expr, depth: u32) -> &'x Expr {
+        if depth > 3 {
+            return e;
+        }
+        let tails: Vec<&'x Expr> = match e {
+            Expr::Match(m) => m.arms.iter().map(|a| block_tail(&a.body)).collect(),
+            Expr::If(i) => {
+                let Some((_, els)) = &i.else_branch else {
+                    return e;
+                };
+                let then = match i.then_branch.stmts.last() {
+                    Some(syn::Stmt::Expr(t, None)) => t,
+                    _ => return e,
+                };
+                vec![then, block_tail(els)]
+            }
+            _ => return e,
+        };
+        // A branch may go on from another `let` (`builder.add_service(..)`
+        // of `let builder = Server::builder();`), itself picked by a branch.
+        let root_of = |t: &Expr| {
+            let root = chain(t).root;
+            match root {
+                Expr::Path(p) => p
+                    .path
+                    .get_ident()
+                    .and_then(|id| self.scope.binding_at(id))
+                    .and_then(|b| b.init)
+                    .and_then(|init| {
+                        let init = self.agreeing_branch(block_tail(init), depth + 1);
+                        self.classify_root(chain(init).root)
+                    }),
+                _ => self.classify_root(root),
+            }
+        };
+        let mut picked: Option<(&'x Expr, Root)> = None;
+        for t in tails {
+            let Some(root) = root_of(t) else {
+                continue;
+            };
+            match picked {
+                None => picked = Some((t, root)),
+                Some((_, r)) if r == root => {}
+                Some(_) => return e,
+            }
+        }
+        picked.map_or(e, |(t, _)| t)
     }
 
     fn framework(root: Root) -> &'static str {

@@ -19,7 +19,7 @@ use syn::{Expr, Type};
 
 use super::eval::{split_host_port, Evaluator, Value, CONST_MARK};
 use super::paths::{ends_with, mentions};
-use super::probe::{is_health_request, is_health_url, is_liveness_query};
+use super::probe::{is_health_request, is_health_rpc, is_health_url, is_liveness_query};
 use super::scope::{type_path, FnScope};
 use super::FileCtx;
 
@@ -598,6 +598,12 @@ impl<'e, 'a> NetScan<'e, 'a> {
         }
         let args = match e {
             Expr::MethodCall(m) => {
+                // A gRPC readiness RPC (`client.is_ready(Request::new(()))`):
+                // its name is the request's path, as a URL's last segment is.
+                if call.protocol == Protocol::Grpc && is_health_rpc(&m.method.to_string()) {
+                    call.probe = true;
+                    return call;
+                }
                 if let Kind::Request { url, .. } = self.kind_of(&m.receiver, 0) {
                     if is_health_url(&url) || self.url_path_set_to_health(&m.receiver) {
                         call.probe = true;

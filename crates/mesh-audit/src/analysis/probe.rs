@@ -46,6 +46,19 @@ pub fn is_health_url(v: &Value) -> bool {
     HEALTH_SEGMENTS.contains(&last.as_str())
 }
 
+/// Whether a gRPC method (as the generated client spells it, snake case)
+/// asks a peer whether it is up: a health segment as the whole name, or
+/// after `is_`/`check_` (`is_ready`, `ping`, `check_health`). The method is
+/// the RPC's path (`/pkg.Source/IsReady`), read as a URL's last segment is.
+pub fn is_health_rpc(method: &str) -> bool {
+    let m = method.to_ascii_lowercase();
+    let m = m
+        .strip_prefix("is_")
+        .or_else(|| m.strip_prefix("check_"))
+        .unwrap_or(&m);
+    HEALTH_SEGMENTS.contains(&m)
+}
+
 /// A liveness query: `SELECT 1`, which reads nothing.
 pub fn is_liveness_query(s: &str) -> bool {
     let q = s.trim().trim_end_matches(';').trim();

@@ -547,6 +547,20 @@ fn analyse(
             bounded = true;
         }
     }
+    // A readiness wait: a loop with no attempt limit whose every request is
+    // a health probe (a health URL, a gRPC health check or readiness RPC),
+    // polled until the peer answers. It waits for a peer to come up and
+    // re-sends no request of the service's own. (A probe re-tried a counted
+    // number of times is still a retry.)
+    if !bounded
+        && tries.is_none()
+        && !l7.is_empty()
+        && l7.iter().all(|c| c.probe)
+        && passed_in.is_none()
+        && next.is_none()
+    {
+        return None;
+    }
     // One more call after a 401/403 (a fresh login, a refreshed token) is a
     // session refresh, which no mesh policy replaces.
     if refreshes_session(body) && tries.is_none_or(|t| t <= 2) {
@@ -4760,15 +4774,15 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
             }
             fn visit_item(&mut self, _: &'x syn::Item) {}
         }
-        // `(|| async { op().await }).retry(policy)`: backon's callable is
-        // written in parentheses.
+        // A closure is called as a method's receiver only in parentheses:
+        // `(|| async { op().await }).retry(policy)`.
         let mut e = e;
         loop {
-            match e {
-                Expr::Reference(r) => e = &r.expr,
-                Expr::Paren(p) => e = &p.expr,
+            e = match e {
+                Expr::Reference(r) => &r.expr,
+                Expr::Paren(p) => &p.expr,
                 _ => break,
-            }
+            };
         }
         let mut v = Names(&callables, None);
         match e {

@@ -269,6 +269,14 @@ fn creation(segs: &[String], cx: &FileCtx<'_>) -> Option<(Lib, Side, &'static st
     {
         return Some((Lib::AxumServer, Side::Server, "axum-server `RustlsConfig`"));
     }
+    // pingora's listener settings (`TlsSettings::intermediate(cert, key)`),
+    // an openssl/boringssl acceptor builder underneath.
+    if (mentions(segs, "pingora") || mentions(segs, "pingora_core"))
+        && ty == "TlsSettings"
+        && matches!(f, "intermediate" | "with_callbacks")
+    {
+        return Some((Lib::OpenSsl, Side::Server, "pingora `TlsSettings`"));
+    }
     if mentions(segs, "hyper_rustls") && ty == "TlsAcceptor" && f == "builder" {
         return Some((Lib::HyperRustls, Side::Server, "hyper-rustls `TlsAcceptor`"));
     }
@@ -341,7 +349,12 @@ fn peel<'x>(e: &'x Expr, cx: &FileCtx<'_>) -> &'x Expr {
             Expr::Call(c) if c.args.len() == 1 => {
                 let Expr::Path(p) = &*c.func else { return e };
                 let segs = cx.uses.resolve_shared(&p.path);
+                // `Arc::clone(&cfg.server_config)` hands on the same value.
                 if ends_with(&segs, &["Arc", "new"])
+                    || ends_with(&segs, &["Arc", "clone"])
+                    || ends_with(&segs, &["Rc", "new"])
+                    || ends_with(&segs, &["Rc", "clone"])
+                    || ends_with(&segs, &["Clone", "clone"])
                     || ends_with(&segs, &["Box", "new"])
                     || ends_with(&segs, &["Some"])
                     || ends_with(&segs, &["Ok"])
@@ -487,21 +500,7 @@ impl<'a> Visit<'a> for Finder<'_, '_, 'a> {
     fn visit_expr_call(&mut self, c: &'a syn::ExprCall) {
         if let Expr::Path(p) = &*c.func {
             let segs = self.cx().uses.resolve_shared(&p.path);
-            if segs.iter().any(|s| {
-                matches!(
-                    s.as_str(),
-                    "pem_file_iter"
-                        | "pem_reader_iter"
-                        | "pem_slice_iter"
-                        | "from_pem_file"
-                        | "from_pem_slice"
-                        | "from_pem_reader"
-                        | "rustls_pemfile"
-                )
-            }) || ends_with(&segs, &["Certificate", "from_pem"])
-                || ends_with(&segs, &["Certificate", "from_der"])
-                || ends_with(&segs, &["X509", "from_pem"])
-            {
+            if reads_pem(&segs) {
                 self.loads_certs = true;
             }
             if let Some((lib, side, what)) = creation(&segs, self.cx()) {
@@ -560,9 +559,13 @@ impl<'a> Visit<'a> for Finder<'_, '_, 'a> {
                 0,
             ))
         } else if method == "with_tls_config" {
+            // Not the server acceptor's builder (`TlsAcceptor::builder()`),
+            // read with the creations.
             recv_root
                 .as_deref()
-                .filter(|s| mentions(s, "hyper_rustls"))
+                .filter(|s| {
+                    mentions(s, "hyper_rustls") && !ends_with(s, &["TlsAcceptor", "builder"])
+                })
                 .map(|_| (Side::Client, "hyper-rustls connector", 0))
         } else {
             None
@@ -602,6 +605,80 @@ fn chain_root_path(e: &Expr, cx: &FileCtx<'_>) -> Option<Vec<String>> {
         };
     }
     None
+}
+
+/// Whether a root store handed to `with_root_certificates` comes from a
+/// function of the crate (or of a workspace crate it imports) that reads
+/// certificates from PEM or DER itself (`let roots = load_ca(path)?;`, a
+/// CA loader of a `tls` module: `rustls_pemfile::certs(&mut reader)`), in
+/// any branch that picks it: a private root.
+fn roots_from_pem_loader(
+    e: &Expr,
+    scope: &FnScope<'_>,
+    cx: &FileCtx<'_>,
+    self_ty: Option<&str>,
+    depth: u32,
+) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    let d = depth + 1;
+    match peel(e, cx) {
+        Expr::Path(p) => p
+            .path
+            .get_ident()
+            .and_then(|id| scope.binding_at(id))
+            .and_then(|b| b.init)
+            .is_some_and(|init| roots_from_pem_loader(init, scope, cx, self_ty, d)),
+        Expr::Call(c) => {
+            let Expr::Path(p) = &*c.func else {
+                return false;
+            };
+            let segs = cx.uses.resolve_shared(&p.path);
+            let fns = cx.index.fns_at_path(&segs, &cx.module, self_ty);
+            !fns.is_empty() && fns.iter().all(|f| !f.test && f.reads_certs)
+        }
+        Expr::MethodCall(m) if ident_in(&m.method, &["map_err", "context", "with_context"]) => {
+            roots_from_pem_loader(&m.receiver, scope, cx, self_ty, d)
+        }
+        Expr::Block(b) => match b.block.stmts.last() {
+            Some(syn::Stmt::Expr(t, None)) => roots_from_pem_loader(t, scope, cx, self_ty, d),
+            _ => false,
+        },
+        Expr::If(i) => {
+            let then = match i.then_branch.stmts.last() {
+                Some(syn::Stmt::Expr(t, None)) => roots_from_pem_loader(t, scope, cx, self_ty, d),
+                _ => false,
+            };
+            then || i
+                .else_branch
+                .as_ref()
+                .is_some_and(|(_, els)| roots_from_pem_loader(els, scope, cx, self_ty, d))
+        }
+        Expr::Match(m) => m
+            .arms
+            .iter()
+            .any(|a| roots_from_pem_loader(&a.body, scope, cx, self_ty, d)),
+        _ => false,
+    }
+}
+
+/// A call that reads a certificate from PEM or DER.
+pub(crate) fn reads_pem(segs: &[String]) -> bool {
+    segs.iter().any(|s| {
+        matches!(
+            s.as_str(),
+            "pem_file_iter"
+                | "pem_reader_iter"
+                | "pem_slice_iter"
+                | "from_pem_file"
+                | "from_pem_slice"
+                | "from_pem_reader"
+                | "rustls_pemfile"
+        )
+    }) || ends_with(segs, &["Certificate", "from_pem"])
+        || ends_with(segs, &["Certificate", "from_der"])
+        || ends_with(segs, &["X509", "from_pem"])
 }
 
 /// Whether any path inside `e` resolves to something ending in `name`.
@@ -1067,6 +1144,10 @@ pub fn file_own_protocol_tls(cx: &FileCtx<'_>) -> Option<&'static str> {
 pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
     let opaque_client = names_any_crate(cx, OPAQUE_CLIENT_CRATES);
     let opaque_server = names_any_crate(cx, OPAQUE_SERVER_CRATES);
+    // A crate that writes the Postgres wire protocol itself (a pooler or
+    // proxy): its client TLS is to the upstream databases, asked for inside
+    // that protocol as its clients' is.
+    let pg_proxy = cx.index.own_protocol_tls() == Some("postgres-wire");
     let mut out: Vec<TlsSetup> = Vec::new();
     for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let scan = NetScan::new(cx, scope, f.self_ty.as_deref());
@@ -1165,15 +1246,51 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         creations.sort_by_key(|c| c.range.byte_start);
         let first_here = out.len();
         for c in &creations {
+            // hyper-rustls' acceptor builder handed a finished rustls
+            // configuration (`TlsAcceptor::builder().with_tls_config(cfg)`)
+            // makes none of its own: like `TlsAcceptor::from(cfg)`, it is
+            // reported only when the configuration comes from outside the
+            // crate (one made here is reported where it is made).
+            if c.lib == Lib::HyperRustls {
+                if let Some(cfg) = c
+                    .methods
+                    .iter()
+                    .find(|m| m.method == "with_tls_config")
+                    .and_then(|m| m.args.first())
+                {
+                    if !(made_here.contains(&c.side)
+                        || opaque_server
+                        || intercepts()
+                        || made_in_crate(cfg, scope, cx, 0))
+                    {
+                        out.push(TlsSetup {
+                            range: c.range,
+                            side: c.side,
+                            mtls: None,
+                            dest: Destination::default(),
+                            what: c.what,
+                        });
+                    }
+                    continue;
+                }
+            }
             made_here.push(c.side);
             if c.opaque
-                || (c.side == Side::Client && (opaque_client || probe_only()))
+                || (c.side == Side::Client && (opaque_client || probe_only() || pg_proxy))
                 || (c.side == Side::Server
                     && (opaque_server || intercepts() || cx.index.own_protocol_tls().is_some()))
             {
                 continue;
             }
-            let (reported, mtls) = judge(c, cx, loads_certs);
+            // Roots a CA loader of the crate reads from a file.
+            let helper_roots = c.lib == Lib::Rustls
+                && c.side == Side::Client
+                && c.methods
+                    .iter()
+                    .filter(|m| m.method == "with_root_certificates")
+                    .filter_map(|m| m.args.first())
+                    .any(|a| roots_from_pem_loader(a, scope, cx, f.self_ty.as_deref(), 0));
+            let (reported, mtls) = judge(c, cx, loads_certs || helper_roots);
             if !reported || (!mtls && only_public_roots(c, scope, f.body, cx)) {
                 continue;
             }
@@ -1216,7 +1333,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         }
         for u in uses {
             if made_here.contains(&u.side)
-                || (u.side == Side::Client && opaque_client)
+                || (u.side == Side::Client && (opaque_client || pg_proxy))
                 || (u.side == Side::Server && (opaque_server || intercepts()))
             {
                 continue;

@@ -9,9 +9,11 @@
 //!   openssl acceptors (`SslAcceptor::mozilla_intermediate`), axum-server
 //!   `RustlsConfig::from_pem_file` (and `bind_rustls`), hyper-rustls'
 //!   acceptor, actix-web `bind_rustls*` / `bind_openssl`, tokio-rustls
-//!   `TlsAcceptor`;
+//!   `TlsAcceptor`, pingora's `TlsSettings::intermediate(cert, key)`;
 //! - clients that bring their own trust: a rustls `ClientConfig` with a
-//!   client certificate or a root store loaded from a private CA file, tonic
+//!   client certificate or a root store loaded from a private CA file (in
+//!   the function, or by a CA loader of the crate or of a workspace crate
+//!   that reads PEM or DER itself: `with_root_certificates(load_ca(p)?)`), tonic
 //!   `ClientTlsConfig` with `.ca_certificate` / `.identity`, native-tls and
 //!   openssl connectors with a private root or a client certificate, reqwest
 //!   `add_root_certificate` / `identity`, a configuration handed to reqwest
@@ -37,7 +39,9 @@
 //! (the gRPC endpoint the configuration is given to, its `domain_name`, the
 //! URL). A configuration made by a function of the crate and handed over in
 //! another (`use_preconfigured_tls(client_tls())`) is reported once, where
-//! it is made.
+//! it is made; so is one handed to hyper-rustls' acceptor builder
+//! (`TlsAcceptor::builder().with_tls_config(config)`) or kept in a field
+//! and handed on by `Arc::clone(&state.server_config)`.
 //!
 //! ## Why the mesh should own it
 //! With Istio the sidecar encrypts pod-to-pod traffic with mTLS and rotates
@@ -100,7 +104,8 @@
 //!   the configuration is made): suppress it with a reason.
 //! - Server TLS anywhere in a crate that writes its own Postgres wire
 //!   protocol (it answers the `SSLRequest` code, `80877103`: a pooler or
-//!   proxy), whose clients ask for TLS inside the protocol.
+//!   proxy), whose clients ask for TLS inside the protocol; and its client
+//!   TLS, to the upstream databases it speaks that protocol to.
 //! - Server TLS anywhere in a crate that is a Kubernetes admission or
 //!   conversion webhook (it reads `AdmissionReview` / `ConversionReview`
 //!   objects, kube's or its own `AdmissionReview*` types): the API server

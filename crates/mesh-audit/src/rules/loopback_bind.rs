@@ -11,7 +11,10 @@
 //! `TcpSocket` it binds (also one whose address family a `match` or an
 //! `if` picks, `match addr { V4(_) => TcpSocket::new_v4(), V6(_) =>
 //! TcpSocket::new_v6() }`) and a `socket2::Socket` the code binds and then
-//! `listen`s on (a UDP socket or one it `connect`s is not a server).
+//! `listen`s on (a UDP socket or one it `connect`s is not a server), and
+//! the listeners of a pingora service (`add_tcp`, `add_tls`,
+//! `add_tls_with_settings` on a name declared as pingora's listening
+//! `Service` or bound to `http_proxy_service(..)`).
 //!
 //! ## Why it breaks under a mesh
 //! The sidecar receives inbound traffic and forwards it to the pod's IP, not

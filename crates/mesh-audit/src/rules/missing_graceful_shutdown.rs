@@ -15,8 +15,13 @@
 //! reported only after `.disable_signals()` with no `ServerHandle::stop`
 //! call; rocket drains by itself too. Servers of one framework started in
 //! the two branches of one `if` (`if tls { axum_server::bind_rustls(..) ..
-//! } else { axum_server::bind(..) .. }`) are one listener set up one of two
-//! ways: one finding, at the first.
+//! } else { axum_server::bind(..) .. }`) or in the arms of one `match`
+//! (`match tls { Enabled(cfg) => .., Disabled => .. }`) are one listener
+//! set up one of two ways: one finding, at the first. A tonic builder that
+//! a `let` picks in a `match` or `if` (`let b = match certs { Some(c) =>
+//! Server::builder().tls_config(c)?, None => Server::builder() };` then
+//! `b.add_service(svc).serve(addr)`) is read through the branches, when
+//! every branch that yields a builder yields one of the same framework.
 //!
 //! ## Why it breaks under a mesh
 //! When Kubernetes terminates a pod it sends SIGTERM to every container, and
@@ -194,6 +199,27 @@ fn alternative_starts(body: &syn::Block, servers: &[Server]) -> HashSet<usize> {
                 }
             }
             syn::visit::visit_expr_if(self, i);
+        }
+        // The arms of one `match` (`match tls { Enabled(cfg) =>
+        // axum_server::bind_rustls(a, cfg).serve(app).await?, Disabled =>
+        // axum_server::bind(a).serve(app).await? }`): one of them runs.
+        fn visit_expr_match(&mut self, m: &'x syn::ExprMatch) {
+            let mut earlier: Vec<&str> = Vec::new();
+            for arm in &m.arms {
+                let r = byte_range(&*arm.body);
+                let here: Vec<&Server> = self
+                    .servers
+                    .iter()
+                    .filter(|s| s.shutdown == Shutdown::Missing && r.contains(&s.start))
+                    .collect();
+                for s in &here {
+                    if earlier.contains(&s.framework) {
+                        self.out.insert(s.start);
+                    }
+                }
+                earlier.extend(here.iter().map(|s| s.framework));
+            }
+            syn::visit::visit_expr_match(self, m);
         }
         fn visit_item(&mut self, _: &'x syn::Item) {}
     }

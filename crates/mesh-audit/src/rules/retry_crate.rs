@@ -32,10 +32,11 @@
 //!
 //! ## The crate's own retry helpers
 //! They count too: a function or method that hands
-//! the callable it receives to one of these libraries (directly, or through
-//! further helpers of the workspace; also inside a closure of its own that
-//! it gives backon, `(|| async { classify(send().await) }).retry(policy)`,
-//! or inside the operation it gives an `again` policy, `policy.retry_if(|| call(channel), is_transient)`, with
+//! the callable it receives to one of these libraries (directly, in a
+//! closure of its own that runs it, `(|| async { sort(op().await) })
+//! .retry(policy)`, or through
+//! further helpers of the workspace; also inside the operation it gives an
+//! `again` policy, `policy.retry_if(|| call(channel), is_transient)`, with
 //! the policy built in the body or by a function of the file declared to
 //! return `RetryPolicy`) is a retry helper, and each call of it
 //! with a closure that makes a network call is reported at that call, with

@@ -144,7 +144,13 @@
 //! again. So is a loop that goes round only on a failure variant naming
 //! a taken unique value (`Err(DbError::SecretTaken) => continue`,
 //! `AlreadyExists`, `Duplicate`): it draws a new value and writes again.
-//! A loop that also goes round on another failure is reported.
+//! A loop that also goes round on another failure is reported. Nor are
+//! readiness waits: a loop with no attempt limit whose every request is a
+//! health probe (a health or readiness URL, a gRPC health check, a gRPC
+//! method named for readiness such as `is_ready`), asked until the peer
+//! answers. It waits for the peer to come up; no request of the service's
+//! own is sent again. A probe re-tried a counted number of times, or a
+//! loop that also sends another request, is reported.
 
 use std::collections::BTreeMap;
 
