@@ -605,7 +605,10 @@ impl<'e, 'a> NetScan<'e, 'a> {
                     return call;
                 }
                 if let Kind::Request { url, .. } = self.kind_of(&m.receiver, 0) {
-                    if is_health_url(&url) || self.url_path_set_to_health(&m.receiver) {
+                    if is_health_url(&url)
+                        || self.url_path_set_to_health(&m.receiver)
+                        || self.reachability_check(m)
+                    {
                         call.probe = true;
                         return call;
                     }
@@ -617,6 +620,67 @@ impl<'e, 'a> NetScan<'e, 'a> {
         };
         call.probe = args.iter().any(|a| self.probe_arg(a));
         call
+    }
+
+    /// A probe by what its function does with the answer: a `GET` or
+    /// `HEAD` without a body, the one request of a function declared to
+    /// return `bool` that reads no response body (`is_reachable(url) -> bool { match
+    /// client.get(url).timeout(d).send().await { Ok(r) =>
+    /// r.status().is_success(), Err(_) => false } }`). All it can tell its
+    /// caller is whether the peer answered.
+    fn reachability_check(&self, send: &syn::ExprMethodCall) -> bool {
+        let Some(f) = self.shared_fn.and_then(|i| self.cx.functions().get(i)) else {
+            return false;
+        };
+        let returns_bool = matches!(&f.sig.output,
+            syn::ReturnType::Type(_, ty) if matches!(&**ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("bool")));
+        if !returns_bool {
+            return false;
+        }
+        // The request's own chain: a verb without a body.
+        let mut e = &*send.receiver;
+        let mut verb = None;
+        for _ in 0..32 {
+            let Expr::MethodCall(m) = e else { break };
+            let name = m.method.to_string();
+            if matches!(name.as_str(), "body" | "json" | "form" | "multipart") {
+                return false;
+            }
+            if HTTP_VERBS.contains(&name.as_str()) {
+                verb = Some(name);
+                break;
+            }
+            e = &m.receiver;
+        }
+        if !matches!(verb.as_deref(), Some("get" | "head")) {
+            return false;
+        }
+        // Nothing of the answer but its status is read, and it is the
+        // function's one request (a check that then lists something is
+        // not one).
+        struct Reads {
+            body: bool,
+            sends: usize,
+        }
+        impl<'a> Visit<'a> for Reads {
+            fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+                if m.args.is_empty() {
+                    match m.method.to_string().as_str() {
+                        "json" | "text" | "bytes" | "chunk" | "bytes_stream" => self.body = true,
+                        "send" => self.sends += 1,
+                        _ => {}
+                    }
+                }
+                syn::visit::visit_expr_method_call(self, m);
+            }
+            fn visit_item(&mut self, _: &'a syn::Item) {}
+        }
+        let mut reads = Reads {
+            body: false,
+            sends: 0,
+        };
+        reads.visit_block(f.body);
+        !reads.body && reads.sends == 1
     }
 
     /// A request built on a URL binding whose path the function sets to a

@@ -161,7 +161,10 @@
 //! on a health probe (a request whose URL path ends in a health or
 //! readiness endpoint, `format!("{}/healthz", base)`, `/-/ready`, `/ping`;
 //! a gRPC call given a `HealthCheckRequest`; a `SELECT 1` liveness query;
-//! a crate function whose every HTTP or gRPC call is one of these): its
+//! a reachability check, a `GET` or `HEAD` without a body, the one
+//! request of a function declared to return `bool` that reads no response
+//! body, `is_reachable(url) -> bool`; a crate function whose every HTTP or gRPC
+//! call is one of these): its
 //! deadline is what makes it a probe, fail fast and mark the peer down,
 //! and no route timeout replaces it; and test code.
 
