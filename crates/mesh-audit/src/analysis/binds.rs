@@ -651,15 +651,9 @@ impl BindVisitor<'_, '_> {
         const CRATES: &[&str] = &["pingora", "pingora_core", "pingora_proxy"];
         let from_pingora =
             |segs: &[String]| segs.first().is_some_and(|k| CRATES.contains(&k.as_str()));
-        let mut e = e;
-        loop {
-            e = match e {
-                Expr::Reference(r) => &r.expr,
-                Expr::Paren(p) => &p.expr,
-                _ => break,
-            };
-        }
-        let Expr::Path(p) = e else { return false };
+        let Expr::Path(p) = super::paths::unwrap_parens_refs(e) else {
+            return false;
+        };
         let Some(id) = p.path.get_ident() else {
             return false;
         };

@@ -345,6 +345,18 @@ fn item_mod_bytes(m: &syn::ItemMod) -> Range<usize> {
 }
 
 /// `a::b::c` as written, without generics.
+/// The expression inside parentheses, invisible groups and `&`/`&mut`
+/// (`(|| async { .. })`, `&self.client`): what a method is called on or an
+/// argument hands on.
+pub fn unwrap_parens_refs(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Paren(p) => unwrap_parens_refs(&p.expr),
+        syn::Expr::Group(g) => unwrap_parens_refs(&g.expr),
+        syn::Expr::Reference(r) => unwrap_parens_refs(&r.expr),
+        _ => e,
+    }
+}
+
 pub fn path_segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
 }

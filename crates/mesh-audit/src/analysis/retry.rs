@@ -4776,14 +4776,7 @@ pub fn helper_facts(cx: &FileCtx<'_>, sig: &syn::Signature, body: &syn::Block) -
         }
         // A closure is called as a method's receiver only in parentheses:
         // `(|| async { op().await }).retry(policy)`.
-        let mut e = e;
-        loop {
-            e = match e {
-                Expr::Reference(r) => &r.expr,
-                Expr::Paren(p) => &p.expr,
-                _ => break,
-            };
-        }
+        let e = super::paths::unwrap_parens_refs(e);
         let mut v = Names(&callables, None);
         match e {
             Expr::Path(_) | Expr::Closure(_) | Expr::Async(_) => v.visit_expr(e),

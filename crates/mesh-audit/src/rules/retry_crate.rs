@@ -98,6 +98,7 @@
 //! `RetryOptions::exponential(ExponentialRetryOptions::default())`) or
 //! hands on a shared config's policy.
 
+use crate::analysis::paths::unwrap_parens_refs as strip;
 use crate::source::SpanBytes;
 use rustc_hash::FxHashSet as HashSet;
 use std::collections::BTreeMap;
@@ -444,15 +445,6 @@ fn field_inits<'f>(file: &'f syn::File, name: &str) -> Vec<&'f Expr> {
 /// function named by path.
 fn is_operation(e: &Expr) -> bool {
     matches!(strip(e), Expr::Closure(_) | Expr::Async(_) | Expr::Path(_))
-}
-
-fn strip(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => strip(&p.expr),
-        Expr::Group(g) => strip(&g.expr),
-        Expr::Reference(r) => strip(&r.expr),
-        _ => e,
-    }
 }
 
 fn resolve_call(cx: &FileCtx<'_>, e: &Expr) -> Option<Vec<String>> {
