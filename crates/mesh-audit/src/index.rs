@@ -491,9 +491,6 @@ impl FileSummary {
         let mut ctor_field_values = Vec::new();
         let mut setters = Vec::new();
         let mut deadline_fields = Vec::new();
-        // Only a file that spells the word can run cargo.
-        let may_run_cargo = memchr::memmem::find(text.as_bytes(), b"CARGO").is_some()
-            || memchr::memmem::find(text.as_bytes(), b"cargo").is_some();
         let mut runs_cargo = false;
         let (route_paths, fn_routes) = analysis::lifecycle::file_routes(&cx);
         let functions = cx
@@ -637,7 +634,7 @@ impl FileSummary {
                 }
                 .sites(&sites);
                 if !test {
-                    runs_cargo |= may_run_cargo && sites.iter().any(|s| spawns_cargo(s, &cx.uses));
+                    runs_cargo |= sites.iter().any(|s| spawns_cargo(s, &cx.uses));
                     duration_args.extend(call_durations(&ev, &sites));
                     address_args.extend(call_addresses(&ev, &sites));
                     if let Some(ty) = &f.self_ty {
@@ -1242,6 +1239,14 @@ fn spawns_cargo(site: &Site<'_>, uses: &analysis::paths::UseMap) -> bool {
     let Expr::Path(p) = &*c.func else {
         return false;
     };
+    // An associated function is written with its type: `Command::new`
+    // as written first, then what the imports make of it.
+    let mut written = p.path.segments.iter().rev();
+    if !(written.next().is_some_and(|s| s.ident == "new")
+        && written.next().is_some_and(|s| s.ident == "Command"))
+    {
+        return false;
+    }
     let path = uses.resolve_shared(&p.path);
     let is_command_new = matches!(
         path.as_slice(),

@@ -871,6 +871,13 @@ mod tests {
             dev_word("janus_interop_binaries", "interop_binaries"),
             Some("test-support")
         );
+        assert_eq!(
+            dev_word(
+                "interoperability-gateway",
+                "services/interoperability-gateway"
+            ),
+            None
+        );
         assert_eq!(dev_word("attestation", "crates/attestation"), None);
         assert_eq!(dev_word("latest-api", "services/latest-api"), None);
     }

@@ -1380,7 +1380,7 @@ fn stmts_always_exit(stmts: &[syn::Stmt]) -> bool {
     })
 }
 
-/// Whether a statement holds a `continue` (of any loop).
+/// Whether a statement holds a `continue` of the loop it is in.
 fn stmt_continues(s: &syn::Stmt) -> bool {
     match s {
         syn::Stmt::Expr(e, _) => goes_round(e),
@@ -1395,35 +1395,49 @@ fn stmt_continues(s: &syn::Stmt) -> bool {
 /// loop nested in it (`for tag in tags { if .. { continue } }`), which
 /// goes round that loop only.
 fn goes_round(e: &Expr) -> bool {
-    struct V(bool);
-    impl<'a> Visit<'a> for V {
-        fn visit_expr_continue(&mut self, _: &'a syn::ExprContinue) {
-            self.0 = true;
-        }
-        fn visit_expr_loop(&mut self, _: &'a syn::ExprLoop) {}
-        fn visit_expr_while(&mut self, _: &'a syn::ExprWhile) {}
-        fn visit_expr_for_loop(&mut self, _: &'a syn::ExprForLoop) {}
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-        fn visit_item(&mut self, _: &'a syn::Item) {}
-    }
-    let mut v = V(false);
-    v.visit_expr(e);
-    v.0
+    has_continue(e, false)
 }
 
 /// Whether `e` holds a `continue` (of any loop).
 fn contains_continue(e: &Expr) -> bool {
-    struct V(bool);
+    has_continue(e, true)
+}
+
+/// Whether `e` holds a `continue`, looking into the loops nested in it or
+/// not.
+fn has_continue(e: &Expr, in_nested_loops: bool) -> bool {
+    struct V {
+        found: bool,
+        in_nested_loops: bool,
+    }
     impl<'a> Visit<'a> for V {
         fn visit_expr_continue(&mut self, _: &'a syn::ExprContinue) {
-            self.0 = true;
+            self.found = true;
+        }
+        fn visit_expr_loop(&mut self, l: &'a syn::ExprLoop) {
+            if self.in_nested_loops {
+                syn::visit::visit_expr_loop(self, l);
+            }
+        }
+        fn visit_expr_while(&mut self, l: &'a syn::ExprWhile) {
+            if self.in_nested_loops {
+                syn::visit::visit_expr_while(self, l);
+            }
+        }
+        fn visit_expr_for_loop(&mut self, l: &'a syn::ExprForLoop) {
+            if self.in_nested_loops {
+                syn::visit::visit_expr_for_loop(self, l);
+            }
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
         fn visit_item(&mut self, _: &'a syn::Item) {}
     }
-    let mut v = V(false);
+    let mut v = V {
+        found: false,
+        in_nested_loops,
+    };
     v.visit_expr(e);
-    v.0
+    v.found
 }
 
 fn contains_exit(e: &Expr) -> bool {
@@ -1621,11 +1635,18 @@ impl<'a> Visit<'a> for ShapeVisitor {
                 self.shape.continues_on_failure = true;
             }
         }
-        for (i, st) in b.stmts.iter().enumerate() {
-            // A `continue` among them (`if transient(&e) { sleep; continue }`
-            // before the final `return Err(e)`) goes round after all.
-            let rest = &b.stmts[i + 1..];
-            let later = stmts_always_exit(rest) && !rest.iter().any(stmt_continues);
+        // Per statement, whether one after it always leaves and none after
+        // it continues (`if transient(&e) { sleep; continue }` before the
+        // final `return Err(e)` goes round after all): read from the end,
+        // once per statement.
+        let mut leaves_after = vec![false; b.stmts.len()];
+        let (mut exits, mut continues) = (false, false);
+        for (i, st) in b.stmts.iter().enumerate().rev() {
+            leaves_after[i] = exits && !continues;
+            exits |= stmts_always_exit(std::slice::from_ref(st));
+            continues |= stmt_continues(st);
+        }
+        for (st, later) in b.stmts.iter().zip(leaves_after) {
             self.leaves_later += usize::from(later);
             self.visit_stmt(st);
             self.leaves_later -= usize::from(later);
