@@ -59,13 +59,19 @@ fn draw_until(finished: &AtomicBool, progress: &Progress) {
 /// The `--timings` report: stage times, then the five slowest files.
 pub fn timings(t: &Timings, render: Duration) -> String {
     let secs = |d: Duration| format!("{:8.3} s", d.as_secs_f64());
-    let total = t.discover + t.summarise + t.index + t.check + render;
+    let total = t.discover + t.reach + t.summarise + t.index + t.check + render;
     let mut out = format!(
         "timings ({} thread{}; wall-clock, with time summed over threads in brackets)\n",
         t.threads,
         if t.threads == 1 { "" } else { "s" }
     );
     out.push_str(&format!("  discover  {}\n", secs(t.discover)));
+    out.push_str(&format!(
+        "  reach     {}  {} file{} of crates that reach no network, not parsed\n",
+        secs(t.reach),
+        t.files_unreached,
+        if t.files_unreached == 1 { "" } else { "s" }
+    ));
     out.push_str(&format!(
         "  index     {}  pass 1, {} files: read + parse [{}], summarise [{}], join [{}]\n",
         secs(t.summarise + t.index),

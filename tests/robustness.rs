@@ -220,11 +220,19 @@ fn line_count(bytes: &[u8]) -> u32 {
 
 /// Audits one file in a fresh folder on one thread; returns the JSON too.
 fn audit_one(bytes: &[u8]) -> (mesh_audit::Report, String) {
+    audit_one_with(bytes, false)
+}
+
+/// [`audit_one`]; with `every_file`, as `--no-prefilter`: the file is
+/// parsed even when a mutation took away every network crate it named
+/// (`mesh_audit::reach` would skip it otherwise).
+fn audit_one_with(bytes: &[u8], every_file: bool) -> (mesh_audit::Report, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
     std::fs::write(dir.path().join("src/main.rs"), bytes).expect("write");
     let opts = AuditOptions {
         threads: 1,
+        no_prefilter: every_file,
         ..Default::default()
     };
     let (report, _) = mesh_audit::audit(&Target::Paths(vec![dir.path().to_path_buf()]), &opts)
@@ -238,7 +246,14 @@ fn audit_one(bytes: &[u8]) -> (mesh_audit::Report, String) {
 }
 
 fn check_case(label: &str, bytes: &[u8]) {
-    let (report, json) = audit_one(bytes);
+    // With the prefilters (the lexer of `reach` sees the bytes) and
+    // without (the parser and every rule see them).
+    for every_file in [false, true] {
+        check_report(label, bytes, audit_one_with(bytes, every_file));
+    }
+}
+
+fn check_report(label: &str, bytes: &[u8], (report, json): (mesh_audit::Report, String)) {
     for e in &report.errors {
         assert!(
             !e.message.contains("internal error"),

@@ -114,6 +114,13 @@ pub struct PackageInfo {
     /// The manifest describes the package as a command-line program: the
     /// crates.io category `command-line-utilities` or the keyword `cli`.
     pub declares_cli: bool,
+    /// A dependency renames a network crate (`http = { package =
+    /// "reqwest" }`): see [`crate::reach`].
+    pub network_renames: bool,
+    /// Its code or manifest names a network crate, or it is linked to a
+    /// member that does: false only after the engine found it cannot
+    /// reach the network (see [`crate::reach`]; its files are not parsed).
+    pub reaches_network: bool,
 }
 
 impl PackageInfo {
@@ -511,6 +518,13 @@ fn package_info(
         js_module,
         declares_cli: p.categories.iter().any(|c| c == "command-line-utilities")
             || p.keywords.iter().any(|k| k.eq_ignore_ascii_case("cli")),
+        network_renames: p.dependencies.iter().any(|d| {
+            d.rename
+                .as_deref()
+                .is_some_and(|r| r.replace('-', "_") != d.name.replace('-', "_"))
+                && crate::reach::is_network_crate(&d.name)
+        }),
+        reaches_network: true,
     }
 }
 

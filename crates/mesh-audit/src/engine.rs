@@ -143,6 +143,10 @@ impl Progress {
 pub struct Timings {
     pub threads: usize,
     pub discover: Duration,
+    /// Reading every file for the paths its code writes, and the files of
+    /// crates that cannot reach the network, not parsed (see `crate::reach`).
+    pub reach: Duration,
+    pub files_unreached: usize,
     /// Pass 1: read, parse and summarise every file.
     pub summarise: Duration,
     pub index: Duration,
@@ -285,6 +289,14 @@ pub fn audit_observed(
         .max_file_size
         .or(config.max_file_size)
         .unwrap_or(crate::safe_fs::DEFAULT_MAX_FILE_SIZE);
+    let reach_stage = Instant::now();
+    let unreached = if opts.no_prefilter {
+        0
+    } else {
+        drop_unreached(&mut found, &workers, max_file_size)
+    };
+    timings.reach = reach_stage.elapsed();
+    timings.files_unreached = unreached;
 
     let settings = UnitSettings {
         max_file_size,
@@ -307,6 +319,9 @@ pub fn audit_observed(
         errors: std::mem::take(&mut found.errors),
         ..Default::default()
     };
+    // Files of crates that cannot reach the network were read and found
+    // to need no parse: they count as scanned.
+    report.files_scanned = unreached;
     let mut slowest: Vec<(usize, Duration)> = Vec::new();
     let mut add = |unit: UnitOutcome, files: Option<&[usize]>, timings: &mut Timings| {
         let global = |i: usize| files.map_or(i, |f| f[i]);
@@ -361,6 +376,43 @@ pub fn audit_observed(
     report.sort();
     report.elapsed_ms = started.elapsed().as_millis();
     Ok((report, config, timings))
+}
+
+/// Drops the files of crates that cannot reach the network (see
+/// [`crate::reach`]) and says how many. Each file is read for the paths
+/// its code writes; one that cannot be read is kept, for pass 1 to report.
+fn drop_unreached(
+    found: &mut crate::discover::Discovered,
+    workers: &Workers,
+    max_file_size: u64,
+) -> usize {
+    let all: Vec<usize> = (0..found.files.len()).collect();
+    let reach = crate::reach::Reach::new(found);
+    let files = &found.files;
+    // A crate's files are read in order until one names a network crate.
+    workers.map(
+        &all,
+        &AtomicUsize::new(0),
+        |&i| {
+            let names = || {
+                read_text(&files[i], max_file_size)
+                    .map_or(true, |t| crate::reach::names_network(&t))
+            };
+            if reach.undecided(i) && names() {
+                reach.names_network(i);
+            }
+        },
+        |&i, _| reach.names_network(i),
+    );
+    let (unreached, members) = reach.unreached(found);
+    for p in members {
+        found.packages[p].reaches_network = false;
+    }
+    let mut dropped = unreached.iter();
+    found
+        .files
+        .retain(|_| !dropped.next().copied().unwrap_or(false));
+    unreached.iter().filter(|&&u| u).count()
 }
 
 /// What [`audit_observed`] passes to each unit of work.

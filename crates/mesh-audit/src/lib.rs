@@ -17,6 +17,7 @@ mod manifests;
 pub mod modtree;
 pub mod packages;
 pub mod prefilter;
+pub mod reach;
 pub mod rules;
 pub mod safe_fs;
 pub mod source;

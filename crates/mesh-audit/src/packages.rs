@@ -2,6 +2,9 @@
 //!
 //! Each member gets a scope, decided in this order:
 //! 1. `[package.metadata.mesh-audit] scope = "..."` (or `"skip"`);
+//!    `offline`: a package that cannot reach the network (its code and
+//!    manifest name no network crate, and no member linked to it does; see
+//!    [`crate::reach`]): not parsed, nothing to report;
 //! 2. `service` / `job`: a binary that the repository's deployment files
 //!    name (Dockerfile, Kubernetes / Helm manifest, compose file);
 //! 3. `dev`: a package that only has test, bench or example targets, one
@@ -76,6 +79,8 @@ const DEV_WORDS: &[&str] = &[
     "examples",
 ];
 
+/// See [`crate::reach`]: such a package is not parsed.
+const OFFLINE_WHY: &str = "its code and manifest name no network crate, and no member linked to it does: nothing a mesh changes; not parsed";
 const CLI_WHY: &str = "a command-line tool (clap, no server, not deployed)";
 const SHIPPED_TOOL_WHY: &str =
     "a command-line tool that deployment files ship only for people to run";
@@ -216,6 +221,8 @@ pub fn classify(
                 },
                 "[package.metadata.mesh-audit] scope".to_string(),
             )
+        } else if !p.reaches_network {
+            ("offline", OFFLINE_WHY.to_string())
         } else if f.only_test_targets {
             ("dev", "only test, bench or example targets".to_string())
         } else if let (Some(word), false) = (name_word, found.deployed.contains(&p.name)) {
@@ -384,7 +391,9 @@ pub fn classify(
                 name: p.name.clone(),
                 scope: scope.to_string(),
                 why,
-                audited: p.selected && (all_scopes || !matches!(scope, "dev" | "skip")),
+                audited: p.selected
+                    && p.reaches_network
+                    && (all_scopes || !matches!(scope, "dev" | "skip")),
             }
         })
         .collect()

@@ -789,7 +789,8 @@ fn judge(c: &Creation<'_>, cx: &FileCtx<'_>, loads_certs: bool) -> (bool, bool) 
 }
 
 /// Crates that hold the public web PKI roots or read the platform's store.
-const PUBLIC_ROOT_CRATES: &[&str] = &["rustls_native_certs", "webpki_roots", "webpki_root_certs"];
+pub(crate) const PUBLIC_ROOT_CRATES: &[&str] =
+    &["rustls_native_certs", "webpki_roots", "webpki_root_certs"];
 
 /// Methods that add trusted roots to a tonic, reqwest or native-tls client.
 const ROOT_METHODS: &[&str] = &["ca_certificate", "ca_certificates", "add_root_certificate"];

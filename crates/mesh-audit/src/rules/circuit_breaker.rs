@@ -1527,7 +1527,7 @@ fn host_of_fns<'b>(
 // Crate breakers.
 
 /// Crates whose whole purpose is a circuit breaker.
-const BREAKER_CRATES: &[&str] = &[
+pub(crate) const BREAKER_CRATES: &[&str] = &[
     "failsafe",
     "recloser",
     "circuitbreaker_rs",

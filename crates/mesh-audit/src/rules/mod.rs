@@ -13,7 +13,7 @@ use mesh_audit_model::{Severity, TextRange};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 
-mod circuit_breaker;
+pub(crate) mod circuit_breaker;
 mod egress_tls;
 mod ephemeral_port;
 mod exit_after_bind;
@@ -23,7 +23,7 @@ mod in_code_metrics;
 mod loopback_bind;
 mod missing_graceful_shutdown;
 mod missing_health_endpoint;
-mod retry_crate;
+pub(crate) mod retry_crate;
 mod retry_loop;
 mod timeout_wrapper;
 

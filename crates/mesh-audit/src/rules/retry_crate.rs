@@ -128,7 +128,7 @@ rule_meta!(
 pub struct RetryCrate;
 
 /// Crates whose retry policies this rule reads.
-const RETRY_CRATES: &[&str] = &[
+pub(crate) const RETRY_CRATES: &[&str] = &[
     "backoff",
     "backon",
     "tokio_retry",
