@@ -64,6 +64,18 @@ fn cargo_mode_keeps_the_members_linked_to_a_network_crate() {
 }
 
 #[test]
+fn a_member_audited_alone_keeps_what_its_unread_members_may_reach() {
+    // `-p`-like selection through the member's manifest: `netlib` is not
+    // read, so nothing says `app` cannot reach the network through it.
+    let m = repo().join("fixtures/network-reach/app/Cargo.toml");
+    let (_, skipped) = audit(&["--manifest-path", m.to_str().unwrap()]);
+    assert_eq!(skipped, 0);
+    let m = repo().join("fixtures/network-reach/calc/Cargo.toml");
+    let (_, skipped) = audit(&["--manifest-path", m.to_str().unwrap()]);
+    assert_eq!(skipped, 1);
+}
+
+#[test]
 fn folders_without_cargo_skip_crates_that_name_no_network_crate() {
     let (findings, skipped) = audit(&["fixtures/network-reach"]);
     assert_eq!(

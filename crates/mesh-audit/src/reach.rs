@@ -597,11 +597,17 @@ impl Reach {
 /// Cargo mode: a member that depends on one that reaches the network
 /// reaches it through that one (its calls resolve into it), and a member
 /// that one depends on is kept for it (it may run the calls handed to it:
-/// a retry helper, a breaker). Members without files here (not selected)
-/// add nothing: their code is not read.
+/// a retry helper, a breaker). A member without files here (not selected,
+/// `-p`) counts as reaching: its code is not read, so nothing says it
+/// does not, and a package that uses it is no more `offline` than before.
 fn close_over_members(found: &Discovered, crates: &[CrateReach], crate_reaches: &mut [bool]) {
     let members = found.packages.len();
-    let mut reaches = vec![false; members];
+    let mut reaches = vec![true; members];
+    for c in crates {
+        if let Some(p) = c.package {
+            reaches[p] = false;
+        }
+    }
     for (c, &r) in crates.iter().zip(crate_reaches.iter()) {
         if let Some(p) = c.package {
             reaches[p] |= r;
