@@ -166,7 +166,18 @@
 //! body, `is_reachable(url) -> bool`; a crate function whose every HTTP or gRPC
 //! call is one of these): its
 //! deadline is what makes it a probe, fail fast and mark the peer down,
-//! and no route timeout replaces it; and test code.
+//! and no route timeout replaces it; a deadline on calls to the node's or
+//! the cloud's metadata service (a link-local address, `169.254.169.254`,
+//! `169.254.170.2`, or `metadata.google.internal`), like one to loopback;
+//! tokio-stream's `timeout` on the stream a gRPC response holds
+//! (`response.into_inner().timeout(d)`: a limit on the wait for each next
+//! message, not on the call); and test code.
+//!
+//! One client set up one of two ways (`let channel = match tls { Some(t)
+//! => Endpoint::from_shared(a)?.tls_config(t)?.timeout(d).connect().await?,
+//! None => Endpoint::from_shared(a)?.timeout(d).connect().await? }`) is
+//! one finding, at the first branch: the same deadlines in the branches of
+//! a `match` or `if` whose value a `let` binds or a function returns.
 
 use crate::analysis::paths::ident_in;
 use std::collections::BTreeMap;
@@ -183,7 +194,7 @@ use crate::analysis::paths::ends_with;
 use crate::analysis::retry::{
     deadlines, handed_deadlines, is_batch_budget, poll_loop_ranges_in_expr,
 };
-use crate::analysis::scope::{FnItem, FnScope};
+use crate::analysis::scope::{Branches, FnItem, FnScope};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::retry_loop::destination_values;
@@ -242,6 +253,9 @@ impl Found {
 enum ClientRequests {
     /// Every one asks a peer's health endpoint.
     Probes,
+    /// Every one goes to the pod itself or to the node's metadata service
+    /// (loopback, link-local): no mesh destination.
+    Local,
     /// Every one goes to this host.
     To(Destination),
     Unknown,
@@ -377,7 +391,14 @@ impl Rule for TimeoutWrapper {
                 }
                 // A client that only probes peers' health endpoints carries
                 // a probe's deadline (as a request does), not a route timeout.
-                found.retain(|x| !matches!(use_of(x), Some(ClientRequests::Probes)));
+                // One that only calls the pod itself or the node's metadata
+                // service bounds no mesh request either.
+                found.retain(|x| {
+                    !matches!(
+                        use_of(x),
+                        Some(ClientRequests::Probes | ClientRequests::Local)
+                    )
+                });
             }
             if !local.is_empty() {
                 found.retain(|x| !x.chain.is_some_and(|c| local.contains(&c)));
@@ -405,7 +426,37 @@ impl Rule for TimeoutWrapper {
         }
         found.sort_by_key(|f| (f.range.byte_start, f.key));
         found.dedup_by_key(|f| (f.range.byte_start, f.key));
-        for (first, deadlines) in merge_builders(found) {
+        let merged = merge_builders(found);
+        // One client set up one of two ways (`match tls { Some(t) =>
+        // Channel::from_shared(a)?.tls_config(t)?.timeout(d), None =>
+        // Channel::from_shared(a)?.timeout(d) }`): the same deadlines in
+        // two branches of one `match` or `if` are one finding, at the first.
+        let branches = if merged.len() > 1 {
+            Branches::of_file(cx.file)
+        } else {
+            Branches::default()
+        };
+        // Where each reported finding starts, what it is, where to, and
+        // its deadlines.
+        type Reported = (
+            usize,
+            &'static str,
+            Destination,
+            Vec<(&'static str, Option<u128>)>,
+        );
+        let mut kept: Vec<Reported> = Vec::new();
+        for (first, deadlines) in merged {
+            let at = first.range.byte_start as usize;
+            let sig: Vec<(&'static str, Option<u128>)> =
+                deadlines.iter().map(|d| (d.key, d.nanos)).collect();
+            if kept.iter().any(|(k_at, what, dest, k_sig)| {
+                *what == first.what
+                    && *dest == first.dest
+                    && *k_sig == sig
+                    && branches.differ(*k_at, at)
+            }) {
+                continue;
+            }
             // A deadline on a call a retry loop re-runs is that loop's
             // per-try deadline (`retry-loop` reports it); an endpoint's
             // request deadline set where the loop connects is the
@@ -413,6 +464,7 @@ impl Rule for TimeoutWrapper {
             if in_retry_loop(&first.range) && first.what != GRPC_CHANNEL {
                 continue;
             }
+            kept.push((at, first.what, first.dest.clone(), sig));
             out.push(violation(first, deadlines));
         }
     }
@@ -902,6 +954,9 @@ impl MethodDeadlines<'_, '_, '_> {
         let Some(first) = v.dests.first() else {
             return ClientRequests::Unknown;
         };
+        if !v.unknown && v.dests.iter().all(Destination::is_loopback) {
+            return ClientRequests::Local;
+        }
         let agreed = v
             .dests
             .iter()
@@ -1150,6 +1205,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     && m.args.len() == 1
                     && arg() != Some(0)
                     && !crate::analysis::retry::is_stream_receive(&m.receiver)
+                    && !self.response_stream_items(&m.receiver)
                 {
                     // `fut.timeout(d)` from tokio-util / futures-time.
                     let calls = self.scan.calls_in_expr(&m.receiver);
@@ -1172,6 +1228,26 @@ impl MethodDeadlines<'_, '_, '_> {
                 }
             }
         }
+    }
+
+    /// `response.into_inner().timeout(d)` in a file that imports
+    /// tokio-stream's `StreamExt`: the body of a gRPC response is its
+    /// message or its stream of messages, and a message has no `timeout`,
+    /// so this is the stream's: a limit on the wait for each next message
+    /// of a long-lived stream, not a deadline on the call (a route timeout
+    /// would end the whole stream).
+    fn response_stream_items(&self, recv: &Expr) -> bool {
+        let into_inner = matches!(
+            crate::analysis::paths::unwrap_parens_refs(recv),
+            Expr::MethodCall(r) if r.method == "into_inner" && r.args.is_empty()
+        );
+        into_inner
+            && self
+                .scan
+                .cx
+                .uses
+                .get("StreamExt")
+                .is_some_and(|p| p.first().is_some_and(|k| k == "tokio_stream"))
     }
 
     /// object_store's `ClientOptions::new().with_timeout(d)` /
