@@ -572,10 +572,14 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
             }
             // `let Api { http, base } = self;`
             Pat::Struct(_) => self.scope.push_struct_fields(&l.pat, end, until),
-            // `let Some(client) = self.client.as_ref() else { .. }`
+            // `let Some(client) = self.client.as_ref() else { .. }`; and
+            // `let Ok(client) = builder.build() else { return .. }`, which
+            // binds what `let client = builder.build()?` would.
             Pat::TupleStruct(_) => {
-                if let (Some(pi), Some(init)) = (some_binding(&l.pat), init) {
-                    if is_place(init) {
+                let ok_else = l.init.as_ref().is_some_and(|i| i.diverge.is_some())
+                    && wrapped_binding(&l.pat, &["Ok"]).is_some();
+                if let (Some(pi), Some(init)) = (ok_or_some_binding(&l.pat), init) {
+                    if ok_else || (some_binding(&l.pat).is_some() && is_place(init)) {
                         self.scope.push(&pi.ident, Some(init), None, end, until);
                     }
                 }
