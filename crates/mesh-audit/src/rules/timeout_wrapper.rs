@@ -164,7 +164,9 @@
 //! a reachability check, a `GET` or `HEAD` without a body, the one
 //! request of a function declared to return `bool` that reads no response
 //! body, `is_reachable(url) -> bool`; a crate function whose every HTTP or gRPC
-//! call is one of these): its
+//! call is one of these; a channel the function hands only to
+//! tonic-health's `HealthClient`, by a name it reads nowhere else, making
+//! no other gRPC client): its
 //! deadline is what makes it a probe, fail fast and mark the peer down,
 //! and no route timeout replaces it; a deadline on calls to the node's or
 //! the cloud's metadata service (a link-local address, `169.254.169.254`,
@@ -403,6 +405,19 @@ impl Rule for TimeoutWrapper {
             if !local.is_empty() {
                 found.retain(|x| !x.chain.is_some_and(|c| local.contains(&c)));
             }
+            // A channel the function hands only to tonic-health's client
+            // (`HealthClient::new(channel)`, the channel named nowhere
+            // else, no other gRPC client made here) carries health checks
+            // only: its deadline is a probe's, as on a health request.
+            if found[before..].iter().any(|x| x.what == GRPC_CHANNEL)
+                && health_only_channel(cx, f.body)
+            {
+                let mut at = 0;
+                found.retain(|x| {
+                    at += 1;
+                    at <= before || x.what != GRPC_CHANNEL
+                });
+            }
         }
         let mut inits = Vec::new();
         static_inits(&cx.file.items, &mut inits);
@@ -635,6 +650,64 @@ fn only_probes(calls: &[NetCall]) -> bool {
 /// Groups the deadlines of one builder chain (a `timeout` beside a
 /// `connect_timeout`) into one finding at the first of them; every other
 /// deadline stays a finding of its own.
+/// Whether every gRPC client the body makes is tonic-health's
+/// `HealthClient` (one at least), each given a channel by a name the body
+/// reads nowhere else: the channels it builds carry health checks only.
+fn health_only_channel(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
+    struct V<'c, 'a, 'x> {
+        cx: &'c FileCtx<'a>,
+        handed: Vec<&'x Expr>,
+        other_client: bool,
+        reads: rustc_hash::FxHashMap<String, usize>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, 'x> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve_shared(&p.path);
+                let n = segs.len();
+                let generated = n >= 3
+                    && segs[n - 3].ends_with("_client")
+                    && matches!(
+                        segs[n - 1].as_str(),
+                        "new" | "with_interceptor" | "with_origin"
+                    );
+                if generated {
+                    if segs[0] == "tonic_health" && segs[n - 2] == "HealthClient" {
+                        if let Some(a) = c.args.first() {
+                            self.handed.push(a);
+                        }
+                    } else {
+                        self.other_client = true;
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+            if let Some(id) = p.path.get_ident() {
+                *self.reads.entry(id.to_string()).or_default() += 1;
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        handed: Vec::new(),
+        other_client: false,
+        reads: Default::default(),
+    };
+    v.visit_block(body);
+    !v.other_client
+        && !v.handed.is_empty()
+        && v.handed.iter().all(|a| match a {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| v.reads.get(&id.to_string()) == Some(&1)),
+            _ => false,
+        })
+}
+
 fn merge_builders(found: Vec<Found>) -> Vec<(Found, Vec<Deadline>)> {
     let mut out: Vec<(Found, Vec<Deadline>)> = Vec::new();
     for f in found {
