@@ -170,7 +170,11 @@ impl Destination {
     /// or its own sidecar, never a destination the mesh routes. A connect
     /// to the unspecified address (`0.0.0.0`, `::`) reaches the local host
     /// too; `http://[::]:50051` is also the placeholder URI tonic's
-    /// Unix-socket channels are built with.
+    /// Unix-socket channels are built with. A link-local address
+    /// (`169.254.0.0/16`, `fe80::/10`) or the GCE name for it
+    /// (`metadata.google.internal`) is the node's or the cloud's metadata
+    /// service (EC2 IMDS, the ECS task endpoint): no Service of the
+    /// cluster, never routed by the mesh either.
     pub fn is_loopback(&self) -> bool {
         let Some(h) = self.host.as_deref() else {
             return false;
@@ -178,12 +182,14 @@ impl Destination {
         let h = h.trim_start_matches('[').trim_end_matches(']');
         h.eq_ignore_ascii_case("localhost")
             || h.to_ascii_lowercase().ends_with(".localhost")
+            || h.trim_end_matches('.')
+                .eq_ignore_ascii_case("metadata.google.internal")
             || h == "::1"
             || h == "0.0.0.0"
             || h.parse::<std::net::Ipv6Addr>()
-                .is_ok_and(|a| a.is_unspecified())
+                .is_ok_and(|a| a.is_unspecified() || (a.segments()[0] & 0xffc0) == 0xfe80)
             || h.parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|a| a.is_loopback())
+                .is_ok_and(|a| a.is_loopback() || a.is_link_local())
     }
 
     /// The destination as the mesh sees it: `None` for a literal loopback

@@ -572,10 +572,14 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
             }
             // `let Api { http, base } = self;`
             Pat::Struct(_) => self.scope.push_struct_fields(&l.pat, end, until),
-            // `let Some(client) = self.client.as_ref() else { .. }`
+            // `let Some(client) = self.client.as_ref() else { .. }`; and
+            // `let Ok(client) = builder.build() else { return .. }`, which
+            // binds what `let client = builder.build()?` would.
             Pat::TupleStruct(_) => {
-                if let (Some(pi), Some(init)) = (some_binding(&l.pat), init) {
-                    if is_place(init) {
+                let ok_else = l.init.as_ref().is_some_and(|i| i.diverge.is_some())
+                    && wrapped_binding(&l.pat, &["Ok"]).is_some();
+                if let (Some(pi), Some(init)) = (ok_or_some_binding(&l.pat), init) {
+                    if ok_else || (some_binding(&l.pat).is_some() && is_place(init)) {
                         self.scope.push(&pi.ident, Some(init), None, end, until);
                     }
                 }
@@ -707,6 +711,126 @@ impl<'a> Visit<'a> for LetCollector<'_, 'a> {
         syn::visit::visit_expr_let(self, l);
     }
     fn visit_item(&mut self, _: &'a syn::Item) {}
+}
+
+/// Where one value is set up one of several ways: the branches of a
+/// `match` or of an `if` with an `else` block whose value a `let` binds
+/// (each branch whole: `let channel = match tls { .. }`), or that is a
+/// function's tail (each branch's own value only, not the statements
+/// before it: a `match` that runs a different request in each arm is not
+/// one value). Byte ranges, one list per expression.
+#[derive(Default)]
+pub struct Branches(Vec<Vec<(usize, usize)>>);
+
+impl Branches {
+    pub fn of_file(file: &syn::File) -> Branches {
+        let mut v = Branches::default();
+        v.visit_file(file);
+        v
+    }
+
+    /// Those of a function body.
+    pub fn of_block(body: &Block) -> Branches {
+        let mut v = Branches::default();
+        v.tail_of(body);
+        v.visit_block(body);
+        v
+    }
+
+    /// Whether two byte offsets sit in different branches of one such
+    /// expression.
+    pub fn differ(&self, a: usize, b: usize) -> bool {
+        self.0.iter().any(|g| {
+            let arm = |x: usize| g.iter().position(|(s, e)| (*s..*e).contains(&x));
+            matches!((arm(a), arm(b)), (Some(i), Some(j)) if i != j)
+        })
+    }
+
+    fn tail_of(&mut self, body: &Block) {
+        if let Some(syn::Stmt::Expr(e, None)) = body.stmts.last() {
+            self.push(e, false);
+        }
+    }
+
+    fn push(&mut self, e: &Expr, whole: bool) {
+        let mut e = e;
+        while let Expr::Paren(p) = e {
+            e = &p.expr;
+        }
+        let block = |b: &Block| {
+            if whole {
+                Some((
+                    b.brace_token.span.open().byte_start(),
+                    b.brace_token.span.close().byte_end(),
+                ))
+            } else {
+                block_tail_range(b)
+            }
+        };
+        let arms: Vec<Option<(usize, usize)>> = match e {
+            Expr::Match(m) if m.arms.len() > 1 => {
+                let starts: Vec<usize> = m
+                    .arms
+                    .iter()
+                    .map(|a| a.fat_arrow_token.spans[0].byte_start())
+                    .collect();
+                let end = m.brace_token.span.close().byte_end();
+                m.arms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| match (&*a.body, whole) {
+                        (Expr::Block(b), false) => block_tail_range(&b.block),
+                        _ => Some((starts[i], starts.get(i + 1).copied().unwrap_or(end))),
+                    })
+                    .collect()
+            }
+            Expr::If(i) => match &i.else_branch {
+                Some((_, els)) => match &**els {
+                    Expr::Block(b) => vec![block(&i.then_branch), block(&b.block)],
+                    _ => return,
+                },
+                None => return,
+            },
+            _ => return,
+        };
+        self.0.push(arms.into_iter().flatten().collect());
+    }
+}
+
+/// From the end of the block's last statement before its tail expression
+/// (or its opening brace) to its closing brace: where the block's value is
+/// written. `None` when the block has no tail expression or a statement
+/// before it ends without a `;` of its own.
+fn block_tail_range(b: &Block) -> Option<(usize, usize)> {
+    let (last, before) = b.stmts.split_last()?;
+    if !matches!(last, syn::Stmt::Expr(_, None)) {
+        return None;
+    }
+    let start = match before.last() {
+        None => b.brace_token.span.open().byte_end(),
+        Some(syn::Stmt::Local(l)) => l.semi_token.span.byte_end(),
+        Some(syn::Stmt::Expr(_, Some(semi))) => semi.span.byte_end(),
+        Some(syn::Stmt::Macro(m)) => m.semi_token?.span.byte_end(),
+        Some(_) => return None,
+    };
+    Some((start, b.brace_token.span.close().byte_end()))
+}
+
+impl<'x> Visit<'x> for Branches {
+    fn visit_local(&mut self, l: &'x syn::Local) {
+        if let Some(init) = &l.init {
+            self.push(&init.expr, true);
+        }
+        syn::visit::visit_local(self, l);
+    }
+    fn visit_item_fn(&mut self, f: &'x syn::ItemFn) {
+        self.tail_of(&f.block);
+        syn::visit::visit_item_fn(self, f);
+    }
+    fn visit_impl_item_fn(&mut self, f: &'x syn::ImplItemFn) {
+        self.tail_of(&f.block);
+        syn::visit::visit_impl_item_fn(self, f);
+    }
 }
 
 /// The value an expression ends up as when it is a block:

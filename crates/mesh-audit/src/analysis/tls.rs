@@ -24,7 +24,7 @@ use syn::Expr;
 use super::eval::{fill_template, Value, CONST_MARK};
 use super::net::{l7_destination, Destination, Kind, NetScan};
 use super::paths::{ends_with, mentions};
-use super::scope::FnScope;
+use super::scope::{Branches, FnScope};
 use super::FileCtx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +183,9 @@ const OPAQUE_SERVER_CRATES: &[&str] = &[
     "quiche",
     "pgwire",
     "opensrv_mysql",
+    // RDP negotiates TLS inside the protocol (after the X.224 request).
+    "ironrdp_server",
+    "ironrdp_acceptor",
     "msql_srv",
     "ldap3_proto",
     "mailin",
@@ -349,8 +352,11 @@ fn peel<'x>(e: &'x Expr, cx: &FileCtx<'_>) -> &'x Expr {
             Expr::Call(c) if c.args.len() == 1 => {
                 let Expr::Path(p) = &*c.func else { return e };
                 let segs = cx.uses.resolve_shared(&p.path);
-                // `Arc::clone(&cfg.server_config)` hands on the same value.
+                // `Arc::clone(&cfg.server_config)` hands on the same value,
+                // and so does axum-server's wrapper of a finished rustls
+                // configuration (`RustlsConfig::from_config(Arc::new(cfg))`).
                 if ends_with(&segs, &["Arc", "new"])
+                    || ends_with(&segs, &["RustlsConfig", "from_config"])
                     || ends_with(&segs, &["Arc", "clone"])
                     || ends_with(&segs, &["Rc", "new"])
                     || ends_with(&segs, &["Rc", "clone"])
@@ -1149,6 +1155,10 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
     // proxy): its client TLS is to the upstream databases, asked for inside
     // that protocol as its clients' is.
     let pg_proxy = cx.index.own_protocol_tls() == Some("postgres-wire");
+    // Server TLS that no sidecar can terminate for the crate (an admission
+    // webhook, a Postgres wire-protocol server): neither where the
+    // configuration is made nor where it is handed to a server.
+    let own_server_tls = cx.index.own_protocol_tls().is_some();
     let mut out: Vec<TlsSetup> = Vec::new();
     for (f, scope) in cx.functions().iter().zip(cx.fn_scopes()) {
         let scan = NetScan::new(cx, scope, f.self_ty.as_deref());
@@ -1238,12 +1248,27 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         // that server's certificate. It carries no service-to-service traffic.
         let probe_only = std::cell::OnceCell::new();
         let probe_only = || *probe_only.get_or_init(|| probes_health_only(&scan, f.body));
+        // Configurations built only to see whether they can be (a PEM pair
+        // an administrator uploads, parsed and dropped): no connection
+        // uses them.
+        let dropped = if creations.iter().any(|c| c.binding.is_none()) {
+            dropped_calls(f.body)
+        } else {
+            Vec::new()
+        };
+        creations.retain(|c| c.binding.is_some() || !dropped.contains(&c.base));
         let mut made_here = Vec::new();
+        // Client configurations of one destination picked in the branches
+        // of one `match` or `if` are one configuration too.
+        let branches = std::cell::OnceCell::new();
         // One configuration that a function builds from one of several
         // constructors (`if modern { SslAcceptor::mozilla_modern_v5(..) }
         // else { SslAcceptor::mozilla_intermediate_v5(..) }`) is one
         // finding, at the first: same side and library, and for a client
-        // the same known destination.
+        // the same known destination, or the same destination in two
+        // branches of one `match` or `if` (`match (ca, cert) { (Some(ca),
+        // Some(c)) => ClientTlsConfig::new().ca_certificate(ca).identity(c),
+        // (Some(ca), None) => ClientTlsConfig::new().ca_certificate(ca) }`).
         creations.sort_by_key(|c| c.range.byte_start);
         let first_here = out.len();
         for c in &creations {
@@ -1261,6 +1286,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
                 {
                     if !(made_here.contains(&c.side)
                         || opaque_server
+                        || (c.side == Side::Server && own_server_tls)
                         || intercepts()
                         || made_in_crate(cfg, scope, cx, 0))
                     {
@@ -1278,8 +1304,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
             made_here.push(c.side);
             if c.opaque
                 || (c.side == Side::Client && (opaque_client || probe_only() || pg_proxy))
-                || (c.side == Side::Server
-                    && (opaque_server || intercepts() || cx.index.own_protocol_tls().is_some()))
+                || (c.side == Side::Server && (opaque_server || intercepts() || own_server_tls))
             {
                 continue;
             }
@@ -1319,7 +1344,12 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
             if let Some(same) = out[first_here..].iter_mut().find(|s| {
                 s.side == c.side
                     && s.what == c.what
-                    && (c.side == Side::Server || (dest.host.is_some() && s.dest == dest))
+                    && (c.side == Side::Server
+                        || (dest.host.is_some() && s.dest == dest)
+                        || (s.dest == dest
+                            && branches
+                                .get_or_init(|| Branches::of_block(f.body))
+                                .differ(s.range.byte_start as usize, c.range.byte_start as usize)))
             }) {
                 same.mtls = Some(same.mtls == Some(true) || mtls);
                 continue;
@@ -1335,7 +1365,7 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
         for u in uses {
             if made_here.contains(&u.side)
                 || (u.side == Side::Client && (opaque_client || pg_proxy))
-                || (u.side == Side::Server && (opaque_server || intercepts()))
+                || (u.side == Side::Server && (opaque_server || own_server_tls || intercepts()))
             {
                 continue;
             }
@@ -1354,6 +1384,55 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
     out.sort_by_key(|s| s.range.byte_start);
     out.dedup_by_key(|s| s.range.byte_start);
     out
+}
+
+/// Keys ([`call_key`]) of the calls at the root of a chain whose value the
+/// body drops: an expression statement (`Cfg::from_pem(..).await.map_err(..)?;`),
+/// `let _ = ..`, or a chain only asked `is_ok()` / `is_err()`. What such a
+/// call builds is thrown away once it is known to build.
+fn dropped_calls(body: &syn::Block) -> Vec<usize> {
+    fn root(e: &Expr) -> Option<&syn::ExprCall> {
+        let mut e = e;
+        for _ in 0..32 {
+            e = match e {
+                Expr::Try(t) => &t.expr,
+                Expr::Await(a) => &a.base,
+                Expr::Paren(p) => &p.expr,
+                Expr::MethodCall(m) => &m.receiver,
+                Expr::Call(c) => return Some(c),
+                _ => return None,
+            };
+        }
+        None
+    }
+    struct V(Vec<usize>);
+    impl<'x> Visit<'x> for V {
+        fn visit_stmt(&mut self, s: &'x syn::Stmt) {
+            let dropped = match s {
+                syn::Stmt::Expr(e, Some(_)) => Some(e),
+                syn::Stmt::Local(l) if matches!(l.pat, syn::Pat::Wild(_)) => {
+                    l.init.as_ref().map(|i| &*i.expr)
+                }
+                _ => None,
+            };
+            if let Some(c) = dropped.and_then(root) {
+                self.0.push(call_key(c));
+            }
+            syn::visit::visit_stmt(self, s);
+        }
+        fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
+            if m.args.is_empty() && ident_in(&m.method, &["is_ok", "is_err"]) {
+                if let Some(c) = root(&m.receiver) {
+                    self.0.push(call_key(c));
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V(Vec::new());
+    v.visit_block(body);
+    v.0
 }
 
 /// Whether the body makes HTTP calls and every one of them goes to a

@@ -30,7 +30,9 @@
 //! else { SslAcceptor::mozilla_intermediate_v5(..) }`, a client-certificate
 //! check in one `match` arm only) is one finding, at the first, with `mtls`
 //! when any branch checks certificates (client configurations only when
-//! they go to the same known host); so is a verifier picked inside the
+//! they go to the same known host, or are the branches of a `match` or
+//! `if` whose value a `let` binds or a function returns); so is a
+//! verifier picked inside the
 //! call (`with_client_cert_verifier(if ca.is_empty() { Arc::new(NoClientAuth) }
 //! else { WebPkiClientVerifier::builder(roots).build()? })`). Values: `side` (`server` or `client`), `mtls`
 //! (`true` when a client certificate, or on a server a client-CA check, is
@@ -97,7 +99,8 @@
 //!   protocols as opaque TCP and does not originate TLS for them by
 //!   default, so the application's TLS is the only encryption on the wire.
 //! - Servers of protocols the mesh does not carry as HTTP (a Postgres or
-//!   MySQL wire server, LDAPS, SMTP) in files that use such a server crate,
+//!   MySQL wire server, LDAPS, SMTP, RDP on ironrdp, which negotiates TLS
+//!   inside the protocol) in files that use such a server crate,
 //!   and QUIC (quinn, h3-quinn, s2n-quic): UDP, which sidecars do not carry.
 //!   A generic rustls `ServerConfig` built in one module and handed to such
 //!   a server in another is still reported (the protocol is not known where
@@ -110,7 +113,9 @@
 //!   conversion webhook (it reads `AdmissionReview` / `ConversionReview`
 //!   objects, kube's or its own `AdmissionReview*` types): the API server
 //!   calls webhooks over HTTPS only, checking the webhook's `caBundle`, and
-//!   has no sidecar to do it for it.
+//!   has no sidecar to do it for it. Neither where the configuration is
+//!   made nor where another function hands it to the server
+//!   (`bind_rustls(addr, RustlsConfig::from_config(cfg))`).
 //! - TLS to hosts outside the mesh (`api.stripe.com`, any public domain):
 //!   that is egress, reported as `info` by the separate `egress-tls` rule
 //!   (off by default).
@@ -135,6 +140,10 @@
 //!   command probing the program's own server with that server's CA.
 //! - A crate that only enables a TLS feature flag (`reqwest/rustls-tls`) or
 //!   installs a crypto provider without configuring anything, and test code.
+//! - A configuration built only to see whether it can be and dropped (an
+//!   uploaded certificate and key checked before they are stored:
+//!   `RustlsConfig::from_pem(cert, key).await.map_err(..)?;`, `let _ = ..`,
+//!   `.is_ok()`).
 //!
 //! ## Options
 //! `mesh-domains`: DNS suffixes of hosts inside the mesh besides `.svc` and

@@ -67,7 +67,9 @@
 //!
 //! A component's status route: a health route registered on a scope named
 //! for a resource (`web::scope("/image").route("/health", ..)`, reached as
-//! `/image/health`) reports on that component, not on the pod; a probe
+//! `/image/health`), or on a router nested under such a prefix
+//! (`.nest("/instance", Router::new().route("/health", ..))`), reports on
+//! that component, not on the pod; a probe
 //! asks a top-level path or one under an API or version prefix
 //! (`web::scope("/api/v1")`), and those are reported.
 
@@ -139,6 +141,7 @@ impl Rule for HealthCheckCallsDownstream {
                 extra: &extra,
                 attrs: &attrs,
                 seen_roots: Vec::new(),
+                component_nests: 0,
                 out: &mut found,
             };
             v.visit_block(f.body);
@@ -208,6 +211,9 @@ struct Registrations<'v, 'e, 'a> {
     extra: &'v [String],
     attrs: &'v rustc_hash::FxHashMap<String, String>,
     seen_roots: Vec<usize>,
+    /// How many `.nest(prefix, router)` calls whose prefix names a
+    /// component enclose the expression being visited.
+    component_nests: u32,
     out: &'v mut Vec<(TextRange, String, Option<Downstream>, String)>,
 }
 
@@ -288,9 +294,10 @@ impl Registrations<'_, '_, '_> {
 impl<'x> Visit<'x> for Registrations<'_, '_, '_> {
     fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
         if ROUTE_METHODS.contains(&m.method.to_string().as_str()) {
-            let route = self
-                .health_str(m.args.first())
-                .filter(|_| !self.scope_prefix(m).is_some_and(|p| names_component(&p)));
+            let route = self.health_str(m.args.first()).filter(|_| {
+                self.component_nests == 0
+                    && !self.scope_prefix(m).is_some_and(|p| names_component(&p))
+            });
             if let Some(route) = route {
                 let range = self.cx.method_range(m);
                 for a in m.args.iter().skip(1) {
@@ -322,6 +329,21 @@ impl<'x> Visit<'x> for Registrations<'_, '_, '_> {
                         }
                     }
                 }
+            }
+        }
+        // `.nest("/instance", Router::new().route("/health", ..))`: the
+        // nested router's routes are reached under the prefix, so a health
+        // route there is a component's (`/instance/health`), as on an
+        // actix-web scope.
+        if m.method == "nest" && m.args.len() == 2 {
+            let (prefix, nested) = (&m.args[0], &m.args[1]);
+            if matches!(self.ev.eval(prefix), Value::Str(p) if names_component(&p)) {
+                self.visit_expr(&m.receiver);
+                self.visit_expr(prefix);
+                self.component_nests += 1;
+                self.visit_expr(nested);
+                self.component_nests -= 1;
+                return;
             }
         }
         syn::visit::visit_expr_method_call(self, m);

@@ -7,8 +7,10 @@
 //! `tokio-retry`/`tokio-retry2` (`Retry::spawn`, `RetryIf::spawn`),
 //! `reqwest-retry` (`RetryTransientMiddleware::new_with_policy`), tower's
 //! `RetryLayer` / `ServiceBuilder::retry` / `Retry::new` on a client stack
-//! (and the crate's own copy of `RetryLayer`: a `Layer` whose service's
-//! `call` calls the inner service again in a loop), `again`, `retry` (`retry::retry`) and `tryhard` (`tryhard::retry_fn`),
+//! (a known client, or a `Service` of the crate whose `call` reaches the
+//! network: an exporter's own client type; and the crate's own copy of
+//! `RetryLayer`: a `Layer` whose service's `call` calls the inner service
+//! again in a loop), `again`, `retry` (`retry::retry`) and `tryhard` (`tryhard::retry_fn`),
 //! and the retry policy an SDK client is built with: `object_store`'s
 //! `builder.with_retry(RetryConfig { max_retries: 5, .. })` and the AWS
 //! SDK's `.retry_config(RetryConfig::standard().with_max_attempts(5))`
@@ -1519,8 +1521,23 @@ impl<'e, 'a> Finder<'_, 'e, 'a> {
         }
     }
 
-    /// An HTTP client or gRPC channel, with its destination if known.
+    /// An HTTP client or gRPC channel, with its destination if known; or
+    /// a `Service` of the crate whose `call` reaches the network (its own
+    /// client type that a tower stack wraps, as `timeout-wrapper` reads it).
     fn client_of(&self, e: &Expr) -> Option<(Protocol, Destination)> {
+        self.known_client_of(e).or_else(|| {
+            if !matches!(self.scan.kind_of(e, 0), Kind::Unknown) {
+                return None;
+            }
+            let recv = self.scan.receiver_decl(e, 0)?;
+            let net = self.scan.cx.index.net_of_receiver(&recv, "call")??;
+            net.protocol
+                .is_l7()
+                .then(|| (net.protocol, net.dest.clone()))
+        })
+    }
+
+    fn known_client_of(&self, e: &Expr) -> Option<(Protocol, Destination)> {
         let mut e = e;
         for _ in 0..12 {
             match self.scan.kind_of(e, 0) {

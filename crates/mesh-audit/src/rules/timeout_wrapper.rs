@@ -164,9 +164,22 @@
 //! a reachability check, a `GET` or `HEAD` without a body, the one
 //! request of a function declared to return `bool` that reads no response
 //! body, `is_reachable(url) -> bool`; a crate function whose every HTTP or gRPC
-//! call is one of these): its
+//! call is one of these; a channel the function hands only to
+//! tonic-health's `HealthClient`, by a name it reads nowhere else, making
+//! no other gRPC client): its
 //! deadline is what makes it a probe, fail fast and mark the peer down,
-//! and no route timeout replaces it; and test code.
+//! and no route timeout replaces it; a deadline on calls to the node's or
+//! the cloud's metadata service (a link-local address, `169.254.169.254`,
+//! `169.254.170.2`, or `metadata.google.internal`), like one to loopback;
+//! tokio-stream's `timeout` on the stream a gRPC response holds
+//! (`response.into_inner().timeout(d)`: a limit on the wait for each next
+//! message, not on the call); and test code.
+//!
+//! One client set up one of two ways (`let channel = match tls { Some(t)
+//! => Endpoint::from_shared(a)?.tls_config(t)?.timeout(d).connect().await?,
+//! None => Endpoint::from_shared(a)?.timeout(d).connect().await? }`) is
+//! one finding, at the first branch: the same deadlines in the branches of
+//! a `match` or `if` whose value a `let` binds or a function returns.
 
 use crate::analysis::paths::ident_in;
 use std::collections::BTreeMap;
@@ -183,7 +196,7 @@ use crate::analysis::paths::ends_with;
 use crate::analysis::retry::{
     deadlines, handed_deadlines, is_batch_budget, poll_loop_ranges_in_expr,
 };
-use crate::analysis::scope::{FnItem, FnScope};
+use crate::analysis::scope::{Branches, FnItem, FnScope};
 use crate::analysis::FileCtx;
 use crate::config::RuleConfig;
 use crate::rules::retry_loop::destination_values;
@@ -242,6 +255,9 @@ impl Found {
 enum ClientRequests {
     /// Every one asks a peer's health endpoint.
     Probes,
+    /// Every one goes to the pod itself or to the node's metadata service
+    /// (loopback, link-local): no mesh destination.
+    Local,
     /// Every one goes to this host.
     To(Destination),
     Unknown,
@@ -377,10 +393,30 @@ impl Rule for TimeoutWrapper {
                 }
                 // A client that only probes peers' health endpoints carries
                 // a probe's deadline (as a request does), not a route timeout.
-                found.retain(|x| !matches!(use_of(x), Some(ClientRequests::Probes)));
+                // One that only calls the pod itself or the node's metadata
+                // service bounds no mesh request either.
+                found.retain(|x| {
+                    !matches!(
+                        use_of(x),
+                        Some(ClientRequests::Probes | ClientRequests::Local)
+                    )
+                });
             }
             if !local.is_empty() {
                 found.retain(|x| !x.chain.is_some_and(|c| local.contains(&c)));
+            }
+            // A channel the function hands only to tonic-health's client
+            // (`HealthClient::new(channel)`, the channel named nowhere
+            // else, no other gRPC client made here) carries health checks
+            // only: its deadline is a probe's, as on a health request.
+            if found[before..].iter().any(|x| x.what == GRPC_CHANNEL)
+                && health_only_channel(cx, f.body)
+            {
+                let mut at = 0;
+                found.retain(|x| {
+                    at += 1;
+                    at <= before || x.what != GRPC_CHANNEL
+                });
             }
         }
         let mut inits = Vec::new();
@@ -405,7 +441,37 @@ impl Rule for TimeoutWrapper {
         }
         found.sort_by_key(|f| (f.range.byte_start, f.key));
         found.dedup_by_key(|f| (f.range.byte_start, f.key));
-        for (first, deadlines) in merge_builders(found) {
+        let merged = merge_builders(found);
+        // One client set up one of two ways (`match tls { Some(t) =>
+        // Channel::from_shared(a)?.tls_config(t)?.timeout(d), None =>
+        // Channel::from_shared(a)?.timeout(d) }`): the same deadlines in
+        // two branches of one `match` or `if` are one finding, at the first.
+        let branches = if merged.len() > 1 {
+            Branches::of_file(cx.file)
+        } else {
+            Branches::default()
+        };
+        // Where each reported finding starts, what it is, where to, and
+        // its deadlines.
+        type Reported = (
+            usize,
+            &'static str,
+            Destination,
+            Vec<(&'static str, Option<u128>)>,
+        );
+        let mut kept: Vec<Reported> = Vec::new();
+        for (first, deadlines) in merged {
+            let at = first.range.byte_start as usize;
+            let sig: Vec<(&'static str, Option<u128>)> =
+                deadlines.iter().map(|d| (d.key, d.nanos)).collect();
+            if kept.iter().any(|(k_at, what, dest, k_sig)| {
+                *what == first.what
+                    && *dest == first.dest
+                    && *k_sig == sig
+                    && branches.differ(*k_at, at)
+            }) {
+                continue;
+            }
             // A deadline on a call a retry loop re-runs is that loop's
             // per-try deadline (`retry-loop` reports it); an endpoint's
             // request deadline set where the loop connects is the
@@ -413,6 +479,7 @@ impl Rule for TimeoutWrapper {
             if in_retry_loop(&first.range) && first.what != GRPC_CHANNEL {
                 continue;
             }
+            kept.push((at, first.what, first.dest.clone(), sig));
             out.push(violation(first, deadlines));
         }
     }
@@ -583,6 +650,64 @@ fn only_probes(calls: &[NetCall]) -> bool {
 /// Groups the deadlines of one builder chain (a `timeout` beside a
 /// `connect_timeout`) into one finding at the first of them; every other
 /// deadline stays a finding of its own.
+/// Whether every gRPC client the body makes is tonic-health's
+/// `HealthClient` (one at least), each given a channel by a name the body
+/// reads nowhere else: the channels it builds carry health checks only.
+fn health_only_channel(cx: &FileCtx<'_>, body: &syn::Block) -> bool {
+    struct V<'c, 'a, 'x> {
+        cx: &'c FileCtx<'a>,
+        handed: Vec<&'x Expr>,
+        other_client: bool,
+        reads: rustc_hash::FxHashMap<String, usize>,
+    }
+    impl<'x> Visit<'x> for V<'_, '_, 'x> {
+        fn visit_expr_call(&mut self, c: &'x syn::ExprCall) {
+            if let Expr::Path(p) = &*c.func {
+                let segs = self.cx.uses.resolve_shared(&p.path);
+                let n = segs.len();
+                let generated = n >= 3
+                    && segs[n - 3].ends_with("_client")
+                    && matches!(
+                        segs[n - 1].as_str(),
+                        "new" | "with_interceptor" | "with_origin"
+                    );
+                if generated {
+                    if segs[0] == "tonic_health" && segs[n - 2] == "HealthClient" {
+                        if let Some(a) = c.args.first() {
+                            self.handed.push(a);
+                        }
+                    } else {
+                        self.other_client = true;
+                    }
+                }
+            }
+            syn::visit::visit_expr_call(self, c);
+        }
+        fn visit_expr_path(&mut self, p: &'x syn::ExprPath) {
+            if let Some(id) = p.path.get_ident() {
+                *self.reads.entry(id.to_string()).or_default() += 1;
+            }
+        }
+        fn visit_item(&mut self, _: &'x syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        handed: Vec::new(),
+        other_client: false,
+        reads: Default::default(),
+    };
+    v.visit_block(body);
+    !v.other_client
+        && !v.handed.is_empty()
+        && v.handed.iter().all(|a| match a {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| v.reads.get(&id.to_string()) == Some(&1)),
+            _ => false,
+        })
+}
+
 fn merge_builders(found: Vec<Found>) -> Vec<(Found, Vec<Deadline>)> {
     let mut out: Vec<(Found, Vec<Deadline>)> = Vec::new();
     for f in found {
@@ -902,6 +1027,9 @@ impl MethodDeadlines<'_, '_, '_> {
         let Some(first) = v.dests.first() else {
             return ClientRequests::Unknown;
         };
+        if !v.unknown && v.dests.iter().all(Destination::is_loopback) {
+            return ClientRequests::Local;
+        }
         let agreed = v
             .dests
             .iter()
@@ -1150,6 +1278,7 @@ impl MethodDeadlines<'_, '_, '_> {
                     && m.args.len() == 1
                     && arg() != Some(0)
                     && !crate::analysis::retry::is_stream_receive(&m.receiver)
+                    && !self.response_stream_items(&m.receiver)
                 {
                     // `fut.timeout(d)` from tokio-util / futures-time.
                     let calls = self.scan.calls_in_expr(&m.receiver);
@@ -1172,6 +1301,26 @@ impl MethodDeadlines<'_, '_, '_> {
                 }
             }
         }
+    }
+
+    /// `response.into_inner().timeout(d)` in a file that imports
+    /// tokio-stream's `StreamExt`: the body of a gRPC response is its
+    /// message or its stream of messages, and a message has no `timeout`,
+    /// so this is the stream's: a limit on the wait for each next message
+    /// of a long-lived stream, not a deadline on the call (a route timeout
+    /// would end the whole stream).
+    fn response_stream_items(&self, recv: &Expr) -> bool {
+        let into_inner = matches!(
+            crate::analysis::paths::unwrap_parens_refs(recv),
+            Expr::MethodCall(r) if r.method == "into_inner" && r.args.is_empty()
+        );
+        into_inner
+            && self
+                .scan
+                .cx
+                .uses
+                .get("StreamExt")
+                .is_some_and(|p| p.first().is_some_and(|k| k == "tokio_stream"))
     }
 
     /// object_store's `ClientOptions::new().with_timeout(d)` /
