@@ -59,6 +59,14 @@ fn cargo_mode_keeps_the_members_linked_to_a_network_crate() {
         .map(|p| (s(&p["name"]), p["audited"].as_bool().unwrap_or(true)))
         .collect();
     assert_eq!(offline, [("calc".to_string(), false)]);
+    let o = run(&repo(), &["--manifest-path", &m, "--no-suggestions"]);
+    assert!(
+        stdout(&o).contains(
+            "6 packages audited (6 unknown); 1 offline (no network crate in their code: not parsed)"
+        ),
+        "{}",
+        stdout(&o)
+    );
     let (all, none) = audit(&["--manifest-path", &m, "--no-prefilter"]);
     assert_eq!((all, none), (findings, 0));
 }

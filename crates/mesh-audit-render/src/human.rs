@@ -99,11 +99,23 @@ pub fn render_human(report: &Report, opts: &HumanOptions<'_>) -> String {
     out
 }
 
-/// `4 packages audited (2 service, 1 library, 1 job); 3 skipped (3 dev); -v lists them`
+/// `4 packages audited (2 service, 1 library, 1 job); 3 skipped (3 dev); -v lists them`;
+/// then the `offline` packages, which no flag of scope brings back.
 fn packages_line(report: &Report) -> String {
+    // `offline` packages cannot reach the network: not parsed, whatever
+    // the scope flags (see `mesh_audit::reach`).
+    let offline = report
+        .packages
+        .iter()
+        .filter(|p| p.scope == "offline")
+        .count();
     let tally = |audited: bool| {
         let mut by: std::collections::BTreeMap<&str, usize> = Default::default();
-        for p in report.packages.iter().filter(|p| p.audited == audited) {
+        for p in report
+            .packages
+            .iter()
+            .filter(|p| p.audited == audited && p.scope != "offline")
+        {
             *by.entry(p.scope.as_str()).or_default() += 1;
         }
         let total: usize = by.values().sum();
@@ -116,6 +128,11 @@ fn packages_line(report: &Report) -> String {
     if skipped > 0 {
         line.push_str(&format!(
             "; {skipped} skipped ({s}: not run in a meshed pod, --all-scopes audits them; -v says why)"
+        ));
+    }
+    if offline > 0 {
+        line.push_str(&format!(
+            "; {offline} offline (no network crate in their code: not parsed)"
         ));
     }
     if !report.unreached_files.is_empty() {
