@@ -101,12 +101,9 @@ fn folders_without_cargo_skip_crates_that_name_no_network_crate() {
 
 #[test]
 fn manifests_that_rename_a_network_crate() {
-    use mesh_audit::reach::{manifest_renames_network, WorkspaceRenames};
+    use mesh_audit::reach::manifest_renames_network;
     let dir = repo().join("fixtures/network-reach");
-    let mut workspaces = WorkspaceRenames::default();
-    let mut renames = |member: &str| {
-        manifest_renames_network(&dir.join(member).join("Cargo.toml"), &mut workspaces)
-    };
+    let renames = |member: &str| manifest_renames_network(&dir.join(member).join("Cargo.toml"));
     assert!(renames("renamed"), "http = {{ package = \"reqwest\" }}");
     assert!(
         renames("inherited"),

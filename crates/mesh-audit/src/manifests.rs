@@ -259,6 +259,26 @@ fn package_json(
     }))
 }
 
+/// The dependencies of the package `manifest` describes, in every table,
+/// as `(package, rename)`: `rename` is the name its code uses when it is not
+/// the package's (`http = { package = "reqwest" }`, also inherited through
+/// `workspace = true` from `[workspace.dependencies]`). `None` when the
+/// manifest or its workspace cannot be read.
+pub(crate) fn dependency_names(manifest: &Path) -> Option<Vec<(String, Option<String>)>> {
+    let doc = parse(manifest)?;
+    let (root_manifest, root_doc) = workspace_root(manifest, &doc)?;
+    let workspace = root_doc.get("workspace").and_then(|w| w.as_table());
+    let deps = dependencies(manifest.parent()?, &doc, workspace, root_manifest.parent()?);
+    Some(
+        deps.iter()
+            .filter_map(|d| {
+                let package = d["name"].as_str()?.to_string();
+                Some((package, d["rename"].as_str().map(str::to_string)))
+            })
+            .collect(),
+    )
+}
+
 /// Every dependency table: `[dependencies]`, `[dev-dependencies]`,
 /// `[build-dependencies]` and their `[target.'cfg(..)'.*]` forms.
 fn dependencies(

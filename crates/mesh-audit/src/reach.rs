@@ -30,7 +30,7 @@
 //! changes no finding on the corpus.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::discover::{DepKind, Discovered};
 
@@ -414,93 +414,12 @@ fn skip_char_or_lifetime(b: &[u8], at: usize) -> Option<usize> {
 /// "reqwest" }`, also through `workspace = true` and the workspace's
 /// `[workspace.dependencies]`): code then names it by the new name. Any
 /// dependency table counts (tests and build scripts rename too). A
-/// manifest that cannot be read counts as renaming one.
-pub fn manifest_renames_network(manifest: &Path, workspaces: &mut WorkspaceRenames) -> bool {
-    let Some(doc) = read_toml(manifest) else {
-        return true;
-    };
-    fn dependency_tables(t: &toml::Table) -> impl Iterator<Item = &toml::Table> {
-        ["dependencies", "dev-dependencies", "build-dependencies"]
-            .into_iter()
-            .filter_map(|key| t.get(key).and_then(|d| d.as_table()))
-    }
-    let mut tables: Vec<&toml::Table> = dependency_tables(&doc).collect();
-    if let Some(targets) = doc.get("target").and_then(|t| t.as_table()) {
-        tables.extend(
-            targets
-                .values()
-                .filter_map(|t| t.as_table())
-                .flat_map(dependency_tables),
-        );
-    }
-    tables.iter().flat_map(|t| t.iter()).any(|(key, spec)| {
-        let Some(spec) = spec.as_table() else {
-            return false;
-        };
-        if spec.get("workspace").and_then(|w| w.as_bool()) == Some(true) {
-            return workspaces.renames_network(manifest, key);
-        }
-        spec.get("package")
-            .and_then(|p| p.as_str())
-            .is_some_and(|p| p != key && is_network_crate(p))
-    })
-}
-
-fn read_toml(path: &Path) -> Option<toml::Table> {
-    crate::safe_fs::read_regular_text(path, crate::safe_fs::MAX_CONTROL_FILE)
-        .ok()?
-        .parse()
-        .ok()
-}
-
-/// `[workspace.dependencies]` renames, read once per workspace root.
-#[derive(Default)]
-pub struct WorkspaceRenames {
-    /// Per folder searched: the renamed dependencies (key -> package) of
-    /// the workspace manifest above it, `None` when there is none.
-    roots: HashMap<PathBuf, Option<HashMap<String, String>>>,
-}
-
-impl WorkspaceRenames {
-    /// Whether the dependency `key`, inherited by the member `manifest`
-    /// from its workspace, is a renamed network crate. No workspace
-    /// manifest found counts as one (the rename cannot be seen).
-    fn renames_network(&mut self, manifest: &Path, key: &str) -> bool {
-        let Some(dir) = manifest.parent().and_then(Path::parent) else {
-            return true;
-        };
-        let root = self
-            .roots
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| workspace_renames(dir));
-        match root {
-            Some(renames) => renames
-                .get(key)
-                .is_some_and(|p| p != key && is_network_crate(p)),
-            None => true,
-        }
-    }
-}
-
-/// The packages `[workspace.dependencies]` renames, in the nearest
-/// manifest at or above `dir` with a `[workspace]` table.
-fn workspace_renames(dir: &Path) -> Option<HashMap<String, String>> {
-    dir.ancestors().find_map(|d| {
-        let doc = read_toml(&d.join("Cargo.toml"))?;
-        let ws = doc.get("workspace")?.as_table()?;
-        let renames = ws
-            .get("dependencies")
-            .and_then(|d| d.as_table())
-            .map(|deps| {
-                deps.iter()
-                    .filter_map(|(k, v)| {
-                        let p = v.as_table()?.get("package")?.as_str()?;
-                        Some((k.clone(), p.to_string()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Some(renames)
+/// manifest that cannot be read counts as renaming one. The tables are
+/// read as the audit reads them without cargo (`manifests.rs`).
+pub fn manifest_renames_network(manifest: &Path) -> bool {
+    crate::manifests::dependency_names(manifest).is_none_or(|deps| {
+        deps.iter()
+            .any(|(package, rename)| rename.is_some() && is_network_crate(package))
     })
 }
 
@@ -529,7 +448,6 @@ impl Reach {
         let mut crate_of: Vec<usize> = Vec::with_capacity(found.files.len());
         let mut crates: Vec<CrateReach> = Vec::new();
         let mut at: HashMap<(Option<usize>, &Path), usize> = HashMap::default();
-        let mut workspaces = WorkspaceRenames::default();
         for f in &found.files {
             let key = (f.package_index, f.package_root.as_path());
             let k = *at.entry(key).or_insert_with(|| {
@@ -538,8 +456,7 @@ impl Reach {
                         Some(p) => found.packages[p].network_renames,
                         None => {
                             let manifest = f.package_root.join("Cargo.toml");
-                            manifest.is_file()
-                                && manifest_renames_network(&manifest, &mut workspaces)
+                            manifest.is_file() && manifest_renames_network(&manifest)
                         }
                     };
                 crates.push(CrateReach {

@@ -156,7 +156,7 @@ impl Destination {
         };
         let mut d = Destination::from_value(&Value::Str(out));
         d.from_env |= self.from_env;
-        if d.is_loopback() {
+        if d.is_node_local() {
             // Not a mesh destination: never name it.
             return Destination {
                 from_env: d.from_env,
@@ -166,7 +166,7 @@ impl Destination {
         d
     }
 
-    /// A loopback host (`localhost`, `127.x.x.x`, `::1`): the process itself
+    /// A host no mesh routes to, reached on the pod's own node. A loopback host (`localhost`, `127.x.x.x`, `::1`): the process itself
     /// or its own sidecar, never a destination the mesh routes. A connect
     /// to the unspecified address (`0.0.0.0`, `::`) reaches the local host
     /// too; `http://[::]:50051` is also the placeholder URI tonic's
@@ -175,7 +175,7 @@ impl Destination {
     /// (`metadata.google.internal`) is the node's or the cloud's metadata
     /// service (EC2 IMDS, the ECS task endpoint): no Service of the
     /// cluster, never routed by the mesh either.
-    pub fn is_loopback(&self) -> bool {
+    pub fn is_node_local(&self) -> bool {
         let Some(h) = self.host.as_deref() else {
             return false;
         };
@@ -197,7 +197,7 @@ impl Destination {
     /// traffic); a loopback default of an environment variable is a
     /// developer's default, so the host is left unknown.
     pub fn meshable(self) -> Option<Destination> {
-        if !self.is_loopback() {
+        if !self.is_node_local() {
             return Some(self);
         }
         self.from_env.then(|| Destination {

@@ -595,6 +595,14 @@ impl<'a> Visit<'a> for Finder<'_, '_, 'a> {
 
 /// The resolved path of the call a method chain starts from.
 fn chain_root_path(e: &Expr, cx: &FileCtx<'_>) -> Option<Vec<String>> {
+    let c = chain_root_call(e)?;
+    let Expr::Path(p) = &*c.func else { return None };
+    Some(cx.uses.resolve(&p.path))
+}
+
+/// The call a method chain starts from, through `?`, `.await`, `&` and
+/// parentheses (`Cfg::from_pem(..).await.map_err(..)?`).
+fn chain_root_call(e: &Expr) -> Option<&syn::ExprCall> {
     let mut e = e;
     for _ in 0..64 {
         e = match e {
@@ -603,10 +611,7 @@ fn chain_root_path(e: &Expr, cx: &FileCtx<'_>) -> Option<Vec<String>> {
             Expr::Await(a) => &a.base,
             Expr::Paren(p) => &p.expr,
             Expr::Reference(r) => &r.expr,
-            Expr::Call(c) => {
-                let Expr::Path(p) = &*c.func else { return None };
-                return Some(cx.uses.resolve(&p.path));
-            }
+            Expr::Call(c) => return Some(c),
             _ => return None,
         };
     }
@@ -1391,20 +1396,6 @@ pub fn tls_setups(cx: &FileCtx<'_>) -> Vec<TlsSetup> {
 /// `let _ = ..`, or a chain only asked `is_ok()` / `is_err()`. What such a
 /// call builds is thrown away once it is known to build.
 fn dropped_calls(body: &syn::Block) -> Vec<usize> {
-    fn root(e: &Expr) -> Option<&syn::ExprCall> {
-        let mut e = e;
-        for _ in 0..32 {
-            e = match e {
-                Expr::Try(t) => &t.expr,
-                Expr::Await(a) => &a.base,
-                Expr::Paren(p) => &p.expr,
-                Expr::MethodCall(m) => &m.receiver,
-                Expr::Call(c) => return Some(c),
-                _ => return None,
-            };
-        }
-        None
-    }
     struct V(Vec<usize>);
     impl<'x> Visit<'x> for V {
         fn visit_stmt(&mut self, s: &'x syn::Stmt) {
@@ -1415,14 +1406,14 @@ fn dropped_calls(body: &syn::Block) -> Vec<usize> {
                 }
                 _ => None,
             };
-            if let Some(c) = dropped.and_then(root) {
+            if let Some(c) = dropped.and_then(chain_root_call) {
                 self.0.push(call_key(c));
             }
             syn::visit::visit_stmt(self, s);
         }
         fn visit_expr_method_call(&mut self, m: &'x syn::ExprMethodCall) {
             if m.args.is_empty() && ident_in(&m.method, &["is_ok", "is_err"]) {
-                if let Some(c) = root(&m.receiver) {
+                if let Some(c) = chain_root_call(&m.receiver) {
                     self.0.push(call_key(c));
                 }
             }

@@ -412,11 +412,8 @@ impl Rule for TimeoutWrapper {
             if found[before..].iter().any(|x| x.what == GRPC_CHANNEL)
                 && health_only_channel(cx, f.body)
             {
-                let mut at = 0;
-                found.retain(|x| {
-                    at += 1;
-                    at <= before || x.what != GRPC_CHANNEL
-                });
+                let this_fn = found.split_off(before);
+                found.extend(this_fn.into_iter().filter(|x| x.what != GRPC_CHANNEL));
             }
         }
         let mut inits = Vec::new();
@@ -1027,7 +1024,7 @@ impl MethodDeadlines<'_, '_, '_> {
         let Some(first) = v.dests.first() else {
             return ClientRequests::Unknown;
         };
-        if !v.unknown && v.dests.iter().all(Destination::is_loopback) {
+        if !v.unknown && v.dests.iter().all(Destination::is_node_local) {
             return ClientRequests::Local;
         }
         let agreed = v
